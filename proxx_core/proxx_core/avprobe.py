@@ -1,0 +1,108 @@
+"""Read media with PyAV (libav* in-process): the shared prober for engines and verification.
+
+Optional part of proxx-core: install ``proxx-core[probe]``. Files are opened through a Python
+file object, so a name such as ``concat:a|b.mov`` or ``-y.mov`` is only ever a file, never a
+protocol URL or an option.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+from .errors import ProxxError
+from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo
+
+_FIELD_ORDER = {0: "unknown", 1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
+_PRIMARIES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020"}
+_TRANSFER = {1: "bt709", 6: "smpte170m", 14: "bt2020-10", 16: "smpte2084", 18: "arib-std-b67"}
+_MATRIX = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc"}
+
+#: libav demuxer names -> the short container word Proxx uses
+_CONTAINERS = {"mxf": "mxf", "mpegts": "mpegts", "matroska,webm": "mkv", "avi": "avi",
+               "mpeg": "mpeg", "mjpeg": "mjpeg", "image2": "image", "mov,mp4,m4a,3gp,3g2,mj2": "mov"}
+
+
+def _container_name(container, path: Path) -> str:
+    name = _CONTAINERS.get(container.format.name, container.format.name.split(",")[0])
+    if name == "mov":
+        brand = (container.metadata.get("major_brand") or "").strip()
+        if brand in ("isom", "iso2", "iso4", "iso5", "iso6", "mp41", "mp42", "avc1", "M4V", "M4V "):
+            name = "m4v" if path.suffix.lower() == ".m4v" else "mp4"
+    return name
+
+
+def _bit_depth(pix_fmt: str | None) -> int | None:
+    if not pix_fmt:
+        return None
+    import av
+
+    try:
+        return max(c.bits for c in av.VideoFormat(pix_fmt).components)
+    except Exception:
+        return None
+
+
+def _count_packets(path: Path, stream_index: int) -> int:
+    import av
+
+    with open(path, "rb") as fh, av.open(fh, mode="r") as c:
+        stream = c.streams[stream_index]
+        return sum(1 for p in c.demux(stream) if p.size > 0)
+
+
+def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
+    """Describe ``path``. Raises ProxxError(unsupported_source) when libav cannot read it."""
+    import av
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh, av.open(fh, mode="r") as c:
+            container = _container_name(c, path)
+            video = None
+            tc = None
+            vstreams = [s for s in c.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)]
+            if vstreams:
+                s = vstreams[0]
+                cc = s.codec_context
+                rate = s.base_rate or s.average_rate or s.guessed_rate
+                if not rate:
+                    raise ProxxError(f"{path}: the video stream has no frame rate", category="unsupported_source")
+                sar = s.sample_aspect_ratio or cc.sample_aspect_ratio
+                sar_s = f"{sar.numerator}:{sar.denominator}" if sar else "1:1"
+                frames = s.frames or None
+                video = VideoInfo(
+                    codec=cc.name, width=cc.width, height=cc.height, pix_fmt=cc.pix_fmt,
+                    bit_depth=_bit_depth(cc.pix_fmt), sample_aspect=sar_s,
+                    frame_rate=FrameRate.parse(Fraction(rate)), frame_count=frames,
+                    field_order=_FIELD_ORDER.get(int(cc.field_order), "unknown"),
+                    color_primaries=_PRIMARIES.get(int(cc.color_primaries)),
+                    color_transfer=_TRANSFER.get(int(cc.color_trc)),
+                    color_space=_MATRIX.get(int(cc.colorspace)),
+                )
+                tc = s.metadata.get("timecode")
+                vindex = s.index
+            for d in c.streams.data:
+                tc = tc or d.metadata.get("timecode")
+            tc = tc or c.metadata.get("timecode")
+            audio = tuple(
+                AudioInfo(index=i, codec=a.codec_context.name, channels=a.codec_context.channels,
+                          sample_rate=a.sample_rate, layout=a.layout.name if a.layout else None)
+                for i, a in enumerate(c.streams.audio)
+            )
+            duration = round(c.duration / 1_000_000, 6) if c.duration else None
+    except ProxxError:
+        raise
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise ProxxError(f"{path}: not readable media ({exc}); check the file is complete and not corrupt",
+                         category="unsupported_source") from exc
+    if video is not None and video.frame_count is None:
+        video = _with_frames(video, _count_packets(path, vindex))
+    return SourceInfo(container=container, video=video, audio=audio, start_timecode=tc,
+                      duration_seconds=duration, probed_by=probed_by)
+
+
+def _with_frames(video: VideoInfo, frames: int) -> VideoInfo:
+    import attrs
+
+    return attrs.evolve(video, frame_count=frames or None)

@@ -1,0 +1,189 @@
+"""The engine interface: the small protocol every Proxx engine implements.
+
+Contract version ``ENGINE_CONTRACT_VERSION`` (major.minor). The core refuses, at load time, an
+engine whose ``contract_version`` has a different major. Minor versions only add optional things.
+
+Lifecycle of one clip, as the core drives it::
+
+    info  = engine.probe(path)                 # or None: "not a file I read"
+    claim = engine.claim(info, profile)        # Claim(specificity) or Refusal(reason)
+    plan  = engine.plan(request)               # pure: same request -> equal plan, nothing touched
+    recs  = engine.execute(plan, cancel)       # writes plan.request.temp_path only
+    ver   = engine.verify(plan)                # probes the temp output, compares with the source
+
+The core, not the engine, checks for existing outputs, hashes, renames the temp file to its final
+name and records results; an engine never writes anywhere but ``request.temp_path`` (and its own
+scratch space outside ``output_dir``).
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .media import SourceInfo
+from .profiles import Profile
+
+ENGINE_CONTRACT_VERSION = "1.0"
+
+
+@attrs.frozen(kw_only=True)
+class EngineIdentity:
+    """Who will do the work, exactly: goes into the result's environment fingerprint."""
+
+    name: str
+    version: str
+    contract_version: str = ENGINE_CONTRACT_VERSION
+    #: human description of the build that runs (e.g. the first line of `ffmpeg -version`)
+    build: str | None = None
+    #: absolute path of the binary or library the engine drives, if any
+    binary: str | None = None
+    binary_sha256: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Capabilities:
+    """What this engine can do *on this machine*, detected from the real binary or API."""
+
+    available: bool
+    #: why not, with what to do about it, when ``available`` is False
+    unavailable_reason: str | None = None
+    #: profile names this engine can make here
+    profiles: tuple[str, ...] = ()
+    #: what it reads: short format tags ("prores", "mxf", "braw"), sorted
+    reads: tuple[str, ...] = ()
+    #: free-form facts an operator should see in `proxx engines` (edition, limits)
+    notes: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Claim:
+    """An engine's offer to make a profile from a source.
+
+    Routing picks the highest ``specificity``; a tie between different engines is a validation
+    error asking the operator to pin ``engine``. Conventional values: 10 generic decoder
+    (FFmpeg), 50 format specialist, 100 camera RAW specialist.
+    """
+
+    specificity: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class Refusal:
+    """Why an engine will not make this profile from this source."""
+
+    reason: str
+    #: "unsupported_source" (nobody could), or "engine_unavailable" (this node lacks something)
+    category: str = "unsupported_source"
+
+
+@attrs.frozen(kw_only=True)
+class Command:
+    """One external process an engine will run, exactly as it will run it."""
+
+    argv: tuple[str, ...] = attrs.field(converter=tuple)
+    #: wall-clock deadline; the process is killed and the clip fails as ``timeout`` after it
+    timeout_seconds: float
+    purpose: str = "encode"
+
+
+@attrs.frozen(kw_only=True)
+class ClipRequest:
+    """Everything an engine needs to plan one clip. Built by the core from the JobSpec."""
+
+    index: int
+    source: str
+    source_info: SourceInfo
+    profile: Profile
+    output_path: str
+    temp_path: str
+    width: int
+    height: int
+
+
+@attrs.frozen(kw_only=True)
+class ClipPlan:
+    request: ClipRequest
+    engine: str
+    commands: tuple[Command, ...] = attrs.field(converter=tuple)
+    #: engine-specific, JSON-serialisable settings worth recording (e.g. Resolve render settings)
+    settings: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class CommandRecord:
+    """What happened when a command ran (goes verbatim into the result)."""
+
+    argv: tuple[str, ...] = attrs.field(converter=tuple)
+    exit_code: int | None
+    stderr_tail: str
+    #: volatile: {"started_at": RFC 3339, "seconds": float}
+    timing: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class Check:
+    name: str
+    expected: Any
+    actual: Any
+    ok: bool
+
+
+@attrs.frozen(kw_only=True)
+class Verification:
+    ok: bool
+    checks: tuple[Check, ...] = attrs.field(converter=tuple)
+    output_info: SourceInfo | None = None
+
+    def failed_checks(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+
+class Engine(abc.ABC):
+    """Base class for engines. Subclass it, give it a unique ``name``, implement the methods.
+
+    Instances must be cheap to create: detect capabilities lazily (and cache them), never at import.
+    """
+
+    #: unique, stable, lowercase name; what a JobSpec's ``engine`` pins
+    name: str = ""
+    #: version of this contract the engine was written for
+    contract_version: str = ENGINE_CONTRACT_VERSION
+
+    @abc.abstractmethod
+    def identity(self) -> EngineIdentity:
+        """Name, version and the exact build that will run (binary path and SHA-256)."""
+
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities:
+        """What this engine can read and make on this machine, from the real binary or API."""
+
+    @abc.abstractmethod
+    def probe(self, path: Path) -> SourceInfo | None:
+        """Describe the media file at ``path``, or return None if it is not a format this
+        engine reads. Raise :class:`proxx_core.errors.ProxxError` with category
+        ``unsupported_source`` for a file that should be readable but is not (corrupt)."""
+
+    @abc.abstractmethod
+    def claim(self, info: SourceInfo, profile: Profile) -> Claim | Refusal:
+        """Offer (or refuse) to make ``profile`` from a source probed as ``info``. Pure."""
+
+    @abc.abstractmethod
+    def plan(self, request: ClipRequest) -> ClipPlan:
+        """The exact commands for one clip. Pure: touches nothing, same input -> equal plan."""
+
+    @abc.abstractmethod
+    def execute(self, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
+        """Run the plan, writing only ``plan.request.temp_path``. Return the command records.
+
+        Raise :class:`proxx_core.errors.ClipFailure` (category ``engine_failed``, ``timeout``
+        or ``interrupted`` when ``cancel`` is set) with the records made so far."""
+
+    @abc.abstractmethod
+    def verify(self, plan: ClipPlan) -> Verification:
+        """Probe the temp output and compare it with the source (see proxx_core.verify)."""

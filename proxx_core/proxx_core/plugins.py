@@ -1,0 +1,157 @@
+"""Building the plugin manager and loading engines: explicitly, at the edge, one at a time.
+
+Nothing here runs at import of ``proxx_core``. The CLI and the watch runner call
+:func:`load_engines`; tests call it with ``entry_points=False`` and their own plugins.
+
+Environment:
+  ``PROXX_LOAD_PLUGINS``  comma-separated entry-point names to load (allow-list); empty string
+                          loads none. Unset loads every entry point in the ``proxx`` group.
+  ``PROXX_STRICT_PLUGINS`` set to 1 to make any plugin that fails to load a fatal error (CI).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from collections.abc import Iterable
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .engine import Engine
+from .errors import PluginContractError
+
+ENTRY_POINT_GROUP = "proxx"
+
+
+@attrs.frozen(kw_only=True)
+class LoadedEngine:
+    engine: Engine
+    #: the plugin (entry point or module) that registered it
+    plugin: str
+    #: the distribution it came from ("name version"), or None for in-process plugins
+    distribution: str | None
+
+
+@attrs.frozen(kw_only=True)
+class LoadFailure:
+    plugin: str
+    distribution: str | None
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class EngineSet:
+    """The engines available to this process, keyed and iterated by name (never load order)."""
+
+    loaded: dict[str, LoadedEngine]
+    failures: tuple[LoadFailure, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self.loaded))
+
+    def get(self, name: str) -> Engine | None:
+        item = self.loaded.get(name)
+        return item.engine if item else None
+
+    def engines(self) -> tuple[Engine, ...]:
+        return tuple(self.loaded[n].engine for n in self.names)
+
+
+def make_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _major(version: str) -> str:
+    return str(version).split(".", 1)[0]
+
+
+def _entry_points(allow: set[str] | None) -> list[importlib.metadata.EntryPoint]:
+    eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    chosen = [ep for ep in eps if allow is None or ep.name in allow]
+    return sorted(chosen, key=lambda ep: ep.name)
+
+
+def _dist_label(ep: importlib.metadata.EntryPoint) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return f"{dist.metadata['Name']} {dist.version}" if dist is not None else None
+
+
+def load_engines(
+    plugins: Iterable[object] = (),
+    *,
+    entry_points: bool = True,
+    strict: bool | None = None,
+) -> EngineSet:
+    """Load engines from the ``proxx`` entry points (isolated: one broken plugin never breaks
+    the others) and from ``plugins`` (modules or objects with ``register_engines``)."""
+    if strict is None:
+        strict = os.environ.get("PROXX_STRICT_PLUGINS", "") not in ("", "0")
+    pm = make_plugin_manager()
+    failures: list[LoadFailure] = []
+    origin: dict[str, tuple[str, str | None]] = {}
+
+    candidates: list[tuple[str, str | None, object]] = []
+    if entry_points:
+        allow_env = os.environ.get("PROXX_LOAD_PLUGINS")
+        allow = None if allow_env is None else {p.strip() for p in allow_env.split(",") if p.strip()}
+        for ep in _entry_points(allow):
+            try:
+                candidates.append((ep.name, _dist_label(ep), ep.load()))
+            except Exception as exc:  # a broken plugin is reported, never fatal for the others
+                failures.append(LoadFailure(plugin=ep.name, distribution=_dist_label(ep),
+                                            reason=f"import failed: {type(exc).__name__}: {exc}"))
+    for obj in plugins:
+        name = getattr(obj, "__name__", None) or type(obj).__name__
+        candidates.append((name, None, obj))
+
+    for name, dist, obj in candidates:
+        try:
+            pm.register(obj, name=name)
+            origin[name] = (name, dist)
+        except Exception as exc:
+            failures.append(LoadFailure(plugin=name, distribution=dist,
+                                        reason=f"not a valid proxx plugin: {type(exc).__name__}: {exc}"))
+
+    loaded: dict[str, LoadedEngine] = {}
+    for impl in sorted(pm.hook.register_engines.get_hookimpls(), key=lambda i: i.plugin_name):
+        plugin, dist = origin.get(impl.plugin_name, (impl.plugin_name, None))
+        offered: list[Engine] = []
+        try:
+            impl.function(register=offered.append)
+        except Exception as exc:
+            failures.append(LoadFailure(plugin=plugin, distribution=dist,
+                                        reason=f"register_engines raised {type(exc).__name__}: {exc}"))
+            continue
+        for engine in offered:
+            problem = _contract_problem(engine)
+            if problem is None and engine.name in loaded:
+                other = loaded[engine.name]
+                problem = (f"engine name {engine.name!r} is already registered by plugin "
+                           f"{other.plugin!r}; uninstall one of them")
+            if problem:
+                failures.append(LoadFailure(plugin=plugin, distribution=dist, reason=problem))
+                continue
+            loaded[engine.name] = LoadedEngine(engine=engine, plugin=plugin, distribution=dist)
+
+    if strict and failures:
+        raise PluginContractError("; ".join(f"{f.plugin}: {f.reason}" for f in failures))
+    return EngineSet(loaded=dict(sorted(loaded.items())), failures=tuple(failures))
+
+
+def _contract_problem(engine: object) -> str | None:
+    if not isinstance(engine, Engine):
+        return f"{engine!r} is not a proxx_core.engine.Engine"
+    if not engine.name or engine.name != engine.name.strip().lower():
+        return f"engine {type(engine).__name__} needs a lowercase, non-empty name"
+    from .engine import ENGINE_CONTRACT_VERSION
+
+    if _major(engine.contract_version) != _major(ENGINE_CONTRACT_VERSION):
+        return (f"engine {engine.name!r} was written for engine contract {engine.contract_version}; "
+                f"this Proxx speaks {ENGINE_CONTRACT_VERSION}. Install a version of the engine "
+                f"built for contract {_major(ENGINE_CONTRACT_VERSION)}.x")
+    return None

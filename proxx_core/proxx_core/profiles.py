@@ -1,0 +1,111 @@
+"""The 1.0 proxy profile catalogue: data, not code paths.
+
+A profile names *what* to make. Engines decide *how*, and declare which profiles they can make on
+this machine. Byte-affecting encoder settings live in the engines, pinned per profile.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import attrs
+
+from .media import VideoInfo
+
+
+@attrs.frozen(kw_only=True)
+class Profile:
+    name: str
+    #: what a JobSpec's `codec` must say to confirm this profile
+    codec: str
+    #: what a JobSpec's `container` must say; also the output extension
+    container: str
+    max_width: int
+    max_height: int
+    video: str
+    #: pixel format of the output video
+    pix_fmt: str
+    bit_depth: int
+    #: audio codec name as probed in the output ("aac", "pcm_s24le")
+    audio_codec: str
+    #: output audio sample rate, or None to keep the source's
+    audio_sample_rate: int | None
+    #: exact frame rates the container can carry, or () for any
+    allowed_frame_rates: tuple[str, ...] = ()
+    description: str
+
+    @property
+    def extension(self) -> str:
+        return self.container
+
+
+_MXF_RATES = ("24000/1001", "24/1", "25/1", "30000/1001", "30/1", "50/1", "60000/1001", "60/1")
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            name="offline_h264_1920x1080", codec="h264", container="mp4", max_width=1920,
+            max_height=1080, video="H.264 High, 8-bit 4:2:0, BT.709 tags", pix_fmt="yuv420p",
+            bit_depth=8, audio_codec="aac", audio_sample_rate=48000,
+            description="Small H.264 offline proxy, 1080p; AAC-LC 48 kHz, every audio stream kept",
+        ),
+        Profile(
+            name="offline_h264_1280x720", codec="h264", container="mp4", max_width=1280,
+            max_height=720, video="H.264 High, 8-bit 4:2:0, BT.709 tags", pix_fmt="yuv420p",
+            bit_depth=8, audio_codec="aac", audio_sample_rate=48000,
+            description="Smallest H.264 offline proxy, 720p; AAC-LC 48 kHz, every audio stream kept",
+        ),
+        Profile(
+            name="offline_prores_proxy_1920x1080", codec="prores", container="mov",
+            max_width=1920, max_height=1080, video="ProRes 422 Proxy, 10-bit 4:2:2",
+            pix_fmt="yuv422p10le", bit_depth=10, audio_codec="pcm_s24le", audio_sample_rate=None,
+            description="ProRes 422 Proxy in MOV; PCM 24-bit, every audio stream kept",
+        ),
+        Profile(
+            name="offline_prores_lt_1920x1080", codec="prores", container="mov",
+            max_width=1920, max_height=1080, video="ProRes 422 LT, 10-bit 4:2:2",
+            pix_fmt="yuv422p10le", bit_depth=10, audio_codec="pcm_s24le", audio_sample_rate=None,
+            description="ProRes 422 LT in MOV; PCM 24-bit, every audio stream kept",
+        ),
+        Profile(
+            name="offline_dnxhr_lb_1920x1080", codec="dnxhr", container="mxf", max_width=1920,
+            max_height=1080, video="DNxHR LB, 8-bit 4:2:2", pix_fmt="yuv422p", bit_depth=8,
+            audio_codec="pcm_s24le", audio_sample_rate=48000, allowed_frame_rates=_MXF_RATES,
+            description="DNxHR LB in OP1a MXF for Avid; PCM 24-bit 48 kHz, every audio stream kept",
+        ),
+    )
+}
+
+
+def get_profile(name: str) -> Profile:
+    return PROFILES[name]
+
+
+def _even(x: Fraction) -> int:
+    """Nearest even integer, at least 2 (exact: no float rounding differences between hosts)."""
+    return max(2, 2 * round(x / 2))
+
+
+def fit_raster(video: VideoInfo, profile: Profile) -> tuple[int, int]:
+    """Output width/height: the source's display aspect inside the profile box, square pixels,
+    even dimensions, never upscaled."""
+    display_w = video.display_aspect * video.height
+    h = Fraction(video.height)
+    scale = min(Fraction(profile.max_width) / display_w, Fraction(profile.max_height) / h, Fraction(1))
+    w_out, h_out = _even(display_w * scale), _even(h * scale)
+    return min(w_out, profile.max_width - profile.max_width % 2), min(h_out, profile.max_height - profile.max_height % 2)
+
+
+def representability_problems(video: VideoInfo | None, profile: Profile) -> list[str]:
+    """Reasons the profile cannot represent this source faithfully (refused at validation)."""
+    reasons = []
+    if video is None:
+        reasons.append("the source has no video stream; every profile makes a video proxy")
+        return reasons
+    if profile.allowed_frame_rates and str(video.frame_rate) not in profile.allowed_frame_rates:
+        reasons.append(
+            f"frame rate {video.frame_rate} cannot be carried by {profile.container.upper()} "
+            f"({profile.name} allows {', '.join(profile.allowed_frame_rates)}); choose an H.264 or ProRes profile"
+        )
+    return reasons

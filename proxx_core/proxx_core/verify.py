@@ -1,0 +1,64 @@
+"""Source-vs-proxy comparison: the properties editors' NLEs relink on.
+
+Engines probe their output and call :func:`compare`; the rules live here so every engine is held
+to the same standard.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .engine import Check, ClipRequest, Verification
+from .media import SourceInfo
+
+#: display aspect may differ only by what rounding to even dimensions explains
+_ASPECT_TOLERANCE = Fraction(1, 100)
+
+
+def compare(request: ClipRequest, output: SourceInfo | None, *, container: str) -> Verification:
+    """Compare the probed output with the probed source and the profile."""
+    src = request.source_info
+    profile = request.profile
+    checks: list[Check] = []
+
+    def check(name, expected, actual, ok=None):
+        checks.append(Check(name=name, expected=expected, actual=actual,
+                            ok=(expected == actual) if ok is None else ok))
+
+    if output is None or output.video is None:
+        check("readable_video", True, False)
+        return Verification(ok=False, checks=checks, output_info=output)
+
+    sv, ov = src.video, output.video
+    check("container", profile.container, container)
+    check("video_codec", profile.codec, _codec_family(ov.codec))
+    check("pix_fmt", profile.pix_fmt, ov.pix_fmt)
+    check("raster", f"{request.width}x{request.height}", f"{ov.width}x{ov.height}")
+    check("square_pixels", "1:1", ov.sample_aspect)
+    if sv is not None:
+        check("frame_rate", str(sv.frame_rate), str(ov.frame_rate))
+        if sv.frame_count is not None and ov.frame_count is not None:
+            check("frame_count", sv.frame_count, ov.frame_count)
+        else:
+            exp, act = src.duration_seconds, output.duration_seconds
+            one_frame = float(1 / sv.frame_rate.fraction)
+            check("duration_seconds", exp, act,
+                  ok=exp is not None and act is not None and abs(exp - act) <= one_frame)
+        src_dar, out_dar = sv.display_aspect, ov.display_aspect
+        check("display_aspect", f"{float(src_dar):.4f}", f"{float(out_dar):.4f}",
+              ok=abs(out_dar - src_dar) / src_dar <= _ASPECT_TOLERANCE)
+        if sv.field_order in ("tt", "bb", "tb", "bt", "progressive"):
+            check("field_order", sv.field_order, ov.field_order)
+    check("start_timecode", src.start_timecode, output.start_timecode)
+    check("audio_streams", len(src.audio), len(output.audio))
+    check("audio_channels", [a.channels for a in src.audio], [a.channels for a in output.audio])
+    check("audio_codec", [profile.audio_codec] * len(src.audio), [a.codec for a in output.audio])
+    if profile.audio_sample_rate:
+        check("audio_sample_rate", [profile.audio_sample_rate] * len(src.audio),
+              [a.sample_rate for a in output.audio])
+    return Verification(ok=all(c.ok for c in checks), checks=checks, output_info=output)
+
+
+def _codec_family(codec: str) -> str:
+    """Map a probed codec name to the profile's codec word (dnxhd carries DNxHR)."""
+    return {"dnxhd": "dnxhr", "h264": "h264", "prores": "prores"}.get(codec, codec)
