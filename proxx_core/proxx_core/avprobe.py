@@ -93,7 +93,7 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
             duration = round(c.duration / 1_000_000, 6) if c.duration else None
     except ProxxError:
         raise
-    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+    except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
         raise ProxxError(f"{path}: not readable media ({exc}); check the file is complete and not corrupt",
                          category="unsupported_source") from exc
     if video is not None and video.frame_count is None:

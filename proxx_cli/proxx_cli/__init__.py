@@ -1,0 +1,1 @@
+"""The ``proxx`` command line."""

@@ -1,0 +1,309 @@
+"""``proxx``: validate, plan and run proxy jobs, watch folders, and inspect engines.
+
+stdout carries only machine-readable output (the result or plan JSON); every message goes to
+stderr. Exit codes are documented in docs/cli.md and in ``proxx --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+EXIT_CODES = """exit codes:
+  validate/plan  0 valid, 1 invalid JobSpec, 4 system error (job file missing or unreadable)
+  run            0 every clip COMPLETED, 1 invalid JobSpec (nothing ran), 2 no clip succeeded,
+                 3 PARTIAL (some clips failed), 4 system error (job file unreadable, disk full,
+                 permissions changed mid-run)
+  watch          0 stopped by SIGINT/SIGTERM or --once finished, 1 fatal (folder missing or not writable)
+  engines, profiles, schema  0
+"""
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _engines():
+    from proxx_core.plugins import load_engines
+
+    return load_engines()
+
+
+def _report_problems(path: str, problems) -> None:
+    for p in problems:
+        _err(f"proxx: {path}: {p.path or '/'}: {p.message}")
+    _err(f"proxx: {path}: {len(problems)} problem(s); nothing was run")
+
+
+def cmd_validate(args) -> int:
+    from proxx_core.api import check_job_file
+
+    checked = check_job_file(args.job, _engines())
+    if checked.job is None:
+        _report_problems(args.job, checked.problems)
+    else:
+        engines = sorted({c.plan.engine for c in checked.job.clips})
+        _err(f"proxx: {args.job}: valid; {len(checked.job.clips)} clip(s) via {', '.join(engines)}")
+    _out(json.dumps({"valid": checked.job is not None, "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,
+                     "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems]},
+                    ensure_ascii=False, indent=2) + "\n")
+    return checked.exit_code
+
+
+def cmd_plan(args) -> int:
+    from proxx_core.api import check_job_file
+    from proxx_core.results import to_data
+
+    checked = check_job_file(args.job, _engines())
+    if checked.job is None:
+        _report_problems(args.job, checked.problems)
+        return checked.exit_code
+    job = checked.job
+    doc = {
+        "job_id": job.job_id,
+        "jobspec_sha256": job.jobspec_sha256,
+        "profile": job.spec.proxy_profile,
+        "clips": [
+            {"index": c.index, "source": c.source, "engine": c.plan.engine, "route": to_data(c.route),
+             "output_path": c.plan.request.output_path, "temp_path": c.plan.request.temp_path,
+             "raster": f"{c.plan.request.width}x{c.plan.request.height}",
+             "commands": [to_data(cmd) for cmd in c.plan.commands], "settings": c.plan.settings,
+             "source_info": to_data(c.source_info)}
+            for c in job.clips
+        ],
+    }
+    _out(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+class _Progress:
+    """Progress on stderr, only when stderr is a terminal (rich)."""
+
+    def __init__(self, total: int):
+        self.enabled = sys.stderr.isatty()
+        self._lock = threading.Lock()
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+            self.task = self.progress.add_task("clips", total=total)
+
+    def __enter__(self):
+        if self.enabled:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.progress.stop()
+
+    def __call__(self, event: str, index: int, message: str) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            if event == "done":
+                self.progress.advance(self.task)
+                self.progress.console.print(f"clip {index}: {message}")
+            else:
+                self.progress.update(self.task, description=f"clip {index}: {Path(message).name}")
+
+
+def cmd_run(args) -> int:
+    from proxx_core.api import check_job_file
+    from proxx_core.results import dumps
+    from proxx_core.runner import run_job
+
+    engines = _engines()
+    checked = check_job_file(args.job, engines)
+    if checked.job is None:
+        _report_problems(args.job, checked.problems)
+        _out(dumps(checked.refusal))
+        return checked.exit_code
+    cancel = threading.Event()
+
+    def on_signal(signum, _frame):
+        _err(f"proxx: received {signal.Signals(signum).name}; stopping running clips")
+        cancel.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _Progress(len(checked.job.clips)) as progress:
+            result = run_job(checked.job, engines, max_workers=args.max_workers, cancel=cancel, progress=progress)
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    for clip in result.clips:
+        if clip.failure:
+            _err(f"proxx: clip {clip.index} ({clip.source['path']}): {clip.failure.category}: {clip.failure.message}")
+    _err(f"proxx: job {result.job_id}: {result.status}")
+    _out(dumps(result))
+    return result.exit_code
+
+
+def cmd_watch(args) -> int:
+    from proxx_core.watch import watch_main
+
+    return watch_main(Path(args.dir), max_workers=args.max_workers, once=args.once, poll_seconds=args.poll_seconds)
+
+
+def cmd_engines(args) -> int:
+    from proxx_core.results import to_data
+
+    engines = _engines()
+    rows = []
+    for name in engines.names:
+        item = engines.loaded[name]
+        caps, ident = item.engine.capabilities(), item.engine.identity()
+        rows.append({"name": name, "distribution": item.distribution, "plugin": item.plugin,
+                     "identity": to_data(ident), "capabilities": to_data(caps)})
+    failures = [to_data(f) for f in engines.failures]
+    if args.json:
+        _out(json.dumps({"engines": rows, "failed_to_load": failures}, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(soft_wrap=False, width=max(100, Console().width))
+    table = Table(title="proxx engines", show_lines=True)
+    for col in ("engine", "from", "build / binary", "available", "profiles", "reads", "notes"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        c, i = r["capabilities"], r["identity"]
+        avail = "yes" if c["available"] else f"no: {c['unavailable_reason']}"
+        build = "\n".join(x for x in (i.get("build"), i.get("binary"), i.get("binary_sha256") and f"sha256 {i['binary_sha256']}") if x)
+        table.add_row(r["name"], f"{r['distribution'] or r['plugin']}", build or "-", avail,
+                      "\n".join(c["profiles"]) or "-", ", ".join(c["reads"]) or "-", "\n".join(c["notes"]) or "-")
+    console.print(table)
+    if not rows:
+        console.print("No engines installed. Install one, e.g. pip install proxx-engine-ffmpeg")
+    for f in failures:
+        console.print(f"[red]failed to load[/red] {f['plugin']} ({f['distribution'] or 'unknown distribution'}): {f['reason']}")
+    return 0
+
+
+def cmd_profiles(args) -> int:
+    from proxx_core.profiles import PROFILES
+    from proxx_core.results import to_data
+
+    if args.json:
+        _out(json.dumps([to_data(PROFILES[n]) for n in sorted(PROFILES)], indent=2) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="proxx profiles")
+    for col in ("profile", "codec", "container", "video", "audio", "max raster"):
+        table.add_column(col)
+    for n in sorted(PROFILES):
+        p = PROFILES[n]
+        audio = f"{p.audio_codec}" + (f" {p.audio_sample_rate // 1000} kHz" if p.audio_sample_rate else ", source rate")
+        table.add_row(p.name, p.codec, p.container, p.video, audio + ", every stream kept", f"{p.max_width}x{p.max_height}")
+    Console(width=160).print(table)
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from proxx_core.spec import load_schema
+
+    _out(json.dumps(load_schema("result-1.0.json" if args.result else "jobspec-1.0.json"), indent=2) + "\n")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    try:
+        from proxx_engine_ffmpeg.demo import run_demo
+    except ImportError:
+        _err("proxx: the demo needs the FFmpeg engine: pip install proxx-engine-ffmpeg")
+        return 4
+    return run_demo(Path(args.dir) if args.dir else None, max_workers=args.max_workers)
+
+
+def _version() -> str:
+    from proxx_core.results import proxx_version
+
+    return f"proxx {proxx_version()}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="proxx", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Deterministic, verified, relink-safe proxies from camera media.",
+        epilog=EXIT_CODES + "\ndocs: docs/operator-guide.md, docs/jobspec.md, docs/results.md")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, help_, func, **kw):
+        p = sub.add_parser(name, help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog=EXIT_CODES, **kw)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("validate", "Check a JobSpec completely (schema, sources, names, routing); run nothing.", cmd_validate)
+    p.add_argument("job", help="path of the JobSpec JSON file")
+    p = add("plan", "Print the routing and exact commands of every clip as JSON; run nothing.", cmd_plan)
+    p.add_argument("job", help="path of the JobSpec JSON file")
+    p = add("run", "Run a JobSpec; the result JSON goes to stdout.", cmd_run)
+    p.add_argument("job", help="path of the JobSpec JSON file")
+    p.add_argument("--max-workers", type=_positive, default=1, metavar="N", help="clips to encode at once (default 1)")
+    p = add("watch", "Drain a watch folder (pending/ running/ completed/ failed/).", cmd_watch)
+    p.add_argument("dir", help="the watch folder")
+    p.add_argument("--max-workers", type=_positive, default=1, metavar="N", help="jobs to run at once (default 1)")
+    p.add_argument("--once", action="store_true", help="run what is pending, then exit 0")
+    p.add_argument("--poll-seconds", type=_positive_float, default=None, metavar="S",
+                   help="poll every S seconds instead of using filesystem events")
+    p = add("engines", "List installed engines: versions, binaries, what each reads and makes here.", cmd_engines)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = add("profiles", "List the proxy profile catalogue.", cmd_profiles)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = add("schema", "Print the JobSpec JSON Schema (or the result schema).", cmd_schema)
+    p.add_argument("--result", action="store_true", help="print the result JSON Schema instead")
+    p = add("demo", "Make sample media and run a real demo job with the FFmpeg engine.", cmd_demo)
+    p.add_argument("dir", nargs="?", help="where to put the demo (default: a new temporary folder)")
+    p.add_argument("--max-workers", type=_positive, default=2, metavar="N")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        _err("proxx: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 4
+    except OSError as exc:
+        _err(f"proxx: system error: {exc}")
+        return 4

@@ -1,0 +1,65 @@
+"""The few calls the CLI and the watch folder need, from a job file to a result.
+
+    engines = load_engines()
+    checked = check_job_file(path, engines)      # never raises for a bad spec
+    if checked.job is None: emit(checked.refusal)  # exit 1 (or 4 for an unreadable file)
+    else: result = run_job(checked.job, engines, max_workers=N)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import JobFileError, Problem, SpecInvalid
+from .jobs import PreparedJob, prepare
+from .plugins import EngineSet
+from .results import EXIT_SYSTEM, EXIT_VALIDATION, JobResult, refused
+from .spec import derive_job_id, jobspec_sha256, read_document, static_problems
+
+
+@attrs.frozen(kw_only=True)
+class CheckedJob:
+    document: Any
+    job: PreparedJob | None
+    problems: tuple[Problem, ...]
+    #: 0 valid, 1 invalid, 4 the file could not be read
+    exit_code: int
+    #: the result document for a refused job (None when valid)
+    refusal: JobResult | None
+
+    @property
+    def only_missing_engines(self) -> bool:
+        return bool(self.problems) and all(p.category == "engine_unavailable" for p in self.problems)
+
+
+def check_document(document: Any, engines: EngineSet) -> CheckedJob:
+    spec, problems = static_problems(document)
+    if problems:
+        return _refuse(document, problems, EXIT_VALIDATION)
+    try:
+        job = prepare(document, spec, engines)
+    except SpecInvalid as exc:
+        return _refuse(document, list(exc.problems), EXIT_VALIDATION)
+    return CheckedJob(document=document, job=job, problems=(), exit_code=0, refusal=None)
+
+
+def check_job_file(path: Path | str, engines: EngineSet) -> CheckedJob:
+    """Read, validate, probe, route and plan a job file; collect every problem."""
+    try:
+        document = read_document(path)
+    except JobFileError as exc:
+        return _refuse(None, [Problem(path="", message=exc.message, category="io_error")], EXIT_SYSTEM)
+    except SpecInvalid as exc:
+        return _refuse(None, list(exc.problems), EXIT_VALIDATION)
+    return check_document(document, engines)
+
+
+def _refuse(document: Any, problems: list[Problem], exit_code: int) -> CheckedJob:
+    ok_doc = isinstance(document, dict)
+    job_id = derive_job_id(document) if ok_doc and isinstance(document.get("job_id", ""), str) else None
+    sha = jobspec_sha256(document) if ok_doc else None
+    result = refused(problems, document=document, job_id=job_id, jobspec_sha256=sha, exit_code=exit_code)
+    return CheckedJob(document=document, job=None, problems=tuple(problems), exit_code=exit_code, refusal=result)

@@ -1,0 +1,77 @@
+"""Atomic file operations: temp name in the same directory, fsync, then rename."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+from pathlib import Path
+
+
+def fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def sha256_file(path: str, chunk: int = 4 * 1024 * 1024) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def publish(temp: str, final: str, *, overwrite: bool) -> None:
+    """Give ``temp`` its final name atomically. Without ``overwrite``, never replace an existing
+    file, even one that appeared while we worked (hard link is atomic and fails if it exists)."""
+    if overwrite:
+        os.replace(temp, final)
+    else:
+        try:
+            os.link(temp, final)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            # filesystems without hard links (some SMB/exFAT): check, then rename
+            if os.path.lexists(final):
+                raise FileExistsError(errno.EEXIST, "exists", final) from None
+            os.rename(temp, final)
+        else:
+            os.unlink(temp)
+    fsync_dir(os.path.dirname(final))
+
+
+def write_text_atomic(path: Path | str, text: str, *, overwrite: bool = True) -> None:
+    """Write a small text file (result JSON, state) so readers never see it half-written."""
+    path = str(path)
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        publish(tmp, path, overwrite=overwrite)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

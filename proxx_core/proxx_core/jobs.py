@@ -1,0 +1,130 @@
+"""From a validated JobSpec to a fully planned job: probe, route, plan. No side effects.
+
+``prepare`` is what `proxx validate`, `proxx plan`, `proxx run` and the watch folder share, so
+what `plan` prints is exactly what `run` does.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import attrs
+
+from .engine import Claim, ClipPlan, ClipRequest, Refusal
+from .errors import Problem, ProxxError, SpecInvalid
+from .hints import install_hint
+from .media import SourceInfo
+from .plugins import EngineSet
+from .profiles import PROFILES, fit_raster, representability_problems
+from .routing import NoRoute, Route, route
+from .spec import JobSpec, derive_job_id, jobspec_sha256, output_names
+
+TEMP_PREFIX = "."
+TEMP_SUFFIX = ".proxx-partial"
+
+
+@attrs.frozen(kw_only=True)
+class PreparedClip:
+    index: int
+    source: str
+    source_info: SourceInfo
+    route: Route
+    plan: ClipPlan
+
+
+@attrs.frozen(kw_only=True)
+class PreparedJob:
+    document: dict
+    spec: JobSpec
+    job_id: str
+    jobspec_sha256: str
+    clips: tuple[PreparedClip, ...]
+
+
+def temp_path_for(output_path: str) -> str:
+    """Hidden sibling of the final output: same directory, so the final rename is atomic."""
+    head, tail = os.path.split(output_path)
+    return os.path.join(head, f"{TEMP_PREFIX}{tail}{TEMP_SUFFIX}")
+
+
+def _probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], dict[str, str]]:
+    infos, errors = {}, {}
+    for name in engines.names:
+        try:
+            info = engines.get(name).probe(Path(source))
+        except ProxxError as exc:
+            errors[name] = exc.message
+            continue
+        except Exception as exc:  # an engine bug must not hide the other engines' answers
+            errors[name] = f"probe raised {type(exc).__name__}: {exc}"
+            continue
+        if info is not None:
+            infos[name] = info
+    return infos, errors
+
+
+def _outcomes(infos: dict[str, SourceInfo], errors: dict[str, str], engines: EngineSet, profile) -> dict:
+    outcomes: dict[str, Claim | Refusal] = {}
+    for name in engines.names:
+        if name in errors:
+            outcomes[name] = Refusal(reason=errors[name])
+        elif name not in infos:
+            outcomes[name] = Refusal(reason="does not read this format")
+        else:
+            why = representability_problems(infos[name].video, profile)
+            if why:
+                outcomes[name] = Refusal(reason="; ".join(why))
+                continue
+            try:
+                outcomes[name] = engines.get(name).claim(infos[name], profile)
+            except Exception as exc:
+                outcomes[name] = Refusal(reason=f"claim raised {type(exc).__name__}: {exc}")
+    return outcomes
+
+
+def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
+    """Probe, route and plan every clip; raise SpecInvalid listing every clip that cannot be made."""
+    profile = PROFILES[spec.proxy_profile]
+    job_id = derive_job_id(document)
+    names, name_problems = output_names(spec, job_id)
+    if name_problems:
+        raise SpecInvalid(name_problems)
+    problems: list[Problem] = []
+    clips: list[PreparedClip] = []
+    if spec.engine is not None and spec.engine not in engines.names:
+        problems.append(Problem(path="/engine", message=(
+            f"engine {spec.engine!r} is not installed; installed engines: {', '.join(engines.names) or 'none'}. "
+            f"Install proxx-engine-{spec.engine} or remove /engine"), category="engine_unavailable",
+            install_hint=f"proxx-engine-{spec.engine}"))
+        raise SpecInvalid(problems)
+    for i, source in enumerate(spec.sources):
+        where = f"/sources/{i}"
+        infos, errors = _probe_all(source, engines)
+        decision = route(_outcomes(infos, errors, engines, profile), pin=spec.engine)
+        if isinstance(decision, NoRoute):
+            hint = install_hint(source, engines.names)
+            message = f"{source}: {decision.message}"
+            category = decision.category
+            if hint:
+                message += f". Install {hint} on this node (pip install {hint})"
+                category = "engine_unavailable"
+            problems.append(Problem(path=where, message=message, category=category, install_hint=hint))
+            continue
+        engine = engines.get(decision.engine)
+        info = infos[decision.engine]
+        width, height = fit_raster(info.video, profile)
+        output_path = os.path.join(spec.output_dir, names[i])
+        request = ClipRequest(index=i + 1, source=source, source_info=info, profile=profile,
+                              output_path=output_path, temp_path=temp_path_for(output_path),
+                              width=width, height=height)
+        try:
+            plan = engine.plan(request)
+        except ProxxError as exc:
+            problems.append(Problem(path=where, message=f"{source}: {exc.message}", category=exc.category))
+            continue
+        clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan))
+    if problems:
+        raise SpecInvalid(problems)
+    return PreparedJob(document=document, spec=spec, job_id=job_id,
+                       jobspec_sha256=jobspec_sha256(document), clips=tuple(clips))

@@ -1,0 +1,78 @@
+"""Running an engine's external command safely: no shell, stdin closed, a deadline, cancellable,
+stderr kept (its tail goes into the result). Public helper for engine authors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+from .engine import Command, CommandRecord
+from .errors import ClipFailure
+from .results import now_rfc3339
+
+STDERR_TAIL_BYTES = 4000
+
+
+def _tail(fh) -> str:
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    fh.seek(max(0, size - STDERR_TAIL_BYTES))
+    data = fh.read()
+    text = data.decode("utf-8", errors="replace")
+    return text if size <= STDERR_TAIL_BYTES else "…" + text
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def run_command(command: Command, cancel: threading.Event | None = None, *, env: dict | None = None,
+                poll_seconds: float = 0.05) -> CommandRecord:
+    """Run ``command``; return its record when it exits 0. Raise ClipFailure with category
+    ``engine_failed`` (non-zero exit), ``timeout`` (deadline passed, process group killed) or
+    ``interrupted`` (``cancel`` set, process group killed)."""
+    started_at, t0 = now_rfc3339(), time.monotonic()
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(list(command.argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=err, shell=False, start_new_session=True, env=env)
+        except OSError as exc:
+            record = CommandRecord(argv=command.argv, exit_code=None, stderr_tail=str(exc),
+                                   timing={"started_at": started_at, "seconds": 0.0})
+            raise ClipFailure(f"cannot start {command.argv[0]}: {exc.strerror or exc}", category="engine_failed",
+                              records=(record,)) from None
+        deadline = t0 + command.timeout_seconds
+        outcome = None
+        while True:
+            try:
+                proc.wait(timeout=poll_seconds)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if cancel is not None and cancel.is_set():
+                outcome = "interrupted"
+            elif time.monotonic() > deadline:
+                outcome = "timeout"
+            if outcome:
+                _kill(proc)
+                break
+        record = CommandRecord(argv=command.argv, exit_code=proc.returncode, stderr_tail=_tail(err),
+                               timing={"started_at": started_at, "seconds": round(time.monotonic() - t0, 3)})
+    if outcome == "timeout":
+        raise ClipFailure(f"{command.purpose} did not finish within {command.timeout_seconds:g} s and was killed",
+                          category="timeout", records=(record,))
+    if outcome == "interrupted":
+        raise ClipFailure(f"{command.purpose} was interrupted and killed", category="interrupted", records=(record,))
+    if proc.returncode != 0:
+        last = record.stderr_tail.strip().splitlines()[-1:] or ["no stderr"]
+        raise ClipFailure(f"{command.purpose} exited with status {proc.returncode}: {last[0]}",
+                          category="engine_failed", records=(record,))
+    return record

@@ -1,0 +1,155 @@
+"""The result document: JobResult / ClipResult and their canonical JSON.
+
+Key names and order are a contract (docs/results.md). Everything volatile (clock times, durations,
+host) lives under keys named ``timing``, so two runs compare equal after dropping every ``timing``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+import socket
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+import cattrs
+
+from .engine import EngineIdentity, Verification
+from .errors import Problem
+from .media import FrameRate, SourceInfo
+
+RESULT_VERSION = "1.0.0"
+DISTRIBUTIONS = ("proxx-core", "proxx-cli", "proxx-engine-ffmpeg", "proxx-engine-resolve")
+
+COMPLETED, FAILED, PARTIAL = "COMPLETED", "FAILED", "PARTIAL"
+EXIT_OK, EXIT_VALIDATION, EXIT_EXECUTION, EXIT_PARTIAL, EXIT_SYSTEM = 0, 1, 2, 3, 4
+
+
+def now_rfc3339() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def proxx_version() -> str:
+    try:
+        return importlib.metadata.version("proxx-core")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@attrs.frozen(kw_only=True)
+class Failure:
+    category: str
+    message: str
+
+
+@attrs.frozen(kw_only=True)
+class OutputRecord:
+    path: str
+    size: int | None
+    sha256: str | None
+    verification: Verification | None
+    #: where the unverified output was kept for inspection (verification failures only)
+    kept_temp_path: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ClipResult:
+    index: int
+    source: dict[str, Any]
+    engine: str | None
+    profile: str
+    output: OutputRecord | None
+    commands: tuple = ()
+    status: str
+    failure: Failure | None
+    timing: dict[str, Any] = attrs.field(factory=dict)
+    route: dict[str, Any] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class JobResult:
+    result_version: str
+    proxx_version: str
+    job_id: str | None
+    jobspec_sha256: str | None
+    status: str
+    exit_code: int
+    environment: dict[str, Any]
+    user_metadata: Any
+    clips: tuple[ClipResult, ...]
+    timing: dict[str, Any]
+    #: validation problems (a job refused before any work); empty when the job ran
+    problems: tuple[Problem, ...] = ()
+    #: the JobSpec as given, for the audit trail (null if it could not be read)
+    jobspec: Any = None
+
+
+_out = cattrs.Converter()
+_out.register_unstructure_hook(FrameRate, str)
+
+
+def to_data(obj: Any) -> Any:
+    return _out.unstructure(obj)
+
+
+def dumps(result: JobResult) -> str:
+    """One UTF-8 JSON document, stable key order (declaration order), no ``\\u`` escapes."""
+    return json.dumps(to_data(result), ensure_ascii=False, indent=2) + "\n"
+
+
+def environment(identities: list[EngineIdentity]) -> dict[str, Any]:
+    dists = {}
+    for name in DISTRIBUTIONS:
+        try:
+            dists[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return {
+        "proxx_distributions": dists,
+        "engines": [to_data(i) for i in sorted(identities, key=lambda i: i.name)],
+        "os": {"system": platform.system(), "release": platform.release(), "machine": platform.machine()},
+        "python": platform.python_version(),
+    }
+
+
+def job_timing(started_at: str, started_monotonic: float, finished_monotonic: float) -> dict[str, Any]:
+    return {"started_at": started_at, "finished_at": now_rfc3339(),
+            "seconds": round(finished_monotonic - started_monotonic, 3), "host": socket.gethostname(),
+            "argv": list(sys.argv)}
+
+
+def status_for(clips: tuple[ClipResult, ...]) -> tuple[str, int]:
+    ok = sum(c.status == COMPLETED for c in clips)
+    if clips and ok == len(clips):
+        return COMPLETED, EXIT_OK
+    failed = [c for c in clips if c.status != COMPLETED]
+    system = any(c.failure and c.failure.category == "io_error" for c in failed)
+    status = PARTIAL if ok else FAILED
+    if system:
+        return status, EXIT_SYSTEM
+    return status, (EXIT_PARTIAL if ok else EXIT_EXECUTION)
+
+
+def refused(problems: tuple[Problem, ...] | list[Problem], *, document: Any = None, job_id: str | None = None,
+            jobspec_sha256: str | None = None, exit_code: int = EXIT_VALIDATION, started_at: str | None = None) -> JobResult:
+    """A result for a job refused before any work (invalid spec, unreadable file)."""
+    started = started_at or now_rfc3339()
+    user_metadata = document.get("user_metadata") if isinstance(document, dict) else None
+    return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job_id,
+                     jobspec_sha256=jobspec_sha256, status=FAILED, exit_code=exit_code,
+                     environment=environment([]), user_metadata=user_metadata, clips=(),
+                     timing={"started_at": started, "finished_at": now_rfc3339(), "seconds": 0.0,
+                             "host": socket.gethostname(), "argv": list(sys.argv)},
+                     problems=tuple(problems), jobspec=document)
+
+
+def strip_timing(data: Any) -> Any:
+    """The comparable part of a result: every ``timing`` key removed, recursively."""
+    if isinstance(data, dict):
+        return {k: strip_timing(v) for k, v in data.items() if k != "timing"}
+    if isinstance(data, list):
+        return [strip_timing(v) for v in data]
+    return data

@@ -1,0 +1,108 @@
+"""Which ffmpeg runs, and what exactly it is.
+
+Default: the static FFmpeg build pinned in the ``imageio-ffmpeg`` wheel, so every node of a fleet
+runs the same bytes. Override with the environment variable ``PROXX_FFMPEG`` (absolute path of an
+ffmpeg executable); the result records the path, version line and SHA-256 of whatever ran.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+
+import attrs
+
+from proxx_core.atomic import sha256_file
+from proxx_core.errors import ProxxError
+
+ENV_VAR = "PROXX_FFMPEG"
+
+
+@attrs.frozen(kw_only=True)
+class FFmpegBinary:
+    path: str
+    version_line: str
+    sha256: str
+    decoders: frozenset[str]
+    encoders: frozenset[str]
+    demuxers: frozenset[str]
+    muxers: frozenset[str]
+
+    @property
+    def version(self) -> str:
+        m = re.match(r"ffmpeg version (\S+)", self.version_line)
+        return m.group(1) if m else "unknown"
+
+
+def locate() -> str:
+    override = os.environ.get(ENV_VAR)
+    if override:
+        if not os.path.isabs(override):
+            raise ProxxError(f"{ENV_VAR}={override!r} must be an absolute path to an ffmpeg executable",
+                             category="engine_unavailable")
+        if not (os.path.isfile(override) and os.access(override, os.X_OK)):
+            raise ProxxError(f"{ENV_VAR}={override!r} is not an executable file; fix or unset {ENV_VAR}",
+                             category="engine_unavailable")
+        return override
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _run(path: str, *args: str) -> str:
+    out = subprocess.run([path, "-hide_banner", *args], stdin=subprocess.DEVNULL, capture_output=True,
+                         timeout=30, check=False)
+    return out.stdout.decode("utf-8", errors="replace")
+
+
+
+
+def _codec_names(text: str) -> frozenset[str]:
+    names = set()
+    started = False
+    for line in text.splitlines():
+        if line.strip().startswith("------"):
+            started = True
+            continue
+        if started and line.strip():
+            parts = line.split()
+            if len(parts) >= 2:
+                names.add(parts[1])
+    return frozenset(names)
+
+
+def _format_names(text: str) -> frozenset[str]:
+    names = set()
+    started = False
+    for line in text.splitlines():
+        if line.strip() in ("--", "---"):
+            started = True
+            continue
+        if started and line.strip():
+            parts = line.split()
+            if len(parts) >= 2:
+                names.update(parts[1].split(","))
+    return frozenset(names)
+
+
+@functools.lru_cache(maxsize=8)
+def _inspect(path: str, size: int, mtime_ns: int) -> FFmpegBinary:
+    version_line = _run(path, "-version").splitlines()[0:1] or ["unknown"]
+    digest, _ = sha256_file(path)
+    return FFmpegBinary(
+        path=path, version_line=version_line[0].strip(), sha256=digest,
+        decoders=_codec_names(_run(path, "-decoders")), encoders=_codec_names(_run(path, "-encoders")),
+        demuxers=_format_names(_run(path, "-demuxers")), muxers=_format_names(_run(path, "-muxers")),
+    )
+
+
+def inspect_binary() -> FFmpegBinary:
+    """Locate and fingerprint the ffmpeg that will run (cached per path, size and mtime)."""
+    path = os.path.realpath(locate())
+    try:
+        st = os.stat(path)
+        return _inspect(path, st.st_size, st.st_mtime_ns)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ProxxError(f"cannot run ffmpeg at {path}: {exc}", category="engine_unavailable") from exc

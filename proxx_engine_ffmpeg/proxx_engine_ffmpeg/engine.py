@@ -1,0 +1,110 @@
+"""FFmpegEngine: the generic engine for everything the pinned FFmpeg build decodes."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import attrs
+
+from proxx_core.avprobe import probe_file
+from proxx_core.engine import (
+    Capabilities, Claim, ClipPlan, ClipRequest, Command, CommandRecord, Engine, EngineIdentity, Refusal,
+    Verification,
+)
+from proxx_core.errors import ClipFailure, ProxxError
+from proxx_core.media import SourceInfo
+from proxx_core.process import run_command
+from proxx_core.profiles import PROFILES, Profile
+from proxx_core.verify import compare
+
+from . import __version__
+from .binary import FFmpegBinary, inspect_binary
+from .commands import build_argv, timeout_for
+
+#: profile codec -> the encoder this engine uses for it
+ENCODERS = {"h264": "libx264", "prores": "prores_ks", "dnxhr": "dnxhd"}
+#: profile container -> the muxer
+MUXERS = {"mp4": "mp4", "mov": "mov", "mxf": "mxf"}
+#: formats worth naming in `proxx engines` when the build reads them
+NOTABLE_DECODERS = ("prores", "prores_raw", "dnxhd", "h264", "hevc", "mpeg2video", "mjpeg", "av1", "vp9",
+                    "dvvideo", "rawvideo", "v210", "cfhd")
+NOTABLE_DEMUXERS = ("mov", "mp4", "mxf", "mpegts", "matroska", "avi", "mpeg")
+MAX_AAC_CHANNELS = 8
+GENERIC_SPECIFICITY = 10
+
+
+class FFmpegEngine(Engine):
+    name = "ffmpeg"
+
+    def _binary(self) -> FFmpegBinary:
+        return inspect_binary()
+
+    def identity(self) -> EngineIdentity:
+        try:
+            b = self._binary()
+        except ProxxError:
+            return EngineIdentity(name=self.name, version=__version__, build=None, binary=None, binary_sha256=None)
+        return EngineIdentity(name=self.name, version=__version__, build=b.version_line, binary=b.path,
+                              binary_sha256=b.sha256)
+
+    def capabilities(self) -> Capabilities:
+        try:
+            b = self._binary()
+        except ProxxError as exc:
+            return Capabilities(available=False, unavailable_reason=exc.message)
+        profiles = tuple(sorted(p.name for p in PROFILES.values()
+                                if ENCODERS[p.codec] in b.encoders and MUXERS[p.container] in b.muxers))
+        reads = tuple(sorted({d for d in NOTABLE_DECODERS if d in b.decoders}
+                             | {d for d in NOTABLE_DEMUXERS if d in b.demuxers}))
+        notes = (f"{len(b.decoders)} decoders, {len(b.demuxers)} demuxers in this build",
+                 f"x264 threads pinned to 4 for reproducible H.264; intra codecs bit-identical at any thread count")
+        return Capabilities(available=True, profiles=profiles, reads=reads, notes=notes)
+
+    def probe(self, path: Path) -> SourceInfo | None:
+        info = probe_file(path, probed_by=self.name)
+        if info.video is not None and info.video.codec == "prores_raw":
+            info = attrs.evolve(info, is_raw=True, format_tag="prores_raw")
+        return info
+
+    def claim(self, info: SourceInfo, profile: Profile) -> Claim | Refusal:
+        try:
+            b = self._binary()
+        except ProxxError as exc:
+            return Refusal(reason=exc.message, category="engine_unavailable")
+        v = info.video
+        if v is None:
+            return Refusal(reason="no video stream")
+        if v.codec not in b.decoders:
+            hint = " (camera RAW? install proxx-engine-resolve)" if info.container == "mxf" else ""
+            return Refusal(reason=f"this FFmpeg build cannot decode video codec {v.codec!r}{hint}")
+        if ENCODERS[profile.codec] not in b.encoders or MUXERS[profile.container] not in b.muxers:
+            return Refusal(reason=f"this FFmpeg build lacks {ENCODERS[profile.codec]} or the {profile.container} muxer",
+                           category="engine_unavailable")
+        if profile.audio_codec == "aac":
+            wide = [a.index for a in info.audio if a.channels > MAX_AAC_CHANNELS]
+            if wide:
+                return Refusal(reason=(f"audio stream(s) {wide} have more than {MAX_AAC_CHANNELS} channels, which "
+                                       f"AAC cannot carry; choose a ProRes or DNxHR profile"))
+        return Claim(specificity=GENERIC_SPECIFICITY, reason=f"FFmpeg decodes {v.codec} in {info.container}")
+
+    def plan(self, request: ClipRequest) -> ClipPlan:
+        b = self._binary()
+        command = Command(argv=build_argv(b.path, request), timeout_seconds=timeout_for(request), purpose="ffmpeg encode")
+        return ClipPlan(request=request, engine=self.name, commands=(command,))
+
+    def execute(self, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
+        records: list[CommandRecord] = []
+        for command in plan.commands:
+            try:
+                records.append(run_command(command, cancel))
+            except ClipFailure as exc:
+                raise ClipFailure(exc.message, category=exc.category, records=(*records, *exc.records)) from None
+        return tuple(records)
+
+    def verify(self, plan: ClipPlan) -> Verification:
+        try:
+            out = probe_file(plan.request.temp_path, probed_by=self.name)
+        except ProxxError:
+            out = None
+        return compare(plan.request, out, container=out.container if out else "unreadable")
