@@ -1,0 +1,213 @@
+"""Run the Resolve worker in a child process under deadlines and a per-node lock.
+
+* One Resolve session at a time per node: an exclusive lock on a file in a per-user temp
+  directory (``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows), held for the child's
+  lifetime and released by the OS if this process dies.
+* Deadlines: the child announces each Resolve call (and the render wait) with its timeout on
+  stdout; if one is exceeded, or the overall command deadline passes, or ``cancel`` is set, the
+  child's process group (which this supervisor created) is killed and reaped. A hung call never
+  becomes a stuck job.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import attrs
+
+STDERR_TAIL_CHARS = 4000
+#: extra time the parent grants beyond a render deadline so the worker can stop and report itself
+RENDER_GRACE_SECONDS = 5.0
+
+
+def default_lock_path() -> Path:
+    uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    return Path(tempfile.gettempdir(), f"proxx-resolve-{uid}", "resolve.lock")
+
+
+@attrs.frozen(kw_only=True)
+class WorkerRun:
+    argv: tuple[str, ...]
+    exit_code: int | None
+    stderr_tail: str
+    started_at: str
+    seconds: float
+    #: the worker's final result event, or None if it never produced one
+    result: dict | None
+    #: "timeout" / "interrupted" when the supervisor killed the child, else None
+    killed_for: str | None = None
+    kill_message: str | None = None
+    pid: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.killed_for is None and bool(self.result and self.result.get("ok"))
+
+
+class NodeLock:
+    """Exclusive inter-process lock; ``acquire`` polls so waiting stays cancellable."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._fh = None
+
+    def acquire(self, cancel: threading.Event | None = None, poll: float = 0.05) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+b")
+        while True:
+            try:
+                if sys.platform.startswith("win"):
+                    import msvcrt
+
+                    fh.seek(0)
+                    msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+                else:
+                    import fcntl
+
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._fh = fh
+                return True
+            except OSError:
+                if cancel is not None and cancel.is_set():
+                    fh.close()
+                    return False
+                time.sleep(poll)
+
+    def release(self):
+        fh, self._fh = self._fh, None
+        if fh is None:
+            return
+        try:
+            if sys.platform.startswith("win"):
+                import msvcrt
+
+                fh.seek(0)
+                msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        finally:
+            fh.close()
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """Kill the worker and anything it started (its own process group, created by us)."""
+    try:
+        if sys.platform.startswith("win"):
+            proc.kill()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def run_worker(argv: tuple[str, ...] | list[str], *, timeout: float, cancel: threading.Event | None = None,
+               lock_path: Path | None = None, env: dict[str, str] | None = None) -> WorkerRun:
+    """Run the worker ``argv`` to completion or until a deadline; never raises for worker failures."""
+    argv = tuple(argv)
+    cancel = cancel or threading.Event()
+    lock = NodeLock(lock_path or default_lock_path())
+    started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+    t0 = time.monotonic()
+    if not lock.acquire(cancel):
+        return WorkerRun(argv=argv, exit_code=None, stderr_tail="", started_at=started_at,
+                         seconds=time.monotonic() - t0, result=None, killed_for="interrupted",
+                         kill_message="cancelled while waiting for the node's Resolve lock")
+    try:
+        return _run_locked(argv, timeout, cancel, env, started_at, t0)
+    finally:
+        lock.release()
+
+
+def _run_locked(argv, timeout, cancel, env, started_at, t0) -> WorkerRun:
+    kwargs = {}
+    if sys.platform.startswith("win"):
+        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+    else:
+        kwargs["start_new_session"] = True
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, **kwargs)
+    state = {"call": None, "call_deadline": None, "wait": None, "wait_deadline": None, "result": None}
+    lock = threading.Lock()
+    tail: collections.deque[str] = collections.deque()
+    tail_len = [0]
+
+    def read_stdout():
+        for raw in proc.stdout:
+            try:
+                ev = json.loads(raw.decode("utf-8", "replace"))
+            except ValueError:
+                continue
+            now = time.monotonic()
+            with lock:
+                kind = ev.get("ev")
+                if kind == "call":
+                    state["call"], state["call_deadline"] = ev.get("name"), now + float(ev.get("timeout", 60))
+                elif kind == "done":
+                    state["call"], state["call_deadline"] = None, None
+                elif kind == "wait":
+                    state["wait"] = ev.get("name")
+                    state["wait_deadline"] = now + float(ev.get("timeout", 3600)) + RENDER_GRACE_SECONDS
+                elif kind == "wait_done":
+                    state["wait"], state["wait_deadline"] = None, None
+                elif kind == "result":
+                    state["result"] = ev
+
+    def read_stderr():
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace")
+            with lock:
+                tail.append(line)
+                tail_len[0] += len(line)
+                while tail_len[0] > STDERR_TAIL_CHARS and len(tail) > 1:
+                    tail_len[0] -= len(tail.popleft())
+
+    readers = [threading.Thread(target=read_stdout, daemon=True), threading.Thread(target=read_stderr, daemon=True)]
+    for r in readers:
+        r.start()
+    overall = t0 + timeout
+    killed_for = kill_message = None
+    while proc.poll() is None:
+        now = time.monotonic()
+        with lock:
+            call, call_deadline = state["call"], state["call_deadline"]
+            wait, wait_deadline = state["wait"], state["wait_deadline"]
+        if cancel.is_set():
+            killed_for, kill_message = "interrupted", "cancelled"
+        elif call_deadline is not None and now > call_deadline:
+            killed_for = "timeout"
+            kill_message = f"Resolve call {call}() did not return within its deadline (hung)"
+        elif wait_deadline is not None and now > wait_deadline:
+            killed_for = "timeout"
+            kill_message = f"the {wait} wait overran its deadline and the worker did not stop by itself"
+        elif now > overall:
+            killed_for = "timeout"
+            kill_message = f"the worker exceeded the command deadline of {timeout:g} s"
+        if killed_for:
+            _kill(proc)
+            kill_message += f"; worker process {proc.pid} was killed"
+            break
+        time.sleep(0.02)
+    proc.wait()
+    for r in readers:
+        r.join(timeout=2)
+    with lock:
+        stderr_tail = "".join(tail)[-STDERR_TAIL_CHARS:]
+        result = state["result"]
+    if kill_message:
+        stderr_tail = (stderr_tail + f"[supervisor] {kill_message}\n")[-STDERR_TAIL_CHARS:]
+    return WorkerRun(argv=argv, exit_code=proc.returncode, stderr_tail=stderr_tail, started_at=started_at,
+                     seconds=round(time.monotonic() - t0, 3), result=result, killed_for=killed_for,
+                     kill_message=kill_message, pid=proc.pid)
