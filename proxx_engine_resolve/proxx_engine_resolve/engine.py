@@ -140,7 +140,7 @@ class ResolveEngine(Engine):
 
             binary = find_library().library
             build = (f"{self._check.get('product')} {self._check.get('version_string')}" if self._check
-                     else f"DaVinci Resolve unavailable: {caps.unavailable_reason}")
+                     else "DaVinci Resolve (not available on this node; see capabilities)")
         return EngineIdentity(name=self.name, version=__version__, build=build, binary=binary,
                               binary_sha256=_sha256(binary) if binary else None)
 
