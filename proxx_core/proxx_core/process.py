@@ -4,6 +4,7 @@ stderr kept (its tail goes into the result). Public helper for engine authors.""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -15,6 +16,7 @@ from .errors import ClipFailure
 from .results import now_rfc3339
 
 STDERR_TAIL_BYTES = 4000
+_ADDRESS = re.compile(r" @ 0x[0-9a-fA-F]+")
 
 
 def _tail(fh) -> str:
@@ -22,8 +24,17 @@ def _tail(fh) -> str:
     size = fh.tell()
     fh.seek(max(0, size - STDERR_TAIL_BYTES))
     data = fh.read()
-    text = data.decode("utf-8", errors="replace")
+    # libav prefixes log lines with object addresses ("[mxf @ 0x55d6...]"); they differ on every
+    # run and would make two results of the same job differ, so they are dropped
+    text = _ADDRESS.sub("", data.decode("utf-8", errors="replace"))
     return text if size <= STDERR_TAIL_BYTES else "…" + text
+
+
+def _headline(stderr: str) -> str:
+    """The stderr line most likely to say what went wrong: the first error line, else the last."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "error" in ln.lower() or "invalid" in ln.lower()]
+    return (errors or lines or ["no stderr"])[0] if errors else (lines or ["no stderr"])[-1]
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -72,7 +83,6 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
     if outcome == "interrupted":
         raise ClipFailure(f"{command.purpose} was interrupted and killed", category="interrupted", records=(record,))
     if proc.returncode != 0:
-        last = record.stderr_tail.strip().splitlines()[-1:] or ["no stderr"]
-        raise ClipFailure(f"{command.purpose} exited with status {proc.returncode}: {last[0]}",
+        raise ClipFailure(f"{command.purpose} exited with status {proc.returncode}: {_headline(record.stderr_tail)}",
                           category="engine_failed", records=(record,))
     return record

@@ -32,6 +32,9 @@ class Profile:
     audio_sample_rate: int | None
     #: exact frame rates the container can carry, or () for any
     allowed_frame_rates: tuple[str, ...] = ()
+    #: smallest raster the encoder accepts (DNxHR needs 256x120)
+    min_width: int = 2
+    min_height: int = 2
     description: str
 
     @property
@@ -72,6 +75,7 @@ PROFILES: dict[str, Profile] = {
             name="offline_dnxhr_lb_1920x1080", codec="dnxhr", container="mxf", max_width=1920,
             max_height=1080, video="DNxHR LB, 8-bit 4:2:2", pix_fmt="yuv422p", bit_depth=8,
             audio_codec="pcm_s24le", audio_sample_rate=48000, allowed_frame_rates=_MXF_RATES,
+            min_width=256, min_height=120,
             description="DNxHR LB in OP1a MXF for Avid; PCM 24-bit 48 kHz, every audio stream kept",
         ),
     )
@@ -83,8 +87,9 @@ def get_profile(name: str) -> Profile:
 
 
 def _even(x: Fraction) -> int:
-    """Nearest even integer, at least 2 (exact: no float rounding differences between hosts)."""
-    return max(2, 2 * round(x / 2))
+    """Largest even integer not above ``x``, at least 2: rounding down never upscales, and exact
+    fractions mean every host computes the same raster."""
+    return max(2, 2 * int(x // 2))
 
 
 def fit_raster(video: VideoInfo, profile: Profile) -> tuple[int, int]:
@@ -93,8 +98,7 @@ def fit_raster(video: VideoInfo, profile: Profile) -> tuple[int, int]:
     display_w = video.display_aspect * video.height
     h = Fraction(video.height)
     scale = min(Fraction(profile.max_width) / display_w, Fraction(profile.max_height) / h, Fraction(1))
-    w_out, h_out = _even(display_w * scale), _even(h * scale)
-    return min(w_out, profile.max_width - profile.max_width % 2), min(h_out, profile.max_height - profile.max_height % 2)
+    return _even(display_w * scale), _even(h * scale)
 
 
 def representability_problems(video: VideoInfo | None, profile: Profile) -> list[str]:
@@ -107,5 +111,11 @@ def representability_problems(video: VideoInfo | None, profile: Profile) -> list
         reasons.append(
             f"frame rate {video.frame_rate} cannot be carried by {profile.container.upper()} "
             f"({profile.name} allows {', '.join(profile.allowed_frame_rates)}); choose an H.264 or ProRes profile"
+        )
+    w, h = fit_raster(video, profile)
+    if w < profile.min_width or h < profile.min_height:
+        reasons.append(
+            f"the proxy raster would be {w}x{h}, below the {profile.min_width}x{profile.min_height} minimum "
+            f"of {profile.name}; choose an H.264 or ProRes profile"
         )
     return reasons

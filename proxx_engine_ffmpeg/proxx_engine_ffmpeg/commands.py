@@ -7,6 +7,8 @@ dropped and the source timecode passed back explicitly, every audio stream mappe
 
 from __future__ import annotations
 
+import os
+
 from proxx_core.engine import ClipRequest
 
 #: x264's thread count is part of its output; pinned so every node makes the same bytes
@@ -83,7 +85,14 @@ def build_argv(ffmpeg: str, req: ClipRequest) -> list[str]:
     return argv
 
 
+TIMEOUT_ENV = "PROXX_FFMPEG_TIMEOUT_SECONDS"
+
+
 def timeout_for(req: ClipRequest) -> float:
-    """Deadline: generous for a slow node, but a hung ffmpeg never blocks a job forever."""
+    """Deadline: generous for a slow node (2 min + 20x the clip's duration), but a hung ffmpeg
+    never blocks a job forever. ``PROXX_FFMPEG_TIMEOUT_SECONDS`` sets a fixed deadline instead."""
+    fixed = os.environ.get(TIMEOUT_ENV)
+    if fixed:
+        return float(fixed)
     duration = req.source_info.duration_seconds or 0.0
     return float(round(120 + 20 * duration))

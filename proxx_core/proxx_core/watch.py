@@ -1,0 +1,702 @@
+"""The watch folder: ``DIR/pending/ running/ completed/ failed/`` (operator guide: docs/watch-folders.md).
+
+One pass of the loop, in pending/'s name order:
+
+1. **Settle**: a spec is a candidate only once its (device, inode, size, mtime) has been unchanged
+   across two observations at least ``stable_seconds`` apart (measured on this process's monotonic
+   clock, never against file times) *and* it parses as JSON, or it has been unchanged for
+   ``invalid_grace_seconds`` (then it is claimed and fails as invalid JSON).
+2. **Pre-check** with :func:`check_job_file` (reading a pending file is harmless). A job whose only
+   problems are missing engines is left in pending/ for a node that has them; that is logged once
+   per file identity.
+3. **Claim** by one atomic rename ``pending/X.json -> running/<owner>/X.json``, only when a worker
+   slot is free (no hoarding). ``<owner>`` is this process's own folder, created (with its
+   ``owner.json``) before any claim, so every claimed job is always attributable to a node, pid and
+   process start token. The rename is the arbiter: a loser gets FileNotFoundError and moves on.
+4. **Run**: re-validate the claimed file (it may have changed), then :func:`run_job` with one clip
+   at a time and this process's cancel event.
+5. **Finish**: write ``<stem>.result.json`` atomically and without clobbering into completed/
+   (COMPLETED) or failed/ (everything else), *then* move the spec beside it. A name already taken
+   gets a deterministic suffix: ``<stem>.2.json`` / ``<stem>.2.result.json``, ``.3`` ...
+
+At start-up, jobs under ``running/`` owned by a dead process **of this node** go to failed/ with a
+result whose every clip is ``interrupted``; other nodes' and live processes' jobs are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+
+from .api import check_job_file
+from .atomic import fsync_dir, publish
+from .errors import Problem
+from .jobs import temp_path_for
+from .plugins import EngineSet, load_engines
+from .profiles import PROFILES
+from .results import (
+    COMPLETED, EXIT_EXECUTION, EXIT_SYSTEM, FAILED, RESULT_VERSION, ClipResult, Failure, JobResult,
+    OutputRecord, environment, now_rfc3339, proxx_version, refused,
+)
+from .runner import run_job
+from .spec import derive_job_id, jobspec_sha256, render_name
+from .watch_owner import OWNER_FILE, Liveness, Owner, judge
+
+SUBDIRS = ("pending", "running", "completed", "failed")
+FINISHING_SUFFIX = ".finishing"
+DEFAULT_STABLE_SECONDS = 1.0
+DEFAULT_INVALID_GRACE_SECONDS = 30.0
+#: with filesystem events, still rescan this often (missed events, network filesystems)
+EVENT_FALLBACK_POLL_SECONDS = 5.0
+DEFAULT_POLL_SECONDS = 2.0
+
+
+# --------------------------------------------------------------------------------------------- log
+
+def _quote(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if text and not any(c.isspace() or c in '"=\\' or not c.isprintable() for c in text):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+class Log:
+    """One greppable ``key=value`` line per state change, on stderr."""
+
+    def __init__(self, owner: Owner, stream: TextIO | None = None):
+        self.owner = owner
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def __call__(self, event: str, **fields: Any) -> None:
+        parts = [now_rfc3339(), "proxx-watch", f"event={event}"]
+        job = fields.pop("job", None)
+        if job is not None:
+            parts.append(f"job={_quote(job)}")
+        parts += [f"node={_quote(self.owner.node)}", f"pid={self.owner.pid}"]
+        parts += [f"{k}={_quote(v)}" for k, v in fields.items() if v is not None]
+        line = " ".join(parts) + "\n"
+        stream = self.stream or sys.stderr
+        with self._lock:
+            try:
+                stream.write(line)
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+# -------------------------------------------------------------------------------------- helpers
+
+def is_candidate_name(name: str) -> bool:
+    """A pending file Proxx considers: ``*.json``, not a result, not hidden or an editor temp."""
+    return (name.endswith(".json") and not name.endswith(".result.json")
+            and not name.startswith((".", "~")) and len(name) > len(".json"))
+
+
+def _signature(st: os.stat_result) -> tuple:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _parses(path: Path) -> bool:
+    try:
+        json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _stem(name: str) -> str:
+    return name[: -len(".json")] if name.endswith(".json") else name
+
+
+def _names(stem: str, n: int) -> tuple[str, str]:
+    base = stem if n == 1 else f"{stem}.{n}"
+    return f"{base}.json", f"{base}.result.json"
+
+
+def _dumps(result: JobResult) -> str:
+    from .results import dumps
+
+    return dumps(result)
+
+
+@attrs.frozen
+class Claim:
+    name: str  # the file name in pending/
+    path: Path  # running/<owner>/<name>
+    claim_id: str
+    claimed_at: str
+
+
+class Fatal(Exception):
+    pass
+
+
+# ------------------------------------------------------------------------------------- watcher
+
+class Watcher:
+    def __init__(self, root: Path, engines: EngineSet, *, max_workers: int = 1, once: bool = False,
+                 poll_seconds: float | None = None, stable_seconds: float = DEFAULT_STABLE_SECONDS,
+                 invalid_grace_seconds: float = DEFAULT_INVALID_GRACE_SECONDS, stream: TextIO | None = None):
+        self.root = Path(os.path.abspath(root))
+        self.dirs = {name: self.root / name for name in SUBDIRS}
+        self.engines = engines
+        self.max_workers = max(1, int(max_workers))
+        self.once = once
+        self.poll_seconds = poll_seconds
+        self.stable_seconds = max(0.0, stable_seconds)
+        self.invalid_grace_seconds = max(self.stable_seconds, invalid_grace_seconds)
+        self.owner = Owner.current(started_at=now_rfc3339())
+        self.owner_dir = self.dirs["running"] / self.owner.dirname
+        self.log = Log(self.owner, stream)
+        self.stop = threading.Event()  # stop claiming
+        self.cancel = threading.Event()  # interrupt running clips
+        self.wake = threading.Event()
+        self._finish_lock = threading.Lock()
+        self._active: dict[str, Future] = {}  # pending name -> future
+        self._seen: dict[str, tuple[tuple, float]] = {}  # name -> (signature, first seen, monotonic)
+        self._left: dict[str, tuple] = {}  # name -> signature already logged as "left"
+        self._noted: set[tuple] = set()  # one-time log keys
+
+    # ---------------------------------------------------------------- setup and teardown
+    def prepare(self) -> None:
+        """Check the folder, create missing subfolders and this process's owner folder (fatal on failure)."""
+        if not self.root.exists():
+            raise Fatal(f"watch folder {self.root} does not exist; create it (Proxx creates only its subfolders)")
+        if not self.root.is_dir():
+            raise Fatal(f"watch folder {self.root} is not a directory")
+        for name, path in self.dirs.items():
+            if path.exists() and not path.is_dir():
+                raise Fatal(f"{path} exists but is not a directory; move it away")
+            try:
+                path.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise Fatal(f"cannot create {path}: {exc.strerror or exc}; check permissions") from None
+            if not os.access(path, os.W_OK | os.X_OK):
+                raise Fatal(f"{path} is not writable by this user; check permissions")
+        # the owner folder appears complete (owner.json inside) or not at all
+        tmp = self.dirs["running"] / f".{self.owner.dirname}.tmp"
+        try:
+            tmp.mkdir()
+            _write_new(tmp / OWNER_FILE, json.dumps(self.owner.to_json(), indent=2) + "\n", self.owner.instance)
+            os.rename(tmp, self.owner_dir)
+            fsync_dir(str(self.dirs["running"]))
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise Fatal(f"cannot register this process under {self.dirs['running']}: {exc.strerror or exc}; "
+                        f"check that the watch folder is writable") from None
+
+    def release(self) -> None:
+        """Remove this process's owner folder if it holds nothing but owner.json."""
+        try:
+            rest = [p for p in os.listdir(self.owner_dir) if p != OWNER_FILE]
+            if rest:
+                self.log("owner_kept", path=self._rel(self.owner_dir), entries=len(rest),
+                         reason="jobs could not be finished; the next start on this node recovers them")
+                return
+            os.unlink(self.owner_dir / OWNER_FILE)
+            os.rmdir(self.owner_dir)
+        except OSError:
+            pass
+
+    def _rel(self, path: Path | str) -> str:
+        try:
+            return os.path.relpath(path, self.root)
+        except ValueError:
+            return str(path)
+
+    def _note_once(self, key: tuple, event: str, **fields: Any) -> None:
+        if key not in self._noted:
+            self._noted.add(key)
+            self.log(event, **fields)
+
+    # ---------------------------------------------------------------------------- recovery
+    def recover(self) -> None:
+        """Finish what dead processes of this node left in running/; never touch anything else."""
+        running = self.dirs["running"]
+        try:
+            entries = sorted(os.listdir(running))
+        except OSError as exc:
+            self.log("error", reason=f"cannot list {running}: {exc.strerror or exc}")
+            return
+        for entry in entries:
+            path = running / entry
+            if path == self.owner_dir:
+                continue
+            hidden = entry.startswith(".")
+            if not path.is_dir():
+                if not hidden:
+                    self._note_once(("stray", entry), "ignored", path=self._rel(path),
+                                    reason="not a claim folder; Proxx leaves it alone")
+                continue
+            owner = _read_owner(path / OWNER_FILE)
+            if owner is None:
+                if not hidden:
+                    self._note_once(("unowned", entry), "ignored", path=self._rel(path),
+                                    reason="no readable owner.json, so its owner is unknown; Proxx leaves it alone")
+                continue
+            verdict = judge(owner, self.owner)
+            if verdict.state != "dead":
+                if not hidden:
+                    self.log("left_running", path=self._rel(path), owner_node=owner.node, owner_pid=owner.pid,
+                             reason=verdict.reason)
+                continue
+            if hidden:  # a registration that never completed: it never held a job
+                shutil.rmtree(path, ignore_errors=True)
+                continue
+            self._recover_owner_dir(path, owner, verdict)
+
+    def _recover_owner_dir(self, path: Path, owner: Owner, verdict: Liveness) -> None:
+        names = sorted(n for n in os.listdir(path) if n != OWNER_FILE and not n.endswith(FINISHING_SUFFIX)
+                       and not n.startswith("."))
+        for name in names:
+            try:
+                self._recover_job(path, name, owner, verdict)
+            except OSError as exc:
+                self.log("error", job=name, path=self._rel(path / name),
+                         reason=f"recovery failed: {exc.strerror or exc}; left in place")
+        leftovers = [n for n in os.listdir(path) if n != OWNER_FILE]
+        for n in leftovers:  # stale markers / temp files of jobs that are finished now
+            if n.endswith(FINISHING_SUFFIX) or n.startswith("."):
+                _unlink(path / n)
+        if not [n for n in os.listdir(path) if n != OWNER_FILE]:
+            _unlink(path / OWNER_FILE)
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+
+    def _recover_job(self, folder: Path, name: str, owner: Owner, verdict: Liveness) -> None:
+        spec_path = folder / name
+        marker = _read_json(folder / (name + FINISHING_SUFFIX))
+        if isinstance(marker, dict) and self._result_written(marker):
+            # crashed after publishing the result, before moving the spec: just finish the move
+            dest_dir = self.dirs[marker.get("destination", "failed")]
+            final = self._move_spec(spec_path, dest_dir, marker.get("spec_name", name))
+            _unlink(folder / (name + FINISHING_SUFFIX))
+            self.log("recovered", job=name, spec=self._rel(final), result=marker.get("result"),
+                     reason="result was already written; spec moved beside it")
+            return
+        try:
+            text = spec_path.read_bytes().decode("utf-8")
+            document: Any = json.loads(text)
+        except (OSError, ValueError):
+            document = None
+        claim_id = f"{folder.name}/{name}"
+        message = (f"the watch process that claimed this job ({verdict.reason}) stopped before the job "
+                   f"finished; recovered by process {self.owner.pid} on node {self.owner.node}")
+        result = interrupted_result(document, message, timing_extra={
+            "watch": {"claim": claim_id, "owner": owner.to_json(), "recovered_by": self.owner.to_json(),
+                      "recovered_at": now_rfc3339()}})
+        res_rel, spec_rel = self._finish_files(spec_path, name, result, claim_id, destination="failed")
+        self.log("recovered", job=name, status=result.status, owner_pid=owner.pid, spec=spec_rel,
+                 result=res_rel, reason=verdict.reason)
+
+    def _result_written(self, marker: dict) -> bool:
+        rel = marker.get("result")
+        if not isinstance(rel, str):
+            return False
+        data = _read_json(self.root / rel)
+        try:
+            return data["timing"]["watch"]["claim"] == marker.get("claim")
+        except (TypeError, KeyError):
+            return False
+
+    # ------------------------------------------------------------------------- scanning
+    def scan(self) -> bool:
+        """Claim what can be claimed now; return True if some file is still settling."""
+        pending = self.dirs["pending"]
+        try:
+            names = sorted(os.listdir(pending))
+        except OSError as exc:
+            self._note_once(("scan_error", str(exc)), "error", reason=f"cannot list {pending}: {exc.strerror or exc}")
+            return False
+        now = time.monotonic()
+        settling = False
+        present = set()
+        for name in names:
+            if not is_candidate_name(name):
+                continue
+            path = pending / name
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            import stat as _stat
+
+            if not _stat.S_ISREG(st.st_mode):
+                self._note_once(("notfile", name, _signature(st)), "ignored", job=name,
+                                reason="not a regular file (symlinks and folders are not taken)")
+                continue
+            present.add(name)
+            sig = _signature(st)
+            seen = self._seen.get(name)
+            if seen is None or seen[0] != sig:
+                self._seen[name] = (sig, now)
+                age = 0.0
+            else:
+                age = now - seen[1]
+            if self._left.get(name) == sig:
+                continue  # needs an engine this node lacks; already logged
+            if self.stop.is_set() or len(self._active) >= self.max_workers:
+                settling = settling or age < self.stable_seconds
+                continue
+            if name in self._active or (self.owner_dir / name).exists():
+                continue  # a job of the same name is running here; take this one afterwards
+            if age < self.stable_seconds or seen is None:
+                settling = True
+                continue
+            if not _parses(path) and age < self.invalid_grace_seconds:
+                settling = True
+                continue
+            self._consider(name, path, sig)
+        for gone in set(self._seen) - present:
+            self._seen.pop(gone, None)
+            self._left.pop(gone, None)
+        return settling
+
+    def _consider(self, name: str, path: Path, sig: tuple) -> None:
+        checked = check_job_file(path, self.engines)
+        if checked.only_missing_engines:
+            self._left[name] = sig
+            why = "; ".join(p.message for p in checked.problems)
+            self.log("left", job=name, reason=f"this node cannot run it (engines here: "
+                     f"{', '.join(self.engines.names) or 'none'}): {why}")
+            return
+        if self.stop.is_set():
+            return
+        claim = self._claim(name)
+        if claim is None:
+            return
+        self._active[name] = self._pool.submit(self._run_claimed, claim)
+
+    def _claim(self, name: str) -> Claim | None:
+        src = self.dirs["pending"] / name
+        dst = self.owner_dir / name
+        try:
+            os.rename(src, dst)  # the arbiter: exactly one claimant wins
+        except FileNotFoundError:
+            self.log("claim_lost", job=name, reason="another watch process claimed it first")
+            self._seen.pop(name, None)
+            return None
+        except OSError as exc:
+            self._note_once(("claim_error", name, str(exc)), "error", job=name,
+                            reason=f"cannot claim: {exc.strerror or exc}; left in pending/")
+            return None
+        fsync_dir(str(self.owner_dir))
+        self._seen.pop(name, None)
+        claim = Claim(name=name, path=dst, claim_id=f"{self.owner.dirname}/{name}", claimed_at=now_rfc3339())
+        self.log("claimed", job=name, claim=self._rel(dst))
+        return claim
+
+    # ------------------------------------------------------------------------------- jobs
+    def _run_claimed(self, claim: Claim) -> None:
+        try:
+            result = self._execute(claim)
+            if result is None:
+                return
+            result = attrs.evolve(result, timing={**result.timing, "watch": {
+                "claim": claim.claim_id, "claimed_at": claim.claimed_at, "owner": self.owner.to_json(),
+                "spec_name": claim.name}})
+            destination = "completed" if result.status == COMPLETED else "failed"
+            res_rel, spec_rel = self._finish_files(claim.path, claim.name, result, claim.claim_id, destination)
+            self.log("finished", job=claim.name, job_id=result.job_id, status=result.status,
+                     exit_code=result.exit_code, result=res_rel, spec=spec_rel,
+                     interrupted=sum(1 for c in result.clips if c.failure and c.failure.category == "interrupted") or None)
+        except Exception as exc:  # never lose a job to a bug: it stays in running/ for recovery
+            self.log("error", job=claim.name, path=self._rel(claim.path),
+                     reason=f"{type(exc).__name__}: {exc}; the job stays in running/ and is recovered "
+                            f"to failed/ at the next start on this node")
+        finally:
+            self.wake.set()
+
+    def _execute(self, claim: Claim) -> JobResult | None:
+        checked = check_job_file(claim.path, self.engines)  # again: the file may have changed
+        if checked.job is None:
+            if checked.only_missing_engines and self._give_back(claim):
+                return None
+            first = checked.problems[0] if checked.problems else None
+            self.log("refused", job=claim.name, problems=len(checked.problems),
+                     first=str(first) if first else None)
+            return checked.refusal
+        self.log("started", job=claim.name, job_id=checked.job.job_id, clips=len(checked.job.clips))
+        return run_job(checked.job, self.engines, max_workers=1, cancel=self.cancel)
+
+    def _give_back(self, claim: Claim) -> bool:
+        try:
+            publish(str(claim.path), str(self.dirs["pending"] / claim.name), overwrite=False)
+        except OSError:
+            return False
+        self.log("returned", job=claim.name, reason="after claiming, it needs an engine this node lacks")
+        return True
+
+    def _finish_files(self, spec_path: Path, name: str, result: JobResult, claim_id: str,
+                      destination: str) -> tuple[str, str]:
+        """Result first (atomic, no clobber), then the spec beside it; suffix .2, .3... on clashes."""
+        dest_dir = self.dirs[destination]
+        marker = spec_path.parent / (name + FINISHING_SUFFIX)
+        text = _dumps(result)
+        with self._finish_lock:
+            n = 1
+            while True:
+                spec_name, result_name = _names(_stem(name), n)
+                if (dest_dir / spec_name).exists() or (dest_dir / result_name).exists():
+                    n += 1
+                    continue
+                _write_new(marker, json.dumps({"claim": claim_id, "destination": destination,
+                                               "result": f"{destination}/{result_name}",
+                                               "spec_name": spec_name}), self.owner.instance, overwrite=True)
+                try:
+                    _write_new(dest_dir / result_name, text, self.owner.instance)
+                except FileExistsError:
+                    n += 1
+                    continue
+                try:
+                    publish(str(spec_path), str(dest_dir / spec_name), overwrite=False)
+                except FileExistsError:  # someone took the spec name meanwhile: free ours, try the next
+                    _unlink(dest_dir / result_name)
+                    n += 1
+                    continue
+                _unlink(marker)
+                return f"{destination}/{result_name}", f"{destination}/{spec_name}"
+
+    def _move_spec(self, spec_path: Path, dest_dir: Path, spec_name: str) -> Path:
+        n = 1
+        stem = _stem(spec_name)
+        while True:
+            target = dest_dir / (spec_name if n == 1 else f"{stem}.moved-{n}.json")
+            try:
+                publish(str(spec_path), str(target), overwrite=False)
+                return target
+            except FileExistsError:
+                n += 1
+
+    # ------------------------------------------------------------------------------- loop
+    def _reap(self) -> None:
+        for name, fut in list(self._active.items()):
+            if fut.done():
+                del self._active[name]
+
+    def request_stop(self, signum: int) -> None:
+        first = not self.stop.is_set()
+        self.stop.set()
+        self.cancel.set()
+        self.wake.set()
+        if first:
+            self.log("stopping", signal=signal.Signals(signum).name, running=len(self._active) or 0,
+                     reason="claiming stopped; running clips are killed and marked interrupted")
+
+    def _start_observer(self):
+        if self.poll_seconds is not None:
+            return None
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError as exc:
+            self.log("polling", reason=f"watchdog unavailable ({exc}); polling every {DEFAULT_POLL_SECONDS:g} s")
+            return None
+        wake = self.wake
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event):  # noqa: ARG002
+                wake.set()
+
+        try:
+            observer = Observer()
+            observer.schedule(Handler(), str(self.dirs["pending"]), recursive=False)
+            observer.daemon = True
+            observer.start()
+        except Exception as exc:
+            self.log("polling", reason=f"filesystem events unavailable ({type(exc).__name__}: {exc}); "
+                                       f"polling every {DEFAULT_POLL_SECONDS:g} s")
+            return None
+        return observer
+
+    def run(self) -> int:
+        self.prepare()
+        observer = None
+        self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="proxx-watch-job")
+        try:
+            self.recover()
+            observer = self._start_observer()
+            if self.poll_seconds is not None:
+                mode, interval = "polling", self.poll_seconds
+            elif observer is not None:
+                mode, interval = "events", EVENT_FALLBACK_POLL_SECONDS
+            else:
+                mode, interval = "polling", DEFAULT_POLL_SECONDS
+            self.log("watching", dir=str(self.root), mode=mode, max_workers=self.max_workers, once=self.once or None,
+                     engines=",".join(self.engines.names) or "none", owner=self._rel(self.owner_dir))
+            for failure in self.engines.failures:
+                self.log("engine_not_loaded", plugin=failure.plugin, reason=failure.reason)
+            while not self.stop.is_set():
+                self._reap()
+                settling = self.scan()
+                self._reap()
+                if self.once and not settling and not self._active:
+                    break
+                timeout = interval
+                if settling:
+                    timeout = min(interval, max(0.05, self.stable_seconds / 2))
+                self.wake.wait(timeout)
+                self.wake.clear()
+        finally:
+            self._pool.shutdown(wait=True)
+            self._reap()
+            if observer is not None:
+                observer.stop()
+                observer.join(timeout=5)
+            self.release()
+        self.log("stopped", reason="signal" if self.stop.is_set() else "nothing left to do (--once)")
+        return 0
+
+
+# ------------------------------------------------------------------------------ result for a crash
+
+def interrupted_result(document: Any, message: str, *, timing_extra: dict | None = None) -> JobResult:
+    """A FAILED result for a job whose process died mid-run: every clip ``interrupted``.
+
+    Built from the spec alone (no probing): sources, profile and output names where the spec allows,
+    with a note when a file exists under a clip's final or temporary output name.
+    """
+    doc = document if isinstance(document, dict) else None
+    clips: list[ClipResult] = []
+    problems: tuple[Problem, ...] = ()
+    sources = doc.get("sources") if doc else None
+    if isinstance(sources, list) and all(isinstance(s, str) for s in sources):
+        profile_name = doc.get("proxy_profile")
+        profile = PROFILES.get(profile_name) if isinstance(profile_name, str) else None
+        template = doc.get("output_name_template")
+        out_dir = doc.get("output_dir")
+        for i, src in enumerate(sources):
+            final = None
+            if profile and isinstance(template, str) and isinstance(out_dir, str):
+                try:
+                    final = os.path.join(out_dir, render_name(
+                        template, source=src, index=i + 1, count=len(sources), job_id=derive_job_id(doc),
+                        profile=profile.name, extension=profile.extension))
+                except Exception:
+                    final = None
+            notes = [message]
+            output = None
+            if final:
+                temp = temp_path_for(final)
+                kept = temp if os.path.lexists(temp) else None
+                if os.path.lexists(final):
+                    notes.append(f"a file exists at {final}; this result cannot vouch for it: check or delete it "
+                                 f"before running the job again")
+                if kept:
+                    notes.append(f"an unfinished output was left at {temp}; delete it before running the job again")
+                output = OutputRecord(path=final, size=None, sha256=None, verification=None, kept_temp_path=kept)
+            try:
+                size = os.path.getsize(src)
+            except OSError:
+                size = None
+            clips.append(ClipResult(index=i + 1, source={"path": src, "size": size, "info": None}, engine=None,
+                                    profile=profile_name if isinstance(profile_name, str) else "",
+                                    output=output, status=FAILED,
+                                    failure=Failure(category="interrupted", message="; ".join(notes))))
+    else:
+        problems = (Problem(path="", message=message, category="interrupted"),)
+    ok_doc = doc is not None
+    job_id = None
+    if ok_doc and isinstance(doc.get("job_id", ""), str):
+        job_id = derive_job_id(doc)
+    now = now_rfc3339()
+    timing = {"started_at": None, "finished_at": now, "seconds": None, **(timing_extra or {})}
+    return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job_id,
+                     jobspec_sha256=jobspec_sha256(doc) if ok_doc else None, status=FAILED,
+                     exit_code=EXIT_EXECUTION, environment=environment([]),
+                     user_metadata=doc.get("user_metadata") if ok_doc else None, clips=tuple(clips),
+                     timing=timing, problems=problems, jobspec=document)
+
+
+# ------------------------------------------------------------------------------------ small I/O
+
+def _write_new(path: Path, text: str, token: str, *, overwrite: bool = False) -> None:
+    """Atomic write with a temp name unique to this process instance; no clobber unless asked."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{token}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        publish(str(tmp), str(path), overwrite=overwrite)
+    finally:
+        _unlink(tmp)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _read_owner(path: Path) -> Owner | None:
+    return Owner.from_json(_read_json(path))
+
+
+# --------------------------------------------------------------------------------------- entry
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
+def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_seconds: float | None = None,
+               engines: EngineSet | None = None, stable_seconds: float | None = None,
+               invalid_grace_seconds: float | None = None, stream: TextIO | None = None,
+               install_signal_handlers: bool = True) -> int:
+    """``proxx watch``: 0 when stopped by SIGINT/SIGTERM or when ``once`` drained the folder; 1 fatal."""
+    if stable_seconds is None:
+        stable_seconds = _env_float("PROXX_WATCH_STABLE_SECONDS", DEFAULT_STABLE_SECONDS)
+    if invalid_grace_seconds is None:
+        invalid_grace_seconds = _env_float("PROXX_WATCH_INVALID_GRACE_SECONDS", DEFAULT_INVALID_GRACE_SECONDS)
+    err = stream or sys.stderr
+    try:
+        engines = engines if engines is not None else load_engines()
+    except Exception as exc:  # strict plugin mode
+        print(f"proxx watch: error: cannot load engines: {exc}", file=err)
+        return 1
+    watcher = Watcher(root, engines, max_workers=max_workers, once=once, poll_seconds=poll_seconds,
+                      stable_seconds=stable_seconds, invalid_grace_seconds=invalid_grace_seconds, stream=stream)
+    previous = {}
+    if install_signal_handlers and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, frame: watcher.request_stop(signum))
+    try:
+        return watcher.run()
+    except Fatal as exc:
+        watcher.log("fatal", reason=str(exc))
+        print(f"proxx watch: error: {exc}", file=err)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+__all__ = ["Watcher", "watch_main", "interrupted_result", "is_candidate_name", "EXIT_SYSTEM"]

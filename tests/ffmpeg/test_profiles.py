@@ -1,0 +1,117 @@
+"""Every profile, real encodes, outputs checked independently of the code under test."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from conftest import PROFILE_CODECS, job_doc
+from probe_independent import inspect
+
+CODEC_NAMES = {"h264": "h264", "prores": "prores", "dnxhr": "dnxhd"}
+PIX = {"h264": "yuv420p", "prores": "yuv422p10le", "dnxhr": "yuv422p"}
+
+
+def sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILE_CODECS))
+def test_profile_is_relink_safe(profile, proxx, write_job, media, outdir):
+    # 29.97 drop-frame timecode, 10-bit ProRes 4:2:2 source, three audio streams (mono, stereo, mono),
+    # odd raster: everything a camera throws at an assistant editor
+    src = media("A001_C001 ÉTÉ.mov", size="321x181", rate="30000/1001", frames=8, timecode="00:59:59;28",
+                audio=(1, 2, 1))
+    r = proxx("run", write_job(job_doc([src], outdir, profile=profile)))
+    assert r.returncode == 0, r.stderr
+    result = r.json()
+    clip = result["clips"][0]
+    assert result["status"] == "COMPLETED" and clip["failure"] is None
+    out = outdir / f"A001_C001 ÉTÉ_proxy.{PROFILE_CODECS[profile][1]}"
+    assert clip["output"]["path"] == str(out)
+    assert clip["output"]["sha256"] == sha(out) and clip["output"]["size"] == out.stat().st_size
+    assert clip["output"]["verification"]["ok"] is True
+    codec = PROFILE_CODECS[profile][0]
+    got = inspect(out)
+    assert got["video_codec"] == CODEC_NAMES[codec]
+    assert got["pix_fmt"] == PIX[codec]
+    assert (got["width"], got["height"]) == (320, 180)  # even, rounded down: never upscaled
+    assert got["sar"] in ("1", "1/1", "0")
+    assert got["rate"] == "30000/1001"
+    assert got["frames"] == 8
+    assert "00:59:59;28" in got["timecodes"]
+    assert [ch for _, ch, _ in got["audio"]] == [1, 2, 1]
+    if codec == "h264":
+        assert {a for a, _, _ in got["audio"]} == {"aac"} and {r for _, _, r in got["audio"]} == {48000}
+    else:
+        assert {a for a, _, _ in got["audio"]} == {"pcm_s24le"}
+    assert not [p for p in outdir.iterdir() if p.name.startswith(".")], "no temp file left behind"
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILE_CODECS))
+def test_reruns_and_worker_counts_give_identical_bytes(profile, proxx, write_job, media, tmp_path):
+    srcs = [media(f"C00{i}.mov", size="256x144", rate="25/1", frames=5, audio=(2,), timecode=f"0{i}:00:00:00") for i in range(1, 4)]
+    hashes, results = [], []
+    for run, workers in enumerate((1, 1, 3)):
+        out = tmp_path / f"run{run}"
+        out.mkdir()
+        r = proxx("run", write_job(job_doc(srcs, out, profile=profile)), "--max-workers", workers)
+        assert r.returncode == 0, r.stderr
+        hashes.append([c["output"]["sha256"] for c in r.json()["clips"]])
+        results.append(r.json())
+    assert hashes[0] == hashes[1] == hashes[2]
+    assert [c["index"] for c in results[2]["clips"]] == [1, 2, 3]  # source order
+
+
+def test_same_output_dir_results_equal_after_dropping_timing(proxx, write_job, media, outdir):
+    from proxx_core.results import strip_timing
+
+    srcs = [media(f"S{i}.mov", frames=4) for i in range(3)]
+    job = write_job(job_doc(srcs, outdir, overwrite=True, user_metadata={"show": "Été", "ep": 3}))
+    a = proxx("run", job, "--max-workers", 1)
+    b = proxx("run", job, "--max-workers", 3)
+    assert a.returncode == b.returncode == 0
+    assert json.dumps(strip_timing(a.json())) == json.dumps(strip_timing(b.json()))
+    assert "Été" in a.stdout  # UTF-8, not \\u escapes
+
+
+@pytest.mark.parametrize("name,kw,expect", [
+    ("anamorphic", {"size": "144x108", "sar": "4/3"}, (192, 108)),  # display 16:9 -> square pixels
+    ("tiny odd", {"size": "63x35"}, (62, 34)),
+    ("big 4k-ish", {"size": "2400x1000"}, (1920, 800)),
+])
+def test_raster_rule(name, kw, expect, proxx, write_job, media, outdir):
+    src = media(f"{name}.mov", frames=3, **kw)
+    r = proxx("run", write_job(job_doc([src], outdir, profile="offline_prores_proxy_1920x1080")))
+    assert r.returncode == 0, r.stderr
+    got = inspect(outdir / f"{name}_proxy.mov")
+    assert (got["width"], got["height"]) == expect
+
+
+@pytest.mark.parametrize("video,ext", [("dnxhr_hq", "mxf"), ("h264", "mp4"), ("hevc", "mov"), ("mpeg2", "mts"),
+                                       ("mjpeg", "mov"), ("h264", "m4v"), ("h264", "m2ts")])
+def test_formats_route_to_ffmpeg(video, ext, proxx, write_job, media, outdir):
+    src = media(f"cam.{ext}", video=video, size="256x144", frames=4, audio=(2,))
+    r = proxx("run", write_job(job_doc([src], outdir, profile="offline_h264_1280x720")))
+    assert r.returncode == 0, r.stderr
+    clip = r.json()["clips"][0]
+    assert clip["engine"] == "ffmpeg" and clip["status"] == "COMPLETED"
+    assert inspect(outdir / "cam_proxy.mp4")["frames"] == 4
+
+
+def test_ten_bit_prores_to_eight_bit_profiles(proxx, write_job, media, outdir):
+    src = media("tenbit.mov", video="prores_4444", size="256x144", frames=3)
+    for profile, ext in (("offline_h264_1920x1080", "mp4"), ("offline_dnxhr_lb_1920x1080", "mxf")):
+        r = proxx("run", write_job(job_doc([src], outdir, profile=profile)))
+        assert r.returncode == 0, r.stderr
+        assert inspect(outdir / f"tenbit_proxy.{ext}")["pix_fmt"] in ("yuv420p", "yuv422p")
+
+
+def test_interlaced_source_keeps_field_order(proxx, write_job, media, outdir):
+    src = media("interlaced.mov", size="96x54", rate="30000/1001", frames=4, field_order="tt")
+    r = proxx("run", write_job(job_doc([src], outdir, profile="offline_prores_lt_1920x1080")))
+    assert r.returncode == 0, r.stderr
+    checks = {c["name"]: c for c in r.json()["clips"][0]["output"]["verification"]["checks"]}
+    assert checks["field_order"]["ok"] and checks["field_order"]["actual"] == checks["field_order"]["expected"]
