@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import sys
 import threading
 import time
@@ -45,8 +46,8 @@ from .jobs import temp_path_for
 from .plugins import EngineSet, load_engines
 from .profiles import PROFILES
 from .results import (
-    COMPLETED, EXIT_EXECUTION, EXIT_SYSTEM, FAILED, RESULT_VERSION, ClipResult, Failure, JobResult,
-    OutputRecord, environment, now_rfc3339, proxx_version, refused,
+    COMPLETED, EXIT_EXECUTION, FAILED, RESULT_VERSION, ClipResult, Failure, JobResult,
+    OutputRecord, environment, now_rfc3339, proxx_version,
 )
 from .runner import run_job
 from .spec import derive_job_id, jobspec_sha256, render_name
@@ -76,7 +77,7 @@ class Log:
     def __init__(self, owner: Owner, stream: TextIO | None = None):
         self.owner = owner
         self.stream = stream
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: the signal handler logs too
 
     def __call__(self, event: str, **fields: Any) -> None:
         parts = [now_rfc3339(), "proxx-watch", f"event={event}"]
@@ -332,9 +333,7 @@ class Watcher:
                 st = os.lstat(path)
             except OSError:
                 continue
-            import stat as _stat
-
-            if not _stat.S_ISREG(st.st_mode):
+            if not stat.S_ISREG(st.st_mode):
                 self._note_once(("notfile", name, _signature(st)), "ignored", job=name,
                                 reason="not a regular file (symlinks and folders are not taken)")
                 continue
@@ -357,6 +356,9 @@ class Watcher:
                 settling = True
                 continue
             if not _parses(path) and age < self.invalid_grace_seconds:
+                self._note_once(("unparsed", name, sig), "waiting", job=name, reason=(
+                    f"not valid JSON yet; waiting up to {self.invalid_grace_seconds:g} s for its writer "
+                    f"before failing it"))
                 settling = True
                 continue
             self._consider(name, path, sig)
@@ -699,4 +701,4 @@ def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_sec
             signal.signal(sig, handler)
 
 
-__all__ = ["Watcher", "watch_main", "interrupted_result", "is_candidate_name", "EXIT_SYSTEM"]
+__all__ = ["Watcher", "watch_main", "interrupted_result", "is_candidate_name"]
