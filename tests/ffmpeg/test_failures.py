@@ -1,0 +1,135 @@
+"""Failures are explicit and lose nothing: categories, exit codes, no file under a final name."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import job_doc
+
+WRAPPER = """#!/bin/sh
+# a stand-in ffmpeg: the real binary, except for sources whose names ask for trouble
+case "$*" in
+  *fail-me*) echo "[fake] Error: simulated encoder crash" >&2; exit 1 ;;
+  *hang-me*) sleep 600 ;;
+  *short-me*) last=""; for a in "$@"; do last="$a"; done
+              # a second output to the same file with only 2 frames: a plausible, wrong proxy
+              exec "{real}" "$@" -frames:v 2 -f {fmt} -y "$last" ;;
+esac
+exec "{real}" "$@"
+"""
+
+
+@pytest.fixture
+def fake_ffmpeg(tmp_path):
+    from proxx_engine_ffmpeg.binary import inspect_binary
+
+    def make(fmt="mov"):
+        path = tmp_path / "bin" / "ffmpeg"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(WRAPPER.replace("{real}", inspect_binary().path).replace("{fmt}", fmt))
+        path.chmod(0o755)
+        return {"PROXX_FFMPEG": str(path)}
+
+    return make
+
+
+def test_failed_clip_does_not_stop_others_partial_exit_3(proxx, write_job, media, outdir, fake_ffmpeg):
+    good, bad = media("good.mov"), media("fail-me.mov")
+    r = proxx("run", write_job(job_doc([bad, good], outdir)), env_extra=fake_ffmpeg())
+    assert r.returncode == 3, r.stderr
+    res = r.json()
+    assert res["status"] == "PARTIAL" and res["exit_code"] == 3
+    failed, ok = res["clips"]
+    assert failed["failure"]["category"] == "engine_failed"
+    assert "simulated encoder crash" in failed["failure"]["message"]
+    assert "simulated encoder crash" in failed["commands"][0]["stderr_tail"]
+    assert failed["commands"][0]["exit_code"] == 1
+    assert ok["status"] == "COMPLETED"
+    assert sorted(p.name for p in outdir.iterdir()) == ["good_proxy.mov"]
+    assert res["environment"]["engines"][0]["binary"] == fake_ffmpeg()["PROXX_FFMPEG"]
+
+
+def test_all_failed_exit_2(proxx, write_job, media, outdir, fake_ffmpeg):
+    r = proxx("run", write_job(job_doc([media("fail-me.mov")], outdir)), env_extra=fake_ffmpeg())
+    assert r.returncode == 2 and r.json()["status"] == "FAILED"
+    assert list(outdir.iterdir()) == []
+
+
+def test_timeout_kills_and_fails_the_clip(proxx, write_job, media, outdir, fake_ffmpeg):
+    env = fake_ffmpeg() | {"PROXX_FFMPEG_TIMEOUT_SECONDS": "1.5"}
+    t0 = time.monotonic()
+    r = proxx("run", write_job(job_doc([media("hang-me.mov"), media("fine.mov")], outdir)), env_extra=env)
+    assert time.monotonic() - t0 < 30
+    assert r.returncode == 3
+    clip = r.json()["clips"][0]
+    assert clip["failure"]["category"] == "timeout" and "1.5 s" in clip["failure"]["message"]
+    assert sorted(p.name for p in outdir.iterdir()) == ["fine_proxy.mov"]
+
+
+def test_verification_mismatch_keeps_temp_never_final(proxx, write_job, media, outdir, fake_ffmpeg):
+    r = proxx("run", write_job(job_doc([media("short-me.mov", frames=6)], outdir)), env_extra=fake_ffmpeg())
+    assert r.returncode == 2, r.stderr
+    clip = r.json()["clips"][0]
+    assert clip["failure"]["category"] == "verification_failed"
+    checks = {c["name"]: c for c in clip["output"]["verification"]["checks"]}
+    assert checks["frame_count"] == {"name": "frame_count", "expected": 6, "actual": 2, "ok": False}
+    assert not (outdir / "short-me_proxy.mov").exists()
+    assert os.path.exists(clip["output"]["kept_temp_path"])
+
+
+def test_existing_output_is_left_untouched(proxx, write_job, media, outdir):
+    src = media("keep.mov")
+    final = outdir / "keep_proxy.mov"
+    final.write_bytes(b"an editor's precious file")
+    r = proxx("run", write_job(job_doc([src], outdir)))
+    assert r.returncode == 2
+    assert r.json()["clips"][0]["failure"]["category"] == "output_exists"
+    assert final.read_bytes() == b"an editor's precious file"
+    r = proxx("run", write_job(job_doc([src], outdir, overwrite=True)))
+    assert r.returncode == 0
+    assert final.read_bytes()[4:8] == b"ftyp"
+
+
+@pytest.mark.parametrize("name", ["-y.mov", "concat:x|y.mov", "file:evil.mov", "spaces and 'quotes' ü.mov",
+                                  "semi;colon $(rm -rf).mov", "%s%n.mov", "x" * 180 + ".mov"])
+def test_hostile_file_names_are_just_files(name, proxx, write_job, media, outdir):
+    src = media(name, frames=3)
+    r = proxx("run", write_job(job_doc([src], outdir)))
+    assert r.returncode == 0, r.stderr
+    out = r.json()["clips"][0]["output"]["path"]
+    assert os.path.dirname(out) == str(outdir) and os.path.exists(out)
+    assert sorted(os.listdir(outdir)) == [os.path.basename(out)]
+
+
+def test_sigint_interrupts_and_leaves_no_final_file(write_job, media, outdir, fake_ffmpeg):
+    env = dict(os.environ) | fake_ffmpeg()
+    job = write_job(job_doc([media("hang-me.mov")], outdir))
+    proc = subprocess.Popen([sys.executable, "-m", "proxx_cli", "run", str(job)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 30
+    while not any(p.name.endswith(".proxx-partial") for p in outdir.iterdir()):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, err
+    import json
+
+    clip = json.loads(out)["clips"][0]
+    assert clip["failure"]["category"] == "interrupted"
+    assert list(outdir.iterdir()) == []
+
+
+def test_stdout_is_one_json_document_and_no_progress_when_not_a_tty(proxx, write_job, media, outdir):
+    r = proxx("run", write_job(job_doc([media("a.mov")], outdir)))
+    import json
+
+    assert json.loads(r.stdout)["status"] == "COMPLETED"
+    assert "━" not in r.stderr and "\x1b[" not in r.stderr
