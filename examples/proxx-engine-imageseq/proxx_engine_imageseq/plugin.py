@@ -1,0 +1,10 @@
+"""Entry point module (group ``proxx``, name ``imageseq``). Imports nothing heavy."""
+
+from proxx_core import hookimpl
+
+
+@hookimpl
+def register_engines(register):
+    from .engine import ImageSequenceEngine
+
+    register(ImageSequenceEngine())
