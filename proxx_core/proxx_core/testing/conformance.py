@@ -1,0 +1,443 @@
+"""The engine conformance kit: pytest classes an engine author subclasses to hold an engine to the
+Proxx engine contract (docs/engine-authors.md, "Testing your engine").
+
+Subclass :class:`EngineConformance` once, in a module whose name starts with ``test_``, and
+override the fixtures of :class:`EngineFixtures`::
+
+    import pytest
+    from proxx_core.testing import EngineConformance, Sample
+
+    class TestMyEngine(EngineConformance):
+        @pytest.fixture
+        def engine(self):
+            return MyEngine()
+
+        @pytest.fixture
+        def sample_sources(self, tmp_path):
+            return [Sample(path=make_my_media(tmp_path / "a.xyz"), profile="offline_prores_proxy_1920x1080",
+                           frame_count=5)]
+
+The smaller classes (:class:`EngineContractTests`, :class:`ProbeTests`, :class:`PlanTests`,
+:class:`ExecutionTests`, :class:`FailureTests`) can be subclassed alone. To change one check,
+override that test method in your subclass (with a comment saying why).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import attrs
+import pytest
+
+from ..api import check_document
+from ..engine import (
+    ENGINE_CONTRACT_VERSION, Capabilities, Claim, ClipPlan, Command, Engine, EngineIdentity, Refusal,
+    Verification,
+)
+from ..errors import ClipFailure, ProxxError
+from ..jobs import PreparedJob
+from ..media import SourceInfo
+from ..plugins import ENTRY_POINT_GROUP, EngineSet, load_engines
+from ..profiles import PROFILES
+from ..results import COMPLETED, FAILED, dumps
+from ..runner import run_clip, run_job
+from .support import (
+    DamagingEngine, Sample, engine_set, job_document, sha256, shell_like, snapshot, swap_output, truncate_output,
+)
+
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def _major(version: str) -> str:
+    return str(version).split(".", 1)[0]
+
+
+class EngineFixtures:
+    """The fixtures the kit needs. ``engine`` and ``sample_sources`` must be overridden; the
+    others have defaults an engine may override."""
+
+    #: set False on CI runners without the engine's binary/API: tests that need the engine to be
+    #: available are then skipped (with its ``unavailable_reason``) instead of failing
+    require_available: bool = True
+    #: modules that must not be imported by merely importing the plugin module (lazy imports)
+    heavy_modules: tuple[str, ...] = ("av", "numpy")
+
+    @pytest.fixture
+    def engine(self) -> Engine:
+        """A fresh instance of the engine under test. Must be overridden."""
+        raise NotImplementedError("override the `engine` fixture: return an instance of your Engine subclass")
+
+    @pytest.fixture
+    def sample_sources(self, tmp_path) -> list[Sample]:
+        """A few real media files your engine reads, made fresh under ``tmp_path`` (some tests
+        damage them), each with the profile to make and what its probe must say. Must be overridden."""
+        raise NotImplementedError("override the `sample_sources` fixture: return a list of proxx_core.testing.Sample")
+
+    @pytest.fixture
+    def unreadable_source(self, tmp_path) -> Path:
+        """A file the engine must not accept as media: its probe returns None or raises ProxxError
+        with category ``unsupported_source``. Default: a text file named like a movie."""
+        path = tmp_path / "not-media" / "notes_0001.mov"
+        path.parent.mkdir()
+        path.write_text("this is not media\n" * 20, encoding="utf-8")
+        return path
+
+    @pytest.fixture
+    def plugin(self):
+        """The module (or object) whose ``register_engines`` hook registers the engine, or None to
+        skip the registration checks. Usually ``importlib.import_module("proxx_engine_x.plugin")``."""
+        return None
+
+    @pytest.fixture
+    def entry_point(self) -> str | None:
+        """The entry-point name your distribution declares in ``[project.entry-points.proxx]``
+        (checked only when the distribution is installed), or None to skip."""
+        return None
+
+    def break_source(self, sample: Sample) -> None:
+        """Damage ``sample`` on disk *after* it was probed and planned, so that executing the plan
+        fails (the engine's tool exits non-zero). Default: truncate the file to half its size,
+        which loses a QuickTime/MP4 index. Override for formats where that is not fatal."""
+        size = sample.path.stat().st_size
+        os.truncate(sample.path, size // 2)
+
+    # -- helpers the tests share (not fixtures) ---------------------------------------------------
+
+    @pytest.fixture
+    def available_engine(self, engine) -> Engine:
+        caps = engine.capabilities()
+        if not caps.available:
+            if self.require_available:
+                pytest.fail(f"engine {engine.name!r} is not available here: {caps.unavailable_reason} "
+                            f"(set require_available = False to skip instead)")
+            pytest.skip(f"engine {engine.name!r} is not available here: {caps.unavailable_reason}")
+        return engine
+
+    @pytest.fixture
+    def engines(self, available_engine) -> EngineSet:
+        return engine_set(available_engine)
+
+    @pytest.fixture
+    def output_dir(self, tmp_path) -> Path:
+        d = tmp_path / "proxies"
+        d.mkdir()
+        return d
+
+    @pytest.fixture
+    def samples(self, sample_sources) -> list[Sample]:
+        samples = list(sample_sources)
+        assert samples, "sample_sources returned no samples"
+        for s in samples:
+            assert isinstance(s, Sample), f"sample_sources must return proxx_core.testing.Sample, got {s!r}"
+            assert s.path.is_absolute() and s.path.is_file(), f"sample {s.path} is not an existing absolute file"
+        return samples
+
+    @staticmethod
+    def prepare(samples, output_dir, engines: EngineSet, **extra) -> PreparedJob:
+        """Validate, probe, route and plan a one-profile job through the core, pinned to the engine."""
+        profiles = {s.profile for s in samples}
+        assert len(profiles) == 1, "prepare() takes samples of one profile"
+        (engine_name,) = engines.names
+        doc = job_document([s.path for s in samples], output_dir, profiles.pop(), engine=engine_name, **extra)
+        checked = check_document(doc, engines)
+        assert checked.job is not None, "the core refused the job: " + "; ".join(str(p) for p in checked.problems)
+        return checked.job
+
+    @staticmethod
+    def by_profile(samples) -> dict[str, list[Sample]]:
+        groups: dict[str, list[Sample]] = {}
+        for s in samples:
+            groups.setdefault(s.profile, []).append(s)
+        return dict(sorted(groups.items()))
+
+
+class EngineContractTests(EngineFixtures):
+    """Identity, fingerprint, capabilities and registration."""
+
+    def test_is_an_engine_with_a_valid_name(self, engine):
+        assert isinstance(engine, Engine), f"{type(engine).__name__} must subclass proxx_core.engine.Engine"
+        assert engine.name and set(engine.name) <= _NAME_CHARS, (
+            f"engine name {engine.name!r} must be non-empty lowercase letters, digits, '_' or '-'")
+
+    def test_contract_major_version_matches(self, engine):
+        assert _major(engine.contract_version) == _major(ENGINE_CONTRACT_VERSION), (
+            f"engine says contract {engine.contract_version}, this proxx-core speaks {ENGINE_CONTRACT_VERSION}")
+
+    def test_identity_names_engine_and_version(self, engine):
+        ident = engine.identity()
+        assert isinstance(ident, EngineIdentity)
+        assert ident.name == engine.name, f"identity().name {ident.name!r} != engine.name {engine.name!r}"
+        assert ident.version and ident.version.strip(), "identity().version must be non-empty"
+        assert _major(ident.contract_version) == _major(ENGINE_CONTRACT_VERSION)
+        assert engine.identity() == ident, "identity() must be stable between calls"
+
+    def test_identity_binary_fingerprint_matches_file(self, available_engine):
+        ident = available_engine.identity()
+        if ident.binary is None:
+            assert ident.binary_sha256 is None, "binary_sha256 without binary"
+            pytest.skip("the engine declares no binary")
+        assert os.path.isabs(ident.binary), f"identity().binary {ident.binary!r} must be an absolute path"
+        assert os.path.isfile(ident.binary), f"identity().binary {ident.binary} does not exist"
+        assert ident.binary_sha256 == sha256(ident.binary), (
+            f"identity().binary_sha256 does not match the SHA-256 of {ident.binary}")
+
+    def test_capabilities_are_well_formed(self, engine):
+        caps = engine.capabilities()
+        assert isinstance(caps, Capabilities)
+        assert caps == engine.capabilities(), "capabilities() must be stable between calls"
+        if not caps.available:
+            assert caps.unavailable_reason, "an unavailable engine must say why (unavailable_reason)"
+            return
+        unknown = set(caps.profiles) - set(PROFILES)
+        assert not unknown, f"capabilities().profiles names profiles not in the catalogue: {sorted(unknown)}"
+        assert list(caps.profiles) == sorted(set(caps.profiles)), "profiles must be sorted and unique"
+        assert list(caps.reads) == sorted(set(caps.reads)), "reads must be sorted and unique"
+        json.dumps(attrs.asdict(caps))  # serialisable: it is printed by `proxx engines --json`
+
+    def test_capabilities_cover_the_sample_profiles(self, available_engine, samples):
+        missing = {s.profile for s in samples} - set(available_engine.capabilities().profiles)
+        assert not missing, f"samples use profiles the engine does not declare: {sorted(missing)}"
+
+    def test_plugin_registers_the_engine(self, engine, plugin):
+        if plugin is None:
+            pytest.skip("no `plugin` fixture given")
+        loaded = load_engines([plugin], entry_points=False, strict=False)
+        assert not loaded.failures, f"the core refused the plugin: {[f.reason for f in loaded.failures]}"
+        assert engine.name in loaded.names, f"the plugin registered {loaded.names}, not {engine.name!r}"
+        assert type(loaded.get(engine.name)) is type(engine)
+
+    def test_plugin_import_is_light(self, plugin):
+        if plugin is None or not hasattr(plugin, "__name__") or plugin.__name__ not in sys.modules:
+            pytest.skip("no importable `plugin` module given")
+        code = (f"import sys, importlib; importlib.import_module({plugin.__name__!r}); "
+                f"print(','.join(sorted(m for m in {list(self.heavy_modules)!r} if m in sys.modules)))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "", (
+            f"importing {plugin.__name__} imports {out.stdout.strip()}: defer heavy imports to the engine's methods")
+
+    def test_entry_point_is_declared(self, engine, plugin, entry_point):
+        if entry_point is None:
+            pytest.skip("no `entry_point` fixture given")
+        eps = [ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.name == entry_point]
+        if not eps:
+            pytest.skip(f"entry point {entry_point!r} is not installed here (install the distribution)")
+        assert len(eps) == 1, f"entry point {entry_point!r} is declared {len(eps)} times (stale installs?)"
+        loaded = eps[0].load()
+        if plugin is not None:
+            assert loaded is plugin, f"entry point {entry_point!r} loads {loaded!r}, not the plugin {plugin!r}"
+
+
+class ProbeTests(EngineFixtures):
+    """Probing and claiming: well-formed, exact and deterministic SourceInfo; pure claims."""
+
+    def test_probe_describes_each_sample(self, available_engine, samples):
+        for s in samples:
+            info = available_engine.probe(s.path)
+            assert isinstance(info, SourceInfo), f"probe({s.path}) returned {info!r}, not a SourceInfo"
+            assert info.probed_by == available_engine.name, f"probed_by {info.probed_by!r}"
+            assert info.container, "SourceInfo.container must be set"
+            v = info.video
+            assert v is not None, f"probe({s.path}) found no video"
+            assert v.width > 0 and v.height > 0, f"raster {v.width}x{v.height}"
+            assert v.frame_rate.num > 0 and v.frame_rate.den > 0
+            assert v.frame_count is not None and v.frame_count > 0 or info.duration_seconds, (
+                "SourceInfo needs video.frame_count or duration_seconds (verification compares them)")
+            for i, a in enumerate(info.audio):
+                assert a.index == i and a.channels > 0 and a.sample_rate > 0, f"audio stream {a!r}"
+            if s.frame_rate is not None:
+                assert str(v.frame_rate) == s.frame_rate, f"{s.path}: frame rate {v.frame_rate}, expected {s.frame_rate}"
+            if s.frame_count is not None:
+                assert v.frame_count == s.frame_count, f"{s.path}: {v.frame_count} frames, expected {s.frame_count}"
+            if s.start_timecode is not None:
+                assert info.start_timecode == s.start_timecode, (
+                    f"{s.path}: start timecode {info.start_timecode}, expected {s.start_timecode}")
+
+    def test_probe_is_deterministic_and_touches_nothing(self, available_engine, samples):
+        for s in samples:
+            before = snapshot(s.path.parent)
+            first, second = available_engine.probe(s.path), available_engine.probe(s.path)
+            assert first == second, f"probing {s.path} twice gave different SourceInfo"
+            assert snapshot(s.path.parent) == before, f"probing {s.path} changed files in {s.path.parent}"
+
+    def test_probe_rejects_a_file_that_is_not_media(self, engine, unreadable_source):
+        try:
+            info = engine.probe(unreadable_source)
+        except ProxxError as exc:
+            assert exc.category == "unsupported_source", f"probe raised category {exc.category!r}"
+        else:
+            assert info is None, f"probe accepted {unreadable_source} as media: {info!r}"
+
+    def test_claims_are_pure_and_well_formed(self, available_engine, samples):
+        for s in samples:
+            info, profile = available_engine.probe(s.path), PROFILES[s.profile]
+            claim = available_engine.claim(info, profile)
+            assert isinstance(claim, Claim), f"the engine refuses its own sample {s.path}: {claim!r}"
+            assert isinstance(claim.specificity, int) and claim.specificity > 0, f"specificity {claim.specificity!r}"
+            assert claim.reason, "a claim says why (reason)"
+            assert available_engine.claim(info, profile) == claim, "claim() must be a pure function"
+
+    def test_refuses_profiles_it_does_not_declare(self, available_engine, samples):
+        declared = set(available_engine.capabilities().profiles)
+        others = sorted(set(PROFILES) - declared)
+        if not others:
+            pytest.skip("the engine declares every profile in the catalogue")
+        info = available_engine.probe(samples[0].path)
+        for name in others:
+            outcome = available_engine.claim(info, PROFILES[name])
+            assert isinstance(outcome, Refusal), f"claims undeclared profile {name}: {outcome!r}"
+            assert outcome.reason and outcome.category in ("unsupported_source", "engine_unavailable")
+
+
+class PlanTests(EngineFixtures):
+    """Planning is pure and its commands are exact, safe argv."""
+
+    def test_plan_is_pure(self, available_engine, engines, samples, output_dir):
+        for profile, group in self.by_profile(samples).items():
+            sources_before = {s.path.parent: snapshot(s.path.parent) for s in group}
+            job = self.prepare(group, output_dir, engines)
+            assert snapshot(output_dir) == {}, f"planning wrote into output_dir: {sorted(snapshot(output_dir))}"
+            for clip in job.clips:
+                again = available_engine.plan(clip.plan.request)
+                assert again == clip.plan, "plan() twice on the same request gave different plans"
+                assert again.request == clip.plan.request and again.engine == available_engine.name
+                json.dumps(again.settings)  # recorded in the result: must be JSON
+            assert snapshot(output_dir) == {}, "plan() wrote into output_dir"
+            for parent, before in sources_before.items():
+                assert snapshot(parent) == before, f"planning changed files next to the sources in {parent}"
+
+    def test_commands_are_exact_argv_with_deadlines(self, engines, samples, output_dir):
+        for profile, group in self.by_profile(samples).items():
+            for clip in self.prepare(group, output_dir, engines).clips:
+                assert isinstance(clip.plan.commands, tuple) and clip.plan.commands, "a plan has commands"
+                for cmd in clip.plan.commands:
+                    assert isinstance(cmd, Command)
+                    assert isinstance(cmd.argv, tuple) and cmd.argv, "argv is a non-empty tuple"
+                    assert all(isinstance(a, str) for a in cmd.argv), f"argv items must be str: {cmd.argv!r}"
+                    exe = cmd.argv[0]
+                    assert os.path.isabs(exe), f"argv[0] {exe!r} must be an absolute path (no PATH lookup)"
+                    assert os.path.isfile(exe) and os.access(exe, os.X_OK), f"argv[0] {exe} is not executable"
+                    assert shell_like(cmd.argv) is None, f"{cmd.argv!r} {shell_like(cmd.argv)}"
+                    assert isinstance(cmd.timeout_seconds, (int, float)) and 0 < cmd.timeout_seconds, (
+                        f"timeout_seconds {cmd.timeout_seconds!r} must be positive")
+                    assert math.isfinite(cmd.timeout_seconds), "every command needs a finite deadline"
+                    final = clip.plan.request.output_path
+                    assert not any(final in a for a in cmd.argv), (
+                        f"a command names the final output {final}: engines write only the temp path")
+
+
+class ExecutionTests(EngineFixtures):
+    """Execution through the core: temp name only, verified, atomically published, reproducible."""
+
+    def test_job_completes_and_publishes_atomically(self, engines, samples, tmp_path):
+        for profile, group in self.by_profile(samples).items():
+            out = tmp_path / f"out-{profile}"
+            out.mkdir()
+            job = self.prepare(group, out, engines)
+            result = run_job(job, engines)
+            for clip in result.clips:
+                assert clip.status == COMPLETED, f"clip {clip.index} failed: {clip.failure}"
+                req = job.clips[clip.index - 1].plan.request
+                assert clip.output.path == req.output_path and os.path.isfile(req.output_path)
+                assert not os.path.lexists(req.temp_path), "the temp output must be gone after publishing"
+                assert clip.output.sha256 == sha256(req.output_path)
+                assert clip.output.verification.ok
+                assert clip.commands, "the result records the commands that ran"
+            expected = sorted(os.path.basename(c.plan.request.output_path) for c in job.clips)
+            assert sorted(os.listdir(out)) == expected, f"output_dir holds more than the outputs: {os.listdir(out)}"
+            json.loads(dumps(result))
+
+    def test_execute_writes_only_the_temp_path(self, available_engine, engines, samples, output_dir):
+        clip = self.prepare(samples[:1], output_dir, engines).clips[0]
+        req = clip.plan.request
+        os.close(os.open(req.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))  # as the core does
+        records = available_engine.execute(clip.plan, threading.Event())
+        assert isinstance(records, tuple) and len(records) == len(clip.plan.commands)
+        for rec, cmd in zip(records, clip.plan.commands):
+            assert rec.argv == cmd.argv and rec.exit_code == 0
+        assert sorted(os.listdir(output_dir)) == [os.path.basename(req.temp_path)], (
+            f"execute() wrote more than {req.temp_path}: {sorted(os.listdir(output_dir))}")
+        assert os.path.getsize(req.temp_path) > 0
+        verification = available_engine.verify(clip.plan)
+        assert isinstance(verification, Verification) and verification.ok, verification.failed_checks()
+        names = {c.name for c in verification.checks}
+        for needed in ("frame_rate", "start_timecode", "audio_streams", "raster"):
+            assert needed in names, f"verify() does not check {needed} (use proxx_core.verify.compare)"
+        assert {"frame_count", "duration_seconds"} & names, "verify() checks neither frame count nor duration"
+
+    @pytest.mark.parametrize("damage", [truncate_output, swap_output], ids=["truncated", "swapped"])
+    def test_verification_fails_on_damaged_output(self, available_engine, samples, output_dir, damage):
+        damaging = engine_set(DamagingEngine(available_engine, damage))
+        job = self.prepare(samples[:1], output_dir, damaging)
+        req = job.clips[0].plan.request
+        clip = run_job(job, damaging).clips[0]
+        assert clip.status == FAILED and clip.failure.category == "verification_failed", (
+            f"a {damage.__name__.split('_')[0]} output was not caught by verify(): {clip.status} {clip.failure}")
+        assert not os.path.lexists(req.output_path), "a failed output must never get the final name"
+        assert os.path.exists(req.temp_path), "the unverified output is kept under the temp name for inspection"
+        assert not clip.output.verification.ok and clip.output.verification.failed_checks()
+
+    def test_output_is_deterministic(self, engines, samples, tmp_path):
+        digests = []
+        for run in ("run-a", "run-b"):
+            out = tmp_path / run
+            out.mkdir()
+            digests.append([])
+            for profile, group in self.by_profile(samples).items():
+                result = run_job(self.prepare(group, out, engines), engines)
+                assert result.status == COMPLETED, [c.failure for c in result.clips]
+                digests[-1] += [(os.path.basename(c.output.path), c.output.sha256) for c in result.clips]
+        assert digests[0] == digests[1], f"two runs of the same job made different bytes: {digests}"
+
+
+class FailureTests(EngineFixtures):
+    """Failures map to the result contract's categories and never leave a file under the final name."""
+
+    def test_source_broken_after_planning_fails_as_engine_failed(self, engines, samples, output_dir):
+        job = self.prepare(samples[:1], output_dir, engines)
+        self.break_source(samples[0])
+        clip = run_clip(job.clips[0], engines, overwrite=False, cancel=threading.Event())
+        assert clip.status == FAILED and clip.failure.category == "engine_failed", (
+            f"expected engine_failed, got {clip.status} {clip.failure}")
+        assert clip.commands and clip.commands[-1]["exit_code"] not in (0, None), "the failing command is recorded"
+        assert os.listdir(output_dir) == [], f"a failed clip left files: {os.listdir(output_dir)}"
+
+    def test_execute_honours_a_cancel(self, available_engine, engines, samples, output_dir):
+        plan: ClipPlan = self.prepare(samples[:1], output_dir, engines).clips[0].plan
+        os.close(os.open(plan.request.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        cancel = threading.Event()
+        cancel.set()
+        with pytest.raises(ClipFailure) as info:
+            available_engine.execute(plan, cancel)
+        assert info.value.category == "interrupted", f"a cancelled execute raised {info.value.category!r}"
+        assert not os.path.lexists(plan.request.output_path)
+
+    def test_interrupted_run_leaves_nothing(self, engines, samples, output_dir):
+        job = self.prepare(samples[:1], output_dir, engines)
+        cancel = threading.Event()
+        cancel.set()
+        clip = run_job(job, engines, cancel=cancel).clips[0]
+        assert clip.failure.category == "interrupted"
+        assert os.listdir(output_dir) == []
+
+    def test_existing_output_is_left_untouched(self, engines, samples, output_dir):
+        job = self.prepare(samples[:1], output_dir, engines)
+        final = Path(job.clips[0].plan.request.output_path)
+        final.write_bytes(b"an editor's existing proxy\n")
+        before = snapshot(output_dir)
+        clip = run_job(job, engines).clips[0]
+        assert clip.status == FAILED and clip.failure.category == "output_exists", clip.failure
+        assert snapshot(output_dir) == before, "an existing output (or its directory) was modified"
+
+
+class EngineConformance(EngineContractTests, ProbeTests, PlanTests, ExecutionTests, FailureTests):
+    """Every conformance check. Subclass this once per engine (name your subclass ``Test...``)."""

@@ -1,0 +1,32 @@
+"""Optional pytest plugin for engine test suites. Opt in (never auto-loaded)::
+
+    pytest_plugins = ["proxx_core.testing.plugin"]
+
+It adds a report header naming proxx-core and the engine contract version, and two fixtures:
+``proxx_no_entry_points`` (no installed plugin leaks into a test: ``PROXX_LOAD_PLUGINS=""``) and
+``proxx_engine_set`` (``proxx_engine_set(engine, ...)`` -> an EngineSet loaded through the core).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ..engine import ENGINE_CONTRACT_VERSION
+from ..results import proxx_version
+from .support import engine_set
+
+
+def pytest_report_header(config):
+    return f"proxx-core {proxx_version()}, engine contract {ENGINE_CONTRACT_VERSION}"
+
+
+@pytest.fixture
+def proxx_no_entry_points(monkeypatch):
+    """Make load_engines() see no installed entry points for the duration of the test."""
+    monkeypatch.setenv("PROXX_LOAD_PLUGINS", "")
+
+
+@pytest.fixture
+def proxx_engine_set():
+    """Factory: load the given engine instances through the core's plugin manager."""
+    return engine_set
