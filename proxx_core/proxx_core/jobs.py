@@ -72,14 +72,13 @@ def _outcomes(infos: dict[str, SourceInfo], errors: dict[str, str], engines: Eng
         elif name not in infos:
             outcomes[name] = Refusal(reason="does not read this format")
         else:
-            why = representability_problems(infos[name].video, profile)
-            if why:
-                outcomes[name] = Refusal(reason="; ".join(why))
-                continue
             try:
-                outcomes[name] = engines.get(name).claim(infos[name], profile)
+                outcome = engines.get(name).claim(infos[name], profile)
             except Exception as exc:
-                outcomes[name] = Refusal(reason=f"claim raised {type(exc).__name__}: {exc}")
+                outcome = Refusal(reason=f"claim raised {type(exc).__name__}: {exc}")
+            # the engine's own refusal (e.g. "Resolve is not running") says more than ours would
+            why = representability_problems(infos[name].video, profile) if isinstance(outcome, Claim) else []
+            outcomes[name] = Refusal(reason="; ".join(why)) if why else outcome
     return outcomes
 
 

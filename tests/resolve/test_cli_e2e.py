@@ -72,20 +72,6 @@ def test_mixed_job_raw_via_resolve_simulator_and_prores_via_ffmpeg(tmp_path, raw
     assert "SIMULATOR" in env_engines  # the result says it was not a real Resolve
 
 
-def _core_checks_representability_before_claim() -> bool:
-    """proxx_core.jobs._outcomes refuses a source with no video details ("no video stream") before
-    asking the engine's claim(), which hides the Resolve engine's engine_unavailable refusal."""
-    import inspect
-
-    from proxx_core import jobs
-
-    src = inspect.getsource(jobs._outcomes)
-    return src.find("representability_problems") < src.find(".claim(")
-
-
-@pytest.mark.xfail(_core_checks_representability_before_claim(), strict=False,
-                   reason="needs proxx_core to ask claim() before representability_problems() for RAW sources "
-                          "probed without Resolve (reported to the core team)")
 def test_raw_job_without_resolve_fails_validation_naming_resolve(tmp_path, raw_source):
     raw = raw_source("r3d")
     job, _ = _job(tmp_path, [raw])

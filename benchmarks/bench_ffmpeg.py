@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Proxx vs the bare FFmpeg command it runs, and throughput vs --max-workers.
+
+    python benchmarks/bench_ffmpeg.py [--seconds 10] [--profile offline_h264_1920x1080] [--repeat 3]
+
+(a) makes a multi-second 1080p ProRes HQ source with two mono tracks and timecode, runs
+    `proxx run` on it (wall time includes interpreter start, probing, planning, verification and
+    hashing), then runs the exact ffmpeg argv recorded in the result on its own; prints the median
+    wall-time ratio (goal: <= 1.10).
+(b) makes a batch of clips and prints clips/minute for `proxx run --max-workers 1` and `2`.
+
+Speed is measured here, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from proxx_engine_ffmpeg.testmedia import make_source
+
+CODECS = {"offline_h264_1920x1080": ("h264", "mp4"), "offline_h264_1280x720": ("h264", "mp4"),
+          "offline_prores_proxy_1920x1080": ("prores", "mov"), "offline_prores_lt_1920x1080": ("prores", "mov"),
+          "offline_dnxhr_lb_1920x1080": ("dnxhr", "mxf")}
+
+
+def job(sources, out: Path, profile: str) -> dict:
+    codec, container = CODECS[profile]
+    return {"jobspec_version": "1.0.0", "sources": [str(s) for s in sources], "output_dir": str(out),
+            "output_name_template": "{source_name}_proxy", "proxy_profile": profile, "codec": codec,
+            "container": container, "fps_mode": "preserve_source", "overwrite": True}
+
+
+def timed(argv) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return time.perf_counter() - t0, proc
+
+
+def proxx_run(job_path: Path, workers: int = 1) -> tuple[float, dict]:
+    seconds, proc = timed([sys.executable, "-m", "proxx_cli", "run", str(job_path), "--max-workers", str(workers)])
+    if proc.returncode != 0:
+        sys.exit(f"proxx run failed ({proc.returncode}):\n{proc.stderr}")
+    return seconds, json.loads(proc.stdout)
+
+
+def overhead(base: Path, seconds: int, profile: str, repeat: int) -> None:
+    frames = round(seconds * 24000 / 1001)
+    src = make_source(base / "A001_C001.mov", size="1920x1080", rate="24000/1001", frames=frames,
+                      timecode="01:00:00:00", audio=(1, 1))
+    out = base / "out"
+    out.mkdir()
+    job_path = base / "job.json"
+    job_path.write_text(json.dumps(job([src], out, profile)))
+    proxx_times, bare_times = [], []
+    for _ in range(repeat):
+        t, result = proxx_run(job_path)
+        proxx_times.append(t)
+        argv = list(result["clips"][0]["commands"][0]["argv"])
+        bare_out = base / ("bare." + CODECS[profile][1])
+        argv[-1] = "file:" + str(bare_out)
+        t_bare, proc = timed(argv)
+        if proc.returncode != 0:
+            sys.exit(proc.stderr)
+        bare_times.append(t_bare)
+        same = result["clips"][0]["output"]["sha256"] == __import__("hashlib").sha256(bare_out.read_bytes()).hexdigest()
+    p, b = statistics.median(proxx_times), statistics.median(bare_times)
+    print(f"(a) {seconds} s 1920x1080 23.976 ProRes HQ, 2 mono tracks -> {profile}")
+    print(f"    proxx run (probe+plan+encode+verify+hash): median {p:.2f} s over {repeat} runs {[round(x, 2) for x in proxx_times]}")
+    print(f"    bare ffmpeg, same argv:                     median {b:.2f} s {[round(x, 2) for x in bare_times]}")
+    print(f"    ratio proxx/bare: {p / b:.3f} (goal <= 1.10); bare output byte-identical to proxx's: {same}")
+
+
+def throughput(base: Path, clips: int, profile: str) -> None:
+    media = base / "batch"
+    media.mkdir()
+    srcs = [make_source(media / f"B{i:03d}.mov", size="1280x720", rate="25/1", frames=50, timecode=f"0{i % 10}:00:00:00",
+                        audio=(2,)) for i in range(clips)]
+    print(f"(b) batch of {clips} clips, 2 s 1280x720 25p ProRes HQ + stereo -> {profile}")
+    for workers in (1, 2):
+        out = base / f"tp{workers}"
+        out.mkdir()
+        job_path = base / f"tp{workers}.json"
+        job_path.write_text(json.dumps(job(srcs, out, profile)))
+        t, _ = proxx_run(job_path, workers)
+        print(f"    --max-workers {workers}: {t:.2f} s, {clips / t * 60:.1f} clips/minute")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--profile", default="offline_h264_1920x1080", choices=sorted(CODECS))
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--clips", type=int, default=8)
+    args = ap.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="proxx-bench-"))
+    try:
+        print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+        overhead(base, args.seconds, args.profile, args.repeat)
+        throughput(base, args.clips, args.profile)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
