@@ -315,7 +315,8 @@ class Watcher:
 
     # ------------------------------------------------------------------------- scanning
     def scan(self) -> bool:
-        """Claim what can be claimed now; return True if some file is still settling."""
+        """Claim what can be claimed now. Return True while some pending file may still be taken
+        later (settling, or waiting for a free slot): ``--once`` keeps going until it is False."""
         pending = self.dirs["pending"]
         try:
             names = sorted(os.listdir(pending))
@@ -323,7 +324,7 @@ class Watcher:
             self._note_once(("scan_error", str(exc)), "error", reason=f"cannot list {pending}: {exc.strerror or exc}")
             return False
         now = time.monotonic()
-        settling = False
+        more = False
         present = set()
         for name in names:
             if not is_candidate_name(name):
@@ -347,25 +348,28 @@ class Watcher:
                 age = now - seen[1]
             if self._left.get(name) == sig:
                 continue  # needs an engine this node lacks; already logged
-            if self.stop.is_set() or len(self._active) >= self.max_workers:
-                settling = settling or age < self.stable_seconds
+            if self.stop.is_set():
+                continue
+            if len(self._active) >= self.max_workers:
+                more = True  # no free slot: never claim more than can start now
                 continue
             if name in self._active or (self.owner_dir / name).exists():
-                continue  # a job of the same name is running here; take this one afterwards
+                more = True  # a job of the same name is running here; take this one afterwards
+                continue
             if age < self.stable_seconds or seen is None:
-                settling = True
+                more = True
                 continue
             if not _parses(path) and age < self.invalid_grace_seconds:
                 self._note_once(("unparsed", name, sig), "waiting", job=name, reason=(
                     f"not valid JSON yet; waiting up to {self.invalid_grace_seconds:g} s for its writer "
                     f"before failing it"))
-                settling = True
+                more = True
                 continue
             self._consider(name, path, sig)
         for gone in set(self._seen) - present:
             self._seen.pop(gone, None)
             self._left.pop(gone, None)
-        return settling
+        return more
 
     def _consider(self, name: str, path: Path, sig: tuple) -> None:
         checked = check_job_file(path, self.engines)
@@ -543,12 +547,12 @@ class Watcher:
                 self.log("engine_not_loaded", plugin=failure.plugin, reason=failure.reason)
             while not self.stop.is_set():
                 self._reap()
-                settling = self.scan()
+                more = self.scan()
                 self._reap()
-                if self.once and not settling and not self._active:
+                if self.once and not more and not self._active:
                     break
                 timeout = interval
-                if settling:
+                if more:
                     timeout = min(interval, max(0.05, self.stable_seconds / 2))
                 self.wake.wait(timeout)
                 self.wake.clear()

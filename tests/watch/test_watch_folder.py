@@ -281,3 +281,22 @@ def test_other_node_is_never_judged_dead():
     me = Owner.current()
     other = Owner(node=me.node + "-other", pid=1, start_token=None, boot_id=None, instance="x")
     assert judge(other, me).state == "foreign"
+
+
+def test_once_keeps_going_while_jobs_wait_for_a_free_slot(tmp_path, media, ffmpeg_engines):
+    """Regression: with every slot busy, a claimable file must still count as work left for --once."""
+    from concurrent.futures import Future
+
+    w = tmp_path / "w"
+    w.mkdir()
+    watcher = Watcher(w, ffmpeg_engines, once=True, poll_seconds=0.05, stable_seconds=0.0, stream=io.StringIO())
+    watcher.prepare()
+    try:
+        drop(w, "next.json", spec([media / "tiny.mov"], tmp_path))
+        watcher._active["busy.json"] = Future()  # a job still finishing
+        assert watcher.scan() is True  # first sight
+        assert watcher.scan() is True  # stable, but no free slot: still work left
+        assert (w / "pending" / "next.json").exists()
+    finally:
+        watcher._active.clear()
+        watcher.release()
