@@ -90,15 +90,24 @@ def test_raster_rule(name, kw, expect, proxx, write_job, media, outdir):
     assert (got["width"], got["height"]) == expect
 
 
-@pytest.mark.parametrize("video,ext", [("dnxhr_hq", "mxf"), ("h264", "mp4"), ("hevc", "mov"), ("mpeg2", "mts"),
-                                       ("mjpeg", "mov"), ("h264", "m4v"), ("h264", "m2ts")])
-def test_formats_route_to_ffmpeg(video, ext, proxx, write_job, media, outdir):
-    src = media(f"cam.{ext}", video=video, size="256x144", frames=4, audio=(2,))
+XAVC_INTRA = ("-profile:v", "high422", "-pix_fmt", "yuv422p10le", "-x264-params", "keyint=1")
+
+
+@pytest.mark.parametrize("video,ext,size,extra", [
+    ("dnxhr_hq", "mxf", "256x144", ()), ("h264", "mp4", "256x144", ()), ("hevc", "mov", "256x144", ()),
+    ("mpeg2", "mts", "256x144", ()), ("mjpeg", "mov", "256x144", ()), ("h264", "m4v", "256x144", ()),
+    ("h264", "m2ts", "256x144", ()), ("mpeg2", "mxf", "256x144", ()),  # XDCAM-style MPEG-2 in MXF
+    ("h264", "mxf", "1920x1080", XAVC_INTRA),  # AVC-Intra / XAVC-I style 10-bit 4:2:2 intra in MXF
+], ids=["dnxhr-mxf", "h264-mp4", "hevc-mov", "mpeg2-mts", "mjpeg-mov", "h264-m4v", "h264-m2ts", "mpeg2-mxf",
+        "xavc-intra-mxf"])
+def test_formats_route_to_ffmpeg(video, ext, size, extra, proxx, write_job, media, outdir):
+    frames = 2 if size == "1920x1080" else 4
+    src = media(f"cam.{ext}", video=video, size=size, frames=frames, audio=(2,), extra=extra)
     r = proxx("run", write_job(job_doc([src], outdir, profile="offline_h264_1280x720")))
     assert r.returncode == 0, r.stderr
     clip = r.json()["clips"][0]
     assert clip["engine"] == "ffmpeg" and clip["status"] == "COMPLETED"
-    assert inspect(outdir / "cam_proxy.mp4")["frames"] == 4
+    assert inspect(outdir / "cam_proxy.mp4")["frames"] == frames
 
 
 def test_ten_bit_prores_to_eight_bit_profiles(proxx, write_job, media, outdir):
