@@ -185,17 +185,23 @@ class Watcher:
                 raise Fatal(f"cannot create {path}: {exc.strerror or exc}; check permissions") from None
             if not os.access(path, os.W_OK | os.X_OK):
                 raise Fatal(f"{path} is not writable by this user; check permissions")
-        # the owner folder appears complete (owner.json inside) or not at all
+        try:
+            self._register()
+        except OSError as exc:
+            raise Fatal(f"cannot register this process under {self.dirs['running']}: {exc.strerror or exc}; "
+                        f"check that the watch folder is writable") from None
+
+    def _register(self) -> None:
+        """Create ``running/<owner>/owner.json``; the folder appears complete or not at all."""
         tmp = self.dirs["running"] / f".{self.owner.dirname}.tmp"
         try:
             tmp.mkdir()
             _write_new(tmp / OWNER_FILE, json.dumps(self.owner.to_json(), indent=2) + "\n", self.owner.instance)
             os.rename(tmp, self.owner_dir)
             fsync_dir(str(self.dirs["running"]))
-        except OSError as exc:
+        except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise Fatal(f"cannot register this process under {self.dirs['running']}: {exc.strerror or exc}; "
-                        f"check that the watch folder is writable") from None
+            raise
 
     def release(self) -> None:
         """Remove this process's owner folder if it holds nothing but owner.json."""
@@ -392,6 +398,18 @@ class Watcher:
         try:
             os.rename(src, dst)  # the arbiter: exactly one claimant wins
         except FileNotFoundError:
+            if not (self.owner_dir / OWNER_FILE).is_file():  # someone removed our owner folder
+                self.log("error", job=name, reason=f"owner folder {self._rel(self.owner_dir)} disappeared; "
+                                                   f"registering again")
+                try:
+                    if self.owner_dir.is_dir():
+                        _write_new(self.owner_dir / OWNER_FILE, json.dumps(self.owner.to_json(), indent=2) + "\n",
+                                   self.owner.instance, overwrite=True)
+                    else:
+                        self._register()
+                except OSError as exc:
+                    self.log("error", reason=f"cannot register again: {exc.strerror or exc}")
+                return None
             self.log("claim_lost", job=name, reason="another watch process claimed it first")
             self._seen.pop(name, None)
             return None

@@ -300,3 +300,17 @@ def test_once_keeps_going_while_jobs_wait_for_a_free_slot(tmp_path, media, ffmpe
     finally:
         watcher._active.clear()
         watcher.release()
+
+
+def test_owner_folder_removed_under_a_running_watcher_is_registered_again(tmp_path, media, ffmpeg_engines):
+    w = tmp_path / "w"
+    w.mkdir()
+    watcher = Watcher(w, ffmpeg_engines, poll_seconds=0.05, stable_seconds=0.0, stream=io.StringIO())
+    watcher.prepare()
+    shutil.rmtree(watcher.owner_dir)
+    drop(w, "x.json", "{}")
+    assert watcher._claim("x.json") is None
+    assert (watcher.owner_dir / "owner.json").is_file()
+    assert (w / "pending" / "x.json").exists()
+    assert watcher._claim("x.json") is not None
+    assert "disappeared" in watcher.log.stream.getvalue()
