@@ -172,23 +172,24 @@ def cmd_engines(args) -> int:
         _out(json.dumps({"engines": rows, "failed_to_load": failures}, ensure_ascii=False, indent=2) + "\n")
         return 0
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
-    console = Console(soft_wrap=False, width=max(100, Console().width))
-    table = Table(title="proxx engines", show_lines=True)
-    for col in ("engine", "from", "build / binary", "available", "profiles", "reads", "notes"):
-        table.add_column(col, overflow="fold")
+    console = Console(highlight=False, soft_wrap=True)
     for r in rows:
         c, i = r["capabilities"], r["identity"]
-        avail = "yes" if c["available"] else f"no: {c['unavailable_reason']}"
-        build = "\n".join(x for x in (i.get("build"), i.get("binary"), i.get("binary_sha256") and f"sha256 {i['binary_sha256']}") if x)
-        table.add_row(r["name"], f"{r['distribution'] or r['plugin']}", build or "-", avail,
-                      "\n".join(c["profiles"]) or "-", ", ".join(c["reads"]) or "-", "\n".join(c["notes"]) or "-")
-    console.print(table)
+        state = "[green]available[/green]" if c["available"] else f"[red]unavailable[/red]: {escape(c['unavailable_reason'] or '')}"
+        console.print(f"[bold]{r['name']}[/bold]  ({escape(r['distribution'] or r['plugin'])}, contract {i['contract_version']})  {state}")
+        for label, value in (("build", i.get("build")), ("binary", i.get("binary")), ("sha256", i.get("binary_sha256")),
+                             ("profiles", ", ".join(c["profiles"])), ("reads", ", ".join(c["reads"]))):
+            if value:
+                console.print(f"  {label:<9}{escape(value)}")
+        for note in c["notes"]:
+            console.print(f"  {'note':<9}{escape(note)}")
+        console.print()
     if not rows:
         console.print("No engines installed. Install one, e.g. pip install proxx-engine-ffmpeg")
     for f in failures:
-        console.print(f"[red]failed to load[/red] {f['plugin']} ({f['distribution'] or 'unknown distribution'}): {f['reason']}")
+        console.print(f"[red]failed to load[/red] {escape(f['plugin'])} ({escape(f['distribution'] or 'unknown distribution')}): {escape(f['reason'])}")
     return 0
 
 
