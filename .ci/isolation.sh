@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# "Install only what you need", checked the way a user installs Proxx: plain (not editable)
+# `pip install ./<dir>` into fresh virtual environments, nothing from the dev venv.
+#
+#   (a) proxx-core + proxx-cli + proxx-engine-ffmpeg: `proxx engines` lists ffmpeg, a real job COMPLETES
+#   (b) proxx-core + proxx-cli only: `proxx validate` exits 1 and names proxx-engine-ffmpeg
+#   (c) + the example engine, installed from its own directory: its conformance-kit tests pass and
+#       a job with an image sequence is routed to it
+#   (d) + a plugin that raises on import: `proxx engines` still lists the others, reports the
+#       failure with its reason, exits 0; jobs still run
+#
+# usage: .ci/isolation.sh [REPO_ROOT]     (set PIP_CACHE_DIR to reuse downloaded wheels)
+set -euo pipefail
+
+ROOT="$(cd "${1:-$(dirname "${BASH_SOURCE[0]}")/..}" && pwd)"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/proxx-isolation.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-${TMPDIR:-/tmp}/proxx-pip-cache}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+unset PROXX_LOAD_PLUGINS PROXX_STRICT_PLUGINS PROXX_FFMPEG PYTHONPATH VIRTUAL_ENV || true
+PYTEST_PIN="$(grep -E '^pytest==' "$ROOT/requirements-test.txt" 2>/dev/null || echo 'pytest')"
+T0=$SECONDS
+
+say() { echo "isolation [$((SECONDS - T0))s]: $*" >&2; }
+fail() { echo "isolation: FAIL: $*" >&2; exit 1; }
+
+venv() { python3 -m venv "$WORK/$1"; }
+
+# pip_in ENV ARGS... : run pip inside ENV from the repo root (so ./proxx_core means what a user means)
+pip_in() {
+    local env=$1; shift
+    (cd "$ROOT" && "$WORK/$env/bin/pip" install --quiet --no-input "$@") >"$WORK/pip.log" 2>&1 \
+        || { grep -v 'is ignored' "$WORK/pip.log" >&2; fail "pip install $* (in $env)"; }
+}
+
+# check ENV PYTHON_CODE [ARGS...] : an assertion script run by ENV's python, away from the repo
+check() {
+    local env=$1 code=$2; shift 2
+    (cd "$WORK" && "$WORK/$env/bin/python" -c "$code" "$@") || fail "check failed in $env (see above)"
+}
+
+write_job() {  # write_job JOB_PATH OUT_DIR PROFILE SOURCE...
+    local job=$1 out=$2 profile=$3; shift 3
+    python3 - "$job" "$out" "$profile" "$@" <<'PY'
+import json, sys
+job, out, profile, *sources = sys.argv[1:]
+codec, container = {"offline_prores_proxy_1920x1080": ("prores", "mov"),
+                    "offline_h264_1280x720": ("h264", "mp4")}[profile]
+json.dump({"jobspec_version": "1.0.0", "sources": sources, "output_dir": out,
+           "output_name_template": "{index}_{source_name}", "proxy_profile": profile, "codec": codec,
+           "container": container, "fps_mode": "preserve_source"}, open(job, "w"))
+PY
+}
+
+ENGINES_ARE='
+import json, sys
+doc = json.load(open(sys.argv[1]))
+names = [e["name"] for e in doc["engines"]]
+want = sys.argv[2].split(",") if sys.argv[2] else []
+assert names == want, f"proxx engines lists {names}, expected {want}"
+for e in doc["engines"]:
+    assert e["capabilities"]["available"], e
+    assert e["distribution"].startswith("proxx-engine-"), e
+'
+RESULT_IS='
+import json, sys
+doc = json.load(open(sys.argv[1]))
+engines = [c["engine"] for c in doc["clips"]]
+assert doc["status"] == "COMPLETED", [c["failure"] for c in doc["clips"]]
+assert engines == sys.argv[2].split(","), f"clips routed to {engines}, expected {sys.argv[2]}"
+assert all(c["output"]["verification"]["ok"] for c in doc["clips"])
+'
+
+# ---------------------------------------------------------------------------------------------
+say "(a) proxx-core + proxx-cli + proxx-engine-ffmpeg"
+venv a
+pip_in a ./proxx_core ./proxx_cli ./proxx_engine_ffmpeg
+A="$WORK/a/bin"
+(cd "$WORK" && "$A/proxx" engines --json >"$WORK/a-engines.json") || fail "(a) proxx engines exited non-zero"
+check a "$ENGINES_ARE" "$WORK/a-engines.json" ffmpeg
+check a 'import importlib.util as u; assert u.find_spec("proxx_engine_resolve") is None' # nothing extra came along
+mkdir -p "$WORK/media" "$WORK/out-a"
+check a '
+import sys
+from proxx_engine_ffmpeg.testmedia import make_source
+make_source(sys.argv[1], size="64x36", rate="25/1", frames=5, timecode="01:00:00:00", audio=(2,))
+' "$WORK/media/A001_C001.mov"
+write_job "$WORK/job-a.json" "$WORK/out-a" offline_prores_proxy_1920x1080 "$WORK/media/A001_C001.mov"
+(cd "$WORK" && "$A/proxx" run "$WORK/job-a.json" >"$WORK/a-result.json") || fail "(a) proxx run exited $?"
+check a "$RESULT_IS" "$WORK/a-result.json" ffmpeg
+say "(a) ok: ffmpeg listed, job COMPLETED"
+
+# ---------------------------------------------------------------------------------------------
+say "(b) proxx-core + proxx-cli only"
+venv b
+pip_in b ./proxx_core ./proxx_cli
+B="$WORK/b/bin"
+mkdir -p "$WORK/out-b"
+write_job "$WORK/job-b.json" "$WORK/out-b" offline_prores_proxy_1920x1080 "$WORK/media/A001_C001.mov"
+(cd "$WORK" && "$B/proxx" engines --json >"$WORK/b-engines.json") || fail "(b) proxx engines exited non-zero"
+check b "$ENGINES_ARE" "$WORK/b-engines.json" ""
+set +e
+(cd "$WORK" && "$B/proxx" validate "$WORK/job-b.json" >"$WORK/b-validate.json" 2>"$WORK/b-validate.err")
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || { cat "$WORK/b-validate.err" >&2; fail "(b) proxx validate exited $rc, expected 1"; }
+grep -q 'proxx-engine-ffmpeg' "$WORK/b-validate.err" \
+    || { cat "$WORK/b-validate.err" >&2; fail "(b) the message does not name proxx-engine-ffmpeg"; }
+say "(b) ok: validate exits 1 and says: $(grep -m1 -o 'Install proxx-engine-ffmpeg[^)]*)' "$WORK/b-validate.err" || true)"
+
+# ---------------------------------------------------------------------------------------------
+say "(c) + proxx-engine-imageseq, installed from its own directory, into (a)"
+(cd "$ROOT/examples/proxx-engine-imageseq" && "$A/pip" install --quiet --no-input . >"$WORK/pip.log" 2>&1) \
+    || { grep -v 'is ignored' "$WORK/pip.log" >&2; fail "(c) pip install examples/proxx-engine-imageseq"; }
+pip_in a "$PYTEST_PIN"
+(cd "$WORK" && "$A/proxx" engines --json >"$WORK/c-engines.json") || fail "(c) proxx engines exited non-zero"
+check a "$ENGINES_ARE" "$WORK/c-engines.json" ffmpeg,imageseq
+printf '[pytest]\n' >"$WORK/pytest.ini"
+(cd "$WORK" && "$A/pytest" -q -p no:cacheprovider -c "$WORK/pytest.ini" --rootdir "$WORK" \
+    "$ROOT/examples/proxx-engine-imageseq/tests") >"$WORK/c-pytest.log" 2>&1 \
+    || { cat "$WORK/c-pytest.log" >&2; fail "(c) the conformance kit fails for the installed example engine"; }
+say "(c) kit: $(tail -n 1 "$WORK/c-pytest.log")"
+mkdir -p "$WORK/out-c"
+check a '
+import sys
+from proxx_engine_imageseq.samples import make_sequence
+make_sequence(sys.argv[1], prefix="plate_", first=86400, frames=5, ext="dpx", frame_rate="24000/1001")
+' "$WORK/media/plates"
+write_job "$WORK/job-c.json" "$WORK/out-c" offline_prores_proxy_1920x1080 \
+    "$WORK/media/plates/plate_86400.dpx" "$WORK/media/A001_C001.mov"
+(cd "$WORK" && "$A/proxx" run "$WORK/job-c.json" >"$WORK/c-result.json") || fail "(c) proxx run exited $?"
+check a "$RESULT_IS" "$WORK/c-result.json" imageseq,ffmpeg
+check a '
+import json, sys
+clip = json.load(open(sys.argv[1]))["clips"][0]
+info = clip["source"]["info"]
+assert (info["video"]["frame_count"], info["video"]["frame_rate"], info["start_timecode"]) == (5, "24000/1001", "01:00:00:00"), info
+' "$WORK/c-result.json"
+say "(c) ok: kit passes; the sequence is routed to imageseq, the movie to ffmpeg, both verified"
+
+# ---------------------------------------------------------------------------------------------
+say "(d) + a plugin that raises on import"
+pip_in a ./tests/kit/data/broken-plugin
+(cd "$WORK" && "$A/proxx" engines --json >"$WORK/d-engines.json") || fail "(d) proxx engines --json exited non-zero"
+check a "$ENGINES_ARE" "$WORK/d-engines.json" ffmpeg,imageseq
+check a '
+import json, sys
+(f,) = json.load(open(sys.argv[1]))["failed_to_load"]
+assert f["plugin"] == "broken" and f["distribution"] == "proxx-engine-broken 0.0.1", f
+assert "libbroken.so.1 not found" in f["reason"], f
+' "$WORK/d-engines.json"
+(cd "$WORK" && COLUMNS=200 "$A/proxx" engines >"$WORK/d-engines.txt" 2>&1) || fail "(d) proxx engines exited non-zero"
+grep -q 'failed to load' "$WORK/d-engines.txt" && grep -q 'libbroken.so.1 not found' "$WORK/d-engines.txt" \
+    || { cat "$WORK/d-engines.txt" >&2; fail "(d) proxx engines does not show the failure and its reason"; }
+rm -rf "$WORK/out-c" && mkdir "$WORK/out-c"
+(cd "$WORK" && "$A/proxx" run "$WORK/job-c.json" >"$WORK/d-result.json") || fail "(d) proxx run exited $?"
+check a "$RESULT_IS" "$WORK/d-result.json" imageseq,ffmpeg
+say "(d) ok: the broken plugin is reported ($(grep -m1 -o 'failed to load.*' "$WORK/d-engines.txt" | cut -c1-90)...), the rest works"
+
+say "all isolation checks passed in $((SECONDS - T0)) s"
