@@ -46,8 +46,8 @@ from .jobs import temp_path_for
 from .plugins import EngineSet, load_engines
 from .profiles import PROFILES
 from .results import (
-    COMPLETED, EXIT_EXECUTION, FAILED, RESULT_VERSION, ClipResult, Failure, JobResult,
-    OutputRecord, environment, now_rfc3339, proxx_version,
+    COMPLETED, EXIT_EXECUTION, EXIT_SYSTEM, FAILED, RESULT_VERSION, ClipResult, Failure, JobResult,
+    OutputRecord, environment, now_rfc3339, proxx_version, refused,
 )
 from .runner import run_job
 from .spec import derive_job_id, jobspec_sha256, render_name
@@ -286,10 +286,11 @@ class Watcher:
     def _recover_job(self, folder: Path, name: str, owner: Owner, verdict: Liveness) -> None:
         spec_path = folder / name
         marker = _read_json(folder / (name + FINISHING_SUFFIX))
-        if isinstance(marker, dict) and self._result_written(marker):
+        if (isinstance(marker, dict) and marker.get("destination") in ("completed", "failed")
+                and is_candidate_name(str(marker.get("spec_name"))) and self._result_written(marker)):
             # crashed after publishing the result, before moving the spec: just finish the move
-            dest_dir = self.dirs[marker.get("destination", "failed")]
-            final = self._move_spec(spec_path, dest_dir, marker.get("spec_name", name))
+            dest_dir = self.dirs[marker["destination"]]
+            final = self._move_spec(spec_path, dest_dir, marker["spec_name"])
             _unlink(folder / (name + FINISHING_SUFFIX))
             self.log("recovered", job=name, spec=self._rel(final), result=marker.get("result"),
                      reason="result was already written; spec moved beside it")
@@ -426,7 +427,13 @@ class Watcher:
     # ------------------------------------------------------------------------------- jobs
     def _run_claimed(self, claim: Claim) -> None:
         try:
-            result = self._execute(claim)
+            try:
+                result = self._execute(claim)
+            except Exception as exc:  # a bug or an environment fault: file the job as failed, say why
+                self.log("error", job=claim.name, reason=f"{type(exc).__name__}: {exc}")
+                result = refused([Problem(path="", category="io_error", message=(
+                    f"the watch runner could not run this job: {type(exc).__name__}: {exc}"))],
+                    document=_read_json(claim.path), exit_code=EXIT_SYSTEM)
             if result is None:
                 return
             result = attrs.evolve(result, timing={**result.timing, "watch": {
@@ -437,7 +444,7 @@ class Watcher:
             self.log("finished", job=claim.name, job_id=result.job_id, status=result.status,
                      exit_code=result.exit_code, result=res_rel, spec=spec_rel,
                      interrupted=sum(1 for c in result.clips if c.failure and c.failure.category == "interrupted") or None)
-        except Exception as exc:  # never lose a job to a bug: it stays in running/ for recovery
+        except Exception as exc:  # cannot even file it: it stays in running/ for recovery
             self.log("error", job=claim.name, path=self._rel(claim.path),
                      reason=f"{type(exc).__name__}: {exc}; the job stays in running/ and is recovered "
                             f"to failed/ at the next start on this node")

@@ -314,3 +314,21 @@ def test_owner_folder_removed_under_a_running_watcher_is_registered_again(tmp_pa
     assert (w / "pending" / "x.json").exists()
     assert watcher._claim("x.json") is not None
     assert "disappeared" in watcher.log.stream.getvalue()
+
+
+def test_an_unexpected_error_files_the_job_as_failed(tmp_path, media, ffmpeg_engines, monkeypatch):
+    import proxx_core.watch as watch
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(watch, "run_job", boom)
+    w = tmp_path / "w"
+    w.mkdir()
+    drop(w, "j.json", spec([media / "tiny.mov"], tmp_path))
+    rc, log = run_inprocess(w, engines=ffmpeg_engines)
+    assert rc == 0
+    res = result_of(w / "failed" / "j.result.json")
+    assert res["status"] == "FAILED" and res["exit_code"] == 4
+    assert "disk on fire" in res["problems"][0]["message"]
+    assert os.listdir(w / "running") == []
