@@ -36,7 +36,29 @@ def drop(folder: Path, name: str, content) -> Path:
 
 
 def result_of(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+    """Read a result the watch folder wrote, checked against the shipped result JSON Schema."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    validator = _result_validator()
+    if validator is not None:
+        errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(data)]
+        assert not errors, f"{path} breaks the result schema: {errors[:5]}"
+    return data
+
+
+_VALIDATOR: list = []
+
+
+def _result_validator():
+    if not _VALIDATOR:
+        import jsonschema
+
+        from proxx_core.spec import load_schema
+
+        try:
+            _VALIDATOR.append(jsonschema.Draft202012Validator(load_schema("result-1.0.json")))
+        except FileNotFoundError:
+            _VALIDATOR.append(None)
+    return _VALIDATOR[0]
 
 
 def run_inprocess(folder: Path, *, engines=None, max_workers: int = 1, poll: float = 0.05) -> tuple[int, str]:
