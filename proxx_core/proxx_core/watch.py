@@ -441,9 +441,9 @@ class Watcher:
                 "spec_name": claim.name}})
             destination = "completed" if result.status == COMPLETED else "failed"
             res_rel, spec_rel = self._finish_files(claim.path, claim.name, result, claim.claim_id, destination)
+            interrupted = sum(1 for c in result.clips if c.failure and c.failure.category == "interrupted")
             self.log("finished", job=claim.name, job_id=result.job_id, status=result.status,
-                     exit_code=result.exit_code, result=res_rel, spec=spec_rel,
-                     interrupted=sum(1 for c in result.clips if c.failure and c.failure.category == "interrupted") or None)
+                     exit_code=result.exit_code, result=res_rel, spec=spec_rel, interrupted=interrupted or None)
         except Exception as exc:  # cannot even file it: it stays in running/ for recovery
             self.log("error", job=claim.name, path=self._rel(claim.path),
                      reason=f"{type(exc).__name__}: {exc}; the job stays in running/ and is recovered "

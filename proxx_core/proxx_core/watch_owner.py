@@ -115,7 +115,8 @@ class Owner:
     def from_json(cls, data: Any) -> Owner | None:
         if not isinstance(data, dict) or not isinstance(data.get("node"), str) or type(data.get("pid")) is not int:
             return None
-        opt = {k: data.get(k) if isinstance(data.get(k), str) else None for k in ("start_token", "boot_id", "started_at")}
+        opt = {k: data.get(k) if isinstance(data.get(k), str) else None
+               for k in ("start_token", "boot_id", "started_at")}
         return cls(node=data["node"], pid=data["pid"], instance=str(data.get("instance") or ""), **opt)
 
 

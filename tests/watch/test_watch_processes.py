@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from watchhelp import (
     FAST_ENV, children_running, drop, kill_pids, needs_proc, result_of, spec, start_watch, wait_for,
     watch_cmd,
@@ -48,6 +49,7 @@ def test_two_watchers_run_each_of_20_jobs_exactly_once(tmp_path, media):
     print("claims per watcher:", [log.count("event=claimed ") for log in logs])
 
 
+@pytest.mark.slow
 @needs_proc
 def test_kill_9_mid_job_then_restart_fails_it_as_interrupted(tmp_path, slow_source):
     out = tmp_path / "out"
@@ -89,6 +91,7 @@ def test_kill_9_mid_job_then_restart_fails_it_as_interrupted(tmp_path, slow_sour
     assert "event=recovered job=slow.json" in restart.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_interrupts_running_job_and_exits_0_promptly(tmp_path, media, slow_source):
     out = tmp_path / "out"
     out.mkdir()
