@@ -47,7 +47,7 @@ from .plugins import EngineSet, load_engines
 from .profiles import PROFILES
 from .results import (
     COMPLETED, EXIT_EXECUTION, EXIT_SYSTEM, FAILED, RESULT_VERSION, ClipResult, Failure, JobResult,
-    OutputRecord, environment, now_rfc3339, proxx_version, refused,
+    OutputRecord, dumps, environment, now_rfc3339, proxx_version, refused,
 )
 from .runner import run_job
 from .spec import derive_job_id, jobspec_sha256, render_name
@@ -123,12 +123,6 @@ def _stem(name: str) -> str:
 def _names(stem: str, n: int) -> tuple[str, str]:
     base = stem if n == 1 else f"{stem}.{n}"
     return f"{base}.json", f"{base}.result.json"
-
-
-def _dumps(result: JobResult) -> str:
-    from .results import dumps
-
-    return dumps(result)
 
 
 @attrs.frozen
@@ -476,7 +470,7 @@ class Watcher:
         """Result first (atomic, no clobber), then the spec beside it; suffix .2, .3... on clashes."""
         dest_dir = self.dirs[destination]
         marker = spec_path.parent / (name + FINISHING_SUFFIX)
-        text = _dumps(result)
+        text = dumps(result)
         with self._finish_lock:
             n = 1
             while True:
