@@ -92,7 +92,8 @@ def test_a_distribution_whose_module_fails_to_import_is_reported(monkeypatch):
 
     def entry_points(**kw):
         found = list(real(**kw))
-        if kw.get("group") == "proxx":
+        # (an in-tree build by .ci/isolation.sh leaves egg-info in BROKEN_DIST, which then is a real one)
+        if kw.get("group") == "proxx" and not any(ep.name == "broken" for ep in found):
             found.append(importlib.metadata.EntryPoint(name="broken", value="proxx_engine_broken", group="proxx"))
         return found
 
