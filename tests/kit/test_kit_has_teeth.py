@@ -1,0 +1,62 @@
+"""The kit fails engines that break the contract: each mutant of the example engine breaks one rule
+and the matching kit check must fail (run in an inner pytest session with pytester)."""
+
+import pytest
+
+pytest.importorskip("proxx_engine_imageseq", reason="install ./examples/proxx-engine-imageseq")
+
+pytest_plugins = ["pytester"]
+
+HEADER = '''
+import os, pytest, attrs
+from proxx_core import Verification
+from proxx_core.testing import EngineConformance, Sample
+from proxx_engine_imageseq.engine import ImageSequenceEngine
+from proxx_engine_imageseq.samples import make_sequence
+
+class Mutant(ImageSequenceEngine):
+{body}
+
+class TestMutant(EngineConformance):
+    @pytest.fixture
+    def engine(self):
+        return Mutant()
+
+    @pytest.fixture
+    def sample_sources(self, tmp_path):
+        return [Sample(path=make_sequence(tmp_path / "a"), profile="offline_prores_proxy_1920x1080")]
+'''
+
+MUTANTS = {
+    "verify_trusts_the_tool": ('''
+    def verify(self, plan):
+        return Verification(ok=True, checks=())
+''', "test_verification_fails_on_damaged_output or test_execute_writes_only_the_temp_path", 3),
+    "plan_touches_output_dir": ('''
+    def plan(self, request):
+        open(os.path.join(os.path.dirname(request.output_path), "scratch.txt"), "w").close()
+        return super().plan(request)
+''', "test_plan_is_pure", 1),
+    "writes_the_final_name": ('''
+    def plan(self, request):
+        return super().plan(attrs.evolve(request, temp_path=request.output_path))
+''', "test_commands_are_exact_argv_with_deadlines", 1),
+    "probe_lies_about_frames": ('''
+    def probe(self, path):
+        info = super().probe(path)
+        return info and attrs.evolve(info, video=attrs.evolve(info.video, frame_count=info.video.frame_count + 1))
+''', "test_job_completes_and_publishes_atomically", 1),
+    "ignores_cancel": ('''
+    def execute(self, plan, cancel):
+        import threading
+        return super().execute(plan, threading.Event())
+''', "test_execute_honours_a_cancel", 1),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_the_kit_catches(pytester, mutant):
+    body, selection, failures = MUTANTS[mutant]
+    pytester.makepyfile(test_mutant=HEADER.format(body=body))
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", selection)
+    result.assert_outcomes(failed=failures)
