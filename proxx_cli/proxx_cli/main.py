@@ -257,7 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", "Run a JobSpec; the result JSON goes to stdout.", cmd_run)
     p.add_argument("job", help="path of the JobSpec JSON file")
     p.add_argument("--max-workers", type=_positive, default=1, metavar="N", help="clips to encode at once (default 1)")
-    p = add("watch", "Drain a watch folder (pending/ running/ completed/ failed/).", cmd_watch)
+    p = add("watch", "Drain a watch folder (pending/ running/ completed/ failed/). Operators drop a spec "
+                     "by writing it elsewhere (or under a hidden name) and renaming it into pending/. "
+                     "Environment: PROXX_WATCH_NODE (node name, default host name), PROXX_WATCH_STABLE_SECONDS, "
+                     "PROXX_WATCH_INVALID_GRACE_SECONDS. Guide: docs/watch-folders.md", cmd_watch)
     p.add_argument("dir", help="the watch folder")
     p.add_argument("--max-workers", type=_positive, default=1, metavar="N", help="jobs to run at once (default 1)")
     p.add_argument("--once", action="store_true", help="run what is pending, then exit 0")
