@@ -167,7 +167,10 @@ class Engine(abc.ABC):
     def probe(self, path: Path) -> SourceInfo | None:
         """Describe the media file at ``path``, or return None if it is not a format this
         engine reads. Raise :class:`proxx_core.errors.ProxxError` with category
-        ``unsupported_source`` for a file that should be readable but is not (corrupt)."""
+        ``unsupported_source`` for a file that should be readable but is not (corrupt): other
+        engines may still take it. Raise it with category ``validation`` when the file is
+        unmistakably yours and wrong (e.g. a malformed sidecar): the clip is then refused at
+        validation, and no less specific engine may quietly make something else of it."""
 
     @abc.abstractmethod
     def claim(self, info: SourceInfo, profile: Profile) -> Claim | Refusal:

@@ -48,12 +48,18 @@ def temp_path_for(output_path: str) -> str:
     return os.path.join(head, f"{TEMP_PREFIX}{tail}{TEMP_SUFFIX}")
 
 
+class _ProbeVeto(Exception):
+    """An engine recognised the source as its own and found it invalid: no other engine may take it."""
+
+
 def _probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], dict[str, str]]:
     infos, errors = {}, {}
     for name in engines.names:
         try:
             info = engines.get(name).probe(Path(source))
         except ProxxError as exc:
+            if exc.category == "validation":
+                raise _ProbeVeto(f"{name}: {exc.message}") from None
             errors[name] = exc.message
             continue
         except Exception as exc:  # an engine bug must not hide the other engines' answers
@@ -99,7 +105,11 @@ def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
         raise SpecInvalid(problems)
     for i, source in enumerate(spec.sources):
         where = f"/sources/{i}"
-        infos, errors = _probe_all(source, engines)
+        try:
+            infos, errors = _probe_all(source, engines)
+        except _ProbeVeto as veto:
+            problems.append(Problem(path=where, message=f"{source}: {veto}"))
+            continue
         decision = route(_outcomes(infos, errors, engines, profile), pin=spec.engine)
         if isinstance(decision, NoRoute):
             hint = install_hint(source, engines.names)

@@ -51,6 +51,11 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
     ``engine_failed`` (non-zero exit), ``timeout`` (deadline passed, process group killed) or
     ``interrupted`` (``cancel`` set, process group killed)."""
     started_at, t0 = now_rfc3339(), time.monotonic()
+    if cancel is not None and cancel.is_set():
+        record = CommandRecord(argv=command.argv, exit_code=None, stderr_tail="not started: the run was interrupted",
+                               timing={"started_at": started_at, "seconds": 0.0})
+        raise ClipFailure(f"{command.purpose} was not started: the run was interrupted", category="interrupted",
+                          records=(record,))
     with tempfile.TemporaryFile() as err:
         try:
             proc = subprocess.Popen(list(command.argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

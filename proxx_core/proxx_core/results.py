@@ -100,9 +100,10 @@ def dumps(result: JobResult) -> str:
     return json.dumps(to_data(result), ensure_ascii=False, indent=2) + "\n"
 
 
-def environment(identities: list[EngineIdentity]) -> dict[str, Any]:
+def environment(identities: list[EngineIdentity], engine_distributions: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Proxx's own distributions plus those of the engines used (third-party ones included)."""
     dists = {}
-    for name in DISTRIBUTIONS:
+    for name in sorted({*DISTRIBUTIONS, *engine_distributions}):
         try:
             dists[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:

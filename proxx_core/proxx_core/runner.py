@@ -117,6 +117,11 @@ def _discard(path: str) -> None:
         pass
 
 
+def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
+    labels = (engines.loaded[n].distribution for n in used)
+    return tuple(label.rsplit(" ", 1)[0] for label in labels if label)
+
+
 def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int = 1, cancel: threading.Event | None = None,
             progress: ProgressFn | None = None) -> JobResult:
     cancel = cancel or threading.Event()
@@ -136,6 +141,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int = 1, cance
     used = sorted({c.plan.engine for c in job.clips})
     return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job.job_id,
                      jobspec_sha256=job.jobspec_sha256, status=status, exit_code=exit_code,
-                     environment=environment([engines.get(n).identity() for n in used]),
+                     environment=environment([engines.get(n).identity() for n in used],
+                                             _distribution_names(engines, used)),
                      user_metadata=job.spec.user_metadata, clips=clips,
                      timing=job_timing(started_at, t0, time.monotonic()), jobspec=job.document)

@@ -90,9 +90,6 @@ def test_a_pinned_engine_overrides_the_specificity(job, tmp_path):
     assert "/sources/1" in proc.stderr and "engine 'imageseq' (set in /engine) cannot make this clip" in proc.stderr
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "core routing treats a probe ProxxError as a refusal, so FFmpeg (specificity 10) claims the first "
-    "image as a one-frame still when the sidecar is malformed; the clip should fail validation instead"))
 def test_a_malformed_sidecar_fails_validation_instead_of_falling_back(job, tmp_path):
     path, doc = job
     sidecar = Path(doc["sources"][0]).with_name("A001_plate.proxx.json")

@@ -40,10 +40,3 @@ class TestFFmpegEngineConformance(EngineConformance):
     @pytest.fixture
     def entry_point(self):
         return "ffmpeg"
-
-    # Known gap the kit found: proxx_core.process.run_command looks at `cancel` only after its first
-    # 50 ms poll, so a cancel that is already set does not stop an encode that finishes sooner (a
-    # 5-frame 64x36 encode takes ~25 ms). Fix: check cancel before Popen in run_command.
-    @pytest.mark.xfail(reason="run_command ignores a cancel set before a short command starts", strict=False)
-    def test_execute_honours_a_cancel(self, available_engine, engines, samples, output_dir):
-        super().test_execute_honours_a_cancel(available_engine, engines, samples, output_dir)

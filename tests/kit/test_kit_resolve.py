@@ -43,10 +43,3 @@ class TestResolveEngineConformance(EngineConformance):
     @pytest.fixture
     def entry_point(self):
         return "resolve"
-
-    # Known gap the kit found: the simulator renders MXF without FFmpeg's bitexact flags, so two runs
-    # differ (UUIDs/timestamps in the MXF header); the MOV outputs are byte-identical. Real Resolve may
-    # embed timestamps too: whether Resolve outputs can be byte-identical is for the Resolve engine.
-    @pytest.mark.xfail(reason="Resolve simulator's MXF output is not byte-identical across runs", strict=False)
-    def test_output_is_deterministic(self, engines, samples, tmp_path):
-        super().test_output_is_deterministic(engines, samples, tmp_path)

@@ -82,10 +82,10 @@ def frame_rate(seq: Sequence) -> FrameRate:
         with open(seq.sidecar, encoding="utf-8") as fh:
             data = json.load(fh)
     except (OSError, ValueError) as exc:
-        raise ProxxError(f"{seq.sidecar}: unreadable sidecar ({exc}); {fix}", category="unsupported_source") from None
+        raise ProxxError(f"{seq.sidecar}: unreadable sidecar ({exc}); {fix}", category="validation") from None
     value = str(data.get("frame_rate", "")) if isinstance(data, dict) and set(data) == {"frame_rate"} else ""
     if not _RATE.match(value):
-        raise ProxxError(f"{seq.sidecar}: invalid sidecar {data!r}; {fix}", category="unsupported_source")
+        raise ProxxError(f"{seq.sidecar}: invalid sidecar {data!r}; {fix}", category="validation")
     return FrameRate.parse(value)
 
 

@@ -79,7 +79,9 @@ def render_job(job: dict, project, render: dict) -> str | None:
                  "-ar", str(sample_rate)]
     if tc:
         argv += ["-timecode", tc]
-    argv += ["-threads", "1", "-f", _MUXER[fmt], str(out)]
+    # bitexact: the MXF muxer otherwise writes fresh identifiers on every run
+    argv += ["-threads", "1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+             "-f", _MUXER[fmt], str(out)]
     proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
     if proc.returncode != 0:
         out.unlink(missing_ok=True)
