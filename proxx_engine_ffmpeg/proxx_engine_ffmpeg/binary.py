@@ -14,7 +14,7 @@ import subprocess
 
 import attrs
 
-from proxx_core.atomic import sha256_file
+from proxx_core.fingerprint import binary_sha256
 from proxx_core.errors import ProxxError
 
 ENV_VAR = "PROXX_FFMPEG"
@@ -90,7 +90,7 @@ def _format_names(text: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=8)
 def _inspect(path: str, size: int, mtime_ns: int) -> FFmpegBinary:
     version_line = _run(path, "-version").splitlines()[0:1] or ["unknown"]
-    digest, _ = sha256_file(path)
+    digest = binary_sha256(path)
     return FFmpegBinary(
         path=path, version_line=version_line[0].strip(), sha256=digest,
         decoders=_codec_names(_run(path, "-decoders")), encoders=_codec_names(_run(path, "-encoders")),

@@ -34,6 +34,7 @@ from proxx_core.engine import (
     Refusal, Verification,
 )
 from proxx_core.errors import ClipFailure, ProxxError
+from proxx_core.fingerprint import binary_sha256
 from proxx_core.media import AudioInfo, FrameRate, SourceInfo, VideoInfo, normalise_timecode
 
 from . import __version__
@@ -315,11 +316,7 @@ class ResolveEngine(Engine):
 
 def _sha256(path: str) -> str | None:
     try:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
+        return binary_sha256(path)
     except OSError:
         return None
 

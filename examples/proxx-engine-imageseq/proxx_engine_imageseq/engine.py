@@ -8,7 +8,6 @@ verification rules (``proxx_core.verify``).
 from __future__ import annotations
 
 import functools
-import hashlib
 import subprocess
 import threading
 from pathlib import Path
@@ -20,6 +19,7 @@ from proxx_core import (
     EngineIdentity, Profile, ProxxError, Refusal, SourceInfo, Verification,
 )
 from proxx_core.avprobe import probe_file
+from proxx_core.fingerprint import binary_sha256
 from proxx_core.process import run_command
 from proxx_core.verify import compare
 
@@ -65,7 +65,7 @@ def ffmpeg() -> FFmpeg:
     path = str(Path(imageio_ffmpeg.get_ffmpeg_exe()).resolve())
     version = subprocess.run([path, "-version"], stdin=subprocess.DEVNULL, capture_output=True,
                              timeout=30, check=False).stdout.decode("utf-8", "replace")
-    return FFmpeg(path=path, sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+    return FFmpeg(path=path, sha256=binary_sha256(path),
                   version_line=(version.splitlines() or ["unknown"])[0],
                   decoders=_listing(path, "-decoders"), encoders=_listing(path, "-encoders"),
                   muxers=_listing(path, "-muxers"))
