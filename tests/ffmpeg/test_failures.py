@@ -133,3 +133,32 @@ def test_stdout_is_one_json_document_and_no_progress_when_not_a_tty(proxx, write
 
     assert json.loads(r.stdout)["status"] == "COMPLETED"
     assert "━" not in r.stderr and "\x1b[" not in r.stderr
+
+
+def test_progress_goes_to_stderr_when_it_is_a_terminal(write_job, media, outdir):
+    """With stderr on a terminal (a pty here), rich progress appears there; stdout stays pure JSON."""
+    import json
+    import pty
+
+    leader, follower = pty.openpty()
+    job = write_job(job_doc([media("a.mov"), media("b.mov")], outdir))
+    proc = subprocess.Popen([sys.executable, "-m", "proxx_cli", "run", str(job)], stdout=subprocess.PIPE,
+                            stderr=follower, stdin=subprocess.DEVNULL, env=dict(os.environ, COLUMNS="100"))
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out, _ = proc.communicate(timeout=120)
+    os.close(leader)
+    import re
+
+    terminal = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
+    assert proc.returncode == 0
+    assert "clip 1: COMPLETED" in terminal and "2/2" in terminal
+    assert json.loads(out)["status"] == "COMPLETED"

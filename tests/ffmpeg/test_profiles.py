@@ -50,6 +50,16 @@ def test_profile_is_relink_safe(profile, proxx, write_job, media, outdir):
     assert not [p for p in outdir.iterdir() if p.name.startswith(".")], "no temp file left behind"
 
 
+@pytest.mark.parametrize("rate,tc", [("60000/1001", "23:59:59;58"), ("24000/1001", "00:00:00:00"),
+                                     ("25/1", "10:00:00:24"), ("50/1", "01:02:03:49")])
+def test_timecode_and_rate_survive(rate, tc, proxx, write_job, media, outdir):
+    src = media("tc.mov", size="256x144", rate=rate, frames=5, timecode=tc)
+    r = proxx("run", write_job(job_doc([src], outdir, profile="offline_dnxhr_lb_1920x1080")))
+    assert r.returncode == 0, r.stderr
+    got = inspect(outdir / "tc_proxy.mxf")
+    assert tc in got["timecodes"] and got["rate"] == rate.removesuffix("/1") and got["frames"] == 5
+
+
 @pytest.mark.parametrize("profile", sorted(PROFILE_CODECS))
 def test_reruns_and_worker_counts_give_identical_bytes(profile, proxx, write_job, media, tmp_path):
     srcs = [media(f"C00{i}.mov", size="256x144", rate="25/1", frames=5, audio=(2,), timecode=f"0{i}:00:00:00") for i in range(1, 4)]
