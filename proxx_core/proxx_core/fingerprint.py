@@ -1,48 +1,60 @@
-"""SHA-256 of the binaries engines drive, cached by file identity.
+"""Facts about the binaries engines drive (SHA-256, capability listings), cached by file identity.
 
-An engine's binary goes into every result's environment fingerprint. Hashing a 170 MB static
-ffmpeg costs ~0.15 s per process, so the digest is cached on disk keyed by the file's path, size,
-inode, mtime and ctime (any replacement of the file changes the key). The cache lives in
-``$PROXX_CACHE_DIR`` or ``~/.cache/proxx``; if it cannot be written, the hash is simply recomputed.
+An engine's binary goes into every result's environment fingerprint, and its capabilities are read
+from the binary itself. Hashing a 170 MB static ffmpeg costs ~0.15 s and listing its decoders,
+encoders and formats another ~0.15 s, in every process. These facts are pure functions of the
+file's bytes, so they are cached on disk keyed by the file's path, size, inode, mtime and ctime:
+replacing or touching the file changes the key. The cache lives in ``$PROXX_CACHE_DIR`` or
+``~/.cache/proxx``; when it cannot be read or written, the facts are simply recomputed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .atomic import sha256_file, write_text_atomic
 
-_memo: dict[str, str] = {}
+_memo: dict[str, Any] = {}
 
 
 def _cache_file() -> Path:
     base = os.environ.get("PROXX_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "proxx")
-    return Path(base) / "binary-sha256.json"
+    return Path(base) / "binary-facts.json"
 
 
-def binary_sha256(path: str) -> str:
-    """SHA-256 of ``path`` (an executable or library), from the cache when the file is unchanged."""
+def cached_by_file(path: str, kind: str, compute: Callable[[str], Any]) -> Any:
+    """``compute(realpath)`` (JSON-serialisable), cached while the file at ``path`` is unchanged."""
     real = os.path.realpath(path)
     st = os.stat(real)
-    key = f"{real}|{st.st_size}|{st.st_ino}|{st.st_mtime_ns}|{st.st_ctime_ns}"
+    key = f"{kind}|{real}|{st.st_size}|{st.st_ino}|{st.st_mtime_ns}|{st.st_ctime_ns}"
     if key in _memo:
         return _memo[key]
     cache = _cache_file()
     try:
         known = json.loads(cache.read_text("utf-8"))
+        known = known if isinstance(known, dict) else {}
     except (OSError, ValueError):
         known = {}
-    digest = known.get(key) if isinstance(known, dict) else None
-    if not (isinstance(digest, str) and len(digest) == 64):
-        digest, _ = sha256_file(real)
-        known = {k: v for k, v in (known.items() if isinstance(known, dict) else ()) if not k.startswith(real + "|")}
-        known[key] = digest
+    if key in known:
+        value = known[key]
+    else:
+        value = compute(real)
+        stale = f"{kind}|{real}|"
+        known = {k: v for k, v in known.items() if not k.startswith(stale)}
+        known[key] = value
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(cache, json.dumps(known, indent=1, sort_keys=True))
+            write_text_atomic(cache, json.dumps(known, sort_keys=True))
         except OSError:
             pass
-    _memo[key] = digest
-    return digest
+    _memo[key] = value
+    return value
+
+
+def binary_sha256(path: str) -> str:
+    """SHA-256 of ``path`` (an executable or library), from the cache when the file is unchanged."""
+    return cached_by_file(path, "sha256", lambda real: sha256_file(real)[0])

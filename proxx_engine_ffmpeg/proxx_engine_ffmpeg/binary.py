@@ -11,10 +11,11 @@ import functools
 import os
 import re
 import subprocess
+from typing import Any
 
 import attrs
 
-from proxx_core.fingerprint import binary_sha256
+from proxx_core.fingerprint import binary_sha256, cached_by_file
 from proxx_core.errors import ProxxError
 
 ENV_VAR = "PROXX_FFMPEG"
@@ -87,14 +88,24 @@ def _format_names(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def _listings(path: str) -> dict[str, Any]:
+    """Everything read from the binary itself; a pure function of its bytes (cached on disk)."""
+    return {
+        "version_line": (_run(path, "-version").splitlines()[0:1] or ["unknown"])[0].strip(),
+        "decoders": sorted(_codec_names(_run(path, "-decoders"))),
+        "encoders": sorted(_codec_names(_run(path, "-encoders"))),
+        "demuxers": sorted(_format_names(_run(path, "-demuxers"))),
+        "muxers": sorted(_format_names(_run(path, "-muxers"))),
+    }
+
+
 @functools.lru_cache(maxsize=8)
 def _inspect(path: str, size: int, mtime_ns: int) -> FFmpegBinary:
-    version_line = _run(path, "-version").splitlines()[0:1] or ["unknown"]
-    digest = binary_sha256(path)
+    facts = cached_by_file(path, "ffmpeg-listings", _listings)
     return FFmpegBinary(
-        path=path, version_line=version_line[0].strip(), sha256=digest,
-        decoders=_codec_names(_run(path, "-decoders")), encoders=_codec_names(_run(path, "-encoders")),
-        demuxers=_format_names(_run(path, "-demuxers")), muxers=_format_names(_run(path, "-muxers")),
+        path=path, version_line=facts["version_line"], sha256=binary_sha256(path),
+        decoders=frozenset(facts["decoders"]), encoders=frozenset(facts["encoders"]),
+        demuxers=frozenset(facts["demuxers"]), muxers=frozenset(facts["muxers"]),
     )
 
 
