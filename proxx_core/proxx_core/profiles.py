@@ -32,6 +32,8 @@ class Profile:
     audio_sample_rate: int | None
     #: exact frame rates the container can carry, or () for any
     allowed_frame_rates: tuple[str, ...] = ()
+    #: colour tags (primaries, transfer, matrix) every output carries, or None to follow the source
+    color_tags: tuple[str, str, str] | None = None
     #: smallest raster the encoder accepts (DNxHR needs 256x120)
     min_width: int = 2
     min_height: int = 2
@@ -50,13 +52,13 @@ PROFILES: dict[str, Profile] = {
         Profile(
             name="offline_h264_1920x1080", codec="h264", container="mp4", max_width=1920,
             max_height=1080, video="H.264 High, 8-bit 4:2:0, BT.709 tags", pix_fmt="yuv420p",
-            bit_depth=8, audio_codec="aac", audio_sample_rate=48000,
+            bit_depth=8, audio_codec="aac", audio_sample_rate=48000, color_tags=("bt709", "bt709", "bt709"),
             description="Small H.264 offline proxy, 1080p; AAC-LC 48 kHz, every audio stream kept",
         ),
         Profile(
             name="offline_h264_1280x720", codec="h264", container="mp4", max_width=1280,
             max_height=720, video="H.264 High, 8-bit 4:2:0, BT.709 tags", pix_fmt="yuv420p",
-            bit_depth=8, audio_codec="aac", audio_sample_rate=48000,
+            bit_depth=8, audio_codec="aac", audio_sample_rate=48000, color_tags=("bt709", "bt709", "bt709"),
             description="Smallest H.264 offline proxy, 720p; AAC-LC 48 kHz, every audio stream kept",
         ),
         Profile(

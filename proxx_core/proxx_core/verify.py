@@ -35,6 +35,9 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str) 
     check("pix_fmt", profile.pix_fmt, ov.pix_fmt)
     check("raster", f"{request.width}x{request.height}", f"{ov.width}x{ov.height}")
     check("square_pixels", "1:1", ov.sample_aspect)
+    if profile.color_tags:
+        check("color_tags", "/".join(profile.color_tags),
+              f"{ov.color_primaries}/{ov.color_transfer}/{ov.color_space}")
     if sv is not None:
         check("frame_rate", str(sv.frame_rate), str(ov.frame_rate))
         if sv.frame_count is not None and ov.frame_count is not None:

@@ -32,12 +32,15 @@ def _video_args(req: ClipRequest) -> list[str]:
     if p.codec == "h264":
         scale += ":out_color_matrix=bt709:out_range=tv"
     vf = f"{scale},setsar=1,format={p.pix_fmt}"
+    if p.color_tags:
+        # encoders take colour tags from the frames, so the tags are set on the frames themselves
+        primaries, transfer, matrix = p.color_tags
+        vf += f",setparams=color_primaries={primaries}:color_trc={transfer}:colorspace={matrix}:range=tv"
     args = ["-vf", vf, "-fps_mode", "passthrough"]
     flags = "+bitexact" + ("+ildct+ilme" if interlaced else "")
     if p.codec == "h264":
         args += ["-c:v", "libx264", "-profile:v", "high", "-preset", "veryfast", "-crf", "23",
-                 "-g", str(max(1, v.frame_rate.nominal)), "-threads", str(X264_THREADS),
-                 "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
+                 "-g", str(max(1, v.frame_rate.nominal)), "-threads", str(X264_THREADS)]
     elif p.codec == "prores":
         args += ["-c:v", "prores_ks", "-profile:v", "0" if "proxy" in p.name else "1", "-vendor", "apl0",
                  "-threads", str(INTRA_THREADS)]

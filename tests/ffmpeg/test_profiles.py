@@ -45,6 +45,7 @@ def test_profile_is_relink_safe(profile, proxx, write_job, media, outdir):
     assert [ch for _, ch, _ in got["audio"]] == [1, 2, 1]
     if codec == "h264":
         assert {a for a, _, _ in got["audio"]} == {"aac"} and {r for _, _, r in got["audio"]} == {48000}
+        assert got["colors"] == (1, 1, 1)  # BT.709 tags, as the profile promises
     else:
         assert {a for a, _, _ in got["audio"]} == {"pcm_s24le"}
     assert not [p for p in outdir.iterdir() if p.name.startswith(".")], "no temp file left behind"

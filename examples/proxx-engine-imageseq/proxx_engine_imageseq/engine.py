@@ -126,14 +126,16 @@ class ImageSequenceEngine(Engine):
         encoder, encoder_args = ENCODERS[p.name]
         gop = ("-g", str(v.frame_rate.nominal)) if encoder == "libx264" else ()  # one keyframe a second
         scale = (f"scale={request.width}:{request.height}:flags=bicubic+bitexact+accurate_rnd"
-                 f":out_color_matrix=bt709:out_range=tv,setsar=1,format={p.pix_fmt}")
+                 f":out_color_matrix=bt709:out_range=tv,setsar=1,format={p.pix_fmt}"
+                 # encoders take colour tags from the frames: tag them BT.709 there
+                 ",setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv")
         argv = (
             ffmpeg().path, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-xerror", "-y",
             "-framerate", str(v.frame_rate), "-start_number", str(seq.first), "-start_number_range", "1",
             "-f", "image2", "-i", "file:" + seq.pattern, "-frames:v", str(v.frame_count),
             "-map", "0:v:0", "-map_metadata", "-1", "-an", "-vf", scale, "-fps_mode", "passthrough",
             "-c:v", encoder, *encoder_args, *gop, "-pix_fmt", p.pix_fmt,
-            "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-flags:v", "+bitexact",
+            "-flags:v", "+bitexact",
             "-metadata:s:v:0", f"timecode={request.source_info.start_timecode}",
             "-fflags", "+bitexact", "-f", p.container, "file:" + request.temp_path,
         )
