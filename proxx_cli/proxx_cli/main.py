@@ -311,3 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         _err(f"proxx: system error: {exc}")
         return 4
+    except Exception as exc:  # a bug, not the operator's fault: never exit 1 ("invalid JobSpec") for it
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        _err(f"proxx: internal error ({type(exc).__name__}: {exc}); please report it with the traceback above")
+        return 4
