@@ -91,3 +91,14 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
         raise ClipFailure(f"{command.purpose} exited with status {proc.returncode}: {_headline(record.stderr_tail)}",
                           category="engine_failed", records=(record,))
     return record
+
+
+def run_commands(commands, cancel: threading.Event | None = None) -> tuple[CommandRecord, ...]:
+    """Run a plan's commands in order; on failure, the ClipFailure carries every record so far."""
+    records: list[CommandRecord] = []
+    for command in commands:
+        try:
+            records.append(run_command(command, cancel))
+        except ClipFailure as exc:
+            raise ClipFailure(exc.message, category=exc.category, records=(*records, *exc.records)) from None
+    return tuple(records)

@@ -19,7 +19,7 @@ import cattrs
 
 from .engine import EngineIdentity, Verification
 from .errors import Problem
-from .media import FrameRate, SourceInfo
+from .media import FrameRate
 
 RESULT_VERSION = "1.0.0"
 DISTRIBUTIONS = ("proxx-core", "proxx-cli", "proxx-engine-ffmpeg", "proxx-engine-resolve")

@@ -12,11 +12,11 @@ from proxx_core.engine import (
     Capabilities, Claim, ClipPlan, ClipRequest, Command, CommandRecord, Engine, EngineIdentity, Refusal,
     Verification,
 )
-from proxx_core.errors import ClipFailure, ProxxError
+from proxx_core.errors import ProxxError
 from proxx_core.media import SourceInfo
-from proxx_core.process import run_command
+from proxx_core.process import run_commands
 from proxx_core.profiles import PROFILES, Profile
-from proxx_core.verify import compare
+from proxx_core.verify import probe_and_compare
 
 from . import __version__
 from .binary import FFmpegBinary, inspect_binary
@@ -58,7 +58,7 @@ class FFmpegEngine(Engine):
         reads = tuple(sorted({d for d in NOTABLE_DECODERS if d in b.decoders}
                              | {d for d in NOTABLE_DEMUXERS if d in b.demuxers}))
         notes = (f"{len(b.decoders)} decoders, {len(b.demuxers)} demuxers in this build",
-                 f"x264 threads pinned to 4 for reproducible H.264; intra codecs bit-identical at any thread count")
+                 "x264 threads pinned to 4 for reproducible H.264; intra codecs bit-identical at any thread count")
         return Capabilities(available=True, profiles=profiles, reads=reads, notes=notes)
 
     def probe(self, path: Path) -> SourceInfo | None:
@@ -94,17 +94,7 @@ class FFmpegEngine(Engine):
         return ClipPlan(request=request, engine=self.name, commands=(command,))
 
     def execute(self, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
-        records: list[CommandRecord] = []
-        for command in plan.commands:
-            try:
-                records.append(run_command(command, cancel))
-            except ClipFailure as exc:
-                raise ClipFailure(exc.message, category=exc.category, records=(*records, *exc.records)) from None
-        return tuple(records)
+        return run_commands(plan.commands, cancel)
 
     def verify(self, plan: ClipPlan) -> Verification:
-        try:
-            out = probe_file(plan.request.temp_path, probed_by=self.name)
-        except ProxxError:
-            out = None
-        return compare(plan.request, out, container=out.container if out else "unreadable")
+        return probe_and_compare(plan.request, probed_by=self.name)

@@ -127,7 +127,7 @@ class ResolveEngine(Engine):
     # ------------------------------------------------------------------ identity / capabilities
 
     def identity(self) -> EngineIdentity:
-        caps = self.capabilities()
+        self.capabilities()  # fills self._check: edition and version of the Resolve that answers
         binary = None
         if self.backend == "simulator":
             from .simulator import fake

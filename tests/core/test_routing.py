@@ -6,7 +6,6 @@ import json
 import threading
 from pathlib import Path
 
-import pytest
 
 from conftest import job_doc
 from proxx_core.api import check_job_file

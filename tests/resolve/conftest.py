@@ -52,13 +52,6 @@ def raw_source(tmp_path):
     return make
 
 
-@pytest.fixture
-def outdir(tmp_path):
-    d = tmp_path / "out"
-    d.mkdir()
-    return d
-
-
 def request_for(engine, source: Path, profile_name: str, outdir: Path, index: int = 1) -> ClipRequest:
     info = engine.probe(source)
     assert info is not None and info.video is not None, info

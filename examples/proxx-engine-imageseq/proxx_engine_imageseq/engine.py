@@ -15,13 +15,13 @@ from pathlib import Path
 import attrs
 
 from proxx_core import (
-    PROFILES, Capabilities, Claim, ClipFailure, ClipPlan, ClipRequest, Command, CommandRecord, Engine,
+    PROFILES, Capabilities, Claim, ClipPlan, ClipRequest, Command, CommandRecord, Engine,
     EngineIdentity, Profile, ProxxError, Refusal, SourceInfo, Verification,
 )
 from proxx_core.avprobe import probe_file
 from proxx_core.fingerprint import binary_sha256
-from proxx_core.process import run_command
-from proxx_core.verify import compare
+from proxx_core.process import run_commands
+from proxx_core.verify import probe_and_compare
 
 from . import __version__
 from .sequence import EXTENSIONS, count_frames, frame_rate, parse_name, timecode
@@ -144,20 +144,7 @@ class ImageSequenceEngine(Engine):
                         commands=(Command(argv=argv, timeout_seconds=timeout, purpose="ffmpeg encode"),))
 
     def execute(self, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
-        records: list[CommandRecord] = []
-        for command in plan.commands:
-            if cancel.is_set():
-                raise ClipFailure("cancelled before the encode started", category="interrupted",
-                                  records=tuple(records))
-            try:
-                records.append(run_command(command, cancel))
-            except ClipFailure as exc:  # keep the records of earlier commands too
-                raise ClipFailure(exc.message, category=exc.category, records=(*records, *exc.records)) from None
-        return tuple(records)
+        return run_commands(plan.commands, cancel)
 
     def verify(self, plan: ClipPlan) -> Verification:
-        try:
-            out = probe_file(plan.request.temp_path, probed_by=self.name)
-        except ProxxError:
-            out = None  # unreadable output: compare() fails it as readable_video
-        return compare(plan.request, out, container=out.container if out else "unreadable")
+        return probe_and_compare(plan.request, probed_by=self.name)
