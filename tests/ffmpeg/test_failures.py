@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import job_doc
+from conftest import PROFILE_CODECS, job_doc
 
 WRAPPER = """#!/bin/sh
 # a stand-in ffmpeg: the real binary, except for sources whose names ask for trouble
@@ -96,15 +96,19 @@ def test_existing_output_is_left_untouched(proxx, write_job, media, outdir):
     assert final.read_bytes()[4:8] == b"ftyp"
 
 
-@pytest.mark.parametrize("name", ["-y.mov", "concat:x|y.mov", "file:evil.mov", "spaces and 'quotes' ü.mov",
-                                  "semi;colon $(rm -rf).mov", "%s%n.mov", "x" * 180 + ".mov"])
-def test_hostile_file_names_are_just_files(name, proxx, write_job, media, outdir):
-    src = media(name, frames=3)
-    r = proxx("run", write_job(job_doc([src], outdir)))
+HOSTILE = ["-y.mov", "concat:x|y.mov", "file:evil.mov", "spaces and 'quotes' ü.mov", "semi;colon $(rm -rf).mov",
+           "%s%n.mov", "x" * 180 + ".mov", "日本語のクリップ.mov"]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILE_CODECS))
+def test_hostile_file_names_are_just_files(profile, proxx, write_job, media, outdir):
+    srcs = [media(name, size="256x144", frames=3) for name in HOSTILE]
+    r = proxx("run", write_job(job_doc(srcs, outdir, profile=profile, output_name_template="{source_name}_{index}")))
     assert r.returncode == 0, r.stderr
-    out = r.json()["clips"][0]["output"]["path"]
-    assert os.path.dirname(out) == str(outdir) and os.path.exists(out)
-    assert sorted(os.listdir(outdir)) == [os.path.basename(out)]
+    outs = [c["output"]["path"] for c in r.json()["clips"]]
+    ext = PROFILE_CODECS[profile][1]
+    assert outs == [str(outdir / f"{name[:-4]}_{i:03d}.{ext}") for i, name in enumerate(HOSTILE, 1)]  # "-y_001..."
+    assert sorted(os.listdir(outdir)) == sorted(os.path.basename(o) for o in outs)  # nothing else written
 
 
 def test_sigint_interrupts_and_leaves_no_final_file(write_job, media, outdir, fake_ffmpeg):

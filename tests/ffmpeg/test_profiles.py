@@ -18,12 +18,21 @@ def sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+SOURCES = {
+    # 10-bit ProRes 4:2:2 in MOV, 29.97 drop-frame timecode, three audio streams (mono, stereo, mono)
+    "prores-mov": dict(name="A001_C001 ÉTÉ.mov", video="prores_hq"),
+    # DNxHR HQ in OP1a MXF (an Avid camera-card export), same rate, timecode and tracks
+    "dnxhr-mxf": dict(name="A001_C001 ÉTÉ.mxf", video="dnxhr_hq"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCES))
 @pytest.mark.parametrize("profile", sorted(PROFILE_CODECS))
-def test_profile_is_relink_safe(profile, proxx, write_job, media, outdir):
-    # 29.97 drop-frame timecode, 10-bit ProRes 4:2:2 source, three audio streams (mono, stereo, mono),
-    # odd raster: everything a camera throws at an assistant editor
-    src = media("A001_C001 ÉTÉ.mov", size="321x181", rate="30000/1001", frames=8, timecode="00:59:59;28",
-                audio=(1, 2, 1))
+def test_profile_is_relink_safe(profile, kind, proxx, write_job, media, outdir):
+    # odd raster too: everything a camera throws at an assistant editor
+    spec = SOURCES[kind]
+    src = media(spec["name"], video=spec["video"], size="321x181", rate="30000/1001", frames=8,
+                timecode="00:59:59;28", audio=(1, 2, 1))
     r = proxx("run", write_job(job_doc([src], outdir, profile=profile)))
     assert r.returncode == 0, r.stderr
     result = r.json()
@@ -63,9 +72,10 @@ def test_timecode_and_rate_survive(rate, tc, proxx, write_job, media, outdir):
 
 @pytest.mark.parametrize("profile", sorted(PROFILE_CODECS))
 def test_reruns_and_worker_counts_give_identical_bytes(profile, proxx, write_job, media, tmp_path):
-    srcs = [media(f"C00{i}.mov", size="256x144", rate="25/1", frames=5, audio=(2,), timecode=f"0{i}:00:00:00") for i in range(1, 4)]
+    srcs = [media(f"C00{i}.mov", size="256x144", rate="25/1", frames=5, audio=(2,), timecode=f"0{i}:00:00:00")
+            for i in range(1, 5)]
     hashes, results = [], []
-    for run, workers in enumerate((1, 1, 3)):
+    for run, workers in enumerate((1, 1, 4)):
         out = tmp_path / f"run{run}"
         out.mkdir()
         r = proxx("run", write_job(job_doc(srcs, out, profile=profile)), "--max-workers", workers)
@@ -73,7 +83,7 @@ def test_reruns_and_worker_counts_give_identical_bytes(profile, proxx, write_job
         hashes.append([c["output"]["sha256"] for c in r.json()["clips"]])
         results.append(r.json())
     assert hashes[0] == hashes[1] == hashes[2]
-    assert [c["index"] for c in results[2]["clips"]] == [1, 2, 3]  # source order
+    assert [c["index"] for c in results[2]["clips"]] == [1, 2, 3, 4]  # source order
 
 
 def test_same_output_dir_results_equal_after_dropping_timing(proxx, write_job, media, outdir):
