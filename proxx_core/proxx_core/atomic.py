@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import secrets
 from pathlib import Path
 
 
@@ -62,16 +63,18 @@ def publish(temp: str, final: str, *, overwrite: bool) -> None:
 
 
 def write_text_atomic(path: Path | str, text: str, *, overwrite: bool = True) -> None:
-    """Write a small text file (result JSON, state) so readers never see it half-written."""
+    """Write a small text file (result JSON, state) so readers never see it half-written. The
+    temporary name is unique to this write (pid + random token), so writers on different nodes of
+    a shared folder never collide; without ``overwrite`` an existing file is never replaced
+    (FileExistsError)."""
     path = str(path)
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
     try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
         publish(tmp, path, overwrite=overwrite)
-    except BaseException:
-        if os.path.exists(tmp):
+    finally:
+        if os.path.lexists(tmp):
             os.unlink(tmp)
-        raise

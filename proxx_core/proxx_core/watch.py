@@ -40,7 +40,7 @@ from typing import Any, TextIO
 import attrs
 
 from .api import check_job_file
-from .atomic import fsync_dir, publish
+from .atomic import fsync_dir, publish, write_text_atomic
 from .errors import Problem
 from .jobs import temp_path_for
 from .plugins import EngineSet, load_engines
@@ -190,7 +190,7 @@ class Watcher:
         tmp = self.dirs["running"] / f".{self.owner.dirname}.tmp"
         try:
             tmp.mkdir()
-            _write_new(tmp / OWNER_FILE, json.dumps(self.owner.to_json(), indent=2) + "\n", self.owner.instance)
+            write_text_atomic(tmp / OWNER_FILE, json.dumps(self.owner.to_json(), indent=2) + "\n", overwrite=False)
             os.rename(tmp, self.owner_dir)
             fsync_dir(str(self.dirs["running"]))
         except OSError:
@@ -398,8 +398,8 @@ class Watcher:
                                                    f"registering again")
                 try:
                     if self.owner_dir.is_dir():
-                        _write_new(self.owner_dir / OWNER_FILE, json.dumps(self.owner.to_json(), indent=2) + "\n",
-                                   self.owner.instance, overwrite=True)
+                        write_text_atomic(self.owner_dir / OWNER_FILE,
+                                          json.dumps(self.owner.to_json(), indent=2) + "\n", overwrite=True)
                     else:
                         self._register()
                 except OSError as exc:
@@ -478,11 +478,11 @@ class Watcher:
                 if (dest_dir / spec_name).exists() or (dest_dir / result_name).exists():
                     n += 1
                     continue
-                _write_new(marker, json.dumps({"claim": claim_id, "destination": destination,
-                                               "result": f"{destination}/{result_name}",
-                                               "spec_name": spec_name}), self.owner.instance, overwrite=True)
+                write_text_atomic(marker, json.dumps({"claim": claim_id, "destination": destination,
+                                                      "result": f"{destination}/{result_name}",
+                                                      "spec_name": spec_name}), overwrite=True)
                 try:
-                    _write_new(dest_dir / result_name, text, self.owner.instance)
+                    write_text_atomic(dest_dir / result_name, text, overwrite=False)
                 except FileExistsError:
                     n += 1
                     continue
@@ -647,19 +647,6 @@ def interrupted_result(document: Any, message: str, *, timing_extra: dict | None
 
 
 # ------------------------------------------------------------------------------------ small I/O
-
-def _write_new(path: Path, text: str, token: str, *, overwrite: bool = False) -> None:
-    """Atomic write with a temp name unique to this process instance; no clobber unless asked."""
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{token}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        publish(str(tmp), str(path), overwrite=overwrite)
-    finally:
-        _unlink(tmp)
-
 
 def _unlink(path: Path) -> None:
     try:

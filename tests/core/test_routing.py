@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 
-from conftest import job_doc
+from proxxtest import job_doc
 from proxx_core.api import check_job_file
 from proxx_core.engine import (
     Capabilities, Claim, ClipPlan, Command, Engine, EngineIdentity, Refusal, Verification,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from conftest import job_doc
+from proxxtest import job_doc
 from proxx_core import runner
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines

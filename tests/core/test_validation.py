@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import job_doc
+from proxxtest import job_doc
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import PROFILE_CODECS, job_doc
+from proxxtest import PROFILE_CODECS, job_doc
 
 WRAPPER = """#!/bin/sh
 # a stand-in ffmpeg: the real binary, except for sources whose names ask for trouble

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import PROFILE_CODECS, job_doc
+from proxxtest import PROFILE_CODECS, job_doc
 from probe_independent import inspect
 
 CODEC_NAMES = {"h264": "h264", "prores": "prores", "dnxhr": "dnxhd"}
