@@ -60,6 +60,10 @@ DEFAULT_INVALID_GRACE_SECONDS = 30.0
 #: with filesystem events, still rescan this often (missed events, network filesystems)
 EVENT_FALLBACK_POLL_SECONDS = 5.0
 DEFAULT_POLL_SECONDS = 2.0
+#: how often a running watcher looks for jobs of dead sibling processes of this node
+RECOVERY_INTERVAL_SECONDS = 30.0
+#: a dead process's leftover marker or temp file is removed only once it is this old
+ORPHAN_SECONDS = 60.0
 
 
 # --------------------------------------------------------------------------------------------- log
@@ -249,8 +253,8 @@ class Watcher:
             verdict = judge(owner, self.owner)
             if verdict.state != "dead":
                 if not hidden:
-                    self.log("left_running", path=self._rel(path), owner_node=owner.node, owner_pid=owner.pid,
-                             reason=verdict.reason)
+                    self._note_once(("left_running", entry, owner.pid), "left_running", path=self._rel(path),
+                                    owner_node=owner.node, owner_pid=owner.pid, reason=verdict.reason)
                 continue
             if hidden:  # a registration that never completed: it never held a job
                 shutil.rmtree(path, ignore_errors=True)
@@ -258,24 +262,47 @@ class Watcher:
             self._recover_owner_dir(path, owner, verdict)
 
     def _recover_owner_dir(self, path: Path, owner: Owner, verdict: Liveness) -> None:
-        names = sorted(n for n in os.listdir(path) if n != OWNER_FILE and not n.endswith(FINISHING_SUFFIX)
-                       and not n.startswith("."))
+        try:
+            names = sorted(n for n in os.listdir(path) if n != OWNER_FILE and not n.endswith(FINISHING_SUFFIX)
+                           and not n.startswith("."))
+        except FileNotFoundError:
+            return  # another watcher of this node finished recovering it
         for name in names:
             try:
-                self._recover_job(path, name, owner, verdict)
+                if self._adopt(path, name):
+                    self._recover_job(self.owner_dir, name, owner, verdict)
             except OSError as exc:
                 self.log("error", job=name, path=self._rel(path / name),
                          reason=f"recovery failed: {exc.strerror or exc}; left in place")
-        leftovers = [n for n in os.listdir(path) if n != OWNER_FILE]
-        for n in leftovers:  # stale markers / temp files of jobs that are finished now
-            if n.endswith(FINISHING_SUFFIX) or n.startswith("."):
-                _unlink(path / n)
-        if not [n for n in os.listdir(path) if n != OWNER_FILE]:
-            _unlink(path / OWNER_FILE)
-            try:
+        try:
+            leftovers = [n for n in os.listdir(path) if n != OWNER_FILE]
+            for n in leftovers:  # stale markers / temp files of finished jobs; young ones may
+                # belong to a job another watcher is adopting right now, so they wait a pass
+                if (n.endswith(FINISHING_SUFFIX) or n.startswith(".")) and _age(path / n) > ORPHAN_SECONDS:
+                    _unlink(path / n)
+            if not [n for n in os.listdir(path) if n != OWNER_FILE]:
+                _unlink(path / OWNER_FILE)
                 os.rmdir(path)
-            except OSError:
-                pass
+        except OSError:
+            pass  # gone already, or not empty yet: a later pass tidies it
+
+    def _adopt(self, dead_dir: Path, name: str) -> bool:
+        """Move a dead process's job into this process's own folder first: the rename decides
+        which of several recovering watchers handles it, so a job is never recovered twice. If this
+        process dies in turn, the job is simply recovered again from here."""
+        if (self.owner_dir / name).exists():
+            return False  # a job of that name runs here now; recovered on a later pass
+        try:
+            os.rename(dead_dir / name, self.owner_dir / name)
+        except FileNotFoundError:
+            return False  # another watcher of this node adopted it first
+        marker = name + FINISHING_SUFFIX
+        try:
+            os.rename(dead_dir / marker, self.owner_dir / marker)
+        except FileNotFoundError:
+            pass
+        fsync_dir(str(self.owner_dir))
+        return True
 
     def _recover_job(self, folder: Path, name: str, owner: Owner, verdict: Liveness) -> None:
         spec_path = folder / name
@@ -294,7 +321,7 @@ class Watcher:
             document: Any = json.loads(text)
         except (OSError, ValueError):
             document = None
-        claim_id = f"{folder.name}/{name}"
+        claim_id = f"{owner.dirname}/{name}"
         message = (f"the watch process that claimed this job ({verdict.reason}) stopped before the job "
                    f"finished; recovered by process {self.owner.pid} on node {self.owner.node}")
         result = interrupted_result(document, message, timing_extra={
@@ -564,8 +591,12 @@ class Watcher:
                      engines=",".join(self.engines.names) or "none", owner=self._rel(self.owner_dir))
             for failure in self.engines.failures:
                 self.log("engine_not_loaded", plugin=failure.plugin, reason=failure.reason)
+            last_recovery = time.monotonic()
             while not self.stop.is_set():
                 self._reap()
+                if time.monotonic() - last_recovery >= RECOVERY_INTERVAL_SECONDS:
+                    self.recover()  # a sibling watcher of this node may have died since start-up
+                    last_recovery = time.monotonic()
                 more = self.scan()
                 self._reap()
                 if self.once and not more and not self._active:
@@ -647,6 +678,13 @@ def interrupted_result(document: Any, message: str, *, timing_extra: dict | None
 
 
 # ------------------------------------------------------------------------------------ small I/O
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - os.lstat(path).st_mtime
+    except OSError:
+        return 0.0
+
 
 def _unlink(path: Path) -> None:
     try:

@@ -332,3 +332,80 @@ def test_an_unexpected_error_files_the_job_as_failed(tmp_path, media, ffmpeg_eng
     assert res["status"] == "FAILED" and res["exit_code"] == 4
     assert "disk on fire" in res["problems"][0]["message"]
     assert os.listdir(w / "running") == []
+
+
+@needs_proc
+def test_concurrent_recovery_files_each_dead_job_exactly_once(tmp_path, media, ffmpeg_engines):
+    """Several watchers of one node starting together race for a dead sibling's jobs: each job is
+    adopted by exactly one of them (rename decides) and gets exactly one result."""
+    import threading
+
+    out = tmp_path / "out"
+    out.mkdir()
+    w = tmp_path / "w"
+    me = Owner.current()
+    dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout.strip()
+    base = {"node": me.node, "boot_id": me.boot_id, "instance": "feedbeef", "started_at": "2026-01-01T00:00:00Z"}
+    jobs = {f"job{i:02d}.json": spec([media / "tiny.mov"], out) for i in range(12)}
+    _fake_owner(w, f"{me.node}.{dead}.cccc", {**base, "pid": int(dead), "start_token": "linux:5"}, jobs)
+    for sub in ("pending", "completed", "failed"):
+        (w / sub).mkdir(exist_ok=True)
+    watchers = [Watcher(w, ffmpeg_engines, once=True, poll_seconds=0.05, stable_seconds=0.0,
+                        invalid_grace_seconds=0.0, stream=io.StringIO()) for _ in range(4)]
+    for watcher in watchers:
+        watcher.prepare()
+    errors = []
+
+    def recover(watcher):
+        try:
+            watcher.recover()
+        except BaseException as exc:  # noqa: BLE001 - any escape is a test failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=recover, args=(watcher,)) for watcher in watchers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for watcher in watchers:
+        watcher.release()
+    assert errors == []
+    failed = layout(w)["failed"]
+    assert failed == sorted([*jobs, *(n.replace(".json", ".result.json") for n in jobs)])
+    assert os.listdir(w / "running") == []
+
+
+@needs_proc
+def test_running_watcher_recovers_a_sibling_that_dies_later(tmp_path, media, ffmpeg_engines, monkeypatch):
+    import signal
+    import threading
+
+    from proxx_core import watch as watchmod
+
+    monkeypatch.setattr(watchmod, "RECOVERY_INTERVAL_SECONDS", 0.1)
+    out = tmp_path / "out"
+    out.mkdir()
+    w = tmp_path / "w"
+    w.mkdir()
+    watcher = Watcher(w, ffmpeg_engines, once=False, poll_seconds=0.05, stable_seconds=0.0,
+                      invalid_grace_seconds=0.0, stream=io.StringIO())
+    thread = threading.Thread(target=watcher.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (w / "failed").is_dir():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        me = Owner.current()
+        dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout.strip()
+        _fake_owner(w, f"{me.node}.{dead}.eeee", {"node": me.node, "boot_id": me.boot_id, "instance": "abc",
+                                                  "started_at": "2026-01-01T00:00:00Z", "pid": int(dead),
+                                                  "start_token": "linux:5"},
+                    {"late.json": spec([media / "tiny.mov"], out)})
+        while "late.result.json" not in os.listdir(w / "failed"):
+            assert time.monotonic() < deadline, "the dead sibling's job was not recovered"
+            time.sleep(0.05)
+    finally:
+        watcher.request_stop(signal.SIGTERM)
+        thread.join(timeout=20)
+    assert result_of(w / "failed" / "late.result.json")["clips"][0]["failure"]["category"] == "interrupted"
