@@ -10,6 +10,8 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import attrs
+
 from .errors import ProxxError
 from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo
 
@@ -97,12 +99,7 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
         raise ProxxError(f"{path}: not readable media ({exc}); check the file is complete and not corrupt",
                          category="unsupported_source") from exc
     if video is not None and video.frame_count is None:
-        video = _with_frames(video, _count_packets(path, vindex))
+        video = attrs.evolve(video, frame_count=_count_packets(path, vindex) or None)
     return SourceInfo(container=container, video=video, audio=audio, start_timecode=tc,
                       duration_seconds=duration, probed_by=probed_by)
 
-
-def _with_frames(video: VideoInfo, frames: int) -> VideoInfo:
-    import attrs
-
-    return attrs.evolve(video, frame_count=frames or None)

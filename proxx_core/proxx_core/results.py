@@ -135,15 +135,13 @@ def status_for(clips: tuple[ClipResult, ...]) -> tuple[str, int]:
 
 
 def refused(problems: tuple[Problem, ...] | list[Problem], *, document: Any = None, job_id: str | None = None,
-            jobspec_sha256: str | None = None, exit_code: int = EXIT_VALIDATION, started_at: str | None = None) -> JobResult:
+            jobspec_sha256: str | None = None, exit_code: int = EXIT_VALIDATION) -> JobResult:
     """A result for a job refused before any work (invalid spec, unreadable file)."""
-    started = started_at or now_rfc3339()
     user_metadata = document.get("user_metadata") if isinstance(document, dict) else None
     return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job_id,
                      jobspec_sha256=jobspec_sha256, status=FAILED, exit_code=exit_code,
                      environment=environment([]), user_metadata=user_metadata, clips=(),
-                     timing={"started_at": started, "finished_at": now_rfc3339(), "seconds": 0.0,
-                             "host": socket.gethostname(), "argv": list(sys.argv)},
+                     timing=job_timing(now_rfc3339(), 0.0, 0.0),
                      problems=tuple(problems), jobspec=document)
 
 

@@ -33,10 +33,6 @@ def _source_record(clip: PreparedClip) -> dict:
     return {"path": clip.source, "size": size, "info": to_data(clip.source_info)}
 
 
-def _route_record(clip: PreparedClip) -> dict:
-    return to_data(clip.route)
-
-
 def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event) -> ClipResult:
     plan = clip.plan
     req = plan.request
@@ -48,7 +44,7 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     def result(status: str) -> ClipResult:
         return ClipResult(index=clip.index, source=_source_record(clip), engine=plan.engine, profile=req.profile.name,
                           output=output, commands=tuple(to_data(r) for r in records), status=status,
-                          failure=failure, route=_route_record(clip),
+                          failure=failure, route=to_data(clip.route),
                           timing={"started_at": started_at, "finished_at": now_rfc3339(),
                                   "seconds": round(time.monotonic() - t0, 3)})
 

@@ -200,3 +200,6 @@ def test_schema_and_classes_agree(proxx):
 
     assert set(schema["properties"]) == {f.name for f in attrs.fields(JobSpec)}
     assert set(schema["required"]) == {f.name for f in attrs.fields(JobSpec) if f.default is attrs.NOTHING}
+    from proxx_core.profiles import PROFILES
+
+    assert schema["properties"]["proxy_profile"]["enum"] == sorted(PROFILES)  # the catalogue, nothing else
