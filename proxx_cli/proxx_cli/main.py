@@ -164,7 +164,7 @@ def cmd_engines(args) -> int:
     rows = []
     for name in engines.names:
         item = engines.loaded[name]
-        caps, ident = item.engine.capabilities(), item.engine.identity()
+        caps, ident = engines.capabilities(name), engines.identity(name)
         rows.append({"name": name, "distribution": item.distribution, "plugin": item.plugin,
                      "identity": to_data(ident), "capabilities": to_data(caps)})
     failures = [to_data(f) for f in engines.failures]

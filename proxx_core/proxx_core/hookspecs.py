@@ -1,42 +1,94 @@
-"""Proxx's pluggy hook specifications (project name ``proxx``). Contract version 1.0.
+"""Proxx's pluggy hook specifications (project name ``proxx``).
 
-There is exactly one hook. Everything else an engine does goes through the
-:class:`proxx_core.engine.Engine` interface, so no outcome depends on the order in which
-plugins were loaded or registered.
+Every hook is prefixed ``proxx_``, typed, and called through pluggy's hook caller, so a plugin
+written against an older spec (fewer arguments) keeps working when a spec gains an argument:
+pluggy hands each implementation only the arguments it names.
+
+No outcome depends on the order in which plugins were loaded or registered: engines are selected
+by routing (declared specificity, then name), collected checks are sorted by name, and result sinks
+only observe. Nothing here uses ``firstresult``, ``tryfirst`` or ``trylast``.
 
 An engine package publishes itself with an entry point in the ``proxx`` group::
 
     [project.entry-points.proxx]
     myengine = "proxx_engine_myengine.plugin"
 
-and that module implements the hook::
+and that module implements the hooks it needs::
 
     from proxx_core import hookimpl
 
     @hookimpl
-    def register_engines(register):
+    def proxx_register_engines(register):
         register(MyEngine())
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import pluggy
 
-HOOK_CONTRACT_VERSION = "1.0"
+if TYPE_CHECKING:
+    from .engine import Check, ClipPlan, Engine
+    from .media import SourceInfo
+    from .results import JobResult
 
 hookspec = pluggy.HookspecMarker("proxx")
 hookimpl = pluggy.HookimplMarker("proxx")
 
 
 @hookspec
-def register_engines(register):
+def proxx_register_engines(register: Callable[[Engine], None]) -> None:
     """Hand the core this plugin's engines.
 
-    Called once, when the plugin manager is built (by the CLI or the watch runner, never at
-    import of ``proxx_core``).
+    Called once per plugin, when the plugin manager is built (by the CLI or the watch runner, never
+    at import of ``proxx_core``). An exception here is isolated: the plugin is reported by
+    ``proxx engines`` as failed to load, and the other plugins load.
 
-    :param register: a callable; call ``register(engine)`` once per
-        :class:`proxx_core.engine.Engine` instance this plugin provides. Engine names must be
-        unique across all plugins; a duplicate is refused and reported by ``proxx engines``.
+    :param register: call ``register(engine)`` once per :class:`proxx_core.engine.Engine` instance
+        this plugin provides. Engine names must be unique across all plugins; a duplicate is
+        refused and reported.
     :return: nothing (return values are ignored).
+
+    .. versionadded:: 1.1 (replaces ``register_engines``, which still works and warns)
+    """
+
+
+@hookspec(warn_on_impl=DeprecationWarning(
+    "the proxx hook register_engines is deprecated: rename it proxx_register_engines (same argument)"))
+def register_engines(register: Callable[[Engine], None]) -> None:
+    """Deprecated name of :func:`proxx_register_engines` (contract 1.0); still called."""
+
+
+@hookspec
+def proxx_clip_checks(plan: ClipPlan, output_info: SourceInfo | None) -> list[Check]:
+    """Add site-wide verification rules to every clip, whichever engine made it.
+
+    Called by the runner after the core's own relink checks, once per clip, before the output may
+    be published. Every plugin's checks are collected (the order of plugins does not matter: the
+    checks are sorted by name); a single failed check fails the clip as ``verification_failed``.
+    An exception is recorded as a failed check named ``plugin:<name>``.
+
+    :param plan: the clip's plan (``plan.request`` holds the source's probe and the profile).
+    :param output_info: the engine's probe of the temporary output, or None if unreadable.
+    :return: a list of :class:`proxx_core.engine.Check` (empty for "nothing to add").
+
+    .. versionadded:: 1.1
+    """
+
+
+@hookspec
+def proxx_job_finished(result: JobResult) -> None:
+    """Observe a finished job's result (sidecars, manifests, notifications).
+
+    Called once per job by ``proxx run`` and the watch folder after every clip has finished and the
+    result is complete (including refused and interrupted jobs), before it is printed or filed.
+    Every implementation is called, in plugin-name order; an exception in one is reported on stderr
+    (or in the watch log) and never changes the result or stops the other sinks.
+
+    :param result: the :class:`proxx_core.results.JobResult`.
+    :return: nothing (return values are ignored).
+
+    .. versionadded:: 1.1
     """

@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import warnings
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 import pluggy
 
 from . import hookspecs
-from .engine import Engine
+from .engine import Capabilities, Check, ClipPlan, Engine, EngineIdentity
 from .errors import PluginContractError
+
+if TYPE_CHECKING:
+    from .media import SourceInfo
+    from .results import JobResult
 
 ENTRY_POINT_GROUP = "proxx"
 
@@ -47,6 +53,9 @@ class EngineSet:
 
     loaded: dict[str, LoadedEngine]
     failures: tuple[LoadFailure, ...] = ()
+    #: the manager the engines came from; its observing hooks (checks, result sinks) are called
+    #: through :meth:`clip_checks` and :meth:`job_finished`
+    plugin_manager: pluggy.PluginManager | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -58,6 +67,60 @@ class EngineSet:
 
     def engines(self) -> tuple[Engine, ...]:
         return tuple(self.loaded[n].engine for n in self.names)
+
+    def capabilities(self, name: str) -> Capabilities:
+        """The engine's capabilities; an engine whose detection raises is reported unavailable
+        with the reason instead of breaking ``proxx engines`` or a job."""
+        engine = self.loaded[name].engine
+        try:
+            return engine.capabilities()
+        except Exception as exc:
+            return Capabilities(available=False, unavailable_reason=(
+                f"capabilities() raised {type(exc).__name__}: {exc}; reinstall or update this engine"))
+
+    def identity(self, name: str) -> EngineIdentity:
+        """The engine's identity; one that raises is recorded by name with the reason."""
+        engine = self.loaded[name].engine
+        try:
+            return engine.identity()
+        except Exception as exc:
+            return EngineIdentity(name=name, version="unknown",
+                                  build=f"identity() raised {type(exc).__name__}: {exc}")
+
+    def _plugin_names(self) -> list[str]:
+        pm = self.plugin_manager
+        return sorted(name for name, _ in pm.list_name_plugin()) if pm is not None else []
+
+    def clip_checks(self, plan: ClipPlan, output_info: SourceInfo | None) -> tuple[Check, ...]:
+        """Every plugin's ``proxx_clip_checks``, sorted by check name; a plugin that raises
+        contributes one failed check naming it."""
+        checks: list[Check] = []
+        for name in self._plugin_names():
+            assert self.plugin_manager is not None
+            try:
+                for returned in _only(self.plugin_manager, "proxx_clip_checks", name)(
+                        plan=plan, output_info=output_info):
+                    checks.extend(returned or [])
+            except Exception as exc:
+                checks.append(Check(name=f"plugin:{name}", expected="no error",
+                                    actual=f"{type(exc).__name__}: {exc}", ok=False))
+        bad = [c for c in checks if not isinstance(c, Check)]
+        if bad:
+            checks = [c for c in checks if isinstance(c, Check)]
+            checks.append(Check(name="plugin:checks", expected="proxx_core.Check values",
+                                actual=", ".join(sorted({type(b).__name__ for b in bad})), ok=False))
+        return tuple(sorted(checks, key=lambda c: c.name))
+
+    def job_finished(self, result: JobResult) -> tuple[str, ...]:
+        """Call every plugin's ``proxx_job_finished``; return one message per sink that raised."""
+        errors: list[str] = []
+        for name in self._plugin_names():
+            assert self.plugin_manager is not None
+            try:
+                _only(self.plugin_manager, "proxx_job_finished", name)(result=result)
+            except Exception as exc:
+                errors.append(f"plugin {name!r}: proxx_job_finished raised {type(exc).__name__}: {exc}")
+        return tuple(errors)
 
 
 def make_plugin_manager() -> pluggy.PluginManager:
@@ -88,7 +151,7 @@ def load_engines(
     strict: bool | None = None,
 ) -> EngineSet:
     """Load engines from the ``proxx`` entry points (isolated: one broken plugin never breaks
-    the others) and from ``plugins`` (modules or objects with ``register_engines``)."""
+    the others) and from ``plugins`` (modules or objects implementing the ``proxx_`` hooks)."""
     if strict is None:
         strict = os.environ.get("PROXX_STRICT_PLUGINS", "") not in ("", "0")
     pm = make_plugin_manager()
@@ -118,14 +181,11 @@ def load_engines(
                                         reason=f"not a valid proxx plugin: {type(exc).__name__}: {exc}"))
 
     loaded: dict[str, LoadedEngine] = {}
-    for impl in sorted(pm.hook.register_engines.get_hookimpls(), key=lambda i: i.plugin_name):
-        plugin, dist = origin.get(impl.plugin_name, (impl.plugin_name, None))
-        offered: list[Engine] = []
-        try:
-            impl.function(register=offered.append)
-        except Exception as exc:
-            failures.append(LoadFailure(plugin=plugin, distribution=dist,
-                                        reason=f"register_engines raised {type(exc).__name__}: {exc}"))
+    for name in sorted(origin):
+        plugin, dist = origin[name]
+        offered, problem = _engines_offered_by(pm, name)
+        if problem:
+            failures.append(LoadFailure(plugin=plugin, distribution=dist, reason=problem))
             continue
         for engine in offered:
             problem = _contract_problem(engine)
@@ -140,7 +200,27 @@ def load_engines(
 
     if strict and failures:
         raise PluginContractError("; ".join(f"{f.plugin}: {f.reason}" for f in failures))
-    return EngineSet(loaded=dict(sorted(loaded.items())), failures=tuple(failures))
+    return EngineSet(loaded=dict(sorted(loaded.items())), failures=tuple(failures), plugin_manager=pm)
+
+
+def _only(pm: pluggy.PluginManager, hook: str, plugin_name: str) -> pluggy.HookCaller:
+    """The hook caller restricted to one plugin, so one plugin's exception is isolated from the
+    others while pluggy still matches arguments by name (older plugins keep working)."""
+    keep = pm.get_plugin(plugin_name)
+    others = [p for _, p in pm.list_name_plugin() if p is not keep]
+    return pm.subset_hook_caller(hook, remove_plugins=others)
+
+
+def _engines_offered_by(pm: pluggy.PluginManager, plugin_name: str) -> tuple[list[Engine], str | None]:
+    offered: list[Engine] = []
+    for hook in ("proxx_register_engines", "register_engines"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                _only(pm, hook, plugin_name)(register=offered.append)
+        except Exception as exc:
+            return [], f"{hook} raised {type(exc).__name__}: {exc}"
+    return offered, None
 
 
 def _contract_problem(engine: object) -> str | None:

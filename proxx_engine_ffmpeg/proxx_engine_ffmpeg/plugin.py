@@ -1,10 +1,10 @@
 """Entry point module (group ``proxx``): registers the FFmpeg engine. Imports nothing heavy."""
 
-from proxx_core.hookspecs import hookimpl
+from proxx_core import hookimpl
 
 
 @hookimpl
-def register_engines(register):
+def proxx_register_engines(register):
     from .engine import FFmpegEngine
 
     register(FFmpegEngine())

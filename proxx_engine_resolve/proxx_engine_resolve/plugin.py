@@ -6,11 +6,11 @@ Resolve lazily, in a supervised child process, the first time capabilities are a
 
 from __future__ import annotations
 
-from proxx_core.hookspecs import hookimpl
+from proxx_core import hookimpl
 
 
 @hookimpl
-def register_engines(register):
+def proxx_register_engines(register):
     from .engine import ResolveEngine
 
     register(ResolveEngine.from_environment())

@@ -57,7 +57,7 @@ class FakeEngine(Engine):
 def plugin(*engines):
     class Plugin:
         @hookimpl
-        def register_engines(self, register):
+        def proxx_register_engines(self, register):
             for e in engines:
                 register(e)
 
@@ -134,7 +134,7 @@ def test_broken_plugin_does_not_break_others():
         __name__ = "broken"
 
         @hookimpl
-        def register_engines(self, register):
+        def proxx_register_engines(self, register):
             raise RuntimeError("boom")
 
     es = load_engines(plugins=[Broken(), plugin(FakeEngine("ok", (".x",), 1))], entry_points=False)

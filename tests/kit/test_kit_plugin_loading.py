@@ -20,7 +20,7 @@ class Good:
     __name__ = "good"
 
     @hookimpl
-    def register_engines(self, register):
+    def proxx_register_engines(self, register):
         register(FFmpegEngine())
 
 
@@ -28,7 +28,7 @@ class RaisesInHook:
     __name__ = "raises_in_hook"
 
     @hookimpl
-    def register_engines(self, register):
+    def proxx_register_engines(self, register):
         raise RuntimeError("cannot find my SDK")
 
 
@@ -36,7 +36,7 @@ class WrongHookArgument:
     __name__ = "wrong_hook_argument"
 
     @hookimpl
-    def register_engines(self, engines):  # not the hookspec's argument name
+    def proxx_register_engines(self, engines):  # not the hookspec's argument name
         pass
 
 
@@ -49,7 +49,7 @@ class RegistersFuture:
     __name__ = "registers_future"
 
     @hookimpl
-    def register_engines(self, register):
+    def proxx_register_engines(self, register):
         register(FutureEngine())
 
 

@@ -4,7 +4,7 @@ from proxx_core import hookimpl
 
 
 @hookimpl
-def register_engines(register):
+def proxx_register_engines(register):
     from .engine import ImageSequenceEngine
 
     register(ImageSequenceEngine())

@@ -92,7 +92,7 @@ class EngineFixtures:
 
     @pytest.fixture
     def plugin(self):
-        """The module (or object) whose ``register_engines`` hook registers the engine, or None to
+        """The module (or object) whose ``proxx_register_engines`` hook registers the engine, or None to
         skip the registration checks. Usually ``importlib.import_module("proxx_engine_x.plugin")``."""
         return None
 

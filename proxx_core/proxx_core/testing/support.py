@@ -39,7 +39,7 @@ class _RegisterPlugin:
         self._engines = engines
 
     @hookimpl
-    def register_engines(self, register):
+    def proxx_register_engines(self, register):
         for engine in self._engines:
             register(engine)
 
