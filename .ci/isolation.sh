@@ -18,7 +18,7 @@ trap 'rm -rf "$WORK"' EXIT
 export PIP_CACHE_DIR="${PIP_CACHE_DIR:-${TMPDIR:-/tmp}/proxx-pip-cache}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 unset PROXX_LOAD_PLUGINS PROXX_STRICT_PLUGINS PROXX_FFMPEG PYTHONPATH VIRTUAL_ENV || true
-PYTEST_PIN="$(grep -E '^pytest==' "$ROOT/requirements-test.txt" 2>/dev/null || echo 'pytest')"
+PYTEST_PIN="$(grep -E '^pytest==' "$ROOT/constraints.txt" 2>/dev/null || echo 'pytest')"
 T0=$SECONDS
 
 say() { echo "isolation [$((SECONDS - T0))s]: $*" >&2; }
