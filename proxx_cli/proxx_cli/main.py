@@ -222,11 +222,15 @@ def cmd_schema(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    try:
-        from proxx_engine_ffmpeg.demo import run_demo
-    except ImportError:
-        _err("proxx: the demo needs the FFmpeg engine: pip install proxx-engine-ffmpeg")
+    """Run the demo an installed engine offers (entry-point group ``proxx.demo``): the CLI imports
+    no engine itself."""
+    import importlib.metadata
+
+    offers = sorted(importlib.metadata.entry_points(group="proxx.demo"), key=lambda ep: ep.name)
+    if not offers:
+        _err("proxx: no installed engine offers a demo; install one: pip install proxx-engine-ffmpeg")
         return 4
+    run_demo = offers[0].load()
     return run_demo(Path(args.dir) if args.dir else None, max_workers=args.max_workers)
 
 
