@@ -3,7 +3,7 @@
 How the pieces fit:
 
 * ``probe`` recognises RAW by signature/structure (:mod:`.detect`) without Resolve. When Resolve is
-  available it then asks the supervised worker to import the clip into a throw-away project and
+  available it then asks the supervised worker to import the clip into the engine's idle project and
   report ``MediaPoolItem.GetClipProperty()``: frame rate, frame count, start timecode, raster and
   audio come from Resolve's own decoder, and verification later compares the rendered file
   against exactly those. When Resolve is not available, ``probe`` still says "this is RAW"

@@ -233,10 +233,11 @@ def ensure_idle(api: Api, pm):
     project = api(pm, "ProjectManager", "LoadProject", IDLE_PROJECT)
     if project:
         return project
-    project = api(pm, "ProjectManager", "CreateProject", IDLE_PROJECT)
-    if project:
-        log(f"created the idle project {IDLE_PROJECT!r}")
-        return project
+    for attempt in (1, 2):  # a blocked switch is retried once, as for the clip's own project
+        project = api(pm, "ProjectManager", "CreateProject", IDLE_PROJECT)
+        if project:
+            log(f"created the idle project {IDLE_PROJECT!r}" + (" (on retry)" if attempt > 1 else ""))
+            return project
     raise WorkerError("engine_failed",
                       f"project switch blocked: Resolve is on {current_project_name(api, pm)!r} and neither "
                       f"LoadProject nor CreateProject({IDLE_PROJECT!r}) succeeded (both returned None). If that is a "

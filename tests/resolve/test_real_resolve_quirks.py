@@ -225,3 +225,10 @@ def test_cinemadng_accepted_on_resolve_20(make_engine, raw_source):
     engine = make_engine({"version": [20, 2, 1, 5, ""]})
     info = engine.probe(raw_source("dng", name="A001_0001.dng"))
     assert engine.claim(info, PROFILES[PROXY]).specificity == 100
+
+
+def test_blocked_switch_on_a_fresh_database_recovers_creating_the_idle_project(quirky, raw_source, outdir):
+    engine, trace = quirky({"blocked_switch": 1}, projects=[], current=None)
+    _render_ok(engine, raw_source, outdir)
+    created = [a[0] for n, a in calls(trace) if n == "ProjectManager.CreateProject"]
+    assert created[:2] == [IDLE, IDLE]  # refused once, created on the retry
