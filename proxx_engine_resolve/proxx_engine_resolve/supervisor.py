@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import attrs
-
 from proxx_core.results import now_rfc3339
 
 STDERR_TAIL_CHARS = 4000
@@ -42,7 +41,7 @@ def python_home(python: str) -> str | None:
         pass
     try:
         proc = subprocess.run([python, "-c", "import sys; print(sys.base_prefix)"], capture_output=True,
-                              text=True, timeout=20, stdin=subprocess.DEVNULL)
+                              text=True, timeout=20, stdin=subprocess.DEVNULL, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return (proc.stdout.strip() or None) if proc.returncode == 0 else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from proxx_core.media import AudioInfo
 from proxx_core.profiles import PROFILES
 from proxx_engine_resolve.audiolayout import audio_checks
