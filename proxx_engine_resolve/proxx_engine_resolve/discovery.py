@@ -115,6 +115,9 @@ def load_scripting_module(d: Discovery):
         import importlib.machinery
         import importlib.util
 
+        if sys.platform.startswith("win") and hasattr(os, "add_dll_directory"):
+            # Python 3.8+ no longer searches PATH for a DLL's dependencies; fusionscript.dll's live beside it
+            os.add_dll_directory(str(Path(d.library).parent))
         try:
             loader = importlib.machinery.ExtensionFileLoader("fusionscript", d.library)
             spec = importlib.util.spec_from_file_location("fusionscript", d.library, loader=loader)

@@ -3,7 +3,7 @@
 How the pieces fit:
 
 * ``probe`` recognises RAW by signature/structure (:mod:`.detect`) without Resolve. When Resolve is
-  available it then asks the supervised worker to import the clip into a throw-away project and
+  available it then asks the supervised worker to import the clip into the engine's idle project and
   report ``MediaPoolItem.GetClipProperty()``: frame rate, frame count, start timecode, raster and
   audio come from Resolve's own decoder, and verification later compares the rendered file
   against exactly those. When Resolve is not available, ``probe`` still says "this is RAW"
@@ -198,9 +198,8 @@ class ResolveEngine(Engine):
         key = (str(path), st.st_size, st.st_mtime_ns)
         if key in self._probe_cache:
             return self._probe_cache[key]
-        project = "proxx_probe_" + hashlib.sha256(f"{Path(path).resolve()}\0{st.st_size}".encode()).hexdigest()[:16]
-        run = self._run(self._worker_argv("probe", "--source", str(Path(path).resolve()), "--project", project),
-                        timeout=self.probe_timeout)
+        # probed inside the engine's idle project: no project of its own, no switch (worker.cmd_probe)
+        run = self._run(self._worker_argv("probe", "--source", str(Path(path).resolve())), timeout=self.probe_timeout)
         if not run.ok:
             text = _run_failure_text(run, f"probing {path} with DaVinci Resolve")
             category = (run.result or {}).get("category")
@@ -222,6 +221,9 @@ class ResolveEngine(Engine):
             return Refusal(category="engine_unavailable",
                            reason=f"camera RAW ({info.format_tag}) needs DaVinci Resolve Studio, which is not usable "
                                   f"on this node: {caps.unavailable_reason}")
+        refusal = self._version_refusal(info)
+        if refusal is not None:
+            return refusal
         if profile.name not in caps.profiles:
             return Refusal(category="engine_unavailable",
                            reason=f"this DaVinci Resolve does not offer the render codec for {profile.name}")
@@ -231,6 +233,24 @@ class ResolveEngine(Engine):
                                   "length are unknown")
         return Claim(specificity=RAW_SPECIFICITY,
                      reason=f"camera RAW ({info.format_tag}) decoded and rendered by DaVinci Resolve")
+
+    def _version_refusal(self, info: SourceInfo) -> Refusal | None:
+        """CinemaDNG is imported with ImportMedia's sequence dict form, which the 17.0 README lacks."""
+        from .worker import CINEMADNG_MIN_VERSION
+
+        if (info.format_tag or "").split("@")[0] != "cinemadng" or not self._check:
+            return None
+        try:
+            have = tuple(int(x) for x in self._check.get("version", [])[:2])
+        except (TypeError, ValueError):
+            have = ()
+        if len(have) == 2 and have >= CINEMADNG_MIN_VERSION:
+            return None
+        need = ".".join(str(x) for x in CINEMADNG_MIN_VERSION)
+        return Refusal(category="engine_unavailable",
+                       reason=f"CinemaDNG needs DaVinci Resolve Studio {need} or newer (image-sequence import); this "
+                              f"node runs {self._check.get('product')} {self._check.get('version_string')}. Upgrade "
+                              "Resolve, or render CinemaDNG on a node that has it")
 
     # ------------------------------------------------------------------ plan / execute / verify
 
@@ -263,8 +283,10 @@ class ResolveEngine(Engine):
         ]
         if info.drop_frame:
             extra.append("--drop-frame")
-        if target.audio_sample_rate and channels:
-            extra += ["--audio-sample-rate", str(target.audio_sample_rate)]
+        sample_rate = (target.audio_sample_rate or info.audio[0].sample_rate) if channels else None
+        if sample_rate:
+            # always explicit: a sticky Deliver page would otherwise pick the rate (issue 16)
+            extra += ["--audio-sample-rate", str(sample_rate)]
         argv = self._worker_argv("render", *extra)
         timeout = render_timeout + 40 * self.call_timeout
         settings = {
@@ -272,7 +294,7 @@ class ResolveEngine(Engine):
             "render_mode": "individual clips (0)", "format": target.format_id, "codec": target.codec_id,
             "width": request.width, "height": request.height, "frame_rate": str(video.frame_rate),
             "frames": video.frame_count, "start_timecode": info.start_timecode, "audio_channels": channels,
-            "audio_bit_depth": target.audio_bit_depth, "audio_sample_rate": target.audio_sample_rate,
+            "audio_bit_depth": target.audio_bit_depth, "audio_sample_rate": sample_rate,
             "call_timeout_seconds": self.call_timeout, "render_timeout_seconds": render_timeout,
         }
         return ClipPlan(request=request, engine=self.name, settings=settings,
@@ -305,11 +327,18 @@ class ResolveEngine(Engine):
             info = probe_file(request.temp_path, probed_by=self.name)
         except (ProxxError, OSError):
             info = None
+        from .audiolayout import audio_checks
+
         v = compare(request, info, container=info.container if info else "unreadable")
+        checks = v.checks
+        if info is not None and info.video is not None:
+            # Resolve decides the output's audio layout itself: judge it by the channel-total rule
+            checks = tuple(c for c in checks if not c.name.startswith("audio_"))
+            checks += audio_checks(request.source_info.audio, info.audio, request.profile)
         extra = _profile_check(request)
-        if extra is None:
-            return v
-        return attrs.evolve(v, ok=v.ok and extra.ok, checks=v.checks + (extra,))
+        if extra is not None:
+            checks += (extra,)
+        return attrs.evolve(v, ok=all(c.ok for c in checks), checks=checks)
 
 
 # ---------------------------------------------------------------------------------------- helpers

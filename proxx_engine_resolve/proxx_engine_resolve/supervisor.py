@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import collections
-import datetime as _dt
+import functools
 import json
 import os
 import signal
@@ -24,10 +24,39 @@ import time
 from pathlib import Path
 
 import attrs
+from proxx_core.results import now_rfc3339
 
 STDERR_TAIL_CHARS = 4000
 #: extra time the parent grants beyond a render deadline so the worker can stop and report itself
 RENDER_GRACE_SECONDS = 5.0
+
+
+@functools.lru_cache(maxsize=8)
+def python_home(python: str) -> str | None:
+    """The installation home (``sys.base_prefix``) of the interpreter ``python``, or None."""
+    try:
+        if os.path.samefile(python, sys.executable):
+            return sys.base_prefix
+    except OSError:
+        pass
+    try:
+        proc = subprocess.run([python, "-c", "import sys; print(sys.base_prefix)"], capture_output=True,
+                              text=True, timeout=20, stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (proc.stdout.strip() or None) if proc.returncode == 0 else None
+
+
+def worker_environment(python: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The worker child's environment: ``base`` (default: ours) with ``FUSION_PYTHON3_HOME`` set to the
+    home of the interpreter that runs the worker. fusionscript (``fusionscript.dll`` on Windows) picks
+    its Python runtime from that variable, else from the registry; with several Pythons installed the
+    wrong runtime crashes it or fails to initialise, so an existing value is replaced."""
+    env = dict(os.environ if base is None else base)
+    home = python_home(python)
+    if home:
+        env["FUSION_PYTHON3_HOME"] = home
+    return env
 
 
 def default_lock_path() -> Path:
@@ -115,11 +144,14 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def run_worker(argv: tuple[str, ...] | list[str], *, timeout: float, cancel: threading.Event | None = None,
                lock_path: Path | None = None, env: dict[str, str] | None = None) -> WorkerRun:
-    """Run the worker ``argv`` to completion or until a deadline; never raises for worker failures."""
+    """Run the worker ``argv`` to completion or until a deadline; never raises for worker failures.
+    ``env`` defaults to :func:`worker_environment` for the interpreter ``argv[0]``."""
     argv = tuple(argv)
     cancel = cancel or threading.Event()
     lock = NodeLock(lock_path or default_lock_path())
-    started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+    started_at = now_rfc3339()
+    if env is None:
+        env = worker_environment(argv[0])
     t0 = time.monotonic()
     if not lock.acquire(cancel):
         return WorkerRun(argv=argv, exit_code=None, stderr_tail="", started_at=started_at,

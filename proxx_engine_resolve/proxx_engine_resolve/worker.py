@@ -32,6 +32,10 @@ from pathlib import Path
 
 EXIT_OK, EXIT_UNAVAILABLE, EXIT_FAILED, EXIT_TIMEOUT, EXIT_USAGE = 0, 3, 4, 5, 64
 MIN_VERSION = (17, 0)
+#: ImportMedia's image-sequence dict form ({"FilePath", "StartIndex", "EndIndex"}) is documented in the
+#: 2026 README and absent from 17.0's; no copy we hold pins the release in between, so CinemaDNG asks
+#: for the oldest major we can vouch for (docs/resolve.md, "First real run", can lower it with evidence)
+CINEMADNG_MIN_VERSION = (20, 0)
 
 
 class WorkerError(Exception):
@@ -64,6 +68,7 @@ class Api:
         #: category for a missing method: engine_unavailable when checking, engine_failed when rendering
         self.failure_category = failure_category
         self.version = "unknown version"
+        self.version_tuple = (0, 0)
 
     def has(self, obj, method: str) -> bool:
         try:
@@ -89,7 +94,19 @@ class Api:
 
 # ---------------------------------------------------------------------------------------- connect
 
+def pin_python_home() -> None:
+    """fusionscript picks its Python runtime from FUSION_PYTHON3_HOME (else the registry on Windows);
+    with several Pythons installed the wrong one crashes or fails to initialise. Point it at the
+    interpreter running this worker before the library is loaded (the supervisor already sets it in
+    the child's environment; this covers a worker started by hand)."""
+    home = sys.base_prefix
+    if os.environ.get("FUSION_PYTHON3_HOME") != home:
+        log(f"note: FUSION_PYTHON3_HOME set to {home} (was {os.environ.get('FUSION_PYTHON3_HOME')!r})")
+        os.environ["FUSION_PYTHON3_HOME"] = home
+
+
 def load_module(args):
+    pin_python_home()
     if args.backend == "simulator":
         from .simulator import module_for_scenario
 
@@ -139,6 +156,7 @@ def connect(args, api: Api) -> dict:
         vtuple = (int(version[0]), int(version[1]))
     except (IndexError, TypeError, ValueError):
         vtuple = (0, 0)
+    api.version_tuple = vtuple
     if vtuple < MIN_VERSION:
         raise WorkerError("engine_unavailable",
                           f"{api.version} is too old: Proxx needs {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer "
@@ -190,27 +208,91 @@ def cmd_check(args, out: Emitter, api: Api) -> dict:
 
 # ---------------------------------------------------------------------------------------- session
 
+IDLE_PROJECT = "proxx_idle"
+DELETE_ATTEMPTS = 3
+DELETE_BACKOFF_SECONDS = 0.25
+BLOCKED_ADVICE = ("Resolve is probably showing a dialog no script can dismiss (a save prompt, an upsell, a "
+                  "missing-media warning): dismiss it on the Resolve machine, or restart Resolve, then rerun")
+
+
+def current_project_name(api: Api, pm) -> str | None:
+    project = api(pm, "ProjectManager", "GetCurrentProject")
+    if not project or not api.has(project, "GetName"):
+        return None
+    return api(project, "Project", "GetName")
+
+
+def ensure_idle(api: Api, pm):
+    """Make Proxx's named idle project current (creating it the first time) and return it.
+
+    Switching always starts from and returns to this clean, saved project: never from the
+    never-saved "Untitled Project" that ``CloseProject`` leaves, which can block switches and
+    whose ``SaveProject`` hangs headless (resolve-api.md §1.5)."""
+    if current_project_name(api, pm) == IDLE_PROJECT:
+        return api(pm, "ProjectManager", "GetCurrentProject")
+    project = api(pm, "ProjectManager", "LoadProject", IDLE_PROJECT)
+    if project:
+        return project
+    for attempt in (1, 2):  # a blocked switch is retried once, as for the clip's own project
+        project = api(pm, "ProjectManager", "CreateProject", IDLE_PROJECT)
+        if project:
+            log(f"created the idle project {IDLE_PROJECT!r}" + (" (on retry)" if attempt > 1 else ""))
+            return project
+    raise WorkerError("engine_failed",
+                      f"project switch blocked: Resolve is on {current_project_name(api, pm)!r} and neither "
+                      f"LoadProject nor CreateProject({IDLE_PROJECT!r}) succeeded (both returned None). If that is a "
+                      "never-saved 'Untitled Project', open or create any named project in Resolve's Project Manager "
+                      f"so Proxx can create its idle project; otherwise {BLOCKED_ADVICE}")
+
+
+def delete_project(api: Api, pm, name: str) -> bool:
+    """DeleteProject with a bounded retry: it often fails on the first try right after a switch."""
+    for attempt in range(1, DELETE_ATTEMPTS + 1):
+        if api(pm, "ProjectManager", "DeleteProject", name):
+            if attempt > 1:
+                log(f"note: DeleteProject({name!r}) succeeded on retry {attempt}")
+            return True
+        if attempt < DELETE_ATTEMPTS:
+            log(f"DeleteProject({name!r}) returned False (attempt {attempt}/{DELETE_ATTEMPTS}); retry")
+            time.sleep(DELETE_BACKOFF_SECONDS * attempt)
+    log(f"note: DeleteProject({name!r}) returned False {DELETE_ATTEMPTS} times; the scratch project is left in "
+        "the database (delete it in Resolve's Project Manager; a rerun replaces it)")
+    return False
+
+
 class Session:
-    """One throw-away project per clip: created, used, closed and deleted."""
+    """One project per clip: created from the idle project, used, torn down by loading the idle
+    project and deleting the clip's project (never ``CloseProject``)."""
 
     def __init__(self, api: Api, pm, name: str):
         self.api, self.pm, self.name, self.project = api, pm, name, None
 
+    def _create(self):
+        return self.api(self.pm, "ProjectManager", "CreateProject", self.name)
+
     def open(self):
         api, pm = self.api, self.pm
-        project = api(pm, "ProjectManager", "CreateProject", self.name)
+        ensure_idle(api, pm)
+        project = self._create()
         if not project:
             names = api(pm, "ProjectManager", "GetProjectListInCurrentFolder") or []
             if self.name in names:
                 log(f"project {self.name!r} left over from an interrupted run; deleting it")
-                if not api(pm, "ProjectManager", "DeleteProject", self.name):
+                if not delete_project(api, pm, self.name):
                     raise WorkerError("engine_failed",
                                       f"project {self.name!r} already exists and DeleteProject() refused "
-                                      "(it may be open); close it in Resolve and rerun")
-                project = api(pm, "ProjectManager", "CreateProject", self.name)
-            if not project:
-                raise WorkerError("engine_failed", f"ProjectManager.CreateProject({self.name!r}) returned None "
-                                                   "(Resolve may be blocked by the current project or a dialog)")
+                                      "(it may be open); delete it in Resolve's Project Manager and rerun")
+            else:
+                log(f"project switch blocked: CreateProject({self.name!r}) returned None; "
+                    f"recovering once by loading the idle project {IDLE_PROJECT!r}")
+                api(pm, "ProjectManager", "LoadProject", IDLE_PROJECT)
+            project = self._create()
+            if project:
+                log(f"note: recovered from a blocked project switch (CreateProject({self.name!r}) succeeded on retry)")
+        if not project:
+            raise WorkerError("engine_failed",
+                              f"project switch blocked: ProjectManager.CreateProject({self.name!r}) returned None, "
+                              f"also after loading the idle project {IDLE_PROJECT!r}; {BLOCKED_ADVICE}")
         self.project = project
         return project
 
@@ -219,10 +301,8 @@ class Session:
             return
         api, pm = self.api, self.pm
         try:
-            if not api(pm, "ProjectManager", "CloseProject", self.project):
-                log("CloseProject() returned False")
-            if not api(pm, "ProjectManager", "DeleteProject", self.name):
-                log(f"DeleteProject({self.name!r}) returned False; the scratch project is left in the database")
+            ensure_idle(api, pm)  # leaving the clip's project is what lets DeleteProject remove it
+            delete_project(api, pm, self.name)
         except WorkerError as exc:
             log(f"teardown: {exc.message}")
 
@@ -234,7 +314,12 @@ def import_clip(api: Api, project, source: str):
     root = api(mp, "MediaPool", "GetRootFolder")
     if not root or not api(mp, "MediaPool", "SetCurrentFolder", root):
         raise WorkerError("engine_failed", "MediaPool.SetCurrentFolder(root) failed")
-    items = api(mp, "MediaPool", "ImportMedia", [import_spec(source)])
+    spec = import_spec(source)
+    if isinstance(spec, dict) and api.version_tuple < CINEMADNG_MIN_VERSION:
+        raise WorkerError("engine_unavailable",
+                          f"{source} is a CinemaDNG sequence; importing sequences needs DaVinci Resolve Studio "
+                          f"{CINEMADNG_MIN_VERSION[0]}.{CINEMADNG_MIN_VERSION[1]} or newer, this is {api.version}")
+    items = api(mp, "MediaPool", "ImportMedia", [spec])
     if not items:
         raise WorkerError("unsupported_source",
                           f"Resolve could not import {source} (ImportMedia returned {items!r}): missing, offline, "
@@ -267,14 +352,15 @@ def clip_properties(api: Api, item) -> dict:
 
 
 def cmd_probe(args, out: Emitter, api: Api) -> dict:
+    """Probe inside the idle project (no project switch): import, read, remove the clip again."""
     s = connect(args, api)
-    session = Session(api, s["pm"], args.project)
+    project = ensure_idle(api, s["pm"])
+    mp, item = import_clip(api, project, args.source)
     try:
-        project = session.open()
-        _mp, item = import_clip(api, project, args.source)
         props = clip_properties(api, item)
     finally:
-        session.close()
+        if not api.has(mp, "DeleteClips") or not api(mp, "MediaPool", "DeleteClips", [item]):
+            log(f"MediaPool.DeleteClips() failed: {args.source} stays in the idle project's media pool")
     return {"properties": props, "resolve": api.version}
 
 
@@ -299,11 +385,19 @@ def cmd_render(args, out: Emitter, api: Api) -> dict:
     project = None
     try:
         project = session.open()
-        # project settings first: the frame rate locks once a timeline exists
+        # project settings first: the frame rate locks once a timeline exists. The timeline rate is
+        # what an individual-clips render uses, so FrameRate is not sent as a render setting (the
+        # README documents it for single-clip renders only); it is read back here instead.
         for key, value in (("timelineFrameRate", resolve_rate_string(rate, args.drop_frame)),
                            ("timelineResolutionWidth", str(args.width)),
                            ("timelineResolutionHeight", str(args.height))):
             _expect_true(api(project, "Project", "SetSetting", key, value), f"Project.SetSetting({key!r}, {value!r})")
+        if api.has(project, "GetSetting"):
+            got = api(project, "Project", "GetSetting", "timelineFrameRate")
+            if str(got or "").strip() != resolve_rate_string(rate, args.drop_frame):
+                raise WorkerError("engine_failed", f"Resolve accepted timelineFrameRate="
+                                                   f"{resolve_rate_string(rate, args.drop_frame)!r} but reports {got!r}")
+            log(f"note: FrameRate not sent; the timeline rate {got!r} (read back) sets the render rate")
         mp, item = import_clip(api, project, args.source)
         props = clip_properties(api, item)
         frames = int(str(props.get("Frames") or "0") or 0)
@@ -316,8 +410,13 @@ def cmd_render(args, out: Emitter, api: Api) -> dict:
         if not timeline:
             raise WorkerError("engine_failed", "MediaPool.CreateTimelineFromClips() returned None")
         _expect_true(api(project, "Project", "SetCurrentTimeline", timeline), "Project.SetCurrentTimeline()")
+        reset_deliver(api, project)
         # 0 = individual clips: one file per source clip, carrying the source's own timecode
         _expect_true(api(project, "Project", "SetCurrentRenderMode", 0), "Project.SetCurrentRenderMode(0)")
+        if api.has(project, "GetCurrentRenderMode"):
+            mode = api(project, "Project", "GetCurrentRenderMode")
+            if mode != 0:
+                raise WorkerError("engine_failed", f"Resolve accepted SetCurrentRenderMode(0) but reports {mode!r}")
         formats = api(project, "Project", "GetRenderFormats") or {}
         if args.format not in formats.values():
             raise WorkerError("engine_failed", f"render format id {args.format!r} is not offered by {api.version}; "
@@ -328,6 +427,11 @@ def cmd_render(args, out: Emitter, api: Api) -> dict:
                                                f"by {api.version}; it offers {sorted(codecs.values())}")
         _expect_true(api(project, "Project", "SetCurrentRenderFormatAndCodec", args.format, args.codec),
                      f"Project.SetCurrentRenderFormatAndCodec({args.format!r}, {args.codec!r})")
+        if api.has(project, "GetCurrentRenderFormatAndCodec"):
+            fc = api(project, "Project", "GetCurrentRenderFormatAndCodec") or {}
+            if (fc.get("format"), fc.get("codec")) != (args.format, args.codec):
+                raise WorkerError("engine_failed", f"Resolve accepted SetCurrentRenderFormatAndCodec({args.format!r}, "
+                                                   f"{args.codec!r}) but reports {fc!r}")
         settings = render_settings(args, rate, scratch)
         ok = api(project, "Project", "SetRenderSettings", settings)
         if ok is not True:
@@ -339,6 +443,7 @@ def cmd_render(args, out: Emitter, api: Api) -> dict:
         job_id = api(project, "Project", "AddRenderJob")
         if not job_id or not isinstance(job_id, str):
             raise WorkerError("engine_failed", f"Project.AddRenderJob() returned {job_id!r} (no job was queued)")
+        check_queued_job(api, project, job_id, settings, args, rate)
         _expect_true(api(project, "Project", "StartRendering", [job_id]), f"Project.StartRendering([{job_id!r}])")
         status = wait_for_render(args, out, api, project, job_id)
         if status.get("JobStatus") not in ("Complete", "Completed"):
@@ -359,7 +464,15 @@ def cmd_render(args, out: Emitter, api: Api) -> dict:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def reset_deliver(api: Api, project) -> None:
+    """Start every job from an empty queue: the Deliver page keeps state between jobs (issue 16).
+    The settings themselves are reset by sending every key that shapes the output (render_settings)."""
+    if api.has(project, "DeleteAllRenderJobs") and not api(project, "Project", "DeleteAllRenderJobs"):
+        log("Project.DeleteAllRenderJobs() returned False; queued jobs of an earlier run remain (only this job renders)")
+
+
 def render_settings(args, rate: Fraction, scratch: Path) -> dict:
+    """The full set of keys that shape a proxy, every one explicit so nothing sticky leaks in."""
     settings = {
         "SelectAllFrames": True,
         "TargetDir": str(scratch),
@@ -368,7 +481,6 @@ def render_settings(args, rate: Fraction, scratch: Path) -> dict:
         "ExportAudio": args.audio_channels > 0,
         "FormatWidth": args.width,
         "FormatHeight": args.height,
-        "FrameRate": float(rate),
         "PixelAspectRatio": "square",
     }
     if args.audio_channels > 0:
@@ -376,6 +488,53 @@ def render_settings(args, rate: Fraction, scratch: Path) -> dict:
         if args.audio_sample_rate:
             settings["AudioSampleRate"] = args.audio_sample_rate
     return settings
+
+
+#: GetRenderJobList keys that echo a setting we sent (older builds return fewer keys: only present ones count)
+_ECHOED = (("FormatWidth", "FormatWidth"), ("FormatHeight", "FormatHeight"), ("IsExportVideo", "ExportVideo"),
+           ("IsExportAudio", "ExportAudio"), ("AudioSampleRate", "AudioSampleRate"),
+           ("AudioBitDepth", "AudioBitDepth"), ("TargetDir", "TargetDir"))
+
+
+def _same(asked, got) -> bool:
+    if isinstance(asked, bool):
+        return str(got).strip().lower() in (("true", "1") if asked else ("false", "0"))
+    if isinstance(asked, int):
+        try:
+            return int(float(str(got))) == asked
+        except ValueError:
+            return False
+    if isinstance(asked, str) and ("/" in asked or "\\" in asked):
+        return os.path.normcase(os.path.abspath(str(got))) == os.path.normcase(os.path.abspath(asked))
+    return str(got) == str(asked)
+
+
+def check_queued_job(api: Api, project, job_id: str, settings: dict, args, rate: Fraction) -> None:
+    """Read the settings back from the queued job: Resolve sometimes accepts a key and ignores it.
+    There is no GetRenderSettings; the job list is the only read-back the API offers."""
+    from .renderspec import exact_rate
+
+    jobs = api(project, "Project", "GetRenderJobList") or []
+    entry = next((j for j in jobs if isinstance(j, dict) and j.get("JobId") == job_id), None)
+    if entry is None:
+        raise WorkerError("engine_failed", f"render job {job_id} is not in GetRenderJobList() right after AddRenderJob")
+    ignored = []
+    for list_key, key in _ECHOED:
+        if key in settings and list_key in entry and not _same(settings[key], entry[list_key]):
+            ignored.append(f"{key} (asked {settings[key]!r}, the queued job has {entry[list_key]!r})")
+    if entry.get("VideoFormat") not in (None, args.format) or entry.get("VideoCodec") not in (None, args.codec):
+        ignored.append(f"format/codec (asked {args.format}/{args.codec}, the queued job has "
+                       f"{entry.get('VideoFormat')}/{entry.get('VideoCodec')})")
+    if entry.get("FrameRate") not in (None, ""):
+        try:
+            job_rate = exact_rate(str(entry["FrameRate"]).replace(" DF", ""))
+        except (ValueError, ZeroDivisionError):
+            job_rate = None
+        if job_rate is not None and job_rate != rate:
+            ignored.append(f"frame rate (source {args.frame_rate}, the queued job has {entry['FrameRate']!r})")
+    if ignored:
+        raise WorkerError("engine_failed", "Resolve accepted the render settings but ignored: " + "; ".join(ignored)
+                          + ". The Deliver page kept other values; nothing was rendered")
 
 
 def wait_for_render(args, out: Emitter, api: Api, project, job_id: str) -> dict:

@@ -93,7 +93,7 @@ def test_rejected_render_setting_key_is_named(make_engine, raw_source, outdir):
     with pytest.raises(ClipFailure) as ei:
         engine.execute(engine.plan(req), threading.Event())
     # every single-key retry is refused too (the fault applies to every call): all keys are listed
-    assert "rejected keys: ['AudioBitDepth', 'CustomName'" in ei.value.message
+    assert "rejected keys: ['AudioBitDepth', 'AudioSampleRate', 'CustomName'" in ei.value.message
 
 
 def test_old_version_lacks_version_gated_methods(make_engine):

@@ -21,17 +21,46 @@ Per-test behaviour comes from a scenario (dict or JSON file)::
       "faults": {"Project.SetRenderSettings": {"return": false},
                  "Project.GetRenderJobStatus": {"hang": true, "after": 1}},
       "render": {"outcome": "ok" | "no_output" | "garbage" | "wrong_frame_count" | "failed",
-                 "seconds": 0.05, "frame_delta": -1, "error": "GPU memory full"}
+                 "seconds": 0.05, "frame_delta": -1, "error": "GPU memory full"},
+      "projects": ["proxx_idle"],      # projects already in the database when the simulation starts
+      "current": "proxx_idle",         # the project open when the simulation starts (else Untitled Project)
+      "trace": "/tmp/calls.log",       # append one line per API call ("Kind.Method") for tests to read
+      "quirks": {...}                  # measured real-Resolve behaviours, each switchable (below)
     }
 
 A fault applies to ``Kind.Method`` (or a bare method name) after ``after`` successful calls
-(default 0): ``return`` replaces the result, ``hang`` blocks forever (models a call parked in
-fusionscript's WaitPkt; only killing the process ends it).
+(default 0) and, with ``times``, only for that many calls: ``return`` replaces the result,
+``hang`` blocks forever (models a call parked in fusionscript's WaitPkt; only killing the process
+ends it).
+
+Quirks (resolve-api.md §1.5/§3 and issue 16; all off by default, so the default simulator follows
+the documented API):
+
+* ``blocked_switch: N`` - the next N ``CreateProject`` calls return None (the current project
+  blocks the switch); loading another project still works.
+* ``delete_fails_first: N`` - the first N ``DeleteProject`` calls return False.
+* ``untitled_after_close: true`` - ``CloseProject`` leaves a never-saved "Untitled Project" that
+  blocks ``CreateProject`` (None) and ``DeleteProject`` (False) until a named project is loaded,
+  and whose ``SaveProject`` hangs (headless behaviour).
+* ``ignored_render_keys: [keys]`` - ``SetRenderSettings`` returns True but does not apply them.
+* ``sticky_deliver: {settings}`` - the Deliver page state (render settings, format/codec, render
+  mode, queued jobs) belongs to the Resolve process, not the project: it starts with these
+  settings and survives project switches.
+* ``output_named_from_source: true`` - in individual-clips mode the file is named after the source
+  clip, whatever ``CustomName`` says (``GetRenderJobList`` still reports the custom name).
+* ``multi_mono_audio: true`` - the render writes one mono stream per source channel.
+* ``framerate_single_clip_only: true`` - ``SetRenderSettings`` refuses ``FrameRate`` (False) in
+  individual-clips mode, where the README does not document it.
+* ``windows_loading: true`` - loading the library fails ("Python runtime failed to initialise")
+  unless ``FUSION_PYTHON3_HOME`` names the home of the interpreter that loads it, like
+  ``fusionscript.dll`` on a Windows machine with several Pythons.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 import time
 import uuid
@@ -100,9 +129,29 @@ class Simulator:
         self.faults = dict(scenario.get("faults") or {})
         self.render = dict(scenario.get("render") or {})
         self.studio = scenario.get("edition", "studio") == "studio"
+        self.quirks = dict(scenario.get("quirks") or {})
+        self.trace = scenario.get("trace")
         self.projects: dict[str, FakeProject] = {}
         self.database = bool(scenario.get("database", True))
+        #: process-wide Deliver page state, used by every project under the sticky_deliver quirk
+        self.deliver = None
+        if "sticky_deliver" in self.quirks:
+            self.deliver = {"render_settings": dict(self.quirks["sticky_deliver"] or {}), "render_mode": 1,
+                            "format_codec": {"format": "mov", "codec": "H264"}, "jobs": {}}
+        for name in scenario.get("projects") or ():
+            self.projects[name] = FakeProject(self, name)
         self.pm = FakeProjectManager(self)
+
+    def quirk(self, name, default=None):
+        return self.quirks.get(name, default)
+
+    def consume(self, name: str) -> bool:
+        """Count down a numeric quirk; True while it still applies."""
+        left = int(self.quirks.get(name) or 0)
+        if left <= 0:
+            return False
+        self.quirks[name] = left - 1
+        return True
 
     def available(self, kind: str, name: str) -> bool:
         q = f"{kind}.{name}"
@@ -115,14 +164,29 @@ class Simulator:
         q = f"{kind}.{name}"
         n = self.calls.get(q, 0)
         self.calls[q] = n + 1
+        if self.trace:
+            with open(self.trace, "a", encoding="utf-8") as fh:
+                fh.write(f"{q} {json.dumps([_traceable(a) for a in args])}\n")
         fault = self.faults.get(q) or self.faults.get(name)
-        if fault and n >= int(fault.get("after", 0)):
+        after = int(fault.get("after", 0)) if fault else 0
+        times = fault.get("times") if fault else None
+        if fault and n >= after and (times is None or n < after + int(times)):
             if fault.get("hang"):
                 while True:  # parked forever, like a call stuck in fusionscript; only a kill ends it
                     time.sleep(3600)
             if "return" in fault:
                 return fault["return"]
         return fn(*args, **kwargs)
+
+
+def _traceable(value):
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_traceable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _traceable(v) for k, v in value.items()}
+    return getattr(value, "name", type(value).__name__)
 
 
 class _Obj:
@@ -182,12 +246,20 @@ class FakeProjectManager(_Obj):
 
     def __init__(self, sim):
         super().__init__(sim)
-        self._current = FakeProject(sim, "Untitled Project")
+        current = sim.projects.get(sim.scenario.get("current") or "")
+        if current is None:
+            # Resolve starts on an Untitled Project; under untitled_after_close it is one an
+            # earlier CloseProject left behind, which blocks switching
+            current = FakeProject(sim, "Untitled Project")
+            current.blocking = bool(sim.quirk("untitled_after_close"))
+        self._current = current
 
     def CreateProject(self, name, media_location=None):
         sim = self._sim
         if not sim.database or not name or name in sim.projects:
             return None
+        if self._current.blocking or sim.consume("blocked_switch"):
+            return None  # the current project (or a dialog it raised) blocks the switch
         p = FakeProject(sim, name)
         sim.projects[name] = p
         self._current = p
@@ -203,16 +275,22 @@ class FakeProjectManager(_Obj):
         return self._current
 
     def SaveProject(self):
+        if self._current.blocking:
+            while True:  # headless Resolve hangs saving the never-saved Untitled Project
+                time.sleep(3600)
         return self._current.name != "Untitled Project"
 
     def CloseProject(self, project):
         if project is self._current:
             self._current = FakeProject(self._sim, "Untitled Project")
+            self._current.blocking = bool(self._sim.quirk("untitled_after_close"))
             return True
         return isinstance(project, FakeProject)
 
     def DeleteProject(self, name):
-        if name not in self._sim.projects or self._current.name == name:
+        if name not in self._sim.projects or self._current.name == name or self._current.blocking:
+            return False
+        if self._sim.consume("delete_fails_first"):
             return False
         del self._sim.projects[name]
         return True
@@ -230,15 +308,32 @@ class FakeProject(_Obj):
     def __init__(self, sim, name):
         super().__init__(sim)
         self.name = name
+        #: a never-saved Untitled Project left by CloseProject under the untitled_after_close quirk
+        self.blocking = False
         self.settings = dict(PROJECT_SETTINGS)
         self.media_pool = FakeMediaPool(sim, self)
         self.timelines: list[FakeTimeline] = []
         self.current_timeline = None
-        self.render_mode = 1
-        self.format_codec = {"format": "mov", "codec": "H264"}
-        self.render_settings: dict = {}
-        self.jobs: dict[str, dict] = {}
+        self._own_deliver = {"render_settings": {}, "render_mode": 1,
+                             "format_codec": {"format": "mov", "codec": "H264"}, "jobs": {}}
         self.rendering: threading.Thread | None = None
+
+    # Deliver page state: the project's own, or the process-wide one under the sticky_deliver quirk
+    def _deliver(self):
+        sim = object.__getattribute__(self, "_sim")
+        return sim.deliver if sim.deliver is not None else object.__getattribute__(self, "_own_deliver")
+
+    def _get(self, key):
+        return self._deliver()[key]
+
+    def _set(self, key, value):
+        self._deliver()[key] = value
+
+    render_settings = property(lambda self: self._get("render_settings"),
+                               lambda self, v: self._set("render_settings", v))
+    render_mode = property(lambda self: self._get("render_mode"), lambda self, v: self._set("render_mode", v))
+    format_codec = property(lambda self: self._get("format_codec"), lambda self, v: self._set("format_codec", v))
+    jobs = property(lambda self: self._get("jobs"))
 
     def GetName(self):
         return self.name
@@ -316,7 +411,11 @@ class FakeProject(_Obj):
                 return False
             if not isinstance(value, types):
                 return False
-        self.render_settings.update(settings)  # merges on top of the current Deliver state
+            if key == "FrameRate" and self.render_mode == 0 and self._sim.quirk("framerate_single_clip_only"):
+                return False
+        ignored = set(self._sim.quirk("ignored_render_keys") or ())
+        # merges on top of the current Deliver state; ignored keys are "accepted" and dropped
+        self.render_settings.update({k: v for k, v in settings.items() if k not in ignored})
         return True
 
     def AddRenderJob(self):
@@ -332,11 +431,13 @@ class FakeProject(_Obj):
             "FormatWidth": self.render_settings.get("FormatWidth", 1920),
             "FormatHeight": self.render_settings.get("FormatHeight", 1080),
             "FrameRate": self.settings["timelineFrameRate"],
+            "AudioBitDepth": self.render_settings.get("AudioBitDepth", 24),
+            "AudioSampleRate": self.render_settings.get("AudioSampleRate", 48000),
             "IsExportVideo": self.render_settings.get("ExportVideo", True),
             "IsExportAudio": self.render_settings.get("ExportAudio", True),
             "VideoFormat": self.format_codec["format"], "VideoCodec": self.format_codec["codec"],
             "AudioCodec": "LinearPCM", "PresetName": "Custom", "RenderMode": self.render_mode,
-            "_settings": dict(self.render_settings), "_timeline": self.current_timeline,
+            "_settings": dict(self.render_settings), "_timeline": self.current_timeline, "_project": self,
             "_status": {"JobStatus": "Ready", "CompletionPercentage": 0},
         }
         return job_id
@@ -460,6 +561,13 @@ class FakeMediaPool(_Obj):
             imported.append(clip)
         return imported
 
+    def DeleteClips(self, clips):
+        if not isinstance(clips, list) or any(c not in self.current.clips for c in clips):
+            return False
+        for c in clips:
+            self.current.clips.remove(c)
+        return True
+
     def CreateTimelineFromClips(self, name, clips):
         if not clips or not isinstance(clips, list) or any(t.name == name for t in self.project.timelines):
             return None
@@ -561,6 +669,11 @@ def module_for_scenario(scenario):
     sc = load_scenario(scenario)
     if sc.get("import_error"):
         raise ImportError("Could not locate module dependencies")
+    if (sc.get("quirks") or {}).get("windows_loading"):
+        home = os.environ.get("FUSION_PYTHON3_HOME")
+        if not home or os.path.normcase(os.path.abspath(home)) != os.path.normcase(os.path.abspath(sys.base_prefix)):
+            raise ImportError(f"fusionscript.dll: the Python runtime failed to initialise (FUSION_PYTHON3_HOME="
+                              f"{home!r}, but this process runs {sys.base_prefix!r})")
     return FakeDaVinciResolveScript(sc)
 
 

@@ -6,6 +6,8 @@ timeline frame rate, the source clip's frame count, the source timecode in indiv
 PCM at AudioBitDepth, codec from the current format/codec id. Scenario ``render.outcome`` injects
 lies: ``no_output`` (Complete, nothing written), ``garbage`` (Complete, unreadable bytes),
 ``wrong_frame_count`` (Complete, ``frame_delta`` frames off), ``failed`` (Failed + Error).
+Quirks (see :mod:`.fake`): ``output_named_from_source`` names the file after the source clip,
+``multi_mono_audio`` writes one mono stream per channel.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ def render_job(job: dict, project, render: dict) -> str | None:
     if outcome == "failed":
         return render.get("error", "Render failed: simulated decoder error")
     settings = job["_settings"]
+    quirks = project._sim.quirks
     out = Path(job["TargetDir"], job["OutputFilename"])
+    if quirks.get("output_named_from_source") and job["RenderMode"] == 0:
+        out = out.with_name(Path(job["_timeline"].clips[0].path).stem + out.suffix)
     if outcome == "no_output":
         return None  # a lying "Complete"
     if outcome == "garbage":
@@ -72,10 +77,17 @@ def render_job(job: dict, project, render: dict) -> str | None:
         argv += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={sample_rate}:duration={duration:.6f}"]
     argv += ["-map", "0:v", "-frames:v", str(frames)] + _VIDEO[codec]
     if channels:
-        layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
-        pan = "|".join(f"c{i}=c0" for i in range(channels))
-        argv += ["-filter_complex", f"[1:a]pan={layout}|{pan}[a]", "-map", "[a]",
-                 "-c:a", {16: "pcm_s16le", 24: "pcm_s24le", 32: "pcm_s32le"}.get(bits, "pcm_s24le"),
+        if quirks.get("multi_mono_audio"):
+            labels = [f"[a{i}]" for i in range(channels)]
+            argv += ["-filter_complex", f"[1:a]asplit={channels}" + "".join(labels) if channels > 1
+                     else "[1:a]anull[a0]"]
+            for label in labels:
+                argv += ["-map", label]
+        else:
+            layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
+            pan = "|".join(f"c{i}=c0" for i in range(channels))
+            argv += ["-filter_complex", f"[1:a]pan={layout}|{pan}[a]", "-map", "[a]"]
+        argv += ["-c:a", {16: "pcm_s16le", 24: "pcm_s24le", 32: "pcm_s32le"}.get(bits, "pcm_s24le"),
                  "-ar", str(sample_rate)]
     if tc:
         argv += ["-timecode", tc]
