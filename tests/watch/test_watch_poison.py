@@ -301,3 +301,52 @@ def test_run_command_registers_live_children_while_they_run(tmp_path):
         process.unsubscribe_children(listener)
     assert len(seen) == 2 and len(seen[0]) == 1 and seen[1] == set()
     assert live_children() == ()
+
+
+# ------------------------------------------------------------------ three real watcher processes
+
+def test_three_watchers_file_every_poison_and_complete_every_good_job(tmp_path, media):
+    from watchhelp import start_watch
+
+    out = tmp_path / "out"
+    out.mkdir()
+    w = tmp_path / "w"
+    goods = [f"good{i}.json" for i in range(4)]
+    poisons = poison_texts(spec([media / "tiny.mov"], out))
+    for name, (text, _) in poisons.items():
+        drop(w, name, text)
+    for i, name in enumerate(goods):
+        drop(w, name, spec([media / "tiny.mov"], out, output_name_template="{job_id}", job_id=f"g{i}"))
+    drop(w, LONG_NAME, spec([media / "tiny.mov"], out, output_name_template="long"))
+    with open(os.path.join(os.fsencode(w / "pending"), BAD_UTF8_NAME), "w") as fh:
+        json.dump(spec([media / "tiny.mov"], out, output_name_template="latin"), fh)
+
+    procs = [start_watch(w, "--poll-seconds", "0.1") for _ in range(3)]
+    try:
+        def settled():
+            return not os.listdir(w / "pending") and not [
+                n for d in os.listdir(w / "running") for n in os.listdir(w / "running" / d)
+                if n not in ("owner.json", CHILDREN_FILE)]
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not settled():
+            assert all(p.poll() is None for p in procs), "a watcher exited"
+            time.sleep(0.1)
+        assert settled(), layout(w)
+        assert all(p.poll() is None for p in procs), "a watcher exited"
+    finally:
+        logs = []
+        for p in procs:
+            p.terminate()
+            logs.append(p.communicate(timeout=30)[1])
+    assert [p.returncode for p in procs] == [0, 0, 0], logs
+    assert "Traceback" not in "".join(logs)
+    assert sorted(os.listdir(w / "completed")) == sorted(goods + [g.replace(".json", ".result.json") for g in goods])
+    assert sorted(os.listdir(out)) == [f"g{i}.mov" for i in range(4)]
+    for name, (_, word) in poisons.items():
+        res = result_of(w / "failed" / name.replace(".json", ".result.json"))
+        assert any(word in p["message"] for p in res["problems"]), (name, res["problems"])
+    assert_badname_filed(w, LONG_NAME.encode(), "bytes long")
+    assert_badname_filed(w, BAD_UTF8_NAME, "not UTF-8")
+    both = "".join(logs)
+    for name in [*goods, *poisons]:
+        assert both.count(f"event=claimed job={name} ") == 1, name
