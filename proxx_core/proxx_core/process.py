@@ -37,6 +37,45 @@ def _headline(stderr: str) -> str:
     return (errors or lines or ["no stderr"])[0] if errors else (lines or ["no stderr"])[-1]
 
 
+# -- live child process groups: a watch process records them so that, if it dies, the recovering
+# process can kill its encoders (each child leads its own process group: start_new_session=True)
+_children_lock = threading.Lock()
+_children: dict[int, None] = {}
+_listeners: list = []
+
+
+def live_children() -> tuple[int, ...]:
+    """Pids (= process group ids) of the commands running now, oldest first."""
+    with _children_lock:
+        return tuple(_children)
+
+
+def subscribe_children(listener) -> None:
+    """Call ``listener(pids)`` after each change (from the thread that started/reaped the child)."""
+    with _children_lock:
+        _listeners.append(listener)
+
+
+def unsubscribe_children(listener) -> None:
+    with _children_lock:
+        if listener in _listeners:
+            _listeners.remove(listener)
+
+
+def _child_changed(pid: int, alive: bool) -> None:
+    with _children_lock:
+        if alive:
+            _children[pid] = None
+        else:
+            _children.pop(pid, None)
+        pids, listeners = tuple(_children), list(_listeners)
+    for listener in listeners:
+        try:
+            listener(pids)
+        except Exception:  # bookkeeping must never break an encode
+            pass
+
+
 def _kill(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -67,6 +106,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
                               records=(record,)) from None
         deadline = t0 + command.timeout_seconds
         outcome = None
+        _child_changed(proc.pid, True)
         while True:
             try:
                 proc.wait(timeout=poll_seconds)
@@ -80,6 +120,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
             if outcome:
                 _kill(proc)
                 break
+        _child_changed(proc.pid, False)
         record = CommandRecord(argv=command.argv, exit_code=proc.returncode, stderr_tail=_tail(err),
                                timing={"started_at": started_at, "seconds": round(time.monotonic() - t0, 3)})
     if outcome == "timeout":

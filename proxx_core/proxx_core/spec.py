@@ -23,6 +23,7 @@ import cattrs
 import jsonschema
 
 from .errors import JobFileError, Problem, SpecInvalid
+from .jsonload import MAX_DOCUMENT_BYTES, decode_document
 from .profiles import PROFILES
 
 SUPPORTED_MAJOR = 1
@@ -33,6 +34,7 @@ TOKENS = ("source_name", "source_ext", "index", "job_id", "profile")
 _TIME_WORDS = {"date", "time", "datetime", "timestamp", "now", "today", "year", "month", "day",
                "hour", "minute", "second", "epoch", "created_at", "utc", "local_time"}
 _JOB_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", re.ASCII)
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
@@ -62,22 +64,18 @@ def load_schema(name: str = "jobspec-1.0.json") -> dict:
 
 def read_document(path: Path | str) -> Any:
     """Read and decode a JobSpec file. Missing/unreadable file -> JobFileError (system, exit 4);
-    bytes that are not UTF-8 JSON -> SpecInvalid (validation, exit 1)."""
+    bytes that are not strict, bounded UTF-8 JSON -> SpecInvalid (validation, exit 1; see jsonload)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_DOCUMENT_BYTES + 1)  # bounded: a huge file is refused, not loaded
     except FileNotFoundError:
         raise JobFileError(f"{path}: job file not found; check the path") from None
     except IsADirectoryError:
         raise JobFileError(f"{path}: is a directory, not a job file") from None
     except OSError as exc:
         raise JobFileError(f"{path}: cannot read job file ({exc.strerror}); check permissions") from None
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise SpecInvalid([Problem(path="", message=f"the job file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 JSON")]) from None
-    except json.JSONDecodeError as exc:
-        raise SpecInvalid([Problem(path="", message=f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; fix the JSON syntax")]) from None
+    return decode_document(raw)
 
 
 def _pointer(parts) -> str:
@@ -104,16 +102,27 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict) -> Problem:
         return Problem(path=path, message=f"must be {_TYPE_WORDS.get(want, want)}, not {_json_type(err.instance)}"
                        + ("; put a single source in a list: [\"/path/clip.mov\"]" if want == "array" and isinstance(err.instance, str) else ""))
     if v == "enum":
-        return Problem(path=path, message=f"{err.instance!r} is not one of: {', '.join(map(str, err.validator_value))}")
+        return Problem(path=path, message=f"{_short(err.instance)} is not one of: {', '.join(map(str, err.validator_value))}")
+    if v == "maxLength":
+        return Problem(path=path, message=f"is too long ({len(err.instance)} characters); the limit is {err.validator_value}")
     if v == "minItems":
         return Problem(path=path, message="must not be empty; list at least one source file")
     if v == "minLength":
         return Problem(path=path, message="must not be empty")
     if v == "pattern" and path == "/jobspec_version":
-        return Problem(path=path, message=f"{err.instance!r} is not a semantic version like \"1.0.0\"")
+        return Problem(path=path, message=f"{_short(err.instance)} is not a semantic version like \"1.0.0\"")
     if v == "pattern" and path == "/job_id":
-        return Problem(path=path, message=f"{err.instance!r} must be 1-64 characters from A-Z a-z 0-9 . _ -")
-    return Problem(path=path, message=err.message)
+        return Problem(path=path, message=f"{_short(err.instance)} must be 1-64 characters from A-Z a-z 0-9 . _ -")
+    return Problem(path=path, message=_cut(err.message, 300))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a value, cut so a message never echoes a huge or hostile value in full."""
+    return _cut(repr(value), 80)
 
 
 def schema_problems(doc: Any) -> list[Problem]:
@@ -299,7 +308,11 @@ def static_problems(doc: Any) -> tuple[JobSpec | None, list[Problem]]:
     problems = schema_problems(doc)
     bad_paths = {p.path for p in problems}
     if "/jobspec_version" not in bad_paths and isinstance(doc.get("jobspec_version"), str):
-        problems += version_problems(doc["jobspec_version"])
+        if _VERSION.fullmatch(doc["jobspec_version"]):  # re.search's "$" also matches before a final "\n"
+            problems += version_problems(doc["jobspec_version"])
+        else:
+            problems.append(Problem(path="/jobspec_version", message=(
+                f"{_short(doc['jobspec_version'])} is not a semantic version like \"1.0.0\"")))
     if isinstance(doc.get("sources"), list) and not any(p.startswith("/sources") for p in bad_paths):
         problems += source_problems(tuple(doc["sources"]))
     if isinstance(doc.get("output_dir"), str) and "/output_dir" not in bad_paths:
@@ -310,7 +323,7 @@ def static_problems(doc: Any) -> tuple[JobSpec | None, list[Problem]]:
     if profile is not None:
         for key, want in (("codec", profile.codec), ("container", profile.container)):
             got = doc.get(key)
-            if isinstance(got, str) and got != want:
+            if isinstance(got, str) and got != want and f"/{key}" not in bad_paths:
                 problems.append(Problem(path=f"/{key}", message=(
                     f"{got!r} disagrees with profile {profile.name}, which makes {key} {want!r}; "
                     f"set {key} to {want!r} or choose another profile (`proxx profiles`)")))

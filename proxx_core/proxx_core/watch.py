@@ -25,6 +25,7 @@ result whose every clip is ``interrupted``; other nodes' and live processes' job
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,6 +34,7 @@ import stat
 import sys
 import threading
 import time
+import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
@@ -43,7 +45,9 @@ from .api import check_job_file
 from .atomic import fsync_dir, publish, write_text_atomic
 from .errors import Problem
 from .jobs import temp_path_for
+from .jsonload import MAX_DOCUMENT_BYTES, DocumentInvalid, decode_document
 from .plugins import EngineSet, load_engines
+from .process import live_children, subscribe_children, unsubscribe_children
 from .profiles import PROFILES
 from .results import (
     COMPLETED, EXIT_EXECUTION, EXIT_SYSTEM, FAILED, RESULT_VERSION, ClipResult, Failure, JobResult,
@@ -51,7 +55,9 @@ from .results import (
 )
 from .runner import run_job
 from .spec import derive_job_id, jobspec_sha256, render_name
-from .watch_owner import OWNER_FILE, Liveness, Owner, judge
+from .watch_owner import (
+    CHILDREN_FILE, OWNER_FILE, Liveness, Owner, judge, owner_from_dirname, pid_exists, process_start_token,
+)
 
 SUBDIRS = ("pending", "running", "completed", "failed")
 FINISHING_SUFFIX = ".finishing"
@@ -64,6 +70,13 @@ DEFAULT_POLL_SECONDS = 2.0
 RECOVERY_INTERVAL_SECONDS = 30.0
 #: a dead process's leftover marker or temp file is removed only once it is this old
 ORPHAN_SECONDS = 60.0
+#: a pending file whose name is longer (UTF-8 bytes) or not UTF-8 is set aside, never run: its result's
+#: name and the temporary names beside it must fit the usual 255-byte file-name limit
+MAX_SPEC_NAME_BYTES = 200
+#: the stem a set-aside file gets in failed/ when its own name cannot be used
+BADNAME_PREFIX = "badname-"
+#: files of an owner folder that are bookkeeping, not claimed jobs
+BOOKKEEPING = (OWNER_FILE, CHILDREN_FILE)
 
 
 # --------------------------------------------------------------------------------------------- log
@@ -72,6 +85,10 @@ def _quote(value: Any) -> str:
     text = "" if value is None else str(value)
     if text and not any(c.isspace() or c in '"=\\' or not c.isprintable() for c in text):
         return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a file name that is not UTF-8: keep the log line writable
+        return json.dumps(text, ensure_ascii=True)
     return json.dumps(text, ensure_ascii=False)
 
 
@@ -113,11 +130,35 @@ def _signature(st: os.stat_result) -> tuple:
 
 
 def _parses(path: Path) -> bool:
+    """Complete JSON (acceptable or not): not something a writer may still be writing."""
     try:
-        json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError):
+        decode_document(_read_bounded(path))
+    except DocumentInvalid as exc:
+        return not exc.incomplete
+    except OSError:
         return False
     return True
+
+
+def bad_name_reason(name: str) -> str | None:
+    """Why a job file's name cannot be used for its result (so the job is set aside), or None."""
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "has a name that is not UTF-8 text"
+    if size > MAX_SPEC_NAME_BYTES:
+        return (f"has a name {size} bytes long; the limit is {MAX_SPEC_NAME_BYTES} bytes, so that "
+                f"<name>.result.json fits the file system's name limit")
+    return None
+
+
+def _printable_name(name: str) -> str:
+    """The file name as text; bytes that are not UTF-8 are shown as \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _aside_stem(name: str) -> str:
+    return BADNAME_PREFIX + hashlib.sha256(os.fsencode(name)).hexdigest()[:16]
 
 
 def _stem(name: str) -> str:
@@ -166,6 +207,7 @@ class Watcher:
         self._seen: dict[str, tuple[tuple, float]] = {}  # name -> (signature, first seen, monotonic)
         self._left: dict[str, tuple] = {}  # name -> signature already logged as "left"
         self._noted: set[tuple] = set()  # one-time log keys
+        self._children_lock = threading.Lock()
 
     # ---------------------------------------------------------------- setup and teardown
     def prepare(self) -> None:
@@ -204,11 +246,12 @@ class Watcher:
     def release(self) -> None:
         """Remove this process's owner folder if it holds nothing but owner.json."""
         try:
-            rest = [p for p in os.listdir(self.owner_dir) if p != OWNER_FILE]
+            rest = [p for p in os.listdir(self.owner_dir) if p not in BOOKKEEPING]
             if rest:
                 self.log("owner_kept", path=self._rel(self.owner_dir), entries=len(rest),
                          reason="jobs could not be finished; the next start on this node recovers them")
                 return
+            _unlink(self.owner_dir / CHILDREN_FILE)
             os.unlink(self.owner_dir / OWNER_FILE)
             os.rmdir(self.owner_dir)
         except OSError:
@@ -235,35 +278,59 @@ class Watcher:
             self.log("error", reason=f"cannot list {running}: {exc.strerror or exc}")
             return
         for entry in entries:
-            path = running / entry
-            if path == self.owner_dir:
-                continue
-            hidden = entry.startswith(".")
-            if not path.is_dir():
-                if not hidden:
-                    self._note_once(("stray", entry), "ignored", path=self._rel(path),
-                                    reason="not a claim folder; Proxx leaves it alone")
-                continue
-            owner = _read_owner(path / OWNER_FILE)
-            if owner is None:
-                if not hidden:
-                    self._note_once(("unowned", entry), "ignored", path=self._rel(path),
-                                    reason="no readable owner.json, so its owner is unknown; Proxx leaves it alone")
-                continue
-            verdict = judge(owner, self.owner)
-            if verdict.state != "dead":
-                if not hidden:
-                    self._note_once(("left_running", entry, owner.pid), "left_running", path=self._rel(path),
-                                    owner_node=owner.node, owner_pid=owner.pid, reason=verdict.reason)
-                continue
-            if hidden:  # a registration that never completed: it never held a job
-                shutil.rmtree(path, ignore_errors=True)
-                continue
-            self._recover_owner_dir(path, owner, verdict)
+            try:
+                self._recover_entry(running / entry, entry)
+            except Exception as exc:  # one bad folder must never stop the watcher
+                self.log("error", path=self._rel(running / entry), reason=f"recovery failed: {type(exc).__name__}: "
+                         f"{exc}; left in place", traceback=traceback.format_exc())
+
+    def _recover_entry(self, path: Path, entry: str) -> None:
+        if path == self.owner_dir:
+            return
+        hidden = entry.startswith(".")
+        if not path.is_dir():
+            if not hidden:
+                self._note_once(("stray", entry), "ignored", path=self._rel(path),
+                                reason="not a claim folder; Proxx leaves it alone")
+            return
+        owner = _read_owner(path / OWNER_FILE)
+        if owner is None:
+            if not hidden:
+                self._recover_unowned(path, entry)
+            return
+        verdict = judge(owner, self.owner)
+        if verdict.state != "dead":
+            if not hidden:
+                self._note_once(("left_running", entry, owner.pid), "left_running", path=self._rel(path),
+                                owner_node=owner.node, owner_pid=owner.pid, reason=verdict.reason)
+            return
+        if hidden:  # a registration that never completed: it never held a job
+            shutil.rmtree(path, ignore_errors=True)
+            return
+        self._recover_owner_dir(path, owner, verdict)
+
+    def _recover_unowned(self, path: Path, entry: str) -> None:
+        """An owner folder without a readable owner.json: removed when empty; its jobs recovered when
+        its name says it belonged to a process of this node that is gone; otherwise left alone."""
+        try:
+            os.rmdir(path)  # only succeeds when empty: nothing can be lost
+            self.log("removed", path=self._rel(path), reason="an empty owner folder without owner.json")
+            return
+        except OSError:
+            pass
+        guess = owner_from_dirname(entry, self.owner)
+        verdict = judge(guess, self.owner) if guess is not None else None
+        if guess is None or verdict is None or verdict.state != "dead":
+            self._note_once(("unowned", entry), "ignored", path=self._rel(path), reason=(
+                "no readable owner.json, and its name does not show a finished process of this node; "
+                "Proxx leaves it alone"))
+            return
+        self._recover_owner_dir(path, guess, Liveness("dead", f"its folder has no owner.json and {verdict.reason}"))
 
     def _recover_owner_dir(self, path: Path, owner: Owner, verdict: Liveness) -> None:
+        self._kill_children(path, owner)
         try:
-            names = sorted(n for n in os.listdir(path) if n != OWNER_FILE and not n.endswith(FINISHING_SUFFIX)
+            names = sorted(n for n in os.listdir(path) if n not in BOOKKEEPING and not n.endswith(FINISHING_SUFFIX)
                            and not n.startswith("."))
         except FileNotFoundError:
             return  # another watcher of this node finished recovering it
@@ -271,16 +338,18 @@ class Watcher:
             try:
                 if self._adopt(path, name):
                     self._recover_job(self.owner_dir, name, owner, verdict)
-            except OSError as exc:
-                self.log("error", job=name, path=self._rel(path / name),
-                         reason=f"recovery failed: {exc.strerror or exc}; left in place")
+            except Exception as exc:  # one job must never stop the recovery of the others
+                self.log("error", job=name, path=self._rel(path / name), reason=(
+                    f"recovery failed: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}; left in place"),
+                    traceback=None if isinstance(exc, OSError) else traceback.format_exc())
         try:
-            leftovers = [n for n in os.listdir(path) if n != OWNER_FILE]
+            leftovers = [n for n in os.listdir(path) if n not in BOOKKEEPING]
             for n in leftovers:  # stale markers / temp files of finished jobs; young ones may
                 # belong to a job another watcher is adopting right now, so they wait a pass
                 if (n.endswith(FINISHING_SUFFIX) or n.startswith(".")) and _age(path / n) > ORPHAN_SECONDS:
                     _unlink(path / n)
-            if not [n for n in os.listdir(path) if n != OWNER_FILE]:
+            if not [n for n in os.listdir(path) if n not in BOOKKEEPING]:
+                _unlink(path / CHILDREN_FILE)
                 _unlink(path / OWNER_FILE)
                 os.rmdir(path)
         except OSError:
@@ -299,7 +368,7 @@ class Watcher:
         marker = name + FINISHING_SUFFIX
         try:
             os.rename(dead_dir / marker, self.owner_dir / marker)
-        except FileNotFoundError:
+        except OSError:  # none (usual), or a name too long to have one
             pass
         fsync_dir(str(self.owner_dir))
         return True
@@ -307,7 +376,8 @@ class Watcher:
     def _recover_job(self, folder: Path, name: str, owner: Owner, verdict: Liveness) -> None:
         spec_path = folder / name
         marker = _read_json(folder / (name + FINISHING_SUFFIX))
-        if (isinstance(marker, dict) and marker.get("destination") in ("completed", "failed")
+        if (bad_name_reason(name) is None and isinstance(marker, dict)
+                and marker.get("destination") in ("completed", "failed")
                 and is_candidate_name(str(marker.get("spec_name"))) and self._result_written(marker)):
             # crashed after publishing the result, before moving the spec: just finish the move
             dest_dir = self.dirs[marker["destination"]]
@@ -316,18 +386,14 @@ class Watcher:
             self.log("recovered", job=name, spec=self._rel(final), result=marker.get("result"),
                      reason="result was already written; spec moved beside it")
             return
-        try:
-            text = spec_path.read_bytes().decode("utf-8")
-            document: Any = json.loads(text)
-        except (OSError, ValueError):
-            document = None
+        document = _read_spec(spec_path)
         claim_id = f"{owner.dirname}/{name}"
         message = (f"the watch process that claimed this job ({verdict.reason}) stopped before the job "
                    f"finished; recovered by process {self.owner.pid} on node {self.owner.node}")
         result = interrupted_result(document, message, timing_extra={
             "watch": {"claim": claim_id, "owner": owner.to_json(), "recovered_by": self.owner.to_json(),
                       "recovered_at": now_rfc3339()}})
-        res_rel, spec_rel = self._finish_files(spec_path, name, result, claim_id, destination="failed")
+        res_rel, spec_rel = self._file(spec_path, name, result, claim_id, destination="failed")
         self.log("recovered", job=name, status=result.status, owner_pid=owner.pid, spec=spec_rel,
                  result=res_rel, reason=verdict.reason)
 
@@ -387,17 +453,38 @@ class Watcher:
             if age < self.stable_seconds or seen is None:
                 more = True
                 continue
+            if bad_name_reason(name):
+                self._set_aside_pending(name)
+                continue
             if not _parses(path) and age < self.invalid_grace_seconds:
                 self._note_once(("unparsed", name, sig), "waiting", job=name, reason=(
                     f"not valid JSON yet; waiting up to {self.invalid_grace_seconds:g} s for its writer "
                     f"before failing it"))
                 more = True
                 continue
-            self._consider(name, path, sig)
+            try:
+                self._consider(name, path, sig)
+            except Exception as exc:  # a bug or fault in the pre-check: claim it; the run files it as failed
+                self.log("error", job=name, reason=f"pre-check failed: {type(exc).__name__}: {exc}",
+                         traceback=traceback.format_exc())
+                claim = self._claim(name)
+                if claim is not None:
+                    self._active[name] = self._pool.submit(self._run_claimed, claim)
         for gone in set(self._seen) - present:
             self._seen.pop(gone, None)
             self._left.pop(gone, None)
         return more
+
+    def _set_aside_pending(self, name: str) -> None:
+        """Claim a file whose name cannot carry a result, and set it aside with a plain-text reason."""
+        claim = self._claim(name)
+        if claim is None:
+            return
+        why = f"this job file {bad_name_reason(name)}; rename it (shorter, UTF-8) and drop it into pending/ again"
+        try:
+            self._set_aside(claim.path, name, why)
+        except OSError as exc:
+            self.log("error", job=name, reason=f"cannot set it aside: {exc.strerror or exc}; it stays in running/")
 
     def _consider(self, name: str, path: Path, sig: tuple) -> None:
         checked = check_job_file(path, self.engines)
@@ -451,24 +538,25 @@ class Watcher:
             try:
                 result = self._execute(claim)
             except Exception as exc:  # a bug or an environment fault: file the job as failed, say why
-                self.log("error", job=claim.name, reason=f"{type(exc).__name__}: {exc}")
+                self.log("error", job=claim.name, reason=f"{type(exc).__name__}: {exc}",
+                         traceback=traceback.format_exc())
                 result = refused([Problem(path="", category="io_error", message=(
                     f"the watch runner could not run this job: {type(exc).__name__}: {exc}"))],
-                    document=_read_json(claim.path), exit_code=EXIT_SYSTEM)
+                    document=_read_spec(claim.path), exit_code=EXIT_SYSTEM)
             if result is None:
                 return
             result = attrs.evolve(result, timing={**result.timing, "watch": {
                 "claim": claim.claim_id, "claimed_at": claim.claimed_at, "owner": self.owner.to_json(),
                 "spec_name": claim.name}})
             destination = "completed" if result.status == COMPLETED else "failed"
-            res_rel, spec_rel = self._finish_files(claim.path, claim.name, result, claim.claim_id, destination)
+            res_rel, spec_rel = self._file(claim.path, claim.name, result, claim.claim_id, destination)
             interrupted = sum(1 for c in result.clips if c.failure and c.failure.category == "interrupted")
             self.log("finished", job=claim.name, job_id=result.job_id, status=result.status,
                      exit_code=result.exit_code, result=res_rel, spec=spec_rel, interrupted=interrupted or None)
-        except Exception as exc:  # cannot even file it: it stays in running/ for recovery
+        except Exception as exc:  # cannot even set it aside (storage fault): it stays in running/
             self.log("error", job=claim.name, path=self._rel(claim.path),
                      reason=f"{type(exc).__name__}: {exc}; the job stays in running/ and is recovered "
-                            f"to failed/ at the next start on this node")
+                            f"to failed/ at the next start on this node", traceback=traceback.format_exc())
         finally:
             self.wake.set()
 
@@ -492,12 +580,78 @@ class Watcher:
         self.log("returned", job=claim.name, reason="after claiming, it needs an engine this node lacks")
         return True
 
+    def _file(self, spec_path: Path, name: str, result: JobResult, claim_id: str,
+              destination: str) -> tuple[str, str]:
+        """File a job whatever its result holds: the full result; else a bare one (no spec, no clips)
+        that says why; else, or when the name cannot carry a result, the spec set aside with a
+        plain-text reason. Only a storage fault can stop all three (OSError: left for recovery)."""
+        why = bad_name_reason(name)
+        if why:
+            return self._set_aside(spec_path, name, (
+                f"this job file {why}; rename it (shorter, UTF-8) and drop it into pending/ again. "
+                f"What happened to it: {result.status}; {_summary(result)}"))
+        try:
+            return self._finish_files(spec_path, name, result, claim_id, destination)
+        except Exception as exc:
+            first = f"{type(exc).__name__}: {exc}"
+            self.log("error", job=name, reason=f"cannot write its result: {first}; writing a bare one",
+                     traceback=traceback.format_exc())
+        bare = attrs.evolve(result, status=FAILED, exit_code=EXIT_SYSTEM, clips=(), jobspec=None, user_metadata=None,
+                            problems=(*result.problems, Problem(path="", category="io_error", message=(
+                                f"the full result of this job could not be written ({first}); this bare result "
+                                f"replaces it. The job's own status was {result.status}: check its outputs "
+                                f"before using them"))))
+        try:
+            return self._finish_files(spec_path, name, bare, claim_id, "failed")
+        except Exception as exc:
+            second = f"{type(exc).__name__}: {exc}"
+            self.log("error", job=name, reason=f"cannot write a bare result either: {second}; setting it aside",
+                     traceback=traceback.format_exc())
+        _unlink_quietly(spec_path.parent / (name + FINISHING_SUFFIX))
+        return self._set_aside(spec_path, name, (
+            f"no result could be written for this job ({first}; then {second}). "
+            f"What happened to it: {result.status}; {_summary(result)}"))
+
+    def _set_aside(self, spec_path: Path, name: str, why: str) -> tuple[str, str]:
+        """Move a job to failed/ with ``<stem>.reason.txt`` (plain text) beside it; a name that cannot
+        be used becomes ``badname-<first 16 hex digits of the SHA-256 of the name's bytes>``."""
+        stem = _aside_stem(name) if bad_name_reason(name) else _stem(name)
+        text = (f"Proxx did not run this job, or could not write its result.\n"
+                f"file name: {_printable_name(name)}\n"
+                f"set aside at: {now_rfc3339()} by process {self.owner.pid} on node {self.owner.node}\n"
+                f"reason: {why}\n")
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+        dest_dir = self.dirs["failed"]
+        with self._finish_lock:
+            n = 1
+            while True:
+                base = stem if n == 1 else f"{stem}.{n}"
+                spec_name, reason_name = f"{base}.json", f"{base}.reason.txt"
+                if (dest_dir / spec_name).exists() or (dest_dir / reason_name).exists():
+                    n += 1
+                    continue
+                try:
+                    write_text_atomic(dest_dir / reason_name, text, overwrite=False)
+                except FileExistsError:
+                    n += 1
+                    continue
+                try:
+                    publish(str(spec_path), str(dest_dir / spec_name), overwrite=False)
+                except FileExistsError:
+                    _unlink(dest_dir / reason_name)
+                    n += 1
+                    continue
+                self.log("set_aside", job=name, spec=f"failed/{spec_name}", reason_file=f"failed/{reason_name}",
+                         reason=why)
+                return f"failed/{reason_name}", f"failed/{spec_name}"
+
     def _finish_files(self, spec_path: Path, name: str, result: JobResult, claim_id: str,
                       destination: str) -> tuple[str, str]:
         """Result first (atomic, no clobber), then the spec beside it; suffix .2, .3... on clashes."""
         dest_dir = self.dirs[destination]
         marker = spec_path.parent / (name + FINISHING_SUFFIX)
         text = dumps(result)
+        text.encode("utf-8")  # fails here, before anything is written, if it cannot be stored
         with self._finish_lock:
             n = 1
             while True:
@@ -532,6 +686,47 @@ class Watcher:
                 return target
             except FileExistsError:
                 n += 1
+
+    # ------------------------------------------------------------------- encoder process groups
+    def _record_children(self, _pids) -> None:
+        """Keep ``running/<owner>/owner.children.json`` equal to this process's live encoders, so a
+        recovering watcher can kill them if this process dies."""
+        with self._children_lock:
+            entries = []
+            for pid in live_children():
+                entries.append({"pid": pid, "pgid": pid, "start_token": process_start_token(pid)})
+            try:
+                write_text_atomic(self.owner_dir / CHILDREN_FILE, json.dumps({"children": entries}) + "\n")
+            except OSError as exc:
+                self._note_once(("children", str(exc)), "error", reason=(
+                    f"cannot record encoder processes in {self._rel(self.owner_dir)}: {exc.strerror or exc}"))
+
+    def _kill_children(self, folder: Path, owner: Owner) -> None:
+        """Kill the recorded encoder process groups of a dead owner of this node, but only a process
+        that is still the one recorded (same start token: a reused pid is never touched)."""
+        data = _read_json(folder / CHILDREN_FILE)
+        entries = data.get("children") if isinstance(data, dict) else None
+        if owner.node != self.owner.node or not isinstance(entries, list):
+            return
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            pid, pgid, token = entry.get("pid"), entry.get("pgid"), entry.get("start_token")
+            if type(pid) is not int or type(pgid) is not int or pid <= 1 or pgid <= 1 or not isinstance(token, str):
+                continue
+            if not pid_exists(pid) or process_start_token(pid) != token:
+                continue  # gone, or the pid now belongs to another process
+            try:
+                if os.getpgid(pid) != pgid:
+                    continue
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                continue
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline and _running(pid, token):
+                time.sleep(0.02)
+            self.log("killed", pid=pid, pgid=pgid, owner_pid=owner.pid,
+                     reason=f"encoder of process {owner.pid}, which is gone; killed before recovering its jobs")
 
     # ------------------------------------------------------------------------------- loop
     def _reap(self) -> None:
@@ -578,6 +773,7 @@ class Watcher:
         self.prepare()
         observer = None
         self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="proxx-watch-job")
+        subscribe_children(self._record_children)
         try:
             self.recover()
             observer = self._start_observer()
@@ -608,6 +804,7 @@ class Watcher:
                 self.wake.clear()
         finally:
             self._pool.shutdown(wait=True)
+            unsubscribe_children(self._record_children)
             self._reap()
             if observer is not None:
                 observer.stop()
@@ -693,11 +890,51 @@ def _unlink(path: Path) -> None:
         pass
 
 
-def _read_json(path: Path) -> Any:
+def _unlink_quietly(path: Path) -> None:
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError):
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _read_json(path: Path) -> Any:
+    """A small file Proxx wrote itself (owner, marker, result), or None."""
+    try:
+        return json.loads(_read_bounded(path).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
+
+
+def _read_bounded(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(MAX_DOCUMENT_BYTES + 1)
+
+
+def _read_spec(path: Path) -> Any:
+    """A job file's document if it is acceptable JSON (strict, bounded), else None: safe to put
+    into a result whatever the file holds."""
+    try:
+        return decode_document(_read_bounded(path))
+    except (OSError, DocumentInvalid):
+        return None
+
+
+def _summary(result: JobResult) -> str:
+    failures = [f"clip {c.index}: {c.failure.category}" for c in result.clips if c.failure]
+    problems = [f"{p.path or '/'}: {p.message}" for p in result.problems]
+    text = "; ".join(problems + failures) or f"{len(result.clips)} clip(s)"
+    return text if len(text) <= 2000 else text[:1999] + "…"
+
+
+def _running(pid: int, token: str) -> bool:
+    """Still the recorded process, and not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return False
+    except (OSError, IndexError):
+        pass
+    return pid_exists(pid) is True and process_start_token(pid) == token
 
 
 def _read_owner(path: Path) -> Owner | None:

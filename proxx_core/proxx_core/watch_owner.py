@@ -23,6 +23,8 @@ from typing import Any
 import attrs
 
 OWNER_FILE = "owner.json"
+#: the live encoder process groups of the owner (see process.live_children), for recovery to kill
+CHILDREN_FILE = "owner.children.json"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -118,6 +120,16 @@ class Owner:
         opt = {k: data.get(k) if isinstance(data.get(k), str) else None
                for k in ("start_token", "boot_id", "started_at")}
         return cls(node=data["node"], pid=data["pid"], instance=str(data.get("instance") or ""), **opt)
+
+
+def owner_from_dirname(dirname: str, me: Owner) -> Owner | None:
+    """The owner an owner folder's name (``<node>.<pid>.<instance>``) points to, when its
+    ``owner.json`` is missing or unreadable; None unless it names this node. Without a start token
+    such an owner counts as alive while its pid exists (see :func:`judge`)."""
+    rest = dirname.rsplit(".", 2)
+    if len(rest) != 3 or not rest[1].isdigit() or rest[0] != _SAFE.sub("_", me.node)[:100]:
+        return None
+    return Owner(node=me.node, pid=int(rest[1]), start_token=None, boot_id=None, instance=rest[2])
 
 
 @attrs.frozen

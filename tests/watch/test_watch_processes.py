@@ -11,8 +11,8 @@ import time
 
 import pytest
 from watchhelp import (
-    FAST_ENV, children_running, drop, kill_pids, needs_proc, result_of, spec, start_watch, wait_for,
-    watch_cmd,
+    FAST_ENV, children_running, drop, kill_pids, needs_proc, recorded_children, result_of, spec, start_watch,
+    still_running, wait_for, watch_cmd,
 )
 
 
@@ -63,20 +63,24 @@ def test_kill_9_mid_job_then_restart_fails_it_as_interrupted(tmp_path, slow_sour
     try:
         claimed = wait_for(lambda: list((w / "running").glob("*/slow.json")), 20, "the job to be claimed")
         orphans = wait_for(lambda: children_running(watcher.pid, "proxx-partial"), 20, "ffmpeg to start")
+        # the watcher records its encoder's process group in its owner folder, for recovery to kill
+        wait_for(lambda: set(orphans) <= recorded_children(claimed[0].parent), 5, "the encoder to be recorded")
         time.sleep(0.3)
         watcher.kill()  # SIGKILL: no cleanup at all
         watcher.communicate(timeout=10)
+        assert claimed[0].exists()
+        final = [out / "slow_proxy.mov", out / "second_proxy.mov"]
+        assert not any(p.exists() for p in final)
+
+        restart = subprocess.run(watch_cmd(w, "--once", "--poll-seconds", "0.1"), capture_output=True, text=True,
+                                 timeout=60, env={**os.environ, "PROXX_LOAD_PLUGINS": "ffmpeg", **FAST_ENV})
+        # the dead watcher's encoder does not outlive the recovery that files its job as interrupted
+        assert not [pid for pid in orphans if still_running(pid)], restart.stderr
     finally:
         if watcher.poll() is None:
             watcher.kill()
             watcher.communicate(timeout=10)
-        kill_pids(orphans)  # the orphaned encoder of the killed watcher (its own session)
-    assert claimed[0].exists()
-    final = [out / "slow_proxy.mov", out / "second_proxy.mov"]
-    assert not any(p.exists() for p in final)
-
-    restart = subprocess.run(watch_cmd(w, "--once", "--poll-seconds", "0.1"), capture_output=True, text=True,
-                             timeout=60, env={**os.environ, "PROXX_LOAD_PLUGINS": "ffmpeg", **FAST_ENV})
+        kill_pids(orphans)  # in case the test failed before recovery killed them
     assert restart.returncode == 0, restart.stderr
     assert os.listdir(w / "running") == []
     assert sorted(os.listdir(w / "failed")) == ["slow.json", "slow.result.json"]

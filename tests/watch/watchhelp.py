@@ -112,6 +112,24 @@ def children_running(parent_pid: int, needle: str) -> list[int]:
     return found
 
 
+def recorded_children(owner_folder: Path) -> set[int]:
+    """The encoder pids a watcher recorded in its owner folder."""
+    try:
+        data = json.loads((owner_folder / "owner.children.json").read_text())
+    except (OSError, ValueError):
+        return set()
+    return {c["pid"] for c in data["children"]}
+
+
+def still_running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan may wait a moment to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def kill_pids(pids) -> None:
     for pid in pids:
         try:
