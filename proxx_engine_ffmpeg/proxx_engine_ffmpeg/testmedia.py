@@ -21,7 +21,8 @@ VIDEO_CODECS = {
     "mjpeg": ["-c:v", "mjpeg", "-pix_fmt", "yuvj422p"],
     "mpeg1": ["-c:v", "mpeg1video", "-pix_fmt", "yuv420p", "-b:v", "2M"],
     "mpeg2_422": ["-c:v", "mpeg2video", "-pix_fmt", "yuv422p", "-b:v", "8M"],
-    "dv": ["-c:v", "dvvideo", "-pix_fmt", "yuv420p"],
+    "dv": ["-c:v", "dvvideo", "-pix_fmt", "yuv420p"],  # DV PAL (4:2:0)
+    "dv_ntsc": ["-c:v", "dvvideo", "-pix_fmt", "yuv411p"],  # DV NTSC is 4:1:1
     "hevc10": ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
                "-x265-params", "log-level=error:pools=1"],
     "h264_long_gop": ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-threads", "1",
