@@ -8,7 +8,13 @@ docs/source-handling.md.
 
 from __future__ import annotations
 
-from proxxtest import PROFILE_CODECS
+import sys
+from pathlib import Path
+
+if __name__ == "__main__":  # run as a script: find the shared test helpers
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from proxxtest import PROFILE_CODECS  # noqa: E402
 
 PROFILES = sorted(PROFILE_CODECS)
 HLG = ("bt2020", "arib-std-b67", "bt2020nc")
@@ -95,8 +101,4 @@ def table() -> str:
 
 
 if __name__ == "__main__":
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     print(table())
