@@ -98,9 +98,11 @@ def test_reel_name_is_carried_where_the_container_can(ext, profile, proxx, write
         assert REEL in got["reel_names"]
 
 
+@pytest.mark.parametrize("color", [("bt709", "bt709", "bt709"), None], ids=["tagged", "untagged"])
 @pytest.mark.parametrize("profile", ["offline_prores_proxy_1920x1080", "offline_prores_lt_1920x1080"])
-def test_prores_proxies_carry_bt709_colour_tags(profile, proxx, write_job, media, outdir):
-    src = media("hd.mov", size="256x144", rate="25/1", frames=3, color=("bt709", "bt709", "bt709"))
+def test_prores_proxies_carry_bt709_colour_tags(profile, color, proxx, write_job, media, outdir):
+    # an untagged HD-like camera file (many H.264 cameras) is BT.709 to every NLE: the proxy says so
+    src = media("hd.mp4", video="h264", size="256x144", rate="25/1", frames=3, color=color)
     r, res = run(proxx, write_job, src, outdir, profile)
     assert r.returncode == 0, r.stderr
     assert checks_of(res["clips"][0])["color_tags"]["ok"]
