@@ -13,7 +13,7 @@ from pathlib import Path
 import attrs
 
 from .errors import ProxxError
-from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo
+from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo, displayed_field_order
 
 _FIELD_ORDER = {0: "unknown", 1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
 _PRIMARIES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020"}
@@ -45,6 +45,44 @@ def _bit_depth(pix_fmt: str | None) -> int | None:
         return None
 
 
+def _frame_rate(s):
+    """The stream's real frame rate. libav's r_frame_rate is a guess of the smallest tick that
+    represents every timestamp: for interlaced H.264 and MPEG-1/2 program streams it is the field
+    rate (50 for a 25 fps file). When it is exactly twice the average rate or the decoder's frame
+    rate (which counts a frame's two fields once), that rate is right."""
+    base, avg = s.base_rate, s.average_rate
+    for frame_rate in (avg, s.codec_context.framerate):
+        if base and frame_rate and Fraction(base) == 2 * Fraction(frame_rate):
+            return frame_rate
+    return base or s.guessed_rate or avg
+
+
+def _is_vfr(s, rate) -> bool:
+    """Phones record variable frame rate: the average rate then differs from the nominal one."""
+    avg = s.average_rate
+    return bool(avg and rate and abs(Fraction(avg) - Fraction(rate)) / Fraction(rate) > Fraction(1, 200))
+
+
+def _rotation(c, s) -> int:
+    """Display rotation of the first frame (QuickTime display matrix), in degrees 0/90/180/270."""
+    try:
+        for frame in c.decode(s):
+            return int(getattr(frame, "rotation", 0) or 0) % 360
+    except Exception:  # a stream this build cannot decode has no rotation we could apply anyway
+        return 0
+    return 0
+
+
+def _reel_name(c) -> str | None:
+    """Tape/reel name: MOV tmcd ``reel_name`` or MXF tape package (both per stream), else the MXF
+    material package name (the camera's clip name)."""
+    for s in c.streams:
+        name = (s.metadata.get("reel_name") or "").strip()
+        if name:
+            return name
+    return (c.metadata.get("material_package_name") or "").strip() or None
+
+
 def _count_packets(path: Path, stream_index: int) -> int:
     import av
 
@@ -67,23 +105,28 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
             if vstreams:
                 s = vstreams[0]
                 cc = s.codec_context
-                rate = s.base_rate or s.average_rate or s.guessed_rate
+                rate = _frame_rate(s)
                 if not rate:
                     raise ProxxError(f"{path}: the video stream has no frame rate", category="unsupported_source")
                 sar = s.sample_aspect_ratio or cc.sample_aspect_ratio
                 sar_s = f"{sar.numerator}:{sar.denominator}" if sar else "1:1"
                 frames = s.frames or None
+                field_order = _FIELD_ORDER.get(int(cc.field_order), "unknown")
                 video = VideoInfo(
                     codec=cc.name, width=cc.width, height=cc.height, pix_fmt=cc.pix_fmt,
                     bit_depth=_bit_depth(cc.pix_fmt), sample_aspect=sar_s,
                     frame_rate=FrameRate.parse(Fraction(rate)), frame_count=frames,
-                    field_order=_FIELD_ORDER.get(int(cc.field_order), "unknown"),
+                    field_order=field_order, field_dominance=displayed_field_order(container, field_order),
+                    variable_frame_rate=_is_vfr(s, rate),
                     color_primaries=_PRIMARIES.get(int(cc.color_primaries)),
                     color_transfer=_TRANSFER.get(int(cc.color_trc)),
                     color_space=_MATRIX.get(int(cc.colorspace)),
                 )
                 tc = s.metadata.get("timecode")
                 vindex = s.index
+                if container in ("mov", "mp4", "m4v"):
+                    video = attrs.evolve(video, rotation=_rotation(c, s))
+            reel = _reel_name(c)
             for d in c.streams.data:
                 tc = tc or d.metadata.get("timecode")
             tc = tc or c.metadata.get("timecode")
@@ -101,5 +144,5 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
     if video is not None and video.frame_count is None:
         video = attrs.evolve(video, frame_count=_count_packets(path, vindex) or None)
     return SourceInfo(container=container, video=video, audio=audio, start_timecode=tc,
-                      duration_seconds=duration, probed_by=probed_by)
+                      duration_seconds=duration, reel_name=reel, probed_by=probed_by)
 

@@ -139,6 +139,8 @@ class Verification:
     ok: bool
     checks: tuple[Check, ...] = attrs.field(converter=tuple)
     output_info: SourceInfo | None = None
+    #: what the proxy differs in by rule, not by fault (e.g. "the source has no timecode: ...")
+    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     def failed_checks(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if not c.ok)

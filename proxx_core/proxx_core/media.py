@@ -13,6 +13,28 @@ import attrs
 
 _TC = re.compile(r"^(\d{2}):([0-5]\d):([0-5]\d)([:;.,])(\d{2,3})$")
 
+#: the NLE rule for a file without timecode (Premiere, Resolve, Avid, FCP): it starts at zero
+ZERO_TIMECODE = "00:00:00:00"
+
+#: containers whose libav field order comes from a QuickTime ``fiel`` atom
+_QUICKTIME = ("mov", "mp4", "m4v")
+
+
+def displayed_field_order(container: str, field_order: str) -> str:
+    """Field dominance as an NLE displays it: "tff", "bff", "progressive" or "unknown".
+
+    libav's two-letter codes mean different things per demuxer. QuickTime ``fiel`` (MOV/MP4): the
+    first letter is the field shown first (0x0201 "tt" and 0x0209 "tb" are both top field first for
+    interleaved frames, as FCP and MediaInfo read them). Everywhere else (MXF field dominance,
+    Matroska, bitstream flags) libav's documented meaning holds: the second letter is shown first.
+    """
+    if field_order == "progressive":
+        return "progressive"
+    if field_order not in ("tt", "bb", "tb", "bt"):
+        return "unknown"
+    shown = field_order[0] if container in _QUICKTIME else field_order[1]
+    return "tff" if shown == "t" else "bff"
+
 
 @attrs.frozen(kw_only=True)
 class FrameRate:
@@ -67,8 +89,14 @@ class VideoInfo:
     sample_aspect: str = "1:1"
     frame_rate: FrameRate
     frame_count: int | None = None
-    #: "progressive", "tt", "bb", "tb", "bt" or "unknown"
+    #: libav's code as probed: "progressive", "tt", "bb", "tb", "bt" or "unknown"
     field_order: str = "unknown"
+    #: the field shown first, what relink compares: "tff", "bff", "progressive" or "unknown"
+    field_dominance: str = "unknown"
+    #: display rotation in degrees (phone footage), applied by players on top of the stored raster
+    rotation: int = 0
+    #: timestamps are not evenly spaced (phones): ``frame_rate`` is then the nominal rate
+    variable_frame_rate: bool = False
     color_primaries: str | None = None
     color_transfer: str | None = None
     color_space: str | None = None
@@ -104,6 +132,8 @@ class SourceInfo:
     video: VideoInfo | None = None
     audio: tuple[AudioInfo, ...] = attrs.field(default=(), converter=tuple)
     start_timecode: str | None = attrs.field(default=None, converter=normalise_timecode)
+    #: tape/reel name (MOV tmcd ``reel_name``, MXF tape package or material package name)
+    reel_name: str | None = None
     duration_seconds: float | None = None
     #: name of the engine whose probe produced this
     probed_by: str

@@ -30,11 +30,22 @@ def _tail(fh) -> str:
     return text if size <= STDERR_TAIL_BYTES else "…" + text
 
 
+#: words of a line that says why something failed
+_CAUSE = ("error", "invalid", "not supported", "unsupported", "no such", "cannot", "could not", "failed",
+          "not found", "permission denied", "must be")
+#: FFmpeg's generic consequences of an earlier, decisive line ("maybe incorrect parameters ...")
+_CONSEQUENCE = ("maybe incorrect parameters", "error sending frames", "task finished with error code",
+                "terminating thread", "could not open encoder before eof", "nothing was written into output",
+                "conversion failed", "ff_frame_thread_encoder_init failed", "error while filtering")
+
+
 def _headline(stderr: str) -> str:
-    """The stderr line most likely to say what went wrong: the first error line, else the last."""
+    """The decisive stderr line: the first that names a cause and is not one of FFmpeg's generic
+    consequences; else the first error line; else the last line."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if "error" in ln.lower() or "invalid" in ln.lower()]
-    return (errors or lines or ["no stderr"])[0] if errors else (lines or ["no stderr"])[-1]
+    causes = [ln for ln in lines if any(w in ln.lower() for w in _CAUSE)]
+    decisive = [ln for ln in causes if not any(g in ln.lower() for g in _CONSEQUENCE)]
+    return (decisive or causes or lines[-1:] or ["no stderr"])[0]
 
 
 # -- live child process groups: a watch process records them so that, if it dies, the recovering

@@ -103,12 +103,62 @@ def fit_raster(video: VideoInfo, profile: Profile) -> tuple[int, int]:
     return _even(display_w * scale), _even(h * scale)
 
 
+#: transfer functions of HDR sources (PQ, HLG): an 8-bit BT.709 proxy would mislabel them
+HDR_TRANSFERS = ("smpte2084", "arib-std-b67")
+
+
+def assumed_color_tags(video: VideoInfo) -> tuple[str, str, str]:
+    """The source's (primaries, transfer, matrix), each missing tag assumed as NLEs do from the
+    raster: 525-line SD is SMPTE 170M, 625-line SD is BT.470BG with the BT.709 curve, anything
+    else BT.709."""
+    if video.height in (480, 486) and video.width <= 720:
+        default = ("smpte170m", "smpte170m", "smpte170m")
+    elif video.height == 576 and video.width <= 720:
+        default = ("bt470bg", "bt709", "bt470bg")
+    else:
+        default = ("bt709", "bt709", "bt709")
+    tags = (video.color_primaries, video.color_transfer, video.color_space)
+    return tuple(t or d for t, d in zip(tags, default))  # type: ignore[return-value]
+
+
+def output_color_tags(video: VideoInfo, profile: Profile) -> tuple[str, str, str]:
+    """The colour tags every proxy carries: the profile's fixed ones (H.264: BT.709, the matrix is
+    converted), else the source's, missing ones assumed (:func:`assumed_color_tags`)."""
+    return profile.color_tags or assumed_color_tags(video)
+
+
 def representability_problems(video: VideoInfo | None, profile: Profile) -> list[str]:
     """Reasons the profile cannot represent this source faithfully (refused at validation)."""
     reasons = []
     if video is None:
         reasons.append("the source has no video stream; every profile makes a video proxy")
         return reasons
+    if video.field_dominance in ("tff", "bff") and profile.codec == "dnxhr":
+        reasons.append(
+            f"the source is interlaced ({video.field_dominance.upper()}) and FFmpeg's DNxHR encoder has no interlaced "
+            f"mode; a progressive proxy would not relink (NLEs require the same fielding); choose a ProRes or "
+            f"H.264 profile"
+        )
+    if video.variable_frame_rate and profile.container == "mxf":
+        reasons.append(
+            f"the source has a variable frame rate and MXF carries a constant rate only ({profile.name} would "
+            f"retime it); choose an H.264 or ProRes profile, which keep every frame's timestamp"
+        )
+    if video.rotation and profile.container == "mxf":
+        reasons.append(
+            f"the source is displayed rotated by {video.rotation}° and MXF has no display rotation; choose an "
+            f"H.264 or ProRes profile, which keep the rotation flag"
+        )
+    if profile.bit_depth == 8 and video.color_transfer in HDR_TRANSFERS:
+        reasons.append(
+            f"the source is HDR (transfer {video.color_transfer}) and {profile.name} is 8-bit, so it would be "
+            f"mislabelled or banded; choose a ProRes profile (10-bit, keeps the HDR tags)"
+        )
+    elif profile.color_tags and video.color_primaries == "bt2020":
+        reasons.append(
+            f"the source has BT.2020 primaries and {profile.name} is tagged "
+            f"{profile.color_tags[0]} without gamut conversion; choose a ProRes profile (keeps the source's tags)"
+        )
     if profile.allowed_frame_rates and str(video.frame_rate) not in profile.allowed_frame_rates:
         reasons.append(
             f"frame rate {video.frame_rate} cannot be carried by {profile.container.upper()} "

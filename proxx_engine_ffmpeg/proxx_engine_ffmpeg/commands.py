@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 
 from proxx_core.engine import ClipRequest
+from proxx_core.media import ZERO_TIMECODE
+from proxx_core.profiles import assumed_color_tags, output_color_tags
 
 #: x264's thread count is part of its output; pinned so every node makes the same bytes
 X264_THREADS = 4
@@ -19,23 +21,31 @@ INTRA_THREADS = 2
 AAC_KBPS_PER_CHANNEL = 96
 AAC_MAX_KBPS = 512
 
-INTERLACED = ("tt", "bb", "tb", "bt")
+
+#: colour matrix tag -> the name the scale filter takes
+_SWS_MATRIX = {"bt709": "bt709", "bt470bg": "bt601", "smpte170m": "smpte170m", "bt2020nc": "bt2020"}
 
 
 def _video_args(req: ClipRequest) -> list[str]:
     p = req.profile
     v = req.source_info.video
-    interlaced = v.field_order in INTERLACED
+    interlaced = v.field_dominance in ("tff", "bff")
     scale = f"scale={req.width}:{req.height}:flags=bicubic+bitexact+accurate_rnd"
     if interlaced:
         scale += ":interl=1"
     if p.codec == "h264":
+        if v.color_space is None:
+            # an untagged source's matrix is assumed from its raster (swscale alone would assume BT.601)
+            scale += f":in_color_matrix={_SWS_MATRIX[assumed_color_tags(v)[2]]}"
         scale += ":out_color_matrix=bt709:out_range=tv"
-    vf = f"{scale},setsar=1,format={p.pix_fmt}"
-    if p.color_tags:
-        # encoders take colour tags from the frames, so the tags are set on the frames themselves
-        primaries, transfer, matrix = p.color_tags
-        vf += f",setparams=color_primaries={primaries}:color_trc={transfer}:colorspace={matrix}:range=tv"
+    vf = f"{scale},setsar=1"
+    if interlaced:
+        # encoders take the field shown first from the frames; say it explicitly
+        vf += f",setfield={v.field_dominance}"
+    vf += f",format={p.pix_fmt}"
+    # encoders take colour tags from the frames, so the tags are set on the frames themselves
+    primaries, transfer, matrix = output_color_tags(v, p)
+    vf += f",setparams=color_primaries={primaries}:color_trc={transfer}:colorspace={matrix}:range=tv"
     args = ["-vf", vf, "-fps_mode", "passthrough"]
     flags = "+bitexact" + ("+ildct+ilme" if interlaced else "")
     if p.codec == "h264":
@@ -49,8 +59,9 @@ def _video_args(req: ClipRequest) -> list[str]:
     else:  # pragma: no cover - the catalogue is closed
         raise ValueError(p.name)
     args += ["-pix_fmt", p.pix_fmt, "-flags:v", flags]
-    if interlaced:
-        args += ["-field_order", v.field_order]
+    if interlaced and p.codec == "h264":
+        # libx264 ignores the frames' field flags and codes top field first unless told
+        args += ["-x264-params", f"{v.field_dominance}=1"]
     return args
 
 
@@ -75,15 +86,22 @@ def build_argv(ffmpeg: str, req: ClipRequest) -> list[str]:
     """ffmpeg argv for one clip. Paths are absolute and prefixed ``file:`` so no file name is ever
     read as an option (``-y.mov``) or a protocol (``concat:a|b.mov``)."""
     info = req.source_info
-    argv = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y",
-            "-i", "file:" + req.source, "-map", "0:v:0"]
+    argv = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y"]
+    if info.video.rotation:
+        # keep the stored raster and its rotation flag, as the source has them (NLEs apply it alike)
+        argv += ["-noautorotate"]
+    argv += ["-i", "file:" + req.source, "-map", "0:v:0"]
     for a in info.audio:
         argv += ["-map", f"0:a:{a.index}"]
     argv += ["-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn"]
     argv += _video_args(req)
     argv += _audio_args(req)
-    if info.start_timecode:
-        argv += ["-metadata:s:v:0", f"timecode={info.start_timecode}"]
+    # a source without timecode starts at 00:00:00:00, the NLE rule; every proxy says so explicitly
+    argv += ["-metadata:s:v:0", f"timecode={info.start_timecode or ZERO_TIMECODE}"]
+    if info.reel_name and req.profile.container == "mov":
+        argv += ["-metadata:s:v:0", f"reel_name={info.reel_name}"]  # the tmcd track's reel name
+    elif info.reel_name and req.profile.container == "mxf":
+        argv += ["-metadata", f"material_package_name={info.reel_name}"]  # the name FFmpeg's MXF can write
     argv += ["-fflags", "+bitexact", "-f", req.profile.container, "file:" + req.temp_path]
     return argv
 

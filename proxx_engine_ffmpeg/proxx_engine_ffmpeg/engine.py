@@ -97,4 +97,4 @@ class FFmpegEngine(Engine):
         return run_commands(plan.commands, cancel)
 
     def verify(self, plan: ClipPlan) -> Verification:
-        return probe_and_compare(plan.request, probed_by=self.name)
+        return probe_and_compare(plan.request, probed_by=self.name, strict_color=True)

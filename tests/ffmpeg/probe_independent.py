@@ -20,6 +20,9 @@ def inspect(path) -> dict:
             "sar": str(v.sample_aspect_ratio or "1"),
             "rate": str(v.base_rate),
             "timecodes": tcs,
+            # MOV tmcd reel_name, MXF tape package (reel_name) or material package name
+            "reel_names": {s.metadata.get("reel_name") for s in c.streams if s.metadata.get("reel_name")}
+            | ({c.metadata["material_package_name"]} if c.metadata.get("material_package_name") else set()),
             "audio": [(a.codec_context.name, a.codec_context.channels, a.sample_rate) for a in c.streams.audio],
             "major_brand": c.metadata.get("major_brand"),
             # H.273 code points: 1 = BT.709 for primaries, transfer and matrix alike

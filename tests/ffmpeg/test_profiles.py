@@ -144,4 +144,4 @@ def test_interlaced_source_keeps_field_order(proxx, write_job, media, outdir):
     r = proxx("run", write_job(job_doc([src], outdir, profile="offline_prores_lt_1920x1080")))
     assert r.returncode == 0, r.stderr
     checks = {c["name"]: c for c in r.json()["clips"][0]["output"]["verification"]["checks"]}
-    assert checks["field_order"]["ok"] and checks["field_order"]["actual"] == checks["field_order"]["expected"]
+    assert checks["field_dominance"]["ok"] and checks["field_dominance"]["actual"] == "tff"
