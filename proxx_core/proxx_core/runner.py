@@ -16,11 +16,11 @@ from .atomic import fsync_file, publish, sha256_file
 from .errors import ClipFailure
 from .jobs import PreparedClip, PreparedJob
 from .plugins import EngineSet
-from .workers import choose as choose_workers
 from .results import (
     COMPLETED, FAILED, RESULT_VERSION, ClipResult, Failure, JobResult, OutputRecord, environment,
     job_timing, now_rfc3339, proxx_version, status_for, to_data,
 )
+from .workers import choose as choose_workers
 
 #: progress callback: (event, clip index, message) with event in {"start", "done"}
 ProgressFn = Callable[[str, int, str], None]
