@@ -154,7 +154,12 @@ def cmd_run(args) -> int:
 def cmd_watch(args) -> int:
     from proxx_core.watch import watch_main
 
-    return watch_main(Path(args.dir), max_workers=args.max_workers, once=args.once, poll_seconds=args.poll_seconds)
+    max_workers = args.max_workers
+    if max_workers == "auto":
+        from proxx_core.workers import choose
+
+        max_workers = choose("auto").max_workers
+    return watch_main(Path(args.dir), max_workers=max_workers, once=args.once, poll_seconds=args.poll_seconds)
 
 
 def cmd_engines(args) -> int:
@@ -234,10 +239,22 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.dir) if args.dir else None, max_workers=args.max_workers)
 
 
-def _version() -> str:
-    from proxx_core.results import proxx_version
+class _VersionAction(argparse.Action):
+    """``--version``, computed only when asked: no Proxx module, PyAV or jsonschema is imported."""
 
-    return f"proxx {proxx_version()}"
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0,
+                         help=help or "show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("proxx-core")
+        except PackageNotFoundError:
+            text = "0+unknown"
+        _out(f"proxx {text}\n")
+        parser.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="proxx", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Deterministic, verified, relink-safe proxies from camera media.",
         epilog=EXIT_CODES + "\ndocs: docs/operator-guide.md, docs/jobspec.md, docs/results.md")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name, help_, func, **kw):
@@ -260,13 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job", help="path of the JobSpec JSON file")
     p = add("run", "Run a JobSpec; the result JSON goes to stdout.", cmd_run)
     p.add_argument("job", help="path of the JobSpec JSON file")
-    p.add_argument("--max-workers", type=_positive, default=1, metavar="N", help="clips to encode at once (default 1)")
+    p.add_argument("--max-workers", type=_workers, default="auto", metavar="N|auto",
+                   help="clips to encode at once; auto (default): the node's usable CPUs over each clip's thread "
+                        "budget, within memory (docs/performance.md)")
     p = add("watch", "Drain a watch folder (pending/ running/ completed/ failed/). Operators drop a spec "
                      "by writing it elsewhere (or under a hidden name) and renaming it into pending/. "
                      "Environment: PROXX_WATCH_NODE (node name, default host name), PROXX_WATCH_STABLE_SECONDS, "
                      "PROXX_WATCH_INVALID_GRACE_SECONDS. Guide: docs/watch-folders.md", cmd_watch)
     p.add_argument("dir", help="the watch folder")
-    p.add_argument("--max-workers", type=_positive, default=1, metavar="N", help="jobs to run at once (default 1)")
+    p.add_argument("--max-workers", type=_workers, default=1, metavar="N|auto",
+                   help="jobs to run at once (default 1); auto: the node's usable CPUs over H.264's 4 threads")
     p.add_argument("--once", action="store_true", help="run what is pending, then exit 0")
     p.add_argument("--poll-seconds", type=_positive_float, default=None, metavar="S",
                    help="poll every S seconds instead of using filesystem events")
@@ -290,6 +310,10 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _workers(text: str) -> int | str:
+    return "auto" if text == "auto" else _positive(text)
 
 
 def _positive_float(text: str) -> float:

@@ -26,19 +26,37 @@ def _cache_file() -> Path:
     return Path(base) / "binary-facts.json"
 
 
-def cached_by_file(path: str, kind: str, compute: Callable[[str], Any]) -> Any:
-    """``compute(realpath)`` (JSON-serialisable), cached while the file at ``path`` is unchanged."""
+def _key(path: str, kind: str) -> tuple[str, str]:
     real = os.path.realpath(path)
     st = os.stat(real)
-    key = f"{kind}|{real}|{st.st_size}|{st.st_ino}|{st.st_mtime_ns}|{st.st_ctime_ns}"
+    return real, f"{kind}|{real}|{st.st_size}|{st.st_ino}|{st.st_mtime_ns}|{st.st_ctime_ns}"
+
+
+def _known() -> dict[str, Any]:
+    try:
+        known = json.loads(_cache_file().read_text("utf-8"))
+        return known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def is_cached(path: str, kind: str) -> bool:
+    """True when facts of ``kind`` are cached for the file at ``path`` as it is now (so the file was
+    already run and read successfully; callers may skip re-validating it)."""
+    try:
+        _, key = _key(path, kind)
+    except OSError:
+        return False
+    return key in _memo or key in _known()
+
+
+def cached_by_file(path: str, kind: str, compute: Callable[[str], Any]) -> Any:
+    """``compute(realpath)`` (JSON-serialisable), cached while the file at ``path`` is unchanged."""
+    real, key = _key(path, kind)
     if key in _memo:
         return _memo[key]
     cache = _cache_file()
-    try:
-        known = json.loads(cache.read_text("utf-8"))
-        known = known if isinstance(known, dict) else {}
-    except (OSError, ValueError):
-        known = {}
+    known = _known()
     if key in known:
         value = known[key]
     else:

@@ -20,6 +20,7 @@ from .results import (
     COMPLETED, FAILED, RESULT_VERSION, ClipResult, Failure, JobResult, OutputRecord, environment,
     job_timing, now_rfc3339, proxx_version, status_for, to_data,
 )
+from .workers import choose as choose_workers
 
 #: progress callback: (event, clip index, message) with event in {"start", "done"}
 ProgressFn = Callable[[str, int, str], None]
@@ -118,9 +119,13 @@ def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
     return tuple(label.rsplit(" ", 1)[0] for label in labels if label)
 
 
-def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int = 1, cancel: threading.Event | None = None,
+def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1, cancel: threading.Event | None = None,
             progress: ProgressFn | None = None) -> JobResult:
+    """``max_workers``: clips at once, or ``"auto"`` (proxx_core.workers); the choice is recorded
+    under the result's ``timing.workers``."""
     cancel = cancel or threading.Event()
+    workers = choose_workers(max_workers, codec=job.clips[0].plan.request.profile.codec if job.clips else None,
+                             clips=len(job.clips))
     started_at, t0 = now_rfc3339(), time.monotonic()
 
     def one(clip: PreparedClip) -> ClipResult:
@@ -131,7 +136,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int = 1, cance
             progress("done", clip.index, res.status if res.failure is None else f"{res.status} ({res.failure.category})")
         return res
 
-    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="proxx-clip") as pool:
+    with ThreadPoolExecutor(max_workers=workers.max_workers, thread_name_prefix="proxx-clip") as pool:
         clips = tuple(pool.map(one, job.clips))  # map keeps source order
     status, exit_code = status_for(clips)
     used = sorted({c.plan.engine for c in job.clips})
@@ -140,4 +145,5 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int = 1, cance
                      environment=environment([engines.get(n).identity() for n in used],
                                              _distribution_names(engines, used)),
                      user_metadata=job.spec.user_metadata, clips=clips,
-                     timing=job_timing(started_at, t0, time.monotonic()), jobspec=job.document)
+                     timing={**job_timing(started_at, t0, time.monotonic()), "workers": workers.record()},
+                     jobspec=job.document)

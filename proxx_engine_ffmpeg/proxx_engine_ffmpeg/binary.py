@@ -15,10 +15,12 @@ from typing import Any
 
 import attrs
 
-from proxx_core.fingerprint import binary_sha256, cached_by_file
+from proxx_core.fingerprint import binary_sha256, cached_by_file, is_cached
 from proxx_core.errors import ProxxError
 
 ENV_VAR = "PROXX_FFMPEG"
+#: cache kind of the binary's version line and capability listings (proxx_core.fingerprint)
+LISTINGS = "ffmpeg-listings"
 
 
 @attrs.frozen(kw_only=True)
@@ -47,9 +49,25 @@ def locate() -> str:
             raise ProxxError(f"{ENV_VAR}={override!r} is not an executable file; fix or unset {ENV_VAR}",
                              category="engine_unavailable")
         return override
+    bundled = None if os.environ.get("IMAGEIO_FFMPEG_EXE") else _bundled()
+    if bundled and is_cached(bundled, LISTINGS):
+        return bundled  # ran and was read before, unchanged since: no `ffmpeg -version` spawn
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _bundled() -> str | None:
+    """The executable inside the imageio-ffmpeg wheel, found without running it (imageio-ffmpeg's
+    own lookup spawns ``ffmpeg -version`` in every process). None if the layout is not the known one."""
+    try:
+        from imageio_ffmpeg._definitions import FNAME_PER_PLATFORM, get_platform
+        from imageio_ffmpeg._utils import _get_bin_dir
+
+        path = os.path.join(_get_bin_dir(), FNAME_PER_PLATFORM[get_platform()])
+    except (ImportError, AttributeError, KeyError, OSError, TypeError):
+        return None
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
 def _run(path: str, *args: str) -> str:
@@ -101,7 +119,7 @@ def _listings(path: str) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=8)
 def _inspect(path: str, size: int, mtime_ns: int) -> FFmpegBinary:
-    facts = cached_by_file(path, "ffmpeg-listings", _listings)
+    facts = cached_by_file(path, LISTINGS, _listings)
     return FFmpegBinary(
         path=path, version_line=facts["version_line"], sha256=binary_sha256(path),
         decoders=frozenset(facts["decoders"]), encoders=frozenset(facts["encoders"]),

@@ -12,11 +12,17 @@ import os
 from proxx_core.engine import ClipRequest
 from proxx_core.media import ZERO_TIMECODE
 from proxx_core.profiles import assumed_color_tags, output_color_tags
+from proxx_core.workers import H264_THREADS, intra_threads
 
 #: x264's thread count is part of its output; pinned so every node makes the same bytes
-X264_THREADS = 4
-#: intra codecs produce identical bytes at any thread count; pinned anyway for clarity
-INTRA_THREADS = 2
+X264_THREADS = H264_THREADS
+#: ProRes encoder per profile (evidence in docs/performance.md): prores_aw for Proxy (3-5x less CPU,
+#: at or under Apple's 45 Mb/s except on very grainy images); prores_ks for LT, because prores_aw
+#: overshoots LT's 102 Mb/s by 30-45 % on grainy images where prores_ks stays within ~7 %
+PRORES_ENCODERS = {"offline_prores_proxy_1920x1080": ("prores_aw", "0"),
+                   "offline_prores_lt_1920x1080": ("prores_ks", "1")}
+#: DNxHR's default forward DCT is the SIMD one (bytes differ per CPU); the integer C DCT is exact
+DNXHR_DCT = "int"
 #: AAC bit rate per channel (kb/s), capped per stream
 AAC_KBPS_PER_CHANNEL = 96
 AAC_MAX_KBPS = 512
@@ -52,10 +58,10 @@ def _video_args(req: ClipRequest) -> list[str]:
         args += ["-c:v", "libx264", "-profile:v", "high", "-preset", "veryfast", "-crf", "23",
                  "-g", str(max(1, v.frame_rate.nominal)), "-threads", str(X264_THREADS)]
     elif p.codec == "prores":
-        args += ["-c:v", "prores_ks", "-profile:v", "0" if "proxy" in p.name else "1", "-vendor", "apl0",
-                 "-threads", str(INTRA_THREADS)]
+        encoder, profile = PRORES_ENCODERS[p.name]
+        args += ["-c:v", encoder, "-profile:v", profile, "-vendor", "apl0", "-threads", str(intra_threads())]
     elif p.codec == "dnxhr":
-        args += ["-c:v", "dnxhd", "-profile:v", "dnxhr_lb", "-threads", str(INTRA_THREADS)]
+        args += ["-c:v", "dnxhd", "-profile:v", "dnxhr_lb", "-dct", DNXHR_DCT, "-threads", str(intra_threads())]
     else:  # pragma: no cover - the catalogue is closed
         raise ValueError(p.name)
     args += ["-pix_fmt", p.pix_fmt, "-flags:v", flags]
@@ -65,12 +71,38 @@ def _video_args(req: ClipRequest) -> list[str]:
     return args
 
 
-def _audio_args(req: ClipRequest) -> list[str]:
+def needs_audio_pass(req: ClipRequest) -> bool:
+    """AAC is encoded in a pass of its own with SIMD disabled: FFmpeg's AAC encoder gives other bytes
+    with other SIMD instruction sets (any coder), so a fleet of mixed CPUs would disagree."""
+    return req.profile.audio_codec == "aac" and bool(req.source_info.audio)
+
+
+def audio_temp_path(req: ClipRequest) -> str:
+    """Where the audio pass writes (beside the clip's temp output; removed after the mux)."""
+    return req.temp_path + ".audio"
+
+
+def build_audio_argv(ffmpeg: str, req: ClipRequest) -> list[str]:
+    """The audio pass: every audio stream of the source encoded to AAC with ``-cpuflags 0``, so the
+    bytes are the C reference's on every x86-64 CPU. Costs a demux of the source and ~1 s of CPU
+    per minute of stereo (docs/performance.md)."""
+    argv = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y", "-cpuflags", "0",
+            "-i", "file:" + req.source]
+    for a in req.source_info.audio:
+        argv += ["-map", f"0:a:{a.index}"]
+    argv += ["-map_metadata", "-1", "-map_chapters", "-1", "-vn", "-sn", "-dn"]
+    argv += _audio_args(req, encode=True)
+    return argv + ["-fflags", "+bitexact", "-f", "mp4", "file:" + audio_temp_path(req)]
+
+
+def _audio_args(req: ClipRequest, *, encode: bool = False) -> list[str]:
     p = req.profile
     args: list[str] = []
     streams = req.source_info.audio
     if not streams:
         return ["-an"]
+    if needs_audio_pass(req) and not encode:
+        return ["-c:a", "copy"]
     if p.audio_codec == "aac":
         args += ["-c:a", "aac"]
         for i, a in enumerate(streams):
@@ -90,9 +122,13 @@ def build_argv(ffmpeg: str, req: ClipRequest) -> list[str]:
     if info.video.rotation:
         # keep the stored raster and its rotation flag, as the source has them (NLEs apply it alike)
         argv += ["-noautorotate"]
-    argv += ["-i", "file:" + req.source, "-map", "0:v:0"]
-    for a in info.audio:
-        argv += ["-map", f"0:a:{a.index}"]
+    argv += ["-i", "file:" + req.source]
+    audio_pass = needs_audio_pass(req)
+    if audio_pass:
+        argv += ["-i", "file:" + audio_temp_path(req)]
+    argv += ["-map", "0:v:0"]
+    for k, a in enumerate(info.audio):
+        argv += ["-map", f"1:a:{k}" if audio_pass else f"0:a:{a.index}"]
     argv += ["-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn"]
     argv += _video_args(req)
     argv += _audio_args(req)

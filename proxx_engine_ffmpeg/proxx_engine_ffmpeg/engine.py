@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -20,10 +21,12 @@ from proxx_core.verify import probe_and_compare
 
 from . import __version__
 from .binary import FFmpegBinary, inspect_binary
-from .commands import build_argv, timeout_for
+from .commands import PRORES_ENCODERS, audio_temp_path, build_argv, build_audio_argv, needs_audio_pass, timeout_for
 
 #: profile codec -> the encoder this engine uses for it
 ENCODERS = {"h264": "libx264", "prores": "prores_ks", "dnxhr": "dnxhd"}
+#: per-profile exceptions to ENCODERS (the ProRes encoder is chosen per profile)
+PROFILE_ENCODERS = {name: encoder for name, (encoder, _) in PRORES_ENCODERS.items()}
 #: profile container -> the muxer
 MUXERS = {"mp4": "mp4", "mov": "mov", "mxf": "mxf"}
 #: formats worth naming in `proxx engines` when the build reads them
@@ -32,6 +35,10 @@ NOTABLE_DECODERS = ("prores", "prores_raw", "dnxhd", "h264", "hevc", "mpeg2video
 NOTABLE_DEMUXERS = ("mov", "mp4", "mxf", "mpegts", "matroska", "avi", "mpeg")
 MAX_AAC_CHANNELS = 8
 GENERIC_SPECIFICITY = 10
+
+
+def _encoder(profile: Profile) -> str:
+    return PROFILE_ENCODERS.get(profile.name, ENCODERS[profile.codec])
 
 
 class FFmpegEngine(Engine):
@@ -54,11 +61,12 @@ class FFmpegEngine(Engine):
         except ProxxError as exc:
             return Capabilities(available=False, unavailable_reason=exc.message)
         profiles = tuple(sorted(p.name for p in PROFILES.values()
-                                if ENCODERS[p.codec] in b.encoders and MUXERS[p.container] in b.muxers))
+                                if _encoder(p) in b.encoders and MUXERS[p.container] in b.muxers))
         reads = tuple(sorted({d for d in NOTABLE_DECODERS if d in b.decoders}
                              | {d for d in NOTABLE_DEMUXERS if d in b.demuxers}))
         notes = (f"{len(b.decoders)} decoders, {len(b.demuxers)} demuxers in this build",
-                 "x264 threads pinned to 4 for reproducible H.264; intra codecs bit-identical at any thread count")
+                 "x264 threads pinned to 4 for reproducible H.264; intra codecs bit-identical at any thread count",
+                 "bytes independent of the CPU's SIMD: DNxHR uses the integer DCT, AAC is encoded with SIMD off")
         return Capabilities(available=True, profiles=profiles, reads=reads, notes=notes)
 
     def probe(self, path: Path) -> SourceInfo | None:
@@ -78,8 +86,8 @@ class FFmpegEngine(Engine):
         if v.codec not in b.decoders:
             hint = " (camera RAW? install proxx-engine-resolve)" if info.container == "mxf" else ""
             return Refusal(reason=f"this FFmpeg build cannot decode video codec {v.codec!r}{hint}")
-        if ENCODERS[profile.codec] not in b.encoders or MUXERS[profile.container] not in b.muxers:
-            return Refusal(reason=f"this FFmpeg build lacks {ENCODERS[profile.codec]} or the {profile.container} muxer",
+        if _encoder(profile) not in b.encoders or MUXERS[profile.container] not in b.muxers:
+            return Refusal(reason=f"this FFmpeg build lacks {_encoder(profile)} or the {profile.container} muxer",
                            category="engine_unavailable")
         if profile.audio_codec == "aac":
             wide = [a.index for a in info.audio if a.channels > MAX_AAC_CHANNELS]
@@ -90,11 +98,23 @@ class FFmpegEngine(Engine):
 
     def plan(self, request: ClipRequest) -> ClipPlan:
         b = self._binary()
-        command = Command(argv=build_argv(b.path, request), timeout_seconds=timeout_for(request), purpose="ffmpeg encode")
-        return ClipPlan(request=request, engine=self.name, commands=(command,))
+        commands = []
+        if needs_audio_pass(request):
+            commands.append(Command(argv=build_audio_argv(b.path, request), timeout_seconds=timeout_for(request),
+                                    purpose="ffmpeg audio encode"))
+        commands.append(Command(argv=build_argv(b.path, request), timeout_seconds=timeout_for(request),
+                                purpose="ffmpeg encode"))
+        return ClipPlan(request=request, engine=self.name, commands=tuple(commands))
 
     def execute(self, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
-        return run_commands(plan.commands, cancel)
+        try:
+            return run_commands(plan.commands, cancel)
+        finally:
+            if needs_audio_pass(plan.request):  # the audio pass's file never outlives the clip
+                try:
+                    os.unlink(audio_temp_path(plan.request))
+                except FileNotFoundError:
+                    pass
 
     def verify(self, plan: ClipPlan) -> Verification:
         return probe_and_compare(plan.request, probed_by=self.name, strict_color=True)

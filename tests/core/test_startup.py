@@ -1,0 +1,62 @@
+"""Start-up stays cheap: ``--version`` imports nothing heavy, and a cached FFmpeg identity spawns nothing.
+
+Timings are benchmarks (benchmarks/bench_startup.py); these tests check the causes: which modules
+load and which processes start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+HEAVY = ("proxx_core.results", "av", "jsonschema", "cattrs", "imageio_ffmpeg")
+
+
+def _python(code: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+def test_version_imports_nothing_heavy():
+    r = _python("import sys, json\nfrom proxx_cli.main import main\n"
+                "try:\n    main(['--version'])\nexcept SystemExit as e:\n    code = e.code\n"
+                "print(json.dumps([code, sorted(m for m in sys.modules)]))")
+    assert r.returncode == 0, r.stderr
+    code, modules = json.loads(r.stdout.splitlines()[-1])
+    assert code == 0 and r.stdout.startswith("proxx ")
+    assert not [m for m in HEAVY if m in modules], f"--version imported {[m for m in HEAVY if m in modules]}"
+
+
+def test_version_matches_the_installed_distribution():
+    from importlib.metadata import version
+
+    r = subprocess.run([sys.executable, "-m", "proxx_cli", "--version"], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == f"proxx {version('proxx-core')}"
+
+
+SPAWN_GUARD = """
+import json, subprocess
+spawned = []
+real = subprocess.Popen.__init__
+def guard(self, args, *a, **kw):
+    spawned.append(list(map(str, args)))
+    return real(self, args, *a, **kw)
+subprocess.Popen.__init__ = guard
+from proxx_engine_ffmpeg.binary import inspect_binary
+b = inspect_binary()
+print(json.dumps({"spawned": spawned, "path": b.path, "version": b.version_line}))
+"""
+
+
+def test_cached_ffmpeg_identity_spawns_no_process(tmp_path):
+    env = {"PROXX_CACHE_DIR": str(tmp_path / "cache")}
+    first = _python(SPAWN_GUARD, env)
+    assert first.returncode == 0, first.stderr
+    cold = json.loads(first.stdout)
+    assert cold["spawned"], "a cold cache reads the binary's listings"
+    second = _python(SPAWN_GUARD, env)
+    warm = json.loads(second.stdout)
+    assert warm["spawned"] == [], f"a valid cached identity must not spawn ffmpeg: {warm['spawned']}"
+    assert (warm["path"], warm["version"]) == (cold["path"], cold["version"])
