@@ -25,12 +25,32 @@ TEMP_SUFFIX = ".proxx-partial"
 
 
 @attrs.frozen(kw_only=True)
+class SourceStat:
+    """Which file a source path named when it was probed: its size and probe are of this file."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: str) -> SourceStat | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return cls(dev=st.st_dev, ino=st.st_ino, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
+@attrs.frozen(kw_only=True)
 class PreparedClip:
     index: int
     source: str
     source_info: SourceInfo
     route: Route
     plan: ClipPlan
+    #: the file that was probed; the runner refuses to encode or publish if the path now names another
+    source_stat: SourceStat | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -105,10 +125,15 @@ def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
         raise SpecInvalid(problems)
     for i, source in enumerate(spec.sources):
         where = f"/sources/{i}"
+        before = SourceStat.of(source)
         try:
             infos, errors = _probe_all(source, engines)
         except _ProbeVeto as veto:
             problems.append(Problem(path=where, message=f"{source}: {veto}"))
+            continue
+        if before is None or SourceStat.of(source) != before:
+            problems.append(Problem(path=where, message=(
+                f"{source}: changed or vanished while it was being probed; wait until it is fully copied, then retry")))
             continue
         decision = route(_outcomes(infos, errors, engines, profile), pin=spec.engine)
         if isinstance(decision, NoRoute):
@@ -132,7 +157,8 @@ def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
         except ProxxError as exc:
             problems.append(Problem(path=where, message=f"{source}: {exc.message}", category=exc.category))
             continue
-        clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan))
+        clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan,
+                                  source_stat=before))
     if problems:
         raise SpecInvalid(problems)
     return PreparedJob(document=document, spec=spec, job_id=job_id,

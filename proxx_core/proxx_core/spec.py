@@ -264,10 +264,57 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+def name_key(name: str) -> str:
+    """The name as a case-insensitive, Unicode-normalising volume (APFS, NTFS, SMB shares) compares
+    it: NFC, then lower case. Deliberately not ``str.casefold``, which maps ß to ss: none of those
+    volumes does, so "Straße" and "Strasse" are two files there and two names here."""
+    return unicodedata.normalize("NFC", name).lower()
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of what ``path`` points at (symlinks followed), or None if it cannot be
+    reached. Two paths are the same file exactly when their identities are equal."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+class _SourceIndex:
+    """Where every source lives, keyed so that a lookup is O(1): (identity of its directory, name
+    key) for the path as given and for its real path, plus the identity of the file itself."""
+
+    def __init__(self, sources: tuple[str, ...]):
+        self.entries: dict[tuple, int] = {}
+        self.files: dict[tuple[int, int], int] = {}
+        dirs: dict[str, Any] = {}
+        for j, src in enumerate(sources):
+            for path in {src, os.path.realpath(src)}:
+                head, tail = os.path.split(path)
+                if head not in dirs:
+                    dirs[head] = file_identity(head) or os.path.realpath(head)
+                self.entries.setdefault((dirs[head], name_key(tail)), j)
+            ident = file_identity(src)
+            if ident is not None:
+                self.files.setdefault(ident, j)
+
+    def replaced_by(self, output_dir_key: Any, name: str, output_path: str) -> int | None:
+        """Index of the source that writing ``name`` in the output directory would replace."""
+        hit = self.entries.get((output_dir_key, name_key(name)))
+        if hit is None:
+            ident = file_identity(output_path)
+            hit = self.files.get(ident) if ident is not None else None
+        return hit
+
+
 def output_names(spec: JobSpec, job_id: str) -> tuple[list[str], list[Problem]]:
-    """Render every source's output name and report escaping or colliding names."""
+    """Render every source's output name and report escaping or colliding names. Linear in the
+    number of sources: every comparison is a dictionary lookup."""
     profile = PROFILES[spec.proxy_profile]
     names, problems, seen = [], [], {}
+    index = _SourceIndex(spec.sources)
+    out_key = file_identity(spec.output_dir) or os.path.realpath(spec.output_dir)
     for i, src in enumerate(spec.sources):
         name = render_name(spec.output_name_template, source=src, index=i + 1, count=len(spec.sources),
                            job_id=job_id, profile=profile.name, extension=profile.extension)
@@ -276,19 +323,20 @@ def output_names(spec: JobSpec, job_id: str) -> tuple[list[str], list[Problem]]:
         if why:
             problems.append(Problem(path="/output_name_template", message=f"for /sources/{i}: {why}"))
             continue
-        # case-insensitive, NFC: proxies often land on macOS/SMB volumes that fold case
-        key = unicodedata.normalize("NFC", name).casefold()
+        # proxies often land on macOS/SMB volumes that fold case and normalise Unicode
+        key = name_key(name)
         if key in seen:
             problems.append(Problem(path="/output_name_template", message=(
                 f"/sources/{seen[key]} and /sources/{i} both render to {name!r}; add {{index}} or "
                 f"{{source_ext}} to the template so every source gets its own name")))
         else:
             seen[key] = i
-        target = os.path.normpath(os.path.join(spec.output_dir, name))
-        for j, other in enumerate(spec.sources):
-            if os.path.normpath(other) == target:
-                problems.append(Problem(path="/output_name_template", message=(
-                    f"the output of /sources/{i} would replace source /sources/{j} ({other}); choose another template or output_dir")))
+        j = index.replaced_by(out_key, name, os.path.join(spec.output_dir, name))
+        if j is not None:
+            problems.append(Problem(path="/output_name_template", message=(
+                f"the output of /sources/{i} ({name}) would replace source /sources/{j} ({spec.sources[j]}): "
+                f"same file, or the same name on a case-insensitive or Unicode-normalising volume; "
+                f"choose another template or output_dir")))
     return names, problems
 
 

@@ -17,6 +17,7 @@ WRAPPER = """#!/bin/sh
 case "$*" in
   *fail-me*) echo "[fake] Error: simulated encoder crash" >&2; exit 1 ;;
   *hang-me*) sleep 600 ;;
+  *slow-me*) exec "{real}" -re "$@" ;;  # reads the source at its frame rate: a long, real encode
   *short-me*) last=""; for a in "$@"; do last="$a"; done
               # a second output to the same file with only 2 frames: a plausible, wrong proxy
               exec "{real}" "$@" -frames:v 2 -f {fmt} -y "$last" ;;
@@ -166,3 +167,44 @@ def test_progress_goes_to_stderr_when_it_is_a_terminal(write_job, media, outdir)
     assert proc.returncode == 0
     assert "clip 1: COMPLETED" in terminal and "2/2" in terminal
     assert json.loads(out)["status"] == "COMPLETED"
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def _start_run(job, env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "proxx_cli", "run", str(job)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL)
+
+
+def _wait_for_temp(outdir, proc, min_bytes=1):
+    deadline = time.monotonic() + 30
+    while not any(p.name.endswith(".proxx-partial") and p.stat().st_size >= min_bytes for p in outdir.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+
+
+def test_concurrent_overwrite_runs_report_the_truth(write_job, media, outdir, fake_ffmpeg):
+    """Two runs of the same overwrite job at once: the second never touches the first's temp file;
+    each result is true, and the published file's SHA-256 is the one reported."""
+    import json
+
+    env = dict(os.environ) | fake_ffmpeg()
+    job = write_job(job_doc([media("slow-me.mov", frames=60)], outdir, overwrite=True))
+    first = _start_run(job, env)
+    _wait_for_temp(outdir, first, min_bytes=1)  # the first run's encoder is writing
+    second = _start_run(job, env)
+    out2, err2 = second.communicate(timeout=120)
+    out1, err1 = first.communicate(timeout=120)
+    r1, r2 = json.loads(out1), json.loads(out2)
+    final = outdir / "slow-me_proxy.mov"
+    assert r1["status"] == "COMPLETED", err1
+    assert r1["clips"][0]["output"]["sha256"] == _sha256(final)
+    assert r1["clips"][0]["output"]["size"] == final.stat().st_size
+    clip2 = r2["clips"][0]
+    assert second.returncode == 2 and clip2["failure"]["category"] == "output_exists", err2
+    assert "still running" in clip2["failure"]["message"]
+    assert sorted(p.name for p in outdir.iterdir()) == [final.name]
