@@ -3,6 +3,7 @@ stderr kept (its tail goes into the result). Public helper for engine authors.""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import signal
@@ -35,6 +36,15 @@ def _headline(stderr: str) -> str:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     errors = [ln for ln in lines if "error" in ln.lower() or "invalid" in ln.lower()]
     return (errors or lines or ["no stderr"])[0] if errors else (lines or ["no stderr"])[-1]
+
+
+#: what a tool prints (C strerror) when the storage, not the tool, failed: these are io_error
+_STORAGE_ERRORS = tuple(os.strerror(e) for e in (errno.ENOSPC, errno.EROFS, errno.EDQUOT))
+
+
+def failure_category(stderr: str) -> str:
+    """``io_error`` when a failed tool says the storage is full or read-only, else ``engine_failed``."""
+    return "io_error" if any(msg in stderr for msg in _STORAGE_ERRORS) else "engine_failed"
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -89,7 +99,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
         raise ClipFailure(f"{command.purpose} was interrupted and killed", category="interrupted", records=(record,))
     if proc.returncode != 0:
         raise ClipFailure(f"{command.purpose} exited with status {proc.returncode}: {_headline(record.stderr_tail)}",
-                          category="engine_failed", records=(record,))
+                          category=failure_category(record.stderr_tail), records=(record,))
     return record
 
 

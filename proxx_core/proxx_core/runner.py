@@ -97,8 +97,8 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
         try:
             records = engine.execute(plan, cancel)
             # engines that render elsewhere rename their file into place: hold that file before verifying it
-            adopted = claim.adopt()
-            verification = engine.verify(plan) if adopted else None
+            foreign = not claim.adopt() and os.path.lexists(req.temp_path)
+            verification = None if foreign else engine.verify(plan)
         except ClipFailure as exc:
             records = exc.records or records
             return fail(exc.category, exc.message + _discard(claim))
@@ -166,6 +166,19 @@ def _discard(claim: TempClaim) -> str:
     return ""
 
 
+def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:
+    """The result of a clip whose run raised: storage errors are io_error, anything else is a bug."""
+    if isinstance(exc, OSError):
+        failure = Failure(category="io_error", message=f"{exc.filename or clip.plan.request.output_path}: "
+                                                       f"{exc.strerror or exc}")
+    else:
+        failure = Failure(category="engine_failed", message=f"internal error {type(exc).__name__}: {exc}; please report it")
+    now = now_rfc3339()
+    return ClipResult(index=clip.index, source=_source_record(clip), engine=clip.plan.engine,
+                      profile=clip.plan.request.profile.name, output=None, status=FAILED, failure=failure,
+                      route=to_data(clip.route), timing={"started_at": now, "finished_at": now, "seconds": 0.0})
+
+
 def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
     labels = (engines.loaded[n].distribution for n in used)
     return tuple(label.rsplit(" ", 1)[0] for label in labels if label)
@@ -181,7 +194,10 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int = 1, cance
     def one(clip: PreparedClip) -> ClipResult:
         if progress:
             progress("start", clip.index, clip.source)
-        res = run_clip(clip, engines, overwrite=job.spec.overwrite, cancel=cancel, source_ids=source_ids)
+        try:
+            res = run_clip(clip, engines, overwrite=job.spec.overwrite, cancel=cancel, source_ids=source_ids)
+        except Exception as exc:  # never lose the result of the other clips
+            res = _unexpected(clip, exc)
         if progress:
             progress("done", clip.index, res.status if res.failure is None else f"{res.status} ({res.failure.category})")
         return res

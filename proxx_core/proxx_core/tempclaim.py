@@ -70,7 +70,7 @@ class TempClaim:
     @classmethod
     def take(cls, path: str, *, overwrite: bool, is_source: Callable[[Identity], bool]) -> TempClaim:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except FileExistsError:
             if not overwrite:
                 raise TempExists(path) from None
@@ -109,7 +109,7 @@ class TempClaim:
                     raise TempBusy(f"{path} changed while Proxx was claiming it (another run of this job)")
             head, tail = os.path.split(path)
             fresh = os.path.join(head, f"{tail}.{os.getpid()}.{secrets.token_hex(4)}.claim")
-            fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            fd = os.open(fresh, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
             claim = cls(path, fd)
             try:
                 _lock(fd)

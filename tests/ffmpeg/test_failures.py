@@ -18,6 +18,7 @@ case "$*" in
   *fail-me*) echo "[fake] Error: simulated encoder crash" >&2; exit 1 ;;
   *hang-me*) sleep 600 ;;
   *slow-me*) exec "{real}" -re "$@" ;;  # reads the source at its frame rate: a long, real encode
+  *ro-me*) "{real}" "$@"; rc=$?; mount -o remount,ro "$PROXX_TEST_MOUNT" || exit 99; exit $rc ;;
   *short-me*) last=""; for a in "$@"; do last="$a"; done
               # a second output to the same file with only 2 frames: a plausible, wrong proxy
               exec "{real}" "$@" -frames:v 2 -f {fmt} -y "$last" ;;
@@ -208,3 +209,49 @@ def test_concurrent_overwrite_runs_report_the_truth(write_job, media, outdir, fa
     assert second.returncode == 2 and clip2["failure"]["category"] == "output_exists", err2
     assert "still running" in clip2["failure"]["message"]
     assert sorted(p.name for p in outdir.iterdir()) == [final.name]
+
+
+@pytest.fixture
+def small_volume(tmp_path):
+    """mount(size) -> a fresh tmpfs of that size (skips where this machine cannot mount)."""
+    mounted = []
+
+    def mount(size: str):
+        point = tmp_path / f"vol{len(mounted)}"
+        point.mkdir()
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(point)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+def test_disk_full_during_the_encode_is_io_error_exit_4(proxx, write_job, media, small_volume):
+    """ffmpeg itself hits ENOSPC: the clip is io_error (not engine_failed), a result is printed and
+    no temporary file is left on the full volume."""
+    vol = small_volume("48k")
+    r = proxx("run", write_job(job_doc([media("big.mov", size="320x180", frames=24)], vol)))
+    assert r.returncode == 4, r.stderr
+    clip = r.json()["clips"][0]
+    assert clip["failure"]["category"] == "io_error", clip["failure"]
+    assert "No space left on device" in clip["failure"]["message"]
+    assert list(vol.iterdir()) == []
+
+
+def test_volume_turning_read_only_before_publish_reports_every_clip(proxx, write_job, media, small_volume,
+                                                                   fake_ffmpeg):
+    """The output volume becomes read-only between the encode and the publish: every clip still gets
+    its category in a printed result, and the run exits 4."""
+    vol = small_volume("16m")
+    env = fake_ffmpeg() | {"PROXX_TEST_MOUNT": str(vol)}
+    r = proxx("run", write_job(job_doc([media("ro-me.mov"), media("next.mov")], vol)), env_extra=env)
+    assert r.returncode == 4, r.stderr
+    res = r.json()
+    assert res["status"] == "FAILED" and res["exit_code"] == 4
+    assert [c["failure"]["category"] for c in res["clips"]] == ["io_error", "io_error"]
+    assert "Read-only file system" in res["clips"][0]["failure"]["message"]
