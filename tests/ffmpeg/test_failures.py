@@ -255,3 +255,47 @@ def test_volume_turning_read_only_before_publish_reports_every_clip(proxx, write
     assert res["status"] == "FAILED" and res["exit_code"] == 4
     assert [c["failure"]["category"] for c in res["clips"]] == ["io_error", "io_error"]
     assert "Read-only file system" in res["clips"][0]["failure"]["message"]
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie has exited; only its parent's wait is missing
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux only")
+def test_kill_9_of_proxx_run_takes_the_encoder_with_it(write_job, media, outdir, fake_ffmpeg):
+    env = dict(os.environ) | fake_ffmpeg()
+    job = write_job(job_doc([media("slow-me.mov", frames=240)], outdir))
+    proc = _start_run(job, env)
+    _wait_for_temp(outdir, proc, min_bytes=1)
+    encoders = _children(proc.pid)
+    assert encoders, "the encoder was not found"
+    try:
+        proc.kill()  # SIGKILL: no handler, no cleanup in Proxx
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 2
+        while any(_alive(p) for p in encoders) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(p) for p in encoders), "the encoder outlived kill -9 of proxx run"
+    finally:
+        for p in encoders:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
