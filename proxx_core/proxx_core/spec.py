@@ -199,6 +199,9 @@ def _file_problems(src: str, where: str) -> list[Problem]:
         return [Problem(path=where, message=f"{src}: is a directory; list the media files inside it")]
     if not stat.S_ISREG(st.st_mode):
         return [Problem(path=where, message=f"{src}: is not a regular file")]
+    if st.st_size == 0:
+        return [Problem(path=where, message=f"{src}: empty file (0 bytes); the copy from the card may have failed or "
+                                            f"still be running")]
     try:
         with open(src, "rb") as fh:
             fh.read(1)
@@ -370,13 +373,30 @@ def static_problems(doc: Any) -> tuple[JobSpec | None, list[Problem]]:
         size = len(json.dumps(doc["user_metadata"], ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         if size > MAX_USER_METADATA_BYTES:
             problems.append(Problem(path="/user_metadata", message=f"is {size} bytes serialised; the limit is {MAX_USER_METADATA_BYTES} bytes"))
+    names_checkable = (
+        isinstance(doc.get("sources"), list) and all(isinstance(s, str) for s in doc["sources"])
+        and isinstance(doc.get("output_dir"), str) and profile is not None
+        and isinstance(doc.get("output_name_template"), str)
+        and not any(p.path == "/output_name_template" for p in problems)
+        and ("job_id" not in doc or (isinstance(doc["job_id"], str) and _JOB_ID.fullmatch(doc["job_id"]))))
+    if names_checkable:
+        # the fields names depend on are usable: check names even when other things are wrong
+        parts = _NameInputs(sources=tuple(doc["sources"]), output_dir=doc["output_dir"],
+                            output_name_template=doc["output_name_template"], proxy_profile=doc["proxy_profile"])
+        problems += output_names(parts, derive_job_id(doc))[1]  # type: ignore[arg-type]
     if problems:
         return None, problems
-    spec = structure(doc)
-    _, name_problems = output_names(spec, derive_job_id(doc))
-    if name_problems:
-        return None, name_problems
-    return spec, []
+    return structure(doc), []
+
+
+@attrs.frozen(kw_only=True)
+class _NameInputs:
+    """The part of a JobSpec output names depend on (the rest may still be invalid)."""
+
+    sources: tuple[str, ...]
+    output_dir: str
+    output_name_template: str
+    proxy_profile: str
 
 
 def _valid_rfc3339(value: str) -> bool:
