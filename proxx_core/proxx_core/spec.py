@@ -251,6 +251,35 @@ def render_name(template: str, *, source: str, index: int, count: int, job_id: s
     return f"{stem}.{extension}"
 
 
+#: characters SMB/NTFS (and so Windows editors) cannot store, or that APFS/SMB map to others
+_RESERVED_CHARS = frozenset(':*?"<>|')
+#: characters that make a name display as something else (bidi overrides and isolates) or look
+#: identical to another name (zero-width characters, byte order mark)
+_DECEPTIVE_CHARS = {chr(c): "a bidirectional-text control" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_DECEPTIVE_CHARS.update({chr(c): "a zero-width character" for c in (0x200B, 0x200C, 0x200D, 0xFEFF)})
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                              *(f"LPT{i}" for i in range(1, 10))})
+
+
+def portability_problem(name: str) -> str | None:
+    """Why ``name`` cannot be stored, or would mislead, on the SMB/NTFS/APFS volumes editors mount.
+    The rule (docs/jobspec.md) refuses rather than rewrites: a proxy silently renamed would not
+    relink by name."""
+    bad = sorted({ch for ch in name if ch in _RESERVED_CHARS})
+    if bad:
+        return (f"contains {' '.join(bad)}, which SMB shares and Windows (NTFS) cannot store; "
+                f"remove them from the template or from the source names")
+    for ch in name:
+        if ch in _DECEPTIVE_CHARS:
+            return (f"contains U+{ord(ch):04X}, {_DECEPTIVE_CHARS[ch]} that makes names display or compare "
+                    f"misleadingly on SMB/APFS volumes; remove it")
+    if name[-1] in ". ":
+        return "ends with a dot or a space, which Windows (NTFS) and SMB shares drop"
+    if name.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+        return "is a Windows reserved device name (CON, NUL, COM1...); SMB shares refuse it"
+    return None
+
+
 def name_problem(name: str) -> str | None:
     """Why ``name`` is not a plain file name inside output_dir, or None."""
     stem = name.rsplit(".", 1)[0]
@@ -262,6 +291,9 @@ def name_problem(name: str) -> str | None:
         return f"renders to {name!r}, which contains control characters"
     if name.startswith("."):
         return f"renders to {name!r}, which starts with '.' (hidden files are reserved for Proxx's temporary outputs)"
+    why = portability_problem(name)
+    if why:
+        return f"renders to {name!r}, which {why}"
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         return f"renders to a name of {len(name.encode('utf-8'))} bytes; the limit is {MAX_NAME_BYTES} bytes (UTF-8); shorten the template"
     return None

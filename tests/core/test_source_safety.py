@@ -108,3 +108,43 @@ def test_publish_refuses_a_final_path_that_became_a_source(engines, media, outdi
     assert "is a source" in clip.failure.message
     assert _sha(src) == before and _sha(outdir / "A001_proxy.mov") == before
     assert sorted(p.name for p in outdir.iterdir()) == ["A001_proxy.mov"]  # no temp left behind
+
+
+PIECES = ["{source_name}", "{index}", "{source_ext}", "a", "A", "ß", "ss", "é", "e\u0301", ".", " ", ":", "_",
+          "\u202e", "\u200b", "MOV", "mov", "CON", "/", "..", "\\\\"]
+
+
+@pytest.fixture(scope="module")
+def card(tmp_path_factory):
+    root = tmp_path_factory.mktemp("card")
+    sources = []
+    for name in ("A.mov", "a.MOV", "Aß.mov", "e\u0301.mov"):
+        (root / name).write_bytes(b"not probed by static checks")
+        sources.append(str(root / name))
+    return root, sources
+
+
+def test_no_accepted_template_names_a_source_or_leaves_output_dir(card):
+    from hypothesis import given, settings, strategies as st
+
+    from proxx_core.spec import derive_job_id, name_key, output_names, portability_problem, static_problems
+
+    root, sources = card
+    source_keys = {name_key(os.path.basename(s)) for s in sources}
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=6).map("".join),
+           st.sampled_from(["offline_prores_proxy_1920x1080", "offline_h264_1280x720"]))
+    def check(template, profile):
+        doc = job_doc(sources, root, profile=profile, output_name_template=template, overwrite=True)
+        spec, problems = static_problems(doc)
+        if spec is None:
+            assert problems
+            return
+        names, _ = output_names(spec, derive_job_id(doc))
+        for name in names:
+            assert name_key(name) not in source_keys, name
+            assert portability_problem(name) is None, name
+            assert os.path.dirname(os.path.join(str(root), name)) == str(root), name
+
+    check()

@@ -98,8 +98,10 @@ def test_existing_output_is_left_untouched(proxx, write_job, media, outdir):
     assert final.read_bytes()[4:8] == b"ftyp"
 
 
-HOSTILE = ["-y.mov", "concat:x|y.mov", "file:evil.mov", "spaces and 'quotes' ü.mov", "semi;colon $(rm -rf).mov",
+HOSTILE = ["-y.mov", "concat+x&y.mov", "file+evil.mov", "spaces and 'quotes' ü.mov", "semi;colon $(rm -rf).mov",
            "%s%n.mov", "x" * 180 + ".mov", "日本語のクリップ.mov"]
+#: source names ffmpeg could read as a protocol; their characters are refused in output names
+PROTOCOL_LIKE = ["concat:x|y.mov", "file:evil.mov", "pipe:1.mov"]
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILE_CODECS))
@@ -111,6 +113,14 @@ def test_hostile_file_names_are_just_files(profile, proxx, write_job, media, out
     ext = PROFILE_CODECS[profile][1]
     assert outs == [str(outdir / f"{name[:-4]}_{i:03d}.{ext}") for i, name in enumerate(HOSTILE, 1)]  # "-y_001..."
     assert sorted(os.listdir(outdir)) == sorted(os.path.basename(o) for o in outs)  # nothing else written
+
+
+def test_protocol_like_source_names_are_read_as_files(proxx, write_job, media, outdir):
+    srcs = [media(name, size="256x144", frames=3) for name in PROTOCOL_LIKE]
+    r = proxx("run", write_job(job_doc(srcs, outdir, output_name_template="clip_{index}")))
+    assert r.returncode == 0, r.stderr
+    assert [c["source"]["path"] for c in r.json()["clips"]] == [str(s) for s in srcs]
+    assert sorted(os.listdir(outdir)) == ["clip_001.mov", "clip_002.mov", "clip_003.mov"]
 
 
 def test_sigint_interrupts_and_leaves_no_final_file(write_job, media, outdir, fake_ffmpeg):
