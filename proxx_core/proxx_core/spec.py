@@ -316,6 +316,14 @@ def file_identity(path: str) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def _realpath(path: str) -> str:
+    """``os.path.realpath`` that never raises (a NUL byte, a loop): the path itself then."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return path
+
+
 class _SourceIndex:
     """Where every source lives, keyed so that a lookup is O(1): (identity of its directory, name
     key) for the path as given and for its real path, plus the identity of the file itself."""
@@ -325,10 +333,10 @@ class _SourceIndex:
         self.files: dict[tuple[int, int], int] = {}
         dirs: dict[str, Any] = {}
         for j, src in enumerate(sources):
-            for path in {src, os.path.realpath(src)}:
+            for path in {src, _realpath(src)}:
                 head, tail = os.path.split(path)
                 if head not in dirs:
-                    dirs[head] = file_identity(head) or os.path.realpath(head)
+                    dirs[head] = file_identity(head) or _realpath(head)
                 self.entries.setdefault((dirs[head], name_key(tail)), j)
             ident = file_identity(src)
             if ident is not None:
@@ -349,7 +357,7 @@ def output_names(spec: JobSpec, job_id: str) -> tuple[list[str], list[Problem]]:
     profile = PROFILES[spec.proxy_profile]
     names, problems, seen = [], [], {}
     index = _SourceIndex(spec.sources)
-    out_key = file_identity(spec.output_dir) or os.path.realpath(spec.output_dir)
+    out_key = file_identity(spec.output_dir) or _realpath(spec.output_dir)
     for i, src in enumerate(spec.sources):
         name = render_name(spec.output_name_template, source=src, index=i + 1, count=len(spec.sources),
                            job_id=job_id, profile=profile.name, extension=profile.extension)

@@ -45,3 +45,11 @@ def test_empty_source_says_empty_file(outdir, tmp_path):
     messages = [p.message for p in checked.problems if p.path == "/sources/0"]
     assert messages and "empty file" in messages[0], checked.problems
     assert len(messages) == 1  # not also "unsupported" from every engine's probe
+
+
+def test_names_check_survives_a_source_path_with_a_nul_byte(outdir):
+    """Names are now checked alongside other problems, so they must cope with any source string."""
+    from proxx_core.spec import static_problems
+
+    spec, problems = static_problems(job_doc(["/tmp/a\x00b.mov"], outdir))
+    assert spec is None and any("NUL" in p.message for p in problems)
