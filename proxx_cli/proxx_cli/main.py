@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 EXIT_CODES = """exit codes:
+  any command    1 usage error (unknown command or option, bad option value)
   validate/plan  0 valid, 1 invalid JobSpec, 4 system error (job file missing or unreadable)
   run            0 every clip COMPLETED, 1 invalid JobSpec (nothing ran), 2 no clip succeeded,
                  3 PARTIAL (some clips failed), 4 system error (job file unreadable, disk full,
@@ -257,8 +258,17 @@ class _VersionAction(argparse.Action):
         parser.exit(0)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a bad command line; for proxx, 2 means "no clip succeeded", so a usage
+    error exits 1 (sub-command parsers are made of this class too)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="proxx", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Deterministic, verified, relink-safe proxies from camera media.",
         epilog=EXIT_CODES + "\ndocs: docs/operator-guide.md, docs/jobspec.md, docs/results.md")
@@ -288,8 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-workers", type=_workers, default=1, metavar="N|auto",
                    help="jobs to run at once (default 1); auto: the node's usable CPUs over H.264's 4 threads")
     p.add_argument("--once", action="store_true", help="run what is pending, then exit 0")
-    p.add_argument("--poll-seconds", type=_positive_float, default=None, metavar="S",
-                   help="poll every S seconds instead of using filesystem events")
+    p.add_argument("--poll-seconds", type=_poll_seconds, default=None, metavar="S",
+                   help=f"poll every S seconds instead of using filesystem events "
+                        f"({MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g})")
     p = add("engines", "List installed engines: versions, binaries, what each reads and makes here.", cmd_engines)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add("profiles", "List the proxy profile catalogue.", cmd_profiles)
@@ -298,31 +309,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--result", action="store_true", help="print the result JSON Schema instead")
     p = add("demo", "Make sample media and run a real demo job with the FFmpeg engine.", cmd_demo)
     p.add_argument("dir", nargs="?", help="where to put the demo (default: a new temporary folder)")
-    p.add_argument("--max-workers", type=_positive, default=2, metavar="N")
+    p.add_argument("--max-workers", type=_workers, default=2, metavar="N|auto")
     return parser
 
 
-def _positive(text: str) -> int:
+#: polling faster than this only burns CPU; slower than a day is a mistake
+MIN_POLL_SECONDS, MAX_POLL_SECONDS = 0.05, 86400.0
+MAX_WORKERS = 256
+
+
+def _workers(text: str) -> int | str:
+    """--max-workers: ``auto`` or a whole number from 1 to MAX_WORKERS."""
+    if text == "auto":
+        return text
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_WORKERS}, not {value}")
     return value
 
 
-def _workers(text: str) -> int | str:
-    return "auto" if text == "auto" else _positive(text)
-
-
-def _positive_float(text: str) -> float:
+def _poll_seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not MIN_POLL_SECONDS <= value <= MAX_POLL_SECONDS:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be from {MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g} seconds, not {text}")
     return value
 
 

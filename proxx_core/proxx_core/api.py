@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from .errors import JobFileError, Problem, SpecInvalid
-from .jobs import PreparedJob, prepare
+from .jobs import PreparedJob, prepare, route_problems
 from .plugins import EngineSet
 from .results import EXIT_SYSTEM, EXIT_VALIDATION, JobResult, refused
 from .spec import derive_job_id, jobspec_sha256, read_document, static_problems
@@ -38,12 +38,21 @@ class CheckedJob:
 def check_document(document: Any, engines: EngineSet) -> CheckedJob:
     spec, problems = static_problems(document)
     if problems:
+        # report the sources that cannot be routed too, so the operator fixes everything in one round
+        skip = {_source_index(p.path) for p in problems} - {None}
+        if isinstance(document, dict) and not any(p.path in ("/sources", "/engine") for p in problems):
+            problems = problems + route_problems(document, engines, skip)
         return _refuse(document, problems, EXIT_VALIDATION)
     try:
         job = prepare(document, spec, engines)
     except SpecInvalid as exc:
         return _refuse(document, list(exc.problems), EXIT_VALIDATION)
     return CheckedJob(document=document, job=job, problems=(), exit_code=0, refusal=None)
+
+
+def _source_index(pointer: str) -> int | None:
+    parts = pointer.split("/")
+    return int(parts[2]) if len(parts) > 2 and parts[1] == "sources" and parts[2].isdigit() else None
 
 
 def check_job_file(path: Path | str, engines: EngineSet) -> CheckedJob:

@@ -25,12 +25,32 @@ TEMP_SUFFIX = ".proxx-partial"
 
 
 @attrs.frozen(kw_only=True)
+class SourceStat:
+    """Which file a source path named when it was probed: its size and probe are of this file."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: str) -> SourceStat | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return cls(dev=st.st_dev, ino=st.st_ino, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
+@attrs.frozen(kw_only=True)
 class PreparedClip:
     index: int
     source: str
     source_info: SourceInfo
     route: Route
     plan: ClipPlan
+    #: the file that was probed; the runner refuses to encode or publish if the path now names another
+    source_stat: SourceStat | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -88,6 +108,47 @@ def _outcomes(infos: dict[str, SourceInfo], errors: dict[str, str], engines: Eng
     return outcomes
 
 
+def _route_source(source: str, where: str, engines: EngineSet, profile, pin: str | None):
+    """Probe one source with every engine and route it: (stat, infos, Route) or the Problem."""
+    before = SourceStat.of(source)
+    try:
+        infos, errors = _probe_all(source, engines)
+    except _ProbeVeto as veto:
+        return Problem(path=where, message=f"{source}: {veto}")
+    if before is None or SourceStat.of(source) != before:
+        return Problem(path=where, message=(
+            f"{source}: changed or vanished while it was being probed; wait until it is fully copied, then retry"))
+    decision = route(_outcomes(infos, errors, engines, profile), pin=pin)
+    if isinstance(decision, NoRoute):
+        hint = install_hint(source, engines.names)
+        message = f"{source}: {decision.message}"
+        category = decision.category
+        if hint:
+            message += f". Install {hint} on this node (pip install {hint})"
+            category = "engine_unavailable"
+        return Problem(path=where, message=message, category=category, install_hint=hint)
+    return before, infos, decision
+
+
+def route_problems(document: dict, engines: EngineSet, skip: set[int]) -> list[Problem]:
+    """For a spec already known to be invalid: why each source (except those in ``skip``, which
+    have problems of their own) could not be routed, so every problem is reported in one pass.
+    Needs only a known profile and a list of source paths; returns [] otherwise."""
+    sources, pin = document.get("sources"), document.get("engine")
+    profile = PROFILES.get(document.get("proxy_profile")) if isinstance(document.get("proxy_profile"), str) else None
+    if profile is None or not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        return []
+    if pin is not None and (not isinstance(pin, str) or pin not in engines.names):
+        return []
+    problems = []
+    for i, source in enumerate(sources):
+        if i not in skip:
+            routed = _route_source(source, f"/sources/{i}", engines, profile, pin)
+            if isinstance(routed, Problem):
+                problems.append(routed)
+    return problems
+
+
 def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
     """Probe, route and plan every clip; raise SpecInvalid listing every clip that cannot be made."""
     profile = PROFILES[spec.proxy_profile]
@@ -105,21 +166,11 @@ def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
         raise SpecInvalid(problems)
     for i, source in enumerate(spec.sources):
         where = f"/sources/{i}"
-        try:
-            infos, errors = _probe_all(source, engines)
-        except _ProbeVeto as veto:
-            problems.append(Problem(path=where, message=f"{source}: {veto}"))
+        routed = _route_source(source, where, engines, profile, spec.engine)
+        if isinstance(routed, Problem):
+            problems.append(routed)
             continue
-        decision = route(_outcomes(infos, errors, engines, profile), pin=spec.engine)
-        if isinstance(decision, NoRoute):
-            hint = install_hint(source, engines.names)
-            message = f"{source}: {decision.message}"
-            category = decision.category
-            if hint:
-                message += f". Install {hint} on this node (pip install {hint})"
-                category = "engine_unavailable"
-            problems.append(Problem(path=where, message=message, category=category, install_hint=hint))
-            continue
+        before, infos, decision = routed
         engine = engines.get(decision.engine)
         info = infos[decision.engine]
         width, height = fit_raster(info.video, profile)
@@ -132,7 +183,8 @@ def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
         except ProxxError as exc:
             problems.append(Problem(path=where, message=f"{source}: {exc.message}", category=exc.category))
             continue
-        clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan))
+        clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan,
+                                  source_stat=before))
     if problems:
         raise SpecInvalid(problems)
     return PreparedJob(document=document, spec=spec, job_id=job_id,

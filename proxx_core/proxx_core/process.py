@@ -3,10 +3,12 @@ stderr kept (its tail goes into the result). Public helper for engine authors.""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -87,6 +89,45 @@ def _child_changed(pid: int, alive: bool) -> None:
             pass
 
 
+#: what a tool prints (C strerror) when the storage, not the tool, failed: these are io_error
+_STORAGE_ERRORS = tuple(os.strerror(e) for e in (errno.ENOSPC, errno.EROFS, errno.EDQUOT))
+
+
+def failure_category(stderr: str) -> str:
+    """``io_error`` when a failed tool says the storage is full or read-only, else ``engine_failed``."""
+    return "io_error" if any(msg in stderr for msg in _STORAGE_ERRORS) else "engine_failed"
+
+
+def _die_with_parent():
+    """A ``preexec_fn`` that makes the child get SIGKILL when Proxx dies, even by ``kill -9``
+    (Linux ``PR_SET_PDEATHSIG``); None where that does not exist. The signal fires when the
+    *thread* that started the child exits; :func:`run_command` is synchronous, so that thread waits
+    for the child and outlives it. macOS has no equivalent; on Windows a job object would do it and
+    is not implemented yet (docs/operator-guide.md)."""
+    global _prctl
+    if not sys.platform.startswith("linux"):
+        return None
+    if _prctl is None:
+        try:
+            import ctypes
+
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            return None
+    prctl, parent, option, sig = _prctl, os.getpid(), _PR_SET_PDEATHSIG, int(signal.SIGKILL)
+
+    def preexec() -> None:  # runs in the child between fork and exec: no imports, no locks
+        prctl(option, sig, 0, 0, 0)
+        if os.getppid() != parent:  # Proxx died before the line above: do not outlive it
+            os._exit(137)
+
+    return preexec
+
+
+_PR_SET_PDEATHSIG = 1
+_prctl = None
+
+
 def _kill(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -109,7 +150,8 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
     with tempfile.TemporaryFile() as err:
         try:
             proc = subprocess.Popen(list(command.argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=err, shell=False, start_new_session=True, env=env)
+                                    stderr=err, shell=False, start_new_session=True, env=env,
+                                    preexec_fn=_die_with_parent())
         except OSError as exc:
             record = CommandRecord(argv=command.argv, exit_code=None, stderr_tail=str(exc),
                                    timing={"started_at": started_at, "seconds": 0.0})
@@ -141,7 +183,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
         raise ClipFailure(f"{command.purpose} was interrupted and killed", category="interrupted", records=(record,))
     if proc.returncode != 0:
         raise ClipFailure(f"{command.purpose} exited with status {proc.returncode}: {_headline(record.stderr_tail)}",
-                          category="engine_failed", records=(record,))
+                          category=failure_category(record.stderr_tail), records=(record,))
     return record
 
 

@@ -12,35 +12,53 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from .atomic import fsync_file, publish, sha256_file
+from .atomic import publish
 from .errors import ClipFailure
-from .jobs import PreparedClip, PreparedJob
+from .jobs import PreparedClip, PreparedJob, SourceStat
 from .plugins import EngineSet
 from .results import (
     COMPLETED, FAILED, RESULT_VERSION, ClipResult, Failure, JobResult, OutputRecord, environment,
     job_timing, now_rfc3339, proxx_version, status_for, to_data,
 )
 from .workers import choose as choose_workers
+from .spec import file_identity
+from .tempclaim import TempBusy, TempClaim, TempExists, TempIsSource
 
 #: progress callback: (event, clip index, message) with event in {"start", "done"}
 ProgressFn = Callable[[str, int, str], None]
 
 
 def _source_record(clip: PreparedClip) -> dict:
-    try:
-        size = os.path.getsize(clip.source)
-    except OSError:
-        size = None
+    # the size of the file that was probed, not of whatever the path names now
+    size = clip.source_stat.size if clip.source_stat is not None else None
     return {"path": clip.source, "size": size, "info": to_data(clip.source_info)}
 
 
-def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event) -> ClipResult:
+def _source_changed(clip: PreparedClip) -> str | None:
+    """Why the source path no longer names the file that was probed, or None."""
+    if clip.source_stat is None:
+        return None
+    now = SourceStat.of(clip.source)
+    if now is None:
+        return f"source {clip.source} vanished after it was probed"
+    if now != clip.source_stat:
+        return (f"source {clip.source} changed after it was probed (size, modification time or file identity "
+                f"differ); nothing was published. Run the job again once the source is final")
+    return None
+
+
+def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event,
+             source_ids: frozenset = frozenset()) -> ClipResult:
+    """Make one clip. ``source_ids`` are the (st_dev, st_ino) of every source of the job: no file
+    with one of these identities is ever replaced, whatever its name."""
     plan = clip.plan
     req = plan.request
     started_at, t0 = now_rfc3339(), time.monotonic()
     records: tuple = ()
     output = None
     failure = None
+    if clip.source_stat is not None:
+        source_ids = source_ids | {(clip.source_stat.dev, clip.source_stat.ino)}
 
     def result(status: str) -> ClipResult:
         return ClipResult(index=clip.index, source=_source_record(clip), engine=plan.engine, profile=req.profile.name,
@@ -59,59 +77,107 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     if os.path.lexists(req.output_path) and not overwrite:
         return fail("output_exists", f"{req.output_path} already exists and was left untouched; "
                                      f"delete it or set \"overwrite\": true")
+    changed = _source_changed(clip)
+    if changed:
+        return fail("io_error", changed)
     try:
-        if os.path.lexists(req.temp_path):
-            if not overwrite:
-                return fail("output_exists", (
-                    f"temporary output {req.temp_path} exists (an earlier run was interrupted or failed "
-                    f"verification, or another run of this job is in progress); inspect and delete it, "
-                    f"or set \"overwrite\": true"))
-            os.unlink(req.temp_path)
-        # claim the temp name exclusively so two runs never write the same file
-        os.close(os.open(req.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        claim = TempClaim.take(req.temp_path, overwrite=overwrite, is_source=source_ids.__contains__)
+    except TempExists:
+        return fail("output_exists", (
+            f"temporary output {req.temp_path} exists (an earlier run was interrupted or failed "
+            f"verification, or another run of this job is in progress); inspect and delete it, "
+            f"or set \"overwrite\": true"))
+    except TempBusy as exc:
+        return fail("output_exists", f"{exc}; it was left untouched")
+    except TempIsSource:
+        return fail("output_exists", f"{req.temp_path} is a source of this job and was left untouched")
     except OSError as exc:
         return fail("io_error", f"cannot create {req.temp_path}: {exc.strerror or exc}")
-
-    engine = engines.get(plan.engine)
     try:
-        records = engine.execute(plan, cancel)
-        verification = engine.verify(plan)
-    except ClipFailure as exc:
-        records = exc.records or records
-        _discard(req.temp_path)
-        return fail(exc.category, exc.message)
-    except OSError as exc:
-        _discard(req.temp_path)
-        return fail("io_error", f"{exc.filename or req.temp_path}: {exc.strerror or exc}")
-    except Exception as exc:  # engine bug: fail this clip, keep the job going
-        _discard(req.temp_path)
-        return fail("engine_failed", f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}")
+        engine = engines.get(plan.engine)
+        try:
+            records = engine.execute(plan, cancel)
+            # engines that render elsewhere rename their file into place: hold that file before verifying it
+            foreign = not claim.adopt() and os.path.lexists(req.temp_path)
+            verification = None if foreign else engine.verify(plan)
+        except ClipFailure as exc:
+            records = exc.records or records
+            return fail(exc.category, exc.message + _discard(claim))
+        except OSError as exc:
+            return fail("io_error", f"{exc.filename or req.temp_path}: {exc.strerror or exc}" + _discard(claim))
+        except Exception as exc:  # engine bug: fail this clip, keep the job going
+            return fail("engine_failed", f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}" + _discard(claim))
+        if verification is None:
+            return fail("output_exists", f"{req.temp_path} was replaced by another run of this job while this clip "
+                                         f"was encoding; this run published nothing")
+        if not verification.ok:
+            bad = ", ".join(f"{c.name} expected {c.expected!r} got {c.actual!r}" for c in verification.failed_checks())
+            kept = req.temp_path if claim.at_path() else None
+            output = OutputRecord(path=req.output_path, size=None, sha256=None, verification=verification,
+                                  kept_temp_path=kept)
+            where = f"kept for inspection at {kept}" if kept else "the engine left no output to keep"
+            return fail("verification_failed", f"output does not match its source: {bad}; {where}")
+        changed = _source_changed(clip)
+        if changed:
+            return fail("io_error", changed + _discard(claim))
+        try:
+            claim.fsync()
+            digest, size = claim.sha256()
+            final_id = file_identity(req.output_path)
+            if final_id is not None and final_id in source_ids:
+                return fail("output_exists", f"{req.output_path} is a source of this job (the same file under "
+                                             f"another name); it was left untouched" + _discard(claim))
+            if not claim.at_path():
+                return fail("output_exists", f"{req.temp_path} was replaced by another run of this job after "
+                                             f"verification; this run published nothing")
+            publish(req.temp_path, req.output_path, overwrite=overwrite)
+        except FileExistsError:
+            return fail("output_exists", f"{req.output_path} appeared while this clip ran and was left untouched"
+                        + _discard(claim))
+        except OSError as exc:
+            return fail("io_error", f"{exc.filename or req.output_path}: {exc.strerror or exc}" + _discard(claim))
+        if _lidentity(req.output_path) != claim.identity():
+            return fail("io_error", f"{req.output_path} is not the file this run verified (it was replaced while "
+                                    f"being published); do not trust it, run the job again")
+        output = OutputRecord(path=req.output_path, size=size, sha256=digest, verification=verification)
+        return result(COMPLETED)
+    finally:
+        claim.release()
 
-    if not verification.ok:
-        bad = ", ".join(f"{c.name} expected {c.expected!r} got {c.actual!r}" for c in verification.failed_checks())
-        output = OutputRecord(path=req.output_path, size=None, sha256=None, verification=verification,
-                              kept_temp_path=req.temp_path)
-        return fail("verification_failed", f"output does not match its source: {bad}; "
-                                           f"kept for inspection at {req.temp_path}")
+
+def _lidentity(path: str) -> tuple[int, int] | None:
     try:
-        fsync_file(req.temp_path)
-        digest, size = sha256_file(req.temp_path)
-        publish(req.temp_path, req.output_path, overwrite=overwrite)
-    except FileExistsError:
-        _discard(req.temp_path)
-        return fail("output_exists", f"{req.output_path} appeared while this clip ran and was left untouched")
-    except OSError as exc:
-        _discard(req.temp_path)
-        return fail("io_error", f"{exc.filename or req.output_path}: {exc.strerror or exc}")
-    output = OutputRecord(path=req.output_path, size=size, sha256=digest, verification=verification)
-    return result(COMPLETED)
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
-def _discard(path: str) -> None:
+def _discard(claim: TempClaim) -> str:
+    """Delete this run's temp output (only if the temp name still holds this run's file). Never
+    raises: on a read-only or failing volume the clip's failure says what was left behind."""
+    if not claim.at_path():
+        return ""
     try:
-        os.unlink(path)
+        os.unlink(claim.path)
     except FileNotFoundError:
-        pass
+        return ""
+    except OSError as exc:
+        return f" (the temporary file {claim.path} could not be removed: {exc.strerror or exc})"
+    return ""
+
+
+def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:
+    """The result of a clip whose run raised: storage errors are io_error, anything else is a bug."""
+    if isinstance(exc, OSError):
+        failure = Failure(category="io_error", message=f"{exc.filename or clip.plan.request.output_path}: "
+                                                       f"{exc.strerror or exc}")
+    else:
+        failure = Failure(category="engine_failed", message=f"internal error {type(exc).__name__}: {exc}; please report it")
+    now = now_rfc3339()
+    return ClipResult(index=clip.index, source=_source_record(clip), engine=clip.plan.engine,
+                      profile=clip.plan.request.profile.name, output=None, status=FAILED, failure=failure,
+                      route=to_data(clip.route), timing={"started_at": now, "finished_at": now, "seconds": 0.0})
 
 
 def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
@@ -128,10 +194,15 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
                              clips=len(job.clips))
     started_at, t0 = now_rfc3339(), time.monotonic()
 
+    source_ids = frozenset((c.source_stat.dev, c.source_stat.ino) for c in job.clips if c.source_stat is not None)
+
     def one(clip: PreparedClip) -> ClipResult:
         if progress:
             progress("start", clip.index, clip.source)
-        res = run_clip(clip, engines, overwrite=job.spec.overwrite, cancel=cancel)
+        try:
+            res = run_clip(clip, engines, overwrite=job.spec.overwrite, cancel=cancel, source_ids=source_ids)
+        except Exception as exc:  # never lose the result of the other clips
+            res = _unexpected(clip, exc)
         if progress:
             progress("done", clip.index, res.status if res.failure is None else f"{res.status} ({res.failure.category})")
         return res

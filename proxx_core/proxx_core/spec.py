@@ -208,6 +208,9 @@ def _file_problems(src: str, where: str) -> list[Problem]:
         return [Problem(path=where, message=f"{src}: is a directory; list the media files inside it")]
     if not stat.S_ISREG(st.st_mode):
         return [Problem(path=where, message=f"{src}: is not a regular file")]
+    if st.st_size == 0:
+        return [Problem(path=where, message=f"{src}: empty file (0 bytes); the copy from the card may have failed or "
+                                            f"still be running")]
     try:
         with open(src, "rb") as fh:
             fh.read(1)
@@ -257,6 +260,35 @@ def render_name(template: str, *, source: str, index: int, count: int, job_id: s
     return f"{stem}.{extension}"
 
 
+#: characters SMB/NTFS (and so Windows editors) cannot store, or that APFS/SMB map to others
+_RESERVED_CHARS = frozenset(':*?"<>|')
+#: characters that make a name display as something else (bidi overrides and isolates) or look
+#: identical to another name (zero-width characters, byte order mark)
+_DECEPTIVE_CHARS = {chr(c): "a bidirectional-text control" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_DECEPTIVE_CHARS.update({chr(c): "a zero-width character" for c in (0x200B, 0x200C, 0x200D, 0xFEFF)})
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                              *(f"LPT{i}" for i in range(1, 10))})
+
+
+def portability_problem(name: str) -> str | None:
+    """Why ``name`` cannot be stored, or would mislead, on the SMB/NTFS/APFS volumes editors mount.
+    The rule (docs/jobspec.md) refuses rather than rewrites: a proxy silently renamed would not
+    relink by name."""
+    bad = sorted({ch for ch in name if ch in _RESERVED_CHARS})
+    if bad:
+        return (f"contains {' '.join(bad)}, which SMB shares and Windows (NTFS) cannot store; "
+                f"remove them from the template or from the source names")
+    for ch in name:
+        if ch in _DECEPTIVE_CHARS:
+            return (f"contains U+{ord(ch):04X}, {_DECEPTIVE_CHARS[ch]} that makes names display or compare "
+                    f"misleadingly on SMB/APFS volumes; remove it")
+    if name[-1] in ". ":
+        return "ends with a dot or a space, which Windows (NTFS) and SMB shares drop"
+    if name.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+        return "is a Windows reserved device name (CON, NUL, COM1...); SMB shares refuse it"
+    return None
+
+
 def name_problem(name: str) -> str | None:
     """Why ``name`` is not a plain file name inside output_dir, or None."""
     stem = name.rsplit(".", 1)[0]
@@ -268,15 +300,73 @@ def name_problem(name: str) -> str | None:
         return f"renders to {name!r}, which contains control characters"
     if name.startswith("."):
         return f"renders to {name!r}, which starts with '.' (hidden files are reserved for Proxx's temporary outputs)"
+    why = portability_problem(name)
+    if why:
+        return f"renders to {name!r}, which {why}"
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         return f"renders to a name of {len(name.encode('utf-8'))} bytes; the limit is {MAX_NAME_BYTES} bytes (UTF-8); shorten the template"
     return None
 
 
+def name_key(name: str) -> str:
+    """The name as a case-insensitive, Unicode-normalising volume (APFS, NTFS, SMB shares) compares
+    it: NFC, then lower case. Deliberately not ``str.casefold``, which maps ß to ss: none of those
+    volumes does, so "Straße" and "Strasse" are two files there and two names here."""
+    return unicodedata.normalize("NFC", name).lower()
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of what ``path`` points at (symlinks followed), or None if it cannot be
+    reached. Two paths are the same file exactly when their identities are equal."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _realpath(path: str) -> str:
+    """``os.path.realpath`` that never raises (a NUL byte, a loop): the path itself then."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return path
+
+
+class _SourceIndex:
+    """Where every source lives, keyed so that a lookup is O(1): (identity of its directory, name
+    key) for the path as given and for its real path, plus the identity of the file itself."""
+
+    def __init__(self, sources: tuple[str, ...]):
+        self.entries: dict[tuple, int] = {}
+        self.files: dict[tuple[int, int], int] = {}
+        dirs: dict[str, Any] = {}
+        for j, src in enumerate(sources):
+            for path in {src, _realpath(src)}:
+                head, tail = os.path.split(path)
+                if head not in dirs:
+                    dirs[head] = file_identity(head) or _realpath(head)
+                self.entries.setdefault((dirs[head], name_key(tail)), j)
+            ident = file_identity(src)
+            if ident is not None:
+                self.files.setdefault(ident, j)
+
+    def replaced_by(self, output_dir_key: Any, name: str, output_path: str) -> int | None:
+        """Index of the source that writing ``name`` in the output directory would replace."""
+        hit = self.entries.get((output_dir_key, name_key(name)))
+        if hit is None:
+            ident = file_identity(output_path)
+            hit = self.files.get(ident) if ident is not None else None
+        return hit
+
+
 def output_names(spec: JobSpec, job_id: str) -> tuple[list[str], list[Problem]]:
-    """Render every source's output name and report escaping or colliding names."""
+    """Render every source's output name and report escaping or colliding names. Linear in the
+    number of sources: every comparison is a dictionary lookup."""
     profile = PROFILES[spec.proxy_profile]
     names, problems, seen = [], [], {}
+    index = _SourceIndex(spec.sources)
+    out_key = file_identity(spec.output_dir) or _realpath(spec.output_dir)
     for i, src in enumerate(spec.sources):
         name = render_name(spec.output_name_template, source=src, index=i + 1, count=len(spec.sources),
                            job_id=job_id, profile=profile.name, extension=profile.extension)
@@ -285,19 +375,20 @@ def output_names(spec: JobSpec, job_id: str) -> tuple[list[str], list[Problem]]:
         if why:
             problems.append(Problem(path="/output_name_template", message=f"for /sources/{i}: {why}"))
             continue
-        # case-insensitive, NFC: proxies often land on macOS/SMB volumes that fold case
-        key = unicodedata.normalize("NFC", name).casefold()
+        # proxies often land on macOS/SMB volumes that fold case and normalise Unicode
+        key = name_key(name)
         if key in seen:
             problems.append(Problem(path="/output_name_template", message=(
                 f"/sources/{seen[key]} and /sources/{i} both render to {name!r}; add {{index}} or "
                 f"{{source_ext}} to the template so every source gets its own name")))
         else:
             seen[key] = i
-        target = os.path.normpath(os.path.join(spec.output_dir, name))
-        for j, other in enumerate(spec.sources):
-            if os.path.normpath(other) == target:
-                problems.append(Problem(path="/output_name_template", message=(
-                    f"the output of /sources/{i} would replace source /sources/{j} ({other}); choose another template or output_dir")))
+        j = index.replaced_by(out_key, name, os.path.join(spec.output_dir, name))
+        if j is not None:
+            problems.append(Problem(path="/output_name_template", message=(
+                f"the output of /sources/{i} ({name}) would replace source /sources/{j} ({spec.sources[j]}): "
+                f"same file, or the same name on a case-insensitive or Unicode-normalising volume; "
+                f"choose another template or output_dir")))
     return names, problems
 
 
@@ -335,13 +426,30 @@ def static_problems(doc: Any) -> tuple[JobSpec | None, list[Problem]]:
         size = len(json.dumps(doc["user_metadata"], ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         if size > MAX_USER_METADATA_BYTES:
             problems.append(Problem(path="/user_metadata", message=f"is {size} bytes serialised; the limit is {MAX_USER_METADATA_BYTES} bytes"))
+    names_checkable = (
+        isinstance(doc.get("sources"), list) and all(isinstance(s, str) for s in doc["sources"])
+        and isinstance(doc.get("output_dir"), str) and profile is not None
+        and isinstance(doc.get("output_name_template"), str)
+        and not any(p.path == "/output_name_template" for p in problems)
+        and ("job_id" not in doc or (isinstance(doc["job_id"], str) and _JOB_ID.fullmatch(doc["job_id"]))))
+    if names_checkable:
+        # the fields names depend on are usable: check names even when other things are wrong
+        parts = _NameInputs(sources=tuple(doc["sources"]), output_dir=doc["output_dir"],
+                            output_name_template=doc["output_name_template"], proxy_profile=doc["proxy_profile"])
+        problems += output_names(parts, derive_job_id(doc))[1]  # type: ignore[arg-type]
     if problems:
         return None, problems
-    spec = structure(doc)
-    _, name_problems = output_names(spec, derive_job_id(doc))
-    if name_problems:
-        return None, name_problems
-    return spec, []
+    return structure(doc), []
+
+
+@attrs.frozen(kw_only=True)
+class _NameInputs:
+    """The part of a JobSpec output names depend on (the rest may still be invalid)."""
+
+    sources: tuple[str, ...]
+    output_dir: str
+    output_name_template: str
+    proxy_profile: str
 
 
 def _valid_rfc3339(value: str) -> bool:

@@ -245,7 +245,7 @@ def _check_case(root, tiny, engines, stems, exts, tmpl, profile, overwrite, kind
 @given(stems=st.lists(source_stem, min_size=1, max_size=3), exts=st.lists(source_ext, min_size=3, max_size=3),
        tmpl=template | st.sampled_from(["{source_name}", "{source_name}{source_ext}", "{source_name}.{source_ext}"]),
        profile=st.sampled_from(sorted(PROFILE_CODECS)), overwrite=st.booleans(),
-       kind=st.sampled_from(["separate", "same", "dot", "dotdot", "trailing_slash"]))
+       kind=st.sampled_from(["separate", "same", "dot", "dotdot", "trailing_slash", "symlink", "double_slash"]))
 def test_no_accepted_spec_names_an_output_that_is_a_source_or_outside_output_dir(
         tmp_path_factory, engines, tiny, stems, exts, tmpl, profile, overwrite, kind):
     root = tmp_path_factory.mktemp(f"case{next(_counter)}")
@@ -253,12 +253,7 @@ def test_no_accepted_spec_names_an_output_that_is_a_source_or_outside_output_dir
 
 
 @pytest.mark.parametrize("kind", [
-    pytest.param("symlink", marks=pytest.mark.xfail(
-        reason="issue 9 data loss, safety helper's part: the 'would replace a source' check compares path "
-               "text, so an output_dir that is a symlink to the sources' folder is accepted", strict=False)),
-    pytest.param("double_slash", marks=pytest.mark.xfail(
-        reason="issue 9 data loss, safety helper's part: '//media' is not normalised to '/media', so the "
-               "source check misses it", strict=False)),
+    "symlink", "double_slash",
     "same", "dot", "trailing_slash", "dotdot",
 ])
 @pytest.mark.parametrize("overwrite", [False, True])

@@ -203,3 +203,31 @@ def test_schema_and_classes_agree(proxx):
     from proxx_core.profiles import PROFILES
 
     assert schema["properties"]["proxy_profile"]["enum"] == sorted(PROFILES)  # the catalogue, nothing else
+
+
+UNSAFE_TEMPLATES = [
+    ("colon", "{source_name}:v2"), ("asterisk", "take*{index}"), ("question", "why?{index}"), ("quote", 'a"{index}'),
+    ("angle", "<{index}>"), ("pipe", "a|{index}"), ("bidi override", "clip\u202egpj.{index}"),
+    ("bidi isolate", "\u2066{index}"), ("zero width space", "a\u200b{index}"), ("zero width joiner", "a\u200d{index}"),
+    ("byte order mark", "\ufeff{index}"), ("reserved device name", "CON"), ("reserved device name lower", "lpt1"),
+]
+
+
+@pytest.mark.parametrize("label,template", UNSAFE_TEMPLATES, ids=[t[0] for t in UNSAFE_TEMPLATES])
+def test_names_unsafe_on_smb_ntfs_apfs_are_refused(label, template, media, outdir):
+    from proxx_core.api import check_document
+    from proxx_core.plugins import load_engines
+
+    checked = check_document(job_doc([media("A001.mov")], outdir, output_name_template=template), load_engines())
+    assert checked.job is None, label
+    messages = [p.message for p in checked.problems if p.path == "/output_name_template"]
+    assert messages and ("SMB" in messages[0] or "Windows" in messages[0]), checked.problems
+
+
+@pytest.mark.parametrize("template", ["Straße_{index}", "café_{index}", "A001 C002 (take 2)", "日本語_{index}", "a.b.c"])
+def test_ordinary_unicode_names_are_fine(template, media, outdir):
+    from proxx_core.api import check_document
+    from proxx_core.plugins import load_engines
+
+    checked = check_document(job_doc([media("A001.mov")], outdir, output_name_template=template), load_engines())
+    assert checked.job is not None, checked.problems

@@ -405,7 +405,10 @@ class FailureTests(EngineFixtures):
     def test_source_broken_after_planning_fails_as_engine_failed(self, engines, samples, output_dir):
         job = self.prepare(samples[:1], output_dir, engines)
         self.break_source(samples[0])
-        clip = run_clip(job.clips[0], engines, overwrite=False, cancel=threading.Event())
+        # the core itself refuses a source changed since probing (io_error) before the engine runs;
+        # without the recorded stat, the engine's own failure on a broken source is what is tested
+        clip = run_clip(attrs.evolve(job.clips[0], source_stat=None), engines, overwrite=False,
+                        cancel=threading.Event())
         assert clip.status == FAILED and clip.failure.category == "engine_failed", (
             f"expected engine_failed, got {clip.status} {clip.failure}")
         assert clip.commands and clip.commands[-1]["exit_code"] not in (0, None), "the failing command is recorded"
