@@ -121,6 +121,7 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
                     color_primaries=_PRIMARIES.get(int(cc.color_primaries)),
                     color_transfer=_TRANSFER.get(int(cc.color_trc)),
                     color_space=_MATRIX.get(int(cc.colorspace)),
+                    codec_profile=cc.profile or None,
                 )
                 tc = s.metadata.get("timecode")
                 vindex = s.index

@@ -9,10 +9,12 @@ Lifecycle of one clip, as the core drives it::
     claim = engine.claim(info, profile)        # Claim(specificity) or Refusal(reason)
     plan  = engine.plan(request)               # pure: same request -> equal plan, nothing touched
     recs  = engine.execute(plan, cancel)       # writes plan.request.temp_path only
-    ver   = engine.verify(plan)                # probes the temp output, compares with the source
+    out   = engine.probe_output(plan)          # a probe of the temp output; the core verifies it
 
-The core, not the engine, checks for existing outputs, hashes, renames the temp file to its final
-name and records results; an engine never writes anywhere but ``request.temp_path`` (and its own
+The core, not the engine, checks for existing outputs, verifies the output against its source
+(proxx_core.verify.verify_output: the same relink rules for every engine, plus the engine's
+``output_checks`` and every plugin's ``proxx_clip_checks``), hashes, renames the temp file to its
+final name and records results; an engine never writes anywhere but ``request.temp_path`` (and its own
 scratch space outside ``output_dir``).
 """
 
@@ -28,7 +30,7 @@ import attrs
 from .media import SourceInfo
 from .profiles import Profile
 
-ENGINE_CONTRACT_VERSION = "1.0"
+ENGINE_CONTRACT_VERSION = "1.1"
 
 
 @attrs.frozen(kw_only=True)
@@ -156,6 +158,12 @@ class Engine(abc.ABC):
     name: str = ""
     #: version of this contract the engine was written for
     contract_version: str = ENGINE_CONTRACT_VERSION
+    #: every output carries explicit colour tags, so verification fails a missing one (contract 1.1)
+    tags_color_explicitly: bool = False
+    #: audio layouts the outputs may have: "source" (the source's own stream layout, the default),
+    #: plus "single_stream" and/or "mono_per_channel" for a tool that decides the layout itself;
+    #: the total channel count is always checked (proxx_core.verify.audio_checks) (contract 1.1)
+    audio_layouts: tuple[str, ...] = ("source",)
 
     @abc.abstractmethod
     def identity(self) -> EngineIdentity:
@@ -189,6 +197,29 @@ class Engine(abc.ABC):
         Raise :class:`proxx_core.errors.ClipFailure` (category ``engine_failed``, ``timeout``
         or ``interrupted`` when ``cancel`` is set) with the records made so far."""
 
-    @abc.abstractmethod
+    def probe_output(self, plan: ClipPlan) -> SourceInfo | None:
+        """Describe the temp output ``plan.request.temp_path`` for the core's verification, or None
+        if it is unreadable. The default probes it with PyAV (``proxx-core[probe]``); override it only
+        if your outputs need another reader. Never compare here: the core does. (contract 1.1)"""
+        from .avprobe import probe_file
+        from .errors import ProxxError
+
+        try:
+            return probe_file(plan.request.temp_path, probed_by=self.name)
+        except (ProxxError, OSError):
+            return None
+
+    def output_checks(self, plan: ClipPlan, output_info: SourceInfo) -> tuple[Check, ...]:
+        """Checks of your own, added to the core's relink checks (e.g. a sidecar your tool must
+        write). They can only make verification stricter. Default: none. (contract 1.1)"""
+        return ()
+
     def verify(self, plan: ClipPlan) -> Verification:
-        """Probe the temp output and compare it with the source (see proxx_core.verify)."""
+        """The core's verification of this engine's temp output, as the runner applies it.
+
+        Deprecated as an extension point (contract 1.1): the runner no longer asks the engine
+        whether its output is good; it probes it with :meth:`probe_output` and judges it itself.
+        Overriding this changes nothing the runner does."""
+        from .verify import verify_output
+
+        return verify_output(plan, self.probe_output(plan), self)

@@ -5,11 +5,17 @@ other module of ``proxx_core`` is internal and may change between minor versions
 engines use only these two, exactly as a third-party engine must.
 
 - running commands: :func:`run_command`, :func:`run_commands` (no shell, stdin closed, a deadline,
-  cancellable, the process group killed on timeout or cancel, stderr tail kept)
-- probing: :func:`probe_file` (PyAV, needs ``proxx-core[probe]``), :func:`normalise_timecode`
-- comparing: :func:`compare` and :func:`probe_and_compare` (the relink rules; the core runs them
-  again itself before publishing, so an engine cannot publish an unverified file)
-- fingerprints: :func:`binary_sha256`, :func:`cached_by_file` (hash a binary once per file identity)
+  cancellable, encoders die with Proxx, the process group killed on timeout or cancel, stderr tail
+  kept, disk-full and read-only storage reported as ``io_error``)
+- probing: :func:`probe_file` (PyAV, needs ``proxx-core[probe]``), :func:`normalise_timecode`,
+  :data:`ZERO_TIMECODE` (where a source without timecode starts, for every NLE)
+- the relink rules: :func:`compare` (what the core's verification applies to every output; an
+  engine may call it to check its own work early, but the core decides), :func:`fit_raster`,
+  :func:`output_color_tags` / :func:`assumed_color_tags` (the colour rule)
+- threads: :func:`intra_threads` (threads an intra encoder may use on this node),
+  :data:`H264_THREADS` (x264's pinned count)
+- fingerprints: :func:`binary_sha256`, :func:`cached_by_file`, :func:`is_cached` (hash a binary
+  once per file identity, for ``EngineIdentity.binary_sha256``)
 - time stamps: :func:`now_rfc3339` (the one format used in results)
 """
 
@@ -17,13 +23,16 @@ from __future__ import annotations
 
 from .avprobe import probe_file
 from .errors import ClipFailure, ProxxError
-from .fingerprint import binary_sha256, cached_by_file
-from .media import normalise_timecode
+from .fingerprint import binary_sha256, cached_by_file, is_cached
+from .media import ZERO_TIMECODE, normalise_timecode
 from .process import run_command, run_commands
+from .profiles import assumed_color_tags, fit_raster, output_color_tags
 from .results import now_rfc3339
-from .verify import compare, probe_and_compare
+from .verify import compare
+from .workers import H264_THREADS, intra_threads
 
 __all__ = [
-    "ClipFailure", "ProxxError", "binary_sha256", "cached_by_file", "compare", "normalise_timecode",
-    "now_rfc3339", "probe_and_compare", "probe_file", "run_command", "run_commands",
+    "H264_THREADS", "ZERO_TIMECODE", "ClipFailure", "ProxxError", "assumed_color_tags", "binary_sha256",
+    "cached_by_file", "compare", "fit_raster", "intra_threads", "is_cached", "normalise_timecode", "now_rfc3339",
+    "output_color_tags", "probe_file", "run_command", "run_commands",
 ]

@@ -100,6 +100,8 @@ class VideoInfo:
     color_primaries: str | None = None
     color_transfer: str | None = None
     color_space: str | None = None
+    #: the codec's profile as libav names it ("Proxy", "LT", "DNXHR LB", "High"), if any
+    codec_profile: str | None = None
 
     @property
     def display_aspect(self) -> Fraction:

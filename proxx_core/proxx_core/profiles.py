@@ -23,6 +23,9 @@ class Profile:
     max_width: int
     max_height: int
     video: str
+    #: the codec profile an output must carry, as libav names it ("Proxy", "LT", "DNXHR LB", "High"):
+    #: what an engine reads instead of parsing the profile name, and what verification checks
+    codec_profile: str
     #: pixel format of the output video
     pix_fmt: str
     bit_depth: int
@@ -51,31 +54,31 @@ PROFILES: dict[str, Profile] = {
     for p in (
         Profile(
             name="offline_h264_1920x1080", codec="h264", container="mp4", max_width=1920,
-            max_height=1080, video="H.264 High, 8-bit 4:2:0, BT.709 tags", pix_fmt="yuv420p",
+            max_height=1080, video="H.264 High, 8-bit 4:2:0, BT.709 tags", codec_profile="High", pix_fmt="yuv420p",
             bit_depth=8, audio_codec="aac", audio_sample_rate=48000, color_tags=("bt709", "bt709", "bt709"),
             description="Small H.264 offline proxy, 1080p; AAC-LC 48 kHz, every audio stream kept",
         ),
         Profile(
             name="offline_h264_1280x720", codec="h264", container="mp4", max_width=1280,
-            max_height=720, video="H.264 High, 8-bit 4:2:0, BT.709 tags", pix_fmt="yuv420p",
+            max_height=720, video="H.264 High, 8-bit 4:2:0, BT.709 tags", codec_profile="High", pix_fmt="yuv420p",
             bit_depth=8, audio_codec="aac", audio_sample_rate=48000, color_tags=("bt709", "bt709", "bt709"),
             description="Smallest H.264 offline proxy, 720p; AAC-LC 48 kHz, every audio stream kept",
         ),
         Profile(
             name="offline_prores_proxy_1920x1080", codec="prores", container="mov",
-            max_width=1920, max_height=1080, video="ProRes 422 Proxy, 10-bit 4:2:2",
+            max_width=1920, max_height=1080, video="ProRes 422 Proxy, 10-bit 4:2:2", codec_profile="Proxy",
             pix_fmt="yuv422p10le", bit_depth=10, audio_codec="pcm_s24le", audio_sample_rate=None,
             description="ProRes 422 Proxy in MOV; PCM 24-bit, every audio stream kept",
         ),
         Profile(
             name="offline_prores_lt_1920x1080", codec="prores", container="mov",
-            max_width=1920, max_height=1080, video="ProRes 422 LT, 10-bit 4:2:2",
+            max_width=1920, max_height=1080, video="ProRes 422 LT, 10-bit 4:2:2", codec_profile="LT",
             pix_fmt="yuv422p10le", bit_depth=10, audio_codec="pcm_s24le", audio_sample_rate=None,
             description="ProRes 422 LT in MOV; PCM 24-bit, every audio stream kept",
         ),
         Profile(
             name="offline_dnxhr_lb_1920x1080", codec="dnxhr", container="mxf", max_width=1920,
-            max_height=1080, video="DNxHR LB, 8-bit 4:2:2", pix_fmt="yuv422p", bit_depth=8,
+            max_height=1080, video="DNxHR LB, 8-bit 4:2:2", codec_profile="DNXHR LB", pix_fmt="yuv422p", bit_depth=8,
             audio_codec="pcm_s24le", audio_sample_rate=48000, allowed_frame_rates=_MXF_RATES,
             min_width=256, min_height=120,
             description="DNxHR LB in OP1a MXF for Avid; PCM 24-bit 48 kHz, every audio stream kept",

@@ -23,6 +23,7 @@ from .results import (
 from .workers import choose as choose_workers
 from .spec import file_identity
 from .tempclaim import TempBusy, TempClaim, TempExists, TempIsSource
+from .verify import verify_output
 
 #: progress callback: (event, clip index, message) with event in {"start", "done"}
 ProgressFn = Callable[[str, int, str], None]
@@ -99,7 +100,11 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
             records = engine.execute(plan, cancel)
             # engines that render elsewhere rename their file into place: hold that file before verifying it
             foreign = not claim.adopt() and os.path.lexists(req.temp_path)
-            verification = None if foreign else engine.verify(plan)
+            if foreign:
+                verification = None
+            else:  # the core judges the output; the engine only describes it
+                output_info = engine.probe_output(plan)
+                verification = verify_output(plan, output_info, engine, engines.clip_checks(plan, output_info))
         except ClipFailure as exc:
             records = exc.records or records
             return fail(exc.category, exc.message + _discard(claim))

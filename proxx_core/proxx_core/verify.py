@@ -1,16 +1,20 @@
 """Source-vs-proxy comparison: the properties editors' NLEs relink on.
 
-Engines probe their output and call :func:`compare`; the rules live here so every engine is held
-to the same standard.
+The runner, not the engine, decides whether an output may be published: it asks the engine for a
+probe of its output (:meth:`Engine.probe_output`) and runs :func:`verify_output`, the same rules for
+every engine, plus the engine's own extra checks and every plugin's ``proxx_clip_checks``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
-from .engine import Check, ClipRequest, Verification
-from .media import ZERO_TIMECODE, SourceInfo
-from .profiles import output_color_tags
+import attrs
+
+from .engine import Check, ClipPlan, ClipRequest, Engine, Verification
+from .media import ZERO_TIMECODE, AudioInfo, SourceInfo
+from .profiles import Profile, output_color_tags
 
 #: containers whose proxies can carry a reel name an NLE reads (MOV tmcd, MXF package name)
 _REEL_CONTAINERS = ("mov", "mxf")
@@ -19,10 +23,15 @@ _REEL_CONTAINERS = ("mov", "mxf")
 _ASPECT_TOLERANCE = Fraction(1, 100)
 
 
+#: audio layouts an engine may declare besides the source's own (Engine.audio_layouts)
+AUDIO_LAYOUTS = ("source", "single_stream", "mono_per_channel")
+
+
 def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
-            strict_color: bool = False) -> Verification:
+            strict_color: bool = False, audio_layouts: tuple[str, ...] = ("source",)) -> Verification:
     """Compare the probed output with the probed source and the profile. ``strict_color``: the
-    engine tags every proxy explicitly, so a missing colour tag fails too."""
+    engine tags every proxy explicitly, so a missing colour tag fails too. ``audio_layouts``: the
+    layouts the engine declares its outputs may have (see :func:`audio_checks`)."""
     src = request.source_info
     profile = request.profile
     checks: list[Check] = []
@@ -39,6 +48,8 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
     sv, ov = src.video, output.video
     check("container", profile.container, container)
     check("video_codec", profile.codec, _codec_family(ov.codec))
+    check("codec_profile", profile.codec_profile, ov.codec_profile,
+          ok=(ov.codec_profile or "").casefold() == profile.codec_profile.casefold())
     check("pix_fmt", profile.pix_fmt, ov.pix_fmt)
     check("raster", f"{request.width}x{request.height}", f"{ov.width}x{ov.height}")
     check("square_pixels", "1:1", ov.sample_aspect)
@@ -74,13 +85,80 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
     elif src.reel_name:
         notes.append(f"reel name {src.reel_name!r} cannot be carried by {profile.container.upper()}: relink by file "
                      f"name and timecode, or choose a ProRes or DNxHR profile to keep it")
-    check("audio_streams", len(src.audio), len(output.audio))
-    check("audio_channels", [a.channels for a in src.audio], [a.channels for a in output.audio])
-    check("audio_codec", [profile.audio_codec] * len(src.audio), [a.codec for a in output.audio])
-    if profile.audio_sample_rate:
-        check("audio_sample_rate", [profile.audio_sample_rate] * len(src.audio),
-              [a.sample_rate for a in output.audio])
+    checks.extend(audio_checks(src.audio, output.audio, profile, audio_layouts))
     return Verification(ok=all(c.ok for c in checks), checks=checks, output_info=output, notes=tuple(notes))
+
+
+def _layout_words(channels: list[int]) -> str:
+    if not channels:
+        return "none"
+    if len(set(channels)) == 1:
+        return f"{len(channels)} x " + ("mono" if channels[0] == 1 else f"{channels[0]}ch")
+    return "streams of " + "+".join(str(c) for c in channels) + " channels"
+
+
+def audio_checks(src_audio: Sequence[AudioInfo], out_audio: Sequence[AudioInfo], profile: Profile,
+                 layouts: tuple[str, ...] = ("source",)) -> list[Check]:
+    """The audio rule. Every output keeps the source's channel count in total. Its stream layout
+    must be the source's own, or one the engine declares it cannot avoid: ``single_stream`` (one
+    stream carrying every channel) or ``mono_per_channel`` (one mono stream per channel), as
+    DaVinci Resolve writes depending on its build. Every stream carries the profile's codec, at the
+    profile's sample rate (or the source's, for profiles that keep it)."""
+    src_channels = [a.channels for a in src_audio]
+    out_channels = [a.channels for a in out_audio]
+    total = sum(src_channels)
+    if layouts == ("source",):
+        checks = [Check(name="audio_streams", expected=len(src_channels), actual=len(out_channels),
+                        ok=len(src_channels) == len(out_channels)),
+                  Check(name="audio_channels", expected=src_channels, actual=out_channels,
+                        ok=src_channels == out_channels)]
+        codecs: list[object] = [a.codec for a in out_audio]
+        checks.append(Check(name="audio_codec", expected=[profile.audio_codec] * len(src_channels), actual=codecs,
+                            ok=codecs == [profile.audio_codec] * len(src_channels)))
+        if profile.audio_sample_rate:
+            rates = [a.sample_rate for a in out_audio]
+            want = [profile.audio_sample_rate] * len(src_channels)
+            checks.append(Check(name="audio_sample_rate", expected=want, actual=rates, ok=rates == want))
+        return checks
+    accepted = [src_channels]
+    if "single_stream" in layouts and total:
+        accepted.append([total])
+    if "mono_per_channel" in layouts:
+        accepted.append([1] * total)
+    accepted = [lay for i, lay in enumerate(accepted) if lay not in accepted[:i]]
+    checks = [
+        Check(name="audio_channel_total", expected=total, actual=sum(out_channels), ok=total == sum(out_channels)),
+        Check(name="audio_streams", expected=" or ".join(_layout_words(lay) for lay in accepted),
+              actual=_layout_words(out_channels), ok=out_channels in accepted),
+    ]
+    if out_audio:
+        names = sorted({a.codec for a in out_audio})
+        checks.append(Check(name="audio_codec", expected=profile.audio_codec, actual="/".join(names),
+                            ok=names == [profile.audio_codec]))
+        rate = profile.audio_sample_rate or (src_audio[0].sample_rate if src_audio else None)
+        if rate:
+            rates = sorted({a.sample_rate for a in out_audio})
+            checks.append(Check(name="audio_sample_rate", expected=rate, actual="/".join(map(str, rates)),
+                                ok=rates == [rate]))
+    return checks
+
+
+def verify_output(plan: ClipPlan, output: SourceInfo | None, engine: Engine,
+                  extra: tuple[Check, ...] = ()) -> Verification:
+    """The core's verdict on one clip's temp output: :func:`compare` under the rules the engine
+    declares (``tags_color_explicitly``, ``audio_layouts``), then the engine's ``output_checks``
+    and ``extra`` (the plugins' ``proxx_clip_checks``). An engine check that raises fails."""
+    verdict = compare(plan.request, output, container=output.container if output else "unreadable",
+                      strict_color=engine.tags_color_explicitly, audio_layouts=tuple(engine.audio_layouts))
+    checks = list(verdict.checks)
+    if output is not None:
+        try:
+            checks.extend(engine.output_checks(plan, output))
+        except Exception as exc:  # an engine bug must fail the clip, not publish it
+            checks.append(Check(name=f"engine:{engine.name}", expected="no error",
+                                actual=f"output_checks raised {type(exc).__name__}: {exc}", ok=False))
+    checks.extend(extra)
+    return attrs.evolve(verdict, ok=all(c.ok for c in checks), checks=tuple(checks))
 
 
 def _codec_family(codec: str) -> str:

@@ -15,11 +15,11 @@ from typing import Any
 
 import attrs
 
-from proxx_core.fingerprint import binary_sha256, cached_by_file, is_cached
-from proxx_core.errors import ProxxError
+from proxx_core import ProxxError
+from proxx_core.kit import binary_sha256, cached_by_file, is_cached
 
 ENV_VAR = "PROXX_FFMPEG"
-#: cache kind of the binary's version line and capability listings (proxx_core.fingerprint)
+#: cache kind of the binary's version line and capability listings (proxx_core.kit.cached_by_file)
 LISTINGS = "ffmpeg-listings"
 
 

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import os
 
-from proxx_core.engine import ClipRequest
-from proxx_core.media import ZERO_TIMECODE
-from proxx_core.profiles import assumed_color_tags, output_color_tags
-from proxx_core.workers import H264_THREADS, intra_threads
+from proxx_core import ClipRequest
+from proxx_core.kit import H264_THREADS, ZERO_TIMECODE, assumed_color_tags, intra_threads, output_color_tags
 
 #: x264's thread count is part of its output; pinned so every node makes the same bytes
 X264_THREADS = H264_THREADS
 #: ProRes encoder per profile (evidence in docs/performance.md): prores_aw for Proxy (3-5x less CPU,
 #: at or under Apple's 45 Mb/s except on very grainy images); prores_ks for LT, because prores_aw
 #: overshoots LT's 102 Mb/s by 30-45 % on grainy images where prores_ks stays within ~7 %
-PRORES_ENCODERS = {"offline_prores_proxy_1920x1080": ("prores_aw", "0"),
-                   "offline_prores_lt_1920x1080": ("prores_ks", "1")}
+#: keyed by the profile's codec profile (Profile.codec_profile), never by its name
+PRORES_ENCODERS = {"Proxy": ("prores_aw", "0"), "LT": ("prores_ks", "1")}
 #: DNxHR's default forward DCT is the SIMD one (bytes differ per CPU); the integer C DCT is exact
 DNXHR_DCT = "int"
 #: AAC bit rate per channel (kb/s), capped per stream
@@ -58,7 +56,7 @@ def _video_args(req: ClipRequest) -> list[str]:
         args += ["-c:v", "libx264", "-profile:v", "high", "-preset", "veryfast", "-crf", "23",
                  "-g", str(max(1, v.frame_rate.nominal)), "-threads", str(X264_THREADS)]
     elif p.codec == "prores":
-        encoder, profile = PRORES_ENCODERS[p.name]
+        encoder, profile = PRORES_ENCODERS[p.codec_profile]
         args += ["-c:v", encoder, "-profile:v", profile, "-vendor", "apl0", "-threads", str(intra_threads())]
     elif p.codec == "dnxhr":
         args += ["-c:v", "dnxhd", "-profile:v", "dnxhr_lb", "-dct", DNXHR_DCT, "-threads", str(intra_threads())]

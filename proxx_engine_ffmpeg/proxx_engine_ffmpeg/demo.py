@@ -11,10 +11,7 @@ from .testmedia import make_source
 
 
 def run_demo(base: Path | None, *, max_workers: int = 2) -> int:
-    from proxx_core.api import check_job_file
-    from proxx_core.plugins import load_engines
-    from proxx_core.results import dumps
-    from proxx_core.runner import run_job
+    from proxx_core import check_job_file, dumps, load_engines, run_job
 
     base = Path(base or tempfile.mkdtemp(prefix="proxx-demo-")).resolve()
     media, proxies = base / "media", base / "proxies"

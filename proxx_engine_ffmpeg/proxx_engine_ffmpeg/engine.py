@@ -8,16 +8,11 @@ from pathlib import Path
 
 import attrs
 
-from proxx_core.avprobe import probe_file
-from proxx_core.engine import (
-    Capabilities, Claim, ClipPlan, ClipRequest, Command, CommandRecord, Engine, EngineIdentity, Refusal,
-    Verification,
+from proxx_core import (
+    PROFILES, Capabilities, Claim, ClipPlan, ClipRequest, Command, CommandRecord, Engine, EngineIdentity, Profile,
+    ProxxError, Refusal, SourceInfo,
 )
-from proxx_core.errors import ProxxError
-from proxx_core.media import SourceInfo
-from proxx_core.process import run_commands
-from proxx_core.profiles import PROFILES, Profile
-from proxx_core.verify import probe_and_compare
+from proxx_core.kit import probe_file, run_commands
 
 from . import __version__
 from .binary import FFmpegBinary, inspect_binary
@@ -26,7 +21,6 @@ from .commands import PRORES_ENCODERS, audio_temp_path, build_argv, build_audio_
 #: profile codec -> the encoder this engine uses for it
 ENCODERS = {"h264": "libx264", "prores": "prores_ks", "dnxhr": "dnxhd"}
 #: per-profile exceptions to ENCODERS (the ProRes encoder is chosen per profile)
-PROFILE_ENCODERS = {name: encoder for name, (encoder, _) in PRORES_ENCODERS.items()}
 #: profile container -> the muxer
 MUXERS = {"mp4": "mp4", "mov": "mov", "mxf": "mxf"}
 #: formats worth naming in `proxx engines` when the build reads them
@@ -38,11 +32,15 @@ GENERIC_SPECIFICITY = 10
 
 
 def _encoder(profile: Profile) -> str:
-    return PROFILE_ENCODERS.get(profile.name, ENCODERS[profile.codec])
+    if profile.codec == "prores":
+        return PRORES_ENCODERS[profile.codec_profile][0]
+    return ENCODERS[profile.codec]
 
 
 class FFmpegEngine(Engine):
     name = "ffmpeg"
+    #: every proxy is tagged explicitly (the colour rule), so a missing tag is a failure
+    tags_color_explicitly = True
 
     def _binary(self) -> FFmpegBinary:
         return inspect_binary()
@@ -116,5 +114,3 @@ class FFmpegEngine(Engine):
                 except FileNotFoundError:
                     pass
 
-    def verify(self, plan: ClipPlan) -> Verification:
-        return probe_and_compare(plan.request, probed_by=self.name, strict_color=True)

@@ -13,8 +13,8 @@ How the pieces fit:
 * ``execute`` runs that command through :mod:`.supervisor` (per-call and per-render deadlines,
   node lock); the worker renders into a scratch directory outside ``output_dir`` and moves the
   single file it produced to ``request.temp_path``.
-* ``verify`` probes the real output with PyAV and applies :func:`proxx_core.verify.compare`:
-  Resolve's "Complete" is never trusted on its own.
+* the core verifies the rendered file itself (PyAV probe, the relink rules; the engine declares
+  the audio layouts Resolve may write): Resolve's "Complete" is never trusted on its own.
 """
 
 from __future__ import annotations
@@ -27,15 +27,12 @@ import threading
 from fractions import Fraction
 from pathlib import Path
 
-import attrs
 
-from proxx_core.engine import (
-    Capabilities, Check, Claim, ClipPlan, ClipRequest, Command, CommandRecord, Engine, EngineIdentity,
-    Refusal, Verification,
+from proxx_core import (
+    AudioInfo, Capabilities, Claim, ClipFailure, ClipPlan, ClipRequest, Command, CommandRecord, Engine,
+    EngineIdentity, FrameRate, ProxxError, Refusal, SourceInfo, VideoInfo,
 )
-from proxx_core.errors import ClipFailure, ProxxError
-from proxx_core.fingerprint import binary_sha256
-from proxx_core.media import AudioInfo, FrameRate, SourceInfo, VideoInfo, normalise_timecode
+from proxx_core.kit import binary_sha256, normalise_timecode
 
 from . import __version__
 from .detect import detect_raw
@@ -56,6 +53,9 @@ def _scratch_root() -> Path:
 
 class ResolveEngine(Engine):
     name = "resolve"
+    #: no render-settings key controls the layout of Resolve's audio: depending on the build it writes
+    #: one multichannel stream or one mono stream per channel; the channel total is still checked
+    audio_layouts = ("source", "single_stream", "mono_per_channel")
 
     def __init__(self, *, backend: str = "resolve", scenario: str | os.PathLike | None = None,
                  call_timeout: float = 60.0, render_timeout: float | None = None,
@@ -318,29 +318,6 @@ class ResolveEngine(Engine):
         raise ClipFailure(message, category="timeout" if category == "timeout" else "engine_failed",
                           records=(record,))
 
-    def verify(self, plan: ClipPlan) -> Verification:
-        from proxx_core.avprobe import probe_file
-        from proxx_core.verify import compare
-
-        request = plan.request
-        try:
-            info = probe_file(request.temp_path, probed_by=self.name)
-        except (ProxxError, OSError):
-            info = None
-        from .audiolayout import audio_checks
-
-        v = compare(request, info, container=info.container if info else "unreadable")
-        checks = v.checks
-        if info is not None and info.video is not None:
-            # Resolve decides the output's audio layout itself: judge it by the channel-total rule
-            checks = tuple(c for c in checks if not c.name.startswith("audio_"))
-            checks += audio_checks(request.source_info.audio, info.audio, request.profile)
-        extra = _profile_check(request)
-        if extra is not None:
-            checks += (extra,)
-        return attrs.evolve(v, ok=all(c.ok for c in checks), checks=checks)
-
-
 # ---------------------------------------------------------------------------------------- helpers
 
 def _sha256(path: str) -> str | None:
@@ -357,26 +334,6 @@ def _run_failure_text(run, doing: str) -> str:
         return run.result.get("message") or f"{doing} failed"
     tail = run.stderr_tail.strip().splitlines()[-1:] or ["no output"]
     return f"{doing}: the worker exited {run.exit_code} without a result ({tail[0]})"
-
-
-_PRORES_PROFILES = {"offline_prores_proxy_1920x1080": "Proxy", "offline_prores_lt_1920x1080": "LT",
-                    "offline_dnxhr_lb_1920x1080": "DNXHR LB"}
-
-
-def _profile_check(request: ClipRequest) -> Check | None:
-    """The exact codec profile (ProRes Proxy vs LT, DNxHR LB): compare() checks only the family."""
-    expected = _PRORES_PROFILES.get(request.profile.name)
-    if expected is None:
-        return None
-    try:
-        import av
-
-        with open(request.temp_path, "rb") as fh, av.open(fh) as c:
-            actual = c.streams.video[0].codec_context.profile if c.streams.video else None
-    except Exception:
-        actual = None
-    return Check(name="codec_profile", expected=expected, actual=actual,
-                 ok=bool(actual) and actual.lower() == expected.lower())
 
 
 def source_info_from_properties(props: dict, det, *, probed_by: str) -> SourceInfo:

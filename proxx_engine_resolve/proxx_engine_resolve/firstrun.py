@@ -30,9 +30,8 @@ DEFAULT_PROFILE = "offline_prores_proxy_1920x1080"
 
 
 def _clip(engine, source: Path, profile_name: str, outdir: Path, index: int) -> dict:
-    from proxx_core.engine import ClipRequest, Refusal
-    from proxx_core.errors import ClipFailure, ProxxError
-    from proxx_core.profiles import PROFILES, fit_raster
+    from proxx_core import PROFILES, ClipFailure, ClipRequest, ProxxError, Refusal
+    from proxx_core.kit import fit_raster
 
     from .detect import detect_raw
 
@@ -84,7 +83,7 @@ def _record(r) -> dict:
 def run(sources: list[Path], out: Path, *, output_dir: Path | None = None, profile: str = DEFAULT_PROFILE,
         engine=None) -> dict:
     """Render each source and write the report to ``out``; return the report."""
-    from proxx_core.results import now_rfc3339
+    from proxx_core.kit import now_rfc3339
 
     from . import __version__
     from .engine import READS, ResolveEngine
@@ -165,7 +164,7 @@ def main(argv=None) -> int:
     missing = [s for s in args.sources if not Path(s).is_file()]
     if missing:
         p.error(f"no such file: {', '.join(missing)}")
-    from proxx_core.profiles import PROFILES
+    from proxx_core import PROFILES
 
     if args.profile not in PROFILES:
         p.error(f"unknown profile {args.profile!r}")

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import attrs
-from proxx_core.results import now_rfc3339
+from proxx_core.kit import now_rfc3339
 
 STDERR_TAIL_CHARS = 4000
 #: extra time the parent grants beyond a render deadline so the worker can stop and report itself

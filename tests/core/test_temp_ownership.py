@@ -71,19 +71,19 @@ def test_temp_replaced_during_the_encode_is_not_published(engines, media, outdir
     and the other run's file is left alone."""
     job = _job(engines, job_doc([media("a.mov")], outdir, overwrite=True))
     engine = engines.get(job.clips[0].plan.engine)
-    real_verify = engine.verify
+    real_probe = engine.probe_output
     temp = job.clips[0].plan.request.temp_path
 
-    def verify_then_swap(plan):
-        verification = real_verify(plan)
+    def probe_then_swap(plan):
+        info = real_probe(plan)
         other = temp + ".other"
         with open(other, "wb") as fh:
             fh.write(b"someone else's file")
             fh.flush()
         os.replace(other, temp)
-        return verification
+        return info
 
-    monkeypatch.setattr(engine, "verify", verify_then_swap)
+    monkeypatch.setattr(engine, "probe_output", probe_then_swap)
     clip = runner.run_job(job, engines).clips[0]
     assert clip.status == "FAILED" and clip.failure.category == "output_exists"
     assert not os.path.exists(job.clips[0].plan.request.output_path)

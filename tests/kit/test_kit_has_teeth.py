@@ -28,10 +28,19 @@ class TestMutant(EngineConformance):
 '''
 
 MUTANTS = {
-    "verify_trusts_the_tool": ('''
-    def verify(self, plan):
-        return Verification(ok=True, checks=())
-''', "test_verification_fails_on_damaged_output or test_execute_writes_only_the_temp_path", 3),
+    # reports the raster and frame count the core expects instead of what the file holds
+    "probe_output_lies": ('''
+    def probe_output(self, plan):
+        info = super().probe_output(plan)
+        req = plan.request
+        return info and attrs.evolve(info, video=attrs.evolve(
+            info.video, width=req.width, height=req.height, frame_count=req.source_info.video.frame_count))
+''', "test_verification_fails_on_damaged_output", 1),
+    # describes the source instead of the file it made
+    "probe_output_reports_the_source": ('''
+    def probe_output(self, plan):
+        return plan.request.source_info
+''', "test_probe_output_agrees_with_an_independent_probe", 1),
     "plan_touches_output_dir": ('''
     def plan(self, request):
         open(os.path.join(os.path.dirname(request.output_path), "scratch.txt"), "w").close()
@@ -54,9 +63,22 @@ MUTANTS = {
 }
 
 
+#: an engine of contract 1.0 that answers "ok" without looking: the core verifies regardless
+TRUSTING_VERIFY = '''
+    def verify(self, plan):
+        return Verification(ok=True, checks=())
+'''
+
+
+def test_a_verify_that_trusts_the_tool_cannot_publish_a_damaged_output(pytester):
+    pytester.makepyfile(test_mutant=HEADER.format(body=TRUSTING_VERIFY))
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", "test_verification_fails_on_damaged_output")
+    result.assert_outcomes(passed=2)
+
+
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_the_kit_catches(pytester, mutant):
     body, selection, failures = MUTANTS[mutant]
     pytester.makepyfile(test_mutant=HEADER.format(body=body))
     result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", selection)
-    result.assert_outcomes(failed=failures)
+    assert result.parseoutcomes().get("failed", 0) == failures, result.outlines[-30:]

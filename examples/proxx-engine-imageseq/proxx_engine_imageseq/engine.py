@@ -1,8 +1,7 @@
 """ImageSequenceEngine: a numbered still-image sequence becomes one clip, encoded by pinned FFmpeg.
 
 Uses only proxx_core's public API: the Engine contract and its value types, the PyAV prober
-(``proxx_core.avprobe``), the safe command runner (``proxx_core.process``) and the shared
-verification rules (``proxx_core.verify``).
+and the safe command runner from ``proxx_core.kit``; the core verifies every output itself.
 """
 
 from __future__ import annotations
@@ -16,12 +15,9 @@ import attrs
 
 from proxx_core import (
     PROFILES, Capabilities, Claim, ClipPlan, ClipRequest, Command, CommandRecord, Engine,
-    EngineIdentity, Profile, ProxxError, Refusal, SourceInfo, Verification,
+    EngineIdentity, Profile, ProxxError, Refusal, SourceInfo,
 )
-from proxx_core.avprobe import probe_file
-from proxx_core.fingerprint import binary_sha256
-from proxx_core.process import run_commands
-from proxx_core.verify import probe_and_compare
+from proxx_core.kit import binary_sha256, probe_file, run_commands
 
 from . import __version__
 from .sequence import EXTENSIONS, count_frames, frame_rate, parse_name, timecode
@@ -146,5 +142,3 @@ class ImageSequenceEngine(Engine):
     def execute(self, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
         return run_commands(plan.commands, cancel)
 
-    def verify(self, plan: ClipPlan) -> Verification:
-        return probe_and_compare(plan.request, probed_by=self.name)

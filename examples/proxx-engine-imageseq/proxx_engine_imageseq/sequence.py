@@ -19,8 +19,7 @@ import re
 
 import attrs
 
-from proxx_core.errors import ProxxError
-from proxx_core.media import FrameRate
+from proxx_core import FrameRate, ProxxError
 
 #: file extension -> the libav decoder that reads it
 EXTENSIONS = {".dpx": "dpx", ".exr": "exr", ".jpeg": "mjpeg", ".jpg": "mjpeg", ".png": "png",

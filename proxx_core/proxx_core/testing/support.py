@@ -89,11 +89,13 @@ Damage = Callable[[Engine, ClipPlan, threading.Event], None]
 
 class DamagingEngine(Engine):
     """Wraps an engine; after its ``execute`` succeeds, ``damage`` spoils the temp output so that
-    the engine's own ``verify`` must catch it. Everything else is delegated unchanged."""
+    the core's verification of the engine's ``probe_output`` must catch it. Everything else is
+    delegated unchanged."""
 
     def __init__(self, inner: Engine, damage: Damage):
         self._inner, self._damage = inner, damage
         self.name, self.contract_version = inner.name, inner.contract_version
+        self.tags_color_explicitly, self.audio_layouts = inner.tags_color_explicitly, inner.audio_layouts
 
     def identity(self):
         return self._inner.identity()
@@ -115,8 +117,11 @@ class DamagingEngine(Engine):
         self._damage(self._inner, plan, cancel)
         return records
 
-    def verify(self, plan):
-        return self._inner.verify(plan)
+    def probe_output(self, plan):
+        return self._inner.probe_output(plan)
+
+    def output_checks(self, plan, output_info):
+        return self._inner.output_checks(plan, output_info)
 
 
 def truncate_output(engine: Engine, plan: ClipPlan, cancel: threading.Event) -> None:

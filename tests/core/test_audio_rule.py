@@ -1,4 +1,5 @@
-"""The channel-total audio rule the Resolve engine verifies with (audiolayout.py)."""
+"""The core's audio rule for engines that declare alternative layouts (Resolve): the channel total
+always, and the source's own layout, one stream, or one mono stream per channel."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from proxx_core.media import AudioInfo
 from proxx_core.profiles import PROFILES
-from proxx_engine_resolve.audiolayout import audio_checks
+from proxx_core.verify import audio_checks
+
+LAYOUTS = ("source", "single_stream", "mono_per_channel")
 
 PRORES = PROFILES["offline_prores_proxy_1920x1080"]
 DNX = PROFILES["offline_dnxhr_lb_1920x1080"]
@@ -17,7 +20,7 @@ def streams(channels, codec="pcm_s24le", rate=48000):
 
 
 def verdict(src, out, profile=PRORES):
-    return {c.name: c.ok for c in audio_checks(streams(src), out, profile)}
+    return {c.name: c.ok for c in audio_checks(streams(src), out, profile, LAYOUTS)}
 
 
 @given(st.lists(st.integers(1, 8), min_size=1, max_size=4))
