@@ -152,7 +152,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_watch(args) -> int:
-    from proxx_core.watch import watch_main
+    from .watch_cli import watch_main
 
     return watch_main(Path(args.dir), max_workers=args.max_workers, once=args.once, poll_seconds=args.poll_seconds)
 
