@@ -178,14 +178,14 @@ def test_an_exception_in_the_pre_check_files_the_job_and_the_watcher_goes_on(tmp
                                                                              monkeypatch):
     import proxx_core.watch.watcher as watch
 
-    real = watch.check_job_file
+    real = watch.check_spec
 
-    def flaky(path, engines):
+    def flaky(raw, path, engines):
         if Path(path).name == "a_boom.json":
             raise RecursionError("maximum recursion depth exceeded")
-        return real(path, engines)
+        return real(raw, path, engines)
 
-    monkeypatch.setattr(watch, "check_job_file", flaky)
+    monkeypatch.setattr(watch, "check_spec", flaky)
     out = tmp_path / "out"
     out.mkdir()
     w = tmp_path / "w"

@@ -11,16 +11,18 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import secrets
 import threading
 import traceback
 from pathlib import Path
 
 import attrs
 
-from ..atomic import fsync_dir, publish, write_text_atomic
+from ..atomic import fsync_dir, publish
 from ..errors import Problem
 from ..results import EXIT_SYSTEM, FAILED, JobResult, dumps, now_rfc3339
 from . import owner as owners
@@ -146,7 +148,8 @@ class WatchFolder:
             self.log.once(("claim_error", name, str(exc)), "error", job=name,
                           reason=f"cannot claim: {exc.strerror or exc}; left in pending/")
             return None
-        fsync_dir(str(self.owner_dir))
+        # no fsync here: a job that will run makes its claim durable before its first encoder
+        # (Watcher._execute); a refused one is filed at once, and that filing is made durable
         claim = ClaimedJob(name=name, path=dst, claim_id=f"{self.owner.dirname}/{name}", claimed_at=now_rfc3339())
         self.log("claimed", job=name, claim=self.rel(dst))
         return claim
@@ -213,16 +216,17 @@ class WatchFolder:
                     n += 1
                     continue
                 try:
-                    write_text_atomic(dest_dir / reason_name, text, overwrite=False)
+                    write_new(dest_dir / reason_name, text, durable=True)
                 except FileExistsError:
                     n += 1
                     continue
                 try:
-                    publish(str(spec_path), str(dest_dir / spec_name), overwrite=False)
+                    move_no_clobber(spec_path, dest_dir / spec_name)
                 except FileExistsError:
                     unlink(dest_dir / reason_name)
                     n += 1
                     continue
+                fsync_dir(str(dest_dir))  # durable: the job is reported set aside and leaves running/
                 self.log("set_aside", job=name, spec=f"failed/{spec_name}", reason_file=f"failed/{reason_name}",
                          reason=why)
                 return f"failed/{reason_name}", f"failed/{spec_name}"
@@ -241,20 +245,27 @@ class WatchFolder:
                 if (dest_dir / spec_name).exists() or (dest_dir / result_name).exists():
                     n += 1
                     continue
-                write_text_atomic(marker, json.dumps({"claim": claim_id, "destination": destination,
-                                                      "result": f"{destination}/{result_name}",
-                                                      "spec_name": spec_name}), overwrite=True)
+                # the marker needs no fsync: it matters only if the result below becomes durable,
+                # and on journaling file systems metadata reaches the disk in order (marker first)
+                write_new(marker, json.dumps({"claim": claim_id, "destination": destination,
+                                              "result": f"{destination}/{result_name}",
+                                              "spec_name": spec_name}), durable=False, overwrite=True)
                 try:
-                    write_text_atomic(dest_dir / result_name, text, overwrite=False)
+                    # fsync of the result's bytes before it gets its name: never a torn result
+                    write_new(dest_dir / result_name, text, durable=True)
                 except FileExistsError:
                     n += 1
                     continue
                 try:
-                    publish(str(spec_path), str(dest_dir / spec_name), overwrite=False)
+                    move_no_clobber(spec_path, dest_dir / spec_name)
                 except FileExistsError:  # someone took the spec name meanwhile: free ours, try the next
                     unlink(dest_dir / result_name)
                     n += 1
                     continue
+                # one fsync of the destination makes result + spec durable before the job is
+                # reported finished. The owner folder is not synced: if the spec's removal from
+                # running/ is lost, recovery finds the marker and the same file already filed
+                fsync_dir(str(dest_dir))
                 unlink(marker)
                 return f"{destination}/{result_name}", f"{destination}/{spec_name}"
 
@@ -268,4 +279,53 @@ class WatchFolder:
                 publish(str(spec_path), str(target), overwrite=False)
                 return target
             except FileExistsError:
+                if _same_file(spec_path, target):  # the move had happened; only its unlink was lost
+                    unlink(spec_path)
+                    return target
                 n += 1
+
+
+# ------------------------------------------------------------------------ files without extra fsyncs
+
+def write_new(path: Path, text: str, *, durable: bool, overwrite: bool = False) -> None:
+    """Write a small file under a temporary name, then give it its name (no clobber unless
+    ``overwrite``). ``durable`` fsyncs its bytes first; the caller fsyncs the directory once for
+    everything it filed (atomic.write_text_atomic would fsync the directory per file)."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            move_no_clobber(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+def move_no_clobber(src: Path, dst: Path) -> None:
+    """Rename without ever replacing an existing file (FileExistsError): a hard link, which fails
+    if the name exists, then unlink; check-then-rename on file systems without hard links."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, "exists", str(dst)) from None
+        os.rename(src, dst)
+    else:
+        os.unlink(src)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..atomic import fsync_dir, write_text_atomic
+from ..atomic import fsync_dir
 from ..process import live_children
 from ..results import interrupted, now_rfc3339
 from .files import age, read_json, read_spec, unlink
@@ -33,7 +33,7 @@ from .owner import (
     pid_exists,
     process_start_token,
 )
-from .protocol import FINISHING_SUFFIX, WatchFolder
+from .protocol import FINISHING_SUFFIX, WatchFolder, write_new
 from .scan import bad_name_reason, is_candidate_name
 
 #: how often a running watcher looks for jobs of dead sibling processes of this node
@@ -203,8 +203,9 @@ class ChildrenRecord:
     def __call__(self, _pids: Iterable[int]) -> None:
         with self._lock:
             entries = [{"pid": pid, "pgid": pid, "start_token": process_start_token(pid)} for pid in live_children()]
-            try:
-                write_text_atomic(self.folder.owner_dir / CHILDREN_FILE, json.dumps({"children": entries}) + "\n")
+            try:  # no fsync: it serves recovery after this process dies; after a power cut no encoder survives
+                write_new(self.folder.owner_dir / CHILDREN_FILE, json.dumps({"children": entries}) + "\n",
+                          durable=False, overwrite=True)
             except OSError as exc:
                 self.folder.log.once(("children", str(exc)), "error", reason=(
                     f"cannot record encoder processes in {self.folder.rel(self.folder.owner_dir)}: "
