@@ -153,7 +153,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_watch(args) -> int:
-    from proxx_core.watch import watch_main
+    from .watch_cli import watch_main
 
     max_workers = args.max_workers
     if max_workers == "auto":

@@ -145,6 +145,66 @@ def refused(problems: tuple[Problem, ...] | list[Problem], *, document: Any = No
                      problems=tuple(problems), jobspec=document)
 
 
+def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | None = None) -> JobResult:
+    """A FAILED result for a job whose process died mid-run (watch-folder recovery): every clip
+    ``interrupted``. Built from the spec alone (no probing): sources, profile and output names where
+    the spec allows, with a note when a file exists under a clip's final or temporary output name."""
+    import os
+
+    from .jobs import temp_path_for
+    from .profiles import PROFILES
+    from .spec import derive_job_id, jobspec_sha256, render_name
+
+    doc = document if isinstance(document, dict) else None
+    clips: list[ClipResult] = []
+    problems: tuple[Problem, ...] = ()
+    sources = doc.get("sources") if doc else None
+    if doc is not None and isinstance(sources, list) and all(isinstance(s, str) for s in sources):
+        profile_name = doc.get("proxy_profile")
+        profile = PROFILES.get(profile_name) if isinstance(profile_name, str) else None
+        template = doc.get("output_name_template")
+        out_dir = doc.get("output_dir")
+        for i, src in enumerate(sources):
+            final = None
+            if profile and isinstance(template, str) and isinstance(out_dir, str):
+                try:
+                    final = os.path.join(out_dir, render_name(
+                        template, source=src, index=i + 1, count=len(sources), job_id=derive_job_id(doc),
+                        profile=profile.name, extension=profile.extension))
+                except Exception:
+                    final = None
+            notes = [message]
+            output = None
+            if final:
+                temp = temp_path_for(final)
+                kept = temp if os.path.lexists(temp) else None
+                if os.path.lexists(final):
+                    notes.append(f"a file exists at {final}; this result cannot vouch for it: check or delete it "
+                                 f"before running the job again")
+                if kept:
+                    notes.append(f"an unfinished output was left at {temp}; delete it before running the job again")
+                output = OutputRecord(path=final, size=None, sha256=None, verification=None, kept_temp_path=kept)
+            try:
+                size: int | None = os.path.getsize(src)
+            except OSError:
+                size = None
+            clips.append(ClipResult(index=i + 1, source={"path": src, "size": size, "info": None}, engine=None,
+                                    profile=profile_name if isinstance(profile_name, str) else "",
+                                    output=output, status=FAILED,
+                                    failure=Failure(category="interrupted", message="; ".join(notes))))
+    else:
+        problems = (Problem(path="", message=message, category="interrupted"),)
+    job_id = None
+    if doc is not None and isinstance(doc.get("job_id", ""), str):
+        job_id = derive_job_id(doc)
+    timing = {"started_at": None, "finished_at": now_rfc3339(), "seconds": None, **(timing_extra or {})}
+    return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job_id,
+                     jobspec_sha256=jobspec_sha256(doc) if doc is not None else None, status=FAILED,
+                     exit_code=EXIT_EXECUTION, environment=environment([]),
+                     user_metadata=doc.get("user_metadata") if doc is not None else None, clips=tuple(clips),
+                     timing=timing, problems=problems, jobspec=document)
+
+
 def strip_timing(data: Any) -> Any:
     """The comparable part of a result: every ``timing`` key removed, recursively."""
     if isinstance(data, dict):

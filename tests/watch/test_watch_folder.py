@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from watchhelp import drop, needs_proc, result_of, run_inprocess, spec
 
-from proxx_core.watch import Watcher, _quote, is_candidate_name
-from proxx_core.watch_owner import Owner, judge, process_start_token
+from proxx_core.watch import Watcher, is_candidate_name
+from proxx_core.watch.log import quote as _quote
+from proxx_core.watch.owner import Owner, judge, process_start_token
 
 
 def layout(folder: Path) -> dict[str, list[str]]:
@@ -233,7 +234,7 @@ def test_recovery_finishes_a_move_interrupted_after_the_result_was_written(tmp_p
 
 
 def test_fatal_folder_problems_exit_1(tmp_path, ffmpeg_engines, capsys):
-    from proxx_core.watch import watch_main
+    from proxx_cli.watch_cli import watch_main
 
     assert watch_main(tmp_path / "missing", once=True, engines=ffmpeg_engines, install_signal_handlers=False) == 1
     assert "does not exist" in capsys.readouterr().err
@@ -317,7 +318,7 @@ def test_owner_folder_removed_under_a_running_watcher_is_registered_again(tmp_pa
 
 
 def test_an_unexpected_error_files_the_job_as_failed(tmp_path, media, ffmpeg_engines, monkeypatch):
-    import proxx_core.watch as watch
+    import proxx_core.watch.watcher as watch
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
@@ -380,7 +381,7 @@ def test_running_watcher_recovers_a_sibling_that_dies_later(tmp_path, media, ffm
     import signal
     import threading
 
-    from proxx_core import watch as watchmod
+    from proxx_core.watch import recovery as watchmod
 
     monkeypatch.setattr(watchmod, "RECOVERY_INTERVAL_SECONDS", 0.1)
     out = tmp_path / "out"
@@ -406,6 +407,6 @@ def test_running_watcher_recovers_a_sibling_that_dies_later(tmp_path, media, ffm
             assert time.monotonic() < deadline, "the dead sibling's job was not recovered"
             time.sleep(0.05)
     finally:
-        watcher.request_stop(signal.SIGTERM)
+        watcher.request_stop(signal.SIGTERM.name)
         thread.join(timeout=20)
     assert result_of(w / "failed" / "late.result.json")["clips"][0]["failure"]["category"] == "interrupted"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from watchhelp import drop, needs_proc, result_of, run_inprocess, spec
 
-from proxx_core.watch_owner import CHILDREN_FILE, Owner, process_start_token
+from proxx_core.watch.owner import CHILDREN_FILE, Owner, process_start_token
 
 LONG_NAME = "L" * 225 + ".json"  # <stem>.result.json and the .finishing marker's temp name exceed NAME_MAX
 BAD_UTF8_NAME = b"caf\xe9-\xff.json"  # Latin-1, not UTF-8
@@ -135,7 +135,7 @@ def test_poison_left_in_running_by_a_dead_watcher_is_filed_on_restart(tmp_path, 
 
 
 def test_a_result_that_cannot_be_written_in_full_is_written_bare(tmp_path, media, ffmpeg_engines, monkeypatch):
-    import proxx_core.watch as watch
+    import proxx_core.watch.protocol as watch
 
     real = watch.dumps
 
@@ -158,7 +158,7 @@ def test_a_result_that_cannot_be_written_in_full_is_written_bare(tmp_path, media
 
 
 def test_when_no_result_can_be_written_the_job_is_set_aside(tmp_path, media, ffmpeg_engines, monkeypatch):
-    import proxx_core.watch as watch
+    import proxx_core.watch.protocol as watch
 
     def broken(result):
         raise ValueError("cannot serialise")
@@ -176,16 +176,16 @@ def test_when_no_result_can_be_written_the_job_is_set_aside(tmp_path, media, ffm
 
 def test_an_exception_in_the_pre_check_files_the_job_and_the_watcher_goes_on(tmp_path, media, ffmpeg_engines,
                                                                              monkeypatch):
-    import proxx_core.watch as watch
+    import proxx_core.watch.watcher as watch
 
-    real = watch.check_job_file
+    real = watch.check_spec
 
-    def flaky(path, engines):
+    def flaky(raw, path, engines):
         if Path(path).name == "a_boom.json":
             raise RecursionError("maximum recursion depth exceeded")
-        return real(path, engines)
+        return real(raw, path, engines)
 
-    monkeypatch.setattr(watch, "check_job_file", flaky)
+    monkeypatch.setattr(watch, "check_spec", flaky)
     out = tmp_path / "out"
     out.mkdir()
     w = tmp_path / "w"

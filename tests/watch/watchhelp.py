@@ -63,7 +63,7 @@ def _result_validator():
 
 def run_inprocess(folder: Path, *, engines=None, max_workers: int = 1, poll: float = 0.05) -> tuple[int, str]:
     """``--once`` in this process, fast settle times; returns (exit code, log text)."""
-    from proxx_core.watch import watch_main
+    from proxx_cli.watch_cli import watch_main
 
     log = io.StringIO()
     rc = watch_main(folder, max_workers=max_workers, once=True, poll_seconds=poll, engines=engines,

@@ -1,6 +1,7 @@
 """Who owns a claimed watch-folder job, and whether that owner is still alive.
 
-A watch process has an :class:`Owner` identity: the node name (host name, or ``PROXX_WATCH_NODE``),
+A watch process has an :class:`Owner` identity: the node name (the host name unless the caller
+names the node, e.g. the CLI from ``PROXX_WATCH_NODE``),
 its pid, a *start token* that tells this process apart from a later process that reuses the pid
 (Linux: ``starttime`` from ``/proc/<pid>/stat``; macOS/BSD: ``ps -o lstart``), the node's boot id
 (Linux ``/proc/sys/kernel/random/boot_id``, macOS ``kern.boottime``) and a random instance token.
@@ -12,15 +13,20 @@ running job is never taken away from a live process.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import attrs
+
+from ..atomic import fsync_dir, write_text_atomic
 
 OWNER_FILE = "owner.json"
 #: the live encoder process groups of the owner (see process.live_children), for recovery to kill
@@ -28,9 +34,10 @@ CHILDREN_FILE = "owner.children.json"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
-def node_name() -> str:
-    """This node's name: ``PROXX_WATCH_NODE`` if set, else the host name. Must be unique in a fleet."""
-    return os.environ.get("PROXX_WATCH_NODE", "").strip() or socket.gethostname() or "localhost"
+def host_node_name() -> str:
+    """The default node name: the host name. Must be unique in a fleet (the CLI lets operators
+    override it with ``PROXX_WATCH_NODE``)."""
+    return socket.gethostname() or "localhost"
 
 
 def boot_id() -> str | None:
@@ -99,10 +106,10 @@ class Owner:
     started_at: str | None = None
 
     @classmethod
-    def current(cls, started_at: str | None = None) -> Owner:
+    def current(cls, started_at: str | None = None, node: str | None = None) -> Owner:
         pid = os.getpid()
-        return cls(node=node_name(), pid=pid, start_token=process_start_token(pid), boot_id=boot_id(),
-                   instance=secrets.token_hex(4), started_at=started_at)
+        return cls(node=(node or "").strip() or host_node_name(), pid=pid, start_token=process_start_token(pid),
+                   boot_id=boot_id(), instance=secrets.token_hex(4), started_at=started_at)
 
     @property
     def dirname(self) -> str:
@@ -159,3 +166,41 @@ def judge(owner: Owner, me: Owner) -> Liveness:
     if token != owner.start_token:
         return Liveness("dead", f"{who} is no longer running (pid {owner.pid} now belongs to another process)")
     return Liveness("alive", f"{who} is still running")
+
+
+def register(running: Path, owner: Owner) -> Path:
+    """Create ``running/<owner>/owner.json`` before any claim; the folder appears complete (written
+    under a hidden name, then renamed) or not at all. Returns the owner folder."""
+    folder = running / owner.dirname
+    tmp = running / f".{owner.dirname}.tmp"
+    try:
+        tmp.mkdir()
+        write_text_atomic(tmp / OWNER_FILE, json.dumps(owner.to_json(), indent=2) + "\n", overwrite=False)
+        os.rename(tmp, folder)
+        fsync_dir(str(running))  # durable: every later claim must be attributable after a power cut
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def rewrite_owner_file(folder: Path, owner: Owner) -> None:
+    """Put ``owner.json`` back into an owner folder someone emptied under a running watcher."""
+    write_text_atomic(folder / OWNER_FILE, json.dumps(owner.to_json(), indent=2) + "\n", overwrite=True)
+
+
+def release(folder: Path) -> list[str]:
+    """Remove an owner folder that holds nothing but bookkeeping; return what keeps it otherwise."""
+    try:
+        rest = [p for p in os.listdir(folder) if p not in (OWNER_FILE, CHILDREN_FILE)]
+        if rest:
+            return rest
+        for name in (CHILDREN_FILE, OWNER_FILE):
+            try:
+                os.unlink(folder / name)
+            except FileNotFoundError:
+                pass
+        os.rmdir(folder)
+    except OSError:
+        pass
+    return []

@@ -1,0 +1,64 @@
+"""``proxx watch``: the CLI edge of the watch folder. Reads the environment (``PROXX_WATCH_NODE``,
+``PROXX_WATCH_STABLE_SECONDS``, ``PROXX_WATCH_INVALID_GRACE_SECONDS``), loads engines, installs the
+SIGINT/SIGTERM handlers and prints fatal errors; the watcher itself (proxx_core.watch) takes plain
+parameters."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+from proxx_core.plugins import EngineSet
+
+
+def env_float(name: str, default: float) -> float:
+    """A non-negative number from the environment; the default when unset or unusable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
+def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_seconds: float | None = None,
+               engines: EngineSet | None = None, stable_seconds: float | None = None,
+               invalid_grace_seconds: float | None = None, stream: TextIO | None = None,
+               install_signal_handlers: bool = True) -> int:
+    """``proxx watch``: 0 when stopped by SIGINT/SIGTERM or when ``once`` drained the folder; 1 fatal."""
+    from proxx_core.plugins import load_engines
+    from proxx_core.watch import DEFAULT_INVALID_GRACE_SECONDS, DEFAULT_STABLE_SECONDS, Fatal, Watcher
+
+    if stable_seconds is None:
+        stable_seconds = env_float("PROXX_WATCH_STABLE_SECONDS", DEFAULT_STABLE_SECONDS)
+    if invalid_grace_seconds is None:
+        invalid_grace_seconds = env_float("PROXX_WATCH_INVALID_GRACE_SECONDS", DEFAULT_INVALID_GRACE_SECONDS)
+    err = stream or sys.stderr
+    try:
+        engines = engines if engines is not None else load_engines()
+    except Exception as exc:  # strict plugin mode
+        print(f"proxx watch: error: cannot load engines: {exc}", file=err)
+        return 1
+    watcher = Watcher(root, engines, max_workers=max_workers, once=once, poll_seconds=poll_seconds,
+                      stable_seconds=stable_seconds, invalid_grace_seconds=invalid_grace_seconds, stream=stream,
+                      node=os.environ.get("PROXX_WATCH_NODE", "").strip() or None, stop=threading.Event())
+    previous = {}
+    if install_signal_handlers and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(
+                sig, lambda signum, frame: watcher.request_stop(signal.Signals(signum).name))
+    try:
+        return watcher.run()
+    except Fatal as exc:
+        watcher.log("fatal", reason=str(exc))
+        print(f"proxx watch: error: {exc}", file=err)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
