@@ -52,29 +52,33 @@ class _ProbeVeto(Exception):
     """An engine recognised the source as its own and found it invalid: no other engine may take it."""
 
 
-def _probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], dict[str, str]]:
-    infos, errors = {}, {}
+def _probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], dict[str, Refusal]]:
+    infos: dict[str, SourceInfo] = {}
+    errors: dict[str, Refusal] = {}
     for name in engines.names:
         try:
             info = engines.get(name).probe(Path(source))
         except ProxxError as exc:
             if exc.category == "validation":
                 raise _ProbeVeto(f"{name}: {exc.message}") from None
-            errors[name] = exc.message
+            # engine_unavailable: it recognised the source but cannot read it on this node, which
+            # routing must not let a less specific engine paper over
+            errors[name] = Refusal(reason=exc.message, category="engine_unavailable" if exc.category ==
+                                   "engine_unavailable" else "unsupported_source")
             continue
         except Exception as exc:  # an engine bug must not hide the other engines' answers
-            errors[name] = f"probe raised {type(exc).__name__}: {exc}"
+            errors[name] = Refusal(reason=f"probe raised {type(exc).__name__}: {exc}")
             continue
         if info is not None:
             infos[name] = info
     return infos, errors
 
 
-def _outcomes(infos: dict[str, SourceInfo], errors: dict[str, str], engines: EngineSet, profile) -> dict:
+def _outcomes(infos: dict[str, SourceInfo], errors: dict[str, Refusal], engines: EngineSet, profile) -> dict:
     outcomes: dict[str, Claim | Refusal] = {}
     for name in engines.names:
         if name in errors:
-            outcomes[name] = Refusal(reason=errors[name])
+            outcomes[name] = errors[name]
         elif name not in infos:
             outcomes[name] = Refusal(reason="does not read this format")
         else:
