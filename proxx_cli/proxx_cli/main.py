@@ -63,7 +63,8 @@ def cmd_plan(args) -> int:
     from proxx_core.api import check_job_file
     from proxx_core.results import to_data
 
-    checked = check_job_file(args.job, _engines())
+    engines = _engines()
+    checked = check_job_file(args.job, engines)
     if checked.job is None:
         _report_problems(args.job, checked.problems)
         return checked.exit_code
@@ -72,6 +73,8 @@ def cmd_plan(args) -> int:
         "job_id": job.job_id,
         "jobspec_sha256": job.jobspec_sha256,
         "profile": job.spec.proxy_profile,
+        # the exact builds that would run: copy a binary_sha256 into /require_builds to pin it
+        "engines": [to_data(engines.identity(n)) for n in sorted({c.plan.engine for c in job.clips})],
         "clips": [
             {"index": c.index, "source": c.source, "engine": c.plan.engine, "route": to_data(c.route),
              "output_path": c.plan.request.output_path, "temp_path": c.plan.request.temp_path,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import attrs
 
+from .builds import build_problems
 from .engine import Claim, ClipPlan, ClipRequest, Refusal
 from .errors import Problem, ProxxError, SpecInvalid
 from .hints import install_hint
@@ -92,8 +93,11 @@ def _outcomes(infos: dict[str, SourceInfo], errors: dict[str, Refusal], engines:
     return outcomes
 
 
-def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
-    """Probe, route and plan every clip; raise SpecInvalid listing every clip that cannot be made."""
+def prepare(document: dict, spec: JobSpec, engines: EngineSet, *, only: int | None = None) -> PreparedJob:
+    """Probe, route and plan every clip; raise SpecInvalid listing every clip that cannot be made.
+
+    ``only`` (a 1-based clip index) prepares that one clip of the job, named and numbered exactly
+    as in the whole job: a fleet worker runs one clip without probing the others."""
     profile = PROFILES[spec.proxy_profile]
     job_id = derive_job_id(document)
     names, name_problems = output_names(spec, job_id)
@@ -108,6 +112,8 @@ def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
             install_hint=f"proxx-engine-{spec.engine}"))
         raise SpecInvalid(problems)
     for i, source in enumerate(spec.sources):
+        if only is not None and i + 1 != only:
+            continue
         where = f"/sources/{i}"
         try:
             infos, errors = _probe_all(source, engines)
@@ -137,6 +143,7 @@ def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
             problems.append(Problem(path=where, message=f"{source}: {exc.message}", category=exc.category))
             continue
         clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan))
+    problems += build_problems(spec.require_builds, engines, {c.plan.engine for c in clips}, whole_job=only is None)
     if problems:
         raise SpecInvalid(problems)
     return PreparedJob(document=document, spec=spec, job_id=job_id,
