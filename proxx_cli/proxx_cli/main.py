@@ -278,7 +278,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", "Make sample media and run a real demo job with the FFmpeg engine.", cmd_demo)
     p.add_argument("dir", nargs="?", help="where to put the demo (default: a new temporary folder)")
     p.add_argument("--max-workers", type=_positive, default=2, metavar="N")
+    _add_fleet_commands(add)
     return parser
+
+
+FLEET_COMMANDS = ("worker", "submit", "status", "wait", "cancel", "workers")
+
+
+def _add_fleet_commands(add) -> None:
+    """Fleet commands come from the optional proxx-fleet distribution (Celery + Redis)."""
+    try:
+        from proxx_fleet.cli import add_commands
+    except ImportError:
+        for name in FLEET_COMMANDS:
+            p = add(name, f"(fleet) needs proxx-fleet: pip install proxx-fleet", _fleet_missing)
+            p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        return
+    add_commands(add, _positive, _positive_float)
+
+
+def _fleet_missing(args) -> int:
+    _err(f"proxx: `proxx {args.command}` runs on a fleet and needs the proxx-fleet distribution: "
+         f"pip install proxx-fleet (docs/fleet.md)")
+    return 1
 
 
 def _positive(text: str) -> int:

@@ -93,6 +93,16 @@ def _outcomes(infos: dict[str, SourceInfo], errors: dict[str, Refusal], engines:
     return outcomes
 
 
+def route_source(source: str, engines: EngineSet, profile, pin: str | None = None) -> Route | NoRoute:
+    """How ``source`` is routed on this node, without planning (a fleet submitter picks the queue
+    with it; ``NoRoute.needs`` names the engine a node lacking it would need)."""
+    try:
+        infos, errors = _probe_all(source, engines)
+    except _ProbeVeto as veto:
+        return NoRoute(message=str(veto), category="validation", candidates=())
+    return route(_outcomes(infos, errors, engines, profile), pin=pin)
+
+
 def prepare(document: dict, spec: JobSpec, engines: EngineSet, *, only: int | None = None) -> PreparedJob:
     """Probe, route and plan every clip; raise SpecInvalid listing every clip that cannot be made.
 
