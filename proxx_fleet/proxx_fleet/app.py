@@ -18,6 +18,35 @@ AT_MOST_ONCE = {
 }
 
 
+#: how often an idle worker's event loop wakes up to see that a slot came free (seconds)
+WAKE_SECONDS = 0.02
+
+
+def _wake_step():
+    """A consumer bootstep that wakes the event loop every WAKE_SECONDS. With prefetch disabled
+    the Redis consumer stops reading while every slot is busy, and nothing wakes the loop when a
+    thread-pool task finishes, so without this the next clip would wait up to one second."""
+    from celery import bootsteps
+
+    class WakeOften(bootsteps.StartStopStep):
+        requires = {"celery.worker.consumer.tasks:Tasks"}
+
+        def __init__(self, c, **kwargs):
+            super().__init__(c, **kwargs)
+            self.tref = None
+
+        def start(self, c):
+            if getattr(c, "hub", None) is not None:
+                self.tref = c.hub.call_repeatedly(WAKE_SECONDS, lambda: None)
+
+        def stop(self, c):
+            if self.tref is not None:
+                self.tref.cancel()
+                self.tref = None
+
+    return WakeOften
+
+
 def make_app(broker: str):
     from celery import Celery
 
@@ -32,4 +61,5 @@ def make_app(broker: str):
         broker_transport_options={"visibility_timeout": 12 * 3600},
         **AT_MOST_ONCE,
     )
+    app.steps["consumer"].add(_wake_step())
     return app
