@@ -64,7 +64,8 @@ def cmd_plan(args) -> int:
     from proxx_core.api import check_job_file
     from proxx_core.results import to_data
 
-    checked = check_job_file(args.job, _engines())
+    engines = _engines()
+    checked = check_job_file(args.job, engines)
     if checked.job is None:
         _report_problems(args.job, checked.problems)
         return checked.exit_code
@@ -73,6 +74,8 @@ def cmd_plan(args) -> int:
         "job_id": job.job_id,
         "jobspec_sha256": job.jobspec_sha256,
         "profile": job.spec.proxy_profile,
+        # the exact builds that would run: copy a binary_sha256 into /require_builds to pin it
+        "engines": [to_data(engines.identity(n)) for n in sorted({c.plan.engine for c in job.clips})],
         "clips": [
             {"index": c.index, "source": c.source, "engine": c.plan.engine, "route": to_data(c.route),
              "output_path": c.plan.request.output_path, "temp_path": c.plan.request.temp_path,
@@ -310,7 +313,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", "Make sample media and run a real demo job with the FFmpeg engine.", cmd_demo)
     p.add_argument("dir", nargs="?", help="where to put the demo (default: a new temporary folder)")
     p.add_argument("--max-workers", type=_workers, default=2, metavar="N|auto")
+    _add_fleet_commands(add)
     return parser
+
+
+FLEET_COMMANDS = ("worker", "submit", "status", "wait", "cancel", "workers")
+
+
+def _add_fleet_commands(add) -> None:
+    """Fleet commands come from the optional proxx-fleet distribution (Celery + Redis)."""
+    try:
+        from proxx_fleet.cli import add_commands
+    except ImportError:
+        for name in FLEET_COMMANDS:
+            p = add(name, f"(fleet) needs proxx-fleet: pip install proxx-fleet", _fleet_missing)
+            p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        return
+    add_commands(add, _whole, _seconds)
+
+
+def _fleet_missing(args) -> int:
+    _err(f"proxx: `proxx {args.command}` runs on a fleet and needs the proxx-fleet distribution: "
+         f"pip install proxx-fleet (docs/fleet.md)")
+    return 1
 
 
 #: polling faster than this only burns CPU; slower than a day is a mistake
@@ -318,10 +343,8 @@ MIN_POLL_SECONDS, MAX_POLL_SECONDS = 0.05, 86400.0
 MAX_WORKERS = 256
 
 
-def _workers(text: str) -> int | str:
-    """--max-workers: ``auto`` or a whole number from 1 to MAX_WORKERS."""
-    if text == "auto":
-        return text
+def _whole(text: str) -> int:
+    """A whole number from 1 to MAX_WORKERS."""
     try:
         value = int(text)
     except ValueError:
@@ -331,12 +354,25 @@ def _workers(text: str) -> int | str:
     return value
 
 
-def _poll_seconds(text: str) -> float:
+def _workers(text: str) -> int | str:
+    """--max-workers: ``auto`` or a whole number from 1 to MAX_WORKERS."""
+    return text if text == "auto" else _whole(text)
+
+
+def _seconds(text: str) -> float:
+    """A finite, positive number of seconds (``inf`` and ``nan`` are refused)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not MIN_POLL_SECONDS <= value <= MAX_POLL_SECONDS:  # also false for nan
+    if not 0 < value < float("inf"):  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds greater than 0, not {text}")
+    return value
+
+
+def _poll_seconds(text: str) -> float:
+    value = _seconds(text)
+    if not MIN_POLL_SECONDS <= value <= MAX_POLL_SECONDS:
         raise argparse.ArgumentTypeError(f"must be from {MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g} seconds, not {text}")
     return value
 

@@ -17,7 +17,7 @@ from .errors import JobFileError, Problem, SpecInvalid
 from .jobs import PreparedJob, prepare, route_problems
 from .plugins import EngineSet
 from .results import EXIT_SYSTEM, EXIT_VALIDATION, JobResult, refused
-from .spec import derive_job_id, jobspec_sha256, read_document, static_problems
+from .spec import derive_job_id, jobspec_sha256, output_names, read_document, static_problems, structure
 
 
 @attrs.frozen(kw_only=True)
@@ -35,8 +35,15 @@ class CheckedJob:
         return bool(self.problems) and all(p.category == "engine_unavailable" for p in self.problems)
 
 
-def check_document(document: Any, engines: EngineSet) -> CheckedJob:
+def check_document(document: Any, engines: EngineSet, *, only: int | None = None) -> CheckedJob:
+    """Validate and prepare a decoded JobSpec; ``only`` (1-based) checks and prepares that one clip,
+    ignoring problems of the job's other sources (a fleet node may not see them)."""
     spec, problems = static_problems(document)
+    if only is not None and problems:
+        problems = [p for p in problems if not _about_other_source(p.path, only)]
+        if not problems:
+            spec = structure(document)
+            problems = output_names(spec, derive_job_id(document))[1]
     if problems:
         # report the sources that cannot be routed too, so the operator fixes everything in one round
         skip = {_source_index(p.path) for p in problems} - {None}
@@ -44,7 +51,7 @@ def check_document(document: Any, engines: EngineSet) -> CheckedJob:
             problems = problems + route_problems(document, engines, skip)
         return _refuse(document, problems, EXIT_VALIDATION)
     try:
-        job = prepare(document, spec, engines)
+        job = prepare(document, spec, engines, only=only)
     except SpecInvalid as exc:
         return _refuse(document, list(exc.problems), EXIT_VALIDATION)
     return CheckedJob(document=document, job=job, problems=(), exit_code=0, refusal=None)
@@ -53,6 +60,11 @@ def check_document(document: Any, engines: EngineSet) -> CheckedJob:
 def _source_index(pointer: str) -> int | None:
     parts = pointer.split("/")
     return int(parts[2]) if len(parts) > 2 and parts[1] == "sources" and parts[2].isdigit() else None
+
+
+def _about_other_source(path: str, only: int) -> bool:
+    parts = path.split("/")
+    return len(parts) >= 3 and parts[1] == "sources" and parts[2].isdigit() and int(parts[2]) != only - 1
 
 
 def check_job_file(path: Path | str, engines: EngineSet) -> CheckedJob:

@@ -82,6 +82,10 @@ class Refusal:
     reason: str
     #: "unsupported_source" (nobody could), or "engine_unavailable" (this node lacks something)
     category: str = "unsupported_source"
+    #: for "engine_unavailable": the specificity this engine would claim with if it were usable
+    #: here. Routing never lets a lower claim take the clip instead (the same JobSpec must get the
+    #: same engine on every node); None means "unknown", which blocks every lower claim too.
+    specificity: int | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -15,6 +15,8 @@ CATEGORIES = (
     "output_exists",
     "io_error",
     "interrupted",
+    # a fleet worker stopped heartbeating while running the clip (killed, crashed, cut off); never re-run
+    "worker_lost",
 )
 
 

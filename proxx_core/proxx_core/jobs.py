@@ -11,6 +11,7 @@ from pathlib import Path
 
 import attrs
 
+from .builds import build_problems
 from .engine import Claim, ClipPlan, ClipRequest, Refusal
 from .errors import Problem, ProxxError, SpecInvalid
 from .hints import install_hint
@@ -72,29 +73,33 @@ class _ProbeVeto(Exception):
     """An engine recognised the source as its own and found it invalid: no other engine may take it."""
 
 
-def _probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], dict[str, str]]:
-    infos, errors = {}, {}
+def _probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], dict[str, Refusal]]:
+    infos: dict[str, SourceInfo] = {}
+    errors: dict[str, Refusal] = {}
     for name in engines.names:
         try:
             info = engines.get(name).probe(Path(source))
         except ProxxError as exc:
             if exc.category == "validation":
                 raise _ProbeVeto(f"{name}: {exc.message}") from None
-            errors[name] = exc.message
+            # engine_unavailable: it recognised the source but cannot read it on this node, which
+            # routing must not let a less specific engine paper over
+            errors[name] = Refusal(reason=exc.message, category="engine_unavailable" if exc.category ==
+                                   "engine_unavailable" else "unsupported_source")
             continue
         except Exception as exc:  # an engine bug must not hide the other engines' answers
-            errors[name] = f"probe raised {type(exc).__name__}: {exc}"
+            errors[name] = Refusal(reason=f"probe raised {type(exc).__name__}: {exc}")
             continue
         if info is not None:
             infos[name] = info
     return infos, errors
 
 
-def _outcomes(infos: dict[str, SourceInfo], errors: dict[str, str], engines: EngineSet, profile) -> dict:
+def _outcomes(infos: dict[str, SourceInfo], errors: dict[str, Refusal], engines: EngineSet, profile) -> dict:
     outcomes: dict[str, Claim | Refusal] = {}
     for name in engines.names:
         if name in errors:
-            outcomes[name] = Refusal(reason=errors[name])
+            outcomes[name] = errors[name]
         elif name not in infos:
             outcomes[name] = Refusal(reason="does not read this format")
         else:
@@ -149,8 +154,21 @@ def route_problems(document: dict, engines: EngineSet, skip: set[int]) -> list[P
     return problems
 
 
-def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
-    """Probe, route and plan every clip; raise SpecInvalid listing every clip that cannot be made."""
+def route_source(source: str, engines: EngineSet, profile, pin: str | None = None) -> Route | NoRoute:
+    """How ``source`` is routed on this node, without planning (a fleet submitter picks the queue
+    with it; ``NoRoute.needs`` names the engine a node lacking it would need)."""
+    try:
+        infos, errors = _probe_all(source, engines)
+    except _ProbeVeto as veto:
+        return NoRoute(message=str(veto), category="validation", candidates=())
+    return route(_outcomes(infos, errors, engines, profile), pin=pin)
+
+
+def prepare(document: dict, spec: JobSpec, engines: EngineSet, *, only: int | None = None) -> PreparedJob:
+    """Probe, route and plan every clip; raise SpecInvalid listing every clip that cannot be made.
+
+    ``only`` (a 1-based clip index) prepares that one clip of the job, named and numbered exactly
+    as in the whole job: a fleet worker runs one clip without probing the others."""
     profile = PROFILES[spec.proxy_profile]
     job_id = derive_job_id(document)
     names, name_problems = output_names(spec, job_id)
@@ -165,6 +183,8 @@ def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
             install_hint=f"proxx-engine-{spec.engine}"))
         raise SpecInvalid(problems)
     for i, source in enumerate(spec.sources):
+        if only is not None and i + 1 != only:
+            continue
         where = f"/sources/{i}"
         routed = _route_source(source, where, engines, profile, spec.engine)
         if isinstance(routed, Problem):
@@ -185,6 +205,7 @@ def prepare(document: dict, spec: JobSpec, engines: EngineSet) -> PreparedJob:
             continue
         clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan,
                                   source_stat=before))
+    problems += build_problems(spec.require_builds, engines, {c.plan.engine for c in clips}, whole_job=only is None)
     if problems:
         raise SpecInvalid(problems)
     return PreparedJob(document=document, spec=spec, job_id=job_id,

@@ -67,6 +67,8 @@ class ClipResult:
     failure: Failure | None
     timing: dict[str, Any] = attrs.field(factory=dict)
     route: dict[str, Any] | None = None
+    #: fleets only (`proxx wait`): the node that ran the clip and its submitted/mapped paths
+    node: dict[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)

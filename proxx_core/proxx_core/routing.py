@@ -3,6 +3,11 @@
 A pure function of the engines' claims (themselves pure functions of SourceInfo and profile) and
 the optional ``engine`` pin. Claims are considered in engine-name order, never load order; the
 highest specificity wins; a tie between engines is an error asking the operator to pin one.
+
+Mixed fleets: an engine that recognised the source but is unusable on this node
+(``engine_unavailable``) blocks every claim it would not lose to, so a node missing a specialist
+never quietly hands the clip to a generic engine (different bytes per node). Its refusal's
+``specificity`` says what it would claim; unknown (None) blocks every claim.
 """
 
 from __future__ import annotations
@@ -37,12 +42,22 @@ class NoRoute:
     #: this node lacks (or cannot use) would be needed
     category: str
     candidates: tuple[Candidate, ...]
+    #: engines that would make this clip on a node where they are usable (most specific first)
+    needs: tuple[str, ...] = ()
 
 
 def _candidate(name: str, outcome: Claim | Refusal) -> Candidate:
     if isinstance(outcome, Claim):
         return Candidate(engine=name, claimed=True, specificity=outcome.specificity, reason=outcome.reason)
-    return Candidate(engine=name, claimed=False, specificity=None, reason=outcome.reason)
+    return Candidate(engine=name, claimed=False, specificity=outcome.specificity, reason=outcome.reason)
+
+
+def _unavailable_first(refusals: list[tuple[str, Refusal]], best: int | None) -> list[tuple[str, Refusal]]:
+    """The engine_unavailable refusals that outrank ``best`` (or any, when nothing claimed),
+    most specific first; an unknown specificity counts as outranking everything."""
+    blocking = [(n, r) for n, r in refusals if r.category == "engine_unavailable"
+                and (best is None or r.specificity is None or r.specificity >= best)]
+    return sorted(blocking, key=lambda nr: (-(nr[1].specificity if nr[1].specificity is not None else 1 << 30), nr[0]))
 
 
 def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) -> Route | NoRoute:
@@ -66,8 +81,17 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
         why = "; ".join(f"{n}: {r.reason}" for n, r in refusals) or "no engine is installed"
         category = "engine_unavailable" if any(r.category == "engine_unavailable" for _, r in refusals) else "unsupported_source"
         return NoRoute(message=f"no installed engine can make this clip ({why})", category=category,
-                       candidates=candidates)
+                       candidates=candidates, needs=tuple(n for n, _ in _unavailable_first(refusals, None)))
     best = max(c.specificity for _, c in offers)
+    blocking = _unavailable_first(refusals, best)
+    if blocking:
+        top = max(offers, key=lambda nc: (nc[1].specificity, nc[0]))[0]
+        why = "; ".join(f"{n}: {r.reason}" for n, r in blocking)
+        return NoRoute(message=(
+            f"{', '.join(n for n, _ in blocking)} would make this clip but cannot on this node ({why}); Proxx does "
+            f"not fall back to {top} (specificity {best}), so that every node makes the same bytes. Run the job "
+            f"on a node where {blocking[0][0]} is usable, or set /engine to {top!r} to use {top} on every node"),
+            category="engine_unavailable", candidates=candidates, needs=tuple(n for n, _ in blocking))
     winners = [n for n, c in offers if c.specificity == best]
     if len(winners) > 1:
         return NoRoute(message=(f"engines {', '.join(winners)} claim this clip equally (specificity {best}); "

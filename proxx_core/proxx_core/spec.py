@@ -27,7 +27,7 @@ from .jsonload import MAX_DOCUMENT_BYTES, decode_document
 from .profiles import PROFILES
 
 SUPPORTED_MAJOR = 1
-SUPPORTED_MINOR = 0
+SUPPORTED_MINOR = 1
 MAX_USER_METADATA_BYTES = 64 * 1024
 MAX_NAME_BYTES = 200
 TOKENS = ("source_name", "source_ext", "index", "job_id", "profile")
@@ -53,6 +53,7 @@ class JobSpec:
     engine: str | None = None
     overwrite: bool = False
     user_metadata: dict[str, Any] | None = None
+    require_builds: dict[str, str] | None = None
 
 
 _converter = cattrs.Converter(forbid_extra_keys=True)
@@ -111,6 +112,9 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict) -> Problem:
         return Problem(path=path, message="must not be empty")
     if v == "pattern" and path == "/jobspec_version":
         return Problem(path=path, message=f"{_short(err.instance)} is not a semantic version like \"1.0.0\"")
+    if v == "pattern" and path.startswith("/require_builds/"):
+        return Problem(path=path, message=f"{_short(err.instance)} is not a build fingerprint: write the engine's binary_sha256 "
+                                          f"(64 lowercase hex digits) as `proxx engines --json` or `proxx plan` shows it")
     if v == "pattern" and path == "/job_id":
         return Problem(path=path, message=f"{_short(err.instance)} must be 1-64 characters from A-Z a-z 0-9 . _ -")
     return Problem(path=path, message=_cut(err.message, 300))
@@ -169,6 +173,29 @@ def version_problems(version: str) -> list[Problem]:
     if minor > SUPPORTED_MINOR:
         return [Problem(path="/jobspec_version", message=f"JobSpec {version} is newer than this Proxx supports ({SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x); upgrade Proxx or write a {SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x spec")]
     return []
+
+
+#: JobSpec keys added after 1.0, with the minor version that introduced each (SPEC section 9). A
+#: spec using one must declare at least that minor; 1.0.0 specs stay exactly as they were. Every
+#: later 1.x key is added to this table, and nowhere else, to get the same rule.
+KEYS_SINCE_MINOR: dict[str, int] = {
+    "require_builds": 1,
+}
+
+
+def minor_key_problems(doc: dict) -> list[Problem]:
+    """A key newer than the spec's declared ``jobspec_version`` is an error naming the version to set."""
+    try:
+        declared = int(str(doc.get("jobspec_version")).split(".")[1])
+    except (IndexError, ValueError):
+        return []
+    problems = []
+    for key in sorted(k for k in doc if KEYS_SINCE_MINOR.get(k, 0) > declared):
+        need = f"{SUPPORTED_MAJOR}.{KEYS_SINCE_MINOR[key]}.0"
+        problems.append(Problem(path="/jobspec_version", message=(
+            f"/{key} is a JobSpec {need} key but this spec declares {doc['jobspec_version']}; "
+            f"set jobspec_version to \"{need}\" (or remove /{key})")))
+    return problems
 
 
 def source_problems(sources: tuple[str, ...]) -> list[Problem]:
@@ -401,6 +428,7 @@ def static_problems(doc: Any) -> tuple[JobSpec | None, list[Problem]]:
     if "/jobspec_version" not in bad_paths and isinstance(doc.get("jobspec_version"), str):
         if _VERSION.fullmatch(doc["jobspec_version"]):  # re.search's "$" also matches before a final "\n"
             problems += version_problems(doc["jobspec_version"])
+            problems += minor_key_problems(doc)
         else:
             problems.append(Problem(path="/jobspec_version", message=(
                 f"{_short(doc['jobspec_version'])} is not a semantic version like \"1.0.0\"")))

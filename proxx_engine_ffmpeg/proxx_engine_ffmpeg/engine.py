@@ -77,7 +77,7 @@ class FFmpegEngine(Engine):
         try:
             b = self._binary()
         except ProxxError as exc:
-            return Refusal(reason=exc.message, category="engine_unavailable")
+            return Refusal(reason=exc.message, category="engine_unavailable", specificity=GENERIC_SPECIFICITY)
         v = info.video
         if v is None:
             return Refusal(reason="no video stream")
@@ -86,7 +86,7 @@ class FFmpegEngine(Engine):
             return Refusal(reason=f"this FFmpeg build cannot decode video codec {v.codec!r}{hint}")
         if _encoder(profile) not in b.encoders or MUXERS[profile.container] not in b.muxers:
             return Refusal(reason=f"this FFmpeg build lacks {_encoder(profile)} or the {profile.container} muxer",
-                           category="engine_unavailable")
+                           category="engine_unavailable", specificity=GENERIC_SPECIFICITY)
         if profile.audio_codec == "aac":
             wide = [a.index for a in info.audio if a.channels > MAX_AAC_CHANNELS]
             if wide:

@@ -218,7 +218,7 @@ class ResolveEngine(Engine):
                                   f"{profile.name} cannot be made from camera RAW ({info.format_tag}) here")
         caps = self.capabilities()
         if not caps.available:
-            return Refusal(category="engine_unavailable",
+            return Refusal(category="engine_unavailable", specificity=RAW_SPECIFICITY,
                            reason=f"camera RAW ({info.format_tag}) needs DaVinci Resolve Studio, which is not usable "
                                   f"on this node: {caps.unavailable_reason}")
         refusal = self._version_refusal(info)

@@ -1,0 +1,45 @@
+"""``require_builds`` (JobSpec 1.1): a job names the engine builds every node must run.
+
+"Same bytes on any node" depends on the engine build as much as on the spec, so a job can pin the
+builds; a node whose build differs refuses the job (``engine_unavailable``: another node may match)
+instead of quietly making different bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .errors import Problem
+from .plugins import EngineSet
+
+#: how an operator points an engine at another build, for the message
+_HOW_TO_SWITCH = {"ffmpeg": "point PROXX_FFMPEG at the required ffmpeg binary"}
+
+
+def build_problems(required: Mapping[str, str] | None, engines: EngineSet, used: Iterable[str], *,
+                   whole_job: bool) -> list[Problem]:
+    """Problems for every engine the clips use whose build is not the required one; with
+    ``whole_job`` also for required engines not installed here (so a misspelt name is caught)."""
+    problems: list[Problem] = []
+    used = set(used)
+    for name in sorted(required or {}):
+        where, want = f"/require_builds/{name}", required[name]
+        if name not in engines.names:
+            if whole_job:
+                problems.append(Problem(path=where, category="engine_unavailable", install_hint=f"proxx-engine-{name}",
+                                        message=(f"engine {name!r} is not installed on this node (installed: "
+                                                 f"{', '.join(engines.names) or 'none'}); install proxx-engine-{name} "
+                                                 f"or fix the engine name")))
+            continue
+        if name not in used:
+            continue
+        ident = engines.identity(name)
+        if ident.binary_sha256 == want:
+            continue
+        have = (f"build {ident.binary_sha256} ({ident.binary})" if ident.binary_sha256
+                else "no build fingerprint (binary_sha256)")
+        fix = _HOW_TO_SWITCH.get(name, "install the required build")
+        problems.append(Problem(path=where, category="engine_unavailable", message=(
+            f"this node's {name} has {have}; the job requires build {want}. Run it on a node with that "
+            f"build, or {fix}")))
+    return problems

@@ -1,0 +1,124 @@
+"""Path prefixes between the submitter's view of shared storage and this node's, from a node config.
+
+A render room mixes macOS (``/Volumes/RAID``), Windows (``R:\\``) and Linux (``/mnt/raid``) nodes
+looking at the same files. A node config file (TOML, path from ``--config`` or ``PROXX_CONFIG``)
+says how this node sees the submitter's paths::
+
+    [paths]
+    "/Volumes/RAID" = "R:\\\\"          # on a Windows node
+    "/Volumes/Proxies" = "/mnt/proxies" # on a Linux node
+
+The longest matching prefix wins, matching whole path components only; the rest of the path is
+re-joined with the target's separator. Paths no prefix matches are used as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .errors import ProxxError
+
+CONFIG_ENV = "PROXX_CONFIG"
+_WINDOWS = re.compile(r"^(?:[A-Za-z]:|\\\\)")
+
+
+def _separator(path: str) -> str:
+    return "\\" if _WINDOWS.match(path) else "/"
+
+
+@attrs.frozen(kw_only=True)
+class PathMap:
+    """Ordered (submitter prefix, node prefix) pairs; longest prefix first."""
+
+    rules: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, str]) -> PathMap:
+        return cls(rules=tuple(sorted(mapping.items(), key=lambda kv: (-len(kv[0].rstrip("/\\")), kv[0]))))
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def apply(self, path: str) -> str:
+        """This node's path for the submitter's ``path`` (unchanged when no prefix matches)."""
+        for src, dst in self.rules:
+            base = src.rstrip("/\\")
+            if path == src or path == base:
+                rest = ""
+            elif path.startswith(base) and path[len(base):len(base) + 1] in ("/", "\\"):
+                rest = path[len(base):]
+            else:
+                continue
+            parts = [p for p in re.split(r"[/\\]", rest) if p]
+            sep = _separator(dst)
+            head = dst.rstrip("/\\")
+            if not parts:
+                return dst
+            return head + sep + sep.join(parts)
+        return path
+
+    def to_data(self) -> list[list[str]]:
+        return [list(r) for r in self.rules]
+
+
+@attrs.frozen(kw_only=True)
+class NodeConfig:
+    path: str | None = None
+    path_map: PathMap = attrs.field(factory=PathMap)
+
+
+def load_node_config(path: str | os.PathLike | None = None) -> NodeConfig:
+    """Read the node config at ``path`` (else ``$PROXX_CONFIG``; neither: an empty config).
+    Raises ProxxError naming the file, the key and the fix for anything wrong."""
+    path = path or os.environ.get(CONFIG_ENV) or None
+    if path is None:
+        return NodeConfig()
+    where = os.fspath(path)
+    try:
+        with open(where, "rb") as fh:
+            data: dict[str, Any] = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ProxxError(f"node config {where}: not found; check --config / {CONFIG_ENV}") from None
+    except OSError as exc:
+        raise ProxxError(f"node config {where}: cannot be read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProxxError(f"node config {where}: not valid TOML ({exc}); Windows paths need doubled "
+                         f"backslashes in \"...\" strings or single quotes: 'R:\\'") from None
+    unknown = sorted(set(data) - {"paths"})
+    if unknown:
+        raise ProxxError(f"node config {where}: unknown key(s) {', '.join(unknown)}; the only table is [paths]")
+    paths = data.get("paths", {})
+    if not isinstance(paths, dict):
+        raise ProxxError(f"node config {where}: [paths] must be a table of \"submitter prefix\" = \"node prefix\"")
+    for src, dst in paths.items():
+        if not isinstance(dst, str) or not dst or not src:
+            raise ProxxError(f"node config {where}: paths.{src!r} must map to a non-empty path string")
+        if not (src.startswith(("/", "\\\\")) or _WINDOWS.match(src)):
+            raise ProxxError(f"node config {where}: paths key {src!r} is not an absolute path prefix")
+        if not os.path.isabs(dst) and not (os.name == "nt" and _WINDOWS.match(dst)):
+            raise ProxxError(f"node config {where}: paths.{src!r} = {dst!r} is not an absolute path on this node")
+    return NodeConfig(path=where, path_map=PathMap.from_mapping(paths))
+
+
+def map_document(document: dict, path_map: PathMap) -> tuple[dict, dict[str, Any]]:
+    """A copy of a JobSpec with sources and output_dir seen from this node, plus a record of
+    {submitted, mapped} paths for the result. The job id stays the submitter's (it names outputs)."""
+    from .spec import derive_job_id
+
+    mapped = dict(document)
+    record: dict[str, Any] = {"sources": [], "output_dir": None}
+    if isinstance(document.get("sources"), list):
+        mapped["sources"] = [path_map.apply(s) if isinstance(s, str) else s for s in document["sources"]]
+        record["sources"] = [{"submitted": s, "mapped": m} for s, m in zip(document["sources"], mapped["sources"])]
+    if isinstance(document.get("output_dir"), str):
+        mapped["output_dir"] = path_map.apply(document["output_dir"])
+        record["output_dir"] = {"submitted": document["output_dir"], "mapped": mapped["output_dir"]}
+    if mapped != document and isinstance(document.get("job_id", ""), str):
+        mapped["job_id"] = derive_job_id(document)
+    return mapped, record

@@ -1,0 +1,223 @@
+"""The fleet commands of `proxx` (registered by proxx_cli.main when proxx-fleet is installed).
+
+Exit codes: submit 0 queued (job id on stdout), 1 invalid JobSpec or no live worker can take a
+clip, 4 system error (job file unreadable, Redis unreachable); wait as `proxx run` (0/2/3/4) and
+4 on --timeout; status/cancel 0, 1 unknown job; worker 0 on shutdown, 1 no usable engine / bad
+node config; workers 0.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _out(doc) -> None:
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def _system_errors(func):
+    """Redis/Celery connection trouble is a system error (exit 4) with a plain message."""
+
+    @functools.wraps(func)
+    def wrapper(args):
+        from kombu.exceptions import OperationalError
+        from redis.exceptions import RedisError
+
+        try:
+            return func(args)
+        except (RedisError, OperationalError) as exc:
+            _err(f"proxx {args.command}: cannot talk to the broker {args.broker}: {exc}")
+            return 4
+
+    return wrapper
+
+
+def _broker(args) -> str | None:
+    from .settings import BROKER_ENV, broker_url
+
+    url = broker_url(getattr(args, "broker", None))
+    if not url:
+        _err(f"proxx {args.command}: no broker: pass --broker redis://HOST:6379/0 or set {BROKER_ENV}")
+    args.broker = url
+    return url
+
+
+@_system_errors
+def cmd_worker(args) -> int:
+    from proxx_core.errors import ProxxError
+    from proxx_core.pathmap import load_node_config
+    from proxx_core.plugins import load_engines
+
+    from .settings import heartbeat_seconds
+    from .worker import default_name, run_worker
+
+    if not _broker(args):
+        return 1
+    try:
+        config = load_node_config(args.config)
+    except ProxxError as exc:
+        _err(f"proxx worker: {exc.message}")
+        return 1
+    return run_worker(broker=args.broker, name=args.name or default_name(), engines=load_engines(), config=config,
+                      max_workers=args.max_workers, heartbeat=heartbeat_seconds(args.heartbeat),
+                      loglevel=args.loglevel)
+
+
+@_system_errors
+def cmd_submit(args) -> int:
+    from proxx_core.errors import JobFileError, SpecInvalid
+    from proxx_core.plugins import load_engines
+    from proxx_core.spec import read_document
+
+    from .store import Store
+    from .submit import capacity_problems, enqueue, plan_submission, unfinished
+
+    if not _broker(args):
+        return 1
+    try:
+        document = read_document(args.job)
+    except JobFileError as exc:
+        _err(f"proxx submit: {exc.message}")
+        return 4
+    except SpecInvalid as exc:
+        return _refuse(args.job, exc.problems)
+    sub = plan_submission(document, load_engines())
+    if sub.problems:
+        return _refuse(args.job, sub.problems)
+    store = Store(args.broker)
+    problems = capacity_problems(sub, store.live_workers(), document)
+    if problems:
+        return _refuse(args.job, problems, "no live worker can take every clip; nothing was queued")
+    if unfinished(store, sub.job_id):
+        _err(f"proxx submit: job {sub.job_id} is already queued or running; see `proxx status {sub.job_id}`, "
+             f"or set a new /job_id to submit it again")
+        return 1
+    enqueue(store, args.broker, document, sub)
+    by_queue: dict[str, int] = {}
+    for q in sub.queues:
+        by_queue[q] = by_queue.get(q, 0) + 1
+    _err(f"proxx submit: job {sub.job_id}: {len(sub.queues)} clip(s) queued ("
+         + ", ".join(f"{n} on {q}" for q, n in sorted(by_queue.items())) + ")")
+    sys.stdout.write(sub.job_id + "\n")
+    return 0
+
+
+def _refuse(path, problems, summary: str = "nothing was queued") -> int:
+    for p in problems:
+        _err(f"proxx submit: {path}: {p.path or '/'}: {p.message}")
+    _err(f"proxx submit: {path}: {len(problems)} problem(s); {summary}")
+    return 1
+
+
+@_system_errors
+def cmd_status(args) -> int:
+    from .report import refresh, status_doc
+    from .store import Store
+
+    if not _broker(args):
+        return 1
+    got = refresh(Store(args.broker), args.job_id)
+    if got is None:
+        _err(f"proxx status: no job {args.job_id!r} on {args.broker}")
+        return 1
+    doc = status_doc(args.job_id, *got)
+    _err(f"proxx status: job {args.job_id}: " + ", ".join(f"{n} {s}" for s, n in sorted(doc["counts"].items())))
+    _out(doc)
+    return 0
+
+
+@_system_errors
+def cmd_wait(args) -> int:
+    from .report import final_result, wait_for
+    from .store import Store
+
+    if not _broker(args):
+        return 1
+    store = Store(args.broker)
+    try:
+        got = wait_for(store, args.job_id, timeout=args.timeout)
+    except KeyError:
+        _err(f"proxx wait: no job {args.job_id!r} on {args.broker}")
+        return 1
+    if got is None:
+        _err(f"proxx wait: job {args.job_id} not finished after {args.timeout:g} s; `proxx status {args.job_id}`")
+        return 4
+    result = final_result(args.job_id, *got)
+    for clip in result["clips"]:
+        if clip["failure"]:
+            _err(f"proxx: clip {clip['index']} ({clip['source']['path']}): {clip['failure']['category']}: "
+                 f"{clip['failure']['message']}")
+    _err(f"proxx: job {args.job_id}: {result['status']}")
+    _out(result)
+    return result["exit_code"]
+
+
+@_system_errors
+def cmd_cancel(args) -> int:
+    from .report import cancel
+    from .store import Store
+
+    if not _broker(args):
+        return 1
+    done = cancel(Store(args.broker), args.job_id)
+    if done is None:
+        _err(f"proxx cancel: no job {args.job_id!r} on {args.broker}")
+        return 1
+    _err(f"proxx cancel: job {args.job_id}: {done['cancelled_queued']} queued clip(s) cancelled, "
+         f"{done['interrupting_running']} running clip(s) being interrupted")
+    _out({"job_id": args.job_id, **done})
+    return 0
+
+
+@_system_errors
+def cmd_workers(args) -> int:
+    from .store import Store
+
+    if not _broker(args):
+        return 1
+    workers = Store(args.broker).live_workers()
+    for w in workers:
+        builds = ", ".join(f"{n} {e.get('version')} {(e.get('binary_sha256') or '-')[:12]}"
+                           for n, e in sorted(w["engines"].items()))
+        _err(f"{w['node']}: {builds}; load {w['load']}/{w['max_workers']}; heartbeat {w['heartbeat_at']}")
+    if not workers:
+        _err("proxx workers: no live worker")
+    _out({"workers": workers})
+    return 0
+
+
+def add_commands(add, positive, positive_float) -> None:
+    """Register the fleet subcommands through proxx_cli.main's ``add(name, help, func)``."""
+
+    def broker(p):
+        p.add_argument("--broker", metavar="URL", help="Redis URL, e.g. redis://HOST:6379/0 (default $PROXX_BROKER)")
+        return p
+
+    p = broker(add("worker", "Run a fleet worker: consume the queues of this node's usable engines and run "
+                             "clips like `proxx run`. Guide: docs/fleet.md", cmd_worker))
+    p.add_argument("--max-workers", type=positive, default=1, metavar="N", help="clips to run at once (default 1)")
+    p.add_argument("--config", metavar="TOML", help="node config with [paths] prefix map (default $PROXX_CONFIG)")
+    p.add_argument("--name", help="node name in the registry (default: host name); unique per worker")
+    p.add_argument("--heartbeat", type=positive_float, default=None, metavar="S",
+                   help="heartbeat interval (default $PROXX_FLEET_HEARTBEAT_SECONDS or 10); dead after 3 missed")
+    p.add_argument("--loglevel", default="WARNING", help="Celery log level (default WARNING)")
+    p = broker(add("submit", "Validate a JobSpec here and queue one task per clip on the fleet; prints the job id.",
+                   cmd_submit))
+    p.add_argument("job", help="path of the JobSpec JSON file")
+    p = broker(add("status", "Show a fleet job's clips per state and node (JSON on stdout).", cmd_status))
+    p.add_argument("job_id")
+    p = broker(add("wait", "Wait for a fleet job and print its result JSON (exit codes as `proxx run`).", cmd_wait))
+    p.add_argument("job_id")
+    p.add_argument("--timeout", type=positive_float, default=None, metavar="S", help="give up after S seconds (exit 4)")
+    p = broker(add("cancel", "Cancel a fleet job: queued clips never start, running clips are interrupted.",
+                   cmd_cancel))
+    p.add_argument("job_id")
+    broker(add("workers", "List live fleet workers: engines, builds, path map, load, last heartbeat.", cmd_workers))

@@ -1,0 +1,24 @@
+"""Clip results for what happens outside the runner: refused on a node, cancelled, worker lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proxx_core.results import FAILED, ClipResult, Failure, now_rfc3339, to_data
+
+
+def node_record(name: str | None, document: dict, index: int, mapped: dict | None = None) -> dict[str, Any]:
+    """``node`` of a clip result: who ran it, and its paths as submitted and as that node saw them."""
+    submitted = {"source": document["sources"][index - 1], "output_dir": document["output_dir"]}
+    return {"name": name, "submitted": submitted, "mapped": mapped}
+
+
+def failed_clip(document: dict, index: int, engine: str | None, category: str, message: str,
+                node: dict[str, Any]) -> dict[str, Any]:
+    now = now_rfc3339()
+    source = (node.get("mapped") or node["submitted"])["source"]
+    result = ClipResult(index=index, source={"path": source, "size": None, "info": None}, engine=engine,
+                        profile=document["proxy_profile"], output=None, commands=(), status=FAILED,
+                        failure=Failure(category=category, message=message),
+                        timing={"started_at": now, "finished_at": now, "seconds": 0.0}, route=None, node=node)
+    return to_data(result)

@@ -1,0 +1,29 @@
+"""Where the broker is and how fast liveness is judged (environment defaults for the CLI)."""
+
+from __future__ import annotations
+
+import os
+
+BROKER_ENV = "PROXX_BROKER"
+HEARTBEAT_ENV = "PROXX_FLEET_HEARTBEAT_SECONDS"
+DEFAULT_HEARTBEAT = 10.0
+#: a worker or running clip is dead after this many missed heartbeats
+MISSED_BEATS = 3
+
+
+def broker_url(given: str | None) -> str | None:
+    return given or os.environ.get(BROKER_ENV) or None
+
+
+def heartbeat_seconds(given: float | None = None) -> float:
+    if given:
+        return float(given)
+    try:
+        return float(os.environ.get(HEARTBEAT_ENV, "") or DEFAULT_HEARTBEAT)
+    except ValueError:
+        return DEFAULT_HEARTBEAT
+
+
+def queue_for(engine: str, build: str | None = None) -> str:
+    """One queue per engine; a job requiring a build goes to the engine's per-build queue."""
+    return f"proxx.v1.{engine}" + (f".{build}" if build else "")

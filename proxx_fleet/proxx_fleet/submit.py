@@ -1,0 +1,92 @@
+"""`proxx submit`: validate locally, pick each clip's queue, refuse up front when no live worker can
+take a clip, then enqueue one task per clip."""
+
+from __future__ import annotations
+
+import socket
+
+import attrs
+
+from proxx_core.errors import Problem
+from proxx_core.jobs import route_source
+from proxx_core.plugins import EngineSet
+from proxx_core.profiles import PROFILES
+from proxx_core.routing import NoRoute
+from proxx_core.spec import derive_job_id, static_problems
+
+from .app import TASK_NAME, make_app
+from .settings import queue_for
+from .store import FINAL, Store
+
+
+@attrs.frozen(kw_only=True)
+class Submission:
+    job_id: str | None
+    engines: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+def plan_submission(document, engines: EngineSet) -> Submission:
+    """Each clip's engine and queue, as routing on this machine decides it (the same pure function
+    every node applies). A clip needing an engine this machine has installed but cannot use goes
+    to that engine's queue; anything else wrong is a validation problem."""
+    spec, problems = static_problems(document)
+    if problems:
+        return Submission(job_id=None, problems=tuple(problems))
+    profile = PROFILES[spec.proxy_profile]
+    chosen, problems = [], []
+    for i, source in enumerate(spec.sources):
+        decision = route_source(source, engines, profile, pin=spec.engine)
+        if not isinstance(decision, NoRoute):
+            chosen.append(decision.engine)
+        elif decision.category == "engine_unavailable" and (decision.needs or spec.engine):
+            chosen.append(spec.engine or decision.needs[0])
+        else:
+            hint = "" if decision.category != "engine_unavailable" else (
+                " (install the engine distributions of your fleet on this machine too, so it can route "
+                "every clip; proxx-engine-resolve installs without DaVinci Resolve)")
+            problems.append(Problem(path=f"/sources/{i}", message=f"{source}: {decision.message}{hint}",
+                                    category=decision.category))
+    if problems:
+        return Submission(job_id=None, problems=tuple(problems))
+    required = spec.require_builds or {}
+    queues = tuple(queue_for(e, required.get(e)) for e in chosen)
+    return Submission(job_id=derive_job_id(document), engines=tuple(chosen), queues=queues)
+
+
+def capacity_problems(sub: Submission, workers: list[dict], document: dict) -> list[Problem]:
+    """One problem per clip no live worker consumes the queue of."""
+    consumed = {q for w in workers for q in w.get("queues", ())}
+    problems = []
+    for i, (engine, queue) in enumerate(zip(sub.engines, sub.queues)):
+        if queue in consumed:
+            continue
+        have = sorted({w["node"] for w in workers if engine in w.get("engines", {})})
+        why = (f"live workers with {engine} ({', '.join(have)}) run another build than /require_builds/{engine}"
+               if have else f"no live worker has {engine} usable (live workers: "
+                            f"{', '.join(sorted(w['node'] for w in workers)) or 'none'})")
+        problems.append(Problem(path=f"/sources/{i}", category="engine_unavailable", message=(
+            f"{document['sources'][i]}: {why}; start `proxx worker` on a node that has it, then submit again")))
+    return problems
+
+
+def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
+    from proxx_core.results import now_rfc3339
+
+    store.create_job(sub.job_id, document=document, engines=list(sub.engines), queues=list(sub.queues),
+                     submitted_at=now_rfc3339(), submitter=socket.gethostname())
+    app = make_app(broker)
+    with app.connection_for_write() as conn:
+        with app.producer_or_acquire() as producer:
+            for index, (engine, queue) in enumerate(zip(sub.engines, sub.queues), start=1):
+                payload = {"job_id": sub.job_id, "index": index, "engine": engine, "document": document}
+                app.send_task(TASK_NAME, args=[payload], queue=queue, task_id=f"{sub.job_id}:{index}",
+                              producer=producer, connection=conn)
+
+
+def unfinished(store: Store, job_id: str) -> int:
+    job = store.job(job_id)
+    if job is None:
+        return 0
+    return sum(c.get("state") not in FINAL for c in store.clips(job_id, job["count"]))

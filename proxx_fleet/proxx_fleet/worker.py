@@ -1,0 +1,186 @@
+"""`proxx worker`: a Celery worker that runs clips with the same code as `proxx run`.
+
+It consumes one queue per engine usable on this node (``proxx.v1.<engine>``, plus
+``proxx.v1.<engine>.<build sha256>`` for jobs that require its exact build), registers itself in
+Redis with a heartbeat, and runs each clip it is handed only after claiming it atomically. The
+pool is ``threads`` on every OS (each clip mostly waits on an engine subprocess; Celery's prefork
+pool is unreliable on Windows), so ``--max-workers N`` clips run at once in one process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+import attrs
+
+from proxx_core.api import check_document
+from proxx_core.pathmap import NodeConfig, map_document
+from proxx_core.plugins import EngineSet
+from proxx_core.results import environment, now_rfc3339, to_data
+from proxx_core.runner import run_clip
+
+from .app import TASK_NAME, make_app
+from .clips import failed_clip, node_record
+from .settings import MISSED_BEATS, queue_for
+from .store import Store
+
+
+@attrs.define
+class Node:
+    name: str
+    engines: EngineSet
+    usable: tuple[str, ...]
+    config: NodeConfig
+    store: Store
+    heartbeat: float
+    max_workers: int
+    started_at: str = attrs.field(factory=now_rfc3339)
+    #: (job id, clip index) -> cancel event of each running clip
+    running: dict[tuple[str, int], threading.Event] = attrs.field(factory=dict)
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    @property
+    def ttl(self) -> float:
+        return self.heartbeat * MISSED_BEATS
+
+    def builds(self) -> dict[str, dict[str, Any]]:
+        return {n: to_data(self.engines.identity(n)) for n in self.usable}
+
+    def queues(self) -> list[str]:
+        out = []
+        for name, ident in self.builds().items():
+            out.append(queue_for(name))
+            if ident.get("binary_sha256"):
+                out.append(queue_for(name, ident["binary_sha256"]))
+        return out
+
+    def record(self) -> dict[str, Any]:
+        with self.lock:
+            running = [f"{j}:{i}" for j, i in sorted(self.running)]
+        return {"node": self.name, "host": socket.gethostname(), "pid": os.getpid(), "engines": self.builds(),
+                "queues": self.queues(), "path_map": self.config.path_map.to_data(), "config": self.config.path,
+                "max_workers": self.max_workers, "running": running, "load": len(running),
+                "started_at": self.started_at, "heartbeat_at": now_rfc3339(), "heartbeat_seconds": self.heartbeat,
+                "platform": sys.platform}
+
+
+def _beat(node: Node, stop: threading.Event) -> None:
+    """Refresh the registry and every running clip's heartbeat; pass `proxx cancel` on."""
+    while not stop.is_set():
+        try:
+            node.store.register_worker(node.record(), node.ttl)
+            with node.lock:
+                running = dict(node.running)
+            for (job_id, index), cancel in running.items():
+                node.store.beat(job_id, index, node.name, node.ttl)
+                if node.store.cancelled(job_id):
+                    cancel.set()
+        except Exception as exc:  # Redis unreachable: keep trying; expiry tells the others
+            print(f"proxx worker {node.name}: heartbeat failed: {exc}", file=sys.stderr, flush=True)
+        stop.wait(node.heartbeat)
+
+
+def render(node: Node, payload: dict) -> str:
+    """The task body: claim, run with the core runner, record. Never raises, never retries."""
+    job_id, index = payload["job_id"], int(payload["index"])
+    if not node.store.claim(job_id, index, node.name, node.ttl, now_rfc3339()):
+        return "already claimed"  # started elsewhere, finished, or cancelled: never a second run
+    cancel = threading.Event()
+    with node.lock:
+        node.running[(job_id, index)] = cancel
+    try:
+        if node.store.cancelled(job_id):
+            cancel.set()
+        result = _run(node, payload, cancel)
+    except Exception as exc:  # a bug here must still end the clip, as engine_failed
+        result = {"clip": failed_clip(payload["document"], index, payload["engine"], "engine_failed",
+                                      f"worker {node.name} raised {type(exc).__name__}: {exc}",
+                                      node_record(node.name, payload["document"], index)), "environment": None}
+    finally:
+        with node.lock:
+            node.running.pop((job_id, index), None)
+    node.store.finish(job_id, index, node.name, result)
+    return result["clip"]["status"]
+
+
+def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
+    document, index, engine = payload["document"], int(payload["index"]), payload["engine"]
+    mapped_doc, paths = map_document(document, node.config.path_map)
+    submitted_src, mapped_src = document["sources"][index - 1], mapped_doc["sources"][index - 1]
+    where = {"source": mapped_src, "output_dir": mapped_doc["output_dir"]}
+    info = node_record(node.name, document, index, where)
+    checked = check_document(mapped_doc, node.engines, only=index)
+    if checked.job is None:
+        categories = {p.category for p in checked.problems}
+        category = categories.pop() if len(categories) == 1 else "validation"
+        lines = []
+        for p in checked.problems:
+            text = p.message
+            if p.path == f"/sources/{index - 1}" or p.path == "/output_dir":
+                text = (f"{text} [submitted path {submitted_src if p.path.startswith('/sources') else document['output_dir']}"
+                        f", mapped on node {node.name} to {mapped_src if p.path.startswith('/sources') else mapped_doc['output_dir']}"
+                        f"{' by ' + node.config.path if node.config.path else ' (no path map)'}]")
+            lines.append(f"{p.path or '/'}: {text}")
+        return {"clip": failed_clip(document, index, engine, category, "; ".join(lines), info), "environment": None}
+    clip = checked.job.clips[0]
+    if clip.plan.engine != engine:
+        message = (f"node {node.name} routes this clip to {clip.plan.engine!r} but the submitter routed it to "
+                   f"{engine!r}; install the same engine distributions on the submitting machine and every node")
+        return {"clip": failed_clip(document, index, engine, "engine_unavailable", message, info), "environment": None}
+    result = run_clip(clip, node.engines, overwrite=checked.job.spec.overwrite, cancel=cancel)
+    data = to_data(attrs.evolve(result, node=info))
+    label = node.engines.loaded[engine].distribution
+    env = environment([node.engines.identity(engine)], (label.rsplit(" ", 1)[0],) if label else ())
+    return {"clip": data, "environment": env}
+
+
+def run_worker(*, broker: str, name: str, engines: EngineSet, config: NodeConfig, max_workers: int,
+               heartbeat: float, loglevel: str = "WARNING") -> int:
+    usable = tuple(n for n in engines.names if engines.capabilities(n).available)
+    if not usable:
+        print("proxx worker: no engine is usable on this node (see `proxx engines`); not starting",
+              file=sys.stderr, flush=True)
+        return 1
+    node = Node(name=name, engines=engines, usable=usable, config=config, store=Store(broker), heartbeat=heartbeat,
+                max_workers=max_workers)
+    app = make_app(broker)
+
+    @app.task(name=TASK_NAME, acks_late=False, reject_on_worker_lost=False, max_retries=0, ignore_result=True)
+    def render_clip(payload: dict) -> str:
+        return render(node, payload)
+
+    stop = threading.Event()
+    node.store.register_worker(node.record(), node.ttl)
+    beat = threading.Thread(target=_beat, args=(node, stop), name="proxx-heartbeat", daemon=True)
+    beat.start()
+    print(f"proxx worker {name}: engines {', '.join(usable)}; queues {', '.join(node.queues())}; "
+          f"{max_workers} clip(s) at once", file=sys.stderr, flush=True)
+    try:
+        app.worker_main(["worker", "-Q", ",".join(node.queues()), "-n", f"proxx@{name}", "-P", "threads",
+                         "-c", str(max_workers), "--without-mingle", "--without-gossip", "--without-heartbeat",
+                         "-l", loglevel])
+    finally:
+        stop.set()
+        try:
+            node.store.unregister_worker(name)
+        except Exception:
+            pass
+    return 0
+
+
+def default_name() -> str:
+    return socket.gethostname()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,126 @@
+"""Real components for the fleet tests: a redis-server on a free loopback port (one per session,
+flushed per test) and `proxx worker` processes. No mocks of Redis or Celery."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HEARTBEAT = 0.3  # seconds; a worker or running clip is dead after 3 missed beats (~1 s)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("SKIPPED LOUDLY: redis-server is not installed (apt-get install -y redis-server); "
+                    "the fleet tests need a real Redis")
+    pytest.importorskip("celery", reason="proxx-fleet's dependencies (celery[redis]) are not installed")
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.exceptions.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("redis-server did not start") from None
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def broker(redis_server):
+    import redis
+
+    redis.Redis.from_url(redis_server).flushall()
+    return redis_server
+
+
+class Workers:
+    """Starts `proxx worker` processes (own session, so a test can kill -9 exactly one) and stops
+    every one it started."""
+
+    def __init__(self, broker: str, tmp_path: Path):
+        self.broker, self.tmp_path = broker, tmp_path
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, *, plugins: str = "ffmpeg", config: Path | None = None, max_workers: int = 1,
+              env: dict | None = None) -> subprocess.Popen:
+        from proxx_fleet.store import Store
+
+        argv = [sys.executable, "-m", "proxx_cli", "worker", "--broker", self.broker, "--name", name,
+                "--heartbeat", str(HEARTBEAT), "--max-workers", str(max_workers)]
+        if config is not None:
+            argv += ["--config", str(config)]
+        full_env = {**os.environ, "PROXX_LOAD_PLUGINS": plugins, **(env or {})}
+        full_env.pop("PROXX_CONFIG", None)
+        log = open(self.tmp_path / f"worker-{name}.log", "wb")
+        proc = subprocess.Popen(argv, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        self.procs[name] = proc
+        store = Store(self.broker)
+        deadline = time.monotonic() + 60
+        while not any(w["node"] == name for w in store.live_workers()):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker {name} did not register:\n{self.log(name)}")
+            time.sleep(0.1)
+        time.sleep(0.5)  # let Celery finish subscribing to its queues
+        return proc
+
+    def log(self, name: str) -> str:
+        return (self.tmp_path / f"worker-{name}.log").read_text(errors="replace")
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+@pytest.fixture
+def workers(broker, tmp_path):
+    w = Workers(broker, tmp_path)
+    yield w
+    w.stop_all()
+
+
+@pytest.fixture
+def fleet(broker, proxx):
+    """fleet(*args) runs a `proxx` fleet command against the test broker."""
+
+    def run(*args, timeout: float = 120, env_extra: dict | None = None):
+        return proxx(*args, "--broker", broker, env_extra=env_extra, timeout=timeout)
+
+    return run
