@@ -17,13 +17,13 @@ import attrs
 
 from .engine import EngineIdentity, Verification
 from .errors import Problem
+from .hints import known_distributions
 from .serialization import to_data
 
 if TYPE_CHECKING:
     from .planning import PreparedJob
 
 RESULT_VERSION = "1.0.0"
-DISTRIBUTIONS = ("proxx-core", "proxx-cli", "proxx-engine-ffmpeg", "proxx-engine-resolve")
 
 COMPLETED, FAILED, PARTIAL = "COMPLETED", "FAILED", "PARTIAL"
 EXIT_OK, EXIT_VALIDATION, EXIT_EXECUTION, EXIT_PARTIAL, EXIT_SYSTEM = 0, 1, 2, 3, 4
@@ -93,7 +93,7 @@ class JobResult:
 def environment(identities: list[EngineIdentity], engine_distributions: tuple[str, ...] = ()) -> dict[str, Any]:
     """Proxx's own distributions plus those of the engines used (third-party ones included)."""
     dists = {}
-    for name in sorted({*DISTRIBUTIONS, *engine_distributions}):
+    for name in sorted({*known_distributions(), *engine_distributions}):
         try:
             dists[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
