@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import IO, Any
 
 import attrs
 from proxx_core.kit import now_rfc3339
@@ -88,7 +89,7 @@ class NodeLock:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._fh = None
+        self._fh: IO[bytes] | None = None
 
     def acquire(self, cancel: threading.Event | None = None, poll: float = 0.05) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,7 +165,7 @@ def run_worker(argv: tuple[str, ...] | list[str], *, timeout: float, cancel: thr
 
 
 def _run_locked(argv, timeout, cancel, env, started_at, t0) -> WorkerRun:
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if sys.platform.startswith("win"):
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
     else:
@@ -229,7 +230,7 @@ def _run_locked(argv, timeout, cancel, env, started_at, t0) -> WorkerRun:
             kill_message = f"the worker exceeded the command deadline of {timeout:g} s"
         if killed_for:
             _kill(proc)
-            kill_message += f"; worker process {proc.pid} was killed"
+            kill_message += f"; worker process {proc.pid} was killed"  # type: ignore[operator]  # set with killed_for
             break
         time.sleep(0.02)
     proc.wait()
