@@ -54,7 +54,7 @@ def cmd_validate(args) -> int:
     else:
         engines = sorted({c.plan.engine for c in checked.job.clips})
         _err(f"proxx: {args.job}: valid; {len(checked.job.clips)} clip(s) via {', '.join(engines)}")
-    _out(json.dumps({"valid": checked.job is not None, "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,
+    _out(json.dumps({"valid": checked.job is not None, "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,  # type: ignore[union-attr]  # no refusal: a job
                      "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems]},
                     ensure_ascii=False, indent=2) + "\n")
     return checked.exit_code
@@ -118,8 +118,8 @@ def cmd_run(args) -> int:
     checked = check_job_file(args.job, engines)
     if checked.job is None:
         _report_problems(args.job, checked.problems)
-        _finish(engines, checked.refusal)
-        _out(dumps(checked.refusal))
+        _finish(engines, checked.refusal)  # type: ignore[arg-type]  # no job: a refusal
+        _out(dumps(checked.refusal))  # type: ignore[arg-type]  # no job: a refusal
         return checked.exit_code
     cancel = threading.Event()
 

@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ def read_document(path: Path | str) -> Any:
         raise JobFileError(f"{path}: cannot read job file ({exc.strerror}); check permissions") from None
     return decode_document(raw)
 
-def _pointer(parts) -> str:
+def _pointer(parts: Iterable[object]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 _TYPE_WORDS = {"array": "an array (a JSON list)", "string": "a string", "object": "an object",
@@ -101,7 +102,7 @@ def _json_type(value: Any) -> str:
     return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
             float: "number", type(None): "null"}.get(type(value), type(value).__name__)
 
-def _schema_problem(err: jsonschema.ValidationError, schema: dict) -> Problem:
+def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> Problem:
     path = _pointer(err.absolute_path)
     v = err.validator
     if v == "required":
@@ -151,19 +152,19 @@ def schema_problems(doc: Any) -> list[Problem]:
         problems.append(_schema_problem(err, schema))
     return problems
 
-def structure(doc: dict) -> JobSpec:
+def structure(doc: dict[str, Any]) -> JobSpec:
     data = dict(doc)
     data["sources"] = tuple(data["sources"])
     return _converter.structure(data, JobSpec)
 
-def canonical_json(doc: dict) -> str:
+def canonical_json(doc: dict[str, Any]) -> str:
     """Sorted keys, no whitespace, UTF-8: the form hashed for ``jobspec_sha256``."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
-def jobspec_sha256(doc: dict) -> str:
+def jobspec_sha256(doc: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
 
-def derive_job_id(doc: dict) -> str:
+def derive_job_id(doc: dict[str, Any]) -> str:
     """The job's id: the spec's own, or one derived from its canonical hash (same spec, same id)."""
     return doc.get("job_id") or f"job-{jobspec_sha256(doc)[:16]}"
 
@@ -182,7 +183,7 @@ KEYS_SINCE_MINOR: dict[str, int] = {
     "require_builds": 1,
 }
 
-def minor_key_problems(doc: dict) -> list[Problem]:
+def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:
     """A key newer than the spec's declared ``jobspec_version`` is an error naming the version to set."""
     try:
         declared = int(str(doc.get("jobspec_version")).split(".")[1])
@@ -211,7 +212,7 @@ def document_problems(doc: Any) -> list[Problem]:
         else:
             problems.append(Problem(path="/jobspec_version", message=(
                 f"{_short(doc['jobspec_version'])} is not a semantic version like \"1.0.0\"")))
-    profile = PROFILES.get(doc.get("proxy_profile")) if isinstance(doc.get("proxy_profile"), str) else None
+    profile = PROFILES.get(doc.get("proxy_profile")) if isinstance(doc.get("proxy_profile"), str) else None  # type: ignore[arg-type]  # a str: checked
     if profile is not None:
         for key, want in (("codec", profile.codec), ("container", profile.container)):
             got = doc.get(key)

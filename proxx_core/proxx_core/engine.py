@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import abc
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,20 @@ from .media import SourceInfo
 from .profiles import Profile
 
 ENGINE_CONTRACT_VERSION = "1.1"
+
+
+# attrs converters: ``tuple`` itself, as named functions so that mypy's attrs plugin knows the
+# parameter types of the generated __init__ (it cannot solve ``converter=tuple``'s type variable)
+def _strs(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+def _commands(items: Iterable[Command]) -> tuple[Command, ...]:
+    return tuple(items)
+
+
+def _checks(items: Iterable[Check]) -> tuple[Check, ...]:
+    return tuple(items)
 
 
 @attrs.frozen(kw_only=True)
@@ -92,7 +107,7 @@ class Refusal:
 class Command:
     """One external process an engine will run, exactly as it will run it."""
 
-    argv: tuple[str, ...] = attrs.field(converter=tuple)
+    argv: tuple[str, ...] = attrs.field(converter=_strs)
     #: wall-clock deadline; the process is killed and the clip fails as ``timeout`` after it
     timeout_seconds: float
     purpose: str = "encode"
@@ -116,7 +131,7 @@ class ClipRequest:
 class ClipPlan:
     request: ClipRequest
     engine: str
-    commands: tuple[Command, ...] = attrs.field(converter=tuple)
+    commands: tuple[Command, ...] = attrs.field(converter=_commands)
     #: engine-specific, JSON-serialisable settings worth recording (e.g. Resolve render settings)
     settings: dict[str, Any] = attrs.field(factory=dict)
 
@@ -125,7 +140,7 @@ class ClipPlan:
 class CommandRecord:
     """What happened when a command ran (goes verbatim into the result)."""
 
-    argv: tuple[str, ...] = attrs.field(converter=tuple)
+    argv: tuple[str, ...] = attrs.field(converter=_strs)
     exit_code: int | None
     stderr_tail: str
     #: volatile: {"started_at": RFC 3339, "seconds": float}
@@ -143,10 +158,10 @@ class Check:
 @attrs.frozen(kw_only=True)
 class Verification:
     ok: bool
-    checks: tuple[Check, ...] = attrs.field(converter=tuple)
+    checks: tuple[Check, ...] = attrs.field(converter=_checks)
     output_info: SourceInfo | None = None
     #: what the proxy differs in by rule, not by fault (e.g. "the source has no timecode: ...")
-    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    notes: tuple[str, ...] = attrs.field(default=(), converter=_strs)
 
     def failed_checks(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if not c.ok)

@@ -115,7 +115,7 @@ class _SourceIndex:
     key) for the path as given and for its real path, plus the identity of the file itself."""
 
     def __init__(self, sources: tuple[str, ...]):
-        self.entries: dict[tuple, int] = {}
+        self.entries: dict[tuple[Any, str], int] = {}
         self.files: dict[tuple[int, int], int] = {}
         dirs: dict[str, Any] = {}
         for j, src in enumerate(sources):
@@ -149,6 +149,7 @@ def output_names(spec: _NameInputs | Any, job_id: str) -> tuple[list[str], list[
     """Render every source's output name and report escaping or colliding names. Linear in the
     number of sources: every comparison is a dictionary lookup."""
     profile = PROFILES[spec.proxy_profile]
+    seen: dict[str, int]
     names, problems, seen = [], [], {}
     index = _SourceIndex(spec.sources)
     out_key = file_identity(spec.output_dir) or realpath(spec.output_dir)

@@ -80,12 +80,12 @@ def _route_source(source: str, where: str, engines: EngineSet, profile: Profile,
         return Problem(path=where, message=message, category=category, install_hint=hint)
     return before, infos, decision
 
-def route_problems(document: dict[str, Any], engines: EngineSet, skip: set[int]) -> list[Problem]:
+def route_problems(document: dict[str, Any], engines: EngineSet, skip: set[int | None]) -> list[Problem]:
     """For a spec already known to be invalid: why each source (except those in ``skip``, which
     have problems of their own) could not be routed, so every problem is reported in one pass.
     Needs only a known profile and a list of source paths; returns [] otherwise."""
     sources, pin = document.get("sources"), document.get("engine")
-    profile = PROFILES.get(document.get("proxy_profile")) if isinstance(document.get("proxy_profile"), str) else None
+    profile = PROFILES.get(document.get("proxy_profile")) if isinstance(document.get("proxy_profile"), str) else None  # type: ignore[arg-type]  # a str: checked
     if profile is None or not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         return []
     if pin is not None and (not isinstance(pin, str) or pin not in engines.names):
@@ -135,8 +135,9 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
             continue
         before, infos, decision = routed
         engine = engines.get(decision.engine)
+        assert engine is not None  # routing chose one of these engines
         info = infos[decision.engine]
-        width, height = fit_raster(info.video, profile)
+        width, height = fit_raster(info.video, profile)  # type: ignore[arg-type]  # routing refuses a source without video
         output_path = os.path.join(spec.output_dir, names[i])
         request = ClipRequest(index=i + 1, source=source, source_info=info, profile=profile,
                               output_path=output_path, temp_path=temp_path_for(output_path),

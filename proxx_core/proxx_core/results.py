@@ -63,7 +63,7 @@ class ClipResult:
     engine: str | None
     profile: str
     output: OutputRecord | None
-    commands: tuple = ()
+    commands: tuple[dict[str, Any], ...] = ()
     status: str
     failure: Failure | None
     timing: dict[str, Any] = attrs.field(factory=dict)

@@ -11,8 +11,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from .atomic import publish
+from .engine import CommandRecord
 from .errors import ClipFailure
 from .planning import PreparedClip, PreparedJob
 from .plugins import EngineSet
@@ -27,7 +29,7 @@ from .workers import choose as choose_workers
 ProgressFn = Callable[[str, int, str], None]
 
 
-def _source_record(clip: PreparedClip) -> dict:
+def _source_record(clip: PreparedClip) -> dict[str, Any]:
     # the size of the file that was probed, not of whatever the path names now
     size = clip.source_stat.size if clip.source_stat is not None else None
     return {"path": clip.source, "size": size, "info": to_data(clip.source_info)}
@@ -47,13 +49,13 @@ def _source_changed(clip: PreparedClip) -> str | None:
 
 
 def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event,
-             source_ids: frozenset = frozenset()) -> ClipResult:
+             source_ids: frozenset[tuple[int, int]] = frozenset()) -> ClipResult:
     """Make one clip. ``source_ids`` are the (st_dev, st_ino) of every source of the job: no file
     with one of these identities is ever replaced, whatever its name."""
     plan = clip.plan
     req = plan.request
     started_at, t0 = now_rfc3339(), time.monotonic()
-    records: tuple = ()
+    records: tuple[CommandRecord, ...] = ()
     output = None
     failure = None
     if clip.source_stat is not None:
@@ -95,6 +97,7 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     try:
         engine = engines.get(plan.engine)
         try:
+            assert engine is not None  # the plan was made by this engine set
             records = engine.execute(plan, cancel)
             # engines that render elsewhere rename their file into place: hold that file before verifying it
             foreign = not claim.adopt() and os.path.lexists(req.temp_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 import attrs
 
@@ -37,7 +38,7 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
     checks: list[Check] = []
     notes: list[str] = []
 
-    def check(name, expected, actual, ok=None):
+    def check(name: str, expected: Any, actual: Any, ok: bool | None = None) -> None:
         checks.append(Check(name=name, expected=expected, actual=actual,
                             ok=(expected == actual) if ok is None else ok))
 

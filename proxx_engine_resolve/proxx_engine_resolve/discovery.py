@@ -121,7 +121,7 @@ def load_scripting_module(d: Discovery):
         try:
             loader = importlib.machinery.ExtensionFileLoader("fusionscript", d.library)
             spec = importlib.util.spec_from_file_location("fusionscript", d.library, loader=loader)
-            mod = importlib.util.module_from_spec(spec)
+            mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]  # never None: a loader is given
             loader.exec_module(mod)
             if "scriptapp" in dir(mod):
                 return mod

@@ -45,6 +45,7 @@ def refresh(store: Store, job_id: str) -> tuple[dict, list[dict]] | None:
 
 
 def status_doc(job_id: str, job: dict, clips: list[dict]) -> dict[str, Any]:
+    counts: dict[str, int]
     rows, counts = [], {}
     for i, clip in enumerate(clips, start=1):
         state = clip.get("state", "queued")
@@ -68,7 +69,7 @@ def final_result(job_id: str, job: dict, clips: list[dict]) -> dict[str, Any]:
         if payload.get("environment"):
             envs.append(payload["environment"])
     status, exit_code = status_for(tuple(
-        SimpleNamespace(status=d["status"], failure=SimpleNamespace(**d["failure"]) if d["failure"] else None)
+        SimpleNamespace(status=d["status"], failure=SimpleNamespace(**d["failure"]) if d["failure"] else None)  # type: ignore[misc]  # duck-typed: status_for reads .status, .failure.category
         for d in datas))
     env = dict(envs[0]) if envs else to_data(environment([]))
     seen, engines = set(), []

@@ -92,7 +92,7 @@ def clip_properties(path: Path | str, manifest: dict) -> dict:
     frames = int(manifest["frames"])
     tc = manifest.get("start_timecode") or "00:00:00:00"
     ch = int(manifest.get("audio_channels") or 0)
-    fmt, vcodec = CLIP_FORMAT.get(manifest.get("kind"), ("Unknown", "Unknown"))
+    fmt, vcodec = CLIP_FORMAT.get(manifest.get("kind"), ("Unknown", "Unknown"))  # type: ignore[arg-type]  # None: the default
     p = Path(path)
     return {
         "File Path": str(p), "File Name": p.name, "Clip Name": p.name,
