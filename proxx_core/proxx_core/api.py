@@ -19,8 +19,8 @@ from typing import Any
 
 import attrs
 
-from .errors import JobFileError, Problem, SpecInvalid
 from .document import ParsedJob, derive_job_id, document_problems, job_id_usable, jobspec_sha256, read_document
+from .errors import JobFileError, Problem, SpecInvalid
 from .naming import name_problems
 from .planning import PreparedJob, prepare, route_problems
 from .plugins import EngineSet

@@ -29,8 +29,8 @@ def build_problems(required: Mapping[str, str] | None, engines: EngineSet, used:
             if whole_job:
                 problems.append(Problem(path=where, category="engine_unavailable", install_hint=distribution_for(name),
                                         message=(f"engine {name!r} is not installed on this node (installed: "
-                                                 f"{', '.join(engines.names) or 'none'}); install {distribution_for(name)} "
-                                                 f"or fix the engine name")))
+                                                 f"{', '.join(engines.names) or 'none'}); install "
+                                                 f"{distribution_for(name)} or fix the engine name")))
             continue
         if name not in used:
             continue

@@ -106,7 +106,8 @@ def _too_deep(text: str) -> list[Problem]:
             kinds.append(tok)
             if len(kinds) > MAX_DEPTH:
                 return [Problem(path=pointer(path[:MAX_DEPTH]), message=(
-                    f"nests arrays/objects more than {MAX_DEPTH} levels deep (line {text.count(chr(10), 0, m.start()) + 1}); "
+                    f"nests arrays/objects more than {MAX_DEPTH} levels deep "
+                    f"(line {text.count(chr(10), 0, m.start()) + 1}); "
                     f"the limit is {MAX_DEPTH} levels: flatten this value"))]
             key, expect_key = (0, False) if tok == "[" else (None, True)
         elif tok in "]}":

@@ -45,7 +45,7 @@ class FrameRate:
     den: int = attrs.field(validator=attrs.validators.gt(0))
 
     @classmethod
-    def parse(cls, value: str | Fraction) -> "FrameRate":
+    def parse(cls, value: str | Fraction) -> FrameRate:
         f = Fraction(value)
         return cls(num=f.numerator, den=f.denominator)
 

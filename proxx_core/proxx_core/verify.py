@@ -61,7 +61,7 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
         # explicit tags (strict_color) is held to all three
         lenient = not strict_color and not profile.color_tags
         check("color_tags", "/".join(expected_tags), "/".join(map(str, actual_tags)),
-              ok=all(a == e or (lenient and a is None) for a, e in zip(actual_tags, expected_tags)))
+              ok=all(a == e or (lenient and a is None) for a, e in zip(actual_tags, expected_tags, strict=False)))
         if sv.rotation or ov.rotation:
             check("rotation", sv.rotation, ov.rotation)
         check("frame_rate", str(sv.frame_rate), str(ov.frame_rate))

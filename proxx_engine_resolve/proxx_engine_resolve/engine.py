@@ -28,10 +28,22 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-
 from proxx_core import (
-    AudioInfo, Capabilities, Claim, ClipFailure, ClipPlan, ClipRequest, Command, CommandRecord, Engine,
-    EngineIdentity, FrameRate, ProxxError, Refusal, SourceInfo, VideoInfo,
+    AudioInfo,
+    Capabilities,
+    Claim,
+    ClipFailure,
+    ClipPlan,
+    ClipRequest,
+    Command,
+    CommandRecord,
+    Engine,
+    EngineIdentity,
+    FrameRate,
+    ProxxError,
+    Refusal,
+    SourceInfo,
+    VideoInfo,
 )
 from proxx_core.kit import binary_sha256, normalise_timecode
 
@@ -88,7 +100,7 @@ class ResolveEngine(Engine):
     # ------------------------------------------------------------------ construction from env
 
     @classmethod
-    def from_environment(cls, environ=None) -> "ResolveEngine":
+    def from_environment(cls, environ=None) -> ResolveEngine:
         """The engine the entry point registers. The simulator only with BOTH variables set."""
         env = os.environ if environ is None else environ
         kwargs: dict[str, Any] = {}

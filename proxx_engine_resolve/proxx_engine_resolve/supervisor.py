@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO
 
 import attrs
+
 from proxx_core.kit import child_process_options, kill_process_group, now_rfc3339, stderr_tail
 
 STDERR_TAIL_CHARS = 4000

@@ -40,22 +40,37 @@ import attrs
 import pytest
 
 from ..api import check_document
+from ..avprobe import probe_file
 from ..engine import (
-    ENGINE_CONTRACT_VERSION, Capabilities, Claim, ClipPlan, Command, Engine, EngineIdentity, Refusal,
+    ENGINE_CONTRACT_VERSION,
+    Capabilities,
+    Claim,
+    ClipPlan,
+    Command,
+    Engine,
+    EngineIdentity,
+    Refusal,
     Verification,
 )
 from ..errors import ClipFailure, ProxxError
-from ..planning import PreparedJob
 from ..media import SourceInfo
+from ..planning import PreparedJob
 from ..plugins import ENTRY_POINT_GROUP, EngineSet, load_engines
 from ..profiles import PROFILES
 from ..results import COMPLETED, FAILED
-from ..serialization import dumps
 from ..runner import run_clip, run_job
+from ..serialization import dumps
 from ..verify import verify_output
-from ..avprobe import probe_file
 from .support import (
-    Damage, DamagingEngine, Sample, engine_set, job_document, sha256, shell_like, snapshot, swap_output,
+    Damage,
+    DamagingEngine,
+    Sample,
+    engine_set,
+    job_document,
+    sha256,
+    shell_like,
+    snapshot,
+    swap_output,
     truncate_output,
 )
 
@@ -261,7 +276,8 @@ class ProbeTests(EngineFixtures):
             for i, a in enumerate(info.audio):
                 assert a.index == i and a.channels > 0 and a.sample_rate > 0, f"audio stream {a!r}"
             if s.frame_rate is not None:
-                assert str(v.frame_rate) == s.frame_rate, f"{s.path}: frame rate {v.frame_rate}, expected {s.frame_rate}"
+                assert str(v.frame_rate) == s.frame_rate, (
+                    f"{s.path}: frame rate {v.frame_rate}, expected {s.frame_rate}")
             if s.frame_count is not None:
                 assert v.frame_count == s.frame_count, f"{s.path}: {v.frame_count} frames, expected {s.frame_count}"
             if s.start_timecode is not None:
@@ -333,7 +349,7 @@ class PlanTests(EngineFixtures):
 
     def test_plan_is_pure(self, available_engine: Engine, engines: EngineSet, samples: list[Sample],
                           output_dir: Path) -> None:
-        for profile, group in self.by_profile(samples).items():
+        for _profile, group in self.by_profile(samples).items():
             sources_before = {s.path.parent: snapshot(s.path.parent) for s in group}
             job = self.prepare(group, output_dir, engines)
             assert snapshot(output_dir) == {}, f"planning wrote into output_dir: {sorted(snapshot(output_dir))}"
@@ -348,7 +364,7 @@ class PlanTests(EngineFixtures):
 
     def test_commands_are_exact_argv_with_deadlines(self, engines: EngineSet, samples: list[Sample],
                                                     output_dir: Path) -> None:
-        for profile, group in self.by_profile(samples).items():
+        for _profile, group in self.by_profile(samples).items():
             for clip in self.prepare(group, output_dir, engines).clips:
                 assert isinstance(clip.plan.commands, tuple) and clip.plan.commands, "a plan has commands"
                 for cmd in clip.plan.commands:
@@ -397,7 +413,7 @@ class ExecutionTests(EngineFixtures):
         os.close(os.open(req.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))  # as the core does
         records = available_engine.execute(clip.plan, threading.Event())
         assert isinstance(records, tuple) and len(records) == len(clip.plan.commands)
-        for rec, cmd in zip(records, clip.plan.commands):
+        for rec, cmd in zip(records, clip.plan.commands, strict=False):
             assert rec.argv == cmd.argv and rec.exit_code == 0
         assert sorted(os.listdir(output_dir)) == [os.path.basename(req.temp_path)], (
             f"execute() wrote more than {req.temp_path}: {sorted(os.listdir(output_dir))}")
@@ -444,7 +460,7 @@ class ExecutionTests(EngineFixtures):
             out = tmp_path / run
             out.mkdir()
             digests.append([])
-            for profile, group in self.by_profile(samples).items():
+            for _profile, group in self.by_profile(samples).items():
                 result = run_job(self.prepare(group, out, engines), engines)
                 assert result.status == COMPLETED, [c.failure for c in result.clips]
                 digests[-1] += [(os.path.basename(c.output.path), c.output.sha256) for c in result.clips]  # type: ignore[union-attr]  # COMPLETED: every clip has an output
@@ -467,7 +483,7 @@ class ExecutionTests(EngineFixtures):
                 out = tmp_path / run
                 out.mkdir()
                 digests.append([])
-                for profile, group in self.by_profile(samples).items():
+                for _profile, group in self.by_profile(samples).items():
                     result = run_job(self.prepare(group, out, engines), engines)
                     assert result.status == COMPLETED, [c.failure for c in result.clips]
                     digests[-1] += [(os.path.basename(c.output.path), c.output.sha256)

@@ -54,7 +54,8 @@ HEADERS = {
     "nev": lambda: bytes(64),
 }
 
-CLIP_FORMAT = {"r3d": ("RED", "RED"), "braw": ("BRAW", "Blackmagic RAW"), "prores_raw": ("QuickTime", "Apple ProRes RAW"),
+CLIP_FORMAT = {"r3d": ("RED", "RED"), "braw": ("BRAW", "Blackmagic RAW"),
+               "prores_raw": ("QuickTime", "Apple ProRes RAW"),
                "ari": ("ARRIRAW", "ARRIRAW"), "mxf_arriraw": ("MXF", "ARRIRAW"), "mxf_xocn": ("MXF", "Sony X-OCN"),
                "crm": ("Canon RAW", "Cinema RAW Light"), "dng": ("CinemaDNG", "CinemaDNG"), "nev": ("N-RAW", "N-RAW")}
 
