@@ -49,6 +49,8 @@ class Target:
     #: for "audio": the audio stream of the source (its position) and the channel within it, 0-based
     stream: int | None = None
     channel: int | None = None
+    #: the hidden sibling the engine writes first (set by planning)
+    temp_path: str = ""
 
 
 def proxy_folder(source: str) -> str:
