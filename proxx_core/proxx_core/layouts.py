@@ -174,3 +174,134 @@ def divided_raster(video: VideoInfo, raster: str, pix_fmt: str) -> tuple[int, in
         return (f"raster {raster!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}, an odd {dims}, which "
                 f"{pix_fmt} chroma cannot carry; use raster \"half\" or \"fit\", or a 4:2:2 profile (ProRes, DNxHR)")
     return w_i, h_i
+
+
+def layout_document_problems(doc: dict, profile) -> list[Problem]:
+    """What the layout/raster keys forbid, found from the document alone."""
+    problems: list[Problem] = []
+    layout = doc.get("layout")
+    if layout == "avid_mxf" and profile is not None and profile.codec not in AVID_CODECS:
+        problems.append(Problem(path="/layout", message=(
+            f"layout avid_mxf makes Avid managed media (MXF OP-Atom DNxHR) and profile {profile.name} is "
+            f"{profile.codec}; choose offline_dnxhr_lb_1920x1080 or another layout")))
+    template = doc.get("output_name_template")
+    if layout == "proxy_subfolder" and isinstance(template, str) and template != PROXY_TEMPLATE:
+        problems.append(Problem(path="/output_name_template", message=(
+            f"layout proxy_subfolder names each proxy after its source ({PROXY_TEMPLATE}), as Resolve links "
+            f"proxies by base name; remove output_name_template or set it to {PROXY_TEMPLATE!r}")))
+    return problems
+
+
+#: the only name a proxy_subfolder proxy can have: Resolve matches the original's base name
+PROXY_TEMPLATE = "{source_name}"
+
+
+def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | None, template: str | None,
+                 job_id: str, profile) -> tuple[list[str], list[Problem]]:
+    """Each source's final output path under a non-default layout (for avid_mxf: the clip's base
+    path ``<folder>/<name>.mxf``; its files are :func:`op_atom_targets`), and every name problem:
+    not portable, two outputs of the job one file (same folder, names equal after NFC + lower case),
+    or an output that would replace a source."""
+    from .naming import _SourceIndex, name_key, name_problem, render_name
+    from .preflight import file_identity, realpath
+
+    paths: list[str] = []
+    problems: list[Problem] = []
+    seen: dict[tuple, int] = {}
+    index = _SourceIndex(sources)
+    folder_keys: dict[str, object] = {}
+    where_name = "/sources" if layout == "proxy_subfolder" else "/output_name_template"
+    for i, src in enumerate(sources):
+        folder = clip_folder(layout, src, output_dir)
+        name = render_name(template or PROXY_TEMPLATE, source=src, index=i + 1, count=len(sources), job_id=job_id,
+                           profile=profile.name, extension=profile.extension)
+        path = os.path.join(folder, name)
+        paths.append(path)
+        where = f"/sources/{i}" if layout == "proxy_subfolder" else where_name
+        why = name_problem(name)
+        if why:
+            problems.append(Problem(path=where, message=f"for /sources/{i}: {why}"))
+            continue
+        if folder not in folder_keys:
+            # a folder not created yet is known by its parent's identity plus its own name
+            ident = file_identity(folder)
+            folder_keys[folder] = ident or (file_identity(os.path.dirname(folder)) or realpath(os.path.dirname(folder)),
+                                            name_key(os.path.basename(folder)))
+        files = [name] if layout != "avid_mxf" else [os.path.basename(t.path) for t in op_atom_targets(path, [])]
+        for file_name in files:
+            key = (folder_keys[folder], name_key(file_name))
+            if key in seen:
+                problems.append(Problem(path=where, message=(
+                    f"/sources/{seen[key]} and /sources/{i} would both write {os.path.join(folder, file_name)!r} "
+                    f"(names are compared as case-insensitive, Unicode-normalising volumes do: two sources in one "
+                    f"folder with the same name and different extensions collide); "
+                    + ("move one of them to another folder or use layout output_dir with {source_ext} in the template"
+                       if layout == "proxy_subfolder" else "add {index} or {source_ext} to the template"))))
+                continue
+            seen[key] = i
+            j = index.replaced_by(folder_keys[folder] if file_identity(folder) else None, file_name,
+                                  os.path.join(folder, file_name))
+            if j is not None:
+                problems.append(Problem(path=where, message=(
+                    f"the output of /sources/{i} ({os.path.join(folder, file_name)}) would replace source /sources/{j} "
+                    f"({sources[j]}); a source is never replaced")))
+    return paths, problems
+
+
+def layout_problems(doc: dict, job_id: str | None) -> list[Problem]:
+    """Names and folders of a non-default layout, when the fields they depend on are usable."""
+    from .profiles import PROFILES
+
+    layout = doc.get("layout", DEFAULT_LAYOUT)
+    sources = doc.get("sources")
+    profile = PROFILES.get(doc.get("proxy_profile")) if isinstance(doc.get("proxy_profile"), str) else None
+    output_dir = doc.get("output_dir") if isinstance(doc.get("output_dir"), str) else None
+    template = doc.get("output_name_template")
+    if (layout not in ("proxy_subfolder", "avid_mxf") or profile is None or job_id is None
+            or not (isinstance(sources, list) and sources and all(isinstance(s, str) and os.path.isabs(s)
+                                                               for s in sources))
+            or (layout == "avid_mxf" and (output_dir is None or not isinstance(template, str)))):
+        return []
+    if layout == "avid_mxf":
+        from .naming import template_token_problems
+
+        bad = template_token_problems(template)
+        if bad:
+            return bad
+    problems: list[Problem] = []
+    checked: set[str] = set()
+    for i, src in enumerate(sources):
+        folder = clip_folder(layout, src, output_dir)
+        if folder not in checked:
+            checked.add(folder)
+            problems += folder_problems(layout, folder, f"/sources/{i}" if layout == "proxy_subfolder" else "/output_dir")
+    problems += output_paths(tuple(sources), layout=layout, output_dir=output_dir,
+                             template=template if isinstance(template, str) else None, job_id=job_id,
+                             profile=profile)[1]
+    return problems
+
+
+def folders_written(layout: str, sources, output_dir: str | None) -> list[str]:
+    """The set of folders a job writes into (sorted): what validate and plan list."""
+    return sorted({clip_folder(layout, s, output_dir) for s in sources})
+
+
+def clip_raster(video: VideoInfo, profile, raster: str) -> tuple[int, int, str] | str:
+    """(width, height, pixel aspect) of a clip's proxy under ``raster``, or why the profile cannot
+    make it (refused at validation, never discovered after the encode)."""
+    from .profiles import fit_raster
+
+    if raster == DEFAULT_RASTER:
+        w, h = fit_raster(video, profile)
+        return w, h, "1:1"
+    got = divided_raster(video, raster, profile.pix_fmt)
+    if isinstance(got, str):
+        return got
+    w, h = got
+    if w < profile.min_width or h < profile.min_height:
+        return (f"raster {raster!r}: {w}x{h} is below the {profile.min_width}x{profile.min_height} minimum of "
+                f"{profile.name}; use raster \"half\" or \"fit\"")
+    if video.sample_aspect != "1:1" and profile.container == "mxf":
+        return (f"raster {raster!r} keeps the source's pixel aspect {video.sample_aspect}, which FFmpeg's MXF "
+                f"does not carry (it would read back as square pixels); use raster \"fit\" or a ProRes/H.264 profile")
+    return w, h, video.sample_aspect

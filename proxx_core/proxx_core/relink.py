@@ -36,6 +36,9 @@ class Requirement:
     ok: bool
     required: bool = True
     why: str = ""
+    #: about how the proxy is delivered (name, folder, container) rather than what it holds: an
+    #: operator's deliberate choice, so `validate` warns about it only for the layout's own NLE
+    delivery: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -83,9 +86,12 @@ def _channels(info: SourceInfo) -> list[int]:
     return [a.channels for a in info.audio]
 
 
+_DELIVERY = ("name", "timecode_track", "managed_media", "tape_name", "reel_name")
+
+
 def _req(name, expected, actual, *, ok=None, required=True, why="") -> Requirement:
     return Requirement(name=name, expected=expected, actual=actual, ok=(expected == actual) if ok is None else ok,
-                       required=required, why=why)
+                       required=required, why=why, delivery=name in _DELIVERY)
 
 
 def _common(src: SourceInfo, out: SourceInfo) -> list[Requirement]:
@@ -182,11 +188,19 @@ def verdicts(src: SourceInfo, out: SourceInfo | None, facts: ProxyFacts) -> dict
     return {nle: _JUDGES[nle](src, out, facts) for nle in NLES}
 
 
+#: the NLE each layout delivers for: its delivery requirements are warned about too
+LAYOUT_NLE = {"proxy_subfolder": "resolve", "avid_mxf": "avid"}
+
+
 def warnings(src: SourceInfo, promised: SourceInfo, facts: ProxyFacts) -> list[tuple[str, str]]:
-    """(nle, message) for every requirement the planned proxy will fail: what `validate` warns."""
+    """(nle, message) for every requirement the planned proxy will fail, what `validate` warns:
+    what the proxy holds (raster, rate, length, fielding, audio, timecode) for every NLE, and how it
+    is delivered (name, container, tape name) for the NLE the layout is for."""
     found = []
     for nle, verdict in (verdicts(src, promised, facts) or {}).items():
         for c in verdict.checks:
+            if c.delivery and LAYOUT_NLE.get(facts.layout) != nle:
+                continue
             if c.required and not c.ok:
                 why = f" ({c.why})" if c.why else ""
                 found.append((nle, f"{nle} will not link this proxy: {c.name} expected {c.expected!r}, "
@@ -199,4 +213,25 @@ def to_data(result: dict[str, NleVerdict] | None) -> dict | None:
     if result is None:
         return None
     return {nle: {"ok": v.ok, "failed": list(v.failed),
-                  "checks": [attrs.asdict(c) for c in v.checks]} for nle, v in result.items()}
+                  "checks": [attrs.asdict(c, filter=lambda a, _v: a.name != "delivery") for c in v.checks]}
+            for nle, v in result.items()}
+
+
+def promised_output(request) -> SourceInfo:
+    """The proxy a plan promises (what verification will demand): what `validate` judges."""
+    from .verify import REEL_CONTAINERS
+
+    src = request.source_info
+    profile = request.profile
+    video = None
+    if src.video is not None:
+        video = attrs.evolve(src.video, codec=profile.codec, width=request.width, height=request.height,
+                             sample_aspect=request.sample_aspect, pix_fmt=profile.pix_fmt)
+    if request.extra_outputs:  # OP-Atom: one mono file per channel
+        audio = tuple(attrs.evolve(src.audio[0], index=k, channels=1) for k in range(len(request.extra_outputs)))
+    else:
+        audio = src.audio
+    carried = src.reel_name if profile.container in REEL_CONTAINERS else None
+    return SourceInfo(container=profile.container, video=video, audio=audio,
+                      start_timecode=src.start_timecode or ZERO_TIMECODE, reel_name=carried,
+                      duration_seconds=src.duration_seconds, probed_by="plan")

@@ -17,7 +17,7 @@ from .media import ZERO_TIMECODE, AudioInfo, SourceInfo
 from .profiles import Profile, output_color_tags
 
 #: containers whose proxies can carry a reel name an NLE reads (MOV tmcd, MXF package name)
-_REEL_CONTAINERS = ("mov", "mxf")
+REEL_CONTAINERS = _REEL_CONTAINERS = ("mov", "mxf")
 
 #: display aspect may differ only by what rounding to even dimensions explains
 _ASPECT_TOLERANCE = Fraction(1, 100)

@@ -108,8 +108,17 @@ def test_no_readable_proxy_no_verdict_and_serialisation_shape():
 
 def test_warnings_name_the_nle_and_the_rule():
     found = warnings(SRC, info(w=1920, h=1012), FACTS)
-    assert [n for n, _ in found] == ["premiere", "avid"]  # avid: not managed media (not OP-Atom)
+    assert [n for n, _ in found] == ["premiere"]  # avid's managed_media is a delivery choice: not warned
     assert "aspect_ratio" in found[0][1] and "half" in found[0][1]
+
+
+def test_warnings_about_delivery_only_for_the_layouts_own_nle():
+    renamed = ProxyFacts(source_path="/m/A001.mov", output_path="/m/Proxy/A001_x.mov", layout="proxy_subfolder")
+    assert [n for n, _ in warnings(SRC, info(w=960, h=540), renamed)] == ["resolve"]
+    plain = ProxyFacts(source_path="/m/A001.mov", output_path="/o/A001_x.mov", layout="output_dir")
+    assert warnings(SRC, info(w=960, h=540), plain) == []
+    no_reel = warnings(info(reel=None), info(container="mxf", w=960, h=540, reel=None), AVID)
+    assert [n for n, _ in no_reel] == ["avid"] and "tape_name" in no_reel[0][1]
 
 
 @given(st.integers(1, 64).map(lambda k: 2 * k), st.integers(1, 64).map(lambda k: 2 * k), st.sampled_from([2, 4]))
