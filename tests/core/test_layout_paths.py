@@ -88,3 +88,23 @@ def test_avid_folders_live_inside_output_dir(tmp_path):
                        str(tmp_path / "Avid MediaFiles" / "MXF" / "1"))
     make_folders(folders)
     assert os.path.isdir(folders[-1])
+
+
+_NAMES = st.sampled_from(["A001.mov", "a001.MXF", "A001.mp4", "Café.mov", "Cafe\u0301.mov", "B.mov", "b.MOV"])
+
+
+@given(st.lists(st.tuples(st.sampled_from(["d1", "d2"]), _NAMES), min_size=1, max_size=6, unique=True))
+def test_proxy_subfolder_collisions_are_exactly_same_folder_same_folded_stem(entries):
+    """Two sources collide exactly when they share a folder and their names, without extension,
+    are equal after NFC and lower-casing (what case-insensitive, normalising volumes compare)."""
+    import unicodedata
+
+    from proxx_core.layouts import output_paths
+    from proxx_core.profiles import PROFILES
+
+    sources = tuple(f"/nonexistent-proxx/{d}/{n}" for d, n in entries)
+    keys = [(d, unicodedata.normalize("NFC", n.rsplit(".", 1)[0]).lower()) for d, n in entries]
+    paths, problems = output_paths(sources, layout="proxy_subfolder", output_dir=None, template=None, job_id="j",
+                                   profile=PROFILES["offline_prores_proxy_1920x1080"])
+    assert paths == [f"/nonexistent-proxx/{d}/Proxy/{n.rsplit('.', 1)[0]}.mov" for d, n in entries]
+    assert len(problems) == len(keys) - len(set(keys))

@@ -286,3 +286,16 @@ def test_avid_layout_warns_up_front_about_a_source_without_reel(tmp_path, proxx,
                                          profile="offline_dnxhr_lb_1920x1080")))
     assert v.returncode == 0
     assert [w for w in v.json()["warnings"] if "avid" in w["message"] and "tape_name" in w["message"]]
+
+
+def test_default_layout_and_raster_make_the_bytes_of_the_1_0_twin(tmp_path, proxx, write_job, media):
+    src = media("a.mov")
+    shas = []
+    for i, extra in enumerate(({}, {"jobspec_version": "1.1.0"},
+                               {"jobspec_version": "1.1.0", "layout": "output_dir", "raster": "fit"})):
+        out = tmp_path / f"out{i}"
+        out.mkdir()
+        r = proxx("run", write_job(job_doc([src], out, **extra)))
+        assert r.returncode == 0, r.stderr
+        shas.append(r.json()["clips"][0]["output"]["sha256"])
+    assert len(set(shas)) == 1
