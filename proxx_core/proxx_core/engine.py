@@ -179,6 +179,9 @@ class Engine(abc.ABC):
     #: JobSpec layouts the engine can write; "avid_mxf" needs MXF OP-Atom with one file per
     #: track (``ClipRequest.extra_outputs``) (contract 1.1, additive)
     layouts: tuple[str, ...] = ("output_dir", "proxy_subfolder")
+    #: writes ``ClipRequest.sample_aspect`` other than 1:1 (JobSpec raster half/quarter of an
+    #: anamorphic source); if False such clips are refused at validation (contract 1.1, additive)
+    keeps_pixel_aspect: bool = False
 
     @abc.abstractmethod
     def identity(self) -> EngineIdentity:

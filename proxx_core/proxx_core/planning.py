@@ -158,6 +158,11 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
                 f"{', '.join(engine.layouts)}); pin an engine that can (\"engine\": \"ffmpeg\")")))
             continue
         width, height, aspect = raster
+        if aspect != "1:1" and not engine.keeps_pixel_aspect:
+            problems.append(Problem(path="/raster", message=(
+                f"for /sources/{i}: raster {spec.raster!r} keeps the source's pixel aspect {aspect}, which engine "
+                f"{engine.name!r} cannot write; use raster \"fit\" or pin \"engine\": \"ffmpeg\"")))
+            continue
         output_path, extra = paths[i], ()
         if spec.layout == "avid_mxf":  # OP-Atom: the video file, then one file per audio channel
             targets = op_atom_targets(output_path, [a.channels for a in info.audio])

@@ -46,6 +46,8 @@ class FFmpegEngine(Engine):
     tags_color_explicitly = True
     #: MXF OP-Atom (avid_mxf) with FFmpeg's mxf_opatom muxer, one file per track
     layouts = ("output_dir", "proxy_subfolder", "avid_mxf")
+    #: setsar writes the source's pixel aspect for raster half/quarter
+    keeps_pixel_aspect = True
 
     def _binary(self) -> FFmpegBinary:
         return inspect_binary()

@@ -299,3 +299,15 @@ def test_default_layout_and_raster_make_the_bytes_of_the_1_0_twin(tmp_path, prox
         assert r.returncode == 0, r.stderr
         shas.append(r.json()["clips"][0]["output"]["sha256"])
     assert len(set(shas)) == 1
+
+
+def test_an_engine_that_cannot_write_pixel_aspect_is_never_given_an_anamorphic_half(tmp_path, outdir, monkeypatch):
+    from proxx_core.api import check_document
+    from proxx_core.plugins import load_engines
+    from proxx_engine_ffmpeg import engine as ffengine
+
+    src = make_source(tmp_path / "hdv.mov", size="576x272", sar="4/3", frames=2)
+    monkeypatch.setattr(ffengine.FFmpegEngine, "keeps_pixel_aspect", False)
+    checked = check_document(spec([src], "output_dir", output_dir=str(outdir), raster="half"), load_engines())
+    assert checked.job is None
+    assert [p.path for p in checked.problems] == ["/raster"] and "4:3" in checked.problems[0].message
