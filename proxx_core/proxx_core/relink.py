@@ -203,8 +203,9 @@ def warnings(src: SourceInfo, promised: SourceInfo, facts: ProxyFacts) -> list[t
                 continue
             if c.required and not c.ok:
                 why = f" ({c.why})" if c.why else ""
-                found.append((nle, f"{nle} will not link this proxy: {c.name} expected {c.expected!r}, "
-                                   f"the proxy will have {c.actual!r}{why}"))
+                message = (f"{nle} will not link this proxy: {c.name} expected {c.expected!r}, "
+                           f"the proxy will have {c.actual!r}{why}")
+                found.append((nle, message))
     return found
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import os
 
-from proxx_core import ClipRequest
 from proxx_core.kit import ZERO_TIMECODE
+
+from proxx_core import ClipRequest
 
 #: SMPTE UMID label + length byte as FFmpeg writes it, then 3 instance bytes and 15 zero bytes
 _UMID_LABEL = bytes.fromhex("060a2b340101010501010d0013")
