@@ -54,8 +54,17 @@ def cmd_validate(args) -> int:
     else:
         engines = sorted({c.plan.engine for c in checked.job.clips})
         _err(f"proxx: {args.job}: valid; {len(checked.job.clips)} clip(s) via {', '.join(engines)}")
+    warnings, folders = [], []
+    if checked.job is not None:  # relink warnings (not errors) and the folders the job writes into
+        from proxx_core.serialization import written_folders
+
+        warnings = [{"path": f"/sources/{c.index - 1}", "message": w} for c in checked.job.clips for w in c.warnings]
+        folders = written_folders(checked.job)
+        for w in warnings:
+            _err(f"proxx: {args.job}: warning: {w['path']}: {w['message']}")
     _out(json.dumps({"valid": checked.job is not None, "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,  # type: ignore[union-attr]  # no refusal: a job
-                     "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems]},
+                     "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems],
+                     "warnings": warnings, "folders": folders},
                     ensure_ascii=False, indent=2) + "\n")
     return checked.exit_code
 

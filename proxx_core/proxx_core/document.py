@@ -23,6 +23,7 @@ import jsonschema
 
 from .errors import JobFileError, Problem
 from .jsonload import MAX_DOCUMENT_BYTES, decode_document
+from .layouts import layout_document_problems
 from .profiles import PROFILES
 from .serialization import load_schema
 
@@ -43,8 +44,9 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-
 class JobSpec:
     jobspec_version: str
     sources: tuple[str, ...]
-    output_dir: str
-    output_name_template: str
+    #: required except with layout "proxy_subfolder" (JobSpec 1.1)
+    output_dir: str | None = None
+    output_name_template: str | None = None
     proxy_profile: str
     codec: str
     container: str
@@ -55,6 +57,10 @@ class JobSpec:
     overwrite: bool = False
     user_metadata: dict[str, Any] | None = None
     require_builds: dict[str, str] | None = None
+    #: where proxies land (proxx_core.layouts, JobSpec 1.1)
+    layout: str = "output_dir"
+    #: "fit" (the profile's box), or the source divided exactly: "half", "quarter" (JobSpec 1.1)
+    raster: str = "fit"
 
 
 @attrs.frozen(kw_only=True)
@@ -181,6 +187,8 @@ def version_problems(version: str) -> list[Problem]:
 #: later 1.x key is added to this table, and nowhere else, to get the same rule.
 KEYS_SINCE_MINOR: dict[str, int] = {
     "require_builds": 1,
+    "layout": 1,
+    "raster": 1,
 }
 
 def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:
@@ -220,6 +228,7 @@ def document_problems(doc: Any) -> list[Problem]:
                 problems.append(Problem(path=f"/{key}", message=(
                     f"{got!r} disagrees with profile {profile.name}, which makes {key} {want!r}; "
                     f"set {key} to {want!r} or choose another profile (`proxx profiles`)")))
+    problems += layout_document_problems(doc, profile)
     if isinstance(doc.get("created_at"), str) and not _valid_rfc3339(doc["created_at"]):
         problems.append(Problem(path="/created_at", message=f"{doc['created_at']!r} is not an RFC 3339 timestamp like 2026-01-31T09:00:00Z"))
     if isinstance(doc.get("job_id"), str) and not _JOB_ID.fullmatch(doc["job_id"]) and "/job_id" not in bad_paths:

@@ -28,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from .layouts import Target
 from .media import SourceInfo
 from .profiles import Profile
 
@@ -125,6 +126,13 @@ class ClipRequest:
     temp_path: str
     width: int
     height: int
+    #: pixel aspect of the output: "1:1", or the source's for the "half"/"quarter" rasters (1.1)
+    sample_aspect: str = "1:1"
+    #: JobSpec layout (proxx_core.layouts): "avid_mxf" means MXF OP-Atom, the video track at
+    #: ``temp_path`` and one file per audio channel in ``extra_outputs`` (1.1)
+    layout: str = "output_dir"
+    #: further files of this clip (OP-Atom audio channels), each with its own temp path (1.1)
+    extra_outputs: tuple[Target, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -183,6 +191,12 @@ class Engine(abc.ABC):
     #: plus "single_stream" and/or "mono_per_channel" for a tool that decides the layout itself;
     #: the total channel count is always checked (proxx_core.verify.audio_checks) (contract 1.1)
     audio_layouts: tuple[str, ...] = ("source",)
+    #: JobSpec layouts the engine can write; "avid_mxf" needs MXF OP-Atom with one file per
+    #: track (``ClipRequest.extra_outputs``) (contract 1.1, additive)
+    layouts: tuple[str, ...] = ("output_dir", "proxy_subfolder")
+    #: writes ``ClipRequest.sample_aspect`` other than 1:1 (JobSpec raster half/quarter of an
+    #: anamorphic source); if False such clips are refused at validation (contract 1.1, additive)
+    keeps_pixel_aspect: bool = False
 
     @abc.abstractmethod
     def identity(self) -> EngineIdentity:

@@ -54,6 +54,8 @@ class OutputRecord:
     verification: Verification | None
     #: where the unverified output was kept for inspection (verification failures only)
     kept_temp_path: str | None = None
+    #: every file the clip published ({kind, path, size, sha256}), when there are several (layout avid_mxf)
+    files: tuple[dict[str, Any], ...] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -70,6 +72,8 @@ class ClipResult:
     route: dict[str, Any] | None = None
     #: fleets only (`proxx wait`): the node that ran the clip and its submitted/mapped paths
     node: dict[str, Any] | None = None
+    #: per NLE (resolve, premiere, avid, fcp): whether the proxy meets its relink rules (proxx_core.relink)
+    relink: dict[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -18,7 +18,7 @@ from .media import ZERO_TIMECODE, AudioInfo, SourceInfo
 from .profiles import Profile, output_color_tags
 
 #: containers whose proxies can carry a reel name an NLE reads (MOV tmcd, MXF package name)
-_REEL_CONTAINERS = ("mov", "mxf")
+REEL_CONTAINERS = _REEL_CONTAINERS = ("mov", "mxf")
 
 #: display aspect may differ only by what rounding to even dimensions explains
 _ASPECT_TOLERANCE = Fraction(1, 100)
@@ -53,7 +53,10 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
           ok=(ov.codec_profile or "").casefold() == profile.codec_profile.casefold())
     check("pix_fmt", profile.pix_fmt, ov.pix_fmt)
     check("raster", f"{request.width}x{request.height}", f"{ov.width}x{ov.height}")
-    check("square_pixels", "1:1", ov.sample_aspect)
+    if request.sample_aspect == "1:1":
+        check("square_pixels", "1:1", ov.sample_aspect)
+    else:  # raster "half"/"quarter" keep the source's pixel aspect
+        check("sample_aspect", request.sample_aspect, ov.sample_aspect)
     if sv is not None:
         expected_tags = output_color_tags(sv, profile)
         actual_tags = (ov.color_primaries, ov.color_transfer, ov.color_space)
@@ -145,12 +148,13 @@ def audio_checks(src_audio: Sequence[AudioInfo], out_audio: Sequence[AudioInfo],
 
 
 def verify_output(plan: ClipPlan, output: SourceInfo | None, engine: Engine,
-                  extra: tuple[Check, ...] = ()) -> Verification:
+                  extra: tuple[Check, ...] = (), *, audio_layouts: tuple[str, ...] | None = None) -> Verification:
     """The core's verdict on one clip's temp output: :func:`compare` under the rules the engine
     declares (``tags_color_explicitly``, ``audio_layouts``), then the engine's ``output_checks``
     and ``extra`` (the plugins' ``proxx_clip_checks``). An engine check that raises fails."""
     verdict = compare(plan.request, output, container=output.container if output else "unreadable",
-                      strict_color=engine.tags_color_explicitly, audio_layouts=tuple(engine.audio_layouts))
+                      strict_color=engine.tags_color_explicitly,
+                      audio_layouts=audio_layouts or tuple(engine.audio_layouts))
     checks = list(verdict.checks)
     if output is not None:
         try:

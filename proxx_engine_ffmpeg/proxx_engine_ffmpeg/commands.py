@@ -43,7 +43,7 @@ def _video_args(req: ClipRequest) -> list[str]:
             # an untagged source's matrix is assumed from its raster (swscale alone would assume BT.601)
             scale += f":in_color_matrix={_SWS_MATRIX[assumed_color_tags(v)[2]]}"
         scale += ":out_color_matrix=bt709:out_range=tv"
-    vf = f"{scale},setsar=1"
+    vf = f"{scale},setsar={'1' if req.sample_aspect == '1:1' else req.sample_aspect.replace(':', '/')}"
     if interlaced:
         # encoders take the field shown first from the frames; say it explicitly
         vf += f",setfield={v.field_dominance}"
