@@ -28,6 +28,7 @@ TOKENS = ("timecode", "source_name", "reel", "frame", "job_id")
 DYNAMIC_TOKENS = ("timecode", "frame")
 MAX_ELEMENTS = len(POSITIONS)
 MAX_TEXT_CHARS = 200
+DEFAULT_SIZE = 0.04
 DEFAULT_WATERMARK_SIZE = 0.08
 
 _PIECE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]|[^{}]+")
@@ -152,7 +153,7 @@ def resolve(doc: dict, *, source: str, reel: str | None, job_id: str, start_time
     if not elements and not wm:
         return None
     values = {"source_name": Path(source).stem, "reel": _printable(reel or ""), "job_id": job_id}
-    overlays = tuple(Overlay(segments=_segments(e["text"], values), position=e["position"], size=float(e["size"]))
+    overlays = tuple(Overlay(segments=_segments(e["text"], values), position=e["position"], size=float(e.get("size", DEFAULT_SIZE)))
                      for e in elements)
     watermark = None
     if wm:

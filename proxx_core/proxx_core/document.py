@@ -20,6 +20,7 @@ import attrs
 import cattrs
 import jsonschema
 
+from .burnin import burn_in_problems
 from .errors import JobFileError, Problem
 from .jsonload import MAX_DOCUMENT_BYTES, decode_document
 from .profiles import PROFILES
@@ -54,6 +55,9 @@ class JobSpec:
     overwrite: bool = False
     user_metadata: dict[str, Any] | None = None
     require_builds: dict[str, str] | None = None
+    look: dict[str, Any] | None = None
+    burn_in: list[dict[str, Any]] | None = None
+    watermark: dict[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -180,6 +184,9 @@ def version_problems(version: str) -> list[Problem]:
 #: later 1.x key is added to this table, and nowhere else, to get the same rule.
 KEYS_SINCE_MINOR: dict[str, int] = {
     "require_builds": 1,
+    "look": 1,
+    "burn_in": 1,
+    "watermark": 1,
 }
 
 def minor_key_problems(doc: dict) -> list[Problem]:
@@ -227,6 +234,7 @@ def document_problems(doc: Any) -> list[Problem]:
         size = len(json.dumps(doc["user_metadata"], ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         if size > MAX_USER_METADATA_BYTES:
             problems.append(Problem(path="/user_metadata", message=f"is {size} bytes serialised; the limit is {MAX_USER_METADATA_BYTES} bytes"))
+    problems += burn_in_problems(doc)
     return problems
 
 

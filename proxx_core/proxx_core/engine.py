@@ -27,10 +27,12 @@ from typing import Any
 
 import attrs
 
+from .burnin import BurnIn
+from .look import Look
 from .media import SourceInfo
 from .profiles import Profile
 
-ENGINE_CONTRACT_VERSION = "1.1"
+ENGINE_CONTRACT_VERSION = "1.2"
 
 
 @attrs.frozen(kw_only=True)
@@ -60,6 +62,10 @@ class Capabilities:
     reads: tuple[str, ...] = ()
     #: free-form facts an operator should see in `proxx engines` (edition, limits)
     notes: tuple[str, ...] = ()
+    #: JobSpec features the engine honours beyond the profile: "look" (ClipRequest.look) and/or
+    #: "burn_in" (ClipRequest.burn_in: burn-in elements and watermark); routing refuses an engine
+    #: for a spec that needs one it lacks (contract 1.2)
+    features: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -110,6 +116,10 @@ class ClipRequest:
     temp_path: str
     width: int
     height: int
+    #: the JobSpec's look, parsed and checked (contract 1.2); None: apply none
+    look: Look | None = None
+    #: the clip's burn-in text and watermark, per-clip tokens resolved (contract 1.2); None: draw none
+    burn_in: BurnIn | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -70,6 +70,8 @@ class ClipResult:
     route: dict[str, Any] | None = None
     #: fleets only (`proxx wait`): the node that ran the clip and its submitted/mapped paths
     node: dict[str, Any] | None = None
+    #: JobSpec 1.1 /look: what was applied, in order, with each file's SHA-256 (None: no look)
+    look: dict[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)
