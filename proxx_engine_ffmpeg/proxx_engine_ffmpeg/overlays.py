@@ -23,6 +23,7 @@ expansion is escaped in literal text.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from importlib import resources
 
@@ -43,16 +44,21 @@ def font_path() -> str:
     return str(resources.files("proxx_engine_ffmpeg").joinpath("fonts", FONT_NAME))
 
 
-def _quote(value: str) -> str:
-    """One level of FFmpeg's av_get_token quoting: everything between '...' is literal; a quote
-    itself is written outside the quotes, escaped."""
-    return "'" + value.replace("'", "'\\''") + "'"
+#: option values made only of these need no quoting at either level
+_PLAIN = re.compile(r"[A-Za-z0-9_./@+()*-]+")
+#: what the graph parser (av_get_token with terms "[],;") treats specially
+_GRAPH_SPECIAL = re.compile(r"([\\'\[\],;])")
 
 
 def option_value(value: str) -> str:
-    """``value`` written so it survives both parses of a -vf chain: the filter's own option
-    parser and the graph parser around it."""
-    return _quote(_quote(value))
+    """``value`` written so it survives both parses of a -vf chain: first the graph parser (which
+    ends a filter at , ; [ ]), then the filter's option parser (which ends a value at :). Inner level:
+    the value in '...' quotes (everything literal; a quote itself is closed, escaped, reopened);
+    outer level: every character the graph parser treats specially, backslash-escaped."""
+    if _PLAIN.fullmatch(value):
+        return value
+    inner = "'" + value.replace("'", "'\\''") + "'"
+    return _GRAPH_SPECIAL.sub(r"\\\1", inner)
 
 
 def _plain(x: float) -> str:
