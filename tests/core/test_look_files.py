@@ -174,3 +174,14 @@ def test_the_result_schema_accepts_a_look_record(tmp_path):
     import jsonschema
 
     jsonschema.Draft202012Validator(schema).validate(json.loads(json.dumps(record)))
+
+
+def test_a_node_path_map_maps_the_look_files_too():
+    from proxx_core.pathmap import PathMap, map_document
+
+    doc = {"sources": ["/Volumes/show/a.mov"], "output_dir": "/Volumes/show/px", "job_id": "j",
+           "look": {"lut": "/Volumes/show/luts/show.cube", "cdl": "/Volumes/show/a.cc"}}
+    mapped, _ = map_document(doc, PathMap.from_mapping({"/Volumes/show": "/mnt/show"}))
+    assert mapped["look"] == {"lut": "/mnt/show/luts/show.cube", "cdl": "/mnt/show/a.cc"}
+    inline = {"cdl": {"slope": [1, 1, 1], "offset": [0, 0, 0], "power": [1, 1, 1]}}
+    assert map_document(dict(doc, look=inline), PathMap.from_mapping({"/Volumes/show": "/mnt/show"}))[0]["look"] == inline
