@@ -7,8 +7,9 @@ import hashlib
 import json
 import threading
 
+import pytest
 from looktest import apply_cdl, centre_rgb, cube, flat_source
-from proxxtest import job_doc
+from proxxtest import PROFILE_CODECS, job_doc
 
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines
@@ -115,3 +116,24 @@ def test_a_lut_changed_after_validation_is_not_used(tmp_path, media):
     assert "changed since the job was validated" in clip.failure.message
     assert list(out.iterdir()) == []
     json.dumps(clip.look)  # the record still says which LUT was validated
+
+
+@pytest.mark.parametrize("profile, field_order", [(p, None) for p in sorted(PROFILE_CODECS)]
+                         + [("offline_h264_1920x1080", "tff"), ("offline_prores_proxy_1920x1080", "bff")])
+def test_every_profile_verifies_with_a_look_and_a_burn_in(proxx, write_job, media, tmp_path, profile, field_order):
+    """Frame count, timecode, raster, colour tags, fielding: unchanged by the look and the text."""
+    kw = {"field_order": field_order, "size": "720x480" if field_order else "256x144"}
+    src = media("A001.mov", frames=4, timecode="10:00:00;00", rate="30000/1001", **kw)
+    lut = cube(tmp_path / "invert.cube", lambda r, g, b: (1 - r, 1 - g, 1 - b), size=5)
+    doc = job_doc([src], tmp_path / "out", profile=profile, jobspec_version="1.1.0",
+                  look={"lut": str(lut), "cdl": CDL}, burn_in=[{"text": "{timecode}", "position": "top_center"}],
+                  watermark={"text": "W", "opacity": 0.5})
+    (tmp_path / "out").mkdir()
+    r = proxx("run", write_job(doc))
+    assert r.returncode == 0, r.stderr
+    clip = r.json()["clips"][0]
+    assert clip["status"] == "COMPLETED", clip["failure"]
+    checks = {c["name"]: c for c in clip["output"]["verification"]["checks"]}
+    assert all(checks[n]["ok"] for n in ("frame_count", "start_timecode", "raster", "color_tags", "frame_rate"))
+    if field_order:
+        assert checks["field_dominance"]["ok"] and checks["field_dominance"]["actual"] == field_order
