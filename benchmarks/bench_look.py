@@ -62,11 +62,12 @@ def encode_argv(base: Path, src: Path, profile: str, extra: dict, name: str) -> 
            "container": container, "fps_mode": "preserve_source", "overwrite": True, **extra}
     job = base / f"job-{name}.json"
     job.write_text(json.dumps(doc))
-    proc = subprocess.run([sys.executable, "-m", "proxx_cli", "plan", str(job)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "proxx_cli", "plan", str(job)], capture_output=True, text=True,
+                          check=False)
     if proc.returncode != 0:
         sys.exit(f"proxx plan failed:\n{proc.stderr}")
     commands = json.loads(proc.stdout)["clips"][0]["commands"]
-    return [c for c in commands if c["purpose"] == "ffmpeg encode"][0]["argv"]
+    return next(c for c in commands if c["purpose"] == "ffmpeg encode")["argv"]
 
 
 def cpu_run(argv: list[str]) -> tuple[float, float]:

@@ -46,7 +46,7 @@ class Segment:
 class Overlay:
     """One resolved text element of one clip, ready to draw."""
 
-    segments: tuple[Segment, ...] = attrs.field(converter=tuple)
+    segments: tuple[Segment, ...]
     #: one of POSITIONS, or "center" for the watermark
     position: str
     #: text height as a fraction of the output frame height
@@ -60,7 +60,7 @@ class Overlay:
 class BurnIn:
     """Everything an engine draws on one clip, with what {timecode} counts from."""
 
-    elements: tuple[Overlay, ...] = attrs.field(converter=tuple)
+    elements: tuple[Overlay, ...]
     watermark: Overlay | None = None
     #: the source's start timecode (00:00:00:00 when it has none); ';' marks drop-frame
     start_timecode: str = ZERO_TIMECODE

@@ -127,8 +127,8 @@ def parse_cube(path: str) -> CubeLut:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise LookFileError(f"{path}, line {line}: not UTF-8/ASCII text; is this a .cube file?") from None
+        bad = raw[: exc.start].count(b"\n") + 1
+        raise LookFileError(f"{path}, line {bad}: not UTF-8/ASCII text; is this a .cube file?") from None
     size: int | None = None
     rows = 0
     last = 0
@@ -207,7 +207,7 @@ def _cut(text: str, limit: int = 60) -> str:
 class _Element:
     name: str
     line: int
-    attrs: dict[str, str]
+    attributes: dict[str, str]
     children: list[_Element] = attrs.field(factory=list)
     text: str = ""
 
@@ -226,7 +226,7 @@ def _parse_xml(raw: bytes, path: str) -> _Element:
     root: list[_Element] = []
 
     def start(name, attributes):
-        el = _Element(name=name, line=parser.CurrentLineNumber, attrs=dict(attributes))
+        el = _Element(name=name, line=parser.CurrentLineNumber, attributes=dict(attributes))
         (stack[-1].children if stack else root).append(el)
         stack.append(el)
 
@@ -301,7 +301,7 @@ def parse_cdl_file(path: str) -> Cdl:
     if sat is not None:
         saturation = _numbers(_one(sat, "Saturation", path), 1, path)[0]  # type: ignore[arg-type]
     cdl = Cdl(slope=slope, offset=offset, power=power, saturation=saturation,  # type: ignore[arg-type]
-              path=path, sha256=hashlib.sha256(raw).hexdigest(), id=cc.attrs.get("id"))
+              path=path, sha256=hashlib.sha256(raw).hexdigest(), id=cc.attributes.get("id"))
     why = cdl_value_problem(cdl)
     if why:
         raise LookFileError(f"{path}, line {sop.line}: {why}")

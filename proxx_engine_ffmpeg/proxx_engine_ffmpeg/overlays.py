@@ -103,7 +103,8 @@ def lut_filter(lut) -> str:
 def look_chain(req: ClipRequest, scale: str, out_matrix: str, interlaced: bool) -> str:
     """The -vf head when a look is set: scale to the proxy raster in RGB, the look, back to Y'CbCr
     with the output's matrix (``scale`` is the clip's scale filter without output options)."""
-    look = req.look  # type: ignore[attr-defined]
+    look = req.look
+    assert look is not None
     chain = [f"{scale},format=rgb48le"]
     if look.cdl is not None:
         chain += cdl_filters(look.cdl)
@@ -171,7 +172,8 @@ def _placement(position: str, margin: int, border: int) -> tuple[str, str]:
 
 def text_filters(req: ClipRequest) -> list[str]:
     """One drawtext per burn-in element, then the watermark; sizes in pixels of the output frame."""
-    burn = req.burn_in  # type: ignore[attr-defined]
+    burn = req.burn_in
+    assert burn is not None
     margin = max(2, round(req.height * 0.02))
     filters = []
     for overlay in burn.overlays():

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from proxxtest import job_doc
-from test_routing import FakeEngine, plugin
-
 from proxx_core.api import check_job_file
 from proxx_core.burnin import Segment, burn_in_problems, frames_to_timecode, resolve, split_text, timecode_to_frames
 from proxx_core.engine import Capabilities
 from proxx_core.media import FrameRate
 from proxx_core.plugins import load_engines
+from proxxtest import job_doc
+from test_routing import FakeEngine, plugin
 
 NTSC = FrameRate(num=30000, den=1001)
 NTSC60 = FrameRate(num=60000, den=1001)
@@ -104,5 +103,5 @@ def test_a_capable_engine_takes_the_clip_a_specialist_cannot_honour(tmp_path, wr
     assert checked.job is not None, checked.problems
     (clip,) = checked.job.clips
     assert clip.plan.engine == "generic" and clip.plan.request.look.cdl.offset == (0.1, 0.0, 0.0)
-    refused = [c for c in clip.route.candidates if c.engine == "special"][0]
+    refused = next(c for c in clip.route.candidates if c.engine == "special")
     assert not refused.claimed and "does not support look" in refused.reason

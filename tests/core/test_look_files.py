@@ -8,10 +8,9 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from proxxtest import job_doc
-
 from proxx_core.document import document_problems
 from proxx_core.look import Cdl, LookFileError, look_problems, parse_cdl_file, parse_cube
+from proxxtest import job_doc
 
 
 def cube_text(size=2, fn=lambda r, g, b: (r, g, b), header="") -> str:

@@ -17,8 +17,8 @@ def flat_source(path: Path, rgb_hex: str = "4D80B3", size: str = "320x180", fram
     """A ProRes 422 HQ file of one flat colour, tagged BT.709, with timecode."""
     subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                     f"color=c=0x{rgb_hex}:size={size}:rate=25", "-frames:v", str(frames),
-                    "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv422p10le,"
-                           "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",
+                    "-vf", ("scale=out_color_matrix=bt709:out_range=tv,format=yuv422p10le,"
+                            "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"),
                     "-c:v", "prores_ks", "-profile:v", "3", "-timecode", "01:00:00:00", "file:" + str(path)],
                    check=True, capture_output=True, timeout=60)
     return path
@@ -27,7 +27,8 @@ def flat_source(path: Path, rgb_hex: str = "4D80B3", size: str = "320x180", fram
 def decode(path: Path | str, pix_fmt: str = "rgb48le", frame: int = 0) -> tuple[int, int, bytes]:
     """(width, height, raw bytes) of one decoded frame: rgb48le through BT.709 (limited range in),
     or gray (the luma plane) for region comparisons."""
-    probe = subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    probe = subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-i", str(path)], capture_output=True, text=True,
+                           check=False)
     import re
 
     w, h = (int(x) for x in re.search(r"Video: .*?, (\d+)x(\d+)", probe.stderr).groups())

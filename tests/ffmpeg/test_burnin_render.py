@@ -11,11 +11,10 @@ import subprocess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from looktest import decode, ffmpeg
-from proxxtest import job_doc
-
 from proxx_core.burnin import BurnIn, Overlay, Segment
 from proxx_core.media import FrameRate
 from proxx_engine_ffmpeg.overlays import FONT_SHA256, _literal, font_path, option_value, timecode_text
+from proxxtest import job_doc
 
 BURN = [{"text": "{timecode} {frame}", "position": "bottom_right", "size": 0.08},
         {"text": "{reel} '\\\":,;[]%{{x}}", "position": "top_left", "size": 0.06}]

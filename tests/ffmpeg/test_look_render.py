@@ -9,11 +9,10 @@ import threading
 
 import pytest
 from looktest import apply_cdl, centre_rgb, cube, flat_source
-from proxxtest import PROFILE_CODECS, job_doc
-
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines
 from proxx_core.runner import run_job
+from proxxtest import PROFILE_CODECS, job_doc
 
 NO_SIMD = """#!/bin/sh
 exec "{real}" -cpuflags 0 "$@"
