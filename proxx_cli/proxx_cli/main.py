@@ -193,7 +193,8 @@ def cmd_engines(args) -> int:
         state = "[green]available[/green]" if c["available"] else f"[red]unavailable[/red]: {escape(c['unavailable_reason'] or '')}"
         console.print(f"[bold]{r['name']}[/bold]  ({escape(r['distribution'] or r['plugin'])}, contract {i['contract_version']})  {state}")
         for label, value in (("build", i.get("build")), ("binary", i.get("binary")), ("sha256", i.get("binary_sha256")),
-                             ("profiles", ", ".join(c["profiles"])), ("reads", ", ".join(c["reads"]))):
+                             ("profiles", ", ".join(c["profiles"])), ("reads", ", ".join(c["reads"])),
+                             ("features", ", ".join(c.get("features", ())))):
             if value:
                 console.print(f"  {label:<9}{escape(value)}")
         for note in c["notes"]:

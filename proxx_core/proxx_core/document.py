@@ -21,6 +21,7 @@ import attrs
 import cattrs
 import jsonschema
 
+from .burnin import burn_in_problems
 from .errors import JobFileError, Problem
 from .jsonload import MAX_DOCUMENT_BYTES, decode_document
 from .layouts import layout_document_problems
@@ -61,6 +62,9 @@ class JobSpec:
     layout: str = "output_dir"
     #: "fit" (the profile's box), or the source divided exactly: "half", "quarter" (JobSpec 1.1)
     raster: str = "fit"
+    look: dict[str, Any] | None = None
+    burn_in: list[dict[str, Any]] | None = None
+    watermark: dict[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -189,6 +193,9 @@ KEYS_SINCE_MINOR: dict[str, int] = {
     "require_builds": 1,
     "layout": 1,
     "raster": 1,
+    "look": 1,
+    "burn_in": 1,
+    "watermark": 1,
 }
 
 def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:
@@ -237,6 +244,7 @@ def document_problems(doc: Any) -> list[Problem]:
         size = len(json.dumps(doc["user_metadata"], ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         if size > MAX_USER_METADATA_BYTES:
             problems.append(Problem(path="/user_metadata", message=f"is {size} bytes serialised; the limit is {MAX_USER_METADATA_BYTES} bytes"))
+    problems += burn_in_problems(doc)
     return problems
 
 

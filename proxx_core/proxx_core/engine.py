@@ -29,10 +29,12 @@ from typing import Any
 import attrs
 
 from .layouts import Target
+from .burnin import BurnIn
+from .look import Look
 from .media import SourceInfo
 from .profiles import Profile
 
-ENGINE_CONTRACT_VERSION = "1.1"
+ENGINE_CONTRACT_VERSION = "1.2"
 
 
 # attrs converters: ``tuple`` itself, as named functions so that mypy's attrs plugin knows the
@@ -76,6 +78,10 @@ class Capabilities:
     reads: tuple[str, ...] = ()
     #: free-form facts an operator should see in `proxx engines` (edition, limits)
     notes: tuple[str, ...] = ()
+    #: JobSpec features the engine honours beyond the profile: "look" (ClipRequest.look) and/or
+    #: "burn_in" (ClipRequest.burn_in: burn-in elements and watermark); routing refuses an engine
+    #: for a spec that needs one it lacks (contract 1.2)
+    features: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -133,6 +139,10 @@ class ClipRequest:
     layout: str = "output_dir"
     #: further files of this clip (OP-Atom audio channels), each with its own temp path (1.1)
     extra_outputs: tuple[Target, ...] = ()
+    #: the JobSpec's look, parsed and checked (contract 1.2); None: apply none
+    look: Look | None = None
+    #: the clip's burn-in text and watermark, per-clip tokens resolved (contract 1.2); None: draw none
+    burn_in: BurnIn | None = None
 
 
 @attrs.frozen(kw_only=True)

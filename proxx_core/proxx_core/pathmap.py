@@ -119,6 +119,9 @@ def map_document(document: dict[str, Any], path_map: PathMap) -> tuple[dict[str,
     if isinstance(document.get("output_dir"), str):
         mapped["output_dir"] = path_map.apply(document["output_dir"])
         record["output_dir"] = {"submitted": document["output_dir"], "mapped": mapped["output_dir"]}
+    if isinstance(document.get("look"), dict):  # the look's files are read on this node too
+        mapped["look"] = {k: path_map.apply(v) if k in ("lut", "cdl") and isinstance(v, str) else v
+                          for k, v in document["look"].items()}
     if mapped != document and isinstance(document.get("job_id", ""), str):
         mapped["job_id"] = derive_job_id(document)
     return mapped, record

@@ -25,7 +25,9 @@ from .layouts import DEFAULT_LAYOUT, clip_raster, folders_to_create, op_atom_tar
 from .profiles import PROFILES, Profile
 from .relink import ProxyFacts, promised_output
 from .relink import warnings as relink_warnings
-from .routing import NoRoute, Route, collect_claims, route
+from .routing import NoRoute, Route, collect_claims, features_needed, route
+from .burnin import resolve as resolve_burn_in
+from .look import look_problems
 
 
 @attrs.frozen(kw_only=True)
@@ -66,7 +68,7 @@ class PreparedJob:
 
 
 def _route_source(source: str, where: str, engines: EngineSet, profile: Profile,
-                  pin: str | None) -> Problem | tuple[SourceStat | None, dict[str, SourceInfo], Route]:
+                  pin: str | None, needs: tuple[str, ...] = ()) -> Problem | tuple[SourceStat | None, dict[str, SourceInfo], Route]:
     """Probe one source with every engine and route it: (stat, infos, Route) or the Problem."""
     before = SourceStat.of(source)
     try:
@@ -76,7 +78,7 @@ def _route_source(source: str, where: str, engines: EngineSet, profile: Profile,
     if before is None or SourceStat.of(source) != before:
         return Problem(path=where, message=(
             f"{source}: changed or vanished while it was being probed; wait until it is fully copied, then retry"))
-    decision = route(collect_claims(infos, errors, engines, profile), pin=pin)
+    decision = route(collect_claims(infos, errors, engines, profile, needs), pin=pin)
     if isinstance(decision, NoRoute):
         hint = install_hint(source, engines.names)
         message = f"{source}: {decision.message}"
@@ -100,19 +102,20 @@ def route_problems(document: dict[str, Any], engines: EngineSet, skip: set[int |
     problems = []
     for i, source in enumerate(sources):
         if i not in skip:
-            routed = _route_source(source, f"/sources/{i}", engines, profile, pin)
+            routed = _route_source(source, f"/sources/{i}", engines, profile, pin, features_needed(document))
             if isinstance(routed, Problem):
                 problems.append(routed)
     return problems
 
-def route_source(source: str, engines: EngineSet, profile: Profile, pin: str | None = None) -> Route | NoRoute:
+def route_source(source: str, engines: EngineSet, profile: Profile, pin: str | None = None,
+                 needs: tuple[str, ...] = ()) -> Route | NoRoute:
     """How ``source`` is routed on this node, without planning (a fleet submitter picks the queue
     with it; ``NoRoute.needs`` names the engine a node lacking it would need)."""
     try:
         infos, errors = probe_all(source, engines)
     except ProbeVeto as veto:
         return NoRoute(message=str(veto), category="validation", candidates=())
-    return route(collect_claims(infos, errors, engines, profile), pin=pin)
+    return route(collect_claims(infos, errors, engines, profile, needs), pin=pin)
 
 def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -> PreparedJob:
     """Probe, route and plan every clip; raise SpecInvalid listing every clip that cannot be made.
@@ -137,11 +140,15 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
             f"Install {distribution_for(spec.engine)} or remove /engine"), category="engine_unavailable",
             install_hint=distribution_for(spec.engine)))
         raise SpecInvalid(problems)
+    needs = features_needed(parsed.document)
+    look, look_errors = look_problems(spec.look) if spec.look else (None, [])
+    if look_errors:  # the file changed since the document was checked
+        raise SpecInvalid(look_errors)
     for i, source in enumerate(spec.sources):
         if only is not None and i + 1 != only:
             continue
         where = f"/sources/{i}"
-        routed = _route_source(source, where, engines, profile, spec.engine)
+        routed = _route_source(source, where, engines, profile, spec.engine, needs)
         if isinstance(routed, Problem):
             problems.append(routed)
             continue
@@ -172,7 +179,10 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         request = ClipRequest(index=i + 1, source=source, source_info=info, profile=profile,
                               output_path=output_path, temp_path=temp_path_for(output_path),
                               width=width, height=height, sample_aspect=aspect, layout=spec.layout,
-                              extra_outputs=extra)
+                              extra_outputs=extra, look=look,
+                              burn_in=resolve_burn_in(parsed.document, source=source, reel=info.reel_name,
+                                                      job_id=parsed.job_id, start_timecode=info.start_timecode,
+                                                      frame_rate=info.video.frame_rate) if needs else None)
         try:
             plan = engine.plan(request)
         except ProxxError as exc:

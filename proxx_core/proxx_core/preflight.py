@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from .errors import Problem
+from .look import look_problems
 
 
 def source_problems(sources: tuple[str, ...]) -> list[Problem]:
@@ -117,4 +118,6 @@ def disk_problems(doc: dict[str, Any], bad_paths: set[str]) -> list[Problem]:
         problems += source_problems(tuple(doc["sources"]))
     if isinstance(doc.get("output_dir"), str) and "/output_dir" not in bad_paths:
         problems += output_dir_problems(doc["output_dir"])
+    if isinstance(doc.get("look"), dict) and not any(p.startswith("/look") for p in bad_paths):
+        problems += look_problems(doc["look"])[1]
     return problems

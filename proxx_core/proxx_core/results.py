@@ -74,6 +74,8 @@ class ClipResult:
     node: dict[str, Any] | None = None
     #: per NLE (resolve, premiere, avid, fcp): whether the proxy meets its relink rules (proxx_core.relink)
     relink: dict[str, Any] | None = None
+    #: JobSpec 1.1 /look: what was applied, in order, with each file's SHA-256 (None: no look)
+    look: dict[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -13,6 +13,7 @@ never quietly hands the clip to a generic engine (different bytes per node). Its
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -104,9 +105,10 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
 
 
 def collect_claims(infos: dict[str, SourceInfo], errors: dict[str, Refusal], engines: EngineSet,
-                   profile: Profile) -> dict[str, Claim | Refusal]:
+                   profile: Profile, needs: tuple[str, ...] = ()) -> dict[str, Claim | Refusal]:
     """Every installed engine's claim or refusal for one probed source (engine-name order); a claim
-    the profile cannot represent (frame rate, raster, interlace...) becomes a refusal saying why."""
+    the profile cannot represent (frame rate, raster, interlace...) becomes a refusal saying why, and
+    so does a claim by an engine lacking a feature the spec ``needs`` ("look", "burn_in")."""
     outcomes: dict[str, Claim | Refusal] = {}
     for name in engines.names:
         if name in errors:
@@ -120,5 +122,33 @@ def collect_claims(infos: dict[str, SourceInfo], errors: dict[str, Refusal], eng
                 outcome = Refusal(reason=f"claim raised {type(exc).__name__}: {exc}")
             # the engine's own refusal (e.g. "Resolve is not running") says more than ours would
             why = representability_problems(infos[name].video, profile) if isinstance(outcome, Claim) else []
+            if isinstance(outcome, Claim) and not why:
+                why = feature_problems(engines.get(name), needs)
             outcomes[name] = Refusal(reason="; ".join(why)) if why else outcome
     return outcomes
+
+
+#: JobSpec keys -> the Capabilities feature an engine needs to honour them
+FEATURE_OF_KEY = {"look": "look", "burn_in": "burn_in", "watermark": "burn_in"}
+
+
+def features_needed(document: dict[str, Any]) -> tuple[str, ...]:
+    """The engine features a JobSpec needs (sorted), from the keys it sets."""
+    return tuple(sorted({f for k, f in FEATURE_OF_KEY.items() if document.get(k)}))
+
+
+def feature_problems(engine: Any, needs: tuple[str, ...]) -> list[str]:
+    """Why ``engine`` cannot honour the spec's features, or []: an engine that cannot apply the look
+    or draw the burn-in never makes the clip without them."""
+    if not needs:
+        return []
+    try:
+        have = set(engine.capabilities().features)
+    except Exception as exc:  # an engine bug is a refusal, not a crash of routing
+        return [f"capabilities() raised {type(exc).__name__}: {exc}"]
+    missing = [f for f in needs if f not in have]
+    if not missing:
+        return []
+    keys = ", ".join(f"/{k}" for k, f in FEATURE_OF_KEY.items() if f in missing)
+    return [f"cannot apply {keys}: engine {engine.name!r} does not support {' or '.join(missing)} (its Capabilities.features: "
+            f"{', '.join(sorted(have)) or 'none'}); remove {keys} or use an engine that supports it"]

@@ -16,6 +16,7 @@ from typing import Any
 from .atomic import publish
 from .engine import CommandRecord
 from .errors import ClipFailure
+from .look import changed_files
 from .planning import PreparedClip, PreparedJob
 from .plugins import EngineSet
 from .preflight import SourceStat, file_identity
@@ -69,7 +70,7 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     def result(status: str) -> ClipResult:
         return ClipResult(index=clip.index, source=_source_record(clip), engine=plan.engine, profile=req.profile.name,
                           output=output, commands=tuple(to_data(r) for r in records), status=status,
-                          failure=failure, route=to_data(clip.route),
+                          failure=failure, route=to_data(clip.route), look=_look_record(req),
                           timing={"started_at": started_at, "finished_at": now_rfc3339(),
                                   "seconds": round(time.monotonic() - t0, 3)}, relink=relink)
 
@@ -87,6 +88,9 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     changed = _source_changed(clip)
     if changed:
         return fail("io_error", changed)
+    if req.look is not None and changed_files(req.look):
+        return fail("io_error", f"{changed_files(req.look)[0]} (/look) changed since the job was validated; the "
+                                f"clip was not made with a LUT other than the one validated: run the job again")
     try:
         make_folders(clip.folders)  # layouts: only inside declared folders, never a parent (layouts.py)
     except OSError as exc:
@@ -271,7 +275,13 @@ def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:
     now = now_rfc3339()
     return ClipResult(index=clip.index, source=_source_record(clip), engine=clip.plan.engine,
                       profile=clip.plan.request.profile.name, output=None, status=FAILED, failure=failure,
-                      route=to_data(clip.route), timing={"started_at": now, "finished_at": now, "seconds": 0.0})
+                      route=to_data(clip.route), look=_look_record(clip.plan.request),
+                      timing={"started_at": now, "finished_at": now, "seconds": 0.0})
+
+
+def _look_record(req) -> dict | None:
+    """The clip's ``look`` record (docs/results.md): what was applied, with each file's SHA-256."""
+    return req.look.record() if req.look is not None else None
 
 
 def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:

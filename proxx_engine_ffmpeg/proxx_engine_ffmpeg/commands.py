@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from proxx_core import ClipRequest
+from proxx_core import ClipRequest, ProxxError
+from .overlays import look_chain, text_filters
 from proxx_core.kit import H264_THREADS, ZERO_TIMECODE, assumed_color_tags, intra_threads, output_color_tags
 
 #: x264's thread count is part of its output; pinned so every node makes the same bytes
@@ -38,12 +39,16 @@ def _video_args(req: ClipRequest) -> list[str]:
     scale = f"scale={req.width}:{req.height}:flags=bicubic+bitexact+accurate_rnd"
     if interlaced:
         scale += ":interl=1"
-    if p.codec == "h264":
-        if v.color_space is None:
+    if req.look is not None:
+        # the look works in R'G'B' (overlays.py): to RGB with the source's matrix, back with the output's
+        vf = look_chain(req, scale + _assumed_matrix(v), _output_matrix(v, p), interlaced)
+    else:
+        if p.codec == "h264":
             # an untagged source's matrix is assumed from its raster (swscale alone would assume BT.601)
-            scale += f":in_color_matrix={_SWS_MATRIX[assumed_color_tags(v)[2]]}"
-        scale += ":out_color_matrix=bt709:out_range=tv"
-    vf = f"{scale},setsar={'1' if req.sample_aspect == '1:1' else req.sample_aspect.replace(':', '/')}"
+            scale += _assumed_matrix(v)
+            scale += ":out_color_matrix=bt709:out_range=tv"
+        vf = scale
+    vf += f",setsar={'1' if req.sample_aspect == '1:1' else req.sample_aspect.replace(':', '/')}"
     if interlaced:
         # encoders take the field shown first from the frames; say it explicitly
         vf += f",setfield={v.field_dominance}"
@@ -51,6 +56,8 @@ def _video_args(req: ClipRequest) -> list[str]:
     # encoders take colour tags from the frames, so the tags are set on the frames themselves
     primaries, transfer, matrix = output_color_tags(v, p)
     vf += f",setparams=color_primaries={primaries}:color_trc={transfer}:colorspace={matrix}:range=tv"
+    if req.burn_in is not None:
+        vf += "," + ",".join(text_filters(req))  # drawn last, on the final frame
     args = ["-vf", vf, "-fps_mode", "passthrough"]
     flags = "+bitexact" + ("+ildct+ilme" if interlaced else "")
     if p.codec == "h264":
@@ -68,6 +75,20 @@ def _video_args(req: ClipRequest) -> list[str]:
         # libx264 ignores the frames' field flags and codes top field first unless told
         args += ["-x264-params", f"{v.field_dominance}=1"]
     return args
+
+
+def _assumed_matrix(v) -> str:
+    """swscale's input matrix option for an untagged source, assumed from its raster; "" if tagged."""
+    return f":in_color_matrix={_SWS_MATRIX[assumed_color_tags(v)[2]]}" if v.color_space is None else ""
+
+
+def _output_matrix(v, p) -> str:
+    """The swscale name of the matrix the proxy is tagged with (R'G'B' back to Y'CbCr after a look)."""
+    matrix = output_color_tags(v, p)[2]
+    if matrix not in _SWS_MATRIX:
+        raise ProxxError(f"cannot apply /look to a source with colour matrix {matrix!r}; FFmpeg's scaler converts "
+                         f"{', '.join(sorted(_SWS_MATRIX))} only", category="unsupported_source")
+    return _SWS_MATRIX[matrix]
 
 
 def needs_audio_pass(req: ClipRequest) -> bool:

@@ -20,6 +20,7 @@ from .commands import (
     PRORES_ENCODERS, _video_args, audio_temp_path, build_argv, build_audio_argv, needs_audio_pass, timeout_for,
 )
 from .opatom import build_opatom_argv, clip_seed, stamp_umids
+from .overlays import FONT_NAME, FONT_SHA256
 
 #: profile codec -> the encoder this engine uses for it
 ENCODERS = {"h264": "libx264", "prores": "prores_ks", "dnxhr": "dnxhd"}
@@ -32,6 +33,8 @@ NOTABLE_DECODERS = ("prores", "prores_raw", "dnxhd", "h264", "hevc", "mpeg2video
 NOTABLE_DEMUXERS = ("mov", "mp4", "mxf", "mpegts", "matroska", "avi", "mpeg")
 MAX_AAC_CHANNELS = 8
 GENERIC_SPECIFICITY = 10
+#: JobSpec features applied (overlays.py): the CDL/LUT look and burn-in text with the shipped font
+FEATURES = ("burn_in", "look")
 
 
 def _encoder(profile: Profile) -> str:
@@ -72,7 +75,7 @@ class FFmpegEngine(Engine):
         notes = (f"{len(b.decoders)} decoders, {len(b.demuxers)} demuxers in this build",
                  "x264 threads pinned to 4 for reproducible H.264; intra codecs bit-identical at any thread count",
                  "bytes independent of the CPU's SIMD: DNxHR uses the integer DCT, AAC is encoded with SIMD off")
-        return Capabilities(available=True, profiles=profiles, reads=reads, notes=notes)
+        return Capabilities(available=True, profiles=profiles, reads=reads, notes=notes, features=FEATURES)
 
     def probe(self, path: Path) -> SourceInfo | None:
         info = probe_file(path, probed_by=self.name)
@@ -113,7 +116,8 @@ class FFmpegEngine(Engine):
                                     purpose="ffmpeg audio encode"))
         commands.append(Command(argv=build_argv(b.path, request), timeout_seconds=timeout_for(request),
                                 purpose="ffmpeg encode"))
-        return ClipPlan(request=request, engine=self.name, commands=tuple(commands))
+        settings = {"font": FONT_NAME, "font_sha256": FONT_SHA256} if request.burn_in is not None else {}
+        return ClipPlan(request=request, engine=self.name, commands=tuple(commands), settings=settings)
 
     def execute(self, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
         try:

@@ -1,0 +1,364 @@
+"""JobSpec 1.1 ``look``: a show LUT (3D ``.cube``) and/or an ASC CDL, parsed and checked at validate.
+
+Why here and not in an engine: a malformed look file must fail the job before any encode, with the
+file and the line, the same way on every engine. The parsed values (and each file's SHA-256) are
+what the engines apply and what the result records.
+
+Accepted ``.cube``: the Adobe/IRIDAS 3D form that every grading tool and FFmpeg's ``lut3d`` read
+alike: optional ``TITLE``, ``LUT_3D_SIZE N`` (2..129), ``DOMAIN_MIN 0 0 0`` / ``DOMAIN_MAX 1 1 1``
+(other domains are refused: FFmpeg reads them differently from the spec), ``#`` comments, then
+exactly N^3 rows of three finite numbers, red changing fastest. 1D cubes and Resolve's
+``LUT_*_INPUT_RANGE`` are refused with the reason, never read approximately.
+
+Accepted CDL: inline numbers, or an ASC CDL XML file: ``.cdl`` (ColorDecisionList/ColorDecision/
+ColorCorrection) or ``.cc`` (a ColorCorrection root), each with a SOPNode (Slope, Offset, Power)
+and an optional SatNode (Saturation). A ``.cdl`` must hold exactly one ColorCorrection: a list of
+several would need a rule saying which clip gets which, and there is none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import stat
+from typing import Any
+from xml.parsers import expat
+
+import attrs
+
+from .errors import Problem
+
+MAX_CUBE_BYTES = 128 * 1024 * 1024
+MAX_CDL_BYTES = 1024 * 1024
+MIN_CUBE_SIZE, MAX_CUBE_SIZE = 2, 129
+#: FFmpeg reads a .cube with 512-byte line buffers; a longer line would be split differently
+MAX_CUBE_LINE = 500
+#: the order of operations (docs/jobspec.md "look"): the per-shot grade first, then the show LUT
+ORDER = ("cdl", "lut")
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_ROW = re.compile(rf"\s*({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*")
+_SIZE = re.compile(r"LUT_3D_SIZE\s+(\d+)\s*")
+_DOMAIN = re.compile(rf"(DOMAIN_MIN|DOMAIN_MAX)\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*")
+_TITLE = re.compile(r'TITLE(\s.*)?')
+
+
+class LookFileError(ValueError):
+    """A look file that cannot be used, with the line (or XML element) at fault."""
+
+
+@attrs.frozen(kw_only=True)
+class CubeLut:
+    path: str
+    sha256: str
+    size: int
+
+
+@attrs.frozen(kw_only=True)
+class Cdl:
+    slope: tuple[float, float, float]
+    offset: tuple[float, float, float]
+    power: tuple[float, float, float]
+    saturation: float = 1.0
+    #: the .cdl/.cc file the numbers came from (None: written inline in the JobSpec)
+    path: str | None = None
+    sha256: str | None = None
+    #: the ColorCorrection's id attribute, if the file gives one
+    id: str | None = None
+
+    @property
+    def is_identity(self) -> bool:
+        return (self.slope == (1.0, 1.0, 1.0) and self.offset == (0.0, 0.0, 0.0)
+                and self.power == (1.0, 1.0, 1.0) and self.saturation == 1.0)
+
+
+@attrs.frozen(kw_only=True)
+class Look:
+    """What an engine applies: the CDL (if any) and then the LUT (if any), see ``ORDER``."""
+
+    cdl: Cdl | None = None
+    lut: CubeLut | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The clip's ``look`` record in the result (docs/results.md)."""
+        out: dict[str, Any] = {"order": [k for k in ORDER if getattr(self, k) is not None]}
+        if self.cdl is not None:
+            c = self.cdl
+            out["cdl"] = {"slope": list(c.slope), "offset": list(c.offset), "power": list(c.power),
+                          "saturation": c.saturation, "path": c.path, "sha256": c.sha256, "id": c.id}
+        if self.lut is not None:
+            out["lut"] = {"path": self.lut.path, "sha256": self.lut.sha256, "size": self.lut.size}
+        return out
+
+
+def _read_bounded(path: str, limit: int) -> bytes:
+    """The file's bytes, or LookFileError saying why not (absolute, exists, regular, readable, size)."""
+    if not os.path.isabs(path):
+        raise LookFileError(f"{path!r} is not an absolute path; write the full path starting at /")
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise LookFileError(f"{path}: no such file; check the path and that the volume is mounted") from None
+    except OSError as exc:
+        raise LookFileError(f"{path}: cannot be accessed ({exc.strerror}); check permissions") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise LookFileError(f"{path}: is not a regular file")
+    if st.st_size > limit:
+        raise LookFileError(f"{path}: is {st.st_size} bytes; the limit for this kind of file is {limit} bytes")
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit + 1)
+    except OSError as exc:
+        raise LookFileError(f"{path}: not readable ({exc.strerror}); give this user read permission") from None
+
+
+def _finite(text: str, path: str, line: int) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise LookFileError(f"{path}, line {line}: {text!r} is not a finite number")
+    return value
+
+
+def parse_cube(path: str) -> CubeLut:
+    """Parse and check a 3D ``.cube`` (see the module docstring); LookFileError names the line."""
+    raw = _read_bounded(path, MAX_CUBE_BYTES)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = raw[: exc.start].count(b"\n") + 1
+        raise LookFileError(f"{path}, line {bad}: not UTF-8/ASCII text; is this a .cube file?") from None
+    size: int | None = None
+    rows = 0
+    last = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if len(line) > MAX_CUBE_LINE:
+            raise LookFileError(f"{path}, line {number}: longer than {MAX_CUBE_LINE} characters")
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        last = number
+        if stripped[0] in "+-.0123456789":
+            if size is None:
+                raise LookFileError(f"{path}, line {number}: data before LUT_3D_SIZE; a 3D .cube declares "
+                                    f"LUT_3D_SIZE N before its rows")
+            m = _ROW.fullmatch(line)
+            if not m:
+                raise LookFileError(f"{path}, line {number}: expected three numbers (R G B), found {_cut(stripped)!r}")
+            for v in m.groups():
+                _finite(v, path, number)
+            rows += 1
+            if rows > size ** 3:
+                raise LookFileError(f"{path}, line {number}: more than the {size ** 3} rows LUT_3D_SIZE {size} "
+                                    f"declares")
+            continue
+        if rows:
+            raise LookFileError(f"{path}, line {number}: {_cut(stripped)!r} after the first data row; keywords "
+                                f"come before the rows")
+        keyword = stripped.split()[0]
+        if keyword == "TITLE" and _TITLE.fullmatch(stripped):
+            continue
+        if keyword == "LUT_3D_SIZE":
+            m = _SIZE.fullmatch(stripped)
+            if not m or size is not None:
+                raise LookFileError(f"{path}, line {number}: {_cut(stripped)!r}: LUT_3D_SIZE must appear once, "
+                                    f"with one integer")
+            size = int(m.group(1))
+            if not MIN_CUBE_SIZE <= size <= MAX_CUBE_SIZE:
+                raise LookFileError(f"{path}, line {number}: LUT_3D_SIZE {size} is outside "
+                                    f"{MIN_CUBE_SIZE}..{MAX_CUBE_SIZE}")
+            continue
+        if keyword in ("DOMAIN_MIN", "DOMAIN_MAX"):
+            m = _DOMAIN.fullmatch(stripped)
+            if not m:
+                raise LookFileError(f"{path}, line {number}: {keyword} takes three numbers")
+            values = tuple(_finite(v, path, number) for v in m.groups()[1:])
+            want = (0.0, 0.0, 0.0) if keyword == "DOMAIN_MIN" else (1.0, 1.0, 1.0)
+            if values != want:
+                raise LookFileError(f"{path}, line {number}: {keyword} {' '.join(m.groups()[1:])} is not supported; "
+                                    f"Proxx applies LUTs on the 0..1 domain only: re-export the LUT with "
+                                    f"{keyword} {' '.join(str(int(v)) for v in want)}")
+            continue
+        if keyword == "LUT_1D_SIZE":
+            raise LookFileError(f"{path}, line {number}: a 1D .cube LUT; Proxx applies 3D .cube LUTs only: "
+                                f"export the LUT as 3D (LUT_3D_SIZE)")
+        if keyword in ("LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"):
+            raise LookFileError(f"{path}, line {number}: {keyword} is not supported; re-export the LUT with a "
+                                f"0..1 input range")
+        raise LookFileError(f"{path}, line {number}: unknown keyword {_cut(keyword)!r}; a 3D .cube has TITLE, "
+                            f"LUT_3D_SIZE, DOMAIN_MIN, DOMAIN_MAX and rows of three numbers")
+    if size is None:
+        raise LookFileError(f"{path}, line {max(last, 1)}: no LUT_3D_SIZE line; is this a 3D .cube file?")
+    if rows != size ** 3:
+        raise LookFileError(f"{path}, line {last}: {rows} data rows; LUT_3D_SIZE {size} needs {size ** 3}")
+    return CubeLut(path=path, sha256=hashlib.sha256(raw).hexdigest(), size=size)
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------------------------------------- CDL
+
+
+@attrs.define
+class _Element:
+    name: str
+    line: int
+    attributes: dict[str, str]
+    children: list[_Element] = attrs.field(factory=list)
+    text: str = ""
+
+    def local(self) -> str:
+        return self.name.rsplit(" ", 1)[-1].rsplit(":", 1)[-1]
+
+    def kids(self, name: str) -> list[_Element]:
+        return [c for c in self.children if c.local() == name]
+
+
+def _parse_xml(raw: bytes, path: str) -> _Element:
+    """A minimal element tree with line numbers (ElementTree keeps none). DTDs are refused, so no
+    entity can expand."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    stack: list[_Element] = []
+    root: list[_Element] = []
+
+    def start(name, attributes):
+        el = _Element(name=name, line=parser.CurrentLineNumber, attributes=dict(attributes))
+        (stack[-1].children if stack else root).append(el)
+        stack.append(el)
+
+    def end(_name):
+        stack.pop()
+
+    def chars(data):
+        if stack:
+            stack[-1].text += data
+
+    def doctype(*_args):
+        raise LookFileError(f"{path}, line {parser.CurrentLineNumber}: a DOCTYPE; ASC CDL files have none")
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    parser.StartDoctypeDeclHandler = doctype
+    try:
+        parser.Parse(raw, True)
+    except expat.ExpatError as exc:
+        raise LookFileError(f"{path}, line {exc.lineno}: not well-formed XML "
+                            f"({expat.ErrorString(exc.code)}, column {exc.offset + 1})") from None
+    return root[0]
+
+
+def _numbers(el: _Element, count: int, path: str) -> tuple[float, ...]:
+    parts = el.text.split()
+    if len(parts) != count or not all(re.fullmatch(_NUMBER, p) for p in parts):
+        raise LookFileError(f"{path}, line {el.line}: <{el.local()}> must hold {count} number(s), found "
+                            f"{_cut(el.text.strip())!r}")
+    return tuple(_finite(p, path, el.line) for p in parts)
+
+
+def _one(parent: _Element, name: str, path: str, *, required: bool = True) -> _Element | None:
+    found = parent.kids(name)
+    if len(found) > 1:
+        raise LookFileError(f"{path}, line {found[1].line}: a second <{name}> in <{parent.local()}>")
+    if not found and required:
+        raise LookFileError(f"{path}, line {parent.line}: <{parent.local()}> has no <{name}>")
+    return found[0] if found else None
+
+
+def parse_cdl_file(path: str) -> Cdl:
+    """Parse an ASC CDL ``.cdl`` or ``.cc`` file; LookFileError names the line of the fault."""
+    raw = _read_bounded(path, MAX_CDL_BYTES)
+    root = _parse_xml(raw, path)
+    if root.local() == "ColorCorrection":
+        cc = root
+    elif root.local() == "ColorDecisionList":
+        found = [c for d in root.kids("ColorDecision") for c in d.kids("ColorCorrection")]
+        if len(found) != 1:
+            where = found[1].line if found else root.line
+            raise LookFileError(f"{path}, line {where}: a .cdl applied to a whole job must hold exactly one "
+                                f"ColorDecision/ColorCorrection; found {len(found)}. Export that shot's .cc")
+        cc = found[0]
+    elif root.local() == "ColorCorrectionCollection":
+        found = root.kids("ColorCorrection")
+        if len(found) != 1:
+            raise LookFileError(f"{path}, line {root.line}: a .ccc applied to a whole job must hold exactly one "
+                                f"ColorCorrection; found {len(found)}")
+        cc = found[0]
+    else:
+        raise LookFileError(f"{path}, line {root.line}: root element <{root.local()}> is not an ASC CDL "
+                            f"(ColorDecisionList or ColorCorrection)")
+    sop = _one(cc, "SOPNode", path)
+    assert sop is not None
+    slope = _numbers(_one(sop, "Slope", path), 3, path)  # type: ignore[arg-type]
+    offset = _numbers(_one(sop, "Offset", path), 3, path)  # type: ignore[arg-type]
+    power = _numbers(_one(sop, "Power", path), 3, path)  # type: ignore[arg-type]
+    saturation = 1.0
+    sat = _one(cc, "SatNode", path, required=False)
+    if sat is not None:
+        saturation = _numbers(_one(sat, "Saturation", path), 1, path)[0]  # type: ignore[arg-type]
+    cdl = Cdl(slope=slope, offset=offset, power=power, saturation=saturation,  # type: ignore[arg-type]
+              path=path, sha256=hashlib.sha256(raw).hexdigest(), id=cc.attributes.get("id"))
+    why = cdl_value_problem(cdl)
+    if why:
+        raise LookFileError(f"{path}, line {sop.line}: {why}")
+    return cdl
+
+
+def cdl_value_problem(cdl: Cdl) -> str | None:
+    """ASC CDL's ranges: slope >= 0, power > 0, saturation >= 0 (offset is free)."""
+    if any(s < 0 for s in cdl.slope):
+        return f"slope {list(cdl.slope)} has a negative value; ASC CDL slopes are >= 0"
+    if any(p <= 0 for p in cdl.power):
+        return f"power {list(cdl.power)} has a value <= 0; ASC CDL powers are > 0"
+    if cdl.saturation < 0:
+        return f"saturation {cdl.saturation} is negative; ASC CDL saturation is >= 0"
+    return None
+
+
+def look_problems(value: Any, where: str = "/look") -> tuple[Look | None, list[Problem]]:
+    """Parse the JobSpec's ``look`` (already schema-checked for shape) and read its files."""
+    if not isinstance(value, dict):
+        return None, []
+    problems: list[Problem] = []
+    lut = cdl = None
+    if isinstance(value.get("lut"), str):
+        try:
+            lut = parse_cube(value["lut"])
+        except LookFileError as exc:
+            problems.append(Problem(path=f"{where}/lut", message=str(exc)))
+    raw_cdl = value.get("cdl")
+    if isinstance(raw_cdl, str):
+        try:
+            cdl = parse_cdl_file(raw_cdl)
+        except LookFileError as exc:
+            problems.append(Problem(path=f"{where}/cdl", message=str(exc)))
+    elif isinstance(raw_cdl, dict):
+        cdl = Cdl(slope=tuple(map(float, raw_cdl["slope"])), offset=tuple(map(float, raw_cdl["offset"])),  # type: ignore[arg-type]
+                  power=tuple(map(float, raw_cdl["power"])), saturation=float(raw_cdl.get("saturation", 1.0)))  # type: ignore[arg-type]
+        why = cdl_value_problem(cdl)
+        if why:
+            problems.append(Problem(path=f"{where}/cdl", message=why))
+            cdl = None
+    if problems:
+        return None, problems
+    if lut is None and cdl is None:
+        return None, [Problem(path=where, message="names neither a lut nor a cdl; add one or remove /look")]
+    return Look(cdl=cdl, lut=lut), []
+
+
+def changed_files(look: Look) -> list[str]:
+    """The LUT file, if its bytes are no longer those validated (re-exported mid-job): the clip must
+    not be made with a LUT other than the one the result records. (A CDL file's numbers are in the
+    plan itself, so a later change to the file cannot reach the output.)"""
+    if look.lut is None:
+        return []
+    try:
+        with open(look.lut.path, "rb") as fh:
+            now = hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        now = None
+    return [] if now == look.lut.sha256 else [look.lut.path]

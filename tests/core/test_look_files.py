@@ -1,0 +1,186 @@
+"""JobSpec 1.1 /look: .cube and ASC CDL files are parsed at validate, and every fault names its line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from proxx_core.document import document_problems
+from proxx_core.look import Cdl, LookFileError, look_problems, parse_cdl_file, parse_cube
+from proxxtest import job_doc
+
+
+def cube_text(size=2, fn=lambda r, g, b: (r, g, b), header="") -> str:
+    rows = [" ".join(f"{v:.6f}" for v in fn(r / (size - 1), g / (size - 1), b / (size - 1)))
+            for b in range(size) for g in range(size) for r in range(size)]
+    return f'TITLE "test"\n{header}LUT_3D_SIZE {size}\n' + "\n".join(rows) + "\n"
+
+
+CC = """<?xml version="1.0" encoding="UTF-8"?>
+<ColorCorrection id="A001C001" xmlns="urn:ASC:CDL:v1.01">
+  <SOPNode>
+    <Slope>1.1 1.0 0.9</Slope>
+    <Offset>0.01 0 -0.02</Offset>
+    <Power>1.0 1.2 1</Power>
+  </SOPNode>
+  <SatNode>
+    <Saturation>0.8</Saturation>
+  </SatNode>
+</ColorCorrection>
+"""
+
+CDL = """<?xml version="1.0" encoding="UTF-8"?>
+<ColorDecisionList xmlns="urn:ASC:CDL:v1.01">
+ <ColorDecision>
+  <ColorCorrection id="sh010">
+   <SOPNode><Slope>1 1 1</Slope><Offset>0.1 0.1 0.1</Offset><Power>1 1 1</Power></SOPNode>
+  </ColorCorrection>
+ </ColorDecision>
+</ColorDecisionList>
+"""
+
+
+def test_a_good_cube_is_read_with_its_sha256(tmp_path):
+    p = tmp_path / "show.cube"
+    p.write_text(cube_text(3, header="DOMAIN_MIN 0 0 0\nDOMAIN_MAX 1.0 1 1\n# a comment\n"))
+    lut = parse_cube(str(p))
+    assert lut.size == 3
+    assert lut.sha256 == hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("LUT_3D_SIZE 2\n0 0 0\n1 0 0\n", 3, "2 data rows; LUT_3D_SIZE 2 needs 8"),
+    (cube_text(2) + "0 0 0\n", 11, "more than the 8 rows"),
+    (cube_text(2).replace("1.000000 1.000000 1.000000", "1 nan 1"), 10, "expected three numbers"),
+    (cube_text(2).replace("0.000000 0.000000 0.000000", "0 0"), 3, "expected three numbers"),
+    ("0 0 0\nLUT_3D_SIZE 2\n", 1, "data before LUT_3D_SIZE"),
+    ("LUT_3D_SIZE 1\n", 1, "outside 2..129"),
+    ("TITLE \"x\"\n", 1, "no LUT_3D_SIZE"),
+    ("LUT_1D_SIZE 16\n", 1, "a 1D .cube"),
+    ("DOMAIN_MIN -0.1 0 0\n" + cube_text(2), 1, "0..1 domain only"),
+    ("LUT_3D_INPUT_RANGE 0 1\n" + cube_text(2), 1, "not supported"),
+    ("LUT_3D_SIZE 2\nFOO 1\n", 2, "unknown keyword"),
+    (cube_text(2).replace("1.000000 1.000000 1.000000", "1 1 1e999"), 10, "not a finite number"),
+])
+def test_a_malformed_cube_names_its_line(tmp_path, text, line, words):
+    p = tmp_path / "bad.cube"
+    p.write_text(text)
+    with pytest.raises(LookFileError) as err:
+        parse_cube(str(p))
+    assert f"{p}, line {line}:" in str(err.value)
+    assert words in str(err.value)
+
+
+def test_a_missing_or_relative_lut_is_refused(tmp_path):
+    with pytest.raises(LookFileError, match="no such file"):
+        parse_cube(str(tmp_path / "nope.cube"))
+    with pytest.raises(LookFileError, match="not an absolute path"):
+        parse_cube("show.cube")
+
+
+def test_a_cc_and_a_cdl_file_are_read(tmp_path):
+    cc = tmp_path / "a.cc"
+    cc.write_text(CC)
+    got = parse_cdl_file(str(cc))
+    assert (got.slope, got.offset, got.power, got.saturation) == ((1.1, 1.0, 0.9), (0.01, 0.0, -0.02), (1.0, 1.2, 1.0), 0.8)
+    assert got.id == "A001C001" and got.sha256 == hashlib.sha256(cc.read_bytes()).hexdigest()
+    cdl = tmp_path / "b.cdl"
+    cdl.write_text(CDL)
+    got = parse_cdl_file(str(cdl))
+    assert got.offset == (0.1, 0.1, 0.1) and got.saturation == 1.0 and got.id == "sh010"
+
+
+@pytest.mark.parametrize("text, line, words", [
+    (CC.replace("<Slope>1.1 1.0 0.9</Slope>", "<Slope>1.1 1.0</Slope>"), 4, "<Slope> must hold 3 number(s)"),
+    (CC.replace("    <Power>1.0 1.2 1</Power>\n", ""), 3, "<SOPNode> has no <Power>"),
+    (CC.replace("</SatNode>", "</SatNod>"), 10, "not well-formed XML"),
+    (CC.replace("<Saturation>0.8", "<Saturation>-1"), 3, "saturation -1.0 is negative"),
+    (CC.replace("<ColorCorrection", "<!DOCTYPE x [<!ENTITY a 'b'>]>\n<ColorCorrection"), 2, "DOCTYPE"),
+    (CDL.replace(" </ColorDecision>\n", " </ColorDecision>\n" + CDL.split("\n", 2)[2].split("</ColorDecisionList>")[0]
+                 .replace("<ColorDecisionList xmlns=\"urn:ASC:CDL:v1.01\">\n", "")), 9, "exactly one"),
+    ("<Foo/>", 1, "not an ASC CDL"),
+])
+def test_a_malformed_cdl_names_its_line(tmp_path, text, line, words):
+    p = tmp_path / "bad.cc"
+    p.write_text(text)
+    with pytest.raises(LookFileError) as err:
+        parse_cdl_file(str(p))
+    assert f"{p}, line {line}:" in str(err.value), str(err.value)
+    assert words in str(err.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), min_size=24, max_size=24))
+def test_any_finite_numbers_in_a_well_formed_cube_are_accepted(tmp_path_factory, values):
+    p = tmp_path_factory.mktemp("cube") / "h.cube"
+    rows = [" ".join(repr(v) for v in values[i:i + 3]) for i in range(0, 24, 3)]
+    p.write_text("LUT_3D_SIZE 2\n" + "\n".join(rows) + "\n")
+    assert parse_cube(str(p)).size == 2
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_is_a_lut_or_a_line_numbered_refusal(tmp_path_factory, text):
+    p = tmp_path_factory.mktemp("cube") / "fuzz.cube"
+    p.write_text(text, encoding="utf-8")
+    try:
+        parse_cube(str(p))
+    except LookFileError as exc:
+        assert f"{p}, line " in str(exc)
+
+
+def test_look_problems_name_the_field(tmp_path):
+    look, problems = look_problems({"lut": str(tmp_path / "x.cube"), "cdl": {"slope": [1, -1, 1], "offset": [0, 0, 0],
+                                                                              "power": [1, 1, 1]}})
+    assert look is None
+    assert [p.path for p in problems] == ["/look/lut", "/look/cdl"]
+    ok, problems = look_problems({"cdl": {"slope": [1, 1, 1], "offset": [0, 0, 0], "power": [1, 1, 1]}})
+    assert problems == [] and ok.cdl == Cdl(slope=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0), power=(1.0, 1.0, 1.0))
+
+
+def test_look_keys_need_jobspec_1_1(tmp_path):
+    doc = job_doc(["/a.mov"], tmp_path, look={"cdl": {"slope": [1, 1, 1], "offset": [0, 0, 0], "power": [1, 1, 1]}},
+                  burn_in=[{"text": "{timecode}", "position": "top_left"}], watermark={"text": "x", "opacity": 0.5})
+    messages = [p.message for p in document_problems(doc)]
+    for key in ("look", "burn_in", "watermark"):
+        assert any(f"/{key} is a JobSpec 1.1.0 key" in m and 'set jobspec_version to "1.1.0"' in m for m in messages)
+    doc["jobspec_version"] = "1.1.0"
+    assert document_problems(doc) == []
+
+
+def test_validate_refuses_a_malformed_lut_with_its_line(proxx, media, outdir, write_job, tmp_path):
+    src = media("A001.mov")
+    bad = tmp_path / "show.cube"
+    bad.write_text(cube_text(2).replace("0.000000 1.000000 1.000000", "0 1"))
+    r = proxx("validate", write_job(job_doc([src], outdir, jobspec_version="1.1.0", look={"lut": str(bad)})))
+    assert r.returncode == 1
+    assert f"/look/lut: {bad}, line 9: expected three numbers" in r.stderr, r.stderr
+    assert list(outdir.iterdir()) == []
+
+
+def test_the_result_schema_accepts_a_look_record(tmp_path):
+    from proxx_core.look import Look, parse_cube
+    from proxx_core.serialization import load_schema
+
+    p = tmp_path / "s.cube"
+    p.write_text(cube_text(2))
+    record = Look(cdl=Cdl(slope=(1, 1, 1), offset=(0, 0, 0), power=(1, 1, 1)), lut=parse_cube(str(p))).record()
+    assert record["order"] == ["cdl", "lut"] and record["lut"]["sha256"]
+    schema = load_schema("result-1.0.json")["$defs"]["clip"]["properties"]["look"]
+    import jsonschema
+
+    jsonschema.Draft202012Validator(schema).validate(json.loads(json.dumps(record)))
+
+
+def test_a_node_path_map_maps_the_look_files_too():
+    from proxx_core.pathmap import PathMap, map_document
+
+    doc = {"sources": ["/Volumes/show/a.mov"], "output_dir": "/Volumes/show/px", "job_id": "j",
+           "look": {"lut": "/Volumes/show/luts/show.cube", "cdl": "/Volumes/show/a.cc"}}
+    mapped, _ = map_document(doc, PathMap.from_mapping({"/Volumes/show": "/mnt/show"}))
+    assert mapped["look"] == {"lut": "/mnt/show/luts/show.cube", "cdl": "/mnt/show/a.cc"}
+    inline = {"cdl": {"slope": [1, 1, 1], "offset": [0, 0, 0], "power": [1, 1, 1]}}
+    assert map_document(dict(doc, look=inline), PathMap.from_mapping({"/Volumes/show": "/mnt/show"}))[0]["look"] == inline
