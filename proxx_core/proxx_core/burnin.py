@@ -107,7 +107,7 @@ def text_problems(text: str) -> list[str]:
     return split_text(text)[1]
 
 
-def burn_in_problems(doc: dict) -> list[Problem]:
+def burn_in_problems(doc: dict[str, Any]) -> list[Problem]:
     """Semantic checks of ``burn_in`` and ``watermark`` beyond the schema's shapes."""
     problems: list[Problem] = []
     elements = doc.get("burn_in")
@@ -145,7 +145,7 @@ def _segments(text: str, values: dict[str, str]) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def resolve(doc: dict, *, source: str, reel: str | None, job_id: str, start_timecode: str | None,
+def resolve(doc: dict[str, Any], *, source: str, reel: str | None, job_id: str, start_timecode: str | None,
             frame_rate: FrameRate) -> BurnIn | None:
     """The clip's BurnIn from a validated JobSpec document, or None when it draws nothing. Pure."""
     elements: list[Any] = doc.get("burn_in") or []

@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .errors import Problem
 from .media import VideoInfo
+
+if TYPE_CHECKING:
+    from .profiles import Profile
 
 LAYOUTS = ("output_dir", "proxy_subfolder", "avid_mxf")
 DEFAULT_LAYOUT = "output_dir"
@@ -176,7 +181,7 @@ def divided_raster(video: VideoInfo, raster: str, pix_fmt: str) -> tuple[int, in
     return w_i, h_i
 
 
-def layout_document_problems(doc: dict, profile) -> list[Problem]:
+def layout_document_problems(doc: dict[str, Any], profile: Profile | None) -> list[Problem]:
     """What the layout/raster keys forbid, found from the document alone."""
     problems: list[Problem] = []
     layout = doc.get("layout")
@@ -197,7 +202,7 @@ PROXY_TEMPLATE = "{source_name}"
 
 
 def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | None, template: str | None,
-                 job_id: str, profile) -> tuple[list[str], list[Problem]]:
+                 job_id: str, profile: Profile) -> tuple[list[str], list[Problem]]:
     """Each source's final output path under a non-default layout (for avid_mxf: the clip's base
     path ``<folder>/<name>.mxf``; its files are :func:`op_atom_targets`), and every name problem:
     not portable, two outputs of the job one file (same folder, names equal after NFC + lower case),
@@ -207,7 +212,7 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
 
     paths: list[str] = []
     problems: list[Problem] = []
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[object, str], int] = {}
     index = _SourceIndex(sources)
     folder_keys: dict[str, object] = {}
     where_name = "/sources" if layout == "proxy_subfolder" else "/output_name_template"
@@ -248,13 +253,14 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
     return paths, problems
 
 
-def layout_problems(doc: dict, job_id: str | None) -> list[Problem]:
+def layout_problems(doc: dict[str, Any], job_id: str | None) -> list[Problem]:
     """Names and folders of a non-default layout, when the fields they depend on are usable."""
     from .profiles import PROFILES
 
-    layout = doc.get("layout", DEFAULT_LAYOUT)
+    layout: str = doc.get("layout", DEFAULT_LAYOUT)
     sources = doc.get("sources")
-    profile = PROFILES.get(doc.get("proxy_profile")) if isinstance(doc.get("proxy_profile"), str) else None
+    name = doc.get("proxy_profile")
+    profile = PROFILES.get(name) if isinstance(name, str) else None
     output_dir = doc.get("output_dir") if isinstance(doc.get("output_dir"), str) else None
     template = doc.get("output_name_template")
     if (layout not in ("proxy_subfolder", "avid_mxf") or profile is None or job_id is None
@@ -265,7 +271,7 @@ def layout_problems(doc: dict, job_id: str | None) -> list[Problem]:
     if layout == "avid_mxf":
         from .naming import template_token_problems
 
-        bad = template_token_problems(template)
+        bad = template_token_problems(template)  # type: ignore[arg-type]  # checked above: a str
         if bad:
             return bad
     problems: list[Problem] = []
@@ -281,12 +287,12 @@ def layout_problems(doc: dict, job_id: str | None) -> list[Problem]:
     return problems
 
 
-def folders_written(layout: str, sources, output_dir: str | None) -> list[str]:
+def folders_written(layout: str, sources: Iterable[str], output_dir: str | None) -> list[str]:
     """The set of folders a job writes into (sorted): what validate and plan list."""
     return sorted({clip_folder(layout, s, output_dir) for s in sources})
 
 
-def clip_raster(video: VideoInfo, profile, raster: str) -> tuple[int, int, str] | str:
+def clip_raster(video: VideoInfo, profile: Profile, raster: str) -> tuple[int, int, str] | str:
     """(width, height, pixel aspect) of a clip's proxy under ``raster``, or why the profile cannot
     make it (refused at validation, never discovered after the encode)."""
     from .profiles import fit_raster

@@ -225,19 +225,19 @@ def _parse_xml(raw: bytes, path: str) -> _Element:
     stack: list[_Element] = []
     root: list[_Element] = []
 
-    def start(name, attributes):
+    def start(name: str, attributes: dict[str, str]) -> None:
         el = _Element(name=name, line=parser.CurrentLineNumber, attributes=dict(attributes))
         (stack[-1].children if stack else root).append(el)
         stack.append(el)
 
-    def end(_name):
+    def end(_name: str) -> None:
         stack.pop()
 
-    def chars(data):
+    def chars(data: str) -> None:
         if stack:
             stack[-1].text += data
 
-    def doctype(*_args):
+    def doctype(*_args: object) -> None:
         raise LookFileError(f"{path}, line {parser.CurrentLineNumber}: a DOCTYPE; ASC CDL files have none")
 
     parser.StartElementHandler = start

@@ -21,7 +21,7 @@ from .naming import output_names, temp_path_for
 from .plugins import EngineSet
 from .preflight import SourceStat
 from .probe import ProbeVeto, probe_all
-from .layouts import DEFAULT_LAYOUT, clip_raster, folders_to_create, op_atom_targets, output_paths
+from .layouts import DEFAULT_LAYOUT, Target, clip_raster, folders_to_create, op_atom_targets, output_paths
 from .profiles import PROFILES, Profile
 from .relink import ProxyFacts, promised_output
 from .relink import warnings as relink_warnings
@@ -156,7 +156,9 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         engine = engines.get(decision.engine)
         assert engine is not None  # routing chose one of these engines
         info = infos[decision.engine]
-        raster = clip_raster(info.video, profile, spec.raster)
+        video = info.video
+        assert video is not None  # routing refuses a source without video
+        raster = clip_raster(video, profile, spec.raster)
         if isinstance(raster, str):
             problems.append(Problem(path="/raster", message=f"for /sources/{i} ({source}): {raster}"))
             continue
@@ -171,7 +173,8 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
                 f"for /sources/{i}: raster {spec.raster!r} keeps the source's pixel aspect {aspect}, which engine "
                 f"{engine.name!r} cannot write; use raster \"fit\" or pin \"engine\": \"ffmpeg\"")))
             continue
-        output_path, extra = paths[i], ()
+        output_path = paths[i]
+        extra: tuple[Target, ...] = ()
         if spec.layout == "avid_mxf":  # OP-Atom: the video file, then one file per audio channel
             targets = op_atom_targets(output_path, [a.channels for a in info.audio])
             output_path = targets[0].path
@@ -182,7 +185,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
                               extra_outputs=extra, look=look,
                               burn_in=resolve_burn_in(parsed.document, source=source, reel=info.reel_name,
                                                       job_id=parsed.job_id, start_timecode=info.start_timecode,
-                                                      frame_rate=info.video.frame_rate) if needs else None)
+                                                      frame_rate=video.frame_rate) if needs else None)
         try:
             plan = engine.plan(request)
         except ProxxError as exc:

@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 import unicodedata
 from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .media import ZERO_TIMECODE, SourceInfo
+
+if TYPE_CHECKING:
+    from .engine import ClipRequest
 
 NLES = ("resolve", "premiere", "avid", "fcp")
 
@@ -45,8 +49,8 @@ class Requirement:
 class NleVerdict:
     ok: bool
     #: names of the required requirements that fail, in check order
-    failed: tuple[str, ...] = attrs.field(converter=tuple)
-    checks: tuple[Requirement, ...] = attrs.field(converter=tuple)
+    failed: tuple[str, ...]
+    checks: tuple[Requirement, ...]
 
 
 @attrs.frozen(kw_only=True)
@@ -89,7 +93,8 @@ def _channels(info: SourceInfo) -> list[int]:
 _DELIVERY = ("name", "timecode_track", "managed_media", "tape_name", "reel_name")
 
 
-def _req(name, expected, actual, *, ok=None, required=True, why="") -> Requirement:
+def _req(name: str, expected: Any, actual: Any, *, ok: bool | None = None, required: bool = True,
+         why: str = "") -> Requirement:
     return Requirement(name=name, expected=expected, actual=actual, ok=(expected == actual) if ok is None else ok,
                        required=required, why=why, delivery=name in _DELIVERY)
 
@@ -209,7 +214,7 @@ def warnings(src: SourceInfo, promised: SourceInfo, facts: ProxyFacts) -> list[t
     return found
 
 
-def to_data(result: dict[str, NleVerdict] | None) -> dict | None:
+def to_data(result: dict[str, NleVerdict] | None) -> dict[str, Any] | None:
     """The result's ``relink`` object."""
     if result is None:
         return None
@@ -218,7 +223,7 @@ def to_data(result: dict[str, NleVerdict] | None) -> dict | None:
             for nle, v in result.items()}
 
 
-def promised_output(request) -> SourceInfo:
+def promised_output(request: ClipRequest) -> SourceInfo:
     """The proxy a plan promises (what verification will demand): what `validate` judges."""
     from .verify import REEL_CONTAINERS
 

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .atomic import publish
-from .engine import CommandRecord
+from .engine import ClipRequest, CommandRecord
 from .errors import ClipFailure
 from .look import changed_files
 from .planning import PreparedClip, PreparedJob
@@ -219,14 +219,14 @@ def _released(claims: list[TempClaim], res: ClipResult) -> ClipResult:
     return res
 
 
-def _temp_named(exc: BaseException, req, claims: list[TempClaim]) -> str:
+def _temp_named(exc: BaseException, req: ClipRequest, claims: list[TempClaim]) -> str:
     """The temp path a claim failed on: the next one after those already taken."""
-    paths = [req.temp_path, *(t.temp_path for t in req.extra_outputs)]
+    paths: list[str] = [req.temp_path, *(t.temp_path for t in req.extra_outputs)]
     return paths[min(len(claims), len(paths) - 1)]
 
 
-def _publish_extras(req, claims: list[TempClaim], *, overwrite: bool,
-                    source_ids: frozenset) -> tuple[tuple[dict, ...], str | None]:
+def _publish_extras(req: ClipRequest, claims: list[TempClaim], *, overwrite: bool,
+                    source_ids: frozenset[tuple[int, int]]) -> tuple[tuple[dict[str, Any], ...], str | None]:
     """Publish an OP-Atom clip's further files after its video file, each verified, hashed and
     renamed exactly like the first. On a failure, the ones published are taken back and the
     reason returned ("io:..." or "exists:...")."""
@@ -279,7 +279,7 @@ def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:
                       timing={"started_at": now, "finished_at": now, "seconds": 0.0})
 
 
-def _look_record(req) -> dict | None:
+def _look_record(req: ClipRequest) -> dict[str, Any] | None:
     """The clip's ``look`` record (docs/results.md): what was applied, with each file's SHA-256."""
     return req.look.record() if req.look is not None else None
 

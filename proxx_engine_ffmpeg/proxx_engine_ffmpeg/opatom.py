@@ -66,8 +66,9 @@ def build_opatom_argv(ffmpeg: str, req: ClipRequest, video_args: list[str]) -> l
         argv += ["-filter_complex", ";".join(graph)]
     argv += ["-map", "0:v:0", *_common(req), "-sn", "-dn", "-an", *video_args,
              "-fflags", "+bitexact", "-f", "mxf_opatom", "file:" + req.temp_path]
+    assert info.video is not None  # routing refuses a source without video
     rate = str(info.video.frame_rate)
-    for label, t in zip(labels, req.extra_outputs):
+    for label, t in zip(labels, req.extra_outputs, strict=True):
         argv += ["-map", f"[{label}]", *_common(req), "-c:a", req.profile.audio_codec,
                  "-ar", str(req.profile.audio_sample_rate or 48000), "-flags:a", "+bitexact",
                  "-mxf_audio_edit_rate", rate, "-fflags", "+bitexact", "-f", "mxf_opatom", "file:" + t.temp_path]
@@ -78,6 +79,7 @@ def _split(graph: list[str], req: ClipRequest) -> list[str]:
     """Rewrite per-channel pans so a stream with several channels is ``asplit`` first."""
     by_stream: dict[int, list[int]] = {}
     for k, t in enumerate(req.extra_outputs):
+        assert t.stream is not None  # audio targets always name their stream
         by_stream.setdefault(t.stream, []).append(k)
     out = []
     for s, ks in by_stream.items():
