@@ -21,6 +21,7 @@ import cattrs
 import jsonschema
 
 from .errors import JobFileError, Problem
+from .existing import policy_problem
 from .jsonload import MAX_DOCUMENT_BYTES, decode_document
 from .profiles import PROFILES
 from .serialization import load_schema
@@ -54,6 +55,10 @@ class JobSpec:
     overwrite: bool = False
     user_metadata: dict[str, Any] | None = None
     require_builds: dict[str, str] | None = None
+    #: JobSpec 1.1: "fail", "skip_verified" or "overwrite" (proxx_core.existing); None: from ``overwrite``
+    existing_outputs: str | None = None
+    #: JobSpec 1.1: "refuse_job" (default) or "fail_clip" (planning.RefusedClip)
+    unsupported_sources: str = "refuse_job"
 
 
 @attrs.frozen(kw_only=True)
@@ -111,6 +116,14 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict) -> Problem:
         want = err.validator_value
         return Problem(path=path, message=f"must be {_TYPE_WORDS.get(want, want)}, not {_json_type(err.instance)}"
                        + ("; put a single source in a list: [\"/path/clip.mov\"]" if want == "array" and isinstance(err.instance, str) else ""))
+    if v == "enum" and path == "/proxy_profile" and isinstance(err.instance, str):
+        names = [str(x) for x in err.validator_value]
+        close = difflib.get_close_matches(err.instance, names, n=1, cutoff=0.75)
+        close = close or [n for n in names if err.instance.strip().lower() in n][:2]  # "prores_proxy"
+        close = close if len(close) == 1 else []
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return Problem(path=path, message=(f"{hint}{_short(err.instance)} is not one of: "
+                                           f"{', '.join(map(str, err.validator_value))} (`proxx profiles`)"))
     if v == "enum":
         return Problem(path=path, message=f"{_short(err.instance)} is not one of: {', '.join(map(str, err.validator_value))}")
     if v == "maxLength":
@@ -180,6 +193,8 @@ def version_problems(version: str) -> list[Problem]:
 #: later 1.x key is added to this table, and nowhere else, to get the same rule.
 KEYS_SINCE_MINOR: dict[str, int] = {
     "require_builds": 1,
+    "existing_outputs": 1,
+    "unsupported_sources": 1,
 }
 
 def minor_key_problems(doc: dict) -> list[Problem]:
@@ -219,6 +234,9 @@ def document_problems(doc: Any) -> list[Problem]:
                 problems.append(Problem(path=f"/{key}", message=(
                     f"{got!r} disagrees with profile {profile.name}, which makes {key} {want!r}; "
                     f"set {key} to {want!r} or choose another profile (`proxx profiles`)")))
+    both = policy_problem(doc)
+    if both:
+        problems.append(Problem(path="/existing_outputs", message=both))
     if isinstance(doc.get("created_at"), str) and not _valid_rfc3339(doc["created_at"]):
         problems.append(Problem(path="/created_at", message=f"{doc['created_at']!r} is not an RFC 3339 timestamp like 2026-01-31T09:00:00Z"))
     if isinstance(doc.get("job_id"), str) and not _JOB_ID.fullmatch(doc["job_id"]) and "/job_id" not in bad_paths:
