@@ -91,13 +91,14 @@ def test_jsonl_events_parse_and_stdout_is_the_result(proxx, write_job, media, ou
 
 
 def test_progress_never_changes_the_plan_or_the_bytes(proxx, write_job, media, tmp_path):
-    """`plan` prints exactly the commands `run` records, whether progress is shown or not."""
+    """`plan` prints exactly the commands `run` records, whether progress is shown or not; and a 1.1
+    spec using no 1.1 key makes the bytes of its 1.0.0 twin."""
     src = media("a.mov")
     digests, argvs = set(), set()
-    for mode in ("none", "jsonl"):
-        out = tmp_path / mode
+    for mode, version in (("none", "1.0.0"), ("jsonl", "1.0.0"), ("jsonl", "1.1.0")):
+        out = tmp_path / f"{mode}-{version}"
         out.mkdir()
-        job = write_job(job_doc([src], out))
+        job = write_job(job_doc([src], out, jobspec_version=version))
         plan = json.loads(proxx("plan", job).stdout)
         r = proxx("run", "--progress", mode, job)
         clip = r.json()["clips"][0]
