@@ -37,7 +37,7 @@ def topics() -> list[str]:
 
 
 def read_topic(topic: str) -> str | None:
-    name = topic[:-3] if topic.endswith(".md") else topic
+    name = topic.removesuffix(".md")
     if name not in topics():
         return None
     return docs_root().joinpath(f"{name}.md").read_text(encoding="utf-8")

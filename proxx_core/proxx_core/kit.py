@@ -29,8 +29,8 @@ from .errors import ClipFailure, ProxxError
 from .fingerprint import binary_sha256, cached_by_file, is_cached
 from .media import ZERO_TIMECODE, normalise_timecode
 from .process import run_command, run_commands
-from .progress import ClipProgress
 from .profiles import assumed_color_tags, fit_raster, output_color_tags
+from .progress import ClipProgress
 from .results import now_rfc3339
 from .verify import compare
 from .workers import H264_THREADS, intra_threads

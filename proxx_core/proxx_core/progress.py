@@ -10,6 +10,7 @@ anyone listening. An engine opts in by accepting a ``progress`` keyword in ``exe
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -62,7 +63,7 @@ def _number(text: str | None, kind: type) -> Any:
         value = kind(text.strip())
     except ValueError:
         return None
-    return value if value == value else None  # NaN is unknown
+    return None if isinstance(value, float) and math.isnan(value) else value  # NaN is unknown
 
 
 @attrs.frozen(kw_only=True)
@@ -139,7 +140,7 @@ def format_eta(seconds: float | None) -> str:
     """``1:05`` / ``1:02:03``; ``-:--`` when unknown."""
     if seconds is None:
         return "-:--"
-    s = int(round(seconds))
+    s = round(seconds)
     h, rest = divmod(s, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

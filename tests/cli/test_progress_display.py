@@ -81,7 +81,7 @@ def test_jsonl_events_parse_and_stdout_is_the_result(proxx, write_job, media, ou
     events = [json.loads(line) for line in r.stderr.splitlines() if line.startswith("{")]
     for index, name in ((1, "a.mov"), (2, "b.mov")):
         mine = [e for e in events if e["index"] == index]
-        assert [e["event"] for e in mine][0] == "start" and mine[-1]["event"] == "done"
+        assert mine[0]["event"] == "start" and mine[-1]["event"] == "done"
         assert all(e["file"] == name for e in mine)
         assert mine[-1]["status"] == "COMPLETED"
         progress = [e for e in mine if e["event"] == "progress"]
@@ -118,9 +118,10 @@ def test_demo_on_a_terminal_prints_a_summary_and_the_result_path(tmp_path):
 
 
 def test_watch_folder_logs_the_same_events(tmp_path):
+    import io
+
     from proxx_core.progress import ProgressEvent
     from proxx_core.watch.log import ProgressLog, WatchLog
-    import io
 
     stream = io.StringIO()
     now = [0.0]
@@ -140,11 +141,11 @@ def test_watch_folder_logs_the_same_events(tmp_path):
 
 def test_watch_run_logs_clip_events(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "watch"))
+    from proxx_core.plugins import load_engines
+    from proxx_engine_ffmpeg.testmedia import make_source
     from watchhelp import drop, run_inprocess, spec
 
-    from proxx_core.plugins import load_engines
     from proxx_engine_ffmpeg import plugin
-    from proxx_engine_ffmpeg.testmedia import make_source
 
     src = make_source(tmp_path / "tiny.mov", size="64x36", rate="25/1", frames=4, audio=(1,))
     out, w = tmp_path / "out", tmp_path / "w"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from proxx_core.document import document_problems, structure
 from proxx_core.existing import policy_of
 from proxx_core.serialization import load_schema

@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import threading
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from proxx_core import Command
-from proxx_core.kit import run_command
+from proxx_core.kit import ClipFailure, run_command
 from proxx_core.progress import ClipProgress, ClipTracker, ProgressEvent, accepts_progress, format_eta
 from proxx_engine_ffmpeg.binary import inspect_binary
+
+from proxx_core import Command
 
 
 def _lavfi_argv(out, *extra):
@@ -98,10 +99,7 @@ def test_cancel_still_kills_a_command_whose_progress_is_read(tmp_path):
     blocks = []
     timer = threading.Timer(1.2, cancel.set)
     timer.start()
-    try:
+    with pytest.raises(ClipFailure) as caught:
         run_command(Command(argv=argv, timeout_seconds=60), cancel, progress=blocks.append)
-    except Exception as exc:
-        assert getattr(exc, "category", None) == "interrupted"
-    else:
-        raise AssertionError("the command was not interrupted")
+    assert caught.value.category == "interrupted"
     assert blocks, "a -re encode of 1.2 s writes progress blocks"

@@ -12,9 +12,8 @@ import sys
 import time
 
 import jsonschema
-
-from proxxtest import job_doc
 from proxx_core.serialization import RESULT_SCHEMA, load_schema
+from proxxtest import job_doc
 
 
 def spec11(sources, outdir, **extra):

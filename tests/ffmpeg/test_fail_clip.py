@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import jsonschema
-
-from proxxtest import job_doc
 from proxx_core.serialization import PLAN_SCHEMA, RESULT_SCHEMA, load_schema
+from proxxtest import job_doc
 
 DNX = "offline_dnxhr_lb_1920x1080"
 
