@@ -104,6 +104,7 @@ def cmd_run(args) -> int:
     checked = check_job_file(args.job, engines)
     if checked.job is None:
         _report_problems(args.job, checked.problems)
+        _finish(engines, checked.refusal)
         _out(dumps(checked.refusal))
         return checked.exit_code
     cancel = threading.Event()
@@ -126,8 +127,16 @@ def cmd_run(args) -> int:
         if clip.failure:
             _err(f"proxx: clip {clip.index} ({clip.source['path']}): {clip.failure.category}: {clip.failure.message}")
     _err(f"proxx: job {result.job_id}: {result.status}")
+    _finish(engines, result)
     _out(dumps(result))
     return result.exit_code
+
+
+def _finish(engines, result) -> None:
+    """Hand the finished result to every plugin's proxx_job_finished (sidecars, notifications); a
+    sink that fails is reported and never changes the result or the exit code."""
+    for error in engines.job_finished(result):
+        _err(f"proxx: result sink failed: {error}")
 
 
 def cmd_watch(args) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from .errors import Problem
+from .hints import distribution_for
 from .plugins import EngineSet
 
 #: how an operator points an engine at another build, for the message
@@ -26,9 +27,9 @@ def build_problems(required: Mapping[str, str] | None, engines: EngineSet, used:
         where, want = f"/require_builds/{name}", required[name]
         if name not in engines.names:
             if whole_job:
-                problems.append(Problem(path=where, category="engine_unavailable", install_hint=f"proxx-engine-{name}",
+                problems.append(Problem(path=where, category="engine_unavailable", install_hint=distribution_for(name),
                                         message=(f"engine {name!r} is not installed on this node (installed: "
-                                                 f"{', '.join(engines.names) or 'none'}); install proxx-engine-{name} "
+                                                 f"{', '.join(engines.names) or 'none'}); install {distribution_for(name)} "
                                                  f"or fix the engine name")))
             continue
         if name not in used:

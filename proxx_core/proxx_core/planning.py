@@ -15,7 +15,7 @@ from .builds import build_problems
 from .document import JobSpec, ParsedJob
 from .engine import ClipPlan, ClipRequest
 from .errors import Problem, ProxxError, SpecInvalid
-from .hints import install_hint
+from .hints import distribution_for, install_hint
 from .media import SourceInfo
 from .naming import output_names, temp_path_for
 from .plugins import EngineSet
@@ -148,8 +148,8 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     if spec.engine is not None and spec.engine not in engines.names:
         problems.append(Problem(path="/engine", message=(
             f"engine {spec.engine!r} is not installed; installed engines: {', '.join(engines.names) or 'none'}. "
-            f"Install proxx-engine-{spec.engine} or remove /engine"), category="engine_unavailable",
-            install_hint=f"proxx-engine-{spec.engine}"))
+            f"Install {distribution_for(spec.engine)} or remove /engine"), category="engine_unavailable",
+            install_hint=distribution_for(spec.engine)))
         raise SpecInvalid(problems)
     for i, source in enumerate(spec.sources):
         if only is not None and i + 1 != only:

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import IO, Any
 
 from .engine import Command, CommandRecord
 from .errors import ClipFailure
@@ -128,12 +129,30 @@ _PR_SET_PDEATHSIG = 1
 _prctl = None
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def child_process_options() -> dict[str, Any]:
+    """``subprocess.Popen`` keyword arguments for every supervised child: a process group of its
+    own (so a kill reaches everything it started) and, on Linux, death with Proxx."""
+    if sys.platform.startswith("win"):
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined,unused-ignore]
+    return {"start_new_session": True, "preexec_fn": _die_with_parent()}
+
+
+def kill_process_group(proc: subprocess.Popen[Any]) -> None:
+    """Kill a child started with :func:`child_process_options` and everything it started, then reap it."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if sys.platform.startswith("win"):
+            proc.kill()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
+
+
+def stderr_tail(fh: IO[bytes]) -> str:
+    """The last :data:`STDERR_TAIL_BYTES` of a child's stderr file, as text, libav object addresses
+    removed (they differ on every run and would make two results of one job differ)."""
+    return _tail(fh)
 
 
 def _read_progress(stream, progress) -> None:
@@ -171,8 +190,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
         try:
             proc = subprocess.Popen(list(command.argv), stdin=subprocess.DEVNULL,
                                     stdout=subprocess.DEVNULL if progress is None else subprocess.PIPE,
-                                    stderr=err, shell=False, start_new_session=True, env=env,
-                                    preexec_fn=_die_with_parent())
+                                    stderr=err, shell=False, env=env, **child_process_options())
         except OSError as exc:
             record = CommandRecord(argv=command.argv, exit_code=None, stderr_tail=str(exc),
                                    timing={"started_at": started_at, "seconds": 0.0})
@@ -197,7 +215,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
             elif time.monotonic() > deadline:
                 outcome = "timeout"
             if outcome:
-                _kill(proc)
+                kill_process_group(proc)
                 break
         _child_changed(proc.pid, False)
         if reader is not None:

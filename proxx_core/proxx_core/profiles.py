@@ -87,10 +87,6 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def get_profile(name: str) -> Profile:
-    return PROFILES[name]
-
-
 def _even(x: Fraction) -> int:
     """Largest even integer not above ``x``, at least 2: rounding down never upscales, and exact
     fractions mean every host computes the same raster."""

@@ -17,13 +17,13 @@ import attrs
 
 from .engine import EngineIdentity, Verification
 from .errors import Problem
+from .hints import known_distributions
 from .serialization import to_data
 
 if TYPE_CHECKING:
     from .planning import PreparedJob
 
 RESULT_VERSION = "1.0.0"
-DISTRIBUTIONS = ("proxx-core", "proxx-cli", "proxx-engine-ffmpeg", "proxx-engine-resolve")
 
 COMPLETED, FAILED, PARTIAL = "COMPLETED", "FAILED", "PARTIAL"
 #: a clip whose existing output verified and was kept (``"existing_outputs": "skip_verified"``)
@@ -95,7 +95,7 @@ class JobResult:
 def environment(identities: list[EngineIdentity], engine_distributions: tuple[str, ...] = ()) -> dict[str, Any]:
     """Proxx's own distributions plus those of the engines used (third-party ones included)."""
     dists = {}
-    for name in sorted({*DISTRIBUTIONS, *engine_distributions}):
+    for name in sorted({*known_distributions(), *engine_distributions}):
         try:
             dists[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:

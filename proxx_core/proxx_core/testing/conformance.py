@@ -289,6 +289,26 @@ class ProbeTests(EngineFixtures):
             assert claim.reason, "a claim says why (reason)"
             assert available_engine.claim(info, profile) == claim, "claim() must be a pure function"
 
+    def test_claims_do_not_tie_with_ffmpeg(self, available_engine, samples):
+        """Where the FFmpeg engine also reads your samples, your claim must not equal its claim:
+        a tie refuses every such job ("set /engine"). A specialist claims above FFmpeg's 10."""
+        ffmpeg = _installed_ffmpeg_engine()
+        if ffmpeg is None or available_engine.name == "ffmpeg":
+            pytest.skip("the FFmpeg engine is not installed here (or this is it)")
+        for s in samples:
+            profile = PROFILES[s.profile]
+            mine = available_engine.claim(available_engine.probe(s.path), profile)
+            try:
+                theirs_info = ffmpeg.probe(s.path)
+            except ProxxError:
+                continue
+            theirs = ffmpeg.claim(theirs_info, profile) if theirs_info is not None else None
+            if isinstance(mine, Claim) and isinstance(theirs, Claim):
+                assert mine.specificity != theirs.specificity, (
+                    f"{s.path}: your claim ties with the FFmpeg engine's (specificity {mine.specificity}); every "
+                    f"job with this source would be refused as a tie. Claim above {theirs.specificity} for your "
+                    f"own formats (50 for a format specialist), or below it where FFmpeg should win")
+
     def test_refuses_profiles_it_does_not_declare(self, available_engine, samples):
         declared = set(available_engine.capabilities().profiles)
         others = sorted(set(PROFILES) - declared)
@@ -414,6 +434,44 @@ class ExecutionTests(EngineFixtures):
                 assert result.status == COMPLETED, [c.failure for c in result.clips]
                 digests[-1] += [(os.path.basename(c.output.path), c.output.sha256) for c in result.clips]
         assert digests[0] == digests[1], f"two runs of the same job made different bytes: {digests}"
+
+    def test_output_is_identical_on_fewer_cpus(self, engines, samples, tmp_path):
+        """Another node has another number of CPUs: the bytes must not depend on it (a tool that
+        slices frames per CPU does). The second run is restricted to one CPU (CPU affinity, which
+        the engine's threads and child processes inherit)."""
+        if not hasattr(os, "sched_setaffinity"):
+            pytest.skip("this OS cannot restrict CPU affinity")
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            pytest.skip("this machine has one usable CPU: nothing to compare")
+        digests = []
+        for run, allowed in (("all-cpus", cpus), ("one-cpu", cpus[:1])):
+            os.sched_setaffinity(0, allowed)
+            try:
+                out = tmp_path / run
+                out.mkdir()
+                digests.append([])
+                for profile, group in self.by_profile(samples).items():
+                    result = run_job(self.prepare(group, out, engines), engines)
+                    assert result.status == COMPLETED, [c.failure for c in result.clips]
+                    digests[-1] += [(os.path.basename(c.output.path), c.output.sha256) for c in result.clips]
+            finally:
+                os.sched_setaffinity(0, cpus)
+        assert digests[0] == digests[1], (
+            f"the bytes depend on the number of CPUs ({len(cpus)} vs 1): {digests}; pin the thread count "
+            f"(or slices) of every byte-affecting step")
+
+
+def _installed_ffmpeg_engine() -> Engine | None:
+    """The FFmpeg engine, if its distribution is installed (loaded through its entry point)."""
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == "ffmpeg":
+            try:
+                loaded = load_engines([ep.load()], entry_points=False)
+            except Exception:  # a broken FFmpeg install is not this engine's problem
+                return None
+            return loaded.get("ffmpeg")
+    return None
 
 
 class FailureTests(EngineFixtures):

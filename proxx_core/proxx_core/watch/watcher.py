@@ -244,6 +244,8 @@ class Watcher:
             result = attrs.evolve(result, timing={**result.timing, "watch": {
                 "claim": claim.claim_id, "claimed_at": claim.claimed_at, "owner": self.owner.to_json(),
                 "spec_name": claim.name}})
+            for error in self.engines.job_finished(result):  # result sinks; never change the result
+                self.log("sink_failed", job=claim.name, reason=error)
             destination = "completed" if result.status == COMPLETED else "failed"
             res_rel, spec_rel = self.folder.file(claim.path, claim.name, result, claim.claim_id, destination)
             interrupted = sum(1 for c in result.clips if c.failure and c.failure.category == "interrupted")
