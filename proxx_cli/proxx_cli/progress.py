@@ -15,7 +15,7 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from proxx_core.progress import DONE, PROGRESS, START, ProgressEvent, format_eta
 
@@ -79,7 +79,7 @@ class TerminalProgress(NoProgress):
                                  refresh_per_second=4)
         self.job = self.progress.add_task("clips", total=total, detail=f"0/{total}")
         self.total, self.finished = total, 0
-        self.tasks: dict[int, int] = {}
+        self.tasks: dict[int, Any] = {}  # clip index -> rich TaskID
 
     def __enter__(self):
         self.progress.start()
@@ -103,7 +103,7 @@ class TerminalProgress(NoProgress):
                     self.progress.remove_task(task)
                 self.finished += 1
                 self.progress.update(self.job, completed=self.finished, detail=f"{self.finished}/{self.total}")
-                status = event.status + (f" ({event.category})" if event.category else "")
+                status = (event.status or "?") + (f" ({event.category})" if event.category else "")
                 self.progress.console.print(f"clip {event.index}: {status}  {name} -> {Path(event.output).name}",
                                             markup=False)
 
