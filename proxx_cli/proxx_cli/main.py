@@ -55,8 +55,17 @@ def cmd_validate(args) -> int:
         engines = sorted({c.plan.engine for c in checked.job.clips})
         _err(f"proxx: {args.job}: valid; {len(checked.job.clips)} clip(s) via {', '.join(engines) or 'no engine'}")
         _report_refused(args.job, checked.job.refused)
-    doc = {"valid": checked.job is not None, "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,
-           "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems]}
+    warnings, folders = [], []
+    if checked.job is not None:  # relink warnings (not errors) and the folders the job writes into
+        from proxx_core.serialization import written_folders
+
+        warnings = [{"path": f"/sources/{c.index - 1}", "message": w} for c in checked.job.clips for w in c.warnings]
+        folders = written_folders(checked.job)
+        for w in warnings:
+            _err(f"proxx: {args.job}: warning: {w['path']}: {w['message']}")
+    doc = {"valid": checked.job is not None, "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,  # type: ignore[union-attr]  # no refusal: a job
+           "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems],
+           "warnings": warnings, "folders": folders}
     if checked.job is not None and checked.job.refused:
         doc["refused_clips"] = _refused_data(checked.job.refused)
     _out(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
@@ -104,8 +113,8 @@ def cmd_run(args) -> int:
     checked = check_job_file(args.job, engines)
     if checked.job is None:
         _report_problems(args.job, checked.problems)
-        _finish(engines, checked.refusal)
-        _out(dumps(checked.refusal))
+        _finish(engines, checked.refusal)  # type: ignore[arg-type]  # no job: a refusal
+        _out(dumps(checked.refusal))  # type: ignore[arg-type]  # no job: a refusal
         return checked.exit_code
     cancel = threading.Event()
 

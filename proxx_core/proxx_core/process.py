@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from .engine import Command, CommandRecord
@@ -22,7 +23,7 @@ STDERR_TAIL_BYTES = 4000
 _ADDRESS = re.compile(r" @ 0x[0-9a-fA-F]+")
 
 
-def _tail(fh) -> str:
+def _tail(fh: IO[bytes]) -> str:
     fh.seek(0, os.SEEK_END)
     size = fh.tell()
     fh.seek(max(0, size - STDERR_TAIL_BYTES))
@@ -55,7 +56,7 @@ def _headline(stderr: str) -> str:
 # process can kill its encoders (each child leads its own process group: start_new_session=True)
 _children_lock = threading.Lock()
 _children: dict[int, None] = {}
-_listeners: list = []
+_listeners: list[Callable[[tuple[int, ...]], None]] = []
 
 
 def live_children() -> tuple[int, ...]:
@@ -64,13 +65,13 @@ def live_children() -> tuple[int, ...]:
         return tuple(_children)
 
 
-def subscribe_children(listener) -> None:
+def subscribe_children(listener: Callable[[tuple[int, ...]], None]) -> None:
     """Call ``listener(pids)`` after each change (from the thread that started/reaped the child)."""
     with _children_lock:
         _listeners.append(listener)
 
 
-def unsubscribe_children(listener) -> None:
+def unsubscribe_children(listener: Callable[[tuple[int, ...]], None]) -> None:
     with _children_lock:
         if listener in _listeners:
             _listeners.remove(listener)
@@ -99,7 +100,7 @@ def failure_category(stderr: str) -> str:
     return "io_error" if any(msg in stderr for msg in _STORAGE_ERRORS) else "engine_failed"
 
 
-def _die_with_parent():
+def _die_with_parent() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes the child get SIGKILL when Proxx dies, even by ``kill -9``
     (Linux ``PR_SET_PDEATHSIG``); None where that does not exist. The signal fires when the
     *thread* that started the child exits; :func:`run_command` is synchronous, so that thread waits
@@ -126,7 +127,7 @@ def _die_with_parent():
 
 
 _PR_SET_PDEATHSIG = 1
-_prctl = None
+_prctl: Callable[..., Any] | None = None
 
 
 def child_process_options() -> dict[str, Any]:
@@ -137,7 +138,7 @@ def child_process_options() -> dict[str, Any]:
     return {"start_new_session": True, "preexec_fn": _die_with_parent()}
 
 
-def kill_process_group(proc: subprocess.Popen[Any]) -> None:
+def kill_process_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill a child started with :func:`child_process_options` and everything it started, then reap it."""
     try:
         if sys.platform.startswith("win"):
@@ -172,7 +173,7 @@ def _read_progress(stream, progress) -> None:
             block = {}
 
 
-def run_command(command: Command, cancel: threading.Event | None = None, *, env: dict | None = None,
+def run_command(command: Command, cancel: threading.Event | None = None, *, env: dict[str, str] | None = None,
                 poll_seconds: float = 0.05, progress=None) -> CommandRecord:
     """Run ``command``; return its record when it exits 0. Raise ClipFailure with category
     ``engine_failed`` (non-zero exit), ``timeout`` (deadline passed, process group killed) or
@@ -234,7 +235,8 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
     return record
 
 
-def run_commands(commands, cancel: threading.Event | None = None, *, progress=None) -> tuple[CommandRecord, ...]:
+def run_commands(commands: Iterable[Command], cancel: threading.Event | None = None, *,
+                 progress=None) -> tuple[CommandRecord, ...]:
     """Run a plan's commands in order; on failure, the ClipFailure carries every record so far.
     ``progress``: as for :func:`run_command`, given to every command."""
     records: list[CommandRecord] = []

@@ -117,7 +117,7 @@ def assumed_color_tags(video: VideoInfo) -> tuple[str, str, str]:
     else:
         default = ("bt709", "bt709", "bt709")
     tags = (video.color_primaries, video.color_transfer, video.color_space)
-    return tuple(t or d for t, d in zip(tags, default))  # type: ignore[return-value]
+    return tuple(t or d for t, d in zip(tags, default, strict=False))  # type: ignore[return-value]
 
 
 def output_color_tags(video: VideoInfo, profile: Profile) -> tuple[str, str, str]:

@@ -56,6 +56,8 @@ class OutputRecord:
     verification: Verification | None
     #: where the unverified output was kept for inspection (verification failures only)
     kept_temp_path: str | None = None
+    #: every file the clip published ({kind, path, size, sha256}), when there are several (layout avid_mxf)
+    files: tuple[dict[str, Any], ...] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -65,13 +67,15 @@ class ClipResult:
     engine: str | None
     profile: str
     output: OutputRecord | None
-    commands: tuple = ()
+    commands: tuple[dict[str, Any], ...] = ()
     status: str
     failure: Failure | None
     timing: dict[str, Any] = attrs.field(factory=dict)
     route: dict[str, Any] | None = None
     #: fleets only (`proxx wait`): the node that ran the clip and its submitted/mapped paths
     node: dict[str, Any] | None = None
+    #: per NLE (resolve, premiere, avid, fcp): whether the proxy meets its relink rules (proxx_core.relink)
+    relink: dict[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)

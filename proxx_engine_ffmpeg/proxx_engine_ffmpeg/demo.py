@@ -55,7 +55,7 @@ def run_demo(base: Path | None, *, max_workers: int = 2) -> int:
     say = sys.stdout if person else sys.stderr
     for clip in result.clips:
         out = clip.output
-        state = f"{out.path} sha256 {out.sha256[:12]}… verified" if clip.failure is None else clip.failure.message
+        state = f"{out.path} sha256 {out.sha256[:12]}… verified" if clip.failure is None else clip.failure.message  # type: ignore[union-attr, index]  # no failure: output and digest are set
         print(f"proxx demo: clip {clip.index} {clip.status}: {state}", file=say)
     print(f"proxx demo: {result.status}; result JSON in {result_path}"
           + ("" if person else " and on stdout") + f". Re-run it with: proxx run {job_path}", file=say)

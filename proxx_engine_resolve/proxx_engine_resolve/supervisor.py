@@ -20,8 +20,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import attrs
+
 from proxx_core.kit import child_process_options, kill_process_group, now_rfc3339, stderr_tail
 
 STDERR_TAIL_CHARS = 4000
@@ -86,7 +88,7 @@ class NodeLock:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._fh = None
+        self._fh: IO[bytes] | None = None
 
     def acquire(self, cancel: threading.Event | None = None, poll: float = 0.05) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -211,7 +213,7 @@ def _supervise(argv, timeout, cancel, env, started_at, t0, err, on_progress=None
             kill_message = f"the worker exceeded the command deadline of {timeout:g} s"
         if killed_for:
             kill_process_group(proc)
-            kill_message += f"; worker process {proc.pid} was killed"
+            kill_message += f"; worker process {proc.pid} was killed"  # type: ignore[operator]  # set with killed_for
             break
         time.sleep(0.02)
     proc.wait()

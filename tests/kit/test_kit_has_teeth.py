@@ -87,7 +87,8 @@ TRUSTING_VERIFY = '''
 
 def test_a_verify_that_trusts_the_tool_cannot_publish_a_damaged_output(pytester):
     pytester.makepyfile(test_mutant=HEADER.format(body=TRUSTING_VERIFY))
-    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", "test_verification_fails_on_damaged_output")
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k",
+                                          "test_verification_fails_on_damaged_output")
     result.assert_outcomes(passed=2)
 
 
