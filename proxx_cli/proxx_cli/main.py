@@ -53,7 +53,8 @@ def cmd_validate(args) -> int:
         _report_problems(args.job, checked.problems)
     else:
         engines = sorted({c.plan.engine for c in checked.job.clips})
-        _err(f"proxx: {args.job}: valid; {len(checked.job.clips)} clip(s) via {', '.join(engines)}")
+        _err(f"proxx: {args.job}: valid; {len(checked.job.clips)} clip(s) via {', '.join(engines) or 'no engine'}")
+        _report_refused(args.job, checked.job.refused)
     warnings, folders = [], []
     if checked.job is not None:  # relink warnings (not errors) and the folders the job writes into
         from proxx_core.serialization import written_folders
@@ -62,11 +63,27 @@ def cmd_validate(args) -> int:
         folders = written_folders(checked.job)
         for w in warnings:
             _err(f"proxx: {args.job}: warning: {w['path']}: {w['message']}")
-    _out(json.dumps({"valid": checked.job is not None, "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,  # type: ignore[union-attr]  # no refusal: a job
-                     "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems],
-                     "warnings": warnings, "folders": folders},
-                    ensure_ascii=False, indent=2) + "\n")
+    doc = {"valid": checked.job is not None, "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,  # type: ignore[union-attr]  # no refusal: a job
+           "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems],
+           "warnings": warnings, "folders": folders}
+    if checked.job is not None and checked.job.refused:
+        doc["refused_clips"] = _refused_data(checked.job.refused)
+    _out(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     return checked.exit_code
+
+
+def _refused_data(refused) -> list[dict]:
+    return [{"index": r.index, "source": r.source, "path": r.problem.path, "message": r.problem.message,
+             "category": r.problem.category} for r in refused]
+
+
+def _report_refused(path: str, refused) -> None:
+    """Clips refused under "unsupported_sources": "fail_clip": listed as warnings; the job runs without them."""
+    for r in refused:
+        _err(f"proxx: {path}: warning: {r.problem.path}: {r.problem.message}")
+    if refused:
+        _err(f"proxx: {path}: warning: {len(refused)} clip(s) refused (\"unsupported_sources\": \"fail_clip\"); "
+             f"the job will run without them and report them FAILED")
 
 
 def cmd_plan(args) -> int:
@@ -80,42 +97,11 @@ def cmd_plan(args) -> int:
         return checked.exit_code
     used = sorted({c.plan.engine for c in checked.job.clips})
     doc = plan_document(checked.job, [engines.identity(n) for n in used])
+    if checked.job.refused:
+        _report_refused(args.job, checked.job.refused)
+        doc["refused_clips"] = _refused_data(checked.job.refused)
     _out(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     return 0
-
-
-class _Progress:
-    """Progress on stderr, only when stderr is a terminal (rich)."""
-
-    def __init__(self, total: int):
-        self.enabled = sys.stderr.isatty()
-        self._lock = threading.Lock()
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), console=Console(stderr=True), transient=False)
-            self.task = self.progress.add_task("clips", total=total)
-
-    def __enter__(self):
-        if self.enabled:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.progress.stop()
-
-    def __call__(self, event: str, index: int, message: str) -> None:
-        if not self.enabled:
-            return
-        with self._lock:
-            if event == "done":
-                self.progress.advance(self.task)
-                self.progress.console.print(f"clip {index}: {message}")
-            else:
-                self.progress.update(self.task, description=f"clip {index}: {Path(message).name}")
 
 
 def cmd_run(args) -> int:
@@ -137,9 +123,12 @@ def cmd_run(args) -> int:
         cancel.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    from .progress import make_display
+
+    _report_refused(args.job, checked.job.refused)
     try:
-        with _Progress(len(checked.job.clips)) as progress:
-            result = run_job(checked.job, engines, max_workers=args.max_workers, cancel=cancel, progress=progress)
+        with make_display(args.progress, len(checked.job.clips) + len(checked.job.refused)) as display:
+            result = run_job(checked.job, engines, max_workers=args.max_workers, cancel=cancel, events=display)
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
@@ -236,6 +225,20 @@ def cmd_schema(args) -> int:
     return 0
 
 
+def cmd_docs(args) -> int:
+    from . import docs_cmd
+
+    if not args.topic:
+        _out(docs_cmd.listing())
+        return 0
+    text = docs_cmd.read_topic(args.topic)
+    if text is None:
+        _err(f"proxx: {docs_cmd.unknown_topic(args.topic)}")
+        return 1
+    _out(text)
+    return 0
+
+
 def cmd_demo(args) -> int:
     """Run the demo an installed engine offers (entry-point group ``proxx.demo``): the CLI imports
     no engine itself."""
@@ -280,7 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="proxx", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Deterministic, verified, relink-safe proxies from camera media.",
-        epilog=EXIT_CODES + "\ndocs: docs/operator-guide.md, docs/jobspec.md, docs/results.md")
+        epilog=EXIT_CODES + "\ndocumentation (shipped with Proxx): proxx docs; e.g. proxx docs operator-guide, "
+                            "proxx docs jobspec, proxx docs results")
     parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -298,11 +302,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job", help="path of the JobSpec JSON file")
     p.add_argument("--max-workers", type=_workers, default="auto", metavar="N|auto",
                    help="clips to encode at once; auto (default): the node's usable CPUs over each clip's thread "
-                        "budget, within memory (docs/performance.md)")
+                        "budget, within memory (proxx docs performance)")
+    p.add_argument("--progress", choices=("auto", "terminal", "jsonl", "none"), default="auto",
+                   help="progress on stderr: auto (default) a live line per running clip when stderr is a terminal; "
+                        "jsonl one JSON event per line (start/progress/done); none (proxx docs operator-guide)")
     p = add("watch", "Drain a watch folder (pending/ running/ completed/ failed/). Operators drop a spec "
                      "by writing it elsewhere (or under a hidden name) and renaming it into pending/. "
                      "Environment: PROXX_WATCH_NODE (node name, default host name), PROXX_WATCH_STABLE_SECONDS, "
-                     "PROXX_WATCH_INVALID_GRACE_SECONDS. Guide: docs/watch-folders.md", cmd_watch)
+                     "PROXX_WATCH_INVALID_GRACE_SECONDS. Guide: proxx docs watch-folders", cmd_watch)
     p.add_argument("dir", help="the watch folder")
     p.add_argument("--max-workers", type=_workers, default=1, metavar="N|auto",
                    help="jobs to run at once (default 1); auto: the node's usable CPUs over H.264's 4 threads")
@@ -318,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--result", action="store_true", help="print the result JSON Schema instead")
     which.add_argument("--plan", action="store_true", help="print the schema of `proxx plan` output instead")
+    p = add("docs", "Print the documentation shipped with Proxx (no topic: list the topics).", cmd_docs)
+    p.add_argument("topic", nargs="?", help="e.g. operator-guide, jobspec, results, source-handling")
     p = add("demo", "Make sample media and run a real demo job with the FFmpeg engine.", cmd_demo)
     p.add_argument("dir", nargs="?", help="where to put the demo (default: a new temporary folder)")
     p.add_argument("--max-workers", type=_workers, default=2, metavar="N|auto")
@@ -342,7 +351,7 @@ def _add_fleet_commands(add) -> None:
 
 def _fleet_missing(args) -> int:
     _err(f"proxx: `proxx {args.command}` runs on a fleet and needs the proxx-fleet distribution: "
-         f"pip install proxx-fleet (docs/fleet.md)")
+         f"pip install proxx-fleet (proxx docs fleet)")
     return 1
 
 

@@ -23,6 +23,7 @@ import jsonschema
 
 from .burnin import burn_in_problems
 from .errors import JobFileError, Problem
+from .existing import policy_problem
 from .jsonload import MAX_DOCUMENT_BYTES, decode_document
 from .layouts import layout_document_problems
 from .profiles import PROFILES
@@ -65,6 +66,10 @@ class JobSpec:
     look: dict[str, Any] | None = None
     burn_in: list[dict[str, Any]] | None = None
     watermark: dict[str, Any] | None = None
+    #: JobSpec 1.1: "fail", "skip_verified" or "overwrite" (proxx_core.existing); None: from ``overwrite``
+    existing_outputs: str | None = None
+    #: JobSpec 1.1: "refuse_job" (default) or "fail_clip" (planning.RefusedClip)
+    unsupported_sources: str = "refuse_job"
 
 
 @attrs.frozen(kw_only=True)
@@ -122,6 +127,14 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> 
         want = err.validator_value
         return Problem(path=path, message=f"must be {_TYPE_WORDS.get(want, want)}, not {_json_type(err.instance)}"
                        + ("; put a single source in a list: [\"/path/clip.mov\"]" if want == "array" and isinstance(err.instance, str) else ""))
+    if v == "enum" and path == "/proxy_profile" and isinstance(err.instance, str):
+        names = [str(x) for x in err.validator_value]
+        close = difflib.get_close_matches(err.instance, names, n=1, cutoff=0.75)
+        close = close or [n for n in names if err.instance.strip().lower() in n][:2]  # "prores_proxy"
+        close = close if len(close) == 1 else []
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return Problem(path=path, message=(f"{hint}{_short(err.instance)} is not one of: "
+                                           f"{', '.join(map(str, err.validator_value))} (`proxx profiles`)"))
     if v == "enum":
         return Problem(path=path, message=f"{_short(err.instance)} is not one of: {', '.join(map(str, err.validator_value))}")
     if v == "maxLength":
@@ -196,6 +209,8 @@ KEYS_SINCE_MINOR: dict[str, int] = {
     "look": 1,
     "burn_in": 1,
     "watermark": 1,
+    "existing_outputs": 1,
+    "unsupported_sources": 1,
 }
 
 def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:
@@ -236,6 +251,9 @@ def document_problems(doc: Any) -> list[Problem]:
                     f"{got!r} disagrees with profile {profile.name}, which makes {key} {want!r}; "
                     f"set {key} to {want!r} or choose another profile (`proxx profiles`)")))
     problems += layout_document_problems(doc, profile)
+    both = policy_problem(doc)
+    if both:
+        problems.append(Problem(path="/existing_outputs", message=both))
     if isinstance(doc.get("created_at"), str) and not _valid_rfc3339(doc["created_at"]):
         problems.append(Problem(path="/created_at", message=f"{doc['created_at']!r} is not an RFC 3339 timestamp like 2026-01-31T09:00:00Z"))
     if isinstance(doc.get("job_id"), str) and not _JOB_ID.fullmatch(doc["job_id"]) and "/job_id" not in bad_paths:

@@ -18,6 +18,9 @@ engines use only these two, exactly as a third-party engine must.
 - fingerprints: :func:`binary_sha256`, :func:`cached_by_file`, :func:`is_cached` (hash a binary
   once per file identity, for ``EngineIdentity.binary_sha256``)
 - time stamps: :func:`now_rfc3339` (the one format used in results)
+- live progress: :class:`ClipProgress` (what ``execute(plan, cancel, progress=...)`` reports;
+  :meth:`ClipProgress.from_ffmpeg` reads FFmpeg's ``-progress`` blocks, which ``run_command(...,
+  progress=...)`` delivers)
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from .fingerprint import binary_sha256, cached_by_file, is_cached
 from .media import ZERO_TIMECODE, normalise_timecode
 from .process import child_process_options, kill_process_group, run_command, run_commands, stderr_tail
 from .profiles import assumed_color_tags, fit_raster, output_color_tags
+from .progress import ClipProgress
 from .results import now_rfc3339
 from .verify import compare
 from .workers import H264_THREADS, intra_threads
 
 __all__ = [
-    "H264_THREADS", "ZERO_TIMECODE", "ClipFailure", "ProxxError", "assumed_color_tags", "binary_sha256",
+    "H264_THREADS", "ZERO_TIMECODE", "ClipFailure", "ClipProgress", "ProxxError", "assumed_color_tags", "binary_sha256",
     "cached_by_file", "child_process_options", "compare", "fit_raster", "intra_threads", "is_cached",
     "kill_process_group", "normalise_timecode", "now_rfc3339", "output_color_tags", "probe_file", "run_command",
     "run_commands", "stderr_tail",

@@ -46,9 +46,26 @@ class PreparedClip:
 
 
 @attrs.frozen(kw_only=True)
+class RefusedClip:
+    """A clip refused at validation that, under ``"unsupported_sources": "fail_clip"``, does not
+    refuse the job: it is reported FAILED with the problem's category and reason, the rest run."""
+
+    index: int
+    source: str
+    problem: Problem
+
+
+#: problem categories ``fail_clip`` turns into a failed clip; the rest still refuse the job (a node
+#: lacking an engine is the node's problem, not the source's: another node may make the clip)
+FAIL_CLIP_CATEGORIES = ("unsupported_source", "validation")
+
+
+@attrs.frozen(kw_only=True)
 class PreparedJob:
     parsed: ParsedJob
     clips: tuple[PreparedClip, ...]
+    #: clips refused under ``"unsupported_sources": "fail_clip"``, in source order
+    refused: tuple[RefusedClip, ...] = ()
 
     @property
     def spec(self) -> JobSpec:
@@ -134,6 +151,15 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         raise SpecInvalid(name_problems)
     problems: list[Problem] = []
     clips: list[PreparedClip] = []
+    refused: list[RefusedClip] = []
+    per_clip = spec.unsupported_sources == "fail_clip"
+
+    def refuse(i: int, source: str, problem: Problem) -> None:
+        if per_clip and problem.category in FAIL_CLIP_CATEGORIES:
+            refused.append(RefusedClip(index=i + 1, source=source, problem=problem))
+        else:
+            problems.append(problem)
+
     if spec.engine is not None and spec.engine not in engines.names:
         problems.append(Problem(path="/engine", message=(
             f"engine {spec.engine!r} is not installed; installed engines: {', '.join(engines.names) or 'none'}. "
@@ -150,7 +176,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         where = f"/sources/{i}"
         routed = _route_source(source, where, engines, profile, spec.engine, needs)
         if isinstance(routed, Problem):
-            problems.append(routed)
+            refuse(i, source, routed)
             continue
         before, infos, decision = routed
         engine = engines.get(decision.engine)
@@ -189,7 +215,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         try:
             plan = engine.plan(request)
         except ProxxError as exc:
-            problems.append(Problem(path=where, message=f"{source}: {exc.message}", category=exc.category))
+            refuse(i, source, Problem(path=where, message=f"{source}: {exc.message}", category=exc.category))
             continue
         facts = ProxyFacts(source_path=source, output_path=output_path, layout=spec.layout, op_atom=bool(
             spec.layout == "avid_mxf"))
@@ -200,4 +226,4 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     problems += build_problems(spec.require_builds, engines, {c.plan.engine for c in clips}, whole_job=only is None)
     if problems:
         raise SpecInvalid(problems)
-    return PreparedJob(parsed=parsed, clips=tuple(clips))
+    return PreparedJob(parsed=parsed, clips=tuple(clips), refused=tuple(refused))

@@ -16,6 +16,7 @@ import attrs
 
 from .errors import Problem
 from .look import look_problems
+from .pathhints import absolute_hint
 
 
 def source_problems(sources: tuple[str, ...]) -> list[Problem]:
@@ -24,7 +25,7 @@ def source_problems(sources: tuple[str, ...]) -> list[Problem]:
     for i, src in enumerate(sources):
         where = f"/sources/{i}"
         if not os.path.isabs(src):
-            problems.append(Problem(path=where, message=f"{src!r} is not an absolute path; write the full path starting at /"))
+            problems.append(Problem(path=where, message=f"{src!r} is not an absolute path; {absolute_hint(src)}"))
             continue
         if "\x00" in src:
             problems.append(Problem(path=where, message="contains a NUL character"))
@@ -67,7 +68,7 @@ def _file_problems(src: str, where: str) -> list[Problem]:
 def output_dir_problems(output_dir: str) -> list[Problem]:
     where = "/output_dir"
     if not os.path.isabs(output_dir):
-        return [Problem(path=where, message=f"{output_dir!r} is not an absolute path; write the full path starting at /")]
+        return [Problem(path=where, message=f"{output_dir!r} is not an absolute path; {absolute_hint(output_dir)}")]
     if not os.path.exists(output_dir):
         return [Problem(path=where, message=f"{output_dir}: does not exist; create it first (Proxx never creates it)")]
     if not os.path.isdir(output_dir):

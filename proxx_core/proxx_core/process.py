@@ -156,11 +156,31 @@ def stderr_tail(fh: IO[bytes]) -> str:
     return _tail(fh)
 
 
+def _read_progress(stream, progress) -> None:
+    """Feed ``progress`` each ``key=value`` block of a ``-progress`` stream (a block ends with its
+    ``progress=`` line). Reads to EOF whatever happens, so the tool never blocks on a full pipe."""
+    block: dict[str, str] = {}
+    for raw in stream:
+        key, sep, value = raw.decode("utf-8", "replace").strip().partition("=")
+        if not sep:
+            continue
+        block[key] = value
+        if key == "progress":
+            try:
+                progress(block)
+            except Exception:  # a display must never fail the encode
+                pass
+            block = {}
+
+
 def run_command(command: Command, cancel: threading.Event | None = None, *, env: dict[str, str] | None = None,
-                poll_seconds: float = 0.05) -> CommandRecord:
+                poll_seconds: float = 0.05, progress=None) -> CommandRecord:
     """Run ``command``; return its record when it exits 0. Raise ClipFailure with category
     ``engine_failed`` (non-zero exit), ``timeout`` (deadline passed, process group killed) or
-    ``interrupted`` (``cancel`` set, process group killed)."""
+    ``interrupted`` (``cancel`` set, process group killed).
+
+    ``progress``: called with each ``key=value`` block the command writes to its stdout (FFmpeg's
+    ``-progress pipe:1``), from a reader thread; without it stdout is discarded."""
     started_at, t0 = now_rfc3339(), time.monotonic()
     if cancel is not None and cancel.is_set():
         record = CommandRecord(argv=command.argv, exit_code=None, stderr_tail="not started: the run was interrupted",
@@ -169,7 +189,8 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
                           records=(record,))
     with tempfile.TemporaryFile() as err:
         try:
-            proc = subprocess.Popen(list(command.argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            proc = subprocess.Popen(list(command.argv), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL if progress is None else subprocess.PIPE,
                                     stderr=err, shell=False, env=env, **child_process_options())
         except OSError as exc:
             record = CommandRecord(argv=command.argv, exit_code=None, stderr_tail=str(exc),
@@ -178,6 +199,11 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
                               records=(record,)) from None
         deadline = t0 + command.timeout_seconds
         outcome = None
+        reader = None
+        if progress is not None:
+            reader = threading.Thread(target=_read_progress, args=(proc.stdout, progress), daemon=True,
+                                      name="proxx-progress")
+            reader.start()
         _child_changed(proc.pid, True)
         while True:
             try:
@@ -193,6 +219,9 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
                 kill_process_group(proc)
                 break
         _child_changed(proc.pid, False)
+        if reader is not None:
+            reader.join(timeout=5)  # the group is dead or done: EOF comes at once
+            proc.stdout.close()
         record = CommandRecord(argv=command.argv, exit_code=proc.returncode, stderr_tail=_tail(err),
                                timing={"started_at": started_at, "seconds": round(time.monotonic() - t0, 3)})
     if outcome == "timeout":
@@ -206,12 +235,14 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
     return record
 
 
-def run_commands(commands: Iterable[Command], cancel: threading.Event | None = None) -> tuple[CommandRecord, ...]:
-    """Run a plan's commands in order; on failure, the ClipFailure carries every record so far."""
+def run_commands(commands: Iterable[Command], cancel: threading.Event | None = None, *,
+                 progress=None) -> tuple[CommandRecord, ...]:
+    """Run a plan's commands in order; on failure, the ClipFailure carries every record so far.
+    ``progress``: as for :func:`run_command`, given to every command."""
     records: list[CommandRecord] = []
     for command in commands:
         try:
-            records.append(run_command(command, cancel))
+            records.append(run_command(command, cancel, progress=progress))
         except ClipFailure as exc:
             raise ClipFailure(exc.message, category=exc.category, records=(*records, *exc.records)) from None
     return tuple(records)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 RESULT_VERSION = "1.0.0"
 
 COMPLETED, FAILED, PARTIAL = "COMPLETED", "FAILED", "PARTIAL"
+#: a clip whose existing output verified and was kept (``"existing_outputs": "skip_verified"``)
+SKIPPED = "SKIPPED"
 EXIT_OK, EXIT_VALIDATION, EXIT_EXECUTION, EXIT_PARTIAL, EXIT_SYSTEM = 0, 1, 2, 3, 4
 
 
@@ -119,10 +121,11 @@ def job_timing(started_at: str, started_monotonic: float, finished_monotonic: fl
 
 
 def status_for(clips: tuple[ClipResult, ...]) -> tuple[str, int]:
-    ok = sum(c.status == COMPLETED for c in clips)
+    """COMPLETED (exit 0) when every clip is COMPLETED or SKIPPED (its verified proxy is there)."""
+    ok = sum(c.status in (COMPLETED, SKIPPED) for c in clips)
     if clips and ok == len(clips):
         return COMPLETED, EXIT_OK
-    failed = [c for c in clips if c.status != COMPLETED]
+    failed = [c for c in clips if c.status not in (COMPLETED, SKIPPED)]
     system = any(c.failure and c.failure.category == "io_error" for c in failed)
     status = PARTIAL if ok else FAILED
     if system:
@@ -142,6 +145,22 @@ def finished(job: PreparedJob, clips: tuple[ClipResult, ...], *, identities: lis
                      jobspec_sha256=job.jobspec_sha256, status=status, exit_code=exit_code,
                      environment=environment(identities, distributions), user_metadata=job.spec.user_metadata,
                      clips=clips, timing=timing, jobspec=job.document)
+
+
+def refused_clip(index: int, source: str, problem: Problem, profile: str) -> ClipResult:
+    """The FAILED result of a clip refused at validation under ``"unsupported_sources": "fail_clip"``:
+    nothing ran for it; its failure carries the problem's category and reason."""
+    import os
+
+    try:
+        size: int | None = os.path.getsize(source)
+    except OSError:
+        size = None
+    now = now_rfc3339()
+    return ClipResult(index=index, source={"path": source, "size": size, "info": None}, engine=None, profile=profile,
+                      output=None, status=FAILED,
+                      failure=Failure(category=problem.category, message=f"refused at validation: {problem.message}"),
+                      timing={"started_at": now, "finished_at": now, "seconds": 0.0})
 
 
 def refused(problems: tuple[Problem, ...] | list[Problem], *, document: Any = None, job_id: str | None = None,

@@ -17,10 +17,14 @@ from .atomic import publish
 from .engine import ClipRequest, CommandRecord
 from .errors import ClipFailure
 from .look import changed_files
+from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, judge_existing, policy_of
 from .planning import PreparedClip, PreparedJob
 from .plugins import EngineSet
 from .preflight import SourceStat, file_identity
-from .results import COMPLETED, FAILED, ClipResult, Failure, JobResult, OutputRecord, finished, now_rfc3339
+from .progress import DONE, START, ClipTracker, EventFn, ProgressEvent, accepts_progress, safe_emit
+from .results import (
+    COMPLETED, FAILED, SKIPPED, ClipResult, Failure, JobResult, OutputRecord, finished, now_rfc3339, refused_clip,
+)
 from .serialization import to_data
 from .tempclaim import TempBusy, TempClaim, TempExists, TempIsSource
 from .layouts import make_folders
@@ -54,9 +58,14 @@ def _source_changed(clip: PreparedClip) -> str | None:
 
 
 def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event,
-             source_ids: frozenset[tuple[int, int]] = frozenset()) -> ClipResult:
+             source_ids: frozenset[tuple[int, int]] = frozenset(), existing_outputs: str | None = None,
+             events: EventFn | None = None) -> ClipResult:
     """Make one clip. ``source_ids`` are the (st_dev, st_ino) of every source of the job: no file
-    with one of these identities is ever replaced, whatever its name."""
+    with one of these identities is ever replaced, whatever its name. ``existing_outputs``: the
+    JobSpec 1.1 policy (proxx_core.existing); None: ``overwrite`` decides, as in 1.0. ``events``:
+    receives this clip's ``progress`` events when the engine reports progress."""
+    policy = existing_outputs or (OVERWRITE if overwrite else FAIL)
+    overwrite = policy == OVERWRITE
     plan = clip.plan
     req = plan.request
     started_at, t0 = now_rfc3339(), time.monotonic()
@@ -81,7 +90,25 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
 
     if cancel.is_set():
         return fail("interrupted", "the run was interrupted before this clip started")
-    for path in (req.output_path, *(t.path for t in req.extra_outputs)):
+    finals = (req.output_path, *(t.path for t in req.extra_outputs))
+    if policy == SKIP_VERIFIED and any(os.path.lexists(p) for p in finals):
+        if req.extra_outputs:
+            return fail("output_exists", f"{req.output_path} (or another file of this OP-Atom clip) already exists and "
+                                         f"was left untouched: \"skip_verified\" does not verify OP-Atom clips yet; "
+                                         f"delete the clip's files or set \"existing_outputs\": \"overwrite\"")
+        changed = _source_changed(clip)
+        if changed:
+            return fail("io_error", changed)
+        verdict = judge_existing(plan, engines.get(plan.engine), engines.clip_checks, source_ids=source_ids)
+        output = OutputRecord(path=req.output_path, size=verdict.size, sha256=verdict.sha256,
+                              verification=verdict.verification)
+        if not verdict.ok:
+            return fail("output_exists", verdict.message or f"{req.output_path} could not be verified")
+        assert verdict.verification is not None  # ok: verified
+        relink = relink_data(verdicts(req.source_info, verdict.verification.output_info, ProxyFacts(
+            source_path=req.source, output_path=req.output_path, layout=req.layout, op_atom=req.layout == "avid_mxf")))
+        return result(SKIPPED)
+    for path in finals:
         if os.path.lexists(path) and not overwrite:
             return fail("output_exists", f"{path} already exists and was left untouched; "
                                          f"delete it or set \"overwrite\": true")
@@ -97,10 +124,11 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
         return fail("io_error", f"cannot create folder {exc.filename}: {exc.strerror or exc}")
     claims: list[TempClaim] = []
     try:
-        claim = TempClaim.take(req.temp_path, overwrite=overwrite, is_source=source_ids.__contains__)
+        # skip_verified resumes an interrupted run: a leftover temp nobody holds is taken over too
+        claim = TempClaim.take(req.temp_path, overwrite=policy != FAIL, is_source=source_ids.__contains__)
         claims.append(claim)
         for target in req.extra_outputs:  # OP-Atom: every file of the clip is owned the same way
-            claims.append(TempClaim.take(target.temp_path, overwrite=overwrite, is_source=source_ids.__contains__))
+            claims.append(TempClaim.take(target.temp_path, overwrite=policy != FAIL, is_source=source_ids.__contains__))
     except TempExists as exc:
         return _released(claims, fail("output_exists", (
             f"temporary output {_temp_named(exc, req, claims)} exists (an earlier run was interrupted or failed "
@@ -118,7 +146,11 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
         engine = engines.get(plan.engine)
         try:
             assert engine is not None  # the plan was made by this engine set
-            records = engine.execute(plan, cancel)
+            if events is not None and accepts_progress(engine.execute):
+                tracker = ClipTracker(clip.index, clip.source, req.output_path, events)
+                records = engine.execute(plan, cancel, progress=tracker)
+            else:
+                records = engine.execute(plan, cancel)
             # engines that render elsewhere rename their file into place: hold that file before verifying it
             foreign = any(not c.adopt() and os.path.lexists(c.path) for c in claims)
             if foreign:
@@ -284,15 +316,21 @@ def _look_record(req: ClipRequest) -> dict[str, Any] | None:
     return req.look.record() if req.look is not None else None
 
 
+def _done_event(res: ClipResult, source: str, output: str) -> ProgressEvent:
+    return ProgressEvent(event=DONE, index=res.index, source=source, output=output, status=res.status,
+                         category=res.failure.category if res.failure else None)
+
+
 def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
     labels = (engines.loaded[n].distribution for n in used)
     return tuple(label.rsplit(" ", 1)[0] for label in labels if label)
 
 
 def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1, cancel: threading.Event | None = None,
-            progress: ProgressFn | None = None) -> JobResult:
+            progress: ProgressFn | None = None, events: EventFn | None = None) -> JobResult:
     """``max_workers``: clips at once, or ``"auto"`` (proxx_core.workers); the choice is recorded
-    under the result's ``timing.workers``."""
+    under the result's ``timing.workers``. ``events``: live ProgressEvents (start, progress, done)
+    for a display; clips refused under ``fail_clip`` are reported ``done`` first."""
     cancel = cancel or threading.Event()
     workers = choose_workers(max_workers, codec=job.clips[0].plan.request.profile.codec if job.clips else None,
                              clips=len(job.clips))
@@ -300,19 +338,29 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
 
     source_ids = frozenset((c.source_stat.dev, c.source_stat.ino) for c in job.clips if c.source_stat is not None)
 
+    policy = policy_of(job.spec)
+    refused = [refused_clip(r.index, r.source, r.problem, job.spec.proxy_profile) for r in job.refused]
+    for r in refused:
+        safe_emit(events, _done_event(r, r.source["path"], ""))
+
     def one(clip: PreparedClip) -> ClipResult:
         if progress:
             progress("start", clip.index, clip.source)
+        safe_emit(events, ProgressEvent(event=START, index=clip.index, source=clip.source,
+                                        output=clip.plan.request.output_path))
         try:
-            res = run_clip(clip, engines, overwrite=job.spec.overwrite, cancel=cancel, source_ids=source_ids)
+            res = run_clip(clip, engines, overwrite=job.spec.overwrite, cancel=cancel, source_ids=source_ids,
+                           existing_outputs=policy, events=events)
         except Exception as exc:  # never lose the result of the other clips
             res = _unexpected(clip, exc)
         if progress:
             progress("done", clip.index, res.status if res.failure is None else f"{res.status} ({res.failure.category})")
+        safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
         return res
 
     with ThreadPoolExecutor(max_workers=workers.max_workers, thread_name_prefix="proxx-clip") as pool:
-        clips = tuple(pool.map(one, job.clips))  # map keeps source order
+        ran = tuple(pool.map(one, job.clips))  # map keeps source order
+    clips = tuple(sorted((*ran, *refused), key=lambda c: c.index)) if refused else ran
     used = sorted({c.plan.engine for c in job.clips})
     return finished(job, clips, identities=[engines.identity(n) for n in used],
                     distributions=_distribution_names(engines, used), started_at=started_at,

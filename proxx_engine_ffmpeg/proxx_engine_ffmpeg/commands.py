@@ -25,6 +25,8 @@ DNXHR_DCT = "int"
 #: AAC bit rate per channel (kb/s), capped per stream
 AAC_KBPS_PER_CHANNEL = 96
 AAC_MAX_KBPS = 512
+#: FFmpeg's machine-readable progress stream, on the encoder's stdout (proxx_core.progress)
+PROGRESS_ARGS = ["-progress", "pipe:1"]
 
 
 #: colour matrix tag -> the name the scale filter takes
@@ -139,6 +141,8 @@ def build_argv(ffmpeg: str, req: ClipRequest) -> list[str]:
     read as an option (``-y.mov``) or a protocol (``concat:a|b.mov``)."""
     info = req.source_info
     argv = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y"]
+    # live progress as key=value blocks on stdout (read only when someone listens); output bytes unchanged
+    argv += PROGRESS_ARGS
     if info.video.rotation:  # type: ignore[union-attr]  # routing refuses a source without video
         # keep the stored raster and its rotation flag, as the source has them (NLEs apply it alike)
         argv += ["-noautorotate"]

@@ -48,11 +48,17 @@ def run_demo(base: Path | None, *, max_workers: int = 2) -> int:
             print(f"proxx demo: {p}", file=sys.stderr)
         return checked.exit_code
     result = run_job(checked.job, engines, max_workers=max_workers)
+    result_path = base / "result.json"
+    result_path.write_text(dumps(result), encoding="utf-8")
+    # a person at a terminal gets a summary and where the result is; a pipe gets the result JSON
+    person = sys.stdout.isatty()
+    say = sys.stdout if person else sys.stderr
     for clip in result.clips:
         out = clip.output
         state = f"{out.path} sha256 {out.sha256[:12]}… verified" if clip.failure is None else clip.failure.message  # type: ignore[union-attr, index]  # no failure: output and digest are set
-        print(f"proxx demo: clip {clip.index} {clip.status}: {state}", file=sys.stderr)
-    print(f"proxx demo: {result.status}; result JSON follows on stdout. Re-run it with: proxx run {job_path}",
-          file=sys.stderr)
-    sys.stdout.write(dumps(result))
+        print(f"proxx demo: clip {clip.index} {clip.status}: {state}", file=say)
+    print(f"proxx demo: {result.status}; result JSON in {result_path}"
+          + ("" if person else " and on stdout") + f". Re-run it with: proxx run {job_path}", file=say)
+    if not person:
+        sys.stdout.write(dumps(result))
     return result.exit_code

@@ -12,7 +12,7 @@ from proxx_core import (
     PROFILES, Capabilities, Claim, ClipPlan, ClipRequest, Command, CommandRecord, Engine, EngineIdentity, Profile,
     ProxxError, Refusal, SourceInfo,
 )
-from proxx_core.kit import probe_file, run_commands
+from proxx_core.kit import ClipProgress, probe_file, run_commands
 
 from . import __version__
 from .binary import FFmpegBinary, inspect_binary
@@ -119,9 +119,18 @@ class FFmpegEngine(Engine):
         settings = {"font": FONT_NAME, "font_sha256": FONT_SHA256} if request.burn_in is not None else {}
         return ClipPlan(request=request, engine=self.name, commands=tuple(commands), settings=settings)
 
-    def execute(self, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
+    def execute(self, plan: ClipPlan, cancel: threading.Event, progress=None) -> tuple[CommandRecord, ...]:
+        """``progress`` (optional, contract 1.1): given a ClipProgress for each block of the encode's
+        ``-progress`` stream (the audio pass writes none)."""
+        on_block = None
+        if progress is not None:
+            video = plan.request.source_info.video
+            frames, seconds = (video.frame_count if video else None), plan.request.source_info.duration_seconds
+
+            def on_block(block: dict[str, str]) -> None:
+                progress(ClipProgress.from_ffmpeg(block, frames=frames, seconds=seconds))
         try:
-            records = run_commands(plan.commands, cancel)
+            records = run_commands(plan.commands, cancel, progress=on_block)
             if plan.request.layout == "avid_mxf":  # FFmpeg's bitexact UMIDs are all zero: number them
                 seed = clip_seed(plan.request)
                 stamp_umids(plan.request.temp_path, seed, "V1")

@@ -45,7 +45,7 @@ from proxx_core import (
     SourceInfo,
     VideoInfo,
 )
-from proxx_core.kit import binary_sha256, normalise_timecode
+from proxx_core.kit import ClipProgress, binary_sha256, normalise_timecode
 
 from . import __version__
 from .detect import detect_raw
@@ -130,10 +130,10 @@ class ResolveEngine(Engine):
         argv += ["--call-timeout", f"{call_timeout or self.call_timeout:g}"]
         return tuple(argv) + tuple(extra)
 
-    def _run(self, argv, timeout, cancel=None):
+    def _run(self, argv, timeout, cancel=None, on_progress=None):
         from .supervisor import run_worker
 
-        run = run_worker(argv, timeout=timeout, cancel=cancel, lock_path=self.lock_path)
+        run = run_worker(argv, timeout=timeout, cancel=cancel, lock_path=self.lock_path, on_progress=on_progress)
         self.last_run = run
         return run
 
@@ -313,12 +313,19 @@ class ResolveEngine(Engine):
         return ClipPlan(request=request, engine=self.name, settings=settings,
                         commands=(Command(argv=argv, timeout_seconds=timeout, purpose="render"),))
 
-    def execute(self, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
+    def execute(self, plan: ClipPlan, cancel: threading.Event, progress=None) -> tuple[CommandRecord, ...]:
+        """``progress`` (optional, contract 1.1): given Resolve's render CompletionPercentage."""
         cmd = plan.commands[0]
-        run = self._run(cmd.argv, timeout=cmd.timeout_seconds, cancel=cancel)
+        on_progress = None
+        if progress is not None:
+            def on_progress(percent: float) -> None:
+                progress(ClipProgress(fraction=max(0.0, min(1.0, percent / 100)), final=percent >= 100))
+        run = self._run(cmd.argv, timeout=cmd.timeout_seconds, cancel=cancel, on_progress=on_progress)
         record = CommandRecord(argv=run.argv, exit_code=run.exit_code, stderr_tail=run.stderr_tail,
                                timing={"started_at": run.started_at, "seconds": run.seconds})
         if run.ok:
+            if on_progress is not None:
+                on_progress(100.0)  # the worker reports progress while rendering, not the finish
             return (record,)
         if run.killed_for == "interrupted" or cancel.is_set():
             raise ClipFailure(f"interrupted: {run.kill_message or 'cancelled'}", category="interrupted",

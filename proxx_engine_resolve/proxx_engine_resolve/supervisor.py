@@ -131,9 +131,10 @@ class NodeLock:
 
 
 def run_worker(argv: tuple[str, ...] | list[str], *, timeout: float, cancel: threading.Event | None = None,
-               lock_path: Path | None = None, env: dict[str, str] | None = None) -> WorkerRun:
+               lock_path: Path | None = None, env: dict[str, str] | None = None, on_progress=None) -> WorkerRun:
     """Run the worker ``argv`` to completion or until a deadline; never raises for worker failures.
-    ``env`` defaults to :func:`worker_environment` for the interpreter ``argv[0]``."""
+    ``env`` defaults to :func:`worker_environment` for the interpreter ``argv[0]``. ``on_progress``:
+    called with each render ``percent`` (0-100) the worker reports."""
     argv = tuple(argv)
     cancel = cancel or threading.Event()
     lock = NodeLock(lock_path or default_lock_path())
@@ -146,17 +147,17 @@ def run_worker(argv: tuple[str, ...] | list[str], *, timeout: float, cancel: thr
                          seconds=time.monotonic() - t0, result=None, killed_for="interrupted",
                          kill_message="cancelled while waiting for the node's Resolve lock")
     try:
-        return _run_locked(argv, timeout, cancel, env, started_at, t0)
+        return _run_locked(argv, timeout, cancel, env, started_at, t0, on_progress)
     finally:
         lock.release()
 
 
-def _run_locked(argv, timeout, cancel, env, started_at, t0) -> WorkerRun:
+def _run_locked(argv, timeout, cancel, env, started_at, t0, on_progress=None) -> WorkerRun:
     with tempfile.TemporaryFile() as err:
-        return _supervise(argv, timeout, cancel, env, started_at, t0, err)
+        return _supervise(argv, timeout, cancel, env, started_at, t0, err, on_progress)
 
 
-def _supervise(argv, timeout, cancel, env, started_at, t0, err) -> WorkerRun:
+def _supervise(argv, timeout, cancel, env, started_at, t0, err, on_progress=None) -> WorkerRun:
     # the core's way to start a child: own process group, dies with Proxx (Linux), killable as a group
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env,
                             **child_process_options())
@@ -183,6 +184,11 @@ def _supervise(argv, timeout, cancel, env, started_at, t0, err) -> WorkerRun:
                     state["wait"], state["wait_deadline"] = None, None
                 elif kind == "result":
                     state["result"] = ev
+            if kind == "progress" and on_progress is not None and isinstance(ev.get("percent"), (int, float)):
+                try:
+                    on_progress(float(ev["percent"]))
+                except Exception:  # a display must never fail the render
+                    pass
 
     readers = [threading.Thread(target=read_stdout, daemon=True)]
     for r in readers:

@@ -203,7 +203,7 @@ def add_commands(add, positive, positive_float) -> None:
         return p
 
     p = broker(add("worker", "Run a fleet worker: consume the queues of this node's usable engines and run "
-                             "clips like `proxx run`. Guide: docs/fleet.md", cmd_worker))
+                             "clips like `proxx run`. Guide: proxx docs fleet", cmd_worker))
     p.add_argument("--max-workers", type=positive, default=1, metavar="N", help="clips to run at once (default 1)")
     p.add_argument("--config", metavar="TOML", help="node config with [paths] prefix map (default $PROXX_CONFIG)")
     p.add_argument("--name", help="node name in the registry (default: host name); unique per worker")

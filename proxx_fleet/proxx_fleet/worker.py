@@ -23,6 +23,7 @@ from proxx_core.pathmap import NodeConfig, map_document
 from proxx_core.plugins import EngineSet
 from proxx_core.results import environment, now_rfc3339
 from proxx_core.serialization import to_data
+from proxx_core.existing import policy_of
 from proxx_core.runner import run_clip
 
 from .app import TASK_NAME, make_app
@@ -128,12 +129,17 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
                         f"{' by ' + node.config.path if node.config.path else ' (no path map)'}]")
             lines.append(f"{p.path or '/'}: {text}")
         return {"clip": failed_clip(document, index, engine, category, "; ".join(lines), info), "environment": None}
+    if checked.job.refused:  # "unsupported_sources": "fail_clip" refused this clip at validation here
+        problem = checked.job.refused[0].problem
+        return {"clip": failed_clip(document, index, engine, problem.category,
+                                    f"refused at validation: {problem.message}", info), "environment": None}
     clip = checked.job.clips[0]
     if clip.plan.engine != engine:
         message = (f"node {node.name} routes this clip to {clip.plan.engine!r} but the submitter routed it to "
                    f"{engine!r}; install the same engine distributions on the submitting machine and every node")
         return {"clip": failed_clip(document, index, engine, "engine_unavailable", message, info), "environment": None}
-    result = run_clip(clip, node.engines, overwrite=checked.job.spec.overwrite, cancel=cancel)
+    result = run_clip(clip, node.engines, overwrite=checked.job.spec.overwrite, cancel=cancel,
+                      existing_outputs=policy_of(checked.job.spec))
     data = to_data(attrs.evolve(result, node=info))
     label = node.engines.loaded[engine].distribution
     env = environment([node.engines.identity(engine)], (label.rsplit(" ", 1)[0],) if label else ())

@@ -217,3 +217,18 @@ def test_node_lock_serialises_sessions(tmp_path):
     a.release()
     assert b.acquire()
     b.release()
+
+
+def test_render_progress_reaches_the_runner(make_engine, raw_source, outdir):
+    """Resolve's render CompletionPercentage arrives as ClipProgress through the optional hook."""
+    from proxx_core.progress import accepts_progress
+
+    engine = make_engine()
+    assert accepts_progress(engine.execute)
+    src = raw_source("braw", frames=5)
+    req = request_for(engine, src, PROXY, outdir)
+    plan = engine.plan(req)
+    samples = []
+    engine.execute(plan, threading.Event(), progress=samples.append)
+    assert samples and samples[-1].fraction == 1.0 and samples[-1].final
+    assert all(0.0 <= s.fraction <= 1.0 for s in samples)

@@ -57,3 +57,33 @@ class WatchLog:
                 return
             self._noted.add(key)
         self(event, **fields)
+
+
+#: a running clip's progress is logged at most this often (start and done are always logged)
+PROGRESS_LOG_SECONDS = 5.0
+
+
+class ProgressLog:
+    """Logs a job's ProgressEvents (proxx_core.progress) as ``event=clip_start|clip_progress|clip_done``
+    lines with the same fields `proxx run --progress=jsonl` writes; progress at most every
+    :data:`PROGRESS_LOG_SECONDS` per clip, so a long encode does not flood the log."""
+
+    def __init__(self, log: WatchLog, job: str, clock: Any = None):
+        import time
+
+        self.log, self.job, self.clock = log, job, clock or time.monotonic
+        self._last: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        from pathlib import Path
+
+        if event.event == "progress":
+            now = self.clock()
+            with self._lock:
+                last = self._last.get(event.index)
+                if last is not None and now - last < PROGRESS_LOG_SECONDS:
+                    return
+                self._last[event.index] = now
+        fields = {k: v for k, v in event.to_json().items() if k not in ("event", "index", "source", "output")}
+        self.log(f"clip_{event.event}", job=self.job, clip=event.index, file=Path(event.source).name, **fields)

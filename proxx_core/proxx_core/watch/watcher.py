@@ -30,7 +30,7 @@ from ..results import COMPLETED, EXIT_SYSTEM, EXIT_VALIDATION, JobResult, now_rf
 from ..runner import run_job
 from . import recovery
 from .files import read_bounded, read_spec
-from .log import WatchLog
+from .log import ProgressLog, WatchLog
 from .owner import Owner
 from .protocol import ClaimedJob, WatchFolder
 from .recovery import ChildrenRecord, Recovery
@@ -277,7 +277,8 @@ class Watcher:
         fsync_dir(str(self.owner_dir))
         self.log("started", job=claim.name, job_id=checked.job.job_id, clips=len(checked.job.clips),
                  workers=workers)
-        return run_job(checked.job, self.engines, max_workers=workers, cancel=self.stop)
+        return run_job(checked.job, self.engines, max_workers=workers, cancel=self.stop,
+                       events=ProgressLog(self.log, claim.name))
 
     # ------------------------------------------------------------------------------- loop
     def _reap(self) -> None:

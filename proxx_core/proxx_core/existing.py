@@ -1,0 +1,120 @@
+"""What a run does with a file already under a clip's final name (JobSpec 1.1 ``existing_outputs``).
+
+* ``fail`` (default, as in 1.0): the clip fails as ``output_exists``; the file is left untouched.
+* ``skip_verified``: the file is kept if it passes the full relink verification against this clip's
+  source, exactly as a fresh output would (the routed engine's ``probe_output`` of the final file,
+  :func:`proxx_core.verify.verify_output`, every plugin's ``proxx_clip_checks``); the clip is then
+  ``SKIPPED`` with the file's probe, size and SHA-256. A file that does not pass is never replaced:
+  the clip fails as ``output_exists`` naming the failed checks. A clip with no file is made.
+* ``overwrite``: the file is replaced by a new, verified output (the 1.0 ``"overwrite": true``).
+
+Nothing here writes: the only side effect of judging a file is reading it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from typing import Any
+
+import attrs
+
+from .engine import ClipPlan, Verification
+from .verify import verify_output
+
+FAIL, SKIP_VERIFIED, OVERWRITE = "fail", "skip_verified", "overwrite"
+POLICIES = (FAIL, SKIP_VERIFIED, OVERWRITE)
+
+
+def policy_of(spec: Any) -> str:
+    """The policy a JobSpec asks for: ``existing_outputs`` if set, else 1.0's ``overwrite`` flag."""
+    chosen = getattr(spec, "existing_outputs", None)
+    if chosen:
+        return chosen
+    return OVERWRITE if getattr(spec, "overwrite", False) else FAIL
+
+
+def policy_problem(doc: dict) -> str | None:
+    """Why a document's ``overwrite`` and ``existing_outputs`` cannot both stand, or None. Setting
+    both is refused even when they agree: one key says it, so a reader never has to reconcile two."""
+    if "existing_outputs" in doc and "overwrite" in doc:
+        want = OVERWRITE if doc["overwrite"] is True else FAIL
+        return (f"set either /existing_outputs or the 1.0 key /overwrite, not both; remove /overwrite "
+                f"(\"overwrite\": {str(doc['overwrite']).lower()} is \"existing_outputs\": \"{want}\")")
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class ExistingVerdict:
+    """The judgement of one existing final file: keep it (``ok``) or fail the clip."""
+
+    ok: bool
+    #: why the clip fails (not ok), naming the failed checks
+    message: str | None = None
+    verification: Verification | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+
+def judge_existing(plan: ClipPlan, engine: Any, clip_checks: Any = None, *,
+                   source_ids: frozenset = frozenset()) -> ExistingVerdict:
+    """Verify the file at ``plan.request.output_path`` as if the engine had just made it.
+
+    ``clip_checks(plan, output_info)``: the plugins' extra checks (EngineSet.clip_checks).
+    ``source_ids``: (st_dev, st_ino) of the job's sources; a final name that is a source is never
+    kept as its own proxy."""
+    path = plan.request.output_path
+    before = _lstat(path)
+    if before is None:
+        return ExistingVerdict(ok=False, message=f"{path} vanished while it was being checked")
+    if not stat.S_ISREG(before.st_mode):
+        what = "a symbolic link" if stat.S_ISLNK(before.st_mode) else "not a regular file"
+        return ExistingVerdict(ok=False, message=f"{path} exists and is {what}; it was left untouched")
+    if (before.st_dev, before.st_ino) in source_ids:
+        return ExistingVerdict(ok=False, message=f"{path} is a source of this job (the same file under another "
+                                                 f"name); it was left untouched")
+    # the engine probes "its output" at request.temp_path: point that at the final file
+    at_final = attrs.evolve(plan, request=attrs.evolve(plan.request, temp_path=path))
+    output_info = engine.probe_output(at_final)
+    extra = tuple(clip_checks(at_final, output_info)) if clip_checks is not None else ()
+    verification = verify_output(at_final, output_info, engine, extra)
+    if not verification.ok:
+        bad = ", ".join(f"{c.name} expected {c.expected!r} got {c.actual!r}" for c in verification.failed_checks())
+        return ExistingVerdict(ok=False, verification=verification, message=(
+            f"{path} already exists and does not verify against its source ({bad}); it was left untouched: "
+            f"delete it to have it made again, or set \"existing_outputs\": \"overwrite\""))
+    try:
+        digest, size, ident = _sha256(path)
+    except OSError as exc:
+        return ExistingVerdict(ok=False, verification=verification,
+                               message=f"{path}: cannot read it to hash it ({exc.strerror or exc})")
+    if ident != (before.st_dev, before.st_ino) or size != before.st_size:
+        return ExistingVerdict(ok=False, verification=verification, message=(
+            f"{path} changed while it was being checked; it was left untouched. Run the job again"))
+    return ExistingVerdict(ok=True, verification=verification, size=size, sha256=digest)
+
+
+def _lstat(path: str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def _sha256(path: str, chunk: int = 4 * 1024 * 1024) -> tuple[str, int, tuple[int, int]]:
+    """SHA-256, size and identity of the file read (opened once, never following a symlink)."""
+    h = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        st = os.fstat(fd)
+        size = 0
+        while True:
+            data = os.read(fd, chunk)
+            if not data:
+                break
+            h.update(data)
+            size += len(data)
+    finally:
+        os.close(fd)
+    return h.hexdigest(), size, (st.st_dev, st.st_ino)
