@@ -62,29 +62,15 @@ def cmd_validate(args) -> int:
 
 def cmd_plan(args) -> int:
     from proxx_core.api import check_job_file
-    from proxx_core.results import to_data
+    from proxx_core.serialization import plan_document
 
     engines = _engines()
     checked = check_job_file(args.job, engines)
     if checked.job is None:
         _report_problems(args.job, checked.problems)
         return checked.exit_code
-    job = checked.job
-    doc = {
-        "job_id": job.job_id,
-        "jobspec_sha256": job.jobspec_sha256,
-        "profile": job.spec.proxy_profile,
-        # the exact builds that would run: copy a binary_sha256 into /require_builds to pin it
-        "engines": [to_data(engines.identity(n)) for n in sorted({c.plan.engine for c in job.clips})],
-        "clips": [
-            {"index": c.index, "source": c.source, "engine": c.plan.engine, "route": to_data(c.route),
-             "output_path": c.plan.request.output_path, "temp_path": c.plan.request.temp_path,
-             "raster": f"{c.plan.request.width}x{c.plan.request.height}",
-             "commands": [to_data(cmd) for cmd in c.plan.commands], "settings": c.plan.settings,
-             "source_info": to_data(c.source_info)}
-            for c in job.clips
-        ],
-    }
+    used = sorted({c.plan.engine for c in checked.job.clips})
+    doc = plan_document(checked.job, [engines.identity(n) for n in used])
     _out(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     return 0
 
@@ -125,7 +111,7 @@ class _Progress:
 
 def cmd_run(args) -> int:
     from proxx_core.api import check_job_file
-    from proxx_core.results import dumps
+    from proxx_core.serialization import dumps
     from proxx_core.runner import run_job
 
     engines = _engines()
@@ -167,7 +153,7 @@ def cmd_watch(args) -> int:
 
 
 def cmd_engines(args) -> int:
-    from proxx_core.results import to_data
+    from proxx_core.serialization import to_data
 
     engines = _engines()
     rows = []
@@ -204,7 +190,7 @@ def cmd_engines(args) -> int:
 
 def cmd_profiles(args) -> int:
     from proxx_core.profiles import PROFILES
-    from proxx_core.results import to_data
+    from proxx_core.serialization import to_data
 
     if args.json:
         _out(json.dumps([to_data(PROFILES[n]) for n in sorted(PROFILES)], indent=2) + "\n")
@@ -224,9 +210,10 @@ def cmd_profiles(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from proxx_core.spec import load_schema
+    from proxx_core.serialization import JOBSPEC_SCHEMA, PLAN_SCHEMA, RESULT_SCHEMA, load_schema
 
-    _out(json.dumps(load_schema("result-1.0.json" if args.result else "jobspec-1.0.json"), indent=2) + "\n")
+    name = RESULT_SCHEMA if args.result else PLAN_SCHEMA if args.plan else JOBSPEC_SCHEMA
+    _out(json.dumps(load_schema(name), indent=2) + "\n")
     return 0
 
 
@@ -308,8 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add("profiles", "List the proxy profile catalogue.", cmd_profiles)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = add("schema", "Print the JobSpec JSON Schema (or the result schema).", cmd_schema)
-    p.add_argument("--result", action="store_true", help="print the result JSON Schema instead")
+    p = add("schema", "Print the JobSpec JSON Schema (or the result or plan schema).", cmd_schema)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--result", action="store_true", help="print the result JSON Schema instead")
+    which.add_argument("--plan", action="store_true", help="print the schema of `proxx plan` output instead")
     p = add("demo", "Make sample media and run a real demo job with the FFmpeg engine.", cmd_demo)
     p.add_argument("dir", nargs="?", help="where to put the demo (default: a new temporary folder)")
     p.add_argument("--max-workers", type=_workers, default=2, metavar="N|auto")
@@ -326,7 +315,7 @@ def _add_fleet_commands(add) -> None:
         from proxx_fleet.cli import add_commands
     except ImportError:
         for name in FLEET_COMMANDS:
-            p = add(name, f"(fleet) needs proxx-fleet: pip install proxx-fleet", _fleet_missing)
+            p = add(name, "(fleet) needs proxx-fleet: pip install proxx-fleet", _fleet_missing)
             p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         return
     add_commands(add, _whole, _seconds)

@@ -32,6 +32,8 @@ def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_sec
                invalid_grace_seconds: float | None = None, stream: TextIO | None = None,
                install_signal_handlers: bool = True) -> int:
     """``proxx watch``: 0 when stopped by SIGINT/SIGTERM or when ``once`` drained the folder; 1 fatal."""
+    from proxx_core.errors import ProxxError
+    from proxx_core.pathmap import load_node_config
     from proxx_core.plugins import load_engines
     from proxx_core.watch import DEFAULT_INVALID_GRACE_SECONDS, DEFAULT_STABLE_SECONDS, Fatal, Watcher
 
@@ -45,7 +47,12 @@ def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_sec
     except Exception as exc:  # strict plugin mode
         print(f"proxx watch: error: cannot load engines: {exc}", file=err)
         return 1
-    watcher = Watcher(root, engines, max_workers=max_workers, once=once, poll_seconds=poll_seconds,
+    try:
+        path_map = load_node_config().path_map  # PROXX_CONFIG: the same path map as fleet workers
+    except ProxxError as exc:
+        print(f"proxx watch: error: {exc.message}", file=err)
+        return 1
+    watcher = Watcher(root, engines, max_workers=max_workers, once=once, poll_seconds=poll_seconds, path_map=path_map,
                       stable_seconds=stable_seconds, invalid_grace_seconds=invalid_grace_seconds, stream=stream,
                       node=os.environ.get("PROXX_WATCH_NODE", "").strip() or None, stop=threading.Event())
     previous = {}

@@ -31,12 +31,13 @@ from .profiles import PROFILES, Profile
 if TYPE_CHECKING:
     from .api import CheckedJob, check_document, check_job_file
     from .plugins import EngineSet, load_engines
-    from .results import JobResult, dumps
+    from .results import JobResult
+    from .serialization import dumps
     from .runner import run_job
 
 #: the user API, imported on first use (name -> module)
 _LAZY = {"load_engines": "plugins", "EngineSet": "plugins", "check_job_file": "api", "check_document": "api",
-         "CheckedJob": "api", "run_job": "runner", "JobResult": "results", "dumps": "results"}
+         "CheckedJob": "api", "run_job": "runner", "JobResult": "results", "dumps": "serialization"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,10 @@
-"""The few calls the CLI and the watch folder need, from a job file to a result.
+"""The pipeline, in order, from a job file to a prepared job or a refusal with every problem.
+
+    document  -> read and parse (schema, versions, identity)        proxx_core.document
+    preflight -> sources and output folder on disk                    proxx_core.preflight
+    naming    -> output names, never a source, portable                proxx_core.naming
+    planning  -> probe, route and plan every clip                     proxx_core.planning
+    (then runner.run_job -> results -> serialization.dumps)
 
     engines = load_engines()
     checked = check_job_file(path, engines)      # never raises for a bad spec
@@ -14,10 +20,12 @@ from typing import Any
 import attrs
 
 from .errors import JobFileError, Problem, SpecInvalid
-from .jobs import PreparedJob, prepare, route_problems
+from .document import ParsedJob, derive_job_id, document_problems, job_id_usable, jobspec_sha256, read_document
+from .naming import name_problems
+from .planning import PreparedJob, prepare, route_problems
 from .plugins import EngineSet
+from .preflight import disk_problems
 from .results import EXIT_SYSTEM, EXIT_VALIDATION, JobResult, refused
-from .spec import derive_job_id, jobspec_sha256, output_names, read_document, static_problems, structure
 
 
 @attrs.frozen(kw_only=True)
@@ -35,23 +43,33 @@ class CheckedJob:
         return bool(self.problems) and all(p.category == "engine_unavailable" for p in self.problems)
 
 
+def static_problems(doc: Any) -> tuple[ParsedJob | None, list[Problem]]:
+    """Every problem found without engines, in one pass: the document, the disk, the names."""
+    problems = document_problems(doc)
+    if not isinstance(doc, dict):
+        return None, problems
+    problems += disk_problems(doc, {p.path for p in problems})
+    if not any(p.path == "/output_name_template" for p in problems):
+        problems += name_problems(doc, job_id=derive_job_id(doc) if job_id_usable(doc) else None)
+    return (None, problems) if problems else (ParsedJob.of(doc), [])
+
+
 def check_document(document: Any, engines: EngineSet, *, only: int | None = None) -> CheckedJob:
     """Validate and prepare a decoded JobSpec; ``only`` (1-based) checks and prepares that one clip,
     ignoring problems of the job's other sources (a fleet node may not see them)."""
-    spec, problems = static_problems(document)
+    parsed, problems = static_problems(document)
     if only is not None and problems:
         problems = [p for p in problems if not _about_other_source(p.path, only)]
         if not problems:
-            spec = structure(document)
-            problems = output_names(spec, derive_job_id(document))[1]
-    if problems:
+            parsed = ParsedJob.of(document)
+    if problems or parsed is None:
         # report the sources that cannot be routed too, so the operator fixes everything in one round
         skip = {_source_index(p.path) for p in problems} - {None}
         if isinstance(document, dict) and not any(p.path in ("/sources", "/engine") for p in problems):
             problems = problems + route_problems(document, engines, skip)
         return _refuse(document, problems, EXIT_VALIDATION)
     try:
-        job = prepare(document, spec, engines, only=only)
+        job = prepare(parsed, engines, only=only)
     except SpecInvalid as exc:
         return _refuse(document, list(exc.problems), EXIT_VALIDATION)
     return CheckedJob(document=document, job=job, problems=(), exit_code=0, refusal=None)

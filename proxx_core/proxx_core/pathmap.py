@@ -109,7 +109,7 @@ def load_node_config(path: str | os.PathLike | None = None) -> NodeConfig:
 def map_document(document: dict, path_map: PathMap) -> tuple[dict, dict[str, Any]]:
     """A copy of a JobSpec with sources and output_dir seen from this node, plus a record of
     {submitted, mapped} paths for the result. The job id stays the submitter's (it names outputs)."""
-    from .spec import derive_job_id
+    from .document import derive_job_id
 
     mapped = dict(document)
     record: dict[str, Any] = {"sources": [], "output_dir": None}

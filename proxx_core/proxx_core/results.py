@@ -7,19 +7,20 @@ host) lives under keys named ``timing``, so two runs compare equal after droppin
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import platform
 import socket
 import sys
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import cattrs
 
 from .engine import EngineIdentity, Verification
 from .errors import Problem
-from .media import FrameRate
+from .serialization import to_data
+
+if TYPE_CHECKING:
+    from .planning import PreparedJob
 
 RESULT_VERSION = "1.0.0"
 DISTRIBUTIONS = ("proxx-core", "proxx-cli", "proxx-engine-ffmpeg", "proxx-engine-resolve")
@@ -89,19 +90,6 @@ class JobResult:
     jobspec: Any = None
 
 
-_out = cattrs.Converter()
-_out.register_unstructure_hook(FrameRate, str)
-
-
-def to_data(obj: Any) -> Any:
-    return _out.unstructure(obj)
-
-
-def dumps(result: JobResult) -> str:
-    """One UTF-8 JSON document, stable key order (declaration order), no ``\\u`` escapes."""
-    return json.dumps(to_data(result), ensure_ascii=False, indent=2) + "\n"
-
-
 def environment(identities: list[EngineIdentity], engine_distributions: tuple[str, ...] = ()) -> dict[str, Any]:
     """Proxx's own distributions plus those of the engines used (third-party ones included)."""
     dists = {}
@@ -136,6 +124,20 @@ def status_for(clips: tuple[ClipResult, ...]) -> tuple[str, int]:
     return status, (EXIT_PARTIAL if ok else EXIT_EXECUTION)
 
 
+def finished(job: PreparedJob, clips: tuple[ClipResult, ...], *, identities: list[EngineIdentity],
+             distributions: tuple[str, ...], started_at: str, started_monotonic: float,
+             finished_monotonic: float, workers: dict[str, Any] | None = None) -> JobResult:
+    """The result of a job that ran: status and exit code from its clips (in source order)."""
+    status, exit_code = status_for(clips)
+    timing = job_timing(started_at, started_monotonic, finished_monotonic)
+    if workers is not None:
+        timing["workers"] = workers
+    return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job.job_id,
+                     jobspec_sha256=job.jobspec_sha256, status=status, exit_code=exit_code,
+                     environment=environment(identities, distributions), user_metadata=job.spec.user_metadata,
+                     clips=clips, timing=timing, jobspec=job.document)
+
+
 def refused(problems: tuple[Problem, ...] | list[Problem], *, document: Any = None, job_id: str | None = None,
             jobspec_sha256: str | None = None, exit_code: int = EXIT_VALIDATION) -> JobResult:
     """A result for a job refused before any work (invalid spec, unreadable file)."""
@@ -153,9 +155,9 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
     the spec allows, with a note when a file exists under a clip's final or temporary output name."""
     import os
 
-    from .jobs import temp_path_for
+    from .document import derive_job_id, jobspec_sha256
+    from .naming import render_name, temp_path_for
     from .profiles import PROFILES
-    from .spec import derive_job_id, jobspec_sha256, render_name
 
     doc = document if isinstance(document, dict) else None
     clips: list[ClipResult] = []
@@ -207,10 +209,3 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
                      timing=timing, problems=problems, jobspec=document)
 
 
-def strip_timing(data: Any) -> Any:
-    """The comparable part of a result: every ``timing`` key removed, recursively."""
-    if isinstance(data, dict):
-        return {k: strip_timing(v) for k, v in data.items() if k != "timing"}
-    if isinstance(data, list):
-        return [strip_timing(v) for v in data]
-    return data

@@ -17,6 +17,9 @@ from collections.abc import Mapping
 import attrs
 
 from .engine import Claim, Refusal
+from .media import SourceInfo
+from .plugins import EngineSet
+from .profiles import Profile, representability_problems
 
 
 @attrs.frozen(kw_only=True)
@@ -98,3 +101,24 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
                                 f"set /engine to one of them"), category="validation", candidates=candidates)
     name = winners[0]
     return Route(engine=name, specificity=best, reason=outcomes[name].reason, candidates=candidates)
+
+
+def collect_claims(infos: dict[str, SourceInfo], errors: dict[str, Refusal], engines: EngineSet,
+                   profile: Profile) -> dict[str, Claim | Refusal]:
+    """Every installed engine's claim or refusal for one probed source (engine-name order); a claim
+    the profile cannot represent (frame rate, raster, interlace...) becomes a refusal saying why."""
+    outcomes: dict[str, Claim | Refusal] = {}
+    for name in engines.names:
+        if name in errors:
+            outcomes[name] = errors[name]
+        elif name not in infos:
+            outcomes[name] = Refusal(reason="does not read this format")
+        else:
+            try:
+                outcome = engines.get(name).claim(infos[name], profile)
+            except Exception as exc:
+                outcome = Refusal(reason=f"claim raised {type(exc).__name__}: {exc}")
+            # the engine's own refusal (e.g. "Resolve is not running") says more than ours would
+            why = representability_problems(infos[name].video, profile) if isinstance(outcome, Claim) else []
+            outcomes[name] = Refusal(reason="; ".join(why)) if why else outcome
+    return outcomes

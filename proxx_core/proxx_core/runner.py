@@ -14,16 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .atomic import publish
 from .errors import ClipFailure
-from .jobs import PreparedClip, PreparedJob, SourceStat
+from .planning import PreparedClip, PreparedJob
 from .plugins import EngineSet
-from .results import (
-    COMPLETED, FAILED, RESULT_VERSION, ClipResult, Failure, JobResult, OutputRecord, environment,
-    job_timing, now_rfc3339, proxx_version, status_for, to_data,
-)
-from .workers import choose as choose_workers
-from .spec import file_identity
+from .preflight import SourceStat, file_identity
+from .results import COMPLETED, FAILED, ClipResult, Failure, JobResult, OutputRecord, finished, now_rfc3339
+from .serialization import to_data
 from .tempclaim import TempBusy, TempClaim, TempExists, TempIsSource
 from .verify import verify_output
+from .workers import choose as choose_workers
 
 #: progress callback: (event, clip index, message) with event in {"start", "done"}
 ProgressFn = Callable[[str, int, str], None]
@@ -214,12 +212,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
 
     with ThreadPoolExecutor(max_workers=workers.max_workers, thread_name_prefix="proxx-clip") as pool:
         clips = tuple(pool.map(one, job.clips))  # map keeps source order
-    status, exit_code = status_for(clips)
     used = sorted({c.plan.engine for c in job.clips})
-    return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job.job_id,
-                     jobspec_sha256=job.jobspec_sha256, status=status, exit_code=exit_code,
-                     environment=environment([engines.get(n).identity() for n in used],
-                                             _distribution_names(engines, used)),
-                     user_metadata=job.spec.user_metadata, clips=clips,
-                     timing={**job_timing(started_at, t0, time.monotonic()), "workers": workers.record()},
-                     jobspec=job.document)
+    return finished(job, clips, identities=[engines.identity(n) for n in used],
+                    distributions=_distribution_names(engines, used), started_at=started_at,
+                    started_monotonic=t0, finished_monotonic=time.monotonic(), workers=workers.record())

@@ -75,7 +75,7 @@ def cmd_worker(args) -> int:
 def cmd_submit(args) -> int:
     from proxx_core.errors import JobFileError, SpecInvalid
     from proxx_core.plugins import load_engines
-    from proxx_core.spec import read_document
+    from proxx_core.document import read_document
 
     from .store import Store
     from .submit import capacity_problems, enqueue, plan_submission, unfinished

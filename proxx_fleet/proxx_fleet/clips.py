@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from proxx_core.results import FAILED, ClipResult, Failure, now_rfc3339, to_data
+from proxx_core.results import ClipResult, FAILED, Failure, now_rfc3339
+
+from proxx_core.serialization import to_data
 
 
 def node_record(name: str | None, document: dict, index: int, mapped: dict | None = None) -> dict[str, Any]:

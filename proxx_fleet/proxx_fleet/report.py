@@ -13,7 +13,7 @@ from typing import Any
 from proxx_core.results import (
     RESULT_VERSION, JobResult, environment, now_rfc3339, proxx_version, status_for, to_data,
 )
-from proxx_core.spec import jobspec_sha256
+from proxx_core.document import jobspec_sha256
 
 from .clips import failed_clip, node_record
 from .store import FINAL, Store

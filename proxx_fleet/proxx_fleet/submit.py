@@ -8,11 +8,12 @@ import socket
 import attrs
 
 from proxx_core.errors import Problem
-from proxx_core.jobs import route_source
+from proxx_core.planning import route_source
 from proxx_core.plugins import EngineSet
 from proxx_core.profiles import PROFILES
 from proxx_core.routing import NoRoute
-from proxx_core.spec import derive_job_id, static_problems
+from proxx_core.api import static_problems
+from proxx_core.document import derive_job_id
 
 from .app import TASK_NAME, make_app
 from .settings import queue_for
@@ -31,9 +32,10 @@ def plan_submission(document, engines: EngineSet) -> Submission:
     """Each clip's engine and queue, as routing on this machine decides it (the same pure function
     every node applies). A clip needing an engine this machine has installed but cannot use goes
     to that engine's queue; anything else wrong is a validation problem."""
-    spec, problems = static_problems(document)
-    if problems:
+    parsed, problems = static_problems(document)
+    if parsed is None:
         return Submission(job_id=None, problems=tuple(problems))
+    spec = parsed.spec
     profile = PROFILES[spec.proxy_profile]
     chosen, problems = [], []
     for i, source in enumerate(spec.sources):

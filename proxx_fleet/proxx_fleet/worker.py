@@ -21,7 +21,8 @@ import attrs
 from proxx_core.api import check_document
 from proxx_core.pathmap import NodeConfig, map_document
 from proxx_core.plugins import EngineSet
-from proxx_core.results import environment, now_rfc3339, to_data
+from proxx_core.results import environment, now_rfc3339
+from proxx_core.serialization import to_data
 from proxx_core.runner import run_clip
 
 from .app import TASK_NAME, make_app

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from proxx_core.api import check_job_file
-from proxx_core.results import dumps
+from proxx_core.serialization import dumps
 from proxxtest import PROFILE_CODECS, job_doc, run_cli
 
 FAST = settings(max_examples=150, deadline=None, derandomize=True, database=None,

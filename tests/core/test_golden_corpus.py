@@ -8,7 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from proxx_core.spec import load_schema, schema_problems, structure
+from proxx_core.document import schema_problems, structure
+
+from proxx_core.serialization import load_schema
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "jobspecs"
 EXPECTED = json.loads((CORPUS / "invalid" / "expected.json").read_text("utf-8"))

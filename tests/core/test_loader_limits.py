@@ -7,7 +7,7 @@ import json
 
 import pytest
 from proxx_core.api import check_job_file
-from proxx_core.results import dumps
+from proxx_core.serialization import dumps
 from proxxtest import job_doc
 
 
@@ -130,7 +130,7 @@ def test_version_with_trailing_newline_or_odd_digits_is_refused(tmp_path, engine
 def test_version_newline_is_refused_by_the_schema_itself():
     """The published schema must say the same as Proxx for other tools validating with Python's re."""
     import jsonschema
-    from proxx_core.spec import load_schema
+    from proxx_core.serialization import load_schema
 
     version_schema = load_schema()["properties"]["jobspec_version"]
     with pytest.raises(jsonschema.ValidationError):

@@ -10,7 +10,8 @@ import pytest
 
 from proxxtest import job_doc
 from proxx_core.fingerprint import binary_sha256
-from proxx_core.spec import KEYS_SINCE_MINOR, static_problems
+from proxx_core.api import static_problems
+from proxx_core.document import KEYS_SINCE_MINOR
 
 FFMPEG_ENV = {"PROXX_LOAD_PLUGINS": "ffmpeg"}
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+
+import jsonschema
 import threading
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from proxx_core.errors import ProxxError
 from proxx_core.hookspecs import hookimpl
 from proxx_core.media import FrameRate, SourceInfo, VideoInfo
 from proxx_core.plugins import load_engines
-from proxx_core.results import to_data
+from proxx_core.serialization import to_data
 from proxx_core.routing import NoRoute, Route, route
 
 
@@ -153,6 +155,8 @@ def test_plan_is_byte_identical_across_calls(proxx, write_job, media, outdir):
     argv = plan["clips"][0]["commands"][-1]["argv"]  # the encode runs last, after the AAC pass
     assert "-threads" in argv and argv[argv.index("-threads") + 1] == "4"
     assert not list(outdir.iterdir()), "plan must not write anything"
+    schema = proxx("schema", "--plan").json()
+    jsonschema.Draft202012Validator(schema).validate(plan)
 
 
 def test_job_id_is_derived_from_canonical_spec(proxx, write_job, media, outdir):

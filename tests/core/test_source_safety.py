@@ -127,7 +127,11 @@ def card(tmp_path_factory):
 def test_no_accepted_template_names_a_source_or_leaves_output_dir(card):
     from hypothesis import given, settings, strategies as st
 
-    from proxx_core.spec import derive_job_id, name_key, output_names, portability_problem, static_problems
+    from proxx_core.api import static_problems
+
+    from proxx_core.document import derive_job_id
+
+    from proxx_core.naming import name_key, output_names, portability_problem
 
     root, sources = card
     source_keys = {name_key(os.path.basename(s)) for s in sources}
@@ -141,7 +145,7 @@ def test_no_accepted_template_names_a_source_or_leaves_output_dir(card):
         if spec is None:
             assert problems
             return
-        names, _ = output_names(spec, derive_job_id(doc))
+        names, _ = output_names(spec.spec, derive_job_id(doc))
         for name in names:
             assert name_key(name) not in source_keys, name
             assert portability_problem(name) is None, name

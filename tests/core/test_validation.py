@@ -174,7 +174,8 @@ def test_dnxhr_refuses_frame_rate_mxf_cannot_carry(proxx, write_job, media, outd
 
 def test_unreadable_source_and_unwritable_output_dir(monkeypatch, media, outdir):
     """Permission problems (simulated: the test suite may run as root, who can read anything)."""
-    from proxx_core import spec as specmod
+    from proxx_core import preflight
+    from proxx_core.api import static_problems
 
     src = media("locked.mov")
     real_open, real_access = open, os.access
@@ -185,8 +186,8 @@ def test_unreadable_source_and_unwritable_output_dir(monkeypatch, media, outdir)
         return real_open(path, *a, **kw)
 
     monkeypatch.setattr("builtins.open", fake_open)
-    monkeypatch.setattr(specmod.os, "access", lambda p, m: False if str(p) == str(outdir) else real_access(p, m))
-    _, problems = specmod.static_problems(job_doc([src], outdir))
+    monkeypatch.setattr(preflight.os, "access", lambda p, m: False if str(p) == str(outdir) else real_access(p, m))
+    _, problems = static_problems(job_doc([src], outdir))
     msgs = {p.path: p.message for p in problems}
     assert "not readable" in msgs["/sources/0"] and "read permission" in msgs["/sources/0"]
     assert "not writable" in msgs["/output_dir"]
@@ -195,7 +196,7 @@ def test_unreadable_source_and_unwritable_output_dir(monkeypatch, media, outdir)
 def test_schema_and_classes_agree(proxx):
     r = proxx("schema")
     schema = json.loads(r.stdout)
-    from proxx_core.spec import JobSpec
+    from proxx_core.document import JobSpec
     import attrs
 
     assert set(schema["properties"]) == {f.name for f in attrs.fields(JobSpec)}

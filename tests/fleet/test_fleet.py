@@ -13,7 +13,7 @@ import pytest
 
 from proxxtest import job_doc
 from proxx_core.fingerprint import binary_sha256
-from proxx_core.spec import load_schema
+from proxx_core.serialization import load_schema
 
 pytestmark = pytest.mark.timeout(120)
 

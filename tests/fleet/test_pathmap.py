@@ -36,7 +36,7 @@ def test_map_document_keeps_the_submitters_job_id():
     doc = {"sources": ["/Volumes/RAID/a.mov"], "output_dir": "/Volumes/RAID/out"}
     mapped, record = map_document(doc, PathMap.from_mapping({"/Volumes/RAID": "/mnt/raid"}))
     assert mapped["sources"] == ["/mnt/raid/a.mov"] and mapped["output_dir"] == "/mnt/raid/out"
-    from proxx_core.spec import derive_job_id
+    from proxx_core.document import derive_job_id
 
     assert mapped["job_id"] == derive_job_id(doc)
     assert record["sources"] == [{"submitted": "/Volumes/RAID/a.mov", "mapped": "/mnt/raid/a.mov"}]

@@ -5,6 +5,7 @@ grow with the queue. Counts, not timings, except the claim latency the issue set
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 import time
@@ -108,3 +109,31 @@ def test_work_per_job_does_not_grow_with_the_queue(tmp_path, ffmpeg_engines, mon
     assert large["lstat"] <= small["lstat"] * 1.2 + 1, (small, large)  # no rescan of pending/ per job
     assert large["lstat"] <= 8, large
     assert large["fsync"] <= 2.2, large  # result bytes + its folder (the issue measured 6 per filed job)
+
+
+def test_the_watch_folder_applies_the_node_path_map(tmp_path, monkeypatch):
+    """PROXX_CONFIG's [paths] map (the fleet's node config) turns the submitter's paths into this
+    node's before validation, in the watch folder too."""
+    import subprocess
+    import sys
+
+    from proxx_engine_ffmpeg.testmedia import make_source
+
+    real = tmp_path / "raid"
+    (real / "media").mkdir(parents=True)
+    (real / "out").mkdir()
+    make_source(real / "media" / "A001.mov", size="64x36", rate="25/1", frames=3, timecode="01:00:00:00", audio=(1,))
+    config = tmp_path / "node.toml"
+    config.write_text(f'[paths]\n"/Volumes/RAID" = "{real}"\n', encoding="utf-8")
+    root = tmp_path / "watch"
+    (root / "pending").mkdir(parents=True)
+    doc = {"jobspec_version": "1.0.0", "sources": ["/Volumes/RAID/media/A001.mov"], "output_dir": "/Volumes/RAID/out",
+           "output_name_template": "{source_name}", "proxy_profile": "offline_prores_proxy_1920x1080",
+           "codec": "prores", "container": "mov", "fps_mode": "preserve_source"}
+    (root / "pending" / "job.json").write_text(json.dumps(doc), encoding="utf-8")
+    env = {**os.environ, "PROXX_CONFIG": str(config), "PROXX_WATCH_STABLE_SECONDS": "0.05"}
+    proc = subprocess.run([sys.executable, "-m", "proxx_cli", "watch", str(root), "--once", "--poll-seconds", "0.1"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (real / "out" / "A001.mov").is_file(), proc.stderr
+    assert (root / "completed" / "job.result.json").is_file()

@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from watchhelp import drop, needs_proc, result_of, run_inprocess, spec
 
 from proxx_core.watch.owner import CHILDREN_FILE, Owner, process_start_token
@@ -180,10 +179,10 @@ def test_an_exception_in_the_pre_check_files_the_job_and_the_watcher_goes_on(tmp
 
     real = watch.check_spec
 
-    def flaky(raw, path, engines):
+    def flaky(raw, path, engines, path_map=None):
         if Path(path).name == "a_boom.json":
             raise RecursionError("maximum recursion depth exceeded")
-        return real(raw, path, engines)
+        return real(raw, path, engines, path_map)
 
     monkeypatch.setattr(watch, "check_spec", flaky)
     out = tmp_path / "out"

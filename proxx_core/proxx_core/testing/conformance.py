@@ -43,11 +43,12 @@ from ..engine import (
     Verification,
 )
 from ..errors import ClipFailure, ProxxError
-from ..jobs import PreparedJob
+from ..planning import PreparedJob
 from ..media import SourceInfo
 from ..plugins import ENTRY_POINT_GROUP, EngineSet, load_engines
 from ..profiles import PROFILES
-from ..results import COMPLETED, FAILED, dumps
+from ..results import COMPLETED, FAILED
+from ..serialization import dumps
 from ..runner import run_clip, run_job
 from ..verify import verify_output
 from ..avprobe import probe_file

@@ -24,7 +24,8 @@ import attrs
 
 from ..atomic import fsync_dir, publish
 from ..errors import Problem
-from ..results import EXIT_SYSTEM, FAILED, JobResult, dumps, now_rfc3339
+from ..results import EXIT_SYSTEM, FAILED, JobResult, now_rfc3339
+from ..serialization import dumps
 from . import owner as owners
 from .files import unlink, unlink_quietly
 from .log import WatchLog

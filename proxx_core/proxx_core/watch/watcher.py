@@ -21,8 +21,9 @@ from .. import api
 from ..api import CheckedJob
 from ..atomic import fsync_dir
 from ..errors import Problem, SpecInvalid
-from ..jobs import PreparedJob
+from ..planning import PreparedJob
 from ..jsonload import DocumentInvalid, decode_document
+from ..pathmap import PathMap, map_document
 from ..plugins import EngineSet
 from ..process import subscribe_children, unsubscribe_children
 from ..results import COMPLETED, EXIT_SYSTEM, EXIT_VALIDATION, JobResult, now_rfc3339, refused
@@ -68,9 +69,10 @@ class SpecCheck:
         return self.checked.only_missing_engines
 
 
-def check_spec(raw: bytes | None, path: Path, engines: EngineSet) -> SpecCheck:
+def check_spec(raw: bytes | None, path: Path, engines: EngineSet, path_map: PathMap | None = None) -> SpecCheck:
     """Decode and validate a job file's bytes (``None``: it could not be read), like
-    :func:`proxx_core.api.check_job_file` does for a path, collecting every problem."""
+    :func:`proxx_core.api.check_job_file` does for a path, collecting every problem. ``path_map``
+    (the node config's) turns the submitter's paths into this node's before validation."""
     if raw is None:
         problem = Problem(path="", category="io_error", message=f"{path}: cannot read job file; check permissions")
         return SpecCheck(checked=CheckedJob(document=None, job=None, problems=(problem,), exit_code=EXIT_SYSTEM,
@@ -82,6 +84,8 @@ def check_spec(raw: bytes | None, path: Path, engines: EngineSet) -> SpecCheck:
         return SpecCheck(incomplete=isinstance(exc, DocumentInvalid) and exc.incomplete,
                          checked=CheckedJob(document=None, job=None, problems=problems, exit_code=EXIT_VALIDATION,
                                             refusal=refused(problems, exit_code=EXIT_VALIDATION)))
+    if path_map and isinstance(document, dict):
+        document = map_document(document, path_map)[0]
     return SpecCheck(checked=api.check_document(document, engines))
 
 
@@ -89,8 +93,9 @@ class Watcher:
     def __init__(self, root: Path, engines: EngineSet, *, max_workers: int = 1, once: bool = False,
                  poll_seconds: float | None = None, stable_seconds: float = DEFAULT_STABLE_SECONDS,
                  invalid_grace_seconds: float = DEFAULT_INVALID_GRACE_SECONDS, stream: TextIO | None = None,
-                 node: str | None = None, stop: threading.Event | None = None):
+                 node: str | None = None, stop: threading.Event | None = None, path_map: PathMap | None = None):
         self.engines = engines
+        self.path_map = path_map
         self.max_workers = max(1, int(max_workers))
         self.once = once
         self.poll_seconds = poll_seconds
@@ -181,7 +186,7 @@ class Watcher:
             return
         except OSError:
             raw = None  # claimed and filed with the read error (exit 4), like `proxx run`
-        checked = check_spec(raw, path, self.engines)
+        checked = check_spec(raw, path, self.engines, self.path_map)
         if checked.incomplete and not entry.grace_over:
             self.log.once(("unparsed", name, entry.sig), "waiting", job=name, reason=(
                 f"not valid JSON yet; waiting up to {self.invalid_grace_seconds:g} s for its writer "
@@ -256,7 +261,7 @@ class Watcher:
         except OSError:
             now_raw = None
         if checked is None or now_raw is None or now_raw != raw:
-            checked = check_spec(now_raw, claim.path, self.engines)  # it changed before the claim: check again
+            checked = check_spec(now_raw, claim.path, self.engines, self.path_map)  # it changed before the claim: check again
         if checked.job is None:
             if checked.only_missing_engines and self.folder.give_back(claim):
                 return None

@@ -1,0 +1,245 @@
+"""Step 1 of the pipeline: a JobSpec document -> one ``ParsedJob`` value, or every problem in it.
+
+Reading (strict, bounded JSON: :mod:`.jsonload`), the schema with operator wording and JSON paths,
+the version and key-per-version rules, field checks that need no disk, and the job's identity
+(canonical form, SHA-256, job id) computed exactly once. Nothing downstream sees the raw dict:
+later steps take the ``ParsedJob``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+import jsonschema
+
+from .errors import JobFileError, Problem
+from .jsonload import MAX_DOCUMENT_BYTES, decode_document
+from .profiles import PROFILES
+from .serialization import load_schema
+
+SUPPORTED_MAJOR = 1
+
+SUPPORTED_MINOR = 1
+
+MAX_USER_METADATA_BYTES = 64 * 1024
+
+_JOB_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", re.ASCII)
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+@attrs.frozen(kw_only=True)
+class JobSpec:
+    jobspec_version: str
+    sources: tuple[str, ...]
+    output_dir: str
+    output_name_template: str
+    proxy_profile: str
+    codec: str
+    container: str
+    fps_mode: str
+    created_at: str | None = None
+    job_id: str | None = None
+    engine: str | None = None
+    overwrite: bool = False
+    user_metadata: dict[str, Any] | None = None
+    require_builds: dict[str, str] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ParsedJob:
+    """A valid JobSpec and its identity, computed once: what every later step of the pipeline takes."""
+
+    spec: JobSpec
+    #: the document as given (already strict JSON), kept verbatim for the result's audit trail
+    document: dict[str, Any]
+    job_id: str
+    jobspec_sha256: str
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> ParsedJob:
+        """Structure a document that :func:`document_problems` found valid."""
+        return cls(spec=structure(document), document=document, job_id=derive_job_id(document),
+                   jobspec_sha256=jobspec_sha256(document))
+
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def read_document(path: Path | str) -> Any:
+    """Read and decode a JobSpec file. Missing/unreadable file -> JobFileError (system, exit 4);
+    bytes that are not strict, bounded UTF-8 JSON -> SpecInvalid (validation, exit 1; see jsonload)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_DOCUMENT_BYTES + 1)  # bounded: a huge file is refused, not loaded
+    except FileNotFoundError:
+        raise JobFileError(f"{path}: job file not found; check the path") from None
+    except IsADirectoryError:
+        raise JobFileError(f"{path}: is a directory, not a job file") from None
+    except OSError as exc:
+        raise JobFileError(f"{path}: cannot read job file ({exc.strerror}); check permissions") from None
+    return decode_document(raw)
+
+def _pointer(parts) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+_TYPE_WORDS = {"array": "an array (a JSON list)", "string": "a string", "object": "an object",
+               "boolean": "true or false", "integer": "an integer", "number": "a number"}
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
+            float: "number", type(None): "null"}.get(type(value), type(value).__name__)
+
+def _schema_problem(err: jsonschema.ValidationError, schema: dict) -> Problem:
+    path = _pointer(err.absolute_path)
+    v = err.validator
+    if v == "required":
+        key = err.message.split("'")[1]
+        return Problem(path=f"{path}/{key}", message=f"missing required key {key!r}; add it (see `proxx schema`)")
+    if v == "type":
+        want = err.validator_value
+        return Problem(path=path, message=f"must be {_TYPE_WORDS.get(want, want)}, not {_json_type(err.instance)}"
+                       + ("; put a single source in a list: [\"/path/clip.mov\"]" if want == "array" and isinstance(err.instance, str) else ""))
+    if v == "enum":
+        return Problem(path=path, message=f"{_short(err.instance)} is not one of: {', '.join(map(str, err.validator_value))}")
+    if v == "maxLength":
+        return Problem(path=path, message=f"is too long ({len(err.instance)} characters); the limit is {err.validator_value}")
+    if v == "minItems":
+        return Problem(path=path, message="must not be empty; list at least one source file")
+    if v == "minLength":
+        return Problem(path=path, message="must not be empty")
+    if v == "pattern" and path == "/jobspec_version":
+        return Problem(path=path, message=f"{_short(err.instance)} is not a semantic version like \"1.0.0\"")
+    if v == "pattern" and path.startswith("/require_builds/"):
+        return Problem(path=path, message=f"{_short(err.instance)} is not a build fingerprint: write the engine's binary_sha256 "
+                                          f"(64 lowercase hex digits) as `proxx engines --json` or `proxx plan` shows it")
+    if v == "pattern" and path == "/job_id":
+        return Problem(path=path, message=f"{_short(err.instance)} must be 1-64 characters from A-Z a-z 0-9 . _ -")
+    return Problem(path=path, message=_cut(err.message, 300))
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+def _short(value: Any) -> str:
+    """``repr`` of a value, cut so a message never echoes a huge or hostile value in full."""
+    return _cut(repr(value), 80)
+
+def schema_problems(doc: Any) -> list[Problem]:
+    schema = load_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    problems: list[Problem] = []
+    for err in validator.iter_errors(doc):
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = sorted(schema.get("properties", {}))
+            for key in sorted(set(err.instance) - set(allowed)):
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                problems.append(Problem(path=_pointer([*err.absolute_path, key]),
+                                        message=f"unknown key {key!r}; {hint}allowed keys: {', '.join(allowed)}"))
+            continue
+        problems.append(_schema_problem(err, schema))
+    return problems
+
+def structure(doc: dict) -> JobSpec:
+    data = dict(doc)
+    data["sources"] = tuple(data["sources"])
+    return _converter.structure(data, JobSpec)
+
+def canonical_json(doc: dict) -> str:
+    """Sorted keys, no whitespace, UTF-8: the form hashed for ``jobspec_sha256``."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+def jobspec_sha256(doc: dict) -> str:
+    return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+
+def derive_job_id(doc: dict) -> str:
+    """The job's id: the spec's own, or one derived from its canonical hash (same spec, same id)."""
+    return doc.get("job_id") or f"job-{jobspec_sha256(doc)[:16]}"
+
+def version_problems(version: str) -> list[Problem]:
+    major, minor, _patch = (int(x) for x in version.split("."))
+    if major != SUPPORTED_MAJOR:
+        return [Problem(path="/jobspec_version", message=f"JobSpec major version {major} is not supported; this Proxx reads {SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x")]
+    if minor > SUPPORTED_MINOR:
+        return [Problem(path="/jobspec_version", message=f"JobSpec {version} is newer than this Proxx supports ({SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x); upgrade Proxx or write a {SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x spec")]
+    return []
+
+#: JobSpec keys added after 1.0, with the minor version that introduced each (SPEC section 9). A
+#: spec using one must declare at least that minor; 1.0.0 specs stay exactly as they were. Every
+#: later 1.x key is added to this table, and nowhere else, to get the same rule.
+KEYS_SINCE_MINOR: dict[str, int] = {
+    "require_builds": 1,
+}
+
+def minor_key_problems(doc: dict) -> list[Problem]:
+    """A key newer than the spec's declared ``jobspec_version`` is an error naming the version to set."""
+    try:
+        declared = int(str(doc.get("jobspec_version")).split(".")[1])
+    except (IndexError, ValueError):
+        return []
+    problems = []
+    for key in sorted(k for k in doc if KEYS_SINCE_MINOR.get(k, 0) > declared):
+        need = f"{SUPPORTED_MAJOR}.{KEYS_SINCE_MINOR[key]}.0"
+        problems.append(Problem(path="/jobspec_version", message=(
+            f"/{key} is a JobSpec {need} key but this spec declares {doc['jobspec_version']}; "
+            f"set jobspec_version to \"{need}\" (or remove /{key})")))
+    return problems
+
+
+def document_problems(doc: Any) -> list[Problem]:
+    """Every problem of the document itself (no disk, no engines): schema, version, keys per version,
+    profile confirmation, timestamps, job id, metadata size."""
+    if not isinstance(doc, dict):
+        return [Problem(path="", message=f"a JobSpec is a JSON object, not {_json_type(doc)}")]
+    problems = schema_problems(doc)
+    bad_paths = {p.path for p in problems}
+    if "/jobspec_version" not in bad_paths and isinstance(doc.get("jobspec_version"), str):
+        if _VERSION.fullmatch(doc["jobspec_version"]):  # re.search's "$" also matches before a final "\n"
+            problems += version_problems(doc["jobspec_version"])
+            problems += minor_key_problems(doc)
+        else:
+            problems.append(Problem(path="/jobspec_version", message=(
+                f"{_short(doc['jobspec_version'])} is not a semantic version like \"1.0.0\"")))
+    profile = PROFILES.get(doc.get("proxy_profile")) if isinstance(doc.get("proxy_profile"), str) else None
+    if profile is not None:
+        for key, want in (("codec", profile.codec), ("container", profile.container)):
+            got = doc.get(key)
+            if isinstance(got, str) and got != want and f"/{key}" not in bad_paths:
+                problems.append(Problem(path=f"/{key}", message=(
+                    f"{got!r} disagrees with profile {profile.name}, which makes {key} {want!r}; "
+                    f"set {key} to {want!r} or choose another profile (`proxx profiles`)")))
+    if isinstance(doc.get("created_at"), str) and not _valid_rfc3339(doc["created_at"]):
+        problems.append(Problem(path="/created_at", message=f"{doc['created_at']!r} is not an RFC 3339 timestamp like 2026-01-31T09:00:00Z"))
+    if isinstance(doc.get("job_id"), str) and not _JOB_ID.fullmatch(doc["job_id"]) and "/job_id" not in bad_paths:
+        problems.append(Problem(path="/job_id", message=f"{doc['job_id']!r} must be 1-64 characters from A-Z a-z 0-9 . _ -"))
+    if isinstance(doc.get("user_metadata"), dict):
+        size = len(json.dumps(doc["user_metadata"], ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        if size > MAX_USER_METADATA_BYTES:
+            problems.append(Problem(path="/user_metadata", message=f"is {size} bytes serialised; the limit is {MAX_USER_METADATA_BYTES} bytes"))
+    return problems
+
+
+def job_id_usable(doc: dict[str, Any]) -> bool:
+    """Whether the job id names depend on can be derived (absent, or a valid id)."""
+    return "job_id" not in doc or (isinstance(doc["job_id"], str) and bool(_JOB_ID.fullmatch(doc["job_id"])))
+
+
+def _valid_rfc3339(value: str) -> bool:
+    if not _RFC3339.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return True

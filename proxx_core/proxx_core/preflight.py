@@ -1,0 +1,120 @@
+"""Step 2 of the pipeline: the checks against the disk before any engine is asked anything.
+
+Sources (absolute, no duplicates after normalisation and symlinks, existing, readable, non-empty
+regular files) and the output folder (absolute, existing, writable). Also the identity helpers the
+later steps use to tell whether two paths are one file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import unicodedata
+from typing import Any
+
+import attrs
+
+from .errors import Problem
+
+
+def source_problems(sources: tuple[str, ...]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, src in enumerate(sources):
+        where = f"/sources/{i}"
+        if not os.path.isabs(src):
+            problems.append(Problem(path=where, message=f"{src!r} is not an absolute path; write the full path starting at /"))
+            continue
+        if "\x00" in src:
+            problems.append(Problem(path=where, message="contains a NUL character"))
+            continue
+        key = unicodedata.normalize("NFC", os.path.normpath(src))
+        try:
+            real = unicodedata.normalize("NFC", os.path.realpath(src))
+        except OSError:
+            real = key
+        for k in {key, real}:
+            if k in seen:
+                problems.append(Problem(path=where, message=f"duplicate of /sources/{seen[k]} ({src}); list each source once"))
+                break
+        else:
+            seen[key] = seen.setdefault(real, i)
+            problems.extend(_file_problems(src, where))
+    return problems
+
+def _file_problems(src: str, where: str) -> list[Problem]:
+    try:
+        st = os.stat(src)
+    except FileNotFoundError:
+        return [Problem(path=where, message=f"{src}: no such file; check the path and that the volume is mounted")]
+    except OSError as exc:
+        return [Problem(path=where, message=f"{src}: cannot be accessed ({exc.strerror}); check permissions")]
+    if stat.S_ISDIR(st.st_mode):
+        return [Problem(path=where, message=f"{src}: is a directory; list the media files inside it")]
+    if not stat.S_ISREG(st.st_mode):
+        return [Problem(path=where, message=f"{src}: is not a regular file")]
+    if st.st_size == 0:
+        return [Problem(path=where, message=f"{src}: empty file (0 bytes); the copy from the card may have failed or "
+                                            f"still be running")]
+    try:
+        with open(src, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        return [Problem(path=where, message=f"{src}: not readable ({exc.strerror}); give this user read permission")]
+    return []
+
+def output_dir_problems(output_dir: str) -> list[Problem]:
+    where = "/output_dir"
+    if not os.path.isabs(output_dir):
+        return [Problem(path=where, message=f"{output_dir!r} is not an absolute path; write the full path starting at /")]
+    if not os.path.exists(output_dir):
+        return [Problem(path=where, message=f"{output_dir}: does not exist; create it first (Proxx never creates it)")]
+    if not os.path.isdir(output_dir):
+        return [Problem(path=where, message=f"{output_dir}: is not a directory")]
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        return [Problem(path=where, message=f"{output_dir}: is not writable by this user; fix its permissions")]
+    return []
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of what ``path`` points at (symlinks followed), or None if it cannot be
+    reached. Two paths are the same file exactly when their identities are equal."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+def realpath(path: str) -> str:
+    """``os.path.realpath`` that never raises (a NUL byte, a loop): the path itself then."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return path
+
+
+@attrs.frozen(kw_only=True)
+class SourceStat:
+    """Which file a source path named when it was probed: its size and probe are of this file."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: str) -> SourceStat | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return cls(dev=st.st_dev, ino=st.st_ino, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
+def disk_problems(doc: dict[str, Any], bad_paths: set[str]) -> list[Problem]:
+    """The sources' and the output folder's problems, for the fields the schema found well formed."""
+    problems: list[Problem] = []
+    if isinstance(doc.get("sources"), list) and not any(p.startswith("/sources") for p in bad_paths):
+        problems += source_problems(tuple(doc["sources"]))
+    if isinstance(doc.get("output_dir"), str) and "/output_dir" not in bad_paths:
+        problems += output_dir_problems(doc["output_dir"])
+    return problems

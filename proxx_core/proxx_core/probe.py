@@ -1,0 +1,39 @@
+"""Step 4 of the pipeline: every installed engine probes every source (in engine-name order).
+
+An engine that recognises a source as its own and finds it invalid vetoes it (no other engine may
+quietly make something else of it); an engine that raises is recorded, never fatal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .engine import Refusal
+from .errors import ProxxError
+from .media import SourceInfo
+from .plugins import EngineSet
+
+
+class ProbeVeto(Exception):
+    """An engine recognised the source as its own and found it invalid: no other engine may take it."""
+
+def probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], dict[str, Refusal]]:
+    infos: dict[str, SourceInfo] = {}
+    errors: dict[str, Refusal] = {}
+    for name in engines.names:
+        try:
+            info = engines.get(name).probe(Path(source))
+        except ProxxError as exc:
+            if exc.category == "validation":
+                raise ProbeVeto(f"{name}: {exc.message}") from None
+            # engine_unavailable: it recognised the source but cannot read it on this node, which
+            # routing must not let a less specific engine paper over
+            errors[name] = Refusal(reason=exc.message, category="engine_unavailable" if exc.category ==
+                                   "engine_unavailable" else "unsupported_source")
+            continue
+        except Exception as exc:  # an engine bug must not hide the other engines' answers
+            errors[name] = Refusal(reason=f"probe raised {type(exc).__name__}: {exc}")
+            continue
+        if info is not None:
+            infos[name] = info
+    return infos, errors

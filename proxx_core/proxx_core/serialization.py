@@ -1,0 +1,70 @@
+"""The only place values become dicts and JSON: results, plans and the shipped JSON Schemas.
+
+Key names and order are a contract (docs/results.md): attrs classes unstructure in declaration
+order, ``FrameRate`` as "num/den", and documents are UTF-8 JSON without ``\\u`` escapes.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import cattrs
+
+from .media import FrameRate
+
+if TYPE_CHECKING:
+    from .engine import EngineIdentity
+    from .planning import PreparedJob
+    from .results import JobResult
+
+#: schema files shipped in proxx_core/schemas (printed by `proxx schema [--result|--plan]`)
+JOBSPEC_SCHEMA, RESULT_SCHEMA, PLAN_SCHEMA = "jobspec-1.0.json", "result-1.0.json", "plan-1.0.json"
+PLAN_VERSION = "1.0.0"
+
+_out = cattrs.Converter()
+_out.register_unstructure_hook(FrameRate, str)
+
+
+def load_schema(name: str = JOBSPEC_SCHEMA) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(resources.files("proxx_core").joinpath("schemas", name).read_text("utf-8"))
+    return data
+
+
+def to_data(obj: Any) -> Any:
+    return _out.unstructure(obj)
+
+
+def dumps(result: JobResult) -> str:
+    """One UTF-8 JSON document, stable key order (declaration order), no ``\\u`` escapes."""
+    return json.dumps(to_data(result), ensure_ascii=False, indent=2) + "\n"
+
+
+def plan_document(job: PreparedJob, identities: list[EngineIdentity]) -> dict[str, Any]:
+    """What `proxx plan` prints (schema: plan-1.0.json): routing and the exact commands of every
+    clip, and the exact engine builds that would run (copy one into /require_builds to pin it)."""
+    return {
+        "plan_version": PLAN_VERSION,
+        "job_id": job.job_id,
+        "jobspec_sha256": job.jobspec_sha256,
+        "profile": job.spec.proxy_profile,
+        "engines": [to_data(i) for i in sorted(identities, key=lambda i: i.name)],
+        "clips": [
+            {"index": c.index, "source": c.source, "engine": c.plan.engine, "route": to_data(c.route),
+             "output_path": c.plan.request.output_path, "temp_path": c.plan.request.temp_path,
+             "raster": f"{c.plan.request.width}x{c.plan.request.height}",
+             "commands": [to_data(cmd) for cmd in c.plan.commands], "settings": c.plan.settings,
+             "source_info": to_data(c.source_info)}
+            for c in job.clips
+        ],
+    }
+
+
+def strip_timing(data: Any) -> Any:
+    """The comparable part of a result: every ``timing`` key removed, recursively."""
+    if isinstance(data, dict):
+        return {k: strip_timing(v) for k, v in data.items() if k != "timing"}
+    if isinstance(data, list):
+        return [strip_timing(v) for v in data]
+    return data
