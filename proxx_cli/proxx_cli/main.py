@@ -111,6 +111,7 @@ class _Progress:
 
 def cmd_run(args) -> int:
     from proxx_core.api import check_job_file
+    from proxx_core.deliverables import finish_job
     from proxx_core.serialization import dumps
     from proxx_core.runner import run_job
 
@@ -118,7 +119,10 @@ def cmd_run(args) -> int:
     checked = check_job_file(args.job, engines)
     if checked.job is None:
         _report_problems(args.job, checked.problems)
-        _out(dumps(checked.refusal))
+        refusal, sink_errors = finish_job(checked.refusal, engines)
+        for message in sink_errors:
+            _err(f"proxx: {message}")
+        _out(dumps(refusal))
         return checked.exit_code
     cancel = threading.Event()
 
@@ -133,9 +137,12 @@ def cmd_run(args) -> int:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+    result, sink_errors = finish_job(result, engines)
     for clip in result.clips:
         if clip.failure:
             _err(f"proxx: clip {clip.index} ({clip.source['path']}): {clip.failure.category}: {clip.failure.message}")
+    for message in sink_errors:
+        _err(f"proxx: {message}")
     _err(f"proxx: job {result.job_id}: {result.status}")
     _out(dumps(result))
     return result.exit_code

@@ -67,8 +67,10 @@ class DeliverableSink:
     #: run after every other sink (e.g. a checksum manifest sealing the other sidecars)
     runs_last: bool = False
 
-    def problems(self, document: Mapping[str, Any]) -> list[str]:
-        """Why this node cannot deliver this sidecar for this job (checked by ``validate``)."""
+    def problems(self, document: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Why this sidecar cannot be delivered for this job on this node, found at ``validate`` so
+        the job is refused before any encode: ``sources`` are the probed sources as result JSON
+        (``clips[].source.info``), in spec order."""
         return []
 
     def write(self, job: DeliveryJob) -> Sequence[Deliverable]:
@@ -130,13 +132,17 @@ def sinks(engines: EngineSet) -> tuple[dict[str, DeliverableSink], list[str]]:
     return found, errors
 
 
-def deliverable_problems(document: Mapping[str, Any], engines: EngineSet) -> list[Problem]:
+def deliverable_problems(document: Mapping[str, Any], engines: EngineSet,
+                         sources: Sequence[Mapping[str, Any]] = ()) -> list[Problem]:
     """Validation: every listed deliverable has an installed sink that can write it here."""
     wanted = document.get("deliverables") or []
     if not wanted:
         return []
     available, _ = sinks(engines)
     problems: list[Problem] = []
+    if not document.get("output_dir"):
+        problems.append(Problem(path="/deliverables", message=(
+            "sidecars are written into /output_dir; set output_dir (or remove /deliverables)")))
     for i, name in enumerate(wanted):
         where = f"/deliverables/{i}"
         sink = available.get(name)
@@ -151,10 +157,10 @@ def deliverable_problems(document: Mapping[str, Any], engines: EngineSet) -> lis
                 f"installed)")))
         else:
             try:
-                reasons = sink.problems(document)
+                reasons = sink.problems(document, sources)
             except Exception as exc:
                 reasons = [f"the {name!r} sink's check raised {type(exc).__name__}: {exc}"]
-            problems += [Problem(path=where, message=r, category="engine_unavailable") for r in reasons]
+            problems += [Problem(path=where, message=r) for r in reasons]
     return problems
 
 
@@ -162,11 +168,12 @@ def deliver(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str
     """Run the job's sinks and return the result listing what they wrote, plus one message per
     sink that failed. A failed sink never touches the proxies or the clips' statuses; it is listed
     with its ``error`` and makes the exit code 4 (system error). No delivered clip, no sidecar."""
-    from .results import EXIT_OK, EXIT_PARTIAL, EXIT_SYSTEM, to_data
+    from .results import EXIT_OK, EXIT_PARTIAL, EXIT_SYSTEM
+    from .serialization import to_data
 
     document = result.jobspec if isinstance(result.jobspec, dict) else {}
     wanted = list(document.get("deliverables") or [])
-    if not wanted or result.problems:
+    if not wanted or result.problems or not document.get("output_dir"):
         return result, ()
     data = to_data(result)
     job = DeliveryJob(result=data, folder=str(document["output_dir"]), overwrite=bool(document.get("overwrite")))
@@ -193,3 +200,11 @@ def deliver(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str
     if errors and exit_code in (EXIT_OK, EXIT_PARTIAL):
         exit_code = EXIT_SYSTEM
     return attrs.evolve(result, deliverables=tuple(records), exit_code=exit_code), tuple(errors)
+
+
+def finish_job(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str, ...]]:
+    """What ``proxx run`` and the watch folder do with a finished job before printing or filing
+    it: write its deliverables into the result, then let every ``proxx_job_finished`` sink observe
+    the final result. Returns the result and one message per sink that failed."""
+    result, errors = deliver(result, engines)
+    return result, errors + engines.job_finished(result)

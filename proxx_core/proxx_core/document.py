@@ -54,6 +54,7 @@ class JobSpec:
     overwrite: bool = False
     user_metadata: dict[str, Any] | None = None
     require_builds: dict[str, str] | None = None
+    deliverables: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -180,6 +181,7 @@ def version_problems(version: str) -> list[Problem]:
 #: later 1.x key is added to this table, and nowhere else, to get the same rule.
 KEYS_SINCE_MINOR: dict[str, int] = {
     "require_builds": 1,
+    "deliverables": 1,
 }
 
 def minor_key_problems(doc: dict) -> list[Problem]:

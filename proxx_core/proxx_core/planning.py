@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from .builds import build_problems
+from .deliverables import deliverable_problems
 from .document import JobSpec, ParsedJob
 from .engine import ClipPlan, ClipRequest
 from .errors import Problem, ProxxError, SpecInvalid
@@ -23,6 +24,7 @@ from .preflight import SourceStat
 from .probe import ProbeVeto, probe_all
 from .profiles import PROFILES, Profile, fit_raster
 from .routing import NoRoute, Route, collect_claims, route
+from .serialization import to_data
 
 
 @attrs.frozen(kw_only=True)
@@ -149,6 +151,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan,
                                   source_stat=before))
     problems += build_problems(spec.require_builds, engines, {c.plan.engine for c in clips}, whole_job=only is None)
+    problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips]) if only is None else []
     if problems:
         raise SpecInvalid(problems)
     return PreparedJob(parsed=parsed, clips=tuple(clips))

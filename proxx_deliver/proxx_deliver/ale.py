@@ -56,6 +56,13 @@ def ale_text(clips: list[DeliveredClip]) -> str:
 class AleSink(DeliverableSink):
     name = "ale"
 
+    def problems(self, document, sources):
+        rates = sorted({str((s.get("video") or {}).get("frame_rate")) for s in sources if s})
+        if len(rates) > 1:
+            return [f"an ALE holds one FPS but the sources run at {', '.join(rates)}; split the job by frame "
+                    f"rate or remove \"ale\""]
+        return []
+
     def write(self, job: DeliveryJob):
         text = ale_text(delivered_clips(job))
         return [write_sidecar(job, self.name, f"{job.job_id}.ale", text.encode("utf-8"))]

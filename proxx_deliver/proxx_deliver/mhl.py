@@ -92,7 +92,7 @@ class MhlSink(DeliverableSink):
     name = "mhl"
     runs_last = True  # seals the other sidecars too
 
-    def problems(self, document):
+    def problems(self, document, sources):
         return [] if ascmhl_executable() else [f"the 'mhl' deliverable needs the ascmhl tool, not found here: {_INSTALL}"]
 
     def write(self, job: DeliveryJob):

@@ -31,10 +31,11 @@ def otio_clip(job_id: str, c: DeliveredClip) -> otio.schema.Clip:
 
 
 def otio_text(job_id: str, clips: list[DeliveredClip]) -> str:
+    timeline = otio.schema.Timeline(name=job_id)
     track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    timeline.tracks.append(track)
     for c in clips:
         track.append(otio_clip(job_id, c))
-    timeline = otio.schema.Timeline(name=job_id, tracks=otio.schema.Stack(children=[track]))
     return otio.adapters.write_to_string(timeline, "otio_json") + "\n"
 
 
