@@ -2,6 +2,7 @@
 
 Avid merges an ALE into clips by Name, Tape and Start/End, so those come from the camera originals
 (see clips.py); ``Source File`` is the proxy to link, ``Camera File`` the original it stands for.
+A clip crossing midnight gets no End (it would wrap below Start); its Duration is written.
 An ALE holds one FPS, so a job whose delivered clips differ in frame rate is refused here with the
 rates named (split the job by frame rate).
 """
@@ -46,7 +47,10 @@ def ale_text(clips: list[DeliveredClip]) -> str:
                ("AUDIO_FORMAT", f"{(first.audio_rate or 48000) // 1000}khz"), ("FPS", rates[0])]
     lines = ["Heading", *(f"{k}\t{v}" for k, v in heading), "", "Column", "\t".join(COLUMNS), "", "Data"]
     for c in clips:
-        row = (c.name, c.tape, c.start_timecode, c.end_timecode, c.timecode(c.frames), tracks(c), fps_text(c),
+        # a clip running past midnight has an End that wraps below its Start, which readers take as
+        # an inconsistent row: leave End empty and let Duration say how long it is
+        end = c.end_timecode if c.end_timecode > c.start_timecode else ""
+        row = (c.name, c.tape, c.start_timecode, end, c.timecode(c.frames), tracks(c), fps_text(c),
                video_format(c.width, c.height), f"{c.width}x{c.height}", c.proxy_path, c.source_path,
                c.proxy_sha256 or "")
         lines.append("\t".join(_cell(v) for v in row))
