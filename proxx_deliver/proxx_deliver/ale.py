@@ -9,8 +9,9 @@ rates named (split the job by frame rate).
 
 from __future__ import annotations
 
-from proxx_core import hookimpl
 from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
+
+from proxx_core import hookimpl
 
 from .clips import DeliveredClip, delivered_clips
 
@@ -63,8 +64,8 @@ class AleSink(DeliverableSink):
     def problems(self, document, sources):
         rates = sorted({str((s.get("video") or {}).get("frame_rate")) for s in sources if s})
         if len(rates) > 1:
-            return [f"an ALE holds one FPS but the sources run at {', '.join(rates)}; split the job by frame "
-                    f"rate or remove \"ale\""]
+            return [(f"an ALE holds one FPS but the sources run at {', '.join(rates)}; split the job by frame "
+                     f"rate or remove \"ale\"")]
         return []
 
     def write(self, job: DeliveryJob):

@@ -72,7 +72,7 @@ def delivered_clip(clip: Mapping[str, Any]) -> DeliveredClip:
     rate = _rate(video.get("frame_rate") or out_video["frame_rate"])
     tc = info.get("start_timecode") or "00:00:00:00"
     drop = ";" in tc or "." in tc
-    start = int(round(otio.opentime.from_timecode(tc, rate.numerator / rate.denominator).value))
+    start = round(otio.opentime.from_timecode(tc, rate.numerator / rate.denominator).value)
     name = os.path.splitext(os.path.basename(source["path"]))[0]
     audio = out_info.get("audio") or []
     return DeliveredClip(

@@ -13,8 +13,9 @@ from fractions import Fraction
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from proxx_core import hookimpl
 from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
+
+from proxx_core import hookimpl
 
 from .clips import DeliveredClip, delivered_clips
 

@@ -21,13 +21,13 @@ import os
 import shutil
 import socket
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 import xxhash
+from proxx_core.deliverables import Deliverable, DeliverableSink, DeliveryJob, sha256_of, write_sidecar
 
 from proxx_core import hookimpl
-from proxx_core.deliverables import Deliverable, DeliverableSink, DeliveryJob, sha256_of, write_sidecar
 
 from .clips import delivered_clips
 
@@ -106,17 +106,17 @@ class MhlSink(DeliverableSink):
         if outside:
             raise ValueError(f"an ASC MHL history seals files under its folder only; outside {job.folder}: "
                              f"{', '.join(outside)}")
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        created = datetime.now(UTC).isoformat(timespec="seconds")
         manifest = write_sidecar(job, self.name, f"{job.job_id}.sources.mhl", sources_hashlist(
             job.job_id, [c.source_path for c in clips], created, socket.gethostname()).encode("utf-8"))
         history = os.path.join(job.folder, HISTORY)
         before = set(os.listdir(history)) if os.path.isdir(history) else set()
         argv = [*create_command(exe), job.folder, "-h", HASH_FORMAT,
-                "--comment", f"proxx job {job.job_id}: {len(clips)} proxies; camera originals in "
-                             f"{os.path.basename(manifest.path or '')}"]
+                "--comment", (f"proxx job {job.job_id}: {len(clips)} proxies; camera originals in "
+                              f"{os.path.basename(manifest.path or '')}")]
         for path in [*sealed, manifest.path]:
             argv += ["-sf", str(path)]
-        proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
         if proc.returncode != 0:
             tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
             raise RuntimeError(f"ascmhl create exited {proc.returncode}: {tail}")

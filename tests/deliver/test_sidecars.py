@@ -4,7 +4,6 @@ original by name, start timecode and duration; the ASC MHL seals the proxies; sa
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import subprocess
@@ -15,7 +14,6 @@ from pathlib import Path
 import jsonschema
 import opentimelineio as otio
 import pytest
-
 from proxx_core.serialization import RESULT_SCHEMA, load_schema
 from proxxtest import job_doc
 
