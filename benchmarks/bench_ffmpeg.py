@@ -81,9 +81,10 @@ def overhead(base: Path, seconds: int, profile: str, repeat: int) -> None:
         bare_times.append(t_bare)
         same = result["clips"][0]["output"]["sha256"] == __import__("hashlib").sha256(bare_out.read_bytes()).hexdigest()
     p, b = statistics.median(proxx_times), statistics.median(bare_times)
-    ratios = [x / y for x, y in zip(proxx_times, bare_times)]
+    ratios = [x / y for x, y in zip(proxx_times, bare_times, strict=False)]
     print(f"(a) {seconds} s 1920x1080 23.976 ProRes HQ, 2 mono tracks -> {profile}")
-    print(f"    proxx run (probe+plan+encode+verify+hash): median {p:.2f} s over {repeat} runs {[round(x, 2) for x in proxx_times]}")
+    print(f"    proxx run (probe+plan+encode+verify+hash): median {p:.2f} s over {repeat} runs "
+          f"{[round(x, 2) for x in proxx_times]}")
     print(f"    bare ffmpeg, same argv(s):                  median {b:.2f} s {[round(x, 2) for x in bare_times]}")
     print(f"    median per-pair ratio proxx/bare: {statistics.median(ratios):.3f} (goal <= 1.10); "
           f"bare output byte-identical to proxx's: {same}")
@@ -104,15 +105,16 @@ def one_liner(base: Path, src: Path, result: dict, repeat: int) -> None:
             "-vf", "scale=-2:720", "-c:v", "libx264", "-crf", "23", "-c:a", "aac", str(out)]
     times = [timed(argv)[0] for _ in range(repeat)]
     proxx_out = Path(result["clips"][0]["output"]["path"])
-    print(f"(c) one-liner `ffmpeg -i SRC -vf scale=-2:720 -c:v libx264 -crf 23 -c:a aac OUT.mp4`: median {statistics.median(times):.2f} s")
+    print(f"(c) one-liner `ffmpeg -i SRC -vf scale=-2:720 -c:v libx264 -crf 23 -c:a aac OUT.mp4`: "
+          f"median {statistics.median(times):.2f} s")
     print(f"    keeps: {_keeps(out)}; proxx keeps: {_keeps(proxx_out)}")
 
 
 def throughput(base: Path, clips: int, profile: str) -> None:
     media = base / "batch"
     media.mkdir()
-    srcs = [make_source(media / f"B{i:03d}.mov", size="1280x720", rate="25/1", frames=50, timecode=f"0{i % 10}:00:00:00",
-                        audio=(2,)) for i in range(clips)]
+    srcs = [make_source(media / f"B{i:03d}.mov", size="1280x720", rate="25/1", frames=50,
+                        timecode=f"0{i % 10}:00:00:00", audio=(2,)) for i in range(clips)]
     print(f"(b) batch of {clips} clips, 2 s 1280x720 25p ProRes HQ + stereo -> {profile}")
     for workers in (1, 2, "auto"):
         out = base / f"tp{workers}"

@@ -102,7 +102,8 @@ def main() -> int:
                              capture_output=True, text=True)
         assert run.returncode == 0, run.stderr[-2000:]
         t_run = time.monotonic() - t0
-        print(f"(a) proxx run, {args.clips} clips, 1 at a time: {t_run:.2f} s ({1000 * t_run / args.clips:.1f} ms/clip)")
+        print(f"(a) proxx run, {args.clips} clips, 1 at a time: {t_run:.2f} s "
+              f"({1000 * t_run / args.clips:.1f} ms/clip)")
 
         workers = start_workers(1, broker, env, root)
         t_one = fleet_run(job_file(root, sources, "fleet-1"), broker, env)

@@ -72,7 +72,7 @@ def drain(n: int, mode: str) -> dict[str, float]:
         finished = [_stamp(x) for x in lines if " event=finished " in x]
         claimed = [_stamp(x) for x in lines if " event=claimed " in x]
         assert len(finished) == n, f"{len(finished)} of {n} filed"
-        gaps = [b - a for a, b in zip(finished, finished[1:])]
+        gaps = [b - a for a, b in zip(finished, finished[1:], strict=False)]
         tenth = max(1, len(gaps) // 10)
         return {
             "jobs": n,

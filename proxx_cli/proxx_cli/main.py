@@ -54,8 +54,17 @@ def cmd_validate(args) -> int:
     else:
         engines = sorted({c.plan.engine for c in checked.job.clips})
         _err(f"proxx: {args.job}: valid; {len(checked.job.clips)} clip(s) via {', '.join(engines)}")
-    _out(json.dumps({"valid": checked.job is not None, "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,
-                     "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems]},
+    warnings, folders = [], []
+    if checked.job is not None:  # relink warnings (not errors) and the folders the job writes into
+        from proxx_core.serialization import written_folders
+
+        warnings = [{"path": f"/sources/{c.index - 1}", "message": w} for c in checked.job.clips for w in c.warnings]
+        folders = written_folders(checked.job)
+        for w in warnings:
+            _err(f"proxx: {args.job}: warning: {w['path']}: {w['message']}")
+    _out(json.dumps({"valid": checked.job is not None, "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,  # type: ignore[union-attr]  # no refusal: a job
+                     "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems],
+                     "warnings": warnings, "folders": folders},
                     ensure_ascii=False, indent=2) + "\n")
     return checked.exit_code
 
@@ -111,7 +120,7 @@ class _Progress:
 
 def cmd_run(args) -> int:
     from proxx_core.api import check_job_file
-    from proxx_core.deliverables import finish_job
+    from proxx_core.deliverables import deliver
     from proxx_core.serialization import dumps
     from proxx_core.runner import run_job
 
@@ -119,10 +128,8 @@ def cmd_run(args) -> int:
     checked = check_job_file(args.job, engines)
     if checked.job is None:
         _report_problems(args.job, checked.problems)
-        refusal, sink_errors = finish_job(checked.refusal, engines)
-        for message in sink_errors:
-            _err(f"proxx: {message}")
-        _out(dumps(refusal))
+        _finish(engines, checked.refusal)  # type: ignore[arg-type]  # no job: a refusal
+        _out(dumps(checked.refusal))  # type: ignore[arg-type]  # no job: a refusal
         return checked.exit_code
     cancel = threading.Event()
 
@@ -137,15 +144,23 @@ def cmd_run(args) -> int:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
-    result, sink_errors = finish_job(result, engines)
+    result, sink_errors = deliver(result, engines)
     for clip in result.clips:
         if clip.failure:
             _err(f"proxx: clip {clip.index} ({clip.source['path']}): {clip.failure.category}: {clip.failure.message}")
     for message in sink_errors:
         _err(f"proxx: {message}")
     _err(f"proxx: job {result.job_id}: {result.status}")
+    _finish(engines, result)
     _out(dumps(result))
     return result.exit_code
+
+
+def _finish(engines, result) -> None:
+    """Hand the finished result to every plugin's proxx_job_finished (sidecars, notifications); a
+    sink that fails is reported and never changes the result or the exit code."""
+    for error in engines.job_finished(result):
+        _err(f"proxx: result sink failed: {error}")
 
 
 def cmd_watch(args) -> int:

@@ -19,8 +19,9 @@ from typing import Any
 
 import attrs
 
-from .errors import JobFileError, Problem, SpecInvalid
 from .document import ParsedJob, derive_job_id, document_problems, job_id_usable, jobspec_sha256, read_document
+from .errors import JobFileError, Problem, SpecInvalid
+from .layouts import DEFAULT_LAYOUT, layout_problems
 from .naming import name_problems
 from .planning import PreparedJob, prepare, route_problems
 from .plugins import EngineSet
@@ -49,8 +50,12 @@ def static_problems(doc: Any) -> tuple[ParsedJob | None, list[Problem]]:
     if not isinstance(doc, dict):
         return None, problems
     problems += disk_problems(doc, {p.path for p in problems})
-    if not any(p.path == "/output_name_template" for p in problems):
-        problems += name_problems(doc, job_id=derive_job_id(doc) if job_id_usable(doc) else None)
+    job_id = derive_job_id(doc) if job_id_usable(doc) else None
+    if doc.get("layout", DEFAULT_LAYOUT) != DEFAULT_LAYOUT:  # names and folders per layout
+        if not any(p.path in ("/output_name_template", "/layout") for p in problems):
+            problems += layout_problems(doc, job_id)
+    elif not any(p.path == "/output_name_template" for p in problems):
+        problems += name_problems(doc, job_id=job_id)
     return (None, problems) if problems else (ParsedJob.of(doc), [])
 
 

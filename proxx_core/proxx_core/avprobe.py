@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .errors import ProxxError
 from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo, displayed_field_order
+
+if TYPE_CHECKING:  # PyAV is optional (proxx-core[probe]): imported lazily at run time
+    from av.container import InputContainer
+    from av.video.stream import VideoStream
 
 _FIELD_ORDER = {0: "unknown", 1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
 _PRIMARIES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020"}
@@ -25,7 +30,7 @@ _CONTAINERS = {"mxf": "mxf", "mpegts": "mpegts", "matroska,webm": "mkv", "avi": 
                "mpeg": "mpeg", "mjpeg": "mjpeg", "image2": "image", "mov,mp4,m4a,3gp,3g2,mj2": "mov"}
 
 
-def _container_name(container, path: Path) -> str:
+def _container_name(container: InputContainer, path: Path) -> str:
     name = _CONTAINERS.get(container.format.name, container.format.name.split(",")[0])
     if name == "mov":
         brand = (container.metadata.get("major_brand") or "").strip()
@@ -45,7 +50,7 @@ def _bit_depth(pix_fmt: str | None) -> int | None:
         return None
 
 
-def _frame_rate(s):
+def _frame_rate(s: VideoStream) -> Fraction | None:
     """The stream's real frame rate. libav's r_frame_rate is a guess of the smallest tick that
     represents every timestamp: for interlaced H.264 and MPEG-1/2 program streams it is the field
     rate (50 for a 25 fps file). When it is exactly twice the average rate or the decoder's frame
@@ -57,13 +62,13 @@ def _frame_rate(s):
     return base or s.guessed_rate or avg
 
 
-def _is_vfr(s, rate) -> bool:
+def _is_vfr(s: VideoStream, rate: Fraction) -> bool:
     """Phones record variable frame rate: the average rate then differs from the nominal one."""
     avg = s.average_rate
     return bool(avg and rate and abs(Fraction(avg) - Fraction(rate)) / Fraction(rate) > Fraction(1, 200))
 
 
-def _rotation(c, s) -> int:
+def _rotation(c: InputContainer, s: VideoStream) -> int:
     """Display rotation of the first frame (QuickTime display matrix), in degrees 0/90/180/270."""
     try:
         for frame in c.decode(s):
@@ -73,7 +78,7 @@ def _rotation(c, s) -> int:
     return 0
 
 
-def _reel_name(c) -> str | None:
+def _reel_name(c: InputContainer) -> str | None:
     """Tape/reel name: MOV tmcd ``reel_name`` or MXF tape package (both per stream), else the MXF
     material package name (the camera's clip name)."""
     for s in c.streams:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from .errors import Problem
+from .hints import distribution_for
 from .plugins import EngineSet
 
 #: how an operator points an engine at another build, for the message
@@ -23,13 +24,13 @@ def build_problems(required: Mapping[str, str] | None, engines: EngineSet, used:
     problems: list[Problem] = []
     used = set(used)
     for name in sorted(required or {}):
-        where, want = f"/require_builds/{name}", required[name]
+        where, want = f"/require_builds/{name}", required[name]  # type: ignore[index]  # not None: it has keys
         if name not in engines.names:
             if whole_job:
-                problems.append(Problem(path=where, category="engine_unavailable", install_hint=f"proxx-engine-{name}",
+                problems.append(Problem(path=where, category="engine_unavailable", install_hint=distribution_for(name),
                                         message=(f"engine {name!r} is not installed on this node (installed: "
-                                                 f"{', '.join(engines.names) or 'none'}); install proxx-engine-{name} "
-                                                 f"or fix the engine name")))
+                                                 f"{', '.join(engines.names) or 'none'}); install "
+                                                 f"{distribution_for(name)} or fix the engine name")))
             continue
         if name not in used:
             continue

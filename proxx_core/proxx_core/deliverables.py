@@ -201,10 +201,3 @@ def deliver(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str
         exit_code = EXIT_SYSTEM
     return attrs.evolve(result, deliverables=tuple(records), exit_code=exit_code), tuple(errors)
 
-
-def finish_job(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str, ...]]:
-    """What ``proxx run`` and the watch folder do with a finished job before printing or filing
-    it: write its deliverables into the result, then let every ``proxx_job_finished`` sink observe
-    the final result. Returns the result and one message per sink that failed."""
-    result, errors = deliver(result, engines)
-    return result, errors + engines.job_finished(result)

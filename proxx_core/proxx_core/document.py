@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import jsonschema
 
 from .errors import JobFileError, Problem
 from .jsonload import MAX_DOCUMENT_BYTES, decode_document
+from .layouts import layout_document_problems
 from .profiles import PROFILES
 from .serialization import load_schema
 
@@ -42,8 +44,9 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-
 class JobSpec:
     jobspec_version: str
     sources: tuple[str, ...]
-    output_dir: str
-    output_name_template: str
+    #: required except with layout "proxy_subfolder" (JobSpec 1.1)
+    output_dir: str | None = None
+    output_name_template: str | None = None
     proxy_profile: str
     codec: str
     container: str
@@ -54,6 +57,10 @@ class JobSpec:
     overwrite: bool = False
     user_metadata: dict[str, Any] | None = None
     require_builds: dict[str, str] | None = None
+    #: where proxies land (proxx_core.layouts, JobSpec 1.1)
+    layout: str = "output_dir"
+    #: "fit" (the profile's box), or the source divided exactly: "half", "quarter" (JobSpec 1.1)
+    raster: str = "fit"
     deliverables: tuple[str, ...] = ()
 
 
@@ -92,7 +99,7 @@ def read_document(path: Path | str) -> Any:
         raise JobFileError(f"{path}: cannot read job file ({exc.strerror}); check permissions") from None
     return decode_document(raw)
 
-def _pointer(parts) -> str:
+def _pointer(parts: Iterable[object]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 _TYPE_WORDS = {"array": "an array (a JSON list)", "string": "a string", "object": "an object",
@@ -102,7 +109,7 @@ def _json_type(value: Any) -> str:
     return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
             float: "number", type(None): "null"}.get(type(value), type(value).__name__)
 
-def _schema_problem(err: jsonschema.ValidationError, schema: dict) -> Problem:
+def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> Problem:
     path = _pointer(err.absolute_path)
     v = err.validator
     if v == "required":
@@ -152,19 +159,19 @@ def schema_problems(doc: Any) -> list[Problem]:
         problems.append(_schema_problem(err, schema))
     return problems
 
-def structure(doc: dict) -> JobSpec:
+def structure(doc: dict[str, Any]) -> JobSpec:
     data = dict(doc)
     data["sources"] = tuple(data["sources"])
     return _converter.structure(data, JobSpec)
 
-def canonical_json(doc: dict) -> str:
+def canonical_json(doc: dict[str, Any]) -> str:
     """Sorted keys, no whitespace, UTF-8: the form hashed for ``jobspec_sha256``."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
-def jobspec_sha256(doc: dict) -> str:
+def jobspec_sha256(doc: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
 
-def derive_job_id(doc: dict) -> str:
+def derive_job_id(doc: dict[str, Any]) -> str:
     """The job's id: the spec's own, or one derived from its canonical hash (same spec, same id)."""
     return doc.get("job_id") or f"job-{jobspec_sha256(doc)[:16]}"
 
@@ -181,10 +188,12 @@ def version_problems(version: str) -> list[Problem]:
 #: later 1.x key is added to this table, and nowhere else, to get the same rule.
 KEYS_SINCE_MINOR: dict[str, int] = {
     "require_builds": 1,
+    "layout": 1,
+    "raster": 1,
     "deliverables": 1,
 }
 
-def minor_key_problems(doc: dict) -> list[Problem]:
+def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:
     """A key newer than the spec's declared ``jobspec_version`` is an error naming the version to set."""
     try:
         declared = int(str(doc.get("jobspec_version")).split(".")[1])
@@ -213,7 +222,7 @@ def document_problems(doc: Any) -> list[Problem]:
         else:
             problems.append(Problem(path="/jobspec_version", message=(
                 f"{_short(doc['jobspec_version'])} is not a semantic version like \"1.0.0\"")))
-    profile = PROFILES.get(doc.get("proxy_profile")) if isinstance(doc.get("proxy_profile"), str) else None
+    profile = PROFILES.get(doc.get("proxy_profile")) if isinstance(doc.get("proxy_profile"), str) else None  # type: ignore[arg-type]  # a str: checked
     if profile is not None:
         for key, want in (("codec", profile.codec), ("container", profile.container)):
             got = doc.get(key)
@@ -221,6 +230,7 @@ def document_problems(doc: Any) -> list[Problem]:
                 problems.append(Problem(path=f"/{key}", message=(
                     f"{got!r} disagrees with profile {profile.name}, which makes {key} {want!r}; "
                     f"set {key} to {want!r} or choose another profile (`proxx profiles`)")))
+    problems += layout_document_problems(doc, profile)
     if isinstance(doc.get("created_at"), str) and not _valid_rfc3339(doc["created_at"]):
         problems.append(Problem(path="/created_at", message=f"{doc['created_at']!r} is not an RFC 3339 timestamp like 2026-01-31T09:00:00Z"))
     if isinstance(doc.get("job_id"), str) and not _JOB_ID.fullmatch(doc["job_id"]) and "/job_id" not in bad_paths:

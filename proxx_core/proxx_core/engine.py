@@ -22,15 +22,31 @@ from __future__ import annotations
 
 import abc
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from .layouts import Target
 from .media import SourceInfo
 from .profiles import Profile
 
 ENGINE_CONTRACT_VERSION = "1.1"
+
+
+# attrs converters: ``tuple`` itself, as named functions so that mypy's attrs plugin knows the
+# parameter types of the generated __init__ (it cannot solve ``converter=tuple``'s type variable)
+def _strs(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+def _commands(items: Iterable[Command]) -> tuple[Command, ...]:
+    return tuple(items)
+
+
+def _checks(items: Iterable[Check]) -> tuple[Check, ...]:
+    return tuple(items)
 
 
 @attrs.frozen(kw_only=True)
@@ -92,7 +108,7 @@ class Refusal:
 class Command:
     """One external process an engine will run, exactly as it will run it."""
 
-    argv: tuple[str, ...] = attrs.field(converter=tuple)
+    argv: tuple[str, ...] = attrs.field(converter=_strs)
     #: wall-clock deadline; the process is killed and the clip fails as ``timeout`` after it
     timeout_seconds: float
     purpose: str = "encode"
@@ -110,13 +126,20 @@ class ClipRequest:
     temp_path: str
     width: int
     height: int
+    #: pixel aspect of the output: "1:1", or the source's for the "half"/"quarter" rasters (1.1)
+    sample_aspect: str = "1:1"
+    #: JobSpec layout (proxx_core.layouts): "avid_mxf" means MXF OP-Atom, the video track at
+    #: ``temp_path`` and one file per audio channel in ``extra_outputs`` (1.1)
+    layout: str = "output_dir"
+    #: further files of this clip (OP-Atom audio channels), each with its own temp path (1.1)
+    extra_outputs: tuple[Target, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
 class ClipPlan:
     request: ClipRequest
     engine: str
-    commands: tuple[Command, ...] = attrs.field(converter=tuple)
+    commands: tuple[Command, ...] = attrs.field(converter=_commands)
     #: engine-specific, JSON-serialisable settings worth recording (e.g. Resolve render settings)
     settings: dict[str, Any] = attrs.field(factory=dict)
 
@@ -125,7 +148,7 @@ class ClipPlan:
 class CommandRecord:
     """What happened when a command ran (goes verbatim into the result)."""
 
-    argv: tuple[str, ...] = attrs.field(converter=tuple)
+    argv: tuple[str, ...] = attrs.field(converter=_strs)
     exit_code: int | None
     stderr_tail: str
     #: volatile: {"started_at": RFC 3339, "seconds": float}
@@ -143,10 +166,10 @@ class Check:
 @attrs.frozen(kw_only=True)
 class Verification:
     ok: bool
-    checks: tuple[Check, ...] = attrs.field(converter=tuple)
+    checks: tuple[Check, ...] = attrs.field(converter=_checks)
     output_info: SourceInfo | None = None
     #: what the proxy differs in by rule, not by fault (e.g. "the source has no timecode: ...")
-    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    notes: tuple[str, ...] = attrs.field(default=(), converter=_strs)
 
     def failed_checks(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if not c.ok)
@@ -168,6 +191,12 @@ class Engine(abc.ABC):
     #: plus "single_stream" and/or "mono_per_channel" for a tool that decides the layout itself;
     #: the total channel count is always checked (proxx_core.verify.audio_checks) (contract 1.1)
     audio_layouts: tuple[str, ...] = ("source",)
+    #: JobSpec layouts the engine can write; "avid_mxf" needs MXF OP-Atom with one file per
+    #: track (``ClipRequest.extra_outputs``) (contract 1.1, additive)
+    layouts: tuple[str, ...] = ("output_dir", "proxy_subfolder")
+    #: writes ``ClipRequest.sample_aspect`` other than 1:1 (JobSpec raster half/quarter of an
+    #: anamorphic source); if False such clips are refused at validation (contract 1.1, additive)
+    keeps_pixel_aspect: bool = False
 
     @abc.abstractmethod
     def identity(self) -> EngineIdentity:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import attrs
+
+if TYPE_CHECKING:
+    from .engine import CommandRecord, Verification
 
 #: The fixed, documented failure categories of the result contract (docs/results.md).
 CATEGORIES = (
@@ -70,7 +76,8 @@ class JobFileError(ProxxError):
 class ClipFailure(ProxxError):
     """A clip failed while executing or verifying; carries the command records made so far."""
 
-    def __init__(self, message: str, *, category: str, records: tuple = (), verification=None):
+    def __init__(self, message: str, *, category: str, records: Iterable[CommandRecord] = (),
+                 verification: Verification | None = None):
         super().__init__(message, category=category)
         self.records = tuple(records)
         self.verification = verification

@@ -75,4 +75,5 @@ def cached_by_file(path: str, kind: str, compute: Callable[[str], Any]) -> Any:
 
 def binary_sha256(path: str) -> str:
     """SHA-256 of ``path`` (an executable or library), from the cache when the file is unchanged."""
-    return cached_by_file(path, "sha256", lambda real: sha256_file(real)[0])
+    digest: str = cached_by_file(path, "sha256", lambda real: sha256_file(real)[0])
+    return digest

@@ -1,23 +1,37 @@
-"""Which distribution an operator should install when no installed engine reads a source.
-
-Used only to word error messages; routing never reads this table.
+"""The one table of engines Proxx knows by name: which distribution provides each, and which
+sources need which. It words install hints and lists the distributions a result records; routing
+never reads it (an engine Proxx has never heard of works the same way).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-RESOLVE_DIST = "proxx-engine-resolve"
-FFMPEG_DIST = "proxx-engine-ffmpeg"
+#: engine name -> the distribution that provides it, and the source extensions only it decodes
+#: (None: every extension not claimed by another entry)
+KNOWN_ENGINES: dict[str, tuple[str, frozenset[str] | None]] = {
+    "ffmpeg": ("proxx-engine-ffmpeg", None),
+    "resolve": ("proxx-engine-resolve",
+                frozenset({".braw", ".r3d", ".ari", ".arx", ".crm", ".nev", ".dng", ".cine", ".rmf"})),
+}
+#: Proxx's own distributions besides the engines (recorded in every result's environment)
+CORE_DISTRIBUTIONS = ("proxx-cli", "proxx-core", "proxx-fleet")
 
-#: camera RAW extensions only DaVinci Resolve decodes
-RAW_EXTENSIONS = frozenset({".braw", ".r3d", ".ari", ".arx", ".crm", ".nev", ".dng", ".cine", ".rmf"})
+
+def distribution_for(engine: str) -> str:
+    """The distribution to install for ``engine`` (the naming convention for engines not listed)."""
+    known = KNOWN_ENGINES.get(engine)
+    return known[0] if known else f"proxx-engine-{engine}"
+
+
+def known_distributions() -> tuple[str, ...]:
+    return tuple(sorted({*CORE_DISTRIBUTIONS, *(dist for dist, _ in KNOWN_ENGINES.values())}))
 
 
 def install_hint(source: str, installed: tuple[str, ...]) -> str | None:
+    """The distribution whose engine would read ``source``, if that engine is not installed."""
     ext = Path(source).suffix.lower()
-    if ext in RAW_EXTENSIONS and "resolve" not in installed:
-        return RESOLVE_DIST
-    if ext not in RAW_EXTENSIONS and "ffmpeg" not in installed:
-        return FFMPEG_DIST
-    return None
+    specialised = [name for name, (_, exts) in KNOWN_ENGINES.items() if exts and ext in exts]
+    needed = specialised or [name for name, (_, exts) in KNOWN_ENGINES.items() if exts is None]
+    missing = [name for name in needed if name not in installed]
+    return distribution_for(missing[0]) if missing and len(missing) == len(needed) else None

@@ -63,7 +63,7 @@ def register_engines(register: Callable[[Engine], None]) -> None:
 
 
 @hookspec
-def proxx_clip_checks(plan: ClipPlan, output_info: SourceInfo | None) -> list[Check]:
+def proxx_clip_checks(plan: ClipPlan, output_info: SourceInfo | None) -> list[Check]:  # type: ignore[empty-body]  # a hookspec: never run
     """Add site-wide verification rules to every clip, whichever engine made it.
 
     Called by the runner after the core's own relink checks, once per clip, before the output may

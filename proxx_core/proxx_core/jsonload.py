@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from .errors import Problem, SpecInvalid
@@ -33,12 +34,12 @@ class DocumentInvalid(SpecInvalid):
     """The bytes are not an acceptable JSON document. ``incomplete`` is True when they may still
     be being written (not UTF-8 yet, or a JSON syntax error) rather than complete but refused."""
 
-    def __init__(self, problems, *, incomplete: bool = False):
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...], *, incomplete: bool = False):
         super().__init__(problems)
         self.incomplete = incomplete
 
 
-class _Dupes(dict):
+class _Dupes(dict[str, Any]):
     """An object that had repeated keys: kept so the walk can report where."""
 
     duplicates: list[str]
@@ -51,7 +52,7 @@ class _Refused:
         self.why = why
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict:
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) == len(pairs):
         return obj
@@ -82,7 +83,7 @@ def _constant(name: str) -> Any:
     return _Refused(f"{name} is not a finite number; JSON has no NaN or Infinity")
 
 
-def pointer(parts) -> str:
+def pointer(parts: Iterable[object]) -> str:
     """A JSON pointer (RFC 6901) for a list of keys and indexes."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
@@ -105,7 +106,8 @@ def _too_deep(text: str) -> list[Problem]:
             kinds.append(tok)
             if len(kinds) > MAX_DEPTH:
                 return [Problem(path=pointer(path[:MAX_DEPTH]), message=(
-                    f"nests arrays/objects more than {MAX_DEPTH} levels deep (line {text.count(chr(10), 0, m.start()) + 1}); "
+                    f"nests arrays/objects more than {MAX_DEPTH} levels deep "
+                    f"(line {text.count(chr(10), 0, m.start()) + 1}); "
                     f"the limit is {MAX_DEPTH} levels: flatten this value"))]
             key, expect_key = (0, False) if tok == "[" else (None, True)
         elif tok in "]}":
@@ -134,7 +136,7 @@ def _too_deep(text: str) -> list[Problem]:
 def _walk(value: Any) -> list[Problem]:
     """Report refused numbers, duplicate keys and lone surrogates, each with its JSON pointer."""
     problems: list[Problem] = []
-    stack: list[tuple[tuple, Any]] = [((), value)]
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), value)]
     while stack:
         where, item = stack.pop()
         if isinstance(item, _Refused):

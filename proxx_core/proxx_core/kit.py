@@ -6,7 +6,8 @@ engines use only these two, exactly as a third-party engine must.
 
 - running commands: :func:`run_command`, :func:`run_commands` (no shell, stdin closed, a deadline,
   cancellable, encoders die with Proxx, the process group killed on timeout or cancel, stderr tail
-  kept, disk-full and read-only storage reported as ``io_error``)
+  kept, disk-full and read-only storage reported as ``io_error``); for an engine that supervises a
+  long-lived child itself: :func:`child_process_options`, :func:`kill_process_group`, :func:`stderr_tail`
 - probing: :func:`probe_file` (PyAV, needs ``proxx-core[probe]``), :func:`normalise_timecode`,
   :data:`ZERO_TIMECODE` (where a source without timecode starts, for every NLE)
 - the relink rules: :func:`compare` (what the core's verification applies to every output; an
@@ -25,7 +26,7 @@ from .avprobe import probe_file
 from .errors import ClipFailure, ProxxError
 from .fingerprint import binary_sha256, cached_by_file, is_cached
 from .media import ZERO_TIMECODE, normalise_timecode
-from .process import run_command, run_commands
+from .process import child_process_options, kill_process_group, run_command, run_commands, stderr_tail
 from .profiles import assumed_color_tags, fit_raster, output_color_tags
 from .results import now_rfc3339
 from .verify import compare
@@ -33,6 +34,7 @@ from .workers import H264_THREADS, intra_threads
 
 __all__ = [
     "H264_THREADS", "ZERO_TIMECODE", "ClipFailure", "ProxxError", "assumed_color_tags", "binary_sha256",
-    "cached_by_file", "compare", "fit_raster", "intra_threads", "is_cached", "normalise_timecode", "now_rfc3339",
-    "output_color_tags", "probe_file", "run_command", "run_commands",
+    "cached_by_file", "child_process_options", "compare", "fit_raster", "intra_threads", "is_cached",
+    "kill_process_group", "normalise_timecode", "now_rfc3339", "output_color_tags", "probe_file", "run_command",
+    "run_commands", "stderr_tail",
 ]

@@ -7,6 +7,7 @@ Engines fill these in; routing, planning and verification read them. They serial
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from fractions import Fraction
 
 import attrs
@@ -44,7 +45,7 @@ class FrameRate:
     den: int = attrs.field(validator=attrs.validators.gt(0))
 
     @classmethod
-    def parse(cls, value: str | Fraction) -> "FrameRate":
+    def parse(cls, value: str | Fraction) -> FrameRate:
         f = Fraction(value)
         return cls(num=f.numerator, den=f.denominator)
 
@@ -121,6 +122,11 @@ class AudioInfo:
     layout: str | None = None
 
 
+def _audio_infos(items: Iterable[AudioInfo]) -> tuple[AudioInfo, ...]:
+    """attrs converter: ``tuple``, named so that mypy knows the __init__ parameter type."""
+    return tuple(items)
+
+
 @attrs.frozen(kw_only=True)
 class SourceInfo:
     """What an engine saw in one media file. Everything routing and verification rely on."""
@@ -132,7 +138,7 @@ class SourceInfo:
     #: a more precise format tag when known ("arriraw", "x-ocn", "r3d", "prores_raw")
     format_tag: str | None = None
     video: VideoInfo | None = None
-    audio: tuple[AudioInfo, ...] = attrs.field(default=(), converter=tuple)
+    audio: tuple[AudioInfo, ...] = attrs.field(default=(), converter=_audio_infos)
     start_timecode: str | None = attrs.field(default=None, converter=normalise_timecode)
     #: tape/reel name (MOV tmcd ``reel_name``, MXF tape package or material package name)
     reel_name: str | None = None

@@ -36,18 +36,21 @@ _TOKEN = re.compile(r"\{([^{}]*)\}")
 def template_token_problems(template: str) -> list[Problem]:
     where = "/output_name_template"
     problems = []
+    allowed = ", ".join("{" + t + "}" for t in TOKENS)
     for name in _TOKEN.findall(template):
         if name in TOKENS:
             continue
         if name.lower() in _TIME_WORDS:
-            problems.append(Problem(path=where, message=f"token {{{name}}} is time-based; names must be a pure function of the spec. Use {', '.join('{' + t + '}' for t in TOKENS)}"))
+            problems.append(Problem(path=where, message=(
+                f"token {{{name}}} is time-based; names must be a pure function of the spec. Use {allowed}")))
         else:
-            problems.append(Problem(path=where, message=f"unknown token {{{name}}}; allowed tokens: {', '.join('{' + t + '}' for t in TOKENS)}"))
+            problems.append(Problem(path=where, message=f"unknown token {{{name}}}; allowed tokens: {allowed}"))
     if "{" in _TOKEN.sub("", template) or "}" in _TOKEN.sub("", template):
         problems.append(Problem(path=where, message="unbalanced '{' or '}'; tokens look like {source_name}"))
     return problems
 
-def render_name(template: str, *, source: str, index: int, count: int, job_id: str, profile: str, extension: str) -> str:
+def render_name(template: str, *, source: str, index: int, count: int, job_id: str, profile: str,
+                extension: str) -> str:
     """The output file name of one source (pure: no clock, no host)."""
     p = Path(source)
     width = max(3, len(str(count)))
@@ -101,7 +104,8 @@ def name_problem(name: str) -> str | None:
     if why:
         return f"renders to {name!r}, which {why}"
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        return f"renders to a name of {len(name.encode('utf-8'))} bytes; the limit is {MAX_NAME_BYTES} bytes (UTF-8); shorten the template"
+        return (f"renders to a name of {len(name.encode('utf-8'))} bytes; the limit is {MAX_NAME_BYTES} bytes "
+                f"(UTF-8); shorten the template")
     return None
 
 def name_key(name: str) -> str:
@@ -115,7 +119,7 @@ class _SourceIndex:
     key) for the path as given and for its real path, plus the identity of the file itself."""
 
     def __init__(self, sources: tuple[str, ...]):
-        self.entries: dict[tuple, int] = {}
+        self.entries: dict[tuple[Any, str], int] = {}
         self.files: dict[tuple[int, int], int] = {}
         dirs: dict[str, Any] = {}
         for j, src in enumerate(sources):
@@ -149,6 +153,7 @@ def output_names(spec: _NameInputs | Any, job_id: str) -> tuple[list[str], list[
     """Render every source's output name and report escaping or colliding names. Linear in the
     number of sources: every comparison is a dictionary lookup."""
     profile = PROFILES[spec.proxy_profile]
+    seen: dict[str, int]
     names, problems, seen = [], [], {}
     index = _SourceIndex(spec.sources)
     out_key = file_identity(spec.output_dir) or realpath(spec.output_dir)

@@ -73,7 +73,7 @@ class NodeConfig:
     path_map: PathMap = attrs.field(factory=PathMap)
 
 
-def load_node_config(path: str | os.PathLike | None = None) -> NodeConfig:
+def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
     """Read the node config at ``path`` (else ``$PROXX_CONFIG``; neither: an empty config).
     Raises ProxxError naming the file, the key and the fix for anything wrong."""
     path = path or os.environ.get(CONFIG_ENV) or None
@@ -106,7 +106,7 @@ def load_node_config(path: str | os.PathLike | None = None) -> NodeConfig:
     return NodeConfig(path=where, path_map=PathMap.from_mapping(paths))
 
 
-def map_document(document: dict, path_map: PathMap) -> tuple[dict, dict[str, Any]]:
+def map_document(document: dict[str, Any], path_map: PathMap) -> tuple[dict[str, Any], dict[str, Any]]:
     """A copy of a JobSpec with sources and output_dir seen from this node, plus a record of
     {submitted, mapped} paths for the result. The job id stays the submitter's (it names outputs)."""
     from .document import derive_job_id
@@ -115,7 +115,7 @@ def map_document(document: dict, path_map: PathMap) -> tuple[dict, dict[str, Any
     record: dict[str, Any] = {"sources": [], "output_dir": None}
     if isinstance(document.get("sources"), list):
         mapped["sources"] = [path_map.apply(s) if isinstance(s, str) else s for s in document["sources"]]
-        record["sources"] = [{"submitted": s, "mapped": m} for s, m in zip(document["sources"], mapped["sources"])]
+        record["sources"] = [{"submitted": s, "mapped": m} for s, m in zip(document["sources"], mapped["sources"], strict=False)]
     if isinstance(document.get("output_dir"), str):
         mapped["output_dir"] = path_map.apply(document["output_dir"])
         record["output_dir"] = {"submitted": document["output_dir"], "mapped": mapped["output_dir"]}

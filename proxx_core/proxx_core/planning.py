@@ -16,13 +16,16 @@ from .deliverables import deliverable_problems
 from .document import JobSpec, ParsedJob
 from .engine import ClipPlan, ClipRequest
 from .errors import Problem, ProxxError, SpecInvalid
-from .hints import install_hint
+from .hints import distribution_for, install_hint
 from .media import SourceInfo
 from .naming import output_names, temp_path_for
 from .plugins import EngineSet
 from .preflight import SourceStat
 from .probe import ProbeVeto, probe_all
-from .profiles import PROFILES, Profile, fit_raster
+from .layouts import DEFAULT_LAYOUT, clip_raster, folders_to_create, op_atom_targets, output_paths
+from .profiles import PROFILES, Profile
+from .relink import ProxyFacts, promised_output
+from .relink import warnings as relink_warnings
 from .routing import NoRoute, Route, collect_claims, route
 from .serialization import to_data
 
@@ -36,6 +39,10 @@ class PreparedClip:
     plan: ClipPlan
     #: the file that was probed; the runner refuses to encode or publish if the path now names another
     source_stat: SourceStat | None = None
+    #: folders the runner may create before the clip's temp files, outermost first (proxx_core.layouts)
+    folders: tuple[str, ...] = ()
+    #: NLEs that will not link the planned proxy, and why (proxx_core.relink.warnings): what validate warns
+    warnings: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -82,12 +89,12 @@ def _route_source(source: str, where: str, engines: EngineSet, profile: Profile,
         return Problem(path=where, message=message, category=category, install_hint=hint)
     return before, infos, decision
 
-def route_problems(document: dict[str, Any], engines: EngineSet, skip: set[int]) -> list[Problem]:
+def route_problems(document: dict[str, Any], engines: EngineSet, skip: set[int | None]) -> list[Problem]:
     """For a spec already known to be invalid: why each source (except those in ``skip``, which
     have problems of their own) could not be routed, so every problem is reported in one pass.
     Needs only a known profile and a list of source paths; returns [] otherwise."""
     sources, pin = document.get("sources"), document.get("engine")
-    profile = PROFILES.get(document.get("proxy_profile")) if isinstance(document.get("proxy_profile"), str) else None
+    profile = PROFILES.get(document.get("proxy_profile")) if isinstance(document.get("proxy_profile"), str) else None  # type: ignore[arg-type]  # a str: checked
     if profile is None or not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         return []
     if pin is not None and (not isinstance(pin, str) or pin not in engines.names):
@@ -116,7 +123,12 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     as in the whole job: a fleet worker runs one clip without probing the others."""
     spec = parsed.spec
     profile = PROFILES[spec.proxy_profile]
-    names, name_problems = output_names(spec, parsed.job_id)
+    if spec.layout == DEFAULT_LAYOUT:
+        names, name_problems = output_names(spec, parsed.job_id)
+        paths = [os.path.join(spec.output_dir or "", n) for n in names]
+    else:
+        paths, name_problems = output_paths(spec.sources, layout=spec.layout, output_dir=spec.output_dir,
+                                            template=spec.output_name_template, job_id=parsed.job_id, profile=profile)
     if name_problems:
         raise SpecInvalid(name_problems)
     problems: list[Problem] = []
@@ -124,8 +136,8 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     if spec.engine is not None and spec.engine not in engines.names:
         problems.append(Problem(path="/engine", message=(
             f"engine {spec.engine!r} is not installed; installed engines: {', '.join(engines.names) or 'none'}. "
-            f"Install proxx-engine-{spec.engine} or remove /engine"), category="engine_unavailable",
-            install_hint=f"proxx-engine-{spec.engine}"))
+            f"Install {distribution_for(spec.engine)} or remove /engine"), category="engine_unavailable",
+            install_hint=distribution_for(spec.engine)))
         raise SpecInvalid(problems)
     for i, source in enumerate(spec.sources):
         if only is not None and i + 1 != only:
@@ -137,21 +149,46 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
             continue
         before, infos, decision = routed
         engine = engines.get(decision.engine)
+        assert engine is not None  # routing chose one of these engines
         info = infos[decision.engine]
-        width, height = fit_raster(info.video, profile)
-        output_path = os.path.join(spec.output_dir, names[i])
+        raster = clip_raster(info.video, profile, spec.raster)
+        if isinstance(raster, str):
+            problems.append(Problem(path="/raster", message=f"for /sources/{i} ({source}): {raster}"))
+            continue
+        if spec.layout not in engine.layouts:
+            problems.append(Problem(path="/layout", message=(
+                f"for /sources/{i}: engine {engine.name!r} cannot write layout {spec.layout!r} (it writes "
+                f"{', '.join(engine.layouts)}); pin an engine that can (\"engine\": \"ffmpeg\")")))
+            continue
+        width, height, aspect = raster
+        if aspect != "1:1" and not engine.keeps_pixel_aspect:
+            problems.append(Problem(path="/raster", message=(
+                f"for /sources/{i}: raster {spec.raster!r} keeps the source's pixel aspect {aspect}, which engine "
+                f"{engine.name!r} cannot write; use raster \"fit\" or pin \"engine\": \"ffmpeg\"")))
+            continue
+        output_path, extra = paths[i], ()
+        if spec.layout == "avid_mxf":  # OP-Atom: the video file, then one file per audio channel
+            targets = op_atom_targets(output_path, [a.channels for a in info.audio])
+            output_path = targets[0].path
+            extra = tuple(attrs.evolve(t, temp_path=temp_path_for(t.path)) for t in targets[1:])
         request = ClipRequest(index=i + 1, source=source, source_info=info, profile=profile,
                               output_path=output_path, temp_path=temp_path_for(output_path),
-                              width=width, height=height)
+                              width=width, height=height, sample_aspect=aspect, layout=spec.layout,
+                              extra_outputs=extra)
         try:
             plan = engine.plan(request)
         except ProxxError as exc:
             problems.append(Problem(path=where, message=f"{source}: {exc.message}", category=exc.category))
             continue
+        facts = ProxyFacts(source_path=source, output_path=output_path, layout=spec.layout, op_atom=bool(
+            spec.layout == "avid_mxf"))
+        warned = tuple(m for _nle, m in relink_warnings(info, promised_output(request), facts))
         clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan,
-                                  source_stat=before))
+                                  source_stat=before, folders=folders_to_create(spec.layout, source, spec.output_dir),
+                                  warnings=warned))
     problems += build_problems(spec.require_builds, engines, {c.plan.engine for c in clips}, whole_job=only is None)
-    problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips]) if only is None else []
+    if only is None:
+        problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips])
     if problems:
         raise SpecInvalid(problems)
     return PreparedJob(parsed=parsed, clips=tuple(clips))

@@ -22,7 +22,7 @@ def probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], d
     errors: dict[str, Refusal] = {}
     for name in engines.names:
         try:
-            info = engines.get(name).probe(Path(source))
+            info = engines.get(name).probe(Path(source))  # type: ignore[union-attr]  # name is in engines.names
         except ProxxError as exc:
             if exc.category == "validation":
                 raise ProbeVeto(f"{name}: {exc.message}") from None

@@ -12,6 +12,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
+from typing import IO, Any
 
 from .engine import Command, CommandRecord
 from .errors import ClipFailure
@@ -21,7 +23,7 @@ STDERR_TAIL_BYTES = 4000
 _ADDRESS = re.compile(r" @ 0x[0-9a-fA-F]+")
 
 
-def _tail(fh) -> str:
+def _tail(fh: IO[bytes]) -> str:
     fh.seek(0, os.SEEK_END)
     size = fh.tell()
     fh.seek(max(0, size - STDERR_TAIL_BYTES))
@@ -54,7 +56,7 @@ def _headline(stderr: str) -> str:
 # process can kill its encoders (each child leads its own process group: start_new_session=True)
 _children_lock = threading.Lock()
 _children: dict[int, None] = {}
-_listeners: list = []
+_listeners: list[Callable[[tuple[int, ...]], None]] = []
 
 
 def live_children() -> tuple[int, ...]:
@@ -63,13 +65,13 @@ def live_children() -> tuple[int, ...]:
         return tuple(_children)
 
 
-def subscribe_children(listener) -> None:
+def subscribe_children(listener: Callable[[tuple[int, ...]], None]) -> None:
     """Call ``listener(pids)`` after each change (from the thread that started/reaped the child)."""
     with _children_lock:
         _listeners.append(listener)
 
 
-def unsubscribe_children(listener) -> None:
+def unsubscribe_children(listener: Callable[[tuple[int, ...]], None]) -> None:
     with _children_lock:
         if listener in _listeners:
             _listeners.remove(listener)
@@ -98,7 +100,7 @@ def failure_category(stderr: str) -> str:
     return "io_error" if any(msg in stderr for msg in _STORAGE_ERRORS) else "engine_failed"
 
 
-def _die_with_parent():
+def _die_with_parent() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes the child get SIGKILL when Proxx dies, even by ``kill -9``
     (Linux ``PR_SET_PDEATHSIG``); None where that does not exist. The signal fires when the
     *thread* that started the child exits; :func:`run_command` is synchronous, so that thread waits
@@ -125,18 +127,36 @@ def _die_with_parent():
 
 
 _PR_SET_PDEATHSIG = 1
-_prctl = None
+_prctl: Callable[..., Any] | None = None
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def child_process_options() -> dict[str, Any]:
+    """``subprocess.Popen`` keyword arguments for every supervised child: a process group of its
+    own (so a kill reaches everything it started) and, on Linux, death with Proxx."""
+    if sys.platform.startswith("win"):
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined,unused-ignore]
+    return {"start_new_session": True, "preexec_fn": _die_with_parent()}
+
+
+def kill_process_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a child started with :func:`child_process_options` and everything it started, then reap it."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if sys.platform.startswith("win"):
+            proc.kill()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
 
 
-def run_command(command: Command, cancel: threading.Event | None = None, *, env: dict | None = None,
+def stderr_tail(fh: IO[bytes]) -> str:
+    """The last :data:`STDERR_TAIL_BYTES` of a child's stderr file, as text, libav object addresses
+    removed (they differ on every run and would make two results of one job differ)."""
+    return _tail(fh)
+
+
+def run_command(command: Command, cancel: threading.Event | None = None, *, env: dict[str, str] | None = None,
                 poll_seconds: float = 0.05) -> CommandRecord:
     """Run ``command``; return its record when it exits 0. Raise ClipFailure with category
     ``engine_failed`` (non-zero exit), ``timeout`` (deadline passed, process group killed) or
@@ -150,8 +170,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
     with tempfile.TemporaryFile() as err:
         try:
             proc = subprocess.Popen(list(command.argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=err, shell=False, start_new_session=True, env=env,
-                                    preexec_fn=_die_with_parent())
+                                    stderr=err, shell=False, env=env, **child_process_options())
         except OSError as exc:
             record = CommandRecord(argv=command.argv, exit_code=None, stderr_tail=str(exc),
                                    timing={"started_at": started_at, "seconds": 0.0})
@@ -171,7 +190,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
             elif time.monotonic() > deadline:
                 outcome = "timeout"
             if outcome:
-                _kill(proc)
+                kill_process_group(proc)
                 break
         _child_changed(proc.pid, False)
         record = CommandRecord(argv=command.argv, exit_code=proc.returncode, stderr_tail=_tail(err),
@@ -187,7 +206,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
     return record
 
 
-def run_commands(commands, cancel: threading.Event | None = None) -> tuple[CommandRecord, ...]:
+def run_commands(commands: Iterable[Command], cancel: threading.Event | None = None) -> tuple[CommandRecord, ...]:
     """Run a plan's commands in order; on failure, the ClipFailure carries every record so far."""
     records: list[CommandRecord] = []
     for command in commands:

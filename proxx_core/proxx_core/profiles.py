@@ -87,10 +87,6 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def get_profile(name: str) -> Profile:
-    return PROFILES[name]
-
-
 def _even(x: Fraction) -> int:
     """Largest even integer not above ``x``, at least 2: rounding down never upscales, and exact
     fractions mean every host computes the same raster."""
@@ -121,7 +117,7 @@ def assumed_color_tags(video: VideoInfo) -> tuple[str, str, str]:
     else:
         default = ("bt709", "bt709", "bt709")
     tags = (video.color_primaries, video.color_transfer, video.color_space)
-    return tuple(t or d for t, d in zip(tags, default))  # type: ignore[return-value]
+    return tuple(t or d for t, d in zip(tags, default, strict=False))  # type: ignore[return-value]
 
 
 def output_color_tags(video: VideoInfo, profile: Profile) -> tuple[str, str, str]:

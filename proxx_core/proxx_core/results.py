@@ -18,13 +18,13 @@ import attrs
 from .deliverables import Deliverable
 from .engine import EngineIdentity, Verification
 from .errors import Problem
+from .hints import known_distributions
 from .serialization import to_data
 
 if TYPE_CHECKING:
     from .planning import PreparedJob
 
 RESULT_VERSION = "1.0.0"
-DISTRIBUTIONS = ("proxx-core", "proxx-cli", "proxx-engine-ffmpeg", "proxx-engine-resolve")
 
 COMPLETED, FAILED, PARTIAL = "COMPLETED", "FAILED", "PARTIAL"
 EXIT_OK, EXIT_VALIDATION, EXIT_EXECUTION, EXIT_PARTIAL, EXIT_SYSTEM = 0, 1, 2, 3, 4
@@ -55,6 +55,8 @@ class OutputRecord:
     verification: Verification | None
     #: where the unverified output was kept for inspection (verification failures only)
     kept_temp_path: str | None = None
+    #: every file the clip published ({kind, path, size, sha256}), when there are several (layout avid_mxf)
+    files: tuple[dict[str, Any], ...] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -64,13 +66,15 @@ class ClipResult:
     engine: str | None
     profile: str
     output: OutputRecord | None
-    commands: tuple = ()
+    commands: tuple[dict[str, Any], ...] = ()
     status: str
     failure: Failure | None
     timing: dict[str, Any] = attrs.field(factory=dict)
     route: dict[str, Any] | None = None
     #: fleets only (`proxx wait`): the node that ran the clip and its submitted/mapped paths
     node: dict[str, Any] | None = None
+    #: per NLE (resolve, premiere, avid, fcp): whether the proxy meets its relink rules (proxx_core.relink)
+    relink: dict[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -96,7 +100,7 @@ class JobResult:
 def environment(identities: list[EngineIdentity], engine_distributions: tuple[str, ...] = ()) -> dict[str, Any]:
     """Proxx's own distributions plus those of the engines used (third-party ones included)."""
     dists = {}
-    for name in sorted({*DISTRIBUTIONS, *engine_distributions}):
+    for name in sorted({*known_distributions(), *engine_distributions}):
         try:
             dists[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:

@@ -67,7 +67,7 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
     """Pick the engine for one clip from every installed engine's claim or refusal."""
     names = sorted(outcomes)
     candidates = tuple(_candidate(n, outcomes[n]) for n in names)
-    refusals = [(n, outcomes[n]) for n in names if isinstance(outcomes[n], Refusal)]
+    refusals = [(n, o) for n, o in sorted(outcomes.items()) if isinstance(o, Refusal)]
     if pin is not None:
         if pin not in outcomes:
             installed = ", ".join(names) or "none"
@@ -79,7 +79,7 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
                            category=chosen.category, candidates=candidates)
         return Route(engine=pin, specificity=chosen.specificity, reason=f"pinned by /engine; {chosen.reason}",
                      candidates=candidates)
-    offers = [(n, outcomes[n]) for n in names if isinstance(outcomes[n], Claim)]
+    offers = [(n, o) for n, o in sorted(outcomes.items()) if isinstance(o, Claim)]
     if not offers:
         why = "; ".join(f"{n}: {r.reason}" for n, r in refusals) or "no engine is installed"
         category = "engine_unavailable" if any(r.category == "engine_unavailable" for _, r in refusals) else "unsupported_source"
@@ -115,7 +115,7 @@ def collect_claims(infos: dict[str, SourceInfo], errors: dict[str, Refusal], eng
             outcomes[name] = Refusal(reason="does not read this format")
         else:
             try:
-                outcome = engines.get(name).claim(infos[name], profile)
+                outcome = engines.get(name).claim(infos[name], profile)  # type: ignore[union-attr]  # name is in engines.names
             except Exception as exc:
                 outcome = Refusal(reason=f"claim raised {type(exc).__name__}: {exc}")
             # the engine's own refusal (e.g. "Resolve is not running") says more than ours would

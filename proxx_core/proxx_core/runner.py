@@ -11,8 +11,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from .atomic import publish
+from .engine import CommandRecord
 from .errors import ClipFailure
 from .planning import PreparedClip, PreparedJob
 from .plugins import EngineSet
@@ -20,6 +22,10 @@ from .preflight import SourceStat, file_identity
 from .results import COMPLETED, FAILED, ClipResult, Failure, JobResult, OutputRecord, finished, now_rfc3339
 from .serialization import to_data
 from .tempclaim import TempBusy, TempClaim, TempExists, TempIsSource
+from .layouts import make_folders
+from .opatom import verify_clip
+from .relink import ProxyFacts, verdicts
+from .relink import to_data as relink_data
 from .verify import verify_output
 from .workers import choose as choose_workers
 
@@ -27,7 +33,7 @@ from .workers import choose as choose_workers
 ProgressFn = Callable[[str, int, str], None]
 
 
-def _source_record(clip: PreparedClip) -> dict:
+def _source_record(clip: PreparedClip) -> dict[str, Any]:
     # the size of the file that was probed, not of whatever the path names now
     size = clip.source_stat.size if clip.source_stat is not None else None
     return {"path": clip.source, "size": size, "info": to_data(clip.source_info)}
@@ -47,15 +53,16 @@ def _source_changed(clip: PreparedClip) -> str | None:
 
 
 def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event,
-             source_ids: frozenset = frozenset()) -> ClipResult:
+             source_ids: frozenset[tuple[int, int]] = frozenset()) -> ClipResult:
     """Make one clip. ``source_ids`` are the (st_dev, st_ino) of every source of the job: no file
     with one of these identities is ever replaced, whatever its name."""
     plan = clip.plan
     req = plan.request
     started_at, t0 = now_rfc3339(), time.monotonic()
-    records: tuple = ()
+    records: tuple[CommandRecord, ...] = ()
     output = None
     failure = None
+    relink = None
     if clip.source_stat is not None:
         source_ids = source_ids | {(clip.source_stat.dev, clip.source_stat.ino)}
 
@@ -64,7 +71,7 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
                           output=output, commands=tuple(to_data(r) for r in records), status=status,
                           failure=failure, route=to_data(clip.route),
                           timing={"started_at": started_at, "finished_at": now_rfc3339(),
-                                  "seconds": round(time.monotonic() - t0, 3)})
+                                  "seconds": round(time.monotonic() - t0, 3)}, relink=relink)
 
     def fail(category: str, message: str) -> ClipResult:
         nonlocal failure
@@ -73,43 +80,63 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
 
     if cancel.is_set():
         return fail("interrupted", "the run was interrupted before this clip started")
-    if os.path.lexists(req.output_path) and not overwrite:
-        return fail("output_exists", f"{req.output_path} already exists and was left untouched; "
-                                     f"delete it or set \"overwrite\": true")
+    for path in (req.output_path, *(t.path for t in req.extra_outputs)):
+        if os.path.lexists(path) and not overwrite:
+            return fail("output_exists", f"{path} already exists and was left untouched; "
+                                         f"delete it or set \"overwrite\": true")
     changed = _source_changed(clip)
     if changed:
         return fail("io_error", changed)
     try:
-        claim = TempClaim.take(req.temp_path, overwrite=overwrite, is_source=source_ids.__contains__)
-    except TempExists:
-        return fail("output_exists", (
-            f"temporary output {req.temp_path} exists (an earlier run was interrupted or failed "
-            f"verification, or another run of this job is in progress); inspect and delete it, "
-            f"or set \"overwrite\": true"))
-    except TempBusy as exc:
-        return fail("output_exists", f"{exc}; it was left untouched")
-    except TempIsSource:
-        return fail("output_exists", f"{req.temp_path} is a source of this job and was left untouched")
+        make_folders(clip.folders)  # layouts: only inside declared folders, never a parent (layouts.py)
     except OSError as exc:
-        return fail("io_error", f"cannot create {req.temp_path}: {exc.strerror or exc}")
+        return fail("io_error", f"cannot create folder {exc.filename}: {exc.strerror or exc}")
+    claims: list[TempClaim] = []
+    try:
+        claim = TempClaim.take(req.temp_path, overwrite=overwrite, is_source=source_ids.__contains__)
+        claims.append(claim)
+        for target in req.extra_outputs:  # OP-Atom: every file of the clip is owned the same way
+            claims.append(TempClaim.take(target.temp_path, overwrite=overwrite, is_source=source_ids.__contains__))
+    except TempExists as exc:
+        return _released(claims, fail("output_exists", (
+            f"temporary output {_temp_named(exc, req, claims)} exists (an earlier run was interrupted or failed "
+            f"verification, or another run of this job is in progress); inspect and delete it, "
+            f"or set \"overwrite\": true")))
+    except TempBusy as exc:
+        return _released(claims, fail("output_exists", f"{exc}; it was left untouched"))
+    except TempIsSource as exc:
+        return _released(claims, fail("output_exists", f"{_temp_named(exc, req, claims)} is a source of this job "
+                                                       f"and was left untouched"))
+    except OSError as exc:
+        return _released(claims, fail("io_error", f"cannot create {_temp_named(exc, req, claims)}: "
+                                                  f"{exc.strerror or exc}"))
     try:
         engine = engines.get(plan.engine)
         try:
+            assert engine is not None  # the plan was made by this engine set
             records = engine.execute(plan, cancel)
             # engines that render elsewhere rename their file into place: hold that file before verifying it
-            foreign = not claim.adopt() and os.path.lexists(req.temp_path)
+            foreign = any(not c.adopt() and os.path.lexists(c.path) for c in claims)
             if foreign:
                 verification = None
             else:  # the core judges the output; the engine only describes it
                 output_info = engine.probe_output(plan)
-                verification = verify_output(plan, output_info, engine, engines.clip_checks(plan, output_info))
+                if req.extra_outputs:  # OP-Atom: every file checked, the clip judged as one
+                    verification, judged = verify_clip(plan, output_info, engine,
+                                                       engines.clip_checks(plan, output_info))
+                else:
+                    verification = verify_output(plan, output_info, engine, engines.clip_checks(plan, output_info))
+                    judged = output_info
+                relink = relink_data(verdicts(req.source_info, judged, ProxyFacts(
+                    source_path=req.source, output_path=req.output_path, layout=req.layout,
+                    op_atom=bool(req.extra_outputs) or req.layout == "avid_mxf")))
         except ClipFailure as exc:
             records = exc.records or records
-            return fail(exc.category, exc.message + _discard(claim))
+            return fail(exc.category, exc.message + _discard(*claims))
         except OSError as exc:
-            return fail("io_error", f"{exc.filename or req.temp_path}: {exc.strerror or exc}" + _discard(claim))
+            return fail("io_error", f"{exc.filename or req.temp_path}: {exc.strerror or exc}" + _discard(*claims))
         except Exception as exc:  # engine bug: fail this clip, keep the job going
-            return fail("engine_failed", f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}" + _discard(claim))
+            return fail("engine_failed", f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}" + _discard(*claims))
         if verification is None:
             return fail("output_exists", f"{req.temp_path} was replaced by another run of this job while this clip "
                                          f"was encoding; this run published nothing")
@@ -122,30 +149,38 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
             return fail("verification_failed", f"output does not match its source: {bad}; {where}")
         changed = _source_changed(clip)
         if changed:
-            return fail("io_error", changed + _discard(claim))
+            return fail("io_error", changed + _discard(*claims))
         try:
             claim.fsync()
             digest, size = claim.sha256()
             final_id = file_identity(req.output_path)
             if final_id is not None and final_id in source_ids:
                 return fail("output_exists", f"{req.output_path} is a source of this job (the same file under "
-                                             f"another name); it was left untouched" + _discard(claim))
+                                             f"another name); it was left untouched" + _discard(*claims))
             if not claim.at_path():
                 return fail("output_exists", f"{req.temp_path} was replaced by another run of this job after "
                                              f"verification; this run published nothing")
             publish(req.temp_path, req.output_path, overwrite=overwrite)
         except FileExistsError:
             return fail("output_exists", f"{req.output_path} appeared while this clip ran and was left untouched"
-                        + _discard(claim))
+                        + _discard(*claims))
         except OSError as exc:
-            return fail("io_error", f"{exc.filename or req.output_path}: {exc.strerror or exc}" + _discard(claim))
+            return fail("io_error", f"{exc.filename or req.output_path}: {exc.strerror or exc}" + _discard(*claims))
         if _lidentity(req.output_path) != claim.identity():
             return fail("io_error", f"{req.output_path} is not the file this run verified (it was replaced while "
                                     f"being published); do not trust it, run the job again")
-        output = OutputRecord(path=req.output_path, size=size, sha256=digest, verification=verification)
+        files = None
+        if req.extra_outputs:
+            files, why = _publish_extras(req, claims[1:], overwrite=overwrite, source_ids=source_ids)
+            if why:  # all or nothing: the clip's published files are taken back
+                return fail("io_error" if why.startswith("io:") else "output_exists",
+                            why.split(":", 1)[1] + _unpublish([(req.output_path, claim)]) + _discard(*claims))
+            files = ({"kind": "video", "path": req.output_path, "size": size, "sha256": digest}, *files)
+        output = OutputRecord(path=req.output_path, size=size, sha256=digest, verification=verification, files=files)
         return result(COMPLETED)
     finally:
-        claim.release()
+        for c in claims:
+            c.release()
 
 
 def _lidentity(path: str) -> tuple[int, int] | None:
@@ -156,18 +191,74 @@ def _lidentity(path: str) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _discard(claim: TempClaim) -> str:
-    """Delete this run's temp output (only if the temp name still holds this run's file). Never
+def _discard(*claims: TempClaim) -> str:
+    """Delete this run's temp outputs (only where the temp name still holds this run's file). Never
     raises: on a read-only or failing volume the clip's failure says what was left behind."""
-    if not claim.at_path():
-        return ""
-    try:
-        os.unlink(claim.path)
-    except FileNotFoundError:
-        return ""
-    except OSError as exc:
-        return f" (the temporary file {claim.path} could not be removed: {exc.strerror or exc})"
-    return ""
+    said = ""
+    for claim in claims:
+        if not claim.at_path():
+            continue
+        try:
+            os.unlink(claim.path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            said += f" (the temporary file {claim.path} could not be removed: {exc.strerror or exc})"
+    return said
+
+
+def _released(claims: list[TempClaim], res: ClipResult) -> ClipResult:
+    """A clip that could not own all its temp files gives back (and removes) those it took."""
+    _discard(*claims)
+    for c in claims:
+        c.release()
+    return res
+
+
+def _temp_named(exc: BaseException, req, claims: list[TempClaim]) -> str:
+    """The temp path a claim failed on: the next one after those already taken."""
+    paths = [req.temp_path, *(t.temp_path for t in req.extra_outputs)]
+    return paths[min(len(claims), len(paths) - 1)]
+
+
+def _publish_extras(req, claims: list[TempClaim], *, overwrite: bool,
+                    source_ids: frozenset) -> tuple[tuple[dict, ...], str | None]:
+    """Publish an OP-Atom clip's further files after its video file, each verified, hashed and
+    renamed exactly like the first. On a failure, the ones published are taken back and the
+    reason returned ("io:..." or "exists:...")."""
+    done: list[tuple[str, TempClaim]] = []
+    records = []
+    for target, claim in zip(req.extra_outputs, claims):
+        try:
+            claim.fsync()
+            digest, size = claim.sha256()
+            final_id = file_identity(target.path)
+            if final_id is not None and final_id in source_ids:
+                return (), f"exists:{target.path} is a source of this job; it was left untouched" + _unpublish(done)
+            if not claim.at_path():
+                return (), f"exists:{target.temp_path} was replaced by another run of this job" + _unpublish(done)
+            publish(target.temp_path, target.path, overwrite=overwrite)
+        except FileExistsError:
+            return (), f"exists:{target.path} appeared while this clip ran and was left untouched" + _unpublish(done)
+        except OSError as exc:
+            return (), f"io:{exc.filename or target.path}: {exc.strerror or exc}" + _unpublish(done)
+        if _lidentity(target.path) != claim.identity():
+            return (), f"io:{target.path} is not the file this run verified" + _unpublish(done)
+        done.append((target.path, claim))
+        records.append({"kind": target.kind, "path": target.path, "size": size, "sha256": digest})
+    return tuple(records), None
+
+
+def _unpublish(published: list[tuple[str, TempClaim]]) -> str:
+    """Remove files this run published (only those still this run's own file)."""
+    said = ""
+    for path, claim in published:
+        if _lidentity(path) == claim.identity():
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                said += f" ({path} could not be removed: {exc.strerror or exc})"
+    return "; the clip's other published files were removed" + said if published else ""
 
 
 def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:

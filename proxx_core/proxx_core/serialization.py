@@ -7,6 +7,7 @@ order, ``FrameRate`` as "num/den", and documents are UTF-8 JSON without ``\\u`` 
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -55,10 +56,20 @@ def plan_document(job: PreparedJob, identities: list[EngineIdentity]) -> dict[st
              "output_path": c.plan.request.output_path, "temp_path": c.plan.request.temp_path,
              "raster": f"{c.plan.request.width}x{c.plan.request.height}",
              "commands": [to_data(cmd) for cmd in c.plan.commands], "settings": c.plan.settings,
-             "source_info": to_data(c.source_info)}
+             "source_info": to_data(c.source_info),
+             **({"extra_outputs": [{"kind": t.kind, "path": t.path, "temp_path": t.temp_path}
+                                   for t in c.plan.request.extra_outputs]} if c.plan.request.extra_outputs else {}),
+             "warnings": list(c.warnings)}
             for c in job.clips
         ],
+        "layout": job.spec.layout,
+        "folders": written_folders(job),
     }
+
+
+def written_folders(job: PreparedJob) -> list[str]:
+    """Every folder the job writes into, sorted (JobSpec 1.1 layouts; `validate` and `plan` list it)."""
+    return sorted({os.path.dirname(c.plan.request.output_path) for c in job.clips})
 
 
 def strip_timing(data: Any) -> Any:

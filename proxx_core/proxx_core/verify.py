@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 import attrs
 
@@ -17,7 +18,7 @@ from .media import ZERO_TIMECODE, AudioInfo, SourceInfo
 from .profiles import Profile, output_color_tags
 
 #: containers whose proxies can carry a reel name an NLE reads (MOV tmcd, MXF package name)
-_REEL_CONTAINERS = ("mov", "mxf")
+REEL_CONTAINERS = _REEL_CONTAINERS = ("mov", "mxf")
 
 #: display aspect may differ only by what rounding to even dimensions explains
 _ASPECT_TOLERANCE = Fraction(1, 100)
@@ -37,7 +38,7 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
     checks: list[Check] = []
     notes: list[str] = []
 
-    def check(name, expected, actual, ok=None):
+    def check(name: str, expected: Any, actual: Any, ok: bool | None = None) -> None:
         checks.append(Check(name=name, expected=expected, actual=actual,
                             ok=(expected == actual) if ok is None else ok))
 
@@ -52,7 +53,10 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
           ok=(ov.codec_profile or "").casefold() == profile.codec_profile.casefold())
     check("pix_fmt", profile.pix_fmt, ov.pix_fmt)
     check("raster", f"{request.width}x{request.height}", f"{ov.width}x{ov.height}")
-    check("square_pixels", "1:1", ov.sample_aspect)
+    if request.sample_aspect == "1:1":
+        check("square_pixels", "1:1", ov.sample_aspect)
+    else:  # raster "half"/"quarter" keep the source's pixel aspect
+        check("sample_aspect", request.sample_aspect, ov.sample_aspect)
     if sv is not None:
         expected_tags = output_color_tags(sv, profile)
         actual_tags = (ov.color_primaries, ov.color_transfer, ov.color_space)
@@ -60,7 +64,7 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
         # explicit tags (strict_color) is held to all three
         lenient = not strict_color and not profile.color_tags
         check("color_tags", "/".join(expected_tags), "/".join(map(str, actual_tags)),
-              ok=all(a == e or (lenient and a is None) for a, e in zip(actual_tags, expected_tags)))
+              ok=all(a == e or (lenient and a is None) for a, e in zip(actual_tags, expected_tags, strict=False)))
         if sv.rotation or ov.rotation:
             check("rotation", sv.rotation, ov.rotation)
         check("frame_rate", str(sv.frame_rate), str(ov.frame_rate))
@@ -144,12 +148,13 @@ def audio_checks(src_audio: Sequence[AudioInfo], out_audio: Sequence[AudioInfo],
 
 
 def verify_output(plan: ClipPlan, output: SourceInfo | None, engine: Engine,
-                  extra: tuple[Check, ...] = ()) -> Verification:
+                  extra: tuple[Check, ...] = (), *, audio_layouts: tuple[str, ...] | None = None) -> Verification:
     """The core's verdict on one clip's temp output: :func:`compare` under the rules the engine
     declares (``tags_color_explicitly``, ``audio_layouts``), then the engine's ``output_checks``
     and ``extra`` (the plugins' ``proxx_clip_checks``). An engine check that raises fails."""
     verdict = compare(plan.request, output, container=output.container if output else "unreadable",
-                      strict_color=engine.tags_color_explicitly, audio_layouts=tuple(engine.audio_layouts))
+                      strict_color=engine.tags_color_explicitly,
+                      audio_layouts=audio_layouts or tuple(engine.audio_layouts))
     checks = list(verdict.checks)
     if output is not None:
         try:

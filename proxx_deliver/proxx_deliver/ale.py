@@ -9,9 +9,8 @@ rates named (split the job by frame rate).
 
 from __future__ import annotations
 
-from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
-
 from proxx_core import hookimpl
+from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
 
 from .clips import DeliveredClip, delivered_clips
 

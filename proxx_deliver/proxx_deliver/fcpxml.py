@@ -13,9 +13,8 @@ from fractions import Fraction
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
-
 from proxx_core import hookimpl
+from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
 
 from .clips import DeliveredClip, delivered_clips
 
@@ -47,7 +46,8 @@ def fcpxml_text(job_id: str, clips: list[DeliveredClip]) -> str:
     next_id = len(formats) + 1
     for (rate, width, height), fid in formats.items():
         fd = 1 / rate
-        resources.append(f"    <format{_attrs(id=fid, frameDuration=f'{fd.numerator}/{fd.denominator}s', width=width, height=height)}/>")
+        frame = f"{fd.numerator}/{fd.denominator}s"
+        resources.append(f"    <format{_attrs(id=fid, frameDuration=frame, width=width, height=height)}/>")
     spine: list[str] = []
     offset = Fraction(0)
     for c in clips:
@@ -57,17 +57,24 @@ def fcpxml_text(job_id: str, clips: list[DeliveredClip]) -> str:
         tc_format = "DF" if c.drop_frame else "NDF"
         audio = {"hasAudio": 1, "audioSources": len(c.audio_channels), "audioChannels": sum(c.audio_channels),
                  "audioRate": c.audio_rate or 48000} if c.audio_channels else {"hasAudio": 0}
-        resources.append(f"    <asset{_attrs(id=aid, name=c.name, start=frame_time(c.start_frame, c), duration=frame_time(c.frames, c), hasVideo=1, format=fid, videoSources=1, **audio)}>")
+        start, duration = frame_time(c.start_frame, c), frame_time(c.frames, c)
+        asset = _attrs(id=aid, name=c.name, start=start, duration=duration, hasVideo=1, format=fid, videoSources=1,
+                       **audio)
+        resources.append(f"    <asset{asset}>")
         resources.append(f"      <media-rep{_attrs(kind='original-media', src=Path(c.source_path).as_uri())}/>")
         resources.append(f"      <media-rep{_attrs(kind='proxy-media', src=Path(c.proxy_path).as_uri())}/>")
         resources.append("    </asset>")
-        spine.append(f"            <asset-clip{_attrs(ref=aid, offset=seconds(offset), name=c.name, start=frame_time(c.start_frame, c), duration=frame_time(c.frames, c), format=fid, tcFormat=tc_format)}/>")
+        clip = _attrs(ref=aid, offset=seconds(offset), name=c.name, start=start, duration=duration, format=fid,
+                      tcFormat=tc_format)
+        spine.append(f"            <asset-clip{clip}/>")
         offset += c.frames / c.rate
     first = formats[(clips[0].rate, clips[0].width, clips[0].height)]
+    sequence = _attrs(format=first, duration=seconds(offset), tcStart="0s",
+                      tcFormat="DF" if clips[0].drop_frame else "NDF")
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<!DOCTYPE fcpxml>", "",
              f"<fcpxml version={quoteattr(FCPXML_VERSION)}>", "  <resources>", *resources, "  </resources>",
              "  <library>", f"    <event name={quoteattr(job_id)}>", f"      <project name={quoteattr(job_id)}>",
-             f"        <sequence{_attrs(format=first, duration=seconds(offset), tcStart='0s', tcFormat='DF' if clips[0].drop_frame else 'NDF')}>",
+             f"        <sequence{sequence}>",
              "          <spine>", *spine, "          </spine>", "        </sequence>", "      </project>",
              "    </event>", "  </library>", "</fcpxml>"]
     return "\n".join(lines) + "\n"

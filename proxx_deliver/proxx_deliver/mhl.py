@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 import xxhash
-from proxx_core.deliverables import Deliverable, DeliverableSink, DeliveryJob, sha256_of, write_sidecar
 
 from proxx_core import hookimpl
+from proxx_core.deliverables import Deliverable, DeliverableSink, DeliveryJob, sha256_of, write_sidecar
 
 from .clips import delivered_clips
 
@@ -76,7 +76,8 @@ def sources_hashlist(job_id: str, sources: list[str], created: str, host: str) -
     """An ASC MHL v2.0 hashlist of the camera originals (paths relative to their common folder)."""
     root = os.path.commonpath([os.path.dirname(s) for s in sources])
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<hashlist version="2.0" xmlns="urn:ASC:MHL:v2.0">',
-             "  <creatorinfo>", f"    <creationdate>{created}</creationdate>", f"    <hostname>{escape(host)}</hostname>",
+             "  <creatorinfo>", f"    <creationdate>{created}</creationdate>",
+             f"    <hostname>{escape(host)}</hostname>",
              f"    <tool version={quoteattr(_version())}>proxx-deliver</tool>",
              f"    <comment>{escape(f'camera originals of proxx job {job_id}; paths relative to {root}')}</comment>",
              "  </creatorinfo>", "  <processinfo>", "    <process>in-place</process>", "  </processinfo>", "  <hashes>"]
@@ -93,7 +94,9 @@ class MhlSink(DeliverableSink):
     runs_last = True  # seals the other sidecars too
 
     def problems(self, document, sources):
-        return [] if ascmhl_executable() else [f"the 'mhl' deliverable needs the ascmhl tool, not found here: {_INSTALL}"]
+        if ascmhl_executable():
+            return []
+        return [f"the 'mhl' deliverable needs the ascmhl tool, not found here: {_INSTALL}"]
 
     def write(self, job: DeliveryJob):
         exe = ascmhl_executable()
@@ -101,7 +104,9 @@ class MhlSink(DeliverableSink):
             raise RuntimeError(f"ascmhl not found: {_INSTALL}")
         clips = delivered_clips(job)
         folder = os.path.realpath(job.folder)
-        sealed = [c.proxy_path for c in clips] + [w.path for w in job.written if w.path and not w.error]
+        # every file a clip published (an Avid OP-Atom clip has one per track), then the other sidecars
+        proxies = [f["path"] for c in job.delivered_clips() for f in (c["output"].get("files") or [c["output"]])]
+        sealed = proxies + [w.path for w in job.written if w.path and not w.error]
         outside = [p for p in sealed if os.path.commonpath([folder, os.path.realpath(p)]) != folder]
         if outside:
             raise ValueError(f"an ASC MHL history seals files under its folder only; outside {job.folder}: "

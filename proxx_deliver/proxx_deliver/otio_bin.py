@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import opentimelineio as otio
-from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
 
 from proxx_core import hookimpl
+from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
 
 from .clips import DeliveredClip, delivered_clips
 

@@ -33,6 +33,7 @@ _SWS_MATRIX = {"bt709": "bt709", "bt470bg": "bt601", "smpte170m": "smpte170m", "
 def _video_args(req: ClipRequest) -> list[str]:
     p = req.profile
     v = req.source_info.video
+    assert v is not None  # routing refuses a source without video
     interlaced = v.field_dominance in ("tff", "bff")
     scale = f"scale={req.width}:{req.height}:flags=bicubic+bitexact+accurate_rnd"
     if interlaced:
@@ -42,7 +43,7 @@ def _video_args(req: ClipRequest) -> list[str]:
             # an untagged source's matrix is assumed from its raster (swscale alone would assume BT.601)
             scale += f":in_color_matrix={_SWS_MATRIX[assumed_color_tags(v)[2]]}"
         scale += ":out_color_matrix=bt709:out_range=tv"
-    vf = f"{scale},setsar=1"
+    vf = f"{scale},setsar={'1' if req.sample_aspect == '1:1' else req.sample_aspect.replace(':', '/')}"
     if interlaced:
         # encoders take the field shown first from the frames; say it explicitly
         vf += f",setfield={v.field_dominance}"
@@ -117,7 +118,7 @@ def build_argv(ffmpeg: str, req: ClipRequest) -> list[str]:
     read as an option (``-y.mov``) or a protocol (``concat:a|b.mov``)."""
     info = req.source_info
     argv = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y"]
-    if info.video.rotation:
+    if info.video.rotation:  # type: ignore[union-attr]  # routing refuses a source without video
         # keep the stored raster and its rotation flag, as the source has them (NLEs apply it alike)
         argv += ["-noautorotate"]
     argv += ["-i", "file:" + req.source]

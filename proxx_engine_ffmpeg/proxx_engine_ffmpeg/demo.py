@@ -50,7 +50,7 @@ def run_demo(base: Path | None, *, max_workers: int = 2) -> int:
     result = run_job(checked.job, engines, max_workers=max_workers)
     for clip in result.clips:
         out = clip.output
-        state = f"{out.path} sha256 {out.sha256[:12]}… verified" if clip.failure is None else clip.failure.message
+        state = f"{out.path} sha256 {out.sha256[:12]}… verified" if clip.failure is None else clip.failure.message  # type: ignore[union-attr, index]  # no failure: output and digest are set
         print(f"proxx demo: clip {clip.index} {clip.status}: {state}", file=sys.stderr)
     print(f"proxx demo: {result.status}; result JSON follows on stdout. Re-run it with: proxx run {job_path}",
           file=sys.stderr)

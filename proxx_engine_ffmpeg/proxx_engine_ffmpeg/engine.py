@@ -16,7 +16,10 @@ from proxx_core.kit import probe_file, run_commands
 
 from . import __version__
 from .binary import FFmpegBinary, inspect_binary
-from .commands import PRORES_ENCODERS, audio_temp_path, build_argv, build_audio_argv, needs_audio_pass, timeout_for
+from .commands import (
+    PRORES_ENCODERS, _video_args, audio_temp_path, build_argv, build_audio_argv, needs_audio_pass, timeout_for,
+)
+from .opatom import build_opatom_argv, clip_seed, stamp_umids
 
 #: profile codec -> the encoder this engine uses for it
 ENCODERS = {"h264": "libx264", "prores": "prores_ks", "dnxhr": "dnxhd"}
@@ -41,6 +44,10 @@ class FFmpegEngine(Engine):
     name = "ffmpeg"
     #: every proxy is tagged explicitly (the colour rule), so a missing tag is a failure
     tags_color_explicitly = True
+    #: MXF OP-Atom (avid_mxf) with FFmpeg's mxf_opatom muxer, one file per track
+    layouts = ("output_dir", "proxy_subfolder", "avid_mxf")
+    #: setsar writes the source's pixel aspect for raster half/quarter
+    keeps_pixel_aspect = True
 
     def _binary(self) -> FFmpegBinary:
         return inspect_binary()
@@ -97,6 +104,10 @@ class FFmpegEngine(Engine):
     def plan(self, request: ClipRequest) -> ClipPlan:
         b = self._binary()
         commands = []
+        if request.layout == "avid_mxf":
+            argv = build_opatom_argv(b.path, request, _video_args(request))
+            return ClipPlan(request=request, engine=self.name, commands=(
+                Command(argv=argv, timeout_seconds=timeout_for(request), purpose="ffmpeg encode (MXF OP-Atom)"),))
         if needs_audio_pass(request):
             commands.append(Command(argv=build_audio_argv(b.path, request), timeout_seconds=timeout_for(request),
                                     purpose="ffmpeg audio encode"))
@@ -106,7 +117,13 @@ class FFmpegEngine(Engine):
 
     def execute(self, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
         try:
-            return run_commands(plan.commands, cancel)
+            records = run_commands(plan.commands, cancel)
+            if plan.request.layout == "avid_mxf":  # FFmpeg's bitexact UMIDs are all zero: number them
+                seed = clip_seed(plan.request)
+                stamp_umids(plan.request.temp_path, seed, "V1")
+                for k, t in enumerate(plan.request.extra_outputs, start=1):
+                    stamp_umids(t.temp_path, seed, f"A{k}")
+            return records
         finally:
             if needs_audio_pass(plan.request):  # the audio pass's file never outlives the clip
                 try:

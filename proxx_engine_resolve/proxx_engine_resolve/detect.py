@@ -118,7 +118,7 @@ def detect_raw(path: Path | str) -> RawDetection | None:
 
 def _sample_entry_fourccs(head: bytes) -> set[bytes]:
     """Fourccs of sample entries found after each 'stsd' box in the scanned bytes."""
-    found = set()
+    found: set[bytes] = set()
     start = 0
     while True:
         i = head.find(b"stsd", start)

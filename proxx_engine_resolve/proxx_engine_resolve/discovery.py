@@ -2,15 +2,14 @@
 
 Blackmagic's README ("Using a script") documents two environment variables and per-OS defaults:
 
-========  ===========================================================  ==========================================================
-OS        RESOLVE_SCRIPT_API (Developer/Scripting)                       RESOLVE_SCRIPT_LIB (fusionscript native library)
-========  ===========================================================  ==========================================================
-macOS     /Library/Application Support/Blackmagic Design/DaVinci          /Applications/DaVinci Resolve/DaVinci Resolve.app/Contents/
-          Resolve/Developer/Scripting                                    Libraries/Fusion/fusionscript.so
-Windows   %PROGRAMDATA%\\Blackmagic Design\\DaVinci Resolve\\Support\\     C:\\Program Files\\Blackmagic Design\\DaVinci Resolve\\
-          Developer\\Scripting                                           fusionscript.dll
-Linux     /opt/resolve/Developer/Scripting (/home/resolve/... for ISO)   /opt/resolve/libs/Fusion/fusionscript.so
-========  ===========================================================  ==========================================================
+- ``RESOLVE_SCRIPT_API`` (the Developer/Scripting folder):
+  macOS ``/Library/Application Support/Blackmagic Design/DaVinci Resolve/Developer/Scripting``;
+  Windows ``%PROGRAMDATA%\\Blackmagic Design\\DaVinci Resolve\\Support\\Developer\\Scripting``;
+  Linux ``/opt/resolve/Developer/Scripting`` (``/home/resolve/...`` for the ISO).
+- ``RESOLVE_SCRIPT_LIB`` (the fusionscript native library):
+  macOS ``/Applications/DaVinci Resolve/DaVinci Resolve.app/Contents/Libraries/Fusion/fusionscript.so``;
+  Windows ``C:\\Program Files\\Blackmagic Design\\DaVinci Resolve\\fusionscript.dll``;
+  Linux ``/opt/resolve/libs/Fusion/fusionscript.so``.
 
 :func:`find_library` is cheap (a few ``stat`` calls) and is what the parent process uses to say
 "Resolve is not installed" instantly. Loading the library and connecting happens only in the
@@ -121,7 +120,7 @@ def load_scripting_module(d: Discovery):
         try:
             loader = importlib.machinery.ExtensionFileLoader("fusionscript", d.library)
             spec = importlib.util.spec_from_file_location("fusionscript", d.library, loader=loader)
-            mod = importlib.util.module_from_spec(spec)
+            mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]  # never None: a loader is given
             loader.exec_module(mod)
             if "scriptapp" in dir(mod):
                 return mod

@@ -26,11 +26,24 @@ import tempfile
 import threading
 from fractions import Fraction
 from pathlib import Path
-
+from typing import Any
 
 from proxx_core import (
-    AudioInfo, Capabilities, Claim, ClipFailure, ClipPlan, ClipRequest, Command, CommandRecord, Engine,
-    EngineIdentity, FrameRate, ProxxError, Refusal, SourceInfo, VideoInfo,
+    AudioInfo,
+    Capabilities,
+    Claim,
+    ClipFailure,
+    ClipPlan,
+    ClipRequest,
+    Command,
+    CommandRecord,
+    Engine,
+    EngineIdentity,
+    FrameRate,
+    ProxxError,
+    Refusal,
+    SourceInfo,
+    VideoInfo,
 )
 from proxx_core.kit import binary_sha256, normalise_timecode
 
@@ -87,10 +100,10 @@ class ResolveEngine(Engine):
     # ------------------------------------------------------------------ construction from env
 
     @classmethod
-    def from_environment(cls, environ=None) -> "ResolveEngine":
+    def from_environment(cls, environ=None) -> ResolveEngine:
         """The engine the entry point registers. The simulator only with BOTH variables set."""
         env = os.environ if environ is None else environ
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         for var, key in (("PROXX_RESOLVE_CALL_TIMEOUT", "call_timeout"),
                          ("PROXX_RESOLVE_RENDER_TIMEOUT", "render_timeout"),
                          ("PROXX_RESOLVE_CHECK_TIMEOUT", "check_timeout"),
@@ -102,7 +115,7 @@ class ResolveEngine(Engine):
         scenario = env.get("PROXX_RESOLVE_SIMULATOR")
         if scenario and env.get("PROXX_RESOLVE_ALLOW_SIMULATOR") == "1":
             return cls(backend="simulator", scenario=scenario, **kwargs)
-        notes = ()
+        notes: tuple[str, ...] = ()
         if scenario:
             notes = ("PROXX_RESOLVE_SIMULATOR is set but ignored: the simulator is test-only and needs "
                      "PROXX_RESOLVE_ALLOW_SIMULATOR=1 as well",)
@@ -113,7 +126,7 @@ class ResolveEngine(Engine):
     def _worker_argv(self, command: str, *extra: str, call_timeout: float | None = None) -> tuple[str, ...]:
         argv = [self.python, "-m", "proxx_engine_resolve.worker", command, "--backend", self.backend]
         if self.backend == "simulator":
-            argv += ["--scenario", self.scenario]
+            argv += ["--scenario", self.scenario]  # type: ignore[list-item]  # the simulator always has a scenario
         argv += ["--call-timeout", f"{call_timeout or self.call_timeout:g}"]
         return tuple(argv) + tuple(extra)
 
@@ -364,7 +377,7 @@ def source_info_from_properties(props: dict, det, *, probed_by: str) -> SourceIn
     video = VideoInfo(codec=str(props.get("Video Codec") or det.tag), width=width, height=height,
                       bit_depth=bit_depth, sample_aspect=sar, frame_rate=FrameRate.parse(rate),
                       frame_count=frames or None, field_order="progressive")
-    audio = ()
+    audio: tuple[AudioInfo, ...] = ()
     try:
         channels = int(str(props.get("Audio Ch") or "0"))
     except ValueError:

@@ -50,7 +50,8 @@ def _clip(engine, source: Path, profile_name: str, outdir: Path, index: int) -> 
         w, h = fit_raster(info.video, profile)
         out = outdir / f"{source.stem}_{profile_name}.{profile.container}"
         if out.exists():
-            return {**entry, "ok": False, "category": "output_exists", "message": f"{out} exists; use a new --output-dir"}
+            return {**entry, "ok": False, "category": "output_exists",
+                    "message": f"{out} exists; use a new --output-dir"}
         temp = outdir / f".{out.name}.proxx-partial"
         req = ClipRequest(index=index, source=str(source), source_info=info, profile=profile, output_path=str(out),
                           temp_path=str(temp), width=w, height=h)

@@ -60,6 +60,3 @@ def exact_rate(fps: float | str) -> Fraction:
         return Fraction(round(f))
     return Fraction(f).limit_denominator(1001)
 
-
-def parse_rate_arg(text: str) -> Fraction:
-    return Fraction(text)

@@ -11,20 +11,20 @@
 
 from __future__ import annotations
 
-import collections
 import functools
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import attrs
-from proxx_core.kit import now_rfc3339
+
+from proxx_core.kit import child_process_options, kill_process_group, now_rfc3339, stderr_tail
 
 STDERR_TAIL_CHARS = 4000
 #: extra time the parent grants beyond a render deadline so the worker can stop and report itself
@@ -88,7 +88,7 @@ class NodeLock:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._fh = None
+        self._fh: IO[bytes] | None = None
 
     def acquire(self, cancel: threading.Event | None = None, poll: float = 0.05) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,18 +130,6 @@ class NodeLock:
             fh.close()
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    """Kill the worker and anything it started (its own process group, created by us)."""
-    try:
-        if sys.platform.startswith("win"):
-            proc.kill()
-        else:
-            os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-
-
 def run_worker(argv: tuple[str, ...] | list[str], *, timeout: float, cancel: threading.Event | None = None,
                lock_path: Path | None = None, env: dict[str, str] | None = None) -> WorkerRun:
     """Run the worker ``argv`` to completion or until a deadline; never raises for worker failures.
@@ -164,17 +152,16 @@ def run_worker(argv: tuple[str, ...] | list[str], *, timeout: float, cancel: thr
 
 
 def _run_locked(argv, timeout, cancel, env, started_at, t0) -> WorkerRun:
-    kwargs = {}
-    if sys.platform.startswith("win"):
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
-    else:
-        kwargs["start_new_session"] = True
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, **kwargs)
+    with tempfile.TemporaryFile() as err:
+        return _supervise(argv, timeout, cancel, env, started_at, t0, err)
+
+
+def _supervise(argv, timeout, cancel, env, started_at, t0, err) -> WorkerRun:
+    # the core's way to start a child: own process group, dies with Proxx (Linux), killable as a group
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env,
+                            **child_process_options())
     state = {"call": None, "call_deadline": None, "wait": None, "wait_deadline": None, "result": None}
     lock = threading.Lock()
-    tail: collections.deque[str] = collections.deque()
-    tail_len = [0]
 
     def read_stdout():
         for raw in proc.stdout:
@@ -197,16 +184,7 @@ def _run_locked(argv, timeout, cancel, env, started_at, t0) -> WorkerRun:
                 elif kind == "result":
                     state["result"] = ev
 
-    def read_stderr():
-        for raw in proc.stderr:
-            line = raw.decode("utf-8", "replace")
-            with lock:
-                tail.append(line)
-                tail_len[0] += len(line)
-                while tail_len[0] > STDERR_TAIL_CHARS and len(tail) > 1:
-                    tail_len[0] -= len(tail.popleft())
-
-    readers = [threading.Thread(target=read_stdout, daemon=True), threading.Thread(target=read_stderr, daemon=True)]
+    readers = [threading.Thread(target=read_stdout, daemon=True)]
     for r in readers:
         r.start()
     overall = t0 + timeout
@@ -228,18 +206,18 @@ def _run_locked(argv, timeout, cancel, env, started_at, t0) -> WorkerRun:
             killed_for = "timeout"
             kill_message = f"the worker exceeded the command deadline of {timeout:g} s"
         if killed_for:
-            _kill(proc)
-            kill_message += f"; worker process {proc.pid} was killed"
+            kill_process_group(proc)
+            kill_message += f"; worker process {proc.pid} was killed"  # type: ignore[operator]  # set with killed_for
             break
         time.sleep(0.02)
     proc.wait()
     for r in readers:
         r.join(timeout=2)
     with lock:
-        stderr_tail = "".join(tail)[-STDERR_TAIL_CHARS:]
         result = state["result"]
+    tail = stderr_tail(err)
     if kill_message:
-        stderr_tail = (stderr_tail + f"[supervisor] {kill_message}\n")[-STDERR_TAIL_CHARS:]
-    return WorkerRun(argv=argv, exit_code=proc.returncode, stderr_tail=stderr_tail, started_at=started_at,
+        tail = (tail + f"[supervisor] {kill_message}\n")[-STDERR_TAIL_CHARS:]
+    return WorkerRun(argv=argv, exit_code=proc.returncode, stderr_tail=tail, started_at=started_at,
                      seconds=round(time.monotonic() - t0, 3), result=result, killed_for=killed_for,
                      kill_message=kill_message, pid=proc.pid)

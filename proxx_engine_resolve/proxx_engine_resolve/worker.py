@@ -336,7 +336,7 @@ def import_spec(source: str):
     if not m:
         return source
     prefix, digits, ext = m.groups()
-    pat = re.compile(re.escape(prefix) + r"(\d{%d})" % len(digits) + re.escape(ext) + "$", re.IGNORECASE)
+    pat = re.compile(re.escape(prefix) + rf"(\d{{{len(digits)}}})" + re.escape(ext) + "$", re.IGNORECASE)
     frames = sorted(int(mm.group(1)) for f in os.listdir(p.parent) if (mm := pat.match(f)))
     if len(frames) < 2:
         return source
@@ -395,8 +395,8 @@ def cmd_render(args, out: Emitter, api: Api) -> dict:
         if api.has(project, "GetSetting"):
             got = api(project, "Project", "GetSetting", "timelineFrameRate")
             if str(got or "").strip() != resolve_rate_string(rate, args.drop_frame):
-                raise WorkerError("engine_failed", f"Resolve accepted timelineFrameRate="
-                                                   f"{resolve_rate_string(rate, args.drop_frame)!r} but reports {got!r}")
+                asked = resolve_rate_string(rate, args.drop_frame)
+                raise WorkerError("engine_failed", f"Resolve accepted timelineFrameRate={asked!r} but reports {got!r}")
             log(f"note: FrameRate not sent; the timeline rate {got!r} (read back) sets the render rate")
         mp, item = import_clip(api, project, args.source)
         props = clip_properties(api, item)
@@ -468,7 +468,8 @@ def reset_deliver(api: Api, project) -> None:
     """Start every job from an empty queue: the Deliver page keeps state between jobs (issue 16).
     The settings themselves are reset by sending every key that shapes the output (render_settings)."""
     if api.has(project, "DeleteAllRenderJobs") and not api(project, "Project", "DeleteAllRenderJobs"):
-        log("Project.DeleteAllRenderJobs() returned False; queued jobs of an earlier run remain (only this job renders)")
+        log("Project.DeleteAllRenderJobs() returned False; "
+            "queued jobs of an earlier run remain (only this job renders)")
 
 
 def render_settings(args, rate: Fraction, scratch: Path) -> dict:

@@ -92,6 +92,7 @@ def cmd_submit(args) -> int:
     sub = plan_submission(document, load_engines())
     if sub.problems:
         return _refuse(args.job, sub.problems)
+    assert sub.job_id is not None  # a submission without problems has its job id
     store = Store(args.broker)
     problems = capacity_problems(sub, store.live_workers(), document)
     if problems:

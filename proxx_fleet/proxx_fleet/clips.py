@@ -11,7 +11,7 @@ from proxx_core.serialization import to_data
 
 def node_record(name: str | None, document: dict, index: int, mapped: dict | None = None) -> dict[str, Any]:
     """``node`` of a clip result: who ran it, and its paths as submitted and as that node saw them."""
-    submitted = {"source": document["sources"][index - 1], "output_dir": document["output_dir"]}
+    submitted = {"source": document["sources"][index - 1], "output_dir": document.get("output_dir")}
     return {"name": name, "submitted": submitted, "mapped": mapped}
 
 

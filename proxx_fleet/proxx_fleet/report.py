@@ -10,10 +10,16 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
-from proxx_core.results import (
-    RESULT_VERSION, JobResult, environment, now_rfc3339, proxx_version, status_for, to_data,
-)
 from proxx_core.document import jobspec_sha256
+from proxx_core.results import (
+    RESULT_VERSION,
+    JobResult,
+    environment,
+    now_rfc3339,
+    proxx_version,
+    status_for,
+    to_data,
+)
 
 from .clips import failed_clip, node_record
 from .store import FINAL, Store
@@ -45,6 +51,7 @@ def refresh(store: Store, job_id: str) -> tuple[dict, list[dict]] | None:
 
 
 def status_doc(job_id: str, job: dict, clips: list[dict]) -> dict[str, Any]:
+    counts: dict[str, int]
     rows, counts = [], {}
     for i, clip in enumerate(clips, start=1):
         state = clip.get("state", "queued")
@@ -68,7 +75,7 @@ def final_result(job_id: str, job: dict, clips: list[dict]) -> dict[str, Any]:
         if payload.get("environment"):
             envs.append(payload["environment"])
     status, exit_code = status_for(tuple(
-        SimpleNamespace(status=d["status"], failure=SimpleNamespace(**d["failure"]) if d["failure"] else None)
+        SimpleNamespace(status=d["status"], failure=SimpleNamespace(**d["failure"]) if d["failure"] else None)  # type: ignore[misc]  # duck-typed: status_for reads .status, .failure.category
         for d in datas))
     env = dict(envs[0]) if envs else to_data(environment([]))
     seen, engines = set(), []

@@ -150,7 +150,7 @@ class Store:
         if not names:
             return []
         records = self.r.mget([self.k("worker", n) for n in names])
-        dead = [n for n, rec in zip(names, records) if rec is None]
+        dead = [n for n, rec in zip(names, records, strict=False) if rec is None]
         if dead:
             self.r.srem(self.k("workers"), *dead)
         return [json.loads(rec) for rec in records if rec is not None]

@@ -7,13 +7,13 @@ import socket
 
 import attrs
 
+from proxx_core.api import static_problems
+from proxx_core.document import derive_job_id
 from proxx_core.errors import Problem
 from proxx_core.planning import route_source
 from proxx_core.plugins import EngineSet
 from proxx_core.profiles import PROFILES
 from proxx_core.routing import NoRoute
-from proxx_core.api import static_problems
-from proxx_core.document import derive_job_id
 
 from .app import TASK_NAME, make_app
 from .settings import queue_for
@@ -61,7 +61,7 @@ def capacity_problems(sub: Submission, workers: list[dict], document: dict) -> l
     """One problem per clip no live worker consumes the queue of."""
     consumed = {q for w in workers for q in w.get("queues", ())}
     problems = []
-    for i, (engine, queue) in enumerate(zip(sub.engines, sub.queues)):
+    for i, (engine, queue) in enumerate(zip(sub.engines, sub.queues, strict=False)):
         if queue in consumed:
             continue
         have = sorted({w["node"] for w in workers if engine in w.get("engines", {})})
@@ -76,12 +76,12 @@ def capacity_problems(sub: Submission, workers: list[dict], document: dict) -> l
 def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
     from proxx_core.results import now_rfc3339
 
-    store.create_job(sub.job_id, document=document, engines=list(sub.engines), queues=list(sub.queues),
+    store.create_job(sub.job_id, document=document, engines=list(sub.engines), queues=list(sub.queues),  # type: ignore[arg-type]  # only called without problems: job id set
                      submitted_at=now_rfc3339(), submitter=socket.gethostname())
     app = make_app(broker)
     with app.connection_for_write() as conn:
         with app.producer_or_acquire() as producer:
-            for index, (engine, queue) in enumerate(zip(sub.engines, sub.queues), start=1):
+            for index, (engine, queue) in enumerate(zip(sub.engines, sub.queues, strict=False), start=1):
                 payload = {"job_id": sub.job_id, "index": index, "engine": engine, "document": document}
                 app.send_task(TASK_NAME, args=[payload], queue=queue, task_id=f"{sub.job_id}:{index}",
                               producer=producer, connection=conn)

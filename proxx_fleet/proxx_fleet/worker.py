@@ -113,7 +113,7 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
     document, index, engine = payload["document"], int(payload["index"]), payload["engine"]
     mapped_doc, paths = map_document(document, node.config.path_map)
     submitted_src, mapped_src = document["sources"][index - 1], mapped_doc["sources"][index - 1]
-    where = {"source": mapped_src, "output_dir": mapped_doc["output_dir"]}
+    where = {"source": mapped_src, "output_dir": mapped_doc.get("output_dir")}
     info = node_record(node.name, document, index, where)
     checked = check_document(mapped_doc, node.engines, only=index)
     if checked.job is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from proxx_core.media import AudioInfo
 from proxx_core.profiles import PROFILES
 from proxx_core.verify import audio_checks

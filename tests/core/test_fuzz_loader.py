@@ -180,7 +180,7 @@ def _make_case(root: Path, tiny: Path, stems: list[str], exts: list[str]) -> lis
     media = root / "media"
     media.mkdir()
     sources = []
-    for stem, ext in zip(stems, exts):
+    for stem, ext in zip(stems, exts, strict=False):
         name = stem + ext
         if not _fits(name) or (media / name).exists():
             continue

@@ -9,7 +9,6 @@ import jsonschema
 import pytest
 
 from proxx_core.document import schema_problems, structure
-
 from proxx_core.serialization import load_schema
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "jobspecs"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from proxx_core.api import check_job_file
 from proxx_core.serialization import dumps
 from proxxtest import job_doc
@@ -14,7 +15,6 @@ from proxxtest import job_doc
 @pytest.fixture(scope="module")
 def engines():
     from proxx_core.plugins import load_engines
-
     from proxx_engine_ffmpeg import plugin
 
     return load_engines(plugins=[plugin], entry_points=False)
@@ -130,6 +130,7 @@ def test_version_with_trailing_newline_or_odd_digits_is_refused(tmp_path, engine
 def test_version_newline_is_refused_by_the_schema_itself():
     """The published schema must say the same as Proxx for other tools validating with Python's re."""
     import jsonschema
+
     from proxx_core.serialization import load_schema
 
     version_schema = load_schema()["properties"]["jobspec_version"]

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxxtest import job_doc
 from proxx_core.api import check_job_file
 from proxx_core.avprobe import probe_file
 from proxx_core.engine import Capabilities, Claim, ClipPlan, Engine, EngineIdentity, Refusal, Verification
@@ -19,6 +18,7 @@ from proxx_core.errors import ProxxError
 from proxx_core.hookspecs import hookimpl
 from proxx_core.plugins import load_engines
 from proxx_core.routing import NoRoute, Route, route
+from proxxtest import job_doc
 
 
 def test_unavailable_specialist_blocks_a_lower_claim():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from proxxtest import job_doc
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines
+from proxxtest import job_doc
 
 
 def test_missing_source_collision_and_unroutable_clip_reported_together(media, outdir, tmp_path):

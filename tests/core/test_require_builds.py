@@ -8,10 +8,10 @@ import stat
 import imageio_ffmpeg
 import pytest
 
-from proxxtest import job_doc
-from proxx_core.fingerprint import binary_sha256
 from proxx_core.api import static_problems
 from proxx_core.document import KEYS_SINCE_MINOR
+from proxx_core.fingerprint import binary_sha256
+from proxxtest import job_doc
 
 FFMPEG_ENV = {"PROXX_LOAD_PLUGINS": "ffmpeg"}
 

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import json
-
-import jsonschema
 import threading
 from pathlib import Path
 
+import jsonschema
 
-from proxxtest import job_doc
 from proxx_core.api import check_job_file
 from proxx_core.engine import (
-    Capabilities, Claim, ClipPlan, Command, Engine, EngineIdentity, Refusal, Verification,
+    Capabilities,
+    Claim,
+    ClipPlan,
+    Command,
+    Engine,
+    EngineIdentity,
+    Refusal,
+    Verification,
 )
 from proxx_core.errors import ProxxError
 from proxx_core.hookspecs import hookimpl
 from proxx_core.media import FrameRate, SourceInfo, VideoInfo
 from proxx_core.plugins import load_engines
-from proxx_core.serialization import to_data
 from proxx_core.routing import NoRoute, Route, route
+from proxx_core.serialization import to_data
+from proxxtest import job_doc
 
 
 class FakeEngine(Engine):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import errno
 
-from proxxtest import job_doc
 from proxx_core import runner
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines
+from proxxtest import job_doc
 
 
 def test_disk_full_at_publish_is_io_error_exit_4(monkeypatch, media, outdir):

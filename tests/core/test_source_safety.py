@@ -9,10 +9,10 @@ import unicodedata
 
 import pytest
 
-from proxxtest import job_doc
 from proxx_core import runner
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines
+from proxxtest import job_doc
 
 
 @pytest.fixture(scope="module")
@@ -125,12 +125,11 @@ def card(tmp_path_factory):
 
 
 def test_no_accepted_template_names_a_source_or_leaves_output_dir(card):
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     from proxx_core.api import static_problems
-
     from proxx_core.document import derive_job_id
-
     from proxx_core.naming import name_key, output_names, portability_problem
 
     root, sources = card

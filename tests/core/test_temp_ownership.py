@@ -9,10 +9,10 @@ import os
 
 import pytest
 
-from proxxtest import job_doc
 from proxx_core import runner
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines
+from proxxtest import job_doc
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,8 @@ def test_valid_spec_exits_0(proxx, write_job, valid):
     doc, _ = valid
     r = proxx("validate", write_job(doc))
     assert r.returncode == 0, r.stderr
-    assert r.json() == {"valid": True, "job_id": r.json()["job_id"], "problems": []}
+    assert r.json() == {"valid": True, "job_id": r.json()["job_id"], "problems": [], "warnings": [],
+                        "folders": [doc["output_dir"]]}
 
 
 CASES = [

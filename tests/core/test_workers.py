@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from proxx_core.workers import H264_THREADS, MEMORY_PER_CLIP, choose, intra_threads
 
 GIB = 1024 ** 3

@@ -13,7 +13,7 @@ import pytest
 
 from proxx_core import hookimpl
 from proxx_core.api import check_document
-from proxx_core.deliverables import Deliverable, DeliverableSink, finish_job, write_sidecar
+from proxx_core.deliverables import Deliverable, DeliverableSink, deliver, write_sidecar
 from proxx_core.plugins import load_engines
 from proxx_core.runner import run_job
 from proxxtest import job_doc
@@ -106,7 +106,7 @@ def _run(doc):
     engines = load_engines([ThirdParty()])
     checked = check_document(doc, engines)
     assert checked.job is not None, checked.problems
-    return finish_job(run_job(checked.job, engines, max_workers=1, cancel=threading.Event()), engines)
+    return deliver(run_job(checked.job, engines, max_workers=1, cancel=threading.Event()), engines)
 
 
 def test_a_third_party_sink_is_run_after_the_others_and_listed(clip, outdir):

@@ -14,6 +14,7 @@ from pathlib import Path
 import jsonschema
 import opentimelineio as otio
 import pytest
+
 from proxx_core.serialization import RESULT_SCHEMA, load_schema
 from proxxtest import job_doc
 

@@ -10,6 +10,7 @@ runs, so the comparison covers the whole clip: decode, scale, video encode, audi
 from __future__ import annotations
 
 import pytest
+
 from proxxtest import PROFILE_CODECS, job_doc
 
 NO_SIMD = """#!/bin/sh

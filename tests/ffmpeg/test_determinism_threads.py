@@ -11,6 +11,7 @@ import hashlib
 import subprocess
 
 import pytest
+
 from proxxtest import PROFILE_CODECS, job_doc
 
 INTRA = sorted(p for p, (codec, _) in PROFILE_CODECS.items() if codec != "h264")

@@ -6,9 +6,9 @@ import hashlib
 import json
 
 import pytest
+from probe_independent import inspect
 
 from proxxtest import PROFILE_CODECS, job_doc
-from probe_independent import inspect
 
 CODEC_NAMES = {"h264": "h264", "prores": "prores", "dnxhr": "dnxhd"}
 PIX = {"h264": "yuv420p", "prores": "yuv422p10le", "dnxhr": "yuv422p"}

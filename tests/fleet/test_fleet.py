@@ -11,9 +11,9 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from proxxtest import job_doc
 from proxx_core.fingerprint import binary_sha256
 from proxx_core.serialization import load_schema
+from proxxtest import job_doc
 
 pytestmark = pytest.mark.timeout(120)
 

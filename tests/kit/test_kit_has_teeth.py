@@ -36,6 +36,21 @@ MUTANTS = {
         return info and attrs.evolve(info, video=attrs.evolve(
             info.video, width=req.width, height=req.height, frame_count=req.source_info.video.frame_count))
 ''', "test_verification_fails_on_damaged_output", 1),
+    # slices its work per CPU, as HandBrake's colour conversion did: other bytes on other nodes
+    "cpu_count_dependent_bytes": ('''
+    def execute(self, plan, cancel):
+        from proxx_core.kit import run_commands
+        n = len(os.sched_getaffinity(0))
+        commands = [attrs.evolve(c, argv=(*c.argv[:-1], "-metadata", f"comment=sliced for {n} cpus", c.argv[-1]))
+                    for c in plan.commands]
+        return run_commands(commands, cancel)
+''', "test_output_is_identical_on_fewer_cpus", 1),
+    # claims its sequences at FFmpeg's generic specificity: every job would be refused as a tie
+    "ties_with_ffmpeg": ('''
+    def claim(self, info, profile):
+        claim = super().claim(info, profile)
+        return attrs.evolve(claim, specificity=10) if hasattr(claim, "specificity") else claim
+''', "test_claims_do_not_tie_with_ffmpeg", 1),
     # describes the source instead of the file it made
     "probe_output_reports_the_source": ('''
     def probe_output(self, plan):
@@ -72,7 +87,8 @@ TRUSTING_VERIFY = '''
 
 def test_a_verify_that_trusts_the_tool_cannot_publish_a_damaged_output(pytester):
     pytester.makepyfile(test_mutant=HEADER.format(body=TRUSTING_VERIFY))
-    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", "test_verification_fails_on_damaged_output")
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k",
+                                          "test_verification_fails_on_damaged_output")
     result.assert_outcomes(passed=2)
 
 

@@ -10,7 +10,8 @@ import pytest
 
 MEDIAINFO = shutil.which("mediainfo")
 #: CI installs it (apt-get install -y mediainfo); a developer machine without it skips these checks
-needs_mediainfo = pytest.mark.skipif(MEDIAINFO is None, reason="MediaInfo is not installed (apt-get install -y mediainfo)")
+needs_mediainfo = pytest.mark.skipif(MEDIAINFO is None,
+                                     reason="MediaInfo is not installed (apt-get install -y mediainfo)")
 
 
 def video_track(path) -> dict:

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from cameras import EXPECTED_REFUSALS, FAST_KINDS, KINDS, PROFILES, table
 from mediainfo_inspect import MEDIAINFO, displayed_field_order
+
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines
 from proxx_core.runner import run_job
@@ -55,7 +55,7 @@ def _matrix_row(kinds, profile, sources, tmp_path):
     checked = check_document(job_doc([sources[k] for k in accepted], out, profile=profile), engines)
     assert checked.job is not None, checked.problems
     result = run_job(checked.job, engines, max_workers=2)
-    for kind, clip in zip(accepted, result.clips):
+    for kind, clip in zip(accepted, result.clips, strict=False):
         failed = clip.output.verification.failed_checks() if clip.output and clip.output.verification else None
         assert clip.status == "COMPLETED", (kind, clip.failure, failed)
         checks = {c.name: c for c in clip.output.verification.checks}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from mediainfo_inspect import displayed_field_order, needs_mediainfo
 from probe_independent import inspect
+
 from proxxtest import PROFILE_CODECS, job_doc
 
 ALL = sorted(PROFILE_CODECS)
@@ -109,13 +109,15 @@ def test_prores_proxies_carry_bt709_colour_tags(profile, color, proxx, write_job
     assert inspect(outdir / "hd_proxy.mov")["colors"] == (1, 1, 1)
 
 
-DNXHR_INTERLACED_STDERR = """[dnxhd] Interlaced encoding is not supported for DNxHR profiles.
-[dnxhd] ff_frame_thread_encoder_init failed
-[vost#0:0/dnxhd] [enc:dnxhd] Error while opening encoder - maybe incorrect parameters such as bit_rate, rate, width or height.
-[vf#0:0] Error sending frames to consumers: Invalid argument
-[vf#0:0] Task finished with error code: -22 (Invalid argument)
-[out#0/mxf] Nothing was written into output file, because at least one of its streams received no packets.
-"""
+DNXHR_INTERLACED_STDERR = (  # FFmpeg 9.0.2's stderr, verbatim
+    "[dnxhd] Interlaced encoding is not supported for DNxHR profiles.\n"
+    "[dnxhd] ff_frame_thread_encoder_init failed\n"
+    "[vost#0:0/dnxhd] [enc:dnxhd] Error while opening encoder - maybe incorrect parameters such as bit_rate, "
+    "rate, width or height.\n"
+    "[vf#0:0] Error sending frames to consumers: Invalid argument\n"
+    "[vf#0:0] Task finished with error code: -22 (Invalid argument)\n"
+    "[out#0/mxf] Nothing was written into output file, because at least one of its streams received no packets.\n"
+)
 
 
 def test_error_headline_is_the_decisive_stderr_line():

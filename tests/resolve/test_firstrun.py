@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+
 from proxx_engine_resolve.engine import READS
 from proxx_engine_resolve.firstrun import SCHEMA, VERSION, read_report
 from proxx_engine_resolve.simulator import write_raw_source

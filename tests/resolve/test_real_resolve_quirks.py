@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from proxx_core.errors import ClipFailure
 
 from .conftest import PROXY, request_for, run_clip

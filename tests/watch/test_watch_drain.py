@@ -11,10 +11,10 @@ import threading
 import time
 
 import pytest
-from watchhelp import drop, spec, wait_for
 
 from proxx_core import api
 from proxx_core.watch import DEFAULT_STABLE_SECONDS, Watcher
+from watchhelp import drop, spec, wait_for
 
 
 def _running(watcher: Watcher) -> threading.Thread:

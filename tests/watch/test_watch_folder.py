@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from watchhelp import drop, needs_proc, result_of, run_inprocess, spec
 
 from proxx_core.watch import Watcher, is_candidate_name
 from proxx_core.watch.log import quote as _quote
 from proxx_core.watch.owner import Owner, judge, process_start_token
+from watchhelp import drop, needs_proc, result_of, run_inprocess, spec
 
 
 def layout(folder: Path) -> dict[str, list[str]]:

@@ -10,9 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from watchhelp import drop, needs_proc, result_of, run_inprocess, spec
-
 from proxx_core.watch.owner import CHILDREN_FILE, Owner, process_start_token
+from watchhelp import drop, needs_proc, result_of, run_inprocess, spec
 
 LONG_NAME = "L" * 225 + ".json"  # <stem>.result.json and the .finishing marker's temp name exceed NAME_MAX
 BAD_UTF8_NAME = b"caf\xe9-\xff.json"  # Latin-1, not UTF-8

@@ -10,9 +10,20 @@ import subprocess
 import time
 
 import pytest
+
 from watchhelp import (
-    FAST_ENV, children_running, drop, kill_pids, needs_proc, recorded_children, result_of, spec, start_watch,
-    still_running, wait_for, watch_cmd,
+    FAST_ENV,
+    children_running,
+    drop,
+    kill_pids,
+    needs_proc,
+    recorded_children,
+    result_of,
+    spec,
+    start_watch,
+    still_running,
+    wait_for,
+    watch_cmd,
 )
 
 

@@ -14,8 +14,19 @@ from pathlib import Path
 import attrs
 
 from proxx_core import (
-    PROFILES, Capabilities, Claim, ClipPlan, ClipRequest, Command, CommandRecord, Engine,
-    EngineIdentity, Profile, ProxxError, Refusal, SourceInfo,
+    PROFILES,
+    Capabilities,
+    Claim,
+    ClipPlan,
+    ClipRequest,
+    Command,
+    CommandRecord,
+    Engine,
+    EngineIdentity,
+    Profile,
+    ProxxError,
+    Refusal,
+    SourceInfo,
 )
 from proxx_core.kit import binary_sha256, probe_file, run_commands
 

@@ -17,10 +17,22 @@ import pytest
 pytest.register_assert_rewrite("proxx_core.testing.conformance")
 
 from .conformance import (  # noqa: E402
-    EngineConformance, EngineContractTests, EngineFixtures, ExecutionTests, FailureTests, PlanTests, ProbeTests,
+    EngineConformance,
+    EngineContractTests,
+    EngineFixtures,
+    ExecutionTests,
+    FailureTests,
+    PlanTests,
+    ProbeTests,
 )
 from .support import (  # noqa: E402
-    DamagingEngine, Sample, engine_set, job_document, snapshot, swap_output, truncate_output,
+    DamagingEngine,
+    Sample,
+    engine_set,
+    job_document,
+    snapshot,
+    swap_output,
+    truncate_output,
 )
 
 __all__ = [

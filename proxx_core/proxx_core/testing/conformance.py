@@ -32,28 +32,46 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 
 from ..api import check_document
+from ..avprobe import probe_file
 from ..engine import (
-    ENGINE_CONTRACT_VERSION, Capabilities, Claim, ClipPlan, Command, Engine, EngineIdentity, Refusal,
+    ENGINE_CONTRACT_VERSION,
+    Capabilities,
+    Claim,
+    ClipPlan,
+    Command,
+    Engine,
+    EngineIdentity,
+    Refusal,
     Verification,
 )
 from ..errors import ClipFailure, ProxxError
-from ..planning import PreparedJob
 from ..media import SourceInfo
+from ..planning import PreparedJob
 from ..plugins import ENTRY_POINT_GROUP, EngineSet, load_engines
 from ..profiles import PROFILES
 from ..results import COMPLETED, FAILED
-from ..serialization import dumps
 from ..runner import run_clip, run_job
+from ..serialization import dumps
 from ..verify import verify_output
-from ..avprobe import probe_file
 from .support import (
-    DamagingEngine, Sample, engine_set, job_document, sha256, shell_like, snapshot, swap_output, truncate_output,
+    Damage,
+    DamagingEngine,
+    Sample,
+    engine_set,
+    job_document,
+    sha256,
+    shell_like,
+    snapshot,
+    swap_output,
+    truncate_output,
 )
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -79,13 +97,13 @@ class EngineFixtures:
         raise NotImplementedError("override the `engine` fixture: return an instance of your Engine subclass")
 
     @pytest.fixture
-    def sample_sources(self, tmp_path) -> list[Sample]:
+    def sample_sources(self, tmp_path: Path) -> list[Sample]:
         """A few real media files your engine reads, made fresh under ``tmp_path`` (some tests
         damage them), each with the profile to make and what its probe must say. Must be overridden."""
         raise NotImplementedError("override the `sample_sources` fixture: return a list of proxx_core.testing.Sample")
 
     @pytest.fixture
-    def unreadable_source(self, tmp_path) -> Path:
+    def unreadable_source(self, tmp_path: Path) -> Path:
         """A file the engine must not accept as media: its probe returns None or raises ProxxError
         with category ``unsupported_source``. Default: a text file named like a movie."""
         path = tmp_path / "not-media" / "notes_0001.mov"
@@ -94,7 +112,7 @@ class EngineFixtures:
         return path
 
     @pytest.fixture
-    def plugin(self):
+    def plugin(self) -> Any:
         """The module (or object) whose ``proxx_register_engines`` hook registers the engine, or None to
         skip the registration checks. Usually ``importlib.import_module("proxx_engine_x.plugin")``."""
         return None
@@ -115,7 +133,7 @@ class EngineFixtures:
     # -- helpers the tests share (not fixtures) ---------------------------------------------------
 
     @pytest.fixture
-    def available_engine(self, engine) -> Engine:
+    def available_engine(self, engine: Engine) -> Engine:
         caps = engine.capabilities()
         if not caps.available:
             if self.require_available:
@@ -125,17 +143,17 @@ class EngineFixtures:
         return engine
 
     @pytest.fixture
-    def engines(self, available_engine) -> EngineSet:
+    def engines(self, available_engine: Engine) -> EngineSet:
         return engine_set(available_engine)
 
     @pytest.fixture
-    def output_dir(self, tmp_path) -> Path:
+    def output_dir(self, tmp_path: Path) -> Path:
         d = tmp_path / "proxies"
         d.mkdir()
         return d
 
     @pytest.fixture
-    def samples(self, sample_sources) -> list[Sample]:
+    def samples(self, sample_sources: list[Sample]) -> list[Sample]:
         samples = list(sample_sources)
         assert samples, "sample_sources returned no samples"
         for s in samples:
@@ -144,7 +162,7 @@ class EngineFixtures:
         return samples
 
     @staticmethod
-    def prepare(samples, output_dir, engines: EngineSet, **extra) -> PreparedJob:
+    def prepare(samples: Sequence[Sample], output_dir: Path, engines: EngineSet, **extra: Any) -> PreparedJob:
         """Validate, probe, route and plan a one-profile job through the core, pinned to the engine."""
         profiles = {s.profile for s in samples}
         assert len(profiles) == 1, "prepare() takes samples of one profile"
@@ -155,7 +173,7 @@ class EngineFixtures:
         return checked.job
 
     @staticmethod
-    def by_profile(samples) -> dict[str, list[Sample]]:
+    def by_profile(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
         groups: dict[str, list[Sample]] = {}
         for s in samples:
             groups.setdefault(s.profile, []).append(s)
@@ -165,16 +183,16 @@ class EngineFixtures:
 class EngineContractTests(EngineFixtures):
     """Identity, fingerprint, capabilities and registration."""
 
-    def test_is_an_engine_with_a_valid_name(self, engine):
+    def test_is_an_engine_with_a_valid_name(self, engine: Engine) -> None:
         assert isinstance(engine, Engine), f"{type(engine).__name__} must subclass proxx_core.engine.Engine"
         assert engine.name and set(engine.name) <= _NAME_CHARS, (
             f"engine name {engine.name!r} must be non-empty lowercase letters, digits, '_' or '-'")
 
-    def test_contract_major_version_matches(self, engine):
+    def test_contract_major_version_matches(self, engine: Engine) -> None:
         assert _major(engine.contract_version) == _major(ENGINE_CONTRACT_VERSION), (
             f"engine says contract {engine.contract_version}, this proxx-core speaks {ENGINE_CONTRACT_VERSION}")
 
-    def test_identity_names_engine_and_version(self, engine):
+    def test_identity_names_engine_and_version(self, engine: Engine) -> None:
         ident = engine.identity()
         assert isinstance(ident, EngineIdentity)
         assert ident.name == engine.name, f"identity().name {ident.name!r} != engine.name {engine.name!r}"
@@ -182,7 +200,7 @@ class EngineContractTests(EngineFixtures):
         assert _major(ident.contract_version) == _major(ENGINE_CONTRACT_VERSION)
         assert engine.identity() == ident, "identity() must be stable between calls"
 
-    def test_identity_binary_fingerprint_matches_file(self, available_engine):
+    def test_identity_binary_fingerprint_matches_file(self, available_engine: Engine) -> None:
         ident = available_engine.identity()
         if ident.binary is None:
             assert ident.binary_sha256 is None, "binary_sha256 without binary"
@@ -192,7 +210,7 @@ class EngineContractTests(EngineFixtures):
         assert ident.binary_sha256 == sha256(ident.binary), (
             f"identity().binary_sha256 does not match the SHA-256 of {ident.binary}")
 
-    def test_capabilities_are_well_formed(self, engine):
+    def test_capabilities_are_well_formed(self, engine: Engine) -> None:
         caps = engine.capabilities()
         assert isinstance(caps, Capabilities)
         assert caps == engine.capabilities(), "capabilities() must be stable between calls"
@@ -205,11 +223,11 @@ class EngineContractTests(EngineFixtures):
         assert list(caps.reads) == sorted(set(caps.reads)), "reads must be sorted and unique"
         json.dumps(attrs.asdict(caps))  # serialisable: it is printed by `proxx engines --json`
 
-    def test_capabilities_cover_the_sample_profiles(self, available_engine, samples):
+    def test_capabilities_cover_the_sample_profiles(self, available_engine: Engine, samples: list[Sample]) -> None:
         missing = {s.profile for s in samples} - set(available_engine.capabilities().profiles)
         assert not missing, f"samples use profiles the engine does not declare: {sorted(missing)}"
 
-    def test_plugin_registers_the_engine(self, engine, plugin):
+    def test_plugin_registers_the_engine(self, engine: Engine, plugin: Any) -> None:
         if plugin is None:
             pytest.skip("no `plugin` fixture given")
         loaded = load_engines([plugin], entry_points=False, strict=False)
@@ -217,7 +235,7 @@ class EngineContractTests(EngineFixtures):
         assert engine.name in loaded.names, f"the plugin registered {loaded.names}, not {engine.name!r}"
         assert type(loaded.get(engine.name)) is type(engine)
 
-    def test_plugin_import_is_light(self, plugin):
+    def test_plugin_import_is_light(self, plugin: Any) -> None:
         if plugin is None or not hasattr(plugin, "__name__") or plugin.__name__ not in sys.modules:
             pytest.skip("no importable `plugin` module given")
         code = (f"import sys, importlib; importlib.import_module({plugin.__name__!r}); "
@@ -228,7 +246,7 @@ class EngineContractTests(EngineFixtures):
         assert out.stdout.strip() == "", (
             f"importing {plugin.__name__} imports {out.stdout.strip()}: defer heavy imports to the engine's methods")
 
-    def test_entry_point_is_declared(self, engine, plugin, entry_point):
+    def test_entry_point_is_declared(self, engine: Engine, plugin: Any, entry_point: str | None) -> None:
         if entry_point is None:
             pytest.skip("no `entry_point` fixture given")
         eps = [ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.name == entry_point]
@@ -243,7 +261,7 @@ class EngineContractTests(EngineFixtures):
 class ProbeTests(EngineFixtures):
     """Probing and claiming: well-formed, exact and deterministic SourceInfo; pure claims."""
 
-    def test_probe_describes_each_sample(self, available_engine, samples):
+    def test_probe_describes_each_sample(self, available_engine: Engine, samples: list[Sample]) -> None:
         for s in samples:
             info = available_engine.probe(s.path)
             assert isinstance(info, SourceInfo), f"probe({s.path}) returned {info!r}, not a SourceInfo"
@@ -258,21 +276,22 @@ class ProbeTests(EngineFixtures):
             for i, a in enumerate(info.audio):
                 assert a.index == i and a.channels > 0 and a.sample_rate > 0, f"audio stream {a!r}"
             if s.frame_rate is not None:
-                assert str(v.frame_rate) == s.frame_rate, f"{s.path}: frame rate {v.frame_rate}, expected {s.frame_rate}"
+                assert str(v.frame_rate) == s.frame_rate, (
+                    f"{s.path}: frame rate {v.frame_rate}, expected {s.frame_rate}")
             if s.frame_count is not None:
                 assert v.frame_count == s.frame_count, f"{s.path}: {v.frame_count} frames, expected {s.frame_count}"
             if s.start_timecode is not None:
                 assert info.start_timecode == s.start_timecode, (
                     f"{s.path}: start timecode {info.start_timecode}, expected {s.start_timecode}")
 
-    def test_probe_is_deterministic_and_touches_nothing(self, available_engine, samples):
+    def test_probe_is_deterministic_and_touches_nothing(self, available_engine: Engine, samples: list[Sample]) -> None:
         for s in samples:
             before = snapshot(s.path.parent)
             first, second = available_engine.probe(s.path), available_engine.probe(s.path)
             assert first == second, f"probing {s.path} twice gave different SourceInfo"
             assert snapshot(s.path.parent) == before, f"probing {s.path} changed files in {s.path.parent}"
 
-    def test_probe_rejects_a_file_that_is_not_media(self, engine, unreadable_source):
+    def test_probe_rejects_a_file_that_is_not_media(self, engine: Engine, unreadable_source: Path) -> None:
         try:
             info = engine.probe(unreadable_source)
         except ProxxError as exc:
@@ -280,21 +299,45 @@ class ProbeTests(EngineFixtures):
         else:
             assert info is None, f"probe accepted {unreadable_source} as media: {info!r}"
 
-    def test_claims_are_pure_and_well_formed(self, available_engine, samples):
+    def test_claims_are_pure_and_well_formed(self, available_engine: Engine, samples: list[Sample]) -> None:
         for s in samples:
             info, profile = available_engine.probe(s.path), PROFILES[s.profile]
+            assert info is not None, f"probe({s.path}) returned None"
             claim = available_engine.claim(info, profile)
             assert isinstance(claim, Claim), f"the engine refuses its own sample {s.path}: {claim!r}"
             assert isinstance(claim.specificity, int) and claim.specificity > 0, f"specificity {claim.specificity!r}"
             assert claim.reason, "a claim says why (reason)"
             assert available_engine.claim(info, profile) == claim, "claim() must be a pure function"
 
-    def test_refuses_profiles_it_does_not_declare(self, available_engine, samples):
+    def test_claims_do_not_tie_with_ffmpeg(self, available_engine: Engine, samples: list[Sample]) -> None:
+        """Where the FFmpeg engine also reads your samples, your claim must not equal its claim:
+        a tie refuses every such job ("set /engine"). A specialist claims above FFmpeg's 10."""
+        ffmpeg = _installed_ffmpeg_engine()
+        if ffmpeg is None or available_engine.name == "ffmpeg":
+            pytest.skip("the FFmpeg engine is not installed here (or this is it)")
+        for s in samples:
+            profile = PROFILES[s.profile]
+            info = available_engine.probe(s.path)
+            assert info is not None, f"the engine does not read its own sample {s.path}"
+            mine = available_engine.claim(info, profile)
+            try:
+                theirs_info = ffmpeg.probe(s.path)
+            except ProxxError:
+                continue
+            theirs = ffmpeg.claim(theirs_info, profile) if theirs_info is not None else None
+            if isinstance(mine, Claim) and isinstance(theirs, Claim):
+                assert mine.specificity != theirs.specificity, (
+                    f"{s.path}: your claim ties with the FFmpeg engine's (specificity {mine.specificity}); every "
+                    f"job with this source would be refused as a tie. Claim above {theirs.specificity} for your "
+                    f"own formats (50 for a format specialist), or below it where FFmpeg should win")
+
+    def test_refuses_profiles_it_does_not_declare(self, available_engine: Engine, samples: list[Sample]) -> None:
         declared = set(available_engine.capabilities().profiles)
         others = sorted(set(PROFILES) - declared)
         if not others:
             pytest.skip("the engine declares every profile in the catalogue")
         info = available_engine.probe(samples[0].path)
+        assert info is not None, f"probe({samples[0].path}) returned None"
         for name in others:
             outcome = available_engine.claim(info, PROFILES[name])
             assert isinstance(outcome, Refusal), f"claims undeclared profile {name}: {outcome!r}"
@@ -304,8 +347,9 @@ class ProbeTests(EngineFixtures):
 class PlanTests(EngineFixtures):
     """Planning is pure and its commands are exact, safe argv."""
 
-    def test_plan_is_pure(self, available_engine, engines, samples, output_dir):
-        for profile, group in self.by_profile(samples).items():
+    def test_plan_is_pure(self, available_engine: Engine, engines: EngineSet, samples: list[Sample],
+                          output_dir: Path) -> None:
+        for _profile, group in self.by_profile(samples).items():
             sources_before = {s.path.parent: snapshot(s.path.parent) for s in group}
             job = self.prepare(group, output_dir, engines)
             assert snapshot(output_dir) == {}, f"planning wrote into output_dir: {sorted(snapshot(output_dir))}"
@@ -318,8 +362,9 @@ class PlanTests(EngineFixtures):
             for parent, before in sources_before.items():
                 assert snapshot(parent) == before, f"planning changed files next to the sources in {parent}"
 
-    def test_commands_are_exact_argv_with_deadlines(self, engines, samples, output_dir):
-        for profile, group in self.by_profile(samples).items():
+    def test_commands_are_exact_argv_with_deadlines(self, engines: EngineSet, samples: list[Sample],
+                                                    output_dir: Path) -> None:
+        for _profile, group in self.by_profile(samples).items():
             for clip in self.prepare(group, output_dir, engines).clips:
                 assert isinstance(clip.plan.commands, tuple) and clip.plan.commands, "a plan has commands"
                 for cmd in clip.plan.commands:
@@ -341,7 +386,8 @@ class PlanTests(EngineFixtures):
 class ExecutionTests(EngineFixtures):
     """Execution through the core: temp name only, verified, atomically published, reproducible."""
 
-    def test_job_completes_and_publishes_atomically(self, engines, samples, tmp_path):
+    def test_job_completes_and_publishes_atomically(self, engines: EngineSet, samples: list[Sample],
+                                                    tmp_path: Path) -> None:
         for profile, group in self.by_profile(samples).items():
             out = tmp_path / f"out-{profile}"
             out.mkdir()
@@ -349,6 +395,7 @@ class ExecutionTests(EngineFixtures):
             result = run_job(job, engines)
             for clip in result.clips:
                 assert clip.status == COMPLETED, f"clip {clip.index} failed: {clip.failure}"
+                assert clip.output is not None and clip.output.verification is not None
                 req = job.clips[clip.index - 1].plan.request
                 assert clip.output.path == req.output_path and os.path.isfile(req.output_path)
                 assert not os.path.lexists(req.temp_path), "the temp output must be gone after publishing"
@@ -359,13 +406,14 @@ class ExecutionTests(EngineFixtures):
             assert sorted(os.listdir(out)) == expected, f"output_dir holds more than the outputs: {os.listdir(out)}"
             json.loads(dumps(result))
 
-    def test_execute_writes_only_the_temp_path(self, available_engine, engines, samples, output_dir):
+    def test_execute_writes_only_the_temp_path(self, available_engine: Engine, engines: EngineSet,
+                                               samples: list[Sample], output_dir: Path) -> None:
         clip = self.prepare(samples[:1], output_dir, engines).clips[0]
         req = clip.plan.request
         os.close(os.open(req.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))  # as the core does
         records = available_engine.execute(clip.plan, threading.Event())
         assert isinstance(records, tuple) and len(records) == len(clip.plan.commands)
-        for rec, cmd in zip(records, clip.plan.commands):
+        for rec, cmd in zip(records, clip.plan.commands, strict=False):
             assert rec.argv == cmd.argv and rec.exit_code == 0
         assert sorted(os.listdir(output_dir)) == [os.path.basename(req.temp_path)], (
             f"execute() wrote more than {req.temp_path}: {sorted(os.listdir(output_dir))}")
@@ -373,7 +421,8 @@ class ExecutionTests(EngineFixtures):
         verification = verify_output(clip.plan, available_engine.probe_output(clip.plan), available_engine)
         assert isinstance(verification, Verification) and verification.ok, verification.failed_checks()
 
-    def test_probe_output_agrees_with_an_independent_probe(self, available_engine, engines, samples, output_dir):
+    def test_probe_output_agrees_with_an_independent_probe(self, available_engine: Engine, engines: EngineSet,
+                                                           samples: list[Sample], output_dir: Path) -> None:
         """The core verifies what ``probe_output`` reports: it must describe the file as it is."""
         clip = self.prepare(samples[:1], output_dir, engines).clips[0]
         req = clip.plan.request
@@ -392,46 +441,90 @@ class ExecutionTests(EngineFixtures):
         assert reported.start_timecode == independent.start_timecode
 
     @pytest.mark.parametrize("damage", [truncate_output, swap_output], ids=["truncated", "swapped"])
-    def test_verification_fails_on_damaged_output(self, available_engine, samples, output_dir, damage):
+    def test_verification_fails_on_damaged_output(self, available_engine: Engine, samples: list[Sample],
+                                                  output_dir: Path, damage: Damage) -> None:
         damaging = engine_set(DamagingEngine(available_engine, damage))
         job = self.prepare(samples[:1], output_dir, damaging)
         req = job.clips[0].plan.request
         clip = run_job(job, damaging).clips[0]
-        assert clip.status == FAILED and clip.failure.category == "verification_failed", (
+        assert clip.status == FAILED and clip.failure is not None and clip.failure.category == "verification_failed", (
             f"a {damage.__name__.split('_')[0]} output was not caught by verify(): {clip.status} {clip.failure}")
         assert not os.path.lexists(req.output_path), "a failed output must never get the final name"
         assert os.path.exists(req.temp_path), "the unverified output is kept under the temp name for inspection"
+        assert clip.output is not None and clip.output.verification is not None
         assert not clip.output.verification.ok and clip.output.verification.failed_checks()
 
-    def test_output_is_deterministic(self, engines, samples, tmp_path):
-        digests = []
+    def test_output_is_deterministic(self, engines: EngineSet, samples: list[Sample], tmp_path: Path) -> None:
+        digests: list[list[tuple[str, str | None]]] = []
         for run in ("run-a", "run-b"):
             out = tmp_path / run
             out.mkdir()
             digests.append([])
-            for profile, group in self.by_profile(samples).items():
+            for _profile, group in self.by_profile(samples).items():
                 result = run_job(self.prepare(group, out, engines), engines)
                 assert result.status == COMPLETED, [c.failure for c in result.clips]
-                digests[-1] += [(os.path.basename(c.output.path), c.output.sha256) for c in result.clips]
+                digests[-1] += [(os.path.basename(c.output.path), c.output.sha256) for c in result.clips]  # type: ignore[union-attr]  # COMPLETED: every clip has an output
         assert digests[0] == digests[1], f"two runs of the same job made different bytes: {digests}"
+
+    def test_output_is_identical_on_fewer_cpus(self, engines: EngineSet, samples: list[Sample],
+                                              tmp_path: Path) -> None:
+        """Another node has another number of CPUs: the bytes must not depend on it (a tool that
+        slices frames per CPU does). The second run is restricted to one CPU (CPU affinity, which
+        the engine's threads and child processes inherit)."""
+        if not hasattr(os, "sched_setaffinity"):
+            pytest.skip("this OS cannot restrict CPU affinity")
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            pytest.skip("this machine has one usable CPU: nothing to compare")
+        digests: list[list[tuple[str, str | None]]] = []
+        for run, allowed in (("all-cpus", cpus), ("one-cpu", cpus[:1])):
+            os.sched_setaffinity(0, allowed)
+            try:
+                out = tmp_path / run
+                out.mkdir()
+                digests.append([])
+                for _profile, group in self.by_profile(samples).items():
+                    result = run_job(self.prepare(group, out, engines), engines)
+                    assert result.status == COMPLETED, [c.failure for c in result.clips]
+                    digests[-1] += [(os.path.basename(c.output.path), c.output.sha256)
+                                    for c in result.clips if c.output is not None]
+            finally:
+                os.sched_setaffinity(0, cpus)
+        assert digests[0] == digests[1], (
+            f"the bytes depend on the number of CPUs ({len(cpus)} vs 1): {digests}; pin the thread count "
+            f"(or slices) of every byte-affecting step")
+
+
+def _installed_ffmpeg_engine() -> Engine | None:
+    """The FFmpeg engine, if its distribution is installed (loaded through its entry point)."""
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == "ffmpeg":
+            try:
+                loaded = load_engines([ep.load()], entry_points=False)
+            except Exception:  # a broken FFmpeg install is not this engine's problem
+                return None
+            return loaded.get("ffmpeg")
+    return None
 
 
 class FailureTests(EngineFixtures):
     """Failures map to the result contract's categories and never leave a file under the final name."""
 
-    def test_source_broken_after_planning_fails_as_engine_failed(self, engines, samples, output_dir):
+    def test_source_broken_after_planning_fails_as_engine_failed(self, engines: EngineSet, samples: list[Sample],
+                                                                 output_dir: Path) -> None:
         job = self.prepare(samples[:1], output_dir, engines)
         self.break_source(samples[0])
         # the core itself refuses a source changed since probing (io_error) before the engine runs;
         # without the recorded stat, the engine's own failure on a broken source is what is tested
         clip = run_clip(attrs.evolve(job.clips[0], source_stat=None), engines, overwrite=False,
                         cancel=threading.Event())
-        assert clip.status == FAILED and clip.failure.category == "engine_failed", (
+        assert clip.status == FAILED and clip.failure is not None and clip.failure.category == "engine_failed", (
             f"expected engine_failed, got {clip.status} {clip.failure}")
         assert clip.commands and clip.commands[-1]["exit_code"] not in (0, None), "the failing command is recorded"
         assert os.listdir(output_dir) == [], f"a failed clip left files: {os.listdir(output_dir)}"
 
-    def test_execute_honours_a_cancel(self, available_engine, engines, samples, output_dir):
+    def test_execute_honours_a_cancel(self, available_engine: Engine, engines: EngineSet, samples: list[Sample],
+                                      output_dir: Path) -> None:
         plan: ClipPlan = self.prepare(samples[:1], output_dir, engines).clips[0].plan
         os.close(os.open(plan.request.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
         cancel = threading.Event()
@@ -441,21 +534,23 @@ class FailureTests(EngineFixtures):
         assert info.value.category == "interrupted", f"a cancelled execute raised {info.value.category!r}"
         assert not os.path.lexists(plan.request.output_path)
 
-    def test_interrupted_run_leaves_nothing(self, engines, samples, output_dir):
+    def test_interrupted_run_leaves_nothing(self, engines: EngineSet, samples: list[Sample], output_dir: Path) -> None:
         job = self.prepare(samples[:1], output_dir, engines)
         cancel = threading.Event()
         cancel.set()
         clip = run_job(job, engines, cancel=cancel).clips[0]
-        assert clip.failure.category == "interrupted"
+        assert clip.failure is not None and clip.failure.category == "interrupted"
         assert os.listdir(output_dir) == []
 
-    def test_existing_output_is_left_untouched(self, engines, samples, output_dir):
+    def test_existing_output_is_left_untouched(self, engines: EngineSet, samples: list[Sample],
+                                               output_dir: Path) -> None:
         job = self.prepare(samples[:1], output_dir, engines)
         final = Path(job.clips[0].plan.request.output_path)
         final.write_bytes(b"an editor's existing proxy\n")
         before = snapshot(output_dir)
         clip = run_job(job, engines).clips[0]
-        assert clip.status == FAILED and clip.failure.category == "output_exists", clip.failure
+        assert clip.status == FAILED and clip.failure is not None and clip.failure.category == "output_exists", (
+            clip.failure)
         assert snapshot(output_dir) == before, "an existing output (or its directory) was modified"
 
 

@@ -9,24 +9,27 @@ It adds a report header naming proxx-core and the engine contract version, and t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from ..engine import ENGINE_CONTRACT_VERSION
+from ..plugins import EngineSet
 from ..results import proxx_version
 from .support import engine_set
 
 
-def pytest_report_header(config):
+def pytest_report_header(config: pytest.Config) -> str:
     return f"proxx-core {proxx_version()}, engine contract {ENGINE_CONTRACT_VERSION}"
 
 
 @pytest.fixture
-def proxx_no_entry_points(monkeypatch):
+def proxx_no_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make load_engines() see no installed entry points for the duration of the test."""
     monkeypatch.setenv("PROXX_LOAD_PLUGINS", "")
 
 
 @pytest.fixture
-def proxx_engine_set():
+def proxx_engine_set() -> Callable[..., EngineSet]:
     """Factory: load the given engine instances through the core's plugin manager."""
     return engine_set

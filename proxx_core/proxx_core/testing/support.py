@@ -8,13 +8,15 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 
-from ..engine import ClipPlan, Engine
+from ..engine import Capabilities, Check, Claim, ClipPlan, ClipRequest, CommandRecord, Engine, EngineIdentity, Refusal
 from ..hookspecs import hookimpl
+from ..media import SourceInfo
 from ..plugins import EngineSet, load_engines
-from ..profiles import PROFILES
+from ..profiles import PROFILES, Profile
 
 
 @attrs.frozen(kw_only=True)
@@ -39,7 +41,7 @@ class _RegisterPlugin:
         self._engines = engines
 
     @hookimpl
-    def proxx_register_engines(self, register):
+    def proxx_register_engines(self, register: Callable[[Engine], None]) -> None:
         for engine in self._engines:
             register(engine)
 
@@ -54,7 +56,7 @@ def engine_set(*engines: Engine) -> EngineSet:
 
 
 def job_document(sources: Iterable[Path | str], output_dir: Path | str, profile: str, *,
-                 engine: str | None = None, template: str = "{source_name}_{index}", **extra) -> dict:
+                 engine: str | None = None, template: str = "{source_name}_{index}", **extra: Any) -> dict[str, Any]:
     """A JobSpec 1.0 document for ``sources`` (absolute paths) and ``profile``."""
     p = PROFILES[profile]
     doc = {"jobspec_version": "1.0.0", "sources": [str(Path(s).absolute()) for s in sources],
@@ -97,30 +99,30 @@ class DamagingEngine(Engine):
         self.name, self.contract_version = inner.name, inner.contract_version
         self.tags_color_explicitly, self.audio_layouts = inner.tags_color_explicitly, inner.audio_layouts
 
-    def identity(self):
+    def identity(self) -> EngineIdentity:
         return self._inner.identity()
 
-    def capabilities(self):
+    def capabilities(self) -> Capabilities:
         return self._inner.capabilities()
 
-    def probe(self, path):
+    def probe(self, path: Path) -> SourceInfo | None:
         return self._inner.probe(path)
 
-    def claim(self, info, profile):
+    def claim(self, info: SourceInfo, profile: Profile) -> Claim | Refusal:
         return self._inner.claim(info, profile)
 
-    def plan(self, request):
+    def plan(self, request: ClipRequest) -> ClipPlan:
         return self._inner.plan(request)
 
-    def execute(self, plan, cancel):
+    def execute(self, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
         records = self._inner.execute(plan, cancel)
         self._damage(self._inner, plan, cancel)
         return records
 
-    def probe_output(self, plan):
+    def probe_output(self, plan: ClipPlan) -> SourceInfo | None:
         return self._inner.probe_output(plan)
 
-    def output_checks(self, plan, output_info):
+    def output_checks(self, plan: ClipPlan, output_info: SourceInfo) -> tuple[Check, ...]:
         return self._inner.output_checks(plan, output_info)
 
 

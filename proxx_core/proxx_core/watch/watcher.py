@@ -20,7 +20,7 @@ import attrs
 from .. import api
 from ..api import CheckedJob
 from ..atomic import fsync_dir
-from ..deliverables import finish_job
+from ..deliverables import deliver
 from ..errors import Problem, SpecInvalid
 from ..planning import PreparedJob
 from ..jsonload import DocumentInvalid, decode_document
@@ -242,12 +242,14 @@ class Watcher:
                     document=read_spec(claim.path), exit_code=EXIT_SYSTEM)
             if result is None:
                 return
-            result, sink_errors = finish_job(result, self.engines)
+            result, sink_errors = deliver(result, self.engines)  # sidecars, listed in the result
             for message in sink_errors:
                 self.log("error", job=claim.name, reason=message)
             result = attrs.evolve(result, timing={**result.timing, "watch": {
                 "claim": claim.claim_id, "claimed_at": claim.claimed_at, "owner": self.owner.to_json(),
                 "spec_name": claim.name}})
+            for error in self.engines.job_finished(result):  # result sinks; never change the result
+                self.log("sink_failed", job=claim.name, reason=error)
             destination = "completed" if result.status == COMPLETED else "failed"
             res_rel, spec_rel = self.folder.file(claim.path, claim.name, result, claim.claim_id, destination)
             interrupted = sum(1 for c in result.clips if c.failure and c.failure.category == "interrupted")

@@ -54,7 +54,8 @@ HEADERS = {
     "nev": lambda: bytes(64),
 }
 
-CLIP_FORMAT = {"r3d": ("RED", "RED"), "braw": ("BRAW", "Blackmagic RAW"), "prores_raw": ("QuickTime", "Apple ProRes RAW"),
+CLIP_FORMAT = {"r3d": ("RED", "RED"), "braw": ("BRAW", "Blackmagic RAW"),
+               "prores_raw": ("QuickTime", "Apple ProRes RAW"),
                "ari": ("ARRIRAW", "ARRIRAW"), "mxf_arriraw": ("MXF", "ARRIRAW"), "mxf_xocn": ("MXF", "Sony X-OCN"),
                "crm": ("Canon RAW", "Cinema RAW Light"), "dng": ("CinemaDNG", "CinemaDNG"), "nev": ("N-RAW", "N-RAW")}
 
@@ -92,7 +93,7 @@ def clip_properties(path: Path | str, manifest: dict) -> dict:
     frames = int(manifest["frames"])
     tc = manifest.get("start_timecode") or "00:00:00:00"
     ch = int(manifest.get("audio_channels") or 0)
-    fmt, vcodec = CLIP_FORMAT.get(manifest.get("kind"), ("Unknown", "Unknown"))
+    fmt, vcodec = CLIP_FORMAT.get(manifest.get("kind"), ("Unknown", "Unknown"))  # type: ignore[arg-type]  # None: the default
     p = Path(path)
     return {
         "File Path": str(p), "File Name": p.name, "Clip Name": p.name,

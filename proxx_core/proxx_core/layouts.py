@@ -1,0 +1,307 @@
+"""Where proxies land: the JobSpec 1.1 ``layout`` key and the ``raster`` key. Pure path arithmetic.
+
+- ``output_dir`` (default, 1.0 behaviour): ``<output_dir>/<template>.<ext>``.
+- ``proxy_subfolder``: ``<source folder>/Proxy/<source name>.<ext>``, the Blackmagic Proxy Generator
+  and Resolve 18+ convention (Resolve attaches such proxies by itself). Proxx creates only the
+  ``Proxy`` leaf, inside a source folder that exists and is writable, never a parent; a ``Proxy``
+  that is a symbolic link or not a directory is refused.
+- ``avid_mxf``: ``<output_dir>/Avid MediaFiles/MXF/1/<template>.V1.mxf`` plus one
+  ``<template>.A<k>.mxf`` per audio channel (MXF OP-Atom, DNxHR only). Proxx creates the three
+  folders inside ``output_dir`` (which must exist, as always).
+
+Validation (spec.py) and planning (jobs.py) use these functions; the runner only creates the
+folders :func:`folders_to_create` names, right before the clip's temp file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from fractions import Fraction
+
+import attrs
+
+from .errors import Problem
+from .media import VideoInfo
+
+LAYOUTS = ("output_dir", "proxy_subfolder", "avid_mxf")
+DEFAULT_LAYOUT = "output_dir"
+#: the folder Resolve 18+ and Blackmagic Proxy Generator look in, beside the originals
+PROXY_FOLDER = "Proxy"
+#: Avid's managed-media folders; ``1`` is the first numbered folder, the one Media Composer itself
+#: starts with (it rebuilds a folder's database when it finds new files in it)
+AVID_FOLDERS = ("Avid MediaFiles", "MXF", "1")
+#: the only profile codec Media Composer takes as OP-Atom managed media here
+AVID_CODECS = ("dnxhr",)
+
+RASTERS = ("fit", "half", "quarter")
+DEFAULT_RASTER = "fit"
+_DIVISORS = {"half": 2, "quarter": 4}
+
+
+@attrs.frozen(kw_only=True)
+class Target:
+    """One file a clip publishes: what it carries and its final path."""
+
+    #: "video" (the proxy, or the OP-Atom video track), or "audio" (one OP-Atom audio channel)
+    kind: str
+    path: str
+    #: for "audio": the audio stream of the source (its position) and the channel within it, 0-based
+    stream: int | None = None
+    channel: int | None = None
+    #: the hidden sibling the engine writes first (set by planning)
+    temp_path: str = ""
+
+
+def proxy_folder(source: str) -> str:
+    return os.path.join(os.path.dirname(source), PROXY_FOLDER)
+
+
+def avid_folder(output_dir: str) -> str:
+    return os.path.join(output_dir, *AVID_FOLDERS)
+
+
+def clip_folder(layout: str, source: str, output_dir: str | None) -> str:
+    """The folder a clip's files go to under ``layout``."""
+    if layout == "proxy_subfolder":
+        return proxy_folder(source)
+    if layout == "avid_mxf":
+        return avid_folder(output_dir or "")
+    return output_dir or ""
+
+
+def folders_to_create(layout: str, source: str, output_dir: str | None) -> tuple[str, ...]:
+    """The folders Proxx may create for a clip, outermost first (each inside a declared folder)."""
+    if layout == "proxy_subfolder":
+        return (proxy_folder(source),)
+    if layout == "avid_mxf":
+        out = []
+        here = output_dir or ""
+        for part in AVID_FOLDERS:
+            here = os.path.join(here, part)
+            out.append(here)
+        return tuple(out)
+    return ()
+
+
+def op_atom_targets(video_path: str, audio_channels: list[int]) -> tuple[Target, ...]:
+    """Files of one OP-Atom clip: ``<stem>.V1.mxf`` and ``<stem>.A<k>.mxf`` per channel, k from 1
+    across every audio stream in order (a stereo stream and a mono one give A1, A2, A3)."""
+    stem = video_path.removesuffix(".mxf")
+    targets = [Target(kind="video", path=f"{stem}.V1.mxf")]
+    k = 0
+    for s, channels in enumerate(audio_channels):
+        for c in range(channels):
+            k += 1
+            targets.append(Target(kind="audio", path=f"{stem}.A{k}.mxf", stream=s, channel=c))
+    return tuple(targets)
+
+
+def folder_problems(layout: str, folder: str, where: str) -> list[Problem]:
+    """Whether a clip's folder can be used (or created) without leaving the declared folders."""
+    if layout == "proxy_subfolder":
+        parent = os.path.dirname(folder)
+        try:
+            st = os.lstat(folder)
+        except FileNotFoundError:
+            if not os.access(parent, os.W_OK | os.X_OK):
+                return [Problem(path=where, message=(
+                    f"{parent}: is not writable by this user, so Proxx cannot create {PROXY_FOLDER}/ in it "
+                    f"(layout proxy_subfolder); fix its permissions or use layout output_dir"))]
+            return []
+        except OSError as exc:
+            return [Problem(path=where, message=f"{folder}: cannot be inspected ({exc.strerror})")]
+        if stat.S_ISLNK(st.st_mode):
+            return [Problem(path=where, message=(
+                f"{folder}: is a symbolic link; Proxx writes proxies only into a real {PROXY_FOLDER} folder "
+                f"beside the source (it could point anywhere); replace it by a folder"))]
+        if not stat.S_ISDIR(st.st_mode):
+            return [Problem(path=where, message=f"{folder}: exists and is not a folder; move it away")]
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return [Problem(path=where, message=f"{folder}: is not writable by this user; fix its permissions")]
+        return []
+    if layout == "avid_mxf":
+        return _chain_problems(folder, len(AVID_FOLDERS), where)
+    return []
+
+
+def _chain_problems(folder: str, depth: int, where: str) -> list[Problem]:
+    """Every existing level of ``folder``'s last ``depth`` parts must be a real, writable folder."""
+    for level in range(depth):
+        path = folder
+        for _ in range(depth - 1 - level):
+            path = os.path.dirname(path)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return []  # created at run time, inside output_dir (already checked writable)
+        except OSError as exc:
+            return [Problem(path=where, message=f"{path}: cannot be inspected ({exc.strerror})")]
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            return [Problem(path=where, message=(
+                f"{path}: is {'a symbolic link' if stat.S_ISLNK(st.st_mode) else 'not a folder'}; Avid MediaFiles "
+                f"folders must be real folders inside output_dir"))]
+        if not os.access(path, os.W_OK | os.X_OK):
+            return [Problem(path=where, message=f"{path}: is not writable by this user; fix its permissions")]
+    return []
+
+
+def make_folders(folders: tuple[str, ...]) -> None:
+    """Create each missing folder (never a parent of the first); an existing one must be a real
+    folder, not a symbolic link. Raises OSError naming the folder otherwise."""
+    for path in folders:
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            raise NotADirectoryError(20, "is not a real folder (a symbolic link or a file appeared there)", path)
+
+
+def divided_raster(video: VideoInfo, raster: str, pix_fmt: str) -> tuple[int, int] | str:
+    """Width/height of the source's stored raster divided exactly by 2 or 4 (pixel aspect kept),
+    or why that raster cannot be made: not a whole number, or odd where the chroma needs even."""
+    d = _DIVISORS[raster]
+    w, h = Fraction(video.width, d), Fraction(video.height, d)
+    if w.denominator != 1 or h.denominator != 1:
+        return (f"raster {raster!r}: {video.width}x{video.height} does not divide by {d} into whole pixels; "
+                f"use raster \"fit\" (or \"half\" if it divides by 2)")
+    w_i, h_i = int(w), int(h)
+    needs_even_h = "420" in pix_fmt
+    if w_i % 2 or (needs_even_h and h_i % 2):
+        dims = "width" if w_i % 2 else "height"
+        return (f"raster {raster!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}, an odd {dims}, which "
+                f"{pix_fmt} chroma cannot carry; use raster \"half\" or \"fit\", or a 4:2:2 profile (ProRes, DNxHR)")
+    return w_i, h_i
+
+
+def layout_document_problems(doc: dict, profile) -> list[Problem]:
+    """What the layout/raster keys forbid, found from the document alone."""
+    problems: list[Problem] = []
+    layout = doc.get("layout")
+    if layout == "avid_mxf" and profile is not None and profile.codec not in AVID_CODECS:
+        problems.append(Problem(path="/layout", message=(
+            f"layout avid_mxf makes Avid managed media (MXF OP-Atom DNxHR) and profile {profile.name} is "
+            f"{profile.codec}; choose offline_dnxhr_lb_1920x1080 or another layout")))
+    template = doc.get("output_name_template")
+    if layout == "proxy_subfolder" and isinstance(template, str) and template != PROXY_TEMPLATE:
+        problems.append(Problem(path="/output_name_template", message=(
+            f"layout proxy_subfolder names each proxy after its source ({PROXY_TEMPLATE}), as Resolve links "
+            f"proxies by base name; remove output_name_template or set it to {PROXY_TEMPLATE!r}")))
+    return problems
+
+
+#: the only name a proxy_subfolder proxy can have: Resolve matches the original's base name
+PROXY_TEMPLATE = "{source_name}"
+
+
+def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | None, template: str | None,
+                 job_id: str, profile) -> tuple[list[str], list[Problem]]:
+    """Each source's final output path under a non-default layout (for avid_mxf: the clip's base
+    path ``<folder>/<name>.mxf``; its files are :func:`op_atom_targets`), and every name problem:
+    not portable, two outputs of the job one file (same folder, names equal after NFC + lower case),
+    or an output that would replace a source."""
+    from .naming import _SourceIndex, name_key, name_problem, render_name
+    from .preflight import file_identity, realpath
+
+    paths: list[str] = []
+    problems: list[Problem] = []
+    seen: dict[tuple, int] = {}
+    index = _SourceIndex(sources)
+    folder_keys: dict[str, object] = {}
+    where_name = "/sources" if layout == "proxy_subfolder" else "/output_name_template"
+    for i, src in enumerate(sources):
+        folder = clip_folder(layout, src, output_dir)
+        name = render_name(template or PROXY_TEMPLATE, source=src, index=i + 1, count=len(sources), job_id=job_id,
+                           profile=profile.name, extension=profile.extension)
+        path = os.path.join(folder, name)
+        paths.append(path)
+        where = f"/sources/{i}" if layout == "proxy_subfolder" else where_name
+        why = name_problem(name)
+        if why:
+            problems.append(Problem(path=where, message=f"for /sources/{i}: {why}"))
+            continue
+        if folder not in folder_keys:
+            # a folder not created yet is known by its parent's identity plus its own name
+            ident = file_identity(folder)
+            folder_keys[folder] = ident or (file_identity(os.path.dirname(folder)) or realpath(os.path.dirname(folder)),
+                                            name_key(os.path.basename(folder)))
+        files = [name] if layout != "avid_mxf" else [os.path.basename(t.path) for t in op_atom_targets(path, [])]
+        for file_name in files:
+            key = (folder_keys[folder], name_key(file_name))
+            if key in seen:
+                problems.append(Problem(path=where, message=(
+                    f"/sources/{seen[key]} and /sources/{i} would both write {os.path.join(folder, file_name)!r} "
+                    f"(names are compared as case-insensitive, Unicode-normalising volumes do: two sources in one "
+                    f"folder with the same name and different extensions collide); "
+                    + ("move one of them to another folder or use layout output_dir with {source_ext} in the template"
+                       if layout == "proxy_subfolder" else "add {index} or {source_ext} to the template"))))
+                continue
+            seen[key] = i
+            j = index.replaced_by(folder_keys[folder] if file_identity(folder) else None, file_name,
+                                  os.path.join(folder, file_name))
+            if j is not None:
+                problems.append(Problem(path=where, message=(
+                    f"the output of /sources/{i} ({os.path.join(folder, file_name)}) would replace source /sources/{j} "
+                    f"({sources[j]}); a source is never replaced")))
+    return paths, problems
+
+
+def layout_problems(doc: dict, job_id: str | None) -> list[Problem]:
+    """Names and folders of a non-default layout, when the fields they depend on are usable."""
+    from .profiles import PROFILES
+
+    layout = doc.get("layout", DEFAULT_LAYOUT)
+    sources = doc.get("sources")
+    profile = PROFILES.get(doc.get("proxy_profile")) if isinstance(doc.get("proxy_profile"), str) else None
+    output_dir = doc.get("output_dir") if isinstance(doc.get("output_dir"), str) else None
+    template = doc.get("output_name_template")
+    if (layout not in ("proxy_subfolder", "avid_mxf") or profile is None or job_id is None
+            or not (isinstance(sources, list) and sources and all(isinstance(s, str) and os.path.isabs(s)
+                                                               for s in sources))
+            or (layout == "avid_mxf" and (output_dir is None or not isinstance(template, str)))):
+        return []
+    if layout == "avid_mxf":
+        from .naming import template_token_problems
+
+        bad = template_token_problems(template)
+        if bad:
+            return bad
+    problems: list[Problem] = []
+    checked: set[str] = set()
+    for i, src in enumerate(sources):
+        folder = clip_folder(layout, src, output_dir)
+        if folder not in checked:
+            checked.add(folder)
+            problems += folder_problems(layout, folder, f"/sources/{i}" if layout == "proxy_subfolder" else "/output_dir")
+    problems += output_paths(tuple(sources), layout=layout, output_dir=output_dir,
+                             template=template if isinstance(template, str) else None, job_id=job_id,
+                             profile=profile)[1]
+    return problems
+
+
+def folders_written(layout: str, sources, output_dir: str | None) -> list[str]:
+    """The set of folders a job writes into (sorted): what validate and plan list."""
+    return sorted({clip_folder(layout, s, output_dir) for s in sources})
+
+
+def clip_raster(video: VideoInfo, profile, raster: str) -> tuple[int, int, str] | str:
+    """(width, height, pixel aspect) of a clip's proxy under ``raster``, or why the profile cannot
+    make it (refused at validation, never discovered after the encode)."""
+    from .profiles import fit_raster
+
+    if raster == DEFAULT_RASTER:
+        w, h = fit_raster(video, profile)
+        return w, h, "1:1"
+    got = divided_raster(video, raster, profile.pix_fmt)
+    if isinstance(got, str):
+        return got
+    w, h = got
+    if w < profile.min_width or h < profile.min_height:
+        return (f"raster {raster!r}: {w}x{h} is below the {profile.min_width}x{profile.min_height} minimum of "
+                f"{profile.name}; use raster \"half\" or \"fit\"")
+    if video.sample_aspect != "1:1" and profile.container == "mxf":
+        return (f"raster {raster!r} keeps the source's pixel aspect {video.sample_aspect}, which FFmpeg's MXF "
+                f"does not carry (it would read back as square pixels); use raster \"fit\" or a ProRes/H.264 profile")
+    return w, h, video.sample_aspect
