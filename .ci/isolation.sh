@@ -8,6 +8,7 @@
 #       a job with an image sequence is routed to it
 #   (d) + a plugin that raises on import: `proxx engines` still lists the others, reports the
 #       failure with its reason, exits 0; jobs still run
+#   (e) + proxx-deliver: a job listing deliverables gets its sidecars, listed in the result
 #
 # usage: .ci/isolation.sh [REPO_ROOT]     (set PIP_CACHE_DIR to reuse downloaded wheels)
 set -euo pipefail
@@ -156,5 +157,20 @@ rm -rf "$WORK/out-c" && mkdir "$WORK/out-c"
 (cd "$WORK" && "$A/proxx" run "$WORK/job-c.json" >"$WORK/d-result.json") || fail "(d) proxx run exited $?"
 check a "$RESULT_IS" "$WORK/d-result.json" imageseq,ffmpeg
 say "(d) ok: the broken plugin is reported ($(grep -m1 -o 'failed to load.*' "$WORK/d-engines.txt" | cut -c1-90)...), the rest works"
+
+# ---------------------------------------------------------------------------------------------
+say "(e) + proxx-deliver into (a): a job's deliverables are written by its entry-point sinks"
+pip_in a -c constraints.txt ./proxx_deliver
+mkdir -p "$WORK/out-e"
+write_job "$WORK/job-e.json" "$WORK/out-e" offline_prores_proxy_1920x1080 "$WORK/media/A001_C001.mov"
+check a 'import json, sys; d = json.load(open(sys.argv[1])); d.update(jobspec_version="1.1.0", job_id="e", deliverables=["ale", "fcpxml", "otio"]); json.dump(d, open(sys.argv[1], "w"))' "$WORK/job-e.json"
+(cd "$WORK" && "$A/proxx" run "$WORK/job-e.json" >"$WORK/e-result.json") || fail "(e) proxx run exited $?"
+check a '
+import json, sys
+got = json.load(open(sys.argv[1]))["deliverables"]
+assert [(d["name"], d["path"].rsplit("/", 1)[-1]) for d in got] == [("ale", "e.ale"), ("fcpxml", "e.fcpxml"), ("otio", "e.otio")], got
+assert all(d["sha256"] and d["error"] is None for d in got), got
+' "$WORK/e-result.json"
+say "(e) ok: ale, fcpxml, otio written and listed"
 
 say "all isolation checks passed in $((SECONDS - T0)) s"

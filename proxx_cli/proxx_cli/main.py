@@ -106,6 +106,7 @@ def cmd_plan(args) -> int:
 
 def cmd_run(args) -> int:
     from proxx_core.api import check_job_file
+    from proxx_core.deliverables import deliver
     from proxx_core.serialization import dumps
     from proxx_core.runner import run_job
 
@@ -132,9 +133,12 @@ def cmd_run(args) -> int:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+    result, sink_errors = deliver(result, engines)
     for clip in result.clips:
         if clip.failure:
             _err(f"proxx: clip {clip.index} ({clip.source['path']}): {clip.failure.category}: {clip.failure.message}")
+    for message in sink_errors:
+        _err(f"proxx: {message}")
     _err(f"proxx: job {result.job_id}: {result.status}")
     _finish(engines, result)
     _out(dumps(result))

@@ -70,6 +70,7 @@ class JobSpec:
     existing_outputs: str | None = None
     #: JobSpec 1.1: "refuse_job" (default) or "fail_clip" (planning.RefusedClip)
     unsupported_sources: str = "refuse_job"
+    deliverables: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -211,6 +212,7 @@ KEYS_SINCE_MINOR: dict[str, int] = {
     "watermark": 1,
     "existing_outputs": 1,
     "unsupported_sources": 1,
+    "deliverables": 1,
 }
 
 def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:

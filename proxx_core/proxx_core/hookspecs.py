@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from .deliverables import DeliverableSink
     from .engine import Check, ClipPlan, Engine
     from .media import SourceInfo
     from .results import JobResult
@@ -88,6 +89,24 @@ def proxx_job_finished(result: JobResult) -> None:
     (or in the watch log) and never changes the result or stops the other sinks.
 
     :param result: the :class:`proxx_core.results.JobResult`.
+    :return: nothing (return values are ignored).
+
+    .. versionadded:: 1.1
+    """
+
+
+@hookspec
+def proxx_register_deliverables(register: Callable[[DeliverableSink], None]) -> None:
+    """Hand the core this plugin's delivery sinks (JobSpec 1.1 ``deliverables``).
+
+    Called when a job is validated and again after its clips have finished, before
+    ``proxx_job_finished`` and before the result is printed or filed. The core runs the sinks the
+    job lists (in name order, ``runs_last`` sinks after the others) and puts the files each one
+    returns in the result's ``deliverables`` with their SHA-256; a sink that raises is listed with
+    its error and makes the exit code 4, and never changes a clip. See docs/delivery.md.
+
+    :param register: call ``register(sink)`` once per :class:`proxx_core.deliverables.DeliverableSink`;
+        its ``name`` is the value a JobSpec lists. Names must be unique across plugins.
     :return: nothing (return values are ignored).
 
     .. versionadded:: 1.1

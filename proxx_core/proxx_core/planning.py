@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from .builds import build_problems
+from .deliverables import deliverable_problems
 from .document import JobSpec, ParsedJob
 from .engine import ClipPlan, ClipRequest
 from .errors import Problem, ProxxError, SpecInvalid
@@ -28,6 +29,7 @@ from .relink import warnings as relink_warnings
 from .routing import NoRoute, Route, collect_claims, features_needed, route
 from .burnin import resolve as resolve_burn_in
 from .look import look_problems
+from .serialization import to_data
 
 
 @attrs.frozen(kw_only=True)
@@ -224,6 +226,8 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
                                   source_stat=before, folders=folders_to_create(spec.layout, source, spec.output_dir),
                                   warnings=warned))
     problems += build_problems(spec.require_builds, engines, {c.plan.engine for c in clips}, whole_job=only is None)
+    if only is None:
+        problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips])
     if problems:
         raise SpecInvalid(problems)
     return PreparedJob(parsed=parsed, clips=tuple(clips), refused=tuple(refused))

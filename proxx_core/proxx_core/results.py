@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .deliverables import Deliverable
 from .engine import EngineIdentity, Verification
 from .errors import Problem
 from .hints import known_distributions
@@ -96,6 +97,8 @@ class JobResult:
     problems: tuple[Problem, ...] = ()
     #: the JobSpec as given, for the audit trail (null if it could not be read)
     jobspec: Any = None
+    #: sidecars written by the job's ``deliverables`` sinks (docs/delivery.md)
+    deliverables: tuple[Deliverable, ...] = ()
 
 
 def environment(identities: list[EngineIdentity], engine_distributions: tuple[str, ...] = ()) -> dict[str, Any]:

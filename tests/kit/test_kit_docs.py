@@ -60,7 +60,7 @@ def test_the_example_package_is_shown(guide):
 def test_every_contract_method_hook_and_category_is_documented(guide):
     for method in sorted(Engine.__abstractmethods__):
         assert f"| `{method}(" in guide, f"the contract table lacks {method}()"
-    for name in ("proxx_register_engines", "proxx_clip_checks", "proxx_job_finished"):
+    for name in ("proxx_register_engines", "proxx_clip_checks", "proxx_job_finished", "proxx_register_deliverables"):
         caller = getattr(make_plugin_manager().hook, name)
         signature = f"{name}({', '.join(caller.spec.argnames)})"
         assert f"`{signature}`" in guide, f"the guide does not document the hook {signature}"

@@ -20,6 +20,7 @@ import attrs
 from .. import api
 from ..api import CheckedJob
 from ..atomic import fsync_dir
+from ..deliverables import deliver
 from ..errors import Problem, SpecInvalid
 from ..planning import PreparedJob
 from ..jsonload import DocumentInvalid, decode_document
@@ -241,6 +242,9 @@ class Watcher:
                     document=read_spec(claim.path), exit_code=EXIT_SYSTEM)
             if result is None:
                 return
+            result, sink_errors = deliver(result, self.engines)  # sidecars, listed in the result
+            for message in sink_errors:
+                self.log("error", job=claim.name, reason=message)
             result = attrs.evolve(result, timing={**result.timing, "watch": {
                 "claim": claim.claim_id, "claimed_at": claim.claimed_at, "owner": self.owner.to_json(),
                 "spec_name": claim.name}})

@@ -1,0 +1,89 @@
+"""The facts every sidecar needs about one delivered clip, read from the result's JSON data.
+
+One place decides the clip name, tape, timecodes and durations, so the ALE, FCPXML and OTIO files
+describe a clip identically: name = the source's file name without extension (what every NLE calls
+the clip), tape = the source's reel name or else that name, start = the source's start timecode
+(00:00:00:00 when it has none; the proxy carries the same, verified), duration = the proxy's frame
+count at the source's frame rate.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+import attrs
+import opentimelineio as otio
+
+
+@attrs.frozen(kw_only=True)
+class DeliveredClip:
+    index: int
+    name: str
+    tape: str
+    source_path: str
+    proxy_path: str
+    proxy_sha256: str | None
+    rate: Fraction
+    drop_frame: bool
+    start_frame: int
+    frames: int
+    width: int
+    height: int
+    audio_channels: tuple[int, ...]
+    audio_rate: int | None
+
+    @property
+    def rate_float(self) -> float:
+        return self.rate.numerator / self.rate.denominator
+
+    def timecode(self, frame: int) -> str:
+        return otio.opentime.to_timecode(otio.opentime.RationalTime(frame, self.rate_float), self.rate_float,
+                                         self.drop_frame)
+
+    @property
+    def start_timecode(self) -> str:
+        return self.timecode(self.start_frame)
+
+    @property
+    def end_timecode(self) -> str:
+        """Exclusive end (start + duration), as ALE's End and OTIO's end_time_exclusive."""
+        return self.timecode(self.start_frame + self.frames)
+
+    def time_range(self) -> otio.opentime.TimeRange:
+        return otio.opentime.TimeRange(otio.opentime.RationalTime(self.start_frame, self.rate_float),
+                                       otio.opentime.RationalTime(self.frames, self.rate_float))
+
+
+def _rate(text: str) -> Fraction:
+    num, _, den = str(text).partition("/")
+    return Fraction(int(num), int(den or 1))
+
+
+def delivered_clip(clip: Mapping[str, Any]) -> DeliveredClip:
+    source = clip["source"]
+    info = source.get("info") or {}
+    output = clip["output"]
+    out_info = (output.get("verification") or {}).get("output_info") or info
+    video = info.get("video") or {}
+    out_video = out_info.get("video") or video
+    rate = _rate(video.get("frame_rate") or out_video["frame_rate"])
+    tc = info.get("start_timecode") or "00:00:00:00"
+    drop = ";" in tc or "." in tc
+    start = round(otio.opentime.from_timecode(tc, rate.numerator / rate.denominator).value)
+    name = os.path.splitext(os.path.basename(source["path"]))[0]
+    audio = out_info.get("audio") or []
+    return DeliveredClip(
+        index=int(clip["index"]), name=name, tape=info.get("reel_name") or name, source_path=source["path"],
+        proxy_path=output["path"], proxy_sha256=output.get("sha256"), rate=rate, drop_frame=drop,
+        start_frame=start, frames=int(out_video.get("frame_count") or video.get("frame_count") or 0),
+        width=int(out_video.get("width") or 0), height=int(out_video.get("height") or 0),
+        audio_channels=tuple(int(a.get("channels") or 0) for a in audio),
+        audio_rate=int(audio[0]["sample_rate"]) if audio and audio[0].get("sample_rate") else None)
+
+
+def delivered_clips(job) -> list[DeliveredClip]:
+    """``job`` is a :class:`proxx_core.deliverables.DeliveryJob`."""
+    return [delivered_clip(c) for c in job.delivered_clips()]
