@@ -178,6 +178,10 @@ def divided_raster(video: VideoInfo, raster: str, pix_fmt: str) -> tuple[int, in
         dims = "width" if w_i % 2 else "height"
         return (f"raster {raster!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}, an odd {dims}, which "
                 f"{pix_fmt} chroma cannot carry; use raster \"half\" or \"fit\", or a 4:2:2 profile (ProRes, DNxHR)")
+    if needs_even_h and video.field_dominance in ("tff", "bff") and h_i % 4:
+        return (f"raster {raster!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}; an interlaced 4:2:0 proxy "
+                f"needs a height divisible by 4 (each field's chroma halves its lines); use raster \"fit\" or a "
+                f"4:2:2 profile (ProRes)")
     return w_i, h_i
 
 

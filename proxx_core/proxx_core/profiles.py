@@ -95,11 +95,16 @@ def _even(x: Fraction) -> int:
 
 def fit_raster(video: VideoInfo, profile: Profile) -> tuple[int, int]:
     """Output width/height: the source's display aspect inside the profile box, square pixels,
-    even dimensions, never upscaled."""
+    even dimensions, never upscaled. An interlaced source into a 4:2:0 profile gets a height that is
+    a multiple of 4: each field has half the lines and 4:2:0 halves them again for chroma (720x486
+    D1 NTSC becomes 484 lines, an aspect change far inside verification's 1 %)."""
     display_w = video.display_aspect * video.height
     h = Fraction(video.height)
     scale = min(Fraction(profile.max_width) / display_w, Fraction(profile.max_height) / h, Fraction(1))
-    return _even(display_w * scale), _even(h * scale)
+    height = _even(h * scale)
+    if video.field_dominance in ("tff", "bff") and profile.pix_fmt.startswith("yuv420"):
+        height = max(4, height // 4 * 4)
+    return _even(display_w * scale), height
 
 
 #: transfer functions of HDR sources (PQ, HLG): an 8-bit BT.709 proxy would mislabel them
