@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What a look and a burn-in cost per frame, next to a plain proxy.
 
-    python benchmarks/bench_look.py [--frames 48] [--size 1920x1080] [--profile offline_prores_proxy_1920x1080] [--repeat 3]
+    python benchmarks/bench_look.py [--frames 48] [--size 1920x1080]
+                                    [--profile offline_prores_proxy_1920x1080] [--repeat 3]
 
 Makes a ProRes HQ source with timecode, plans one clip per variant with `proxx plan` (plain, 33^3
 LUT, CDL, CDL + LUT, burn-in of two elements + watermark, everything), then runs each variant's

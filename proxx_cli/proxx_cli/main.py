@@ -63,7 +63,8 @@ def cmd_validate(args) -> int:
         folders = written_folders(checked.job)
         for w in warnings:
             _err(f"proxx: {args.job}: warning: {w['path']}: {w['message']}")
-    doc = {"valid": checked.job is not None, "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,  # type: ignore[union-attr]  # no refusal: a job
+    doc = {"valid": checked.job is not None,
+           "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,  # type: ignore[union-attr]  # no refusal: a job
            "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems],
            "warnings": warnings, "folders": folders}
     if checked.job is not None and checked.job.refused:
@@ -107,8 +108,8 @@ def cmd_plan(args) -> int:
 def cmd_run(args) -> int:
     from proxx_core.api import check_job_file
     from proxx_core.deliverables import deliver
-    from proxx_core.serialization import dumps
     from proxx_core.runner import run_job
+    from proxx_core.serialization import dumps
 
     engines = _engines()
     checked = check_job_file(args.job, engines)
@@ -183,8 +184,10 @@ def cmd_engines(args) -> int:
     console = Console(highlight=False, soft_wrap=True)
     for r in rows:
         c, i = r["capabilities"], r["identity"]
-        state = "[green]available[/green]" if c["available"] else f"[red]unavailable[/red]: {escape(c['unavailable_reason'] or '')}"
-        console.print(f"[bold]{r['name']}[/bold]  ({escape(r['distribution'] or r['plugin'])}, contract {i['contract_version']})  {state}")
+        state = ("[green]available[/green]" if c["available"]
+                 else f"[red]unavailable[/red]: {escape(c['unavailable_reason'] or '')}")
+        console.print(f"[bold]{r['name']}[/bold]  ({escape(r['distribution'] or r['plugin'])}, "
+                      f"contract {i['contract_version']})  {state}")
         for label, value in (("build", i.get("build")), ("binary", i.get("binary")), ("sha256", i.get("binary_sha256")),
                              ("profiles", ", ".join(c["profiles"])), ("reads", ", ".join(c["reads"])),
                              ("features", ", ".join(c.get("features", ())))):
@@ -196,7 +199,8 @@ def cmd_engines(args) -> int:
     if not rows:
         console.print("No engines installed. Install one, e.g. pip install proxx-engine-ffmpeg")
     for f in failures:
-        console.print(f"[red]failed to load[/red] {escape(f['plugin'])} ({escape(f['distribution'] or 'unknown distribution')}): {escape(f['reason'])}")
+        console.print(f"[red]failed to load[/red] {escape(f['plugin'])} "
+                      f"({escape(f['distribution'] or 'unknown distribution')}): {escape(f['reason'])}")
     return 0
 
 
@@ -216,7 +220,8 @@ def cmd_profiles(args) -> int:
     for n in sorted(PROFILES):
         p = PROFILES[n]
         audio = f"{p.audio_codec}" + (f" {p.audio_sample_rate // 1000} kHz" if p.audio_sample_rate else ", source rate")
-        table.add_row(p.name, p.codec, p.container, p.video, audio + ", every stream kept", f"{p.max_width}x{p.max_height}")
+        table.add_row(p.name, p.codec, p.container, p.video, audio + ", every stream kept",
+                      f"{p.max_width}x{p.max_height}")
     Console(width=160).print(table)
     return 0
 
@@ -394,7 +399,8 @@ def _seconds(text: str) -> float:
 def _poll_seconds(text: str) -> float:
     value = _seconds(text)
     if not MIN_POLL_SECONDS <= value <= MAX_POLL_SECONDS:
-        raise argparse.ArgumentTypeError(f"must be from {MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g} seconds, not {text}")
+        raise argparse.ArgumentTypeError(f"must be from {MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g} seconds, "
+                                         f"not {text}")
     return value
 
 

@@ -20,8 +20,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .engine import (
-    ENGINE_CONTRACT_VERSION, Capabilities, Check, Claim, ClipPlan, ClipRequest, Command, CommandRecord,
-    Engine, EngineIdentity, Refusal, Verification,
+    ENGINE_CONTRACT_VERSION,
+    Capabilities,
+    Check,
+    Claim,
+    ClipPlan,
+    ClipRequest,
+    Command,
+    CommandRecord,
+    Engine,
+    EngineIdentity,
+    Refusal,
+    Verification,
 )
 from .errors import CATEGORIES, ClipFailure, ProxxError
 from .hookspecs import hookimpl
@@ -32,8 +42,8 @@ if TYPE_CHECKING:
     from .api import CheckedJob, check_document, check_job_file
     from .plugins import EngineSet, load_engines
     from .results import JobResult
-    from .serialization import dumps
     from .runner import run_job
+    from .serialization import dumps
 
 #: the user API, imported on first use (name -> module)
 _LAZY = {"load_engines": "plugins", "EngineSet": "plugins", "check_job_file": "api", "check_document": "api",

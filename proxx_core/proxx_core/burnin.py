@@ -153,7 +153,8 @@ def resolve(doc: dict[str, Any], *, source: str, reel: str | None, job_id: str, 
     if not elements and not wm:
         return None
     values = {"source_name": Path(source).stem, "reel": _printable(reel or ""), "job_id": job_id}
-    overlays = tuple(Overlay(segments=_segments(e["text"], values), position=e["position"], size=float(e.get("size", DEFAULT_SIZE)))
+    overlays = tuple(Overlay(segments=_segments(e["text"], values), position=e["position"],
+                             size=float(e.get("size", DEFAULT_SIZE)))
                      for e in elements)
     watermark = None
     if wm:

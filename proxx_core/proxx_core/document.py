@@ -127,7 +127,8 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> 
     if v == "type":
         want = err.validator_value
         return Problem(path=path, message=f"must be {_TYPE_WORDS.get(want, want)}, not {_json_type(err.instance)}"
-                       + ("; put a single source in a list: [\"/path/clip.mov\"]" if want == "array" and isinstance(err.instance, str) else ""))
+                       + ("; put a single source in a list: [\"/path/clip.mov\"]"
+                          if want == "array" and isinstance(err.instance, str) else ""))
     if v == "enum" and path == "/proxy_profile" and isinstance(err.instance, str):
         names = [str(x) for x in err.validator_value]
         close = difflib.get_close_matches(err.instance, names, n=1, cutoff=0.75)
@@ -137,9 +138,11 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> 
         return Problem(path=path, message=(f"{hint}{_short(err.instance)} is not one of: "
                                            f"{', '.join(map(str, err.validator_value))} (`proxx profiles`)"))
     if v == "enum":
-        return Problem(path=path, message=f"{_short(err.instance)} is not one of: {', '.join(map(str, err.validator_value))}")
+        return Problem(path=path, message=f"{_short(err.instance)} is not one of: "
+                                          f"{', '.join(map(str, err.validator_value))}")
     if v == "maxLength":
-        return Problem(path=path, message=f"is too long ({len(err.instance)} characters); the limit is {err.validator_value}")
+        return Problem(path=path, message=f"is too long ({len(err.instance)} characters); "
+                                          f"the limit is {err.validator_value}")
     if v == "minItems":
         return Problem(path=path, message="must not be empty; list at least one source file")
     if v == "minLength":
@@ -147,8 +150,9 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> 
     if v == "pattern" and path == "/jobspec_version":
         return Problem(path=path, message=f"{_short(err.instance)} is not a semantic version like \"1.0.0\"")
     if v == "pattern" and path.startswith("/require_builds/"):
-        return Problem(path=path, message=f"{_short(err.instance)} is not a build fingerprint: write the engine's binary_sha256 "
-                                          f"(64 lowercase hex digits) as `proxx engines --json` or `proxx plan` shows it")
+        return Problem(path=path, message=f"{_short(err.instance)} is not a build fingerprint: write the engine's "
+                                          f"binary_sha256 (64 lowercase hex digits) as `proxx engines --json` or "
+                                          f"`proxx plan` shows it")
     if v == "pattern" and path == "/job_id":
         return Problem(path=path, message=f"{_short(err.instance)} must be 1-64 characters from A-Z a-z 0-9 . _ -")
     return Problem(path=path, message=_cut(err.message, 300))
@@ -195,9 +199,12 @@ def derive_job_id(doc: dict[str, Any]) -> str:
 def version_problems(version: str) -> list[Problem]:
     major, minor, _patch = (int(x) for x in version.split("."))
     if major != SUPPORTED_MAJOR:
-        return [Problem(path="/jobspec_version", message=f"JobSpec major version {major} is not supported; this Proxx reads {SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x")]
+        return [Problem(path="/jobspec_version", message=f"JobSpec major version {major} is not supported; "
+                                                         f"this Proxx reads {SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x")]
     if minor > SUPPORTED_MINOR:
-        return [Problem(path="/jobspec_version", message=f"JobSpec {version} is newer than this Proxx supports ({SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x); upgrade Proxx or write a {SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x spec")]
+        return [Problem(path="/jobspec_version", message=f"JobSpec {version} is newer than this Proxx supports "
+                                                         f"({SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x); upgrade Proxx "
+                                                         f"or write a {SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x spec")]
     return []
 
 #: JobSpec keys added after 1.0, with the minor version that introduced each (SPEC section 9). A
@@ -257,13 +264,16 @@ def document_problems(doc: Any) -> list[Problem]:
     if both:
         problems.append(Problem(path="/existing_outputs", message=both))
     if isinstance(doc.get("created_at"), str) and not _valid_rfc3339(doc["created_at"]):
-        problems.append(Problem(path="/created_at", message=f"{doc['created_at']!r} is not an RFC 3339 timestamp like 2026-01-31T09:00:00Z"))
+        problems.append(Problem(path="/created_at", message=f"{doc['created_at']!r} is not an RFC 3339 timestamp "
+                                                            f"like 2026-01-31T09:00:00Z"))
     if isinstance(doc.get("job_id"), str) and not _JOB_ID.fullmatch(doc["job_id"]) and "/job_id" not in bad_paths:
-        problems.append(Problem(path="/job_id", message=f"{doc['job_id']!r} must be 1-64 characters from A-Z a-z 0-9 . _ -"))
+        problems.append(Problem(path="/job_id", message=f"{doc['job_id']!r} must be 1-64 characters "
+                                                        f"from A-Z a-z 0-9 . _ -"))
     if isinstance(doc.get("user_metadata"), dict):
         size = len(json.dumps(doc["user_metadata"], ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         if size > MAX_USER_METADATA_BYTES:
-            problems.append(Problem(path="/user_metadata", message=f"is {size} bytes serialised; the limit is {MAX_USER_METADATA_BYTES} bytes"))
+            problems.append(Problem(path="/user_metadata", message=f"is {size} bytes serialised; "
+                                                                   f"the limit is {MAX_USER_METADATA_BYTES} bytes"))
     problems += burn_in_problems(doc)
     return problems
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import attrs
 
-from .layouts import Target
 from .burnin import BurnIn
+from .layouts import Target
 from .look import Look
 from .media import SourceInfo
 from .profiles import Profile

@@ -31,11 +31,11 @@ def policy_of(spec: Any) -> str:
     """The policy a JobSpec asks for: ``existing_outputs`` if set, else 1.0's ``overwrite`` flag."""
     chosen = getattr(spec, "existing_outputs", None)
     if chosen:
-        return chosen
+        return str(chosen)
     return OVERWRITE if getattr(spec, "overwrite", False) else FAIL
 
 
-def policy_problem(doc: dict) -> str | None:
+def policy_problem(doc: dict[str, Any]) -> str | None:
     """Why a document's ``overwrite`` and ``existing_outputs`` cannot both stand, or None. Setting
     both is refused even when they agree: one key says it, so a reader never has to reconcile two."""
     if "existing_outputs" in doc and "overwrite" in doc:
@@ -58,7 +58,7 @@ class ExistingVerdict:
 
 
 def judge_existing(plan: ClipPlan, engine: Any, clip_checks: Any = None, *,
-                   source_ids: frozenset = frozenset()) -> ExistingVerdict:
+                   source_ids: frozenset[tuple[int, int]] = frozenset()) -> ExistingVerdict:
     """Verify the file at ``plan.request.output_path`` as if the engine had just made it.
 
     ``clip_checks(plan, output_info)``: the plugins' extra checks (EngineSet.clip_checks).

@@ -284,7 +284,8 @@ def layout_problems(doc: dict[str, Any], job_id: str | None) -> list[Problem]:
         folder = clip_folder(layout, src, output_dir)
         if folder not in checked:
             checked.add(folder)
-            problems += folder_problems(layout, folder, f"/sources/{i}" if layout == "proxy_subfolder" else "/output_dir")
+            problems += folder_problems(layout, folder,
+                                        f"/sources/{i}" if layout == "proxy_subfolder" else "/output_dir")
     problems += output_paths(tuple(sources), layout=layout, output_dir=output_dir,
                              template=template if isinstance(template, str) else None, job_id=job_id,
                              profile=profile)[1]

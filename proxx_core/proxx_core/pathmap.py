@@ -115,7 +115,8 @@ def map_document(document: dict[str, Any], path_map: PathMap) -> tuple[dict[str,
     record: dict[str, Any] = {"sources": [], "output_dir": None}
     if isinstance(document.get("sources"), list):
         mapped["sources"] = [path_map.apply(s) if isinstance(s, str) else s for s in document["sources"]]
-        record["sources"] = [{"submitted": s, "mapped": m} for s, m in zip(document["sources"], mapped["sources"], strict=False)]
+        record["sources"] = [{"submitted": s, "mapped": m}
+                             for s, m in zip(document["sources"], mapped["sources"], strict=False)]
     if isinstance(document.get("output_dir"), str):
         mapped["output_dir"] = path_map.apply(document["output_dir"])
         record["output_dir"] = {"submitted": document["output_dir"], "mapped": mapped["output_dir"]}

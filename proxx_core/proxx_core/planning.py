@@ -12,23 +12,23 @@ from typing import Any
 import attrs
 
 from .builds import build_problems
+from .burnin import resolve as resolve_burn_in
 from .deliverables import deliverable_problems
 from .document import JobSpec, ParsedJob
 from .engine import ClipPlan, ClipRequest
 from .errors import Problem, ProxxError, SpecInvalid
 from .hints import distribution_for, install_hint
+from .layouts import DEFAULT_LAYOUT, Target, clip_raster, folders_to_create, op_atom_targets, output_paths
+from .look import look_problems
 from .media import SourceInfo
 from .naming import output_names, temp_path_for
 from .plugins import EngineSet
 from .preflight import SourceStat
 from .probe import ProbeVeto, probe_all
-from .layouts import DEFAULT_LAYOUT, Target, clip_raster, folders_to_create, op_atom_targets, output_paths
 from .profiles import PROFILES, Profile
 from .relink import ProxyFacts, promised_output
 from .relink import warnings as relink_warnings
 from .routing import NoRoute, Route, collect_claims, features_needed, route
-from .burnin import resolve as resolve_burn_in
-from .look import look_problems
 from .serialization import to_data
 
 
@@ -87,7 +87,8 @@ class PreparedJob:
 
 
 def _route_source(source: str, where: str, engines: EngineSet, profile: Profile,
-                  pin: str | None, needs: tuple[str, ...] = ()) -> Problem | tuple[SourceStat | None, dict[str, SourceInfo], Route]:
+                  pin: str | None, needs: tuple[str, ...] = (),
+                  ) -> Problem | tuple[SourceStat | None, dict[str, SourceInfo], Route]:
     """Probe one source with every engine and route it: (stat, infos, Route) or the Problem."""
     before = SourceStat.of(source)
     try:

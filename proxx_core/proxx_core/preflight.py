@@ -37,7 +37,8 @@ def source_problems(sources: tuple[str, ...]) -> list[Problem]:
             real = key
         for k in {key, real}:
             if k in seen:
-                problems.append(Problem(path=where, message=f"duplicate of /sources/{seen[k]} ({src}); list each source once"))
+                problems.append(Problem(path=where, message=f"duplicate of /sources/{seen[k]} ({src}); "
+                                                            f"list each source once"))
                 break
         else:
             seen[key] = seen.setdefault(real, i)

@@ -21,6 +21,8 @@ from .results import now_rfc3339
 
 STDERR_TAIL_BYTES = 4000
 _ADDRESS = re.compile(r" @ 0x[0-9a-fA-F]+")
+#: what ``run_command(..., progress=...)`` is given: one ``key=value`` block of the tool's stdout
+BlockFn = Callable[[dict[str, str]], None]
 
 
 def _tail(fh: IO[bytes]) -> str:
@@ -156,7 +158,7 @@ def stderr_tail(fh: IO[bytes]) -> str:
     return _tail(fh)
 
 
-def _read_progress(stream, progress) -> None:
+def _read_progress(stream: IO[bytes], progress: BlockFn) -> None:
     """Feed ``progress`` each ``key=value`` block of a ``-progress`` stream (a block ends with its
     ``progress=`` line). Reads to EOF whatever happens, so the tool never blocks on a full pipe."""
     block: dict[str, str] = {}
@@ -174,7 +176,7 @@ def _read_progress(stream, progress) -> None:
 
 
 def run_command(command: Command, cancel: threading.Event | None = None, *, env: dict[str, str] | None = None,
-                poll_seconds: float = 0.05, progress=None) -> CommandRecord:
+                poll_seconds: float = 0.05, progress: BlockFn | None = None) -> CommandRecord:
     """Run ``command``; return its record when it exits 0. Raise ClipFailure with category
     ``engine_failed`` (non-zero exit), ``timeout`` (deadline passed, process group killed) or
     ``interrupted`` (``cancel`` set, process group killed).
@@ -221,6 +223,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
         _child_changed(proc.pid, False)
         if reader is not None:
             reader.join(timeout=5)  # the group is dead or done: EOF comes at once
+            assert proc.stdout is not None  # a reader means stdout is a pipe
             proc.stdout.close()
         record = CommandRecord(argv=command.argv, exit_code=proc.returncode, stderr_tail=_tail(err),
                                timing={"started_at": started_at, "seconds": round(time.monotonic() - t0, 3)})
@@ -236,7 +239,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
 
 
 def run_commands(commands: Iterable[Command], cancel: threading.Event | None = None, *,
-                 progress=None) -> tuple[CommandRecord, ...]:
+                 progress: BlockFn | None = None) -> tuple[CommandRecord, ...]:
     """Run a plan's commands in order; on failure, the ClipFailure carries every record so far.
     ``progress``: as for :func:`run_command`, given to every command."""
     records: list[CommandRecord] = []

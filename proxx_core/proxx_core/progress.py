@@ -126,7 +126,7 @@ def safe_emit(emit: EventFn | None, event: ProgressEvent) -> None:
         pass
 
 
-def accepts_progress(execute: Callable) -> bool:
+def accepts_progress(execute: Callable[..., Any]) -> bool:
     """Whether an engine's ``execute`` takes a ``progress`` keyword (or ``**kwargs``)."""
     try:
         params = inspect.signature(execute).parameters.values()

@@ -10,7 +10,7 @@ import importlib.metadata
 import platform
 import socket
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -33,7 +33,7 @@ EXIT_OK, EXIT_VALIDATION, EXIT_EXECUTION, EXIT_PARTIAL, EXIT_SYSTEM = 0, 1, 2, 3
 
 
 def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def proxx_version() -> str:

@@ -83,7 +83,8 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
     offers = [(n, o) for n, o in sorted(outcomes.items()) if isinstance(o, Claim)]
     if not offers:
         why = "; ".join(f"{n}: {r.reason}" for n, r in refusals) or "no engine is installed"
-        category = "engine_unavailable" if any(r.category == "engine_unavailable" for _, r in refusals) else "unsupported_source"
+        category = ("engine_unavailable" if any(r.category == "engine_unavailable" for _, r in refusals)
+                    else "unsupported_source")
         return NoRoute(message=f"no installed engine can make this clip ({why})", category=category,
                        candidates=candidates, needs=tuple(n for n, _ in _unavailable_first(refusals, None)))
     best = max(c.specificity for _, c in offers)
@@ -150,5 +151,6 @@ def feature_problems(engine: Any, needs: tuple[str, ...]) -> list[str]:
     if not missing:
         return []
     keys = ", ".join(f"/{k}" for k, f in FEATURE_OF_KEY.items() if f in missing)
-    return [f"cannot apply {keys}: engine {engine.name!r} does not support {' or '.join(missing)} (its Capabilities.features: "
-            f"{', '.join(sorted(have)) or 'none'}); remove {keys} or use an engine that supports it"]
+    return [f"cannot apply {keys}: engine {engine.name!r} does not support {' or '.join(missing)} "
+            f"(its Capabilities.features: {', '.join(sorted(have)) or 'none'}); remove {keys} or use an engine "
+            f"that supports it"]

@@ -16,21 +16,30 @@ from typing import Any
 from .atomic import publish
 from .engine import ClipRequest, CommandRecord
 from .errors import ClipFailure
-from .look import changed_files
 from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, judge_existing, policy_of
+from .layouts import make_folders
+from .look import changed_files
+from .opatom import verify_clip
 from .planning import PreparedClip, PreparedJob
 from .plugins import EngineSet
 from .preflight import SourceStat, file_identity
 from .progress import DONE, START, ClipTracker, EventFn, ProgressEvent, accepts_progress, safe_emit
+from .relink import ProxyFacts, verdicts
+from .relink import to_data as relink_data
 from .results import (
-    COMPLETED, FAILED, SKIPPED, ClipResult, Failure, JobResult, OutputRecord, finished, now_rfc3339, refused_clip,
+    COMPLETED,
+    FAILED,
+    SKIPPED,
+    ClipResult,
+    Failure,
+    JobResult,
+    OutputRecord,
+    finished,
+    now_rfc3339,
+    refused_clip,
 )
 from .serialization import to_data
 from .tempclaim import TempBusy, TempClaim, TempExists, TempIsSource
-from .layouts import make_folders
-from .opatom import verify_clip
-from .relink import ProxyFacts, verdicts
-from .relink import to_data as relink_data
 from .verify import verify_output
 from .workers import choose as choose_workers
 
@@ -148,7 +157,10 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
             assert engine is not None  # the plan was made by this engine set
             if events is not None and accepts_progress(engine.execute):
                 tracker = ClipTracker(clip.index, clip.source, req.output_path, events)
-                records = engine.execute(plan, cancel, progress=tracker)
+                # ``progress`` is an optional keyword of the engine contract (docs/engine-authors.md), not on
+                # Engine.execute: accepts_progress has checked that this engine's execute declares it
+                execute: Callable[..., tuple[CommandRecord, ...]] = engine.execute
+                records = execute(plan, cancel, progress=tracker)
             else:
                 records = engine.execute(plan, cancel)
             # engines that render elsewhere rename their file into place: hold that file before verifying it
@@ -172,7 +184,8 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
         except OSError as exc:
             return fail("io_error", f"{exc.filename or req.temp_path}: {exc.strerror or exc}" + _discard(*claims))
         except Exception as exc:  # engine bug: fail this clip, keep the job going
-            return fail("engine_failed", f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}" + _discard(*claims))
+            return fail("engine_failed",
+                        f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}" + _discard(*claims))
         if verification is None:
             return fail("output_exists", f"{req.temp_path} was replaced by another run of this job while this clip "
                                          f"was encoding; this run published nothing")
@@ -264,7 +277,7 @@ def _publish_extras(req: ClipRequest, claims: list[TempClaim], *, overwrite: boo
     reason returned ("io:..." or "exists:...")."""
     done: list[tuple[str, TempClaim]] = []
     records = []
-    for target, claim in zip(req.extra_outputs, claims):
+    for target, claim in zip(req.extra_outputs, claims, strict=True):
         try:
             claim.fsync()
             digest, size = claim.sha256()
@@ -303,7 +316,8 @@ def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:
         failure = Failure(category="io_error", message=f"{exc.filename or clip.plan.request.output_path}: "
                                                        f"{exc.strerror or exc}")
     else:
-        failure = Failure(category="engine_failed", message=f"internal error {type(exc).__name__}: {exc}; please report it")
+        failure = Failure(category="engine_failed",
+                          message=f"internal error {type(exc).__name__}: {exc}; please report it")
     now = now_rfc3339()
     return ClipResult(index=clip.index, source=_source_record(clip), engine=clip.plan.engine,
                       profile=clip.plan.request.profile.name, output=None, status=FAILED, failure=failure,
@@ -354,7 +368,8 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
         except Exception as exc:  # never lose the result of the other clips
             res = _unexpected(clip, exc)
         if progress:
-            progress("done", clip.index, res.status if res.failure is None else f"{res.status} ({res.failure.category})")
+            progress("done", clip.index,
+                     res.status if res.failure is None else f"{res.status} ({res.failure.category})")
         safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
         return res
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 
 from proxx_core import ClipRequest, ProxxError
-from .overlays import look_chain, text_filters
 from proxx_core.kit import H264_THREADS, ZERO_TIMECODE, assumed_color_tags, intra_threads, output_color_tags
+
+from .overlays import look_chain, text_filters
 
 #: x264's thread count is part of its output; pinned so every node makes the same bytes
 X264_THREADS = H264_THREADS

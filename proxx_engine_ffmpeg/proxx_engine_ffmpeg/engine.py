@@ -9,15 +9,32 @@ from pathlib import Path
 import attrs
 
 from proxx_core import (
-    PROFILES, Capabilities, Claim, ClipPlan, ClipRequest, Command, CommandRecord, Engine, EngineIdentity, Profile,
-    ProxxError, Refusal, SourceInfo,
+    PROFILES,
+    Capabilities,
+    Claim,
+    ClipPlan,
+    ClipRequest,
+    Command,
+    CommandRecord,
+    Engine,
+    EngineIdentity,
+    Profile,
+    ProxxError,
+    Refusal,
+    SourceInfo,
 )
 from proxx_core.kit import ClipProgress, probe_file, run_commands
 
 from . import __version__
 from .binary import FFmpegBinary, inspect_binary
 from .commands import (
-    PRORES_ENCODERS, _video_args, audio_temp_path, build_argv, build_audio_argv, needs_audio_pass, timeout_for,
+    PRORES_ENCODERS,
+    _video_args,
+    audio_temp_path,
+    build_argv,
+    build_audio_argv,
+    needs_audio_pass,
+    timeout_for,
 )
 from .opatom import build_opatom_argv, clip_seed, stamp_umids
 from .overlays import FONT_NAME, FONT_SHA256

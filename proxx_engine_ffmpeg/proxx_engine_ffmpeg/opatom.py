@@ -19,9 +19,8 @@ from __future__ import annotations
 import hashlib
 import os
 
-from proxx_core.kit import ZERO_TIMECODE
-
 from proxx_core import ClipRequest
+from proxx_core.kit import ZERO_TIMECODE
 
 #: SMPTE UMID label + length byte as FFmpeg writes it, then 3 instance bytes and 15 zero bytes
 _UMID_LABEL = bytes.fromhex("060a2b340101010501010d0013")
@@ -57,6 +56,7 @@ def build_opatom_argv(ffmpeg: str, req: ClipRequest, video_args: list[str]) -> l
     labels = []
     for k, t in enumerate(req.extra_outputs):
         label = f"a{k + 1}"
+        assert t.stream is not None  # audio targets always name their stream
         stream = info.audio[t.stream]
         graph.append(f"[0:a:{stream.index}]pan=mono|c0=c{t.channel}[{label}]")
         labels.append(label)

@@ -81,7 +81,7 @@ def cdl_filters(cdl) -> list[str]:
     filters = []
     if (cdl.slope, cdl.offset, cdl.power) != ((1.0, 1.0, 1.0), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)):
         parts = []
-        for channel, s, o, p in zip("rgb", cdl.slope, cdl.offset, cdl.power):
+        for channel, s, o, p in zip("rgb", cdl.slope, cdl.offset, cdl.power, strict=True):
             expr = f"65535*pow(clip(val/65535*{num(s)}+{num(o)},0,1),{num(p)})+0.5"
             parts.append(f"{channel}={option_value(expr)}")
         filters.append("lutrgb=" + ":".join(parts))

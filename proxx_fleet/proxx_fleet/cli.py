@@ -13,7 +13,6 @@ import json
 import sys
 
 
-
 def _err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -73,9 +72,9 @@ def cmd_worker(args) -> int:
 
 @_system_errors
 def cmd_submit(args) -> int:
+    from proxx_core.document import read_document
     from proxx_core.errors import JobFileError, SpecInvalid
     from proxx_core.plugins import load_engines
-    from proxx_core.document import read_document
 
     from .store import Store
     from .submit import capacity_problems, enqueue, plan_submission, unfinished

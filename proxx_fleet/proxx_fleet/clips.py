@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from proxx_core.results import ClipResult, FAILED, Failure, now_rfc3339
-
+from proxx_core.results import FAILED, ClipResult, Failure, now_rfc3339
 from proxx_core.serialization import to_data
 
 

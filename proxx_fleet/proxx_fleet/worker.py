@@ -19,12 +19,12 @@ from typing import Any
 import attrs
 
 from proxx_core.api import check_document
+from proxx_core.existing import policy_of
 from proxx_core.pathmap import NodeConfig, map_document
 from proxx_core.plugins import EngineSet
 from proxx_core.results import environment, now_rfc3339
-from proxx_core.serialization import to_data
-from proxx_core.existing import policy_of
 from proxx_core.runner import run_clip
+from proxx_core.serialization import to_data
 
 from .app import TASK_NAME, make_app
 from .clips import failed_clip, node_record
@@ -124,8 +124,9 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
         for p in checked.problems:
             text = p.message
             if p.path == f"/sources/{index - 1}" or p.path == "/output_dir":
-                text = (f"{text} [submitted path {submitted_src if p.path.startswith('/sources') else document['output_dir']}"
-                        f", mapped on node {node.name} to {mapped_src if p.path.startswith('/sources') else mapped_doc['output_dir']}"
+                is_source = p.path.startswith("/sources")
+                text = (f"{text} [submitted path {submitted_src if is_source else document['output_dir']}"
+                        f", mapped on node {node.name} to {mapped_src if is_source else mapped_doc['output_dir']}"
                         f"{' by ' + node.config.path if node.config.path else ' (no path map)'}]")
             lines.append(f"{p.path or '/'}: {text}")
         return {"clip": failed_clip(document, index, engine, category, "; ".join(lines), info), "environment": None}

@@ -142,10 +142,9 @@ def test_watch_folder_logs_the_same_events(tmp_path):
 def test_watch_run_logs_clip_events(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "watch"))
     from proxx_core.plugins import load_engines
+    from proxx_engine_ffmpeg import plugin
     from proxx_engine_ffmpeg.testmedia import make_source
     from watchhelp import drop, run_inprocess, spec
-
-    from proxx_engine_ffmpeg import plugin
 
     src = make_source(tmp_path / "tiny.mov", size="64x36", rate="25/1", frames=4, audio=(1,))
     out, w = tmp_path / "out", tmp_path / "w"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_routing import FakeEngine, plugin
+
 from proxx_core.api import check_job_file
 from proxx_core.burnin import Segment, burn_in_problems, frames_to_timecode, resolve, split_text, timecode_to_frames
 from proxx_core.engine import Capabilities
 from proxx_core.media import FrameRate
 from proxx_core.plugins import load_engines
 from proxxtest import job_doc
-from test_routing import FakeEngine, plugin
 
 NTSC = FrameRate(num=30000, den=1001)
 NTSC60 = FrameRate(num=60000, den=1001)

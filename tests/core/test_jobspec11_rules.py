@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from proxx_core.document import document_problems, structure
 from proxx_core.existing import policy_of
 from proxx_core.serialization import load_schema
@@ -28,7 +29,8 @@ def test_corpus_is_complete():
     assert set(EXPECTED) == {p.stem for p in (CORPUS / "refused").glob("*.json")} - {"expected"}
 
 
-@pytest.mark.parametrize("extra,policy", [({}, "fail"), ({"overwrite": False}, "fail"), ({"overwrite": True}, "overwrite"),
+@pytest.mark.parametrize("extra,policy", [({}, "fail"), ({"overwrite": False}, "fail"),
+                                          ({"overwrite": True}, "overwrite"),
                                           ({"jobspec_version": "1.1.0", "existing_outputs": "skip_verified"},
                                            "skip_verified")])
 def test_policy_from_either_key(extra, policy):

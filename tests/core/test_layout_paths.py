@@ -5,10 +5,16 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from proxx_core.layouts import (
-    divided_raster, folder_problems, folders_to_create, make_folders, op_atom_targets, proxy_folder,
+    divided_raster,
+    folder_problems,
+    folders_to_create,
+    make_folders,
+    op_atom_targets,
+    proxy_folder,
 )
 from proxx_core.media import FrameRate, VideoInfo
 

@@ -16,9 +16,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from proxxtest import job_doc
 
 from proxx_engine_ffmpeg.testmedia import make_source
+from proxxtest import job_doc
 
 
 def spec(sources, layout, output_dir=None, profile="offline_prores_proxy_1920x1080", **extra) -> dict:

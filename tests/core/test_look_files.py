@@ -8,6 +8,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from proxx_core.document import document_problems
 from proxx_core.look import Cdl, LookFileError, look_problems, parse_cdl_file, parse_cube
 from proxxtest import job_doc
@@ -85,7 +86,8 @@ def test_a_cc_and_a_cdl_file_are_read(tmp_path):
     cc = tmp_path / "a.cc"
     cc.write_text(CC)
     got = parse_cdl_file(str(cc))
-    assert (got.slope, got.offset, got.power, got.saturation) == ((1.1, 1.0, 0.9), (0.01, 0.0, -0.02), (1.0, 1.2, 1.0), 0.8)
+    assert (got.slope, got.offset, got.power, got.saturation) == ((1.1, 1.0, 0.9), (0.01, 0.0, -0.02),
+                                                                  (1.0, 1.2, 1.0), 0.8)
     assert got.id == "A001C001" and got.sha256 == hashlib.sha256(cc.read_bytes()).hexdigest()
     cdl = tmp_path / "b.cdl"
     cdl.write_text(CDL)
@@ -183,4 +185,5 @@ def test_a_node_path_map_maps_the_look_files_too():
     mapped, _ = map_document(doc, PathMap.from_mapping({"/Volumes/show": "/mnt/show"}))
     assert mapped["look"] == {"lut": "/mnt/show/luts/show.cube", "cdl": "/mnt/show/a.cc"}
     inline = {"cdl": {"slope": [1, 1, 1], "offset": [0, 0, 0], "power": [1, 1, 1]}}
-    assert map_document(dict(doc, look=inline), PathMap.from_mapping({"/Volumes/show": "/mnt/show"}))[0]["look"] == inline
+    mapped_inline, _ = map_document(dict(doc, look=inline), PathMap.from_mapping({"/Volumes/show": "/mnt/show"}))
+    assert mapped_inline["look"] == inline

@@ -9,11 +9,11 @@ import threading
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from proxx_core import Command
 from proxx_core.kit import ClipFailure, run_command
 from proxx_core.progress import ClipProgress, ClipTracker, ProgressEvent, accepts_progress, format_eta
 from proxx_engine_ffmpeg.binary import inspect_binary
-
-from proxx_core import Command
 
 
 def _lavfi_argv(out, *extra):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from proxx_core.media import AudioInfo, FrameRate, SourceInfo, VideoInfo
 from proxx_core.relink import NLES, ProxyFacts, to_data, verdicts, warnings

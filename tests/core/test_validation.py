@@ -197,8 +197,9 @@ def test_unreadable_source_and_unwritable_output_dir(monkeypatch, media, outdir)
 def test_schema_and_classes_agree(proxx):
     r = proxx("schema")
     schema = json.loads(r.stdout)
-    from proxx_core.document import JobSpec
     import attrs
+
+    from proxx_core.document import JobSpec
 
     assert set(schema["properties"]) == {f.name for f in attrs.fields(JobSpec)}
     assert set(schema["required"]) == {f.name for f in attrs.fields(JobSpec) if f.default is attrs.NOTHING}
@@ -226,7 +227,8 @@ def test_names_unsafe_on_smb_ntfs_apfs_are_refused(label, template, media, outdi
     assert messages and ("SMB" in messages[0] or "Windows" in messages[0]), checked.problems
 
 
-@pytest.mark.parametrize("template", ["Straße_{index}", "café_{index}", "A001 C002 (take 2)", "日本語_{index}", "a.b.c"])
+@pytest.mark.parametrize("template", ["Straße_{index}", "café_{index}", "A001 C002 (take 2)", "日本語_{index}",
+                                      "a.b.c"])
 def test_ordinary_unicode_names_are_fine(template, media, outdir):
     from proxx_core.api import check_document
     from proxx_core.plugins import load_engines

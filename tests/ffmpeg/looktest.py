@@ -58,7 +58,7 @@ def centre_rgb(path: Path | str) -> tuple[float, float, float]:
 
 def apply_cdl(rgb, slope, offset, power, saturation):
     """ASC CDL v1.2, the reference the FFmpeg filters must match."""
-    sop = [min(max(v * s + o, 0.0), 1.0) ** p for v, s, o, p in zip(rgb, slope, offset, power)]
+    sop = [min(max(v * s + o, 0.0), 1.0) ** p for v, s, o, p in zip(rgb, slope, offset, power, strict=True)]
     luma = 0.2126 * sop[0] + 0.7152 * sop[1] + 0.0722 * sop[2]
     return tuple(min(max(luma + saturation * (v - luma), 0.0), 1.0) for v in sop)
 

@@ -11,6 +11,7 @@ import subprocess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from looktest import decode, ffmpeg
+
 from proxx_core.burnin import BurnIn, Overlay, Segment
 from proxx_core.media import FrameRate
 from proxx_engine_ffmpeg.overlays import FONT_SHA256, _literal, font_path, option_value, timecode_text

@@ -12,6 +12,7 @@ import sys
 import time
 
 import jsonschema
+
 from proxx_core.serialization import RESULT_SCHEMA, load_schema
 from proxxtest import job_doc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import jsonschema
+
 from proxx_core.serialization import PLAN_SCHEMA, RESULT_SCHEMA, load_schema
 from proxxtest import job_doc
 
@@ -60,7 +61,8 @@ def test_validate_and_plan_list_the_refused_clips_and_say_the_job_runs_without_t
     assert v.returncode == 0, v.stderr
     doc = json.loads(v.stdout)
     assert doc["valid"] and doc["problems"] == []
-    assert [(c["index"], c["path"], c["category"]) for c in doc["refused_clips"]] == [(1, "/sources/0", "unsupported_source")]
+    assert ([(c["index"], c["path"], c["category"]) for c in doc["refused_clips"]]
+            == [(1, "/sources/0", "unsupported_source")])
     assert "will run without them" in v.stderr and "interlaced" in v.stderr
     p = proxx("plan", job)
     assert p.returncode == 0

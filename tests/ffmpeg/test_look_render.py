@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from looktest import apply_cdl, centre_rgb, cube, flat_source
+
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines
 from proxx_core.runner import run_job
@@ -40,7 +41,7 @@ def test_an_inverting_lut_inverts_the_measured_values(proxx, write_job, tmp_path
     _, plain = _run(proxx, write_job, src, tmp_path / "plain")
     clip, graded = _run(proxx, write_job, src, tmp_path / "lut", look={"lut": str(lut)})
     p, q = centre_rgb(plain), centre_rgb(graded)
-    assert all(abs(b - (1 - a)) < 0.01 for a, b in zip(p, q)), (p, q)
+    assert all(abs(b - (1 - a)) < 0.01 for a, b in zip(p, q, strict=True)), (p, q)
     assert clip["look"] == {"order": ["lut"], "lut": {"path": str(lut), "sha256": sha(lut), "size": 17}}
 
 
@@ -50,8 +51,8 @@ def test_a_cdl_changes_the_measured_values_as_asc_cdl_says(proxx, write_job, tmp
     clip, graded = _run(proxx, write_job, src, tmp_path / "cdl", look={"cdl": CDL})
     p, q = centre_rgb(plain), centre_rgb(graded)
     want = apply_cdl(p, CDL["slope"], CDL["offset"], CDL["power"], CDL["saturation"])
-    assert all(abs(a - b) < 0.01 for a, b in zip(want, q)), (p, q, want)
-    assert max(abs(a - b) for a, b in zip(p, q)) > 0.05  # the grade is visible, not lost
+    assert all(abs(a - b) < 0.01 for a, b in zip(want, q, strict=True)), (p, q, want)
+    assert max(abs(a - b) for a, b in zip(p, q, strict=True)) > 0.05  # the grade is visible, not lost
     assert clip["look"]["order"] == ["cdl"] and clip["look"]["cdl"]["saturation"] == 0.7
 
 
@@ -68,7 +69,7 @@ def test_cdl_then_lut_and_a_cc_file_equal_the_same_numbers_inline(proxx, write_j
     assert sha(inline) == sha(from_file)
     assert clip["look"]["order"] == ["cdl", "lut"] and clip["look"]["cdl"]["sha256"] == sha(cc)
     want = tuple(1 - v for v in apply_cdl(centre_rgb(plain), CDL["slope"], CDL["offset"], CDL["power"], 0.7))
-    assert all(abs(a - b) < 0.01 for a, b in zip(want, centre_rgb(inline)))
+    assert all(abs(a - b) < 0.01 for a, b in zip(want, centre_rgb(inline), strict=True))
 
 
 def test_look_bytes_do_not_depend_on_simd(proxx, write_job, tmp_path, media):

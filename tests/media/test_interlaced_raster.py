@@ -2,12 +2,11 @@
 halves them again for chroma, so the frame height must be a multiple of 4. A 720x486 D1 NTSC
 source (tape captures, uncompressed and ProRes masters) once passed validation and failed in x264."""
 
-from proxxtest import job_doc
-
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines
 from proxx_core.runner import run_job
 from proxx_engine_ffmpeg.testmedia import make_source
+from proxxtest import job_doc
 
 
 def test_d1_ntsc_interlaced_makes_a_verified_h264_proxy(tmp_path):

@@ -22,9 +22,9 @@ from ..api import CheckedJob
 from ..atomic import fsync_dir
 from ..deliverables import deliver
 from ..errors import Problem, SpecInvalid
-from ..planning import PreparedJob
 from ..jsonload import DocumentInvalid, decode_document
 from ..pathmap import PathMap, map_document
+from ..planning import PreparedJob
 from ..plugins import EngineSet
 from ..process import subscribe_children, unsubscribe_children
 from ..results import COMPLETED, EXIT_SYSTEM, EXIT_VALIDATION, JobResult, now_rfc3339, refused
@@ -267,7 +267,8 @@ class Watcher:
         except OSError:
             now_raw = None
         if checked is None or now_raw is None or now_raw != raw:
-            checked = check_spec(now_raw, claim.path, self.engines, self.path_map)  # it changed before the claim: check again
+            # it changed before the claim: check again
+            checked = check_spec(now_raw, claim.path, self.engines, self.path_map)
         if checked.job is None:
             if checked.only_missing_engines and self.folder.give_back(claim):
                 return None
