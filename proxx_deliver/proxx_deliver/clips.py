@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import opentimelineio as otio
+
+if TYPE_CHECKING:
+    import opentimelineio as otio
 
 
 @attrs.frozen(kw_only=True)
@@ -40,6 +42,8 @@ class DeliveredClip:
         return self.rate.numerator / self.rate.denominator
 
     def timecode(self, frame: int) -> str:
+        import opentimelineio as otio  # imported on use: `proxx` loads this plugin for every command
+
         return otio.opentime.to_timecode(otio.opentime.RationalTime(frame, self.rate_float), self.rate_float,
                                          self.drop_frame)
 
@@ -53,6 +57,8 @@ class DeliveredClip:
         return self.timecode(self.start_frame + self.frames)
 
     def time_range(self) -> otio.opentime.TimeRange:
+        import opentimelineio as otio
+
         return otio.opentime.TimeRange(otio.opentime.RationalTime(self.start_frame, self.rate_float),
                                        otio.opentime.RationalTime(self.frames, self.rate_float))
 
@@ -72,6 +78,8 @@ def delivered_clip(clip: Mapping[str, Any]) -> DeliveredClip:
     rate = _rate(video.get("frame_rate") or out_video["frame_rate"])
     tc = info.get("start_timecode") or "00:00:00:00"
     drop = ";" in tc or "." in tc
+    import opentimelineio as otio
+
     start = round(otio.opentime.from_timecode(tc, rate.numerator / rate.denominator).value)
     name = os.path.splitext(os.path.basename(source["path"]))[0]
     audio = out_info.get("audio") or []

@@ -7,18 +7,22 @@ Premiere (via adapters) and pipelines.
 from __future__ import annotations
 
 from pathlib import Path
-
-import opentimelineio as otio
+from typing import TYPE_CHECKING
 
 from proxx_core import hookimpl
 from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
 
 from .clips import DeliveredClip, delivered_clips
 
+if TYPE_CHECKING:
+    import opentimelineio as otio
+
 PROXY_KEY = "proxy"
 
 
 def otio_clip(job_id: str, c: DeliveredClip) -> otio.schema.Clip:
+    import opentimelineio as otio  # imported on use: `proxx` loads this plugin for every command
+
     available = c.time_range()
     clip = otio.schema.Clip(name=c.name, source_range=available, metadata={"proxx": {
         "job_id": job_id, "index": c.index, "tape": c.tape, "source_path": c.source_path,
@@ -31,6 +35,8 @@ def otio_clip(job_id: str, c: DeliveredClip) -> otio.schema.Clip:
 
 
 def otio_text(job_id: str, clips: list[DeliveredClip]) -> str:
+    import opentimelineio as otio
+
     timeline = otio.schema.Timeline(name=job_id)
     track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     timeline.tracks.append(track)
