@@ -5,7 +5,9 @@ from the binary itself. Hashing a 170 MB static ffmpeg costs ~0.15 s and listing
 encoders and formats another ~0.15 s, in every process. These facts are pure functions of the
 file's bytes, so they are cached on disk keyed by the file's path, size, inode, mtime and ctime:
 replacing or touching the file changes the key. The cache lives in ``$PROXX_CACHE_DIR`` or
-``~/.cache/proxx``; when it cannot be read or written, the facts are simply recomputed.
+``~/.cache/proxx``; when it cannot be read or written, the facts are simply recomputed. It is read
+once per process, and entries of files that no longer exist are dropped whenever it is written, so
+it stays as small as the set of binaries on the node.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 from .atomic import sha256_file, write_text_atomic
 
 _memo: dict[str, Any] = {}
+#: the cache file's content as read by this process (None: not read yet)
+_disk: dict[str, Any] | None = None
 
 
 def _cache_file() -> Path:
@@ -33,11 +37,19 @@ def _key(path: str, kind: str) -> tuple[str, str]:
 
 
 def _known() -> dict[str, Any]:
-    try:
-        known = json.loads(_cache_file().read_text("utf-8"))
-        return known if isinstance(known, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    global _disk
+    if _disk is None:
+        try:
+            known = json.loads(_cache_file().read_text("utf-8"))
+            _disk = known if isinstance(known, dict) else {}
+        except (OSError, ValueError):
+            _disk = {}
+    return _disk
+
+
+def _path_of(key: str) -> str:
+    """The file a cache key describes (``kind|path|size|ino|mtime|ctime``; paths may hold "|")."""
+    return key.split("|", 1)[1].rsplit("|", 4)[0]
 
 
 def is_cached(path: str, kind: str) -> bool:
@@ -60,10 +72,12 @@ def cached_by_file(path: str, kind: str, compute: Callable[[str], Any]) -> Any:
     if key in known:
         value = known[key]
     else:
+        global _disk
         value = compute(real)
         stale = f"{kind}|{real}|"
-        known = {k: v for k, v in known.items() if not k.startswith(stale)}
+        known = {k: v for k, v in known.items() if not k.startswith(stale) and os.path.exists(_path_of(k))}
         known[key] = value
+        _disk = known
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(cache, json.dumps(known, sort_keys=True))

@@ -220,6 +220,11 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         except ProxxError as exc:
             refuse(i, source, Problem(path=where, message=f"{source}: {exc.message}", category=exc.category))
             continue
+        except Exception as exc:  # an engine bug: a validation problem naming it, never a traceback
+            problems.append(Problem(path=where, category="engine_failed", message=(
+                f"{source}: engine {engine.name!r} could not plan this clip: plan() raised "
+                f"{type(exc).__name__}: {exc}; report it to the engine's authors, or pin another engine")))
+            continue
         facts = ProxyFacts(source_path=source, output_path=output_path, layout=spec.layout, op_atom=bool(
             spec.layout == "avid_mxf"))
         warned = tuple(m for _nle, m in relink_warnings(info, promised_output(request), facts))
