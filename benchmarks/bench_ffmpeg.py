@@ -89,6 +89,7 @@ def overhead(base: Path, seconds: int, profile: str, repeat: int) -> None:
     print(f"    median per-pair ratio proxx/bare: {statistics.median(ratios):.3f} (goal <= 1.10); "
           f"bare output byte-identical to proxx's: {same}")
     one_liner(base, src, result, repeat)
+    handbrake(base, src, result, repeat)
 
 
 def _keeps(path: Path) -> str:
@@ -107,6 +108,21 @@ def one_liner(base: Path, src: Path, result: dict, repeat: int) -> None:
     proxx_out = Path(result["clips"][0]["output"]["path"])
     print(f"(c) one-liner `ffmpeg -i SRC -vf scale=-2:720 -c:v libx264 -crf 23 -c:a aac OUT.mp4`: "
           f"median {statistics.median(times):.2f} s")
+    print(f"    keeps: {_keeps(out)}; proxx keeps: {_keeps(proxx_out)}")
+
+
+def handbrake(base: Path, src: Path, result: dict, repeat: int) -> None:
+    """HandBrakeCLI with its usual preset and every audio track (where installed: Debian's
+    handbrake-cli), beside Proxx's proxy of the same source: wall time and what each keeps."""
+    exe = shutil.which("HandBrakeCLI")
+    if exe is None:
+        print("(d) HandBrakeCLI: not installed (apt-get install handbrake-cli), skipped")
+        return
+    out = base / "handbrake.mp4"
+    argv = [exe, "-i", str(src), "-o", str(out), "--preset", "Fast 1080p30", "--all-audio"]
+    times = [timed(argv)[0] for _ in range(repeat)]
+    proxx_out = Path(result["clips"][0]["output"]["path"])
+    print(f"(d) HandBrakeCLI --preset 'Fast 1080p30' --all-audio: median {statistics.median(times):.2f} s")
     print(f"    keeps: {_keeps(out)}; proxx keeps: {_keeps(proxx_out)}")
 
 
