@@ -1,3 +1,3 @@
 """Proxx's FFmpeg engine. Heavy work (binary discovery, capability detection) happens lazily."""
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"

@@ -4,4 +4,4 @@ Importing this package is cheap: nothing here imports PyAV, Resolve's ``fusionsc
 simulator. See ``docs/resolve.md`` for operating it.
 """
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"

@@ -67,7 +67,7 @@ def test_proxx_run_routes_the_sequence_to_the_example_engine(job, tmp_path):
     assert Path(seq_clip["output"]["path"]) == Path(doc["output_dir"]) / "001_A001_plate.86400.mov"
     assert sorted(os.listdir(doc["output_dir"])) == ["001_A001_plate.86400.mov", "002_A001_C001.mov"]
     engines = {e["name"]: e for e in result["environment"]["engines"]}
-    assert engines["imageseq"]["version"] == "1.0.0" and len(engines["imageseq"]["binary_sha256"]) == 64
+    assert engines["imageseq"]["version"] == "1.1.0" and len(engines["imageseq"]["binary_sha256"]) == 64
 
 
 def test_proxx_plan_shows_the_routing_without_running(job, tmp_path):

@@ -1,3 +1,3 @@
 """Proxx engine for numbered still-image sequences: the worked example of docs/engine-authors.md."""
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
