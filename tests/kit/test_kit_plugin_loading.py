@@ -111,5 +111,5 @@ def test_the_example_engine_loads_from_its_entry_point(monkeypatch):
     monkeypatch.setenv("PROXX_LOAD_PLUGINS", "imageseq")
     loaded = load_engines()
     assert loaded.names == ("imageseq",) and not loaded.failures
-    assert loaded.loaded["imageseq"].distribution == "proxx-engine-imageseq 1.0.0"
+    assert loaded.loaded["imageseq"].distribution == "proxx-engine-imageseq 1.1.0"
     assert loaded.loaded["imageseq"].plugin == "imageseq"
