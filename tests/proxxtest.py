@@ -48,3 +48,18 @@ def run_cli(*args, env_extra: dict | None = None, timeout: float = 240) -> CLIRe
     proc = subprocess.run([sys.executable, "-m", "proxx_cli", *map(str, args)], capture_output=True, text=True,
                           env=env, timeout=timeout, stdin=subprocess.DEVNULL)
     return CLIResult(proc)
+
+
+def drain_pty(leader: int) -> bytes:
+    """Everything written to a pseudo-terminal until its last writer closes it (Linux reports that
+    as EIO on the leader)."""
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks)

@@ -40,25 +40,31 @@ def sha256_file(path: str, chunk: int = 4 * 1024 * 1024) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def move_no_clobber(src: str | Path, dst: str | Path) -> None:
+    """Rename ``src`` to ``dst`` without ever replacing an existing file (FileExistsError): a hard
+    link, which is atomic and fails if the name exists, then unlink; check-then-rename on file
+    systems without hard links (some SMB/exFAT)."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, "exists", str(dst)) from None
+        os.rename(src, dst)
+    else:
+        os.unlink(src)
+
+
 def publish(temp: str, final: str, *, overwrite: bool) -> None:
-    """Give ``temp`` its final name atomically. Without ``overwrite``, never replace an existing
-    file, even one that appeared while we worked (hard link is atomic and fails if it exists)."""
+    """Give ``temp`` its final name atomically and durably. Without ``overwrite``, never replace an
+    existing file, even one that appeared while we worked."""
     if overwrite:
         os.replace(temp, final)
     else:
-        try:
-            os.link(temp, final)
-        except FileExistsError:
-            raise
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-                raise
-            # filesystems without hard links (some SMB/exFAT): check, then rename
-            if os.path.lexists(final):
-                raise FileExistsError(errno.EEXIST, "exists", final) from None
-            os.rename(temp, final)
-        else:
-            os.unlink(temp)
+        move_no_clobber(temp, final)
     fsync_dir(os.path.dirname(final))
 
 

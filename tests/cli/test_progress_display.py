@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from proxxtest import job_doc
+from proxxtest import drain_pty, job_doc
 
 H264 = "offline_h264_1280x720"
 
@@ -25,19 +25,11 @@ def _run_on_pty(argv, *, stdout_too: bool = False, timeout: float = 180):
                             stdout=follower if stdout_too else subprocess.PIPE, stderr=follower,
                             stdin=subprocess.DEVNULL, env=dict(os.environ, COLUMNS="160", LINES="40"))
     os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
+    shown = drain_pty(leader)
     out = None if stdout_too else proc.stdout.read()
     proc.wait(timeout=timeout)
     os.close(leader)
-    text = b"".join(chunks).decode("utf-8", "replace")
+    text = shown.decode("utf-8", "replace")
     return proc.returncode, out, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r", "\n")
 
 

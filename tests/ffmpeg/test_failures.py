@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from proxxtest import PROFILE_CODECS, job_doc
+from proxxtest import PROFILE_CODECS, drain_pty, job_doc
 
 WRAPPER = """#!/bin/sh
 # a stand-in ffmpeg: the real binary, except for sources whose names ask for trouble
@@ -161,20 +161,12 @@ def test_progress_goes_to_stderr_when_it_is_a_terminal(write_job, media, outdir)
     proc = subprocess.Popen([sys.executable, "-m", "proxx_cli", "run", str(job)], stdout=subprocess.PIPE,
                             stderr=follower, stdin=subprocess.DEVNULL, env=dict(os.environ, COLUMNS="100"))
     os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
+    shown = drain_pty(leader)
     out, _ = proc.communicate(timeout=120)
     os.close(leader)
     import re
 
-    terminal = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
+    terminal = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode("utf-8", "replace"))
     assert proc.returncode == 0
     assert "clip 1: COMPLETED" in terminal and "2/2" in terminal
     assert json.loads(out)["status"] == "COMPLETED"

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import attrs
 
-from ..atomic import fsync_dir, publish
+from ..atomic import fsync_dir, move_no_clobber, publish
 from ..errors import Problem
 from ..results import EXIT_SYSTEM, FAILED, JobResult, now_rfc3339
 from ..serialization import dumps
@@ -306,23 +305,6 @@ def write_new(path: Path, text: str, *, durable: bool, overwrite: bool = False) 
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
-
-
-def move_no_clobber(src: Path, dst: Path) -> None:
-    """Rename without ever replacing an existing file (FileExistsError): a hard link, which fails
-    if the name exists, then unlink; check-then-rename on file systems without hard links."""
-    try:
-        os.link(src, dst)
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-            raise
-        if os.path.lexists(dst):
-            raise FileExistsError(errno.EEXIST, "exists", str(dst)) from None
-        os.rename(src, dst)
-    else:
-        os.unlink(src)
 
 
 def _same_file(a: Path, b: Path) -> bool:
