@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -26,7 +26,9 @@ from .naming import name_problems
 from .planning import PreparedJob, prepare, route_problems
 from .plugins import EngineSet
 from .preflight import disk_problems
-from .results import EXIT_SYSTEM, EXIT_VALIDATION, JobResult, refused
+
+if TYPE_CHECKING:
+    from .results import JobResult
 
 
 @attrs.frozen(kw_only=True)
@@ -72,11 +74,11 @@ def check_document(document: Any, engines: EngineSet, *, only: int | None = None
         skip = {_source_index(p.path) for p in problems} - {None}
         if isinstance(document, dict) and not any(p.path in ("/sources", "/engine") for p in problems):
             problems = problems + route_problems(document, engines, skip)
-        return _refuse(document, problems, EXIT_VALIDATION)
+        return _refuse(document, problems)
     try:
         job = prepare(parsed, engines, only=only)
     except SpecInvalid as exc:
-        return _refuse(document, list(exc.problems), EXIT_VALIDATION)
+        return _refuse(document, list(exc.problems))
     return CheckedJob(document=document, job=job, problems=(), exit_code=0, refusal=None)
 
 
@@ -95,13 +97,17 @@ def check_job_file(path: Path | str, engines: EngineSet) -> CheckedJob:
     try:
         document = read_document(path)
     except JobFileError as exc:
-        return _refuse(None, [Problem(path="", message=exc.message, category="io_error")], EXIT_SYSTEM)
+        return _refuse(None, [Problem(path="", message=exc.message, category="io_error")], unreadable=True)
     except SpecInvalid as exc:
-        return _refuse(None, list(exc.problems), EXIT_VALIDATION)
+        return _refuse(None, list(exc.problems))
     return check_document(document, engines)
 
 
-def _refuse(document: Any, problems: list[Problem], exit_code: int) -> CheckedJob:
+def _refuse(document: Any, problems: list[Problem], *, unreadable: bool = False) -> CheckedJob:
+    """The refusal of a job: exit 4 when the file could not be read, else 1 (an invalid spec)."""
+    from .results import EXIT_SYSTEM, EXIT_VALIDATION, refused  # only a refusal needs the result types
+
+    exit_code = EXIT_SYSTEM if unreadable else EXIT_VALIDATION
     ok_doc = isinstance(document, dict)
     job_id = derive_job_id(document) if ok_doc and isinstance(document.get("job_id", ""), str) else None
     sha = jobspec_sha256(document) if ok_doc else None

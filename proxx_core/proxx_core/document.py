@@ -15,19 +15,20 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import cattrs
-import jsonschema
 
 from .burnin import burn_in_problems
 from .errors import JobFileError, Problem
-from .existing import policy_problem
 from .jsonload import MAX_DOCUMENT_BYTES, decode_document
 from .layouts import layout_document_problems
 from .profiles import PROFILES
+from .schemacheck import conforms
 from .serialization import load_schema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SUPPORTED_MAJOR = 1
 
@@ -88,9 +89,6 @@ class ParsedJob:
         """Structure a document that :func:`document_problems` found valid."""
         return cls(spec=structure(document), document=document, job_id=derive_job_id(document),
                    jobspec_sha256=jobspec_sha256(document))
-
-
-_converter = cattrs.Converter(forbid_extra_keys=True)
 
 
 def read_document(path: Path | str) -> Any:
@@ -166,6 +164,10 @@ def _short(value: Any) -> str:
 
 def schema_problems(doc: Any) -> list[Problem]:
     schema = load_schema()
+    if conforms(doc, schema):  # the usual case, without importing jsonschema (see schemacheck)
+        return []
+    import jsonschema  # the authority, and the one that words every message
+
     validator = jsonschema.Draft202012Validator(schema)
     problems: list[Problem] = []
     for err in validator.iter_errors(doc):
@@ -181,9 +183,12 @@ def schema_problems(doc: Any) -> list[Problem]:
     return problems
 
 def structure(doc: dict[str, Any]) -> JobSpec:
+    """The typed spec of a document the schema passed (so every key is a field, of its type)."""
     data = dict(doc)
-    data["sources"] = tuple(data["sources"])
-    return _converter.structure(data, JobSpec)
+    for key in ("sources", "deliverables"):
+        if key in data:
+            data[key] = tuple(data[key])
+    return JobSpec(**data)
 
 def canonical_json(doc: dict[str, Any]) -> str:
     """Sorted keys, no whitespace, UTF-8: the form hashed for ``jobspec_sha256``."""
@@ -260,9 +265,12 @@ def document_problems(doc: Any) -> list[Problem]:
                     f"{got!r} disagrees with profile {profile.name}, which makes {key} {want!r}; "
                     f"set {key} to {want!r} or choose another profile (`proxx profiles`)")))
     problems += layout_document_problems(doc, profile)
-    both = policy_problem(doc)
-    if both:
-        problems.append(Problem(path="/existing_outputs", message=both))
+    if "existing_outputs" in doc:  # JobSpec 1.1 modules load only for the specs that use them
+        from .existing import policy_problem
+
+        both = policy_problem(doc)
+        if both:
+            problems.append(Problem(path="/existing_outputs", message=both))
     if isinstance(doc.get("created_at"), str) and not _valid_rfc3339(doc["created_at"]):
         problems.append(Problem(path="/created_at", message=f"{doc['created_at']!r} is not an RFC 3339 timestamp "
                                                             f"like 2026-01-31T09:00:00Z"))

@@ -26,13 +26,13 @@ engines use only these two, exactly as a third-party engine must.
 from __future__ import annotations
 
 from .avprobe import probe_file
+from .clock import now_rfc3339
 from .errors import ClipFailure, ProxxError
 from .fingerprint import binary_sha256, cached_by_file, is_cached
 from .media import ZERO_TIMECODE, normalise_timecode
 from .process import child_process_options, kill_process_group, run_command, run_commands, stderr_tail
 from .profiles import assumed_color_tags, fit_raster, output_color_tags
 from .progress import ClipProgress
-from .results import now_rfc3339
 from .verify import compare
 from .workers import H264_THREADS, intra_threads
 

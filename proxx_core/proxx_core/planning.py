@@ -13,7 +13,6 @@ import attrs
 
 from .builds import build_problems
 from .burnin import resolve as resolve_burn_in
-from .deliverables import deliverable_problems
 from .document import JobSpec, ParsedJob
 from .engine import ClipPlan, ClipRequest
 from .errors import Problem, ProxxError, SpecInvalid
@@ -232,7 +231,9 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
                                   source_stat=before, folders=folders_to_create(spec.layout, source, spec.output_dir),
                                   warnings=warned))
     problems += build_problems(spec.require_builds, engines, {c.plan.engine for c in clips}, whole_job=only is None)
-    if only is None:
+    if only is None and spec.deliverables:  # the sinks get the probed sources, as data
+        from .deliverables import deliverable_problems
+
         problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips])
     if problems:
         raise SpecInvalid(problems)

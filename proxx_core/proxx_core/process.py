@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
+from .clock import now_rfc3339
 from .engine import Command, CommandRecord
 from .errors import ClipFailure
-from .results import now_rfc3339
 
 STDERR_TAIL_BYTES = 4000
 _ADDRESS = re.compile(r" @ 0x[0-9a-fA-F]+")

@@ -10,11 +10,11 @@ import importlib.metadata
 import platform
 import socket
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .clock import now_rfc3339
 from .deliverables import Deliverable
 from .engine import EngineIdentity, Verification
 from .errors import Problem
@@ -30,10 +30,6 @@ COMPLETED, FAILED, PARTIAL = "COMPLETED", "FAILED", "PARTIAL"
 #: a clip whose existing output verified and was kept (``"existing_outputs": "skip_verified"``)
 SKIPPED = "SKIPPED"
 EXIT_OK, EXIT_VALIDATION, EXIT_EXECUTION, EXIT_PARTIAL, EXIT_SYSTEM = 0, 1, 2, 3, 4
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def proxx_version() -> str:

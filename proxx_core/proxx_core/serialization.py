@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-
-import cattrs
 
 from .media import FrameRate
 
@@ -24,8 +23,15 @@ if TYPE_CHECKING:
 JOBSPEC_SCHEMA, RESULT_SCHEMA, PLAN_SCHEMA = "jobspec-1.0.json", "result-1.0.json", "plan-1.0.json"
 PLAN_VERSION = "1.0.0"
 
-_out = cattrs.Converter()
-_out.register_unstructure_hook(FrameRate, str)
+
+@cache
+def _converter() -> Any:
+    """Built on first use: cattrs costs ~15 ms to import, which `proxx validate` does not need."""
+    import cattrs
+
+    out = cattrs.Converter()
+    out.register_unstructure_hook(FrameRate, str)
+    return out
 
 
 def load_schema(name: str = JOBSPEC_SCHEMA) -> dict[str, Any]:
@@ -34,7 +40,7 @@ def load_schema(name: str = JOBSPEC_SCHEMA) -> dict[str, Any]:
 
 
 def to_data(obj: Any) -> Any:
-    return _out.unstructure(obj)
+    return _converter().unstructure(obj)
 
 
 def dumps(result: JobResult) -> str:

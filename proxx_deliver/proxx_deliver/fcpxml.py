@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 from proxx_core import hookimpl
 from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
@@ -33,6 +32,8 @@ def frame_time(frames: int, clip: DeliveredClip) -> str:
 
 
 def _attrs(**values) -> str:
+    from xml.sax.saxutils import quoteattr  # here, not at import: it pulls in urllib.request (~12 ms)
+
     return "".join(f" {k}={quoteattr(str(v))}" for k, v in values.items())
 
 
@@ -72,8 +73,8 @@ def fcpxml_text(job_id: str, clips: list[DeliveredClip]) -> str:
     sequence = _attrs(format=first, duration=seconds(offset), tcStart="0s",
                       tcFormat="DF" if clips[0].drop_frame else "NDF")
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<!DOCTYPE fcpxml>", "",
-             f"<fcpxml version={quoteattr(FCPXML_VERSION)}>", "  <resources>", *resources, "  </resources>",
-             "  <library>", f"    <event name={quoteattr(job_id)}>", f"      <project name={quoteattr(job_id)}>",
+             f"<fcpxml{_attrs(version=FCPXML_VERSION)}>", "  <resources>", *resources, "  </resources>",
+             "  <library>", f"    <event{_attrs(name=job_id)}>", f"      <project{_attrs(name=job_id)}>",
              f"        <sequence{sequence}>",
              "          <spine>", *spine, "          </spine>", "        </sequence>", "      </project>",
              "    </event>", "  </library>", "</fcpxml>"]

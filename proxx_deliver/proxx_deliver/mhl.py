@@ -22,7 +22,6 @@ import shutil
 import socket
 import subprocess
 from datetime import UTC, datetime
-from xml.sax.saxutils import escape, quoteattr
 
 import xxhash
 
@@ -74,6 +73,8 @@ def _version() -> str:
 
 def sources_hashlist(job_id: str, sources: list[str], created: str, host: str) -> str:
     """An ASC MHL v2.0 hashlist of the camera originals (paths relative to their common folder)."""
+    from xml.sax.saxutils import escape, quoteattr  # here, not at import: it pulls in urllib.request
+
     root = os.path.commonpath([os.path.dirname(s) for s in sources])
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<hashlist version="2.0" xmlns="urn:ASC:MHL:v2.0">',
              "  <creatorinfo>", f"    <creationdate>{created}</creationdate>",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from proxx_core.results import FAILED, ClipResult, Failure, now_rfc3339
+from proxx_core.clock import now_rfc3339
+from proxx_core.results import FAILED, ClipResult, Failure
 from proxx_core.serialization import to_data
 
 

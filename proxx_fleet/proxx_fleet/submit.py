@@ -74,7 +74,7 @@ def capacity_problems(sub: Submission, workers: list[dict], document: dict) -> l
 
 
 def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
-    from proxx_core.results import now_rfc3339
+    from proxx_core.clock import now_rfc3339
 
     store.create_job(sub.job_id, document=document, engines=list(sub.engines), queues=list(sub.queues),  # type: ignore[arg-type]  # only called without problems: job id set
                      submitted_at=now_rfc3339(), submitter=socket.gethostname())

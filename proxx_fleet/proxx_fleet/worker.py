@@ -19,10 +19,11 @@ from typing import Any
 import attrs
 
 from proxx_core.api import check_document
+from proxx_core.clock import now_rfc3339
 from proxx_core.existing import policy_of
 from proxx_core.pathmap import NodeConfig, map_document
 from proxx_core.plugins import EngineSet
-from proxx_core.results import environment, now_rfc3339
+from proxx_core.results import environment
 from proxx_core.runner import run_clip
 from proxx_core.serialization import to_data
 

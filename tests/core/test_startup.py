@@ -60,3 +60,27 @@ def test_cached_ffmpeg_identity_spawns_no_process(tmp_path):
     warm = json.loads(second.stdout)
     assert warm["spawned"] == [], f"a valid cached identity must not spawn ffmpeg: {warm['spawned']}"
     assert (warm["path"], warm["version"]) == (cold["path"], cold["version"])
+
+
+def test_validating_a_valid_job_loads_no_schema_library_or_cattrs(media, outdir, write_job):
+    """A valid spec passes the fast schema check (schemacheck); jsonschema is only imported to word a
+    refusal, and cattrs only to write a result or plan. Each costs ~15-50 ms of `validate`'s 0.25 s."""
+    from proxxtest import job_doc
+
+    job = write_job(job_doc([str(media("a.mov"))], outdir))
+    code = ("import sys, json\nfrom proxx_cli.main import main\n"
+            f"try:\n    code = main(['validate', {str(job)!r}])\nexcept SystemExit as e:\n    code = e.code\n"
+            "print(json.dumps([code, sorted(m for m in sys.modules)]))")
+    r = _python(code)
+    code, modules = json.loads(r.stdout.splitlines()[-1])
+    assert code == 0, r.stderr
+    assert not [m for m in ("jsonschema", "cattrs") if m in modules]
+
+
+def test_an_invalid_job_is_still_worded_by_jsonschema(write_job, outdir):
+    job = write_job({"jobspec_version": "1.0.0", "sources": "/x.mov", "output_dir": str(outdir)})
+    r = subprocess.run([sys.executable, "-m", "proxx_cli", "validate", str(job)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1
+    assert "/sources: must be an array (a JSON list), not string" in r.stderr
+    assert "missing required key 'proxy_profile'" in r.stderr

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Hashable
 from typing import Any, TextIO
 
-from ..results import now_rfc3339
+from ..clock import now_rfc3339
 
 
 def quote(value: Any) -> str:

@@ -22,8 +22,9 @@ from pathlib import Path
 import attrs
 
 from ..atomic import fsync_dir, move_no_clobber, publish
+from ..clock import now_rfc3339
 from ..errors import Problem
-from ..results import EXIT_SYSTEM, FAILED, JobResult, now_rfc3339
+from ..results import EXIT_SYSTEM, FAILED, JobResult
 from ..serialization import dumps
 from . import owner as owners
 from .files import unlink, unlink_quietly

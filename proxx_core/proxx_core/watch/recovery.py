@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import fsync_dir
+from ..clock import now_rfc3339
 from ..process import live_children
-from ..results import interrupted, now_rfc3339
+from ..results import interrupted
 from .files import age, read_json, read_spec, unlink
 from .log import WatchLog
 from .owner import (

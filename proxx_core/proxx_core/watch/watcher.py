@@ -20,6 +20,7 @@ import attrs
 from .. import api
 from ..api import CheckedJob
 from ..atomic import fsync_dir
+from ..clock import now_rfc3339
 from ..deliverables import deliver
 from ..errors import Problem, SpecInvalid
 from ..jsonload import DocumentInvalid, decode_document
@@ -27,7 +28,7 @@ from ..pathmap import PathMap, map_document
 from ..planning import PreparedJob
 from ..plugins import EngineSet
 from ..process import subscribe_children, unsubscribe_children
-from ..results import COMPLETED, EXIT_SYSTEM, EXIT_VALIDATION, JobResult, now_rfc3339, refused
+from ..results import COMPLETED, EXIT_SYSTEM, EXIT_VALIDATION, JobResult, refused
 from ..runner import run_job
 from . import recovery
 from .files import read_bounded, read_spec
