@@ -24,7 +24,6 @@ import os
 import re
 import stat
 from typing import Any
-from xml.parsers import expat
 
 import attrs
 
@@ -221,6 +220,8 @@ class _Element:
 def _parse_xml(raw: bytes, path: str) -> _Element:
     """A minimal element tree with line numbers (ElementTree keeps none). DTDs are refused, so no
     entity can expand."""
+    from xml.parsers import expat  # only CDL files need it
+
     parser = expat.ParserCreate(namespace_separator=" ")
     stack: list[_Element] = []
     root: list[_Element] = []

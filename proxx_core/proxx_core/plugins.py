@@ -141,7 +141,10 @@ def _entry_points(allow: set[str] | None) -> list[importlib.metadata.EntryPoint]
 
 def _dist_label(ep: importlib.metadata.EntryPoint) -> str | None:
     dist = getattr(ep, "dist", None)
-    return f"{dist.metadata['Name']} {dist.version}" if dist is not None else None
+    if dist is None:
+        return None
+    meta = dist.metadata  # parsed once (each .metadata access re-reads and parses METADATA)
+    return f"{meta['Name']} {meta['Version']}"
 
 
 def load_engines(
