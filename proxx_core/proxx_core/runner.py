@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .atomic import publish
+from .clock import now_rfc3339
 from .engine import ClipRequest, CommandRecord
 from .errors import ClipFailure
 from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, judge_existing, policy_of
@@ -35,7 +36,6 @@ from .results import (
     JobResult,
     OutputRecord,
     finished,
-    now_rfc3339,
     refused_clip,
 )
 from .serialization import to_data

@@ -10,12 +10,12 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+from proxx_core.clock import now_rfc3339
 from proxx_core.document import jobspec_sha256
 from proxx_core.results import (
     RESULT_VERSION,
     JobResult,
     environment,
-    now_rfc3339,
     proxx_version,
     status_for,
     to_data,
