@@ -13,6 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
+from . import gcstartup
+
 EXIT_CODES = """exit codes:
   any command    1 usage error (unknown command or option, bad option value)
   validate/plan  0 valid, 1 invalid JobSpec, 4 system error (job file missing or unreadable)
@@ -31,6 +33,10 @@ def _err(msg: str) -> None:
 def _out(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+#: commands that run until stopped: normal garbage collection from their first step
+_LONG_RUNNING = frozenset({"watch", "demo", "worker"})
 
 
 def _engines():
@@ -118,6 +124,7 @@ def cmd_run(args) -> int:
         _finish(engines, checked.refusal)  # type: ignore[arg-type]  # no job: a refusal
         _out(dumps(checked.refusal))  # type: ignore[arg-type]  # no job: a refusal
         return checked.exit_code
+    gcstartup.done()  # the run itself collects garbage normally
     cancel = threading.Event()
 
     def on_signal(signum, _frame):
@@ -288,7 +295,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(1, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _NotBuilt:
+    """Stands in for the parser of a command that is not being run: argparse builds ~15 subparsers
+    in ~7 ms, a visible share of `proxx validate`'s start-up budget (docs/performance.md)."""
+
+    def __getattr__(self, _name: str):
+        return lambda *_args, **_kw: self
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The subcommand named by ``argv`` when it is the first word, else None (then every subparser
+    is built, so `proxx --help` and the invalid-choice error list them all)."""
+    return argv[0] if argv and argv[0] in COMMAND_NAMES else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The CLI; with ``only`` the other commands are registered by name (listed, choosable) but
+    their arguments are not built."""
     parser = _Parser(
         prog="proxx", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Deterministic, verified, relink-safe proxies from camera media.",
@@ -298,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name, help_, func, **kw):
+        if only is not None and name != only:
+            return _NotBuilt()
         p = sub.add_parser(name, help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter,
                            epilog=EXIT_CODES, **kw)
         p.set_defaults(func=func)
@@ -339,11 +364,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", "Make sample media and run a real demo job with the FFmpeg engine.", cmd_demo)
     p.add_argument("dir", nargs="?", help="where to put the demo (default: a new temporary folder)")
     p.add_argument("--max-workers", type=_workers, default=2, metavar="N|auto")
-    _add_fleet_commands(add)
+    if only is None or only in FLEET_COMMANDS:
+        _add_fleet_commands(add)
     return parser
 
 
 FLEET_COMMANDS = ("worker", "submit", "status", "wait", "cancel", "workers")
+COMMAND_NAMES = frozenset({"validate", "plan", "run", "watch", "engines", "profiles", "schema", "docs", "demo",
+                           *FLEET_COMMANDS})
 
 
 def _add_fleet_commands(add) -> None:
@@ -405,8 +433,18 @@ def _poll_seconds(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    gcstartup.begin()
+    try:
+        return _dispatch(sys.argv[1:] if argv is None else list(argv))
+    finally:
+        gcstartup.end()
+
+
+def _dispatch(argv: list[str]) -> int:
+    parser = build_parser(only=_command_of(argv))
     args = parser.parse_args(argv)
+    if args.command in _LONG_RUNNING:
+        gcstartup.done()
     try:
         return args.func(args)
     except KeyboardInterrupt:

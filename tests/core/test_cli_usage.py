@@ -51,3 +51,28 @@ def test_help_documents_usage_exit_code(capsys):
 def test_usage_error_from_the_real_command_exits_1(proxx):
     r = proxx("run")
     assert r.returncode == 1 and "usage:" in r.stderr and r.stdout == ""
+
+
+def _subcommands(parser) -> dict:
+    import argparse
+
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def test_every_command_is_known_to_the_fast_path():
+    """`proxx CMD` builds only CMD's parser (start-up); a command missing from COMMAND_NAMES would
+    silently lose that, so the table must list exactly the commands there are."""
+    from proxx_cli.main import COMMAND_NAMES, build_parser
+
+    assert set(_subcommands(build_parser())) == COMMAND_NAMES
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "run", "watch", "engines", "profiles", "schema", "docs",
+                                     "demo", "worker", "submit", "status", "wait", "cancel", "workers"])
+def test_a_command_alone_parses_and_helps_as_in_the_full_parser(command):
+    from proxx_cli.main import build_parser
+
+    full, alone = _subcommands(build_parser())[command], _subcommands(build_parser(only=command))[command]
+    assert alone.format_help() == full.format_help()
+    assert set(_subcommands(build_parser(only=command))) == {command}

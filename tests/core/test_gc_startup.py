@@ -1,0 +1,66 @@
+"""Start-up collects garbage rarely (proxx_cli.gcstartup); the work after it collects normally, and
+calling the CLI in-process leaves the interpreter's collector as it was."""
+
+from __future__ import annotations
+
+import gc
+import json
+
+import pytest
+
+from proxx_cli import gcstartup
+from proxx_cli.main import main
+
+
+@pytest.fixture
+def collector_state():
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    yield before
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before, "the collector was left changed"
+
+
+def test_begin_done_end(collector_state):
+    normal, _ = collector_state
+    gcstartup.begin()
+    assert gc.get_threshold() == gcstartup.STARTUP_THRESHOLDS
+    gcstartup.done()
+    assert gc.get_threshold() == normal and gc.get_freeze_count() > 0
+    gcstartup.done()  # idempotent
+    gcstartup.end()
+
+
+def test_a_path_that_never_says_done_still_collects(collector_state):
+    """Rarely is not never: memory stays bounded on any path."""
+    gcstartup.begin()
+    try:
+        assert gc.isenabled() and gc.get_threshold()[0] <= 100_000
+    finally:
+        gcstartup.end()
+
+
+def test_validate_in_process_leaves_no_trace(collector_state, media, outdir, write_job, capsys):
+    from proxxtest import job_doc
+
+    job = write_job(job_doc([str(media("a.mov"))], outdir))
+    assert main(["validate", str(job)]) == 0
+    assert json.loads(capsys.readouterr().out)["valid"] is True
+
+
+def test_run_collects_normally_once_validated(collector_state, media, outdir, write_job, monkeypatch, capsys):
+    import proxx_core.runner
+
+    normal, _ = collector_state
+    seen = []
+    real = proxx_core.runner.run_job
+
+    def spy(*args, **kwargs):
+        seen.append((gc.get_threshold(), gc.get_freeze_count() > 0))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(proxx_core.runner, "run_job", spy)
+    from proxxtest import job_doc
+
+    job = write_job(job_doc([str(media("a.mov"))], outdir))
+    assert main(["run", str(job), "--progress", "none"]) == 0
+    assert seen == [(normal, True)]
+    capsys.readouterr()
