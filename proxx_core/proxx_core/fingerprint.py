@@ -5,13 +5,19 @@ from the binary itself. Hashing a 170 MB static ffmpeg costs ~0.15 s and listing
 encoders and formats another ~0.15 s, in every process. These facts are pure functions of the
 file's bytes, so they are cached on disk keyed by the file's path, size, inode, mtime and ctime:
 replacing or touching the file changes the key. The cache lives in ``$PROXX_CACHE_DIR`` or
-``~/.cache/proxx``; when it cannot be read or written, the facts are simply recomputed. It is read
-once per process, and entries of files that no longer exist are dropped whenever it is written, so
-it stays as small as the set of binaries on the node.
+``~/.cache/proxx``; when it cannot be read or written, the facts are simply recomputed.
+
+One small file per entry (``binary-facts/<path hash>-<key hash>.json``): a command reads only the
+entries it needs (~5 KB each), however many builds the node has run, and two processes caching
+different binaries never overwrite each other. Writing an entry drops the entries of older
+identities of the same file and of files that no longer exist, so the folder stays as small as the
+set of binaries on the node.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -21,13 +27,15 @@ from typing import Any
 from .atomic import sha256_file, write_text_atomic
 
 _memo: dict[str, Any] = {}
-#: the cache file's content as read by this process (None: not read yet)
-_disk: dict[str, Any] | None = None
 
 
-def _cache_file() -> Path:
+def _cache_dir() -> Path:
     base = os.environ.get("PROXX_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "proxx")
-    return Path(base) / "binary-facts.json"
+    return Path(base) / "binary-facts"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _key(path: str, kind: str) -> tuple[str, str]:
@@ -36,15 +44,9 @@ def _key(path: str, kind: str) -> tuple[str, str]:
     return real, f"{kind}|{real}|{st.st_size}|{st.st_ino}|{st.st_mtime_ns}|{st.st_ctime_ns}"
 
 
-def _known() -> dict[str, Any]:
-    global _disk
-    if _disk is None:
-        try:
-            known = json.loads(_cache_file().read_text("utf-8"))
-            _disk = known if isinstance(known, dict) else {}
-        except (OSError, ValueError):
-            _disk = {}
-    return _disk
+def _entry_file(kind: str, real: str, key: str) -> Path:
+    """``<hash of kind and path>-<hash of the whole key>.json``: the prefix finds a file's older identities."""
+    return _cache_dir() / f"{_digest(f'{kind}|{real}')[:16]}-{_digest(key)}.json"
 
 
 def _path_of(key: str) -> str:
@@ -52,14 +54,24 @@ def _path_of(key: str) -> str:
     return key.split("|", 1)[1].rsplit("|", 4)[0]
 
 
+def _read(entry: Path, key: str) -> tuple[bool, Any]:
+    try:
+        data = json.loads(entry.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False, None
+    if not isinstance(data, dict) or data.get("key") != key or "value" not in data:
+        return False, None
+    return True, data["value"]
+
+
 def is_cached(path: str, kind: str) -> bool:
     """True when facts of ``kind`` are cached for the file at ``path`` as it is now (so the file was
     already run and read successfully; callers may skip re-validating it)."""
     try:
-        _, key = _key(path, kind)
+        real, key = _key(path, kind)
     except OSError:
         return False
-    return key in _memo or key in _known()
+    return key in _memo or _entry_file(kind, real, key).is_file()
 
 
 def cached_by_file(path: str, kind: str, compute: Callable[[str], Any]) -> Any:
@@ -67,24 +79,36 @@ def cached_by_file(path: str, kind: str, compute: Callable[[str], Any]) -> Any:
     real, key = _key(path, kind)
     if key in _memo:
         return _memo[key]
-    cache = _cache_file()
-    known = _known()
-    if key in known:
-        value = known[key]
-    else:
-        global _disk
+    entry = _entry_file(kind, real, key)
+    found, value = _read(entry, key)
+    if not found:
         value = compute(real)
-        stale = f"{kind}|{real}|"
-        known = {k: v for k, v in known.items() if not k.startswith(stale) and os.path.exists(_path_of(k))}
-        known[key] = value
-        _disk = known
         try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(cache, json.dumps(known, sort_keys=True))
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(entry, json.dumps({"key": key, "value": value}, sort_keys=True))
+            _prune(entry)
         except OSError:
             pass
     _memo[key] = value
     return value
+
+
+def _prune(kept: Path) -> None:
+    """Drop older identities of the same file, and entries of files that no longer exist."""
+    prefix = kept.name.split("-", 1)[0]
+    for other in kept.parent.glob("*.json"):
+        if other == kept:
+            continue
+        stale = other.name.startswith(prefix + "-")
+        if not stale:
+            try:
+                key = json.loads(other.read_text("utf-8")).get("key", "")
+                stale = not os.path.exists(_path_of(key))
+            except (OSError, ValueError, AttributeError, IndexError):
+                stale = True  # unreadable or foreign: recomputed if it was ever needed
+        if stale:
+            with contextlib.suppress(OSError):
+                other.unlink()
 
 
 def binary_sha256(path: str) -> str:
