@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 from . import gcstartup
 
@@ -430,6 +431,13 @@ def _poll_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be from {MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g} seconds, "
                                          f"not {text}")
     return value
+
+
+def cli() -> NoReturn:
+    """The `proxx` executable (and `python -m proxx_cli`): :func:`main`, then exit."""
+    code = main()
+    gcstartup.before_exit()
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
