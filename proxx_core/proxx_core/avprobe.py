@@ -15,6 +15,7 @@ import attrs
 
 from .errors import ProxxError
 from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo, displayed_field_order
+from .movmatrix import identity_matrices
 
 if TYPE_CHECKING:  # PyAV is optional (proxx-core[probe]): imported lazily at run time
     from av.container import InputContainer
@@ -68,8 +69,22 @@ def _is_vfr(s: VideoStream, rate: Fraction) -> bool:
     return bool(avg and rate and abs(Fraction(avg) - Fraction(rate)) / Fraction(rate) > Fraction(1, 200))
 
 
-def _rotation(c: InputContainer, s: VideoStream) -> int:
-    """Display rotation of the first frame (QuickTime display matrix), in degrees 0/90/180/270."""
+#: decoders that never attach an orientation of their own (no SEI, no EXIF) to a frame: for these the
+#: container's matrices alone decide the rotation (H.264, HEVC, MJPEG and anything unlisted decode)
+_NO_BITSTREAM_ORIENTATION = frozenset({"prores", "dnxhd", "cfhd", "v210", "v410", "r210", "qtrle", "dvvideo",
+                                       "mpeg2video", "mpeg1video", "rawvideo"})
+
+
+def _rotation(c: InputContainer, s: VideoStream, fd: int) -> int:
+    """Display rotation of the first frame (QuickTime display matrix), in degrees 0/90/180/270. Read
+    without decoding when the codec carries no orientation and every matrix is the identity
+    (movmatrix): decoding one frame is most of a probe's cost on real media."""
+    if s.codec_context.name in _NO_BITSTREAM_ORIENTATION and identity_matrices(fd) is True:
+        return 0
+    return _decoded_rotation(c, s)
+
+
+def _decoded_rotation(c: InputContainer, s: VideoStream) -> int:
     try:
         for frame in c.decode(s):
             return int(getattr(frame, "rotation", 0) or 0) % 360
@@ -131,7 +146,7 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
                 tc = s.metadata.get("timecode")
                 vindex = s.index
                 if container in ("mov", "mp4", "m4v"):
-                    video = attrs.evolve(video, rotation=_rotation(c, s))
+                    video = attrs.evolve(video, rotation=_rotation(c, s, fh.fileno()))
             reel = _reel_name(c)
             for d in c.streams.data:
                 tc = tc or d.metadata.get("timecode")
