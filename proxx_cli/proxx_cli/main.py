@@ -12,7 +12,6 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import NoReturn
 
 from . import gcstartup
 
@@ -433,7 +432,7 @@ def _poll_seconds(text: str) -> float:
     return value
 
 
-def cli() -> NoReturn:
+def cli() -> None:
     """The `proxx` executable (and `python -m proxx_cli`): :func:`main`, then exit."""
     code = main()
     gcstartup.before_exit()

@@ -84,3 +84,4 @@ def test_an_invalid_job_is_still_worded_by_jsonschema(write_job, outdir):
     assert r.returncode == 1
     assert "/sources: must be an array (a JSON list), not string" in r.stderr
     assert "missing required key 'proxy_profile'" in r.stderr
+
