@@ -12,6 +12,7 @@
 (c) the usual one-liner (`ffmpeg -i SRC -vf scale=-2:720 -c:v libx264 -crf 23 -c:a aac OUT.mp4`):
     wall-time ratio, and what it keeps (audio streams, timecode) next to Proxx's output.
 (b) makes a batch of clips and prints clips/minute for `proxx run --max-workers 1`, `2` and `auto`.
+(e) Proxx's fixed cost per job: a 3-frame clip run by Proxx minus the same argv(s) run bare.
 
 Speed is measured here, never asserted in tests.
 """
@@ -142,6 +143,29 @@ def throughput(base: Path, clips: int, profile: str) -> None:
         print(f"    --max-workers {workers} (ran {chosen}): {t:.2f} s, {clips / t * 60:.1f} clips/minute")
 
 
+def fixed_cost(base: Path, profile: str, repeat: int) -> None:
+    """Proxx's cost per job that does not grow with the clip: a 3-frame clip, run by Proxx and as its
+    bare argv(s), interleaved; the per-pair difference is start-up, plugins, validation, probes,
+    verification, hashing and the result."""
+    folder = base / "fixed"
+    (folder / "out").mkdir(parents=True)
+    src = make_source(folder / "A001_C002.mov", size="1920x1080", frames=3, audio=(1, 1))
+    job_path = folder / "job.json"
+    job_path.write_text(json.dumps(job([src], folder / "out", profile)))
+    diffs = []
+    for _ in range(repeat):
+        t, result = proxx_run(job_path)
+        bare = 0.0
+        for command in result["clips"][0]["commands"]:
+            argv = list(command["argv"])
+            if argv[-1].endswith(".proxx-partial"):
+                argv[-1] = "file:" + str(folder / ("bare." + CODECS[profile][1]))
+            bare += timed(argv)[0]
+        diffs.append(t - bare)
+    print(f"(e) fixed cost per job (3-frame 1080p clip, proxx run minus its bare argv): median "
+          f"{statistics.median(diffs):.3f} s, fastest {min(diffs):.3f} s over {repeat} pairs")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=10)
@@ -152,6 +176,7 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="proxx-bench-"))
     try:
         print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+        fixed_cost(base, args.profile, max(args.repeat, 5))
         overhead(base, args.seconds, args.profile, args.repeat)
         throughput(base, args.clips, args.profile)
     finally:
