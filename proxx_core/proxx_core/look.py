@@ -120,9 +120,24 @@ def _finite(text: str, path: str, line: int) -> float:
     return value
 
 
+#: LUT sizes of cube files this process has already checked, by the SHA-256 of their bytes: `validate`
+#: and `run` check a spec's files, then plan with them (a 65-point cube takes ~0.6 s to check)
+_CHECKED_CUBES: dict[str, int] = {}
+
+
 def parse_cube(path: str) -> CubeLut:
-    """Parse and check a 3D ``.cube`` (see the module docstring); LookFileError names the line."""
+    """Parse and check a 3D ``.cube`` (see the module docstring); LookFileError names the line.
+    Bytes already checked in this process (same SHA-256) are not parsed again."""
     raw = _read_bounded(path, MAX_CUBE_BYTES)
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest in _CHECKED_CUBES:
+        return CubeLut(path=path, sha256=digest, size=_CHECKED_CUBES[digest])
+    lut = _check_cube(path, raw, digest)
+    _CHECKED_CUBES[digest] = lut.size
+    return lut
+
+
+def _check_cube(path: str, raw: bytes, digest: str) -> CubeLut:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -192,7 +207,7 @@ def parse_cube(path: str) -> CubeLut:
         raise LookFileError(f"{path}, line {max(last, 1)}: no LUT_3D_SIZE line; is this a 3D .cube file?")
     if rows != size ** 3:
         raise LookFileError(f"{path}, line {last}: {rows} data rows; LUT_3D_SIZE {size} needs {size ** 3}")
-    return CubeLut(path=path, sha256=hashlib.sha256(raw).hexdigest(), size=size)
+    return CubeLut(path=path, sha256=digest, size=size)
 
 
 def _cut(text: str, limit: int = 60) -> str:

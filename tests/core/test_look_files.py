@@ -187,3 +187,27 @@ def test_a_node_path_map_maps_the_look_files_too():
     inline = {"cdl": {"slope": [1, 1, 1], "offset": [0, 0, 0], "power": [1, 1, 1]}}
     mapped_inline, _ = map_document(dict(doc, look=inline), PathMap.from_mapping({"/Volumes/show": "/mnt/show"}))
     assert mapped_inline["look"] == inline
+
+
+def test_validating_a_job_checks_each_lut_once(media, outdir, write_job, tmp_path, monkeypatch):
+    """preflight and planning both need the parsed look; a 65-point cube takes ~0.6 s to check, so
+    the same bytes are checked once per process (keyed by their SHA-256, so an edited file is not)."""
+    import proxx_core.look as look_module
+    from proxx_core.api import check_job_file
+    from proxx_core.plugins import load_engines
+
+    lut = tmp_path / "show.cube"
+    lut.write_text(cube_text(3, fn=lambda r, g, b: (b, g, r)))
+    checks = []
+    real = look_module._check_cube
+    monkeypatch.setattr(look_module, "_CHECKED_CUBES", {})
+    monkeypatch.setattr(look_module, "_check_cube", lambda *a: (checks.append(a[0]), real(*a))[1])
+    job = write_job(job_doc([str(media("A001.mov"))], outdir, jobspec_version="1.1.0", look={"lut": str(lut)}))
+    checked = check_job_file(job, load_engines())
+    assert checked.job is not None and checked.job.clips[0].plan.request.look.lut.size == 3
+    assert checks == [str(lut)]
+    lut.write_text(cube_text(2))  # edited: new bytes are checked again
+    assert parse_cube(str(lut)).size == 2 and len(checks) == 2
+    lut.write_text(cube_text(2).replace("1.000000 1.000000 1.000000", "1 1"))  # and a broken edit is refused
+    with pytest.raises(LookFileError):
+        parse_cube(str(lut))
