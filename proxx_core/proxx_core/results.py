@@ -173,6 +173,57 @@ def refused(problems: tuple[Problem, ...] | list[Problem], *, document: Any = No
                      problems=tuple(problems), jobspec=document)
 
 
+def _final_paths(doc: dict[str, Any], sources: list[str], profile: Any) -> list[str | None]:
+    """Each source's final output path as the spec names it, for every layout (None where the spec
+    cannot name it: recovery reports what it can, never raises)."""
+    import os
+
+    from .document import derive_job_id
+    from .layouts import DEFAULT_LAYOUT, output_paths
+    from .naming import render_name
+
+    template, out_dir, layout = doc.get("output_name_template"), doc.get("output_dir"), doc.get("layout",
+                                                                                                DEFAULT_LAYOUT)
+    none: list[str | None] = [None] * len(sources)
+    if profile is None or not isinstance(layout, str):
+        return none
+    if layout != "proxy_subfolder" and not isinstance(out_dir, str):
+        return none  # every other layout writes under output_dir
+    try:
+        if layout == DEFAULT_LAYOUT:
+            if not (isinstance(template, str) and isinstance(out_dir, str)):
+                return none
+            return [os.path.join(out_dir, render_name(template, source=src, index=i + 1, count=len(sources),
+                                                      job_id=derive_job_id(doc), profile=profile.name,
+                                                      extension=profile.extension))
+                    for i, src in enumerate(sources)]
+        paths, _ = output_paths(tuple(sources), layout=layout, output_dir=out_dir if isinstance(out_dir, str) else None,
+                                template=template if isinstance(template, str) else None, job_id=derive_job_id(doc),
+                                profile=profile)
+        return list(paths)
+    except Exception:
+        return none
+
+
+def _clip_files(final: str, *, op_atom: bool) -> list[str]:
+    """The clip's final files: one, or for an OP-Atom clip (``avid_mxf``) its V1 file and every
+    ``A<k>`` file already in the folder (the channel count is known only after probing)."""
+    import os
+    import re
+
+    if not op_atom:
+        return [final]
+    stem = final.removesuffix(".mxf")
+    folder, base = os.path.split(stem)
+    audio = re.compile(re.escape(base) + r"\.A([0-9]+)\.mxf(\.proxx-partial)?")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        names = []
+    channels = sorted({int(m.group(1)) for n in names for m in [audio.fullmatch(n.removeprefix("."))] if m})
+    return [f"{stem}.V1.mxf"] + [f"{stem}.A{k}.mxf" for k in channels]
+
+
 def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | None = None) -> JobResult:
     """A FAILED result for a job whose process died mid-run (watch-folder recovery): every clip
     ``interrupted``. Built from the spec alone (no probing): sources, profile and output names where
@@ -180,7 +231,7 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
     import os
 
     from .document import derive_job_id, jobspec_sha256
-    from .naming import render_name, temp_path_for
+    from .naming import temp_path_for
     from .profiles import PROFILES
 
     doc = document if isinstance(document, dict) else None
@@ -190,28 +241,24 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
     if doc is not None and isinstance(sources, list) and all(isinstance(s, str) for s in sources):
         profile_name = doc.get("proxy_profile")
         profile = PROFILES.get(profile_name) if isinstance(profile_name, str) else None
-        template = doc.get("output_name_template")
-        out_dir = doc.get("output_dir")
+        finals = _final_paths(doc, sources, profile)
         for i, src in enumerate(sources):
-            final = None
-            if profile and isinstance(template, str) and isinstance(out_dir, str):
-                try:
-                    final = os.path.join(out_dir, render_name(
-                        template, source=src, index=i + 1, count=len(sources), job_id=derive_job_id(doc),
-                        profile=profile.name, extension=profile.extension))
-                except Exception:
-                    final = None
+            final = finals[i]
             notes = [message]
             output = None
             if final:
-                temp = temp_path_for(final)
-                kept = temp if os.path.lexists(temp) else None
-                if os.path.lexists(final):
-                    notes.append(f"a file exists at {final}; this result cannot vouch for it: check or delete it "
-                                 f"before running the job again")
-                if kept:
-                    notes.append(f"an unfinished output was left at {temp}; delete it before running the job again")
-                output = OutputRecord(path=final, size=None, sha256=None, verification=None, kept_temp_path=kept)
+                files = _clip_files(final, op_atom=doc.get("layout") == "avid_mxf")
+                kept = None
+                for path in files:
+                    temp = temp_path_for(path)
+                    if os.path.lexists(path):
+                        notes.append(f"a file exists at {path}; this result cannot vouch for it: check or delete it "
+                                     f"before running the job again")
+                    if os.path.lexists(temp):
+                        kept = kept or temp
+                        notes.append(f"an unfinished output was left at {temp}; delete it before running the job "
+                                     f"again")
+                output = OutputRecord(path=files[0], size=None, sha256=None, verification=None, kept_temp_path=kept)
             try:
                 size: int | None = os.path.getsize(src)
             except OSError:
