@@ -103,9 +103,14 @@ def cmd_submit(args) -> int:
     enqueue(store, args.broker, document, sub)
     by_queue: dict[str, int] = {}
     for q in sub.queues:
-        by_queue[q] = by_queue.get(q, 0) + 1
-    _err(f"proxx submit: job {sub.job_id}: {len(sub.queues)} clip(s) queued ("
-         + ", ".join(f"{n} on {q}" for q, n in sorted(by_queue.items())) + ")")
+        if q is not None:
+            by_queue[q] = by_queue.get(q, 0) + 1
+    for index, problem in sub.refused:
+        _err(f"proxx submit: {args.job}: refused clip {index}: {problem.path}: {problem.message} "
+             f"(unsupported_sources: fail_clip; reported FAILED, the others run)")
+    _err(f"proxx submit: job {sub.job_id}: {sub.queued} clip(s) queued ("
+         + ", ".join(f"{n} on {q}" for q, n in sorted(by_queue.items())) + ")"
+         + (f", {len(sub.refused)} refused" if sub.refused else ""))
     sys.stdout.write(sub.job_id + "\n")
     return 0
 

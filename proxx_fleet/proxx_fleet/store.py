@@ -89,9 +89,11 @@ class Store:
             out.append({**clip, "heartbeat": bool(alive)})
         return out
 
-    def create_job(self, job_id: str, *, document: dict, engines: list[str], queues: list[str],
-                   submitted_at: str, submitter: str) -> None:
-        """Record a job and its queued clips, replacing a finished earlier run of the same id."""
+    def create_job(self, job_id: str, *, document: dict, engines: list[str | None], queues: list[str | None],
+                   submitted_at: str, submitter: str, finished: dict[int, dict] | None = None) -> None:
+        """Record a job and its queued clips, replacing a finished earlier run of the same id;
+        ``finished`` holds the results of clips final at submission (refused under fail_clip)."""
+        finished = finished or {}
         count = len(engines)
         keys = [self.k("cancel", job_id)]
         for i in range(1, 10_000):
@@ -106,7 +108,11 @@ class Store:
             "queues": json.dumps(queues), "submitted_at": submitted_at, "submitted_epoch": repr(time.time()),
             "submitter": submitter, "count": count})
         for i in range(1, count + 1):
-            pipe.hset(self.k("clip", job_id, i), mapping={"state": "queued", "engine": engines[i - 1]})
+            if i in finished:
+                pipe.hset(self.k("clip", job_id, i), mapping={
+                    "state": "done", "engine": "", "result": json.dumps(finished[i], ensure_ascii=False)})
+            else:
+                pipe.hset(self.k("clip", job_id, i), mapping={"state": "queued", "engine": engines[i - 1] or ""})
         pipe.execute()
 
     # ---------------------------------------------------------------- clip lifecycle

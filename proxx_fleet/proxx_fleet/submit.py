@@ -1,5 +1,6 @@
 """`proxx submit`: validate locally, pick each clip's queue, refuse up front when no live worker can
-take a clip, then enqueue one task per clip."""
+take a clip, then enqueue one task per clip. Under ``"unsupported_sources": "fail_clip"`` a clip no
+engine can make is recorded FAILED at submission (as `proxx run` reports it) and the rest are queued."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import attrs
 from proxx_core.api import static_problems
 from proxx_core.document import derive_job_id
 from proxx_core.errors import Problem
-from proxx_core.planning import route_source
+from proxx_core.planning import FAIL_CLIP_CATEGORIES, route_source
 from proxx_core.plugins import EngineSet
 from proxx_core.profiles import PROFILES
 from proxx_core.routing import NoRoute
@@ -23,21 +24,32 @@ from .store import FINAL, Store
 @attrs.frozen(kw_only=True)
 class Submission:
     job_id: str | None
-    engines: tuple[str, ...] = ()
-    queues: tuple[str, ...] = ()
+    #: per clip; None for a clip refused under fail_clip (no task is sent for it)
+    engines: tuple[str | None, ...] = ()
+    queues: tuple[str | None, ...] = ()
     problems: tuple[Problem, ...] = ()
+    #: (1-based index, why) of the clips refused under ``"unsupported_sources": "fail_clip"``
+    refused: tuple[tuple[int, Problem], ...] = ()
+
+    @property
+    def queued(self) -> int:
+        return sum(1 for q in self.queues if q is not None)
 
 
 def plan_submission(document, engines: EngineSet) -> Submission:
     """Each clip's engine and queue, as routing on this machine decides it (the same pure function
     every node applies). A clip needing an engine this machine has installed but cannot use goes
-    to that engine's queue; anything else wrong is a validation problem."""
+    to that engine's queue; anything else wrong is a validation problem, or under
+    ``"unsupported_sources": "fail_clip"`` a refused clip when its category allows (as `proxx run`)."""
     parsed, problems = static_problems(document)
     if parsed is None:
         return Submission(job_id=None, problems=tuple(problems))
     spec = parsed.spec
     profile = PROFILES[spec.proxy_profile]
-    chosen, problems = [], []
+    chosen: list[str | None] = []
+    problems = []
+    refused: list[tuple[int, Problem]] = []
+    per_clip = spec.unsupported_sources == "fail_clip"
     for i, source in enumerate(spec.sources):
         decision = route_source(source, engines, profile, pin=spec.engine)
         if not isinstance(decision, NoRoute):
@@ -48,13 +60,18 @@ def plan_submission(document, engines: EngineSet) -> Submission:
             hint = "" if decision.category != "engine_unavailable" else (
                 " (install the engine distributions of your fleet on this machine too, so it can route "
                 "every clip; proxx-engine-resolve installs without DaVinci Resolve)")
-            problems.append(Problem(path=f"/sources/{i}", message=f"{source}: {decision.message}{hint}",
-                                    category=decision.category))
+            problem = Problem(path=f"/sources/{i}", message=f"{source}: {decision.message}{hint}",
+                              category=decision.category)
+            if per_clip and decision.category in FAIL_CLIP_CATEGORIES:
+                refused.append((i + 1, problem))
+                chosen.append(None)
+            else:
+                problems.append(problem)
     if problems:
         return Submission(job_id=None, problems=tuple(problems))
     required = spec.require_builds or {}
-    queues = tuple(queue_for(e, required.get(e)) for e in chosen)
-    return Submission(job_id=derive_job_id(document), engines=tuple(chosen), queues=queues)
+    queues = tuple(None if e is None else queue_for(e, required.get(e)) for e in chosen)
+    return Submission(job_id=derive_job_id(document), engines=tuple(chosen), queues=queues, refused=tuple(refused))
 
 
 def capacity_problems(sub: Submission, workers: list[dict], document: dict) -> list[Problem]:
@@ -62,7 +79,7 @@ def capacity_problems(sub: Submission, workers: list[dict], document: dict) -> l
     consumed = {q for w in workers for q in w.get("queues", ())}
     problems = []
     for i, (engine, queue) in enumerate(zip(sub.engines, sub.queues, strict=False)):
-        if queue in consumed:
+        if queue is None or queue in consumed:  # None: refused under fail_clip, never queued
             continue
         have = sorted({w["node"] for w in workers if engine in w.get("engines", {})})
         why = (f"live workers with {engine} ({', '.join(have)}) run another build than /require_builds/{engine}"
@@ -75,13 +92,24 @@ def capacity_problems(sub: Submission, workers: list[dict], document: dict) -> l
 
 def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
     from proxx_core.clock import now_rfc3339
+    from proxx_core.results import refused_clip
+    from proxx_core.serialization import to_data
 
+    from .clips import node_record
+
+    finished = {index: {"clip": {**to_data(refused_clip(index, document["sources"][index - 1], problem,
+                                                         document["proxy_profile"])),
+                                 "node": node_record(None, document, index)},
+                        "environment": None}
+                for index, problem in sub.refused}
     store.create_job(sub.job_id, document=document, engines=list(sub.engines), queues=list(sub.queues),  # type: ignore[arg-type]  # only called without problems: job id set
-                     submitted_at=now_rfc3339(), submitter=socket.gethostname())
+                     submitted_at=now_rfc3339(), submitter=socket.gethostname(), finished=finished)
     app = make_app(broker)
     with app.connection_for_write() as conn:
         with app.producer_or_acquire() as producer:
             for index, (engine, queue) in enumerate(zip(sub.engines, sub.queues, strict=False), start=1):
+                if queue is None:
+                    continue  # refused under fail_clip: already final
                 payload = {"job_id": sub.job_id, "index": index, "engine": engine, "document": document}
                 app.send_task(TASK_NAME, args=[payload], queue=queue, task_id=f"{sub.job_id}:{index}",
                               producer=producer, connection=conn)

@@ -244,3 +244,37 @@ def test_submit_without_broker_is_a_usage_error(proxx, tmp_path):
     res = proxx("submit", tmp_path / "job.json", env_extra={"PROXX_BROKER": ""})
     assert res.returncode == 1 and "PROXX_BROKER" in res.stderr
 
+
+
+def test_fail_clip_queues_the_makeable_clips_and_reports_the_refused_one(workers, fleet, media, tmp_path,
+                                                                         write_job):
+    """`"unsupported_sources": "fail_clip"` on a fleet, as `proxx run`: the clip no engine can make is
+    FAILED at submission (no task is sent for it), the others run; the result is PARTIAL (exit 3)."""
+    import jsonschema
+
+    workers.start("node-a", plugins="ffmpeg")
+    (tmp_path / "out").mkdir()
+    good = media("good.mov", size="256x144", rate="25/1", frames=5)
+    interlaced = media("interlaced.mov", size="256x144", rate="25/1", frames=4, field_order="tt")
+    job = write_job(job_doc([interlaced, good], tmp_path / "out", profile="offline_dnxhr_lb_1920x1080",
+                            jobspec_version="1.1.0", unsupported_sources="fail_clip", job_id="partial-1"))
+    res = fleet("submit", job)
+    assert res.returncode == 0, res.stderr
+    assert "1 clip(s) queued" in res.stderr and "1 refused" in res.stderr and "refused clip 1" in res.stderr
+    res = fleet("wait", "partial-1", "--timeout", "90")
+    assert res.returncode == 3, res.stderr
+    result = res.json()
+    jsonschema.validate(result, load_schema("result-1.0.json"))
+    refused, made = result["clips"]
+    assert result["status"] == "PARTIAL"
+    assert (refused["status"], refused["failure"]["category"], refused["engine"]) == ("FAILED", "unsupported_source",
+                                                                                      None)
+    assert refused["failure"]["message"].startswith("refused at validation: ") and refused["commands"] == []
+    assert (made["status"], made["node"]["name"]) == ("COMPLETED", "node-a")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good_proxy.mxf"]
+    # without fail_clip the same job is refused whole, nothing queued
+    strict = write_job(job_doc([interlaced, good], tmp_path / "out", profile="offline_dnxhr_lb_1920x1080",
+                               job_id="strict-1"))
+    res = fleet("submit", strict)
+    assert res.returncode == 1 and "/sources/0" in res.stderr
+    assert fleet("status", "strict-1").returncode == 1
