@@ -17,6 +17,7 @@ import os
 import secrets
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -54,6 +55,30 @@ class ClaimedJob:
 
 def stem(name: str) -> str:
     return name[: -len(".json")] if name.endswith(".json") else name
+
+
+def _file_beside(spec_path: Path, dest_dir: Path, names: Callable[[int], tuple[str, str]],
+                 write_companion: Callable[[str, Path], None]) -> tuple[str, str]:
+    """Move a spec into ``dest_dir`` beside its companion (result or reason), under the first pair
+    ``names(n)``, n = 1, 2, ..., where neither name is taken. The companion is written first, never
+    over an existing file; if the spec's name is taken meanwhile, the companion is removed and the
+    next pair is tried. Returns (spec name, companion name)."""
+    n = 0
+    while True:
+        n += 1
+        spec_name, companion = names(n)
+        if (dest_dir / spec_name).exists() or (dest_dir / companion).exists():
+            continue
+        try:
+            write_companion(spec_name, dest_dir / companion)
+        except FileExistsError:
+            continue
+        try:
+            move_no_clobber(spec_path, dest_dir / spec_name)
+        except FileExistsError:  # someone took the spec name meanwhile: free ours, try the next
+            unlink(dest_dir / companion)
+            continue
+        return spec_name, companion
 
 
 def filed_names(stem: str, n: int) -> tuple[str, str]:
@@ -208,29 +233,18 @@ class WatchFolder:
                 f"reason: {why}\n")
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
         dest_dir = self.dirs["failed"]
+
+        def aside_names(n: int) -> tuple[str, str]:
+            base = base_stem if n == 1 else f"{base_stem}.{n}"
+            return f"{base}.json", f"{base}.reason.txt"
+
         with self._finish_lock:
-            n = 1
-            while True:
-                base = base_stem if n == 1 else f"{base_stem}.{n}"
-                spec_name, reason_name = f"{base}.json", f"{base}.reason.txt"
-                if (dest_dir / spec_name).exists() or (dest_dir / reason_name).exists():
-                    n += 1
-                    continue
-                try:
-                    write_new(dest_dir / reason_name, text, durable=True)
-                except FileExistsError:
-                    n += 1
-                    continue
-                try:
-                    move_no_clobber(spec_path, dest_dir / spec_name)
-                except FileExistsError:
-                    unlink(dest_dir / reason_name)
-                    n += 1
-                    continue
-                fsync_dir(str(dest_dir))  # durable: the job is reported set aside and leaves running/
-                self.log("set_aside", job=name, spec=f"failed/{spec_name}", reason_file=f"failed/{reason_name}",
-                         reason=why)
-                return f"failed/{reason_name}", f"failed/{spec_name}"
+            spec_name, reason_name = _file_beside(
+                spec_path, dest_dir, aside_names,
+                lambda _spec_name, reason_path: write_new(reason_path, text, durable=True))
+            fsync_dir(str(dest_dir))  # durable: the job is reported set aside and leaves running/
+        self.log("set_aside", job=name, spec=f"failed/{spec_name}", reason_file=f"failed/{reason_name}", reason=why)
+        return f"failed/{reason_name}", f"failed/{spec_name}"
 
     def _finish_files(self, spec_path: Path, name: str, result: JobResult, claim_id: str,
                       destination: str) -> tuple[str, str]:
@@ -239,36 +253,25 @@ class WatchFolder:
         marker = spec_path.parent / (name + FINISHING_SUFFIX)
         text = dumps(result)
         text.encode("utf-8")  # fails here, before anything is written, if it cannot be stored
+
+        def write_result(spec_name: str, result_path: Path) -> None:
+            # the marker needs no fsync: it matters only if the result below becomes durable,
+            # and on journaling file systems metadata reaches the disk in order (marker first)
+            write_new(marker, json.dumps({"claim": claim_id, "destination": destination,
+                                          "result": f"{destination}/{result_path.name}",
+                                          "spec_name": spec_name}), durable=False, overwrite=True)
+            # fsync of the result's bytes before it gets its name: never a torn result
+            write_new(result_path, text, durable=True)
+
         with self._finish_lock:
-            n = 1
-            while True:
-                spec_name, result_name = filed_names(stem(name), n)
-                if (dest_dir / spec_name).exists() or (dest_dir / result_name).exists():
-                    n += 1
-                    continue
-                # the marker needs no fsync: it matters only if the result below becomes durable,
-                # and on journaling file systems metadata reaches the disk in order (marker first)
-                write_new(marker, json.dumps({"claim": claim_id, "destination": destination,
-                                              "result": f"{destination}/{result_name}",
-                                              "spec_name": spec_name}), durable=False, overwrite=True)
-                try:
-                    # fsync of the result's bytes before it gets its name: never a torn result
-                    write_new(dest_dir / result_name, text, durable=True)
-                except FileExistsError:
-                    n += 1
-                    continue
-                try:
-                    move_no_clobber(spec_path, dest_dir / spec_name)
-                except FileExistsError:  # someone took the spec name meanwhile: free ours, try the next
-                    unlink(dest_dir / result_name)
-                    n += 1
-                    continue
-                # one fsync of the destination makes result + spec durable before the job is
-                # reported finished. The owner folder is not synced: if the spec's removal from
-                # running/ is lost, recovery finds the marker and the same file already filed
-                fsync_dir(str(dest_dir))
-                unlink(marker)
-                return f"{destination}/{result_name}", f"{destination}/{spec_name}"
+            spec_name, result_name = _file_beside(spec_path, dest_dir, lambda n: filed_names(stem(name), n),
+                                                  write_result)
+            # one fsync of the destination makes result + spec durable before the job is
+            # reported finished. The owner folder is not synced: if the spec's removal from
+            # running/ is lost, recovery finds the marker and the same file already filed
+            fsync_dir(str(dest_dir))
+            unlink(marker)
+        return f"{destination}/{result_name}", f"{destination}/{spec_name}"
 
     def move_spec(self, spec_path: Path, dest_dir: Path, spec_name: str) -> Path:
         """Move a spec whose result is already filed beside it (recovery finishing a move)."""
