@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .atomic import sha256_file
 from .errors import Problem
 
 if TYPE_CHECKING:
@@ -78,11 +79,8 @@ class DeliverableSink:
 
 
 def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    """SHA-256 of a file a sink wrote (for the result's ``deliverables`` list)."""
+    return sha256_file(path)[0]
 
 
 def write_sidecar(job: DeliveryJob, name: str, file_name: str, data: bytes) -> Deliverable:
