@@ -454,16 +454,19 @@ class ExecutionTests(EngineFixtures):
         assert clip.output is not None and clip.output.verification is not None
         assert not clip.output.verification.ok and clip.output.verification.failed_checks()
 
+    def _run_digests(self, engines: EngineSet, samples: list[Sample], out: Path) -> list[tuple[str, str | None]]:
+        """Run every sample (one job per profile) into ``out``; each output's file name and SHA-256."""
+        out.mkdir()
+        digests: list[tuple[str, str | None]] = []
+        for _profile, group in self.by_profile(samples).items():
+            result = run_job(self.prepare(group, out, engines), engines)
+            assert result.status == COMPLETED, [c.failure for c in result.clips]
+            digests += [(os.path.basename(c.output.path), c.output.sha256)
+                        for c in result.clips if c.output is not None]
+        return digests
+
     def test_output_is_deterministic(self, engines: EngineSet, samples: list[Sample], tmp_path: Path) -> None:
-        digests: list[list[tuple[str, str | None]]] = []
-        for run in ("run-a", "run-b"):
-            out = tmp_path / run
-            out.mkdir()
-            digests.append([])
-            for _profile, group in self.by_profile(samples).items():
-                result = run_job(self.prepare(group, out, engines), engines)
-                assert result.status == COMPLETED, [c.failure for c in result.clips]
-                digests[-1] += [(os.path.basename(c.output.path), c.output.sha256) for c in result.clips]  # type: ignore[union-attr]  # COMPLETED: every clip has an output
+        digests = [self._run_digests(engines, samples, tmp_path / run) for run in ("run-a", "run-b")]
         assert digests[0] == digests[1], f"two runs of the same job made different bytes: {digests}"
 
     def test_output_is_identical_on_fewer_cpus(self, engines: EngineSet, samples: list[Sample],
@@ -480,14 +483,7 @@ class ExecutionTests(EngineFixtures):
         for run, allowed in (("all-cpus", cpus), ("one-cpu", cpus[:1])):
             os.sched_setaffinity(0, allowed)
             try:
-                out = tmp_path / run
-                out.mkdir()
-                digests.append([])
-                for _profile, group in self.by_profile(samples).items():
-                    result = run_job(self.prepare(group, out, engines), engines)
-                    assert result.status == COMPLETED, [c.failure for c in result.clips]
-                    digests[-1] += [(os.path.basename(c.output.path), c.output.sha256)
-                                    for c in result.clips if c.output is not None]
+                digests.append(self._run_digests(engines, samples, tmp_path / run))
             finally:
                 os.sched_setaffinity(0, cpus)
         assert digests[0] == digests[1], (
