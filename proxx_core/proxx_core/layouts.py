@@ -207,12 +207,18 @@ PROXY_TEMPLATE = "{source_name}"
 
 def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | None, template: str | None,
                  job_id: str, profile: Profile) -> tuple[list[str], list[Problem]]:
-    """Each source's final output path under a non-default layout (for avid_mxf: the clip's base
-    path ``<folder>/<name>.mxf``; its files are :func:`op_atom_targets`), and every name problem:
-    not portable, two outputs of the job one file (same folder, names equal after NFC + lower case),
-    or an output that would replace a source."""
-    from .naming import _SourceIndex, name_key, name_problem, render_name
+    """Each source's final output path under any layout (for avid_mxf: the clip's base path
+    ``<folder>/<name>.mxf``; its files are :func:`op_atom_targets`), and every name problem: not
+    portable, two outputs of the job one file (same folder, names equal after NFC + lower case), or
+    an output that would replace a source."""
+    from .naming import _NameInputs, _SourceIndex, name_key, name_problem, output_names, render_name
     from .preflight import file_identity, realpath
+
+    if layout == DEFAULT_LAYOUT:  # every proxy in output_dir, named by the template (naming.output_names)
+        names, name_problems = output_names(_NameInputs(sources=tuple(sources), output_dir=output_dir or "",
+                                                        output_name_template=template or "",
+                                                        proxy_profile=profile.name), job_id)
+        return [os.path.join(output_dir or "", n) for n in names], name_problems
 
     paths: list[str] = []
     problems: list[Problem] = []

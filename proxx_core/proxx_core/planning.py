@@ -6,7 +6,6 @@ share, so what `plan` prints is exactly what `run` does.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import attrs
@@ -17,10 +16,10 @@ from .document import JobSpec, ParsedJob
 from .engine import ClipPlan, ClipRequest
 from .errors import Problem, ProxxError, SpecInvalid
 from .hints import distribution_for, install_hint
-from .layouts import DEFAULT_LAYOUT, Target, clip_raster, folders_to_create, op_atom_targets, output_paths
+from .layouts import Target, clip_raster, folders_to_create, op_atom_targets, output_paths
 from .look import look_problems
 from .media import SourceInfo
-from .naming import output_names, temp_path_for
+from .naming import temp_path_for
 from .plugins import EngineSet
 from .preflight import SourceStat
 from .probe import ProbeVeto, probe_all
@@ -143,12 +142,8 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     as in the whole job: a fleet worker runs one clip without probing the others."""
     spec = parsed.spec
     profile = PROFILES[spec.proxy_profile]
-    if spec.layout == DEFAULT_LAYOUT:
-        names, name_problems = output_names(spec, parsed.job_id)
-        paths = [os.path.join(spec.output_dir or "", n) for n in names]
-    else:
-        paths, name_problems = output_paths(spec.sources, layout=spec.layout, output_dir=spec.output_dir,
-                                            template=spec.output_name_template, job_id=parsed.job_id, profile=profile)
+    paths, name_problems = output_paths(spec.sources, layout=spec.layout, output_dir=spec.output_dir,
+                                        template=spec.output_name_template, job_id=parsed.job_id, profile=profile)
     if name_problems:
         raise SpecInvalid(name_problems)
     problems: list[Problem] = []

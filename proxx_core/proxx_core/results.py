@@ -176,11 +176,8 @@ def refused(problems: tuple[Problem, ...] | list[Problem], *, document: Any = No
 def _final_paths(doc: dict[str, Any], sources: list[str], profile: Any) -> list[str | None]:
     """Each source's final output path as the spec names it, for every layout (None where the spec
     cannot name it: recovery reports what it can, never raises)."""
-    import os
-
     from .document import derive_job_id
     from .layouts import DEFAULT_LAYOUT, output_paths
-    from .naming import render_name
 
     template, out_dir, layout = doc.get("output_name_template"), doc.get("output_dir"), doc.get("layout",
                                                                                                 DEFAULT_LAYOUT)
@@ -189,14 +186,9 @@ def _final_paths(doc: dict[str, Any], sources: list[str], profile: Any) -> list[
         return none
     if layout != "proxy_subfolder" and not isinstance(out_dir, str):
         return none  # every other layout writes under output_dir
+    if layout == DEFAULT_LAYOUT and not isinstance(template, str):
+        return none
     try:
-        if layout == DEFAULT_LAYOUT:
-            if not (isinstance(template, str) and isinstance(out_dir, str)):
-                return none
-            return [os.path.join(out_dir, render_name(template, source=src, index=i + 1, count=len(sources),
-                                                      job_id=derive_job_id(doc), profile=profile.name,
-                                                      extension=profile.extension))
-                    for i, src in enumerate(sources)]
         paths, _ = output_paths(tuple(sources), layout=layout, output_dir=out_dir if isinstance(out_dir, str) else None,
                                 template=template if isinstance(template, str) else None, job_id=derive_job_id(doc),
                                 profile=profile)
