@@ -114,6 +114,8 @@ def _valid(inst: Any, schema: Any) -> bool:
             continue
         if key == "type":
             kinds = value if isinstance(value, list) else [value]
+            if not set(kinds) <= _TYPES.keys():
+                raise _Unsupported(f"type {value!r}")
             if not any(_TYPES[k](inst) for k in kinds):
                 return False
         elif key == "enum":

@@ -36,6 +36,7 @@ def test_an_unknown_keyword_means_cannot_tell_not_valid():
     assert not supports({"type": "string", "format": "date-time"})
     assert not conforms("x", {"type": "string", "format": "date-time"})
     assert not conforms({"a": 1}, {"patternProperties": {"^a$": {"type": "string"}}})
+    assert not conforms("x", {"type": "text"})  # an unknown type name: cannot tell, never an exception
 
 
 def test_every_valid_corpus_spec_takes_the_fast_path():
