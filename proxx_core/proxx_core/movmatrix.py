@@ -52,7 +52,7 @@ def _check(fd: int) -> bool | None:
         if moov is None:
             return None
         matrices, tracks = [], 0
-        for kind, start, end in list(_boxes(fd, *moov, budget)):
+        for kind, start, end in _boxes(fd, *moov, budget):
             if kind == "cmov":
                 return None  # a compressed movie header: libav reads it, we do not
             if kind == "mvhd":

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from proxx_core.watch import Watcher, is_candidate_name
 from proxx_core.watch.log import quote as _quote
 from proxx_core.watch.owner import Owner, judge, process_start_token
-from watchhelp import drop, needs_proc, result_of, run_inprocess, spec
+from watchhelp import dead_pid, drop, needs_proc, result_of, run_inprocess, spec
 
 
 def layout(folder: Path) -> dict[str, list[str]]:
@@ -173,7 +172,7 @@ def test_recovery_touches_only_dead_processes_of_this_node(tmp_path, media, ffmp
     w = tmp_path / "w"
     me = Owner.current()
     job = spec([media / "tiny.mov"], out)
-    dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout.strip()
+    dead = str(dead_pid())
     base = {"node": me.node, "boot_id": me.boot_id, "instance": "feedbeef", "started_at": "2026-01-01T00:00:00Z"}
     foreign = _fake_owner(w, "render02.4242.aaaa", {**base, "node": "render02", "pid": os.getpid(),
                                                      "start_token": "linux:1", "boot_id": "other"},
@@ -345,7 +344,7 @@ def test_concurrent_recovery_files_each_dead_job_exactly_once(tmp_path, media, f
     out.mkdir()
     w = tmp_path / "w"
     me = Owner.current()
-    dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout.strip()
+    dead = str(dead_pid())
     base = {"node": me.node, "boot_id": me.boot_id, "instance": "feedbeef", "started_at": "2026-01-01T00:00:00Z"}
     jobs = {f"job{i:02d}.json": spec([media / "tiny.mov"], out) for i in range(12)}
     _fake_owner(w, f"{me.node}.{dead}.cccc", {**base, "pid": int(dead), "start_token": "linux:5"}, jobs)
@@ -398,7 +397,7 @@ def test_running_watcher_recovers_a_sibling_that_dies_later(tmp_path, media, ffm
             assert time.monotonic() < deadline
             time.sleep(0.02)
         me = Owner.current()
-        dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout.strip()
+        dead = str(dead_pid())
         _fake_owner(w, f"{me.node}.{dead}.eeee", {"node": me.node, "boot_id": me.boot_id, "instance": "abc",
                                                   "started_at": "2026-01-01T00:00:00Z", "pid": int(dead),
                                                   "start_token": "linux:5"},

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from proxx_core.watch.owner import CHILDREN_FILE, Owner, process_start_token
-from watchhelp import drop, needs_proc, result_of, run_inprocess, spec
+from watchhelp import dead_pid, drop, needs_proc, result_of, run_inprocess, spec
 
 LONG_NAME = "L" * 225 + ".json"  # <stem>.result.json and the .finishing marker's temp name exceed NAME_MAX
 BAD_UTF8_NAME = b"caf\xe9-\xff.json"  # Latin-1, not UTF-8
@@ -108,7 +108,7 @@ def test_poison_left_in_running_by_a_dead_watcher_is_filed_on_restart(tmp_path, 
     out.mkdir()
     w = tmp_path / "w"
     me = Owner.current()
-    dead = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout)
+    dead = dead_pid()
     folder = w / "running" / f"{me.node}.{dead}.abcd"
     folder.mkdir(parents=True)
     (folder / "owner.json").write_text(json.dumps({"node": me.node, "pid": dead, "start_token": "linux:5",
@@ -205,7 +205,7 @@ def test_owner_folder_without_owner_json_is_cleaned_up_or_adopted(tmp_path, medi
     out.mkdir()
     w = tmp_path / "w"
     me = Owner.current()
-    dead = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout)
+    dead = dead_pid()
     empty = w / "running" / f"{me.node}.{dead}.aaaa"
     empty.mkdir(parents=True)
     empty_foreign = w / "running" / "render09.77.bbbb"
@@ -248,7 +248,7 @@ def _gone(proc: subprocess.Popen, timeout: float = 2.0) -> bool:
 def test_recovery_kills_a_dead_owners_encoder_groups_before_filing(tmp_path, media, ffmpeg_engines):
     w = tmp_path / "w"
     me = Owner.current()
-    dead = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout)
+    dead = dead_pid()
     encoder, impostor = _sleeper(), _sleeper()
     try:
         folder = w / "running" / f"{me.node}.{dead}.ffff"

@@ -121,6 +121,11 @@ def recorded_children(owner_folder: Path) -> set[int]:
     return {c["pid"] for c in data["children"]}
 
 
+def dead_pid() -> int:
+    """The pid of a process that has just exited (a dead owner for recovery to find)."""
+    return int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True, check=True).stdout)
+
+
 def still_running(pid: int) -> bool:
     """Alive and not a zombie (an orphan may wait a moment to be reaped)."""
     try:
