@@ -2,7 +2,9 @@
 
 A pip-installed Proxx has no repository to point at, so the guides travel with the package:
 ``proxx_cli/docs`` is the repository's ``docs/`` folder itself (a symbolic link in the source
-tree, real files in a built wheel), so there is one source of truth.
+tree, real files in a built wheel), so there is one source of truth. Every page is a topic: a page
+in a subfolder is named by its folder and stem (``docs/nle/avid.md`` is ``nle-avid``), and the NLE
+relink guides also answer to the editor's name (``proxx docs avid``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,22 @@ SUMMARIES = {
     "jobspec": "every JobSpec key, versions 1.0 and 1.1",
     "results": "the result JSON: statuses, failure categories, verification",
     "source-handling": "camera media: interlacing, rotation, timecode, reels, what each profile refuses",
+    "delivery": "sidecars for editors and DITs: ALE, FCPXML, OpenTimelineIO, ASC MHL",
     "watch-folders": "the watch folder: layout, protocol, logs",
     "fleet": "running jobs on many nodes (Celery + Redis)",
     "performance": "speed, workers, determinism evidence",
-    "resolve": "the DaVinci Resolve engine",
+    "resolve": "the DaVinci Resolve engine (camera RAW); relinking in Resolve: nle-resolve",
     "engine-authors": "writing an engine plugin",
+    "architecture": "for people changing Proxx itself: modules, public APIs, hooks",
+    "nle-avid": "relink guide: Avid Media Composer (also: proxx docs avid)",
+    "nle-fcp": "relink guide: Final Cut Pro (also: proxx docs fcp)",
+    "nle-premiere": "relink guide: Adobe Premiere Pro (also: proxx docs premiere)",
+    "nle-resolve": "relink guide: DaVinci Resolve (proxies, not the engine)",
+}
+#: other names a person types for a topic
+ALIASES = {
+    "avid": "nle-avid", "media-composer": "nle-avid", "fcp": "nle-fcp", "final-cut": "nle-fcp",
+    "finalcut": "nle-fcp", "premiere": "nle-premiere", "premiere-pro": "nle-premiere",
 }
 
 
@@ -29,18 +42,30 @@ def docs_root() -> Traversable:
     return resources.files("proxx_cli").joinpath("docs")
 
 
-def topics() -> list[str]:
+def _pages() -> dict[str, Traversable]:
+    """Topic name -> page, for every ``.md`` at the top of docs/ and one folder down."""
     root = docs_root()
+    pages: dict[str, Traversable] = {}
     if not root.is_dir():
-        return []
-    return sorted(p.name[:-3] for p in root.iterdir() if p.name.endswith(".md"))
+        return pages
+    for entry in root.iterdir():
+        if entry.is_file() and entry.name.endswith(".md"):
+            pages[entry.name[:-3]] = entry
+        elif entry.is_dir():
+            for page in entry.iterdir():
+                if page.is_file() and page.name.endswith(".md"):
+                    pages[f"{entry.name}-{page.name[:-3]}"] = page
+    return pages
+
+
+def topics() -> list[str]:
+    return sorted(_pages())
 
 
 def read_topic(topic: str) -> str | None:
-    name = topic.removesuffix(".md")
-    if name not in topics():
-        return None
-    return docs_root().joinpath(f"{name}.md").read_text(encoding="utf-8")
+    name = topic.removesuffix(".md").replace("/", "-").lower()
+    page = _pages().get(ALIASES.get(name, name))
+    return None if page is None else page.read_text(encoding="utf-8")
 
 
 def listing() -> str:
@@ -51,6 +76,6 @@ def listing() -> str:
 
 
 def unknown_topic(topic: str) -> str:
-    close = difflib.get_close_matches(topic, topics(), n=1)
+    close = difflib.get_close_matches(topic, [*topics(), *ALIASES], n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"no documentation topic {topic!r}; {hint}topics: {', '.join(topics())}"

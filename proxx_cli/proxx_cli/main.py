@@ -204,7 +204,9 @@ def cmd_engines(args) -> int:
             console.print(f"  {'note':<9}{escape(note)}")
         console.print()
     if not rows:
-        console.print("No engines installed. Install one, e.g. pip install proxx-engine-ffmpeg")
+        from proxx_core.hints import install_command
+
+        console.print("No engines installed. Install one, e.g. " + install_command("proxx-engine-ffmpeg"))
     for f in failures:
         console.print(f"[red]failed to load[/red] {escape(f['plugin'])} "
                       f"({escape(f['distribution'] or 'unknown distribution')}): {escape(f['reason'])}")
@@ -262,7 +264,9 @@ def cmd_demo(args) -> int:
 
     offers = sorted(importlib.metadata.entry_points(group="proxx.demo"), key=lambda ep: ep.name)
     if not offers:
-        _err("proxx: no installed engine offers a demo; install one: pip install proxx-engine-ffmpeg")
+        from proxx_core.hints import install_command
+
+        _err("proxx: no installed engine offers a demo; install one: " + install_command("proxx-engine-ffmpeg"))
         return 4
     run_demo = offers[0].load()
     return run_demo(Path(args.dir) if args.dir else None, max_workers=args.max_workers)
@@ -380,15 +384,17 @@ def _add_fleet_commands(add) -> None:
         from proxx_fleet.cli import add_commands
     except ImportError:
         for name in FLEET_COMMANDS:
-            p = add(name, "(fleet) needs proxx-fleet: pip install proxx-fleet", _fleet_missing)
+            p = add(name, "(fleet) needs proxx-fleet: pip install ./proxx_fleet from a clone", _fleet_missing)
             p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         return
     add_commands(add, _whole, _seconds)
 
 
 def _fleet_missing(args) -> int:
+    from proxx_core.hints import install_command
+
     _err(f"proxx: `proxx {args.command}` runs on a fleet and needs the proxx-fleet distribution: "
-         f"pip install proxx-fleet (proxx docs fleet)")
+         f"{install_command('proxx-fleet')} (proxx docs fleet)")
     return 1
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from .errors import Problem
-from .hints import distribution_for
+from .hints import distribution_for, install_command
 from .plugins import EngineSet
 
 #: how an operator points an engine at another build, for the message
@@ -27,10 +27,11 @@ def build_problems(required: Mapping[str, str] | None, engines: EngineSet, used:
         where, want = f"/require_builds/{name}", required[name]  # type: ignore[index]  # not None: it has keys
         if name not in engines.names:
             if whole_job:
-                problems.append(Problem(path=where, category="engine_unavailable", install_hint=distribution_for(name),
+                dist = distribution_for(name)
+                problems.append(Problem(path=where, category="engine_unavailable", install_hint=dist,
                                         message=(f"engine {name!r} is not installed on this node (installed: "
                                                  f"{', '.join(engines.names) or 'none'}); install "
-                                                 f"{distribution_for(name)} or fix the engine name")))
+                                                 f"{dist} ({install_command(dist)}) or fix the engine name")))
             continue
         if name not in used:
             continue

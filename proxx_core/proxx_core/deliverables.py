@@ -20,6 +20,7 @@ import attrs
 
 from .atomic import sha256_file
 from .errors import Problem
+from .hints import install_command
 
 if TYPE_CHECKING:
     from .plugins import EngineSet
@@ -147,7 +148,7 @@ def deliverable_problems(document: Mapping[str, Any], engines: EngineSet,
         if sink is None and name in FIRST_PARTY:
             problems.append(Problem(path=where, category="engine_unavailable", install_hint=DELIVER_DISTRIBUTION,
                                     message=(f"the {name!r} deliverable is written by {DELIVER_DISTRIBUTION}, which "
-                                             f"is not installed here: pip install {DELIVER_DISTRIBUTION}")))
+                                             f"is not installed here: {install_command(DELIVER_DISTRIBUTION)}")))
         elif sink is None:
             known = sorted({*FIRST_PARTY, *available})
             problems.append(Problem(path=where, message=(

@@ -15,13 +15,30 @@ KNOWN_ENGINES: dict[str, tuple[str, frozenset[str] | None]] = {
                 frozenset({".braw", ".r3d", ".ari", ".arx", ".crm", ".nev", ".dng", ".cine", ".rmf"})),
 }
 #: Proxx's own distributions besides the engines (recorded in every result's environment)
-CORE_DISTRIBUTIONS = ("proxx-cli", "proxx-core", "proxx-fleet")
+CORE_DISTRIBUTIONS = ("proxx-cli", "proxx-core", "proxx-deliver", "proxx-fleet")
+#: every distribution this repository ships -> its folder in a clone. None of them is published on a
+#: package index yet (an unrelated "proxx" exists there), so a hint naming a distribution alone
+#: would fail, or install someone else's package: hints name the folder of a clone instead.
+REPOSITORY_FOLDERS = {
+    "proxx-core": "proxx_core", "proxx-cli": "proxx_cli", "proxx-deliver": "proxx_deliver",
+    "proxx-fleet": "proxx_fleet", "proxx-engine-ffmpeg": "proxx_engine_ffmpeg",
+    "proxx-engine-resolve": "proxx_engine_resolve",
+}
 
 
 def distribution_for(engine: str) -> str:
     """The distribution to install for ``engine`` (the naming convention for engines not listed)."""
     known = KNOWN_ENGINES.get(engine)
     return known[0] if known else f"proxx-engine-{engine}"
+
+
+def install_command(distribution: str) -> str:
+    """A command that installs ``distribution`` from where a user stands: Proxx's own from a clone of
+    the repository (not published), a third party's from the index under its own name."""
+    folder = REPOSITORY_FOLDERS.get(distribution)
+    if folder is None:
+        return f"pip install {distribution}"
+    return f"pip install ./{folder} (from a clone of the Proxx repository)"
 
 
 def known_distributions() -> tuple[str, ...]:

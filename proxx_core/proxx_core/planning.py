@@ -15,7 +15,7 @@ from .burnin import resolve as resolve_burn_in
 from .document import JobSpec, ParsedJob
 from .engine import ClipPlan, ClipRequest
 from .errors import Problem, ProxxError, SpecInvalid
-from .hints import distribution_for, install_hint
+from .hints import distribution_for, install_command, install_hint
 from .layouts import Target, clip_raster, folders_to_create, op_atom_targets, output_paths
 from .look import look_problems
 from .media import SourceInfo
@@ -102,7 +102,7 @@ def _route_source(source: str, where: str, engines: EngineSet, profile: Profile,
         message = f"{source}: {decision.message}"
         category = decision.category
         if hint:
-            message += f". Install {hint} on this node (pip install {hint})"
+            message += f". Install {hint} on this node: {install_command(hint)}"
             category = "engine_unavailable"
         return Problem(path=where, message=message, category=category, install_hint=hint)
     return before, infos, decision
@@ -160,7 +160,8 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     if spec.engine is not None and spec.engine not in engines.names:
         problems.append(Problem(path="/engine", message=(
             f"engine {spec.engine!r} is not installed; installed engines: {', '.join(engines.names) or 'none'}. "
-            f"Install {distribution_for(spec.engine)} or remove /engine"), category="engine_unavailable",
+            f"Install {distribution_for(spec.engine)} ({install_command(distribution_for(spec.engine))}) "
+            f"or remove /engine"), category="engine_unavailable",
             install_hint=distribution_for(spec.engine)))
         raise SpecInvalid(problems)
     needs = features_needed(parsed.document)

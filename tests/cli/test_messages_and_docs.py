@@ -59,8 +59,69 @@ def test_shipped_docs_are_the_repository_docs():
     from proxx_cli.docs_cmd import docs_root, topics
 
     shipped = Path(str(docs_root()))
-    assert topics() == sorted(p.stem for p in (ROOT / "docs").glob("*.md"))
-    for page in (ROOT / "docs").glob("*.md"):  # the link itself (editable) or copies (a built wheel)
-        assert (shipped / page.name).read_bytes() == page.read_bytes(), f"shipped {page.name} differs from docs/"
+    pages = sorted((ROOT / "docs").rglob("*.md"))
+    assert topics() == sorted("-".join(p.relative_to(ROOT / "docs").with_suffix("").parts) for p in pages)
+    for page in pages:  # the link itself (editable) or copies (a built wheel)
+        rel = page.relative_to(ROOT / "docs")
+        assert (shipped / rel).read_bytes() == page.read_bytes(), f"shipped {rel} differs from docs/"
     pyproject = (ROOT / "proxx_cli" / "pyproject.toml").read_text("utf-8")
-    assert 'proxx_cli = ["docs/*.md"]' in pyproject
+    folders = sorted({p.parent.relative_to(ROOT / "docs").as_posix() for p in pages})
+    globs = ", ".join('"docs/*.md"' if f == "." else f'"docs/{f}/*.md"' for f in folders)
+    assert f"proxx_cli = [{globs}]" in pyproject
+
+
+def test_every_page_is_reachable_and_nle_guides_answer_to_the_editor(proxx):
+    """`proxx docs avid` used to say 'no such topic': the per-NLE relink guides were unreachable."""
+    listing = proxx("docs").stdout
+    for page in (ROOT / "docs").rglob("*.md"):
+        topic = "-".join(page.relative_to(ROOT / "docs").with_suffix("").parts)
+        assert topic in listing, topic
+        assert proxx("docs", topic).stdout == page.read_text("utf-8"), topic
+    for alias, page in (("avid", "nle/avid.md"), ("premiere", "nle/premiere.md"), ("fcp", "nle/fcp.md")):
+        r = proxx("docs", alias)
+        assert r.returncode == 0 and r.stdout == (ROOT / "docs" / page).read_text("utf-8"), alias
+    assert proxx("docs", "resolve").stdout == (ROOT / "docs" / "resolve.md").read_text("utf-8")
+    assert "nle-resolve" in listing
+
+
+def test_install_hints_name_commands_that_work_from_a_clone():
+    """No Proxx distribution is published on an index: a hint such as `pip install proxx-fleet` fails
+    (and `pip install proxx` installs someone else's package). Every first-party hint names the
+    folder of a clone, and that folder holds the distribution."""
+    import tomllib
+
+    from proxx_core.hints import REPOSITORY_FOLDERS, install_command, known_distributions
+
+    assert set(known_distributions()) <= set(REPOSITORY_FOLDERS)
+    for dist, folder in REPOSITORY_FOLDERS.items():
+        meta = tomllib.loads((ROOT / folder / "pyproject.toml").read_text("utf-8"))
+        assert meta["project"]["name"] == dist
+        assert install_command(dist).startswith(f"pip install ./{folder} ")
+    assert install_command("proxx-engine-thirdparty") == "pip install proxx-engine-thirdparty"
+    for path in [*ROOT.glob("proxx_*/proxx_*/**/*.py"), *(ROOT / "docs").rglob("*.md"), ROOT / "README.md"]:
+        text = path.read_text("utf-8")
+        for dist in REPOSITORY_FOLDERS:
+            assert f"pip install {dist}" not in text and f"pip install '{dist}" not in text, (path, dist)
+
+
+def test_readme_lists_every_distribution_and_every_page():
+    """The README is the front door: every distribution of the repository and every doc page is
+    reachable from it."""
+    import tomllib
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    for pyproject in ROOT.glob("proxx_*/pyproject.toml"):
+        name = tomllib.loads(pyproject.read_text("utf-8"))["project"]["name"]
+        assert f"`{pyproject.parent.name}/`" in readme and f"`{name}`" in readme, name
+    for page in (ROOT / "docs").rglob("*.md"):
+        assert f"(docs/{page.relative_to(ROOT / 'docs').as_posix()})" in readme, page
+
+
+def test_readme_test_command_is_the_one_ci_runs():
+    """`.ci/run` runs the README's test command verbatim, system tools included, so a fresh machine
+    following the README skips no test for want of a server or tool."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    ci = (ROOT / ".ci" / "run").read_text("utf-8")
+    command = next(line for line in readme.splitlines() if line.endswith("-m pytest") and "requirements-test" in line)
+    assert command.startswith("bash .ci/system-packages && ")
+    assert command in ci.splitlines()

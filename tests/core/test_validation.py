@@ -156,7 +156,7 @@ def test_no_engines_names_ffmpeg_package(proxx, write_job, valid):
     doc, _ = valid
     r = proxx("validate", write_job(doc), env_extra={"PROXX_LOAD_PLUGINS": ""})
     assert r.returncode == 1
-    assert "pip install proxx-engine-ffmpeg" in r.stderr
+    assert "pip install ./proxx_engine_ffmpeg" in r.stderr
 
 
 def test_corrupt_source_is_refused(proxx, write_job, valid, tmp_path):

@@ -51,7 +51,7 @@ def test_deliverable_without_proxx_deliver_names_the_distribution(proxx, write_j
     r = proxx("run", write_job(spec([clip], outdir, ["ale"])), env_extra={"PROXX_LOAD_PLUGINS": "ffmpeg"})
     assert r.returncode == 1
     (p,) = r.json()["problems"]
-    assert p["path"] == "/deliverables/0" and "pip install proxx-deliver" in p["message"]
+    assert p["path"] == "/deliverables/0" and "pip install ./proxx_deliver" in p["message"]
     assert (p["category"], p["install_hint"]) == ("engine_unavailable", "proxx-deliver")
     assert list(outdir.iterdir()) == []
 

@@ -228,7 +228,7 @@ def test_fleet_commands_without_proxx_fleet_say_what_to_install(proxx):
     code = ("import sys; sys.modules['proxx_fleet'] = None; sys.modules['proxx_fleet.cli'] = None\n"
             "from proxx_cli.main import main; raise SystemExit(main(['submit', 'job.json', '--broker', 'x']))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 1 and "pip install proxx-fleet" in proc.stderr
+    assert proc.returncode == 1 and "pip install ./proxx_fleet" in proc.stderr
 
 
 def test_celery_is_configured_for_at_most_once():

@@ -8,7 +8,7 @@ Production never selects it: :class:`proxx_engine_resolve.engine.ResolveEngine` 
 constructed with ``backend="simulator"``, or from the entry point when *both*
 ``PROXX_RESOLVE_SIMULATOR=<scenario.json>`` and the test-only switch
 ``PROXX_RESOLVE_ALLOW_SIMULATOR=1`` are set; it then says SIMULATOR in its identity and notes.
-Install with ``pip install 'proxx-engine-resolve[simulator]'`` (renders need imageio-ffmpeg).
+Install with ``pip install './proxx_engine_resolve[simulator]'`` from a clone (renders need imageio-ffmpeg).
 """
 
 from .fake import FakeDaVinciResolveScript, load_scenario, module_for_scenario

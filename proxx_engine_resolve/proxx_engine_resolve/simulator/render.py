@@ -33,8 +33,8 @@ def ffmpeg_exe() -> str:
     try:
         import imageio_ffmpeg
     except ImportError as exc:  # pragma: no cover
-        raise RuntimeError("the Resolve simulator needs imageio-ffmpeg: "
-                           "pip install 'proxx-engine-resolve[simulator]'") from exc
+        raise RuntimeError("the Resolve simulator needs imageio-ffmpeg: pip install "
+                           "'./proxx_engine_resolve[simulator]' (from a clone of the Proxx repository)") from exc
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
