@@ -51,10 +51,53 @@ def _report_problems(path: str, problems) -> None:
     _err(f"proxx: {path}: {len(problems)} problem(s); nothing was run")
 
 
-def cmd_validate(args) -> int:
-    from proxx_core.api import check_job_file
+def _check(args, engines):
+    """The checked job of the command line: a JobSpec file, or a job built from media (``args.job``
+    becomes the label messages start with)."""
+    from . import frontdoor
 
-    checked = check_job_file(args.job, _engines())
+    if not frontdoor.building(args):
+        from proxx_core.api import check_job_file
+
+        args.job = args.inputs[0]
+        return check_job_file(args.job, engines)
+    from proxx_core.api import check_document
+    from proxx_core.errors import Problem
+
+    args.job = "job"
+    document, problems, _ = _build(args)
+    checked = check_document(document, engines, input_problems=tuple(
+        Problem(path="/sources", message=f"{where}: {message}") for where, message in problems))
+    if checked.job is None:
+        checked = _with_option_hints(checked, frontdoor.option_hint)
+    return checked
+
+
+def _build(args):
+    """frontdoor.build_job, with a usage problem (no profile, an unknown preset, a bad node config)
+    as exit 1 and its reason."""
+    from proxx_core.errors import ProxxError
+
+    from . import frontdoor
+
+    try:
+        return frontdoor.build_job(args, _err)
+    except (frontdoor.UsageError, ProxxError) as exc:
+        _err(f"proxx {args.command}: {exc}")
+        raise SystemExit(1) from None
+
+
+def _with_option_hints(checked, hint):
+    """The same refusal with each problem naming the command-line option that sets its key."""
+    import attrs
+
+    problems = tuple(attrs.evolve(p, message=p.message + hint(p.path)) for p in checked.problems)
+    refusal = attrs.evolve(checked.refusal, problems=problems) if checked.refusal is not None else None
+    return attrs.evolve(checked, problems=problems, refusal=refusal)
+
+
+def cmd_validate(args) -> int:
+    checked = _check(args, _engines())
     if checked.job is None:
         _report_problems(args.job, checked.problems)
     else:
@@ -63,9 +106,15 @@ def cmd_validate(args) -> int:
         _report_refused(args.job, checked.job.refused)
     warnings, folders = [], []
     if checked.job is not None:  # relink warnings (not errors) and the folders the job writes into
+        from proxx_core.existing import existing_output_warning
         from proxx_core.serialization import written_folders
 
         warnings = [{"path": f"/sources/{c.index - 1}", "message": w} for c in checked.job.clips for w in c.warnings]
+        finals = [p for c in checked.job.clips
+                  for p in (c.plan.request.output_path, *(t.path for t in c.plan.request.extra_outputs))]
+        existing = existing_output_warning(checked.job.spec, finals)
+        if existing:
+            warnings.append({"path": "/existing_outputs", "message": existing})
         folders = written_folders(checked.job)
         for w in warnings:
             _err(f"proxx: {args.job}: warning: {w['path']}: {w['message']}")
@@ -94,11 +143,10 @@ def _report_refused(path: str, refused) -> None:
 
 
 def cmd_plan(args) -> int:
-    from proxx_core.api import check_job_file
     from proxx_core.serialization import plan_document
 
     engines = _engines()
-    checked = check_job_file(args.job, engines)
+    checked = _check(args, engines)
     if checked.job is None:
         _report_problems(args.job, checked.problems)
         return checked.exit_code
@@ -112,13 +160,12 @@ def cmd_plan(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from proxx_core.api import check_job_file
     from proxx_core.deliverables import deliver
     from proxx_core.runner import run_job
     from proxx_core.serialization import dumps
 
     engines = _engines()
-    checked = check_job_file(args.job, engines)
+    checked = _check(args, engines)
     if checked.job is None:
         _report_problems(args.job, checked.problems)
         _finish(engines, checked.refusal)  # type: ignore[arg-type]  # no job: a refusal
@@ -136,7 +183,9 @@ def cmd_run(args) -> int:
 
     _report_refused(args.job, checked.job.refused)
     try:
-        with make_display(args.progress, len(checked.job.clips) + len(checked.job.refused)) as display:
+        durations = {c.index: c.source_info.duration_seconds for c in checked.job.clips}
+        with make_display(args.progress, len(checked.job.clips) + len(checked.job.refused),
+                          durations=durations) as display:
             result = run_job(checked.job, engines, max_workers=args.max_workers, cancel=cancel, events=display)
     finally:
         for s, h in previous.items():
@@ -149,8 +198,29 @@ def cmd_run(args) -> int:
         _err(f"proxx: {message}")
     _err(f"proxx: job {result.job_id}: {result.status}")
     _finish(engines, result)
-    _out(dumps(result))
+    _emit_result(args, result, dumps(result))
     return result.exit_code
+
+
+def _emit_result(args, result, text: str) -> None:
+    """A pipe gets the result JSON; a person at a terminal gets the summary table and the path of
+    the result file (written beside the outputs, or to --result)."""
+    from . import frontdoor
+
+    path = frontdoor.result_path(args, result)
+    if path is not None:
+        from proxx_core.atomic import write_text_atomic
+
+        try:
+            write_text_atomic(path, text)
+        except OSError as exc:
+            _err(f"proxx: could not write the result to {path} ({exc.strerror}); it follows on stdout")
+            path = None
+    if sys.stdout.isatty() and path is not None:
+        frontdoor.summary(result, sys.stdout)
+        _out(f"result: {path}\n")
+    else:
+        _out(text)
 
 
 def _finish(engines, result) -> None:
@@ -158,6 +228,30 @@ def _finish(engines, result) -> None:
     sink that fails is reported and never changes the result or the exit code."""
     for error in engines.job_finished(result):
         _err(f"proxx: result sink failed: {error}")
+
+
+def cmd_job(args) -> int:
+    document, problems, _ = _build(args)
+    for where, message in problems:
+        _err(f"proxx job: {where}: {message}")
+    if problems:
+        return 1
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if not args.output:
+        _out(text)
+        return 0
+    from proxx_core.atomic import write_text_atomic
+
+    try:
+        write_text_atomic(args.output, text, overwrite=args.force)
+    except FileExistsError:
+        _err(f"proxx job: {args.output} exists; choose another name or add --force to replace it")
+        return 1
+    except OSError as exc:
+        _err(f"proxx job: cannot write {args.output} ({exc.strerror})")
+        return 4
+    _err(f"proxx job: wrote {args.output}; check it with: proxx validate {args.output}")
+    return 0
 
 
 def cmd_watch(args) -> int:
@@ -332,18 +426,30 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("validate", "Check a JobSpec completely (schema, sources, names, routing); run nothing.", cmd_validate)
-    p.add_argument("job", help="path of the JobSpec JSON file")
+    from .frontdoor import add_source_options
+
+    p = add("validate", "Check a job completely (schema, sources, names, routing); run nothing.", cmd_validate)
+    add_source_options(p)
     p = add("plan", "Print the routing and exact commands of every clip as JSON; run nothing.", cmd_plan)
-    p.add_argument("job", help="path of the JobSpec JSON file")
-    p = add("run", "Run a JobSpec; the result JSON goes to stdout.", cmd_run)
-    p.add_argument("job", help="path of the JobSpec JSON file")
+    add_source_options(p)
+    p = add("run", "Run a job: a JobSpec file, or media folders and cards with --profile or --preset "
+                   "(e.g. proxx run --preset dailies /Volumes/A001). On a terminal: live progress, a summary "
+                   "table and the result file's path; through a pipe: the result JSON on stdout.", cmd_run)
+    add_source_options(p)
+    p.add_argument("--result", metavar="PATH", help="also write the result JSON to PATH (on a terminal it "
+                                                    "goes beside the outputs: <output_dir>/<job_id>.proxx-result.json)")
     p.add_argument("--max-workers", type=_workers, default="auto", metavar="N|auto",
                    help="clips to encode at once; auto (default): the node's usable CPUs over each clip's thread "
                         "budget, within memory (proxx docs performance)")
     p.add_argument("--progress", choices=("auto", "terminal", "jsonl", "none"), default="auto",
                    help="progress on stderr: auto (default) a live line per running clip when stderr is a terminal; "
                         "jsonl one JSON event per line (start/progress/done); none (proxx docs operator-guide)")
+    p = add("job", "Write the JobSpec for media folders and cards (the job `proxx run` would run with the same "
+                   "options), to keep, edit, submit to a fleet or drop into a watch folder.", cmd_job)
+    add_source_options(p)
+    p.add_argument("-o", "--output", metavar="FILE", help="write the JobSpec to FILE (refused if it exists, unless "
+                                                          "--force) instead of stdout")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     p = add("watch", "Drain a watch folder (pending/ running/ completed/ failed/). Operators drop a spec "
                      "by writing it elsewhere (or under a hidden name) and renaming it into pending/. "
                      "Environment: PROXX_WATCH_NODE (node name, default host name), PROXX_WATCH_STABLE_SECONDS, "
@@ -374,8 +480,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 FLEET_COMMANDS = ("worker", "submit", "status", "wait", "cancel", "workers")
-COMMAND_NAMES = frozenset({"validate", "plan", "run", "watch", "engines", "profiles", "schema", "docs", "demo",
-                           *FLEET_COMMANDS})
+COMMAND_NAMES = frozenset({"validate", "plan", "run", "job", "watch", "engines", "profiles", "schema", "docs",
+                           "demo", *FLEET_COMMANDS})
 
 
 def _add_fleet_commands(add) -> None:

@@ -17,18 +17,20 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from proxx_core.progress import DONE, PROGRESS, START, ProgressEvent, format_eta
+from proxx_core.progress import DONE, PROGRESS, START, JobEta, ProgressEvent, format_eta
 
 MODES = ("auto", "terminal", "jsonl", "none")
 
 
-def make_display(mode: str, total: int, stream: TextIO | None = None):
-    """The display for ``--progress MODE`` (``auto``: terminal if stderr is one, else none)."""
+def make_display(mode: str, total: int, stream: TextIO | None = None,
+                 durations: dict[int, float | None] | None = None):
+    """The display for ``--progress MODE`` (``auto``: terminal if stderr is one, else none).
+    ``durations``: each clip's source duration by index, for the job's overall ETA."""
     stream = stream or sys.stderr
     if mode == "auto":
         mode = "terminal" if stream.isatty() else "none"
     if mode == "terminal":
-        return TerminalProgress(total, stream)
+        return TerminalProgress(total, stream, durations)
     if mode == "jsonl":
         return JsonlProgress(stream)
     return NoProgress()
@@ -68,7 +70,7 @@ def event_record(event: ProgressEvent) -> dict:
 class TerminalProgress(NoProgress):
     """rich Progress: a job line, and one line per running clip, removed when the clip finishes."""
 
-    def __init__(self, total: int, stream: TextIO):
+    def __init__(self, total: int, stream: TextIO, durations: dict[int, float | None] | None = None):
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn
 
@@ -79,6 +81,7 @@ class TerminalProgress(NoProgress):
                                  refresh_per_second=4)
         self.job = self.progress.add_task("clips", total=total, detail=f"0/{total}")
         self.total, self.finished = total, 0
+        self.eta = JobEta(durations or {})
         self.tasks: dict[int, Any] = {}  # clip index -> rich TaskID
 
     def __enter__(self):
@@ -91,6 +94,9 @@ class TerminalProgress(NoProgress):
     def __call__(self, event: ProgressEvent) -> None:
         name = Path(event.source).name
         with self._lock:
+            self.eta.update(event)
+            if event.event in (PROGRESS, DONE):
+                self.progress.update(self.job, detail=self._job_detail())
             if event.event == START:
                 self.tasks[event.index] = self.progress.add_task(
                     f"clip {event.index} {name}", total=100, detail="starting")
@@ -102,10 +108,17 @@ class TerminalProgress(NoProgress):
                 if task is not None:
                     self.progress.remove_task(task)
                 self.finished += 1
-                self.progress.update(self.job, completed=self.finished, detail=f"{self.finished}/{self.total}")
+                self.progress.update(self.job, completed=self.finished, detail=self._job_detail())
                 status = (event.status or "?") + (f" ({event.category})" if event.category else "")
                 self.progress.console.print(f"clip {event.index}: {status}  {name} -> {Path(event.output).name}",
                                             markup=False)
+
+
+    def _job_detail(self) -> str:
+        """``1/5  0:42 of 3:10 media  ETA 2:31``"""
+        media = (f"  {format_eta(self.eta.media_done)} of {format_eta(self.eta.total)} media"
+                 if self.eta.durations else "")
+        return f"{self.finished}/{self.total}{media}  ETA {format_eta(self.eta.eta_seconds)}"
 
 
 def clip_detail(event: ProgressEvent) -> str:

@@ -61,9 +61,19 @@ def static_problems(doc: Any) -> tuple[ParsedJob | None, list[Problem]]:
     return (None, problems) if problems else (ParsedJob.of(doc), [])
 
 
-def check_document(document: Any, engines: EngineSet, *, only: int | None = None) -> CheckedJob:
+def check_document(document: Any, engines: EngineSet, *, only: int | None = None,
+                   input_problems: tuple[Problem, ...] = ()) -> CheckedJob:
     """Validate and prepare a decoded JobSpec; ``only`` (1-based) checks and prepares that one clip,
-    ignoring problems of the job's other sources (a fleet node may not see them)."""
+    ignoring problems of the job's other sources (a fleet node may not see them). ``input_problems``:
+    what was wrong with the inputs the document was built from (a folder that could not be listed,
+    a P2 card); they refuse the job, reported with the document's own problems."""
+    checked = _check_document(document, engines, only=only)
+    if input_problems:
+        return _refuse(document, [*input_problems, *checked.problems])
+    return checked
+
+
+def _check_document(document: Any, engines: EngineSet, *, only: int | None) -> CheckedJob:
     parsed, problems = static_problems(document)
     if only is not None and problems:
         problems = [p for p in problems if not _about_other_source(p.path, only)]

@@ -118,3 +118,20 @@ def _sha256(path: str, chunk: int = 4 * 1024 * 1024) -> tuple[str, int, tuple[in
     finally:
         os.close(fd)
     return h.hexdigest(), size, (st.st_dev, st.st_ino)
+
+
+def existing_output_warning(spec: Any, finals: list[str]) -> str | None:
+    """What ``validate`` says when some of a job's final outputs already exist under ``fail``: the
+    run would fail those clips as ``output_exists``, and the policy that does what the operator most
+    likely wants (keep verified proxies, make the rest) is named with the version it needs."""
+    if policy_of(spec) != FAIL:
+        return None
+    there = [p for p in finals if os.path.lexists(p)]
+    if not there:
+        return None
+    version = str(getattr(spec, "jobspec_version", "1.0.0"))
+    bump = "" if not version.startswith("1.0.") else ' (with "jobspec_version": "1.1.0")'
+    return (f"{len(there)} of {len(finals)} output file(s) already exist (e.g. {there[0]}); a run would fail "
+            f"their clips as output_exists and leave them untouched. To keep the ones that verify and make the "
+            f"rest, set \"existing_outputs\": \"skip_verified\"{bump}; to replace them, \"existing_outputs\": "
+            f"\"overwrite\"")

@@ -71,6 +71,17 @@ class PathMap:
 class NodeConfig:
     path: str | None = None
     path_map: PathMap = attrs.field(factory=PathMap)
+    #: ``[presets.NAME]`` tables: facility defaults (JobSpec keys) for ``--preset NAME``
+    presets: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+
+    def preset(self, name: str) -> Mapping[str, Any]:
+        """The preset called ``name``; a ProxxError naming the config and the presets it has."""
+        if name not in self.presets:
+            have = ", ".join(sorted(self.presets)) or "none"
+            where = self.path or f"no node config (set --config or {CONFIG_ENV})"
+            raise ProxxError(f"no preset {name!r} in {where}; presets: {have}. A preset is a "
+                             f"[presets.{name}] table of JobSpec keys in the node config (proxx docs operator-guide)")
+        return self.presets[name]
 
 
 def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
@@ -90,9 +101,19 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ProxxError(f"node config {where}: not valid TOML ({exc}); Windows paths need doubled "
                          f"backslashes in \"...\" strings or single quotes: 'R:\\'") from None
-    unknown = sorted(set(data) - {"paths"})
+    unknown = sorted(set(data) - {"paths", "presets"})
     if unknown:
-        raise ProxxError(f"node config {where}: unknown key(s) {', '.join(unknown)}; the only table is [paths]")
+        raise ProxxError(f"node config {where}: unknown key(s) {', '.join(unknown)}; the tables are [paths] and "
+                         f"[presets.NAME]")
+    presets = data.get("presets", {})
+    if not isinstance(presets, dict):
+        raise ProxxError(f"node config {where}: presets must be tables: [presets.NAME]")
+    from .jobbuild import preset_problems  # only configs with presets need the JobSpec's key table
+
+    for name, table in presets.items():
+        problems = preset_problems(name, table)
+        if problems:
+            raise ProxxError(f"node config {where}: {problems[0]}")
     paths = data.get("paths", {})
     if not isinstance(paths, dict):
         raise ProxxError(f"node config {where}: [paths] must be a table of \"submitter prefix\" = \"node prefix\"")
@@ -103,7 +124,7 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
             raise ProxxError(f"node config {where}: paths key {src!r} is not an absolute path prefix")
         if not os.path.isabs(dst) and not (os.name == "nt" and _WINDOWS.match(dst)):
             raise ProxxError(f"node config {where}: paths.{src!r} = {dst!r} is not an absolute path on this node")
-    return NodeConfig(path=where, path_map=PathMap.from_mapping(paths))
+    return NodeConfig(path=where, path_map=PathMap.from_mapping(paths), presets=presets)
 
 
 def map_document(document: dict[str, Any], path_map: PathMap) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -144,3 +144,37 @@ def format_eta(seconds: float | None) -> str:
     h, rest = divmod(s, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class JobEta:
+    """The whole job's progress and time left, weighted by each clip's source duration (a 40-minute
+    interview counts for more than a 5-second insert): media done is every finished clip's duration
+    plus each running clip's share of its own; the rate is media done over wall time so far."""
+
+    def __init__(self, durations: dict[int, float | None], clock: Callable[[], float] = time.monotonic):
+        known = [d for d in durations.values() if d]
+        fallback = sum(known) / len(known) if known else 1.0  # an unknown duration counts as an average clip
+        self.durations = {i: (d if d else fallback) for i, d in durations.items()}
+        self.total = sum(self.durations.values())
+        self.fraction: dict[int, float] = {}
+        self.clock = clock
+        self.started = clock()
+
+    def update(self, event: ProgressEvent) -> None:
+        if event.index not in self.durations:
+            return
+        if event.event == DONE:
+            self.fraction[event.index] = 1.0
+        elif event.event == PROGRESS and event.percent is not None:
+            self.fraction[event.index] = max(0.0, min(1.0, event.percent / 100))
+
+    @property
+    def media_done(self) -> float:
+        return sum(self.durations[i] * f for i, f in self.fraction.items())
+
+    @property
+    def eta_seconds(self) -> float | None:
+        done, elapsed = self.media_done, self.clock() - self.started
+        if done <= 0 or elapsed <= 0:
+            return None
+        return max(0.0, (self.total - done) * elapsed / done)
