@@ -76,6 +76,7 @@ def test_mixed_frame_rates_get_one_ale_per_rate_listed_in_the_result(proxx, writ
         fps = ale.metadata["ALE"]["header"]["FPS"]
         for clip in ale.find_clips():
             rate = clip.source_range.start_time.rate
+            assert abs(rate - float(Fraction(MIXED[clip.name + ".mov"]["rate"]))) < 1e-3, (clip.name, rate)
             seen[clip.name] = (fps, otio.opentime.to_timecode(clip.source_range.start_time, rate,
                                                               ";" in MIXED[clip.name + ".mov"]["timecode"]),
                                round(clip.source_range.duration.to_frames(rate)))
