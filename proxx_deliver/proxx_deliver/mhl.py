@@ -9,6 +9,13 @@ common folder (named in its comment), so it can be checked against the card's ow
 tools write in the same hash. An ASC MHL history only describes files under its own root, and Proxx
 never writes beside the sources; hence a hashlist of the sources inside the sealed delivery.
 
+With ``layout: proxy_subfolder`` the proxies sit in a ``Proxy/`` folder beside each card's
+originals, outside the delivery folder: each such folder gets its own history (``Proxy/ascmhl/``),
+the ASC MHL way of sealing separate folder trees, and the delivery folder's history seals the
+sidecars and the sources' hashlist. With ``layout: avid_mxf`` the history ignores the index files
+Media Composer writes into ``Avid MediaFiles/MXF/<n>/`` (:data:`AVID_INDEX_FILES`, recorded as ASC
+MHL ignore patterns in the generation), so ``ascmhl verify`` still passes once Avid has indexed it.
+
 ``ascmhl`` pins Click 8.1.x, which proxx-fleet's Celery refuses, so it is run from its own
 environment: ``PROXX_ASCMHL`` or ``ascmhl`` on PATH (``pipx install ascmhl``). Its ``create`` is
 called through the Python of that environment without the CLI's update check (which would reach
@@ -21,7 +28,9 @@ import os
 import shutil
 import socket
 import subprocess
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import xxhash
 
@@ -32,7 +41,19 @@ from .clips import delivered_clips
 
 HASH_FORMAT = "xxh128"
 HISTORY = "ascmhl"
-_CREATE = "import sys; from ascmhl.commands import create; create(args=sys.argv[1:], prog_name='ascmhl create')"
+#: the index databases Media Composer writes into every managed-media folder it scans
+AVID_INDEX_FILES = ("msmMMOB.mdb", "msmFMID.pmr")
+#: ``ascmhl create`` with one or more ``-sf`` files does not record ``-i`` patterns (ascmhl 1.2 passes
+#: them to the folder mode only), so the session gets them here: argv[1] is a JSON list of patterns
+_CREATE = ("import json, sys\n"
+           "from ascmhl import commands, generator, ignore\n"
+           "extra = json.loads(sys.argv[1])\n"
+           "if extra:\n"
+           "    def session(history, spec=None):\n"
+           "        patterns = ignore.MHLIgnoreSpec(history.latest_ignore_patterns(), extra)\n"
+           "        return generator.MHLGenerationCreationSession(history, patterns)\n"
+           "    commands.MHLGenerationCreationSession = session\n"
+           "commands.create(args=sys.argv[2:], prog_name='ascmhl create')\n")
 _INSTALL = "install the ASC MHL tool in its own environment (pipx install ascmhl) or set PROXX_ASCMHL to its path"
 
 
@@ -41,8 +62,9 @@ def ascmhl_executable() -> str | None:
     return exe if exe and os.path.isfile(exe) and os.access(exe, os.X_OK) else None
 
 
-def create_command(exe: str) -> list[str]:
-    """``ascmhl create`` without the update check: the tool's own Python, when its script says."""
+def create_command(exe: str, ignore: tuple[str, ...] = ()) -> list[str]:
+    """``ascmhl create`` without the update check: the tool's own Python, when its script says;
+    ``ignore``: ASC MHL ignore patterns the new generation records (checked after the run)."""
     try:
         with open(exe, "rb") as fh:
             first = fh.readline(4096).decode("utf-8", "replace").strip()
@@ -50,8 +72,10 @@ def create_command(exe: str) -> list[str]:
         first = ""
     python = first[2:].strip() if first.startswith("#!") else ""
     if python and " " not in python and os.path.isfile(python):
-        return [python, "-c", _CREATE]
-    return [exe, "create"]
+        import json
+
+        return [python, "-c", _CREATE, json.dumps(list(ignore))]
+    return [exe, "create", *(arg for pattern in ignore for arg in ("-i", pattern))]
 
 
 def xxh128_file(path: str) -> str:
@@ -90,38 +114,87 @@ def sources_hashlist(job_id: str, sources: list[str], created: str, host: str) -
     return "\n".join(lines) + "\n"
 
 
+def _inside(folder: str, path: str) -> bool:
+    folder, path = os.path.realpath(folder), os.path.realpath(path)
+    return os.path.commonpath([folder, path]) == folder
+
+
+def layout_problems(document: Mapping[str, Any]) -> list[str]:
+    """``proxy_subfolder``: each ``Proxy/`` folder gets its own history, and histories must not nest
+    in one another (the outer one would then find unsealed files: the other cards, the sources)."""
+    if document.get("layout") != "proxy_subfolder" or not isinstance(document.get("output_dir"), str):
+        return []
+    from proxx_core.layouts import proxy_folder
+
+    out = str(document["output_dir"])
+    problems = []
+    for i, source in enumerate(s for s in document.get("sources") or [] if isinstance(s, str)):
+        proxies = proxy_folder(source)
+        if _inside(out, proxies) or _inside(proxies, out):
+            problems.append(f"sources[{i}]: its proxy folder {proxies} and output_dir {out} would nest one ASC MHL "
+                            f"history in the other, which then fails verify on the files it does not seal: choose an "
+                            f"output_dir outside the source folders (and not inside a Proxy folder)")
+    return problems
+
+
+def _histories(job: DeliveryJob, layout: str) -> dict[str, list[str]]:
+    """The files each history seals, by its root folder: the delivery folder's first, then each
+    proxy folder outside it (``proxy_subfolder``), sorted."""
+    folder = job.folder
+    roots: dict[str, list[str]] = {folder: []}
+    # every file a clip published (an Avid OP-Atom clip has one per track)
+    for clip in job.delivered_clips():
+        for f in clip["output"].get("files") or [clip["output"]]:
+            path = str(f["path"])
+            own = layout == "proxy_subfolder" and not _inside(folder, path)
+            roots.setdefault(os.path.dirname(path) if own else folder, []).append(path)
+    roots[folder] += [str(w.path) for w in job.written if w.path and not w.error]  # the other sidecars
+    return {root: roots[root] for root in [folder, *sorted(r for r in roots if r != folder)]}
+
+
 class MhlSink(DeliverableSink):
     name = "mhl"
     runs_last = True  # seals the other sidecars too
 
     def problems(self, document, sources):
-        if ascmhl_executable():
-            return []
-        return [f"the 'mhl' deliverable needs the ascmhl tool, not found here: {_INSTALL}"]
+        if not ascmhl_executable():
+            return [f"the 'mhl' deliverable needs the ascmhl tool, not found here: {_INSTALL}"]
+        return layout_problems(document)
 
     def write(self, job: DeliveryJob):
         exe = ascmhl_executable()
         if exe is None:
             raise RuntimeError(f"ascmhl not found: {_INSTALL}")
         clips = delivered_clips(job)
-        folder = os.path.realpath(job.folder)
-        # every file a clip published (an Avid OP-Atom clip has one per track), then the other sidecars
-        proxies = [f["path"] for c in job.delivered_clips() for f in (c["output"].get("files") or [c["output"]])]
-        sealed = proxies + [w.path for w in job.written if w.path and not w.error]
-        outside = [p for p in sealed if os.path.commonpath([folder, os.path.realpath(p)]) != folder]
-        if outside:
-            raise ValueError(f"an ASC MHL history seals files under its folder only; outside {job.folder}: "
+        layout = str((job.result.get("jobspec") or {}).get("layout") or "")
+        histories = _histories(job, layout)
+        folder, *proxy_roots = histories
+        outside = [p for root, paths in histories.items() for p in paths if not _inside(root, p)]
+        if outside:  # a path that resolves elsewhere (a link swapped in): never seal what is not there
+            raise ValueError(f"an ASC MHL history seals files under its folder only; outside their folders: "
                              f"{', '.join(outside)}")
+        ignore = AVID_INDEX_FILES if layout == "avid_mxf" else ()
         created = datetime.now(UTC).isoformat(timespec="seconds")
         manifest = write_sidecar(job, self.name, f"{job.job_id}.sources.mhl", sources_hashlist(
             job.job_id, [c.source_path for c in clips], created, socket.gethostname()).encode("utf-8"))
-        history = os.path.join(job.folder, HISTORY)
+        records = [manifest]
+        where = f"; proxies sealed in their folders' own histories: {', '.join(proxy_roots)}" if proxy_roots else ""
+        records += self._seal(exe, folder, [*histories[folder], str(manifest.path)], ignore, (
+            f"proxx job {job.job_id}: {len(clips)} proxies; camera originals in "
+            f"{os.path.basename(manifest.path or '')}{where}"))
+        for root in proxy_roots:
+            records += self._seal(exe, root, histories[root], ignore, (
+                f"proxx job {job.job_id}: proxies of the camera originals in {os.path.dirname(root)}; the job's "
+                f"sidecars and {os.path.basename(manifest.path or '')} are sealed in {folder}"))
+        return records
+
+    def _seal(self, exe: str, root: str, paths: list[str], ignore: tuple[str, ...], comment: str) -> list[Deliverable]:
+        """One new generation of ``root``'s history sealing ``paths``; its records (generation, chain)."""
+        history = os.path.join(root, HISTORY)
         before = set(os.listdir(history)) if os.path.isdir(history) else set()
-        argv = [*create_command(exe), job.folder, "-h", HASH_FORMAT,
-                "--comment", (f"proxx job {job.job_id}: {len(clips)} proxies; camera originals in "
-                              f"{os.path.basename(manifest.path or '')}")]
-        for path in [*sealed, manifest.path]:
-            argv += ["-sf", str(path)]
+        argv = [*create_command(exe, ignore), root, "-h", HASH_FORMAT, "--comment", comment]
+        for path in paths:
+            argv += ["-sf", path]
         proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
         if proc.returncode != 0:
             tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
@@ -129,11 +202,16 @@ class MhlSink(DeliverableSink):
         new = sorted(n for n in os.listdir(history) if n not in before and n.endswith(".mhl"))
         if len(new) != 1:
             raise RuntimeError(f"ascmhl create left {len(new)} new generations in {history}, expected 1")
-        records = [manifest]
-        for name in (new[0], "ascmhl_chain.xml"):
-            path = os.path.join(history, name)
-            records.append(Deliverable(name=self.name, path=path, sha256=sha256_of(path)))
-        return records
+        generation = os.path.join(history, new[0])
+        with open(generation, encoding="utf-8") as fh:
+            text = fh.read()
+        missing = [p for p in ignore if f"<pattern>{p}</pattern>" not in text]
+        if missing:
+            raise RuntimeError(f"ascmhl did not record the ignore patterns {', '.join(missing)} in {generation}; "
+                               f"ascmhl verify would fail once Media Composer indexes the folder: install the "
+                               f"ascmhl version of constraints-ascmhl.txt")
+        return [Deliverable(name=self.name, path=path, sha256=sha256_of(path))
+                for path in (generation, os.path.join(history, "ascmhl_chain.xml"))]
 
 
 @hookimpl

@@ -56,15 +56,6 @@ def test_deliverable_without_proxx_deliver_names_the_distribution(proxx, write_j
     assert list(outdir.iterdir()) == []
 
 
-def test_ale_of_mixed_frame_rates_is_refused_before_any_encode(proxx, write_job, media, clip, outdir):
-    other = media("A001_C002.mov", size="64x36", rate="24000/1001", frames=4, timecode="01:00:00:00")
-    r = proxx("run", write_job(spec([clip, other], outdir, ["ale", "otio"])))
-    assert r.returncode == 1
-    (p,) = r.json()["problems"]
-    assert p["path"] == "/deliverables/0" and "24000/1001, 25/1" in p["message"] and "split the job" in p["message"]
-    assert list(outdir.iterdir()) == []
-
-
 def test_mhl_without_the_ascmhl_tool_is_refused_before_any_encode(proxx, write_job, clip, outdir, tmp_path):
     r = proxx("run", write_job(spec([clip], outdir, ["mhl"])),
               env_extra={"PROXX_ASCMHL": str(tmp_path / "nowhere" / "ascmhl")})

@@ -94,7 +94,8 @@ def test_ale_fcpxml_otio_read_back_map_each_proxy_to_its_source(rate, proxx, wri
             assert fcpxml_frames(element.get("start"), Fraction(rate)) == start.value
             assert fcpxml_frames(element.get("duration"), Fraction(rate)) == frames
         ale_clip = readers["ale"][name]
-        assert ale_clip.media_reference.target_url == proxies[name]
+        assert ale_clip.media_reference.target_url == src.name  # Source File: the original's file name
+        assert ale_clip.metadata["ALE"]["Proxy Path"] == proxies[name]
         assert ale_clip.metadata["ALE"]["Camera File"] == str(src)
         assert ale_clip.metadata["ALE"]["Tape"] == name
         channels = sum(CLIPS[src.name]["audio"])
