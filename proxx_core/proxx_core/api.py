@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .cards import expand_document
 from .document import ParsedJob, derive_job_id, document_problems, job_id_usable, jobspec_sha256, read_document
 from .errors import JobFileError, Problem, SpecInvalid
 from .layouts import DEFAULT_LAYOUT, layout_problems
@@ -67,9 +68,14 @@ def check_document(document: Any, engines: EngineSet, *, only: int | None = None
     ignoring problems of the job's other sources (a fleet node may not see them). ``input_problems``:
     what was wrong with the inputs the document was built from (a folder that could not be listed,
     a P2 card); they refuse the job, reported with the document's own problems."""
+    document, folders, folder_problems = expand_document(document)
+    problems = [*input_problems, *(Problem(path=f"/sources/{i}", message=m) for i, m in folder_problems)]
     checked = _check_document(document, engines, only=only)
-    if input_problems:
-        return _refuse(document, [*input_problems, *checked.problems])
+    if problems:
+        return _refuse(document, [*problems, *checked.problems])
+    if folders and checked.job is not None:  # the result records what each folder source gave
+        job = attrs.evolve(checked.job, parsed=attrs.evolve(checked.job.parsed, source_folders=folders))
+        return attrs.evolve(checked, job=job)
     return checked
 
 

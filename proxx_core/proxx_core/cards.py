@@ -33,6 +33,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import attrs
 
@@ -362,3 +363,51 @@ def expand(paths: Sequence[str]) -> Expansion:
 def _entry_for(path: str) -> os.DirEntry[str]:
     folder, name = os.path.split(path)
     return next(entry for entry in _entries(folder) if entry.name == name)
+
+
+#: the JobSpec minor version from which a ``sources`` entry may name a folder, card or glob pattern
+FOLDER_SOURCES_SINCE_MINOR = 2
+
+
+def _declared_minor(document: dict[str, Any]) -> int:
+    try:
+        return int(str(document.get("jobspec_version")).split(".")[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def expand_document(document: Any) -> tuple[Any, tuple[dict[str, Any], ...], list[tuple[int, str]]]:
+    """A JobSpec 1.2 document whose ``sources`` name folders (cards) or glob patterns, with each such
+    entry replaced, in place, by the clips it holds (in name order): the document every later step
+    checks and the result records, file by file. Also the record of each expansion (the entry as
+    given, the sources it gave, what it skipped and why, cards and spans) and the problems met
+    ``(source index, message)``. Documents before 1.2, and entries that name files, pass unchanged."""
+    if not isinstance(document, dict) or _declared_minor(document) < FOLDER_SOURCES_SINCE_MINOR:
+        return document, (), []
+    given = document.get("sources")
+    if not isinstance(given, list):
+        return document, (), []
+    sources: list[Any] = []
+    records: list[dict[str, Any]] = []
+    problems: list[tuple[int, str]] = []
+    for i, entry in enumerate(given):
+        if not isinstance(entry, str) or not os.path.isabs(entry) or "\x00" in entry or not (
+                os.path.isdir(entry) or (_has_glob(entry) and not os.path.lexists(entry))):
+            sources.append(entry)  # a file (or a mistake the later checks word): as given
+            continue
+        exp = expand([entry])
+        problems.extend((i, p.message if p.path == entry else f"{p.path}: {p.message}") for p in exp.problems)
+        if not exp.sources and not exp.problems:
+            seen = "; ".join(f"{os.path.basename(s.path.rstrip(os.sep))}: {s.reason}" for s in exp.skipped[:3])
+            more = f" and {len(exp.skipped) - 3} more" if len(exp.skipped) > 3 else ""
+            problems.append((i, f"{entry}: no media files in it" + (f" (skipped {seen}{more})" if seen else "")))
+        sources.extend(exp.sources)
+        records.append({
+            "given": entry, "index": i, "sources": list(exp.sources),
+            "skipped": [{"path": s.path, "reason": s.reason} for s in exp.skipped],
+            "cards": [{"root": c.root, "kind": c.kind} for c in exp.cards],
+            "spans": [{"recording": s.recording, "files": list(s.files), "handling": s.handling} for s in exp.spans],
+        })
+    if not records:
+        return document, (), problems
+    return {**document, "sources": sources}, tuple(records), problems

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 SUPPORTED_MAJOR = 1
 
-SUPPORTED_MINOR = 1
+SUPPORTED_MINOR = 2
 
 MAX_USER_METADATA_BYTES = 64 * 1024
 
@@ -83,6 +83,9 @@ class ParsedJob:
     document: dict[str, Any]
     job_id: str
     jobspec_sha256: str
+    #: JobSpec 1.2 folder sources: what each folder or card entry of ``sources`` expanded to (the
+    #: document above already lists the files), for the result's ``source_folders``
+    source_folders: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def of(cls, document: dict[str, Any]) -> ParsedJob:

@@ -53,7 +53,9 @@ def _file_problems(src: str, where: str) -> list[Problem]:
     except OSError as exc:
         return [Problem(path=where, message=f"{src}: cannot be accessed ({exc.strerror}); check permissions")]
     if stat.S_ISDIR(st.st_mode):
-        return [Problem(path=where, message=f"{src}: is a directory; list the media files inside it")]
+        return [Problem(path=where, message=(f"{src}: is a directory; list the media files inside it, or set "
+                                             f"\"jobspec_version\": \"1.2.0\" to take the clips of a folder or "
+                                             f"camera card (or run: proxx run --profile PROFILE FOLDER)"))]
     if not stat.S_ISREG(st.st_mode):
         return [Problem(path=where, message=f"{src}: is not a regular file")]
     if st.st_size == 0:

@@ -95,6 +95,8 @@ class JobResult:
     jobspec: Any = None
     #: sidecars written by the job's ``deliverables`` sinks (docs/delivery.md)
     deliverables: tuple[Deliverable, ...] = ()
+    #: JobSpec 1.2: each folder or card named in ``sources`` and the clips it gave, what it skipped and why
+    source_folders: tuple[dict[str, Any], ...] = ()
 
 
 def environment(identities: list[EngineIdentity], engine_distributions: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -143,7 +145,8 @@ def finished(job: PreparedJob, clips: tuple[ClipResult, ...], *, identities: lis
     return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job.job_id,
                      jobspec_sha256=job.jobspec_sha256, status=status, exit_code=exit_code,
                      environment=environment(identities, distributions), user_metadata=job.spec.user_metadata,
-                     clips=clips, timing=timing, jobspec=job.document)
+                     clips=clips, timing=timing, jobspec=job.document,
+                     source_folders=job.parsed.source_folders)
 
 
 def refused_clip(index: int, source: str, problem: Problem, profile: str) -> ClipResult:

@@ -49,7 +49,7 @@ CASES = [
     ("missing required", lambda d, s: d.pop("fps_mode"), "/fps_mode", ("missing required key",)),
     ("bad fps_mode", lambda d, s: d.update(fps_mode="conform_24"), "/fps_mode", ("not one of",)),
     ("major version", lambda d, s: d.update(jobspec_version="2.0.0"), "/jobspec_version", ("major version 2",)),
-    ("newer minor", lambda d, s: d.update(jobspec_version="1.2.0"), "/jobspec_version", ("newer", "1.1.x")),
+    ("newer minor", lambda d, s: d.update(jobspec_version="1.3.0"), "/jobspec_version", ("newer", "1.2.x")),
     ("not semver", lambda d, s: d.update(jobspec_version="1.0"), "/jobspec_version", ("semantic version",)),
     ("relative source", lambda d, s: d.update(sources=["media/A001.mov"]), "/sources/0", ("not an absolute path",)),
     ("missing source", lambda d, s: d.update(sources=[str(s) + ".nope"]), "/sources/0", ("no such file",)),
