@@ -131,3 +131,34 @@ def test_job_eta_weighs_clips_by_source_duration():
     assert eta.media_done == 60 and eta.eta_seconds == (990 - 60) * 10 / 60
     eta.update(ProgressEvent(event=PROGRESS, index=1, source="a", output="a", percent=50.0))
     assert eta.media_done == 360
+
+
+def test_the_operator_guides_presets_are_a_valid_node_config(tmp_path):
+    """docs/operator-guide.md starts from a card; its preset example must be what the config reader
+    accepts, and each preset must build a JobSpec whose keys are all JobSpec keys."""
+    import tomllib
+    from pathlib import Path
+
+    from proxx_core.document import document_problems
+    from proxx_core.jobbuild import build_document
+    from proxx_core.pathmap import load_node_config
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "operator-guide.md").read_text("utf-8")
+    assert guide.index("## From a camera card to proxies") < guide.index("## Install only what you need")
+    example = guide.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = tmp_path / "node.toml"
+    config.write_text(example, "utf-8")
+    node = load_node_config(config)
+    assert sorted(node.presets) == sorted(tomllib.loads(example)["presets"])
+    for name in node.presets:
+        doc = build_document(["/media/A001C001.MOV"], preset=node.preset(name))
+        assert doc["jobspec_version"] == "1.1.0" and doc["codec"] and doc["container"], doc
+        assert document_problems(doc) == [], (name, document_problems(doc))
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[presets.x]\nsources = ["/a.mov"]\n', "utf-8")
+    import pytest
+
+    from proxx_core.errors import ProxxError
+
+    with pytest.raises(ProxxError, match="presets.x.sources comes from the command line"):
+        load_node_config(bad)
