@@ -83,7 +83,10 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
             check("field_dominance", sv.field_dominance, ov.field_dominance)
     if src.start_timecode is None:
         notes.append(f"the source has no timecode: the proxy starts at {ZERO_TIMECODE}, as NLEs read such a file")
-    check("start_timecode", src.start_timecode or ZERO_TIMECODE, output.start_timecode)
+    # effective start timecodes: every NLE reads a file without timecode as starting at 00:00:00:00,
+    # so for a source without one, a proxy without one and a proxy at 00:00:00:00 are the same
+    # (an engine written to the 1.0 guide that cannot write a timecode track relies on it)
+    check("start_timecode", src.start_timecode or ZERO_TIMECODE, output.start_timecode or ZERO_TIMECODE)
     if src.reel_name and profile.container in _REEL_CONTAINERS:
         check("reel_name", src.reel_name, output.reel_name)
     elif src.reel_name:

@@ -4,6 +4,10 @@ and the matching kit check must fail (run in an inner pytest session with pytest
 import pytest
 
 pytest.importorskip("proxx_engine_imageseq", reason="install ./examples/proxx-engine-imageseq")
+# PyAV is a C extension: pytester drops modules first imported by an inner session, and a second
+# import of av then comes back half-initialised ("module 'av' has no attribute 'stream'"). Importing
+# it here, before the inner sessions, keeps it (the file alone failed; the whole suite hid it).
+pytest.importorskip("av")
 
 pytest_plugins = ["pytester"]
 

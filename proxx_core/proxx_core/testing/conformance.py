@@ -240,8 +240,10 @@ class EngineContractTests(EngineFixtures):
             pytest.skip("no importable `plugin` module given")
         code = (f"import sys, importlib; importlib.import_module({plugin.__name__!r}); "
                 f"print(','.join(sorted(m for m in {list(self.heavy_modules)!r} if m in sys.modules)))")
+        # the child imports the plugin as this process does (a plugin kept beside its tests, not installed)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                             stdin=subprocess.DEVNULL)
+                             stdin=subprocess.DEVNULL, env=env)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "", (
             f"importing {plugin.__name__} imports {out.stdout.strip()}: defer heavy imports to the engine's methods")
