@@ -9,6 +9,7 @@
 #   (d) + a plugin that raises on import: `proxx engines` still lists the others, reports the
 #       failure with its reason, exits 0; jobs still run
 #   (e) + proxx-deliver: a job listing deliverables gets its sidecars, listed in the result
+#   (n) proxx-notify with core, cli and ffmpeg: a job naming an unreachable target completes, with a warning
 #
 # usage: .ci/isolation.sh [REPO_ROOT]     (set PIP_CACHE_DIR to reuse downloaded wheels)
 set -euo pipefail
@@ -172,5 +173,19 @@ assert [(d["name"], d["path"].rsplit("/", 1)[-1]) for d in got] == [("ale", "e.a
 assert all(d["sha256"] and d["error"] is None for d in got), got
 ' "$WORK/e-result.json"
 say "(e) ok: ale, fcpxml, otio written and listed"
+
+# ---------------------------------------------------------------------------------------------
+say "(n) proxx-notify alone beside (a)'s three: a job's named target that is down is a warning, never a failure"
+venv n
+pip_in n -c constraints.txt ./proxx_core ./proxx_cli ./proxx_engine_ffmpeg ./proxx_notify
+mkdir -p "$WORK/out-n"
+write_job "$WORK/job-n.json" "$WORK/out-n" offline_prores_proxy_1920x1080 "$WORK/media/A001_C001.mov"
+check n 'import json, sys; d = json.load(open(sys.argv[1])); d.update(jobspec_version="1.2.0", notify=["ops"]); json.dump(d, open(sys.argv[1], "w"))' "$WORK/job-n.json"
+printf '[notify.targets]\nops = "json://127.0.0.1:9/nobody"\n' >"$WORK/node-n.toml"
+(cd "$WORK" && PROXX_CONFIG="$WORK/node-n.toml" "$WORK/n/bin/proxx" run "$WORK/job-n.json" >"$WORK/n-result.json" 2>"$WORK/n-run.err") \
+    || { cat "$WORK/n-run.err" >&2; fail "(n) proxx run exited $?"; }
+check n "$RESULT_IS" "$WORK/n-result.json" ffmpeg
+grep -q "proxx-notify: warning: target 'ops'" "$WORK/n-run.err" || { cat "$WORK/n-run.err" >&2; fail "(n) no warning"; }
+say "(n) ok: COMPLETED, and the unreachable target is a warning"
 
 say "all isolation checks passed in $((SECONDS - T0)) s"

@@ -20,6 +20,7 @@ SUMMARIES = {
     "results": "the result JSON: statuses, failure categories, verification",
     "source-handling": "camera media: interlacing, rotation, timecode, reels, what each profile refuses",
     "delivery": "sidecars for editors and DITs: ALE, FCPXML, OpenTimelineIO, ASC MHL",
+    "notifications": "tell people when a job ends: Slack, Teams, e-mail, webhooks (proxx-notify)",
     "watch-folders": "the watch folder: layout, protocol, logs",
     "fleet": "running jobs on many nodes (Celery + Redis)",
     "performance": "speed, workers, determinism evidence",

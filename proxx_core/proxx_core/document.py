@@ -72,6 +72,8 @@ class JobSpec:
     #: JobSpec 1.1: "refuse_job" (default) or "fail_clip" (planning.RefusedClip)
     unsupported_sources: str = "refuse_job"
     deliverables: tuple[str, ...] = ()
+    #: JobSpec 1.2: notification targets by name (node config ``[notify.targets]``; proxx-notify)
+    notify: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -188,7 +190,7 @@ def schema_problems(doc: Any) -> list[Problem]:
 def structure(doc: dict[str, Any]) -> JobSpec:
     """The typed spec of a document the schema passed (so every key is a field, of its type)."""
     data = dict(doc)
-    for key in ("sources", "deliverables"):
+    for key in ("sources", "deliverables", "notify"):
         if key in data:
             data[key] = tuple(data[key])
     return JobSpec(**data)
@@ -228,6 +230,7 @@ KEYS_SINCE_MINOR: dict[str, int] = {
     "existing_outputs": 1,
     "unsupported_sources": 1,
     "deliverables": 1,
+    "notify": 2,
 }
 
 def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:

@@ -73,6 +73,10 @@ class NodeConfig:
     path_map: PathMap = attrs.field(factory=PathMap)
     #: ``[presets.NAME]`` tables: facility defaults (JobSpec keys) for ``--preset NAME``
     presets: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    #: ``[notify]``: named notification targets (Apprise URLs: secrets stay on the node) and the
+    #: names told about every job this node finishes (proxx-notify)
+    notify_targets: Mapping[str, str] = attrs.field(factory=dict)
+    notify_always: tuple[str, ...] = ()
 
     def preset(self, name: str) -> Mapping[str, Any]:
         """The preset called ``name``; a ProxxError naming the config and the presets it has."""
@@ -101,10 +105,11 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ProxxError(f"node config {where}: not valid TOML ({exc}); Windows paths need doubled "
                          f"backslashes in \"...\" strings or single quotes: 'R:\\'") from None
-    unknown = sorted(set(data) - {"paths", "presets"})
+    unknown = sorted(set(data) - {"paths", "presets", "notify"})
     if unknown:
-        raise ProxxError(f"node config {where}: unknown key(s) {', '.join(unknown)}; the tables are [paths] and "
-                         f"[presets.NAME]")
+        raise ProxxError(f"node config {where}: unknown key(s) {', '.join(unknown)}; the tables are [paths], "
+                         f"[presets.NAME] and [notify]")
+    targets, always = _notify_table(where, data.get("notify", {}))
     presets = data.get("presets", {})
     if not isinstance(presets, dict):
         raise ProxxError(f"node config {where}: presets must be tables: [presets.NAME]")
@@ -124,7 +129,29 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
             raise ProxxError(f"node config {where}: paths key {src!r} is not an absolute path prefix")
         if not os.path.isabs(dst) and not (os.name == "nt" and _WINDOWS.match(dst)):
             raise ProxxError(f"node config {where}: paths.{src!r} = {dst!r} is not an absolute path on this node")
-    return NodeConfig(path=where, path_map=PathMap.from_mapping(paths), presets=presets)
+    return NodeConfig(path=where, path_map=PathMap.from_mapping(paths), presets=presets, notify_targets=targets,
+                      notify_always=always)
+
+
+_TARGET_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+def _notify_table(where: str, table: Any) -> tuple[dict[str, str], tuple[str, ...]]:
+    """``[notify]`` with ``targets = {name = "apprise URL"}`` and ``always = [names]``."""
+    if not isinstance(table, dict) or set(table) - {"targets", "always"}:
+        raise ProxxError(f"node config {where}: [notify] holds targets = {{name = \"URL\"}} and always = [names]")
+    targets = table.get("targets", {})
+    if not isinstance(targets, dict):
+        raise ProxxError(f"node config {where}: notify.targets must be a table of name = \"Apprise URL\"")
+    for name, url in targets.items():
+        if not _TARGET_NAME.fullmatch(name) or not isinstance(url, str) or "://" not in url:
+            raise ProxxError(f"node config {where}: notify.targets.{name}: a name of [a-z0-9_-] (starting with a "
+                             f"letter) = an Apprise URL such as \"json://host/path\" or \"mailto://…\"")
+    always = table.get("always", [])
+    if not isinstance(always, list) or any(n not in targets for n in always):
+        raise ProxxError(f"node config {where}: notify.always must list names of notify.targets "
+                         f"({', '.join(sorted(targets)) or 'none defined'})")
+    return dict(targets), tuple(always)
 
 
 def map_document(document: dict[str, Any], path_map: PathMap) -> tuple[dict[str, Any], dict[str, Any]]:

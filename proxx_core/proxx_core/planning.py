@@ -231,6 +231,33 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         from .deliverables import deliverable_problems
 
         problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips])
+    if spec.notify:
+        problems += notify_problems(spec.notify, engines)
     if problems:
         raise SpecInvalid(problems)
     return PreparedJob(parsed=parsed, clips=tuple(clips), refused=tuple(refused))
+
+
+#: the plugin (entry-point name) that tells a JobSpec's ``notify`` targets; its distribution
+NOTIFY_PLUGIN, NOTIFY_DISTRIBUTION = "notify", "proxx-notify"
+
+
+def notify_problems(names: tuple[str, ...], engines: EngineSet) -> list[Problem]:
+    """A JobSpec's ``notify`` names targets this node's config defines, and a plugin is here to tell them:
+    refused at validate, never found missing when the job ends."""
+    from .pathmap import load_node_config  # only jobs that ask for notifications read the node config
+
+    if NOTIFY_PLUGIN not in engines.plugin_names:
+        return [Problem(path="/notify", category="engine_unavailable", install_hint=NOTIFY_DISTRIBUTION,
+                        message=f"notifications are sent by {NOTIFY_DISTRIBUTION}, which is not installed here: "
+                                f"{install_command(NOTIFY_DISTRIBUTION)}")]
+    try:
+        config = load_node_config()
+    except ProxxError as exc:
+        return [Problem(path="/notify", message=exc.message)]
+    where = config.path or "no node config (set PROXX_CONFIG)"
+    known = ", ".join(sorted(config.notify_targets)) or "none"
+    return [Problem(path=f"/notify/{i}", message=(
+        f"no notification target {name!r} in {where} (targets: {known}); define it under [notify.targets] "
+        f"in the node config: a JobSpec names targets, it never holds their URLs or secrets"))
+        for i, name in enumerate(names) if name not in config.notify_targets]

@@ -87,6 +87,11 @@ class EngineSet:
             return EngineIdentity(name=name, version="unknown",
                                   build=f"identity() raised {type(exc).__name__}: {exc}")
 
+    @property
+    def plugin_names(self) -> tuple[str, ...]:
+        """The loaded plugins' names (entry-point names), sorted."""
+        return tuple(self._plugin_names())
+
     def _plugin_names(self) -> list[str]:
         pm = self.plugin_manager
         return sorted(name for name, _ in pm.list_name_plugin()) if pm is not None else []

@@ -1,0 +1,85 @@
+"""The ``notify`` plugin: on ``proxx_job_finished``, tell the node's ``[notify] always`` targets and
+the job's own ``notify`` targets (names from the node config, never URLs in a JobSpec).
+
+A target that cannot be reached never changes a job's result or exit code: it is reported as a
+warning with Apprise's reason (stderr, which the watch folder and fleet workers log). Apprise is
+imported only when a job has someone to tell, so loading the plugin costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from proxx_core import hookimpl
+
+log = logging.getLogger("proxx.notify")
+#: a dead target delays the end of a job by at most this (connect, read): Apprise's cto/rto
+TIMEOUTS = {"cto": "3", "rto": "5"}
+
+
+def _with_timeouts(url: str) -> str:
+    """The URL with bounded connect/read timeouts unless it sets its own."""
+    missing = [f"{k}={v}" for k, v in TIMEOUTS.items() if f"{k}=" not in url]
+    if not missing:
+        return url
+    return url + ("&" if "?" in url else "?") + "&".join(missing)
+
+
+def targets_for(result: Any, always: tuple[str, ...], defined: dict[str, str]) -> list[str]:
+    """The target names to tell, in order, each once: the node's ``always``, then the job's."""
+    asked = list((result.jobspec or {}).get("notify") or []) if isinstance(result.jobspec, dict) else []
+    return [name for name in dict.fromkeys([*always, *asked]) if name in defined]
+
+
+def warn(message: str) -> None:
+    log.warning(message)
+    print(f"proxx-notify: warning: {message}", file=sys.stderr, flush=True)
+
+
+def send(url: str, title: str, body: str) -> str | None:
+    """Deliver one notification; None when it was accepted, else the reason it was not."""
+    import apprise
+
+    sender = apprise.Apprise()
+    if not sender.add(_with_timeouts(url)):
+        return "Apprise does not understand this URL (check its scheme and fields)"
+    with apprise.LogCapture(level=logging.WARNING) as captured:
+        ok = sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+        detail = captured.getvalue().strip().splitlines()
+    return None if ok else (detail[-1] if detail else "the target refused or did not answer")
+
+
+@hookimpl
+def proxx_job_finished(result: Any) -> None:
+    from proxx_core.errors import ProxxError
+    from proxx_core.pathmap import load_node_config
+
+    from .message import body, title
+
+    try:
+        config = load_node_config()
+    except ProxxError as exc:
+        warn(f"no notification sent: {exc.message}")
+        return
+    names = targets_for(result, config.notify_always, dict(config.notify_targets))
+    if not names:
+        return
+    heading, text = title(result), body(result)
+    for name in names:
+        try:
+            reason = send(config.notify_targets[name], heading, text)
+        except Exception as exc:  # a target must never change the result or stop the others
+            reason = f"{type(exc).__name__}: {exc}"
+        if reason:
+            warn(f"target {name!r} ({_scheme(config.notify_targets[name])}) was not told about job "
+                 f"{result.job_id}: {reason}; the job's result is unchanged")
+
+
+def _scheme(url: str) -> str:
+    """Only the scheme of a target in messages: the rest may hold a password or token."""
+    return url.split("://", 1)[0] + "://…" if "://" in url else "?"
+
+
+__all__ = ["proxx_job_finished", "send", "targets_for"]
