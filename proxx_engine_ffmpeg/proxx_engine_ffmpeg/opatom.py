@@ -16,6 +16,7 @@ bytes are a pure function of what the clip is, so the output stays deterministic
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 
@@ -101,6 +102,28 @@ def clip_seed(req: ClipRequest) -> bytes:
              req.profile.name, f"{req.width}x{req.height}", info.start_timecode or "", info.reel_name or "",
              str(v.frame_rate) if v else "", str(v.frame_count if v else ""), str(info.duration_seconds)]
     return hashlib.sha256("\0".join(parts).encode("utf-8")).digest()
+
+
+def clip_date(req: ClipRequest) -> dt.datetime:
+    """The clip's creation date in its files: the source file's modification time (UTC, whole
+    seconds). A property of the input, so reruns write the same bytes; Avid shows it as the clip's
+    creation date, which for camera media is when the clip was recorded (or last copied with
+    its times kept)."""
+    return dt.datetime.fromtimestamp(int(os.stat(req.source).st_mtime), tz=dt.timezone.utc)
+
+
+def finish_clip(req: ClipRequest) -> None:
+    """After FFmpeg: number the zero UMIDs, then make every file describe the whole master clip
+    (:mod:`.avidclip`), on the temp files, before the core verifies them."""
+    from . import __version__
+    from .avidclip import rewrite_clip
+
+    seed = clip_seed(req)
+    paths = [req.temp_path, *(t.temp_path for t in req.extra_outputs)]
+    stamp_umids(paths[0], seed, "V1")
+    for k, path in enumerate(paths[1:], start=1):
+        stamp_umids(path, seed, f"A{k}")
+    rewrite_clip(paths, seed=seed, date=clip_date(req), version=__version__)
 
 
 def _material_number(seed: bytes, label: str) -> bytes:
