@@ -7,7 +7,7 @@ Composer ties files by these package ids) then see a clip with only V1, or only 
 (and the BBC's bmx Avid clip writer) put every track of the clip in the material and tape packages of
 every file instead; each file's file package carries its one essence track. This module does that:
 
-- material package and tape package of every file: the timecode track, then V1 (TrackID 2) and A1…An
+- material package and tape package of every file: the timecode track (TC1), then V1 (TrackID 2) and A1…An
   (TrackID 2+k), numbered per kind as Avid numbers them (V1 -> 1, Ak -> k), named ``V1``/``Ak``, each
   at its file's edit rate and duration; the material tracks reference the file package of each
   file, the tape tracks are the originals (no reference);
@@ -57,7 +57,7 @@ TRACK_NAME_TAG, TRACK_NAME_UL = 0x4802, bytes.fromhex("060e2b3401010102010701020
 BWF_FRAME = bytes.fromhex("060e2b34040101010d01030102060100")
 BWF_CLIP = bytes.fromhex("060e2b34040101010d01030102060200")
 _BWF_ELEMENT = bytes.fromhex("060e2b34010201010d01030116")
-COMPANY, PRODUCT = "Proxx", "Proxx FFmpeg engine"
+COMPANY, PRODUCT = "Proxx", "Proxx"
 
 
 @attrs.frozen(kw_only=True)
@@ -176,7 +176,9 @@ def _replace_tracks(h: HeaderMetadata, package: LocalSet, where: str, clip: list
     keep: list[bytes] = []
     drop: set[bytes] = set()
     for track, seq, comps in _tracks(h, package):
-        if seq.get(0x0201) == TIMECODE:
+        if seq.get(0x0201) == TIMECODE:  # Avid's first timecode track: TC1, number 1
+            track.put(0x4804, _u32(1))
+            track.put(TRACK_NAME_TAG, _utf16("TC1"))
             keep.append(track.uid)
         else:
             drop |= {track.uid, seq.uid, *(c.uid for c in comps)}
