@@ -93,7 +93,7 @@ def rewrite_clip(paths: list[str], *, seed: bytes, date: dt.datetime, version: s
 
 def timestamp(date: dt.datetime) -> bytes:
     """MXF TimeStamp: year (u16), month, day, hour, minute, second, quarter-milliseconds (u8 each), UTC."""
-    d = date.astimezone(dt.timezone.utc)
+    d = date.astimezone(dt.UTC)
     return d.year.to_bytes(2, "big") + bytes([d.month, d.day, d.hour, d.minute, d.second, d.microsecond // 4000])
 
 

@@ -109,7 +109,7 @@ def clip_date(req: ClipRequest) -> dt.datetime:
     seconds). A property of the input, so reruns write the same bytes; Avid shows it as the clip's
     creation date, which for camera media is when the clip was recorded (or last copied with
     its times kept)."""
-    return dt.datetime.fromtimestamp(int(os.stat(req.source).st_mtime), tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(int(os.stat(req.source).st_mtime), tz=dt.UTC)
 
 
 def finish_clip(req: ClipRequest) -> None:

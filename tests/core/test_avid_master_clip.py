@@ -112,7 +112,7 @@ def test_every_order_of_linking_gives_one_master_clip_with_every_track(written, 
 
 def test_files_carry_proxx_dates_identification_and_clip_wrapped_audio(written):
     _case, _src, paths = written
-    date = dt.datetime.fromtimestamp(MTIME, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    date = dt.datetime.fromtimestamp(MTIME, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     with aaf2.open() as f:  # in memory
         for p in paths:
             f.content.link_external_mxf(p)
@@ -204,3 +204,33 @@ def test_avid_names_stay_within_the_limit_and_keep_the_clip_name(stem):
     assert stem.startswith(head) or head == "clip"
     for target in op_atom_targets("/o/" + name, [999]):
         assert len(os.path.basename(target.path)) <= AVID_NAME_MAX
+
+
+def test_files_that_describe_only_themselves_fail_verification(tmp_path, monkeypatch):
+    """The core checks every file's master clip itself: an engine that leaves FFmpeg's one-track
+    packages (what avid_mxf wrote before) fails verification and publishes nothing."""
+    from proxx_core.api import check_document
+    from proxx_core.plugins import load_engines
+    from proxx_core.runner import run_job
+    from proxx_engine_ffmpeg import engine as ffengine
+    from proxx_engine_ffmpeg import opatom
+
+    def stamp_only(req):
+        seed = opatom.clip_seed(req)
+        opatom.stamp_umids(req.temp_path, seed, "V1")
+        for k, t in enumerate(req.extra_outputs, start=1):
+            opatom.stamp_umids(t.temp_path, seed, f"A{k}")
+
+    monkeypatch.setattr(ffengine, "finish_clip", stamp_only)
+    src = make_source(tmp_path / "X.mov", size="320x180", frames=4, audio=(2,), reel="A001")
+    (tmp_path / "out").mkdir()
+    engines = load_engines()
+    checked = check_document(_doc([src], tmp_path / "out"), engines)
+    assert checked.job is not None, checked.problems
+    clip = run_job(checked.job, engines).clips[0]
+    assert clip.status == "FAILED" and clip.failure.category == "verification_failed", clip.failure
+    failed = {c.name: c.actual for c in clip.output.verification.failed_checks()}
+    assert {"V1:master_clip_tracks", "A1:master_clip_tracks", "A2:master_clip_tracks"} <= set(failed), failed
+    assert failed["A2:master_clip_tracks"] == [""]  # FFmpeg's own: its one, unnamed track
+    assert not any(p.suffix == ".mxf" and not p.name.startswith(".")
+                   for p in (tmp_path / "out" / "Avid MediaFiles" / "MXF" / "1").iterdir())
