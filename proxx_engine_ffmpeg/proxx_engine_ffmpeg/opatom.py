@@ -12,6 +12,10 @@ rewrites, in the header metadata sets only (never essence), the 15 material-numb
 zero UMID: the material and tape packages get bytes derived from the clip (shared by all its files:
 one master clip), each file package bytes derived from the clip and the file (its own media). The
 bytes are a pure function of what the clip is, so the output stays deterministic.
+
+FFmpeg then leaves each file describing only itself (one essence track per package);
+:func:`finish_clip` numbers the UMIDs and has :mod:`.avidclip` rewrite every file's header metadata
+into the whole master clip, as Avid writes it, on the temp files before the core verifies them.
 """
 
 from __future__ import annotations
