@@ -48,7 +48,7 @@ def _run(tmp: Path, doc: dict, name: str = "job.json") -> dict:
 
 def _clip_files(clip: dict) -> list[str]:
     """V1 then A1…An, as the result lists them."""
-    files = [f["path"] for f in clip["output"]["files"]]
+    files = [f["path"] for f in clip["output"]["files"] or [clip["output"]]]  # a clip without audio: null
     return sorted(files, key=lambda p: (".A" in p, len(p), p))
 
 
@@ -234,3 +234,14 @@ def test_files_that_describe_only_themselves_fail_verification(tmp_path, monkeyp
     assert failed["A2:master_clip_tracks"] == [""]  # FFmpeg's own: its one, unnamed track
     assert not any(p.suffix == ".mxf" and not p.name.startswith(".")
                    for p in (tmp_path / "out" / "Avid MediaFiles" / "MXF" / "1").iterdir())
+
+
+def test_a_clip_without_audio_or_reel_is_one_master_clip_too(tmp_path):
+    """No audio: the clip is V1 alone; no reel name: FFmpeg writes no tape package, nothing to extend."""
+    src = make_source(tmp_path / "D001.mov", size="320x180", frames=4, audio=(), reel=None)
+    (tmp_path / "out").mkdir()
+    clip = _run(tmp_path, _doc([src], tmp_path / "out"))["clips"][0]
+    (v1,) = _clip_files(clip)
+    ((name, slots),) = _link([v1], tmp_path / "x.aaf")
+    assert name == "D001" and [(s[1], s[2]) for s in slots] == [("Timecode", "TC1"), ("Picture", "V1")]
+    _assert_partitions_consistent(v1)
