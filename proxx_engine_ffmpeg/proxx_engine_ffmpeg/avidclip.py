@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from fractions import Fraction
 
 import attrs
 
@@ -84,7 +83,10 @@ def rewrite_clip(paths: list[str], *, seed: bytes, date: dt.datetime, version: s
     clip = [_essence(h, label, p) for h, label, p in zip(headers, labels, paths, strict=True)]
     moved = []
     for header, own, path in zip(headers, clip, paths, strict=True):
-        _rebuild(header, own, clip, seed=seed, stamp=timestamp(date), version=version)
+        try:
+            _rebuild(header, own, clip, seed=seed, stamp=timestamp(date), version=version)
+        except MxfLayoutError as exc:
+            raise MxfLayoutError(f"{path}: {exc}") from None
         moved.append(write_header(path, header))
         if own.data_def == SOUND:
             _label_clip_wrapped(path)
@@ -97,10 +99,6 @@ def timestamp(date: dt.datetime) -> bytes:
     return d.year.to_bytes(2, "big") + bytes([d.month, d.day, d.hour, d.minute, d.second, d.microsecond // 4000])
 
 
-def edit_rate(value: bytes) -> Fraction:
-    return Fraction(int.from_bytes(value[:4], "big"), int.from_bytes(value[4:8], "big"))
-
-
 def _uid(seed: bytes, label: str) -> bytes:
     """A deterministic UUID (version 8, RFC 9562) for a set Proxx adds."""
     b = bytearray(hashlib.sha256(seed + b"\0set\0" + label.encode()).digest()[:16])
@@ -111,7 +109,7 @@ def _uid(seed: bytes, label: str) -> bytes:
 
 def _packages(h: HeaderMetadata) -> tuple[LocalSet, LocalSet, LocalSet | None]:
     """(material, file, tape or None): the file package is the one the essence container data links."""
-    linked = next(s.get(0x2701) for s in h.sets if s.key == ESSENCE_DATA)
+    linked = next(s.get(0x2701) for s in h.sets if s.key == ESSENCE_DATA)  # StopIteration: not OP-Atom
     material = next(s for s in h.sets if s.key == MATERIAL)
     sources = [s for s in h.sets if s.key == SOURCE]
     files = [s for s in sources if s.get(0x4401) == linked]
@@ -132,7 +130,10 @@ def _tracks(h: HeaderMetadata, package: LocalSet) -> list[tuple[LocalSet, LocalS
 
 
 def _essence(h: HeaderMetadata, label: str, path: str) -> Essence:
-    _material, file_package, _tape = _packages(h)
+    try:
+        _material, file_package, _tape = _packages(h)
+    except (MxfLayoutError, StopIteration):
+        raise MxfLayoutError(f"{path}: no material package, or no file package linked to its essence") from None
     essence = [(t, s) for t, s, _c in _tracks(h, file_package) if s.get(0x0201) in (PICTURE, SOUND)]
     if len(essence) != 1:
         raise MxfLayoutError(f"{path}: the file package has {len(essence)} essence tracks, not 1")

@@ -149,7 +149,7 @@ class FFmpegEngine(Engine):
         try:
             records = run_commands(plan.commands, cancel, progress=on_block)
             if plan.request.layout == "avid_mxf":  # package ids, one master clip across the files, dates
-                finish_clip(plan.request)
+                finish_clip(plan.request, records)
             return records
         finally:
             if needs_audio_pass(plan.request):  # the audio pass's file never outlives the clip

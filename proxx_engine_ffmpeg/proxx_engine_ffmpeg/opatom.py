@@ -24,7 +24,8 @@ import datetime as dt
 import hashlib
 import os
 
-from proxx_core import ClipRequest
+from proxx_core import ClipRequest, CommandRecord
+from proxx_core.errors import ClipFailure
 from proxx_core.kit import ZERO_TIMECODE
 
 #: SMPTE UMID label + length byte as FFmpeg writes it, then 3 instance bytes and 15 zero bytes
@@ -116,18 +117,24 @@ def clip_date(req: ClipRequest) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(os.stat(req.source).st_mtime), tz=dt.UTC)
 
 
-def finish_clip(req: ClipRequest) -> None:
+def finish_clip(req: ClipRequest, records: tuple[CommandRecord, ...] = ()) -> None:
     """After FFmpeg: number the zero UMIDs, then make every file describe the whole master clip
     (:mod:`.avidclip`), on the temp files, before the core verifies them."""
     from . import __version__
     from .avidclip import rewrite_clip
+    from .mxfklv import MxfLayoutError
 
     seed = clip_seed(req)
     paths = [req.temp_path, *(t.temp_path for t in req.extra_outputs)]
     stamp_umids(paths[0], seed, "V1")
     for k, path in enumerate(paths[1:], start=1):
         stamp_umids(path, seed, f"A{k}")
-    rewrite_clip(paths, seed=seed, date=clip_date(req), version=__version__)
+    try:
+        rewrite_clip(paths, seed=seed, date=clip_date(req), version=__version__)
+    except MxfLayoutError as exc:
+        raise ClipFailure(f"the OP-Atom files FFmpeg wrote could not be made one Avid master clip: {exc}; this "
+                          f"FFmpeg's mxf_opatom output is not what Proxx knows (report it with the FFmpeg version)",
+                          category="engine_failed", records=records) from None
 
 
 def _material_number(seed: bytes, label: str) -> bytes:

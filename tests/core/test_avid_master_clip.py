@@ -215,7 +215,7 @@ def test_files_that_describe_only_themselves_fail_verification(tmp_path, monkeyp
     from proxx_engine_ffmpeg import engine as ffengine
     from proxx_engine_ffmpeg import opatom
 
-    def stamp_only(req):
+    def stamp_only(req, records=()):
         seed = opatom.clip_seed(req)
         opatom.stamp_umids(req.temp_path, seed, "V1")
         for k, t in enumerate(req.extra_outputs, start=1):
@@ -245,3 +245,25 @@ def test_a_clip_without_audio_or_reel_is_one_master_clip_too(tmp_path):
     ((name, slots),) = _link([v1], tmp_path / "x.aaf")
     assert name == "D001" and [(s[1], s[2]) for s in slots] == [("Timecode", "TC1"), ("Picture", "V1")]
     _assert_partitions_consistent(v1)
+
+
+def test_ffmpeg_output_the_rewriter_does_not_know_fails_the_clip_naming_the_file(tmp_path, monkeypatch):
+    from proxx_core.api import check_document
+    from proxx_core.plugins import load_engines
+    from proxx_core.runner import run_job
+    from proxx_engine_ffmpeg import avidclip
+    from proxx_engine_ffmpeg.mxfklv import MxfLayoutError
+
+    def unknown(_h):
+        raise MxfLayoutError("no file package linked by the essence container data")
+
+    monkeypatch.setattr(avidclip, "_packages", unknown)
+    src = make_source(tmp_path / "Y.mov", size="320x180", frames=4, audio=(1,), reel="A001")
+    (tmp_path / "out").mkdir()
+    engines = load_engines()
+    checked = check_document(_doc([src], tmp_path / "out"), engines)
+    clip = run_job(checked.job, engines).clips[0]
+    assert clip.status == "FAILED" and clip.failure.category == "engine_failed", clip.failure
+    assert ".V1.mxf" in clip.failure.message and "one Avid master clip" in clip.failure.message
+    assert clip.commands and clip.commands[0]["exit_code"] == 0  # the encode's record is kept
+    assert not any(p.suffix == ".mxf" for p in (tmp_path / "out" / "Avid MediaFiles" / "MXF" / "1").iterdir())
