@@ -267,3 +267,25 @@ def test_ffmpeg_output_the_rewriter_does_not_know_fails_the_clip_naming_the_file
     assert ".V1.mxf" in clip.failure.message and "one Avid master clip" in clip.failure.message
     assert clip.commands and clip.commands[0]["exit_code"] == 0  # the encode's record is kept
     assert not any(p.suffix == ".mxf" for p in (tmp_path / "out" / "Avid MediaFiles" / "MXF" / "1").iterdir())
+
+
+def test_each_file_package_references_its_own_track_of_the_tape(written):
+    """The tape (reel) package holds every track too, and each file's essence is its own track of it."""
+    _case, _src, paths = written
+    labels = ["V1"] + [f"A{k}" for k in range(1, len(paths))]
+    with aaf2.open() as f:
+        for p in paths:
+            f.content.link_external_mxf(p)
+        sources = [m for m in f.content.mobs if isinstance(m, aaf2.mobs.SourceMob)]
+        tapes = [m for m in sources if isinstance(m.descriptor, aaf2.essence.TapeDescriptor)]
+        assert [m.name for m in tapes] == ["A001"]
+        tape = tapes[0]
+        assert [s.name for s in tape.slots] == ["TC1", *labels]
+        master = next(m for m in f.content.mobs if isinstance(m, aaf2.mobs.MasterMob))
+        for slot in list(master.slots)[1:]:
+            clip = next(iter(slot.segment.components))
+            file_mob = next(m for m in sources if m.mob_id == clip["SourceID"].value)
+            (essence,) = [s for s in file_mob.slots if s.media_kind in ("Picture", "Sound")]
+            ref = next(iter(essence.segment.components))
+            assert ref["SourceID"].value == tape.mob_id
+            assert ref["SourceMobSlotID"].value == slot.slot_id == 2 + labels.index(slot.name), slot.name
