@@ -289,3 +289,23 @@ def test_each_file_package_references_its_own_track_of_the_tape(written):
             ref = next(iter(essence.segment.components))
             assert ref["SourceID"].value == tape.mob_id
             assert ref["SourceMobSlotID"].value == slot.slot_id == 2 + labels.index(slot.name), slot.name
+
+
+def test_unique_names_keep_the_collision_and_never_a_source_rules(tmp_path, write_job, proxx):
+    """Two identical copies of a clip (same name, size and time: a card copied twice) still collide and are
+    refused; an output that would land on a source is refused."""
+    import shutil
+
+    out = tmp_path / "out"
+    folder = out / "Avid MediaFiles" / "MXF" / "1"
+    folder.mkdir(parents=True)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    src = make_source(tmp_path / "a" / "C0001.mov", size="96x54", frames=2, audio=(1,), reel="A001")
+    copy = Path(shutil.copy2(src, tmp_path / "b" / "C0001.mov"))
+    r = proxx("validate", write_job(_doc([src, copy], out, output_name_template="{source_name}")))
+    assert r.returncode == 1 and "would both write" in r.stdout, r.stdout
+    stem = avid_clip_name("C0001.mxf", str(src), PROFILE).removesuffix(".mxf")
+    victim = make_source(folder / f"{stem}.V1.mxf", size="96x54", frames=2, audio=(), reel="A001")
+    r = proxx("validate", write_job(_doc([src, victim], out, output_name_template="{source_name}")))
+    assert r.returncode == 1 and "would replace source" in r.stdout, r.stdout
