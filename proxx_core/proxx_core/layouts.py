@@ -5,9 +5,10 @@
   and Resolve 18+ convention (Resolve attaches such proxies by itself). Proxx creates only the
   ``Proxy`` leaf, inside a source folder that exists and is writable, never a parent; a ``Proxy``
   that is a symbolic link or not a directory is refused.
-- ``avid_mxf``: ``<output_dir>/Avid MediaFiles/MXF/1/<template>.V1.mxf`` plus one
-  ``<template>.A<k>.mxf`` per audio channel (MXF OP-Atom, DNxHR only). Proxx creates the three
-  folders inside ``output_dir`` (which must exist, as always).
+- ``avid_mxf``: ``<output_dir>/Avid MediaFiles/MXF/1/<template>_<unique>.V1.mxf`` plus one
+  ``<template>_<unique>.A<k>.mxf`` per audio channel (MXF OP-Atom, DNxHR only; ``<unique>``: see
+  :func:`avid_unique_part`). Proxx creates the three folders inside ``output_dir`` (which must
+  exist, as always).
 
 Validation (spec.py) and planning (jobs.py) use these functions; the runner only creates the
 folders :func:`folders_to_create` names, right before the clip's temp file.
@@ -15,6 +16,7 @@ folders :func:`folders_to_create` names, right before the clip's temp file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Iterable
@@ -38,6 +40,13 @@ PROXY_FOLDER = "Proxy"
 AVID_FOLDERS = ("Avid MediaFiles", "MXF", "1")
 #: the only profile codec Media Composer takes as OP-Atom managed media here
 AVID_CODECS = ("dnxhr",)
+#: Proxx keeps each Avid media file name within this many characters (Media Composer's own names,
+#: clip name + track + unique part, stay well under it; Avid documents no exact limit)
+AVID_NAME_MAX = 64
+#: hex digits of the unique part of an Avid media file name (48 bits)
+AVID_UNIQUE_HEX = 12
+#: the longest track part Proxx appends (``.A999.mxf``): the clip name is cut to leave room for it
+_AVID_TRACK_PART = len(".A999.mxf")
 
 RASTERS = ("fit", "half", "quarter")
 DEFAULT_RASTER = "fit"
@@ -87,6 +96,30 @@ def folders_to_create(layout: str, source: str, output_dir: str | None) -> tuple
             out.append(here)
         return tuple(out)
     return ()
+
+
+def avid_unique_part(source: str, name: str, profile: str) -> str:
+    """The unique part of a clip's Avid file names: hex of a hash of what makes the clip itself,
+    node-independent (a fleet maps paths): the source's base name, size and modification time (whole
+    seconds), the rendered name and the profile. Reruns of the clip give the same part; another
+    card's clip of the same name (another size or time) another, so both can share one Avid folder."""
+    try:
+        st = os.stat(source)
+        identity = f"{st.st_size}:{int(st.st_mtime)}"
+    except OSError:
+        identity = ""  # a missing source is refused elsewhere; the name stays computable
+    text = "\0".join(("proxx-avid-name-1", os.path.basename(source), identity, name, profile))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:AVID_UNIQUE_HEX]
+
+
+def avid_clip_name(name: str, source: str, profile: str) -> str:
+    """``<clip>_<unique>.mxf``, the base of a clip's files (:func:`op_atom_targets` adds ``.V1``,
+    ``.A1``...): the rendered ``name`` without its extension, cut so that every file name stays within
+    :data:`AVID_NAME_MAX` characters, plus :func:`avid_unique_part`."""
+    stem = os.path.splitext(name)[0]
+    room = AVID_NAME_MAX - 1 - AVID_UNIQUE_HEX - _AVID_TRACK_PART
+    stem = stem[:room].rstrip(" .") or "clip"
+    return f"{stem}_{avid_unique_part(source, name, profile)}.mxf"
 
 
 def op_atom_targets(video_path: str, audio_channels: list[int]) -> tuple[Target, ...]:
@@ -230,10 +263,12 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
         folder = clip_folder(layout, src, output_dir)
         name = render_name(template or PROXY_TEMPLATE, source=src, index=i + 1, count=len(sources), job_id=job_id,
                            profile=profile.name, extension=profile.extension)
+        why = name_problem(name)  # the rendered name, before Avid's cut and unique part
+        if layout == "avid_mxf":
+            name = avid_clip_name(name, src, profile.name)
         path = os.path.join(folder, name)
         paths.append(path)
         where = f"/sources/{i}" if layout == "proxy_subfolder" else where_name
-        why = name_problem(name)
         if why:
             problems.append(Problem(path=where, message=f"for /sources/{i}: {why}"))
             continue

@@ -26,6 +26,11 @@ class MxfFacts:
     timecode: str | None
     material_package_umid: str | None
     file_package_umid: str | None
+    #: the material package's tracks as libav lists them (Avid track names: V1, A1, ...): the whole
+    #: master clip, its tracks whose essence is in other files being data streams
+    tracks: tuple[str, ...] = ()
+    #: the track whose essence this file carries
+    essence_track: str | None = None
 
 
 def is_op_atom(ul: str | None) -> bool:
@@ -39,21 +44,36 @@ def read_facts(path: str) -> MxfFacts | None:
 
     try:
         with open(path, "rb") as fh, av.open(fh, mode="r") as c:
-            stream_meta = c.streams[0].metadata if c.streams else {}
+            streams = list(c.streams)
+            essence = next((s for s in streams if s.type in ("video", "audio")), streams[0] if streams else None)
+            stream_meta = essence.metadata if essence is not None else {}
             return MxfFacts(operational_pattern=c.metadata.get("operational_pattern_ul"),
                             tape_name=(stream_meta.get("reel_name") or "").strip() or None,
                             timecode=normalise_timecode(stream_meta.get("timecode") or c.metadata.get("timecode")),
                             material_package_umid=c.metadata.get("material_package_umid"),
-                            file_package_umid=stream_meta.get("file_package_umid"))
+                            file_package_umid=stream_meta.get("file_package_umid"),
+                            tracks=tuple(s.metadata.get("track_name") or "" for s in streams),
+                            essence_track=stream_meta.get("track_name"))
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError, IndexError):
         return None
 
 
-def _file_checks(label: str, facts: MxfFacts | None, *, timecode: str, tape: str | None) -> list[Check]:
+def clip_tracks(audio_files: int) -> tuple[str, ...]:
+    """The tracks of an OP-Atom master clip, as Avid names them: V1, then A1…An."""
+    return ("V1", *(f"A{k}" for k in range(1, audio_files + 1)))
+
+
+def _file_checks(label: str, facts: MxfFacts | None, *, timecode: str, tape: str | None,
+                 tracks: tuple[str, ...]) -> list[Check]:
     if facts is None:
         return [Check(name=f"{label}:readable", expected=True, actual=False, ok=False)]
     checks = [Check(name=f"{label}:op_atom", expected="OP-Atom", actual=facts.operational_pattern,
                     ok=is_op_atom(facts.operational_pattern)),
+              # every file describes the whole master clip (Avid, pyaaf2 build it from the first file)
+              Check(name=f"{label}:master_clip_tracks", expected=list(tracks), actual=list(facts.tracks),
+                    ok=facts.tracks == tracks),
+              Check(name=f"{label}:essence_track", expected=label, actual=facts.essence_track,
+                    ok=facts.essence_track == label),
               Check(name=f"{label}:start_timecode", expected=timecode, actual=facts.timecode,
                     ok=facts.timecode == timecode)]
     if tape:
@@ -74,7 +94,8 @@ def verify_clip(plan: ClipPlan, video: SourceInfo | None, engine: Engine,
     timecode = src.start_timecode or ZERO_TIMECODE
     tape = src.reel_name
     v_facts = read_facts(req.temp_path) if video is not None else None
-    checks = _file_checks("V1", v_facts, timecode=timecode, tape=tape)
+    tracks = clip_tracks(len(req.extra_outputs))
+    checks = _file_checks("V1", v_facts, timecode=timecode, tape=tape, tracks=tracks)
     audio: list[AudioInfo] = []
     one_frame = float(1 / src.video.frame_rate.fraction) if src.video else 0.0
     umids = {v_facts.material_package_umid} if v_facts else set()
@@ -82,7 +103,7 @@ def verify_clip(plan: ClipPlan, video: SourceInfo | None, engine: Engine,
     for k, target in enumerate(req.extra_outputs, start=1):
         label = f"A{k}"
         facts = read_facts(target.temp_path)
-        checks += _file_checks(label, facts, timecode=timecode, tape=tape)
+        checks += _file_checks(label, facts, timecode=timecode, tape=tape, tracks=tracks)
         try:
             info = probe_file(target.temp_path, probed_by="proxx-core")
         except ProxxError:

@@ -36,7 +36,7 @@ from .commands import (
     needs_audio_pass,
     timeout_for,
 )
-from .opatom import build_opatom_argv, clip_seed, stamp_umids
+from .opatom import build_opatom_argv, finish_clip
 from .overlays import FONT_NAME, FONT_SHA256
 
 #: profile codec -> the encoder this engine uses for it
@@ -148,11 +148,8 @@ class FFmpegEngine(Engine):
                 progress(ClipProgress.from_ffmpeg(block, frames=frames, seconds=seconds))
         try:
             records = run_commands(plan.commands, cancel, progress=on_block)
-            if plan.request.layout == "avid_mxf":  # FFmpeg's bitexact UMIDs are all zero: number them
-                seed = clip_seed(plan.request)
-                stamp_umids(plan.request.temp_path, seed, "V1")
-                for k, t in enumerate(plan.request.extra_outputs, start=1):
-                    stamp_umids(t.temp_path, seed, f"A{k}")
+            if plan.request.layout == "avid_mxf":  # package ids, one master clip across the files, dates
+                finish_clip(plan.request, records)
             return records
         finally:
             if needs_audio_pass(plan.request):  # the audio pass's file never outlives the clip

@@ -12,14 +12,20 @@ rewrites, in the header metadata sets only (never essence), the 15 material-numb
 zero UMID: the material and tape packages get bytes derived from the clip (shared by all its files:
 one master clip), each file package bytes derived from the clip and the file (its own media). The
 bytes are a pure function of what the clip is, so the output stays deterministic.
+
+FFmpeg then leaves each file describing only itself (one essence track per package);
+:func:`finish_clip` numbers the UMIDs and has :mod:`.avidclip` rewrite every file's header metadata
+into the whole master clip, as Avid writes it, on the temp files before the core verifies them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 
-from proxx_core import ClipRequest
+from proxx_core import ClipRequest, CommandRecord
+from proxx_core.errors import ClipFailure
 from proxx_core.kit import ZERO_TIMECODE
 
 #: SMPTE UMID label + length byte as FFmpeg writes it, then 3 instance bytes and 15 zero bytes
@@ -101,6 +107,34 @@ def clip_seed(req: ClipRequest) -> bytes:
              req.profile.name, f"{req.width}x{req.height}", info.start_timecode or "", info.reel_name or "",
              str(v.frame_rate) if v else "", str(v.frame_count if v else ""), str(info.duration_seconds)]
     return hashlib.sha256("\0".join(parts).encode("utf-8")).digest()
+
+
+def clip_date(req: ClipRequest) -> dt.datetime:
+    """The clip's creation date in its files: the source file's modification time (UTC, whole
+    seconds). A property of the input, so reruns write the same bytes; Avid shows it as the clip's
+    creation date, which for camera media is when the clip was recorded (or last copied with
+    its times kept)."""
+    return dt.datetime.fromtimestamp(int(os.stat(req.source).st_mtime), tz=dt.UTC)
+
+
+def finish_clip(req: ClipRequest, records: tuple[CommandRecord, ...] = ()) -> None:
+    """After FFmpeg: number the zero UMIDs, then make every file describe the whole master clip
+    (:mod:`.avidclip`), on the temp files, before the core verifies them."""
+    from . import __version__
+    from .avidclip import rewrite_clip
+    from .mxfklv import MxfLayoutError
+
+    seed = clip_seed(req)
+    paths = [req.temp_path, *(t.temp_path for t in req.extra_outputs)]
+    stamp_umids(paths[0], seed, "V1")
+    for k, path in enumerate(paths[1:], start=1):
+        stamp_umids(path, seed, f"A{k}")
+    try:
+        rewrite_clip(paths, seed=seed, date=clip_date(req), version=__version__)
+    except MxfLayoutError as exc:
+        raise ClipFailure(f"the OP-Atom files FFmpeg wrote could not be made one Avid master clip: {exc}; this "
+                          f"FFmpeg's mxf_opatom output is not what Proxx knows (report it with the FFmpeg version)",
+                          category="engine_failed", records=records) from None
 
 
 def _material_number(seed: bytes, label: str) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from proxx_core.layouts import avid_clip_name
 from proxx_core.results import interrupted
 
 
@@ -38,18 +39,19 @@ def test_avid_mxf_reports_every_op_atom_file(tmp_path):
     src.write_bytes(b"camera")
     doc = _doc([src], layout="avid_mxf", output_dir=str(out), output_name_template="{source_name}",
                proxy_profile="offline_dnxhr_lb_1920x1080", codec="dnxhr", container="mxf")
-    (folder / "A001C001.V1.mxf").write_bytes(b"v")
-    (folder / ".A001C001.A1.mxf.proxx-partial").write_bytes(b"a1")
-    (folder / ".A001C001.A2.mxf.proxx-partial").write_bytes(b"a2")
-    (folder / "A001C001X.A1.mxf").write_bytes(b"another clip's")
+    stem = avid_clip_name("A001C001.mxf", str(src), "offline_dnxhr_lb_1920x1080").removesuffix(".mxf")
+    (folder / f"{stem}.V1.mxf").write_bytes(b"v")
+    (folder / f".{stem}.A1.mxf.proxx-partial").write_bytes(b"a1")
+    (folder / f".{stem}.A2.mxf.proxx-partial").write_bytes(b"a2")
+    (folder / f"{stem}X.A1.mxf").write_bytes(b"another clip's")
     (clip,) = interrupted(doc, "owner died").clips
-    assert clip.output.path == str(folder / "A001C001.V1.mxf")
-    assert clip.output.kept_temp_path == str(folder / ".A001C001.A1.mxf.proxx-partial")
+    assert clip.output.path == str(folder / f"{stem}.V1.mxf")
+    assert clip.output.kept_temp_path == str(folder / f".{stem}.A1.mxf.proxx-partial")
     message = clip.failure.message
-    assert f"a file exists at {folder / 'A001C001.V1.mxf'}" in message
+    assert f"a file exists at {folder / f'{stem}.V1.mxf'}" in message
     for k in (1, 2):
-        assert f"left at {folder / f'.A001C001.A{k}.mxf.proxx-partial'}" in message
-    assert "A001C001X" not in message
+        assert f"left at {folder / f'.{stem}.A{k}.mxf.proxx-partial'}" in message
+    assert f"{stem}X" not in message
 
 
 def test_an_unnameable_spec_still_gives_a_result(tmp_path):

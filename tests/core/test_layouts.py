@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from proxx_core.layouts import avid_clip_name
 from proxx_engine_ffmpeg.testmedia import make_source
 from proxxtest import job_doc
 
@@ -137,14 +138,14 @@ def test_avid_mxf_writes_op_atom_files_avid_can_index(tmp_path, proxx, write_job
     plan = proxx("plan", job).json()
     folder = outdir / "Avid MediaFiles" / "MXF" / "1"
     assert plan["folders"] == [str(folder)]
+    stem = avid_clip_name("A001C007_proxy.mxf", str(src), "offline_dnxhr_lb_1920x1080").removesuffix(".mxf")
     assert [t["path"] for t in plan["clips"][0]["extra_outputs"]] == [
-        str(folder / f"A001C007_proxy.A{k}.mxf") for k in (1, 2, 3)]
+        str(folder / f"{stem}.A{k}.mxf") for k in (1, 2, 3)]
     r = proxx("run", job)
     assert r.returncode == 0, r.stderr
     clip = r.json()["clips"][0]
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["A001C007_proxy.A1.mxf", "A001C007_proxy.A2.mxf", "A001C007_proxy.A3.mxf",
-                     "A001C007_proxy.V1.mxf"]
+    assert names == [f"{stem}.A1.mxf", f"{stem}.A2.mxf", f"{stem}.A3.mxf", f"{stem}.V1.mxf"]
     assert sorted(os.path.basename(f["path"]) for f in clip["output"]["files"]) == names
     umids = set()
     for name in names:
@@ -171,7 +172,9 @@ def test_avid_mxf_writes_op_atom_files_avid_can_index(tmp_path, proxx, write_job
     r2 = proxx("run", write_job(spec([other], "avid_mxf", output_dir=str(outdir),
                                      profile="offline_dnxhr_lb_1920x1080")))
     assert r2.returncode == 0, r2.stderr
-    assert read_facts(str(folder / "A001C008_proxy.V1.mxf")).material_package_umid not in umids
+    other_v1 = r2.json()["clips"][0]["output"]["path"]
+    assert os.path.basename(other_v1).startswith("A001C008_proxy_")
+    assert read_facts(other_v1).material_package_umid not in umids
     # deterministic: the same job makes the same bytes
     first = {f["path"]: f["sha256"] for f in clip["output"]["files"]}
     r3 = proxx("run", job)
