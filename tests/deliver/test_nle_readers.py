@@ -15,6 +15,10 @@ from pathlib import Path
 
 import opentimelineio as otio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from proxx_deliver.clips import DeliveredClip
+from proxx_deliver.fcpxml import fcpxml_text
 
 from proxxtest import job_doc
 
@@ -90,6 +94,15 @@ def test_fcpxml_format_of_an_interlaced_original_names_its_field_order(
     dtd_valid(fcpxml_dtd, outdir / "day1.fcpxml")
     (fmt,) = formats_of(ET.parse(outdir / "day1.fcpxml").getroot()).values()
     assert fmt["fieldOrder"] == fcp
+
+
+def test_fcpxml_format_of_an_anamorphic_original_names_its_pixel_aspect(proxx, write_job, media, outdir, fcpxml_dtd):
+    src = media("H001.mov", size="96x72", rate="25", frames=2, timecode="01:00:00:00", audio=(2,), sar="4/3")
+    res = run_job(proxx, write_job, [src], outdir, ["fcpxml"])
+    assert res["clips"][0]["source"]["info"]["video"]["sample_aspect"] == "4:3"
+    dtd_valid(fcpxml_dtd, outdir / "day1.fcpxml")
+    (fmt,) = formats_of(ET.parse(outdir / "day1.fcpxml").getroot()).values()
+    assert (fmt["width"], fmt["height"], fmt["paspH"], fmt["paspV"]) == ("96", "72", "4", "3")
 
 
 #: a card mixing rates: 25p, 29.97 drop-frame, 23.976, and 25p again
@@ -205,3 +218,35 @@ def test_otio_keeps_rate_start_and_duration_through_the_ale_adapter(proxx, write
         clip = clips[Path(name).stem]
         assert otio.opentime.to_timecode(clip.source_range.start_time, 25) == MIXED[name]["timecode"]
         assert clip.source_range.duration.to_frames(25) == MIXED[name]["frames"]
+
+
+RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(50), Fraction(60000, 1001)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(RATES), st.integers(1, 10_000), st.integers(0, 2_000_000),
+                          st.sampled_from(["progressive", "tff", "bff"])), min_size=1, max_size=8))
+def test_any_mix_of_rates_every_clip_once_on_its_projects_frame_grid(tmp_path_factory, fcpxml_dtd, clips):
+    delivered = [DeliveredClip(index=i + 1, name=f"C{i:03}", tape=f"C{i:03}", source_path=f"/m/C{i:03}.mov",
+                               proxy_path=f"/o/C{i:03}.mov", proxy_sha256=None, rate=rate,
+                               drop_frame=rate.denominator == 1001 and rate > 29, start_frame=start, frames=frames,
+                               width=960, height=540, audio_channels=(2,), audio_rate=48000, original_width=1920,
+                               original_height=1080, field_dominance=field)
+                 for i, (rate, frames, start, field) in enumerate(clips)]
+    text = fcpxml_text("job", delivered)
+    path = tmp_path_factory.mktemp("fcpxml") / "job.fcpxml"
+    path.write_text(text, encoding="utf-8")
+    dtd_valid(fcpxml_dtd, path)
+    tree = ET.fromstring(text)
+    formats = formats_of(tree)
+    placed = []
+    for project in tree.iter("project"):
+        sequence = project.find("sequence")
+        frame = seconds(formats[sequence.get("format")]["frameDuration"])
+        for clip in sequence.iter("asset-clip"):
+            for key in ("offset", "duration", "start"):
+                assert (seconds(clip.get(key)) / frame).denominator == 1, (project.get("name"), clip.attrib)
+            placed.append(clip.get("name"))
+    assert sorted(placed) == sorted(c.name for c in delivered)
+    assert len(list(tree.iter("project"))) == len({c.rate for c in delivered})
+    assert {f["width"] for f in formats.values()} == {"1920"}
