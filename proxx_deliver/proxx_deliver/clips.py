@@ -71,6 +71,11 @@ class DeliveredClip:
                                        otio.opentime.RationalTime(self.frames, self.rate_float))
 
 
+def rate_label(rate: Fraction) -> str:
+    """``25``, ``23.976``, ``29.97``: how an editor names a frame rate."""
+    return f"{rate.numerator / rate.denominator:.3f}".rstrip("0").rstrip(".")
+
+
 def _rate(text: str) -> Fraction:
     num, _, den = str(text).partition("/")
     return Fraction(int(num), int(den or 1))

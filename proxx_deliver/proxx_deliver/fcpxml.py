@@ -16,7 +16,7 @@ from pathlib import Path
 from proxx_core import hookimpl
 from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
 
-from .clips import DeliveredClip, delivered_clips
+from .clips import DeliveredClip, delivered_clips, rate_label
 
 FCPXML_VERSION = "1.10"
 
@@ -53,11 +53,6 @@ def format_attrs(fid: str, key: tuple) -> dict[str, object]:
     if sample_aspect != "1:1" and v:
         values.update(paspH=h, paspV=v)
     return values
-
-
-def rate_label(rate: Fraction) -> str:
-    """``25``, ``23.976``, ``29.97``: how an editor names a frame rate."""
-    return f"{rate.numerator / rate.denominator:.3f}".rstrip("0").rstrip(".")
 
 
 def projects_by_rate(job_id: str, clips: list[DeliveredClip]) -> list[tuple[str, list[DeliveredClip]]]:

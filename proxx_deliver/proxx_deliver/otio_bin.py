@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 from proxx_core import hookimpl
 from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
 
-from .clips import DeliveredClip, delivered_clips
-from .fcpxml import rate_label
+from .clips import DeliveredClip, delivered_clips, rate_label
 
 if TYPE_CHECKING:
     import opentimelineio as otio
