@@ -1,7 +1,9 @@
 """``"otio"``: an OpenTimelineIO timeline (one video track, the clips in result order) where each
 clip carries the camera original and the proxy as media references (OTIO's multiple media
 references: key ``DEFAULT_MEDIA`` = original, active; key ``proxy`` = the proxy), for Resolve,
-Premiere (via adapters) and pipelines.
+Premiere (via adapters) and pipelines. ``metadata.proxx`` carries the rate, the start timecode as the
+source has it and the drop-frame flag; the metadata OpenTimelineIO's FCP 7 XML and ALE adapters read
+is set so that converting the file keeps them.
 """
 
 from __future__ import annotations
