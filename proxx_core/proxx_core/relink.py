@@ -40,9 +40,6 @@ class Requirement:
     ok: bool
     required: bool = True
     why: str = ""
-    #: about how the proxy is delivered (name, folder, container) rather than what it holds: an
-    #: operator's deliberate choice, so `validate` warns about it only for the layout's own NLE
-    delivery: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -90,13 +87,10 @@ def _channels(info: SourceInfo) -> list[int]:
     return [a.channels for a in info.audio]
 
 
-_DELIVERY = ("name", "timecode_track", "managed_media", "tape_name", "reel_name")
-
-
 def _req(name: str, expected: Any, actual: Any, *, ok: bool | None = None, required: bool = True,
          why: str = "") -> Requirement:
     return Requirement(name=name, expected=expected, actual=actual, ok=(expected == actual) if ok is None else ok,
-                       required=required, why=why, delivery=name in _DELIVERY)
+                       required=required, why=why)
 
 
 def _common(src: SourceInfo, out: SourceInfo) -> list[Requirement]:
@@ -193,23 +187,34 @@ def verdicts(src: SourceInfo, out: SourceInfo | None, facts: ProxyFacts) -> dict
     return {nle: _JUDGES[nle](src, out, facts) for nle in NLES}
 
 
-#: the NLE each layout delivers for: its delivery requirements are warned about too
-LAYOUT_NLE = {"proxy_subfolder": "resolve", "avid_mxf": "avid"}
+#: the NLEs each layout delivers for, the only ones `validate` judges it for: a folder of files
+#: (``output_dir``, ``proxy_subfolder``) is for the NLEs that attach files by name and timecode;
+#: Avid OP-Atom is for Media Composer only (Resolve and Premiere do not link OP-Atom, by design)
+LAYOUT_NLES: dict[str, tuple[str, ...]] = {"output_dir": ("resolve", "premiere", "fcp"),
+                                           "proxy_subfolder": ("resolve", "premiere", "fcp"),
+                                           "avid_mxf": ("avid",)}
+
+#: what to change in the job when a requirement will fail, per (NLE, requirement)
+FIXES = {("resolve", "name"): 'set "output_name_template": "{source_name}" (or "layout": "proxy_subfolder")',
+         ("resolve", "timecode_track"): "choose a ProRes (MOV) or H.264 (MP4) proxy_profile",
+         ("fcp", "timecode_track"): "choose a ProRes (MOV) or H.264 (MP4) proxy_profile"}
 
 
 def warnings(src: SourceInfo, promised: SourceInfo, facts: ProxyFacts) -> list[tuple[str, str]]:
-    """(nle, message) for every requirement the planned proxy will fail, what `validate` warns:
-    what the proxy holds (raster, rate, length, fielding, audio, timecode) for every NLE, and how it
-    is delivered (name, container, tape name) for the NLE the layout is for."""
+    """(nle, message) for every requirement the planned proxy will fail, what `validate` warns,
+    judged only for the NLEs the layout delivers for (LAYOUT_NLES); a message names the NLE, the
+    requirement and, where one exists, the fix."""
     found = []
+    meant_for = LAYOUT_NLES.get(facts.layout, NLES)
     for nle, verdict in (verdicts(src, promised, facts) or {}).items():
+        if nle not in meant_for:
+            continue
         for c in verdict.checks:
-            if c.delivery and LAYOUT_NLE.get(facts.layout) != nle:
-                continue
             if c.required and not c.ok:
                 why = f" ({c.why})" if c.why else ""
+                fix = f"; {FIXES[nle, c.name]}" if (nle, c.name) in FIXES else ""
                 message = (f"{nle} will not link this proxy: {c.name} expected {c.expected!r}, "
-                           f"the proxy will have {c.actual!r}{why}")
+                           f"the proxy will have {c.actual!r}{why}{fix}")
                 found.append((nle, message))
     return found
 
@@ -219,7 +224,7 @@ def to_data(result: dict[str, NleVerdict] | None) -> dict[str, Any] | None:
     if result is None:
         return None
     return {nle: {"ok": v.ok, "failed": list(v.failed),
-                  "checks": [attrs.asdict(c, filter=lambda a, _v: a.name != "delivery") for c in v.checks]}
+                  "checks": [attrs.asdict(c) for c in v.checks]}
             for nle, v in result.items()}
 
 

@@ -36,6 +36,14 @@ class DeliveredClip:
     height: int
     audio_channels: tuple[int, ...]
     audio_rate: int | None
+    #: the camera original's raster and field dominance ("tff", "bff", "progressive", "unknown"):
+    #: what an NLE conforms the proxy to (width/height above are the proxy's)
+    original_width: int = 0
+    original_height: int = 0
+    field_dominance: str = "unknown"
+    sample_aspect: str = "1:1"
+    #: the source's start timecode as probed (";" marks drop-frame)
+    source_timecode: str = "00:00:00:00"
 
     @property
     def rate_float(self) -> float:
@@ -61,6 +69,11 @@ class DeliveredClip:
 
         return otio.opentime.TimeRange(otio.opentime.RationalTime(self.start_frame, self.rate_float),
                                        otio.opentime.RationalTime(self.frames, self.rate_float))
+
+
+def rate_label(rate: Fraction) -> str:
+    """``25``, ``23.976``, ``29.97``: how an editor names a frame rate."""
+    return f"{rate.numerator / rate.denominator:.3f}".rstrip("0").rstrip(".")
 
 
 def _rate(text: str) -> Fraction:
@@ -89,7 +102,11 @@ def delivered_clip(clip: Mapping[str, Any]) -> DeliveredClip:
         start_frame=start, frames=int(out_video.get("frame_count") or video.get("frame_count") or 0),
         width=int(out_video.get("width") or 0), height=int(out_video.get("height") or 0),
         audio_channels=tuple(int(a.get("channels") or 0) for a in audio),
-        audio_rate=int(audio[0]["sample_rate"]) if audio and audio[0].get("sample_rate") else None)
+        audio_rate=int(audio[0]["sample_rate"]) if audio and audio[0].get("sample_rate") else None,
+        original_width=int(video.get("width") or out_video.get("width") or 0),
+        original_height=int(video.get("height") or out_video.get("height") or 0),
+        field_dominance=str(video.get("field_dominance") or "unknown"),
+        sample_aspect=str(video.get("sample_aspect") or "1:1"), source_timecode=tc)
 
 
 def delivered_clips(job) -> list[DeliveredClip]:

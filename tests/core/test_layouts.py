@@ -314,3 +314,19 @@ def test_an_engine_that_cannot_write_pixel_aspect_is_never_given_an_anamorphic_h
     checked = check_document(spec([src], "output_dir", output_dir=str(outdir), raster="half"), load_engines())
     assert checked.job is None
     assert [p.path for p in checked.problems] == ["/raster"] and "4:3" in checked.problems[0].message
+
+
+def test_validate_warns_per_layout_for_its_own_nles(tmp_path, proxx, write_job, outdir):
+    """The README's template renames the proxy: Resolve will not link it, and validate says so with
+    the template that works; an avid_mxf job is judged for Media Composer only (no warnings that
+    Resolve or Premiere will not link OP-Atom, which they never do)."""
+    src = make_source(tmp_path / "A001.mov", size="320x180", frames=3, audio=(2,), reel="A001")
+    v = proxx("validate", write_job(spec([src], "output_dir", output_dir=str(outdir),
+                                         output_name_template="{index}_{source_name}_proxy")))
+    assert v.returncode == 0, v.stderr
+    named = [w for w in v.json()["warnings"] if w["message"].startswith("resolve will not link this proxy: name")]
+    assert named and '"output_name_template": "{source_name}"' in named[0]["message"], v.stdout
+    v = proxx("validate", write_job(spec([src], "avid_mxf", output_dir=str(outdir),
+                                         profile="offline_dnxhr_lb_1920x1080")))
+    assert v.returncode == 0, v.stderr
+    assert [w["message"] for w in v.json()["warnings"]] == [], v.stdout

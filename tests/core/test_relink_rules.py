@@ -113,13 +113,31 @@ def test_warnings_name_the_nle_and_the_rule():
     assert "aspect_ratio" in found[0][1] and "half" in found[0][1]
 
 
-def test_warnings_about_delivery_only_for_the_layouts_own_nle():
+def test_warnings_only_for_the_nles_the_layout_is_for():
     renamed = ProxyFacts(source_path="/m/A001.mov", output_path="/m/Proxy/A001_x.mov", layout="proxy_subfolder")
     assert [n for n, _ in warnings(SRC, info(w=960, h=540), renamed)] == ["resolve"]
-    plain = ProxyFacts(source_path="/m/A001.mov", output_path="/o/A001_x.mov", layout="output_dir")
-    assert warnings(SRC, info(w=960, h=540), plain) == []
     no_reel = warnings(info(reel=None), info(container="mxf", w=960, h=540, reel=None), AVID)
     assert [n for n, _ in no_reel] == ["avid"] and "tape_name" in no_reel[0][1]
+
+
+@pytest.mark.parametrize("template", ["{index}_{source_name}_proxy", "{source_name}_proxy", "{reel}_{source_name}"])
+def test_a_template_that_renames_the_proxy_warns_resolve_with_the_template_that_works(template):
+    """The README's own template gave every clip relink.resolve.failed=["name"] with no warning."""
+    name = template.format(index="001", source_name="A001", reel="R1")
+    plain = ProxyFacts(source_path="/m/A001.mov", output_path=f"/o/{name}.mov", layout="output_dir")
+    found = warnings(SRC, info(w=960, h=540), plain)
+    assert [n for n, _ in found] == ["resolve"], found
+    assert "name" in found[0][1] and '"output_name_template": "{source_name}"' in found[0][1]
+    kept = ProxyFacts(source_path="/m/A001.mov", output_path="/o/A001.mov", layout="output_dir")
+    assert warnings(SRC, info(w=960, h=540), kept) == []
+
+
+def test_an_avid_op_atom_proxy_is_judged_for_avid_only():
+    """OP-Atom is for Media Composer: no warning that Resolve, Premiere or FCP will not link it."""
+    op_atom = info(container="mxf", w=960, h=540, audio=(1, 1), reel="A001")
+    stereo = info(audio=(2,))  # one stereo track becomes two mono OP-Atom files: other NLEs would differ
+    assert {n for n, _ in warnings(stereo, op_atom, AVID)} <= {"avid"}
+    assert {nle for nle, v in verdicts(stereo, op_atom, AVID).items() if not v.ok} >= {"resolve", "premiere"}
 
 
 @given(st.integers(1, 64).map(lambda k: 2 * k), st.integers(1, 64).map(lambda k: 2 * k), st.sampled_from([2, 4]))

@@ -34,6 +34,7 @@ def _expect(proxx, write_job, doc, path, *words, code=1):
 
 def test_valid_spec_exits_0(proxx, write_job, valid):
     doc, _ = valid
+    doc["output_name_template"] = "{source_name}"  # "{source_name}_proxy" is warned: Resolve links by base name
     r = proxx("validate", write_job(doc))
     assert r.returncode == 0, r.stderr
     assert r.json() == {"valid": True, "job_id": r.json()["job_id"], "problems": [], "warnings": [],
