@@ -67,6 +67,9 @@ class AleSink(DeliverableSink):
                      f"rate or remove \"ale\"")]
         return []
 
+    def file_names(self, document, job_id):
+        return [f"{job_id}.ale"]
+
     def write(self, job: DeliveryJob):
         text = ale_text(delivered_clips(job))
         return [write_sidecar(job, self.name, f"{job.job_id}.ale", text.encode("utf-8"))]

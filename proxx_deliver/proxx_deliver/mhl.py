@@ -99,6 +99,9 @@ class MhlSink(DeliverableSink):
             return []
         return [f"the 'mhl' deliverable needs the ascmhl tool, not found here: {_INSTALL}"]
 
+    def file_names(self, document, job_id):
+        return [f"{job_id}.sources.mhl", f"{HISTORY}/"]  # ascmhl writes anything under ascmhl/
+
     def write(self, job: DeliveryJob):
         exe = ascmhl_executable()
         if exe is None:
@@ -116,6 +119,8 @@ class MhlSink(DeliverableSink):
         manifest = write_sidecar(job, self.name, f"{job.job_id}.sources.mhl", sources_hashlist(
             job.job_id, [c.source_path for c in clips], created, socket.gethostname()).encode("utf-8"))
         history = os.path.join(job.folder, HISTORY)
+        gate = job.write_gate()
+        gate.check_tree(history)  # the tool writes there itself: no source may be at or under it
         before = set(os.listdir(history)) if os.path.isdir(history) else set()
         argv = [*create_command(exe), job.folder, "-h", HASH_FORMAT,
                 "--comment", (f"proxx job {job.job_id}: {len(clips)} proxies; camera originals in "
@@ -132,6 +137,7 @@ class MhlSink(DeliverableSink):
         records = [manifest]
         for name in (new[0], "ascmhl_chain.xml"):
             path = os.path.join(history, name)
+            gate.check_written(path)
             records.append(Deliverable(name=self.name, path=path, sha256=sha256_of(path)))
         return records
 
