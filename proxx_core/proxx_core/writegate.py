@@ -198,8 +198,9 @@ class WriteGate:
             if ident is not None and ident in self.ids:
                 return f"{path} is a source of this job (the same file under another name); it was left untouched"
             return None
-        return (f"{path} would replace {self._source(j)} (the same file, or the same name on a case-insensitive "
-                f"or Unicode-normalising volume); a source is never replaced: choose another name or folder")
+        return (f"{path} is a source of this job (/sources/{j}, {self.index.sources[j]}): the same file, or the "
+                f"same name on a case-insensitive or Unicode-normalising volume; a source is never replaced, it was "
+                f"left untouched: choose another name or folder")
 
     def temp_refusal(self, path: str) -> str | None:
         """Why ``path`` cannot be a temporary name of this job: a source is at it or in the
