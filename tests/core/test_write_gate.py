@@ -116,7 +116,7 @@ def test_avid_audio_file_at_a_source_is_refused_at_validate(proxx, write_job, me
     avid = outdir / "Avid MediaFiles" / "MXF" / "1"
     avid.mkdir(parents=True)
     victim = avid / "A001_proxy.A2.mxf"
-    os.link(media("B001.mov", size="256x144", frames=3), victim)  # a camera file that happens to carry the name of the 2nd channel
+    os.link(media("B001.mov", size="256x144", frames=3), victim)  # a camera file named like the 2nd channel
     before = _sha(victim)
     doc = job_doc([src, victim], outdir, profile="offline_dnxhr_lb_1920x1080", jobspec_version="1.1.0",
                   layout="avid_mxf", existing_outputs="overwrite")
