@@ -221,9 +221,22 @@ class WriteGate:
         if self.outside(os.path.join(folder, "x")) and self.outside(folder):
             raise WriteRefused(f"{folder} is outside the folders this job writes; Proxx never writes anywhere else")
         j = self.index.under(folder)
+        if j is None:
+            j = self._linked_under(folder)
         if j is not None:
             raise WriteRefused(f"{self._source(j)} is at or under {folder}, which this deliverable writes; a source "
                                f"is never overwritten: move the source or choose another output_dir")
+
+    def _linked_under(self, folder: str) -> int | None:
+        """A source reachable under ``folder`` by another name (a hard link, or a symbolic link a
+        tool would write through): every entry's identity, with and without following links."""
+        for here, dirs, files in os.walk(folder):
+            for name in (*dirs, *files):
+                path = os.path.join(here, name)
+                for ident in (lidentity(path), identity(path)):
+                    if ident is not None and ident in self.ids:
+                        return self.index.files.get(ident, 0)
+        return None
 
     def check_written(self, path: str) -> None:
         """After a tool wrote ``path``: it must not be a source (a source replaced is reported)."""

@@ -100,6 +100,15 @@ def test_check_tree_refuses_a_source_under_a_tool_written_folder(tmp_path):
     gate.check_tree(str(out / "other"))
 
 
+def test_check_tree_refuses_a_hard_link_to_a_source_under_the_folder(tmp_path):
+    src = _source(tmp_path)
+    out = tmp_path / "out"
+    (out / "ascmhl").mkdir(parents=True)
+    os.link(src, out / "ascmhl" / "ascmhl_chain.xml")  # a tool writing the chain would write into the source
+    with pytest.raises(WriteRefused, match="at or under"):
+        WriteGate([str(src)], [str(out)]).check_tree(str(out / "ascmhl"))
+
+
 # --- names known only after the probe, and the temporary-name space: refused at validate -------------
 
 @pytest.fixture(scope="module")
