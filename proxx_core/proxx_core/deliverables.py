@@ -21,7 +21,7 @@ import attrs
 from .atomic import sha256_file
 from .errors import Problem
 from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, document_policy, rerun_hint
-from .writegate import WriteGate
+from .writegate import WriteGate, WriteRefused
 
 if TYPE_CHECKING:
     from .plugins import EngineSet
@@ -227,13 +227,17 @@ def _name_problems(sink: DeliverableSink, document: Mapping[str, Any], job_id: s
     problems = []
     for name in names:
         path = os.path.join(output_dir, name)
-        try:
-            if name.endswith("/"):
+        if name.endswith("/"):
+            try:
                 gate.check_tree(path.rstrip("/"))
-            else:
-                gate.check(path)
-        except Exception as exc:
-            problems.append(Problem(path=where, message=f"the {sink.name!r} sidecar {name}: {exc}"))
+            except WriteRefused as exc:
+                problems.append(Problem(path=where, message=f"the {sink.name!r} deliverable writes {name}: {exc}"))
+            continue
+        why = gate.refusal(path)
+        if why:
+            problems.append(Problem(path=where, message=(
+                f"the {sink.name!r} sidecar {name}: {why}; a source is never replaced: set another job_id or "
+                f"output_dir")))
     return problems
 
 

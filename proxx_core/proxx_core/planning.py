@@ -139,11 +139,13 @@ def route_source(source: str, engines: EngineSet, profile: Profile, pin: str | N
 
 def _gate_problems(gate: WriteGate, paths: Iterable[tuple[str, str]], where: str) -> list[Problem]:
     """The write gate's refusals of a clip's files (final, temporary) at validate, never after the encode."""
+    fix = ("rename or move that source" if where.startswith("/sources") else
+           "choose another output_name_template or output_dir, or rename that source")
     problems = []
     for final, temp in paths:
         why = gate.refusal(final) or gate.temp_refusal(temp)
         if why:
-            problems.append(Problem(path=where, message=why))
+            problems.append(Problem(path=where, message=f"{why}; a source is never replaced: {fix}"))
     return problems
 
 

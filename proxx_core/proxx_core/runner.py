@@ -109,7 +109,7 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     for final, temp in zip(finals, (req.temp_path, *(t.temp_path for t in req.extra_outputs)), strict=True):
         why = gate.refusal(final) or gate.temp_refusal(temp)
         if why:  # refused at validate; checked again here for a job prepared before its sources moved
-            return fail("output_exists", why)
+            return fail("output_exists", f"{why}; it was left untouched and the clip was not made")
     if policy == SKIP_VERIFIED and any(os.path.lexists(p) for p in finals):
         if req.extra_outputs:
             return fail("output_exists", f"{req.output_path} (or another file of this OP-Atom clip) already exists and "

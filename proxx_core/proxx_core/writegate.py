@@ -16,6 +16,7 @@ themselves (:meth:`WriteGate.check_tree` before, :meth:`WriteGate.check_written`
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import secrets
@@ -168,8 +169,7 @@ class WriteGate:
 
     def with_ids(self, source_ids: Iterable[Identity]) -> WriteGate:
         """This gate, also refusing files with these identities."""
-        other = object.__new__(WriteGate)
-        other.index, other.folders = self.index, self.folders
+        other = copy.copy(self)
         other.ids = self.ids | frozenset(source_ids)
         return other
 
@@ -188,7 +188,8 @@ class WriteGate:
         return all(folder_key(f) != here for f in self.folders)
 
     def refusal(self, path: str) -> str | None:
-        """Why writing ``path`` is refused, naming the source or folder, or None."""
+        """Why writing ``path`` is refused, naming the source or folder, or None. The caller adds
+        the fix in its own terms (validate: which key to change; a run: what was left untouched)."""
         if self.outside(path):
             return (f"{path} is outside the folders this job writes ({', '.join(self.folders) or 'none'}); "
                     f"Proxx never writes anywhere else")
@@ -196,11 +197,10 @@ class WriteGate:
         if j is None:
             ident = identity(path)
             if ident is not None and ident in self.ids:
-                return f"{path} is a source of this job (the same file under another name); it was left untouched"
+                return f"{path} is a source of this job (the same file under another name)"
             return None
         return (f"{path} is a source of this job (/sources/{j}, {self.index.sources[j]}): the same file, or the "
-                f"same name on a case-insensitive or Unicode-normalising volume; a source is never replaced, it was "
-                f"left untouched: choose another name or folder")
+                f"same name on a case-insensitive or Unicode-normalising volume")
 
     def temp_refusal(self, path: str) -> str | None:
         """Why ``path`` cannot be a temporary name of this job: a source is at it or in the
@@ -209,12 +209,12 @@ class WriteGate:
         if j is None:
             return self.refusal(path)
         return (f"{self._source(j)} is named like Proxx's temporary file {path} (or one of its siblings); "
-                f"a source is never overwritten: rename the source or choose another output name")
+                f"a source is never overwritten")
 
     def check(self, path: str) -> None:
         why = self.refusal(path)
         if why:
-            raise WriteRefused(why)
+            raise WriteRefused(f"{why}; nothing was written there (a source is never replaced)")
 
     def check_tree(self, folder: str) -> None:
         """Before a tool writes under ``folder`` itself: no source may be at or under it."""
