@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from proxx_engine_ffmpeg.testmedia import make_source
@@ -108,6 +108,7 @@ def _check_one(job: dict, base: Path, env: dict[str, str]) -> None:
     before = _snapshot(root)
     r = run_cli("run", job_file, env_extra=env, timeout=120)
     res = r.json()  # always a result document
+    event(f"exit {r.returncode}")
     # a sink that fails after the encodes is exit 4; the only one allowed here is a known limit of the
     # mhl sink today (it seals only files under output_dir), which another change lifts
     known = [d for d in res.get("deliverables", ()) if d["error"] and "seals files under its folder only" in d["error"]]
