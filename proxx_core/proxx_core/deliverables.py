@@ -11,8 +11,8 @@ is printed or filed. Sinks read the result as its JSON data (docs/results.md), t
 
 from __future__ import annotations
 
-import hashlib
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,9 @@ import attrs
 
 from .atomic import sha256_file
 from .errors import Problem
+from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, document_policy, rerun_hint
 from .hints import install_command
+from .writegate import WriteGate, WriteRefused
 
 if TYPE_CHECKING:
     from .plugins import EngineSet
@@ -46,16 +48,36 @@ class Deliverable:
 @attrs.frozen(kw_only=True)
 class DeliveryJob:
     """What a sink is given: the result's JSON data, the folder to write into, whether the job
-    allows overwriting, and the deliverables written before this sink (sealing sinks run last)."""
+    allows overwriting, and the deliverables written before this sink (sealing sinks run last).
+    ``policy``: the job's ``existing_outputs`` policy ("" : from ``overwrite``); ``gate``: the job's
+    write gate (proxx_core.writegate), which every sidecar passes."""
 
     result: Mapping[str, Any]
     folder: str
     overwrite: bool
     written: tuple[Deliverable, ...] = ()
+    policy: str = ""
+    gate: WriteGate | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def job_id(self) -> str:
         return str(self.result.get("job_id") or "job")
+
+    @property
+    def existing_policy(self) -> str:
+        """What to do with a sidecar already at its name: proxx_core.existing's policies."""
+        return self.policy or (OVERWRITE if self.overwrite else FAIL)
+
+    def write_gate(self) -> WriteGate:
+        """The job's write gate, or one from the result's sources and this folder."""
+        if self.gate is not None:
+            return self.gate
+        spec = self.result.get("jobspec")
+        spec = spec if isinstance(spec, Mapping) else {}
+        sources = spec.get("sources")
+        if not (isinstance(sources, list) and all(isinstance(x, str) for x in sources)):
+            sources = [c["source"]["path"] for c in self.result.get("clips", ()) if c.get("source", {}).get("path")]
+        return WriteGate(sources, (self.folder,))
 
     def delivered_clips(self) -> list[Mapping[str, Any]]:
         """The clips a sidecar describes, in result (source) order."""
@@ -78,6 +100,13 @@ class DeliverableSink:
     def write(self, job: DeliveryJob) -> Sequence[Deliverable]:
         raise NotImplementedError
 
+    def file_names(self, document: Mapping[str, Any], job_id: str) -> Sequence[str] | None:
+        """The names this sink will write in output_dir, relative to it, for ``validate`` to refuse
+        a job whose sidecar would replace a source (a name ending in ``/``: a folder the sink, or a
+        tool it runs, writes anything under). None (the default): not declared, so checked only
+        when written (the write gate refuses it then, after the encodes)."""
+        return None
+
 
 def sha256_of(path: str) -> str:
     """SHA-256 of a file a sink wrote (for the result's ``deliverables`` list)."""
@@ -85,24 +114,43 @@ def sha256_of(path: str) -> str:
 
 
 def write_sidecar(job: DeliveryJob, name: str, file_name: str, data: bytes) -> Deliverable:
-    """Write ``data`` to ``<folder>/<file_name>`` atomically (unique temp, fsync, rename); an
-    existing file is replaced only when the job allows overwriting (else FileExistsError)."""
-    from .atomic import publish
-
+    """Write ``data`` to ``<folder>/<file_name>`` through the job's write gate (never a source,
+    never outside the job's folders; unique temp, fsync, rename). A file already there follows the
+    job's existing-output policy like a proxy: ``fail`` leaves it (FileExistsError naming the fix),
+    ``overwrite`` replaces it, ``skip_verified`` keeps it when its bytes are exactly these (it
+    describes the same outputs) and replaces it otherwise."""
     final = os.path.join(job.folder, file_name)
-    tmp = os.path.join(job.folder, f".{file_name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+    gate = job.write_gate()
+    policy = job.existing_policy
+    if policy == SKIP_VERIFIED and _same_bytes(final, data):
+        gate.check(final)  # kept, but never a source
+        return Deliverable(name=name, path=final, sha256=sha256_file(final)[0])
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        publish(tmp, final, overwrite=job.overwrite)
+        digest = gate.write_bytes(final, data, replace=policy != FAIL)
     except FileExistsError:
-        raise FileExistsError(f"{final} exists; delete it or set \"overwrite\": true") from None
+        raise FileExistsError(f"{final} already exists (a sidecar of an earlier run?) and was left untouched; "
+                              f"delete it, or {rerun_hint(job.result.get('jobspec'))}") from None
+    return Deliverable(name=name, path=final, sha256=digest)
+
+
+def _same_bytes(path: str, data: bytes) -> bool:
+    """Whether the regular file at ``path`` (not a link) holds exactly ``data``."""
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+            return False
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        chunks = []
+        while block := os.read(fd, 1 << 20):
+            chunks.append(block)
+        return b"".join(chunks) == data
+    except OSError:
+        return False
     finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-    return Deliverable(name=name, path=final, sha256=hashlib.sha256(data).hexdigest())
+        os.close(fd)
 
 
 def sinks(engines: EngineSet) -> tuple[dict[str, DeliverableSink], list[str]]:
@@ -132,8 +180,9 @@ def sinks(engines: EngineSet) -> tuple[dict[str, DeliverableSink], list[str]]:
 
 
 def deliverable_problems(document: Mapping[str, Any], engines: EngineSet,
-                         sources: Sequence[Mapping[str, Any]] = ()) -> list[Problem]:
-    """Validation: every listed deliverable has an installed sink that can write it here."""
+                         sources: Sequence[Mapping[str, Any]] = (), *, job_id: str | None = None) -> list[Problem]:
+    """Validation: every listed deliverable has an installed sink that can write it here, and no
+    file it declares (``file_names``) would replace a source of the job (``job_id``: the job's)."""
     wanted = document.get("deliverables") or []
     if not wanted:
         return []
@@ -160,6 +209,36 @@ def deliverable_problems(document: Mapping[str, Any], engines: EngineSet,
             except Exception as exc:
                 reasons = [f"the {name!r} sink's check raised {type(exc).__name__}: {exc}"]
             problems += [Problem(path=where, message=r) for r in reasons]
+            if job_id is not None and isinstance(document.get("output_dir"), str):
+                problems += _name_problems(sink, document, job_id, where)
+    return problems
+
+
+def _name_problems(sink: DeliverableSink, document: Mapping[str, Any], job_id: str, where: str) -> list[Problem]:
+    """The write gate's refusals of the files a sink declares it will write."""
+    try:
+        names = sink.file_names(document, job_id)
+    except Exception as exc:
+        return [Problem(path=where, message=f"the {sink.name!r} sink's file_names raised {type(exc).__name__}: {exc}")]
+    if not names:
+        return []
+    output_dir = str(document["output_dir"])
+    gate = WriteGate.for_job([s for s in document.get("sources") or () if isinstance(s, str)],
+                             layout=str(document.get("layout") or "output_dir"), output_dir=output_dir)
+    problems = []
+    for name in names:
+        path = os.path.join(output_dir, name)
+        if name.endswith("/"):
+            try:
+                gate.check_tree(path.rstrip("/"))
+            except WriteRefused as exc:
+                problems.append(Problem(path=where, message=f"the {sink.name!r} deliverable writes {name}: {exc}"))
+            continue
+        why = gate.refusal(path)
+        if why:
+            problems.append(Problem(path=where, message=(
+                f"the {sink.name!r} sidecar {name}: {why}; a source is never replaced: set another job_id or "
+                f"output_dir")))
     return problems
 
 
@@ -175,7 +254,11 @@ def deliver(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str
     if not wanted or result.problems or not document.get("output_dir"):
         return result, ()
     data = to_data(result)
-    job = DeliveryJob(result=data, folder=str(document["output_dir"]), overwrite=bool(document.get("overwrite")))
+    policy = document_policy(document)
+    folder = str(document["output_dir"])
+    sources = [s for s in document.get("sources") or () if isinstance(s, str)]
+    gate = WriteGate.for_job(sources, layout=str(document.get("layout") or "output_dir"), output_dir=folder)
+    job = DeliveryJob(result=data, folder=folder, overwrite=policy != FAIL, policy=policy, gate=gate)
     if not job.delivered_clips():
         return result, ()
     available, _ = sinks(engines)

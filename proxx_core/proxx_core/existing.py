@@ -35,6 +35,26 @@ def policy_of(spec: Any) -> str:
     return OVERWRITE if getattr(spec, "overwrite", False) else FAIL
 
 
+def document_policy(doc: Any) -> str:
+    """:func:`policy_of` for a JobSpec document (a dict), e.g. the result's ``jobspec``."""
+    doc = doc if isinstance(doc, dict) else {}
+    chosen = doc.get("existing_outputs")
+    if chosen in POLICIES:
+        return str(chosen)
+    return OVERWRITE if doc.get("overwrite") is True else FAIL
+
+
+def rerun_hint(doc: Any) -> str:
+    """How to let a rerun replace what an earlier run wrote, in the spec's own vocabulary: a spec
+    that sets ``existing_outputs`` (or is JobSpec 1.1 without ``overwrite``) cannot also set the
+    1.0 key ``overwrite`` (refused together)."""
+    doc = doc if isinstance(doc, dict) else {}
+    version = str(doc.get("jobspec_version") or "1.0.0")
+    if "existing_outputs" in doc or ("overwrite" not in doc and not version.startswith("1.0")):
+        return "set \"existing_outputs\": \"overwrite\" (or \"skip_verified\" to keep what still verifies)"
+    return "set \"overwrite\": true"
+
+
 def policy_problem(doc: dict[str, Any]) -> str | None:
     """Why a document's ``overwrite`` and ``existing_outputs`` cannot both stand, or None. Setting
     both is refused even when they agree: one key says it, so a reader never has to reconcile two."""

@@ -244,8 +244,9 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
     ``<folder>/<name>.mxf``; its files are :func:`op_atom_targets`), and every name problem: not
     portable, two outputs of the job one file (same folder, names equal after NFC + lower case), or
     an output that would replace a source."""
-    from .naming import _NameInputs, _SourceIndex, name_key, name_problem, output_names, render_name
-    from .preflight import file_identity, realpath
+    from .naming import _NameInputs, name_problem, output_names, render_name
+    from .writegate import SourceIndex, folder_key, name_key
+    from .writegate import identity as file_identity
 
     if layout == DEFAULT_LAYOUT:  # every proxy in output_dir, named by the template (naming.output_names)
         names, name_problems = output_names(_NameInputs(sources=tuple(sources), output_dir=output_dir or "",
@@ -256,7 +257,7 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
     paths: list[str] = []
     problems: list[Problem] = []
     seen: dict[tuple[object, str], int] = {}
-    index = _SourceIndex(sources)
+    index = SourceIndex(sources)
     folder_keys: dict[str, object] = {}
     where_name = "/sources" if layout == "proxy_subfolder" else "/output_name_template"
     for i, src in enumerate(sources):
@@ -275,8 +276,7 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
         if folder not in folder_keys:
             # a folder not created yet is known by its parent's identity plus its own name
             ident = file_identity(folder)
-            folder_keys[folder] = ident or (file_identity(os.path.dirname(folder)) or realpath(os.path.dirname(folder)),
-                                            name_key(os.path.basename(folder)))
+            folder_keys[folder] = ident or (folder_key(os.path.dirname(folder)), name_key(os.path.basename(folder)))
         files = [name] if layout != "avid_mxf" else [os.path.basename(t.path) for t in op_atom_targets(path, [])]
         for file_name in files:
             key = (folder_keys[folder], name_key(file_name))

@@ -16,8 +16,9 @@ from typing import Any
 import attrs
 
 from .errors import Problem
-from .preflight import file_identity, realpath
 from .profiles import PROFILES
+from .writegate import SourceIndex as _SourceIndex
+from .writegate import folder_key, name_key
 
 MAX_NAME_BYTES = 200
 
@@ -108,38 +109,6 @@ def name_problem(name: str) -> str | None:
                 f"(UTF-8); shorten the template")
     return None
 
-def name_key(name: str) -> str:
-    """The name as a case-insensitive, Unicode-normalising volume (APFS, NTFS, SMB shares) compares
-    it: NFC, then lower case. Deliberately not ``str.casefold``, which maps ß to ss: none of those
-    volumes does, so "Straße" and "Strasse" are two files there and two names here."""
-    return unicodedata.normalize("NFC", name).lower()
-
-class _SourceIndex:
-    """Where every source lives, keyed so that a lookup is O(1): (identity of its directory, name
-    key) for the path as given and for its real path, plus the identity of the file itself."""
-
-    def __init__(self, sources: tuple[str, ...]):
-        self.entries: dict[tuple[Any, str], int] = {}
-        self.files: dict[tuple[int, int], int] = {}
-        dirs: dict[str, Any] = {}
-        for j, src in enumerate(sources):
-            for path in {src, realpath(src)}:
-                head, tail = os.path.split(path)
-                if head not in dirs:
-                    dirs[head] = file_identity(head) or realpath(head)
-                self.entries.setdefault((dirs[head], name_key(tail)), j)
-            ident = file_identity(src)
-            if ident is not None:
-                self.files.setdefault(ident, j)
-
-    def replaced_by(self, output_dir_key: Any, name: str, output_path: str) -> int | None:
-        """Index of the source that writing ``name`` in the output directory would replace."""
-        hit = self.entries.get((output_dir_key, name_key(name)))
-        if hit is None:
-            ident = file_identity(output_path)
-            hit = self.files.get(ident) if ident is not None else None
-        return hit
-
 @attrs.frozen(kw_only=True)
 class _NameInputs:
     """The part of a JobSpec output names depend on (the rest may still be invalid)."""
@@ -156,7 +125,7 @@ def output_names(spec: _NameInputs | Any, job_id: str) -> tuple[list[str], list[
     seen: dict[str, int]
     names, problems, seen = [], [], {}
     index = _SourceIndex(spec.sources)
-    out_key = file_identity(spec.output_dir) or realpath(spec.output_dir)
+    out_key = folder_key(spec.output_dir)
     for i, src in enumerate(spec.sources):
         name = render_name(spec.output_name_template, source=src, index=i + 1, count=len(spec.sources),
                            job_id=job_id, profile=profile.name, extension=profile.extension)

@@ -6,6 +6,7 @@ share, so what `plan` prints is exactly what `run` does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -28,6 +29,7 @@ from .relink import ProxyFacts, promised_output
 from .relink import warnings as relink_warnings
 from .routing import NoRoute, Route, collect_claims, features_needed, route
 from .serialization import to_data
+from .writegate import WriteGate
 
 
 @attrs.frozen(kw_only=True)
@@ -135,6 +137,18 @@ def route_source(source: str, engines: EngineSet, profile: Profile, pin: str | N
         return NoRoute(message=str(veto), category="validation", candidates=())
     return route(collect_claims(infos, errors, engines, profile, needs), pin=pin)
 
+def _gate_problems(gate: WriteGate, paths: Iterable[tuple[str, str]], where: str) -> list[Problem]:
+    """The write gate's refusals of a clip's files (final, temporary) at validate, never after the encode."""
+    fix = ("rename or move that source" if where.startswith("/sources") else
+           "choose another output_name_template or output_dir, or rename that source")
+    problems = []
+    for final, temp in paths:
+        why = gate.refusal(final) or gate.temp_refusal(temp)
+        if why:
+            problems.append(Problem(path=where, message=f"{why}; a source is never replaced: {fix}"))
+    return problems
+
+
 def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -> PreparedJob:
     """Probe, route and plan every clip; raise SpecInvalid listing every clip that cannot be made.
 
@@ -165,6 +179,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
             install_hint=distribution_for(spec.engine)))
         raise SpecInvalid(problems)
     needs = features_needed(parsed.document)
+    gate = WriteGate.for_job(spec.sources, layout=spec.layout, output_dir=spec.output_dir)
     look, look_errors = look_problems(spec.look) if spec.look else (None, [])
     if look_errors:  # the file changed since the document was checked
         raise SpecInvalid(look_errors)
@@ -203,6 +218,11 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
             targets = op_atom_targets(output_path, [a.channels for a in info.audio])
             output_path = targets[0].path
             extra = tuple(attrs.evolve(t, temp_path=temp_path_for(t.path)) for t in targets[1:])
+        files = ((output_path, temp_path_for(output_path)), *((t.path, t.temp_path) for t in extra))
+        gated = _gate_problems(gate, files, where if spec.layout == "proxy_subfolder" else "/output_name_template")
+        if gated:  # OP-Atom audio files and temporary names are known only now (after the probe)
+            problems += gated
+            continue
         request = ClipRequest(index=i + 1, source=source, source_info=info, profile=profile,
                               output_path=output_path, temp_path=temp_path_for(output_path),
                               width=width, height=height, sample_aspect=aspect, layout=spec.layout,
@@ -230,7 +250,8 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     if only is None and spec.deliverables:  # the sinks get the probed sources, as data
         from .deliverables import deliverable_problems
 
-        problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips])
+        problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips],
+                                         job_id=parsed.job_id)
     if spec.notify:
         problems += notify_problems(spec.notify, engines)
     if problems:

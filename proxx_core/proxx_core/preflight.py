@@ -2,7 +2,7 @@
 
 Sources (absolute, no duplicates after normalisation and symlinks, existing, readable, non-empty
 regular files) and the output folder (absolute, existing, writable). Also the identity helpers the
-later steps use to tell whether two paths are one file.
+later steps use to tell whether a source changed (file identities live in ``writegate``).
 """
 
 from __future__ import annotations
@@ -79,23 +79,6 @@ def output_dir_problems(output_dir: str) -> list[Problem]:
     if not os.access(output_dir, os.W_OK | os.X_OK):
         return [Problem(path=where, message=f"{output_dir}: is not writable by this user; fix its permissions")]
     return []
-
-def file_identity(path: str) -> tuple[int, int] | None:
-    """(st_dev, st_ino) of what ``path`` points at (symlinks followed), or None if it cannot be
-    reached. Two paths are the same file exactly when their identities are equal."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return st.st_dev, st.st_ino
-
-def realpath(path: str) -> str:
-    """``os.path.realpath`` that never raises (a NUL byte, a loop): the path itself then."""
-    try:
-        return os.path.realpath(path)
-    except (OSError, ValueError):
-        return path
-
 
 @attrs.frozen(kw_only=True)
 class SourceStat:

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .atomic import publish
 from .clock import now_rfc3339
 from .engine import ClipRequest, CommandRecord
 from .errors import ClipFailure
@@ -23,7 +22,7 @@ from .look import changed_files
 from .opatom import verify_clip
 from .planning import PreparedClip, PreparedJob
 from .plugins import EngineSet
-from .preflight import SourceStat, file_identity
+from .preflight import SourceStat
 from .progress import DONE, START, ClipTracker, EventFn, ProgressEvent, accepts_progress, safe_emit
 from .relink import ProxyFacts, verdicts
 from .relink import to_data as relink_data
@@ -42,6 +41,7 @@ from .serialization import to_data
 from .tempclaim import TempBusy, TempClaim, TempExists, TempIsSource
 from .verify import verify_output
 from .workers import choose as choose_workers
+from .writegate import WriteGate, WriteRefused, lidentity
 
 #: progress callback: (event, clip index, message) with event in {"start", "done"}
 ProgressFn = Callable[[str, int, str], None]
@@ -68,11 +68,13 @@ def _source_changed(clip: PreparedClip) -> str | None:
 
 def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event,
              source_ids: frozenset[tuple[int, int]] = frozenset(), existing_outputs: str | None = None,
-             events: EventFn | None = None) -> ClipResult:
+             events: EventFn | None = None, gate: WriteGate | None = None) -> ClipResult:
     """Make one clip. ``source_ids`` are the (st_dev, st_ino) of every source of the job: no file
     with one of these identities is ever replaced, whatever its name. ``existing_outputs``: the
     JobSpec 1.1 policy (proxx_core.existing); None: ``overwrite`` decides, as in 1.0. ``events``:
-    receives this clip's ``progress`` events when the engine reports progress."""
+    receives this clip's ``progress`` events when the engine reports progress. ``gate``: the job's
+    write gate (proxx_core.writegate), through which every file of the clip is published; None:
+    one for this clip's source and folder."""
     policy = existing_outputs or (OVERWRITE if overwrite else FAIL)
     overwrite = policy == OVERWRITE
     plan = clip.plan
@@ -84,6 +86,10 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     relink = None
     if clip.source_stat is not None:
         source_ids = source_ids | {(clip.source_stat.dev, clip.source_stat.ino)}
+    if gate is None:
+        gate = WriteGate((clip.source,), (os.path.dirname(req.output_path),), source_ids=source_ids)
+    elif source_ids - gate.ids:
+        gate = gate.with_ids(source_ids)
 
     def result(status: str) -> ClipResult:
         return ClipResult(index=clip.index, source=_source_record(clip), engine=plan.engine, profile=req.profile.name,
@@ -100,6 +106,10 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     if cancel.is_set():
         return fail("interrupted", "the run was interrupted before this clip started")
     finals = (req.output_path, *(t.path for t in req.extra_outputs))
+    for final, temp in zip(finals, (req.temp_path, *(t.temp_path for t in req.extra_outputs)), strict=True):
+        why = gate.refusal(final) or gate.temp_refusal(temp)
+        if why:  # refused at validate; checked again here for a job prepared before its sources moved
+            return fail("output_exists", f"{why}; it was left untouched and the clip was not made")
     if policy == SKIP_VERIFIED and any(os.path.lexists(p) for p in finals):
         if req.extra_outputs:
             return fail("output_exists", f"{req.output_path} (or another file of this OP-Atom clip) already exists and "
@@ -134,10 +144,10 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     claims: list[TempClaim] = []
     try:
         # skip_verified resumes an interrupted run: a leftover temp nobody holds is taken over too
-        claim = TempClaim.take(req.temp_path, overwrite=policy != FAIL, is_source=source_ids.__contains__)
+        claim = TempClaim.take(req.temp_path, overwrite=policy != FAIL, is_source=gate.is_source)
         claims.append(claim)
         for target in req.extra_outputs:  # OP-Atom: every file of the clip is owned the same way
-            claims.append(TempClaim.take(target.temp_path, overwrite=policy != FAIL, is_source=source_ids.__contains__))
+            claims.append(TempClaim.take(target.temp_path, overwrite=policy != FAIL, is_source=gate.is_source))
     except TempExists as exc:
         return _released(claims, fail("output_exists", (
             f"temporary output {_temp_named(exc, req, claims)} exists (an earlier run was interrupted or failed "
@@ -199,45 +209,30 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
         changed = _source_changed(clip)
         if changed:
             return fail("io_error", changed + _discard(*claims))
-        try:
-            claim.fsync()
-            digest, size = claim.sha256()
-            final_id = file_identity(req.output_path)
-            if final_id is not None and final_id in source_ids:
-                return fail("output_exists", f"{req.output_path} is a source of this job (the same file under "
-                                             f"another name); it was left untouched" + _discard(*claims))
-            if not claim.at_path():
-                return fail("output_exists", f"{req.temp_path} was replaced by another run of this job after "
-                                             f"verification; this run published nothing")
-            publish(req.temp_path, req.output_path, overwrite=overwrite)
-        except FileExistsError:
-            return fail("output_exists", f"{req.output_path} appeared while this clip ran and was left untouched"
-                        + _discard(*claims))
-        except OSError as exc:
-            return fail("io_error", f"{exc.filename or req.output_path}: {exc.strerror or exc}" + _discard(*claims))
-        if _lidentity(req.output_path) != claim.identity():
-            return fail("io_error", f"{req.output_path} is not the file this run verified (it was replaced while "
-                                    f"being published); do not trust it, run the job again")
-        files = None
-        if req.extra_outputs:
-            files, why = _publish_extras(req, claims[1:], overwrite=overwrite, source_ids=source_ids)
-            if why:  # all or nothing: the clip's published files are taken back
-                return fail("io_error" if why.startswith("io:") else "output_exists",
-                            why.split(":", 1)[1] + _unpublish([(req.output_path, claim)]) + _discard(*claims))
-            files = ({"kind": "video", "path": req.output_path, "size": size, "sha256": digest}, *files)
+        # every file of the clip through the write gate, the video file first; all or nothing
+        published: list[tuple[str, TempClaim]] = []
+        files_published: list[dict[str, Any]] = []
+        kinds = ("video", *(t.kind for t in req.extra_outputs))
+        for kind, final, held in zip(kinds, finals, claims, strict=True):
+            try:
+                digest, size = gate.publish_claim(held, final, replace=overwrite)
+            except WriteRefused as exc:  # _discard removes only temp files still this run's own
+                return fail(exc.category, exc.message + _unpublish(published) + _discard(*claims))
+            except FileExistsError:
+                return fail("output_exists", f"{final} appeared while this clip ran and was left untouched"
+                            + _unpublish(published) + _discard(*claims))
+            except OSError as exc:
+                return fail("io_error", f"{exc.filename or final}: {exc.strerror or exc}"
+                            + _unpublish(published) + _discard(*claims))
+            published.append((final, held))
+            files_published.append({"kind": kind, "path": final, "size": size, "sha256": digest})
+        digest, size = files_published[0]["sha256"], files_published[0]["size"]
+        files = tuple(files_published) if req.extra_outputs else None
         output = OutputRecord(path=req.output_path, size=size, sha256=digest, verification=verification, files=files)
         return result(COMPLETED)
     finally:
         for c in claims:
             c.release()
-
-
-def _lidentity(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def _discard(*claims: TempClaim) -> str:
@@ -270,39 +265,11 @@ def _temp_named(exc: BaseException, req: ClipRequest, claims: list[TempClaim]) -
     return paths[min(len(claims), len(paths) - 1)]
 
 
-def _publish_extras(req: ClipRequest, claims: list[TempClaim], *, overwrite: bool,
-                    source_ids: frozenset[tuple[int, int]]) -> tuple[tuple[dict[str, Any], ...], str | None]:
-    """Publish an OP-Atom clip's further files after its video file, each verified, hashed and
-    renamed exactly like the first. On a failure, the ones published are taken back and the
-    reason returned ("io:..." or "exists:...")."""
-    done: list[tuple[str, TempClaim]] = []
-    records = []
-    for target, claim in zip(req.extra_outputs, claims, strict=True):
-        try:
-            claim.fsync()
-            digest, size = claim.sha256()
-            final_id = file_identity(target.path)
-            if final_id is not None and final_id in source_ids:
-                return (), f"exists:{target.path} is a source of this job; it was left untouched" + _unpublish(done)
-            if not claim.at_path():
-                return (), f"exists:{target.temp_path} was replaced by another run of this job" + _unpublish(done)
-            publish(target.temp_path, target.path, overwrite=overwrite)
-        except FileExistsError:
-            return (), f"exists:{target.path} appeared while this clip ran and was left untouched" + _unpublish(done)
-        except OSError as exc:
-            return (), f"io:{exc.filename or target.path}: {exc.strerror or exc}" + _unpublish(done)
-        if _lidentity(target.path) != claim.identity():
-            return (), f"io:{target.path} is not the file this run verified" + _unpublish(done)
-        done.append((target.path, claim))
-        records.append({"kind": target.kind, "path": target.path, "size": size, "sha256": digest})
-    return tuple(records), None
-
-
 def _unpublish(published: list[tuple[str, TempClaim]]) -> str:
     """Remove files this run published (only those still this run's own file)."""
     said = ""
     for path, claim in published:
-        if _lidentity(path) == claim.identity():
+        if lidentity(path) == claim.identity():
             try:
                 os.unlink(path)
             except OSError as exc:
@@ -340,6 +307,12 @@ def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
     return tuple(label.rsplit(" ", 1)[0] for label in labels if label)
 
 
+def job_gate(job: PreparedJob, source_ids: frozenset[tuple[int, int]] = frozenset()) -> WriteGate:
+    """The write gate of a prepared job: every source of the spec, the folders its layout writes."""
+    spec = job.spec
+    return WriteGate.for_job(spec.sources, layout=spec.layout, output_dir=spec.output_dir, source_ids=source_ids)
+
+
 def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1, cancel: threading.Event | None = None,
             progress: ProgressFn | None = None, events: EventFn | None = None) -> JobResult:
     """``max_workers``: clips at once, or ``"auto"`` (proxx_core.workers); the choice is recorded
@@ -351,6 +324,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
     started_at, t0 = now_rfc3339(), time.monotonic()
 
     source_ids = frozenset((c.source_stat.dev, c.source_stat.ino) for c in job.clips if c.source_stat is not None)
+    gate = job_gate(job, source_ids)
 
     policy = policy_of(job.spec)
     refused = [refused_clip(r.index, r.source, r.problem, job.spec.proxy_profile) for r in job.refused]
@@ -364,7 +338,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
                                         output=clip.plan.request.output_path))
         try:
             res = run_clip(clip, engines, overwrite=job.spec.overwrite, cancel=cancel, source_ids=source_ids,
-                           existing_outputs=policy, events=events)
+                           existing_outputs=policy, events=events, gate=gate)
         except Exception as exc:  # never lose the result of the other clips
             res = _unexpected(clip, exc)
         if progress:

@@ -154,6 +154,9 @@ class AleSink(DeliverableSink):
     def problems(self, document, sources):
         return name_problems(document, sources)
 
+    def file_names(self, document, job_id):
+        return [f"{job_id}.ale"]
+
     def write(self, job: DeliveryJob):
         rows = [ale_row(c) for c in job.delivered_clips()]
         return [write_sidecar(job, self.name, name, text.encode("utf-8")) for name, text in ale_files(job.job_id, rows)]

@@ -114,6 +114,9 @@ def fcpxml_text(job_id: str, clips: list[DeliveredClip]) -> str:
 class FcpxmlSink(DeliverableSink):
     name = "fcpxml"
 
+    def file_names(self, document, job_id):
+        return [f"{job_id}.fcpxml"]
+
     def write(self, job: DeliveryJob):
         text = fcpxml_text(job.job_id, delivered_clips(job))
         return [write_sidecar(job, self.name, f"{job.job_id}.fcpxml", text.encode("utf-8"))]

@@ -30,7 +30,7 @@ import socket
 import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xxhash
 
@@ -38,6 +38,9 @@ from proxx_core import hookimpl
 from proxx_core.deliverables import Deliverable, DeliverableSink, DeliveryJob, sha256_of, write_sidecar
 
 from .clips import delivered_clips
+
+if TYPE_CHECKING:
+    from proxx_core.writegate import WriteGate
 
 HASH_FORMAT = "xxh128"
 HISTORY = "ascmhl"
@@ -161,6 +164,9 @@ class MhlSink(DeliverableSink):
             return [f"the 'mhl' deliverable needs the ascmhl tool, not found here: {_INSTALL}"]
         return layout_problems(document)
 
+    def file_names(self, document, job_id):
+        return [f"{job_id}.sources.mhl", f"{HISTORY}/"]  # ascmhl writes anything under ascmhl/
+
     def write(self, job: DeliveryJob):
         exe = ascmhl_executable()
         if exe is None:
@@ -177,20 +183,23 @@ class MhlSink(DeliverableSink):
         created = datetime.now(UTC).isoformat(timespec="seconds")
         manifest = write_sidecar(job, self.name, f"{job.job_id}.sources.mhl", sources_hashlist(
             job.job_id, [c.source_path for c in clips], created, socket.gethostname()).encode("utf-8"))
+        gate = job.write_gate()
         records = [manifest]
         where = f"; proxies sealed in their folders' own histories: {', '.join(proxy_roots)}" if proxy_roots else ""
-        records += self._seal(exe, folder, [*histories[folder], str(manifest.path)], ignore, (
+        records += self._seal(exe, gate, folder, [*histories[folder], str(manifest.path)], ignore, (
             f"proxx job {job.job_id}: {len(clips)} proxies; camera originals in "
             f"{os.path.basename(manifest.path or '')}{where}"))
         for root in proxy_roots:
-            records += self._seal(exe, root, histories[root], ignore, (
+            records += self._seal(exe, gate, root, histories[root], ignore, (
                 f"proxx job {job.job_id}: proxies of the camera originals in {os.path.dirname(root)}; the job's "
                 f"sidecars and {os.path.basename(manifest.path or '')} are sealed in {folder}"))
         return records
 
-    def _seal(self, exe: str, root: str, paths: list[str], ignore: tuple[str, ...], comment: str) -> list[Deliverable]:
+    def _seal(self, exe: str, gate: WriteGate, root: str, paths: list[str], ignore: tuple[str, ...],
+              comment: str) -> list[Deliverable]:
         """One new generation of ``root``'s history sealing ``paths``; its records (generation, chain)."""
         history = os.path.join(root, HISTORY)
+        gate.check_tree(history)  # the tool writes there itself: no source may be at or under it
         before = set(os.listdir(history)) if os.path.isdir(history) else set()
         argv = [*create_command(exe, ignore), root, "-h", HASH_FORMAT, "--comment", comment]
         for path in paths:
@@ -210,8 +219,11 @@ class MhlSink(DeliverableSink):
             raise RuntimeError(f"ascmhl did not record the ignore patterns {', '.join(missing)} in {generation}; "
                                f"ascmhl verify would fail once Media Composer indexes the folder: install the "
                                f"ascmhl version of constraints-ascmhl.txt")
-        return [Deliverable(name=self.name, path=path, sha256=sha256_of(path))
-                for path in (generation, os.path.join(history, "ascmhl_chain.xml"))]
+        records = []
+        for path in (generation, os.path.join(history, "ascmhl_chain.xml")):
+            gate.check_written(path)
+            records.append(Deliverable(name=self.name, path=path, sha256=sha256_of(path)))
+        return records
 
 
 @hookimpl

@@ -69,6 +69,9 @@ def otio_text(job_id: str, clips: list[DeliveredClip]) -> str:
 class OtioSink(DeliverableSink):
     name = "otio"
 
+    def file_names(self, document, job_id):
+        return [f"{job_id}.otio"]
+
     def write(self, job: DeliveryJob):
         text = otio_text(job.job_id, delivered_clips(job))
         return [write_sidecar(job, self.name, f"{job.job_id}.otio", text.encode("utf-8"))]

@@ -146,6 +146,13 @@ class FFmpegEngine(Engine):
 
             def on_block(block: dict[str, str]) -> None:
                 progress(ClipProgress.from_ffmpeg(block, frames=frames, seconds=seconds))
+        if needs_audio_pass(plan.request):
+            # FFmpeg truncates what it writes to (-y): a file already at the audio pass's name (a crashed
+            # run's, or a hard link to a source) loses only this name, and FFmpeg creates a fresh file
+            try:
+                os.unlink(audio_temp_path(plan.request))
+            except FileNotFoundError:
+                pass
         try:
             records = run_commands(plan.commands, cancel, progress=on_block)
             if plan.request.layout == "avid_mxf":  # package ids, one master clip across the files, dates

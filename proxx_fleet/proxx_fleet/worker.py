@@ -24,7 +24,7 @@ from proxx_core.existing import policy_of
 from proxx_core.pathmap import NodeConfig, map_document
 from proxx_core.plugins import EngineSet
 from proxx_core.results import environment
-from proxx_core.runner import run_clip
+from proxx_core.runner import job_gate, run_clip
 from proxx_core.serialization import to_data
 
 from .app import TASK_NAME, make_app
@@ -141,7 +141,7 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
                    f"{engine!r}; install the same engine distributions on the submitting machine and every node")
         return {"clip": failed_clip(document, index, engine, "engine_unavailable", message, info), "environment": None}
     result = run_clip(clip, node.engines, overwrite=checked.job.spec.overwrite, cancel=cancel,
-                      existing_outputs=policy_of(checked.job.spec))
+                      existing_outputs=policy_of(checked.job.spec), gate=job_gate(checked.job))
     data = to_data(attrs.evolve(result, node=info))
     label = node.engines.loaded[engine].distribution
     env = environment([node.engines.identity(engine)], (label.rsplit(" ", 1)[0],) if label else ())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from proxx_core import runner
+from proxx_core import runner, writegate
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines
 from proxxtest import job_doc
@@ -18,7 +18,7 @@ def test_disk_full_at_publish_is_io_error_exit_4(monkeypatch, media, outdir):
     def full(temp, final, *, overwrite):
         raise OSError(errno.ENOSPC, "No space left on device", final)
 
-    monkeypatch.setattr(runner, "publish", full)
+    monkeypatch.setattr(writegate, "publish", full)
     result = runner.run_job(checked.job, engines, max_workers=2)
     assert result.status == "FAILED" and result.exit_code == 4
     assert {c.failure.category for c in result.clips} == {"io_error"}
@@ -38,7 +38,7 @@ def test_read_only_at_publish_still_reports_every_clip(monkeypatch, media, outdi
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system", args[-1] if args else None)
 
-    monkeypatch.setattr(runner, "publish", read_only)
+    monkeypatch.setattr(writegate, "publish", read_only)
     monkeypatch.setattr(os, "unlink", read_only)
     result = runner.run_job(checked.job, engines, max_workers=2)
     monkeypatch.undo()

@@ -224,7 +224,8 @@ def test_an_existing_sidecar_is_never_replaced_without_overwrite(proxx, write_jo
     res = r.json()
     assert res["status"] == "COMPLETED"
     (ale,) = [d for d in res["deliverables"] if d["name"] == "ale"]
-    assert ale["path"] is None and "day1.ale exists" in ale["error"] and "overwrite" in ale["error"]
+    assert ale["path"] is None and "day1.ale already exists" in ale["error"]
+    assert "\"existing_outputs\": \"overwrite\"" in ale["error"]  # a 1.1 spec: not the 1.0 key it cannot set
     assert (outdir / "day1.ale").read_text() == "the editor's own ALE"
     assert (outdir / "day1.otio").is_file()
     assert "deliverable 'ale' was not written" in r.stderr
