@@ -138,7 +138,7 @@ def _finite(text: str, path: str, line: int) -> float:
 #: bytes: `validate` and `run` check a spec's files, then plan with them (a 65-point cube takes ~1 s)
 _CHECKED_CUBES: dict[str, tuple[int, bool]] = {}
 #: read size of the hashing pass
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16
 #: the largest magnitude a 32-bit float holds: FFmpeg (and most graders) read cube values as floats
 _FLOAT32_MAX = 3.4028234663852886e38
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 import threading
 
+import attrs
 import pytest
 from looktest import apply_cdl, centre_rgb, cube, flat_source
 
@@ -137,3 +138,51 @@ def test_every_profile_verifies_with_a_look_and_a_burn_in(proxx, write_job, medi
     assert all(checks[n]["ok"] for n in ("frame_count", "start_timecode", "raster", "color_tags", "frame_rate"))
     if field_order:
         assert checks["field_dominance"]["ok"] and checks["field_dominance"]["actual"] == field_order
+
+
+# --------------------------------------------------------------- accepted at validate must encode (issue 20)
+
+@pytest.mark.parametrize("saturation", [2.5, 3.7, 40.0, 1e6])
+def test_a_saturation_beyond_colorchannelmixers_range_is_applied(proxx, write_job, tmp_path, saturation):
+    """ASC CDL saturation has no upper bound; colorchannelmixer takes -2..2 (every clip failed as
+    engine_failed above ~2.08). Applied as a 2-point LUT of the same matrix; the measured values
+    match the ASC formula, and the LUT file written for the clip does not outlive it."""
+    src = flat_source(tmp_path / "src.mov", rgb_hex="6A8070", size="64x36")
+    _, plain = _run(proxx, write_job, src, tmp_path / "plain")
+    cdl = {**CDL, "saturation": saturation}
+    clip, graded = _run(proxx, write_job, src, tmp_path / "cdl", look={"cdl": cdl})
+    want = apply_cdl(centre_rgb(plain), cdl["slope"], cdl["offset"], cdl["power"], saturation)
+    got = centre_rgb(graded)
+    assert all(abs(a - b) < 0.01 for a, b in zip(want, got, strict=True)), (want, got)
+    assert clip["look"]["cdl"]["saturation"] == saturation
+    assert sorted(p.name for p in (tmp_path / "cdl").iterdir()) == ["src_proxy.mov"]
+
+
+def test_saturations_colorchannelmixer_can_express_keep_their_filter():
+    """The golden bytes of existing looks hold: only a saturation the mixer cannot take uses the LUT."""
+    from proxx_core.look import Cdl
+    from proxx_engine_ffmpeg.overlays import cdl_filters, mixer_can_express
+
+    assert mixer_can_express(0.0) and mixer_can_express(2.07) and not mixer_can_express(2.08)
+    plain = Cdl(slope=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0), power=(1.0, 1.0, 1.0), saturation=2.0)
+    assert cdl_filters(plain, None)[0].startswith("colorchannelmixer=")
+    assert cdl_filters(attrs.evolve(plain, saturation=2.5), "/t/x.cube") == ["lut3d=file=/t/x.cube:interp=tetrahedral"]
+
+
+def test_every_allowed_cube_form_renders_the_plain_cubes_bytes(proxx, write_job, tmp_path):
+    """A BOM made FFmpeg read an empty LUT ("3D LUT is empty"): FFmpeg is given a plain copy whenever
+    its parser could read the user's file differently, and every allowed form makes the same bytes."""
+    from cubeforms import CUBE_FORMS, PLAIN
+
+    src = flat_source(tmp_path / "src.mov", size="64x36")
+    luts = tmp_path / "luts"
+    luts.mkdir()
+    (luts / "plain.cube").write_text(PLAIN)
+    _, want = _run(proxx, write_job, src, tmp_path / "plain", look={"lut": str(luts / "plain.cube")})
+    for form, text in CUBE_FORMS.items():
+        (luts / f"{form}.cube").write_bytes(text.encode())
+        out = tmp_path / form
+        clip, got = _run(proxx, write_job, src, out, look={"lut": str(luts / f"{form}.cube")})
+        assert sha(got) == sha(want), form
+        assert clip["look"]["lut"]["sha256"] == sha(luts / f"{form}.cube")
+        assert sorted(p.name for p in out.iterdir()) == ["src_proxy.mov"], form  # the copy is removed
