@@ -115,7 +115,7 @@ MIXER_LIMIT = 2.0
 MAX_LUT_SATURATION = 16384.0
 
 
-def saturation_matrix(s: float) -> tuple[tuple[float, float, float], ...]:
+def saturation_matrix(s: float) -> tuple[tuple[float, ...], ...]:
     """ASC CDL v1.2 saturation as a 3x3 matrix: out = luma + s * (in - luma), Rec.709 luma."""
     return tuple(tuple(LUMA[k] * (1 - s) + (s if out == k else 0.0) for k in range(3)) for out in range(3))
 
@@ -160,15 +160,19 @@ def write_look_files(req: ClipRequest) -> list[str]:
     """Write this clip's look files (``look_file_paths``), each to a new file renamed into place;
     returns the paths written. A show LUT whose bytes are not those validated raises ClipFailure."""
     written: list[str] = []
+    look = req.look
     for kind, path in look_file_paths(req).items():
+        assert look is not None  # look_file_paths names files of a look only
         tmp = f"{path}.{secrets.token_hex(6)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:
                 if kind == "saturation":
-                    out.write(saturation_cube(req.look.cdl.saturation))  # type: ignore[union-attr]
+                    assert look.cdl is not None
+                    out.write(saturation_cube(look.cdl.saturation))
                 else:
-                    write_plain_cube(req.look.lut, out)  # type: ignore[union-attr]
+                    assert look.lut is not None
+                    write_plain_cube(look.lut, out)
             os.replace(tmp, path)
         except LookFileError as exc:
             raise ClipFailure(str(exc), category="io_error") from None
@@ -180,7 +184,8 @@ def write_look_files(req: ClipRequest) -> list[str]:
 
 
 def lut_filter(req: ClipRequest) -> str:
-    lut = req.look.lut  # type: ignore[union-attr]
+    lut = req.look.lut if req.look is not None else None
+    assert lut is not None
     path = look_file_paths(req).get("lut", lut.path)
     return f"lut3d=file={option_value(path)}:interp=tetrahedral"
 

@@ -3,8 +3,8 @@ over looks (CDL values of any size, every .cube form), burn-ins (any printable t
 backslashes, braces, very long), watermarks, rasters and layouts, runs on a tiny real source with
 every clip completed and verified; never `engine_failed` after the validate said yes.
 
-In-process (check_document + run_job, the public API the CLI calls) to stay fast: ~40 examples in
-about a minute; the slow variant runs 300."""
+In-process (check_document + run_job, the public API the CLI calls) to stay fast:
+well under a minute for 100 examples here; the slow variant runs 500."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def _accepted_specs_encode(world, doc):
         assert clip.output.verification.ok, json.dumps(doc)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(data=st.data())
 def test_every_accepted_spec_encodes_and_verifies(world, data):
@@ -127,8 +127,19 @@ def test_every_accepted_spec_encodes_and_verifies(world, data):
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(data=st.data())
 def test_every_accepted_spec_encodes_and_verifies_long(world, data):
     _accepted_specs_encode(world, data.draw(specs(world)))
+
+
+def test_a_fit_raster_rounding_the_aspect_beyond_verifications_tolerance_is_refused(world):
+    """64x36 at pixel aspect 4:3 fits as 84x36 square pixels: 1.6 % off its display aspect, which
+    verification refused after the encode; now validate refuses it at /raster, naming the fix."""
+    out = Path(tempfile.mkdtemp(dir=world["root"]))
+    small = make_source(world["root"] / "media" / "small_sar.mov", size="64x36", sar="4/3", frames=FRAMES, audio=())
+    checked = check_document(job_doc([small], out, profile="offline_h264_1280x720"), world["engines"])
+    assert checked.job is None
+    (problem,) = checked.problems
+    assert problem.path == "/raster" and "more than 1 % off" in problem.message and "half" in problem.message
