@@ -73,9 +73,10 @@ def test_cdl_then_lut_and_a_cc_file_equal_the_same_numbers_inline(proxx, write_j
     assert all(abs(a - b) < 0.01 for a, b in zip(want, centre_rgb(inline), strict=True))
 
 
-def test_look_bytes_do_not_depend_on_simd(proxx, write_job, tmp_path, media):
+@pytest.mark.parametrize("saturation", [0.7, 3.0])
+def test_look_bytes_do_not_depend_on_simd(proxx, write_job, tmp_path, media, saturation):
     """lut3d's SIMD code for planar RGB rounds differently from its C code; the look runs in packed
-    RGB, where every CPU runs the C code."""
+    RGB, where every CPU runs the C code (saturation 3.0: the saturation LUT's lut3d too)."""
     from proxx_engine_ffmpeg.binary import inspect_binary
 
     stand_in = tmp_path / "ffmpeg-nosimd"
@@ -83,7 +84,7 @@ def test_look_bytes_do_not_depend_on_simd(proxx, write_job, tmp_path, media):
     stand_in.chmod(0o755)
     src = media("src.mov", size="640x360", frames=3)
     lut = cube(tmp_path / "curve.cube", lambda r, g, b: (r ** 0.8, (g + b) / 2, b ** 1.4), size=33)
-    look = {"lut": str(lut), "cdl": CDL}
+    look = {"lut": str(lut), "cdl": {**CDL, "saturation": saturation}}
     _, native = _run(proxx, write_job, src, tmp_path / "native", look=look)
     _, plain_c = _run(proxx, write_job, src, tmp_path / "nosimd", env={"PROXX_FFMPEG": str(stand_in)}, look=look)
     assert sha(native) == sha(plain_c)
