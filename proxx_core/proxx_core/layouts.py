@@ -102,6 +102,15 @@ def op_atom_targets(video_path: str, audio_channels: list[int]) -> tuple[Target,
     return tuple(targets)
 
 
+def replaced_source(path: str, index: Any) -> int | None:
+    """Index of the job's source that writing ``path`` would replace (same file, or the same name on a
+    case-insensitive, Unicode-normalising volume), or None; ``index`` is ``naming._SourceIndex``."""
+    from .preflight import file_identity, realpath
+
+    folder, name = os.path.split(path)
+    return index.replaced_by(file_identity(folder) or realpath(folder), name, path)  # type: ignore[no-any-return]
+
+
 def folder_problems(layout: str, folder: str, where: str) -> list[Problem]:
     """Whether a clip's folder can be used (or created) without leaving the declared folders."""
     if layout == "proxy_subfolder":

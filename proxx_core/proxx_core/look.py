@@ -471,8 +471,7 @@ def changed_files(look: Look) -> list[str]:
     if look.lut is None:
         return []
     try:
-        with open(look.lut.path, "rb") as fh:
-            now = hashlib.sha256(fh.read()).hexdigest()
-    except OSError:
+        now = _hash_file(look.lut.path)  # in chunks: a 129-point cube is ~55 MB
+    except LookFileError:
         now = None
     return [] if now == look.lut.sha256 else [look.lut.path]

@@ -16,10 +16,10 @@ from .document import JobSpec, ParsedJob
 from .engine import ClipPlan, ClipRequest
 from .errors import Problem, ProxxError, SpecInvalid
 from .hints import distribution_for, install_hint
-from .layouts import Target, clip_raster, folders_to_create, op_atom_targets, output_paths
+from .layouts import Target, clip_raster, folders_to_create, op_atom_targets, output_paths, replaced_source
 from .look import look_problems
 from .media import SourceInfo
-from .naming import temp_path_for
+from .naming import _SourceIndex, temp_path_for
 from .plugins import EngineSet
 from .preflight import SourceStat
 from .probe import ProbeVeto, probe_all
@@ -150,6 +150,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     clips: list[PreparedClip] = []
     refused: list[RefusedClip] = []
     per_clip = spec.unsupported_sources == "fail_clip"
+    sources_index: _SourceIndex | None = None  # built at the first OP-Atom clip
 
     def refuse(i: int, source: str, problem: Problem) -> None:
         if per_clip and problem.category in FAIL_CLIP_CATEGORIES:
@@ -200,6 +201,15 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         extra: tuple[Target, ...] = ()
         if spec.layout == "avid_mxf":  # OP-Atom: the video file, then one file per audio channel
             targets = op_atom_targets(output_path, [a.channels for a in info.audio])
+            # the audio files' names depend on the probed channels: checked against the sources here
+            sources_index = sources_index or _SourceIndex(spec.sources)
+            hits = [(t.path, j) for t in targets[1:] if (j := replaced_source(t.path, sources_index)) is not None]
+            if hits:
+                problems.append(Problem(path="/output_name_template", message=(
+                    f"for /sources/{i}: the OP-Atom audio file {hits[0][0]} would replace source "
+                    f"/sources/{hits[0][1]} ({spec.sources[hits[0][1]]}); a source is never replaced: choose "
+                    f"another output_name_template or output_dir")))
+                continue
             output_path = targets[0].path
             extra = tuple(attrs.evolve(t, temp_path=temp_path_for(t.path)) for t in targets[1:])
         request = ClipRequest(index=i + 1, source=source, source_info=info, profile=profile,

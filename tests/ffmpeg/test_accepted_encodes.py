@@ -143,3 +143,23 @@ def test_a_fit_raster_rounding_the_aspect_beyond_verifications_tolerance_is_refu
     assert checked.job is None
     (problem,) = checked.problems
     assert problem.path == "/raster" and "more than 1 % off" in problem.message and "half" in problem.message
+
+
+def test_an_op_atom_audio_file_named_like_a_source_is_refused_at_validate(tmp_path):
+    """The A-files' names depend on the probed audio channels, so only the V1 name was checked: a
+    source at <clip>.A1.mxf was found only after the encode (output_exists). Now validate refuses it."""
+    from proxx_core.layouts import avid_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    folder = Path(avid_folder(str(out)))
+    folder.mkdir(parents=True)
+    clip = make_source(tmp_path / "clip.mov", size="512x288", frames=FRAMES, audio=(1,))
+    camera = make_source(folder / "clip_proxy.A1.mxf", size="512x288", frames=FRAMES, audio=(), extra=("-f", "mov"))
+    doc = job_doc([clip, camera], out, profile="offline_dnxhr_lb_1920x1080", jobspec_version="1.1.0",
+                  layout="avid_mxf")
+    checked = check_document(doc, load_engines())
+    assert checked.job is None
+    assert any(p.path == "/output_name_template" and "OP-Atom audio file" in p.message
+               and f"would replace source /sources/1 ({camera})" in p.message for p in checked.problems), \
+        checked.problems
