@@ -187,3 +187,66 @@ def test_every_allowed_cube_form_renders_the_plain_cubes_bytes(proxx, write_job,
         assert sha(got) == sha(want), form
         assert clip["look"]["lut"]["sha256"] == sha(luts / f"{form}.cube")
         assert sorted(p.name for p in out.iterdir()) == ["src_proxy.mov"], form  # the copy is removed
+
+
+@pytest.mark.parametrize("saturation", [0.0, 0.5, 1.7, 2.0])
+def test_the_saturation_lut_matches_colorchannelmixer_where_both_apply(tmp_path, saturation):
+    """Exactness of the LUT path, measured: on every pixel of a test pattern in rgb48le, the 2-point
+    saturation LUT gives colorchannelmixer's values to within one 16-bit step (the mixer rounds each
+    term, the LUT interpolates in float), clipping included."""
+    import subprocess
+
+    from looktest import ffmpeg
+
+    from proxx_core.look import Cdl
+    from proxx_engine_ffmpeg.overlays import cdl_filters, saturation_cube
+
+    cube_path = tmp_path / "sat.cube"
+    cube_path.write_bytes(saturation_cube(saturation))
+    cdl = Cdl(slope=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0), power=(1.0, 1.0, 1.0), saturation=saturation)
+    (mixer,) = cdl_filters(cdl, None)
+    outs = []
+    for graph in (mixer, f"lut3d=file={cube_path}:interp=tetrahedral"):
+        outs.append(subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                                    "testsrc2=size=256x144:rate=1,format=rgb48le", "-frames:v", "1", "-vf", graph,
+                                    "-f", "rawvideo", "-"], check=True, capture_output=True, timeout=60).stdout)
+    import array
+
+    a, b = array.array("H"), array.array("H")
+    a.frombytes(outs[0])
+    b.frombytes(outs[1])
+    assert len(a) == len(b) == 256 * 144 * 3
+    assert max(abs(x - y) for x, y in zip(a, b, strict=True)) <= 1
+
+
+@pytest.mark.parametrize("saturation", [2.5, 40.0, 16384.0])
+def test_the_saturation_lut_is_within_one_step_of_the_asc_formula(tmp_path, saturation):
+    """Beyond the mixer's range: every pixel of a test pattern within one 16-bit step of ASC CDL
+    saturation computed in double precision, clamp(L + s (x - L), 0, 1), Rec.709 luma."""
+    import array
+    import subprocess
+
+    from looktest import ffmpeg
+
+    from proxx_engine_ffmpeg.overlays import LUMA, saturation_cube
+
+    cube_path = tmp_path / "sat.cube"
+    cube_path.write_bytes(saturation_cube(saturation))
+
+    def frame(graph: str) -> array.array:
+        raw = subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                              "testsrc2=size=128x72:rate=1,format=rgb48le", "-frames:v", "1", "-vf", graph,
+                              "-f", "rawvideo", "-"], check=True, capture_output=True, timeout=60).stdout
+        values = array.array("H")
+        values.frombytes(raw)
+        return values
+
+    src, out = frame("null"), frame(f"lut3d=file={cube_path}:interp=tetrahedral")
+    worst = 0
+    for i in range(0, len(src), 3):
+        rgb = [v / 65535 for v in src[i:i + 3]]
+        luma = sum(w * v for w, v in zip(LUMA, rgb, strict=True))
+        for c, x in enumerate(rgb):
+            want = round(min(max(luma + saturation * (x - luma), 0.0), 1.0) * 65535)
+            worst = max(worst, abs(out[i + c] - want))
+    assert worst <= 1
