@@ -40,10 +40,14 @@ MAX_CUBE_LINE = 500
 ORDER = ("cdl", "lut")
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_ROW = re.compile(rf"\s*({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*")
-_SIZE = re.compile(r"LUT_3D_SIZE\s+(\d+)\s*")
-_DOMAIN = re.compile(rf"(DOMAIN_MIN|DOMAIN_MAX)\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*")
-_TITLE = re.compile(r'TITLE(\s.*)?')
+#: .cube syntax is ASCII: whitespace is what C's isspace() says (as FFmpeg's reader), digits are 0-9
+#: (Python's \s and \d would also take NBSP or Arabic-Indic digits, which no other reader does)
+_CUBE_SPACE = " \t\v\f"
+_ROW = re.compile(rf"\s*({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*", re.ASCII)
+_SIZE = re.compile(r"LUT_3D_SIZE\s+(\d+)\s*", re.ASCII)
+_DOMAIN = re.compile(rf"(DOMAIN_MIN|DOMAIN_MAX)\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*", re.ASCII)
+_TITLE = re.compile(r'TITLE(\s.*)?', re.ASCII)
+_KEYWORD_SPLIT = re.compile(r"[ \t\v\f]+")
 
 
 class LookFileError(ValueError):
@@ -242,7 +246,7 @@ class _CubeScan:
         rows = 0
         last = 0
         for number, line in self._lines(fh):
-            stripped = line.strip()
+            stripped = line.strip(_CUBE_SPACE)
             if not stripped or stripped.startswith("#"):
                 continue
             last = number
@@ -267,9 +271,10 @@ class _CubeScan:
             if rows:
                 raise LookFileError(f"{path}, line {number}: {_cut(stripped)!r} after the first data row; keywords "
                                     f"come before the rows")
-            if line != stripped or " ".join(stripped.split()) != stripped:
+            words = _KEYWORD_SPLIT.split(stripped)
+            if line != stripped or " ".join(words) != stripped:
                 self.plain = False  # FFmpeg matches keywords at the start of the line, single-spaced
-            keyword = stripped.split()[0]
+            keyword = words[0]
             if keyword == "TITLE" and _TITLE.fullmatch(stripped):
                 continue
             if keyword == "LUT_3D_SIZE":
@@ -278,6 +283,8 @@ class _CubeScan:
                     raise LookFileError(f"{path}, line {number}: {_cut(stripped)!r}: LUT_3D_SIZE must appear once, "
                                         f"with one integer")
                 size = int(m.group(1))
+                if m.group(1) != str(size):
+                    self.plain = False  # FFmpeg reads "017" as octal 15
                 if not MIN_CUBE_SIZE <= size <= MAX_CUBE_SIZE:
                     raise LookFileError(f"{path}, line {number}: LUT_3D_SIZE {size} is outside "
                                         f"{MIN_CUBE_SIZE}..{MAX_CUBE_SIZE}")

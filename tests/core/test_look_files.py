@@ -247,8 +247,13 @@ def test_a_plain_copy_of_a_lut_edited_after_validation_is_refused(tmp_path):
     (PLAIN.replace("1.000000 0.000000", "1e39 0.000000", 1), 3, "beyond the range of a 32-bit float"),
     (PLAIN.replace("\n", "\r"), 1, "carriage return inside the line"),
     ("# " + "é" * 300 + "\n" + PLAIN, 1, "longer than 500"),
+    (PLAIN.replace("1.000000 0.000000 0.000000", "1.000000\u00a00.000000 0.000000", 1), 3, "expected three numbers"),
+    (PLAIN.replace("1.000000 0.000000 0.000000", "\u0661.000000 0.000000 0.000000", 1), 3, "unknown keyword"),
+    (PLAIN.replace("LUT_3D_SIZE 2", "LUT_3D_SIZE \u0662"), 2, "LUT_3D_SIZE must appear once"),
 ])
 def test_cube_values_ffmpeg_would_misread_are_refused_with_the_line(tmp_path, text, line, words):
+    """Beyond a float32, a lone CR, over-long lines, NBSP as a separator, non-ASCII digits (Python's
+    float() takes them, no LUT reader does): refused with the line, never handed to FFmpeg."""
     p = tmp_path / "bad.cube"
     p.write_bytes(text.encode())
     with pytest.raises(LookFileError) as err:
