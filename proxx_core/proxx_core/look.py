@@ -4,11 +4,14 @@ Why here and not in an engine: a malformed look file must fail the job before an
 file and the line, the same way on every engine. The parsed values (and each file's SHA-256) are
 what the engines apply and what the result records.
 
-Accepted ``.cube``: the Adobe/IRIDAS 3D form that every grading tool and FFmpeg's ``lut3d`` read
-alike: optional ``TITLE``, ``LUT_3D_SIZE N`` (2..129), ``DOMAIN_MIN 0 0 0`` / ``DOMAIN_MAX 1 1 1``
-(other domains are refused: FFmpeg reads them differently from the spec), ``#`` comments, then
-exactly N^3 rows of three finite numbers, red changing fastest. 1D cubes and Resolve's
-``LUT_*_INPUT_RANGE`` are refused with the reason, never read approximately.
+Accepted ``.cube``: the Adobe/IRIDAS 3D form: optional ``TITLE``, ``LUT_3D_SIZE N`` (2..129),
+``DOMAIN_MIN 0 0 0`` / ``DOMAIN_MAX 1 1 1`` (other domains are refused: FFmpeg reads them
+differently from the spec), in any order before the data, ``#`` comments and blank lines anywhere,
+then exactly N^3 rows of three finite numbers, red changing fastest; a UTF-8 byte order mark and
+CR LF line ends too. 1D cubes and Resolve's ``LUT_*_INPUT_RANGE`` are refused with the reason, never
+read approximately. The parse is streamed (bounded memory) and tells whether the file is already
+*plain* (the form FFmpeg's own reader parses exactly as this one); an engine hands any other file to
+its reader as the plain copy ``write_plain_cube`` makes, so the LUT applied is the LUT validated.
 
 Accepted CDL: inline numbers, or an ASC CDL XML file: ``.cdl`` (ColorDecisionList/ColorDecision/
 ColorCorrection) or ``.cc`` (a ColorCorrection root), each with a SOPNode (Slope, Offset, Power)
@@ -148,6 +151,7 @@ _FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _hash_file(path: str) -> str:
+    """SHA-256 of the file, read in chunks."""
     h = hashlib.sha256()
     with _open_bounded(path, MAX_CUBE_BYTES) as fh:
         try:
@@ -227,7 +231,7 @@ class _CubeScan:
                 body = body[:-1]
                 self.plain = False
             if len(body) > MAX_CUBE_LINE or (not raw.endswith(b"\n") and len(raw) > MAX_CUBE_LINE):
-                raise LookFileError(f"{self.path}, line {number}: longer than {MAX_CUBE_LINE} characters")
+                raise LookFileError(f"{self.path}, line {number}: longer than {MAX_CUBE_LINE} bytes")
             if number == 1 and body.startswith(b"\xef\xbb\xbf"):
                 body = body[3:]
                 self.plain = False  # a UTF-8 byte order mark: FFmpeg would not see the first keyword
