@@ -33,6 +33,7 @@ SOURCES = {
     "tff": {"size": "128x96", "field_order": "tff"},
     "sar": {"size": "128x72", "sar": "4/3"},
     "aud": {"size": "128x72", "audio": (2,)},
+    "reel": {"size": "64x36", "reel": "R'0%{1}:\\ \"x\";[y]"},  # {reel} is resolved into drawn text
     "dnx": {"size": "512x288"},  # DNxHR's minimum raster is 256x120: half of this
 }
 FRAMES = 3
@@ -78,6 +79,10 @@ WATERMARK = st.fixed_dictionaries({"text": TEXT, "opacity": st.floats(0, 1, excl
                                   optional={"size": st.floats(1e-6, 0.5, exclude_min=True)})
 
 
+def _cc(values) -> str:
+    return " ".join(repr(float(v)) for v in values)
+
+
 @st.composite
 def specs(draw, world):
     source = draw(st.sampled_from(sorted(SOURCES)))
@@ -85,6 +90,13 @@ def specs(draw, world):
     out = Path(tempfile.mkdtemp(dir=world["root"], prefix=f"out{next(_counter)}-"))
     extra = {"existing_outputs": "overwrite"}
     look = draw(st.fixed_dictionaries({}, optional={"cdl": CDL, "lut": st.sampled_from(world["cubes"])}))
+    if "cdl" in look and draw(st.booleans()):  # the same numbers from an ASC CDL .cc file
+        cc = out.parent / f"{out.name}.cc"
+        c = look["cdl"]
+        cc.write_text(f'<ColorCorrection id="x"><SOPNode><Slope>{_cc(c["slope"])}</Slope><Offset>{_cc(c["offset"])}'
+                      f'</Offset><Power>{_cc(c["power"])}</Power></SOPNode><SatNode><Saturation>'
+                      f'{_cc([c.get("saturation", 1.0)])}</Saturation></SatNode></ColorCorrection>')
+        look["cdl"] = str(cc)
     if look:
         extra["look"] = look
     burn = draw(BURN_IN)
