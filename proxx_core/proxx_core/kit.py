@@ -18,6 +18,8 @@ engines use only these two, exactly as a third-party engine must.
 - fingerprints: :func:`binary_sha256`, :func:`cached_by_file`, :func:`is_cached` (hash a binary
   once per file identity, for ``EngineIdentity.binary_sha256``)
 - time stamps: :func:`now_rfc3339` (the one format used in results)
+- looks: :func:`write_plain_cube` (a validated ``.cube`` in the plain form every reader parses alike,
+  for ``CubeLut.plain`` False: a byte order mark, CR LF line ends, indented keywords)
 - live progress: :class:`ClipProgress` (what ``execute(plan, cancel, progress=...)`` reports;
   :meth:`ClipProgress.from_ffmpeg` reads FFmpeg's ``-progress`` blocks, which ``run_command(...,
   progress=...)`` delivers)
@@ -29,6 +31,7 @@ from .avprobe import probe_file
 from .clock import now_rfc3339
 from .errors import ClipFailure, ProxxError
 from .fingerprint import binary_sha256, cached_by_file, is_cached
+from .look import LookFileError, write_plain_cube
 from .media import ZERO_TIMECODE, normalise_timecode
 from .process import child_process_options, kill_process_group, run_command, run_commands, stderr_tail
 from .profiles import assumed_color_tags, fit_raster, output_color_tags
@@ -37,8 +40,9 @@ from .verify import compare
 from .workers import H264_THREADS, intra_threads
 
 __all__ = [
-    "H264_THREADS", "ZERO_TIMECODE", "ClipFailure", "ClipProgress", "ProxxError", "assumed_color_tags", "binary_sha256",
+    "H264_THREADS", "ZERO_TIMECODE", "ClipFailure", "ClipProgress", "LookFileError", "ProxxError",
+    "assumed_color_tags", "binary_sha256",
     "cached_by_file", "child_process_options", "compare", "fit_raster", "intra_threads", "is_cached",
     "kill_process_group", "normalise_timecode", "now_rfc3339", "output_color_tags", "probe_file", "run_command",
-    "run_commands", "stderr_tail",
+    "run_commands", "stderr_tail", "write_plain_cube",
 ]

@@ -341,9 +341,12 @@ def folders_written(layout: str, sources: Iterable[str], output_dir: str | None)
 def clip_raster(video: VideoInfo, profile: Profile, raster: str) -> tuple[int, int, str] | str:
     """(width, height, pixel aspect) of a clip's proxy under ``raster``, or why the profile cannot
     make it (refused at validation, never discovered after the encode)."""
-    from .profiles import fit_raster
+    from .profiles import fit_aspect_problem, fit_raster
 
     if raster == DEFAULT_RASTER:
+        why = fit_aspect_problem(video, profile)
+        if why:
+            return why
         w, h = fit_raster(video, profile)
         return w, h, "1:1"
     got = divided_raster(video, raster, profile.pix_fmt)

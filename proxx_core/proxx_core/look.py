@@ -4,11 +4,14 @@ Why here and not in an engine: a malformed look file must fail the job before an
 file and the line, the same way on every engine. The parsed values (and each file's SHA-256) are
 what the engines apply and what the result records.
 
-Accepted ``.cube``: the Adobe/IRIDAS 3D form that every grading tool and FFmpeg's ``lut3d`` read
-alike: optional ``TITLE``, ``LUT_3D_SIZE N`` (2..129), ``DOMAIN_MIN 0 0 0`` / ``DOMAIN_MAX 1 1 1``
-(other domains are refused: FFmpeg reads them differently from the spec), ``#`` comments, then
-exactly N^3 rows of three finite numbers, red changing fastest. 1D cubes and Resolve's
-``LUT_*_INPUT_RANGE`` are refused with the reason, never read approximately.
+Accepted ``.cube``: the Adobe/IRIDAS 3D form: optional ``TITLE``, ``LUT_3D_SIZE N`` (2..129),
+``DOMAIN_MIN 0 0 0`` / ``DOMAIN_MAX 1 1 1`` (other domains are refused: FFmpeg reads them
+differently from the spec), in any order before the data, ``#`` comments and blank lines anywhere,
+then exactly N^3 rows of three finite numbers, red changing fastest; a UTF-8 byte order mark and
+CR LF line ends too. 1D cubes and Resolve's ``LUT_*_INPUT_RANGE`` are refused with the reason, never
+read approximately. The parse is streamed (bounded memory) and tells whether the file is already
+*plain* (the form FFmpeg's own reader parses exactly as this one); an engine hands any other file to
+its reader as the plain copy ``write_plain_cube`` makes, so the LUT applied is the LUT validated.
 
 Accepted CDL: inline numbers, or an ASC CDL XML file: ``.cdl`` (ColorDecisionList/ColorDecision/
 ColorCorrection) or ``.cc`` (a ColorCorrection root), each with a SOPNode (Slope, Offset, Power)
@@ -19,11 +22,13 @@ several would need a rule saying which clip gets which, and there is none.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 import re
 import stat
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 import attrs
 
@@ -38,10 +43,14 @@ MAX_CUBE_LINE = 500
 ORDER = ("cdl", "lut")
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_ROW = re.compile(rf"\s*({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*")
-_SIZE = re.compile(r"LUT_3D_SIZE\s+(\d+)\s*")
-_DOMAIN = re.compile(rf"(DOMAIN_MIN|DOMAIN_MAX)\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*")
-_TITLE = re.compile(r'TITLE(\s.*)?')
+#: .cube syntax is ASCII: whitespace is what C's isspace() says (as FFmpeg's reader), digits are 0-9
+#: (Python's \s and \d would also take NBSP or Arabic-Indic digits, which no other reader does)
+_CUBE_SPACE = " \t\v\f"
+_ROW = re.compile(rf"\s*({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*", re.ASCII)
+_SIZE = re.compile(r"LUT_3D_SIZE\s+(\d+)\s*", re.ASCII)
+_DOMAIN = re.compile(rf"(DOMAIN_MIN|DOMAIN_MAX)\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*", re.ASCII)
+_TITLE = re.compile(r'TITLE(\s.*)?', re.ASCII)
+_KEYWORD_SPLIT = re.compile(r"[ \t\v\f]+")
 
 
 class LookFileError(ValueError):
@@ -53,6 +62,9 @@ class CubeLut:
     path: str
     sha256: str
     size: int
+    #: the file is already in the plain form (``write_plain_cube``) every cube reader parses alike;
+    #: otherwise (a byte order mark, CR LF line ends, indented keywords) engines read a plain copy
+    plain: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -92,8 +104,9 @@ class Look:
         return out
 
 
-def _read_bounded(path: str, limit: int) -> bytes:
-    """The file's bytes, or LookFileError saying why not (absolute, exists, regular, readable, size)."""
+def _open_bounded(path: str, limit: int) -> BinaryIO:
+    """The file opened for binary reading, or LookFileError saying why not (absolute, exists, regular,
+    readable, size)."""
     if not os.path.isabs(path):
         raise LookFileError(f"{path!r} is not an absolute path; write the full path starting at /")
     try:
@@ -107,10 +120,18 @@ def _read_bounded(path: str, limit: int) -> bytes:
     if st.st_size > limit:
         raise LookFileError(f"{path}: is {st.st_size} bytes; the limit for this kind of file is {limit} bytes")
     try:
-        with open(path, "rb") as fh:
-            return fh.read(limit + 1)
+        return open(path, "rb")
     except OSError as exc:
         raise LookFileError(f"{path}: not readable ({exc.strerror}); give this user read permission") from None
+
+
+def _read_bounded(path: str, limit: int) -> bytes:
+    """The file's bytes (at most ``limit`` + 1 of them), or LookFileError saying why not."""
+    with _open_bounded(path, limit) as fh:
+        try:
+            return fh.read(limit + 1)
+        except OSError as exc:
+            raise LookFileError(f"{path}: not readable ({exc.strerror}); give this user read permission") from None
 
 
 def _finite(text: str, path: str, line: int) -> float:
@@ -120,94 +141,182 @@ def _finite(text: str, path: str, line: int) -> float:
     return value
 
 
-#: LUT sizes of cube files this process has already checked, by the SHA-256 of their bytes: `validate`
-#: and `run` check a spec's files, then plan with them (a 65-point cube takes ~0.6 s to check)
-_CHECKED_CUBES: dict[str, int] = {}
+#: LUT sizes (and plain form) of cube files this process has already checked, by the SHA-256 of their
+#: bytes: `validate` and `run` check a spec's files, then plan with them (a 65-point cube takes ~1 s)
+_CHECKED_CUBES: dict[str, tuple[int, bool]] = {}
+#: read size of the hashing pass
+_CHUNK = 1 << 16
+#: the largest magnitude a 32-bit float holds: FFmpeg (and most graders) read cube values as floats
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _hash_file(path: str) -> str:
+    """SHA-256 of the file, read in chunks."""
+    h = hashlib.sha256()
+    with _open_bounded(path, MAX_CUBE_BYTES) as fh:
+        try:
+            while chunk := fh.read(_CHUNK):
+                h.update(chunk)
+        except OSError as exc:
+            raise LookFileError(f"{path}: not readable ({exc.strerror}); give this user read permission") from None
+    return h.hexdigest()
 
 
 def parse_cube(path: str) -> CubeLut:
     """Parse and check a 3D ``.cube`` (see the module docstring); LookFileError names the line.
+    Streamed: memory stays a few lines whatever the LUT's size (a 129-point cube is ~60 MB of text).
     Bytes already checked in this process (same SHA-256) are not parsed again."""
-    raw = _read_bounded(path, MAX_CUBE_BYTES)
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest in _CHECKED_CUBES:
-        return CubeLut(path=path, sha256=digest, size=_CHECKED_CUBES[digest])
-    lut = _check_cube(path, raw, digest)
-    _CHECKED_CUBES[digest] = lut.size
-    return lut
+    digest = _hash_file(path)
+    if digest not in _CHECKED_CUBES:
+        _CHECKED_CUBES[digest] = _check_cube(path, digest)
+    size, plain = _CHECKED_CUBES[digest]
+    return CubeLut(path=path, sha256=digest, size=size, plain=plain)
 
 
-def _check_cube(path: str, raw: bytes, digest: str) -> CubeLut:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad = raw[: exc.start].count(b"\n") + 1
-        raise LookFileError(f"{path}, line {bad}: not UTF-8/ASCII text; is this a .cube file?") from None
-    size: int | None = None
-    rows = 0
-    last = 0
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.rstrip("\r")
-        if len(line) > MAX_CUBE_LINE:
-            raise LookFileError(f"{path}, line {number}: longer than {MAX_CUBE_LINE} characters")
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        last = number
-        if stripped[0] in "+-.0123456789":
-            if size is None:
-                raise LookFileError(f"{path}, line {number}: data before LUT_3D_SIZE; a 3D .cube declares "
-                                    f"LUT_3D_SIZE N before its rows")
-            m = _ROW.fullmatch(line)
-            if not m:
-                raise LookFileError(f"{path}, line {number}: expected three numbers (R G B), found {_cut(stripped)!r}")
-            for v in m.groups():
-                _finite(v, path, number)
-            rows += 1
-            if rows > size ** 3:
-                raise LookFileError(f"{path}, line {number}: more than the {size ** 3} rows LUT_3D_SIZE {size} "
-                                    f"declares")
-            continue
-        if rows:
-            raise LookFileError(f"{path}, line {number}: {_cut(stripped)!r} after the first data row; keywords "
-                                f"come before the rows")
-        keyword = stripped.split()[0]
-        if keyword == "TITLE" and _TITLE.fullmatch(stripped):
-            continue
-        if keyword == "LUT_3D_SIZE":
-            m = _SIZE.fullmatch(stripped)
-            if not m or size is not None:
-                raise LookFileError(f"{path}, line {number}: {_cut(stripped)!r}: LUT_3D_SIZE must appear once, "
-                                    f"with one integer")
-            size = int(m.group(1))
-            if not MIN_CUBE_SIZE <= size <= MAX_CUBE_SIZE:
-                raise LookFileError(f"{path}, line {number}: LUT_3D_SIZE {size} is outside "
-                                    f"{MIN_CUBE_SIZE}..{MAX_CUBE_SIZE}")
-            continue
-        if keyword in ("DOMAIN_MIN", "DOMAIN_MAX"):
-            m = _DOMAIN.fullmatch(stripped)
-            if not m:
-                raise LookFileError(f"{path}, line {number}: {keyword} takes three numbers")
-            values = tuple(_finite(v, path, number) for v in m.groups()[1:])
-            want = (0.0, 0.0, 0.0) if keyword == "DOMAIN_MIN" else (1.0, 1.0, 1.0)
-            if values != want:
-                raise LookFileError(f"{path}, line {number}: {keyword} {' '.join(m.groups()[1:])} is not supported; "
-                                    f"Proxx applies LUTs on the 0..1 domain only: re-export the LUT with "
-                                    f"{keyword} {' '.join(str(int(v)) for v in want)}")
-            continue
-        if keyword == "LUT_1D_SIZE":
-            raise LookFileError(f"{path}, line {number}: a 1D .cube LUT; Proxx applies 3D .cube LUTs only: "
-                                f"export the LUT as 3D (LUT_3D_SIZE)")
-        if keyword in ("LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"):
-            raise LookFileError(f"{path}, line {number}: {keyword} is not supported; re-export the LUT with a "
-                                f"0..1 input range")
-        raise LookFileError(f"{path}, line {number}: unknown keyword {_cut(keyword)!r}; a 3D .cube has TITLE, "
-                            f"LUT_3D_SIZE, DOMAIN_MIN, DOMAIN_MAX and rows of three numbers")
-    if size is None:
-        raise LookFileError(f"{path}, line {max(last, 1)}: no LUT_3D_SIZE line; is this a 3D .cube file?")
-    if rows != size ** 3:
-        raise LookFileError(f"{path}, line {last}: {rows} data rows; LUT_3D_SIZE {size} needs {size ** 3}")
-    return CubeLut(path=path, sha256=digest, size=size)
+def _check_cube(path: str, digest: str) -> tuple[int, bool]:
+    """(LUT size, plain form) of the file whose bytes hash to ``digest``, checked line by line."""
+    scan = _CubeScan(path)
+    with _open_bounded(path, MAX_CUBE_BYTES) as fh:
+        for _row in scan.rows(fh):
+            pass
+    if scan.sha256() != digest:
+        raise LookFileError(f"{path}: changed while it was being read; check that nothing is still writing it")
+    assert scan.size is not None
+    return scan.size, scan.plain
+
+
+def write_plain_cube(lut: CubeLut, out: BinaryIO) -> None:
+    """Write ``lut`` in the plain form (``LUT_3D_SIZE N`` then the N^3 rows, each the file's own three
+    numbers, LF line ends: no BOM, title, domain or comment) that every cube reader, FFmpeg's included,
+    parses exactly as ``parse_cube`` did. LookFileError if the file no longer has the bytes validated."""
+    scan = _CubeScan(lut.path)
+    with _open_bounded(lut.path, MAX_CUBE_BYTES) as fh:
+        for k, row in enumerate(scan.rows(fh)):
+            if k == 0:
+                out.write(f"LUT_3D_SIZE {scan.size}\n".encode())
+            out.write(b" ".join(row) + b"\n")
+    if scan.sha256() != lut.sha256:
+        raise LookFileError(f"{lut.path} changed since the job was validated; the clip was not made with a LUT "
+                            f"other than the one validated: run the job again")
+
+
+class _CubeScan:
+    """One streaming pass over a .cube: checks every line (see the module docstring), yields the data
+    rows as their three number tokens, hashes the bytes read, and tells whether the file is already
+    in the plain form (``plain``: FFmpeg's lut3d parser reads the user's file itself exactly as this
+    parse does: no BOM, no CR, every keyword at the start of its line with single spaces)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.size: int | None = None
+        self.plain = True
+        self._hash = hashlib.sha256()
+
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def _lines(self, fh: BinaryIO) -> Iterator[tuple[int, str]]:
+        """(number, text without its line end); lines longer than MAX_CUBE_LINE bytes refused before
+        they are held (FFmpeg reads lines into 512-byte buffers: a longer one would be split)."""
+        for number in itertools.count(1):
+            try:
+                raw = fh.readline(MAX_CUBE_LINE + 3)
+            except OSError as exc:
+                raise LookFileError(f"{self.path}: not readable ({exc.strerror})") from None
+            if not raw:
+                return
+            self._hash.update(raw)
+            body = raw[:-1] if raw.endswith(b"\n") else raw
+            if body.endswith(b"\r"):
+                body = body[:-1]
+                self.plain = False
+            if len(body) > MAX_CUBE_LINE or (not raw.endswith(b"\n") and len(raw) > MAX_CUBE_LINE):
+                raise LookFileError(f"{self.path}, line {number}: longer than {MAX_CUBE_LINE} bytes")
+            if number == 1 and body.startswith(b"\xef\xbb\xbf"):
+                body = body[3:]
+                self.plain = False  # a UTF-8 byte order mark: FFmpeg would not see the first keyword
+            if b"\r" in body:
+                raise LookFileError(f"{self.path}, line {number}: a carriage return inside the line; line ends "
+                                    f"are LF or CR LF")
+            try:
+                yield number, body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise LookFileError(f"{self.path}, line {number}: not UTF-8/ASCII text; is this a .cube "
+                                    f"file?") from None
+
+    def rows(self, fh: BinaryIO) -> Iterator[list[bytes]]:
+        path = self.path
+        size: int | None = None
+        rows = 0
+        last = 0
+        for number, line in self._lines(fh):
+            stripped = line.strip(_CUBE_SPACE)
+            if not stripped or stripped.startswith("#"):
+                continue
+            last = number
+            if stripped[0] in "+-.0123456789":
+                if size is None:
+                    raise LookFileError(f"{path}, line {number}: data before LUT_3D_SIZE; a 3D .cube declares "
+                                        f"LUT_3D_SIZE N before its rows")
+                m = _ROW.fullmatch(line)
+                if not m:
+                    raise LookFileError(f"{path}, line {number}: expected three numbers (R G B), found "
+                                        f"{_cut(stripped)!r}")
+                for v in m.groups():
+                    if abs(_finite(v, path, number)) > _FLOAT32_MAX:
+                        raise LookFileError(f"{path}, line {number}: {_cut(v)!r} is beyond the range of a 32-bit "
+                                            f"float, which LUT readers use")
+                rows += 1
+                if rows > size ** 3:
+                    raise LookFileError(f"{path}, line {number}: more than the {size ** 3} rows LUT_3D_SIZE {size} "
+                                        f"declares")
+                yield [v.encode() for v in m.groups()]
+                continue
+            if rows:
+                raise LookFileError(f"{path}, line {number}: {_cut(stripped)!r} after the first data row; keywords "
+                                    f"come before the rows")
+            words = _KEYWORD_SPLIT.split(stripped)
+            if line != stripped or " ".join(words) != stripped:
+                self.plain = False  # FFmpeg matches keywords at the start of the line, single-spaced
+            keyword = words[0]
+            if keyword == "TITLE" and _TITLE.fullmatch(stripped):
+                continue
+            if keyword == "LUT_3D_SIZE":
+                m = _SIZE.fullmatch(stripped)
+                if not m or size is not None:
+                    raise LookFileError(f"{path}, line {number}: {_cut(stripped)!r}: LUT_3D_SIZE must appear once, "
+                                        f"with one integer")
+                size = int(m.group(1))
+                if m.group(1) != str(size):
+                    self.plain = False  # FFmpeg reads "017" as octal 15
+                if not MIN_CUBE_SIZE <= size <= MAX_CUBE_SIZE:
+                    raise LookFileError(f"{path}, line {number}: LUT_3D_SIZE {size} is outside "
+                                        f"{MIN_CUBE_SIZE}..{MAX_CUBE_SIZE}")
+                self.size = size
+                continue
+            if keyword in ("DOMAIN_MIN", "DOMAIN_MAX"):
+                m = _DOMAIN.fullmatch(stripped)
+                if not m:
+                    raise LookFileError(f"{path}, line {number}: {keyword} takes three numbers")
+                values = tuple(_finite(v, path, number) for v in m.groups()[1:])
+                want = (0.0, 0.0, 0.0) if keyword == "DOMAIN_MIN" else (1.0, 1.0, 1.0)
+                if values != want:
+                    raise LookFileError(f"{path}, line {number}: {keyword} {' '.join(m.groups()[1:])} is not "
+                                        f"supported; Proxx applies LUTs on the 0..1 domain only: re-export the LUT "
+                                        f"with {keyword} {' '.join(str(int(v)) for v in want)}")
+                continue
+            if keyword == "LUT_1D_SIZE":
+                raise LookFileError(f"{path}, line {number}: a 1D .cube LUT; Proxx applies 3D .cube LUTs only: "
+                                    f"export the LUT as 3D (LUT_3D_SIZE)")
+            if keyword in ("LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"):
+                raise LookFileError(f"{path}, line {number}: {keyword} is not supported; re-export the LUT with a "
+                                    f"0..1 input range")
+            raise LookFileError(f"{path}, line {number}: unknown keyword {_cut(keyword)!r}; a 3D .cube has TITLE, "
+                                f"LUT_3D_SIZE, DOMAIN_MIN, DOMAIN_MAX and rows of three numbers")
+        if size is None:
+            raise LookFileError(f"{path}, line {max(last, 1)}: no LUT_3D_SIZE line; is this a 3D .cube file?")
+        if rows != size ** 3:
+            raise LookFileError(f"{path}, line {last}: {rows} data rows; LUT_3D_SIZE {size} needs {size ** 3}")
 
 
 def _cut(text: str, limit: int = 60) -> str:
@@ -373,8 +482,7 @@ def changed_files(look: Look) -> list[str]:
     if look.lut is None:
         return []
     try:
-        with open(look.lut.path, "rb") as fh:
-            now = hashlib.sha256(fh.read()).hexdigest()
-    except OSError:
+        now = _hash_file(look.lut.path)  # in chunks: a 129-point cube is ~55 MB
+    except LookFileError:
         now = None
     return [] if now == look.lut.sha256 else [look.lut.path]

@@ -87,6 +87,24 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+#: how far a proxy's display aspect may be from its source's (verification's display_aspect check)
+ASPECT_TOLERANCE = Fraction(1, 100)
+
+
+def fit_aspect_problem(video: VideoInfo, profile: Profile) -> str | None:
+    """Why ``fit_raster`` cannot keep the source's display aspect within ASPECT_TOLERANCE (a tiny
+    source, where rounding to even pixels moves the aspect by more than 1 %), or None: refused at
+    validate, as verification would fail the proxy after the encode."""
+    w, h = fit_raster(video, profile)
+    source = Fraction(video.display_aspect)
+    if abs(Fraction(w, h) - source) / source <= ASPECT_TOLERANCE:
+        return None
+    return (f"raster \"fit\": {video.width}x{video.height} with pixel aspect {video.sample_aspect} "
+            f"(display aspect {float(source):.4f}) becomes {w}x{h} square pixels in {profile.name}, an aspect "
+            f"{float(Fraction(w, h)):.4f}, more than 1 % off, which relinking NLEs refuse; use raster \"half\" "
+            f"(keeps the pixel aspect) or a larger source")
+
+
 def _even(x: Fraction) -> int:
     """Largest even integer not above ``x``, at least 2: rounding down never upscales, and exact
     fractions mean every host computes the same raster."""

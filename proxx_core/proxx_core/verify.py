@@ -8,20 +8,19 @@ every engine, plus the engine's own extra checks and every plugin's ``proxx_clip
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
 from typing import Any
 
 import attrs
 
 from .engine import Check, ClipPlan, ClipRequest, Engine, Verification
 from .media import ZERO_TIMECODE, AudioInfo, SourceInfo
-from .profiles import Profile, output_color_tags
+from .profiles import ASPECT_TOLERANCE, Profile, output_color_tags
 
 #: containers whose proxies can carry a reel name an NLE reads (MOV tmcd, MXF package name)
 REEL_CONTAINERS = _REEL_CONTAINERS = ("mov", "mxf")
 
-#: display aspect may differ only by what rounding to even dimensions explains
-_ASPECT_TOLERANCE = Fraction(1, 100)
+#: display aspect may differ only by what rounding to even dimensions explains (profiles.py)
+_ASPECT_TOLERANCE = ASPECT_TOLERANCE
 
 
 #: audio layouts an engine may declare besides the source's own (Engine.audio_layouts)

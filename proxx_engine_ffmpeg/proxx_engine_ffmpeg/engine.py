@@ -37,7 +37,7 @@ from .commands import (
     timeout_for,
 )
 from .opatom import build_opatom_argv, finish_clip
-from .overlays import FONT_NAME, FONT_SHA256
+from .overlays import FONT_NAME, FONT_SHA256, look_file_paths, write_look_files
 
 #: profile codec -> the encoder this engine uses for it
 ENCODERS = {"h264": "libx264", "prores": "prores_ks", "dnxhr": "dnxhd"}
@@ -154,14 +154,18 @@ class FFmpegEngine(Engine):
             except FileNotFoundError:
                 pass
         try:
+            write_look_files(plan.request)  # the saturation LUT, a plain copy of the show LUT (overlays.py)
             records = run_commands(plan.commands, cancel, progress=on_block)
             if plan.request.layout == "avid_mxf":  # package ids, one master clip across the files, dates
                 finish_clip(plan.request, records)
             return records
         finally:
+            scratch = list(look_file_paths(plan.request).values())
             if needs_audio_pass(plan.request):  # the audio pass's file never outlives the clip
+                scratch.append(audio_temp_path(plan.request))
+            for path in scratch:
                 try:
-                    os.unlink(audio_temp_path(plan.request))
+                    os.unlink(path)
                 except FileNotFoundError:
                     pass
 

@@ -12,7 +12,13 @@ Pure functions of the request, like commands.py. Why each choice (docs/jobspec.m
   between CPUs); for packed RGB it runs the C code on every CPU.
 - The CDL is exact, not baked into a LUT: SOP per channel with ``lutrgb`` (one 65,536-entry table,
   evaluated once per clip), saturation with ``colorchannelmixer`` (Rec.709 luma weights, as ASC CDL
-  v1.2 specifies); values clamped to 0..1 after SOP and after saturation.
+  v1.2 specifies); values clamped to 0..1 after SOP and after saturation. A saturation above ~2.078
+  needs coefficients outside colorchannelmixer's -2..2: it is applied as a 2-point 3D LUT of the same
+  matrix (``saturation_cube``: a linear map, which lut3d's interpolation reproduces exactly).
+- A show LUT FFmpeg's cube parser would read differently from Proxx's (``CubeLut.plain`` False: a
+  UTF-8 byte order mark, CR LF, indented keywords) is given to FFmpeg as a plain copy Proxx writes
+  beside the clip's temporary output, from the same parse, with the file's own number tokens, so the
+  LUT FFmpeg reads is the one validated (and a plain file gives the same bytes as its copy would).
 - Text is drawn last, on the final Y'CbCr frame, with the font shipped in ``fonts/`` named by its
   absolute path (no fontconfig lookup), so every node draws the same pixels.
 
@@ -23,11 +29,14 @@ expansion is escaped in literal text.
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from decimal import Decimal
 from importlib import resources
 
 from proxx_core import ClipRequest
+from proxx_core.kit import ClipFailure, LookFileError, write_plain_cube
 
 #: the shipped font (fonts/README.md): SHA-256 0f5db4f1749979d961019838b160bec74abdf7f9eca69553fe1aa856bbff49a4
 FONT_NAME = "DejaVuSansMono.ttf"
@@ -75,9 +84,10 @@ def num(x: float) -> str:
 # -------------------------------------------------------------------------------------------- look
 
 
-def cdl_filters(cdl) -> list[str]:
+def cdl_filters(cdl, saturation_cube_path: str | None) -> list[str]:
     """ASC CDL on rgb48le: out = clamp(in * slope + offset)^power, then saturation about Rec.709
-    luma. Identity parts are left out (they would change nothing)."""
+    luma. Identity parts are left out (they would change nothing). ``saturation_cube_path``: where
+    ``write_look_files`` puts the saturation LUT when colorchannelmixer cannot express it."""
     filters = []
     if (cdl.slope, cdl.offset, cdl.power) != ((1.0, 1.0, 1.0), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)):
         parts = []
@@ -86,18 +96,98 @@ def cdl_filters(cdl) -> list[str]:
             parts.append(f"{channel}={option_value(expr)}")
         filters.append("lutrgb=" + ":".join(parts))
     if cdl.saturation != 1.0:
-        s = cdl.saturation
-        coefs = []
-        for out in "rgb":
-            for k, inp in enumerate("rgb"):
-                c = LUMA[k] * (1 - s) + (s if out == inp else 0.0)
-                coefs.append(f"{out}{inp}={_plain(c)}")
-        filters.append("colorchannelmixer=" + ":".join(coefs))
+        if mixer_can_express(cdl.saturation):
+            coefs = [f"{out}{inp}={_plain(c)}" for out, row in zip("rgb", saturation_matrix(cdl.saturation),
+                                                                     strict=True)
+                     for inp, c in zip("rgb", row, strict=True)]
+            filters.append("colorchannelmixer=" + ":".join(coefs))
+        else:
+            assert saturation_cube_path is not None, "look_file_paths names the saturation LUT"
+            filters.append(f"lut3d=file={option_value(saturation_cube_path)}:interp=tetrahedral")
     return filters
 
 
-def lut_filter(lut) -> str:
-    return f"lut3d=file={option_value(lut.path)}:interp=tetrahedral"
+#: colorchannelmixer's coefficient range (its options refuse anything outside)
+MIXER_LIMIT = 2.0
+#: saturation applied through the LUT is capped here: lut3d converts value * 65535 to a 32-bit int, so
+#: a LUT value must stay below 32768; at this gain every pixel further than 1/16384 from its grey is
+#: already clipped to 0 or 1, and nearer ones are within lut3d's float precision of the limit
+MAX_LUT_SATURATION = 16384.0
+
+
+def saturation_matrix(s: float) -> tuple[tuple[float, ...], ...]:
+    """ASC CDL v1.2 saturation as a 3x3 matrix: out = luma + s * (in - luma), Rec.709 luma."""
+    return tuple(tuple(LUMA[k] * (1 - s) + (s if out == k else 0.0) for k in range(3)) for out in range(3))
+
+
+def mixer_can_express(s: float) -> bool:
+    """colorchannelmixer takes coefficients in -2..2 only: saturation up to ~2.078."""
+    return all(abs(c) <= MIXER_LIMIT for row in saturation_matrix(s) for c in row)
+
+
+def saturation_cube(s: float) -> bytes:
+    """A 2-point 3D LUT holding the saturation matrix at the cube's corners, for saturations
+    colorchannelmixer cannot express. Exact, not an approximation: the map is linear, and lut3d's
+    tetrahedral interpolation reproduces a linear map exactly (to float precision) anywhere in the
+    cube; the LUT's values are not clamped, lut3d clamps its output to 0..1 as ASC CDL does after
+    saturation. lut3d truncates value * 65535 to an integer, so half a step is added to round instead.
+    Packed rgb48le: lut3d runs its C code on every CPU, so the bytes do not depend on SIMD."""
+    matrix = saturation_matrix(min(s, MAX_LUT_SATURATION))
+    half = 0.5 / 65535
+    rows = ["LUT_3D_SIZE 2"]
+    for b in (0, 1):
+        for g in (0, 1):
+            for r in (0, 1):
+                rows.append(" ".join(repr(row[0] * r + row[1] * g + row[2] * b + half) for row in matrix))
+    return ("\n".join(rows) + "\n").encode()
+
+
+def look_file_paths(req: ClipRequest) -> dict[str, str]:
+    """The files ``write_look_files`` writes for this clip before the encode, by kind ("saturation": the
+    saturation LUT; "lut": a plain copy of a show LUT FFmpeg cannot read as it is). Named after the
+    clip's temporary output, which this run owns, so two runs never share one; removed after the clip."""
+    look = req.look
+    paths = {}
+    if look is not None and look.cdl is not None and look.cdl.saturation != 1.0 \
+            and not mixer_can_express(look.cdl.saturation):
+        paths["saturation"] = req.temp_path + ".saturation.cube"
+    if look is not None and look.lut is not None and not look.lut.plain:
+        paths["lut"] = req.temp_path + ".lut.cube"
+    return paths
+
+
+def write_look_files(req: ClipRequest) -> list[str]:
+    """Write this clip's look files (``look_file_paths``), each to a new file renamed into place;
+    returns the paths written. A show LUT whose bytes are not those validated raises ClipFailure."""
+    written: list[str] = []
+    look = req.look
+    for kind, path in look_file_paths(req).items():
+        assert look is not None  # look_file_paths names files of a look only
+        tmp = f"{path}.{secrets.token_hex(6)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if kind == "saturation":
+                    assert look.cdl is not None
+                    out.write(saturation_cube(look.cdl.saturation))
+                else:
+                    assert look.lut is not None
+                    write_plain_cube(look.lut, out)
+            os.replace(tmp, path)
+        except LookFileError as exc:
+            raise ClipFailure(str(exc), category="io_error") from None
+        finally:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+        written.append(path)
+    return written
+
+
+def lut_filter(req: ClipRequest) -> str:
+    lut = req.look.lut if req.look is not None else None
+    assert lut is not None
+    path = look_file_paths(req).get("lut", lut.path)
+    return f"lut3d=file={option_value(path)}:interp=tetrahedral"
 
 
 def look_chain(req: ClipRequest, scale: str, out_matrix: str, interlaced: bool) -> str:
@@ -107,9 +197,9 @@ def look_chain(req: ClipRequest, scale: str, out_matrix: str, interlaced: bool) 
     assert look is not None
     chain = [f"{scale},format=rgb48le"]
     if look.cdl is not None:
-        chain += cdl_filters(look.cdl)
+        chain += cdl_filters(look.cdl, look_file_paths(req).get("saturation"))
     if look.lut is not None:
-        chain.append(lut_filter(look.lut))
+        chain.append(lut_filter(req))
     back = f"scale=flags={SCALE_FLAGS}:out_color_matrix={out_matrix}:out_range=tv"
     if interlaced:
         back += ":interl=1"

@@ -6,19 +6,13 @@ import hashlib
 import json
 
 import pytest
+from cubeforms import CUBE_FORMS, PLAIN, cube_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxx_core.document import document_problems
 from proxx_core.look import Cdl, LookFileError, look_problems, parse_cdl_file, parse_cube
 from proxxtest import job_doc
-
-
-def cube_text(size=2, fn=lambda r, g, b: (r, g, b), header="") -> str:
-    rows = [" ".join(f"{v:.6f}" for v in fn(r / (size - 1), g / (size - 1), b / (size - 1)))
-            for b in range(size) for g in range(size) for r in range(size)]
-    return f'TITLE "test"\n{header}LUT_3D_SIZE {size}\n' + "\n".join(rows) + "\n"
-
 
 CC = """<?xml version="1.0" encoding="UTF-8"?>
 <ColorCorrection id="A001C001" xmlns="urn:ASC:CDL:v1.01">
@@ -211,3 +205,105 @@ def test_validating_a_job_checks_each_lut_once(media, outdir, write_job, tmp_pat
     lut.write_text(cube_text(2).replace("1.000000 1.000000 1.000000", "1 1"))  # and a broken edit is refused
     with pytest.raises(LookFileError):
         parse_cube(str(lut))
+
+
+# ------------------------------------------------ every form the cube specification allows (issue 20)
+
+@pytest.mark.parametrize("form", sorted(CUBE_FORMS))
+def test_every_allowed_cube_form_is_accepted_and_its_plain_copy_is_the_plain_cube(tmp_path, form):
+    """Accepted at validate must mean FFmpeg reads the same LUT: a file not already plain is flagged,
+    and its plain copy holds the plain file's numbers (FFmpeg's parser saw an empty LUT behind a BOM)."""
+    import io
+
+    from proxx_core.look import write_plain_cube
+
+    plain, other = tmp_path / "plain.cube", tmp_path / f"{form}.cube"
+    plain.write_bytes(PLAIN.encode())
+    other.write_bytes(CUBE_FORMS[form].encode())
+    want, lut = parse_cube(str(plain)), parse_cube(str(other))
+    assert want.plain and lut.size == want.size == 2
+    out = io.BytesIO()
+    write_plain_cube(lut, out)
+    rows = PLAIN.split("\n", 1)[1]  # without the TITLE
+    assert out.getvalue().decode() == rows
+    assert lut.plain == (form in ("comments_and_blank_lines_everywhere", "domain_before_size",
+                                  "domain_after_size_title_last", "no_final_newline"))
+
+
+def test_a_plain_copy_of_a_lut_edited_after_validation_is_refused(tmp_path):
+    import io
+
+    from proxx_core.look import write_plain_cube
+
+    p = tmp_path / "show.cube"
+    p.write_bytes(CUBE_FORMS["bom"].encode())
+    lut = parse_cube(str(p))
+    p.write_bytes(CUBE_FORMS["bom"].replace("0.500000", "0.600000").encode())
+    with pytest.raises(LookFileError, match="changed since the job was validated"):
+        write_plain_cube(lut, io.BytesIO())
+
+
+@pytest.mark.parametrize("text, line, words", [
+    (PLAIN.replace("1.000000 0.000000", "1e39 0.000000", 1), 3, "beyond the range of a 32-bit float"),
+    (PLAIN.replace("\n", "\r"), 1, "carriage return inside the line"),
+    ("# " + "é" * 300 + "\n" + PLAIN, 1, "longer than 500"),
+    (PLAIN.replace("1.000000 0.000000 0.000000", "1.000000\u00a00.000000 0.000000", 1), 3, "expected three numbers"),
+    (PLAIN.replace("1.000000 0.000000 0.000000", "\u0661.000000 0.000000 0.000000", 1), 3, "unknown keyword"),
+    (PLAIN.replace("LUT_3D_SIZE 2", "LUT_3D_SIZE \u0662"), 2, "LUT_3D_SIZE must appear once"),
+])
+def test_cube_values_ffmpeg_would_misread_are_refused_with_the_line(tmp_path, text, line, words):
+    """Beyond a float32, a lone CR, over-long lines, NBSP as a separator, non-ASCII digits (Python's
+    float() takes them, no LUT reader does): refused with the line, never handed to FFmpeg."""
+    p = tmp_path / "bad.cube"
+    p.write_bytes(text.encode())
+    with pytest.raises(LookFileError) as err:
+        parse_cube(str(p))
+    assert f"line {line}:" in str(err.value) and words in str(err.value)
+
+
+def test_parsing_the_largest_cube_stays_in_bounded_memory(tmp_path):
+    """A 129-point cube is ~60 MB of text; the parse is streamed, so its peak is a read buffer and a
+    few lines, not the file (325 MB for 129 points before). Measured on a 33-point cube (1 MB) to stay
+    fast (~1.5 s under tracemalloc); the slow test measures the largest size the schema allows."""
+    _assert_parse_peak(tmp_path, 33, limit=512 * 1024)
+
+
+@pytest.mark.slow
+def test_parsing_a_129_point_cube_peaks_under_50_mb(tmp_path):
+    """The largest cube the schema allows (~55 MB), parsed in a fresh interpreter: its peak resident
+    memory grows by less than 50 MB over the same interpreter's before the parse (~6 s)."""
+    import subprocess
+    import sys
+
+    p = _write_cube(tmp_path, 129)
+    probe = ("import resource, sys\nfrom proxx_core.look import parse_cube\n"
+             "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+             "assert parse_cube(sys.argv[1]).size == 129\n"
+             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)")
+    grew_kib = int(subprocess.run([sys.executable, "-c", probe, str(p)], check=True, capture_output=True,
+                                  text=True, timeout=120).stdout)
+    assert grew_kib < 50 * 1024, f"parsing a {p.stat().st_size}-byte cube grew the peak by {grew_kib} KiB"
+
+
+def _write_cube(tmp_path, size):
+    p = tmp_path / "big.cube"
+    row = b"0.123456 0.654321 0.999999\n"
+    with open(p, "wb") as fh:
+        fh.write(f"LUT_3D_SIZE {size}\n".encode())
+        for _ in range(size * size):
+            fh.write(row * size)
+    return p
+
+
+def _assert_parse_peak(tmp_path, size, limit):
+    import tracemalloc
+
+    p = _write_cube(tmp_path, size)
+    tracemalloc.start()
+    try:
+        lut = parse_cube(str(p))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert lut.size == size
+    assert peak < limit, f"parsing a {p.stat().st_size}-byte cube peaked at {peak} bytes"

@@ -124,7 +124,10 @@ def test_avid_audio_file_at_a_source_is_refused_at_validate(proxx, write_job, me
     src = media("A001.mov", size="256x144", frames=3, audio=(2,))
     avid = outdir / "Avid MediaFiles" / "MXF" / "1"
     avid.mkdir(parents=True)
-    victim = avid / "A001_proxy.A2.mxf"
+    from proxx_core.layouts import avid_clip_name
+
+    base = avid_clip_name("A001_proxy.mxf", str(src), "offline_dnxhr_lb_1920x1080").removesuffix(".mxf")
+    victim = avid / f"{base}.A2.mxf"  # the unique name this clip's 2nd channel gets (layouts.avid_clip_name)
     os.link(media("B001.mov", size="256x144", frames=3), victim)  # a camera file named like the 2nd channel
     before = _sha(victim)
     doc = job_doc([src, victim], outdir, profile="offline_dnxhr_lb_1920x1080", jobspec_version="1.1.0",
@@ -132,10 +135,10 @@ def test_avid_audio_file_at_a_source_is_refused_at_validate(proxx, write_job, me
     job = write_job(doc)
     r = proxx("validate", job)
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "A001_proxy.A2.mxf is a source of this job" in r.stdout + r.stderr
+    assert f"{victim.name} is a source of this job" in r.stdout + r.stderr
     assert proxx("run", job).returncode == 1
     assert _sha(victim) == before
-    assert sorted(os.listdir(avid)) == ["A001_proxy.A2.mxf"]
+    assert sorted(os.listdir(avid)) == [victim.name]
 
 
 def test_a_source_in_the_temporary_name_space_is_refused_at_validate(proxx, write_job, media, outdir):
