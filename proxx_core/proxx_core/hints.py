@@ -22,7 +22,7 @@ CORE_DISTRIBUTIONS = ("proxx-cli", "proxx-core", "proxx-deliver", "proxx-fleet")
 REPOSITORY_FOLDERS = {
     "proxx-core": "proxx_core", "proxx-cli": "proxx_cli", "proxx-deliver": "proxx_deliver",
     "proxx-fleet": "proxx_fleet", "proxx-engine-ffmpeg": "proxx_engine_ffmpeg",
-    "proxx-engine-resolve": "proxx_engine_resolve",
+    "proxx-engine-resolve": "proxx_engine_resolve", "proxx-report": "proxx_report",
 }
 
 
