@@ -191,9 +191,9 @@ def _relink(relink: Mapping[str, Any] | None) -> tuple[Relink, ...]:
     verdicts = []
     for nle, verdict in (relink or {}).items():
         failed = set(verdict.get("failed") or [])
-        reasons = tuple(
-            f"{c['name']}: expected {c.get('expected')}, got {c.get('actual')}" + (f" ({c['why']})" if c.get("why") else "")
-            for c in verdict.get("checks") or [] if c.get("name") in failed)
+        reasons = tuple(f"{c['name']}: expected {c.get('expected')}, got {c.get('actual')}"
+                        + (f" ({c['why']})" if c.get("why") else "")
+                        for c in verdict.get("checks") or [] if c.get("name") in failed)
         verdicts.append(Relink(nle=nle, label=NLE_NAMES.get(nle, nle), ok=bool(verdict.get("ok")), reasons=reasons))
     return tuple(verdicts)
 

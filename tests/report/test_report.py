@@ -85,8 +85,8 @@ def test_report_opens_in_a_real_browser_with_every_clip_its_pictures_and_verdict
         assert sorted(clip["relink"]) == ["avid", "fcp", "premiere", "resolve"]
         assert clip["verification"].startswith("passed (")
     # the timecode under each contact frame: the first and the last frame of the clip
-    assert by_name["A001_C001"]["captions"][0] == "10:00:00:12" and by_name["A001_C001"]["captions"][-1] == "10:00:00:23"
-    assert by_name["B002_C010"]["captions"][0] == "01:00:00:00" and by_name["B002_C010"]["captions"][-1] == "01:00:00:07"
+    a, b = by_name["A001_C001"]["captions"], by_name["B002_C010"]["captions"]
+    assert (a[0], a[-1], b[0], b[-1]) == ("10:00:00:12", "10:00:00:23", "01:00:00:00", "01:00:00:07")
     failed = by_name["short-me"]
     assert failed["status"] == "FAILED" and failed["images"] == []
     assert failed["verification"].startswith("failed: ") and "frame_count expected 6, got 2" in failed["verification"]
