@@ -6,10 +6,11 @@
 Makes 4 real sources with the pinned FFmpeg (testsrc2, ProRes 422 HQ), runs a real ``proxx run``
 job on them (offline_prores_proxy_1920x1080: real, verified 1080p proxies), then builds a synthetic
 result of ``--clips`` clips by repeating those verified clips (new index and source name, same
-proxy files) and times the sink's steps: thumbnails (7 decodes per clip: 6 contact frames and the
-poster, seeking in the proxy), HTML, PDF (WeasyPrint) and the two atomic writes. Thumbnails grow
-with the clip count (a seek and a one-frame decode each; independent of clip length for
-intra-frame proxies), the PDF with the page count. Indicative only: a shared 2-core machine.
+proxy files) and times the sink's steps: thumbnails (6 decodes per clip, the poster being one of
+the contact frames, each found by a seek; two clips at once, as the sink does), HTML, PDF
+(WeasyPrint) and the two atomic writes. Thumbnails grow linearly with the clip count and not with
+clip length (intra-frame proxies), the PDF with the page count. Indicative only: a shared 2-core
+machine.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from proxx_core.deliverables import DeliveryJob, write_sidecar  # noqa: E402
 from proxx_engine_ffmpeg.testmedia import make_source  # noqa: E402
 from proxx_report.facts import clip_facts, job_facts  # noqa: E402
 from proxx_report.render import report_html, report_pdf  # noqa: E402
+from proxx_report.sink import THUMBNAIL_THREADS  # noqa: E402
 from proxx_report.thumbnails import thumbnails  # noqa: E402
 from proxxtest import job_doc  # noqa: E402
 
@@ -58,6 +60,16 @@ def repeated(result: dict, count: int) -> dict:
     return {**result, "clips": clips}
 
 
+def thumbnails_of(result: dict) -> list:
+    """As the sink does it (proxx_report.sink.render): two clips at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    facts = [clip_facts(clip) for clip in result["clips"]]
+    with ThreadPoolExecutor(max_workers=THUMBNAIL_THREADS) as pool:
+        return list(zip(facts, pool.map(lambda f: thumbnails(f.proxy_video, f.frames, f.frame_rate.fraction),
+                                         facts), strict=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=200)
@@ -69,10 +81,7 @@ def main() -> None:
         result = repeated(real_result(work, args.size, args.frames), args.clips)
         job = DeliveryJob(result=result, folder=str(work / "out"), overwrite=True)
         t0 = time.perf_counter()
-        clips = []
-        for clip in result["clips"]:
-            facts = clip_facts(clip)
-            clips.append((facts, thumbnails(facts.proxy_video, facts.frames, facts.frame_rate.fraction)))
+        clips = thumbnails_of(result)
         t1 = time.perf_counter()
         html = report_html(job_facts(result), clips)
         t2 = time.perf_counter()
@@ -86,7 +95,7 @@ def main() -> None:
         npages = next((ln.split()[-1] for ln in pages.splitlines() if ln.startswith("Pages:")), "?")
         print(f"{args.clips} clips, proxies {args.size} ProRes Proxy, {args.frames} frames each, "
               f"{os.cpu_count()} CPUs")
-        print(f"  thumbnails  {t1 - t0:6.2f} s  ({(t1 - t0) / args.clips * 1000:.1f} ms per clip, 7 frames)")
+        print(f"  thumbnails  {t1 - t0:6.2f} s  ({(t1 - t0) / args.clips * 1000:.1f} ms per clip, 6 frames, 2 threads)")
         print(f"  html        {t2 - t1:6.2f} s  ({len(html) / 1e6:.1f} MB)")
         print(f"  pdf         {t3 - t2:6.2f} s  ({len(pdf) / 1e6:.1f} MB, {npages} pages)")
         print(f"  writes      {t4 - t3:6.2f} s")

@@ -2,10 +2,10 @@
 data: URIs with fixed settings, so the same proxy gives the same bytes.
 
 The frames are chosen by index (the 6 contact frames spread evenly from the first to the last
-frame, the poster the middle one) and found by seeking to the keyframe at or before each and
-decoding forward: exact for intra-frame proxies (ProRes, DNxHR) and long-GOP ones (H.264) alike,
-and independent of the clip's length. Decoding runs on one thread: a report is made while the
-node may still be encoding.
+frame; the poster is the one of them nearest the middle) and found by seeking to the keyframe at or
+before each and decoding forward: exact for intra-frame proxies (ProRes, DNxHR) and long-GOP ones
+(H.264) alike, and independent of the clip's length. Each decoder runs on one thread (the sink
+works on two clips at once): a report is made while the node may still be encoding.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ def contact_indices(frames: int, count: int = CONTACT_FRAMES) -> list[int]:
 
 
 def poster_index(frames: int) -> int:
-    return max(0, frames // 2)
+    """The contact frame nearest the middle (no extra decode: it is one of the sheet's frames)."""
+    indices = contact_indices(frames)
+    return indices[len(indices) // 2] if indices else 0
 
 
 def jpeg_uri(image: Image.Image) -> str:
