@@ -267,7 +267,8 @@ def job_facts(result: Mapping[str, Any], written: Sequence[tuple[str, str]] = ()
     env = result.get("environment") or {}
     engines = tuple((str(e.get("name")), str(e.get("version")), str(e.get("build") or "–").splitlines()[0])
                     for e in env.get("engines") or [])
-    spec = result.get("jobspec") if isinstance(result.get("jobspec"), dict) else {}
+    raw_spec = result.get("jobspec")
+    spec: Mapping[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
     return JobFacts(
         job_id=str(result.get("job_id") or "job"), status=str(result.get("status") or "–"),
         exit_code=result.get("exit_code"), proxx_version=str(result.get("proxx_version") or "–"),

@@ -83,6 +83,8 @@ def decode_frames(path: str, wanted: Iterable[int], rate: Fraction) -> dict[int,
         stream = container.streams.video[0]
         stream.codec_context.thread_count = 1
         base = stream.time_base
+        if base is None:
+            raise ValueError(f"{path}: the video stream has no time base")
         start = stream.start_time or 0
         for target in sorted(set(wanted)):
             offset = start + int(Fraction(target) / rate / base)
