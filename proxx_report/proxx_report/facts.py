@@ -199,11 +199,11 @@ def _relink(relink: Mapping[str, Any] | None) -> tuple[Relink, ...]:
 
 
 def _stderr_line(clip: Mapping[str, Any]) -> str | None:
-    """The decisive line of the last command that failed (or, failing that, said anything)."""
-    commands = [c for c in clip.get("commands") or [] if (c.get("stderr_tail") or "").strip()]
-    failed = [c for c in commands if c.get("exit_code") not in (0, None)]
-    chosen = (failed or commands)[-1:] if clip.get("failure") else failed[-1:]
-    return decisive_stderr_line(chosen[0]["stderr_tail"]) if chosen else None
+    """The decisive line of the last command that failed; None when every command succeeded (a
+    verification failure: a successful encode's warnings are not its reason)."""
+    failed = [c for c in clip.get("commands") or []
+              if c.get("exit_code") != 0 and (c.get("stderr_tail") or "").strip()]
+    return decisive_stderr_line(failed[-1]["stderr_tail"]) if failed else None
 
 
 def _proxy_video(clip: Mapping[str, Any]) -> str | None:
@@ -216,6 +216,14 @@ def _proxy_video(clip: Mapping[str, Any]) -> str | None:
     return str(files[0]["path"]) if files else str(output["path"])
 
 
+def _proxy_path(output: Mapping[str, Any], delivered: bool) -> str | None:
+    if delivered:
+        return output.get("path")
+    if output.get("kept_temp_path"):
+        return f"not published; the unverified file is kept at {output['kept_temp_path']}"
+    return "not published"
+
+
 def clip_facts(clip: Mapping[str, Any]) -> ClipFacts:
     source = clip.get("source") or {}
     info = source.get("info") or {}
@@ -225,7 +233,13 @@ def clip_facts(clip: Mapping[str, Any]) -> ClipFacts:
     tc = info.get("start_timecode") or "00:00:00:00"
     drop = timecode_is_drop_frame(tc)
     start = timecode_to_frames(tc, rate) if rate else 0
-    frames = int((out_info.get("video") or {}).get("frame_count") or (info.get("video") or {}).get("frame_count") or 0)
+    delivered = clip.get("status") in DELIVERED
+    source_frames = (info.get("video") or {}).get("frame_count")
+    proxy_frames = (out_info.get("video") or {}).get("frame_count") if delivered else None
+    # a delivered proxy has the source's frame count (verified); the proxy's count decides the contact sheet
+    frames = int(proxy_frames or source_frames or 0)
+    if not delivered:
+        out_info = {}
     failure = clip.get("failure") or {}
     verdict, verified = _verification(output)
     path = str(source.get("path") or "")
@@ -238,7 +252,7 @@ def clip_facts(clip: Mapping[str, Any]) -> ClipFacts:
         rate=f"{rate_label(rate)} ({rate})" if rate else "–", raster=_raster(info), codec=_codec(info),
         audio=audio_label(info.get("audio")) if info else "–", status=str(clip.get("status") or "–"),
         profile=str(clip.get("profile") or "–"), engine=str(clip.get("engine") or "–"),
-        proxy_path=output.get("path"), proxy_video=_proxy_video(clip), proxy_raster=_raster(out_info),
+        proxy_path=_proxy_path(output, delivered), proxy_video=_proxy_video(clip), proxy_raster=_raster(out_info),
         proxy_codec=_codec(out_info) + (f", audio {audio_label(out_info.get('audio'))}" if out_info else ""),
         proxy_size=size_label(output.get("size")), proxy_sha256=str(output.get("sha256") or "–"),
         verification=verdict, verification_ok=verified, relink=_relink(clip.get("relink")),

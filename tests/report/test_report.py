@@ -92,6 +92,11 @@ def test_report_opens_in_a_real_browser_with_every_clip_its_pictures_and_verdict
     assert failed["verification"].startswith("failed: ") and "frame_count expected 6, got 2" in failed["verification"]
     assert failed["failure"][0].startswith("verification_failed: ")
     assert "frame_count" in failed["failure"][0]
+    # the encode itself succeeded: no stderr line is offered as the reason
+    assert len(failed["failure"]) == 1, failed["failure"]
+    # the source's duration, not the rejected file's; and no proxy path that does not exist
+    failed_text = text[text.index('data-clip="short-me"'):]
+    assert "00:00:00:06 (6 frames)" in failed_text and "not published; the unverified file is kept at" in failed_text
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
     assert errors == []
     shot = tmp_path / "report-browser.png"
