@@ -188,3 +188,14 @@ def test_report_without_proxx_report_is_refused_naming_the_distribution(proxx, w
               env_extra={"PROXX_LOAD_PLUGINS": "ffmpeg"})
     assert r.returncode == 1
     assert "/deliverables/0" in r.stderr and "pip install ./proxx_report" in r.stderr, r.stderr
+
+
+def test_avid_mxf_clip_pictures_come_from_its_op_atom_video_file(proxx, write_job, media, outdir):
+    """layout avid_mxf: the proxy is a set of OP-Atom files; the pictures are decoded from the video one."""
+    src = media("A001C007.mov", size="320x180", frames=6, audio=(2,), reel="A001", timecode="10:00:00:00")
+    r = proxx("run", write_job(spec([src], outdir, layout="avid_mxf", profile="offline_dnxhr_lb_1920x1080")))
+    assert r.returncode == 0, r.stderr
+    html_path, _ = report_files(r.json(), outdir)
+    text = html_path.read_text(encoding="utf-8")
+    assert text.count('class="contact-frame"') == 6 and 'class="poster-frame"' in text
+    assert "no verified proxy" not in text and "could not decode" not in text
