@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from .results import JobResult
 
 #: the deliverables Proxx itself ships, and where
-FIRST_PARTY = ("ale", "fcpxml", "mhl", "otio")
+FIRST_PARTY = ("ale", "fcpxml", "mhl", "otio", "report")
 DELIVER_DISTRIBUTION = "proxx-deliver"
+#: first-party deliverables shipped by a distribution other than proxx-deliver
+DISTRIBUTIONS = {"report": "proxx-report"}
 #: clip statuses a sidecar describes (a failed clip has no proxy to describe)
 DELIVERED_STATUSES = ("COMPLETED", "SKIPPED")
 
@@ -195,9 +197,10 @@ def deliverable_problems(document: Mapping[str, Any], engines: EngineSet,
         where = f"/deliverables/{i}"
         sink = available.get(name)
         if sink is None and name in FIRST_PARTY:
-            problems.append(Problem(path=where, category="engine_unavailable", install_hint=DELIVER_DISTRIBUTION,
-                                    message=(f"the {name!r} deliverable is written by {DELIVER_DISTRIBUTION}, which "
-                                             f"is not installed here: {install_command(DELIVER_DISTRIBUTION)}")))
+            dist = DISTRIBUTIONS.get(name, DELIVER_DISTRIBUTION)
+            problems.append(Problem(path=where, category="engine_unavailable", install_hint=dist,
+                                    message=(f"the {name!r} deliverable is written by {dist}, which "
+                                             f"is not installed here: {install_command(dist)}")))
         elif sink is None:
             known = sorted({*FIRST_PARTY, *available})
             problems.append(Problem(path=where, message=(

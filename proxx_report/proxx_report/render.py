@@ -1,0 +1,43 @@
+"""The report's two forms: the HTML page (Jinja2, autoescaped, CSS inline, pictures as data: URIs)
+and its PDF (WeasyPrint printing that same page, allowed to read data: URIs only, so it fetches
+nothing; WeasyPrint writes no creation or modification date unless the page asks for one, so the
+same page gives the same PDF bytes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+
+import jinja2
+
+from .facts import ClipFacts, JobFacts
+from .thumbnails import Thumbnails
+
+TEMPLATE = "report.html.j2"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    folder = resources.files("proxx_report") / "templates"
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True,
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def _css() -> str:
+    return (resources.files("proxx_report") / "templates" / "report.css").read_text(encoding="utf-8")
+
+
+def report_html(job: JobFacts, clips: Sequence[tuple[ClipFacts, Thumbnails]]) -> str:
+    return _environment().get_template(TEMPLATE).render(job=job, clips=clips, css=_css())
+
+
+def report_pdf(html: str) -> bytes:
+    """The page printed to PDF."""
+    import weasyprint  # imported on use: `proxx` loads this plugin for every command
+    from weasyprint.urls import URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    pdf = weasyprint.HTML(string=html, url_fetcher=fetcher, media_type="print").write_pdf()
+    assert pdf is not None
+    return bytes(pdf)
