@@ -92,6 +92,9 @@ class DeliverableSink:
     name: str = ""
     #: run after every other sink (e.g. a checksum manifest sealing the other sidecars)
     runs_last: bool = False
+    #: also written when no clip was delivered (a report of a night where every clip failed is the
+    #: one a production needs most); sinks that describe proxies leave it False
+    describes_failures: bool = False
 
     def problems(self, document: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> list[str]:
         """Why this sidecar cannot be delivered for this job on this node, found at ``validate`` so
@@ -248,7 +251,8 @@ def _name_problems(sink: DeliverableSink, document: Mapping[str, Any], job_id: s
 def deliver(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str, ...]]:
     """Run the job's sinks and return the result listing what they wrote, plus one message per
     sink that failed. A failed sink never touches the proxies or the clips' statuses; it is listed
-    with its ``error`` and makes the exit code 4 (system error). No delivered clip, no sidecar."""
+    with its ``error`` and makes the exit code 4 (system error). No delivered clip, no sidecar, except
+    from sinks that describe failures too (``describes_failures``: the job report)."""
     from .results import EXIT_OK, EXIT_PARTIAL, EXIT_SYSTEM
     from .serialization import to_data
 
@@ -262,9 +266,11 @@ def deliver(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str
     sources = [s for s in document.get("sources") or () if isinstance(s, str)]
     gate = WriteGate.for_job(sources, layout=str(document.get("layout") or "output_dir"), output_dir=folder)
     job = DeliveryJob(result=data, folder=folder, overwrite=policy != FAIL, policy=policy, gate=gate)
-    if not job.delivered_clips():
-        return result, ()
     available, _ = sinks(engines)
+    if not job.delivered_clips():  # only sinks that describe failures have something to say
+        wanted = [n for n in wanted if getattr(available.get(n), "describes_failures", False)]
+        if not wanted:
+            return result, ()
     order = sorted(wanted, key=lambda n: (bool(getattr(available.get(n), "runs_last", False)), n))
     records: list[Deliverable] = []
     errors: list[str] = []

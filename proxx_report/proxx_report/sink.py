@@ -34,6 +34,7 @@ def render(job: DeliveryJob) -> tuple[str, bytes]:
 
 class ReportSink(DeliverableSink):
     name = "report"
+    describes_failures = True  # a night where every clip failed gets its report too
 
     def write(self, job: DeliveryJob) -> Sequence[Deliverable]:
         html, pdf = render(job)

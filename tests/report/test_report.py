@@ -115,6 +115,21 @@ def test_engine_failure_shows_its_category_and_decisive_stderr_line(proxx, write
     assert '<td class="mono stderr">[fake] Error: simulated encoder crash</td>' in failed
 
 
+def test_a_night_where_every_clip_failed_still_gets_its_report(proxx, write_job, media, outdir, fake_ffmpeg):
+    """The report describes failures too: the core runs it even when no clip was delivered (it skipped
+    every sink then), while the sinks that describe proxies still write nothing."""
+    srcs = [media("fail-me.mov", size="64x36"), media("fail-me-too.mov", size="64x36")]
+    doc = spec(srcs, outdir)
+    doc["deliverables"] = ["otio", "report"]
+    r = proxx("run", write_job(doc), env_extra=fake_ffmpeg)
+    assert r.returncode == 2, r.stderr
+    html_path, _ = report_files(r.json(), outdir)
+    assert [d["name"] for d in r.json()["deliverables"]] == ["report", "report"]
+    text = html_path.read_text(encoding="utf-8")
+    assert text.count('<span class="category">engine_failed</span>') == 2
+    assert not (outdir / "day1.otio").exists()
+
+
 def test_pdf_renders_a_page_and_carries_each_clip_name_and_status(partial_job, outdir, tmp_path, keep_artifact):
     _, pdf = report_files(partial_job, outdir)
     subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
