@@ -45,14 +45,17 @@ def document_policy(doc: Any) -> str:
 
 
 def rerun_hint(doc: Any) -> str:
-    """How to let a rerun replace what an earlier run wrote, in the spec's own vocabulary: a spec
-    that sets ``existing_outputs`` (or is JobSpec 1.1 without ``overwrite``) cannot also set the
-    1.0 key ``overwrite`` (refused together)."""
+    """What to set so a rerun keeps or replaces what an earlier run wrote, in the spec's own
+    vocabulary. Keeping what still verifies is named first: it is what a rerun after an interrupted
+    night wants. A spec that sets ``existing_outputs`` (or is JobSpec 1.1 without ``overwrite``)
+    cannot also set the 1.0 key ``overwrite`` (refused together)."""
     doc = doc if isinstance(doc, dict) else {}
     version = str(doc.get("jobspec_version") or "1.0.0")
+    keep = "\"existing_outputs\": \"skip_verified\" keeps the files that still verify and makes the rest"
     if "existing_outputs" in doc or ("overwrite" not in doc and not version.startswith("1.0")):
-        return "set \"existing_outputs\": \"overwrite\" (or \"skip_verified\" to keep what still verifies)"
-    return "set \"overwrite\": true"
+        return f"set {keep}, or \"existing_outputs\": \"overwrite\" replaces them"
+    return (f"with \"jobspec_version\": \"1.1.0\", {keep} (\"overwrite\" replaces them); in a 1.0 spec, "
+            f"\"overwrite\": true replaces them")
 
 
 def policy_problem(doc: dict[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 from .clock import now_rfc3339
 from .engine import ClipRequest, CommandRecord
 from .errors import ClipFailure
-from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, judge_existing, policy_of
+from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, judge_existing, policy_of, rerun_hint
 from .layouts import make_folders
 from .look import changed_files
 from .opatom import verify_clip
@@ -68,14 +68,16 @@ def _source_changed(clip: PreparedClip) -> str | None:
 
 def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event,
              source_ids: frozenset[tuple[int, int]] = frozenset(), existing_outputs: str | None = None,
-             events: EventFn | None = None, gate: WriteGate | None = None) -> ClipResult:
+             events: EventFn | None = None, gate: WriteGate | None = None, rerun: str | None = None) -> ClipResult:
     """Make one clip. ``source_ids`` are the (st_dev, st_ino) of every source of the job: no file
     with one of these identities is ever replaced, whatever its name. ``existing_outputs``: the
     JobSpec 1.1 policy (proxx_core.existing); None: ``overwrite`` decides, as in 1.0. ``events``:
     receives this clip's ``progress`` events when the engine reports progress. ``gate``: the job's
     write gate (proxx_core.writegate), through which every file of the clip is published; None:
-    one for this clip's source and folder."""
+    one for this clip's source and folder. ``rerun``: how to let a rerun keep or replace existing files,
+    in the spec's vocabulary (:func:`proxx_core.existing.rerun_hint` of the document)."""
     policy = existing_outputs or (OVERWRITE if overwrite else FAIL)
+    rerun = rerun or rerun_hint(_spec_keys(existing_outputs))
     overwrite = policy == OVERWRITE
     plan = clip.plan
     req = plan.request
@@ -129,8 +131,8 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
         return result(SKIPPED)
     for path in finals:
         if os.path.lexists(path) and not overwrite:
-            return fail("output_exists", f"{path} already exists and was left untouched; "
-                                         f"delete it or set \"overwrite\": true")
+            return fail("output_exists", f"{path} already exists and was left untouched; delete it, or "
+                                         f"{rerun}")
     changed = _source_changed(clip)
     if changed:
         return fail("io_error", changed)
@@ -152,7 +154,7 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
         return _released(claims, fail("output_exists", (
             f"temporary output {_temp_named(exc, req, claims)} exists (an earlier run was interrupted or failed "
             f"verification, or another run of this job is in progress); inspect and delete it, "
-            f"or set \"overwrite\": true")))
+            f"or {rerun}")))
     except TempBusy as exc:
         return _released(claims, fail("output_exists", f"{exc}; it was left untouched"))
     except TempIsSource as exc:
@@ -277,6 +279,11 @@ def _unpublish(published: list[tuple[str, TempClaim]]) -> str:
     return "; the clip's other published files were removed" + said if published else ""
 
 
+def _spec_keys(existing_outputs: str | None) -> dict[str, str]:
+    """The part of the spec a rerun hint needs: whether it uses ``existing_outputs``."""
+    return {} if existing_outputs is None else {"existing_outputs": existing_outputs}
+
+
 def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:
     """The result of a clip whose run raised: storage errors are io_error, anything else is a bug."""
     if isinstance(exc, OSError):
@@ -327,6 +334,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
     gate = job_gate(job, source_ids)
 
     policy = policy_of(job.spec)
+    rerun = rerun_hint(job.document)
     refused = [refused_clip(r.index, r.source, r.problem, job.spec.proxy_profile) for r in job.refused]
     for r in refused:
         safe_emit(events, _done_event(r, r.source["path"], ""))
@@ -338,7 +346,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
                                         output=clip.plan.request.output_path))
         try:
             res = run_clip(clip, engines, overwrite=job.spec.overwrite, cancel=cancel, source_ids=source_ids,
-                           existing_outputs=policy, events=events, gate=gate)
+                           existing_outputs=policy, events=events, gate=gate, rerun=rerun)
         except Exception as exc:  # never lose the result of the other clips
             res = _unexpected(clip, exc)
         if progress:

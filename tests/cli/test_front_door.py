@@ -162,3 +162,20 @@ def test_the_operator_guides_presets_are_a_valid_node_config(tmp_path):
 
     with pytest.raises(ProxxError, match="presets.x.sources comes from the command line"):
         load_node_config(bad)
+
+
+def test_a_rerun_onto_existing_proxies_proposes_keeping_what_verifies(tmp_path, media, outdir, write_job):
+    """`run` used to fail every clip as output_exists and suggest only "overwrite": true."""
+    from proxxtest import job_doc
+
+    job = write_job(job_doc([media("a.mov")], outdir))
+    assert run_cli("run", job).returncode == 0
+    again = run_cli("run", job)
+    assert again.returncode == 2
+    message = again.json()["clips"][0]["failure"]["message"]
+    assert '"jobspec_version": "1.1.0", "existing_outputs": "skip_verified" keeps the files that still verify' \
+        in message and '"overwrite": true replaces them' in message
+    eleven = write_job(job_doc([media("b.mov")], outdir, jobspec_version="1.1.0", existing_outputs="fail"))
+    assert run_cli("run", eleven).returncode == 0
+    message = run_cli("run", eleven).json()["clips"][0]["failure"]["message"]
+    assert 'set "existing_outputs": "skip_verified" keeps' in message and '"overwrite": true' not in message
