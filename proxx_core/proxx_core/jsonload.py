@@ -188,11 +188,3 @@ def decode_document(raw: bytes, *, what: str = "the job file") -> Any:
     if problems:
         raise DocumentInvalid(problems)
     return value
-
-
-def load_bytes_or_none(raw: bytes) -> Any:
-    """The decoded document, or None when it is not acceptable (never raises)."""
-    try:
-        return decode_document(raw)
-    except SpecInvalid:
-        return None

@@ -43,9 +43,6 @@ from .verify import verify_output
 from .workers import choose as choose_workers
 from .writegate import WriteGate, WriteRefused, lidentity
 
-#: progress callback: (event, clip index, message) with event in {"start", "done"}
-ProgressFn = Callable[[str, int, str], None]
-
 
 def _source_record(clip: PreparedClip) -> dict[str, Any]:
     # the size of the file that was probed, not of whatever the path names now
@@ -321,7 +318,7 @@ def job_gate(job: PreparedJob, source_ids: frozenset[tuple[int, int]] = frozense
 
 
 def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1, cancel: threading.Event | None = None,
-            progress: ProgressFn | None = None, events: EventFn | None = None) -> JobResult:
+            events: EventFn | None = None) -> JobResult:
     """``max_workers``: clips at once, or ``"auto"`` (proxx_core.workers); the choice is recorded
     under the result's ``timing.workers``. ``events``: live ProgressEvents (start, progress, done)
     for a display; clips refused under ``fail_clip`` are reported ``done`` first."""
@@ -340,8 +337,6 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
         safe_emit(events, _done_event(r, r.source["path"], ""))
 
     def one(clip: PreparedClip) -> ClipResult:
-        if progress:
-            progress("start", clip.index, clip.source)
         safe_emit(events, ProgressEvent(event=START, index=clip.index, source=clip.source,
                                         output=clip.plan.request.output_path))
         try:
@@ -349,9 +344,6 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
                            existing_outputs=policy, events=events, gate=gate, rerun=rerun)
         except Exception as exc:  # never lose the result of the other clips
             res = _unexpected(clip, exc)
-        if progress:
-            progress("done", clip.index,
-                     res.status if res.failure is None else f"{res.status} ({res.failure.category})")
         safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
         return res
 

@@ -171,16 +171,3 @@ def verify_output(plan: ClipPlan, output: SourceInfo | None, engine: Engine,
 def _codec_family(codec: str) -> str:
     """Map a probed codec name to the profile's codec word (dnxhd carries DNxHR)."""
     return {"dnxhd": "dnxhr", "h264": "h264", "prores": "prores"}.get(codec, codec)
-
-
-def probe_and_compare(request: ClipRequest, *, probed_by: str, strict_color: bool = False) -> Verification:
-    """Probe the temp output with PyAV (``proxx-core[probe]``) and :func:`compare` it; an
-    unreadable output fails as ``readable_video``."""
-    from .avprobe import probe_file
-    from .errors import ProxxError
-
-    try:
-        out = probe_file(request.temp_path, probed_by=probed_by)
-    except ProxxError:
-        out = None
-    return compare(request, out, container=out.container if out else "unreadable", strict_color=strict_color)
