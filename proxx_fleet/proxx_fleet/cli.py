@@ -67,7 +67,7 @@ def cmd_worker(args) -> int:
         return 1
     return run_worker(broker=args.broker, name=args.name or default_name(), engines=load_engines(), config=config,
                       max_workers=args.max_workers, heartbeat=heartbeat_seconds(args.heartbeat),
-                      loglevel=args.loglevel)
+                      loglevel=args.loglevel, log_format=args.log_format)
 
 
 @_system_errors
@@ -141,28 +141,43 @@ def cmd_status(args) -> int:
 
 @_system_errors
 def cmd_wait(args) -> int:
-    from .report import final_result, wait_for
+    import os
+    import socket
+    import time
+
+    from proxx_core.plugins import load_engines
+
+    from .end import await_final
+    from .report import wait_for
     from .store import Store
 
     if not _broker(args):
         return 1
     store = Store(args.broker)
+    started = time.monotonic()
     try:
         got = wait_for(store, args.job_id, timeout=args.timeout)
     except KeyError:
         _err(f"proxx wait: no job {args.job_id!r} on {args.broker}")
         return 1
-    if got is None:
+    left = None if args.timeout is None else max(0.0, args.timeout - (time.monotonic() - started))
+    result, note = (None, None) if got is None else await_final(
+        store, args.job_id, load_engines, by=f"wait@{socket.gethostname()}:{os.getpid()}", timeout=left)
+    if result is None:
         _err(f"proxx wait: job {args.job_id} not finished after {args.timeout:g} s; `proxx status {args.job_id}`")
         return 4
-    result = final_result(args.job_id, *got)
     for clip in result["clips"]:
         if clip["failure"]:
             _err(f"proxx: clip {clip['index']} ({clip['source']['path']}): {clip['failure']['category']}: "
                  f"{clip['failure']['message']}")
+    for deliverable in result.get("deliverables") or ():
+        if deliverable.get("error"):
+            _err(f"proxx: deliverable {deliverable['name']!r} was not written: {deliverable['error']}")
+    if note:
+        _err(f"proxx wait: {note}")
     _err(f"proxx: job {args.job_id}: {result['status']}")
     _out(result)
-    return result["exit_code"]
+    return int(result["exit_code"])
 
 
 @_system_errors
@@ -214,6 +229,8 @@ def add_commands(add, positive, positive_float) -> None:
     p.add_argument("--heartbeat", type=positive_float, default=None, metavar="S",
                    help="heartbeat interval (default $PROXX_FLEET_HEARTBEAT_SECONDS or 10); dead after 3 missed")
     p.add_argument("--loglevel", default="WARNING", help="Celery log level (default WARNING)")
+    p.add_argument("--log-format", choices=("text", "json"), default="text",
+                   help="the worker's per-clip log lines on stderr: text, or JSON lines for log shippers")
     p = broker(add("submit", "Validate a JobSpec here and queue one task per clip on the fleet; prints the job id.",
                    cmd_submit))
     p.add_argument("job", help="path of the JobSpec JSON file")

@@ -9,6 +9,8 @@ HEARTBEAT_ENV = "PROXX_FLEET_HEARTBEAT_SECONDS"
 DEFAULT_HEARTBEAT = 10.0
 #: a worker or running clip is dead after this many missed heartbeats
 MISSED_BEATS = 3
+#: how often per heartbeat every worker looks for running clips whose worker stopped beating
+REAPS_PER_BEAT = 4
 
 
 def broker_url(given: str | None) -> str | None:

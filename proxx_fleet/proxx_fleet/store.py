@@ -14,6 +14,9 @@ Keys (prefix ``proxx:v1:``)::
     cancel:<id>       str   set by `proxx cancel`; running clips are interrupted at the next beat
     worker:<node>     str   JSON registry record, expires after MISSED_BEATS heartbeats
     workers           set   node names ever seen (pruned when their record has expired)
+    running           set   JSON [job id, index] of every running clip (what reapers scan)
+    end:<id>          str   who runs the job's end of job (SET NX: exactly once per submission)
+    final:<id>        str   the final result JSON, written by whoever won ``end:<id>``
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ _CLAIM = """
 if not redis.call('set', KEYS[1], ARGV[1], 'NX') then return 0 end
 redis.call('hset', KEYS[2], 'state', 'running', 'node', ARGV[1], 'started_at', ARGV[3])
 redis.call('set', KEYS[3], ARGV[1], 'PX', ARGV[2])
+redis.call('sadd', KEYS[4], ARGV[4])
 return 1
 """
 _FINISH = """
@@ -37,11 +41,16 @@ if redis.call('hget', KEYS[1], 'state') ~= 'running' or redis.call('hget', KEYS[
 end
 redis.call('hset', KEYS[1], 'state', 'done', 'result', ARGV[2])
 redis.call('del', KEYS[2])
+redis.call('srem', KEYS[3], ARGV[3])
 return 1
 """
 _LOSE = """
-if redis.call('hget', KEYS[1], 'state') ~= 'running' or redis.call('exists', KEYS[2]) == 1 then return 0 end
+if redis.call('hget', KEYS[1], 'state') ~= 'running' or redis.call('exists', KEYS[2]) == 1 then
+  if redis.call('hget', KEYS[1], 'state') ~= 'running' then redis.call('srem', KEYS[3], ARGV[2]) end
+  return 0
+end
 redis.call('hset', KEYS[1], 'state', 'lost', 'result', ARGV[1])
+redis.call('srem', KEYS[3], ARGV[2])
 return 1
 """
 _CANCEL_QUEUED = """
@@ -95,7 +104,7 @@ class Store:
         ``finished`` holds the results of clips final at submission (refused under fail_clip)."""
         finished = finished or {}
         count = len(engines)
-        keys = [self.k("cancel", job_id)]
+        keys = [self.k("cancel", job_id), self.k("end", job_id), self.k("final", job_id)]
         for i in range(1, 10_000):
             if not self.r.exists(self.k("clip", job_id, i)):
                 break
@@ -116,20 +125,53 @@ class Store:
         pipe.execute()
 
     # ---------------------------------------------------------------- clip lifecycle
+    @staticmethod
+    def member(job_id: str, index: int) -> str:
+        """A running clip in the ``running`` set (job ids may hold any character, so JSON)."""
+        return json.dumps([job_id, index], ensure_ascii=False)
+
     def claim(self, job_id: str, index: int, node: str, ttl: float, started_at: str) -> bool:
-        keys = [self.k("claim", job_id, index), self.k("clip", job_id, index), self.k("hb", job_id, index)]
-        return bool(self._claim(keys=keys, args=[node, int(ttl * 1000), started_at]))
+        keys = [self.k("claim", job_id, index), self.k("clip", job_id, index), self.k("hb", job_id, index),
+                self.k("running")]
+        return bool(self._claim(keys=keys, args=[node, int(ttl * 1000), started_at, self.member(job_id, index)]))
 
     def beat(self, job_id: str, index: int, node: str, ttl: float) -> None:
         self.r.set(self.k("hb", job_id, index), node, px=int(ttl * 1000))
 
     def finish(self, job_id: str, index: int, node: str, payload: dict) -> bool:
-        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index)]
-        return bool(self._finish(keys=keys, args=[node, json.dumps(payload, ensure_ascii=False)]))
+        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running")]
+        return bool(self._finish(keys=keys, args=[node, json.dumps(payload, ensure_ascii=False),
+                                                  self.member(job_id, index)]))
 
     def mark_lost(self, job_id: str, index: int, payload: dict) -> bool:
-        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index)]
-        return bool(self._lose(keys=keys, args=[json.dumps(payload, ensure_ascii=False)]))
+        """Record a running clip whose heartbeat expired as lost: true for exactly one caller."""
+        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running")]
+        return bool(self._lose(keys=keys, args=[json.dumps(payload, ensure_ascii=False), self.member(job_id, index)]))
+
+    def running_without_heartbeat(self) -> list[tuple[str, int]]:
+        """(job id, index) of every running clip whose heartbeat has expired, across all jobs."""
+        members = sorted(self.r.smembers(self.k("running")))
+        if not members:
+            return []
+        clips = [tuple(json.loads(m)) for m in members]
+        alive = self.r.mget([self.k("hb", job_id, index) for job_id, index in clips])
+        return [(str(job_id), int(index)) for (job_id, index), hb in zip(clips, alive, strict=True) if hb is None]
+
+    # ---------------------------------------------------------------- end of job
+    def claim_end(self, job_id: str, by: str) -> bool:
+        """Whether ``by`` runs this job's end of job: true for exactly one caller per submission."""
+        return bool(self.r.set(self.k("end", job_id), by, nx=True))
+
+    def end_claimed_by(self, job_id: str) -> str | None:
+        value = self.r.get(self.k("end", job_id))
+        return None if value is None else str(value)
+
+    def store_final(self, job_id: str, result: dict) -> None:
+        self.r.set(self.k("final", job_id), json.dumps(result, ensure_ascii=False))
+
+    def final(self, job_id: str) -> dict | None:
+        raw = self.r.get(self.k("final", job_id))
+        return None if raw is None else json.loads(raw)
 
     def cancel_queued(self, job_id: str, index: int, payload: dict) -> bool:
         keys = [self.k("claim", job_id, index), self.k("clip", job_id, index)]
