@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 HEARTBEAT = 0.3  # seconds; a worker or running clip is dead after 3 missed beats (~1 s)
+RECORDING_WORKER = Path(__file__).with_name("recording_worker.py")
 
 
 def _free_port() -> int:
@@ -64,16 +65,24 @@ class Workers:
     """Starts `proxx worker` processes (own session, so a test can kill -9 exactly one) and stops
     every one it started."""
 
+    heartbeat = HEARTBEAT
+
     def __init__(self, broker: str, tmp_path: Path):
         self.broker, self.tmp_path = broker, tmp_path
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, *, plugins: str = "ffmpeg", config: Path | None = None, max_workers: int = 1,
-              env: dict | None = None) -> subprocess.Popen:
+              env: dict | None = None, extra: tuple[str, ...] = (), record_finished: Path | None = None,
+              ) -> subprocess.Popen:
+        """``record_finished``: run the worker with a proxx_job_finished recorder (recording_worker.py)
+        appending one JSON line per call to that file."""
         from proxx_fleet.store import Store
 
-        argv = [sys.executable, "-m", "proxx_cli", "worker", "--broker", self.broker, "--name", name,
-                "--heartbeat", str(HEARTBEAT), "--max-workers", str(max_workers)]
+        entry = ["-m", "proxx_cli"] if record_finished is None else [str(RECORDING_WORKER)]
+        argv = [sys.executable, *entry, "worker", "--broker", self.broker, "--name", name,
+                "--heartbeat", str(HEARTBEAT), "--max-workers", str(max_workers), *extra]
+        if record_finished is not None:
+            env = {**(env or {}), "PROXX_TEST_FINISHED_LOG": str(record_finished)}
         if config is not None:
             argv += ["--config", str(config)]
         full_env = {**os.environ, "PROXX_LOAD_PLUGINS": plugins, **(env or {})}
