@@ -152,3 +152,35 @@ def test_a_killed_worker_is_noticed_by_the_fleet_itself_within_three_heartbeats(
     assert final["timing"]["fleet"]["finished_by"] == survivor
     assert [c["job_id"] for c in finished_calls(calls)] == ["reap-1"]
     assert f"lost {job_id}#1 worker={victim}" in workers.log(survivor)
+
+
+def test_a_worker_logs_one_json_line_per_clip_event_and_no_uid_advice(workers, fleet, media, tmp_path, write_job):
+    """`--log-format json`: claimed, finished (status, speed) and failed (category) per clip, the
+    job's end, and none of Celery's root advice about a `--uid` option Proxx does not have."""
+    import imageio_ffmpeg
+
+    failing = tmp_path / "ffmpeg-fails-bad"
+    failing.write_text("#!/bin/sh\n"
+                       "case \"$*\" in *bad.mov*proxx-partial*) echo 'simulated encoder crash' >&2; exit 1;; esac\n"
+                       f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n")
+    failing.chmod(0o755)
+    (tmp_path / "out").mkdir()
+    workers.start("logger", env={"PROXX_FFMPEG": str(failing)}, extra=("--log-format", "json"))
+    job_id = submit(fleet, write_job(job_doc([media("good.mov"), media("bad.mov")], tmp_path / "out",
+                                             job_id="log-1")))
+    res = fleet("wait", job_id, "--timeout", "60")
+    assert res.returncode == 3, res.stderr
+    deadline = time.monotonic() + 10
+    while '"job_finished"' not in workers.log("logger") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    text = workers.log("logger")
+    assert "--uid" not in text and "superuser" not in text
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert all(e["node"] == "logger" and e["time"] for e in lines)
+    events = [(e["event"], e.get("index")) for e in lines if e.get("job_id") == job_id]
+    assert sorted(events) == [("claimed", 1), ("claimed", 2), ("failed", 2), ("finished", 1), ("job_finished", None)]
+    by = {(e["event"], e.get("index")): e for e in lines}
+    assert by["finished", 1]["status"] == "COMPLETED" and by["finished", 1]["speed"] > 0
+    assert by["failed", 2]["category"] == "engine_failed" and "simulated encoder crash" in by["failed", 2]["message"]
+    assert by["claimed", 1]["source"].endswith("good.mov") and by["claimed", 1]["engine"] == "ffmpeg"
+    assert by["job_finished", None]["status"] == "PARTIAL"
