@@ -135,6 +135,11 @@ class Store:
                 self.k("running")]
         return bool(self._claim(keys=keys, args=[node, int(ttl * 1000), started_at, self.member(job_id, index)]))
 
+    def clip_node(self, job_id: str, index: int) -> str | None:
+        """The node that claimed the clip (None before a claim)."""
+        node = self.r.hget(self.k("clip", job_id, index), "node")
+        return None if node is None else str(node)
+
     def beat(self, job_id: str, index: int, node: str, ttl: float) -> None:
         self.r.set(self.k("hb", job_id, index), node, px=int(ttl * 1000))
 

@@ -11,7 +11,7 @@ import attrs
 from proxx_core.api import static_problems
 from proxx_core.document import derive_job_id
 from proxx_core.errors import Problem
-from proxx_core.planning import FAIL_CLIP_CATEGORIES, route_source
+from proxx_core.planning import fails_clip, no_route_problem, route_source
 from proxx_core.plugins import EngineSet
 from proxx_core.profiles import PROFILES
 from proxx_core.routing import NoRoute
@@ -19,6 +19,10 @@ from proxx_core.routing import NoRoute
 from .app import TASK_NAME, make_app
 from .settings import queue_for
 from .store import FINAL, Store
+
+#: why the submitting machine needs the fleet's engines too (routing runs here first)
+FLEET_HINT = (" (install the engine distributions of your fleet on this machine too, so it can route every clip; "
+              "proxx-engine-resolve installs without DaVinci Resolve)")
 
 
 @attrs.frozen(kw_only=True)
@@ -49,20 +53,17 @@ def plan_submission(document, engines: EngineSet) -> Submission:
     chosen: list[str | None] = []
     problems = []
     refused: list[tuple[int, Problem]] = []
-    per_clip = spec.unsupported_sources == "fail_clip"
     for i, source in enumerate(spec.sources):
         decision = route_source(source, engines, profile, pin=spec.engine)
         if not isinstance(decision, NoRoute):
             chosen.append(decision.engine)
         elif decision.category == "engine_unavailable" and (decision.needs or spec.engine):
-            chosen.append(spec.engine or decision.needs[0])
+            chosen.append(spec.engine or decision.needs[0])  # installed here, unusable: a node with it makes it
         else:
-            hint = "" if decision.category != "engine_unavailable" else (
-                " (install the engine distributions of your fleet on this machine too, so it can route "
-                "every clip; proxx-engine-resolve installs without DaVinci Resolve)")
-            problem = Problem(path=f"/sources/{i}", message=f"{source}: {decision.message}{hint}",
-                              category=decision.category)
-            if per_clip and decision.category in FAIL_CLIP_CATEGORIES:
+            problem = no_route_problem(source, f"/sources/{i}", decision, engines)
+            if problem.category == "engine_unavailable":
+                problem = attrs.evolve(problem, message=problem.message + FLEET_HINT)
+            if fails_clip(spec, problem):
                 refused.append((i + 1, problem))
                 chosen.append(None)
             else:

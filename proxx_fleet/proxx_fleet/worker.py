@@ -113,7 +113,7 @@ def reap(node: Node) -> None:
         job = node.store.job(job_id)
         if job is None:
             continue
-        owner = node.store.r.hget(node.store.k("clip", job_id, index), "node")
+        owner = node.store.clip_node(job_id, index)
         if node.store.mark_lost(job_id, index, lost_payload(job, index, owner)):
             node.log.event("lost", job_id=job_id, index=index, worker=owner)
             _end(node, job_id)

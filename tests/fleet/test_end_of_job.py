@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_fleet import counting_ffmpeg, submit
 
 from proxxtest import job_doc
-
-from test_fleet import counting_ffmpeg, submit
 
 pytestmark = pytest.mark.timeout(120)
 
