@@ -73,14 +73,14 @@ class Workers:
 
     def start(self, name: str, *, plugins: str = "ffmpeg", config: Path | None = None, max_workers: int = 1,
               env: dict | None = None, extra: tuple[str, ...] = (), record_finished: Path | None = None,
-              ) -> subprocess.Popen:
+              heartbeat: float = HEARTBEAT) -> subprocess.Popen:
         """``record_finished``: run the worker with a proxx_job_finished recorder (recording_worker.py)
         appending one JSON line per call to that file."""
         from proxx_fleet.store import Store
 
         entry = ["-m", "proxx_cli"] if record_finished is None else [str(RECORDING_WORKER)]
         argv = [sys.executable, *entry, "worker", "--broker", self.broker, "--name", name,
-                "--heartbeat", str(HEARTBEAT), "--max-workers", str(max_workers), *extra]
+                "--heartbeat", str(heartbeat), "--max-workers", str(max_workers), *extra]
         if record_finished is not None:
             env = {**(env or {}), "PROXX_TEST_FINISHED_LOG": str(record_finished)}
         if config is not None:

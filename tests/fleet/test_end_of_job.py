@@ -119,12 +119,13 @@ def test_a_killed_worker_is_noticed_by_the_fleet_itself_within_three_heartbeats(
 
     from proxx_fleet.store import Store
 
-    HEARTBEAT = workers.heartbeat
+    HEARTBEAT = 1.0  # long enough that scheduling noise (2 shared cores) is small against one beat
     wrapper, _ = counting_ffmpeg(tmp_path, sleep=30)
     env = {"PROXX_FFMPEG": str(wrapper)}
     (tmp_path / "out").mkdir()
     calls = tmp_path / "finished.jsonl"
-    procs = {name: workers.start(name, env=env, record_finished=calls) for name in ("node-1", "node-2")}
+    procs = {name: workers.start(name, env=env, record_finished=calls, heartbeat=HEARTBEAT)
+             for name in ("node-1", "node-2")}
     job_id = submit(fleet, write_job(job_doc([media("a.mov")], tmp_path / "out", job_id="reap-1")))
     r = redis.Redis.from_url(broker, decode_responses=True)
     store = Store(broker)
@@ -141,9 +142,9 @@ def test_a_killed_worker_is_noticed_by_the_fleet_itself_within_three_heartbeats(
         assert time.monotonic() - killed < 10 * HEARTBEAT, r.hgetall(clip_key)
         time.sleep(0.01)
     noticed = time.monotonic() - killed
-    assert noticed <= 3 * HEARTBEAT + 0.15, f"noticed {noticed:.2f} s after the kill (heartbeat {HEARTBEAT} s)"
+    assert noticed <= 3 * HEARTBEAT + 0.2, f"noticed {noticed:.2f} s after the kill (heartbeat {HEARTBEAT} s)"
     while store.final(job_id) is None:
-        assert time.monotonic() - killed < 10, "the job never ended by itself"
+        assert time.monotonic() - killed < 20, "the job never ended by itself"
         time.sleep(0.02)
     final = store.final(job_id)
     survivor = next(n for n in procs if n != victim)
