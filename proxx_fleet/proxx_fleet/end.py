@@ -53,8 +53,14 @@ def end_job(store: Store, job_id: str, engines: EngineSet, *, by: str,
     if not all_final(clips) or not store.claim_end(job_id, by):
         return None
     result = merged_result(job_id, job, clips)
-    here = map_document(job["document"], path_map)[0] if path_map is not None else None
-    finished = finish_job(result, engines, deliver_jobspec=here, timing={"fleet": {"finished_by": by}})
+    try:
+        here = map_document(job["document"], path_map)[0] if path_map is not None else None
+        finished = finish_job(result, engines, deliver_jobspec=here, timing={"fleet": {"finished_by": by}})
+    except Exception as exc:  # a bug: `wait` still gets the clips' result, saying the end of job failed
+        data = to_data(result)
+        data["timing"]["fleet"] = {"finished_by": by, "end_error": f"{type(exc).__name__}: {exc}"}
+        store.store_final(job_id, data)
+        raise
     data = to_data(finished.result)
     data["timing"]["fleet"]["hook_errors"] = list(finished.hook_errors)
     store.store_final(job_id, data)

@@ -184,3 +184,29 @@ def test_a_worker_logs_one_json_line_per_clip_event_and_no_uid_advice(workers, f
     assert by["failed", 2]["category"] == "engine_failed" and "simulated encoder crash" in by["failed", 2]["message"]
     assert by["claimed", 1]["source"].endswith("good.mov") and by["claimed", 1]["engine"] == "ffmpeg"
     assert by["job_finished", None]["status"] == "PARTIAL"
+
+
+def test_an_end_of_job_that_raises_still_leaves_wait_a_result(broker, fleet, media, tmp_path, monkeypatch):
+    """The claimant is alive but its end of job hit a bug: `wait` must not hang until its timeout."""
+    from proxx_core.plugins import load_engines
+    from proxx_fleet import end
+    from proxx_fleet.clips import failed_clip, node_record
+    from proxx_fleet.store import Store
+
+    store = Store(broker)
+    doc = job_doc([media("a.mov")], tmp_path, job_id="bug-1")
+    store.create_job("bug-1", document=doc, engines=["ffmpeg"], queues=["proxx.v1.ffmpeg"],
+                     submitted_at="2026-01-01T00:00:00.000Z", submitter="test")
+    assert store.claim("bug-1", 1, "w", 5.0, "2026-01-01T00:00:00.000Z")
+    store.finish("bug-1", 1, "w", {"clip": failed_clip(doc, 1, "ffmpeg", "engine_failed", "boom",
+                                                       node_record("w", doc, 1)), "environment": None})
+
+    def broken(*_args, **_kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(end, "finish_job", broken)
+    with pytest.raises(KeyError):
+        end.end_job(store, "bug-1", load_engines(entry_points=False), by="w")
+    res = fleet("wait", "bug-1", "--timeout", "5")
+    assert res.returncode == 2, res.stderr
+    assert res.json()["timing"]["fleet"] == {"finished_by": "w", "end_error": "KeyError: 'a bug'"}
