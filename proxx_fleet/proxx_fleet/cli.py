@@ -33,10 +33,18 @@ def _system_errors(func):
         try:
             return func(args)
         except (RedisError, OperationalError) as exc:
-            _err(f"proxx {args.command}: cannot talk to the broker {args.broker}: {exc}")
+            from .settings import shown
+
+            _err(f"proxx {args.command}: cannot talk to the broker {shown(args.broker)}: {exc}")
             return 4
 
     return wrapper
+
+
+def _shown(url: str) -> str:
+    from .settings import shown
+
+    return shown(url)
 
 
 def _broker(args) -> str | None:
@@ -131,7 +139,7 @@ def cmd_status(args) -> int:
         return 1
     got = refresh(Store(args.broker), args.job_id)
     if got is None:
-        _err(f"proxx status: no job {args.job_id!r} on {args.broker}")
+        _err(f"proxx status: no job {args.job_id!r} on {_shown(args.broker)}")
         return 1
     doc = status_doc(args.job_id, *got)
     _err(f"proxx status: job {args.job_id}: " + ", ".join(f"{n} {s}" for s, n in sorted(doc["counts"].items())))
@@ -158,7 +166,7 @@ def cmd_wait(args) -> int:
     try:
         got = wait_for(store, args.job_id, timeout=args.timeout)
     except KeyError:
-        _err(f"proxx wait: no job {args.job_id!r} on {args.broker}")
+        _err(f"proxx wait: no job {args.job_id!r} on {_shown(args.broker)}")
         return 1
     left = None if args.timeout is None else max(0.0, args.timeout - (time.monotonic() - started))
     result, note = (None, None) if got is None else await_final(
@@ -189,7 +197,7 @@ def cmd_cancel(args) -> int:
         return 1
     done = cancel(Store(args.broker), args.job_id)
     if done is None:
-        _err(f"proxx cancel: no job {args.job_id!r} on {args.broker}")
+        _err(f"proxx cancel: no job {args.job_id!r} on {_shown(args.broker)}")
         return 1
     _err(f"proxx cancel: job {args.job_id}: {done['cancelled_queued']} queued clip(s) cancelled, "
          f"{done['interrupting_running']} running clip(s) being interrupted")

@@ -29,3 +29,14 @@ def heartbeat_seconds(given: float | None = None) -> float:
 def queue_for(engine: str, build: str | None = None) -> str:
     """One queue per engine; a job requiring a build goes to the engine's per-build queue."""
     return f"proxx.v1.{engine}" + (f".{build}" if build else "")
+
+
+def shown(url: str | None) -> str:
+    """The broker URL as messages and logs may show it: the password masked, the query (TLS
+    options such as ``ssl_ca_certs``) kept, so a refusal names the file without leaking a secret."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    if not url:
+        return str(url)
+    base, sep, query = url.partition("?")
+    return f"{maybe_sanitize_url(base)}{sep}{query}"
