@@ -85,7 +85,7 @@ def cmd_submit(args) -> int:
     from proxx_core.plugins import load_engines
 
     from .store import Store
-    from .submit import capacity_problems, enqueue, plan_submission, unfinished
+    from .submit import capacity_problems, enqueue, plan_submission, policy_warnings, unfinished
 
     if not _broker(args):
         return 1
@@ -101,9 +101,12 @@ def cmd_submit(args) -> int:
         return _refuse(args.job, sub.problems)
     assert sub.job_id is not None  # a submission without problems has its job id
     store = Store(args.broker)
-    problems = capacity_problems(sub, store.live_workers(), document)
+    live = store.live_workers()
+    problems = capacity_problems(sub, live, document)
     if problems:
         return _refuse(args.job, problems, "no live worker can take every clip; nothing was queued")
+    for warning in policy_warnings(sub, live, document):
+        _err(f"proxx submit: {args.job}: warning: {warning}")
     if unfinished(store, sub.job_id):
         _err(f"proxx submit: job {sub.job_id} is already queued or running; see `proxx status {sub.job_id}`, "
              f"or set a new /job_id to submit it again")

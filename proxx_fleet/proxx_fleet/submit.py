@@ -121,3 +121,20 @@ def unfinished(store: Store, job_id: str) -> int:
     if job is None:
         return 0
     return sum(c.get("state") not in FINAL for c in store.clips(job_id, job["count"]))
+
+
+def policy_warnings(sub: Submission, workers: list[dict], document: dict) -> list[str]:
+    """One warning per queued clip that no live worker consuming its queue admits under its
+    ``[allow]`` policy (that worker would refuse it; a worker started later might not)."""
+    from .policy import nobody_admits
+
+    out = []
+    for i, queue in enumerate(sub.queues, start=1):
+        if queue is None:
+            continue
+        consumers = [w for w in workers if queue in w.get("queues", ())]
+        if consumers and nobody_admits(document, i, consumers):
+            out.append(f"clip {i} ({document['sources'][i - 1]}): no live worker on {queue} allows its paths "
+                       f"([allow] of {', '.join(sorted(w['node'] for w in consumers))}); it will be refused unless "
+                       f"a worker that allows them takes it")
+    return out

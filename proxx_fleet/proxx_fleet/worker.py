@@ -31,6 +31,7 @@ from .app import TASK_NAME, make_app
 from .clips import failed_clip, lost_payload, node_record
 from .end import end_job
 from .log import WorkerLog
+from .policy import clip_reads_and_writes, planned_writes, refusals
 from .settings import MISSED_BEATS, REAPS_PER_BEAT, queue_for
 from .store import Store
 
@@ -76,6 +77,7 @@ class Node:
             running = [f"{j}:{i}" for j, i in sorted(self.running)]
         return {"node": self.name, "host": socket.gethostname(), "pid": os.getpid(), "engines": self.builds(),
                 "queues": self.queues(), "path_map": self.config.path_map.to_data(), "config": self.config.path,
+                "allow": {kind: list(roots) for kind, roots in self.config.allow.items()} or None,
                 "max_workers": self.max_workers, "running": running, "load": len(running),
                 "started_at": self.started_at, "heartbeat_at": now_rfc3339(), "heartbeat_seconds": self.heartbeat,
                 "platform": sys.platform}
@@ -169,6 +171,10 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
     submitted_src, mapped_src = document["sources"][index - 1], mapped_doc["sources"][index - 1]
     where = {"source": mapped_src, "output_dir": mapped_doc.get("output_dir")}
     info = node_record(node.name, document, index, where)
+    refused = refusals(clip_reads_and_writes(mapped_doc, index), node.config)  # before anything opens a file
+    if refused:
+        return {"clip": failed_clip(document, index, engine, "validation", _policy_message(node, refused), info),
+                "environment": None}
     checked = check_document(mapped_doc, node.engines, only=index)
     if checked.job is None:
         categories = {p.category for p in checked.problems}
@@ -188,6 +194,10 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
         return {"clip": failed_clip(document, index, engine, problem.category,
                                     f"refused at validation: {problem.message}", info), "environment": None}
     clip = checked.job.clips[0]
+    refused = refusals(planned_writes(clip), node.config)
+    if refused:
+        return {"clip": failed_clip(document, index, engine, "validation", _policy_message(node, refused), info),
+                "environment": None}
     if clip.plan.engine != engine:
         message = (f"node {node.name} routes this clip to {clip.plan.engine!r} but the submitter routed it to "
                    f"{engine!r}; install the same engine distributions on the submitting machine and every node")
@@ -198,6 +208,10 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
     label = node.engines.loaded[engine].distribution
     env = environment([node.engines.identity(engine)], (label.rsplit(" ", 1)[0],) if label else ())
     return {"clip": data, "environment": env}
+
+
+def _policy_message(node: Node, refused: list[str]) -> str:
+    return f"refused by node {node.name}'s [allow] policy, not run: " + "; ".join(refused)
 
 
 def run_worker(*, broker: str, name: str, engines: EngineSet, config: NodeConfig, max_workers: int,
