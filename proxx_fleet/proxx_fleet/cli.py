@@ -159,15 +159,26 @@ def cmd_wait(args) -> int:
     from proxx_core.plugins import load_engines
 
     from .end import await_final
-    from .report import wait_for
+    from .report import progress_line, wait_for
     from .store import Store
 
     if not _broker(args):
         return 1
     store = Store(args.broker)
     started = time.monotonic()
+    shown = [""]  # the last line written
+
+    def on_poll(job, clips) -> None:  # a terminal sees the job move; a pipe or log file gets nothing
+        line = progress_line(args.job_id, job, clips)
+        if line != shown[0]:
+            sys.stderr.write("\r\x1b[2K" + line)
+            sys.stderr.flush()
+            shown[0] = line
+
     try:
-        got = wait_for(store, args.job_id, timeout=args.timeout)
+        got = wait_for(store, args.job_id, timeout=args.timeout, on_poll=on_poll if sys.stderr.isatty() else None)
+        if shown[0]:
+            sys.stderr.write("\n")
     except KeyError:
         _err(f"proxx wait: no job {args.job_id!r} on {_shown(args.broker)}")
         return 1

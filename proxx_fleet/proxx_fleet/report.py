@@ -33,27 +33,58 @@ def status_doc(job_id: str, job: dict, clips: list[dict]) -> dict[str, Any]:
         state = clip.get("state", "queued")
         counts[state] = counts.get(state, 0) + 1
         result = json.loads(clip["result"])["clip"] if clip.get("result") else None
+        progress = json.loads(clip["progress"]) if clip.get("progress") and state == "running" else {}
+        unsampled = 0.0 if state == "queued" else None
         rows.append({"index": i, "source": job["document"]["sources"][i - 1], "engine": job["engines"][i - 1],
                      "queue": job["queues"][i - 1], "state": state, "node": clip.get("node"),
+                     "percent": 100.0 if state in FINAL else progress.get("percent", unsampled),
+                     "eta_seconds": 0.0 if state in FINAL else progress.get("eta_seconds"),
                      "status": result["status"] if result else None,
                      "failure": result["failure"] if result else None})
     return {"job_id": job_id, "finished": all(c.get("state") in FINAL for c in clips), "counts": counts,
-            "clips": rows, "timing": {"submitted_at": job["submitted_at"], "submitter": job["submitter"]}}
+            "progress": job_progress(rows), "clips": rows,
+            "timing": {"submitted_at": job["submitted_at"], "submitter": job["submitter"]}}
 
 
-def wait_for(store: Store, job_id: str, *, timeout: float | None, poll: float = 0.2):
-    """(job, clips) once every clip is final, or None on timeout; KeyError when the job is unknown."""
+def job_progress(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The job's percent (mean over clips; a running clip without a sample counts 0) and ETA: the
+    longest running clip's when no clip waits; unknown (None) while clips are queued or unsampled."""
+    if not rows:
+        return {"percent": 100.0, "eta_seconds": 0.0}
+    percent = round(sum(r["percent"] or 0.0 for r in rows) / len(rows), 1)
+    open_rows = [r for r in rows if r["state"] not in FINAL]
+    etas = [r["eta_seconds"] for r in open_rows]
+    eta = 0.0 if not open_rows else (max(etas) if all(e is not None for e in etas) else None)
+    return {"percent": percent, "eta_seconds": eta}
+
+
+def wait_for(store: Store, job_id: str, *, timeout: float | None, poll: float = 0.2, on_poll=None):
+    """(job, clips) once every clip is final, or None on timeout; KeyError when the job is unknown.
+    ``on_poll(job, clips)`` sees every poll (the terminal progress line of `proxx wait`)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         got = refresh(store, job_id)
         if got is None:
             raise KeyError(job_id)
         job, clips = got
+        if on_poll is not None:
+            on_poll(job, clips)
         if all(c.get("state") in FINAL for c in clips):
             return job, clips
         if deadline is not None and time.monotonic() >= deadline:
             return None
         time.sleep(poll)
+
+
+def progress_line(job_id: str, job: dict, clips: list[dict]) -> str:
+    """One line for a terminal: clips done, the job's percent and ETA."""
+    doc = status_doc(job_id, job, clips)
+    done = sum(r["state"] in FINAL for r in doc["clips"])
+    eta = doc["progress"]["eta_seconds"]
+    left = "ETA unknown" if eta is None else f"ETA {int(eta) // 60}m{int(eta) % 60:02d}s"
+    running = sum(r["state"] == "running" for r in doc["clips"])
+    return (f"proxx wait: job {job_id}: {done}/{len(clips)} clip(s) done, {running} running, "
+            f"{doc['progress']['percent']:.0f}%, {left}")
 
 
 def cancel(store: Store, job_id: str) -> dict[str, int] | None:

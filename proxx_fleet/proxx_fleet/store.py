@@ -8,7 +8,7 @@ marked lost or cancelled can never be overwritten by a late worker.
 Keys (prefix ``proxx:v1:``)::
 
     job:<id>          hash  document, engines (per clip), queues, submitted_at, submitter, count
-    clip:<id>:<i>     hash  state (queued|running|done|lost|cancelled), node, started_at, result
+    clip:<id>:<i>     hash  state (queued|running|done|lost|cancelled), node, started_at, progress, result
     claim:<id>:<i>    str   the node that claimed the clip, or "cancelled"   (SET NX: exactly once)
     hb:<id>:<i>       str   the running node, expires after MISSED_BEATS heartbeats
     cancel:<id>       str   set by `proxx cancel`; running clips are interrupted at the next beat
@@ -140,8 +140,13 @@ class Store:
         node = self.r.hget(self.k("clip", job_id, index), "node")
         return None if node is None else str(node)
 
-    def beat(self, job_id: str, index: int, node: str, ttl: float) -> None:
-        self.r.set(self.k("hb", job_id, index), node, px=int(ttl * 1000))
+    def beat(self, job_id: str, index: int, node: str, ttl: float, progress: dict | None = None) -> None:
+        """Keep a running clip alive; ``progress`` (percent, eta_seconds, speed) for `status`/`wait`."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.set(self.k("hb", job_id, index), node, px=int(ttl * 1000))
+        if progress is not None:
+            pipe.hset(self.k("clip", job_id, index), "progress", json.dumps(progress))
+        pipe.execute()
 
     def finish(self, job_id: str, index: int, node: str, payload: dict) -> bool:
         keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running")]

@@ -23,6 +23,7 @@ from proxx_core.clock import now_rfc3339
 from proxx_core.existing import policy_of
 from proxx_core.pathmap import NodeConfig, map_document
 from proxx_core.plugins import EngineSet
+from proxx_core.progress import ProgressEvent
 from proxx_core.results import environment
 from proxx_core.runner import run_clip
 from proxx_core.serialization import to_data
@@ -49,6 +50,8 @@ class Node:
     started_at: str = attrs.field(factory=now_rfc3339)
     #: (job id, clip index) -> cancel event of each running clip
     running: dict[tuple[str, int], threading.Event] = attrs.field(factory=dict)
+    #: (job id, clip index) -> the running clip's last progress (percent, eta_seconds, speed), sent with each beat
+    progress: dict[tuple[str, int], dict[str, float | None]] = attrs.field(factory=dict)
     lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     @property
@@ -90,8 +93,9 @@ def _beat(node: Node, stop: threading.Event) -> None:
             node.store.register_worker(node.record(), node.ttl)
             with node.lock:
                 running = dict(node.running)
+                progress = dict(node.progress)
             for (job_id, index), cancel in running.items():
-                node.store.beat(job_id, index, node.name, node.clip_ttl)
+                node.store.beat(job_id, index, node.name, node.clip_ttl, progress.get((job_id, index)))
                 if node.store.cancelled(job_id):
                     cancel.set()
         except Exception as exc:  # Redis unreachable: keep trying; expiry tells the others
@@ -157,6 +161,7 @@ def render(node: Node, payload: dict) -> str:
     finally:
         with node.lock:
             node.running.pop((job_id, index), None)
+            node.progress.pop((job_id, index), None)
     if node.store.finish(job_id, index, node.name, result):
         node.log.clip_ended(job_id, index, result["clip"])
         _end(node, job_id)
@@ -202,8 +207,14 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
         message = (f"node {node.name} routes this clip to {clip.plan.engine!r} but the submitter routed it to "
                    f"{engine!r}; install the same engine distributions on the submitting machine and every node")
         return {"clip": failed_clip(document, index, engine, "engine_unavailable", message, info), "environment": None}
+    def on_event(event: ProgressEvent) -> None:  # kept here, sent to Redis with the next heartbeat
+        if event.event == "progress":
+            with node.lock:
+                node.progress[(payload["job_id"], index)] = {"percent": event.percent, "eta_seconds": event.eta_seconds,
+                                                             "speed": event.speed}
+
     result = run_clip(clip, node.engines, overwrite=checked.job.spec.overwrite, cancel=cancel,
-                      existing_outputs=policy_of(checked.job.spec))
+                      existing_outputs=policy_of(checked.job.spec), events=on_event)
     data = to_data(attrs.evolve(result, node=info))
     label = node.engines.loaded[engine].distribution
     env = environment([node.engines.identity(engine)], (label.rsplit(" ", 1)[0],) if label else ())
