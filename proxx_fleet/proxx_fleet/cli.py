@@ -209,12 +209,22 @@ def cmd_cancel(args) -> int:
 
     if not _broker(args):
         return 1
-    done = cancel(Store(args.broker), args.job_id)
+    store = Store(args.broker)
+    done = cancel(store, args.job_id)
     if done is None:
         _err(f"proxx cancel: no job {args.job_id!r} on {_shown(args.broker)}")
         return 1
     _err(f"proxx cancel: job {args.job_id}: {done['cancelled_queued']} queued clip(s) cancelled, "
          f"{done['interrupting_running']} running clip(s) being interrupted")
+    if not done["interrupting_running"]:  # nothing left to finish a clip: end the job here (once, see end.py)
+        import os
+        import socket
+
+        from proxx_core.plugins import load_engines
+
+        from .end import end_job
+
+        end_job(store, args.job_id, load_engines(), by=f"cancel@{socket.gethostname()}:{os.getpid()}")
     _out({"job_id": args.job_id, **done})
     return 0
 

@@ -20,7 +20,7 @@ def refresh(store: Store, job_id: str) -> tuple[dict, list[dict]] | None:
     changed = False
     for i, clip in enumerate(clips, start=1):
         if clip.get("state") == "running" and not clip["heartbeat"]:
-            changed |= store.mark_lost(job_id, i, lost_payload(job, i, clip.get("node")))
+            changed |= bool(store.mark_lost(job_id, i, lost_payload(job, i, clip.get("node"))))
     if changed:
         clips = store.clips(job_id, job["count"])
     return job, clips
@@ -98,6 +98,6 @@ def cancel(store: Store, job_id: str) -> dict[str, int] | None:
         payload = {"clip": failed_clip(job["document"], i, job["engines"][i - 1], "interrupted",
                                        "cancelled by `proxx cancel` before it started",
                                        node_record(None, job["document"], i)), "environment": None}
-        queued += store.cancel_queued(job_id, i, payload)
+        queued += bool(store.cancel_queued(job_id, i, payload))
     running = sum(c.get("state") == "running" for c in store.clips(job_id, job["count"]))
     return {"cancelled_queued": queued, "interrupting_running": running}

@@ -15,6 +15,7 @@ Keys (prefix ``proxx:v1:``)::
     worker:<node>     str   JSON registry record, expires after MISSED_BEATS heartbeats
     workers           set   node names ever seen (pruned when their record has expired)
     running           set   JSON [job id, index] of every running clip (what reapers scan)
+    finals:<id>       int   how many clips are final: the transition that makes it ``count`` ends the job
     end:<id>          str   who runs the job's end of job (SET NX: exactly once per submission)
     final:<id>        str   the final result JSON, written by whoever won ``end:<id>``
 """
@@ -42,7 +43,7 @@ end
 redis.call('hset', KEYS[1], 'state', 'done', 'result', ARGV[2])
 redis.call('del', KEYS[2])
 redis.call('srem', KEYS[3], ARGV[3])
-return 1
+return redis.call('incr', KEYS[4])
 """
 _LOSE = """
 if redis.call('hget', KEYS[1], 'state') ~= 'running' or redis.call('exists', KEYS[2]) == 1 then
@@ -51,12 +52,12 @@ if redis.call('hget', KEYS[1], 'state') ~= 'running' or redis.call('exists', KEY
 end
 redis.call('hset', KEYS[1], 'state', 'lost', 'result', ARGV[1])
 redis.call('srem', KEYS[3], ARGV[2])
-return 1
+return redis.call('incr', KEYS[4])
 """
 _CANCEL_QUEUED = """
 if not redis.call('set', KEYS[1], 'cancelled', 'NX') then return 0 end
 redis.call('hset', KEYS[2], 'state', 'cancelled', 'result', ARGV[1])
-return 1
+return redis.call('incr', KEYS[3])
 """
 
 
@@ -104,7 +105,7 @@ class Store:
         ``finished`` holds the results of clips final at submission (refused under fail_clip)."""
         finished = finished or {}
         count = len(engines)
-        keys = [self.k("cancel", job_id), self.k("end", job_id), self.k("final", job_id)]
+        keys = [self.k("cancel", job_id), self.k("end", job_id), self.k("final", job_id), self.k("finals", job_id)]
         for i in range(1, 10_000):
             if not self.r.exists(self.k("clip", job_id, i)):
                 break
@@ -116,6 +117,7 @@ class Store:
             "document": json.dumps(document, ensure_ascii=False), "engines": json.dumps(engines),
             "queues": json.dumps(queues), "submitted_at": submitted_at, "submitted_epoch": repr(time.time()),
             "submitter": submitter, "count": count})
+        pipe.set(self.k("finals", job_id), len(finished))
         for i in range(1, count + 1):
             if i in finished:
                 pipe.hset(self.k("clip", job_id, i), mapping={
@@ -148,15 +150,23 @@ class Store:
             pipe.hset(self.k("clip", job_id, index), "progress", json.dumps(progress))
         pipe.execute()
 
-    def finish(self, job_id: str, index: int, node: str, payload: dict) -> bool:
-        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running")]
-        return bool(self._finish(keys=keys, args=[node, json.dumps(payload, ensure_ascii=False),
-                                                  self.member(job_id, index)]))
+    # Each transition to a final state returns how many clips of the job are final after it (0: it
+    # did not happen), so exactly one caller sees the job's last clip end without reading them all.
+    def finish(self, job_id: str, index: int, node: str, payload: dict) -> int:
+        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running"),
+                self.k("finals", job_id)]
+        return int(self._finish(keys=keys, args=[node, json.dumps(payload, ensure_ascii=False),
+                                                 self.member(job_id, index)]))
 
-    def mark_lost(self, job_id: str, index: int, payload: dict) -> bool:
-        """Record a running clip whose heartbeat expired as lost: true for exactly one caller."""
-        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running")]
-        return bool(self._lose(keys=keys, args=[json.dumps(payload, ensure_ascii=False), self.member(job_id, index)]))
+    def mark_lost(self, job_id: str, index: int, payload: dict) -> int:
+        """Record a running clip whose heartbeat expired as lost: non-zero for exactly one caller."""
+        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running"),
+                self.k("finals", job_id)]
+        return int(self._lose(keys=keys, args=[json.dumps(payload, ensure_ascii=False), self.member(job_id, index)]))
+
+    def count(self, job_id: str) -> int:
+        """How many clips the job has (0: no such job)."""
+        return int(self.r.hget(self.k("job", job_id), "count") or 0)
 
     def running_without_heartbeat(self) -> list[tuple[str, int]]:
         """(job id, index) of every running clip whose heartbeat has expired, across all jobs."""
@@ -183,9 +193,9 @@ class Store:
         raw = self.r.get(self.k("final", job_id))
         return None if raw is None else json.loads(raw)
 
-    def cancel_queued(self, job_id: str, index: int, payload: dict) -> bool:
-        keys = [self.k("claim", job_id, index), self.k("clip", job_id, index)]
-        return bool(self._cancel(keys=keys, args=[json.dumps(payload, ensure_ascii=False)]))
+    def cancel_queued(self, job_id: str, index: int, payload: dict) -> int:
+        keys = [self.k("claim", job_id, index), self.k("clip", job_id, index), self.k("finals", job_id)]
+        return int(self._cancel(keys=keys, args=[json.dumps(payload, ensure_ascii=False)]))
 
     def request_cancel(self, job_id: str) -> None:
         self.r.set(self.k("cancel", job_id), "1")

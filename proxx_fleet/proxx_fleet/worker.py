@@ -120,9 +120,11 @@ def reap(node: Node) -> None:
         if job is None:
             continue
         owner = node.store.clip_node(job_id, index)
-        if node.store.mark_lost(job_id, index, lost_payload(job, index, owner)):
+        finals = node.store.mark_lost(job_id, index, lost_payload(job, index, owner))
+        if finals:
             node.log.event("lost", job_id=job_id, index=index, worker=owner)
-            _end(node, job_id)
+            if finals >= job["count"]:
+                _end(node, job_id)
 
 
 def _end(node: Node, job_id: str) -> None:
@@ -162,9 +164,11 @@ def render(node: Node, payload: dict) -> str:
         with node.lock:
             node.running.pop((job_id, index), None)
             node.progress.pop((job_id, index), None)
-    if node.store.finish(job_id, index, node.name, result):
+    finals = node.store.finish(job_id, index, node.name, result)
+    if finals:
         node.log.clip_ended(job_id, index, result["clip"])
-        _end(node, job_id)
+        if finals >= node.store.count(job_id):  # this was the job's last clip
+            _end(node, job_id)
     else:  # a reaper recorded it lost meanwhile (this worker was cut off from Redis too long)
         node.log.event("discarded", job_id=job_id, index=index, reason="already recorded lost or cancelled")
     return str(result["clip"]["status"])

@@ -210,3 +210,35 @@ def test_an_end_of_job_that_raises_still_leaves_wait_a_result(broker, fleet, med
     res = fleet("wait", "bug-1", "--timeout", "5")
     assert res.returncode == 2, res.stderr
     assert res.json()["timing"]["fleet"] == {"finished_by": "w", "end_error": "KeyError: 'a bug'"}
+
+
+def test_exactly_one_finishing_clip_sees_that_it_was_the_jobs_last(broker, media, tmp_path):
+    """Each transition to a final state returns the job's count of final clips after it, so the
+    worker that ends the job knows it without reading every clip (no O(clips²) per job)."""
+    from proxx_fleet.clips import failed_clip, node_record
+    from proxx_fleet.store import Store
+
+    store = Store(broker)
+    doc = job_doc([media("a.mov")] * 8, tmp_path, job_id="count-1")
+    store.create_job("count-1", document=doc, engines=["ffmpeg"] * 8, queues=["q"] * 8,
+                     submitted_at="2026-01-01T00:00:00.000Z", submitter="test")
+    for i in range(1, 9):
+        assert store.claim("count-1", i, f"w{i}", 5.0, "2026-01-01T00:00:00.000Z")
+    barrier = threading.Barrier(8)
+    seen: list[int] = []
+
+    def finish(i: int) -> None:
+        payload = {"clip": failed_clip(doc, i, "ffmpeg", "engine_failed", "x", node_record(f"w{i}", doc, i)),
+                   "environment": None}
+        s = Store(broker)
+        barrier.wait()
+        seen.append(s.finish("count-1", i, f"w{i}", payload))
+
+    threads = [threading.Thread(target=finish, args=(i,)) for i in range(1, 9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(seen) == list(range(1, 9))
+    assert store.finish("count-1", 1, "w1", {}) == 0  # already final: no second transition
+    assert store.count("count-1") == 8
