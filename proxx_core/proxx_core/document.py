@@ -72,6 +72,8 @@ class JobSpec:
     #: JobSpec 1.1: "refuse_job" (default) or "fail_clip" (planning.RefusedClip)
     unsupported_sources: str = "refuse_job"
     deliverables: tuple[str, ...] = ()
+    #: JobSpec 1.1, fleets only: "high", "normal" or "low" (proxx_fleet.settings.PRIORITIES)
+    priority: str = "normal"
 
 
 @attrs.frozen(kw_only=True)
@@ -225,6 +227,7 @@ KEYS_SINCE_MINOR: dict[str, int] = {
     "existing_outputs": 1,
     "unsupported_sources": 1,
     "deliverables": 1,
+    "priority": 1,
 }
 
 def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:

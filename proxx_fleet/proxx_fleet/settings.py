@@ -13,6 +13,11 @@ MISSED_BEATS = 3
 REAPS_PER_BEAT = 4
 
 
+#: JobSpec ``priority`` -> Celery message priority on Redis: kombu keeps one list per step (0, 3,
+#: 6, 9) and a worker's BRPOP asks them lowest number first, so 0 is taken first
+PRIORITIES = {"high": 0, "normal": 3, "low": 6}
+
+
 def broker_url(given: str | None) -> str | None:
     return given or os.environ.get(BROKER_ENV) or None
 

@@ -17,7 +17,7 @@ from proxx_core.profiles import PROFILES
 from proxx_core.routing import NoRoute
 
 from .app import TASK_NAME, make_app
-from .settings import queue_for
+from .settings import PRIORITIES, queue_for
 from .store import FINAL, Store
 
 #: why the submitting machine needs the fleet's engines too (routing runs here first)
@@ -106,6 +106,7 @@ def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
     store.create_job(sub.job_id, document=document, engines=list(sub.engines), queues=list(sub.queues),  # type: ignore[arg-type]  # only called without problems: job id set
                      submitted_at=now_rfc3339(), submitter=socket.gethostname(), finished=finished)
     app = make_app(broker)
+    priority = PRIORITIES[document.get("priority", "normal")]
     with app.connection_for_write() as conn:
         with app.producer_or_acquire() as producer:
             for index, (engine, queue) in enumerate(zip(sub.engines, sub.queues, strict=False), start=1):
@@ -113,7 +114,7 @@ def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
                     continue  # refused under fail_clip: already final
                 payload = {"job_id": sub.job_id, "index": index, "engine": engine, "document": document}
                 app.send_task(TASK_NAME, args=[payload], queue=queue, task_id=f"{sub.job_id}:{index}",
-                              producer=producer, connection=conn)
+                              producer=producer, connection=conn, priority=priority)
 
 
 def unfinished(store: Store, job_id: str) -> int:
