@@ -20,6 +20,7 @@ from proxx_core.plugins import EngineSet
 from proxx_core.results import ClipResult, JobResult, merged
 from proxx_core.serialization import from_data, to_data
 
+from .settings import shown
 from .store import FINAL, Store
 
 
@@ -30,7 +31,8 @@ def merged_result(job_id: str, job: dict, clips: list[dict], *, extra_timing: di
     finished = max((c.timing.get("finished_at", "") for c in typed), default="") or now_rfc3339()
     timing = {"started_at": job["submitted_at"], "finished_at": finished,
               "seconds": round(time.time() - job["submitted_epoch"], 3), "host": socket.gethostname(),
-              "submitter": job["submitter"], "argv": list(sys.argv), **(extra_timing or {})}
+              "submitter": job["submitter"], "argv": [shown(a) if "://" in a else a for a in sys.argv],  # --broker
+              **(extra_timing or {})}
     document = job["document"]
     return merged(document, typed, job_id=job_id, jobspec_sha256=jobspec_sha256(document),
                   environments=[p["environment"] for p in payloads if p.get("environment")], timing=timing)

@@ -35,6 +35,10 @@ def test_a_job_runs_with_a_password_and_over_tls(transport, secure, proxx, media
         res = proxx("wait", f"secure-{transport}", "--broker", url, "--timeout", "60", timeout=90)
         assert res.returncode == 0, res.stderr + workers.log("secure-node")
         assert res.json()["status"] == "COMPLETED"
+        from conftest import ACL_PASSWORD
+
+        assert ACL_PASSWORD not in res.stdout  # the finisher's argv (its --broker) is in timing.argv, masked
+        assert any("**@127.0.0.1" in a for a in res.json()["timing"]["argv"])
     finally:
         workers.stop_all()
 
