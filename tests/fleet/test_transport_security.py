@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import redis
+from fleethelp import ACL_PASSWORD, Workers
 
 from proxxtest import job_doc
 
@@ -22,8 +23,6 @@ def secure(secure_redis):
 
 @pytest.mark.parametrize("transport", ["password", "tls"])
 def test_a_job_runs_with_a_password_and_over_tls(transport, secure, proxx, media, tmp_path, write_job):
-    from conftest import Workers
-
     url = secure[transport]
     workers = Workers(url, tmp_path)
     try:
@@ -35,8 +34,6 @@ def test_a_job_runs_with_a_password_and_over_tls(transport, secure, proxx, media
         res = proxx("wait", f"secure-{transport}", "--broker", url, "--timeout", "60", timeout=90)
         assert res.returncode == 0, res.stderr + workers.log("secure-node")
         assert res.json()["status"] == "COMPLETED"
-        from conftest import ACL_PASSWORD
-
         assert ACL_PASSWORD not in res.stdout  # the finisher's argv (its --broker) is in timing.argv, masked
         assert any("**@127.0.0.1" in a for a in res.json()["timing"]["argv"])
     finally:
@@ -47,8 +44,6 @@ def test_a_job_runs_with_a_password_and_over_tls(transport, secure, proxx, media
                                                  ("untrusted", "CERTIFICATE_VERIFY_FAILED")])
 def test_a_wrong_password_or_untrusted_certificate_is_exit_4_with_the_reason(url_key, reason, secure, proxx,
                                                                             media, tmp_path, write_job):
-    from conftest import ACL_PASSWORD
-
     url = secure[url_key]
     job = write_job(job_doc([media("a.mov")], tmp_path, job_id="refused"))
     for argv in (("worker", "--heartbeat", "0.3"), ("submit", job), ("workers",), ("status", "x"), ("wait", "x")):
