@@ -10,8 +10,11 @@
 #       failure with its reason, exits 0; jobs still run
 #   (e) + proxx-deliver: a job listing deliverables gets its sidecars, listed in the result
 #   (n) proxx-notify with core, cli and ffmpeg: a job naming an unreachable target completes, with a warning
+#   (f) a fleet-only environment (core, cli, ffmpeg engine, fleet): a real redis-server on a free
+#       loopback port, a real `proxx worker`, one clip submitted, `proxx wait` gives COMPLETED
 #
-# usage: .ci/isolation.sh [REPO_ROOT]     (set PIP_CACHE_DIR to reuse downloaded wheels)
+# usage: .ci/isolation.sh [REPO_ROOT]     (set PIP_CACHE_DIR to reuse downloaded wheels;
+#        ISOLATION_ONLY=fleet runs part (f) alone)
 set -euo pipefail
 
 ROOT="$(cd "${1:-$(dirname "${BASH_SOURCE[0]}")/..}" && pwd)"
@@ -72,6 +75,53 @@ assert doc["status"] == "COMPLETED", [c["failure"] for c in doc["clips"]]
 assert engines == sys.argv[2].split(","), f"clips routed to {engines}, expected {sys.argv[2]}"
 assert all(c["output"]["verification"]["ok"] for c in doc["clips"])
 '
+
+# ---------------------------------------------------------------------------------------------
+fleet_part() {
+    say "(f) fleet-only: proxx-core + proxx-cli + proxx-engine-ffmpeg + proxx-fleet, a real worker"
+    command -v redis-server >/dev/null || fail "(f) redis-server is not installed (apt-get install -y redis-server)"
+    venv f
+    pip_in f -c constraints.txt ./proxx_core ./proxx_cli ./proxx_engine_ffmpeg ./proxx_fleet
+    local F="$WORK/f/bin" port broker rc
+    port="$("$F/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    broker="redis://127.0.0.1:$port/0"
+    mkdir -p "$WORK/redis" "$WORK/media-f" "$WORK/out-f"
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK/redis" \
+        >"$WORK/redis.log" 2>&1 &
+    FLEET_RPID=$!
+    (cd "$WORK" && exec "$F/proxx" worker --broker "$broker" --name isolation --heartbeat 0.5) >"$WORK/worker.log" 2>&1 &
+    FLEET_WPID=$!
+    trap 'kill "$FLEET_WPID" "$FLEET_RPID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+    check f '
+import sys
+from proxx_engine_ffmpeg.testmedia import make_source
+make_source(sys.argv[1], size="64x36", rate="25/1", frames=5, timecode="01:00:00:00", audio=(2,))
+' "$WORK/media-f/F001_C001.mov"
+    write_job "$WORK/job-f.json" "$WORK/out-f" offline_prores_proxy_1920x1080 "$WORK/media-f/F001_C001.mov"
+    for _ in $(seq 1 200); do  # until the worker has registered (or died)
+        kill -0 "$FLEET_WPID" 2>/dev/null || { cat "$WORK/worker.log" >&2; fail "(f) proxx worker exited at start"; }
+        (cd "$WORK" && "$F/proxx" workers --broker "$broker" 2>/dev/null) | grep -q '"isolation"' && break
+        sleep 0.2
+    done
+    set +e
+    (cd "$WORK" && "$F/proxx" submit "$WORK/job-f.json" --broker "$broker" >"$WORK/f-id.txt" 2>"$WORK/f-submit.err")
+    rc=$?
+    set -e
+    [ "$rc" -eq 0 ] || { cat "$WORK/f-submit.err" "$WORK/worker.log" >&2; fail "(f) proxx submit exited $rc"; }
+    set +e
+    (cd "$WORK" && "$F/proxx" wait "$(cat "$WORK/f-id.txt")" --broker "$broker" --timeout 120 >"$WORK/f-result.json" \
+        2>"$WORK/f-wait.err")
+    rc=$?
+    set -e
+    [ "$rc" -eq 0 ] || { cat "$WORK/f-wait.err" "$WORK/worker.log" >&2; fail "(f) proxx wait exited $rc"; }
+    check f "$RESULT_IS" "$WORK/f-result.json" ffmpeg
+    grep -q 'finished' "$WORK/worker.log" || { cat "$WORK/worker.log" >&2; fail "(f) the worker logged no clip line"; }
+    say "(f) ok: a fleet-only install runs a worker; one clip COMPLETED via redis-server on port $port"
+}
+if [ "${ISOLATION_ONLY:-}" = fleet ]; then
+    fleet_part
+    exit 0
+fi
 
 # ---------------------------------------------------------------------------------------------
 say "(a) proxx-core + proxx-cli + proxx-engine-ffmpeg"
@@ -187,5 +237,6 @@ printf '[notify.targets]\nops = "json://127.0.0.1:9/nobody"\n' >"$WORK/node-n.to
 check n "$RESULT_IS" "$WORK/n-result.json" ffmpeg
 grep -q "proxx-notify: warning: target 'ops'" "$WORK/n-run.err" || { cat "$WORK/n-run.err" >&2; fail "(n) no warning"; }
 say "(n) ok: COMPLETED, and the unreachable target is a warning"
+fleet_part
 
 say "all isolation checks passed in $((SECONDS - T0)) s"

@@ -160,7 +160,7 @@ def cmd_plan(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from proxx_core.deliverables import deliver
+    from proxx_core.finish import finish_job
     from proxx_core.runner import run_job
     from proxx_core.serialization import dumps
 
@@ -168,8 +168,9 @@ def cmd_run(args) -> int:
     checked = _check(args, engines)
     if checked.job is None:
         _report_problems(args.job, checked.problems)
-        _finish(engines, checked.refusal)  # type: ignore[arg-type]  # no job: a refusal
-        _out(dumps(checked.refusal))  # type: ignore[arg-type]  # no job: a refusal
+        refusal = finish_job(checked.refusal, engines)  # type: ignore[arg-type]  # no job: a refusal
+        _report_hook_errors(refusal.hook_errors)
+        _out(dumps(refusal.result))
         return checked.exit_code
     gcstartup.done()  # the run itself collects garbage normally
     cancel = threading.Event()
@@ -190,14 +191,15 @@ def cmd_run(args) -> int:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
-    result, sink_errors = deliver(result, engines)
+    finished = finish_job(result, engines)
+    result = finished.result
     for clip in result.clips:
         if clip.failure:
             _err(f"proxx: clip {clip.index} ({clip.source['path']}): {clip.failure.category}: {clip.failure.message}")
-    for message in sink_errors:
+    for message in finished.sink_errors:
         _err(f"proxx: {message}")
     _err(f"proxx: job {result.job_id}: {result.status}")
-    _finish(engines, result)
+    _report_hook_errors(finished.hook_errors)
     _emit_result(args, result, dumps(result))
     return result.exit_code
 
@@ -223,10 +225,9 @@ def _emit_result(args, result, text: str) -> None:
         _out(text)
 
 
-def _finish(engines, result) -> None:
-    """Hand the finished result to every plugin's proxx_job_finished (sidecars, notifications); a
-    sink that fails is reported and never changes the result or the exit code."""
-    for error in engines.job_finished(result):
+def _report_hook_errors(errors) -> None:
+    """A proxx_job_finished implementation that failed is reported and never changes the result."""
+    for error in errors:
         _err(f"proxx: result sink failed: {error}")
 
 

@@ -74,6 +74,8 @@ class JobSpec:
     deliverables: tuple[str, ...] = ()
     #: JobSpec 1.2: notification targets by name (node config ``[notify.targets]``; proxx-notify)
     notify: tuple[str, ...] = ()
+    #: JobSpec 1.2, fleets only: "high", "normal" or "low" (proxx_fleet.settings.PRIORITIES)
+    priority: str = "normal"
 
 
 @attrs.frozen(kw_only=True)
@@ -231,6 +233,7 @@ KEYS_SINCE_MINOR: dict[str, int] = {
     "unsupported_sources": 1,
     "deliverables": 1,
     "notify": 2,
+    "priority": 2,
 }
 
 def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:

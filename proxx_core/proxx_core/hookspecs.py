@@ -83,8 +83,10 @@ def proxx_clip_checks(plan: ClipPlan, output_info: SourceInfo | None) -> list[Ch
 def proxx_job_finished(result: JobResult) -> None:
     """Observe a finished job's result (sidecars, manifests, notifications).
 
-    Called once per job by ``proxx run`` and the watch folder after every clip has finished and the
-    result is complete (including refused and interrupted jobs), before it is printed or filed.
+    Called once per job by ``proxx run``, the watch folder and a fleet (on the node, or by the
+    ``proxx wait``, that finishes the job) through ``proxx_core.finish.finish_job``, after every clip
+    has finished and the result is complete (including refused and interrupted jobs), before it is
+    printed or filed.
     Every implementation is called, in plugin-name order; an exception in one is reported on stderr
     (or in the watch log) and never changes the result or stops the other sinks.
 

@@ -10,6 +10,15 @@ says how this node sees the submitter's paths::
 
 The longest matching prefix wins, matching whole path components only; the rest of the path is
 re-joined with the target's separator. Paths no prefix matches are used as they are.
+
+An optional ``[allow]`` table restricts where this node reads and writes, in this node's paths
+(after the path map): ``sources``, ``looks`` and ``outputs``, each a list of root folders. A kind
+left out is not restricted; ``[allow]`` present with a kind's list empty allows nothing of it::
+
+    [allow]
+    sources = ["/mnt/raid"]
+    looks = ["/mnt/raid/luts"]
+    outputs = ["/mnt/proxies"]
 """
 
 from __future__ import annotations
@@ -67,6 +76,10 @@ class PathMap:
         return [list(r) for r in self.rules]
 
 
+#: the kinds of paths a node's ``[allow]`` table can restrict
+ALLOW_KINDS = ("sources", "looks", "outputs")
+
+
 @attrs.frozen(kw_only=True)
 class NodeConfig:
     path: str | None = None
@@ -77,6 +90,8 @@ class NodeConfig:
     #: names told about every job this node finishes (proxx-notify)
     notify_targets: Mapping[str, str] = attrs.field(factory=dict)
     notify_always: tuple[str, ...] = ()
+    #: kind -> allowed root folders on this node (``[allow]``); a kind absent is not restricted
+    allow: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
 
     def preset(self, name: str) -> Mapping[str, Any]:
         """The preset called ``name``; a ProxxError naming the config and the presets it has."""
@@ -105,10 +120,10 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ProxxError(f"node config {where}: not valid TOML ({exc}); Windows paths need doubled "
                          f"backslashes in \"...\" strings or single quotes: 'R:\\'") from None
-    unknown = sorted(set(data) - {"paths", "presets", "notify"})
+    unknown = sorted(set(data) - {"paths", "presets", "notify", "allow"})
     if unknown:
         raise ProxxError(f"node config {where}: unknown key(s) {', '.join(unknown)}; the tables are [paths], "
-                         f"[presets.NAME] and [notify]")
+                         f"[presets.NAME], [notify] and [allow]")
     targets, always = _notify_table(where, data.get("notify", {}))
     presets = data.get("presets", {})
     if not isinstance(presets, dict):
@@ -130,7 +145,7 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
         if not os.path.isabs(dst) and not (os.name == "nt" and _WINDOWS.match(dst)):
             raise ProxxError(f"node config {where}: paths.{src!r} = {dst!r} is not an absolute path on this node")
     return NodeConfig(path=where, path_map=PathMap.from_mapping(paths), presets=presets, notify_targets=targets,
-                      notify_always=always)
+                      notify_always=always, allow=_allow(where, data.get("allow")))
 
 
 _TARGET_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -152,6 +167,27 @@ def _notify_table(where: str, table: Any) -> tuple[dict[str, str], tuple[str, ..
         raise ProxxError(f"node config {where}: notify.always must list names of notify.targets "
                          f"({', '.join(sorted(targets)) or 'none defined'})")
     return dict(targets), tuple(always)
+
+
+def _allow(where: str, table: Any) -> dict[str, tuple[str, ...]]:
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise ProxxError(f"node config {where}: [allow] must be a table: sources/looks/outputs = [\"/root\", ...]")
+    unknown = sorted(set(table) - set(ALLOW_KINDS))
+    if unknown:
+        raise ProxxError(f"node config {where}: [allow] has unknown key(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(ALLOW_KINDS)}")
+    out: dict[str, tuple[str, ...]] = {}
+    for kind, roots in table.items():
+        if not isinstance(roots, list) or not all(isinstance(r, str) and r for r in roots):
+            raise ProxxError(f"node config {where}: allow.{kind} must be a list of folder paths on this node")
+        for root in roots:
+            if not os.path.isabs(root) and not (os.name == "nt" and _WINDOWS.match(root)):
+                raise ProxxError(f"node config {where}: allow.{kind} root {root!r} is not an absolute path on this "
+                                 f"node")
+        out[kind] = tuple(roots)
+    return out
 
 
 def map_document(document: dict[str, Any], path_map: PathMap) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -100,14 +100,26 @@ def _route_source(source: str, where: str, engines: EngineSet, profile: Profile,
             f"{source}: changed or vanished while it was being probed; wait until it is fully copied, then retry"))
     decision = route(collect_claims(infos, errors, engines, profile, needs), pin=pin)
     if isinstance(decision, NoRoute):
-        hint = install_hint(source, engines.names)
-        message = f"{source}: {decision.message}"
-        category = decision.category
-        if hint:
-            message += f". Install {hint} on this node: {install_command(hint)}"
-            category = "engine_unavailable"
-        return Problem(path=where, message=message, category=category, install_hint=hint)
+        return no_route_problem(source, where, decision, engines)
     return before, infos, decision
+
+
+def no_route_problem(source: str, where: str, decision: NoRoute, engines: EngineSet) -> Problem:
+    """The problem of a source no engine here can make, naming the distribution to install when a
+    known one would make it (then the node lacks an engine: ``engine_unavailable``)."""
+    hint = install_hint(source, engines.names)
+    message = f"{source}: {decision.message}"
+    category = decision.category
+    if hint:
+        message += f". Install {hint} on this node: {install_command(hint)}"
+        category = "engine_unavailable"
+    return Problem(path=where, message=message, category=category, install_hint=hint)
+
+
+def fails_clip(spec: JobSpec, problem: Problem) -> bool:
+    """Whether ``"unsupported_sources": "fail_clip"`` makes this problem one FAILED clip (the job
+    runs the others) rather than a refusal of the whole job."""
+    return spec.unsupported_sources == "fail_clip" and problem.category in FAIL_CLIP_CATEGORIES
 
 def route_problems(document: dict[str, Any], engines: EngineSet, skip: set[int | None]) -> list[Problem]:
     """For a spec already known to be invalid: why each source (except those in ``skip``, which
@@ -163,10 +175,8 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     problems: list[Problem] = []
     clips: list[PreparedClip] = []
     refused: list[RefusedClip] = []
-    per_clip = spec.unsupported_sources == "fail_clip"
-
     def refuse(i: int, source: str, problem: Problem) -> None:
-        if per_clip and problem.category in FAIL_CLIP_CATEGORIES:
+        if fails_clip(spec, problem):
             refused.append(RefusedClip(index=i + 1, source=source, problem=problem))
         else:
             problems.append(problem)

@@ -10,6 +10,7 @@ import importlib.metadata
 import platform
 import socket
 import sys
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -147,6 +148,32 @@ def finished(job: PreparedJob, clips: tuple[ClipResult, ...], *, identities: lis
                      environment=environment(identities, distributions), user_metadata=job.spec.user_metadata,
                      clips=clips, timing=timing, jobspec=job.document,
                      source_folders=job.parsed.source_folders)
+
+
+def merged_environment(environments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One ``environment`` for a job whose clips ran on several nodes: the first node's
+    distributions, OS and Python, and every engine build any node used, once each."""
+    merged = dict(environments[0]) if environments else environment([])
+    seen, engines = set(), []
+    for env in environments:
+        for engine in env["engines"]:
+            key = (engine["name"], engine.get("binary_sha256"), engine.get("version"))
+            if key not in seen:
+                seen.add(key)
+                engines.append(engine)
+    merged["engines"] = sorted(engines, key=lambda e: (e["name"], e.get("binary_sha256") or ""))
+    return merged
+
+
+def merged(document: dict[str, Any], clips: tuple[ClipResult, ...], *, job_id: str, jobspec_sha256: str,
+           environments: Sequence[Mapping[str, Any]], timing: dict[str, Any]) -> JobResult:
+    """The result of a job whose clips ran on several nodes (a fleet), in `proxx run`'s schema:
+    status and exit code from the clips (in source order), as :func:`finished` decides them."""
+    status, exit_code = status_for(clips)
+    return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job_id,
+                     jobspec_sha256=jobspec_sha256, status=status, exit_code=exit_code,
+                     environment=merged_environment(environments), user_metadata=document.get("user_metadata"),
+                     clips=clips, timing=timing, jobspec=document)
 
 
 def refused_clip(index: int, source: str, problem: Problem, profile: str) -> ClipResult:

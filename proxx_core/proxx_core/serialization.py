@@ -10,7 +10,7 @@ import json
 import os
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .media import FrameRate
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .engine import EngineIdentity
     from .planning import PreparedJob
     from .results import JobResult
+
+T = TypeVar("T")
 
 #: schema files shipped in proxx_core/schemas (printed by `proxx schema [--result|--plan]`)
 JOBSPEC_SCHEMA, RESULT_SCHEMA, PLAN_SCHEMA = "jobspec-1.0.json", "result-1.0.json", "plan-1.0.json"
@@ -31,6 +33,7 @@ def _converter() -> Any:
 
     out = cattrs.Converter()
     out.register_unstructure_hook(FrameRate, str)
+    out.register_structure_hook(FrameRate, lambda value, _type: FrameRate.parse(value))
     return out
 
 
@@ -41,6 +44,13 @@ def load_schema(name: str = JOBSPEC_SCHEMA) -> dict[str, Any]:
 
 def to_data(obj: Any) -> Any:
     return _converter().unstructure(obj)
+
+
+def from_data(cls: type[T], data: Any) -> T:
+    """The typed value of ``data`` written by :func:`to_data` (a fleet node's clip result read back
+    from Redis); ``to_data(from_data(cls, d)) == d``."""
+    value: T = _converter().structure(data, cls)
+    return value
 
 
 def dumps(result: JobResult) -> str:

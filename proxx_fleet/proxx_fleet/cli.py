@@ -33,10 +33,18 @@ def _system_errors(func):
         try:
             return func(args)
         except (RedisError, OperationalError) as exc:
-            _err(f"proxx {args.command}: cannot talk to the broker {args.broker}: {exc}")
+            from .settings import shown
+
+            _err(f"proxx {args.command}: cannot talk to the broker {shown(args.broker)}: {exc}")
             return 4
 
     return wrapper
+
+
+def _shown(url: str) -> str:
+    from .settings import shown
+
+    return shown(url)
 
 
 def _broker(args) -> str | None:
@@ -67,7 +75,7 @@ def cmd_worker(args) -> int:
         return 1
     return run_worker(broker=args.broker, name=args.name or default_name(), engines=load_engines(), config=config,
                       max_workers=args.max_workers, heartbeat=heartbeat_seconds(args.heartbeat),
-                      loglevel=args.loglevel)
+                      loglevel=args.loglevel, log_format=args.log_format)
 
 
 @_system_errors
@@ -77,7 +85,7 @@ def cmd_submit(args) -> int:
     from proxx_core.plugins import load_engines
 
     from .store import Store
-    from .submit import capacity_problems, enqueue, plan_submission, unfinished
+    from .submit import capacity_problems, enqueue, plan_submission, policy_warnings, unfinished
 
     if not _broker(args):
         return 1
@@ -93,9 +101,12 @@ def cmd_submit(args) -> int:
         return _refuse(args.job, sub.problems)
     assert sub.job_id is not None  # a submission without problems has its job id
     store = Store(args.broker)
-    problems = capacity_problems(sub, store.live_workers(), document)
+    live = store.live_workers()
+    problems = capacity_problems(sub, live, document)
     if problems:
         return _refuse(args.job, problems, "no live worker can take every clip; nothing was queued")
+    for warning in policy_warnings(sub, live, document):
+        _err(f"proxx submit: {args.job}: warning: {warning}")
     if unfinished(store, sub.job_id):
         _err(f"proxx submit: job {sub.job_id} is already queued or running; see `proxx status {sub.job_id}`, "
              f"or set a new /job_id to submit it again")
@@ -131,7 +142,7 @@ def cmd_status(args) -> int:
         return 1
     got = refresh(Store(args.broker), args.job_id)
     if got is None:
-        _err(f"proxx status: no job {args.job_id!r} on {args.broker}")
+        _err(f"proxx status: no job {args.job_id!r} on {_shown(args.broker)}")
         return 1
     doc = status_doc(args.job_id, *got)
     _err(f"proxx status: job {args.job_id}: " + ", ".join(f"{n} {s}" for s, n in sorted(doc["counts"].items())))
@@ -141,28 +152,54 @@ def cmd_status(args) -> int:
 
 @_system_errors
 def cmd_wait(args) -> int:
-    from .report import final_result, wait_for
+    import os
+    import socket
+    import time
+
+    from proxx_core.plugins import load_engines
+
+    from .end import await_final
+    from .report import progress_line, wait_for
     from .store import Store
 
     if not _broker(args):
         return 1
     store = Store(args.broker)
+    started = time.monotonic()
+    shown = [""]  # the last line written
+
+    def on_poll(job, clips) -> None:  # a terminal sees the job move; a pipe or log file gets nothing
+        line = progress_line(args.job_id, job, clips)
+        if line != shown[0]:
+            sys.stderr.write("\r\x1b[2K" + line)
+            sys.stderr.flush()
+            shown[0] = line
+
     try:
-        got = wait_for(store, args.job_id, timeout=args.timeout)
+        got = wait_for(store, args.job_id, timeout=args.timeout, on_poll=on_poll if sys.stderr.isatty() else None)
+        if shown[0]:
+            sys.stderr.write("\n")
     except KeyError:
-        _err(f"proxx wait: no job {args.job_id!r} on {args.broker}")
+        _err(f"proxx wait: no job {args.job_id!r} on {_shown(args.broker)}")
         return 1
-    if got is None:
+    left = None if args.timeout is None else max(0.0, args.timeout - (time.monotonic() - started))
+    result, note = (None, None) if got is None else await_final(
+        store, args.job_id, load_engines, by=f"wait@{socket.gethostname()}:{os.getpid()}", timeout=left)
+    if result is None:
         _err(f"proxx wait: job {args.job_id} not finished after {args.timeout:g} s; `proxx status {args.job_id}`")
         return 4
-    result = final_result(args.job_id, *got)
     for clip in result["clips"]:
         if clip["failure"]:
             _err(f"proxx: clip {clip['index']} ({clip['source']['path']}): {clip['failure']['category']}: "
                  f"{clip['failure']['message']}")
+    for deliverable in result.get("deliverables") or ():
+        if deliverable.get("error"):
+            _err(f"proxx: deliverable {deliverable['name']!r} was not written: {deliverable['error']}")
+    if note:
+        _err(f"proxx wait: {note}")
     _err(f"proxx: job {args.job_id}: {result['status']}")
     _out(result)
-    return result["exit_code"]
+    return int(result["exit_code"])
 
 
 @_system_errors
@@ -172,12 +209,22 @@ def cmd_cancel(args) -> int:
 
     if not _broker(args):
         return 1
-    done = cancel(Store(args.broker), args.job_id)
+    store = Store(args.broker)
+    done = cancel(store, args.job_id)
     if done is None:
-        _err(f"proxx cancel: no job {args.job_id!r} on {args.broker}")
+        _err(f"proxx cancel: no job {args.job_id!r} on {_shown(args.broker)}")
         return 1
     _err(f"proxx cancel: job {args.job_id}: {done['cancelled_queued']} queued clip(s) cancelled, "
          f"{done['interrupting_running']} running clip(s) being interrupted")
+    if not done["interrupting_running"]:  # nothing left to finish a clip: end the job here (once, see end.py)
+        import os
+        import socket
+
+        from proxx_core.plugins import load_engines
+
+        from .end import end_job
+
+        end_job(store, args.job_id, load_engines(), by=f"cancel@{socket.gethostname()}:{os.getpid()}")
     _out({"job_id": args.job_id, **done})
     return 0
 
@@ -214,6 +261,8 @@ def add_commands(add, positive, positive_float) -> None:
     p.add_argument("--heartbeat", type=positive_float, default=None, metavar="S",
                    help="heartbeat interval (default $PROXX_FLEET_HEARTBEAT_SECONDS or 10); dead after 3 missed")
     p.add_argument("--loglevel", default="WARNING", help="Celery log level (default WARNING)")
+    p.add_argument("--log-format", choices=("text", "json"), default="text",
+                   help="the worker's per-clip log lines on stderr: text, or JSON lines for log shippers")
     p = broker(add("submit", "Validate a JobSpec here and queue one task per clip on the fleet; prints the job id.",
                    cmd_submit))
     p.add_argument("job", help="path of the JobSpec JSON file")

@@ -24,3 +24,16 @@ def failed_clip(document: dict, index: int, engine: str | None, category: str, m
                         failure=Failure(category=category, message=message),
                         timing={"started_at": now, "finished_at": now, "seconds": 0.0}, route=None, node=node)
     return to_data(result)
+
+
+def lost_message(node: str | None) -> str:
+    return (f"worker {node} stopped sending heartbeats while running this clip (killed, crashed or cut off "
+            f"from Redis). It is not re-run: check that node, delete any hidden temporary output "
+            f"(.<name>.proxx-partial) it left in the output folder, and submit again with a new job_id")
+
+
+def lost_payload(job: dict, index: int, node: str | None) -> dict[str, Any]:
+    """What a clip whose worker stopped heartbeating is recorded as (``worker_lost``)."""
+    document = job["document"]
+    return {"clip": failed_clip(document, index, job["engines"][index - 1], "worker_lost", lost_message(node),
+                                node_record(node, document, index)), "environment": None}

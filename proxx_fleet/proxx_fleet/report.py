@@ -1,34 +1,14 @@
-"""`proxx status`, `wait` and `cancel`: clip states from Redis, lost workers detected, and the final
-result assembled in the same schema as `proxx run` (plus each clip's ``node``)."""
+"""`proxx status`, `wait` and `cancel`: clip states from Redis, lost workers detected (workers reap
+them too, see worker.py), and waiting until every clip is final (the result itself: end.py)."""
 
 from __future__ import annotations
 
 import json
-import socket
-import sys
 import time
-from types import SimpleNamespace
 from typing import Any
 
-from proxx_core.clock import now_rfc3339
-from proxx_core.document import jobspec_sha256
-from proxx_core.results import (
-    RESULT_VERSION,
-    JobResult,
-    environment,
-    proxx_version,
-    status_for,
-    to_data,
-)
-
-from .clips import failed_clip, node_record
+from .clips import failed_clip, lost_payload, node_record
 from .store import FINAL, Store
-
-
-def lost_message(node: str | None) -> str:
-    return (f"worker {node} stopped sending heartbeats while running this clip (killed, crashed or cut off "
-            f"from Redis). It is not re-run: check that node, delete any hidden temporary output "
-            f"(.<name>.proxx-partial) it left in the output folder, and submit again with a new job_id")
 
 
 def refresh(store: Store, job_id: str) -> tuple[dict, list[dict]] | None:
@@ -40,11 +20,7 @@ def refresh(store: Store, job_id: str) -> tuple[dict, list[dict]] | None:
     changed = False
     for i, clip in enumerate(clips, start=1):
         if clip.get("state") == "running" and not clip["heartbeat"]:
-            node = clip.get("node")
-            payload = {"clip": failed_clip(job["document"], i, job["engines"][i - 1], "worker_lost",
-                                           lost_message(node), node_record(node, job["document"], i)),
-                       "environment": None}
-            changed |= store.mark_lost(job_id, i, payload)
+            changed |= bool(store.mark_lost(job_id, i, lost_payload(job, i, clip.get("node"))))
     if changed:
         clips = store.clips(job_id, job["count"])
     return job, clips
@@ -57,59 +33,58 @@ def status_doc(job_id: str, job: dict, clips: list[dict]) -> dict[str, Any]:
         state = clip.get("state", "queued")
         counts[state] = counts.get(state, 0) + 1
         result = json.loads(clip["result"])["clip"] if clip.get("result") else None
+        progress = json.loads(clip["progress"]) if clip.get("progress") and state == "running" else {}
+        unsampled = 0.0 if state == "queued" else None
         rows.append({"index": i, "source": job["document"]["sources"][i - 1], "engine": job["engines"][i - 1],
                      "queue": job["queues"][i - 1], "state": state, "node": clip.get("node"),
+                     "percent": 100.0 if state in FINAL else progress.get("percent", unsampled),
+                     "eta_seconds": 0.0 if state in FINAL else progress.get("eta_seconds"),
                      "status": result["status"] if result else None,
                      "failure": result["failure"] if result else None})
     return {"job_id": job_id, "finished": all(c.get("state") in FINAL for c in clips), "counts": counts,
-            "clips": rows, "timing": {"submitted_at": job["submitted_at"], "submitter": job["submitter"]}}
+            "progress": job_progress(rows), "clips": rows,
+            "timing": {"submitted_at": job["submitted_at"], "submitter": job["submitter"]}}
 
 
-def final_result(job_id: str, job: dict, clips: list[dict]) -> dict[str, Any]:
-    """The result document (as data) in `proxx run`'s schema, clips in source order."""
-    document = job["document"]
-    datas, envs = [], []
-    for clip in clips:
-        payload = json.loads(clip["result"])
-        datas.append(payload["clip"])
-        if payload.get("environment"):
-            envs.append(payload["environment"])
-    status, exit_code = status_for(tuple(
-        SimpleNamespace(status=d["status"], failure=SimpleNamespace(**d["failure"]) if d["failure"] else None)  # type: ignore[misc]  # duck-typed: status_for reads .status, .failure.category
-        for d in datas))
-    env = dict(envs[0]) if envs else to_data(environment([]))
-    seen, engines = set(), []
-    for e in (x for env_ in envs for x in env_["engines"]):
-        key = (e["name"], e.get("binary_sha256"), e.get("version"))
-        if key not in seen:
-            seen.add(key)
-            engines.append(e)
-    env["engines"] = sorted(engines, key=lambda e: (e["name"], e.get("binary_sha256") or ""))
-    finished = max((d["timing"].get("finished_at", "") for d in datas), default="") or now_rfc3339()
-    timing = {"started_at": job["submitted_at"], "finished_at": finished,
-              "seconds": round(time.time() - job["submitted_epoch"], 3), "host": socket.gethostname(),
-              "submitter": job["submitter"], "argv": list(sys.argv)}
-    result = JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job_id,
-                       jobspec_sha256=jobspec_sha256(document), status=status, exit_code=exit_code, environment=env,
-                       user_metadata=document.get("user_metadata"), clips=(), timing=timing, jobspec=document)
-    data = to_data(result)
-    data["clips"] = datas
-    return data
+def job_progress(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The job's percent (mean over clips; a running clip without a sample counts 0) and ETA: the
+    longest running clip's when no clip waits; unknown (None) while clips are queued or unsampled."""
+    if not rows:
+        return {"percent": 100.0, "eta_seconds": 0.0}
+    percent = round(sum(r["percent"] or 0.0 for r in rows) / len(rows), 1)
+    open_rows = [r for r in rows if r["state"] not in FINAL]
+    etas = [r["eta_seconds"] for r in open_rows]
+    eta = 0.0 if not open_rows else (max(etas) if all(e is not None for e in etas) else None)
+    return {"percent": percent, "eta_seconds": eta}
 
 
-def wait_for(store: Store, job_id: str, *, timeout: float | None, poll: float = 0.2):
-    """(job, clips) once every clip is final, or None on timeout; KeyError when the job is unknown."""
+def wait_for(store: Store, job_id: str, *, timeout: float | None, poll: float = 0.2, on_poll=None):
+    """(job, clips) once every clip is final, or None on timeout; KeyError when the job is unknown.
+    ``on_poll(job, clips)`` sees every poll (the terminal progress line of `proxx wait`)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         got = refresh(store, job_id)
         if got is None:
             raise KeyError(job_id)
         job, clips = got
+        if on_poll is not None:
+            on_poll(job, clips)
         if all(c.get("state") in FINAL for c in clips):
             return job, clips
         if deadline is not None and time.monotonic() >= deadline:
             return None
         time.sleep(poll)
+
+
+def progress_line(job_id: str, job: dict, clips: list[dict]) -> str:
+    """One line for a terminal: clips done, the job's percent and ETA."""
+    doc = status_doc(job_id, job, clips)
+    done = sum(r["state"] in FINAL for r in doc["clips"])
+    eta = doc["progress"]["eta_seconds"]
+    left = "ETA unknown" if eta is None else f"ETA {int(eta) // 60}m{int(eta) % 60:02d}s"
+    running = sum(r["state"] == "running" for r in doc["clips"])
+    return (f"proxx wait: job {job_id}: {done}/{len(clips)} clip(s) done, {running} running, "
+            f"{doc['progress']['percent']:.0f}%, {left}")
 
 
 def cancel(store: Store, job_id: str) -> dict[str, int] | None:
@@ -123,6 +98,6 @@ def cancel(store: Store, job_id: str) -> dict[str, int] | None:
         payload = {"clip": failed_clip(job["document"], i, job["engines"][i - 1], "interrupted",
                                        "cancelled by `proxx cancel` before it started",
                                        node_record(None, job["document"], i)), "environment": None}
-        queued += store.cancel_queued(job_id, i, payload)
+        queued += bool(store.cancel_queued(job_id, i, payload))
     running = sum(c.get("state") == "running" for c in store.clips(job_id, job["count"]))
     return {"cancelled_queued": queued, "interrupting_running": running}

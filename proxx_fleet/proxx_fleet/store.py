@@ -8,12 +8,16 @@ marked lost or cancelled can never be overwritten by a late worker.
 Keys (prefix ``proxx:v1:``)::
 
     job:<id>          hash  document, engines (per clip), queues, submitted_at, submitter, count
-    clip:<id>:<i>     hash  state (queued|running|done|lost|cancelled), node, started_at, result
+    clip:<id>:<i>     hash  state (queued|running|done|lost|cancelled), node, started_at, progress, result
     claim:<id>:<i>    str   the node that claimed the clip, or "cancelled"   (SET NX: exactly once)
     hb:<id>:<i>       str   the running node, expires after MISSED_BEATS heartbeats
     cancel:<id>       str   set by `proxx cancel`; running clips are interrupted at the next beat
     worker:<node>     str   JSON registry record, expires after MISSED_BEATS heartbeats
     workers           set   node names ever seen (pruned when their record has expired)
+    running           set   JSON [job id, index] of every running clip (what reapers scan)
+    finals:<id>       int   how many clips are final: the transition that makes it ``count`` ends the job
+    end:<id>          str   who runs the job's end of job (SET NX: exactly once per submission)
+    final:<id>        str   the final result JSON, written by whoever won ``end:<id>``
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ _CLAIM = """
 if not redis.call('set', KEYS[1], ARGV[1], 'NX') then return 0 end
 redis.call('hset', KEYS[2], 'state', 'running', 'node', ARGV[1], 'started_at', ARGV[3])
 redis.call('set', KEYS[3], ARGV[1], 'PX', ARGV[2])
+redis.call('sadd', KEYS[4], ARGV[4])
 return 1
 """
 _FINISH = """
@@ -37,17 +42,22 @@ if redis.call('hget', KEYS[1], 'state') ~= 'running' or redis.call('hget', KEYS[
 end
 redis.call('hset', KEYS[1], 'state', 'done', 'result', ARGV[2])
 redis.call('del', KEYS[2])
-return 1
+redis.call('srem', KEYS[3], ARGV[3])
+return redis.call('incr', KEYS[4])
 """
 _LOSE = """
-if redis.call('hget', KEYS[1], 'state') ~= 'running' or redis.call('exists', KEYS[2]) == 1 then return 0 end
+if redis.call('hget', KEYS[1], 'state') ~= 'running' or redis.call('exists', KEYS[2]) == 1 then
+  if redis.call('hget', KEYS[1], 'state') ~= 'running' then redis.call('srem', KEYS[3], ARGV[2]) end
+  return 0
+end
 redis.call('hset', KEYS[1], 'state', 'lost', 'result', ARGV[1])
-return 1
+redis.call('srem', KEYS[3], ARGV[2])
+return redis.call('incr', KEYS[4])
 """
 _CANCEL_QUEUED = """
 if not redis.call('set', KEYS[1], 'cancelled', 'NX') then return 0 end
 redis.call('hset', KEYS[2], 'state', 'cancelled', 'result', ARGV[1])
-return 1
+return redis.call('incr', KEYS[3])
 """
 
 
@@ -95,7 +105,7 @@ class Store:
         ``finished`` holds the results of clips final at submission (refused under fail_clip)."""
         finished = finished or {}
         count = len(engines)
-        keys = [self.k("cancel", job_id)]
+        keys = [self.k("cancel", job_id), self.k("end", job_id), self.k("final", job_id), self.k("finals", job_id)]
         for i in range(1, 10_000):
             if not self.r.exists(self.k("clip", job_id, i)):
                 break
@@ -107,6 +117,7 @@ class Store:
             "document": json.dumps(document, ensure_ascii=False), "engines": json.dumps(engines),
             "queues": json.dumps(queues), "submitted_at": submitted_at, "submitted_epoch": repr(time.time()),
             "submitter": submitter, "count": count})
+        pipe.set(self.k("finals", job_id), len(finished))
         for i in range(1, count + 1):
             if i in finished:
                 pipe.hset(self.k("clip", job_id, i), mapping={
@@ -116,24 +127,75 @@ class Store:
         pipe.execute()
 
     # ---------------------------------------------------------------- clip lifecycle
+    @staticmethod
+    def member(job_id: str, index: int) -> str:
+        """A running clip in the ``running`` set (job ids may hold any character, so JSON)."""
+        return json.dumps([job_id, index], ensure_ascii=False)
+
     def claim(self, job_id: str, index: int, node: str, ttl: float, started_at: str) -> bool:
-        keys = [self.k("claim", job_id, index), self.k("clip", job_id, index), self.k("hb", job_id, index)]
-        return bool(self._claim(keys=keys, args=[node, int(ttl * 1000), started_at]))
+        keys = [self.k("claim", job_id, index), self.k("clip", job_id, index), self.k("hb", job_id, index),
+                self.k("running")]
+        return bool(self._claim(keys=keys, args=[node, int(ttl * 1000), started_at, self.member(job_id, index)]))
 
-    def beat(self, job_id: str, index: int, node: str, ttl: float) -> None:
-        self.r.set(self.k("hb", job_id, index), node, px=int(ttl * 1000))
+    def clip_node(self, job_id: str, index: int) -> str | None:
+        """The node that claimed the clip (None before a claim)."""
+        node = self.r.hget(self.k("clip", job_id, index), "node")
+        return None if node is None else str(node)
 
-    def finish(self, job_id: str, index: int, node: str, payload: dict) -> bool:
-        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index)]
-        return bool(self._finish(keys=keys, args=[node, json.dumps(payload, ensure_ascii=False)]))
+    def beat(self, job_id: str, index: int, node: str, ttl: float, progress: dict | None = None) -> None:
+        """Keep a running clip alive; ``progress`` (percent, eta_seconds, speed) for `status`/`wait`."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.set(self.k("hb", job_id, index), node, px=int(ttl * 1000))
+        if progress is not None:
+            pipe.hset(self.k("clip", job_id, index), "progress", json.dumps(progress))
+        pipe.execute()
 
-    def mark_lost(self, job_id: str, index: int, payload: dict) -> bool:
-        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index)]
-        return bool(self._lose(keys=keys, args=[json.dumps(payload, ensure_ascii=False)]))
+    # Each transition to a final state returns how many clips of the job are final after it (0: it
+    # did not happen), so exactly one caller sees the job's last clip end without reading them all.
+    def finish(self, job_id: str, index: int, node: str, payload: dict) -> int:
+        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running"),
+                self.k("finals", job_id)]
+        return int(self._finish(keys=keys, args=[node, json.dumps(payload, ensure_ascii=False),
+                                                 self.member(job_id, index)]))
 
-    def cancel_queued(self, job_id: str, index: int, payload: dict) -> bool:
-        keys = [self.k("claim", job_id, index), self.k("clip", job_id, index)]
-        return bool(self._cancel(keys=keys, args=[json.dumps(payload, ensure_ascii=False)]))
+    def mark_lost(self, job_id: str, index: int, payload: dict) -> int:
+        """Record a running clip whose heartbeat expired as lost: non-zero for exactly one caller."""
+        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running"),
+                self.k("finals", job_id)]
+        return int(self._lose(keys=keys, args=[json.dumps(payload, ensure_ascii=False), self.member(job_id, index)]))
+
+    def count(self, job_id: str) -> int:
+        """How many clips the job has (0: no such job)."""
+        return int(self.r.hget(self.k("job", job_id), "count") or 0)
+
+    def running_without_heartbeat(self) -> list[tuple[str, int]]:
+        """(job id, index) of every running clip whose heartbeat has expired, across all jobs."""
+        members = sorted(self.r.smembers(self.k("running")))
+        if not members:
+            return []
+        clips = [tuple(json.loads(m)) for m in members]
+        alive = self.r.mget([self.k("hb", job_id, index) for job_id, index in clips])
+        return [(str(job_id), int(index)) for (job_id, index), hb in zip(clips, alive, strict=True) if hb is None]
+
+    # ---------------------------------------------------------------- end of job
+    def claim_end(self, job_id: str, by: str) -> bool:
+        """Whether ``by`` runs this job's end of job: true for exactly one caller per submission."""
+        return bool(self.r.set(self.k("end", job_id), by, nx=True))
+
+    def end_claimed_by(self, job_id: str) -> str | None:
+        value = self.r.get(self.k("end", job_id))
+        return None if value is None else str(value)
+
+    def store_final(self, job_id: str, result: dict) -> None:
+        self.r.set(self.k("final", job_id), json.dumps(result, ensure_ascii=False))
+
+    def final(self, job_id: str) -> dict | None:
+        raw = self.r.get(self.k("final", job_id))
+        return None if raw is None else json.loads(raw)
+
+    def cancel_queued(self, job_id: str, index: int, payload: dict) -> int:
+        keys = [self.k("claim", job_id, index), self.k("clip", job_id, index), self.k("finals", job_id)]
+        return int(self._cancel(keys=keys, args=[json.dumps(payload, ensure_ascii=False)]))
 
     def request_cancel(self, job_id: str) -> None:
         self.r.set(self.k("cancel", job_id), "1")

@@ -11,14 +11,18 @@ import attrs
 from proxx_core.api import static_problems
 from proxx_core.document import derive_job_id
 from proxx_core.errors import Problem
-from proxx_core.planning import FAIL_CLIP_CATEGORIES, route_source
+from proxx_core.planning import fails_clip, no_route_problem, route_source
 from proxx_core.plugins import EngineSet
 from proxx_core.profiles import PROFILES
 from proxx_core.routing import NoRoute
 
 from .app import TASK_NAME, make_app
-from .settings import queue_for
+from .settings import PRIORITIES, queue_for
 from .store import FINAL, Store
+
+#: why the submitting machine needs the fleet's engines too (routing runs here first)
+FLEET_HINT = (" (install the engine distributions of your fleet on this machine too, so it can route every clip; "
+              "proxx-engine-resolve installs without DaVinci Resolve)")
 
 
 @attrs.frozen(kw_only=True)
@@ -49,20 +53,17 @@ def plan_submission(document, engines: EngineSet) -> Submission:
     chosen: list[str | None] = []
     problems = []
     refused: list[tuple[int, Problem]] = []
-    per_clip = spec.unsupported_sources == "fail_clip"
     for i, source in enumerate(spec.sources):
         decision = route_source(source, engines, profile, pin=spec.engine)
         if not isinstance(decision, NoRoute):
             chosen.append(decision.engine)
         elif decision.category == "engine_unavailable" and (decision.needs or spec.engine):
-            chosen.append(spec.engine or decision.needs[0])
+            chosen.append(spec.engine or decision.needs[0])  # installed here, unusable: a node with it makes it
         else:
-            hint = "" if decision.category != "engine_unavailable" else (
-                " (install the engine distributions of your fleet on this machine too, so it can route "
-                "every clip; proxx-engine-resolve installs without DaVinci Resolve)")
-            problem = Problem(path=f"/sources/{i}", message=f"{source}: {decision.message}{hint}",
-                              category=decision.category)
-            if per_clip and decision.category in FAIL_CLIP_CATEGORIES:
+            problem = no_route_problem(source, f"/sources/{i}", decision, engines)
+            if problem.category == "engine_unavailable":
+                problem = attrs.evolve(problem, message=problem.message + FLEET_HINT)
+            if fails_clip(spec, problem):
                 refused.append((i + 1, problem))
                 chosen.append(None)
             else:
@@ -105,6 +106,7 @@ def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
     store.create_job(sub.job_id, document=document, engines=list(sub.engines), queues=list(sub.queues),  # type: ignore[arg-type]  # only called without problems: job id set
                      submitted_at=now_rfc3339(), submitter=socket.gethostname(), finished=finished)
     app = make_app(broker)
+    priority = PRIORITIES[document.get("priority", "normal")]
     with app.connection_for_write() as conn:
         with app.producer_or_acquire() as producer:
             for index, (engine, queue) in enumerate(zip(sub.engines, sub.queues, strict=False), start=1):
@@ -112,7 +114,7 @@ def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
                     continue  # refused under fail_clip: already final
                 payload = {"job_id": sub.job_id, "index": index, "engine": engine, "document": document}
                 app.send_task(TASK_NAME, args=[payload], queue=queue, task_id=f"{sub.job_id}:{index}",
-                              producer=producer, connection=conn)
+                              producer=producer, connection=conn, priority=priority)
 
 
 def unfinished(store: Store, job_id: str) -> int:
@@ -120,3 +122,20 @@ def unfinished(store: Store, job_id: str) -> int:
     if job is None:
         return 0
     return sum(c.get("state") not in FINAL for c in store.clips(job_id, job["count"]))
+
+
+def policy_warnings(sub: Submission, workers: list[dict], document: dict) -> list[str]:
+    """One warning per queued clip that no live worker consuming its queue admits under its
+    ``[allow]`` policy (that worker would refuse it; a worker started later might not)."""
+    from .policy import nobody_admits
+
+    out = []
+    for i, queue in enumerate(sub.queues, start=1):
+        if queue is None:
+            continue
+        consumers = [w for w in workers if queue in w.get("queues", ())]
+        if consumers and nobody_admits(document, i, consumers):
+            out.append(f"clip {i} ({document['sources'][i - 1]}): no live worker on {queue} allows its paths "
+                       f"([allow] of {', '.join(sorted(w['node'] for w in consumers))}); it will be refused unless "
+                       f"a worker that allows them takes it")
+    return out

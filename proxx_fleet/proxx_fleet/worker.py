@@ -23,13 +23,17 @@ from proxx_core.clock import now_rfc3339
 from proxx_core.existing import policy_of
 from proxx_core.pathmap import NodeConfig, map_document
 from proxx_core.plugins import EngineSet
+from proxx_core.progress import ProgressEvent
 from proxx_core.results import environment
 from proxx_core.runner import job_gate, run_clip
 from proxx_core.serialization import to_data
 
 from .app import TASK_NAME, make_app
-from .clips import failed_clip, node_record
-from .settings import MISSED_BEATS, queue_for
+from .clips import failed_clip, lost_payload, node_record
+from .end import end_job
+from .log import WorkerLog
+from .policy import clip_reads_and_writes, planned_writes, refusals
+from .settings import MISSED_BEATS, REAPS_PER_BEAT, queue_for
 from .store import Store
 
 
@@ -42,14 +46,23 @@ class Node:
     store: Store
     heartbeat: float
     max_workers: int
+    log: WorkerLog
     started_at: str = attrs.field(factory=now_rfc3339)
     #: (job id, clip index) -> cancel event of each running clip
     running: dict[tuple[str, int], threading.Event] = attrs.field(factory=dict)
+    #: (job id, clip index) -> the running clip's last progress (percent, eta_seconds, speed), sent with each beat
+    progress: dict[tuple[str, int], dict[str, float | None]] = attrs.field(factory=dict)
     lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     @property
     def ttl(self) -> float:
         return self.heartbeat * MISSED_BEATS
+
+    @property
+    def clip_ttl(self) -> float:
+        """A running clip's heartbeat expires one reaping interval before MISSED_BEATS beats, so
+        the fleet has recorded a killed worker's clip ``worker_lost`` within MISSED_BEATS beats."""
+        return self.heartbeat * (MISSED_BEATS - 1 / REAPS_PER_BEAT)
 
     def builds(self) -> dict[str, dict[str, Any]]:
         return {n: to_data(self.engines.identity(n)) for n in self.usable}
@@ -67,6 +80,7 @@ class Node:
             running = [f"{j}:{i}" for j, i in sorted(self.running)]
         return {"node": self.name, "host": socket.gethostname(), "pid": os.getpid(), "engines": self.builds(),
                 "queues": self.queues(), "path_map": self.config.path_map.to_data(), "config": self.config.path,
+                "allow": {kind: list(roots) for kind, roots in self.config.allow.items()} or None,
                 "max_workers": self.max_workers, "running": running, "load": len(running),
                 "started_at": self.started_at, "heartbeat_at": now_rfc3339(), "heartbeat_seconds": self.heartbeat,
                 "platform": sys.platform}
@@ -79,20 +93,62 @@ def _beat(node: Node, stop: threading.Event) -> None:
             node.store.register_worker(node.record(), node.ttl)
             with node.lock:
                 running = dict(node.running)
+                progress = dict(node.progress)
             for (job_id, index), cancel in running.items():
-                node.store.beat(job_id, index, node.name, node.ttl)
+                node.store.beat(job_id, index, node.name, node.clip_ttl, progress.get((job_id, index)))
                 if node.store.cancelled(job_id):
                     cancel.set()
         except Exception as exc:  # Redis unreachable: keep trying; expiry tells the others
-            print(f"proxx worker {node.name}: heartbeat failed: {exc}", file=sys.stderr, flush=True)
+            node.log.event("heartbeat_failed", reason=f"{type(exc).__name__}: {exc}")
         stop.wait(node.heartbeat)
+
+
+def _reap_loop(node: Node, stop: threading.Event) -> None:
+    """Every live worker reaps: lost workers are noticed with nobody running `status` or `wait`."""
+    while not stop.wait(node.heartbeat / REAPS_PER_BEAT):
+        try:
+            reap(node)
+        except Exception as exc:  # Redis unreachable: the next pass (or another worker) will do it
+            node.log.event("reap_failed", reason=f"{type(exc).__name__}: {exc}")
+
+
+def reap(node: Node) -> None:
+    """Record every running clip whose heartbeat expired as ``worker_lost`` (atomically: exactly one
+    reaper wins each), then end its job if that was the job's last clip."""
+    for job_id, index in node.store.running_without_heartbeat():
+        job = node.store.job(job_id)
+        if job is None:
+            continue
+        owner = node.store.clip_node(job_id, index)
+        finals = node.store.mark_lost(job_id, index, lost_payload(job, index, owner))
+        if finals:
+            node.log.event("lost", job_id=job_id, index=index, worker=owner)
+            if finals >= job["count"]:
+                _end(node, job_id)
+
+
+def _end(node: Node, job_id: str) -> None:
+    """Run the job's end of job here if this worker is the one to (see end.py); never raises."""
+    try:
+        finished = end_job(node.store, job_id, node.engines, by=node.name, path_map=node.config.path_map)
+    except Exception as exc:
+        node.log.event("end_failed", job_id=job_id, reason=f"{type(exc).__name__}: {exc}")
+        return
+    if finished is not None:
+        result = finished.result
+        node.log.event("job_finished", job_id=job_id, status=result.status, exit_code=result.exit_code,
+                       deliverables=len(result.deliverables) or None)
+        for message in (*finished.sink_errors, *finished.hook_errors):
+            node.log.event("end_error", job_id=job_id, reason=message)
 
 
 def render(node: Node, payload: dict) -> str:
     """The task body: claim, run with the core runner, record. Never raises, never retries."""
     job_id, index = payload["job_id"], int(payload["index"])
-    if not node.store.claim(job_id, index, node.name, node.ttl, now_rfc3339()):
+    if not node.store.claim(job_id, index, node.name, node.clip_ttl, now_rfc3339()):
         return "already claimed"  # started elsewhere, finished, or cancelled: never a second run
+    node.log.event("claimed", job_id=job_id, index=index, engine=payload["engine"],
+                   source=payload["document"]["sources"][index - 1])
     cancel = threading.Event()
     with node.lock:
         node.running[(job_id, index)] = cancel
@@ -107,8 +163,15 @@ def render(node: Node, payload: dict) -> str:
     finally:
         with node.lock:
             node.running.pop((job_id, index), None)
-    node.store.finish(job_id, index, node.name, result)
-    return result["clip"]["status"]
+            node.progress.pop((job_id, index), None)
+    finals = node.store.finish(job_id, index, node.name, result)
+    if finals:
+        node.log.clip_ended(job_id, index, result["clip"])
+        if finals >= node.store.count(job_id):  # this was the job's last clip
+            _end(node, job_id)
+    else:  # a reaper recorded it lost meanwhile (this worker was cut off from Redis too long)
+        node.log.event("discarded", job_id=job_id, index=index, reason="already recorded lost or cancelled")
+    return str(result["clip"]["status"])
 
 
 def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
@@ -117,6 +180,10 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
     submitted_src, mapped_src = document["sources"][index - 1], mapped_doc["sources"][index - 1]
     where = {"source": mapped_src, "output_dir": mapped_doc.get("output_dir")}
     info = node_record(node.name, document, index, where)
+    refused = refusals(clip_reads_and_writes(mapped_doc, index), node.config)  # before anything opens a file
+    if refused:
+        return {"clip": failed_clip(document, index, engine, "validation", _policy_message(node, refused), info),
+                "environment": None}
     checked = check_document(mapped_doc, node.engines, only=index)
     if checked.job is None:
         categories = {p.category for p in checked.problems}
@@ -136,27 +203,43 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
         return {"clip": failed_clip(document, index, engine, problem.category,
                                     f"refused at validation: {problem.message}", info), "environment": None}
     clip = checked.job.clips[0]
+    refused = refusals(planned_writes(clip), node.config)
+    if refused:
+        return {"clip": failed_clip(document, index, engine, "validation", _policy_message(node, refused), info),
+                "environment": None}
     if clip.plan.engine != engine:
         message = (f"node {node.name} routes this clip to {clip.plan.engine!r} but the submitter routed it to "
                    f"{engine!r}; install the same engine distributions on the submitting machine and every node")
         return {"clip": failed_clip(document, index, engine, "engine_unavailable", message, info), "environment": None}
+    def on_event(event: ProgressEvent) -> None:  # kept here, sent to Redis with the next heartbeat
+        if event.event == "progress":
+            with node.lock:
+                node.progress[(payload["job_id"], index)] = {"percent": event.percent, "eta_seconds": event.eta_seconds,
+                                                             "speed": event.speed}
+
     result = run_clip(clip, node.engines, overwrite=checked.job.spec.overwrite, cancel=cancel,
-                      existing_outputs=policy_of(checked.job.spec), gate=job_gate(checked.job))
+                      existing_outputs=policy_of(checked.job.spec), gate=job_gate(checked.job), events=on_event)
     data = to_data(attrs.evolve(result, node=info))
     label = node.engines.loaded[engine].distribution
     env = environment([node.engines.identity(engine)], (label.rsplit(" ", 1)[0],) if label else ())
     return {"clip": data, "environment": env}
 
 
+def _policy_message(node: Node, refused: list[str]) -> str:
+    return f"refused by node {node.name}'s [allow] policy, not run: " + "; ".join(refused)
+
+
 def run_worker(*, broker: str, name: str, engines: EngineSet, config: NodeConfig, max_workers: int,
-               heartbeat: float, loglevel: str = "WARNING") -> int:
+               heartbeat: float, loglevel: str = "WARNING", log_format: str = "text") -> int:
     usable = tuple(n for n in engines.names if engines.capabilities(n).available)
     if not usable:
         print("proxx worker: no engine is usable on this node (see `proxx engines`); not starting",
               file=sys.stderr, flush=True)
         return 1
+    log = WorkerLog(name, log_format)
     node = Node(name=name, engines=engines, usable=usable, config=config, store=Store(broker), heartbeat=heartbeat,
-                max_workers=max_workers)
+                max_workers=max_workers, log=log)
+    _quiet_root_warning(log)
     app = make_app(broker)
 
     @app.task(name=TASK_NAME, acks_late=False, reject_on_worker_lost=False, max_retries=0, ignore_result=True)
@@ -165,10 +248,9 @@ def run_worker(*, broker: str, name: str, engines: EngineSet, config: NodeConfig
 
     stop = threading.Event()
     node.store.register_worker(node.record(), node.ttl)
-    beat = threading.Thread(target=_beat, args=(node, stop), name="proxx-heartbeat", daemon=True)
-    beat.start()
-    print(f"proxx worker {name}: engines {', '.join(usable)}; queues {', '.join(node.queues())}; "
-          f"{max_workers} clip(s) at once", file=sys.stderr, flush=True)
+    for target, label in ((_beat, "proxx-heartbeat"), (_reap_loop, "proxx-reaper")):
+        threading.Thread(target=target, args=(node, stop), name=label, daemon=True).start()
+    log.event("started", engines=",".join(usable), queues=",".join(node.queues()), max_workers=max_workers)
     try:
         app.worker_main(["worker", "-Q", ",".join(node.queues()), "-n", f"proxx@{name}", "-P", "threads",
                          "-c", str(max_workers), "--without-mingle", "--without-gossip", "--without-heartbeat",
@@ -180,6 +262,19 @@ def run_worker(*, broker: str, name: str, engines: EngineSet, config: NodeConfig
         except Exception:
             pass
     return 0
+
+
+def _quiet_root_warning(log: WorkerLog) -> None:
+    """Celery warns a root worker to use its ``--uid`` option, which `proxx worker` does not have;
+    say what to do with Proxx instead (docs/fleet.md: a dedicated user)."""
+    import warnings
+
+    from celery.exceptions import SecurityWarning
+
+    warnings.filterwarnings("ignore", category=SecurityWarning)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        log.event("warning", reason="running as root: run `proxx worker` as a dedicated user "
+                                    "(systemd User=, see docs/fleet.md)")
 
 
 def default_name() -> str:

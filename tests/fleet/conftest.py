@@ -3,24 +3,13 @@ flushed per test) and `proxx worker` processes. No mocks of Redis or Celery."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-HEARTBEAT = 0.3  # seconds; a worker or running clip is dead after 3 missed beats (~1 s)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from fleethelp import ACL_PASSWORD, ACL_RULES, ACL_USER, Workers, free_port
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +19,7 @@ def redis_server(tmp_path_factory):
         pytest.skip("SKIPPED LOUDLY: redis-server is not installed (apt-get install -y redis-server); "
                     "the fleet tests need a real Redis")
     pytest.importorskip("celery", reason="proxx-fleet's dependencies (celery[redis]) are not installed")
-    port = _free_port()
+    port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -52,61 +41,63 @@ def redis_server(tmp_path_factory):
     proc.wait(timeout=10)
 
 
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def secure_redis(tmp_path_factory):
+    """A redis-server with the ACL of docs/fleet.md, on a plain and a TLS port (a test CA made
+    with openssl; clients need not present certificates): dict of URLs and the CA file."""
+    exe = shutil.which("redis-server")
+    if exe is None or shutil.which("openssl") is None:
+        pytest.skip("SKIPPED LOUDLY: redis-server and openssl are needed for the transport security tests")
+    pytest.importorskip("celery", reason="proxx-fleet's dependencies are not installed")
+    d = tmp_path_factory.mktemp("secure-redis")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+             "-subj", "/CN=proxx test CA", cwd=d)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+             "-subj", "/CN=127.0.0.1", cwd=d)
+    (d / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", "server.pem", "-days", "2", "-extfile", "san.cnf", cwd=d)
+    (d / "users.acl").write_text("\n".join(ACL_RULES) + "\n")
+    port, tls_port = free_port(), free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--tls-port", str(tls_port), "--bind", "127.0.0.1",
+                             "--tls-cert-file", "server.pem", "--tls-key-file", "server.key",
+                             "--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no", "--aclfile", "users.acl",
+                             "--save", "", "--appendonly", "no", "--dir", str(d)],
+                            cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    import redis
+
+    auth = f"{ACL_USER}:{ACL_PASSWORD}@127.0.0.1"
+    tls_query = f"?ssl_cert_reqs=required&ssl_ca_certs={d / 'ca.pem'}"
+    urls = {"password": f"redis://{auth}:{port}/0", "tls": f"rediss://{auth}:{tls_port}/0{tls_query}",
+            "wrong_password": f"redis://{ACL_USER}:not-the-password@127.0.0.1:{port}/0",
+            "untrusted": f"rediss://{auth}:{tls_port}/0?ssl_cert_reqs=required",
+            "ca": str(d / "ca.pem")}
+    client = redis.Redis.from_url(urls["password"])
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.exceptions.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("redis-server (ACL, TLS) did not start") from None
+            time.sleep(0.05)
+    yield urls
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
 @pytest.fixture
 def broker(redis_server):
     import redis
 
     redis.Redis.from_url(redis_server).flushall()
     return redis_server
-
-
-class Workers:
-    """Starts `proxx worker` processes (own session, so a test can kill -9 exactly one) and stops
-    every one it started."""
-
-    def __init__(self, broker: str, tmp_path: Path):
-        self.broker, self.tmp_path = broker, tmp_path
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, *, plugins: str = "ffmpeg", config: Path | None = None, max_workers: int = 1,
-              env: dict | None = None) -> subprocess.Popen:
-        from proxx_fleet.store import Store
-
-        argv = [sys.executable, "-m", "proxx_cli", "worker", "--broker", self.broker, "--name", name,
-                "--heartbeat", str(HEARTBEAT), "--max-workers", str(max_workers)]
-        if config is not None:
-            argv += ["--config", str(config)]
-        full_env = {**os.environ, "PROXX_LOAD_PLUGINS": plugins, **(env or {})}
-        full_env.pop("PROXX_CONFIG", None)
-        log = open(self.tmp_path / f"worker-{name}.log", "wb")
-        proc = subprocess.Popen(argv, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-        self.procs[name] = proc
-        store = Store(self.broker)
-        deadline = time.monotonic() + 60
-        while not any(w["node"] == name for w in store.live_workers()):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker {name} did not register:\n{self.log(name)}")
-            time.sleep(0.1)
-        time.sleep(0.5)  # let Celery finish subscribing to its queues
-        return proc
-
-    def log(self, name: str) -> str:
-        return (self.tmp_path / f"worker-{name}.log").read_text(errors="replace")
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 @pytest.fixture

@@ -278,3 +278,35 @@ def test_fail_clip_queues_the_makeable_clips_and_reports_the_refused_one(workers
     res = fleet("submit", strict)
     assert res.returncode == 1 and "/sources/0" in res.stderr
     assert fleet("status", "strict-1").returncode == 1
+
+
+def test_a_late_high_priority_job_starts_before_queued_low_ones(workers, fleet, media, tmp_path, write_job, broker):
+    """One worker, one slot: a low job of four clips is running its first; a high job submitted
+    then is taken at the next free slot, before the three queued low clips."""
+    import imageio_ffmpeg
+
+    from proxx_fleet.store import Store
+
+    slow_first = tmp_path / "ffmpeg-slow-first"  # the first low clip runs long enough to submit the high job
+    slow_first.write_text("#!/bin/sh\n"
+                          "case \"$*\" in *low0*proxx-partial*) sleep 4;; esac\n"
+                          f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n")
+    slow_first.chmod(0o755)
+    (tmp_path / "out").mkdir()
+    workers.start("one-slot", env={"PROXX_FFMPEG": str(slow_first)})
+    store = Store(broker)
+    lows = [media(f"low{i}.mov") for i in range(4)]
+    low = submit(fleet, write_job(job_doc(lows, tmp_path / "out", jobspec_version="1.2.0", priority="low",
+                                          job_id="low-1")))
+    deadline = time.monotonic() + 30
+    while store.r.hget(store.k("clip", low, 1), "state") != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    high = submit(fleet, write_job(job_doc([media("urgent.mov")], tmp_path / "out", jobspec_version="1.2.0",
+                                           priority="high", job_id="high-1")))
+    assert store.r.hget(store.k("clip", low, 1), "state") == "running", "the first low clip ended too early"
+    assert fleet("wait", low, "--timeout", "60").returncode == 0
+    assert fleet("wait", high, "--timeout", "60").returncode == 0
+    started = sorted((store.r.hget(store.k("clip", job, i), "started_at"), f"{job}#{i}")
+                     for job, n in ((low, 4), (high, 1)) for i in range(1, n + 1))
+    assert [name for _, name in started] == ["low-1#1", "high-1#1", "low-1#2", "low-1#3", "low-1#4"]

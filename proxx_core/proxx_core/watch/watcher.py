@@ -21,8 +21,8 @@ from .. import api
 from ..api import CheckedJob
 from ..atomic import fsync_dir
 from ..clock import now_rfc3339
-from ..deliverables import deliver
 from ..errors import Problem, SpecInvalid
+from ..finish import finish_job
 from ..jsonload import DocumentInvalid, decode_document
 from ..pathmap import PathMap, map_document
 from ..planning import PreparedJob
@@ -243,13 +243,13 @@ class Watcher:
                     document=read_spec(claim.path), exit_code=EXIT_SYSTEM)
             if result is None:
                 return
-            result, sink_errors = deliver(result, self.engines)  # sidecars, listed in the result
-            for message in sink_errors:
-                self.log("error", job=claim.name, reason=message)
-            result = attrs.evolve(result, timing={**result.timing, "watch": {
+            finished = finish_job(result, self.engines, timing={"watch": {
                 "claim": claim.claim_id, "claimed_at": claim.claimed_at, "owner": self.owner.to_json(),
                 "spec_name": claim.name}})
-            for error in self.engines.job_finished(result):  # result sinks; never change the result
+            result = finished.result
+            for message in finished.sink_errors:
+                self.log("error", job=claim.name, reason=message)
+            for error in finished.hook_errors:  # result sinks; never change the result
                 self.log("sink_failed", job=claim.name, reason=error)
             destination = "completed" if result.status == COMPLETED else "failed"
             res_rel, spec_rel = self.folder.file(claim.path, claim.name, result, claim.claim_id, destination)
