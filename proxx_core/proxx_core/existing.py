@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from .engine import ClipPlan, Verification
+from .errors import cut
 from .verify import verify_output
 
 FAIL, SKIP_VERIFIED, OVERWRITE = "fail", "skip_verified", "overwrite"
@@ -41,8 +42,15 @@ def policy_problem(doc: dict[str, Any]) -> str | None:
     if "existing_outputs" in doc and "overwrite" in doc:
         want = OVERWRITE if doc["overwrite"] is True else FAIL
         return (f"set either /existing_outputs or the 1.0 key /overwrite, not both; remove /overwrite "
-                f"(\"overwrite\": {str(doc['overwrite']).lower()} is \"existing_outputs\": \"{want}\")")
+                f"(\"overwrite\": {shown_json(doc['overwrite'])} is \"existing_outputs\": \"{want}\")")
     return None
+
+
+def shown_json(value: Any) -> str:
+    """A spec value as JSON, cut (errors.cut): ``true``, not Python's ``True``, and never 70,000 characters."""
+    import json
+
+    return cut(json.dumps(value, ensure_ascii=False))
 
 
 @attrs.frozen(kw_only=True)

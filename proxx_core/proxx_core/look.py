@@ -22,12 +22,12 @@ import hashlib
 import math
 import os
 import re
-import stat
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 
-from .errors import Problem
+from .errors import Problem, shown
+from .safeopen import NotAFile, open_regular
 
 MAX_CUBE_BYTES = 128 * 1024 * 1024
 MAX_CDL_BYTES = 1024 * 1024
@@ -94,23 +94,34 @@ class Look:
 
 def _read_bounded(path: str, limit: int) -> bytes:
     """The file's bytes, or LookFileError saying why not (absolute, exists, regular, readable, size)."""
+    with open_look_file(path, limit) as fh:
+        try:
+            return fh.read(limit + 1)
+        except OSError as exc:
+            raise LookFileError(f"{path}: not readable ({exc.strerror}); give this user read permission") from None
+
+
+def open_look_file(path: str, limit: int) -> BinaryIO:
+    """A look file opened for reading, or LookFileError saying why not (absolute, exists, a regular
+    file, readable, at most ``limit`` bytes). Opened with :mod:`.safeopen`: a FIFO or a device put in
+    the file's place is refused, never waited on, and the bytes read are those of the file checked."""
     if not os.path.isabs(path):
-        raise LookFileError(f"{path!r} is not an absolute path; write the full path starting at /")
+        raise LookFileError(f"{shown(path)} is not an absolute path; write the full path starting at /")
     try:
-        st = os.stat(path)
+        fh = open_regular(path)
+    except NotAFile as exc:
+        raise LookFileError(str(exc)) from None
     except FileNotFoundError:
         raise LookFileError(f"{path}: no such file; check the path and that the volume is mounted") from None
+    except PermissionError as exc:
+        raise LookFileError(f"{path}: not readable ({exc.strerror}); give this user read permission") from None
     except OSError as exc:
         raise LookFileError(f"{path}: cannot be accessed ({exc.strerror}); check permissions") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise LookFileError(f"{path}: is not a regular file")
-    if st.st_size > limit:
-        raise LookFileError(f"{path}: is {st.st_size} bytes; the limit for this kind of file is {limit} bytes")
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(limit + 1)
-    except OSError as exc:
-        raise LookFileError(f"{path}: not readable ({exc.strerror}); give this user read permission") from None
+    size = os.fstat(fh.fileno()).st_size
+    if size > limit:
+        fh.close()
+        raise LookFileError(f"{path}: is {size} bytes; the limit for this kind of file is {limit} bytes")
+    return fh
 
 
 def _finite(text: str, path: str, line: int) -> float:
@@ -373,8 +384,8 @@ def changed_files(look: Look) -> list[str]:
     if look.lut is None:
         return []
     try:
-        with open(look.lut.path, "rb") as fh:
-            now = hashlib.sha256(fh.read()).hexdigest()
-    except OSError:
+        with open_regular(look.lut.path) as fh:  # a FIFO swapped in between clips must not block the run
+            now = hashlib.sha256(fh.read(MAX_CUBE_BYTES + 1)).hexdigest()
+    except (OSError, NotAFile):
         now = None
     return [] if now == look.lut.sha256 else [look.lut.path]
