@@ -56,10 +56,19 @@ def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_sec
                       stable_seconds=stable_seconds, invalid_grace_seconds=invalid_grace_seconds, stream=stream,
                       node=os.environ.get("PROXX_WATCH_NODE", "").strip() or None, stop=threading.Event())
     previous = {}
+    deadline: list[threading.Timer] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        watcher.request_stop(signal.Signals(signum).name)
+        if not deadline:  # the last resort: the main loop itself is blocked (a plugin's probe, say)
+            timer = threading.Timer(watcher.stop_grace_seconds + HARD_EXIT_MARGIN_SECONDS, _hard_exit, (err,))
+            timer.daemon = True
+            deadline.append(timer)
+            timer.start()
+
     if install_signal_handlers and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(
-                sig, lambda signum, frame: watcher.request_stop(signal.Signals(signum).name))
+            previous[sig] = signal.signal(sig, on_signal)
     try:
         return watcher.run()
     except Fatal as exc:
@@ -67,5 +76,22 @@ def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_sec
         print(f"proxx watch: error: {exc}", file=err)
         return 1
     finally:
+        for timer in deadline:
+            timer.cancel()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+#: after a signal, how long past the watcher's stop grace before the process exits regardless
+HARD_EXIT_MARGIN_SECONDS = 2.0
+
+
+def _hard_exit(err: TextIO) -> None:
+    """A signal was received but the watcher's loop did not return: something it called blocks in a
+    way nothing can interrupt. Exit anyway (0: the stop was honoured); claimed jobs stay in running/
+    and the next start on this node recovers them, as after a kill -9."""
+    try:
+        print("proxx watch: still running after the stop grace (a blocked call); exiting now; the next start "
+              "on this node recovers its jobs", file=err, flush=True)
+    finally:
+        os._exit(0)

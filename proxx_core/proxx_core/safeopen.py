@@ -18,6 +18,7 @@ would raise ValueError). Directories are checked with :func:`check_directory` (`
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import stat
@@ -28,14 +29,18 @@ _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISLNK, "a symbolic link"))
 
 
-class NotAFile(Exception):
+class NotAFile(OSError):
     """The path is not something Proxx may open for reading (a FIFO, a device, a directory, a NUL
-    byte, a symlink where none is allowed). ``reason`` completes "<path>: ..."."""
+    byte, a symlink where none is allowed). ``reason`` completes "<path>: ...". An OSError (its
+    ``strerror`` is the reason), so code that treats an unreadable file as unreadable keeps doing so."""
 
     def __init__(self, path: str, reason: str):
-        super().__init__(f"{path}: {reason}")
+        super().__init__(errno.EINVAL, reason, path)
         self.path = path
         self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
 
 
 def kind(mode: int) -> str:
