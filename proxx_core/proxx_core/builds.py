@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .errors import Problem
+from .errors import Problem, shown
 from .hints import distribution_for
 from .plugins import EngineSet
 
@@ -28,7 +28,7 @@ def build_problems(required: Mapping[str, str] | None, engines: EngineSet, used:
         if name not in engines.names:
             if whole_job:
                 problems.append(Problem(path=where, category="engine_unavailable", install_hint=distribution_for(name),
-                                        message=(f"engine {name!r} is not installed on this node (installed: "
+                                        message=(f"engine {shown(name)} is not installed on this node (installed: "
                                                  f"{', '.join(engines.names) or 'none'}); install "
                                                  f"{distribution_for(name)} or fix the engine name")))
             continue

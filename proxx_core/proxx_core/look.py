@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 import attrs
 
-from .errors import Problem, shown
+from .errors import Problem, cut, shown
 from .safeopen import NotAFile, open_regular
 
 MAX_CUBE_BYTES = 128 * 1024 * 1024
@@ -222,7 +222,7 @@ def _check_cube(path: str, raw: bytes, digest: str) -> CubeLut:
 
 
 def _cut(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(text, limit)
 
 
 # ---------------------------------------------------------------------------------------------- CDL

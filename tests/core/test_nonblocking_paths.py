@@ -224,3 +224,28 @@ def test_an_unusable_binary_facts_cache_is_skipped_with_a_warning(tiny, tmp_path
     assert res.returncode == 0, res.stdout + res.stderr
     assert "binary-facts cache" in res.stderr and "cannot be used" in res.stderr
     assert json.loads(res.stdout)["status"] == "COMPLETED"
+
+
+HUGE = "Xy" * 35_000
+
+
+@pytest.mark.parametrize("key", ["jobspec_version", "sources", "output_dir", "output_name_template", "proxy_profile",
+                                 "codec", "container", "fps_mode", "created_at", "job_id", "engine", "overwrite",
+                                 "require_builds", "layout", "raster", "look", "burn_in", "watermark",
+                                 "existing_outputs", "unsupported_sources", "deliverables", HUGE])
+@pytest.mark.parametrize("shape", ["string", "list", "object_key", "object_value"])
+def test_no_message_echoes_a_huge_value(key, shape, tiny, tmp_path):
+    """Every echoed value is cut (errors.shown): the /existing_outputs conflict once echoed 70,636 characters."""
+    from proxx_core.api import check_document
+    from proxx_core.plugins import load_engines
+    from proxx_engine_ffmpeg import plugin
+
+    out = tmp_path / "out"
+    out.mkdir()
+    value = {"string": HUGE, "list": [HUGE, "/" + HUGE], "object_key": {HUGE: 1}, "object_value": {"lut": HUGE}}[shape]
+    doc = job_doc([tiny], out, jobspec_version="1.1.0", existing_outputs="overwrite", overwrite=value)
+    doc[key] = value
+    checked = check_document(doc, load_engines(plugins=[plugin], entry_points=False))
+    assert checked.exit_code == 1
+    longest = max(checked.problems, key=lambda p: len(p.message))
+    assert len(longest.message) < 1000, (longest.path, longest.message[:300])
