@@ -22,6 +22,7 @@ import attrs
 
 from .engine import ClipPlan, Verification
 from .errors import cut
+from .safeopen import open_regular
 from .verify import verify_output
 
 FAIL, SKIP_VERIFIED, OVERWRITE = "fail", "skip_verified", "overwrite"
@@ -113,7 +114,8 @@ def _lstat(path: str) -> os.stat_result | None:
 def _sha256(path: str, chunk: int = 4 * 1024 * 1024) -> tuple[str, int, tuple[int, int]]:
     """SHA-256, size and identity of the file read (opened once, never following a symlink)."""
     h = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    fh = open_regular(path, follow_symlinks=False)  # a FIFO swapped in is refused (NotAFile), never waited on
+    fd = fh.fileno()
     try:
         st = os.fstat(fd)
         size = 0
@@ -124,5 +126,5 @@ def _sha256(path: str, chunk: int = 4 * 1024 * 1024) -> tuple[str, int, tuple[in
             h.update(data)
             size += len(data)
     finally:
-        os.close(fd)
+        fh.close()
     return h.hexdigest(), size, (st.st_dev, st.st_ino)
