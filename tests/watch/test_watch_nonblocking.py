@@ -51,6 +51,7 @@ def test_bad_jobs_among_good_ones_are_filed_and_sigterm_ends_the_watcher_within_
     watcher = start_watch(w, "--poll-seconds", "0.05")
     try:
         wait_for(lambda: (w / "pending").is_dir() and (w / "running").is_dir(), 20, "the layout")
+        os.mkfifo(w / "pending" / "a_pipe.json")  # a job file that is a FIFO: ignored, never opened
         for name, (doc, _) in sorted(bad.items()):
             drop(w, name, doc)
         for name, doc in good.items():
@@ -68,6 +69,7 @@ def test_bad_jobs_among_good_ones_are_filed_and_sigterm_ends_the_watcher_within_
             watcher.communicate(timeout=10)
     assert watcher.returncode == 0, err
     assert elapsed < 2.0, elapsed
+    assert "event=ignored job=a_pipe.json" in err and "not a regular file" in err
     for name in good:
         assert result_of(w / "completed" / name.replace(".json", ".result.json"))["status"] == "COMPLETED"
     for name, (_, word) in bad.items():
