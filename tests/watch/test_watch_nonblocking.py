@@ -82,12 +82,15 @@ def test_bad_jobs_among_good_ones_are_filed_and_sigterm_ends_the_watcher_within_
 
 #: a watcher whose job (or whose pre-check) blocks for ever opening a FIFO nothing writes to
 _BLOCKED = textwrap.dedent("""
+    import signal
     import sys
     from pathlib import Path
 
     import proxx_core.watch.watcher as watcher
 
     def blocked(*args, **kwargs):
+        if len(sys.argv) > 4:  # as in an uninterruptible call: the signal never reaches this thread
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         print("BLOCKING", file=sys.stderr, flush=True)
         open(sys.argv[2], "rb")  # no writer: never returns
 
@@ -98,18 +101,21 @@ _BLOCKED = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("where,limit", [
-    ("run_job", STOP_GRACE_SECONDS + 1.5),  # a job thread: left behind after the grace
-    ("check_spec", STOP_GRACE_SECONDS + HARD_EXIT_MARGIN_SECONDS + 1.5),  # the loop itself: the last resort
+@pytest.mark.parametrize("where,limit,masked", [
+    ("run_job", STOP_GRACE_SECONDS + 1.5, False),  # a job thread: left behind after the grace
+    ("check_spec", STOP_GRACE_SECONDS + HARD_EXIT_MARGIN_SECONDS + 1.5, False),  # the loop itself: the last resort
+    # the loop stuck where no Python signal handler can run: the deadline is armed from the wakeup fd
+    ("check_spec", STOP_GRACE_SECONDS + HARD_EXIT_MARGIN_SECONDS + 1.5, True),
 ])
-def test_a_blocked_job_cannot_hold_a_stopped_watcher(where, limit, tmp_path, media, specials):
+def test_a_blocked_job_cannot_hold_a_stopped_watcher(where, limit, masked, tmp_path, media, specials):
     out = tmp_path / "out"
     out.mkdir()
     w = tmp_path / "w"
     w.mkdir()
     script = tmp_path / "blocked_watch.py"
     script.write_text(_BLOCKED)
-    proc = subprocess.Popen([sys.executable, str(script), str(w), str(specials / "fifo.mov"), where],
+    proc = subprocess.Popen([sys.executable, str(script), str(w), str(specials / "fifo.mov"), where,
+                             *(["mask"] if masked else [])],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PROXX_LOAD_PLUGINS": "ffmpeg", **FAST_ENV})
     try:
