@@ -92,6 +92,15 @@ def test_special_file_as_a_look_file_is_refused(kind, slot, specials, tiny, tmp_
         assert bad and specials[kind] in bad[0]["message"] and WORDS[kind] in bad[0]["message"], _problems(res)
 
 
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "directory"])
+def test_special_file_as_the_output_folder_is_refused(kind, specials, tiny, write_job):
+    for command in ("validate", "run"):
+        res = _cli(command, write_job(job_doc([tiny], specials[kind])))
+        assert res.returncode == 1, res.stderr
+        bad = [p for p in _problems(res) if p["path"] == "/output_dir"]
+        assert bad and WORDS[kind] in bad[0]["message"] and "not a directory" in bad[0]["message"], _problems(res)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("command", ["validate", "run", "plan"])
 def test_special_file_as_the_job_file_is_refused(kind, command, specials):
