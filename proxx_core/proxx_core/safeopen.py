@@ -19,7 +19,6 @@ would raise ValueError). Directories are checked with :func:`check_directory` (`
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import stat
 from typing import BinaryIO
@@ -27,6 +26,10 @@ from typing import BinaryIO
 #: what ``stat`` says a path is, in words an operator understands
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISLNK, "a symbolic link"))
+
+
+#: POSIX only (Windows has no FIFOs to open by name; there the stat check alone applies)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 class NotAFile(OSError):
@@ -63,7 +66,7 @@ def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = True) 
     before = os.stat(where, follow_symlinks=follow_symlinks)
     if not stat.S_ISREG(before.st_mode):
         raise NotAFile(where, f"is {kind(before.st_mode)}, not a regular file")
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDONLY | _NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     if not follow_symlinks:
         flags |= getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(where, flags)
@@ -72,7 +75,8 @@ def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = True) 
         if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
             raise NotAFile(where, f"was replaced while being opened (now {kind(now.st_mode)}); retry once it is "
                                   f"a settled regular file")
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)

@@ -270,3 +270,30 @@ def test_no_message_echoes_a_huge_value(key, shape, tiny, tmp_path):
     assert checked.exit_code == 1
     longest = max(checked.problems, key=lambda p: len(p.message))
     assert len(longest.message) < 1000, (longest.path, longest.message[:300])
+
+
+def test_a_fifo_swapped_in_after_the_stat_is_refused_not_waited_on(tmp_path, monkeypatch):
+    """The race safeopen closes: the path was a regular file when stat'ed and is a FIFO when opened.
+    The open is non-blocking, so it returns at once, and fstat of the descriptor tells the truth."""
+    from proxx_core import safeopen
+
+    regular = tmp_path / "clip.mov"
+    regular.write_bytes(b"x")
+    fifo = tmp_path / "swapped.mov"
+    os.mkfifo(fifo)
+    real_stat = os.stat
+    monkeypatch.setattr(safeopen.os, "stat", lambda p, **kw: real_stat(regular) if str(p) == str(fifo)
+                        else real_stat(p, **kw))
+    answer: list = []
+
+    def attempt():
+        try:
+            safeopen.open_regular(fifo)
+        except safeopen.NotAFile as exc:
+            answer.append(exc)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(HANG_SECONDS)
+    assert not worker.is_alive(), "open_regular blocked on a FIFO swapped in after its stat"
+    assert answer and "replaced" in answer[0].reason and "FIFO" in answer[0].reason
