@@ -12,7 +12,10 @@ CDL files and the node config are therefore opened here, and only here:
 
 The caller gets the checked descriptor (as a file object), so the bytes read are those of the file
 checked: no race between the check and the read. Code that must hand a file to a library (PyAV)
-hands over this file object, never the name. A NUL byte in a path is refused here too (``os.open``
+hands over this file object, never the name (not ``/proc/self/fd/N`` either: that is Linux-only and
+libav would reopen it by name, protocol parsing included). Symlinks are followed for what operators
+name (media and looks are often links; step 3 checks the target), and refused with
+``follow_symlinks=False`` where none is wanted (an existing output under a final name). A NUL byte in a path is refused here too (``os.open``
 would raise ValueError). Directories are checked with :func:`check_directory` (``stat`` only).
 """
 
