@@ -15,8 +15,9 @@ checked: no race between the check and the read. Code that must hand a file to a
 hands over this file object, never the name (not ``/proc/self/fd/N`` either: that is Linux-only and
 libav would reopen it by name, protocol parsing included). Symlinks are followed for what operators
 name (media and looks are often links; step 3 checks the target), and refused with
-``follow_symlinks=False`` where none is wanted (an existing output under a final name). A NUL byte in a path is refused here too (``os.open``
-would raise ValueError). Directories are checked with :func:`check_directory` (``stat`` only).
+``follow_symlinks=False`` where none is wanted (an existing output under a final name). A NUL byte
+in a path is refused here too (``os.open`` would raise ValueError). Directories are checked with
+:func:`check_directory` (``stat`` only).
 """
 
 from __future__ import annotations
