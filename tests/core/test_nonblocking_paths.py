@@ -297,3 +297,44 @@ def test_a_fifo_swapped_in_after_the_stat_is_refused_not_waited_on(tmp_path, mon
     worker.join(HANG_SECONDS)
     assert not worker.is_alive(), "open_regular blocked on a FIFO swapped in after its stat"
     assert answer and "replaced" in answer[0].reason and "FIFO" in answer[0].reason
+
+
+def test_proxx_run_with_a_lut_replaced_by_a_fifo_between_clips_fails_the_clip_not_the_process(tiny, tmp_path):
+    """The runner's own path: after the first clip, a site check (a plugin) swaps the validated .cube
+    for a FIFO; the second clip must fail as io_error naming the LUT, and the run must end."""
+    from proxx_core import hookimpl
+    from proxx_core.api import check_job_file
+    from proxx_core.plugins import load_engines
+    from proxx_core.runner import run_job
+    from proxx_engine_ffmpeg import plugin
+
+    lut = tmp_path / "grade.cube"
+    lut.write_text("LUT_3D_SIZE 2\n" + "".join(f"{r} {g} {b}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1)))
+
+    class SwapLut:
+        __name__ = "swap_lut"
+
+        @hookimpl
+        def proxx_clip_checks(self, plan):
+            if lut.is_file():
+                lut.unlink()
+                os.mkfifo(lut)
+            return []
+
+    second = tmp_path / "second.mov"
+    shutil.copyfile(tiny, second)
+    out = tmp_path / "out"
+    out.mkdir()
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps(job_doc([tiny, second], out, jobspec_version="1.1.0", look={"lut": str(lut)})))
+    engines = load_engines(plugins=[plugin, SwapLut()], entry_points=False)
+    checked = check_job_file(job, engines)
+    assert checked.job is not None, checked.problems
+    answer: list = []
+    worker = threading.Thread(target=lambda: answer.append(run_job(checked.job, engines, max_workers=1)), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "proxx run blocked on the LUT turned FIFO"
+    first, failed = answer[0].clips
+    assert first.failure is None
+    assert failed.failure.category == "io_error" and str(lut) in failed.failure.message, failed.failure
