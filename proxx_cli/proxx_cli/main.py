@@ -512,12 +512,14 @@ MAX_WORKERS = 256
 
 def _whole(text: str) -> int:
     """A whole number from 1 to MAX_WORKERS."""
+    from proxx_core.errors import shown  # messages quote a value cut, however long it is
+
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number") from None
     if not 1 <= value <= MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_WORKERS}, not {value}")
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_WORKERS}, not {shown(value)}")
     return value
 
 
@@ -531,7 +533,9 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        from proxx_core.errors import shown
+
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a number of seconds") from None
     if not 0 < value < float("inf"):  # also false for nan
         raise argparse.ArgumentTypeError(f"must be a finite number of seconds greater than 0, not {text}")
     return value

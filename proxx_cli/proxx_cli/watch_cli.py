@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -56,10 +57,12 @@ def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_sec
                       stable_seconds=stable_seconds, invalid_grace_seconds=invalid_grace_seconds, stream=stream,
                       node=os.environ.get("PROXX_WATCH_NODE", "").strip() or None, stop=threading.Event())
     previous = {}
+    deadline = StopDeadline(watcher.stop_grace_seconds + HARD_EXIT_MARGIN_SECONDS, err)
     if install_signal_handlers and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(
                 sig, lambda signum, frame: watcher.request_stop(signal.Signals(signum).name))
+        deadline.start()
     try:
         return watcher.run()
     except Fatal as exc:
@@ -67,5 +70,73 @@ def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_sec
         print(f"proxx watch: error: {exc}", file=err)
         return 1
     finally:
+        deadline.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+#: after a signal, how long past the watcher's stop grace before the process exits regardless
+HARD_EXIT_MARGIN_SECONDS = 2.0
+
+
+class StopDeadline:
+    """The last resort after SIGINT/SIGTERM: exit ``seconds`` later if the watcher has not returned.
+
+    Python runs signal handlers only in the main thread, between bytecodes: a main thread stuck in a
+    call that never returns (a plugin's probe on a hung mount) would never run one. The C-level
+    handler also writes the signal number to a wakeup socket (``signal.set_wakeup_fd``), which a
+    daemon thread reads: the deadline is armed even then."""
+
+    def __init__(self, seconds: float, err: TextIO):
+        self.seconds, self.err = seconds, err
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+        self._sockets: tuple[socket.socket, socket.socket] | None = None
+        self._previous_fd = -1
+
+    def start(self) -> None:
+        reader, writer = socket.socketpair()
+        writer.setblocking(False)
+        self._sockets = (reader, writer)
+        self._previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        threading.Thread(target=self._listen, args=(reader,), name="proxx-watch-signals", daemon=True).start()
+
+    def _listen(self, reader: socket.socket) -> None:
+        stops = {int(signal.SIGINT), int(signal.SIGTERM)}
+        while True:
+            try:
+                data = reader.recv(64)
+            except OSError:
+                return
+            if not data:
+                return
+            if stops.intersection(data):
+                self.arm()
+
+    def arm(self) -> None:
+        with self._lock:
+            if self._timer is None:
+                self._timer = threading.Timer(self.seconds, _hard_exit, (self.err,))
+                self._timer.daemon = True
+                self._timer.start()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._timer or threading.Timer(0, lambda: None)  # never armed after this
+        if self._sockets is not None:
+            signal.set_wakeup_fd(self._previous_fd)
+            for sock in self._sockets:
+                sock.close()
+
+
+def _hard_exit(err: TextIO) -> None:
+    """A signal was received but the watcher's loop did not return: something it called blocks in a
+    way nothing can interrupt. Exit anyway (0: the stop was honoured); claimed jobs stay in running/
+    and the next start on this node recovers them, as after a kill -9."""
+    try:
+        print("proxx watch: still running after the stop grace (a blocked call); exiting now; the next start "
+              "on this node recovers its jobs", file=err, flush=True)
+    finally:
+        os._exit(0)

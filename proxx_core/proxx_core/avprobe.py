@@ -2,7 +2,9 @@
 
 Optional part of proxx-core: install ``proxx-core[probe]``. Files are opened through a Python
 file object, so a name such as ``concat:a|b.mov`` or ``-y.mov`` is only ever a file, never a
-protocol URL or an option.
+protocol URL or an option; that file object comes from :mod:`.safeopen` (a non-blocking open, checked
+to be a regular file with ``fstat``), so libav reads exactly the file checked and never opens a FIFO
+or a device by name.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import attrs
 from .errors import ProxxError
 from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo, displayed_field_order
 from .movmatrix import identity_matrices
+from .safeopen import NotAFile, open_regular
 
 if TYPE_CHECKING:  # PyAV is optional (proxx-core[probe]): imported lazily at run time
     from av.container import InputContainer
@@ -106,7 +109,7 @@ def _reel_name(c: InputContainer) -> str | None:
 def _count_packets(path: Path, stream_index: int) -> int:
     import av
 
-    with open(path, "rb") as fh, av.open(fh, mode="r") as c:
+    with open_regular(path) as fh, av.open(fh, mode="r") as c:
         stream = c.streams[stream_index]
         return sum(1 for p in c.demux(stream) if p.size > 0)
 
@@ -117,7 +120,7 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
 
     path = Path(path)
     try:
-        with open(path, "rb") as fh, av.open(fh, mode="r") as c:
+        with open_regular(path) as fh, av.open(fh, mode="r") as c:
             container = _container_name(c, path)
             video = None
             tc = None
@@ -159,6 +162,8 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
             duration = round(c.duration / 1_000_000, 6) if c.duration else None
     except ProxxError:
         raise
+    except NotAFile as exc:
+        raise ProxxError(f"{exc}; list media files only", category="unsupported_source") from None
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
         raise ProxxError(f"{path}: not readable media ({exc}); check the file is complete and not corrupt",
                          category="unsupported_source") from exc

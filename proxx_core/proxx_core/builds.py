@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .errors import Problem
+from .errors import Problem, shown
 from .hints import distribution_for, install_command
 from .plugins import EngineSet
 
@@ -29,7 +29,7 @@ def build_problems(required: Mapping[str, str] | None, engines: EngineSet, used:
             if whole_job:
                 dist = distribution_for(name)
                 problems.append(Problem(path=where, category="engine_unavailable", install_hint=dist,
-                                        message=(f"engine {name!r} is not installed on this node (installed: "
+                                        message=(f"engine {shown(name)} is not installed on this node (installed: "
                                                  f"{', '.join(engines.names) or 'none'}); install "
                                                  f"{dist} ({install_command(dist)}) or fix the engine name")))
             continue

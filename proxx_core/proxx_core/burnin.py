@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from .errors import Problem
+from .errors import Problem, cut
 from .media import ZERO_TIMECODE, FrameRate
 
 POSITIONS = ("top_left", "top_center", "top_right", "bottom_left", "bottom_center", "bottom_right")
@@ -100,7 +100,7 @@ def split_text(text: str) -> tuple[list[tuple[str, str]], list[str]]:
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= 40 else text[:39] + "…"
+    return cut(text, 40)
 
 
 def text_problems(text: str) -> list[str]:

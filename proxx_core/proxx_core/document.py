@@ -20,10 +20,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .burnin import burn_in_problems
-from .errors import JobFileError, Problem
+from .errors import JobFileError, Problem, SpecInvalid
+from .errors import cut as _cut
+from .errors import shown as _short
 from .jsonload import MAX_DOCUMENT_BYTES, decode_document
 from .layouts import layout_document_problems
 from .profiles import PROFILES
+from .safeopen import NotAFile, read_regular
 from .schemacheck import conforms
 from .serialization import load_schema
 
@@ -99,16 +102,16 @@ class ParsedJob:
 
 
 def read_document(path: Path | str) -> Any:
-    """Read and decode a JobSpec file. Missing/unreadable file -> JobFileError (system, exit 4);
-    bytes that are not strict, bounded UTF-8 JSON -> SpecInvalid (validation, exit 1; see jsonload)."""
+    """Read and decode a JobSpec file. Missing/unreadable file -> JobFileError (system, exit 4); a path
+    that is not a regular file (a FIFO, a directory, a device: never opened in a way that blocks, see
+    safeopen) or bytes that are not strict, bounded UTF-8 JSON -> SpecInvalid (validation, exit 1)."""
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_DOCUMENT_BYTES + 1)  # bounded: a huge file is refused, not loaded
+        raw = read_regular(path, MAX_DOCUMENT_BYTES + 1)  # bounded: a huge file is refused, not loaded
+    except NotAFile as exc:
+        raise SpecInvalid([Problem(path="", message=f"job file {exc}; give the path of a .json job file")]) from None
     except FileNotFoundError:
         raise JobFileError(f"{path}: job file not found; check the path") from None
-    except IsADirectoryError:
-        raise JobFileError(f"{path}: is a directory, not a job file") from None
     except OSError as exc:
         raise JobFileError(f"{path}: cannot read job file ({exc.strerror}); check permissions") from None
     return decode_document(raw)
@@ -162,13 +165,6 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> 
         return Problem(path=path, message=f"{_short(err.instance)} must be 1-64 characters from A-Z a-z 0-9 . _ -")
     return Problem(path=path, message=_cut(err.message, 300))
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-def _short(value: Any) -> str:
-    """``repr`` of a value, cut so a message never echoes a huge or hostile value in full."""
-    return _cut(repr(value), 80)
-
 def schema_problems(doc: Any) -> list[Problem]:
     schema = load_schema()
     if conforms(doc, schema):  # the usual case, without importing jsonschema (see schemacheck)
@@ -184,7 +180,7 @@ def schema_problems(doc: Any) -> list[Problem]:
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 problems.append(Problem(path=_pointer([*err.absolute_path, key]),
-                                        message=f"unknown key {key!r}; {hint}allowed keys: {', '.join(allowed)}"))
+                                        message=f"unknown key {_short(key)}; {hint}allowed keys: {', '.join(allowed)}"))
             continue
         problems.append(_schema_problem(err, schema))
     return problems
@@ -246,7 +242,7 @@ def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:
     for key in sorted(k for k in doc if KEYS_SINCE_MINOR.get(k, 0) > declared):
         need = f"{SUPPORTED_MAJOR}.{KEYS_SINCE_MINOR[key]}.0"
         problems.append(Problem(path="/jobspec_version", message=(
-            f"/{key} is a JobSpec {need} key but this spec declares {doc['jobspec_version']}; "
+            f"/{key} is a JobSpec {need} key but this spec declares {_cut(doc['jobspec_version'])}; "
             f"set jobspec_version to \"{need}\" (or remove /{key})")))
     return problems
 
@@ -271,7 +267,7 @@ def document_problems(doc: Any) -> list[Problem]:
             got = doc.get(key)
             if isinstance(got, str) and got != want and f"/{key}" not in bad_paths:
                 problems.append(Problem(path=f"/{key}", message=(
-                    f"{got!r} disagrees with profile {profile.name}, which makes {key} {want!r}; "
+                    f"{_short(got)} disagrees with profile {profile.name}, which makes {key} {want!r}; "
                     f"set {key} to {want!r} or choose another profile (`proxx profiles`)")))
     problems += layout_document_problems(doc, profile)
     if "existing_outputs" in doc:  # JobSpec 1.1 modules load only for the specs that use them
@@ -281,10 +277,10 @@ def document_problems(doc: Any) -> list[Problem]:
         if both:
             problems.append(Problem(path="/existing_outputs", message=both))
     if isinstance(doc.get("created_at"), str) and not _valid_rfc3339(doc["created_at"]):
-        problems.append(Problem(path="/created_at", message=f"{doc['created_at']!r} is not an RFC 3339 timestamp "
+        problems.append(Problem(path="/created_at", message=f"{_short(doc['created_at'])} is not an RFC 3339 timestamp "
                                                             f"like 2026-01-31T09:00:00Z"))
     if isinstance(doc.get("job_id"), str) and not _JOB_ID.fullmatch(doc["job_id"]) and "/job_id" not in bad_paths:
-        problems.append(Problem(path="/job_id", message=f"{doc['job_id']!r} must be 1-64 characters "
+        problems.append(Problem(path="/job_id", message=f"{_short(doc['job_id'])} must be 1-64 characters "
                                                         f"from A-Z a-z 0-9 . _ -"))
     if isinstance(doc.get("user_metadata"), dict):
         size = len(json.dumps(doc["user_metadata"], ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
@@ -292,7 +288,25 @@ def document_problems(doc: Any) -> list[Problem]:
             problems.append(Problem(path="/user_metadata", message=f"is {size} bytes serialised; "
                                                                    f"the limit is {MAX_USER_METADATA_BYTES} bytes"))
     problems += burn_in_problems(doc)
+    problems += nul_problems(doc)
     return problems
+
+
+#: the fields that name files or folders: a NUL byte can be in none of them (no OS allows it in a name)
+def _path_fields(doc: dict[str, Any]) -> Iterable[tuple[str, Any]]:
+    if isinstance(doc.get("sources"), list):
+        yield from ((f"/sources/{i}", s) for i, s in enumerate(doc["sources"]))
+    yield from (("/" + k, doc.get(k)) for k in ("output_dir", "output_name_template"))
+    if isinstance(doc.get("look"), dict):
+        yield from ((f"/look/{k}", doc["look"].get(k)) for k in ("lut", "cdl"))
+
+
+def nul_problems(doc: dict[str, Any]) -> list[Problem]:
+    """A NUL byte in a path is refused here, with the field named, before any step hands the path to
+    the OS (which would raise ValueError: an exit 4 with no result, or an ``io_error`` in a watch folder)."""
+    return [Problem(path=where, message="contains a NUL character (\\u0000), which no file name can hold; "
+                                        "remove it")
+            for where, value in _path_fields(doc) if isinstance(value, str) and "\x00" in value]
 
 
 def job_id_usable(doc: dict[str, Any]) -> bool:

@@ -26,6 +26,21 @@ CATEGORIES = (
 )
 
 
+#: the most characters of a user's value any message echoes (a spec may hold 10 MB strings)
+ECHO_LIMIT = 80
+
+
+def cut(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text``, cut to ``limit`` characters (an ellipsis marks the cut): how messages quote long text."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``repr`` of a user's value, cut: every message that echoes a value from a spec, a config or a
+    file uses this, so no message echoes a huge or hostile value in full."""
+    return cut(repr(value), limit)
+
+
 @attrs.frozen(kw_only=True)
 class Problem:
     """One thing wrong with a JobSpec: where (JSON pointer), what, and how to fix it."""

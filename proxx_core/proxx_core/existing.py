@@ -21,6 +21,8 @@ from typing import Any
 import attrs
 
 from .engine import ClipPlan, Verification
+from .errors import cut
+from .safeopen import open_regular
 from .verify import verify_output
 
 FAIL, SKIP_VERIFIED, OVERWRITE = "fail", "skip_verified", "overwrite"
@@ -64,8 +66,15 @@ def policy_problem(doc: dict[str, Any]) -> str | None:
     if "existing_outputs" in doc and "overwrite" in doc:
         want = OVERWRITE if doc["overwrite"] is True else FAIL
         return (f"set either /existing_outputs or the 1.0 key /overwrite, not both; remove /overwrite "
-                f"(\"overwrite\": {str(doc['overwrite']).lower()} is \"existing_outputs\": \"{want}\")")
+                f"(\"overwrite\": {shown_json(doc['overwrite'])} is \"existing_outputs\": \"{want}\")")
     return None
+
+
+def shown_json(value: Any) -> str:
+    """A spec value as JSON, cut (errors.cut): ``true``, not Python's ``True``, and never 70,000 characters."""
+    import json
+
+    return cut(json.dumps(value, ensure_ascii=False))
 
 
 @attrs.frozen(kw_only=True)
@@ -128,7 +137,8 @@ def _lstat(path: str) -> os.stat_result | None:
 def _sha256(path: str, chunk: int = 4 * 1024 * 1024) -> tuple[str, int, tuple[int, int]]:
     """SHA-256, size and identity of the file read (opened once, never following a symlink)."""
     h = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    fh = open_regular(path, follow_symlinks=False)  # a FIFO swapped in is refused (NotAFile), never waited on
+    fd = fh.fileno()
     try:
         st = os.fstat(fd)
         size = 0
@@ -139,7 +149,7 @@ def _sha256(path: str, chunk: int = 4 * 1024 * 1024) -> tuple[str, int, tuple[in
             h.update(data)
             size += len(data)
     finally:
-        os.close(fd)
+        fh.close()
     return h.hexdigest(), size, (st.st_dev, st.st_ino)
 
 

@@ -5,7 +5,9 @@ from the binary itself. Hashing a 170 MB static ffmpeg costs ~0.15 s and listing
 encoders and formats another ~0.15 s, in every process. These facts are pure functions of the
 file's bytes, so they are cached on disk keyed by the file's path, size, inode, mtime and ctime:
 replacing or touching the file changes the key. The cache lives in ``$PROXX_CACHE_DIR`` or
-``~/.cache/proxx``; when it cannot be read or written, the facts are simply recomputed.
+``~/.cache/proxx``; when it cannot be read or written (a HOME of another user, a read-only disk, an
+entry that is not a regular file), the facts are simply recomputed and one warning says so: the cache
+is an optimisation, never a reason to refuse a clip.
 
 One small file per entry (``binary-facts/<path hash>-<key hash>.json``): a command reads only the
 entries it needs (~5 KB each), however many builds the node has run, and two processes caching
@@ -17,16 +19,23 @@ set of binaries on the node.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .atomic import sha256_file, write_text_atomic
+from .safeopen import NotAFile, read_regular
 
 _memo: dict[str, Any] = {}
+#: one warning per process about an unusable cache
+_warned: list[bool] = []
+#: an entry is ~5 KB; anything far larger is not one of ours
+MAX_ENTRY_BYTES = 1024 * 1024
 
 
 def _cache_dir() -> Path:
@@ -54,10 +63,25 @@ def _path_of(key: str) -> str:
     return key.split("|", 1)[1].rsplit("|", 4)[0]
 
 
+def _unusable(exc: OSError) -> None:
+    """Warn once per process that the cache cannot be used (the facts are recomputed meanwhile)."""
+    if not _warned:
+        _warned.append(True)
+        print(f"proxx: warning: the binary-facts cache {_cache_dir()} cannot be used "
+              f"({exc.strerror or exc}); facts are recomputed each run. Fix its permissions or set "
+              f"PROXX_CACHE_DIR to a folder this user can write", file=sys.stderr)
+
+
 def _read(entry: Path, key: str) -> tuple[bool, Any]:
     try:
-        data = json.loads(entry.read_text("utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_regular(entry, MAX_ENTRY_BYTES))  # never blocks on a FIFO put in its place
+    except FileNotFoundError:
+        return False, None
+    except OSError as exc:
+        if exc.errno != errno.ENOENT and exc.errno != errno.ENOTDIR:
+            _unusable(exc)
+        return False, None
+    except ValueError:
         return False, None
     if not isinstance(data, dict) or data.get("key") != key or "value" not in data:
         return False, None
@@ -71,7 +95,13 @@ def is_cached(path: str, kind: str) -> bool:
         real, key = _key(path, kind)
     except OSError:
         return False
-    return key in _memo or _entry_file(kind, real, key).is_file()
+    if key in _memo:
+        return True
+    try:
+        return _entry_file(kind, real, key).is_file()
+    except OSError as exc:  # e.g. EACCES: a cache folder this user may not enter
+        _unusable(exc)
+        return False
 
 
 def cached_by_file(path: str, kind: str, compute: Callable[[str], Any]) -> Any:
@@ -87,8 +117,9 @@ def cached_by_file(path: str, kind: str, compute: Callable[[str], Any]) -> Any:
             entry.parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(entry, json.dumps({"key": key, "value": value}, sort_keys=True))
             _prune(entry)
-        except OSError:
-            pass
+        except OSError as exc:
+            if not isinstance(exc, NotAFile):
+                _unusable(exc)
     _memo[key] = value
     return value
 
@@ -102,7 +133,7 @@ def _prune(kept: Path) -> None:
         stale = other.name.startswith(prefix + "-")
         if not stale:
             try:
-                key = json.loads(other.read_text("utf-8")).get("key", "")
+                key = json.loads(read_regular(other, MAX_ENTRY_BYTES)).get("key", "")
                 stale = not os.path.exists(_path_of(key))
             except (OSError, ValueError, AttributeError, IndexError):
                 stale = True  # unreadable or foreign: recomputed if it was ever needed

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import Problem, SpecInvalid
+from .errors import Problem, SpecInvalid, shown
 
 #: a JobSpec file larger than this is refused before decoding
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
@@ -149,11 +149,11 @@ def _walk(value: Any) -> list[Problem]:
         elif isinstance(item, dict):
             for dup in sorted(set(getattr(item, "duplicates", ()))):
                 problems.append(Problem(path=pointer((*where, _safe_key(dup))), message=(
-                    f"duplicate key {_safe_key(dup)!r} in the same object; give each key once")))
+                    f"duplicate key {shown(_safe_key(dup))} in the same object; give each key once")))
             for k, v in item.items():
                 if _SURROGATE.search(k):
                     problems.append(Problem(path=pointer(where), message=(
-                        f"key {_safe_key(k)!r} contains a lone UTF-16 surrogate escape (such as \\ud800), "
+                        f"key {shown(_safe_key(k))} contains a lone UTF-16 surrogate escape (such as \\ud800), "
                         f"which is not a character and cannot be written as UTF-8; remove it")))
                 stack.append(((*where, _safe_key(k)), v))
         elif isinstance(item, list):

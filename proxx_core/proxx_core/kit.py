@@ -9,7 +9,8 @@ engines use only these two, exactly as a third-party engine must.
   kept, disk-full and read-only storage reported as ``io_error``); for an engine that supervises a
   long-lived child itself: :func:`child_process_options`, :func:`kill_process_group`, :func:`stderr_tail`
 - probing: :func:`probe_file` (PyAV, needs ``proxx-core[probe]``), :func:`normalise_timecode`,
-  :data:`ZERO_TIMECODE` (where a source without timecode starts, for every NLE)
+  :data:`ZERO_TIMECODE` (where a source without timecode starts, for every NLE), :func:`open_regular`
+  (open a source yourself without ever blocking on a FIFO or a device; :class:`NotAFile` otherwise)
 - the relink rules: :func:`compare` (what the core's verification applies to every output; an
   engine may call it to check its own work early, but the core decides), :func:`fit_raster`,
   :func:`output_color_tags` / :func:`assumed_color_tags` (the colour rule)
@@ -36,13 +37,13 @@ from .media import ZERO_TIMECODE, normalise_timecode
 from .process import child_process_options, kill_process_group, run_command, run_commands, stderr_tail
 from .profiles import assumed_color_tags, fit_raster, output_color_tags
 from .progress import ClipProgress
+from .safeopen import NotAFile, open_regular
 from .verify import compare
 from .workers import H264_THREADS, intra_threads
 
 __all__ = [
-    "H264_THREADS", "ZERO_TIMECODE", "ClipFailure", "ClipProgress", "LookFileError", "ProxxError",
-    "assumed_color_tags", "binary_sha256",
-    "cached_by_file", "child_process_options", "compare", "fit_raster", "intra_threads", "is_cached",
-    "kill_process_group", "normalise_timecode", "now_rfc3339", "output_color_tags", "probe_file", "run_command",
-    "run_commands", "stderr_tail", "write_plain_cube",
+    "H264_THREADS", "ZERO_TIMECODE", "ClipFailure", "ClipProgress", "LookFileError", "NotAFile", "ProxxError",
+    "assumed_color_tags", "binary_sha256", "cached_by_file", "child_process_options", "compare", "fit_raster",
+    "intra_threads", "is_cached", "kill_process_group", "normalise_timecode", "now_rfc3339", "open_regular",
+    "output_color_tags", "probe_file", "run_command", "run_commands", "stderr_tail", "write_plain_cube",
 ]

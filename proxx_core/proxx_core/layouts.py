@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .errors import Problem
+from .errors import Problem, shown
 from .media import VideoInfo
 
 if TYPE_CHECKING:
@@ -282,7 +282,8 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
             key = (folder_keys[folder], name_key(file_name))
             if key in seen:
                 problems.append(Problem(path=where, message=(
-                    f"/sources/{seen[key]} and /sources/{i} would both write {os.path.join(folder, file_name)!r} "
+                    f"/sources/{seen[key]} and /sources/{i} would both write "
+                    f"{shown(os.path.join(folder, file_name), 300)} "
                     f"(names are compared as case-insensitive, Unicode-normalising volumes do: two sources in one "
                     f"folder with the same name and different extensions collide); "
                     + ("move one of them to another folder or use layout output_dir with {source_ext} in the template"

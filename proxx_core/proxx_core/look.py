@@ -26,13 +26,13 @@ import itertools
 import math
 import os
 import re
-import stat
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import attrs
 
-from .errors import Problem
+from .errors import Problem, cut, shown
+from .safeopen import NotAFile, open_regular
 
 MAX_CUBE_BYTES = 128 * 1024 * 1024
 MAX_CDL_BYTES = 1024 * 1024
@@ -105,24 +105,27 @@ class Look:
 
 
 def _open_bounded(path: str, limit: int) -> BinaryIO:
-    """The file opened for binary reading, or LookFileError saying why not (absolute, exists, regular,
-    readable, size)."""
+    """A look file opened for binary reading, or LookFileError saying why not (absolute, exists, a
+    regular file, readable, at most ``limit`` bytes). Opened with :mod:`.safeopen`: a FIFO or a device
+    put in the file's place is refused, never waited on, and the bytes read are those of the file
+    checked."""
     if not os.path.isabs(path):
-        raise LookFileError(f"{path!r} is not an absolute path; write the full path starting at /")
+        raise LookFileError(f"{shown(path)} is not an absolute path; write the full path starting at /")
     try:
-        st = os.stat(path)
+        fh = open_regular(path)
+    except NotAFile as exc:
+        raise LookFileError(str(exc)) from None
     except FileNotFoundError:
         raise LookFileError(f"{path}: no such file; check the path and that the volume is mounted") from None
+    except PermissionError as exc:
+        raise LookFileError(f"{path}: not readable ({exc.strerror}); give this user read permission") from None
     except OSError as exc:
         raise LookFileError(f"{path}: cannot be accessed ({exc.strerror}); check permissions") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise LookFileError(f"{path}: is not a regular file")
-    if st.st_size > limit:
-        raise LookFileError(f"{path}: is {st.st_size} bytes; the limit for this kind of file is {limit} bytes")
-    try:
-        return open(path, "rb")
-    except OSError as exc:
-        raise LookFileError(f"{path}: not readable ({exc.strerror}); give this user read permission") from None
+    size = os.fstat(fh.fileno()).st_size
+    if size > limit:
+        fh.close()
+        raise LookFileError(f"{path}: is {size} bytes; the limit for this kind of file is {limit} bytes")
+    return fh
 
 
 def _read_bounded(path: str, limit: int) -> bytes:
@@ -320,7 +323,7 @@ class _CubeScan:
 
 
 def _cut(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(text, limit)
 
 
 # ---------------------------------------------------------------------------------------------- CDL

@@ -16,6 +16,8 @@ import os
 import struct
 from collections.abc import Iterator
 
+from .safeopen import open_regular
+
 #: a, b, u, c, d, v, x, y, w as stored (16.16, 16.16, 2.30 fixed point): the identity
 IDENTITY = (0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
 #: boxes visited before giving up (hostile files cannot make this walk long)
@@ -35,13 +37,11 @@ def identity_matrices(source: str | os.PathLike[str] | int) -> bool | None:
     if isinstance(source, int):
         return _check(source)
     try:
-        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block
+        fh = open_regular(source)  # a FIFO or a device must not block (safeopen)
     except OSError:
         return None
-    try:
-        return _check(fd)
-    finally:
-        os.close(fd)
+    with fh:
+        return _check(fh.fileno())
 
 
 def _check(fd: int) -> bool | None:

@@ -15,10 +15,13 @@ from typing import Any
 
 import attrs
 
-from .errors import Problem
+from .errors import Problem, shown
 from .profiles import PROFILES
 from .writegate import SourceIndex as _SourceIndex
 from .writegate import folder_key, name_key
+
+#: how much of a rendered name a message quotes (names are up to 255 bytes; a template can make more)
+NAME_ECHO = 160
 
 MAX_NAME_BYTES = 200
 
@@ -96,14 +99,15 @@ def name_problem(name: str) -> str | None:
     if not stem:
         return "renders to an empty name"
     if "/" in name or "\\" in name:
-        return f"renders to {name!r}, which contains a path separator and could escape output_dir"
+        return f"renders to {shown(name, NAME_ECHO)}, which contains a path separator and could escape output_dir"
     if any(unicodedata.category(ch) == "Cc" for ch in name):
-        return f"renders to {name!r}, which contains control characters"
+        return f"renders to {shown(name, NAME_ECHO)}, which contains control characters"
     if name.startswith("."):
-        return f"renders to {name!r}, which starts with '.' (hidden files are reserved for Proxx's temporary outputs)"
+        return (f"renders to {shown(name, NAME_ECHO)}, which starts with '.' (hidden files are reserved for "
+                f"Proxx's temporary outputs)")
     why = portability_problem(name)
     if why:
-        return f"renders to {name!r}, which {why}"
+        return f"renders to {shown(name, NAME_ECHO)}, which {why}"
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         return (f"renders to a name of {len(name.encode('utf-8'))} bytes; the limit is {MAX_NAME_BYTES} bytes "
                 f"(UTF-8); shorten the template")
@@ -138,7 +142,7 @@ def output_names(spec: _NameInputs | Any, job_id: str) -> tuple[list[str], list[
         key = name_key(name)
         if key in seen:
             problems.append(Problem(path="/output_name_template", message=(
-                f"/sources/{seen[key]} and /sources/{i} both render to {name!r}; add {{index}} or "
+                f"/sources/{seen[key]} and /sources/{i} both render to {shown(name, NAME_ECHO)}; add {{index}} or "
                 f"{{source_ext}} to the template so every source gets its own name")))
         else:
             seen[key] = i

@@ -31,7 +31,8 @@ from typing import Any
 
 import attrs
 
-from .errors import ProxxError
+from .errors import ProxxError, cut, shown
+from .safeopen import NotAFile, open_regular
 
 CONFIG_ENV = "PROXX_CONFIG"
 _WINDOWS = re.compile(r"^(?:[A-Za-z]:|\\\\)")
@@ -111,8 +112,13 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
         return NodeConfig()
     where = os.fspath(path)
     try:
-        with open(where, "rb") as fh:
+        with open_regular(where) as fh:  # a FIFO or a device named as the config must not block the node
             data: dict[str, Any] = tomllib.load(fh)
+    except NotAFile as exc:
+        raise ProxxError(f"node config {exc}; point --config / {CONFIG_ENV} at a TOML file") from None
+    except UnicodeDecodeError as exc:
+        raise ProxxError(f"node config {where}: not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                         f"save it as UTF-8 TOML") from None
     except FileNotFoundError:
         raise ProxxError(f"node config {where}: not found; check --config / {CONFIG_ENV}") from None
     except OSError as exc:
@@ -122,7 +128,7 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
                          f"backslashes in \"...\" strings or single quotes: 'R:\\'") from None
     unknown = sorted(set(data) - {"paths", "presets", "notify", "allow"})
     if unknown:
-        raise ProxxError(f"node config {where}: unknown key(s) {', '.join(unknown)}; the tables are [paths], "
+        raise ProxxError(f"node config {where}: unknown key(s) {cut(', '.join(unknown))}; the tables are [paths], "
                          f"[presets.NAME], [notify] and [allow]")
     targets, always = _notify_table(where, data.get("notify", {}))
     presets = data.get("presets", {})
@@ -139,9 +145,9 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
         raise ProxxError(f"node config {where}: [paths] must be a table of \"submitter prefix\" = \"node prefix\"")
     for src, dst in paths.items():
         if not isinstance(dst, str) or not dst or not src:
-            raise ProxxError(f"node config {where}: paths.{src!r} must map to a non-empty path string")
+            raise ProxxError(f"node config {where}: paths.{shown(src)} must map to a non-empty path string")
         if not (src.startswith(("/", "\\\\")) or _WINDOWS.match(src)):
-            raise ProxxError(f"node config {where}: paths key {src!r} is not an absolute path prefix")
+            raise ProxxError(f"node config {where}: paths key {shown(src)} is not an absolute path prefix")
         if not os.path.isabs(dst) and not (os.name == "nt" and _WINDOWS.match(dst)):
             raise ProxxError(f"node config {where}: paths.{src!r} = {dst!r} is not an absolute path on this node")
     return NodeConfig(path=where, path_map=PathMap.from_mapping(paths), presets=presets, notify_targets=targets,
@@ -176,7 +182,7 @@ def _allow(where: str, table: Any) -> dict[str, tuple[str, ...]]:
         raise ProxxError(f"node config {where}: [allow] must be a table: sources/looks/outputs = [\"/root\", ...]")
     unknown = sorted(set(table) - set(ALLOW_KINDS))
     if unknown:
-        raise ProxxError(f"node config {where}: [allow] has unknown key(s) {', '.join(unknown)}; "
+        raise ProxxError(f"node config {where}: [allow] has unknown key(s) {cut(', '.join(unknown))}; "
                          f"known: {', '.join(ALLOW_KINDS)}")
     out: dict[str, tuple[str, ...]] = {}
     for kind, roots in table.items():

@@ -8,15 +8,15 @@ later steps use to tell whether a source changed (file identities live in ``writ
 from __future__ import annotations
 
 import os
-import stat
 import unicodedata
 from typing import Any
 
 import attrs
 
-from .errors import Problem
+from .errors import Problem, shown
 from .look import look_problems
 from .pathhints import absolute_hint
+from .safeopen import NotAFile, check_directory, check_regular
 
 
 def source_problems(sources: tuple[str, ...]) -> list[Problem]:
@@ -25,7 +25,7 @@ def source_problems(sources: tuple[str, ...]) -> list[Problem]:
     for i, src in enumerate(sources):
         where = f"/sources/{i}"
         if not os.path.isabs(src):
-            problems.append(Problem(path=where, message=f"{src!r} is not an absolute path; {absolute_hint(src)}"))
+            problems.append(Problem(path=where, message=f"{shown(src)} is not an absolute path; {absolute_hint(src)}"))
             continue
         if "\x00" in src:
             problems.append(Problem(path=where, message="contains a NUL character"))
@@ -46,36 +46,39 @@ def source_problems(sources: tuple[str, ...]) -> list[Problem]:
     return problems
 
 def _file_problems(src: str, where: str) -> list[Problem]:
+    """A source must be a readable, non-empty regular file; checked with a non-blocking open (safeopen),
+    so a FIFO or a device among the sources is refused, never waited on."""
     try:
-        st = os.stat(src)
+        st = check_regular(src)
+    except NotAFile as exc:
+        fix = ("list the media files inside it, or set \"jobspec_version\": \"1.2.0\" to take the clips of a "
+               "folder or camera card (or run: proxx run --profile PROFILE FOLDER)"
+               if exc.reason.startswith("is a directory") else "list media files only")
+        return [Problem(path=where, message=f"{exc}; {fix}")]
     except FileNotFoundError:
         return [Problem(path=where, message=f"{src}: no such file; check the path and that the volume is mounted")]
+    except PermissionError as exc:
+        return [Problem(path=where, message=f"{src}: not readable ({exc.strerror}); give this user read permission")]
     except OSError as exc:
         return [Problem(path=where, message=f"{src}: cannot be accessed ({exc.strerror}); check permissions")]
-    if stat.S_ISDIR(st.st_mode):
-        return [Problem(path=where, message=(f"{src}: is a directory; list the media files inside it, or set "
-                                             f"\"jobspec_version\": \"1.2.0\" to take the clips of a folder or "
-                                             f"camera card (or run: proxx run --profile PROFILE FOLDER)"))]
-    if not stat.S_ISREG(st.st_mode):
-        return [Problem(path=where, message=f"{src}: is not a regular file")]
     if st.st_size == 0:
         return [Problem(path=where, message=f"{src}: empty file (0 bytes); the copy from the card may have failed or "
                                             f"still be running")]
-    try:
-        with open(src, "rb") as fh:
-            fh.read(1)
-    except OSError as exc:
-        return [Problem(path=where, message=f"{src}: not readable ({exc.strerror}); give this user read permission")]
     return []
 
 def output_dir_problems(output_dir: str) -> list[Problem]:
     where = "/output_dir"
     if not os.path.isabs(output_dir):
-        return [Problem(path=where, message=f"{output_dir!r} is not an absolute path; {absolute_hint(output_dir)}")]
-    if not os.path.exists(output_dir):
+        return [Problem(path=where, message=f"{shown(output_dir)} is not an absolute path; "
+                                            f"{absolute_hint(output_dir)}")]
+    try:
+        check_directory(output_dir)
+    except NotAFile as exc:
+        return [Problem(path=where, message=str(exc))]
+    except FileNotFoundError:
         return [Problem(path=where, message=f"{output_dir}: does not exist; create it first (Proxx never creates it)")]
-    if not os.path.isdir(output_dir):
-        return [Problem(path=where, message=f"{output_dir}: is not a directory")]
+    except OSError as exc:
+        return [Problem(path=where, message=f"{output_dir}: cannot be accessed ({exc.strerror}); check permissions")]
     if not os.access(output_dir, os.W_OK | os.X_OK):
         return [Problem(path=where, message=f"{output_dir}: is not writable by this user; fix its permissions")]
     return []

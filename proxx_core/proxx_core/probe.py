@@ -12,12 +12,23 @@ from .engine import Refusal
 from .errors import ProxxError
 from .media import SourceInfo
 from .plugins import EngineSet
+from .safeopen import NotAFile, check_regular
 
 
 class ProbeVeto(Exception):
     """An engine recognised the source as its own and found it invalid: no other engine may take it."""
 
 def probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], dict[str, Refusal]]:
+    """Every engine's probe of ``source``. The core first checks, with a non-blocking open
+    (:mod:`.safeopen`), that it is a regular file: no engine is ever handed a FIFO, a device or a
+    directory, whichever path led here (a spec with other schema errors is still probed, to report
+    every problem in one pass)."""
+    try:
+        check_regular(source)
+    except NotAFile as exc:
+        raise ProbeVeto(f"{exc.reason}; list media files only") from None
+    except OSError:
+        pass  # missing or unreadable: each engine's probe says so, as before
     infos: dict[str, SourceInfo] = {}
     errors: dict[str, Refusal] = {}
     for name in engines.names:

@@ -19,6 +19,8 @@ from typing import Any
 
 import attrs
 
+from .errors import shown
+
 AUTO = "auto"
 #: x264's pinned thread count (its bytes depend on it); the FFmpeg engine uses the same number
 H264_THREADS = 4
@@ -87,7 +89,7 @@ def choose(requested: int | str, *, codec: str | None = None, clips: int | None 
     cpus = usable_cpus() if cpus is None else cpus
     if requested != AUTO:
         if not isinstance(requested, int) or isinstance(requested, bool) or requested < 1:
-            raise ValueError(f"max_workers must be a whole number of at least 1 or {AUTO!r}, not {requested!r}")
+            raise ValueError(f"max_workers must be a whole number of at least 1 or {AUTO!r}, not {shown(requested)}")
         return WorkerChoice(requested=requested, max_workers=requested, usable_cpus=cpus)
     threads = threads_per_clip(codec or "h264", cpus)
     workers = max(1, cpus // threads)

@@ -36,6 +36,7 @@ import xxhash
 
 from proxx_core import hookimpl
 from proxx_core.deliverables import Deliverable, DeliverableSink, DeliveryJob, sha256_of, write_sidecar
+from proxx_core.kit import open_regular
 
 from .clips import delivered_clips
 
@@ -83,7 +84,7 @@ def create_command(exe: str, ignore: tuple[str, ...] = ()) -> list[str]:
 
 def xxh128_file(path: str) -> str:
     h = xxhash.xxh3_128()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:  # a FIFO swapped in for a source is refused, never waited on
         while block := fh.read(1 << 20):
             h.update(block)
     return h.hexdigest()

@@ -45,6 +45,8 @@ from pathlib import Path
 
 import attrs
 
+from proxx_core.kit import open_regular
+
 SCAN_BYTES = 256 * 1024
 
 _QT_TOP_ATOMS = {b"ftyp", b"wide", b"mdat", b"moov", b"free", b"skip", b"pnot", b"uuid"}
@@ -80,7 +82,7 @@ class RawDetection:
 
 
 def _read_head(path: Path) -> bytes:
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:  # never blocks on a FIFO or a device (NotAFile is an OSError)
         return fh.read(SCAN_BYTES)
 
 

@@ -262,3 +262,72 @@ def test_template_source_name_into_the_sources_own_folder_is_refused(tmp_path, e
     into the sources' own folder however it is spelt."""
     _check_case(tmp_path, tiny, engines, ["A001"], [".mov"], "{source_name}", "offline_prores_proxy_1920x1080",
                 overwrite, kind)
+
+
+# ------------------------------------------------------------------ NUL bytes and node configs
+
+PATH_FIELDS = ("sources", "output_dir", "output_name_template", "lut", "cdl")
+
+
+@FAST
+@given(field=st.sampled_from(PATH_FIELDS), at=st.integers(0, 200), other_error=st.booleans(),
+       extra=hostile_text)
+def test_a_nul_byte_in_any_path_field_is_a_validation_problem(tmp_path, engines, tiny, field, at, other_error,
+                                                             extra):
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    doc = job_doc([tiny, tiny.with_name("other.mov")], out, jobspec_version="1.1.0")
+    paths = {"sources": str(tiny), "output_dir": str(out), "output_name_template": "{source_name}_proxy",
+             "lut": str(tmp_path / "grade.cube"), "cdl": str(tmp_path / "grade.cdl")}
+    value = paths[field] + extra
+    value = value[:at] + "\x00" + value[at:]
+    where = {"sources": "/sources/0", "lut": "/look/lut", "cdl": "/look/cdl"}.get(field, f"/{field}")
+    if field == "sources":
+        doc["sources"][0] = value
+    elif field in ("lut", "cdl"):
+        doc["look"] = {field: value}
+    else:
+        doc[field] = value
+    if other_error:
+        doc["sources"].append("")  # one schema error elsewhere: the other checks must still hold
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    checked = check_job_file(path, engines)
+    assert_refusal_is_well_formed(checked)
+    assert checked.exit_code == 1
+    assert any(p.path == where and "NUL" in p.message and p.category == "validation" for p in checked.problems), \
+        checked.problems
+
+
+toml_text = st.one_of(
+    st.text(max_size=120).map(lambda t: f'[paths]\n"/Volumes/RAID" = "{t}"\n'),
+    st.text(max_size=120),
+)
+encoding = st.sampled_from(["latin-1", "utf-16", "utf-32", "cp1252", "utf-8-sig", "utf-8"])
+
+
+@FAST
+@given(text=toml_text, enc=encoding, junk=st.binary(max_size=40), raw=st.booleans())
+def test_any_node_config_bytes_load_or_raise_proxx_error(tmp_path, text, enc, junk, raw):
+    from proxx_core.errors import ProxxError
+    from proxx_core.pathmap import NodeConfig, load_node_config
+
+    config = tmp_path / "node.toml"
+    config.write_bytes(junk if raw else text.encode(enc, errors="replace") + junk)
+    try:
+        assert isinstance(load_node_config(config), NodeConfig)
+    except ProxxError as exc:
+        assert str(config) in exc.message and len(exc.message) < 2000, exc.message
+
+
+@settings(max_examples=4, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=toml_text, enc=encoding, junk=st.binary(min_size=1, max_size=10))
+def test_the_real_watch_exits_0_or_1_whatever_the_node_config(tmp_path, text, enc, junk):
+    config = tmp_path / "node.toml"
+    config.write_bytes(text.encode(enc, errors="replace") + junk)
+    (tmp_path / "w").mkdir(exist_ok=True)
+    r = run_cli("watch", tmp_path / "w", "--once", "--poll-seconds", "0.05",
+                env_extra={"PROXX_CONFIG": str(config), "PROXX_LOAD_PLUGINS": "ffmpeg"}, timeout=60)
+    assert r.returncode in (0, 1), r.stderr
+    assert "Traceback" not in r.stderr

@@ -180,14 +180,14 @@ def test_unreadable_source_and_unwritable_output_dir(monkeypatch, media, outdir)
     from proxx_core.api import static_problems
 
     src = media("locked.mov")
-    real_open, real_access = open, os.access
+    real_open, real_access = os.open, os.access
 
-    def fake_open(path, *a, **kw):
+    def fake_open(path, *a, **kw):  # sources are opened by proxx_core.safeopen, with os.open
         if str(path) == str(src):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *a, **kw)
 
-    monkeypatch.setattr("builtins.open", fake_open)
+    monkeypatch.setattr(os, "open", fake_open)
     monkeypatch.setattr(preflight.os, "access", lambda p, m: False if str(p) == str(outdir) else real_access(p, m))
     _, problems = static_problems(job_doc([src], outdir))
     msgs = {p.path: p.message for p in problems}

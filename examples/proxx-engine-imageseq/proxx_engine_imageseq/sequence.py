@@ -20,6 +20,7 @@ import re
 import attrs
 
 from proxx_core import FrameRate, ProxxError
+from proxx_core.kit import open_regular
 
 #: file extension -> the libav decoder that reads it
 EXTENSIONS = {".dpx": "dpx", ".exr": "exr", ".jpeg": "mjpeg", ".jpg": "mjpeg", ".png": "png",
@@ -78,13 +79,13 @@ def frame_rate(seq: Sequence) -> FrameRate:
         return DEFAULT_RATE
     fix = f'write exactly {{"frame_rate": "24000/1001"}} (an integer or "num/den") or delete {seq.sidecar}'
     try:
-        with open(seq.sidecar, encoding="utf-8") as fh:
-            data = json.load(fh)
+        with open_regular(seq.sidecar) as fh:  # a FIFO in its place is refused, never waited on
+            data = json.loads(fh.read(64 * 1024).decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise ProxxError(f"{seq.sidecar}: unreadable sidecar ({exc}); {fix}", category="validation") from None
     value = str(data.get("frame_rate", "")) if isinstance(data, dict) and set(data) == {"frame_rate"} else ""
     if not _RATE.match(value):
-        raise ProxxError(f"{seq.sidecar}: invalid sidecar {data!r}; {fix}", category="validation")
+        raise ProxxError(f"{seq.sidecar}: invalid sidecar {repr(data)[:80]}; {fix}", category="validation")
     return FrameRate.parse(value)
 
 

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from ..jsonload import MAX_DOCUMENT_BYTES, DocumentInvalid, decode_document
+from ..safeopen import read_regular
 
 
 def read_bounded(path: Path) -> bytes:
-    """At most one byte more than a JobSpec may hold, so a huge file is refused, never loaded."""
-    with open(path, "rb") as fh:
-        return fh.read(MAX_DOCUMENT_BYTES + 1)
+    """At most one byte more than a JobSpec may hold, so a huge file is refused, never loaded. Opened
+    with :mod:`..safeopen`: a FIFO or a device put in a job file's place raises NotAFile (an OSError),
+    never blocks the watcher."""
+    return read_regular(path, MAX_DOCUMENT_BYTES + 1)
 
 
 def read_json(path: Path) -> Any:

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 import traceback
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,8 +30,10 @@ from ..plugins import EngineSet
 from ..process import subscribe_children, unsubscribe_children
 from ..results import COMPLETED, EXIT_SYSTEM, EXIT_VALIDATION, JobResult, refused
 from ..runner import run_job
+from ..safeopen import NotAFile
 from . import recovery
 from .files import read_bounded, read_spec
+from .jobthreads import STOP_GRACE_SECONDS, JobThreads
 from .log import ProgressLog, WatchLog
 from .owner import Owner
 from .protocol import ClaimedJob, WatchFolder
@@ -95,7 +97,8 @@ class Watcher:
     def __init__(self, root: Path, engines: EngineSet, *, max_workers: int = 1, once: bool = False,
                  poll_seconds: float | None = None, stable_seconds: float = DEFAULT_STABLE_SECONDS,
                  invalid_grace_seconds: float = DEFAULT_INVALID_GRACE_SECONDS, stream: TextIO | None = None,
-                 node: str | None = None, stop: threading.Event | None = None, path_map: PathMap | None = None):
+                 node: str | None = None, stop: threading.Event | None = None, path_map: PathMap | None = None,
+                 stop_grace_seconds: float = STOP_GRACE_SECONDS):
         self.engines = engines
         self.path_map = path_map
         self.max_workers = max(1, int(max_workers))
@@ -115,7 +118,9 @@ class Watcher:
         self._workers: dict[str, int] = {}  # pending name -> clips it may encode at once
         self.queue = PendingQueue(self.dirs["pending"], self.log, stable_seconds=self.stable_seconds,
                                   invalid_grace_seconds=self.invalid_grace_seconds)
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: JobThreads | None = None
+        #: how long a stop waits for running jobs to file their results before leaving them behind
+        self.stop_grace_seconds = max(0.0, stop_grace_seconds)
 
     # ---------------------------------------------------------------- setup and teardown
     def prepare(self) -> None:
@@ -183,7 +188,7 @@ class Watcher:
             return
         try:
             raw: bytes | None = read_bounded(path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotAFile):  # gone, or no longer a regular file: the next listing says
             self.queue.forget(name)
             return
         except OSError:
@@ -340,7 +345,7 @@ class Watcher:
         :class:`~proxx_core.watch.protocol.Fatal` when the folder cannot be used."""
         self.prepare()
         observer = None
-        self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="proxx-watch-job")
+        self._pool = JobThreads("proxx-watch-job")  # never more than max_workers at once (_free_slots)
         children = ChildrenRecord(self.folder)
         subscribe_children(children)
         try:
@@ -380,7 +385,11 @@ class Watcher:
                 self.wake.wait(min(interval, max(0.005, wait_until - time.monotonic())))
                 self.wake.clear()
         finally:
-            self._pool.shutdown(wait=True)
+            left = self._pool.shutdown(self.stop_grace_seconds if self.stop.is_set() else None)
+            if left:
+                self.log("abandoned", jobs=len(left), reason=(
+                    f"still running {self.stop_grace_seconds:g} s after the stop (blocked); their claims stay "
+                    f"in running/ and the next start on this node recovers them"))
             unsubscribe_children(children)
             self._reap()
             if observer is not None:
