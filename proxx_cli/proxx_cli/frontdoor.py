@@ -46,10 +46,16 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
 
 
 def building(args: argparse.Namespace) -> bool:
-    """Whether the command line names media to build a job from, rather than one JobSpec file."""
-    if getattr(args, "preset", None) or getattr(args, "proxy_profile", None):
+    """Whether the command line names media to build a job from, rather than one JobSpec file: a
+    profile or preset given, several inputs, a folder, or one file named like media. Anything else
+    is read as a JobSpec, whatever its name (the job file's own checks word what is wrong with it)."""
+    if getattr(args, "preset", None) or getattr(args, "proxy_profile", None) or len(args.inputs) != 1:
         return True
-    return not (len(args.inputs) == 1 and args.inputs[0].lower().endswith(".json"))
+    from proxx_core.cards import MEDIA_EXTENSIONS
+
+    given = args.inputs[0]
+    named_like_media = os.path.splitext(given)[1].lower() in MEDIA_EXTENSIONS and os.path.isfile(given)
+    return os.path.isdir(given) or named_like_media  # a FIFO or device is left to the job file's checks
 
 
 class UsageError(Exception):
@@ -64,8 +70,11 @@ def build_job(args: argparse.Namespace, err) -> tuple[dict[str, Any] | None, lis
     from proxx_core.pathmap import load_node_config
 
     if not (args.preset or args.proxy_profile):
-        raise UsageError("media need --profile PROFILE or --preset NAME (a JobSpec file's name ends in .json); "
-                         "see proxx profiles")
+        single = args.inputs[0] if len(args.inputs) == 1 else None
+        what = (f"{single}: is a directory; to make proxies of the media in it" if single and os.path.isdir(single)
+                else "to make proxies of media files, folders or cards")
+        raise UsageError(f"{what}, give --profile PROFILE or --preset NAME (see proxx profiles); a job file "
+                         f"is one JSON file")
     preset: dict[str, Any] = {}
     if args.preset:
         preset = dict(load_node_config(args.config).preset(args.preset))

@@ -94,7 +94,9 @@ def test_proxx_job_writes_the_job_that_run_would_run(tmp_path, media, outdir):
 def test_refusals_of_the_front_door_name_the_fix(tmp_path, media, outdir):
     card = _card(tmp_path / "C001", media, frames=6)
     no_profile = run_cli("validate", card)
-    assert no_profile.returncode == 1 and "--profile PROFILE or --preset NAME" in no_profile.stderr
+    assert no_profile.returncode == 1
+    assert "is a directory; to make proxies of the media in it, give --profile PROFILE or --preset NAME" \
+        in no_profile.stderr
     env = {"PROXX_CONFIG": str(_config(tmp_path, outdir))}
     unknown = run_cli("run", "--preset", "daily", card, env_extra=env)
     assert unknown.returncode == 1 and "no preset 'daily'" in unknown.stderr and "presets: dailies" in unknown.stderr
