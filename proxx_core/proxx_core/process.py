@@ -54,6 +54,10 @@ def _headline(stderr: str) -> str:
     return (decisive or causes or lines[-1:] or ["no stderr"])[0]
 
 
+#: public name for reports and displays that show why a command failed
+decisive_stderr_line = _headline
+
+
 # -- live child process groups: a watch process records them so that, if it dies, the recovering
 # process can kill its encoders (each child leads its own process group: start_new_session=True)
 _children_lock = threading.Lock()
