@@ -1,0 +1,92 @@
+"""`proxx dashboard` as a server: the CLI finds it through the `proxx.commands` entry point; off
+loopback it refuses to start without a token; with a token every request without it gets 401;
+/metrics speaks Prometheus; the watch reader counts what a watch folder records."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+from dashhelp import PROXX, get, start_dashboard
+
+from proxx_core.watch.live import LiveRecord
+from proxx_core.watch.owner import Owner, register
+from proxx_core.progress import ProgressEvent
+from proxx_dashboard.watchreader import WatchFolderReader
+from proxxtest import run_cli
+
+
+def _folder(tmp_path):
+    folder = tmp_path / "watch"
+    for sub in ("pending", "running", "completed", "failed"):
+        (folder / sub).mkdir(parents=True)
+    return folder
+
+
+def test_non_loopback_bind_without_token_refuses_to_start(tmp_path):
+    folder = _folder(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "PROXX_DASHBOARD_TOKEN"}
+    for host in ("0.0.0.0", "192.0.2.10", "::"):
+        res = subprocess.run([PROXX, "dashboard", str(folder), "--host", host], capture_output=True, text=True,
+                             env=env, timeout=30, stdin=subprocess.DEVNULL)
+        assert res.returncode == 1, (host, res.stderr)
+        assert "--token" in res.stderr and "PROXX_DASHBOARD_TOKEN" in res.stderr, res.stderr
+    missing = run_cli("dashboard", tmp_path / "nope")
+    assert missing.returncode == 1 and "no such directory" in missing.stderr
+
+
+def test_with_a_token_requests_without_it_get_401(tmp_path):
+    folder = _folder(tmp_path)
+    proc, base = start_dashboard(folder, env={"PROXX_DASHBOARD_TOKEN": "s3cret-token"})
+    try:
+        for path in ("", "live", "api/snapshot", "metrics", "static/dashboard.js", "report/completed/x.result.json"):
+            assert get(base + path)[0] == 401, path
+            assert get(base + path, {"Authorization": "Bearer wrong-token"})[0] == 401, path
+            assert get(base + path + "?token=s3cret-tokeX")[0] == 401, path
+        status, body = get(base + "metrics", {"Authorization": "Bearer s3cret-token"})
+        assert status == 200 and b"proxx_jobs{" in body and b"proxx_dashboard_snapshot_refreshes_total" in body
+        status, body = get(base + "?token=s3cret-token")
+        assert status == 200 and b"Proxx" in body
+        status, body = get(base + "api/snapshot", {"Cookie": "proxx_dashboard_token=s3cret-token"})
+        assert status == 200 and json.loads(body)["pending"] == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_reader_counts_live_clips_and_judges_a_live_owner_alive(tmp_path):
+    """The live file a watcher writes, read back: running slot, counts, source seconds, failures."""
+    folder = _folder(tmp_path)
+    me = Owner.current(node="nodeA")
+    owner_dir = register(folder / "running", me)
+    (owner_dir / "job.json").write_text("{}")
+    live = LiveRecord(owner_dir, node="nodeA", pid=me.pid, max_workers=2, engines={"ffmpeg": {"version": "1"}})
+    live.job_started("job.json", "job-1", {1: 10.0, 2: 30.0, 3: None}, 2)
+    for event in (ProgressEvent(event="start", index=1, source="/m/a.mov", output="o"),
+                  ProgressEvent(event="done", index=1, source="/m/a.mov", output="o", status="FAILED",
+                                category="engine_failed"),
+                  ProgressEvent(event="start", index=2, source="/m/b.mov", output="o"),
+                  ProgressEvent(event="progress", index=2, source="/m/b.mov", output="o", percent=50.0, fps=24.0,
+                                speed=1.0, eta_seconds=15.0)):
+        live.event("job.json", event)
+    live.write()
+    snap = WatchFolderReader(folder, node="nodeA").read()
+    assert [n.state for n in snap.nodes] == ["alive"]
+    assert snap.nodes[0].engines == {"ffmpeg": {"version": "1"}} and snap.nodes[0].jobs == 1
+    (slot,) = snap.slots
+    assert (slot.file, slot.percent, slot.fps, slot.speed, slot.eta_seconds, slot.stalled) == (
+        "b.mov", 50.0, 24.0, 1.0, 15.0, False)
+    (job,) = snap.running
+    assert (job.clips_total, job.clips_done, job.source_seconds, job.source_seconds_done) == (3, 1, 40.0, 25.0)
+    assert job.by_status == {"FAILED": 1, "RUNNING": 1}
+    assert [(f.index, f.file, f.category) for f in job.failures] == [(1, "a.mov", "engine_failed")]
+    assert snap.clips_by_status == {"FAILED": 1, "RUNNING": 1}
+    # a clip quiet for longer than the stall time is flagged
+    later = WatchFolderReader(folder, node="nodeA", stall_seconds=5, clock=lambda: time.time() + 60).read()
+    assert [s.stalled for s in later.slots] == [True]
+    # another node's owner is judged by its heartbeat only
+    assert [n.state for n in WatchFolderReader(folder, node="nodeB").read().nodes] == ["alive"]
+    stale = WatchFolderReader(folder, node="nodeB", clock=lambda: time.time() + 600).read()
+    assert [n.state for n in stale.nodes] == ["lost"] and stale.slots[0].lost
