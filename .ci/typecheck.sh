@@ -8,4 +8,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/mypy --strict proxx_core/proxx_core
 .venv/bin/mypy proxx_cli/proxx_cli proxx_engine_ffmpeg/proxx_engine_ffmpeg \
-  proxx_engine_resolve/proxx_engine_resolve proxx_fleet/proxx_fleet proxx_notify/proxx_notify
+  proxx_engine_resolve/proxx_engine_resolve proxx_fleet/proxx_fleet proxx_notify/proxx_notify proxx_dashboard/proxx_dashboard

@@ -50,8 +50,9 @@ def make_folder(root: Path, jobs: int, clips: int) -> Owner:
         status = "PARTIAL" if any(r["status"] == "FAILED" for r in rows) else "COMPLETED"
         dest = root / ("completed" if status == "COMPLETED" else "failed")
         result = {"job_id": f"job-{j:016x}", "status": status, "clips": rows, "problems": [], "deliverables": [],
-                  "timing": {"started_at": "2026-12-06T20:00:00.000Z", "finished_at": f"2026-12-06T20:{j % 60:02d}:00.000Z",
-                             "seconds": 12.5, "watch": {"owner": {"node": "render01"}}}}
+                  "timing": {"started_at": "2026-12-06T20:00:00.000Z",
+                             "finished_at": f"2026-12-06T20:{j % 60:02d}:00.000Z", "seconds": 12.5,
+                             "watch": {"owner": {"node": "render01"}}}}
         (dest / f"A{j:03d}.result.json").write_text(json.dumps(result))
         (dest / f"A{j:03d}.json").write_text("{}")
     for p in range(20):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "proxx_dashboard_token"
 ENV = "PROXX_DASHBOARD_TOKEN"
@@ -54,7 +54,7 @@ class TokenGate:
             await response(scope, receive, send)
             return
 
-        async def send_with_cookie(message: dict) -> None:  # type: ignore[type-arg]
+        async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
                 cookie = f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict".encode("latin-1")
                 message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}

@@ -37,7 +37,8 @@ def add_command(add: Any) -> None:
 def refusal(host: str, token: str | None, folder: Path) -> str | None:
     """Why the dashboard must not start, or None."""
     if not folder.is_dir():
-        return f"proxx dashboard: {folder} is not a watch folder (no such directory); give the folder `proxx watch` uses"
+        return (f"proxx dashboard: {folder} is not a watch folder (no such directory); give the folder "
+                f"`proxx watch` uses")
     if not is_loopback(host) and not token:
         return (f"proxx dashboard: --host {host} is reachable from other machines, so a token is required: "
                 f"pass --token <secret> or set {ENV} (or bind to 127.0.0.1)")

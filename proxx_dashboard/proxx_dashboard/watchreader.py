@@ -48,6 +48,11 @@ def parse_time(text: Any) -> float | None:
         return None
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one for anything else (files may be written by other versions)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -101,8 +106,7 @@ class WatchFolderReader:
             if entry.startswith(".") or not folder.is_dir():
                 continue
             owner = Owner.from_json(read_json(folder / OWNER_FILE))
-            live = read_json(folder / PROGRESS_FILE)
-            live = live if isinstance(live, dict) else {}
+            live = _obj(read_json(folder / PROGRESS_FILE))
             node = self._node(entry, owner, live, now)
             try:
                 claimed = sorted(n for n in os.listdir(folder) if not n.startswith(".")
@@ -110,7 +114,7 @@ class WatchFolderReader:
                                  and not n.endswith(FINISHING_SUFFIX))
             except OSError:
                 continue  # filed and removed meanwhile
-            live_jobs = live.get("jobs") if isinstance(live.get("jobs"), dict) else {}
+            live_jobs = _obj(live.get("jobs"))
             for name in claimed:
                 job, job_slots = self._live_job(name, node, live_jobs.get(name), now)
                 jobs.append(job)
@@ -236,13 +240,13 @@ def summarise(rel: str, data: Any, mtime: float) -> tuple[Job, Counter[str], str
         if isinstance(problem, dict):
             failures.append(Failure(index=0, file=str(problem.get("path") or "/"),
                                     category=str(problem.get("category")), message=str(problem.get("message"))))
-    timing = data.get("timing") if isinstance(data.get("timing"), dict) else {}
-    watch = timing.get("watch") if isinstance(timing.get("watch"), dict) else {}
-    owner = watch.get("owner") if isinstance(watch.get("owner"), dict) else {}
-    seconds = [_number(((c.get("source") or {}).get("info") or {}).get("duration_seconds")) for c in clips]
+    timing = _obj(data.get("timing"))
+    watch = _obj(timing.get("watch"))
+    owner = _obj(watch.get("owner"))
+    seconds = [_number(_obj(_obj(c.get("source")).get("info")).get("duration_seconds")) for c in clips]
     total = round(sum(s for s in seconds if s), 3)
-    done = round(sum(s for s, c in zip(seconds, clips, strict=True) if s and c.get("status") in ("COMPLETED", "SKIPPED")),
-                 3)
+    made = ("COMPLETED", "SKIPPED")
+    done = round(sum(s for s, c in zip(seconds, clips, strict=True) if s and c.get("status") in made), 3)
     report = next((d["path"] for d in data.get("deliverables") or [] if isinstance(d, dict)
                    and d.get("name") == "report" and isinstance(d.get("path"), str) and d["path"].endswith(".html")
                    and d.get("sha256")), None)
@@ -260,7 +264,7 @@ def _failure(clip: Mapping[str, Any]) -> Failure:
     commands = [c for c in clip.get("commands") or [] if isinstance(c, dict) and c.get("stderr_tail")]
     failed = [c for c in commands if c.get("exit_code") not in (0, None)] or commands
     line = decisive_stderr_line(str(failed[-1]["stderr_tail"])) if failed else None
-    source = clip.get("source") if isinstance(clip.get("source"), dict) else {}
+    source = _obj(clip.get("source"))
     return Failure(index=int(clip.get("index") or 0), file=Path(str(source.get("path") or "")).name,
                    category=str(failure.get("category")), message=str(failure.get("message") or ""),
                    stderr_line=line)

@@ -10,10 +10,9 @@ import subprocess
 import time
 
 from dashhelp import PROXX, get, start_dashboard
-
+from proxx_core.progress import ProgressEvent
 from proxx_core.watch.live import LiveRecord
 from proxx_core.watch.owner import Owner, register
-from proxx_core.progress import ProgressEvent
 from proxx_dashboard.watchreader import WatchFolderReader
 from proxxtest import run_cli
 

@@ -9,14 +9,13 @@ import json
 import signal
 
 import pytest
-from dashhelp import chrome, drop, keep_screenshot, start_dashboard, start_watch, wait_for
 
+from dashhelp import chrome, drop, keep_screenshot, start_dashboard, start_watch, wait_for
 from proxx_core.watch.log import WatchLog
 from proxx_core.watch.owner import OWNER_FILE, Owner
 from proxx_core.watch.recovery import kill_recorded_children
 from proxx_engine_ffmpeg.testmedia import make_source
 from proxxtest import job_doc
-
 
 #: what the page shows, read in one go (the page replaces its body as it updates, so element
 #: references do not outlive a refresh)
@@ -106,6 +105,7 @@ def test_page_shows_failure_progress_and_a_killed_watcher_as_lost(tmp_path):
             owner = Owner.from_json(json.loads((owner_dir / OWNER_FILE).read_text())) if (
                 owner_dir / OWNER_FILE).exists() else None
             if owner is not None:
-                kill_recorded_children(owner_dir, owner, Owner.current(node=owner.node), WatchLog("t", 0, io.StringIO()))
+                me = Owner.current(node=owner.node)
+                kill_recorded_children(owner_dir, owner, me, WatchLog("t", 0, io.StringIO()))
         dashboard.terminate()
         dashboard.wait(timeout=10)

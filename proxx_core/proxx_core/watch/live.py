@@ -27,6 +27,7 @@ from ..clock import now_rfc3339
 from ..plugins import EngineSet
 from ..progress import DONE, PROGRESS, START, EventFn, ProgressEvent
 from .owner import PROGRESS_FILE
+
 #: a running clip's progress is written at most this often
 WRITE_SECONDS = 1.0
 #: the file is rewritten at least this often while the process lives (its heartbeat)
