@@ -14,7 +14,7 @@ from proxx_core.progress import ProgressEvent
 from proxx_core.watch.live import LiveRecord
 from proxx_core.watch.owner import Owner, register
 from proxx_dashboard.watchreader import WatchFolderReader
-from proxxtest import run_cli
+from proxxtest import job_doc, run_cli
 
 
 def _folder(tmp_path):
@@ -89,3 +89,81 @@ def test_reader_counts_live_clips_and_judges_a_live_owner_alive(tmp_path):
     assert [n.state for n in WatchFolderReader(folder, node="nodeB").read().nodes] == ["alive"]
     stale = WatchFolderReader(folder, node="nodeB", clock=lambda: time.time() + 600).read()
     assert [n.state for n in stale.nodes] == ["lost"] and stale.slots[0].lost
+
+
+BROKEN_FFMPEG = """#!/bin/sh
+# the real ffmpeg, made to fail for real on sources named broken-*: an encoder that does not exist
+case "$*" in
+  *broken-*) exec "{real}" -hide_banner -nostdin -f lavfi -i nullsrc=d=0.1 -c:v no_such_encoder -f null - ;;
+  *) exec "{real}" "$@" ;;
+esac
+"""
+
+
+def test_history_shows_a_failed_clip_with_its_category_and_decisive_stderr_line(tmp_path, media):
+    from proxx_dashboard.app import templates
+    from proxx_engine_ffmpeg.binary import inspect_binary
+
+    folder = _folder(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    wrapper = tmp_path / "bin" / "ffmpeg"
+    wrapper.parent.mkdir()
+    wrapper.write_text(BROKEN_FFMPEG.replace("{real}", inspect_binary().path))
+    wrapper.chmod(0o755)
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps(job_doc([media("broken-A001.mov"), media("fine.mov")], out)))
+    res = run_cli("run", job, "--result", folder / "failed" / "job.result.json",
+                  env_extra={"PROXX_FFMPEG": str(wrapper)})
+    assert res.returncode == 3, res.stderr
+    snap = WatchFolderReader(folder).read()
+    (row,) = snap.history
+    assert (row.name, row.state, row.by_status) == ("job.json", "PARTIAL", {"FAILED": 1, "COMPLETED": 1})
+    (failure,) = row.failures
+    assert (failure.index, failure.file, failure.category) == (1, "broken-A001.mov", "engine_failed")
+    # the line that says why, not FFmpeg's closing consequence ("Error opening output files: ...")
+    assert failure.stderr_line is not None and failure.stderr_line.endswith("Error selecting an encoder"), failure
+    assert snap.clips_by_status == {"FAILED": 1, "COMPLETED": 1} and snap.jobs_by_state["PARTIAL"] == 1
+    html = templates().get_template("fragment.html").render(s=snap)
+    assert "engine_failed" in html and "Error selecting an encoder" in html
+
+
+def test_twenty_pollers_never_cause_more_than_one_read_per_second(tmp_path):
+    import threading
+    import urllib.request
+
+    import uvicorn
+
+    from proxx_dashboard.app import create_app
+
+    folder = _folder(tmp_path)
+    app = create_app(WatchFolderReader(folder))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/"
+        keeper = app.state.keeper
+        answers = []
+
+        def poll(until: float) -> None:
+            while time.monotonic() < until:
+                for path in ("live", "metrics"):
+                    with urllib.request.urlopen(base + path, timeout=5) as r:
+                        answers.append(r.status)
+
+        before, started = keeper.refreshes, time.monotonic()
+        pollers = [threading.Thread(target=poll, args=(started + 2.5,)) for _ in range(20)]
+        for t in pollers:
+            t.start()
+        for t in pollers:
+            t.join()
+        reads, elapsed = keeper.refreshes - before, time.monotonic() - started
+        assert len(answers) > 40 and set(answers) == {200}
+        assert reads <= int(elapsed) + 1, f"{reads} reads in {elapsed:.1f} s"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
