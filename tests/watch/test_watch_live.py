@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 
-from watchhelp import drop, run_inprocess, spec
-
 from proxx_core.progress import ProgressEvent
 from proxx_core.watch import live as live_mod
 from proxx_core.watch.live import LiveRecord
 from proxx_core.watch.owner import PROGRESS_FILE
+from watchhelp import drop, run_inprocess, spec
 
 
 class Clock:
