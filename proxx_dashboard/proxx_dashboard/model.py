@@ -4,6 +4,8 @@ the page, the JSON and ``/metrics`` only read snapshots, never the disk."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -45,6 +47,8 @@ class Node:
     engines: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     started_at: str | None = None
     jobs: int = 0
+    #: fleet workers: the node config's allowed roots (sources, looks, outputs), when it sets any
+    allowed: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -117,3 +121,37 @@ class Reader(Protocol):
     """Makes a snapshot from what a watch folder or a fleet records. Called by one thread only."""
 
     def read(self) -> Snapshot: ...
+
+
+def _summed(dicts: Sequence[dict[str, int]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for d in dicts:
+        total.update(d)
+    return dict(total)
+
+
+def merge(snapshots: Sequence[Snapshot]) -> Snapshot:
+    """One page for a watch folder and a fleet: everything side by side, counts added."""
+    if len(snapshots) == 1:
+        return snapshots[0]
+    return Snapshot(
+        source=" + ".join(s.source for s in snapshots), taken_at=max(s.taken_at for s in snapshots),
+        read_seconds=round(sum(s.read_seconds for s in snapshots), 4),
+        nodes=tuple(n for s in snapshots for n in s.nodes), slots=tuple(c for s in snapshots for c in s.slots),
+        running=tuple(j for s in snapshots for j in s.running), pending=sum(s.pending for s in snapshots),
+        history=tuple(sorted((j for s in snapshots for j in s.history), key=lambda j: j.finished_at or "",
+                             reverse=True)),
+        clips_by_status=_summed([s.clips_by_status for s in snapshots]),
+        jobs_by_state=_summed([s.jobs_by_state for s in snapshots]),
+        reports={k: v for s in snapshots for k, v in s.reports.items()},
+        errors=tuple(e for s in snapshots for e in s.errors))
+
+
+class Combined:
+    """Several readers as one (a watch folder and a fleet on one page)."""
+
+    def __init__(self, readers: Sequence[Reader]):
+        self.readers = tuple(readers)
+
+    def read(self) -> Snapshot:
+        return merge([r.read() for r in self.readers])
