@@ -3,12 +3,14 @@ processes, and a headless Chromium driven by selenium (Debian's chromium + chrom
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -109,3 +111,22 @@ def keep_screenshot(driver, tmp_path: Path, name: str) -> Path:
         os.makedirs(artifacts, exist_ok=True)
         shutil.copy(path, os.path.join(artifacts, name))
     return path
+
+
+@contextlib.contextmanager
+def serve_in_thread(app):
+    """Serve a Starlette app with uvicorn on a free loopback port in this process; yields its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)

@@ -9,7 +9,7 @@ import os
 import subprocess
 import time
 
-from dashhelp import PROXX, get, start_dashboard
+from dashhelp import PROXX, get, serve_in_thread, start_dashboard
 from proxx_core.progress import ProgressEvent
 from proxx_core.watch.live import LiveRecord
 from proxx_core.watch.owner import Owner, register
@@ -132,20 +132,10 @@ def test_twenty_pollers_never_cause_more_than_one_read_per_second(tmp_path):
     import threading
     import urllib.request
 
-    import uvicorn
-
     from proxx_dashboard.app import create_app
 
-    folder = _folder(tmp_path)
-    app = create_app(WatchFolderReader(folder))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/"
+    app = create_app(WatchFolderReader(_folder(tmp_path)))
+    with serve_in_thread(app) as base:
         keeper = app.state.keeper
         answers = []
 
@@ -162,8 +152,30 @@ def test_twenty_pollers_never_cause_more_than_one_read_per_second(tmp_path):
         for t in pollers:
             t.join()
         reads, elapsed = keeper.refreshes - before, time.monotonic() - started
-        assert len(answers) > 40 and set(answers) == {200}
-        assert reads <= int(elapsed) + 1, f"{reads} reads in {elapsed:.1f} s"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    assert len(answers) > 40 and set(answers) == {200}
+    assert reads <= int(elapsed) + 1, f"{reads} reads in {elapsed:.1f} s"
+
+
+def test_report_link_serves_only_the_report_a_result_lists(tmp_path):
+    from proxx_dashboard.app import create_app
+
+    folder = _folder(tmp_path)
+    report = tmp_path / "out" / "job-1.report.html"
+    report.parent.mkdir()
+    report.write_text("<html><body>the job report</body></html>")
+    (tmp_path / "secret.txt").write_text("not for the page")
+    result = {"job_id": "job-1", "status": "COMPLETED", "clips": [], "problems": [], "timing": {},
+              "deliverables": [{"name": "report", "path": str(report.with_suffix(".pdf")), "sha256": "ab"},
+                               {"name": "report", "path": str(report), "sha256": "cd"}]}
+    (folder / "completed" / "job.result.json").write_text(json.dumps(result))
+    (folder / "completed" / "other.result.json").write_text(json.dumps({**result, "deliverables": []}))
+    with serve_in_thread(create_app(WatchFolderReader(folder))) as base:
+        snapshot = json.loads(get(base + "api/snapshot")[1])
+        links = {j["name"]: j["report_url"] for j in snapshot["history"]}
+        assert links == {"job.json": "report/completed/job.result.json", "other.json": None}
+        status, body = get(base + links["job.json"])
+        assert status == 200 and b"the job report" in body
+        assert str(report) not in json.dumps(snapshot)  # paths are served, never shown
+        for path in ("report/completed/other.result.json", "report/../secret.txt",
+                     "report/" + str(tmp_path / "secret.txt")):
+            assert get(base + path)[0] == 404, path
