@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+if TYPE_CHECKING:  # the command imports this module: keep `proxx --help` free of web imports
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "proxx_dashboard_token"
 ENV = "PROXX_DASHBOARD_TOKEN"

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .auth import ENV, is_loopback
-from .watchreader import DEFAULT_STALL_SECONDS
-
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
+from .settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STALL_SECONDS
 
 
 def add_command(add: Any) -> None:

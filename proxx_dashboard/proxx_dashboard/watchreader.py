@@ -28,9 +28,8 @@ from proxx_core.watch.protocol import FINISHING_SUFFIX
 from proxx_core.watch.scan import is_candidate_name
 
 from .model import ALIVE, LOST, UNKNOWN, Failure, Job, Node, Slot, Snapshot
+from .settings import DEFAULT_STALL_SECONDS
 
-#: a running clip with no progress sample for this long is flagged stalled
-DEFAULT_STALL_SECONDS = 60.0
 #: another node's owner whose heartbeat is older than this is shown lost
 DEFAULT_LOST_SECONDS = 3 * HEARTBEAT_SECONDS
 #: how many filed jobs the page lists (the counts and /metrics cover every one)

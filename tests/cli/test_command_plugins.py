@@ -47,3 +47,19 @@ def test_a_plugin_cannot_take_a_built_in_name(monkeypatch, tmp_path, capsys):
     args = main.build_parser().parse_args(["run", "job.json"])
     assert args.func is main.cmd_run
     assert capsys.readouterr().err == ""  # skipped by name, never loaded
+
+
+def test_registering_the_dashboard_imports_no_web_framework():
+    """`proxx --help` and `proxx --version` build every parser, plugin commands included: the
+    dashboard's registration must stay as cheap as a built-in's."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import sys, json\nfrom proxx_cli.main import build_parser\nbuild_parser()\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    modules = json.loads(r.stdout)
+    assert "proxx_dashboard.command" in modules
+    heavy = [m for m in modules if m.split(".")[0] in ("starlette", "uvicorn", "jinja2", "prometheus_client", "anyio")]
+    assert not heavy, heavy
