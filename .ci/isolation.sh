@@ -12,6 +12,8 @@
 #   (n) proxx-notify with core, cli and ffmpeg: a job naming an unreachable target completes, with a warning
 #   (f) a fleet-only environment (core, cli, ffmpeg engine, fleet): a real redis-server on a free
 #       loopback port, a real `proxx worker`, one clip submitted, `proxx wait` gives COMPLETED
+#   (s) proxx-dashboard with core and cli only: `proxx dashboard` is found through its entry point,
+#       refuses a non-loopback bind without a token, and serves /metrics for an empty watch folder
 #
 # usage: .ci/isolation.sh [REPO_ROOT]     (set PIP_CACHE_DIR to reuse downloaded wheels;
 #        ISOLATION_ONLY=fleet runs part (f) alone)
@@ -238,5 +240,32 @@ check n "$RESULT_IS" "$WORK/n-result.json" ffmpeg
 grep -q "proxx-notify: warning: target 'ops'" "$WORK/n-run.err" || { cat "$WORK/n-run.err" >&2; fail "(n) no warning"; }
 say "(n) ok: COMPLETED, and the unreachable target is a warning"
 fleet_part
+
+# ---------------------------------------------------------------------------------------------
+say "(s) proxx-dashboard beside core and cli only: found by the CLI, token rule, /metrics served"
+venv s
+pip_in s -c constraints.txt ./proxx_core ./proxx_cli ./proxx_dashboard
+mkdir -p "$WORK/watch-s"
+"$WORK/s/bin/proxx" dashboard --help >/dev/null || fail "(s) proxx dashboard --help"
+if "$WORK/s/bin/proxx" dashboard "$WORK/watch-s" --host 0.0.0.0 2>"$WORK/s.err"; then fail "(s) started without a token"; fi
+grep -q -- "--token" "$WORK/s.err" || { cat "$WORK/s.err" >&2; fail "(s) the refusal does not name --token"; }
+check s '
+import socket, subprocess, sys, time, urllib.request
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+proc = subprocess.Popen([sys.argv[1], "dashboard", sys.argv[2], "--port", str(port)], stdin=subprocess.DEVNULL)
+try:
+    for _ in range(200):
+        try:
+            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        sys.exit("the dashboard did not answer")
+    assert "proxx_jobs{state=\"pending\"} 0.0" in body, body
+finally:
+    proc.terminate(); proc.wait(timeout=10)
+' "$WORK/s/bin/proxx" "$WORK/watch-s"
+say "(s) ok"
 
 say "all isolation checks passed in $((SECONDS - T0)) s"

@@ -9,4 +9,4 @@ cd "$(dirname "$0")/.."
 .venv/bin/mypy --strict proxx_core/proxx_core
 .venv/bin/mypy proxx_cli/proxx_cli proxx_engine_ffmpeg/proxx_engine_ffmpeg \
   proxx_engine_resolve/proxx_engine_resolve proxx_fleet/proxx_fleet proxx_notify/proxx_notify \
-  proxx_report/proxx_report
+  proxx_report/proxx_report proxx_dashboard/proxx_dashboard

@@ -22,6 +22,7 @@ SUMMARIES = {
     "delivery": "sidecars for editors and DITs: ALE, FCPXML, OpenTimelineIO, ASC MHL",
     "notifications": "tell people when a job ends: Slack, Teams, e-mail, webhooks (proxx-notify)",
     "watch-folders": "the watch folder: layout, protocol, logs",
+    "status-page": "proxx dashboard: a live web page and Prometheus metrics for a watch folder",
     "fleet": "running jobs on many nodes (Celery + Redis)",
     "performance": "speed, workers, determinism evidence",
     "resolve": "the DaVinci Resolve engine (camera RAW); relinking in Resolve: nle-resolve",

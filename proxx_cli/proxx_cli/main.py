@@ -477,7 +477,24 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--max-workers", type=_workers, default=2, metavar="N|auto")
     if only is None or only in FLEET_COMMANDS:
         _add_fleet_commands(add)
+    if only is None:
+        _add_plugin_commands(add)
     return parser
+
+
+def _add_plugin_commands(add) -> None:
+    """Commands other distributions offer (entry-point group ``proxx.commands``: each names a
+    function called with ``add(name, help, func)``), e.g. ``dashboard`` from proxx-dashboard; the CLI
+    never imports them. A built-in name cannot be taken, and a broken plugin only loses its command."""
+    import importlib.metadata
+
+    for ep in sorted(importlib.metadata.entry_points(group="proxx.commands"), key=lambda ep: ep.name):
+        if ep.name in COMMAND_NAMES:
+            continue
+        try:
+            ep.load()(add)
+        except Exception as exc:
+            _err(f"proxx: the command {ep.name!r} from {ep.value} could not be loaded: {type(exc).__name__}: {exc}")
 
 
 FLEET_COMMANDS = ("worker", "submit", "status", "wait", "cancel", "workers")

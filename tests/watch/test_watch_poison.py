@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from proxx_core.watch.owner import CHILDREN_FILE, Owner, process_start_token
+from proxx_core.watch.owner import CHILDREN_FILE, PROGRESS_FILE, Owner, process_start_token
 from watchhelp import dead_pid, drop, needs_proc, result_of, run_inprocess, spec
 
 LONG_NAME = "L" * 225 + ".json"  # <stem>.result.json and the .finishing marker's temp name exceed NAME_MAX
@@ -324,7 +324,7 @@ def test_three_watchers_file_every_poison_and_complete_every_good_job(tmp_path, 
         def settled():
             return not os.listdir(w / "pending") and not [
                 n for d in os.listdir(w / "running") for n in os.listdir(w / "running" / d)
-                if n not in ("owner.json", CHILDREN_FILE)]
+                if n not in ("owner.json", CHILDREN_FILE, PROGRESS_FILE)]
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not settled():
             assert all(p.poll() is None for p in procs), "a watcher exited"

@@ -31,6 +31,8 @@ from ..atomic import fsync_dir, write_text_atomic
 OWNER_FILE = "owner.json"
 #: the live encoder process groups of the owner (see process.live_children), for recovery to kill
 CHILDREN_FILE = "owner.children.json"
+#: the owner's live state for status pages (see live.py); not a job: its name does not end in .json
+PROGRESS_FILE = "owner.progress"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -192,10 +194,10 @@ def rewrite_owner_file(folder: Path, owner: Owner) -> None:
 def release(folder: Path) -> list[str]:
     """Remove an owner folder that holds nothing but bookkeeping; return what keeps it otherwise."""
     try:
-        rest = [p for p in os.listdir(folder) if p not in (OWNER_FILE, CHILDREN_FILE)]
+        rest = [p for p in os.listdir(folder) if p not in (OWNER_FILE, CHILDREN_FILE, PROGRESS_FILE)]
         if rest:
             return rest
-        for name in (CHILDREN_FILE, OWNER_FILE):
+        for name in (PROGRESS_FILE, CHILDREN_FILE, OWNER_FILE):
             try:
                 os.unlink(folder / name)
             except FileNotFoundError:

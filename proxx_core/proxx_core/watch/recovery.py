@@ -27,6 +27,7 @@ from .log import WatchLog
 from .owner import (
     CHILDREN_FILE,
     OWNER_FILE,
+    PROGRESS_FILE,
     Liveness,
     Owner,
     judge,
@@ -42,7 +43,7 @@ RECOVERY_INTERVAL_SECONDS = 30.0
 #: a dead process's leftover marker or temp file is removed only once it is this old
 ORPHAN_SECONDS = 60.0
 #: files of an owner folder that are bookkeeping, not claimed jobs
-BOOKKEEPING = (OWNER_FILE, CHILDREN_FILE)
+BOOKKEEPING = (OWNER_FILE, CHILDREN_FILE, PROGRESS_FILE)
 
 
 class Recovery:
@@ -132,6 +133,7 @@ class Recovery:
                     unlink(path / n)
             if not [n for n in os.listdir(path) if n not in BOOKKEEPING]:
                 unlink(path / CHILDREN_FILE)
+                unlink(path / PROGRESS_FILE)
                 unlink(path / OWNER_FILE)
                 os.rmdir(path)
         except OSError:

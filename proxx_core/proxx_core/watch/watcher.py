@@ -34,6 +34,7 @@ from ..safeopen import NotAFile
 from . import recovery
 from .files import read_bounded, read_spec
 from .jobthreads import STOP_GRACE_SECONDS, JobThreads
+from .live import LiveRecord, engine_builds
 from .log import ProgressLog, WatchLog
 from .owner import Owner
 from .protocol import ClaimedJob, WatchFolder
@@ -121,6 +122,8 @@ class Watcher:
         self._pool: JobThreads | None = None
         #: how long a stop waits for running jobs to file their results before leaving them behind
         self.stop_grace_seconds = max(0.0, stop_grace_seconds)
+        #: running/<owner>/owner.progress, what status pages read (set up by run())
+        self.live: LiveRecord | None = None
 
     # ---------------------------------------------------------------- setup and teardown
     def prepare(self) -> None:
@@ -288,8 +291,21 @@ class Watcher:
         fsync_dir(str(self.owner_dir))
         self.log("started", job=claim.name, job_id=checked.job.job_id, clips=len(checked.job.clips),
                  workers=workers)
-        return run_job(checked.job, self.engines, max_workers=workers, cancel=self.stop,
-                       events=ProgressLog(self.log, claim.name))
+        events: Any = ProgressLog(self.log, claim.name)
+        live = self.live
+        if live is not None:
+            live.job_started(claim.name, checked.job.job_id, {
+                c.index: c.source_info.duration_seconds for c in checked.job.clips}, workers)
+            to_log, to_disk = events, live.listener(claim.name)
+
+            def events(event: Any) -> None:
+                to_log(event)
+                to_disk(event)
+        try:
+            return run_job(checked.job, self.engines, max_workers=workers, cancel=self.stop, events=events)
+        finally:
+            if live is not None:
+                live.job_finished(claim.name)
 
     # ------------------------------------------------------------------------------- loop
     def _reap(self) -> None:
@@ -348,7 +364,12 @@ class Watcher:
         self._pool = JobThreads("proxx-watch-job")  # never more than max_workers at once (_free_slots)
         children = ChildrenRecord(self.folder)
         subscribe_children(children)
+        self.live = LiveRecord(self.owner_dir, node=self.owner.node, pid=self.owner.pid, max_workers=self.max_workers,
+                               engines=engine_builds(self.engines), on_error=lambda exc: self.log.once(
+                                   ("live", str(exc)), "error", reason=f"cannot write the live state in "
+                                   f"{self.folder.rel(self.owner_dir)}: {exc.strerror or exc}"))
         try:
+            self.live.write()
             self.recover()
             observer = self._start_observer()
             if self.poll_seconds is not None:
@@ -365,6 +386,7 @@ class Watcher:
             next_listing = 0.0
             while not self.stop.is_set():
                 self._reap()
+                self.live.beat()
                 now = time.monotonic()
                 if now - last_recovery >= recovery.RECOVERY_INTERVAL_SECONDS:
                     self.recover()  # a sibling watcher of this node may have died since start-up
@@ -382,7 +404,7 @@ class Watcher:
                     continue
                 due = self.queue.next_due()
                 wait_until = next_listing if due is None else min(next_listing, due)
-                self.wake.wait(min(interval, max(0.005, wait_until - time.monotonic())))
+                self.wake.wait(min(interval, self.live.next_due(), max(0.005, wait_until - time.monotonic())))
                 self.wake.clear()
         finally:
             left = self._pool.shutdown(self.stop_grace_seconds if self.stop.is_set() else None)
@@ -395,6 +417,7 @@ class Watcher:
             if observer is not None:
                 observer.stop()
                 observer.join(timeout=5)
+            self.live.remove()
             self.release()
         self.log("stopped", reason="signal" if self.stop.is_set() else "nothing left to do (--once)")
         return 0

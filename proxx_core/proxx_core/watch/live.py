@@ -1,0 +1,156 @@
+"""A watch process's live state on disk, for status pages (``proxx dashboard``): the file
+``running/<owner>/owner.progress`` (docs/watch-folders.md, "Live state").
+
+The log lines (``event=clip_progress``) go to the watcher's stderr, which a status page on another
+machine cannot read; this small JSON file is what it reads instead. It holds the node's engines
+and load, and per running job its clip counts, source seconds and each running clip's last
+progress sample. Its size depends on the worker count, not on the job's length (finished clips are
+counted, never listed), and it is rewritten atomically: at most once per :data:`WRITE_SECONDS`
+while clips progress, at once when a clip starts or ends, and at least every
+:data:`HEARTBEAT_SECONDS` (its ``updated_at`` is the process's heartbeat). Not fsynced: it
+describes a live process, and nothing after a power cut depends on it. Its name does not end in
+``.json``, so it can never be taken for a claimed job.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..clock import now_rfc3339
+from ..plugins import EngineSet
+from ..progress import DONE, PROGRESS, START, EventFn, ProgressEvent
+from .owner import PROGRESS_FILE
+
+#: a running clip's progress is written at most this often
+WRITE_SECONDS = 1.0
+#: the file is rewritten at least this often while the process lives (its heartbeat)
+HEARTBEAT_SECONDS = 5.0
+#: the most recent failures of a job kept in the file (with category), newest last
+KEPT_FAILURES = 20
+
+
+def engine_builds(engines: EngineSet) -> dict[str, dict[str, Any]]:
+    """Each loaded engine's identity (version, build, binary hash), as results record it."""
+    from ..serialization import to_data
+
+    return {name: to_data(engines.identity(name)) for name in engines.names}
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
+class LiveRecord:
+    """Keeps ``owner.progress`` equal to what this process runs now; every method is thread-safe
+    and never raises (a status page must never cost a job)."""
+
+    def __init__(self, owner_dir: Path, *, node: str, pid: int, max_workers: int,
+                 engines: dict[str, dict[str, Any]], on_error: Callable[[OSError], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.path = owner_dir / PROGRESS_FILE
+        self.head = {"node": node, "pid": pid, "max_workers": max_workers, "engines": engines}
+        self.on_error, self.clock = on_error, clock
+        self._jobs: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one writer at a time, so the newest state lands last
+        self._written = -math.inf
+        self._dirty = False
+
+    # ------------------------------------------------------------------------------ jobs
+    def job_started(self, name: str, job_id: str, durations: dict[int, float | None], workers: int) -> None:
+        known = [d for d in durations.values() if d]
+        with self._lock:
+            self._jobs[name] = {
+                "job_id": job_id, "started_at": now_rfc3339(), "workers": workers, "clips": len(durations),
+                "source_seconds": round(sum(known), 3), "unknown_durations": len(durations) - len(known),
+                "done": {}, "done_seconds": 0.0, "running": {}, "failures": [], "_durations": durations}
+        self.write()
+
+    def job_finished(self, name: str) -> None:
+        with self._lock:
+            self._jobs.pop(name, None)
+        self.write()
+
+    def listener(self, name: str) -> EventFn:
+        """The ProgressEvent callback for one job's clips."""
+        return lambda event: self.event(name, event)
+
+    def event(self, name: str, event: ProgressEvent) -> None:
+        with self._lock:
+            job = self._jobs.get(name)
+            if job is None:
+                return
+            key = str(event.index)
+            if event.event == START:
+                job["running"][key] = {"index": event.index, "file": Path(event.source).name,
+                                       "started_at": now_rfc3339(), "percent": 0.0,
+                                       "source_seconds": job["_durations"].get(event.index)}
+            elif event.event == PROGRESS and key in job["running"]:
+                clip = job["running"][key]
+                clip.update({k: getattr(event, k) for k in ("percent", "fps", "speed", "eta_seconds")
+                             if getattr(event, k) is not None})
+                clip["updated_at"] = now_rfc3339()
+            elif event.event == DONE:
+                clip = job["running"].pop(key, None) or {"index": event.index, "file": Path(event.source).name}
+                status = event.status or "UNKNOWN"
+                job["done"][status] = job["done"].get(status, 0) + 1
+                job["done_seconds"] = round(job["done_seconds"] + (job["_durations"].get(event.index) or 0.0), 3)
+                if event.category:
+                    job["failures"] = [*job["failures"], {"index": event.index, "file": clip["file"], "status": status,
+                                                          "category": event.category}][-KEPT_FAILURES:]
+            self._dirty = True
+            throttled = event.event == PROGRESS and self.clock() - self._written < WRITE_SECONDS
+        if not throttled:
+            self.write()
+
+    # ----------------------------------------------------------------------------- disk
+    def beat(self) -> None:
+        """Called by the watch loop: write what progress was throttled, and the heartbeat."""
+        now = self.clock()
+        with self._lock:
+            due = (self._dirty and now - self._written >= WRITE_SECONDS) or now - self._written >= HEARTBEAT_SECONDS
+        if due:
+            self.write()
+
+    def next_due(self) -> float:
+        """Seconds until :meth:`beat` has something to write (the loop sleeps no longer)."""
+        with self._lock:
+            wait = WRITE_SECONDS if self._dirty else HEARTBEAT_SECONDS
+            return max(0.0, self._written + wait - self.clock())
+
+    def document(self) -> dict[str, Any]:
+        with self._lock:
+            jobs = {name: {k: v for k, v in job.items() if not k.startswith("_")} | {
+                "running": sorted(job["running"].values(), key=lambda c: c["index"])}
+                for name, job in self._jobs.items()}
+        return {"version": 1, **self.head, "updated_at": now_rfc3339(), "load": load_average(), "jobs": jobs}
+
+    def write(self) -> None:
+        from .protocol import write_new
+
+        with self._write_lock:
+            with self._lock:
+                self._written = self.clock()
+                self._dirty = False
+            try:
+                write_new(self.path, json.dumps(self.document(), sort_keys=True) + "\n", durable=False,
+                          overwrite=True)
+            except OSError as exc:  # e.g. the owner folder was removed under us: logged once by the caller
+                if self.on_error is not None:
+                    self.on_error(exc)
+
+    def remove(self) -> None:
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
