@@ -80,9 +80,7 @@ def cmd_worker(args) -> int:
 
 @_system_errors
 def cmd_submit(args) -> int:
-    from proxx_core.document import read_document
-    from proxx_core.errors import JobFileError, SpecInvalid
-    from proxx_core.plugins import load_engines
+    from proxx_core.errors import ProxxError
 
     from .store import Store
     from .submit import capacity_problems, enqueue, plan_submission, policy_warnings, unfinished
@@ -90,12 +88,17 @@ def cmd_submit(args) -> int:
     if not _broker(args):
         return 1
     try:
-        document = read_document(args.job)
-    except JobFileError as exc:
-        _err(f"proxx submit: {exc.message}")
-        return 4
-    except SpecInvalid as exc:
+        document = _submitted_document(args)
+    except _Refused as exc:
         return _refuse(args.job, exc.problems)
+    except _SystemError as exc:  # the job file cannot be read
+        _err(f"proxx submit: {exc}")
+        return 4
+    except ProxxError as exc:  # a usage problem: no profile for media, an unknown preset, a bad node config
+        _err(f"proxx submit: {exc.message}")
+        return 1
+    from proxx_core.plugins import load_engines
+
     sub = plan_submission(document, load_engines())
     if sub.problems:
         return _refuse(args.job, sub.problems)
@@ -124,6 +127,47 @@ def cmd_submit(args) -> int:
          + (f", {len(sub.refused)} refused" if sub.refused else ""))
     sys.stdout.write(sub.job_id + "\n")
     return 0
+
+
+class _SystemError(Exception):
+    pass
+
+
+class _Refused(Exception):
+    def __init__(self, problems):
+        super().__init__("refused")
+        self.problems = problems
+
+
+def _submitted_document(args) -> dict:
+    """The JobSpec to queue: a job file, or one built from media folders and cards (``--profile`` /
+    ``--preset``, as ``proxx run``). Folder sources are expanded here, once, so every worker gets the
+    same list of files (a worker never lists a folder itself)."""
+    from proxx_cli import frontdoor
+    from proxx_core.cards import expand_document
+    from proxx_core.document import read_document
+    from proxx_core.errors import JobFileError, Problem, ProxxError, SpecInvalid
+
+    if frontdoor.building(args):
+        args.job = "job"
+        try:
+            document, problems, _ = frontdoor.build_job(args, _err)
+        except frontdoor.UsageError as exc:
+            raise ProxxError(str(exc)) from None
+        if problems:
+            raise _Refused([Problem(path="/sources", message=f"{where}: {message}") for where, message in problems])
+    else:
+        args.job = args.inputs[0]
+        try:
+            document = read_document(args.job)
+        except JobFileError as exc:
+            raise _SystemError(exc.message) from None
+        except SpecInvalid as exc:
+            raise _Refused(list(exc.problems)) from None
+    expanded, _, folder_problems = expand_document(document)
+    if folder_problems:
+        raise _Refused([Problem(path=f"/sources/{i}", message=m) for i, m in folder_problems])
+    return expanded  # type: ignore[no-any-return]
 
 
 def _refuse(path, problems, summary: str = "nothing was queued") -> int:
@@ -265,7 +309,9 @@ def add_commands(add, positive, positive_float) -> None:
                    help="the worker's per-clip log lines on stderr: text, or JSON lines for log shippers")
     p = broker(add("submit", "Validate a JobSpec here and queue one task per clip on the fleet; prints the job id.",
                    cmd_submit))
-    p.add_argument("job", help="path of the JobSpec JSON file")
+    from proxx_cli.frontdoor import add_source_options  # the same inputs as proxx run (cards, presets)
+
+    add_source_options(p)
     p = broker(add("status", "Show a fleet job's clips per state and node (JSON on stdout).", cmd_status))
     p.add_argument("job_id")
     p = broker(add("wait", "Wait for a fleet job and print its result JSON (exit codes as `proxx run`).", cmd_wait))

@@ -310,3 +310,25 @@ def test_a_late_high_priority_job_starts_before_queued_low_ones(workers, fleet, 
     started = sorted((store.r.hget(store.k("clip", job, i), "started_at"), f"{job}#{i}")
                      for job, n in ((low, 4), (high, 1)) for i in range(1, n + 1))
     assert [name for _, name in started] == ["low-1#1", "high-1#1", "low-1#2", "low-1#3", "low-1#4"]
+
+
+def test_submit_takes_a_camera_card_like_proxx_run(workers, fleet, media, tmp_path):
+    """`proxx submit --profile … CARD` builds the job as `proxx run` does and queues the card's clips,
+    expanded once at submission (every worker gets the same files), in name order."""
+    card = tmp_path / "A001" / "PRIVATE" / "M4ROOT" / "CLIP"
+    card.mkdir(parents=True)
+    for name in ("C0002.MP4", "C0001.MP4"):
+        os.replace(media(name, video="h264"), card / name)
+    (card / "C0001M01.XML").write_text("<x/>")
+    out = tmp_path / "out"
+    out.mkdir()
+    workers.start("card-node")
+    res = fleet("submit", "--profile", "offline_h264_1280x720", "--output-dir", out, tmp_path / "A001")
+    assert res.returncode == 0, res.stderr
+    assert "Sony XAVC / NXCAM card" in res.stderr and "clip metadata (XML)" in res.stderr
+    done = fleet("wait", res.stdout.strip(), "--timeout", "120")
+    assert done.returncode == 0, done.stderr
+    result = done.json()
+    assert [os.path.basename(c["source"]["path"]) for c in result["clips"]] == ["C0001.MP4", "C0002.MP4"]
+    assert sorted(os.listdir(out)) == ["C0001.mp4", "C0002.mp4"]
+    assert fleet("submit", tmp_path / "A001").returncode == 1  # a folder without a profile: what to add
