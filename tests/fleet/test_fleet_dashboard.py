@@ -40,8 +40,9 @@ def test_fleet_reader_shows_workers_running_clips_and_followed_jobs(workers, fle
     (job,) = snap.running
     assert job.job_id == job_id and job.clips_total == 2 and job.state == "running"
     assert fleet("wait", job_id, "--timeout", "60").returncode == 3
-    # finished: gone from an unfollowing page, kept (as history) on a following one
-    assert not reader.read().running and not reader.read().history
+    # finished: gone from an unfollowing page once the worker's next heartbeat no longer lists the clip,
+    # kept (as history) on a following one
+    _wait(reader, lambda s: not s.running and not s.history, "the finished job to leave the page")
     followed = FleetReader(broker, follow=[job_id]).read()
     (done,) = followed.history
     assert (done.state, done.by_status, done.clips_done) == ("PARTIAL", {"COMPLETED": 1, "FAILED": 1}, 2)
