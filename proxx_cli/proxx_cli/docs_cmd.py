@@ -16,10 +16,11 @@ from importlib.resources.abc import Traversable
 #: one line per topic for `proxx docs` without a topic; topics not listed here still print
 SUMMARIES = {
     "operator-guide": "start here: install, run, validate, exit codes, progress, re-running jobs",
-    "jobspec": "every JobSpec key, versions 1.0 and 1.1",
+    "jobspec": "every JobSpec key, versions 1.0, 1.1 and 1.2 (folder and card sources, notify, priority)",
     "results": "the result JSON: statuses, failure categories, verification",
     "source-handling": "camera media: interlacing, rotation, timecode, reels, what each profile refuses",
     "delivery": "sidecars for editors and DITs: ALE, FCPXML, OpenTimelineIO, ASC MHL",
+    "reports": "the job report: an HTML page and a PDF with contact sheets and verdicts per clip",
     "notifications": "tell people when a job ends: Slack, Teams, e-mail, webhooks (proxx-notify)",
     "watch-folders": "the watch folder: layout, protocol, logs",
     "status-page": "proxx dashboard: a live web page and Prometheus metrics for a watch folder",
