@@ -59,9 +59,7 @@ def _broker(args) -> str | None:
 
 @_system_errors
 def cmd_worker(args) -> int:
-    from proxx_core.errors import ProxxError
-    from proxx_core.pathmap import load_node_config
-    from proxx_core.plugins import load_engines
+    from proxx_core import ProxxError, load_engines, load_node_config
 
     from .settings import heartbeat_seconds
     from .worker import default_name, run_worker
@@ -80,9 +78,7 @@ def cmd_worker(args) -> int:
 
 @_system_errors
 def cmd_submit(args) -> int:
-    from proxx_core.document import read_document
-    from proxx_core.errors import JobFileError, SpecInvalid
-    from proxx_core.plugins import load_engines
+    from proxx_core import JobFileError, SpecInvalid, load_engines, read_document
 
     from .store import Store
     from .submit import capacity_problems, enqueue, plan_submission, policy_warnings, unfinished
@@ -156,7 +152,7 @@ def cmd_wait(args) -> int:
     import socket
     import time
 
-    from proxx_core.plugins import load_engines
+    from proxx_core import load_engines
 
     from .end import await_final
     from .report import progress_line, wait_for
@@ -220,7 +216,7 @@ def cmd_cancel(args) -> int:
         import os
         import socket
 
-        from proxx_core.plugins import load_engines
+        from proxx_core import load_engines
 
         from .end import end_job
 
