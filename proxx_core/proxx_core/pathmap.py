@@ -31,7 +31,9 @@ from typing import Any
 
 import attrs
 
+from .document import derive_job_id
 from .errors import ProxxError, cut, shown
+from .jobbuild import preset_problems
 from .safeopen import NotAFile, open_regular
 
 CONFIG_ENV = "PROXX_CONFIG"
@@ -134,7 +136,6 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
     presets = data.get("presets", {})
     if not isinstance(presets, dict):
         raise ProxxError(f"node config {where}: presets must be tables: [presets.NAME]")
-    from .jobbuild import preset_problems  # only configs with presets need the JobSpec's key table
 
     for name, table in presets.items():
         problems = preset_problems(name, table)
@@ -199,8 +200,6 @@ def _allow(where: str, table: Any) -> dict[str, tuple[str, ...]]:
 def map_document(document: dict[str, Any], path_map: PathMap) -> tuple[dict[str, Any], dict[str, Any]]:
     """A copy of a JobSpec with sources and output_dir seen from this node, plus a record of
     {submitted, mapped} paths for the result. The job id stays the submitter's (it names outputs)."""
-    from .document import derive_job_id
-
     mapped = dict(document)
     record: dict[str, Any] = {"sources": [], "output_dir": None}
     if isinstance(document.get("sources"), list):

@@ -13,11 +13,12 @@ import attrs
 
 from .builds import build_problems
 from .burnin import resolve as resolve_burn_in
+from .deliverables import deliverable_problems
 from .document import JobSpec, ParsedJob
 from .engine import ClipPlan, ClipRequest
 from .errors import Problem, ProxxError, SpecInvalid
 from .hints import distribution_for, install_command, install_hint
-from .layouts import Target, clip_raster, folders_to_create, op_atom_targets, output_paths
+from .layouts import Target, clip_raster, folders_to_create, job_write_gate, op_atom_targets, output_paths
 from .look import look_problems
 from .media import SourceInfo
 from .naming import temp_path_for
@@ -189,7 +190,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
             install_hint=distribution_for(spec.engine)))
         raise SpecInvalid(problems)
     needs = features_needed(parsed.document)
-    gate = WriteGate.for_job(spec.sources, layout=spec.layout, output_dir=spec.output_dir)
+    gate = job_write_gate(spec.sources, layout=spec.layout, output_dir=spec.output_dir)
     look, look_errors = look_problems(spec.look) if spec.look else (None, [])
     if look_errors:  # the file changed since the document was checked
         raise SpecInvalid(look_errors)
@@ -258,8 +259,6 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
                                   warnings=warned))
     problems += build_problems(spec.require_builds, engines, {c.plan.engine for c in clips}, whole_job=only is None)
     if only is None and spec.deliverables:  # the sinks get the probed sources, as data
-        from .deliverables import deliverable_problems
-
         problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips],
                                          job_id=parsed.job_id)
     if spec.notify:

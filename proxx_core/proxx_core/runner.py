@@ -17,7 +17,7 @@ from .clock import now_rfc3339
 from .engine import ClipRequest, CommandRecord
 from .errors import ClipFailure
 from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, judge_existing, policy_of, rerun_hint
-from .layouts import make_folders
+from .layouts import job_write_gate, make_folders
 from .look import changed_files
 from .opatom import verify_clip
 from .planning import PreparedClip, PreparedJob
@@ -314,7 +314,7 @@ def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
 def job_gate(job: PreparedJob, source_ids: frozenset[tuple[int, int]] = frozenset()) -> WriteGate:
     """The write gate of a prepared job: every source of the spec, the folders its layout writes."""
     spec = job.spec
-    return WriteGate.for_job(spec.sources, layout=spec.layout, output_dir=spec.output_dir, source_ids=source_ids)
+    return job_write_gate(spec.sources, layout=spec.layout, output_dir=spec.output_dir, source_ids=source_ids)
 
 
 def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1, cancel: threading.Event | None = None,

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ast
+import graphlib
 from pathlib import Path
 
 import attrs
@@ -115,3 +116,38 @@ def test_costly_libraries_are_imported_where_they_are_used():
              if i.target.split(".")[0] in LATE_LIBRARIES and not i.local and not i.type_only]
     assert not wrong, "start-up is a budget (docs/performance.md): " + str(wrong)
 
+
+def _runtime_core_edges() -> list[Import]:
+    """Imports between two core modules that run (``TYPE_CHECKING`` ones do not), function-local included."""
+    return [i for i in core_imports()
+            if i.target.startswith("proxx_core") and i.target != i.importer and not i.type_only]
+
+
+def test_the_core_has_no_import_cycle_even_counting_function_local_imports():
+    graph: dict[str, set[str]] = {}
+    for i in _runtime_core_edges():
+        graph.setdefault(i.importer, set()).add(i.target)
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        pytest.fail(f"import cycle in proxx_core: {' -> '.join(exc.args[1])}")
+
+
+def _says_why(lines: list[str], line: int) -> bool:
+    """A comment on the import's line, or on the line before the run of import lines it belongs to."""
+    if "#" in lines[line - 1]:
+        return True
+    before = line - 2
+    while before >= 0 and lines[before].strip().startswith(("from ", "import ")):
+        before -= 1
+    return before >= 0 and lines[before].strip().startswith("#")
+
+
+def test_few_function_local_imports_between_core_modules_each_saying_why():
+    local = sorted({(i.path, i.line) for i in _runtime_core_edges() if i.local})
+    listing = "\n".join(f"{p.relative_to(ROOT)}:{n}" for p, n in local)
+    assert len(local) <= MAX_LOCAL_IMPORTS, f"{len(local)} function-local imports between core modules:\n{listing}"
+    silent = [f"{p.relative_to(ROOT)}:{n}" for p, n in local
+              if not _says_why(p.read_text(encoding="utf-8").splitlines(), n)]
+    assert not silent, "a function-local import says why (e.g. the start-up budget) on its line or the line " \
+        f"before: {silent}"
