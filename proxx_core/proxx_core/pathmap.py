@@ -106,13 +106,8 @@ class NodeConfig:
         return self.presets[name]
 
 
-def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
-    """Read the node config at ``path`` (else ``$PROXX_CONFIG``; neither: an empty config).
-    Raises ProxxError naming the file, the key and the fix for anything wrong."""
-    path = path or os.environ.get(CONFIG_ENV) or None
-    if path is None:
-        return NodeConfig()
-    where = os.fspath(path)
+def _read_toml(where: str) -> dict[str, Any]:
+    """The node config file's TOML, or a ProxxError naming the file and the fix."""
     try:
         with open_regular(where) as fh:  # a FIFO or a device named as the config must not block the node
             data: dict[str, Any] = tomllib.load(fh)
@@ -128,6 +123,17 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ProxxError(f"node config {where}: not valid TOML ({exc}); Windows paths need doubled "
                          f"backslashes in \"...\" strings or single quotes: 'R:\\'") from None
+    return data
+
+
+def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
+    """Read the node config at ``path`` (else ``$PROXX_CONFIG``; neither: an empty config).
+    Raises ProxxError naming the file, the key and the fix for anything wrong."""
+    path = path or os.environ.get(CONFIG_ENV) or None
+    if path is None:
+        return NodeConfig()
+    where = os.fspath(path)
+    data = _read_toml(where)
     unknown = sorted(set(data) - {"paths", "presets", "notify", "allow"})
     if unknown:
         raise ProxxError(f"node config {where}: unknown key(s) {cut(', '.join(unknown))}; the tables are [paths], "

@@ -151,3 +151,13 @@ def test_few_function_local_imports_between_core_modules_each_saying_why():
               if not _says_why(p.read_text(encoding="utf-8").splitlines(), n)]
     assert not silent, "a function-local import says why (e.g. the start-up budget) on its line or the line " \
         f"before: {silent}"
+
+
+@pytest.mark.parametrize("module", ["proxx_core", "proxx_core.kit"])
+def test_every_public_name_resolves(module):
+    """The lazy maps of the two public modules name real objects (a typo would fail only at a plugin's import)."""
+    import importlib
+
+    public = importlib.import_module(module)
+    missing = [name for name in public.__all__ if not hasattr(public, name)]
+    assert not missing, f"{module} exports names it cannot give: {missing}"
