@@ -10,8 +10,12 @@ For users (scripts, MAMs, GUIs)::
         result = run_job(checked.job, engines, max_workers="auto")
         print(dumps(result))
 
-For engine authors: the contract types below, ``hookimpl``, and :mod:`proxx_core.kit`. Every other
-module of ``proxx_core`` is internal. Importing this package loads no plugins and stays cheap: the
+For front ends built on the pipeline's steps (a fleet runs them on several nodes): reading and
+identifying a job, routing one source, running one clip (``run_clip``, ``job_gate``), the one end of
+job (``finish_job``), merging node results (``merged``), node configs; for status pages: a watch
+folder's state files. For engine and plugin authors: the contract types below, ``hookimpl``, and
+:mod:`proxx_core.kit`. Every other module of ``proxx_core`` is internal, and no plugin distribution
+imports one (tests/core/test_import_rules.py). Importing this package loads no plugins and stays cheap: the
 user API is imported on first use.
 """
 
