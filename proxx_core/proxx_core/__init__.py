@@ -10,8 +10,12 @@ For users (scripts, MAMs, GUIs)::
         result = run_job(checked.job, engines, max_workers="auto")
         print(dumps(result))
 
-For engine authors: the contract types below, ``hookimpl``, and :mod:`proxx_core.kit`. Every other
-module of ``proxx_core`` is internal. Importing this package loads no plugins and stays cheap: the
+For front ends built on the pipeline's steps (a fleet runs them on several nodes): reading and
+identifying a job, routing one source, running one clip (``run_clip``, ``job_gate``), the one end of
+job (``finish_job``), merging node results (``merged``), node configs; for status pages: a watch
+folder's state files. For engine and plugin authors: the contract types below, ``hookimpl``, and
+:mod:`proxx_core.kit`. Every other module of ``proxx_core`` is internal, and no plugin distribution
+imports one (tests/core/test_import_rules.py). Importing this package loads no plugins and stays cheap: the
 user API is imported on first use.
 """
 
@@ -33,22 +37,53 @@ from .engine import (
     Refusal,
     Verification,
 )
-from .errors import CATEGORIES, ClipFailure, ProxxError
+from .errors import CATEGORIES, ClipFailure, JobFileError, Problem, ProxxError, SpecInvalid
 from .hookspecs import hookimpl
 from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo
 from .profiles import PROFILES, Profile
 
 if TYPE_CHECKING:
-    from .api import CheckedJob, check_document, check_job_file
+    from .api import CheckedJob, check_document, check_job_file, static_problems
+    from .cards import expand_document
+    from .clock import now_rfc3339
+    from .document import derive_job_id, jobspec_sha256, read_document
+    from .existing import policy_of
+    from .finish import FinishedJob, finish_job
+    from .pathmap import NodeConfig, PathMap, load_node_config, map_document
+    from .planning import PreparedClip, fails_clip, no_route_problem, route_source
     from .plugins import EngineSet, load_engines
-    from .results import JobResult
-    from .runner import run_job
-    from .serialization import dumps
+    from .process import decisive_stderr_line
+    from .progress import ProgressEvent
+    from .results import FAILED, ClipResult, Failure, JobResult, environment, merged, refused_clip
+    from .routing import NoRoute
+    from .runner import job_gate, run_clip, run_job
+    from .serialization import dumps, from_data, to_data
+    from .watch.files import read_json
+    from .watch.live import HEARTBEAT_SECONDS
+    from .watch.owner import CHILDREN_FILE, OWNER_FILE, PROGRESS_FILE, Owner, judge
+    from .watch.protocol import FINISHING_SUFFIX
+    from .watch.scan import is_candidate_name
 
 #: the user API, imported on first use (name -> module)
 _LAZY = {"load_engines": "plugins", "EngineSet": "plugins", "check_job_file": "api", "check_document": "api",
          "CheckedJob": "api", "run_job": "runner", "JobResult": "results", "dumps": "serialization"}
-
+#: for front ends built on the pipeline's steps (a fleet runs them on several nodes): reading and
+#: identifying a job, routing one source, running one clip, the one end of job, node configs
+_LAZY.update(dict.fromkeys(("static_problems",), "api"))
+_LAZY.update(dict.fromkeys(("read_document", "derive_job_id", "jobspec_sha256"), "document"))
+_LAZY.update({"expand_document": "cards"})
+_LAZY.update(dict.fromkeys(("PreparedClip", "fails_clip", "no_route_problem", "route_source"), "planning"))
+_LAZY.update({"NoRoute": "routing", "policy_of": "existing", "ProgressEvent": "progress", "now_rfc3339": "clock",
+              "decisive_stderr_line": "process"})
+_LAZY.update(dict.fromkeys(("run_clip", "job_gate"), "runner"))
+_LAZY.update(dict.fromkeys(("finish_job", "FinishedJob"), "finish"))
+_LAZY.update(dict.fromkeys(("FAILED", "ClipResult", "Failure", "merged", "refused_clip", "environment"), "results"))
+_LAZY.update(dict.fromkeys(("to_data", "from_data"), "serialization"))
+_LAZY.update(dict.fromkeys(("NodeConfig", "PathMap", "map_document", "load_node_config"), "pathmap"))
+#: for readers of a watch folder's state files (status pages): names and the owner's verdict
+_LAZY.update({"read_json": "watch.files", "HEARTBEAT_SECONDS": "watch.live", "FINISHING_SUFFIX": "watch.protocol",
+              "is_candidate_name": "watch.scan"})
+_LAZY.update(dict.fromkeys(("CHILDREN_FILE", "OWNER_FILE", "PROGRESS_FILE", "Owner", "judge"), "watch.owner"))
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
@@ -60,8 +95,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ENGINE_CONTRACT_VERSION", "CATEGORIES", "PROFILES", "AudioInfo", "Capabilities", "Check", "CheckedJob", "Claim",
-    "ClipFailure", "ClipPlan", "ClipRequest", "Command", "CommandRecord", "Engine", "EngineIdentity", "EngineSet",
-    "FrameRate", "JobResult", "Profile", "ProxxError", "Refusal", "SourceInfo", "Verification", "VideoInfo",
-    "check_document", "check_job_file", "dumps", "hookimpl", "load_engines", "run_job",
+    "CATEGORIES", "CHILDREN_FILE", "ENGINE_CONTRACT_VERSION", "FAILED", "FINISHING_SUFFIX", "HEARTBEAT_SECONDS",
+    "OWNER_FILE", "PROFILES", "PROGRESS_FILE", "AudioInfo", "Capabilities", "Check", "CheckedJob", "Claim",
+    "ClipFailure", "ClipPlan", "ClipRequest", "ClipResult", "Command", "CommandRecord", "Engine", "EngineIdentity",
+    "EngineSet", "Failure", "FinishedJob", "FrameRate", "JobFileError", "JobResult", "NoRoute", "NodeConfig",
+    "Owner", "PathMap", "PreparedClip", "Problem", "Profile", "ProgressEvent", "ProxxError", "Refusal",
+    "SourceInfo", "SpecInvalid", "Verification", "VideoInfo", "check_document", "check_job_file",
+    "decisive_stderr_line", "derive_job_id", "dumps", "environment", "expand_document", "fails_clip", "finish_job",
+    "from_data", "hookimpl", "is_candidate_name", "job_gate", "jobspec_sha256", "judge", "load_engines",
+    "load_node_config", "map_document", "merged", "no_route_problem", "now_rfc3339", "policy_of", "read_document",
+    "read_json", "refused_clip", "route_source", "run_clip", "run_job", "static_problems", "to_data",
 ]

@@ -14,19 +14,17 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from .atomic import sha256_file
 from .errors import Problem
-from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, document_policy, rerun_hint
+from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, rerun_hint
 from .hints import install_command
+from .layouts import job_write_gate
+from .plugins import EngineSet, _only
 from .writegate import WriteGate, WriteRefused
-
-if TYPE_CHECKING:
-    from .plugins import EngineSet
-    from .results import JobResult
 
 #: the deliverables Proxx itself ships, and where
 FIRST_PARTY = ("ale", "fcpxml", "mhl", "otio", "report")
@@ -160,8 +158,6 @@ def _same_bytes(path: str, data: bytes) -> bool:
 
 def sinks(engines: EngineSet) -> tuple[dict[str, DeliverableSink], list[str]]:
     """Every registered sink by name, and one message per plugin whose registration failed."""
-    from .plugins import _only
-
     found: dict[str, DeliverableSink] = {}
     errors: list[str] = []
     pm = engines.plugin_manager
@@ -229,8 +225,8 @@ def _name_problems(sink: DeliverableSink, document: Mapping[str, Any], job_id: s
     if not names:
         return []
     output_dir = str(document["output_dir"])
-    gate = WriteGate.for_job([s for s in document.get("sources") or () if isinstance(s, str)],
-                             layout=str(document.get("layout") or "output_dir"), output_dir=output_dir)
+    gate = job_write_gate([s for s in document.get("sources") or () if isinstance(s, str)],
+                          layout=str(document.get("layout") or "output_dir"), output_dir=output_dir)
     problems = []
     for name in names:
         path = os.path.join(output_dir, name)
@@ -246,49 +242,4 @@ def _name_problems(sink: DeliverableSink, document: Mapping[str, Any], job_id: s
                 f"the {sink.name!r} sidecar {name}: {why}; a source is never replaced: set another job_id or "
                 f"output_dir")))
     return problems
-
-
-def deliver(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str, ...]]:
-    """Run the job's sinks and return the result listing what they wrote, plus one message per
-    sink that failed. A failed sink never touches the proxies or the clips' statuses; it is listed
-    with its ``error`` and makes the exit code 4 (system error). No delivered clip, no sidecar, except
-    from sinks that describe failures too (``describes_failures``: the job report)."""
-    from .results import EXIT_OK, EXIT_PARTIAL, EXIT_SYSTEM
-    from .serialization import to_data
-
-    document = result.jobspec if isinstance(result.jobspec, dict) else {}
-    wanted = list(document.get("deliverables") or [])
-    if not wanted or result.problems or not document.get("output_dir"):
-        return result, ()
-    data = to_data(result)
-    policy = document_policy(document)
-    folder = str(document["output_dir"])
-    sources = [s for s in document.get("sources") or () if isinstance(s, str)]
-    gate = WriteGate.for_job(sources, layout=str(document.get("layout") or "output_dir"), output_dir=folder)
-    job = DeliveryJob(result=data, folder=folder, overwrite=policy != FAIL, policy=policy, gate=gate)
-    available, _ = sinks(engines)
-    if not job.delivered_clips():  # only sinks that describe failures have something to say
-        wanted = [n for n in wanted if getattr(available.get(n), "describes_failures", False)]
-        if not wanted:
-            return result, ()
-    order = sorted(wanted, key=lambda n: (bool(getattr(available.get(n), "runs_last", False)), n))
-    records: list[Deliverable] = []
-    errors: list[str] = []
-    for name in order:
-        sink = available.get(name)
-        try:
-            if sink is None:
-                raise RuntimeError(f"no installed plugin provides the {name!r} deliverable")
-            written = list(sink.write(attrs.evolve(job, written=tuple(records))))
-            if not all(isinstance(w, Deliverable) and w.name == name for w in written):
-                raise TypeError(f"the {name!r} sink returned something other than Deliverable({name!r}) records")
-        except Exception as exc:
-            message = f"{type(exc).__name__}: {exc}"
-            written = [Deliverable(name=name, path=None, sha256=None, error=message)]
-            errors.append(f"deliverable {name!r} was not written: {message}")
-        records += written
-    exit_code = result.exit_code
-    if errors and exit_code in (EXIT_OK, EXIT_PARTIAL):
-        exit_code = EXIT_SYSTEM
-    return attrs.evolve(result, deliverables=tuple(records), exit_code=exit_code), tuple(errors)
 

@@ -23,6 +23,7 @@ from .burnin import burn_in_problems
 from .errors import JobFileError, Problem, SpecInvalid
 from .errors import cut as _cut
 from .errors import shown as _short
+from .existing import policy_problem
 from .jsonload import MAX_DOCUMENT_BYTES, decode_document
 from .layouts import layout_document_problems
 from .profiles import PROFILES
@@ -271,8 +272,6 @@ def document_problems(doc: Any) -> list[Problem]:
                     f"set {key} to {want!r} or choose another profile (`proxx profiles`)")))
     problems += layout_document_problems(doc, profile)
     if "existing_outputs" in doc:  # JobSpec 1.1 modules load only for the specs that use them
-        from .existing import policy_problem
-
         both = policy_problem(doc)
         if both:
             problems.append(Problem(path="/existing_outputs", message=both))

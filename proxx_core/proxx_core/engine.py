@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from .burnin import BurnIn
+from .errors import ProxxError
 from .layouts import Target
 from .look import Look
 from .media import SourceInfo
@@ -244,8 +245,7 @@ class Engine(abc.ABC):
         """Describe the temp output ``plan.request.temp_path`` for the core's verification, or None
         if it is unreadable. The default probes it with PyAV (``proxx-core[probe]``); override it only
         if your outputs need another reader. Never compare here: the core does. (contract 1.1)"""
-        from .avprobe import probe_file
-        from .errors import ProxxError
+        from .avprobe import probe_file  # start-up: `import proxx_core` (the contract types) loads no prober
 
         try:
             return probe_file(plan.request.temp_path, probed_by=self.name)
@@ -256,13 +256,3 @@ class Engine(abc.ABC):
         """Checks of your own, added to the core's relink checks (e.g. a sidecar your tool must
         write). They can only make verification stricter. Default: none. (contract 1.1)"""
         return ()
-
-    def verify(self, plan: ClipPlan) -> Verification:
-        """The core's verification of this engine's temp output, as the runner applies it.
-
-        Deprecated as an extension point (contract 1.1): the runner no longer asks the engine
-        whether its output is good; it probes it with :meth:`probe_output` and judges it itself.
-        Overriding this changes nothing the runner does."""
-        from .verify import verify_output
-
-        return verify_output(plan, self.probe_output(plan), self)

@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .deliverables import deliver
+from .deliverables import Deliverable, DeliveryJob, sinks
+from .existing import FAIL, document_policy
+from .layouts import job_write_gate
+from .results import EXIT_OK, EXIT_PARTIAL, EXIT_SYSTEM, JobResult
+from .serialization import to_data
 
 if TYPE_CHECKING:
     from .plugins import EngineSet
-    from .results import JobResult
 
 
 @attrs.frozen(kw_only=True)
@@ -48,3 +51,46 @@ def finish_job(result: JobResult, engines: EngineSet, *, timing: Mapping[str, An
     result = attrs.evolve(result, **changes)
     hook_errors = engines.job_finished(result)
     return FinishedJob(result=result, sink_errors=tuple(sink_errors), hook_errors=tuple(hook_errors))
+
+
+def deliver(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str, ...]]:
+    """Run the job's sinks and return the result listing what they wrote, plus one message per
+    sink that failed. A failed sink never touches the proxies or the clips' statuses; it is listed
+    with its ``error`` and makes the exit code 4 (system error). No delivered clip, no sidecar, except
+    from sinks that describe failures too (``describes_failures``: the job report)."""
+    document = result.jobspec if isinstance(result.jobspec, dict) else {}
+    wanted = list(document.get("deliverables") or [])
+    if not wanted or result.problems or not document.get("output_dir"):
+        return result, ()
+    data = to_data(result)
+    policy = document_policy(document)
+    folder = str(document["output_dir"])
+    sources = [s for s in document.get("sources") or () if isinstance(s, str)]
+    gate = job_write_gate(sources, layout=str(document.get("layout") or "output_dir"), output_dir=folder)
+    job = DeliveryJob(result=data, folder=folder, overwrite=policy != FAIL, policy=policy, gate=gate)
+    available, _ = sinks(engines)
+    if not job.delivered_clips():  # only sinks that describe failures have something to say
+        wanted = [n for n in wanted if getattr(available.get(n), "describes_failures", False)]
+        if not wanted:
+            return result, ()
+    order = sorted(wanted, key=lambda n: (bool(getattr(available.get(n), "runs_last", False)), n))
+    records: list[Deliverable] = []
+    errors: list[str] = []
+    for name in order:
+        sink = available.get(name)
+        try:
+            if sink is None:
+                raise RuntimeError(f"no installed plugin provides the {name!r} deliverable")
+            written = list(sink.write(attrs.evolve(job, written=tuple(records))))
+            if not all(isinstance(w, Deliverable) and w.name == name for w in written):
+                raise TypeError(f"the {name!r} sink returned something other than Deliverable({name!r}) records")
+        except Exception as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            written = [Deliverable(name=name, path=None, sha256=None, error=message)]
+            errors.append(f"deliverable {name!r} was not written: {message}")
+        records += written
+    exit_code = result.exit_code
+    if errors and exit_code in (EXIT_OK, EXIT_PARTIAL):
+        exit_code = EXIT_SYSTEM
+    return attrs.evolve(result, deliverables=tuple(records), exit_code=exit_code), tuple(errors)
+

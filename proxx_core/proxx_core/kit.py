@@ -12,7 +12,9 @@ engines use only these two, exactly as a third-party engine must.
   :data:`ZERO_TIMECODE` (where a source without timecode starts, for every NLE), :func:`open_regular`
   (open a source yourself without ever blocking on a FIFO or a device; :class:`NotAFile` otherwise)
 - the relink rules: :func:`compare` (what the core's verification applies to every output; an
-  engine may call it to check its own work early, but the core decides), :func:`fit_raster`,
+  engine may call it to check its own work early, but the core decides), :func:`verify_output`
+  (the core's whole verdict on a temp output: ``compare`` under the engine's rules plus its
+  ``output_checks``; ``Engine.verify`` of contract 1.0, removed), :func:`fit_raster`,
   :func:`output_color_tags` / :func:`assumed_color_tags` (the colour rule)
 - threads: :func:`intra_threads` (threads an intra encoder may use on this node),
   :data:`H264_THREADS` (x264's pinned count)
@@ -24,26 +26,73 @@ engines use only these two, exactly as a third-party engine must.
 - live progress: :class:`ClipProgress` (what ``execute(plan, cancel, progress=...)`` reports;
   :meth:`ClipProgress.from_ffmpeg` reads FFmpeg's ``-progress`` blocks, which ``run_command(...,
   progress=...)`` delivers)
+- timecode: :func:`timecode_to_frames`, :func:`frames_to_timecode`, :func:`timecode_base` (drop-frame
+  counting as burn-ins and sidecars show it), :func:`timecode_is_drop_frame`; :func:`decisive_stderr_line`
+  (the line of a tool's stderr that says why it failed)
+
+For plugins other than engines (imported on first use, so an engine's import stays cheap):
+
+- deliverable sinks (docs/delivery.md): :class:`DeliverableSink` (the base class),
+  :class:`DeliveryJob` (what a sink is given), :class:`Deliverable` (what it returns),
+  :func:`write_sidecar` (the gated, atomic write of one sidecar), :func:`sha256_of`,
+  :class:`WriteGate` (the job's write gate, ``DeliveryJob.gate``), :func:`proxy_folder` (where
+  ``layout: proxy_subfolder`` puts a source's proxies)
+- node configuration: :func:`load_node_config` (``PROXX_NODE_CONFIG``, as watch folders and fleets read it)
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .avprobe import probe_file
 from .clock import now_rfc3339
 from .errors import ClipFailure, ProxxError
 from .fingerprint import binary_sha256, cached_by_file, is_cached
 from .look import LookFileError, write_plain_cube
-from .media import ZERO_TIMECODE, normalise_timecode
-from .process import child_process_options, kill_process_group, run_command, run_commands, stderr_tail
+from .media import ZERO_TIMECODE, normalise_timecode, timecode_is_drop_frame
+from .process import (
+    child_process_options,
+    decisive_stderr_line,
+    kill_process_group,
+    run_command,
+    run_commands,
+    stderr_tail,
+)
 from .profiles import assumed_color_tags, fit_raster, output_color_tags
 from .progress import ClipProgress
 from .safeopen import NotAFile, open_regular
-from .verify import compare
+from .verify import compare, verify_output
 from .workers import H264_THREADS, intra_threads
 
+if TYPE_CHECKING:
+    from .burnin import frames_to_timecode, timecode_base, timecode_to_frames
+    from .deliverables import Deliverable, DeliverableSink, DeliveryJob, sha256_of, write_sidecar
+    from .layouts import proxy_folder
+    from .pathmap import load_node_config
+    from .writegate import WriteGate
+
+#: imported on first use (name -> module): an engine importing this module does not load them
+_LAZY = {"frames_to_timecode": "burnin", "timecode_base": "burnin", "timecode_to_frames": "burnin",
+         "Deliverable": "deliverables", "DeliverableSink": "deliverables", "DeliveryJob": "deliverables",
+         "sha256_of": "deliverables", "write_sidecar": "deliverables", "proxy_folder": "layouts",
+         "load_node_config": "pathmap", "WriteGate": "writegate"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'proxx_core.kit' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"proxx_core.{module}"), name)
+
+
 __all__ = [
-    "H264_THREADS", "ZERO_TIMECODE", "ClipFailure", "ClipProgress", "LookFileError", "NotAFile", "ProxxError",
-    "assumed_color_tags", "binary_sha256", "cached_by_file", "child_process_options", "compare", "fit_raster",
-    "intra_threads", "is_cached", "kill_process_group", "normalise_timecode", "now_rfc3339", "open_regular",
-    "output_color_tags", "probe_file", "run_command", "run_commands", "stderr_tail", "write_plain_cube",
+    "H264_THREADS", "ZERO_TIMECODE", "ClipFailure", "ClipProgress", "Deliverable", "DeliverableSink", "DeliveryJob",
+    "LookFileError", "NotAFile", "ProxxError", "WriteGate", "assumed_color_tags", "binary_sha256", "cached_by_file",
+    "child_process_options", "compare", "decisive_stderr_line", "fit_raster", "frames_to_timecode", "intra_threads",
+    "is_cached", "kill_process_group", "load_node_config", "normalise_timecode", "now_rfc3339", "open_regular",
+    "output_color_tags", "probe_file", "proxy_folder", "run_command", "run_commands", "sha256_of", "stderr_tail",
+    "timecode_base", "timecode_is_drop_frame", "timecode_to_frames", "verify_output", "write_plain_cube",
+    "write_sidecar",
 ]

@@ -27,9 +27,10 @@ import attrs
 
 from .errors import Problem, shown
 from .media import VideoInfo
+from .profiles import PROFILES, Profile, fit_aspect_problem, fit_raster
 
 if TYPE_CHECKING:
-    from .profiles import Profile
+    from .writegate import Identity, WriteGate
 
 LAYOUTS = ("output_dir", "proxy_subfolder", "avid_mxf")
 DEFAULT_LAYOUT = "output_dir"
@@ -244,10 +245,10 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
     ``<folder>/<name>.mxf``; its files are :func:`op_atom_targets`), and every name problem: not
     portable, two outputs of the job one file (same folder, names equal after NFC + lower case), or
     an output that would replace a source."""
+    # start-up: `import proxx_core` loads this module (for engine.Target); naming and the gate load with a job
     from .naming import _NameInputs, name_problem, output_names, render_name
     from .writegate import SourceIndex, folder_key, name_key
     from .writegate import identity as file_identity
-
     if layout == DEFAULT_LAYOUT:  # every proxy in output_dir, named by the template (naming.output_names)
         names, name_problems = output_names(_NameInputs(sources=tuple(sources), output_dir=output_dir or "",
                                                         output_name_template=template or "",
@@ -301,8 +302,6 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
 
 def layout_problems(doc: dict[str, Any], job_id: str | None) -> list[Problem]:
     """Names and folders of a non-default layout, when the fields they depend on are usable."""
-    from .profiles import PROFILES
-
     layout: str = doc.get("layout", DEFAULT_LAYOUT)
     sources = doc.get("sources")
     name = doc.get("proxy_profile")
@@ -315,7 +314,7 @@ def layout_problems(doc: dict[str, Any], job_id: str | None) -> list[Problem]:
             or (layout == "avid_mxf" and (output_dir is None or not isinstance(template, str)))):
         return []
     if layout == "avid_mxf":
-        from .naming import template_token_problems
+        from .naming import template_token_problems  # start-up, as in output_paths
 
         bad = template_token_problems(template)  # type: ignore[arg-type]  # checked above: a str
         if bad:
@@ -339,11 +338,20 @@ def folders_written(layout: str, sources: Iterable[str], output_dir: str | None)
     return sorted({clip_folder(layout, s, output_dir) for s in sources})
 
 
+def job_write_gate(sources: Iterable[str], *, layout: str, output_dir: str | None,
+                   source_ids: Iterable[Identity] = ()) -> WriteGate:
+    """The write gate of a job: its sources, and the folders its layout writes plus ``output_dir``
+    (sidecars). Here, not in ``writegate``, because the folders are the layout's to say."""
+    sources = tuple(sources)
+    folders = [*folders_written(layout, sources, output_dir), *([output_dir] if output_dir else [])]
+    from .writegate import WriteGate  # start-up, as in output_paths
+
+    return WriteGate(sources, folders, source_ids=source_ids)
+
+
 def clip_raster(video: VideoInfo, profile: Profile, raster: str) -> tuple[int, int, str] | str:
     """(width, height, pixel aspect) of a clip's proxy under ``raster``, or why the profile cannot
     make it (refused at validation, never discovered after the encode)."""
-    from .profiles import fit_aspect_problem, fit_raster
-
     if raster == DEFAULT_RASTER:
         why = fit_aspect_problem(video, profile)
         if why:

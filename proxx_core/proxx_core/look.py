@@ -247,7 +247,9 @@ class _CubeScan:
                 raise LookFileError(f"{self.path}, line {number}: not UTF-8/ASCII text; is this a .cube "
                                     f"file?") from None
 
-    def rows(self, fh: BinaryIO) -> Iterator[list[bytes]]:
+    # a streaming .cube parser: one branch per keyword and per malformed-line case, each refusal naming
+    # its line; split up, the line number and the header state would have to travel between pieces
+    def rows(self, fh: BinaryIO) -> Iterator[list[bytes]]:  # noqa: C901
         path = self.path
         size: int | None = None
         rows = 0

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import attrs
 
+from .avprobe import probe_file
 from .engine import Check, ClipPlan, Engine, Verification
 from .errors import ProxxError
 from .media import ZERO_TIMECODE, AudioInfo, SourceInfo, normalise_timecode
+from .verify import verify_output
 
 
 @attrs.frozen(kw_only=True)
@@ -86,9 +88,6 @@ def verify_clip(plan: ClipPlan, video: SourceInfo | None, engine: Engine,
                 extra: tuple[Check, ...] = ()) -> tuple[Verification, SourceInfo | None]:
     """The verdict on every temp file of an OP-Atom clip, and the clip as NLEs see it (the video
     file's probe with the audio files' channels, and the tape name of the files)."""
-    from .avprobe import probe_file
-    from .verify import verify_output
-
     req = plan.request
     src = req.source_info
     timecode = src.start_timecode or ZERO_TIMECODE

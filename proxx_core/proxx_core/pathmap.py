@@ -31,7 +31,9 @@ from typing import Any
 
 import attrs
 
+from .document import derive_job_id
 from .errors import ProxxError, cut, shown
+from .jobbuild import preset_problems
 from .safeopen import NotAFile, open_regular
 
 CONFIG_ENV = "PROXX_CONFIG"
@@ -104,13 +106,8 @@ class NodeConfig:
         return self.presets[name]
 
 
-def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
-    """Read the node config at ``path`` (else ``$PROXX_CONFIG``; neither: an empty config).
-    Raises ProxxError naming the file, the key and the fix for anything wrong."""
-    path = path or os.environ.get(CONFIG_ENV) or None
-    if path is None:
-        return NodeConfig()
-    where = os.fspath(path)
+def _read_toml(where: str) -> dict[str, Any]:
+    """The node config file's TOML, or a ProxxError naming the file and the fix."""
     try:
         with open_regular(where) as fh:  # a FIFO or a device named as the config must not block the node
             data: dict[str, Any] = tomllib.load(fh)
@@ -126,6 +123,17 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ProxxError(f"node config {where}: not valid TOML ({exc}); Windows paths need doubled "
                          f"backslashes in \"...\" strings or single quotes: 'R:\\'") from None
+    return data
+
+
+def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
+    """Read the node config at ``path`` (else ``$PROXX_CONFIG``; neither: an empty config).
+    Raises ProxxError naming the file, the key and the fix for anything wrong."""
+    path = path or os.environ.get(CONFIG_ENV) or None
+    if path is None:
+        return NodeConfig()
+    where = os.fspath(path)
+    data = _read_toml(where)
     unknown = sorted(set(data) - {"paths", "presets", "notify", "allow"})
     if unknown:
         raise ProxxError(f"node config {where}: unknown key(s) {cut(', '.join(unknown))}; the tables are [paths], "
@@ -134,7 +142,6 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
     presets = data.get("presets", {})
     if not isinstance(presets, dict):
         raise ProxxError(f"node config {where}: presets must be tables: [presets.NAME]")
-    from .jobbuild import preset_problems  # only configs with presets need the JobSpec's key table
 
     for name, table in presets.items():
         problems = preset_problems(name, table)
@@ -199,8 +206,6 @@ def _allow(where: str, table: Any) -> dict[str, tuple[str, ...]]:
 def map_document(document: dict[str, Any], path_map: PathMap) -> tuple[dict[str, Any], dict[str, Any]]:
     """A copy of a JobSpec with sources and output_dir seen from this node, plus a record of
     {submitted, mapped} paths for the result. The job id stays the submitter's (it names outputs)."""
-    from .document import derive_job_id
-
     mapped = dict(document)
     record: dict[str, Any] = {"sources": [], "output_dir": None}
     if isinstance(document.get("sources"), list):

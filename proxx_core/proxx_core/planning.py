@@ -13,13 +13,14 @@ import attrs
 
 from .builds import build_problems
 from .burnin import resolve as resolve_burn_in
+from .deliverables import deliverable_problems
 from .document import JobSpec, ParsedJob
-from .engine import ClipPlan, ClipRequest
+from .engine import ClipPlan, ClipRequest, Engine
 from .errors import Problem, ProxxError, SpecInvalid
 from .hints import distribution_for, install_command, install_hint
-from .layouts import Target, clip_raster, folders_to_create, op_atom_targets, output_paths
+from .layouts import Target, clip_raster, folders_to_create, job_write_gate, op_atom_targets, output_paths
 from .look import look_problems
-from .media import SourceInfo
+from .media import SourceInfo, VideoInfo
 from .naming import temp_path_for
 from .plugins import EngineSet
 from .preflight import SourceStat
@@ -161,7 +162,44 @@ def _gate_problems(gate: WriteGate, paths: Iterable[tuple[str, str]], where: str
     return problems
 
 
-def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -> PreparedJob:
+def _pinned_engine_missing(name: str | None, engines: EngineSet) -> Problem | None:
+    """The JobSpec's ``engine`` names one that is not installed: what to install."""
+    if name is None or name in engines.names:
+        return None
+    return Problem(path="/engine", message=(
+        f"engine {name!r} is not installed; installed engines: {', '.join(engines.names) or 'none'}. "
+        f"Install {distribution_for(name)} ({install_command(distribution_for(name))}) "
+        f"or remove /engine"), category="engine_unavailable", install_hint=distribution_for(name))
+
+
+def _raster_for(engine: Engine, video: VideoInfo, profile: Profile, raster: str, layout: str, i: int,
+                source: str) -> tuple[int, int, str] | Problem:
+    """(width, height, pixel aspect) of the clip's proxy, or why the routed engine cannot make it."""
+    made = clip_raster(video, profile, raster)
+    if isinstance(made, str):
+        return Problem(path="/raster", message=f"for /sources/{i} ({source}): {made}")
+    if layout not in engine.layouts:
+        return Problem(path="/layout", message=(
+            f"for /sources/{i}: engine {engine.name!r} cannot write layout {layout!r} (it writes "
+            f"{', '.join(engine.layouts)}); pin an engine that can (\"engine\": \"ffmpeg\")"))
+    aspect = made[2]
+    if aspect != "1:1" and not engine.keeps_pixel_aspect:
+        return Problem(path="/raster", message=(
+            f"for /sources/{i}: raster {raster!r} keeps the source's pixel aspect {aspect}, which engine "
+            f"{engine.name!r} cannot write; use raster \"fit\" or pin \"engine\": \"ffmpeg\""))
+    return made
+
+
+def _targets(output_path: str, layout: str, info: SourceInfo) -> tuple[str, tuple[Target, ...]]:
+    """The clip's video file and its other files (OP-Atom: one file per audio channel, temp names set)."""
+    if layout != "avid_mxf":
+        return output_path, ()
+    targets = op_atom_targets(output_path, [a.channels for a in info.audio])
+    return targets[0].path, tuple(attrs.evolve(t, temp_path=temp_path_for(t.path)) for t in targets[1:])
+
+
+# one loop over the sources, each refusal a `continue` that keeps every problem for one report (C901: 16)
+def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -> PreparedJob:  # noqa: C901
     """Probe, route and plan every clip; raise SpecInvalid listing every clip that cannot be made.
 
     ``only`` (a 1-based clip index) prepares that one clip of the job, named and numbered exactly
@@ -181,15 +219,11 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         else:
             problems.append(problem)
 
-    if spec.engine is not None and spec.engine not in engines.names:
-        problems.append(Problem(path="/engine", message=(
-            f"engine {spec.engine!r} is not installed; installed engines: {', '.join(engines.names) or 'none'}. "
-            f"Install {distribution_for(spec.engine)} ({install_command(distribution_for(spec.engine))}) "
-            f"or remove /engine"), category="engine_unavailable",
-            install_hint=distribution_for(spec.engine)))
-        raise SpecInvalid(problems)
+    missing = _pinned_engine_missing(spec.engine, engines)
+    if missing:
+        raise SpecInvalid([missing])
     needs = features_needed(parsed.document)
-    gate = WriteGate.for_job(spec.sources, layout=spec.layout, output_dir=spec.output_dir)
+    gate = job_write_gate(spec.sources, layout=spec.layout, output_dir=spec.output_dir)
     look, look_errors = look_problems(spec.look) if spec.look else (None, [])
     if look_errors:  # the file changed since the document was checked
         raise SpecInvalid(look_errors)
@@ -207,27 +241,12 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         info = infos[decision.engine]
         video = info.video
         assert video is not None  # routing refuses a source without video
-        raster = clip_raster(video, profile, spec.raster)
-        if isinstance(raster, str):
-            problems.append(Problem(path="/raster", message=f"for /sources/{i} ({source}): {raster}"))
-            continue
-        if spec.layout not in engine.layouts:
-            problems.append(Problem(path="/layout", message=(
-                f"for /sources/{i}: engine {engine.name!r} cannot write layout {spec.layout!r} (it writes "
-                f"{', '.join(engine.layouts)}); pin an engine that can (\"engine\": \"ffmpeg\")")))
+        raster = _raster_for(engine, video, profile, spec.raster, spec.layout, i, source)
+        if isinstance(raster, Problem):
+            problems.append(raster)
             continue
         width, height, aspect = raster
-        if aspect != "1:1" and not engine.keeps_pixel_aspect:
-            problems.append(Problem(path="/raster", message=(
-                f"for /sources/{i}: raster {spec.raster!r} keeps the source's pixel aspect {aspect}, which engine "
-                f"{engine.name!r} cannot write; use raster \"fit\" or pin \"engine\": \"ffmpeg\"")))
-            continue
-        output_path = paths[i]
-        extra: tuple[Target, ...] = ()
-        if spec.layout == "avid_mxf":  # OP-Atom: the video file, then one file per audio channel
-            targets = op_atom_targets(output_path, [a.channels for a in info.audio])
-            output_path = targets[0].path
-            extra = tuple(attrs.evolve(t, temp_path=temp_path_for(t.path)) for t in targets[1:])
+        output_path, extra = _targets(paths[i], spec.layout, info)
         files = ((output_path, temp_path_for(output_path)), *((t.path, t.temp_path) for t in extra))
         gated = _gate_problems(gate, files, where if spec.layout == "proxy_subfolder" else "/output_name_template")
         if gated:  # OP-Atom audio files and temporary names are known only now (after the probe)
@@ -258,8 +277,6 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
                                   warnings=warned))
     problems += build_problems(spec.require_builds, engines, {c.plan.engine for c in clips}, whole_job=only is None)
     if only is None and spec.deliverables:  # the sinks get the probed sources, as data
-        from .deliverables import deliverable_problems
-
         problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips],
                                          job_id=parsed.job_id)
     if spec.notify:

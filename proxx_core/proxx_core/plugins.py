@@ -21,7 +21,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from .engine import Capabilities, Check, ClipPlan, Engine, EngineIdentity
+from .engine import ENGINE_CONTRACT_VERSION, Capabilities, Check, ClipPlan, Engine, EngineIdentity
 from .errors import PluginContractError
 
 if TYPE_CHECKING:
@@ -236,8 +236,6 @@ def _contract_problem(engine: object) -> str | None:
         return f"{engine!r} is not a proxx_core.engine.Engine"
     if not engine.name or engine.name != engine.name.strip().lower():
         return f"engine {type(engine).__name__} needs a lowercase, non-empty name"
-    from .engine import ENGINE_CONTRACT_VERSION
-
     if _major(engine.contract_version) != _major(ENGINE_CONTRACT_VERSION):
         return (f"engine {engine.name!r} was written for engine contract {engine.contract_version}; "
                 f"this Proxx speaks {ENGINE_CONTRACT_VERSION}. Install a version of the engine "

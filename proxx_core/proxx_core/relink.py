@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .media import ZERO_TIMECODE, SourceInfo
+from .verify import REEL_CONTAINERS
 
 if TYPE_CHECKING:
     from .engine import ClipRequest
@@ -230,8 +231,6 @@ def to_data(result: dict[str, NleVerdict] | None) -> dict[str, Any] | None:
 
 def promised_output(request: ClipRequest) -> SourceInfo:
     """The proxy a plan promises (what verification will demand): what `validate` judges."""
-    from .verify import REEL_CONTAINERS
-
     src = request.source_info
     profile = request.profile
     video = None

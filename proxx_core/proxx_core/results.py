@@ -7,6 +7,7 @@ host) lives under keys named ``timing``, so two runs compare equal after droppin
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 import socket
 import sys
@@ -17,9 +18,13 @@ import attrs
 
 from .clock import now_rfc3339
 from .deliverables import Deliverable
+from .document import derive_job_id, jobspec_sha256
 from .engine import EngineIdentity, Verification
 from .errors import Problem
 from .hints import known_distributions
+from .layouts import DEFAULT_LAYOUT, output_paths
+from .naming import temp_path_for
+from .profiles import PROFILES
 from .serialization import to_data
 
 if TYPE_CHECKING:
@@ -206,9 +211,6 @@ def refused(problems: tuple[Problem, ...] | list[Problem], *, document: Any = No
 def _final_paths(doc: dict[str, Any], sources: list[str], profile: Any) -> list[str | None]:
     """Each source's final output path as the spec names it, for every layout (None where the spec
     cannot name it: recovery reports what it can, never raises)."""
-    from .document import derive_job_id
-    from .layouts import DEFAULT_LAYOUT, output_paths
-
     template, out_dir, layout = doc.get("output_name_template"), doc.get("output_dir"), doc.get("layout",
                                                                                                 DEFAULT_LAYOUT)
     none: list[str | None] = [None] * len(sources)
@@ -250,12 +252,6 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
     """A FAILED result for a job whose process died mid-run (watch-folder recovery): every clip
     ``interrupted``. Built from the spec alone (no probing): sources, profile and output names where
     the spec allows, with a note when a file exists under a clip's final or temporary output name."""
-    import os
-
-    from .document import derive_job_id, jobspec_sha256
-    from .naming import temp_path_for
-    from .profiles import PROFILES
-
     doc = document if isinstance(document, dict) else None
     clips: list[ClipResult] = []
     problems: tuple[Problem, ...] = ()

@@ -13,12 +13,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import attrs
+
 from .clock import now_rfc3339
-from .engine import ClipRequest, CommandRecord
+from .engine import ClipRequest, CommandRecord, Engine, Verification
 from .errors import ClipFailure
 from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, judge_existing, policy_of, rerun_hint
-from .layouts import make_folders
+from .layouts import job_write_gate, make_folders
 from .look import changed_files
+from .media import SourceInfo
 from .opatom import verify_clip
 from .planning import PreparedClip, PreparedJob
 from .plugins import EngineSet
@@ -63,6 +66,40 @@ def _source_changed(clip: PreparedClip) -> str | None:
     return None
 
 
+class _Stop(Exception):
+    """Ends one clip's run at the step that raised it: the clip fails with ``category``."""
+
+    def __init__(self, category: str, message: str):
+        super().__init__(message)
+        self.category, self.message = category, message
+
+
+@attrs.define
+class _ClipRun:
+    """What one run of a clip has found so far; whichever step ends the run, this becomes its result."""
+
+    clip: PreparedClip
+    started_at: str = attrs.field(factory=now_rfc3339)
+    t0: float = attrs.field(factory=time.monotonic)
+    records: tuple[CommandRecord, ...] = ()
+    output: OutputRecord | None = None
+    relink: dict[str, Any] | None = None
+
+    def result(self, status: str, failure: Failure | None = None) -> ClipResult:
+        clip, req = self.clip, self.clip.plan.request
+        return ClipResult(index=clip.index, source=_source_record(clip), engine=clip.plan.engine,
+                          profile=req.profile.name, output=self.output,
+                          commands=tuple(to_data(r) for r in self.records), status=status, failure=failure,
+                          route=to_data(clip.route), look=_look_record(req),
+                          timing={"started_at": self.started_at, "finished_at": now_rfc3339(),
+                                  "seconds": round(time.monotonic() - self.t0, 3)}, relink=self.relink)
+
+    def relink_verdicts(self, judged: SourceInfo | None, *, op_atom: bool) -> None:
+        req = self.clip.plan.request
+        self.relink = relink_data(verdicts(req.source_info, judged, ProxyFacts(
+            source_path=req.source, output_path=req.output_path, layout=req.layout, op_atom=op_atom)))
+
+
 def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event,
              source_ids: frozenset[tuple[int, int]] = frozenset(), existing_outputs: str | None = None,
              events: EventFn | None = None, gate: WriteGate | None = None, rerun: str | None = None) -> ClipResult:
@@ -72,167 +109,208 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     receives this clip's ``progress`` events when the engine reports progress. ``gate``: the job's
     write gate (proxx_core.writegate), through which every file of the clip is published; None:
     one for this clip's source and folder. ``rerun``: how to let a rerun keep or replace existing files,
-    in the spec's vocabulary (:func:`proxx_core.existing.rerun_hint` of the document)."""
+    in the spec's vocabulary (:func:`proxx_core.existing.rerun_hint` of the document).
+
+    The lifecycle of engine.py, one step each: the targets checked again (gate, existing files, the
+    source and look unchanged), the temp files claimed, execute, probe_output, the core's
+    verification, the source checked again, every file published through the gate. A step that
+    refuses raises :class:`_Stop`; the clip then fails with what the run has found so far."""
     policy = existing_outputs or (OVERWRITE if overwrite else FAIL)
     rerun = rerun or rerun_hint(_spec_keys(existing_outputs))
-    overwrite = policy == OVERWRITE
-    plan = clip.plan
-    req = plan.request
-    started_at, t0 = now_rfc3339(), time.monotonic()
-    records: tuple[CommandRecord, ...] = ()
-    output = None
-    failure = None
-    relink = None
     if clip.source_stat is not None:
         source_ids = source_ids | {(clip.source_stat.dev, clip.source_stat.ino)}
+    gate = _clip_gate(clip, gate, source_ids)
+    run = _ClipRun(clip)
+    try:
+        if cancel.is_set():
+            raise _Stop("interrupted", "the run was interrupted before this clip started")
+        _check_targets(clip, gate)
+        if policy == SKIP_VERIFIED and any(os.path.lexists(p) for p in _finals(clip.plan.request)):
+            _keep_verified(run, engines, source_ids)
+            return run.result(SKIPPED)
+        _check_ready(clip, replace=policy == OVERWRITE, rerun=rerun)
+        claims = _claim_temps(clip, gate, overwrite=policy != FAIL, rerun=rerun)
+        try:
+            verification = _make(run, engines, cancel, events, claims)
+            run.output = _publish(clip, gate, claims, verification, replace=policy == OVERWRITE)
+        finally:
+            for c in claims:
+                c.release()
+    except _Stop as stop:
+        return run.result(FAILED, Failure(category=stop.category, message=stop.message))
+    return run.result(COMPLETED)
+
+
+def _finals(req: ClipRequest) -> tuple[str, ...]:
+    """Every final file of a clip, the video file first (OP-Atom: then its other files)."""
+    return (req.output_path, *(t.path for t in req.extra_outputs))
+
+
+def _clip_gate(clip: PreparedClip, gate: WriteGate | None, source_ids: frozenset[tuple[int, int]]) -> WriteGate:
+    """The job's gate, also refusing this clip's source; without one, a gate for this clip alone."""
     if gate is None:
-        gate = WriteGate((clip.source,), (os.path.dirname(req.output_path),), source_ids=source_ids)
-    elif source_ids - gate.ids:
-        gate = gate.with_ids(source_ids)
+        return WriteGate((clip.source,), (os.path.dirname(clip.plan.request.output_path),), source_ids=source_ids)
+    return gate.with_ids(source_ids) if source_ids - gate.ids else gate
 
-    def result(status: str) -> ClipResult:
-        return ClipResult(index=clip.index, source=_source_record(clip), engine=plan.engine, profile=req.profile.name,
-                          output=output, commands=tuple(to_data(r) for r in records), status=status,
-                          failure=failure, route=to_data(clip.route), look=_look_record(req),
-                          timing={"started_at": started_at, "finished_at": now_rfc3339(),
-                                  "seconds": round(time.monotonic() - t0, 3)}, relink=relink)
 
-    def fail(category: str, message: str) -> ClipResult:
-        nonlocal failure
-        failure = Failure(category=category, message=message)
-        return result(FAILED)
-
-    if cancel.is_set():
-        return fail("interrupted", "the run was interrupted before this clip started")
-    finals = (req.output_path, *(t.path for t in req.extra_outputs))
-    for final, temp in zip(finals, (req.temp_path, *(t.temp_path for t in req.extra_outputs)), strict=True):
+def _check_targets(clip: PreparedClip, gate: WriteGate) -> None:
+    """Every final and temp name the gate allows: refused at validate, checked again here for a job
+    prepared before its sources moved."""
+    req = clip.plan.request
+    for final, temp in zip(_finals(req), (req.temp_path, *(t.temp_path for t in req.extra_outputs)), strict=True):
         why = gate.refusal(final) or gate.temp_refusal(temp)
-        if why:  # refused at validate; checked again here for a job prepared before its sources moved
-            return fail("output_exists", f"{why}; it was left untouched and the clip was not made")
-    if policy == SKIP_VERIFIED and any(os.path.lexists(p) for p in finals):
-        if req.extra_outputs:
-            return fail("output_exists", f"{req.output_path} (or another file of this OP-Atom clip) already exists and "
-                                         f"was left untouched: \"skip_verified\" does not verify OP-Atom clips yet; "
-                                         f"delete the clip's files or set \"existing_outputs\": \"overwrite\"")
-        changed = _source_changed(clip)
-        if changed:
-            return fail("io_error", changed)
-        verdict = judge_existing(plan, engines.get(plan.engine), engines.clip_checks, source_ids=source_ids)
-        output = OutputRecord(path=req.output_path, size=verdict.size, sha256=verdict.sha256,
+        if why:
+            raise _Stop("output_exists", f"{why}; it was left untouched and the clip was not made")
+
+
+def _keep_verified(run: _ClipRun, engines: EngineSet, source_ids: frozenset[tuple[int, int]]) -> None:
+    """``skip_verified`` with a file under the clip's final name: keep it if it verifies against the source."""
+    plan = run.clip.plan
+    req = plan.request
+    if req.extra_outputs:
+        raise _Stop("output_exists", f"{req.output_path} (or another file of this OP-Atom clip) already exists and "
+                                     f"was left untouched: \"skip_verified\" does not verify OP-Atom clips yet; "
+                                     f"delete the clip's files or set \"existing_outputs\": \"overwrite\"")
+    _check_source(run.clip)
+    verdict = judge_existing(plan, engines.get(plan.engine), engines.clip_checks, source_ids=source_ids)
+    run.output = OutputRecord(path=req.output_path, size=verdict.size, sha256=verdict.sha256,
                               verification=verdict.verification)
-        if not verdict.ok:
-            return fail("output_exists", verdict.message or f"{req.output_path} could not be verified")
-        assert verdict.verification is not None  # ok: verified
-        relink = relink_data(verdicts(req.source_info, verdict.verification.output_info, ProxyFacts(
-            source_path=req.source, output_path=req.output_path, layout=req.layout, op_atom=req.layout == "avid_mxf")))
-        return result(SKIPPED)
-    for path in finals:
-        if os.path.lexists(path) and not overwrite:
-            return fail("output_exists", f"{path} already exists and was left untouched; delete it, or "
-                                         f"{rerun}")
+    if not verdict.ok:
+        raise _Stop("output_exists", verdict.message or f"{req.output_path} could not be verified")
+    assert verdict.verification is not None  # ok: verified
+    run.relink_verdicts(verdict.verification.output_info, op_atom=req.layout == "avid_mxf")
+
+
+def _check_source(clip: PreparedClip, discard: tuple[TempClaim, ...] = ()) -> None:
     changed = _source_changed(clip)
     if changed:
-        return fail("io_error", changed)
+        raise _Stop("io_error", changed + (_discard(*discard) if discard else ""))
+
+
+def _check_ready(clip: PreparedClip, *, replace: bool, rerun: str) -> None:
+    """Before any file is touched: no final name taken (unless the policy replaces), the source and
+    the look files unchanged since validation, the clip's folders made."""
+    req = clip.plan.request
+    for path in _finals(req):
+        if os.path.lexists(path) and not replace:
+            raise _Stop("output_exists", f"{path} already exists and was left untouched; delete it, or {rerun}")
+    _check_source(clip)
     if req.look is not None and changed_files(req.look):
-        return fail("io_error", f"{changed_files(req.look)[0]} (/look) changed since the job was validated; the "
+        raise _Stop("io_error", f"{changed_files(req.look)[0]} (/look) changed since the job was validated; the "
                                 f"clip was not made with a LUT other than the one validated: run the job again")
     try:
         make_folders(clip.folders)  # layouts: only inside declared folders, never a parent (layouts.py)
     except OSError as exc:
-        return fail("io_error", f"cannot create folder {exc.filename}: {exc.strerror or exc}")
+        raise _Stop("io_error", f"cannot create folder {exc.filename}: {exc.strerror or exc}") from exc
+
+
+def _claim_temps(clip: PreparedClip, gate: WriteGate, *, overwrite: bool, rerun: str) -> list[TempClaim]:
+    """Own every temp file of the clip (OP-Atom: all of them the same way), or none."""
+    req = clip.plan.request
     claims: list[TempClaim] = []
     try:
         # skip_verified resumes an interrupted run: a leftover temp nobody holds is taken over too
-        claim = TempClaim.take(req.temp_path, overwrite=policy != FAIL, is_source=gate.is_source)
-        claims.append(claim)
-        for target in req.extra_outputs:  # OP-Atom: every file of the clip is owned the same way
-            claims.append(TempClaim.take(target.temp_path, overwrite=policy != FAIL, is_source=gate.is_source))
+        claims.append(TempClaim.take(req.temp_path, overwrite=overwrite, is_source=gate.is_source))
+        for target in req.extra_outputs:
+            claims.append(TempClaim.take(target.temp_path, overwrite=overwrite, is_source=gate.is_source))
     except TempExists as exc:
-        return _released(claims, fail("output_exists", (
+        _released(claims)
+        raise _Stop("output_exists", (
             f"temporary output {_temp_named(exc, req, claims)} exists (an earlier run was interrupted or failed "
             f"verification, or another run of this job is in progress); inspect and delete it, "
-            f"or {rerun}")))
+            f"or {rerun}")) from exc
     except TempBusy as exc:
-        return _released(claims, fail("output_exists", f"{exc}; it was left untouched"))
+        _released(claims)
+        raise _Stop("output_exists", f"{exc}; it was left untouched") from exc
     except TempIsSource as exc:
-        return _released(claims, fail("output_exists", f"{_temp_named(exc, req, claims)} is a source of this job "
-                                                       f"and was left untouched"))
+        _released(claims)
+        raise _Stop("output_exists", f"{_temp_named(exc, req, claims)} is a source of this job "
+                                     f"and was left untouched") from exc
     except OSError as exc:
-        return _released(claims, fail("io_error", f"cannot create {_temp_named(exc, req, claims)}: "
-                                                  f"{exc.strerror or exc}"))
-    try:
-        engine = engines.get(plan.engine)
-        try:
-            assert engine is not None  # the plan was made by this engine set
-            if events is not None and accepts_progress(engine.execute):
-                tracker = ClipTracker(clip.index, clip.source, req.output_path, events)
-                # ``progress`` is an optional keyword of the engine contract (docs/engine-authors.md), not on
-                # Engine.execute: accepts_progress has checked that this engine's execute declares it
-                execute: Callable[..., tuple[CommandRecord, ...]] = engine.execute
-                records = execute(plan, cancel, progress=tracker)
-            else:
-                records = engine.execute(plan, cancel)
-            # engines that render elsewhere rename their file into place: hold that file before verifying it
-            foreign = any(not c.adopt() and os.path.lexists(c.path) for c in claims)
-            if foreign:
-                verification = None
-            else:  # the core judges the output; the engine only describes it
-                output_info = engine.probe_output(plan)
-                if req.extra_outputs:  # OP-Atom: every file checked, the clip judged as one
-                    verification, judged = verify_clip(plan, output_info, engine,
-                                                       engines.clip_checks(plan, output_info))
-                else:
-                    verification = verify_output(plan, output_info, engine, engines.clip_checks(plan, output_info))
-                    judged = output_info
-                relink = relink_data(verdicts(req.source_info, judged, ProxyFacts(
-                    source_path=req.source, output_path=req.output_path, layout=req.layout,
-                    op_atom=bool(req.extra_outputs) or req.layout == "avid_mxf")))
-        except ClipFailure as exc:
-            records = exc.records or records
-            return fail(exc.category, exc.message + _discard(*claims))
-        except OSError as exc:
-            return fail("io_error", f"{exc.filename or req.temp_path}: {exc.strerror or exc}" + _discard(*claims))
-        except Exception as exc:  # engine bug: fail this clip, keep the job going
-            return fail("engine_failed",
-                        f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}" + _discard(*claims))
-        if verification is None:
-            return fail("output_exists", f"{req.temp_path} was replaced by another run of this job while this clip "
-                                         f"was encoding; this run published nothing")
-        if not verification.ok:
-            bad = ", ".join(f"{c.name} expected {c.expected!r} got {c.actual!r}" for c in verification.failed_checks())
-            kept = req.temp_path if claim.at_path() else None
-            output = OutputRecord(path=req.output_path, size=None, sha256=None, verification=verification,
-                                  kept_temp_path=kept)
-            where = f"kept for inspection at {kept}" if kept else "the engine left no output to keep"
-            return fail("verification_failed", f"output does not match its source: {bad}; {where}")
-        changed = _source_changed(clip)
-        if changed:
-            return fail("io_error", changed + _discard(*claims))
-        # every file of the clip through the write gate, the video file first; all or nothing
-        published: list[tuple[str, TempClaim]] = []
-        files_published: list[dict[str, Any]] = []
-        kinds = ("video", *(t.kind for t in req.extra_outputs))
-        for kind, final, held in zip(kinds, finals, claims, strict=True):
-            try:
-                digest, size = gate.publish_claim(held, final, replace=overwrite)
-            except WriteRefused as exc:  # _discard removes only temp files still this run's own
-                return fail(exc.category, exc.message + _unpublish(published) + _discard(*claims))
-            except FileExistsError:
-                return fail("output_exists", f"{final} appeared while this clip ran and was left untouched"
-                            + _unpublish(published) + _discard(*claims))
-            except OSError as exc:
-                return fail("io_error", f"{exc.filename or final}: {exc.strerror or exc}"
-                            + _unpublish(published) + _discard(*claims))
-            published.append((final, held))
-            files_published.append({"kind": kind, "path": final, "size": size, "sha256": digest})
-        digest, size = files_published[0]["sha256"], files_published[0]["size"]
-        files = tuple(files_published) if req.extra_outputs else None
-        output = OutputRecord(path=req.output_path, size=size, sha256=digest, verification=verification, files=files)
-        return result(COMPLETED)
-    finally:
-        for c in claims:
-            c.release()
+        _released(claims)
+        raise _Stop("io_error", f"cannot create {_temp_named(exc, req, claims)}: {exc.strerror or exc}") from exc
+    return claims
 
+
+
+def _make(run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: EventFn | None,
+          claims: list[TempClaim]) -> Verification:
+    """execute, probe_output and the core's verification of the temp files; the source checked again.
+    Any failure removes the temp files this run still owns (a failed verification keeps the video
+    file for inspection)."""
+    clip = run.clip
+    plan, req = clip.plan, clip.plan.request
+    engine = engines.get(plan.engine)
+    try:
+        assert engine is not None  # the plan was made by this engine set
+        run.records = _execute(clip, engine, cancel, events)
+        # engines that render elsewhere rename their file into place: hold that file before verifying it
+        if any(not c.adopt() and os.path.lexists(c.path) for c in claims):
+            raise _Stop("output_exists", f"{req.temp_path} was replaced by another run of this job while this clip "
+                                         f"was encoding; this run published nothing")
+        output_info = engine.probe_output(plan)  # the core judges the output; the engine only describes it
+        if req.extra_outputs:  # OP-Atom: every file checked, the clip judged as one
+            verification, judged = verify_clip(plan, output_info, engine, engines.clip_checks(plan, output_info))
+        else:
+            verification = verify_output(plan, output_info, engine, engines.clip_checks(plan, output_info))
+            judged = output_info
+        run.relink_verdicts(judged, op_atom=bool(req.extra_outputs) or req.layout == "avid_mxf")
+    except _Stop:
+        raise
+    except ClipFailure as exc:
+        run.records = exc.records or run.records
+        raise _Stop(exc.category, exc.message + _discard(*claims)) from exc
+    except OSError as exc:
+        raise _Stop("io_error", f"{exc.filename or req.temp_path}: {exc.strerror or exc}" + _discard(*claims)) from exc
+    except Exception as exc:  # engine bug: fail this clip, keep the job going
+        raise _Stop("engine_failed", f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}"
+                    + _discard(*claims)) from exc
+    if not verification.ok:
+        bad = ", ".join(f"{c.name} expected {c.expected!r} got {c.actual!r}" for c in verification.failed_checks())
+        kept = req.temp_path if claims[0].at_path() else None
+        run.output = OutputRecord(path=req.output_path, size=None, sha256=None, verification=verification,
+                                  kept_temp_path=kept)
+        where = f"kept for inspection at {kept}" if kept else "the engine left no output to keep"
+        raise _Stop("verification_failed", f"output does not match its source: {bad}; {where}")
+    _check_source(clip, discard=tuple(claims))
+    return verification
+
+
+def _execute(clip: PreparedClip, engine: Engine, cancel: threading.Event,
+             events: EventFn | None) -> tuple[CommandRecord, ...]:
+    """The engine's execute, with live progress when both the caller and the engine want it."""
+    if events is not None and accepts_progress(engine.execute):
+        tracker = ClipTracker(clip.index, clip.source, clip.plan.request.output_path, events)
+        # ``progress`` is an optional keyword of the engine contract (docs/engine-authors.md), not on
+        # Engine.execute: accepts_progress has checked that this engine's execute declares it
+        execute: Callable[..., tuple[CommandRecord, ...]] = engine.execute
+        return execute(clip.plan, cancel, progress=tracker)
+    return engine.execute(clip.plan, cancel)
+
+
+def _publish(clip: PreparedClip, gate: WriteGate, claims: list[TempClaim], verification: Verification, *,
+             replace: bool) -> OutputRecord:
+    """Every file of the clip through the write gate, the video file first; all or nothing."""
+    req = clip.plan.request
+    published: list[tuple[str, TempClaim]] = []
+    files_published: list[dict[str, Any]] = []
+    kinds = ("video", *(t.kind for t in req.extra_outputs))
+    for kind, final, held in zip(kinds, _finals(req), claims, strict=True):
+        try:
+            digest, size = gate.publish_claim(held, final, replace=replace)
+        except WriteRefused as exc:  # _discard removes only temp files still this run's own
+            raise _Stop(exc.category, exc.message + _unpublish(published) + _discard(*claims)) from exc
+        except FileExistsError as exc:
+            raise _Stop("output_exists", f"{final} appeared while this clip ran and was left untouched"
+                        + _unpublish(published) + _discard(*claims)) from exc
+        except OSError as exc:
+            raise _Stop("io_error", f"{exc.filename or final}: {exc.strerror or exc}"
+                        + _unpublish(published) + _discard(*claims)) from exc
+        published.append((final, held))
+        files_published.append({"kind": kind, "path": final, "size": size, "sha256": digest})
+    files = tuple(files_published) if req.extra_outputs else None
+    return OutputRecord(path=req.output_path, size=files_published[0]["size"], sha256=files_published[0]["sha256"],
+                        verification=verification, files=files)
 
 def _discard(*claims: TempClaim) -> str:
     """Delete this run's temp outputs (only where the temp name still holds this run's file). Never
@@ -250,12 +328,11 @@ def _discard(*claims: TempClaim) -> str:
     return said
 
 
-def _released(claims: list[TempClaim], res: ClipResult) -> ClipResult:
+def _released(claims: list[TempClaim]) -> None:
     """A clip that could not own all its temp files gives back (and removes) those it took."""
     _discard(*claims)
     for c in claims:
         c.release()
-    return res
 
 
 def _temp_named(exc: BaseException, req: ClipRequest, claims: list[TempClaim]) -> str:
@@ -314,7 +391,7 @@ def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
 def job_gate(job: PreparedJob, source_ids: frozenset[tuple[int, int]] = frozenset()) -> WriteGate:
     """The write gate of a prepared job: every source of the spec, the folders its layout writes."""
     spec = job.spec
-    return WriteGate.for_job(spec.sources, layout=spec.layout, output_dir=spec.output_dir, source_ids=source_ids)
+    return job_write_gate(spec.sources, layout=spec.layout, output_dir=spec.output_dir, source_ids=source_ids)
 
 
 def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1, cancel: threading.Event | None = None,

@@ -156,17 +156,6 @@ class WriteGate:
         self.ids = frozenset(self.index.files) | frozenset(source_ids)
         self.folders = tuple(dict.fromkeys(os.path.normpath(f) for f in folders if f))
 
-    @classmethod
-    def for_job(cls, sources: Iterable[str], *, layout: str, output_dir: str | None,
-                source_ids: Iterable[Identity] = ()) -> WriteGate:
-        """The gate of a job: its sources, and the folders its layout writes plus ``output_dir``
-        (sidecars)."""
-        from .layouts import folders_written
-
-        sources = tuple(sources)
-        folders = [*folders_written(layout, sources, output_dir), *([output_dir] if output_dir else [])]
-        return cls(sources, folders, source_ids=source_ids)
-
     def with_ids(self, source_ids: Iterable[Identity]) -> WriteGate:
         """This gate, also refusing files with these identities."""
         other = copy.copy(self)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from proxx_core.clock import now_rfc3339
+from proxx_core import now_rfc3339
 
 from .model import ALIVE, LOST, Job, Node, Slot, Snapshot
 from .watchreader import _failure, _number, _obj, parse_time

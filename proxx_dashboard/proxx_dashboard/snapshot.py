@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from proxx_core.clock import now_rfc3339
+from proxx_core import now_rfc3339
 
 from .model import Reader, Snapshot
 

@@ -19,13 +19,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from proxx_core.clock import now_rfc3339
-from proxx_core.process import decisive_stderr_line
-from proxx_core.watch.files import read_json
-from proxx_core.watch.live import HEARTBEAT_SECONDS
-from proxx_core.watch.owner import CHILDREN_FILE, OWNER_FILE, PROGRESS_FILE, Owner, judge
-from proxx_core.watch.protocol import FINISHING_SUFFIX
-from proxx_core.watch.scan import is_candidate_name
+from proxx_core import (
+    CHILDREN_FILE,
+    FINISHING_SUFFIX,
+    HEARTBEAT_SECONDS,
+    OWNER_FILE,
+    PROGRESS_FILE,
+    Owner,
+    decisive_stderr_line,
+    is_candidate_name,
+    judge,
+    now_rfc3339,
+    read_json,
+)
 
 from .model import ALIVE, LOST, UNKNOWN, Failure, Job, Node, Slot, Snapshot
 from .settings import DEFAULT_STALL_SECONDS

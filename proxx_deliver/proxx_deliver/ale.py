@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from proxx_core import hookimpl
-from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
+from proxx_core.kit import DeliverableSink, DeliveryJob, write_sidecar
 
 from .clips import DeliveredClip, delivered_clip
 

@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from proxx_core import hookimpl
-from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
+from proxx_core.kit import DeliverableSink, DeliveryJob, write_sidecar
 
 from .clips import DeliveredClip, delivered_clips, rate_label
 

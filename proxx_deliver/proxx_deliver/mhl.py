@@ -35,13 +35,12 @@ from typing import TYPE_CHECKING, Any
 import xxhash
 
 from proxx_core import hookimpl
-from proxx_core.deliverables import Deliverable, DeliverableSink, DeliveryJob, sha256_of, write_sidecar
-from proxx_core.kit import open_regular
+from proxx_core.kit import Deliverable, DeliverableSink, DeliveryJob, open_regular, sha256_of, write_sidecar
 
 from .clips import delivered_clips
 
 if TYPE_CHECKING:
-    from proxx_core.writegate import WriteGate
+    from proxx_core.kit import WriteGate
 
 HASH_FORMAT = "xxh128"
 HISTORY = "ascmhl"
@@ -128,7 +127,7 @@ def layout_problems(document: Mapping[str, Any]) -> list[str]:
     in one another (the outer one would then find unsealed files: the other cards, the sources)."""
     if document.get("layout") != "proxy_subfolder" or not isinstance(document.get("output_dir"), str):
         return []
-    from proxx_core.layouts import proxy_folder
+    from proxx_core.kit import proxy_folder
 
     out = str(document["output_dir"])
     problems = []

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from proxx_core import hookimpl
-from proxx_core.deliverables import DeliverableSink, DeliveryJob, write_sidecar
+from proxx_core.kit import DeliverableSink, DeliveryJob, write_sidecar
 
 from .clips import DeliveredClip, delivered_clips, rate_label
 

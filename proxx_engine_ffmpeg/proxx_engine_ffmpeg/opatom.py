@@ -25,8 +25,7 @@ import hashlib
 import os
 
 from proxx_core import ClipRequest, CommandRecord
-from proxx_core.errors import ClipFailure
-from proxx_core.kit import ZERO_TIMECODE
+from proxx_core.kit import ZERO_TIMECODE, ClipFailure
 
 #: SMPTE UMID label + length byte as FFmpeg writes it, then 3 instance bytes and 15 zero bytes
 _UMID_LABEL = bytes.fromhex("060a2b340101010501010d0013")

@@ -31,7 +31,7 @@ DEFAULT_PROFILE = "offline_prores_proxy_1920x1080"
 
 def _clip(engine, source: Path, profile_name: str, outdir: Path, index: int) -> dict:
     from proxx_core import PROFILES, ClipFailure, ClipRequest, ProxxError, Refusal
-    from proxx_core.kit import fit_raster
+    from proxx_core.kit import fit_raster, verify_output
 
     from .detect import detect_raw
 
@@ -57,7 +57,7 @@ def _clip(engine, source: Path, profile_name: str, outdir: Path, index: int) -> 
                           temp_path=str(temp), width=w, height=h)
         plan = engine.plan(req)
         records = engine.execute(plan, threading.Event())
-        v = engine.verify(plan)
+        v = verify_output(plan, engine.probe_output(plan), engine)  # the core's verdict, as a run applies it
         entry.update({
             "frame_rate": str(info.video.frame_rate), "frame_count": info.video.frame_count,
             "start_timecode": info.start_timecode, "audio_channels": sum(a.channels for a in info.audio),

@@ -157,7 +157,8 @@ def _run_locked(argv, timeout, cancel, env, started_at, t0, on_progress=None) ->
         return _supervise(argv, timeout, cancel, env, started_at, t0, err, on_progress)
 
 
-def _supervise(argv, timeout, cancel, env, started_at, t0, err, on_progress=None) -> WorkerRun:
+# one poll loop owning the child: deadline, cancel, progress lines and every way the child can end
+def _supervise(argv, timeout, cancel, env, started_at, t0, err, on_progress=None) -> WorkerRun:  # noqa: C901
     # the core's way to start a child: own process group, dies with Proxx (Linux), killable as a group
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env,
                             **child_process_options())

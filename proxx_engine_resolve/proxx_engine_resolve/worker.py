@@ -371,7 +371,8 @@ def _expect_true(value, what: str):
         raise WorkerError("engine_failed", f"{what} returned {value!r}")
 
 
-def cmd_render(args, out: Emitter, api: Api) -> dict:
+# the Resolve scripting sequence of one render, in the order the API needs it, each step's failure worded
+def cmd_render(args, out: Emitter, api: Api) -> dict:  # noqa: C901
     from .renderspec import exact_rate, resolve_rate_string
 
     rate = Fraction(args.frame_rate)

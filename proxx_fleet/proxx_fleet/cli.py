@@ -59,9 +59,7 @@ def _broker(args) -> str | None:
 
 @_system_errors
 def cmd_worker(args) -> int:
-    from proxx_core.errors import ProxxError
-    from proxx_core.pathmap import load_node_config
-    from proxx_core.plugins import load_engines
+    from proxx_core import ProxxError, load_engines, load_node_config
 
     from .settings import heartbeat_seconds
     from .worker import default_name, run_worker
@@ -80,7 +78,7 @@ def cmd_worker(args) -> int:
 
 @_system_errors
 def cmd_submit(args) -> int:
-    from proxx_core.errors import ProxxError
+    from proxx_core import ProxxError
 
     from .store import Store
     from .submit import capacity_problems, enqueue, plan_submission, policy_warnings, unfinished
@@ -97,7 +95,7 @@ def cmd_submit(args) -> int:
     except ProxxError as exc:  # a usage problem: no profile for media, an unknown preset, a bad node config
         _err(f"proxx submit: {exc.message}")
         return 1
-    from proxx_core.plugins import load_engines
+    from proxx_core import load_engines
 
     sub = plan_submission(document, load_engines())
     if sub.problems:
@@ -144,9 +142,7 @@ def _submitted_document(args) -> dict:
     ``--preset``, as ``proxx run``). Folder sources are expanded here, once, so every worker gets the
     same list of files (a worker never lists a folder itself)."""
     from proxx_cli import frontdoor
-    from proxx_core.cards import expand_document
-    from proxx_core.document import read_document
-    from proxx_core.errors import JobFileError, Problem, ProxxError, SpecInvalid
+    from proxx_core import JobFileError, Problem, ProxxError, SpecInvalid, expand_document, read_document
 
     if frontdoor.building(args):
         args.job = "job"
@@ -200,7 +196,7 @@ def cmd_wait(args) -> int:
     import socket
     import time
 
-    from proxx_core.plugins import load_engines
+    from proxx_core import load_engines
 
     from .end import await_final
     from .report import progress_line, wait_for
@@ -264,7 +260,7 @@ def cmd_cancel(args) -> int:
         import os
         import socket
 
-        from proxx_core.plugins import load_engines
+        from proxx_core import load_engines
 
         from .end import end_job
 

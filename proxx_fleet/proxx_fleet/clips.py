@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from proxx_core.clock import now_rfc3339
-from proxx_core.results import FAILED, ClipResult, Failure
-from proxx_core.serialization import to_data
+from proxx_core import FAILED, ClipResult, Failure, now_rfc3339, to_data
 
 
 def node_record(name: str | None, document: dict, index: int, mapped: dict | None = None) -> dict[str, Any]:

@@ -12,13 +12,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from proxx_core.clock import now_rfc3339
-from proxx_core.document import jobspec_sha256
-from proxx_core.finish import FinishedJob, finish_job
-from proxx_core.pathmap import PathMap, map_document
-from proxx_core.plugins import EngineSet
-from proxx_core.results import ClipResult, JobResult, merged
-from proxx_core.serialization import from_data, to_data
+from proxx_core import (
+    ClipResult,
+    EngineSet,
+    FinishedJob,
+    JobResult,
+    PathMap,
+    finish_job,
+    from_data,
+    jobspec_sha256,
+    map_document,
+    merged,
+    now_rfc3339,
+    to_data,
+)
 
 from .settings import shown
 from .store import FINAL, Store

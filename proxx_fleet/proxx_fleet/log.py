@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import Any, TextIO
 
-from proxx_core.clock import now_rfc3339
+from proxx_core import now_rfc3339
 
 FORMATS = ("text", "json")
 

@@ -13,8 +13,7 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from proxx_core.pathmap import NodeConfig, PathMap
-from proxx_core.planning import PreparedClip
+from proxx_core import NodeConfig, PathMap, PreparedClip
 
 Check = tuple[str, str]  # (kind, path on this node)
 

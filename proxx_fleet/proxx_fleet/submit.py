@@ -8,13 +8,17 @@ import socket
 
 import attrs
 
-from proxx_core.api import static_problems
-from proxx_core.document import derive_job_id
-from proxx_core.errors import Problem
-from proxx_core.planning import fails_clip, no_route_problem, route_source
-from proxx_core.plugins import EngineSet
-from proxx_core.profiles import PROFILES
-from proxx_core.routing import NoRoute
+from proxx_core import (
+    PROFILES,
+    EngineSet,
+    NoRoute,
+    Problem,
+    derive_job_id,
+    fails_clip,
+    no_route_problem,
+    route_source,
+    static_problems,
+)
 
 from .app import TASK_NAME, make_app
 from .settings import PRIORITIES, queue_for
@@ -92,9 +96,7 @@ def capacity_problems(sub: Submission, workers: list[dict], document: dict) -> l
 
 
 def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
-    from proxx_core.clock import now_rfc3339
-    from proxx_core.results import refused_clip
-    from proxx_core.serialization import to_data
+    from proxx_core import now_rfc3339, refused_clip, to_data
 
     from .clips import node_record
 

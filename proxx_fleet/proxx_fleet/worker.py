@@ -18,15 +18,19 @@ from typing import Any
 
 import attrs
 
-from proxx_core.api import check_document
-from proxx_core.clock import now_rfc3339
-from proxx_core.existing import policy_of
-from proxx_core.pathmap import NodeConfig, map_document
-from proxx_core.plugins import EngineSet
-from proxx_core.progress import ProgressEvent
-from proxx_core.results import environment
-from proxx_core.runner import job_gate, run_clip
-from proxx_core.serialization import to_data
+from proxx_core import (
+    EngineSet,
+    NodeConfig,
+    ProgressEvent,
+    check_document,
+    environment,
+    job_gate,
+    map_document,
+    now_rfc3339,
+    policy_of,
+    run_clip,
+    to_data,
+)
 
 from .app import TASK_NAME, make_app
 from .clips import failed_clip, lost_payload, node_record

@@ -53,8 +53,7 @@ def send(url: str, title: str, body: str) -> str | None:
 
 @hookimpl
 def proxx_job_finished(result: Any) -> None:
-    from proxx_core.errors import ProxxError
-    from proxx_core.pathmap import load_node_config
+    from proxx_core.kit import ProxxError, load_node_config
 
     from .message import body, title
 

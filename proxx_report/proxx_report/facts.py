@@ -16,9 +16,8 @@ from typing import Any
 
 import attrs
 
-from proxx_core.burnin import frames_to_timecode, timecode_to_frames
-from proxx_core.media import FrameRate, timecode_is_drop_frame
-from proxx_core.process import decisive_stderr_line
+from proxx_core import FrameRate
+from proxx_core.kit import decisive_stderr_line, frames_to_timecode, timecode_is_drop_frame, timecode_to_frames
 
 #: the values that differ between two runs of the same job (wall-clock times and what follows from
 #: them); the template wraps each in <span class="proxx-time" data-field="NAME">

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from proxx_core import hookimpl
-from proxx_core.deliverables import Deliverable, DeliverableSink, DeliveryJob, write_sidecar
+from proxx_core.kit import Deliverable, DeliverableSink, DeliveryJob, write_sidecar
 
 THUMBNAIL_THREADS = 2
 

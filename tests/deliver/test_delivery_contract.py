@@ -13,7 +13,8 @@ import pytest
 
 from proxx_core import hookimpl
 from proxx_core.api import check_document
-from proxx_core.deliverables import Deliverable, DeliverableSink, deliver, write_sidecar
+from proxx_core.deliverables import Deliverable, DeliverableSink, write_sidecar
+from proxx_core.finish import deliver
 from proxx_core.plugins import load_engines
 from proxx_core.runner import run_job
 from proxxtest import job_doc

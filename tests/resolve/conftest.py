@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from proxx_core.engine import ClipRequest
+from proxx_core.kit import verify_output
 from proxx_core.profiles import PROFILES, fit_raster
 from proxx_engine_resolve.engine import ResolveEngine
 from proxx_engine_resolve.simulator import write_raw_source
@@ -65,7 +66,7 @@ def request_for(engine, source: Path, profile_name: str, outdir: Path, index: in
 def run_clip(engine, request):
     plan = engine.plan(request)
     records = engine.execute(plan, threading.Event())
-    return plan, records, engine.verify(plan)
+    return plan, records, verify_output(plan, engine.probe_output(plan), engine)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from proxx_core.errors import ClipFailure
+from proxx_core.kit import verify_output
 
 from .conftest import PROXY, request_for, run_clip
 
@@ -179,7 +180,7 @@ def test_output_named_from_the_source_is_found(quirky, raw_source, outdir):
 def test_multi_mono_output_is_accepted_by_channel_total(quirky, raw_source, outdir):
     engine, _ = quirky({"multi_mono_audio": True})
     req, plan, _ = _render_ok(engine, raw_source, outdir, audio_channels=2)
-    v = engine.verify(plan)
+    v = verify_output(plan, engine.probe_output(plan), engine)
     checks = {c.name: c for c in v.checks}
     assert checks["audio_channel_total"].expected == 2 and checks["audio_channel_total"].actual == 2
     assert checks["audio_streams"].actual == "2 x mono" and checks["audio_streams"].ok

@@ -26,7 +26,9 @@ from typing import Any
 from ..clock import now_rfc3339
 from ..plugins import EngineSet
 from ..progress import DONE, PROGRESS, START, EventFn, ProgressEvent
+from ..serialization import to_data
 from .owner import PROGRESS_FILE
+from .protocol import write_new
 
 #: a running clip's progress is written at most this often
 WRITE_SECONDS = 1.0
@@ -38,8 +40,6 @@ KEPT_FAILURES = 20
 
 def engine_builds(engines: EngineSet) -> dict[str, dict[str, Any]]:
     """Each loaded engine's identity (version, build, binary hash), as results record it."""
-    from ..serialization import to_data
-
     return {name: to_data(engines.identity(name)) for name in engines.names}
 
 
@@ -136,8 +136,6 @@ class LiveRecord:
         return {"version": 1, **self.head, "updated_at": now_rfc3339(), "load": load_average(), "jobs": jobs}
 
     def write(self) -> None:
-        from .protocol import write_new
-
         with self._write_lock:
             with self._lock:
                 self._written = self.clock()
