@@ -117,7 +117,7 @@ def avid_clip_name(name: str, source: str, profile: str) -> str:
     """``<clip>_<unique>.mxf``, the base of a clip's files (:func:`op_atom_targets` adds ``.V1``,
     ``.A1``...): the rendered ``name`` without its extension, cut so that every file name stays within
     :data:`AVID_NAME_MAX` characters, plus :func:`avid_unique_part`."""
-    stem = os.path.splitext(name)[0]
+    stem = name.removesuffix(".mxf")  # not splitext: a name of leading dots ("..mxf") has no extension to it
     room = AVID_NAME_MAX - 1 - AVID_UNIQUE_HEX - _AVID_TRACK_PART
     stem = stem[:room].rstrip(" .") or "clip"
     return f"{stem}_{avid_unique_part(source, name, profile)}.mxf"
