@@ -1,0 +1,85 @@
+"""The report's pictures and PDF made in parts, on worker processes, then joined.
+
+WeasyPrint lays a document out on one thread, and a 200-clip report is some 100 pages of text: its
+layout, not its pictures, is what costs (docs/performance.md, "Job report"). So the clips are cut
+into parts of :data:`PART_CLIPS`; each worker process decodes its part's thumbnails and prints that
+part to PDF, and pypdf joins the parts in clip order and stamps ``page / pages`` on every page (a
+part cannot know its page numbers before the parts before it are laid out). Each part is a pure
+function of its clips, so the joined PDF is the same bytes for the same clips. A job of one part,
+or a process that may not start processes (a daemonic worker), does the same work in-process.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+from .facts import ClipFacts, JobFacts
+from .render import report_html, report_pdf
+from .thumbnails import Thumbnails, thumbnails
+
+#: clips per part: about 12 pages, enough to amortise a part's fixed cost, small enough to balance
+PART_CLIPS = 24
+#: worker processes (the node may still be encoding; a report never takes more)
+PROCESSES = 2
+#: the page numbers stamped on the joined PDF: the report's own @page margins and footer style
+NUMBERS_CSS = ('@page { size: A4; margin: 14mm 12mm; @bottom-right { content: counter(page) " / " counter(pages); '
+               'font-size: 8pt; font-family: sans-serif; } } body { margin: 0; } div { break-before: page; }')
+
+
+def clip_thumbnails(facts: ClipFacts) -> Thumbnails:
+    rate = facts.frame_rate.fraction if facts.frame_rate else None
+    return thumbnails(facts.proxy_video, facts.frames, rate, caption=facts.timecode_at)
+
+
+def render_part(job: JobFacts, clips: Sequence[ClipFacts], first: bool, last: bool,
+                page_numbers: bool) -> tuple[list[Thumbnails], bytes]:
+    """One part: its clips' thumbnails, and its pages printed to PDF."""
+    pictures = [clip_thumbnails(f) for f in clips]
+    html = report_html(job, list(zip(clips, pictures, strict=True)), printed=True, first_part=first,
+                       last_part=last, page_numbers=page_numbers)
+    return pictures, report_pdf(html)
+
+
+def render_all(job: JobFacts, clips: Sequence[ClipFacts], *, part_clips: int = PART_CLIPS,
+               processes: int = PROCESSES) -> tuple[list[Thumbnails], bytes]:
+    """Every clip's thumbnails (in clip order) and the whole PDF."""
+    cuts = [list(clips[i:i + part_clips]) for i in range(0, len(clips), part_clips)] or [[]]
+    workers = min(processes, len(cuts), os.cpu_count() or 1)
+    if len(cuts) == 1 or workers < 2 or multiprocessing.current_process().daemon:
+        return _joined([render_part(job, cut, i == 0, i == len(cuts) - 1, len(cuts) == 1)
+                        for i, cut in enumerate(cuts)])
+    # spawn: the caller may run threads (a watch folder), which fork would copy in whatever state
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(render_part, job, cut, i == 0, i == len(cuts) - 1, False)
+                   for i, cut in enumerate(cuts)]
+        return _joined([f.result() for f in futures])
+
+
+def _joined(parts: list[tuple[list[Thumbnails], bytes]]) -> tuple[list[Thumbnails], bytes]:
+    pictures = [p for part, _ in parts for p in part]
+    if len(parts) == 1:
+        return pictures, parts[0][1]
+    return pictures, join_pdfs([pdf for _, pdf in parts])
+
+
+def join_pdfs(parts: Sequence[bytes]) -> bytes:
+    """The parts' pages in order, each stamped with its number of the whole ("3 / 101")."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(PdfReader(io.BytesIO(part)))
+    count = len(writer.pages)
+    numbers = PdfReader(io.BytesIO(report_pdf(
+        f"<!DOCTYPE html><html><head><style>{NUMBERS_CSS}</style></head><body>"
+        + "<div></div>" * count + "</body></html>")))
+    for page, number in zip(writer.pages, numbers.pages, strict=True):
+        page.merge_page(number)
+    writer.add_metadata({"/Producer": "Proxx report (WeasyPrint, pypdf)"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
