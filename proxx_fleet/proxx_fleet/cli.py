@@ -60,7 +60,7 @@ def _broker(args) -> str | None:
 @_system_errors
 def cmd_worker(args) -> int:
     from proxx_core.errors import ProxxError
-    from proxx_core.pathmap import load_node_config
+    from proxx_core.pathmap import CONFIG_ENV, load_node_config
     from proxx_core.plugins import load_engines
 
     from .settings import heartbeat_seconds
@@ -73,6 +73,10 @@ def cmd_worker(args) -> int:
     except ProxxError as exc:
         _err(f"proxx worker: {exc.message}")
         return 1
+    if args.config:  # plugins that read the node config (proxx-notify) read the one given here
+        import os
+
+        os.environ[CONFIG_ENV] = str(args.config)
     return run_worker(broker=args.broker, name=args.name or default_name(), engines=load_engines(), config=config,
                       max_workers=args.max_workers, heartbeat=heartbeat_seconds(args.heartbeat),
                       loglevel=args.loglevel, log_format=args.log_format)
