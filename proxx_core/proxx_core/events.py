@@ -5,15 +5,15 @@ a clip that stopped making progress. Observations only: an event never changes a
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 import attrs
 
 #: a process (watch folder) or worker (fleet) died holding the job's clips; they are recorded as
 #: ``interrupted`` / ``worker_lost``
-WORKER_LOST = "worker_lost"
+WORKER_LOST: Final = "worker_lost"
 #: a running clip reported no progress for the stall time (the status page's "stalled" flag)
-CLIP_STALLED = "clip_stalled"
+CLIP_STALLED: Final = "clip_stalled"
 EVENT_KINDS = (WORKER_LOST, CLIP_STALLED)
 
 EventKind = Literal["worker_lost", "clip_stalled"]

@@ -69,6 +69,7 @@ class LiveRecord:
                  engines: dict[str, dict[str, Any]], on_error: Callable[[OSError], None] | None = None,
                  on_stall: Callable[[ProxxEvent], None] | None = None, clock: Callable[[], float] = time.monotonic):
         self.path = owner_dir / PROGRESS_FILE
+        self.node = node
         self.head = {"node": node, "pid": pid, "max_workers": max_workers, "engines": engines}
         self.on_error, self.on_stall, self.clock = on_error, on_stall, clock
         self.stall_seconds = stall_seconds()
@@ -157,11 +158,11 @@ class LiveRecord:
                     continue
                 self._stalled.add((name, index))
                 clip = job["running"].get(str(index)) or {}
-                found.append(ProxxEvent(kind=CLIP_STALLED, job_id=job["job_id"], node=self.head["node"],
+                found.append(ProxxEvent(kind=CLIP_STALLED, job_id=job["job_id"], node=self.node,
                                         clip_index=index, message=(
                                             f"clip {index} ({clip.get('file', '?')}) of job {job['job_id']} made no "
                                             f"progress for {now - last:.0f} s (last at {clip.get('percent', 0):.1f} %) "
-                                            f"on node {self.head['node']}")))
+                                            f"on node {self.node}")))
         for event in found:
             self.on_stall(event)
 
