@@ -47,8 +47,9 @@ def render_part(job: JobFacts, clips: Sequence[ClipFacts], first: bool, last: bo
 def render_all(job: JobFacts, clips: Sequence[ClipFacts], *, part_clips: int = PART_CLIPS,
                processes: int = PROCESSES) -> tuple[list[Thumbnails], bytes]:
     """Every clip's thumbnails (in clip order) and the whole PDF."""
-    cuts = [list(clips[i:i + part_clips]) for i in range(0, len(clips), part_clips)] or [[]]
-    workers = min(processes, len(cuts), os.cpu_count() or 1)
+    workers = max(1, min(processes, os.cpu_count() or 1))
+    cuts = _cut(list(clips), part_clips, workers)
+    workers = min(workers, len(cuts))
     if len(cuts) == 1 or workers < 2 or multiprocessing.current_process().daemon:
         return _joined([render_part(job, cut, i == 0, i == len(cuts) - 1, len(cuts) == 1)
                         for i, cut in enumerate(cuts)])
@@ -57,6 +58,19 @@ def render_all(job: JobFacts, clips: Sequence[ClipFacts], *, part_clips: int = P
         futures = [pool.submit(render_part, job, cut, i == 0, i == len(cuts) - 1, False)
                    for i, cut in enumerate(cuts)]
         return _joined([f.result() for f in futures])
+
+
+def _cut(clips: list[ClipFacts], part_clips: int, workers: int) -> list[list[ClipFacts]]:
+    """Consecutive parts of at most ``part_clips`` clips, as many as a multiple of ``workers`` and of
+    equal size (give or take one), so no worker is left with the last part alone."""
+    if len(clips) <= part_clips:
+        return [clips]
+    count = workers * -(-len(clips) // (workers * part_clips))
+    size, extra = divmod(len(clips), count)
+    bounds = [0]
+    for i in range(count):
+        bounds.append(bounds[-1] + size + (1 if i < extra else 0))
+    return [clips[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
 def _joined(parts: list[tuple[list[Thumbnails], bytes]]) -> tuple[list[Thumbnails], bytes]:

@@ -11,6 +11,8 @@ import re
 import subprocess
 from fractions import Fraction
 
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageStat
 
 from proxxtest import job_doc
@@ -80,3 +82,14 @@ def test_thumbnails_of_a_full_size_frame_match_an_independent_area_scale(media):
                               f"select=eq(n\\,{t.frame}),scale={CONTACT_WIDTH}:90:flags=area", "-frames:v", "1",
                               "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
         assert _distance(_image(t.uri), Image.frombytes("RGB", (CONTACT_WIDTH, 90), raw)) < 4, t.frame
+
+
+@given(clips=st.integers(0, 500), part_clips=st.integers(1, 40), workers=st.integers(1, 4))
+def test_parts_hold_every_clip_once_in_order_and_never_more_than_a_part(clips, part_clips, workers):
+    from proxx_report.parts import _cut
+
+    parts = _cut(list(range(clips)), part_clips, workers)
+    assert [c for part in parts for c in part] == list(range(clips))
+    assert all(len(part) <= part_clips for part in parts)
+    if clips > part_clips:
+        assert all(part for part in parts) and max(map(len, parts)) - min(map(len, parts)) <= 1
