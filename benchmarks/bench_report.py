@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=200)
     parser.add_argument("--size", default="1920x1080")
     parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--processes", type=int, default=PROCESSES, help="worker processes (1: all in-process)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="proxx-bench-report-") as tmp:
         work = Path(tmp)
@@ -73,7 +74,7 @@ def main() -> None:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         marks = [(time.perf_counter(), time.process_time())]
         summary, facts = job_facts(result), [clip_facts(clip) for clip in result["clips"]]
-        pictures, pdf = render_all(summary, facts)
+        pictures, pdf = render_all(summary, facts, processes=args.processes)
         marks.append((time.perf_counter(), time.process_time()))
         html = report_html(summary, list(zip(facts, pictures, strict=True)))
         marks.append((time.perf_counter(), time.process_time()))
@@ -93,11 +94,13 @@ def main() -> None:
 
         workers = children.ru_utime + children.ru_stime - before.ru_utime - before.ru_stime
         print(f"  thumbnails + pdf  {step(0)}, {workers:6.2f} s CPU in workers "
-              f"({len(pdf) / 1e6:.1f} MB, {npages} pages; parts of {PART_CLIPS} clips on {PROCESSES} processes)")
+              f"({len(pdf) / 1e6:.1f} MB, {npages} pages; parts of at most {PART_CLIPS} clips, "
+              f"{args.processes} processes)")
         print(f"  html              {step(1)}  ({len(html) / 1e6:.1f} MB)")
         print(f"  writes            {step(2)}")
         wall = marks[-1][0] - marks[0][0]
-        print(f"  total             {wall:6.2f} s wall  (target < 10 s; load average "
+        cpu = workers + marks[-1][1] - marks[0][1]
+        print(f"  total             {wall:6.2f} s wall {cpu:6.2f} s CPU (target < 10 s; load average "
               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
 
 

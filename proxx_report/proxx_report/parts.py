@@ -4,7 +4,8 @@ WeasyPrint lays a document out on one thread, and a 200-clip report is some 100 
 layout, not its pictures, is what costs (docs/performance.md, "Job report"). So the clips are cut
 into parts of :data:`PART_CLIPS`; each worker process decodes its part's thumbnails and prints that
 part to PDF, and pypdf joins the parts in clip order and stamps ``page / pages`` on every page (a
-part cannot know its page numbers before the parts before it are laid out). Each part is a pure
+part cannot know its page numbers before the parts before it are laid out). The calling process
+takes parts too, beside PROCESSES - 1 spawned ones. Each part is a pure
 function of its clips, so the joined PDF is the same bytes for the same clips. A job of one part,
 or a process that may not start processes (a daemonic worker), does the same work in-process.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -53,11 +55,33 @@ def render_all(job: JobFacts, clips: Sequence[ClipFacts], *, part_clips: int = P
     if len(cuts) == 1 or workers < 2 or multiprocessing.current_process().daemon:
         return _joined([render_part(job, cut, i == 0, i == len(cuts) - 1, len(cuts) == 1)
                         for i, cut in enumerate(cuts)])
-    # spawn: the caller may run threads (a watch folder), which fork would copy in whatever state
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(render_part, job, cut, i == 0, i == len(cuts) - 1, False)
-                   for i, cut in enumerate(cuts)]
-        return _joined([f.result() for f in futures])
+    # this process is one of the workers (it would only wait otherwise); the others are spawned, not
+    # forked: the caller may run threads (a watch folder), which fork would copy in whatever state
+    done: list[tuple[list[Thumbnails], bytes] | None] = [None] * len(cuts)
+    taken = iter(range(len(cuts)))
+    lock = threading.Lock()
+
+    def take() -> int | None:
+        with lock:
+            return next(taken, None)
+
+    def lane(pool: ProcessPoolExecutor | None) -> None:
+        while (i := take()) is not None:
+            args = (job, cuts[i], i == 0, i == len(cuts) - 1, False)
+            done[i] = pool.submit(render_part, *args).result() if pool else render_part(*args)
+
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        lanes = [threading.Thread(target=lane, args=(pool,), name="proxx-report-part") for _ in range(workers - 1)]
+        for thread in lanes:
+            thread.start()
+        try:
+            lane(None)
+        finally:
+            for thread in lanes:
+                thread.join()
+    if any(part is None for part in done):
+        raise RuntimeError("a part of the report was not made (its worker process failed)")
+    return _joined([part for part in done if part is not None])
 
 
 def _cut(clips: list[ClipFacts], part_clips: int, workers: int) -> list[list[ClipFacts]]:
