@@ -5,19 +5,20 @@ layout, not its pictures, is what costs (docs/performance.md, "Job report"). So 
 into parts of :data:`PART_CLIPS`; each worker process decodes its part's thumbnails and prints that
 part to PDF, and pypdf joins the parts in clip order and stamps ``page / pages`` on every page (a
 part cannot know its page numbers before the parts before it are laid out). The calling process
-takes parts too, beside PROCESSES - 1 spawned ones. Each part is a pure
+takes parts too, beside PROCESSES - 1 worker processes (:mod:`proxx_report.partworker`). Each part is a pure
 function of its clips, so the joined PDF is the same bytes for the same clips. A job of one part,
-or a process that may not start processes (a daemonic worker), does the same work in-process.
+and a part whose worker process failed, are made in-process.
 """
 
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 from .facts import ClipFacts, JobFacts
 from .render import report_html, report_pdf
@@ -52,11 +53,9 @@ def render_all(job: JobFacts, clips: Sequence[ClipFacts], *, part_clips: int = P
     workers = max(1, min(processes, os.cpu_count() or 1))
     cuts = _cut(list(clips), part_clips, workers)
     workers = min(workers, len(cuts))
-    if len(cuts) == 1 or workers < 2 or multiprocessing.current_process().daemon:
+    if len(cuts) == 1 or workers < 2:
         return _joined([render_part(job, cut, i == 0, i == len(cuts) - 1, len(cuts) == 1)
                         for i, cut in enumerate(cuts)])
-    # this process is one of the workers (it would only wait otherwise); the others are spawned, not
-    # forked: the caller may run threads (a watch folder), which fork would copy in whatever state
     done: list[tuple[list[Thumbnails], bytes] | None] = [None] * len(cuts)
     taken = iter(range(len(cuts)))
     lock = threading.Lock()
@@ -65,23 +64,41 @@ def render_all(job: JobFacts, clips: Sequence[ClipFacts], *, part_clips: int = P
         with lock:
             return next(taken, None)
 
-    def lane(pool: ProcessPoolExecutor | None) -> None:
-        while (i := take()) is not None:
-            args = (job, cuts[i], i == 0, i == len(cuts) - 1, False)
-            done[i] = pool.submit(render_part, *args).result() if pool else render_part(*args)
+    def args(i: int) -> tuple[JobFacts, list[ClipFacts], bool, bool, bool]:
+        return job, cuts[i], i == 0, i == len(cuts) - 1, False
 
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        lanes = [threading.Thread(target=lane, args=(pool,), name="proxx-report-part") for _ in range(workers - 1)]
-        for thread in lanes:
-            thread.start()
+    def remote() -> None:
+        """Hand parts to one worker process until none are left; a worker that fails leaves its
+        part to be made here afterwards."""
         try:
-            lane(None)
+            proc = subprocess.Popen([sys.executable, "-m", "proxx_report.partworker"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE)
+        except OSError:
+            return
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            while (i := take()) is not None:
+                pickle.dump(args(i), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                proc.stdin.flush()
+                done[i] = pickle.load(proc.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            pass
         finally:
-            for thread in lanes:
-                thread.join()
-    if any(part is None for part in done):
-        raise RuntimeError("a part of the report was not made (its worker process failed)")
-    return _joined([part for part in done if part is not None])
+            proc.stdin.close()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    lanes = [threading.Thread(target=remote, name="proxx-report-part") for _ in range(workers - 1)]
+    for thread in lanes:
+        thread.start()
+    while (i := take()) is not None:  # this process takes parts too
+        done[i] = render_part(*args(i))
+    for thread in lanes:
+        thread.join()
+    return _joined([part if part is not None else render_part(*args(i)) for i, part in enumerate(done)])
 
 
 def _cut(clips: list[ClipFacts], part_clips: int, workers: int) -> list[list[ClipFacts]]:
