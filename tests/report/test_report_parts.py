@@ -9,6 +9,7 @@ import base64
 import io
 import re
 import subprocess
+import sys
 from fractions import Fraction
 
 from hypothesis import given
@@ -27,7 +28,7 @@ def _distance(a: Image.Image, b: Image.Image) -> float:
 
 
 def test_parts_are_joined_in_clip_order_numbered_of_the_whole_and_the_same_every_time(
-        proxx, write_job, media, outdir, tmp_path):
+        proxx, write_job, media, outdir, tmp_path, monkeypatch):
     from proxx_report.facts import clip_facts, job_facts
     from proxx_report.parts import clip_thumbnails, render_all
 
@@ -53,6 +54,9 @@ def test_parts_are_joined_in_clip_order_numbered_of_the_whole_and_the_same_every
     assert [whole.index(f"R{i:02d}_C001") for i in range(1, 4)] == sorted(whole.index(f"R{i:02d}_C001")
                                                                           for i in range(1, 4))
     assert whole.count("Proxx report") == 1 and "Written by Proxx" in texts[-1]  # one header, one footer
+    # a worker process that dies (here: an interpreter that exits at once) leaves its parts to this one
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    assert render_all(job, facts, part_clips=1, processes=2) == (pictures, pdf)
 
 
 def test_the_printed_strip_holds_the_sheet_frames_with_a_caption_under_each(media):
