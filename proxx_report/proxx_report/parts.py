@@ -84,7 +84,10 @@ def render_all(job: JobFacts, clips: Sequence[ClipFacts], *, part_clips: int = P
         except (OSError, EOFError, pickle.UnpicklingError):
             pass
         finally:
-            proc.stdin.close()
+            try:
+                proc.stdin.close()
+            except OSError:  # the worker is gone: nothing left to flush to
+                pass
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
