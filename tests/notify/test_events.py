@@ -112,3 +112,11 @@ def test_node_config_refuses_an_unknown_event_kind_naming_the_known_ones(tmp_pat
     with pytest.raises(ProxxError) as caught:
         load_node_config()
     assert "notify.events" in caught.value.message and "worker_lost, clip_stalled" in caught.value.message
+
+
+def test_the_watcher_judges_a_stall_by_the_status_page_default():
+    """Two readers of the same samples (the dashboard's flag, the watcher's event) say the same."""
+    from proxx_core.watch.live import STALL_SECONDS
+    from proxx_dashboard.settings import DEFAULT_STALL_SECONDS
+
+    assert STALL_SECONDS == DEFAULT_STALL_SECONDS

@@ -97,6 +97,7 @@ class LiveRecord:
             self._jobs.pop(name, None)
             for key in [k for k in self._sampled if k[0] == name]:
                 del self._sampled[key]
+            self._stalled = {k for k in self._stalled if k[0] != name}
         self.write()
 
     def listener(self, name: str) -> EventFn:
@@ -114,6 +115,7 @@ class LiveRecord:
                 self._stalled.discard((name, event.index))
             else:
                 self._sampled.pop((name, event.index), None)
+                self._stalled.discard((name, event.index))
             if event.event == START:
                 job["running"][key] = {"index": event.index, "file": Path(event.source).name,
                                        "started_at": now_rfc3339(), "percent": 0.0,
