@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """The job report of a 200-clip job: how long the ``report`` sink takes (target: under 10 s).
 
-    python benchmarks/bench_report.py [--clips 200] [--size 1920x1080] [--frames 48]
+    python benchmarks/bench_report.py [--clips 200] [--size 1920x1080] [--frames 48] [--processes 2]
 
 Makes 4 real sources with the pinned FFmpeg (testsrc2, ProRes 422 HQ), runs a real ``proxx run``
 job on them (offline_prores_proxy_1920x1080: real, verified 1080p proxies), then builds a synthetic
 result of ``--clips`` clips by repeating those verified clips (new index and source name, same
 proxy files) and times the sink's steps as the sink runs them: thumbnails (6 decodes per clip, the
 poster being one of the contact frames, each found by a seek) and the PDF (WeasyPrint), both made
-in parts of clips on worker processes and joined with pypdf (proxx_report.parts); then the HTML page
+in parts of clips by this process and worker processes, joined with pypdf (proxx_report.parts); then the HTML page
 and the two atomic writes. Both grow linearly with the clip count and not with clip length
 (intra-frame proxies). Indicative only: a shared 2-core machine.
 """
