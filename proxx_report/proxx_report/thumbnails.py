@@ -14,7 +14,7 @@ import base64
 import io
 from collections.abc import Callable, Iterable
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -84,12 +84,24 @@ def _scaled(frame, width: int):
     return frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_image()
 
 
-def decode_frames(path: str, wanted: Iterable[int], rate: Fraction) -> dict[int, object]:
-    """The frames at the given 0-based indices (the nearest decodable one when an index is past the
-    end), as PyAV VideoFrames."""
+#: an intra-only proxy is read forward (its packets between two contact frames skipped without
+#: decoding) when the next frame is at most this many frames ahead; further, it seeks
+READ_AHEAD_FRAMES = 48
+
+T = TypeVar("T")
+
+
+def decode_frames(path: str, wanted: Iterable[int], rate: Fraction,
+                  keep: Callable[[int, Any], T]) -> dict[int, T]:
+    """``keep(index, frame)`` of the frames at the given 0-based indices (the nearest decodable one
+    when an index is past the end; ``frame`` a PyAV VideoFrame, called as soon as it is decoded so
+    that no full-size frame outlives it: holding six 1080p frames cost as much as decoding them).
+
+    Intra-only proxies (ProRes, DNxHR, MJPEG: every packet decodes alone) decode only the wanted
+    packets, read forward from one to the next (a seek flushes the decoder: it cost as much as the
+    decode itself); others seek to the keyframe before each frame and decode forward from it."""
     import av
 
-    found: dict[int, object] = {}
     with av.open(path) as container:
         stream = container.streams.video[0]
         stream.codec_context.thread_count = 1
@@ -97,17 +109,53 @@ def decode_frames(path: str, wanted: Iterable[int], rate: Fraction) -> dict[int,
         if base is None:
             raise ValueError(f"{path}: the video stream has no time base")
         start = stream.start_time or 0
-        for target in sorted(set(wanted)):
-            offset = start + int(Fraction(target) / rate / base)
-            container.seek(offset, stream=stream, backward=True, any_frame=False)
+
+        def index_of(pts: int | None, default: int) -> int:
+            return round((Fraction(pts - start) * base) * rate) if pts is not None else default
+
+        def seek(target: int) -> None:
+            container.seek(start + int(Fraction(target) / rate / base), stream=stream, backward=True, any_frame=False)
+
+        targets = sorted(set(wanted))
+        if stream.codec_context.codec.intra_only:
+            return _read_forward(container, stream, targets, index_of, seek, keep)
+        found: dict[int, T] = {}
+        for target in targets:
+            seek(target)
             last = None
             for frame in container.decode(stream):
                 last = frame
-                index = round((Fraction(frame.pts - start) * base) * rate) if frame.pts is not None else target
-                if index >= target:
+                if index_of(frame.pts, target) >= target:
                     break
             if last is not None:
-                found[target] = last
+                found[target] = keep(target, last)
+    return found
+
+
+def _read_forward(container, stream, targets: list[int], index_of, seek, keep: Callable[[int, Any], T]) -> dict[int, T]:
+    """Intra-only: demux forward, decode the first packet at or after each target (the last packet
+    when the file ends first); seek only over a gap longer than READ_AHEAD_FRAMES."""
+    found: dict[int, T] = {}
+    position = -1  # the index of the last packet read (-1: the start, no seek needed)
+    last_packet = None
+    for target in targets:
+        if target - position > READ_AHEAD_FRAMES or target <= position:
+            seek(target)
+        chosen = None
+        for packet in container.demux(stream):
+            if packet.size == 0:  # the demuxer's end-of-stream packet
+                continue
+            last_packet = packet
+            position = index_of(packet.pts, position + 1)
+            if position >= target:
+                chosen = packet
+                break
+        chosen = chosen if chosen is not None else last_packet
+        if chosen is None:
+            continue
+        frames = stream.decode(chosen)
+        if frames:
+            found[target] = keep(target, frames[0])
     return found
 
 
@@ -123,10 +171,12 @@ def thumbnails(path: str | None, frames: int, rate: Fraction | None,
     sheet_at = contact_indices(frames)
     poster_at = poster_index(frames)
     try:
-        decoded = decode_frames(path, [*sheet_at, poster_at], rate)
-        images = {i: _scaled(decoded[i], CONTACT_WIDTH) for i in sheet_at if i in decoded}
+        decoded = decode_frames(path, sheet_at, rate, lambda i, frame: (
+            _scaled(frame, CONTACT_WIDTH), _scaled(frame, POSTER_WIDTH) if i == poster_at else None))
+        images = {i: small for i, (small, _) in decoded.items()}
         sheet = tuple(_thumb(i, image) for i, image in images.items())
-        poster = _thumb(poster_at, _scaled(decoded[poster_at], POSTER_WIDTH)) if poster_at in decoded else None
+        big = decoded.get(poster_at, (None, None))[1]
+        poster = _thumb(poster_at, big) if big is not None else None
         strip = _thumb(sheet_at[0], contact_strip(images, caption)) if images and caption else None
     except Exception as exc:  # a report without pictures beats no report: say why
         return Thumbnails(poster=None, sheet=(), note=f"could not decode {path}: {type(exc).__name__}: {exc}")

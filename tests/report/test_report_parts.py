@@ -12,6 +12,7 @@ import subprocess
 import sys
 from fractions import Fraction
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageStat
@@ -75,17 +76,30 @@ def test_the_printed_strip_holds_the_sheet_frames_with_a_caption_under_each(medi
     assert thumbnails(str(src), 30, Fraction(25)).strip is None  # no captions asked: no strip
 
 
-def test_thumbnails_of_a_full_size_frame_match_an_independent_area_scale(media):
+@pytest.mark.parametrize("read_ahead", [48, 0])
+def test_intra_only_thumbnails_are_their_exact_frames_read_forward_or_by_seeking(media, monkeypatch, read_ahead):
+    """ProRes (intra-only): the wanted packets alone are decoded, read forward or found by a seek;
+    each thumbnail equals an independent area scale of its frame (full size: the two-step scaling)
+    and differs from its neighbours'."""
     from proxx_engine_ffmpeg.binary import inspect_binary
-    from proxx_report.thumbnails import CONTACT_WIDTH, thumbnails
+    from proxx_report import thumbnails as module
 
-    src = media("big.mov", size="1280x720", rate="25/1", frames=6)
-    sheet = thumbnails(str(src), 6, Fraction(25)).sheet
-    for t in sheet:
+    monkeypatch.setattr(module, "READ_AHEAD_FRAMES", read_ahead)
+    src = media("big.mov", size="640x360", rate="25/1", frames=40)
+    pictures = module.thumbnails(str(src), 40, Fraction(25))
+    assert [t.frame for t in pictures.sheet] == module.contact_indices(40) == [0, 8, 16, 23, 31, 39]
+
+    def reference(index: int) -> Image.Image:
         raw = subprocess.run([inspect_binary().path, "-v", "error", "-i", str(src), "-vf",
-                              f"select=eq(n\\,{t.frame}),scale={CONTACT_WIDTH}:90:flags=area", "-frames:v", "1",
-                              "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
-        assert _distance(_image(t.uri), Image.frombytes("RGB", (CONTACT_WIDTH, 90), raw)) < 4, t.frame
+                              f"select=eq(n\\,{index}),scale={module.CONTACT_WIDTH}:90:flags=area", "-frames:v",
+                              "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+        return Image.frombytes("RGB", (module.CONTACT_WIDTH, 90), raw)
+
+    for t in pictures.sheet:
+        here = _distance(_image(t.uri), reference(t.frame))
+        neighbour = _distance(_image(t.uri), reference(t.frame + 1 if t.frame < 39 else t.frame - 1))
+        assert here < neighbour and here < 4, (t.frame, here, neighbour)
+    assert pictures.poster is not None and pictures.poster.frame == 23 and pictures.poster.width == 384
 
 
 @given(clips=st.integers(0, 500), part_clips=st.integers(1, 40), workers=st.integers(1, 4))
