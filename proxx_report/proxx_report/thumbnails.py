@@ -2,10 +2,11 @@
 data: URIs with fixed settings, so the same proxy gives the same bytes.
 
 The frames are chosen by index (the 6 contact frames spread evenly from the first to the last
-frame; the poster is the one of them nearest the middle) and found by seeking to the keyframe at or
-before each and decoding forward: exact for intra-frame proxies (ProRes, DNxHR) and long-GOP ones
-(H.264) alike, and independent of the clip's length. Each decoder runs on one thread (the sink
-works on two clips at once): a report is made while the node may still be encoding.
+frame; the poster is the one of them nearest the middle). An intra-only proxy (ProRes, DNxHR)
+decodes just those packets, read forward (seeking over long gaps); a long-GOP one (H.264) seeks to
+the keyframe at or before each and decodes forward: exact in both, and independent of the clip's
+length. Each decoder runs on one thread (parts of the report are made on two processes): a report
+is made while the node may still be encoding.
 """
 
 from __future__ import annotations
