@@ -52,6 +52,8 @@ def body(result: Any) -> str:
     return "\n".join(lines)
 
 
+#: an event's message is one sentence that says what was done; a little longer than a failure reason
+MAX_EVENT = 600
 #: what each running-job event is called in a title
 EVENT_LABELS = {"worker_lost": "worker lost", "clip_stalled": "clip stalled"}
 
@@ -63,4 +65,6 @@ def event_title(event: Any) -> str:
 def event_body(event: Any) -> str:
     """The kind (as ``kind=...``, for filters), the job, the clip, the node, then the message."""
     clip = f"clip {event.clip_index}, " if event.clip_index is not None else ""
-    return f"{event.kind}: job {event.job_id}, {clip}node {event.node}\n{_short(event.message)}"
+    text = " ".join(str(event.message).split())
+    text = text if len(text) <= MAX_EVENT else text[: MAX_EVENT - 1] + "…"
+    return f"{event.kind}: job {event.job_id}, {clip}node {event.node}\n{text}"

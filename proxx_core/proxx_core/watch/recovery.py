@@ -186,7 +186,7 @@ class Recovery:
                  result=res_rel, reason=verdict.reason)
         if self.announce is not None:
             self.announce(ProxxEvent(kind=WORKER_LOST, job_id=result.job_id or name, node=owner.node, message=(
-                f"{message}; its job {name} was filed as interrupted in {res_rel}")))
+                f"job file {name} was filed as interrupted in {res_rel}: {message}")))
 
     def _result_written(self, marker: dict[str, Any]) -> bool:
         rel = marker.get("result")
