@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,27 @@ def write_job(tmp_path):
 @pytest.fixture
 def proxx():
     return run_cli
+
+
+@pytest.fixture
+def webhook():
+    """A real HTTP server on loopback, as a JSON webhook (proxx-notify); yields (Apprise URL, list of
+    received JSON payloads)."""
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append(json.loads(data))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"json://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()

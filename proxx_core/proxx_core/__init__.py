@@ -47,9 +47,10 @@ if TYPE_CHECKING:
     from .cards import expand_document
     from .clock import now_rfc3339
     from .document import derive_job_id, jobspec_sha256, read_document
+    from .events import CLIP_STALLED, WORKER_LOST, ProxxEvent
     from .existing import policy_of
     from .finish import FinishedJob, finish_job
-    from .pathmap import NodeConfig, PathMap, load_node_config, map_document
+    from .pathmap import CONFIG_ENV, NodeConfig, PathMap, load_node_config, map_document
     from .planning import PreparedClip, fails_clip, no_route_problem, route_source
     from .plugins import EngineSet, load_engines
     from .process import decisive_stderr_line
@@ -71,7 +72,9 @@ _LAZY = {"load_engines": "plugins", "EngineSet": "plugins", "check_job_file": "a
 #: identifying a job, routing one source, running one clip, the one end of job, node configs
 _LAZY.update(dict.fromkeys(("static_problems",), "api"))
 _LAZY.update(dict.fromkeys(("read_document", "derive_job_id", "jobspec_sha256"), "document"))
-_LAZY.update({"expand_document": "cards"})
+_LAZY.update({"expand_document": "cards", "CONFIG_ENV": "pathmap"})
+#: what ``proxx_event`` observers are told while jobs run
+_LAZY.update(dict.fromkeys(("ProxxEvent", "WORKER_LOST", "CLIP_STALLED"), "events"))
 _LAZY.update(dict.fromkeys(("PreparedClip", "fails_clip", "no_route_problem", "route_source"), "planning"))
 _LAZY.update({"NoRoute": "routing", "policy_of": "existing", "ProgressEvent": "progress", "now_rfc3339": "clock",
               "decisive_stderr_line": "process"})
@@ -95,14 +98,15 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CATEGORIES", "CHILDREN_FILE", "ENGINE_CONTRACT_VERSION", "FAILED", "FINISHING_SUFFIX", "HEARTBEAT_SECONDS",
-    "OWNER_FILE", "PROFILES", "PROGRESS_FILE", "AudioInfo", "Capabilities", "Check", "CheckedJob", "Claim",
-    "ClipFailure", "ClipPlan", "ClipRequest", "ClipResult", "Command", "CommandRecord", "Engine", "EngineIdentity",
-    "EngineSet", "Failure", "FinishedJob", "FrameRate", "JobFileError", "JobResult", "NoRoute", "NodeConfig",
-    "Owner", "PathMap", "PreparedClip", "Problem", "Profile", "ProgressEvent", "ProxxError", "Refusal",
-    "SourceInfo", "SpecInvalid", "Verification", "VideoInfo", "check_document", "check_job_file",
-    "decisive_stderr_line", "derive_job_id", "dumps", "environment", "expand_document", "fails_clip", "finish_job",
-    "from_data", "hookimpl", "is_candidate_name", "job_gate", "jobspec_sha256", "judge", "load_engines",
-    "load_node_config", "map_document", "merged", "no_route_problem", "now_rfc3339", "policy_of", "read_document",
-    "read_json", "refused_clip", "route_source", "run_clip", "run_job", "static_problems", "to_data",
+    "CATEGORIES", "CHILDREN_FILE", "CLIP_STALLED", "CONFIG_ENV", "ENGINE_CONTRACT_VERSION", "FAILED",
+    "FINISHING_SUFFIX", "HEARTBEAT_SECONDS", "OWNER_FILE", "PROFILES", "PROGRESS_FILE", "WORKER_LOST", "AudioInfo",
+    "Capabilities", "Check", "check_document", "check_job_file", "CheckedJob", "Claim", "ClipFailure", "ClipPlan",
+    "ClipRequest", "ClipResult", "Command", "CommandRecord", "decisive_stderr_line", "derive_job_id", "dumps",
+    "Engine", "EngineIdentity", "EngineSet", "environment", "expand_document", "fails_clip", "Failure",
+    "finish_job", "FinishedJob", "FrameRate", "from_data", "hookimpl", "is_candidate_name", "job_gate",
+    "JobFileError", "JobResult", "jobspec_sha256", "judge", "load_engines", "load_node_config", "map_document",
+    "merged", "no_route_problem", "NodeConfig", "NoRoute", "now_rfc3339", "Owner", "PathMap", "policy_of",
+    "PreparedClip", "Problem", "Profile", "ProgressEvent", "ProxxError", "ProxxEvent", "read_document", "read_json",
+    "Refusal", "refused_clip", "route_source", "run_clip", "run_job", "SourceInfo", "SpecInvalid",
+    "static_problems", "to_data", "Verification", "VideoInfo",
 ]

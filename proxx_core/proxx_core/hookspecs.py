@@ -32,6 +32,7 @@ import pluggy
 if TYPE_CHECKING:
     from .deliverables import DeliverableSink
     from .engine import Check, ClipPlan, Engine
+    from .events import ProxxEvent
     from .media import SourceInfo
     from .results import JobResult
 
@@ -112,4 +113,21 @@ def proxx_register_deliverables(register: Callable[[DeliverableSink], None]) -> 
     :return: nothing (return values are ignored).
 
     .. versionadded:: 1.1
+    """
+
+
+@hookspec
+def proxx_event(event: ProxxEvent) -> None:
+    """Observe something that happened to a running job (notifications, monitoring).
+
+    Called by the watch folder when its recovery finds a dead process's job (``worker_lost``) and
+    when a running clip made no progress for the stall time (``clip_stalled``, once per clip), and by
+    a fleet worker when it records a lost worker's clip (``worker_lost``). Called on the thread that
+    noticed it: return quickly (bounded timeouts). Every implementation is called, in plugin-name
+    order; an exception in one is logged and never changes a job or stops the other plugins.
+
+    :param event: a :class:`proxx_core.events.ProxxEvent` (kind, job id, node, message, clip index).
+    :return: nothing (return values are ignored).
+
+    .. versionadded:: 1.2
     """

@@ -93,6 +93,8 @@ class NodeConfig:
     #: names told about every job this node finishes (proxx-notify)
     notify_targets: Mapping[str, str] = attrs.field(factory=dict)
     notify_always: tuple[str, ...] = ()
+    #: the running-job events (proxx_core.events.EVENT_KINDS) the ``always`` targets are told about
+    notify_events: tuple[str, ...] = ()
     #: kind -> allowed root folders on this node (``[allow]``); a kind absent is not restricted
     allow: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
 
@@ -138,7 +140,7 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
     if unknown:
         raise ProxxError(f"node config {where}: unknown key(s) {cut(', '.join(unknown))}; the tables are [paths], "
                          f"[presets.NAME], [notify] and [allow]")
-    targets, always = _notify_table(where, data.get("notify", {}))
+    targets, always, events = _notify_table(where, data.get("notify", {}))
     presets = data.get("presets", {})
     if not isinstance(presets, dict):
         raise ProxxError(f"node config {where}: presets must be tables: [presets.NAME]")
@@ -158,16 +160,20 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
         if not os.path.isabs(dst) and not (os.name == "nt" and _WINDOWS.match(dst)):
             raise ProxxError(f"node config {where}: paths.{src!r} = {dst!r} is not an absolute path on this node")
     return NodeConfig(path=where, path_map=PathMap.from_mapping(paths), presets=presets, notify_targets=targets,
-                      notify_always=always, allow=_allow(where, data.get("allow")))
+                      notify_always=always, notify_events=events, allow=_allow(where, data.get("allow")))
 
 
 _TARGET_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
-def _notify_table(where: str, table: Any) -> tuple[dict[str, str], tuple[str, ...]]:
-    """``[notify]`` with ``targets = {name = "apprise URL"}`` and ``always = [names]``."""
-    if not isinstance(table, dict) or set(table) - {"targets", "always"}:
-        raise ProxxError(f"node config {where}: [notify] holds targets = {{name = \"URL\"}} and always = [names]")
+def _notify_table(where: str, table: Any) -> tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]:
+    """``[notify]`` with ``targets = {name = "apprise URL"}``, ``always = [names]`` and
+    ``events = [kinds]``."""
+    from .events import EVENT_KINDS
+
+    if not isinstance(table, dict) or set(table) - {"targets", "always", "events"}:
+        raise ProxxError(f"node config {where}: [notify] holds targets = {{name = \"URL\"}}, always = [names] "
+                         f"and events = [kinds]")
     targets = table.get("targets", {})
     if not isinstance(targets, dict):
         raise ProxxError(f"node config {where}: notify.targets must be a table of name = \"Apprise URL\"")
@@ -179,7 +185,11 @@ def _notify_table(where: str, table: Any) -> tuple[dict[str, str], tuple[str, ..
     if not isinstance(always, list) or any(n not in targets for n in always):
         raise ProxxError(f"node config {where}: notify.always must list names of notify.targets "
                          f"({', '.join(sorted(targets)) or 'none defined'})")
-    return dict(targets), tuple(always)
+    events = table.get("events", [])
+    if not isinstance(events, list) or any(e not in EVENT_KINDS for e in events):
+        raise ProxxError(f"node config {where}: notify.events must list event kinds among "
+                         f"{', '.join(EVENT_KINDS)} (the always targets are told about them)")
+    return dict(targets), tuple(always), tuple(dict.fromkeys(events))
 
 
 def _allow(where: str, table: Any) -> dict[str, tuple[str, ...]]:

@@ -25,6 +25,7 @@ from .engine import ENGINE_CONTRACT_VERSION, Capabilities, Check, ClipPlan, Engi
 from .errors import PluginContractError
 
 if TYPE_CHECKING:
+    from .events import ProxxEvent
     from .media import SourceInfo
     from .results import JobResult
 
@@ -125,6 +126,17 @@ class EngineSet:
                 _only(self.plugin_manager, "proxx_job_finished", name)(result=result)
             except Exception as exc:
                 errors.append(f"plugin {name!r}: proxx_job_finished raised {type(exc).__name__}: {exc}")
+        return tuple(errors)
+
+    def event(self, event: ProxxEvent) -> tuple[str, ...]:
+        """Call every plugin's ``proxx_event``; return one message per plugin that raised."""
+        errors: list[str] = []
+        for name in self._plugin_names():
+            assert self.plugin_manager is not None
+            try:
+                _only(self.plugin_manager, "proxx_event", name)(event=event)
+            except Exception as exc:
+                errors.append(f"plugin {name!r}: proxx_event raised {type(exc).__name__}: {exc}")
         return tuple(errors)
 
 

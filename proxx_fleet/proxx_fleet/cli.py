@@ -59,7 +59,7 @@ def _broker(args) -> str | None:
 
 @_system_errors
 def cmd_worker(args) -> int:
-    from proxx_core import ProxxError, load_engines, load_node_config
+    from proxx_core import CONFIG_ENV, ProxxError, load_engines, load_node_config
 
     from .settings import heartbeat_seconds
     from .worker import default_name, run_worker
@@ -71,6 +71,10 @@ def cmd_worker(args) -> int:
     except ProxxError as exc:
         _err(f"proxx worker: {exc.message}")
         return 1
+    if args.config:  # plugins that read the node config (proxx-notify) read the one given here
+        import os
+
+        os.environ[CONFIG_ENV] = str(args.config)
     return run_worker(broker=args.broker, name=args.name or default_name(), engines=load_engines(), config=config,
                       max_workers=args.max_workers, heartbeat=heartbeat_seconds(args.heartbeat),
                       loglevel=args.loglevel, log_format=args.log_format)

@@ -33,7 +33,7 @@ from proxx_core import (
 )
 
 from .app import TASK_NAME, make_app
-from .clips import failed_clip, lost_payload, node_record
+from .clips import failed_clip, lost_message, lost_payload, node_record
 from .end import end_job
 from .log import WorkerLog
 from .policy import clip_reads_and_writes, planned_writes, refusals
@@ -127,8 +127,24 @@ def reap(node: Node) -> None:
         finals = node.store.mark_lost(job_id, index, lost_payload(job, index, owner))
         if finals:
             node.log.event("lost", job_id=job_id, index=index, worker=owner)
+            _announce_lost(node, job_id, index, owner)
             if finals >= job["count"]:
                 _end(node, job_id)
+
+
+def _announce_lost(node: Node, job_id: str, index: int, owner: str | None) -> None:
+    """Hand the lost clip to every plugin's ``proxx_event`` (notifications); never raises."""
+    from proxx_core import WORKER_LOST, ProxxEvent
+
+    event = ProxxEvent(kind=WORKER_LOST, job_id=job_id, node=owner or "unknown", clip_index=index,
+                       message=f"clip {index} of job {job_id} was recorded worker_lost by {node.name}: "
+                               + lost_message(owner))
+    try:
+        errors = node.engines.event(event)
+    except Exception as exc:  # a bug in the hook caller must not stop the reaper
+        errors = (f"{type(exc).__name__}: {exc}",)
+    for message in errors:
+        node.log.event("event_error", job_id=job_id, index=index, reason=message)
 
 
 def _end(node: Node, job_id: str) -> None:

@@ -50,3 +50,21 @@ def body(result: Any) -> str:
     if timing.get("host"):
         lines.append(f"finished on {timing['host']} at {timing.get('finished_at', '?')}")
     return "\n".join(lines)
+
+
+#: an event's message is one sentence that says what was done; a little longer than a failure reason
+MAX_EVENT = 600
+#: what each running-job event is called in a title
+EVENT_LABELS = {"worker_lost": "worker lost", "clip_stalled": "clip stalled"}
+
+
+def event_title(event: Any) -> str:
+    return f"Proxx job {event.job_id}: {EVENT_LABELS.get(event.kind, event.kind)}"
+
+
+def event_body(event: Any) -> str:
+    """The kind (as ``kind=...``, for filters), the job, the clip, the node, then the message."""
+    clip = f"clip {event.clip_index}, " if event.clip_index is not None else ""
+    text = " ".join(str(event.message).split())
+    text = text if len(text) <= MAX_EVENT else text[: MAX_EVENT - 1] + "…"
+    return f"{event.kind}: job {event.job_id}, {clip}node {event.node}\n{text}"

@@ -1,5 +1,7 @@
 """The ``notify`` plugin: on ``proxx_job_finished``, tell the node's ``[notify] always`` targets and
-the job's own ``notify`` targets (names from the node config, never URLs in a JobSpec).
+the job's own ``notify`` targets (names from the node config, never URLs in a JobSpec); on
+``proxx_event`` (a lost worker, a stalled clip), tell the ``always`` targets when the node config's
+``[notify] events`` lists that kind.
 
 A target that cannot be reached never changes a job's result or exit code: it is reported as a
 warning with Apprise's reason (stderr, which the watch folder and fleet workers log). Apprise is
@@ -76,9 +78,33 @@ def proxx_job_finished(result: Any) -> None:
                  f"{result.job_id}: {reason}; the job's result is unchanged")
 
 
+@hookimpl
+def proxx_event(event: Any) -> None:
+    from proxx_core.kit import ProxxError, load_node_config
+
+    from .message import event_body, event_title
+
+    try:
+        config = load_node_config()
+    except ProxxError as exc:
+        warn(f"no notification sent: {exc.message}")
+        return
+    if event.kind not in config.notify_events:
+        return
+    heading, text = event_title(event), event_body(event)
+    for name in config.notify_always:
+        try:
+            reason = send(config.notify_targets[name], heading, text)
+        except Exception as exc:  # a target must never stop the others or the process that noticed
+            reason = f"{type(exc).__name__}: {exc}"
+        if reason:
+            warn(f"target {name!r} ({_scheme(config.notify_targets[name])}) was not told that {event.kind} "
+                 f"(job {event.job_id}): {reason}")
+
+
 def _scheme(url: str) -> str:
     """Only the scheme of a target in messages: the rest may hold a password or token."""
     return url.split("://", 1)[0] + "://…" if "://" in url else "?"
 
 
-__all__ = ["proxx_job_finished", "send", "targets_for"]
+__all__ = ["proxx_event", "proxx_job_finished", "send", "targets_for"]

@@ -28,8 +28,18 @@ def _css() -> str:
     return (resources.files("proxx_report") / "templates" / "report.css").read_text(encoding="utf-8")
 
 
-def report_html(job: JobFacts, clips: Sequence[tuple[ClipFacts, Thumbnails]]) -> str:
-    return _environment().get_template(TEMPLATE).render(job=job, clips=clips, css=_css())
+#: printed width of one pixel of the contact strip (a 160-pixel frame prints 27 mm wide)
+STRIP_MM_PER_PIXEL = 27 / 160
+
+
+def report_html(job: JobFacts, clips: Sequence[tuple[ClipFacts, Thumbnails]], *, printed: bool = False,
+                first_part: bool = True, last_part: bool = True, page_numbers: bool = True) -> str:
+    """The page; ``printed``: the layout the PDF prints (each contact sheet one picture); a part
+    of the PDF (see :mod:`proxx_report.parts`) has the job's header only in its first part and no
+    page numbers (the joined PDF's are stamped on)."""
+    return _environment().get_template(TEMPLATE).render(
+        job=job, clips=clips, css=_css(), printed=printed, first_part=first_part, last_part=last_part,
+        page_numbers=page_numbers, strip_mm=STRIP_MM_PER_PIXEL)
 
 
 def report_pdf(html: str) -> bytes:

@@ -3,33 +3,24 @@ written through the core's ``write_sidecar`` and listed in the result like every
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from proxx_core import hookimpl
 from proxx_core.kit import Deliverable, DeliverableSink, DeliveryJob, write_sidecar
 
-THUMBNAIL_THREADS = 2
-
 
 def render(job: DeliveryJob) -> tuple[str, bytes]:
-    """The report's HTML text and PDF bytes for ``job`` (nothing written)."""
+    """The report's HTML text and PDF bytes for ``job`` (nothing written): the pictures and the PDF
+    in parts on worker processes (:mod:`proxx_report.parts`), then the page from the same pictures."""
     from .facts import clip_facts, job_facts
-    from .render import report_html, report_pdf
-    from .thumbnails import thumbnails
+    from .parts import render_all
+    from .render import report_html
 
     facts = [clip_facts(clip) for clip in job.result.get("clips") or []]
-
-    def pictures(f):
-        return thumbnails(f.proxy_video, f.frames, f.frame_rate.fraction if f.frame_rate else None)
-
-    # PyAV decodes without the GIL: two clips at once (the node may still be busy; results keep clip order)
-    with ThreadPoolExecutor(max_workers=min(THUMBNAIL_THREADS, os.cpu_count() or 1)) as pool:
-        clips = list(zip(facts, pool.map(pictures, facts), strict=True))
     written = [(d.name, d.path) for d in job.written if d.path]
-    html = report_html(job_facts(job.result, written), clips)
-    return html, report_pdf(html)
+    summary = job_facts(job.result, written)
+    pictures, pdf = render_all(summary, facts)
+    return report_html(summary, list(zip(facts, pictures, strict=True))), pdf
 
 
 class ReportSink(DeliverableSink):

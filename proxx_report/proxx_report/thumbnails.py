@@ -2,19 +2,20 @@
 data: URIs with fixed settings, so the same proxy gives the same bytes.
 
 The frames are chosen by index (the 6 contact frames spread evenly from the first to the last
-frame; the poster is the one of them nearest the middle) and found by seeking to the keyframe at or
-before each and decoding forward: exact for intra-frame proxies (ProRes, DNxHR) and long-GOP ones
-(H.264) alike, and independent of the clip's length. Each decoder runs on one thread (the sink
-works on two clips at once): a report is made while the node may still be encoding.
+frame; the poster is the one of them nearest the middle). An intra-only proxy (ProRes, DNxHR)
+decodes just those packets, read forward (seeking over long gaps); a long-GOP one (H.264) seeks to
+the keyframe at or before each and decodes forward: exact in both, and independent of the clip's
+length. Each decoder runs on one thread (parts of the report are made on two processes): a report
+is made while the node may still be encoding.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
 CONTACT_FRAMES = 6
 POSTER_WIDTH = 384
 CONTACT_WIDTH = 160
+#: the printed contact sheet: the frames side by side in one picture, each timecode drawn under its
+#: frame (one image per clip is what keeps the PDF's layout cheap: see docs/performance.md)
+STRIP_GAP = 6
+STRIP_CAPTION = 16
+STRIP_FONT_SIZE = 11
 #: fixed JPEG settings (baseline, 4:2:0, no optimisation pass, no metadata): deterministic bytes
 JPEG_OPTIONS = {"quality": 80, "subsampling": 2, "optimize": False, "progressive": False}
 
@@ -40,6 +46,8 @@ class Thumb:
 class Thumbnails:
     poster: Thumb | None
     sheet: tuple[Thumb, ...]
+    #: the sheet as one picture with the timecodes drawn under the frames (the PDF prints this)
+    strip: Thumb | None = None
     #: why there are none ("no verified proxy", a decode error), else None
     note: str | None = None
 
@@ -70,15 +78,31 @@ def _scaled(frame, width: int):
     sar = frame.sample_aspect_ratio if getattr(frame, "sample_aspect_ratio", None) else Fraction(1)
     display = Fraction(frame.width) * Fraction(sar) / frame.height
     height = max(2, round(width / display / 2) * 2)
+    # a fast step to twice the size first, then an area average: 40 % less than one area pass from
+    # the full frame (done 7 times per clip), with no visible aliasing at these sizes
+    if frame.width >= 4 * width:
+        frame = frame.reformat(width=width * 2, height=height * 2, format="yuv420p", interpolation="FAST_BILINEAR")
     return frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_image()
 
 
-def decode_frames(path: str, wanted: Iterable[int], rate: Fraction) -> dict[int, object]:
-    """The frames at the given 0-based indices (the nearest decodable one when an index is past the
-    end), as PyAV VideoFrames."""
+#: an intra-only proxy is read forward (its packets between two contact frames skipped without
+#: decoding) when the next frame is at most this many frames ahead; further, it seeks
+READ_AHEAD_FRAMES = 48
+
+T = TypeVar("T")
+
+
+def decode_frames(path: str, wanted: Iterable[int], rate: Fraction,
+                  keep: Callable[[int, Any], T]) -> dict[int, T]:
+    """``keep(index, frame)`` of the frames at the given 0-based indices (the nearest decodable one
+    when an index is past the end; ``frame`` a PyAV VideoFrame, called as soon as it is decoded so
+    that no full-size frame outlives it: holding six 1080p frames cost as much as decoding them).
+
+    Intra-only proxies (ProRes, DNxHR, MJPEG: every packet decodes alone) decode only the wanted
+    packets, read forward from one to the next (a seek flushes the decoder: it cost as much as the
+    decode itself); others seek to the keyframe before each frame and decode forward from it."""
     import av
 
-    found: dict[int, object] = {}
     with av.open(path) as container:
         stream = container.streams.video[0]
         stream.codec_context.thread_count = 1
@@ -86,23 +110,61 @@ def decode_frames(path: str, wanted: Iterable[int], rate: Fraction) -> dict[int,
         if base is None:
             raise ValueError(f"{path}: the video stream has no time base")
         start = stream.start_time or 0
-        for target in sorted(set(wanted)):
-            offset = start + int(Fraction(target) / rate / base)
-            container.seek(offset, stream=stream, backward=True, any_frame=False)
+
+        def index_of(pts: int | None, default: int) -> int:
+            return round((Fraction(pts - start) * base) * rate) if pts is not None else default
+
+        def seek(target: int) -> None:
+            container.seek(start + int(Fraction(target) / rate / base), stream=stream, backward=True, any_frame=False)
+
+        targets = sorted(set(wanted))
+        if stream.codec_context.codec.intra_only:
+            return _read_forward(container, stream, targets, index_of, seek, keep)
+        found: dict[int, T] = {}
+        for target in targets:
+            seek(target)
             last = None
             for frame in container.decode(stream):
                 last = frame
-                index = round((Fraction(frame.pts - start) * base) * rate) if frame.pts is not None else target
-                if index >= target:
+                if index_of(frame.pts, target) >= target:
                     break
             if last is not None:
-                found[target] = last
+                found[target] = keep(target, last)
     return found
 
 
-def thumbnails(path: str | None, frames: int, rate: Fraction | None) -> Thumbnails:
+def _read_forward(container, stream, targets: list[int], index_of, seek, keep: Callable[[int, Any], T]) -> dict[int, T]:
+    """Intra-only: demux forward, decode the first packet at or after each target (the last packet
+    when the file ends first); seek only over a gap longer than READ_AHEAD_FRAMES."""
+    found: dict[int, T] = {}
+    position = -1  # the index of the last packet read (-1: the start, no seek needed)
+    last_packet = None
+    for target in targets:
+        if target - position > READ_AHEAD_FRAMES or target <= position:
+            seek(target)
+        chosen = None
+        for packet in container.demux(stream):
+            if packet.size == 0:  # the demuxer's end-of-stream packet
+                continue
+            last_packet = packet
+            position = index_of(packet.pts, position + 1)
+            if position >= target:
+                chosen = packet
+                break
+        chosen = chosen if chosen is not None else last_packet
+        if chosen is None:
+            continue
+        frames = stream.decode(chosen)
+        if frames:
+            found[target] = keep(target, frames[0])
+    return found
+
+
+def thumbnails(path: str | None, frames: int, rate: Fraction | None,
+               caption: Callable[[int], str] | None = None) -> Thumbnails:
     """Poster and contact sheet of the proxy at ``path``; with a note instead when there is no
-    verified proxy or it cannot be decoded (the report is still written)."""
+    verified proxy or it cannot be decoded (the report is still written). With ``caption`` (frame
+    index to timecode), also the printed strip."""
     if not path or rate is None:
         return Thumbnails(poster=None, sheet=(), note="no verified proxy")
     if frames <= 0:
@@ -110,14 +172,36 @@ def thumbnails(path: str | None, frames: int, rate: Fraction | None) -> Thumbnai
     sheet_at = contact_indices(frames)
     poster_at = poster_index(frames)
     try:
-        decoded = decode_frames(path, [*sheet_at, poster_at], rate)
-        sheet = tuple(_thumb(i, decoded[i], CONTACT_WIDTH) for i in sheet_at if i in decoded)
-        poster = _thumb(poster_at, decoded[poster_at], POSTER_WIDTH) if poster_at in decoded else None
+        decoded = decode_frames(path, sheet_at, rate, lambda i, frame: (
+            _scaled(frame, CONTACT_WIDTH), _scaled(frame, POSTER_WIDTH) if i == poster_at else None))
+        images = {i: small for i, (small, _) in decoded.items()}
+        sheet = tuple(_thumb(i, image) for i, image in images.items())
+        big = decoded.get(poster_at, (None, None))[1]
+        poster = _thumb(poster_at, big) if big is not None else None
+        strip = _thumb(sheet_at[0], contact_strip(images, caption)) if images and caption else None
     except Exception as exc:  # a report without pictures beats no report: say why
         return Thumbnails(poster=None, sheet=(), note=f"could not decode {path}: {type(exc).__name__}: {exc}")
-    return Thumbnails(poster=poster, sheet=sheet, note=None if sheet else f"no frame decoded from {path}")
+    return Thumbnails(poster=poster, sheet=sheet, strip=strip,
+                      note=None if sheet else f"no frame decoded from {path}")
 
 
-def _thumb(index: int, frame, width: int) -> Thumb:
-    image = _scaled(frame, width)
+def contact_strip(images: dict[int, Image.Image], caption: Callable[[int], str]) -> Image.Image:
+    """The contact frames side by side on white, each with its caption centred under it (Pillow's
+    built-in font: the same bytes on every machine)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    height = max(im.height for im in images.values())
+    width = sum(im.width for im in images.values()) + STRIP_GAP * (len(images) - 1)
+    strip = Image.new("RGB", (width, height + STRIP_CAPTION), "white")
+    draw = ImageDraw.Draw(strip)
+    font = ImageFont.load_default(size=STRIP_FONT_SIZE)
+    x = 0
+    for index, image in images.items():
+        strip.paste(image, (x, 0))
+        draw.text((x + image.width / 2, height + 2), caption(index), fill="black", font=font, anchor="ma")
+        x += image.width + STRIP_GAP
+    return strip
+
+
+def _thumb(index: int, image: Image.Image) -> Thumb:
     return Thumb(frame=index, uri=jpeg_uri(image), width=image.width, height=image.height)

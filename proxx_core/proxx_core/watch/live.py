@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import now_rfc3339
+from ..events import CLIP_STALLED, ProxxEvent
 from ..plugins import EngineSet
 from ..progress import DONE, PROGRESS, START, EventFn, ProgressEvent
 from ..serialization import to_data
@@ -36,6 +37,16 @@ WRITE_SECONDS = 1.0
 HEARTBEAT_SECONDS = 5.0
 #: the most recent failures of a job kept in the file (with category), newest last
 KEPT_FAILURES = 20
+#: a running clip without a progress sample for this long is stalled: the status page's default
+#: (``proxx dashboard --stall-seconds``) judging the same samples; ``PROXX_WATCH_STALL_SECONDS`` sets it
+STALL_SECONDS = 60.0
+
+
+def stall_seconds() -> float:
+    try:
+        return max(0.1, float(os.environ.get("PROXX_WATCH_STALL_SECONDS", STALL_SECONDS)))
+    except ValueError:
+        return STALL_SECONDS
 
 
 def engine_builds(engines: EngineSet) -> dict[str, dict[str, Any]]:
@@ -56,10 +67,15 @@ class LiveRecord:
 
     def __init__(self, owner_dir: Path, *, node: str, pid: int, max_workers: int,
                  engines: dict[str, dict[str, Any]], on_error: Callable[[OSError], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 on_stall: Callable[[ProxxEvent], None] | None = None, clock: Callable[[], float] = time.monotonic):
         self.path = owner_dir / PROGRESS_FILE
+        self.node = node
         self.head = {"node": node, "pid": pid, "max_workers": max_workers, "engines": engines}
-        self.on_error, self.clock = on_error, clock
+        self.on_error, self.on_stall, self.clock = on_error, on_stall, clock
+        self.stall_seconds = stall_seconds()
+        #: (job name, clip index) -> clock time of its last sample; stalled clips are told once
+        self._sampled: dict[tuple[str, int], float] = {}
+        self._stalled: set[tuple[str, int]] = set()
         self._jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # one writer at a time, so the newest state lands last
@@ -79,6 +95,9 @@ class LiveRecord:
     def job_finished(self, name: str) -> None:
         with self._lock:
             self._jobs.pop(name, None)
+            for key in [k for k in self._sampled if k[0] == name]:
+                del self._sampled[key]
+            self._stalled = {k for k in self._stalled if k[0] != name}
         self.write()
 
     def listener(self, name: str) -> EventFn:
@@ -91,6 +110,12 @@ class LiveRecord:
             if job is None:
                 return
             key = str(event.index)
+            if event.event in (START, PROGRESS):
+                self._sampled[(name, event.index)] = self.clock()
+                self._stalled.discard((name, event.index))
+            else:
+                self._sampled.pop((name, event.index), None)
+                self._stalled.discard((name, event.index))
             if event.event == START:
                 job["running"][key] = {"index": event.index, "file": Path(event.source).name,
                                        "started_at": now_rfc3339(), "percent": 0.0,
@@ -115,12 +140,33 @@ class LiveRecord:
 
     # ----------------------------------------------------------------------------- disk
     def beat(self) -> None:
-        """Called by the watch loop: write what progress was throttled, and the heartbeat."""
+        """Called by the watch loop: write what progress was throttled, and the heartbeat; tell
+        ``on_stall`` about each running clip that made no progress for the stall time."""
+        self._tell_stalls()
         now = self.clock()
         with self._lock:
             due = (self._dirty and now - self._written >= WRITE_SECONDS) or now - self._written >= HEARTBEAT_SECONDS
         if due:
             self.write()
+
+    def _tell_stalls(self) -> None:
+        if self.on_stall is None:
+            return
+        now, found = self.clock(), []
+        with self._lock:
+            for (name, index), last in self._sampled.items():
+                job = self._jobs.get(name)
+                if job is None or (name, index) in self._stalled or now - last <= self.stall_seconds:
+                    continue
+                self._stalled.add((name, index))
+                clip = job["running"].get(str(index)) or {}
+                found.append(ProxxEvent(kind=CLIP_STALLED, job_id=job["job_id"], node=self.node,
+                                        clip_index=index, message=(
+                                            f"clip {index} ({clip.get('file', '?')}) of job {job['job_id']} made no "
+                                            f"progress for {now - last:.0f} s (last at {clip.get('percent', 0):.1f} %) "
+                                            f"on node {self.node}")))
+        for event in found:
+            self.on_stall(event)
 
     def next_due(self) -> float:
         """Seconds until :meth:`beat` has something to write (the loop sleeps no longer)."""

@@ -14,12 +14,13 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from ..atomic import fsync_dir
 from ..clock import now_rfc3339
+from ..events import WORKER_LOST, ProxxEvent
 from ..process import live_children
 from ..results import interrupted
 from .files import age, read_json, read_spec, unlink
@@ -47,10 +48,12 @@ BOOKKEEPING = (OWNER_FILE, CHILDREN_FILE, PROGRESS_FILE)
 
 
 class Recovery:
-    def __init__(self, folder: WatchFolder):
+    def __init__(self, folder: WatchFolder, announce: Callable[[ProxxEvent], None] | None = None):
         self.folder = folder
         self.log = folder.log
         self.me = folder.owner
+        #: told ``worker_lost`` for each dead process's job this recovery files
+        self.announce = announce
 
     def recover(self) -> None:
         """Finish what dead processes of this node left in running/; never touch anything else."""
@@ -181,6 +184,9 @@ class Recovery:
         res_rel, spec_rel = self.folder.file(spec_path, name, result, claim_id, destination="failed")
         self.log("recovered", job=name, status=result.status, owner_pid=owner.pid, spec=spec_rel,
                  result=res_rel, reason=verdict.reason)
+        if self.announce is not None:
+            self.announce(ProxxEvent(kind=WORKER_LOST, job_id=result.job_id or name, node=owner.node, message=(
+                f"job file {name} was filed as interrupted in {res_rel}: {message}")))
 
     def _result_written(self, marker: dict[str, Any]) -> bool:
         rel = marker.get("result")

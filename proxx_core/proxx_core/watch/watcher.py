@@ -22,6 +22,7 @@ from ..api import CheckedJob
 from ..atomic import fsync_dir
 from ..clock import now_rfc3339
 from ..errors import Problem, SpecInvalid
+from ..events import ProxxEvent
 from ..finish import finish_job
 from ..jsonload import DocumentInvalid, decode_document
 from ..pathmap import PathMap, map_document
@@ -111,7 +112,7 @@ class Watcher:
         self.log = WatchLog(self.owner.node, self.owner.pid, stream)
         self.folder = WatchFolder(root, self.owner, self.log)
         self.root, self.dirs, self.owner_dir = self.folder.root, self.folder.dirs, self.folder.owner_dir
-        self.recovery = Recovery(self.folder)
+        self.recovery = Recovery(self.folder, announce=self.announce)
         #: set to stop claiming and interrupt running clips (the CLI sets it on SIGINT/SIGTERM)
         self.stop = stop if stop is not None else threading.Event()
         self.wake = threading.Event()
@@ -124,6 +125,12 @@ class Watcher:
         self.stop_grace_seconds = max(0.0, stop_grace_seconds)
         #: running/<owner>/owner.progress, what status pages read (set up by run())
         self.live: LiveRecord | None = None
+
+    def announce(self, event: ProxxEvent) -> None:
+        """Log a running-job event and hand it to every plugin's ``proxx_event`` (never raises)."""
+        self.log(event.kind, job=event.job_id, index=event.clip_index, reason=event.message)
+        for message in self.engines.event(event):
+            self.log("error", job=event.job_id, reason=message)
 
     # ---------------------------------------------------------------- setup and teardown
     def prepare(self) -> None:
@@ -365,7 +372,8 @@ class Watcher:
         children = ChildrenRecord(self.folder)
         subscribe_children(children)
         self.live = LiveRecord(self.owner_dir, node=self.owner.node, pid=self.owner.pid, max_workers=self.max_workers,
-                               engines=engine_builds(self.engines), on_error=lambda exc: self.log.once(
+                               engines=engine_builds(self.engines), on_stall=self.announce,
+                               on_error=lambda exc: self.log.once(
                                    ("live", str(exc)), "error", reason=f"cannot write the live state in "
                                    f"{self.folder.rel(self.owner_dir)}: {exc.strerror or exc}"))
         try:
