@@ -33,6 +33,7 @@ import attrs
 
 from .document import derive_job_id
 from .errors import ProxxError, cut, shown
+from .events import EVENT_KINDS
 from .jobbuild import preset_problems
 from .safeopen import NotAFile, open_regular
 
@@ -169,8 +170,6 @@ _TARGET_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 def _notify_table(where: str, table: Any) -> tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]:
     """``[notify]`` with ``targets = {name = "apprise URL"}``, ``always = [names]`` and
     ``events = [kinds]``."""
-    from .events import EVENT_KINDS
-
     if not isinstance(table, dict) or set(table) - {"targets", "always", "events"}:
         raise ProxxError(f"node config {where}: [notify] holds targets = {{name = \"URL\"}}, always = [names] "
                          f"and events = [kinds]")
