@@ -53,53 +53,52 @@ def send(url: str, title: str, body: str) -> str | None:
     return None if ok else (detail[-1] if detail else "the target refused or did not answer")
 
 
-@hookimpl
-def proxx_job_finished(result: Any) -> None:
+def _node_config() -> Any:
+    """The node config, or None (with a warning) when it cannot be read: nothing is sent then."""
     from proxx_core.kit import ProxxError, load_node_config
 
-    from .message import body, title
-
     try:
-        config = load_node_config()
+        return load_node_config()
     except ProxxError as exc:
         warn(f"no notification sent: {exc.message}")
-        return
-    names = targets_for(result, config.notify_always, dict(config.notify_targets))
-    if not names:
-        return
-    heading, text = title(result), body(result)
+        return None
+
+
+def _tell(config: Any, names: list[str] | tuple[str, ...], heading: str, text: str, about: str,
+          after: str = "") -> None:
+    """Send to each named target; a target that fails is a warning naming it (its URL's scheme only)
+    and ``about``, and never stops the others or touches what the message describes."""
     for name in names:
         try:
             reason = send(config.notify_targets[name], heading, text)
-        except Exception as exc:  # a target must never change the result or stop the others
+        except Exception as exc:  # a target must never change a result or stop the others
             reason = f"{type(exc).__name__}: {exc}"
         if reason:
-            warn(f"target {name!r} ({_scheme(config.notify_targets[name])}) was not told about job "
-                 f"{result.job_id}: {reason}; the job's result is unchanged")
+            warn(f"target {name!r} ({_scheme(config.notify_targets[name])}) was not told {about}: {reason}{after}")
+
+
+@hookimpl
+def proxx_job_finished(result: Any) -> None:
+    from .message import body, title
+
+    config = _node_config()
+    if config is None:
+        return
+    names = targets_for(result, config.notify_always, dict(config.notify_targets))
+    if names:
+        _tell(config, names, title(result), body(result), f"about job {result.job_id}",
+              "; the job's result is unchanged")
 
 
 @hookimpl
 def proxx_event(event: Any) -> None:
-    from proxx_core.kit import ProxxError, load_node_config
-
     from .message import event_body, event_title
 
-    try:
-        config = load_node_config()
-    except ProxxError as exc:
-        warn(f"no notification sent: {exc.message}")
+    config = _node_config()
+    if config is None or event.kind not in config.notify_events:
         return
-    if event.kind not in config.notify_events:
-        return
-    heading, text = event_title(event), event_body(event)
-    for name in config.notify_always:
-        try:
-            reason = send(config.notify_targets[name], heading, text)
-        except Exception as exc:  # a target must never stop the others or the process that noticed
-            reason = f"{type(exc).__name__}: {exc}"
-        if reason:
-            warn(f"target {name!r} ({_scheme(config.notify_targets[name])}) was not told that {event.kind} "
-                 f"(job {event.job_id}): {reason}")
+    _tell(config, config.notify_always, event_title(event), event_body(event),
+          f"that {event.kind} (job {event.job_id})")
 
 
 def _scheme(url: str) -> str:

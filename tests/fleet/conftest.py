@@ -12,6 +12,22 @@ import pytest
 from fleethelp import ACL_PASSWORD, ACL_RULES, ACL_USER, Workers, free_port
 
 
+def _await_ping(client, proc, what: str) -> None:
+    """Until the server answers (10 s at most); a server that exits or never answers fails the fixture."""
+    import redis
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.exceptions.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.05)
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     exe = shutil.which("redis-server")
@@ -25,17 +41,7 @@ def redis_server(tmp_path_factory):
                              "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     import redis
 
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.exceptions.ConnectionError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("redis-server did not start") from None
-            time.sleep(0.05)
+    _await_ping(redis.Redis(host="127.0.0.1", port=port), proc, "redis-server")
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(timeout=10)
@@ -76,17 +82,7 @@ def secure_redis(tmp_path_factory):
             "wrong_password": f"redis://{ACL_USER}:not-the-password@127.0.0.1:{port}/0",
             "untrusted": f"rediss://{auth}:{tls_port}/0?ssl_cert_reqs=required",
             "ca": str(d / "ca.pem")}
-    client = redis.Redis.from_url(urls["password"])
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.exceptions.ConnectionError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("redis-server (ACL, TLS) did not start") from None
-            time.sleep(0.05)
+    _await_ping(redis.Redis.from_url(urls["password"]), proc, "redis-server (ACL, TLS)")
     yield urls
     proc.terminate()
     proc.wait(timeout=10)
