@@ -47,8 +47,9 @@ def test_page_shows_failure_progress_and_a_killed_watcher_as_lost(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     tiny = make_source(tmp_path / "tiny.mov", size="64x36", rate="25/1", frames=4, audio=(1,))
-    # about 10 s of encoding on a shared 2-core machine: long enough to see two progress values
-    slow = make_source(tmp_path / "slow.mov", size="1920x1080", rate="25/1", frames=250, audio=(1,), video="mjpeg")
+    # 20 s or more of encoding on a shared 2-core machine: long enough to see two progress values and
+    # still be encoding when the watcher is killed (at 10 s a loaded CI machine finished it first)
+    slow = make_source(tmp_path / "slow.mov", size="1920x1080", rate="25/1", frames=500, audio=(1,), video="mjpeg")
     (out / "tiny_proxy.mov").write_bytes(b"an earlier proxy")  # the tiny clip fails: output_exists
 
     dashboard, base = start_dashboard(folder)
