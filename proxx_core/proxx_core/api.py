@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .cards import expand_document
-from .document import ParsedJob, derive_job_id, document_problems, job_id_usable, jobspec_sha256, read_document
+from .document import (
+    ParsedJob,
+    derive_job_id,
+    document_problems,
+    job_id_usable,
+    jobspec_sha256,
+    read_document,
+    with_profile_defaults,
+)
 from .errors import JobFileError, Problem, SpecInvalid
 from .layouts import DEFAULT_LAYOUT, layout_problems
 from .naming import name_problems
@@ -68,7 +76,7 @@ def check_document(document: Any, engines: EngineSet, *, only: int | None = None
     ignoring problems of the job's other sources (a fleet node may not see them). ``input_problems``:
     what was wrong with the inputs the document was built from (a folder that could not be listed,
     a P2 card); they refuse the job, reported with the document's own problems."""
-    document, folders, folder_problems = expand_document(document)
+    document, folders, folder_problems = expand_document(with_profile_defaults(document))
     problems = [*input_problems, *(Problem(path=f"/sources/{i}", message=m) for i, m in folder_problems)]
     checked = _check_document(document, engines, only=only)
     if problems:

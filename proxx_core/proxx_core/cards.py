@@ -37,6 +37,8 @@ from typing import Any
 
 import attrs
 
+from .document import declared_minor
+
 #: what a camera original's file name ends with (lower case)
 MEDIA_EXTENSIONS = frozenset({
     ".mov", ".mp4", ".m4v", ".mxf", ".mts", ".m2ts", ".m2t", ".mpg", ".mpeg", ".avi", ".mkv", ".dv",
@@ -369,20 +371,13 @@ def _entry_for(path: str) -> os.DirEntry[str]:
 FOLDER_SOURCES_SINCE_MINOR = 2
 
 
-def _declared_minor(document: dict[str, Any]) -> int:
-    try:
-        return int(str(document.get("jobspec_version")).split(".")[1])
-    except (IndexError, ValueError):
-        return 0
-
-
 def expand_document(document: Any) -> tuple[Any, tuple[dict[str, Any], ...], list[tuple[int, str]]]:
     """A JobSpec 1.2 document whose ``sources`` name folders (cards) or glob patterns, with each such
     entry replaced, in place, by the clips it holds (in name order): the document every later step
     checks and the result records, file by file. Also the record of each expansion (the entry as
     given, the sources it gave, what it skipped and why, cards and spans) and the problems met
     ``(source index, message)``. Documents before 1.2, and entries that name files, pass unchanged."""
-    if not isinstance(document, dict) or _declared_minor(document) < FOLDER_SOURCES_SINCE_MINOR:
+    if not isinstance(document, dict) or declared_minor(document) < FOLDER_SOURCES_SINCE_MINOR:
         return document, (), []
     given = document.get("sources")
     if not isinstance(given, list):

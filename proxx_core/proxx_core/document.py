@@ -233,6 +233,32 @@ KEYS_SINCE_MINOR: dict[str, int] = {
     "priority": 2,
 }
 
+def declared_minor(doc: dict[str, Any]) -> int:
+    """The minor version a document declares (0 when it declares none that parses)."""
+    try:
+        return int(str(doc.get("jobspec_version")).split(".")[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+#: JobSpec 1.2: what a spec may leave out because its profile (or the only value there is) says it
+PROFILE_DEFAULTS_SINCE_MINOR = 2
+
+
+def with_profile_defaults(doc: Any) -> Any:
+    """A 1.2 document with ``codec`` and ``container`` taken from its profile and ``fps_mode`` set
+    to ``preserve_source`` where it leaves them out (a 1.0 or 1.1 spec must still write them: they
+    were its explicit confirmation). Given values are kept, so a disagreeing one is still refused.
+    The document every later step sees, and the result records, holds them."""
+    if not isinstance(doc, dict) or declared_minor(doc) < PROFILE_DEFAULTS_SINCE_MINOR:
+        return doc
+    profile = PROFILES.get(doc["proxy_profile"]) if isinstance(doc.get("proxy_profile"), str) else None
+    if profile is None or all(k in doc for k in ("codec", "container", "fps_mode")):
+        return doc
+    return {**doc, "codec": doc.get("codec", profile.codec), "container": doc.get("container", profile.container),
+            "fps_mode": doc.get("fps_mode", "preserve_source")}
+
+
 def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:
     """A key newer than the spec's declared ``jobspec_version`` is an error naming the version to set."""
     try:

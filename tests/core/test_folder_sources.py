@@ -56,3 +56,19 @@ def test_folder_sources_need_12_and_an_empty_folder_is_refused(tmp_path, media, 
         (p2 / rel).write_bytes(b"x")
     r = run_cli("validate", write_job(job_doc([p2], outdir, jobspec_version="1.2.0")))
     assert r.returncode == 1 and "Panasonic P2" in json.dumps(r.json()["problems"])
+
+
+def test_a_12_spec_may_leave_codec_container_and_fps_mode_to_its_profile(media, outdir, write_job):
+    """1.0 and 1.1 specs confirm codec and container by hand; a 1.2 spec takes them from the profile
+    (a value it gives must still agree), and the result records the filled-in spec."""
+    doc = job_doc([media("a.mov")], outdir, profile="offline_h264_1280x720", jobspec_version="1.2.0")
+    for key in ("codec", "container", "fps_mode"):
+        del doc[key]
+    r = run_cli("run", write_job(doc))
+    assert r.returncode == 0, r.stderr
+    spec = r.json()["jobspec"]
+    assert (spec["codec"], spec["container"], spec["fps_mode"]) == ("h264", "mp4", "preserve_source")
+    wrong = run_cli("validate", write_job({**doc, "container": "mov"}))
+    assert wrong.returncode == 1 and "disagrees with profile" in wrong.stderr
+    older = run_cli("validate", write_job({**doc, "jobspec_version": "1.1.0"}))
+    assert older.returncode == 1 and "missing required key 'codec'" in older.stderr
