@@ -12,6 +12,7 @@
 #   (n) proxx-notify with core, cli and ffmpeg: a job naming an unreachable target completes, with a warning
 #   (f) a fleet-only environment (core, cli, ffmpeg engine, fleet): a real redis-server on a free
 #       loopback port, a real `proxx worker`, one clip submitted, `proxx wait` gives COMPLETED
+#   (r) proxx-report with core, cli and ffmpeg: a job's report deliverable writes its HTML and PDF
 #   (s) proxx-dashboard with core and cli only: `proxx dashboard` is found through its entry point,
 #       refuses a non-loopback bind without a token, and serves /metrics for an empty watch folder
 #
@@ -267,5 +268,23 @@ finally:
     proc.terminate(); proc.wait(timeout=10)
 ' "$WORK/s/bin/proxx" "$WORK/watch-s"
 say "(s) ok"
+
+# ---------------------------------------------------------------------------------------------
+say "(r) proxx-report beside (a)'s three: a job's report deliverable writes its HTML and PDF, listed"
+venv r
+pip_in r -c constraints.txt ./proxx_core ./proxx_cli ./proxx_engine_ffmpeg ./proxx_report
+mkdir -p "$WORK/out-r"
+write_job "$WORK/job-r.json" "$WORK/out-r" offline_prores_proxy_1920x1080 "$WORK/media/A001_C001.mov"
+check r 'import json, sys; d = json.load(open(sys.argv[1])); d.update(jobspec_version="1.1.0", job_id="r", deliverables=["report"]); json.dump(d, open(sys.argv[1], "w"))' "$WORK/job-r.json"
+(cd "$WORK" && "$WORK/r/bin/proxx" run "$WORK/job-r.json" >"$WORK/r-result.json" 2>"$WORK/r-run.err") \
+    || { cat "$WORK/r-run.err" >&2; fail "(r) proxx run exited $?"; }
+check r '
+import json, sys
+got = json.load(open(sys.argv[1]))["deliverables"]
+assert [(d["name"], d["path"].rsplit("/", 1)[-1]) for d in got] == [("report", "r.report.html"), ("report", "r.report.pdf")], got
+assert all(d["sha256"] and d["error"] is None for d in got), got
+assert open(got[1]["path"], "rb").read(5) == b"%PDF-", "not a PDF"
+' "$WORK/r-result.json"
+say "(r) ok: report HTML and PDF written and listed"
 
 say "all isolation checks passed in $((SECONDS - T0)) s"
