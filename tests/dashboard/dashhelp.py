@@ -4,7 +4,6 @@ processes, and a headless Chromium driven by selenium (Debian's chromium + chrom
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import socket
@@ -18,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "watch"))
+# the watch tests' own helpers: a watch subprocess, dropping a job safely, waiting for a condition
+from watchhelp import drop, start_watch, wait_for  # noqa: E402,F401
+
 PROXX = str(Path(sys.executable).with_name("proxx"))
 CHROMEDRIVER = "/usr/bin/chromedriver"
-FAST_ENV = {"PROXX_WATCH_STABLE_SECONDS": "0.15", "PROXX_WATCH_INVALID_GRACE_SECONDS": "0.4",
-            "PROXX_LOAD_PLUGINS": "ffmpeg"}
 
 
 def free_port() -> int:
@@ -57,30 +58,6 @@ def start_dashboard(folder: Path, *args: str, env: dict | None = None) -> tuple[
             time.sleep(0.1)
     proc.kill()
     raise AssertionError("dashboard did not answer within 20 s")
-
-
-def start_watch(folder: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([PROXX, "watch", str(folder), *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **FAST_ENV})
-
-
-def drop(folder: Path, name: str, doc: dict) -> None:
-    pending = folder / "pending"
-    pending.mkdir(parents=True, exist_ok=True)
-    tmp = pending / f".{name}.tmp"
-    tmp.write_text(json.dumps(doc), encoding="utf-8")
-    os.rename(tmp, pending / name)
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def chrome(tmp_path: Path):

@@ -19,7 +19,7 @@ import pytest
 
 from proxx_cli.watch_cli import HARD_EXIT_MARGIN_SECONDS
 from proxx_core.watch.jobthreads import STOP_GRACE_SECONDS
-from watchhelp import FAST_ENV, drop, result_of, spec, start_watch, wait_for
+from watchhelp import FAST_ENV, drop, result_of, spec, start_watch, stop_with_sigterm, wait_for
 
 
 @pytest.fixture
@@ -59,10 +59,7 @@ def test_bad_jobs_among_good_ones_are_filed_and_sigterm_ends_the_watcher_within_
         every = [w / "completed" / n.replace(".json", ".result.json") for n in good] + \
                 [w / "failed" / n.replace(".json", ".result.json") for n in bad]
         wait_for(lambda: all(p.exists() for p in every), 60, "every job to be filed")
-        t0 = time.monotonic()
-        watcher.send_signal(signal.SIGTERM)
-        _, err = watcher.communicate(timeout=10)
-        elapsed = time.monotonic() - t0
+        err, elapsed = stop_with_sigterm(watcher, 10)
     finally:
         if watcher.poll() is None:
             watcher.kill()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 
@@ -22,6 +21,7 @@ from watchhelp import (
     spec,
     start_watch,
     still_running,
+    stop_with_sigterm,
     wait_for,
     watch_cmd,
 )
@@ -120,10 +120,7 @@ def test_sigterm_interrupts_running_job_and_exits_0_promptly(tmp_path, media, sl
         wait_for(lambda: (w / "completed" / "quick.result.json").exists(), 20, "the quick job via events")
         drop(w, "slow.json", spec([slow_source], out))
         wait_for(lambda: children_running(watcher.pid, "proxx-partial"), 20, "ffmpeg to start")
-        t0 = time.monotonic()
-        watcher.send_signal(signal.SIGTERM)
-        _, err = watcher.communicate(timeout=15)
-        elapsed = time.monotonic() - t0
+        err, elapsed = stop_with_sigterm(watcher, 15)
     finally:
         if watcher.poll() is None:
             watcher.kill()

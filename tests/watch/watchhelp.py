@@ -91,6 +91,14 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.02):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def stop_with_sigterm(watcher: subprocess.Popen, timeout: float) -> tuple[str, float]:
+    """SIGTERM a ``proxx watch`` process and wait for it: (its stderr, seconds it took to exit)."""
+    t0 = time.monotonic()
+    watcher.send_signal(signal.SIGTERM)
+    _, err = watcher.communicate(timeout=timeout)
+    return err, time.monotonic() - t0
+
+
 def children_running(parent_pid: int, needle: str) -> list[int]:
     """pids of live children of ``parent_pid`` whose argv mentions ``needle`` (Linux /proc)."""
     found = []
