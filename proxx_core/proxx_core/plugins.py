@@ -15,7 +15,7 @@ import importlib.metadata
 import os
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
@@ -119,24 +119,21 @@ class EngineSet:
 
     def job_finished(self, result: JobResult) -> tuple[str, ...]:
         """Call every plugin's ``proxx_job_finished``; return one message per sink that raised."""
-        errors: list[str] = []
-        for name in self._plugin_names():
-            assert self.plugin_manager is not None
-            try:
-                _only(self.plugin_manager, "proxx_job_finished", name)(result=result)
-            except Exception as exc:
-                errors.append(f"plugin {name!r}: proxx_job_finished raised {type(exc).__name__}: {exc}")
-        return tuple(errors)
+        return self._observe("proxx_job_finished", result=result)
 
     def event(self, event: ProxxEvent) -> tuple[str, ...]:
         """Call every plugin's ``proxx_event``; return one message per plugin that raised."""
+        return self._observe("proxx_event", event=event)
+
+    def _observe(self, hook: str, **kwargs: Any) -> tuple[str, ...]:
+        """Call ``hook`` of every plugin in name order, each isolated: one message per plugin that raised."""
         errors: list[str] = []
         for name in self._plugin_names():
             assert self.plugin_manager is not None
             try:
-                _only(self.plugin_manager, "proxx_event", name)(event=event)
+                _only(self.plugin_manager, hook, name)(**kwargs)
             except Exception as exc:
-                errors.append(f"plugin {name!r}: proxx_event raised {type(exc).__name__}: {exc}")
+                errors.append(f"plugin {name!r}: {hook} raised {type(exc).__name__}: {exc}")
         return tuple(errors)
 
 
