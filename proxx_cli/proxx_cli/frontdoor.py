@@ -170,3 +170,14 @@ def summary(result, stream) -> None:
     pace = f", {media / took:.1f}x real time" if took and media else ""
     console.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) +
                   f"; {_clock(media)} of media in {_clock(took)}{pace}", markup=False, highlight=False)
+
+
+def write_beside(path: str, text: str, sources: Any, *, replace: bool) -> None:
+    """Write a file the command line asked for (the result file, ``proxx job -o``) through the write
+    gate: never one of the job's sources, temp then rename. Raises the gate's refusal, OSError, or
+    FileExistsError when ``path`` exists and ``replace`` is False."""
+    from proxx_core.writegate import WriteGate
+
+    names = [s for s in sources if isinstance(s, str)] if isinstance(sources, list) else []
+    WriteGate(names, (os.path.dirname(os.path.abspath(path)),)).write_bytes(
+        os.path.abspath(path), text.encode("utf-8"), replace=replace)

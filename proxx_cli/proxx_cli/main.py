@@ -211,10 +211,14 @@ def _emit_result(args, result, text: str) -> None:
 
     path = frontdoor.result_path(args, result)
     if path is not None:
-        from proxx_core.atomic import write_text_atomic
+        from proxx_core.writegate import WriteRefused
 
+        sources = result.jobspec.get("sources") if isinstance(result.jobspec, dict) else None
         try:
-            write_text_atomic(path, text)
+            frontdoor.write_beside(path, text, sources, replace=True)
+        except WriteRefused as exc:
+            _err(f"proxx: the result was not written to {path}: {exc.message}; it follows on stdout")
+            path = None
         except OSError as exc:
             _err(f"proxx: could not write the result to {path} ({exc.strerror}); it follows on stdout")
             path = None
@@ -241,10 +245,15 @@ def cmd_job(args) -> int:
     if not args.output:
         _out(text)
         return 0
-    from proxx_core.atomic import write_text_atomic
+    from proxx_core.writegate import WriteRefused
+
+    from . import frontdoor
 
     try:
-        write_text_atomic(args.output, text, overwrite=args.force)
+        frontdoor.write_beside(args.output, text, document.get("sources"), replace=args.force)
+    except WriteRefused as exc:
+        _err(f"proxx job: {args.output} was not written: {exc.message}; choose another name")
+        return 1
     except FileExistsError:
         _err(f"proxx job: {args.output} exists; choose another name or add --force to replace it")
         return 1

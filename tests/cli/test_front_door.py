@@ -181,3 +181,18 @@ def test_a_rerun_onto_existing_proxies_proposes_keeping_what_verifies(tmp_path, 
     assert run_cli("run", eleven).returncode == 0
     message = run_cli("run", eleven).json()["clips"][0]["failure"]["message"]
     assert 'set "existing_outputs": "skip_verified" keeps' in message and '"overwrite": true' not in message
+
+
+def test_files_the_command_line_writes_go_through_the_write_gate(tmp_path, media, outdir):
+    """`proxx job -o FILE --force` used to replace FILE even when FILE was one of the job's own camera
+    files; the result file beside the outputs is gated the same way."""
+    import hashlib
+
+    card = _card(tmp_path / "E001", media, frames=6)
+    clip = card / "PRIVATE" / "M4ROOT" / "CLIP" / "C0001.MP4"
+    before = hashlib.sha256(clip.read_bytes()).hexdigest()
+    r = run_cli("job", "--profile", "offline_h264_1280x720", "--output-dir", outdir, card, "-o", clip, "--force")
+    assert r.returncode == 1 and "was not written" in r.stderr and "choose another name" in r.stderr, r.stderr
+    assert hashlib.sha256(clip.read_bytes()).hexdigest() == before
+    fine = run_cli("job", "--profile", "offline_h264_1280x720", "--output-dir", outdir, card, "-o", tmp_path / "j.json")
+    assert fine.returncode == 0 and json.loads((tmp_path / "j.json").read_text("utf-8"))["sources"]
