@@ -7,6 +7,8 @@ Environment:
   ``PROXX_LOAD_PLUGINS``  comma-separated entry-point names to load (allow-list); empty string
                           loads none. Unset loads every entry point in the ``proxx`` group.
   ``PROXX_STRICT_PLUGINS`` set to 1 to make any plugin that fails to load a fatal error (CI).
+  ``PROXX_TRACE_PLUGINS``  1: every hook call a plugin answers, on stderr; a path: appended there
+                          (:mod:`proxx_core.plugintrace`).
 
 Commands come from a second entry-point group, ``proxx.commands`` (:func:`register_commands`): its
 entry names are the commands, so ``proxx NAME`` loads only the plugin that adds ``NAME``.
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pluggy
 
-from . import hookspecs
+from . import hookspecs, plugintrace
 from .engine import ENGINE_CONTRACT_VERSION, Capabilities, Check, ClipPlan, Engine, EngineIdentity
 from .errors import PluginContractError
 
@@ -145,6 +147,7 @@ class EngineSet:
 def make_plugin_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
+    plugintrace.install(pm)  # PROXX_TRACE_PLUGINS
     return pm
 
 
