@@ -149,27 +149,28 @@ def sink_files(job: DeliveryJob, name: str, returned: Sequence[object]) -> list[
     :func:`write_sidecar`, each :class:`Deliverable` (a file the sink or its tool wrote) kept once the
     write gate has checked it is no source. Everything is checked before anything is written, so a
     sink returning one wrong value writes nothing."""
-    items = list(returned)
-    for item in items:
+    checked: list[Deliverable | tuple[str, bytes]] = []
+    for item in returned:
         if isinstance(item, Deliverable):
             if item.name != name:
                 raise TypeError(f"the {name!r} sink returned a Deliverable named {item.name!r}; name it {name!r}")
+            checked.append(item)
         elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], bytes):
             why = _file_name_problem(item[0])
             if why:
                 raise ValueError(f"the {name!r} sink returned the file name {shown(item[0])}: {why}")
+            checked.append((item[0], item[1]))
         else:
             raise TypeError(f"the {name!r} sink returned {type(item).__name__}: a sink returns (file name, bytes) "
                             f"pairs for the core to write, or Deliverable({name!r}) records of files it wrote itself")
     records = []
-    for item in items:
-        if isinstance(item, Deliverable):
-            if item.path and not item.error:
-                job.write_gate().check_written(item.path)
-            records.append(item)
+    for done in checked:
+        if isinstance(done, Deliverable):
+            if done.path and not done.error:
+                job.write_gate().check_written(done.path)
+            records.append(done)
         else:
-            file_name, data = item  # type: ignore[misc]  # a checked (str, bytes) pair
-            records.append(write_sidecar(job, name, file_name, data))
+            records.append(write_sidecar(job, name, *done))
     return records
 
 
