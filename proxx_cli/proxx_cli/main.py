@@ -398,6 +398,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on a bad command line; for proxx, 2 means "no clip succeeded", so a usage
     error exits 1 (sub-command parsers are made of this class too)."""
 
+    #: the top-level parser's commands, in the order they were added (built-in, then plugins')
+    commands: list[str]
+
     def error(self, message: str):
         self.print_usage(sys.stderr)
         self.exit(1, f"{self.prog}: error: {message}\n")
@@ -443,8 +446,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter,
                            epilog=EXIT_CODES, **kw)
         p.set_defaults(func=func)
+        parser.commands.append(name)
         return p
 
+    parser.commands = []
     from .frontdoor import add_source_options
 
     p = add("validate", "Check a job completely (schema, sources, names, routing); run nothing.", cmd_validate)
@@ -526,9 +531,14 @@ def _not_installed(command: str) -> int:
     from proxx_core.hints import install_command
 
     dist, topic = OPTIONAL_COMMANDS[command]
-    _err(f"proxx: `proxx {command}` needs the {dist} distribution, which is not installed here: "
-         f"{install_command(dist)} (proxx docs {topic})")
+    _err(f"proxx: `proxx {command}` needs the {dist} distribution, which is not installed here (or failed to "
+         f"load): {install_command(dist)} (proxx docs {topic})")
     return 1
+
+
+def sub_commands(parser: argparse.ArgumentParser) -> tuple[str, ...]:
+    """The commands ``parser`` was built with (built-in and from plugins)."""
+    return tuple(getattr(parser, "commands", ()))
 
 
 #: polling faster than this only burns CPU; slower than a day is a mistake
@@ -595,6 +605,11 @@ def _dispatch(argv: list[str]) -> int:
     if only is None and argv and argv[0] in OPTIONAL_COMMANDS:  # no installed plugin adds it
         return _not_installed(argv[0])
     parser = build_parser(only=only)
+    if only is not None and only not in sub_commands(parser):  # its plugin failed to load (said above)
+        if only in OPTIONAL_COMMANDS:
+            return _not_installed(only)
+        _err(f"proxx: the command {only!r} is declared by an installed plugin that could not add it; reinstall it")
+        return 1
     args = parser.parse_args(argv)
     if args.command in _LONG_RUNNING:
         gcstartup.done()

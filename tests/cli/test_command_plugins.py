@@ -142,3 +142,11 @@ def test_registering_the_dashboard_imports_no_web_framework():
     assert "proxx_dashboard.command" in modules
     heavy = [m for m in modules if m.split(".")[0] in ("starlette", "uvicorn", "jinja2", "prometheus_client", "anyio")]
     assert not heavy, heavy
+
+
+def test_a_declared_command_whose_plugin_breaks_exits_1_naming_it(monkeypatch, capsys):
+    _with_entry_points(monkeypatch, _ep("hello", "no_such_module_here"))
+    assert main.main(["hello", "x"]) == 1
+    err = capsys.readouterr().err
+    assert "the command(s) 'hello' from no_such_module_here could not be loaded: ModuleNotFoundError" in err
+    assert "the command 'hello' is declared by an installed plugin that could not add it; reinstall it" in err
