@@ -605,7 +605,7 @@ def _dispatch(argv: list[str]) -> int:
     if only is None and argv and argv[0] in OPTIONAL_COMMANDS:  # no installed plugin adds it
         return _not_installed(argv[0])
     parser = build_parser(only=only)
-    if only is not None and only not in sub_commands(parser):  # its plugin failed to load (said above)
+    if only not in (None, VERSION, *sub_commands(parser)):  # a plugin command whose plugin failed (said above)
         if only in OPTIONAL_COMMANDS:
             return _not_installed(only)
         _err(f"proxx: the command {only!r} is declared by an installed plugin that could not add it; reinstall it")
