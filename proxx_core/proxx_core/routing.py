@@ -13,7 +13,7 @@ never quietly hands the clip to a generic engine (different bytes per node). Its
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -21,6 +21,10 @@ from .engine import Claim, Refusal
 from .media import SourceInfo
 from .plugins import EngineSet
 from .profiles import Profile, representability_problems
+from .specvalues import DraftSpec, Invalid, LookSpec, PartialText
+
+if TYPE_CHECKING:
+    from .document import JobSpec
 
 
 @attrs.frozen(kw_only=True)
@@ -133,9 +137,20 @@ def collect_claims(infos: dict[str, SourceInfo], errors: dict[str, Refusal], eng
 FEATURE_OF_KEY = {"look": "look", "burn_in": "burn_in", "watermark": "burn_in"}
 
 
-def features_needed(document: dict[str, Any]) -> tuple[str, ...]:
+def features_needed(spec: JobSpec | DraftSpec) -> tuple[str, ...]:
     """The engine features a JobSpec needs (sorted), from the keys it sets."""
-    return tuple(sorted({f for k, f in FEATURE_OF_KEY.items() if document.get(k)}))
+    return tuple(sorted({f for k, f in FEATURE_OF_KEY.items() if _sets(getattr(spec, k))}))
+
+
+def _sets(value: object) -> bool:
+    """Whether a look/burn_in/watermark value asks for something (an Invalid one: if its raw value is not empty)."""
+    if isinstance(value, Invalid):
+        return bool(value.raw)
+    if isinstance(value, LookSpec):
+        return value.lut is not None or value.cdl is not None
+    if isinstance(value, PartialText):
+        return value != PartialText()
+    return bool(value) if isinstance(value, tuple) else value is not None
 
 
 def feature_problems(engine: Any, needs: tuple[str, ...]) -> list[str]:

@@ -74,8 +74,8 @@ def plan_submission(document, engines: EngineSet) -> Submission:
                 problems.append(problem)
     if problems:
         return Submission(job_id=None, problems=tuple(problems))
-    required = spec.require_builds or {}
-    queues = tuple(None if e is None else queue_for(e, required.get(e)) for e in chosen)
+    required = spec.require_builds
+    queues = tuple(None if e is None else queue_for(e, required.get(e) if required else None) for e in chosen)
     return Submission(job_id=derive_job_id(document), engines=tuple(chosen), queues=queues, refused=tuple(refused))
 
 
