@@ -376,8 +376,10 @@ def read_spec(doc: Any) -> tuple[DraftSpec | None, list[Problem]]:
 
 def _path_fields(draft: DraftSpec) -> Iterable[tuple[int | None, str, str | Invalid | None]]:
     """(source index, pointer, value) of the fields that name files or folders."""
-    if not isinstance(draft.sources, Invalid):
-        yield from ((i, f"/sources/{i}", s) for i, s in enumerate(draft.sources))
+    # a list with an item of another type is Invalid as a whole; its string items are still paths
+    sources = draft.sources.raw if isinstance(draft.sources, Invalid) else draft.sources
+    if isinstance(sources, list | tuple):
+        yield from ((i, f"/sources/{i}", s) for i, s in enumerate(sources))
     yield None, "/output_dir", draft.output_dir
     yield None, "/output_name_template", draft.output_name_template
     if isinstance(draft.look, LookSpec):
