@@ -15,6 +15,8 @@ import sys
 from collections import Counter
 from typing import Any
 
+from proxx_core import Status
+
 #: JobSpec keys the command line sets, and the option that sets each (to word problems for a person)
 OPTIONS = {"proxy_profile": "--profile", "layout": "--layout", "raster": "--raster", "output_dir": "--output-dir",
            "output_name_template": "--template", "deliverables": "--deliverables",
@@ -157,7 +159,7 @@ def summary(result, stream) -> None:
         duration = _duration(clip)
         seconds = (clip.timing or {}).get("seconds")
         speed = f"{duration / seconds:.1f}x" if duration and seconds else "-"
-        if clip.status in ("COMPLETED", "SKIPPED") and duration:
+        if clip.status in (Status.COMPLETED, Status.SKIPPED) and duration:
             media += duration
         out = os.path.basename(clip.output.path) if clip.output is not None and clip.output.path else "-"
         why = f"{clip.failure.category}: {clip.failure.message.splitlines()[0]}" if clip.failure else ""

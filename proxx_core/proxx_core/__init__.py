@@ -41,6 +41,7 @@ from .errors import CATEGORIES, ClipFailure, JobFileError, Problem, ProxxError, 
 from .hookspecs import hookimpl
 from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo
 from .profiles import PROFILES, Profile
+from .vocabulary import Category, ExistingOutputs, FpsMode, Layout, Raster, Status, UnsupportedSources
 
 if TYPE_CHECKING:
     from .api import CheckedJob, check_document, check_job_file, static_problems
@@ -109,4 +110,6 @@ __all__ = [
     "PreparedClip", "Problem", "Profile", "ProgressEvent", "ProxxError", "ProxxEvent", "read_document", "read_json",
     "Refusal", "refused_clip", "route_source", "run_clip", "run_job", "SourceInfo", "SpecInvalid",
     "static_problems", "to_data", "Verification", "VideoInfo",
+    # the fixed vocabularies (StrEnums: each member equals its JSON string)
+    "Category", "ExistingOutputs", "FpsMode", "Layout", "Raster", "Status", "UnsupportedSources",
 ]

@@ -37,7 +37,7 @@ from .planning import PreparedJob, prepare, route_problems
 from .plugins import EngineSet
 from .preflight import disk_problems
 from .specvalues import DraftSpec
-from .vocabulary import Layout
+from .vocabulary import Category, Layout
 
 if TYPE_CHECKING:
     from .results import JobResult
@@ -55,7 +55,7 @@ class CheckedJob:
 
     @property
     def only_missing_engines(self) -> bool:
-        return bool(self.problems) and all(p.category == "engine_unavailable" for p in self.problems)
+        return bool(self.problems) and all(p.category == Category.ENGINE_UNAVAILABLE for p in self.problems)
 
 
 def static_problems(doc: Any) -> tuple[ParsedJob | None, list[Problem]]:

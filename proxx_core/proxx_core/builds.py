@@ -13,6 +13,7 @@ from .errors import Problem, shown
 from .hints import distribution_for, install_command
 from .plugins import EngineSet
 from .specvalues import RequiredBuilds
+from .vocabulary import Category
 
 #: how an operator points an engine at another build, for the message
 _HOW_TO_SWITCH = {"ffmpeg": "point PROXX_FFMPEG at the required ffmpeg binary"}
@@ -29,7 +30,7 @@ def build_problems(required: RequiredBuilds | None, engines: EngineSet, used: It
         if name not in engines.names:
             if whole_job:
                 dist = distribution_for(name)
-                problems.append(Problem(path=where, category="engine_unavailable", install_hint=dist,
+                problems.append(Problem(path=where, category=Category.ENGINE_UNAVAILABLE, install_hint=dist,
                                         message=(f"engine {shown(name)} is not installed on this node (installed: "
                                                  f"{', '.join(engines.names) or 'none'}); install "
                                                  f"{dist} ({install_command(dist)}) or fix the engine name")))
@@ -42,7 +43,7 @@ def build_problems(required: RequiredBuilds | None, engines: EngineSet, used: It
         have = (f"build {ident.binary_sha256} ({ident.binary})" if ident.binary_sha256
                 else "no build fingerprint (binary_sha256)")
         fix = _HOW_TO_SWITCH.get(name, "install the required build")
-        problems.append(Problem(path=where, category="engine_unavailable", message=(
+        problems.append(Problem(path=where, category=Category.ENGINE_UNAVAILABLE, message=(
             f"this node's {name} has {have}; the job requires build {want}. Run it on a node with that "
             f"build, or {fix}")))
     return problems

@@ -79,7 +79,7 @@ class SpecInvalid(ProxxError):
     @property
     def only_missing_engines(self) -> bool:
         """True when every problem would go away on a node with more engines installed."""
-        return bool(self.problems) and all(p.category == "engine_unavailable" for p in self.problems)
+        return bool(self.problems) and all(p.category == Category.ENGINE_UNAVAILABLE for p in self.problems)
 
 
 class JobFileError(ProxxError):

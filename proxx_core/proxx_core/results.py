@@ -26,15 +26,16 @@ from .layouts import DEFAULT_LAYOUT, output_paths
 from .naming import temp_path_for
 from .profiles import PROFILES
 from .serialization import to_data
+from .vocabulary import Category, Layout, Status
 
 if TYPE_CHECKING:
     from .planning import PreparedJob
 
 RESULT_VERSION = "1.0.0"
 
-COMPLETED, FAILED, PARTIAL = "COMPLETED", "FAILED", "PARTIAL"
+COMPLETED, FAILED, PARTIAL = Status.COMPLETED, Status.FAILED, Status.PARTIAL
 #: a clip whose existing output verified and was kept (``"existing_outputs": "skip_verified"``)
-SKIPPED = "SKIPPED"
+SKIPPED = Status.SKIPPED
 EXIT_OK, EXIT_VALIDATION, EXIT_EXECUTION, EXIT_PARTIAL, EXIT_SYSTEM = 0, 1, 2, 3, 4
 
 
@@ -71,7 +72,7 @@ class ClipResult:
     profile: str
     output: OutputRecord | None
     commands: tuple[dict[str, Any], ...] = ()
-    status: str
+    status: Status = attrs.field(converter=Status)
     failure: Failure | None
     timing: dict[str, Any] = attrs.field(factory=dict)
     route: dict[str, Any] | None = None
@@ -89,7 +90,7 @@ class JobResult:
     proxx_version: str
     job_id: str | None
     jobspec_sha256: str | None
-    status: str
+    status: Status = attrs.field(converter=Status)
     exit_code: int
     environment: dict[str, Any]
     user_metadata: Any
@@ -127,13 +128,13 @@ def job_timing(started_at: str, started_monotonic: float, finished_monotonic: fl
             "argv": list(sys.argv)}
 
 
-def status_for(clips: tuple[ClipResult, ...]) -> tuple[str, int]:
+def status_for(clips: tuple[ClipResult, ...]) -> tuple[Status, int]:
     """COMPLETED (exit 0) when every clip is COMPLETED or SKIPPED (its verified proxy is there)."""
     ok = sum(c.status in (COMPLETED, SKIPPED) for c in clips)
     if clips and ok == len(clips):
         return COMPLETED, EXIT_OK
     failed = [c for c in clips if c.status not in (COMPLETED, SKIPPED)]
-    system = any(c.failure and c.failure.category == "io_error" for c in failed)
+    system = any(c.failure and c.failure.category == Category.IO_ERROR for c in failed)
     status = PARTIAL if ok else FAILED
     if system:
         return status, EXIT_SYSTEM
@@ -216,7 +217,7 @@ def _final_paths(doc: dict[str, Any], sources: list[str], profile: Any) -> list[
     none: list[str | None] = [None] * len(sources)
     if profile is None or not isinstance(layout, str):
         return none
-    if layout != "proxy_subfolder" and not isinstance(out_dir, str):
+    if layout != Layout.PROXY_SUBFOLDER and not isinstance(out_dir, str):
         return none  # every other layout writes under output_dir
     if layout == DEFAULT_LAYOUT and not isinstance(template, str):
         return none
@@ -265,7 +266,7 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
             notes = [message]
             output = None
             if final:
-                files = _clip_files(final, op_atom=doc.get("layout") == "avid_mxf")
+                files = _clip_files(final, op_atom=doc.get("layout") == Layout.AVID_MXF)
                 kept = None
                 for path in files:
                     temp = temp_path_for(path)
@@ -284,9 +285,9 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
             clips.append(ClipResult(index=i + 1, source={"path": src, "size": size, "info": None}, engine=None,
                                     profile=profile_name if isinstance(profile_name, str) else "",
                                     output=output, status=FAILED,
-                                    failure=Failure(category="interrupted", message="; ".join(notes))))
+                                    failure=Failure(category=Category.INTERRUPTED, message="; ".join(notes))))
     else:
-        problems = (Problem(path="", message=message, category="interrupted"),)
+        problems = (Problem(path="", message=message, category=Category.INTERRUPTED),)
     job_id = None
     if doc is not None and isinstance(doc.get("job_id", ""), str):
         job_id = derive_job_id(doc)

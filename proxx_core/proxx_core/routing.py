@@ -22,6 +22,7 @@ from .media import SourceInfo
 from .plugins import EngineSet
 from .profiles import Profile, representability_problems
 from .specvalues import DraftSpec, Invalid, LookSpec, PartialText
+from .vocabulary import Category
 
 if TYPE_CHECKING:
     from .document import JobSpec
@@ -63,7 +64,7 @@ def _candidate(name: str, outcome: Claim | Refusal) -> Candidate:
 def _unavailable_first(refusals: list[tuple[str, Refusal]], best: int | None) -> list[tuple[str, Refusal]]:
     """The engine_unavailable refusals that outrank ``best`` (or any, when nothing claimed),
     most specific first; an unknown specificity counts as outranking everything."""
-    blocking = [(n, r) for n, r in refusals if r.category == "engine_unavailable"
+    blocking = [(n, r) for n, r in refusals if r.category == Category.ENGINE_UNAVAILABLE
                 and (best is None or r.specificity is None or r.specificity >= best)]
     return sorted(blocking, key=lambda nr: (-(nr[1].specificity if nr[1].specificity is not None else 1 << 30), nr[0]))
 
@@ -77,7 +78,7 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
         if pin not in outcomes:
             installed = ", ".join(names) or "none"
             return NoRoute(message=f"engine {pin!r} (set in /engine) is not installed; installed engines: {installed}",
-                           category="engine_unavailable", candidates=candidates)
+                           category=Category.ENGINE_UNAVAILABLE, candidates=candidates)
         chosen = outcomes[pin]
         if isinstance(chosen, Refusal):
             return NoRoute(message=f"engine {pin!r} (set in /engine) cannot make this clip: {chosen.reason}",
@@ -87,7 +88,7 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
     offers = [(n, o) for n, o in sorted(outcomes.items()) if isinstance(o, Claim)]
     if not offers:
         why = "; ".join(f"{n}: {r.reason}" for n, r in refusals) or "no engine is installed"
-        category = ("engine_unavailable" if any(r.category == "engine_unavailable" for _, r in refusals)
+        category = ("engine_unavailable" if any(r.category == Category.ENGINE_UNAVAILABLE for _, r in refusals)
                     else "unsupported_source")
         return NoRoute(message=f"no installed engine can make this clip ({why})", category=category,
                        candidates=candidates, needs=tuple(n for n, _ in _unavailable_first(refusals, None)))
@@ -100,11 +101,11 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
             f"{', '.join(n for n, _ in blocking)} would make this clip but cannot on this node ({why}); Proxx does "
             f"not fall back to {top} (specificity {best}), so that every node makes the same bytes. Run the job "
             f"on a node where {blocking[0][0]} is usable, or set /engine to {top!r} to use {top} on every node"),
-            category="engine_unavailable", candidates=candidates, needs=tuple(n for n, _ in blocking))
+            category=Category.ENGINE_UNAVAILABLE, candidates=candidates, needs=tuple(n for n, _ in blocking))
     winners = [n for n, c in offers if c.specificity == best]
     if len(winners) > 1:
         return NoRoute(message=(f"engines {', '.join(winners)} claim this clip equally (specificity {best}); "
-                                f"set /engine to one of them"), category="validation", candidates=candidates)
+                                f"set /engine to one of them"), category=Category.VALIDATION, candidates=candidates)
     name = winners[0]
     return Route(engine=name, specificity=best, reason=outcomes[name].reason, candidates=candidates)
 

@@ -43,6 +43,7 @@ from .results import (
 from .serialization import to_data
 from .tempclaim import TempBusy, TempClaim, TempExists, TempIsSource
 from .verify import verify_output
+from .vocabulary import Category, Layout
 from .workers import choose as choose_workers
 from .writegate import WriteGate, WriteRefused, lidentity
 
@@ -178,7 +179,7 @@ def _keep_verified(run: _ClipRun, engines: EngineSet, source_ids: frozenset[tupl
     if not verdict.ok:
         raise _Stop("output_exists", verdict.message or f"{req.output_path} could not be verified")
     assert verdict.verification is not None  # ok: verified
-    run.relink_verdicts(verdict.verification.output_info, op_atom=req.layout == "avid_mxf")
+    run.relink_verdicts(verdict.verification.output_info, op_atom=req.layout == Layout.AVID_MXF)
 
 
 def _check_source(clip: PreparedClip, discard: tuple[TempClaim, ...] = ()) -> None:
@@ -254,7 +255,7 @@ def _make(run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: Ev
         else:
             verification = verify_output(plan, output_info, engine, engines.clip_checks(plan, output_info))
             judged = output_info
-        run.relink_verdicts(judged, op_atom=bool(req.extra_outputs) or req.layout == "avid_mxf")
+        run.relink_verdicts(judged, op_atom=bool(req.extra_outputs) or req.layout == Layout.AVID_MXF)
     except _Stop:
         raise
     except ClipFailure as exc:
@@ -361,10 +362,10 @@ def _spec_keys(existing_outputs: str | None) -> dict[str, str]:
 def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:
     """The result of a clip whose run raised: storage errors are io_error, anything else is a bug."""
     if isinstance(exc, OSError):
-        failure = Failure(category="io_error", message=f"{exc.filename or clip.plan.request.output_path}: "
+        failure = Failure(category=Category.IO_ERROR, message=f"{exc.filename or clip.plan.request.output_path}: "
                                                        f"{exc.strerror or exc}")
     else:
-        failure = Failure(category="engine_failed",
+        failure = Failure(category=Category.ENGINE_FAILED,
                           message=f"internal error {type(exc).__name__}: {exc}; please report it")
     now = now_rfc3339()
     return ClipResult(index=clip.index, source=_source_record(clip), engine=clip.plan.engine,

@@ -40,8 +40,8 @@ def test_burn_in_problems_point_at_the_element():
 
 def test_per_clip_tokens_are_resolved_and_literals_kept():
     elements = (BurnInText(text="{source_name} / {reel} / {job_id} {{%}} {timecode} #{frame}", position="top_left"),)
-    burn = resolve(elements, None, source="/m/A001_C002.mov", reel="A001\x07", job_id="job-1", start_timecode="01:00:00;00",
-                   frame_rate=NTSC)
+    burn = resolve(elements, None, source="/m/A001_C002.mov", reel="A001\x07", job_id="job-1",
+                   start_timecode="01:00:00;00", frame_rate=NTSC)
     (el,) = burn.elements
     assert el.segments == (Segment(kind="text", text="A001_C002 / A001 / job-1 {%} "), Segment(kind="timecode"),
                            Segment(kind="text", text=" #"), Segment(kind="frame"))
