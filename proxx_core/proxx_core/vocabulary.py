@@ -72,3 +72,7 @@ class FpsMode(StrEnum):
     """JobSpec ``fps_mode``: the only mode there is (a proxy keeps the source's frame rate)."""
 
     PRESERVE_SOURCE = "preserve_source"
+
+
+#: every vocabulary, for the serializer (each member written as its plain string)
+VOCABULARIES = (Status, Category, Layout, Raster, ExistingOutputs, UnsupportedSources, FpsMode)
