@@ -15,8 +15,6 @@ import sys
 from collections import Counter
 from typing import Any
 
-from proxx_core import Status
-
 #: JobSpec keys the command line sets, and the option that sets each (to word problems for a person)
 OPTIONS = {"proxy_profile": "--profile", "layout": "--layout", "raster": "--raster", "output_dir": "--output-dir",
            "output_name_template": "--template", "deliverables": "--deliverables",
@@ -150,6 +148,8 @@ def summary(result, stream) -> None:
     """The end of a run for a person: one row per clip, then the job's counts, time and speed."""
     from rich.console import Console
     from rich.table import Table
+
+    from proxx_core import Status  # loaded already (a result is here); `proxx --version` must not load the core
 
     table = Table(title=f"job {result.job_id}: {result.status}", title_justify="left")
     for column in ("clip", "status", "duration", "speed", "output", "why"):
