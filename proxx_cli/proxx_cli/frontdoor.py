@@ -163,7 +163,7 @@ def summary(result, stream) -> None:
             media += duration
         out = os.path.basename(clip.output.path) if clip.output is not None and clip.output.path else "-"
         why = f"{clip.failure.category}: {clip.failure.message.splitlines()[0]}" if clip.failure else ""
-        table.add_row(f"{clip.index} {os.path.basename(clip.source.get('path', ''))}", clip.status,
+        table.add_row(f"{clip.index} {os.path.basename(clip.source.path)}", clip.status,
                       _clock(duration), speed, out, why, style=None if clip.failure is None else "red")
     console = Console(file=stream, highlight=False)
     console.print(table)

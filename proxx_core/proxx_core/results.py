@@ -23,9 +23,10 @@ from .engine import EngineIdentity, Verification
 from .errors import Problem
 from .hints import known_distributions
 from .layouts import DEFAULT_LAYOUT, output_paths
+from .media import SourceInfo
 from .naming import temp_path_for
 from .profiles import PROFILES
-from .serialization import to_data
+from .serialization import from_data, to_data
 from .vocabulary import Category, Layout, Status
 
 if TYPE_CHECKING:
@@ -65,9 +66,41 @@ class OutputRecord:
 
 
 @attrs.frozen(kw_only=True)
+class SourceRecord:
+    """A clip's ``source`` in the result: its path, the size of the file that was probed, and the
+    probe (None: not probed, e.g. a clip refused at validation or interrupted)."""
+
+    path: str
+    size: int | None
+    info: SourceInfo | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        """``record["path"]``: how a ``proxx_job_finished`` plugin written when this was a dict reads it
+        (``info`` as its JSON data)."""
+        if key not in ("path", "size", "info"):
+            raise KeyError(key)
+        return to_data(self.info) if key == "info" else getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+def source_record(value: SourceRecord | Mapping[str, Any]) -> SourceRecord:
+    """A ``SourceRecord``, also from the dict a front end built before it was typed (``info`` as data)."""
+    if isinstance(value, SourceRecord):
+        return value
+    info = value.get("info")
+    return SourceRecord(path=value["path"], size=value.get("size"),
+                        info=from_data(SourceInfo, info) if isinstance(info, Mapping) else info)
+
+
+@attrs.frozen(kw_only=True)
 class ClipResult:
     index: int
-    source: dict[str, Any]
+    source: SourceRecord = attrs.field(converter=source_record)
     engine: str | None
     profile: str
     output: OutputRecord | None
@@ -192,7 +225,7 @@ def refused_clip(index: int, source: str, problem: Problem, profile: str) -> Cli
     except OSError:
         size = None
     now = now_rfc3339()
-    return ClipResult(index=index, source={"path": source, "size": size, "info": None}, engine=None, profile=profile,
+    return ClipResult(index=index, source=SourceRecord(path=source, size=size), engine=None, profile=profile,
                       output=None, status=FAILED,
                       failure=Failure(category=problem.category, message=f"refused at validation: {problem.message}"),
                       timing={"started_at": now, "finished_at": now, "seconds": 0.0})
@@ -282,7 +315,7 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
                 size: int | None = os.path.getsize(src)
             except OSError:
                 size = None
-            clips.append(ClipResult(index=i + 1, source={"path": src, "size": size, "info": None}, engine=None,
+            clips.append(ClipResult(index=i + 1, source=SourceRecord(path=src, size=size), engine=None,
                                     profile=profile_name if isinstance(profile_name, str) else "",
                                     output=output, status=FAILED,
                                     failure=Failure(category=Category.INTERRUPTED, message="; ".join(notes))))

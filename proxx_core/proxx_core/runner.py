@@ -37,6 +37,7 @@ from .results import (
     Failure,
     JobResult,
     OutputRecord,
+    SourceRecord,
     finished,
     refused_clip,
 )
@@ -48,10 +49,10 @@ from .workers import choose as choose_workers
 from .writegate import WriteGate, WriteRefused, lidentity
 
 
-def _source_record(clip: PreparedClip) -> dict[str, Any]:
+def _source_record(clip: PreparedClip) -> SourceRecord:
     # the size of the file that was probed, not of whatever the path names now
     size = clip.source_stat.size if clip.source_stat is not None else None
-    return {"path": clip.source, "size": size, "info": to_data(clip.source_info)}
+    return SourceRecord(path=clip.source, size=size, info=clip.source_info)
 
 
 def _source_changed(clip: PreparedClip) -> str | None:
@@ -412,7 +413,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
     rerun = rerun_hint(job.document)
     refused = [refused_clip(r.index, r.source, r.problem, job.spec.proxy_profile) for r in job.refused]
     for r in refused:
-        safe_emit(events, _done_event(r, r.source["path"], ""))
+        safe_emit(events, _done_event(r, r.source.path, ""))
 
     def one(clip: PreparedClip) -> ClipResult:
         safe_emit(events, ProgressEvent(event=START, index=clip.index, source=clip.source,
