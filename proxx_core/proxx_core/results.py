@@ -54,6 +54,17 @@ class Failure:
 
 
 @attrs.frozen(kw_only=True)
+class PublishedFile:
+    """One file a clip published (its video file, or an OP-Atom track file): in ``output.files``."""
+
+    #: "video" or "audio"
+    kind: str
+    path: str
+    size: int
+    sha256: str
+
+
+@attrs.frozen(kw_only=True)
 class OutputRecord:
     path: str
     size: int | None
@@ -61,8 +72,8 @@ class OutputRecord:
     verification: Verification | None
     #: where the unverified output was kept for inspection (verification failures only)
     kept_temp_path: str | None = None
-    #: every file the clip published ({kind, path, size, sha256}), when there are several (layout avid_mxf)
-    files: tuple[dict[str, Any], ...] | None = None
+    #: every file the clip published, when there are several (layout avid_mxf)
+    files: tuple[PublishedFile, ...] | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -37,6 +37,7 @@ from .results import (
     Failure,
     JobResult,
     OutputRecord,
+    PublishedFile,
     SourceRecord,
     finished,
     refused_clip,
@@ -295,7 +296,7 @@ def _publish(clip: PreparedClip, gate: WriteGate, claims: list[TempClaim], verif
     """Every file of the clip through the write gate, the video file first; all or nothing."""
     req = clip.plan.request
     published: list[tuple[str, TempClaim]] = []
-    files_published: list[dict[str, Any]] = []
+    files_published: list[PublishedFile] = []
     kinds = ("video", *(t.kind for t in req.extra_outputs))
     for kind, final, held in zip(kinds, _finals(req), claims, strict=True):
         try:
@@ -309,9 +310,9 @@ def _publish(clip: PreparedClip, gate: WriteGate, claims: list[TempClaim], verif
             raise _Stop("io_error", f"{exc.filename or final}: {exc.strerror or exc}"
                         + _unpublish(published) + _discard(*claims)) from exc
         published.append((final, held))
-        files_published.append({"kind": kind, "path": final, "size": size, "sha256": digest})
+        files_published.append(PublishedFile(kind=kind, path=final, size=size, sha256=digest))
     files = tuple(files_published) if req.extra_outputs else None
-    return OutputRecord(path=req.output_path, size=files_published[0]["size"], sha256=files_published[0]["sha256"],
+    return OutputRecord(path=req.output_path, size=files_published[0].size, sha256=files_published[0].sha256,
                         verification=verification, files=files)
 
 def _discard(*claims: TempClaim) -> str:
