@@ -24,7 +24,7 @@ from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, rerun_hint
 from .hints import install_command
 from .layouts import job_write_gate
 from .plugins import EngineSet, _only
-from .vocabulary import Category, Status
+from .vocabulary import Category, Layout, Status
 from .writegate import WriteGate, WriteRefused
 
 #: the deliverables Proxx itself ships, and where
@@ -227,7 +227,7 @@ def _name_problems(sink: DeliverableSink, document: Mapping[str, Any], job_id: s
         return []
     output_dir = str(document["output_dir"])
     gate = job_write_gate([s for s in document.get("sources") or () if isinstance(s, str)],
-                          layout=str(document.get("layout") or "output_dir"), output_dir=output_dir)
+                          layout=str(document.get("layout") or Layout.OUTPUT_DIR), output_dir=output_dir)
     problems = []
     for name in names:
         path = os.path.join(output_dir, name)

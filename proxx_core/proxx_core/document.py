@@ -305,7 +305,7 @@ def with_profile_defaults(doc: Any) -> Any:
     if profile is None or all(k in doc for k in ("codec", "container", "fps_mode")):
         return doc
     return {**doc, "codec": doc.get("codec", profile.codec), "container": doc.get("container", profile.container),
-            "fps_mode": doc.get("fps_mode", "preserve_source")}
+            "fps_mode": doc.get("fps_mode", FpsMode.PRESERVE_SOURCE)}
 
 
 def minor_key_problems(draft: DraftSpec) -> list[Problem]:

@@ -152,15 +152,18 @@ def route_source(source: str, engines: EngineSet, profile: Profile, pin: str | N
         return NoRoute(message=str(veto), category=Category.VALIDATION, candidates=())
     return route(collect_claims(infos, errors, engines, profile, needs), pin=pin)
 
-def _gate_problems(gate: WriteGate, paths: Iterable[tuple[str, str]], where: str) -> list[Problem]:
-    """The write gate's refusals of a clip's files (final, temporary) at validate, never after the encode."""
-    fix = ("rename or move that source" if where.startswith("/sources") else
+def _gate_problems(gate: WriteGate, paths: Iterable[tuple[str, str]], source: int | None) -> list[Problem]:
+    """The write gate's refusals of a clip's files (final, temporary) at validate, never after the encode;
+    about the source ``source`` (its folder is the output's: proxy_subfolder), else about the template."""
+    fix = ("rename or move that source" if source is not None else
            "choose another output_name_template or output_dir, or rename that source")
     problems = []
     for final, temp in paths:
         why = gate.refusal(final) or gate.temp_refusal(temp)
         if why:
-            problems.append(Problem(path=where, message=f"{why}; a source is never replaced: {fix}"))
+            message = f"{why}; a source is never replaced: {fix}"
+            problems.append(Problem.about_source(source, message) if source is not None
+                            else Problem(path="/output_name_template", message=message))
     return problems
 
 
@@ -232,7 +235,6 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     for i, source in enumerate(spec.sources):
         if only is not None and i + 1 != only:
             continue
-        where = f"/sources/{i}"
         routed = _route_source(source, i, engines, profile, spec.engine, needs)
         if isinstance(routed, Problem):
             refuse(i, source, routed)
@@ -250,7 +252,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         width, height, aspect = raster
         output_path, extra = _targets(paths[i], spec.layout, info)
         files = ((output_path, temp_path_for(output_path)), *((t.path, t.temp_path) for t in extra))
-        gated = _gate_problems(gate, files, where if spec.layout is Layout.PROXY_SUBFOLDER else "/output_name_template")
+        gated = _gate_problems(gate, files, i if spec.layout is Layout.PROXY_SUBFOLDER else None)
         if gated:  # OP-Atom audio files and temporary names are known only now (after the probe)
             problems += gated
             continue
