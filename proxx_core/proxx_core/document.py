@@ -2,8 +2,10 @@
 
 Reading (strict, bounded JSON: :mod:`.jsonload`), the schema with operator wording and JSON paths,
 the version and key-per-version rules, field checks that need no disk, and the job's identity
-(canonical form, SHA-256, job id) computed exactly once. Nothing downstream sees the raw dict:
-later steps take the ``ParsedJob``.
+(canonical form, SHA-256, job id) computed exactly once. The raw dict is read here only: each key
+is built once into a typed value or an ``Invalid`` marker (:func:`read_spec`, ``specvalues``), and
+later checks take that ``DraftSpec``, later steps the ``ParsedJob``. (The document itself travels on
+verbatim for the result's audit trail and for deliverable sinks, which are given JSON data.)
 """
 
 from __future__ import annotations
