@@ -158,3 +158,31 @@ def test_document_problems_keep_their_wording(tmp_path):
     assert messages == ["layout avid_mxf makes Avid managed media (MXF OP-Atom DNxHR) and profile "
                         "offline_prores_proxy_1920x1080 is prores; choose offline_dnxhr_lb_1920x1080 or another "
                         "layout"], messages
+
+
+def test_every_jobspec_key_is_a_typed_value():
+    """A key added to the schema must be added to DraftSpec (draft_of) and JobSpec (JobSpec.of) too,
+    or a valid spec would silently lose it."""
+    import attrs
+
+    from proxx_core.serialization import load_schema
+    from proxx_core.specvalues import DraftSpec
+
+    keys = set(load_schema()["properties"])
+    assert keys <= {f.name for f in attrs.fields(DraftSpec)}, keys - {f.name for f in attrs.fields(DraftSpec)}
+    assert keys == {f.name for f in attrs.fields(JobSpec)}
+
+
+def test_every_key_given_reaches_the_spec(tmp_path):
+    import attrs
+
+    doc = job_doc(["/m/a.mov"], tmp_path, profile="offline_dnxhr_lb_1920x1080", jobspec_version="1.2.0",
+                  created_at="2026-01-31T09:00:00Z", job_id="j1", engine="ffmpeg", existing_outputs="overwrite",
+                  user_metadata={"a": 1}, require_builds={"ffmpeg": "a" * 64}, layout="avid_mxf", raster="half",
+                  look={"lut": "/l.cube"}, burn_in=[{"text": "x", "position": "top_left"}],
+                  watermark={"text": "W", "opacity": 0.5}, unsupported_sources="fail_clip",
+                  deliverables=["ale"], notify=["ops"], priority="high")
+    spec = structure(doc)
+    defaults = {f.name: f.default for f in attrs.fields(JobSpec)}
+    unset = [k for k in doc if k != "overwrite" and getattr(spec, k) == defaults[k]]
+    assert unset == [] and spec.overwrite is False
