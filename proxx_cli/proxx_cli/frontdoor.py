@@ -149,6 +149,8 @@ def summary(result, stream) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from proxx_core import Status  # loaded already (a result is here); `proxx --version` must not load the core
+
     table = Table(title=f"job {result.job_id}: {result.status}", title_justify="left")
     for column in ("clip", "status", "duration", "speed", "output", "why"):
         table.add_column(column, overflow="fold")
@@ -157,11 +159,11 @@ def summary(result, stream) -> None:
         duration = _duration(clip)
         seconds = (clip.timing or {}).get("seconds")
         speed = f"{duration / seconds:.1f}x" if duration and seconds else "-"
-        if clip.status in ("COMPLETED", "SKIPPED") and duration:
+        if clip.status in (Status.COMPLETED, Status.SKIPPED) and duration:
             media += duration
         out = os.path.basename(clip.output.path) if clip.output is not None and clip.output.path else "-"
         why = f"{clip.failure.category}: {clip.failure.message.splitlines()[0]}" if clip.failure else ""
-        table.add_row(f"{clip.index} {os.path.basename(clip.source.get('path', ''))}", clip.status,
+        table.add_row(f"{clip.index} {os.path.basename(clip.source.path)}", clip.status,
                       _clock(duration), speed, out, why, style=None if clip.failure is None else "red")
     console = Console(file=stream, highlight=False)
     console.print(table)

@@ -195,7 +195,7 @@ def cmd_run(args) -> int:
     result = finished.result
     for clip in result.clips:
         if clip.failure:
-            _err(f"proxx: clip {clip.index} ({clip.source['path']}): {clip.failure.category}: {clip.failure.message}")
+            _err(f"proxx: clip {clip.index} ({clip.source.path}): {clip.failure.category}: {clip.failure.message}")
     for message in finished.sink_errors:
         _err(f"proxx: {message}")
     _err(f"proxx: job {result.job_id}: {result.status}")

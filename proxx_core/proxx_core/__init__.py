@@ -41,6 +41,7 @@ from .errors import CATEGORIES, ClipFailure, JobFileError, Problem, ProxxError, 
 from .hookspecs import hookimpl
 from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo
 from .profiles import PROFILES, Profile
+from .vocabulary import Category, ExistingOutputs, FpsMode, Layout, Raster, Status, UnsupportedSources
 
 if TYPE_CHECKING:
     from .api import CheckedJob, check_document, check_job_file, static_problems
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
     from .plugins import EngineSet, load_engines
     from .process import decisive_stderr_line
     from .progress import ProgressEvent
-    from .results import FAILED, ClipResult, Failure, JobResult, environment, merged, refused_clip
+    from .results import FAILED, ClipResult, Failure, JobResult, SourceRecord, environment, merged, refused_clip
     from .routing import NoRoute
     from .runner import job_gate, run_clip, run_job
     from .serialization import dumps, from_data, to_data
@@ -80,7 +81,8 @@ _LAZY.update({"NoRoute": "routing", "policy_of": "existing", "ProgressEvent": "p
               "decisive_stderr_line": "process"})
 _LAZY.update(dict.fromkeys(("run_clip", "job_gate"), "runner"))
 _LAZY.update(dict.fromkeys(("finish_job", "FinishedJob"), "finish"))
-_LAZY.update(dict.fromkeys(("FAILED", "ClipResult", "Failure", "merged", "refused_clip", "environment"), "results"))
+_LAZY.update(dict.fromkeys(("FAILED", "ClipResult", "Failure", "merged", "refused_clip", "environment", "SourceRecord"),
+                           "results"))
 _LAZY.update(dict.fromkeys(("to_data", "from_data"), "serialization"))
 _LAZY.update(dict.fromkeys(("NodeConfig", "PathMap", "map_document", "load_node_config"), "pathmap"))
 #: for readers of a watch folder's state files (status pages): names and the owner's verdict
@@ -108,5 +110,7 @@ __all__ = [
     "merged", "no_route_problem", "NodeConfig", "NoRoute", "now_rfc3339", "Owner", "PathMap", "policy_of",
     "PreparedClip", "Problem", "Profile", "ProgressEvent", "ProxxError", "ProxxEvent", "read_document", "read_json",
     "Refusal", "refused_clip", "route_source", "run_clip", "run_job", "SourceInfo", "SpecInvalid",
-    "static_problems", "to_data", "Verification", "VideoInfo",
+    "SourceRecord", "static_problems", "to_data", "Verification", "VideoInfo",
+    # the fixed vocabularies (StrEnums: each member equals its JSON string)
+    "Category", "ExistingOutputs", "FpsMode", "Layout", "Raster", "Status", "UnsupportedSources",
 ]

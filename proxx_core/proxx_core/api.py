@@ -21,20 +21,23 @@ import attrs
 
 from .cards import expand_document
 from .document import (
+    JobSpec,
     ParsedJob,
     derive_job_id,
-    document_problems,
     job_id_usable,
     jobspec_sha256,
     read_document,
+    read_spec,
     with_profile_defaults,
 )
 from .errors import JobFileError, Problem, SpecInvalid
-from .layouts import DEFAULT_LAYOUT, layout_problems
+from .layouts import layout_problems
 from .naming import name_problems
 from .planning import PreparedJob, prepare, route_problems
 from .plugins import EngineSet
 from .preflight import disk_problems
+from .specvalues import DraftSpec
+from .vocabulary import Category, Layout
 
 if TYPE_CHECKING:
     from .results import JobResult
@@ -52,22 +55,29 @@ class CheckedJob:
 
     @property
     def only_missing_engines(self) -> bool:
-        return bool(self.problems) and all(p.category == "engine_unavailable" for p in self.problems)
+        return bool(self.problems) and all(p.category == Category.ENGINE_UNAVAILABLE for p in self.problems)
 
 
 def static_problems(doc: Any) -> tuple[ParsedJob | None, list[Problem]]:
     """Every problem found without engines, in one pass: the document, the disk, the names."""
-    problems = document_problems(doc)
-    if not isinstance(doc, dict):
+    draft, problems = _static(doc)
+    return (None, problems) if problems or draft is None else (ParsedJob.of(doc, JobSpec.of(draft)), [])
+
+
+def _static(doc: Any) -> tuple[DraftSpec | None, list[Problem]]:
+    """The document's typed values (its flawed keys marked) and every problem found without engines."""
+    draft, problems = read_spec(doc)
+    if draft is None:
         return None, problems
-    problems += disk_problems(doc, {p.path for p in problems})
-    job_id = derive_job_id(doc) if job_id_usable(doc) else None
-    if doc.get("layout", DEFAULT_LAYOUT) != DEFAULT_LAYOUT:  # names and folders per layout
-        if not any(p.path in ("/output_name_template", "/layout") for p in problems):
-            problems += layout_problems(doc, job_id)
-    elif not any(p.path == "/output_name_template" for p in problems):
-        problems += name_problems(doc, job_id=job_id)
-    return (None, problems) if problems else (ParsedJob.of(doc), [])
+    problems += disk_problems(draft)
+    draft = draft.with_problems(problems)
+    job_id = derive_job_id(doc) if job_id_usable(draft) else None
+    if draft.layout != Layout.OUTPUT_DIR:  # names and folders per layout
+        if "output_name_template" not in draft.flawed and "layout" not in draft.flawed:
+            problems += layout_problems(draft, job_id)
+    elif "output_name_template" not in draft.flawed:
+        problems += name_problems(draft, job_id=job_id)
+    return draft.with_problems(problems), problems
 
 
 def check_document(document: Any, engines: EngineSet, *, only: int | None = None,
@@ -77,7 +87,7 @@ def check_document(document: Any, engines: EngineSet, *, only: int | None = None
     what was wrong with the inputs the document was built from (a folder that could not be listed,
     a P2 card); they refuse the job, reported with the document's own problems."""
     document, folders, folder_problems = expand_document(with_profile_defaults(document))
-    problems = [*input_problems, *(Problem(path=f"/sources/{i}", message=m) for i, m in folder_problems)]
+    problems = [*input_problems, *(Problem.about_source(i, m) for i, m in folder_problems)]
     checked = _check_document(document, engines, only=only)
     if problems:
         return _refuse(document, [*problems, *checked.problems])
@@ -88,32 +98,25 @@ def check_document(document: Any, engines: EngineSet, *, only: int | None = None
 
 
 def _check_document(document: Any, engines: EngineSet, *, only: int | None) -> CheckedJob:
-    parsed, problems = static_problems(document)
-    if only is not None and problems:
-        problems = [p for p in problems if not _about_other_source(p.path, only)]
-        if not problems:
-            parsed = ParsedJob.of(document)
+    draft, problems = _static(document)
+    parsed = ParsedJob.of(document, JobSpec.of(draft)) if draft is not None and not problems else None
+    if only is not None and problems and draft is not None:
+        mine = [p for p in problems if p.source_index in (None, only - 1)]
+        try:  # the problems of other sources are another node's; a value with no type refuses the job still
+            parsed, problems = (ParsedJob.of(document, JobSpec.of(draft)), []) if not mine else (None, mine)
+        except ValueError:
+            pass
     if problems or parsed is None:
         # report the sources that cannot be routed too, so the operator fixes everything in one round
-        skip = {_source_index(p.path) for p in problems} - {None}
-        if isinstance(document, dict) and not any(p.path in ("/sources", "/engine") for p in problems):
-            problems = problems + route_problems(document, engines, skip)
+        if draft is not None:
+            skip = {p.source_index for p in problems if p.source_index is not None}
+            problems = problems + route_problems(draft, engines, skip)
         return _refuse(document, problems)
     try:
         job = prepare(parsed, engines, only=only)
     except SpecInvalid as exc:
         return _refuse(document, list(exc.problems))
     return CheckedJob(document=document, job=job, problems=(), exit_code=0, refusal=None)
-
-
-def _source_index(pointer: str) -> int | None:
-    parts = pointer.split("/")
-    return int(parts[2]) if len(parts) > 2 and parts[1] == "sources" and parts[2].isdigit() else None
-
-
-def _about_other_source(path: str, only: int) -> bool:
-    parts = path.split("/")
-    return len(parts) >= 3 and parts[1] == "sources" and parts[2].isdigit() and int(parts[2]) != only - 1
 
 
 def check_job_file(path: Path | str, engines: EngineSet) -> CheckedJob:

@@ -19,6 +19,7 @@ from .errors import ProxxError
 from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo, displayed_field_order
 from .movmatrix import identity_matrices
 from .safeopen import NotAFile, open_regular
+from .vocabulary import Category
 
 if TYPE_CHECKING:  # PyAV is optional (proxx-core[probe]): imported lazily at run time
     from av.container import InputContainer
@@ -130,7 +131,8 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
                 cc = s.codec_context
                 rate = _frame_rate(s)
                 if not rate:
-                    raise ProxxError(f"{path}: the video stream has no frame rate", category="unsupported_source")
+                    raise ProxxError(f"{path}: the video stream has no frame rate",
+                                     category=Category.UNSUPPORTED_SOURCE)
                 sar = s.sample_aspect_ratio or cc.sample_aspect_ratio
                 sar_s = f"{sar.numerator}:{sar.denominator}" if sar else "1:1"
                 frames = s.frames or None
@@ -163,10 +165,10 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
     except ProxxError:
         raise
     except NotAFile as exc:
-        raise ProxxError(f"{exc}; list media files only", category="unsupported_source") from None
+        raise ProxxError(f"{exc}; list media files only", category=Category.UNSUPPORTED_SOURCE) from None
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
         raise ProxxError(f"{path}: not readable media ({exc}); check the file is complete and not corrupt",
-                         category="unsupported_source") from exc
+                         category=Category.UNSUPPORTED_SOURCE) from exc
     if video is not None and video.frame_count is None:
         video = attrs.evolve(video, frame_count=_count_packets(path, vindex) or None)
     return SourceInfo(container=container, video=video, audio=audio, start_timecode=tc,

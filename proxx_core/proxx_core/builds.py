@@ -7,28 +7,30 @@ instead of quietly making different bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from .errors import Problem, shown
 from .hints import distribution_for, install_command
 from .plugins import EngineSet
+from .specvalues import RequiredBuilds
+from .vocabulary import Category
 
 #: how an operator points an engine at another build, for the message
 _HOW_TO_SWITCH = {"ffmpeg": "point PROXX_FFMPEG at the required ffmpeg binary"}
 
 
-def build_problems(required: Mapping[str, str] | None, engines: EngineSet, used: Iterable[str], *,
+def build_problems(required: RequiredBuilds | None, engines: EngineSet, used: Iterable[str], *,
                    whole_job: bool) -> list[Problem]:
     """Problems for every engine the clips use whose build is not the required one; with
     ``whole_job`` also for required engines not installed here (so a misspelt name is caught)."""
     problems: list[Problem] = []
     used = set(used)
-    for name in sorted(required or {}):
-        where, want = f"/require_builds/{name}", required[name]  # type: ignore[index]  # not None: it has keys
+    for name, want in required.pins if required is not None else ():
+        where = f"/require_builds/{name}"
         if name not in engines.names:
             if whole_job:
                 dist = distribution_for(name)
-                problems.append(Problem(path=where, category="engine_unavailable", install_hint=dist,
+                problems.append(Problem(path=where, category=Category.ENGINE_UNAVAILABLE, install_hint=dist,
                                         message=(f"engine {shown(name)} is not installed on this node (installed: "
                                                  f"{', '.join(engines.names) or 'none'}); install "
                                                  f"{dist} ({install_command(dist)}) or fix the engine name")))
@@ -41,7 +43,7 @@ def build_problems(required: Mapping[str, str] | None, engines: EngineSet, used:
         have = (f"build {ident.binary_sha256} ({ident.binary})" if ident.binary_sha256
                 else "no build fingerprint (binary_sha256)")
         fix = _HOW_TO_SWITCH.get(name, "install the required build")
-        problems.append(Problem(path=where, category="engine_unavailable", message=(
+        problems.append(Problem(path=where, category=Category.ENGINE_UNAVAILABLE, message=(
             f"this node's {name} has {have}; the job requires build {want}. Run it on a node with that "
             f"build, or {fix}")))
     return problems

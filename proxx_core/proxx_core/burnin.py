@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
 
 import attrs
 
 from .errors import Problem, cut
 from .media import ZERO_TIMECODE, FrameRate
+from .specvalues import BurnInText, Invalid, PartialText, WatermarkText
 
 POSITIONS = ("top_left", "top_center", "top_right", "bottom_left", "bottom_center", "bottom_right")
 TOKENS = ("timecode", "source_name", "reel", "frame", "job_id")
@@ -28,8 +28,6 @@ TOKENS = ("timecode", "source_name", "reel", "frame", "job_id")
 DYNAMIC_TOKENS = ("timecode", "frame")
 MAX_ELEMENTS = len(POSITIONS)
 MAX_TEXT_CHARS = 200
-DEFAULT_SIZE = 0.04
-DEFAULT_WATERMARK_SIZE = 0.08
 
 _PIECE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]|[^{}]+")
 
@@ -107,27 +105,24 @@ def text_problems(text: str) -> list[str]:
     return split_text(text)[1]
 
 
-def burn_in_problems(doc: dict[str, Any]) -> list[Problem]:
+def burn_in_problems(elements: tuple[PartialText, ...] | Invalid | None,
+                     watermark: PartialText | Invalid | None) -> list[Problem]:
     """Semantic checks of ``burn_in`` and ``watermark`` beyond the schema's shapes."""
     problems: list[Problem] = []
-    elements = doc.get("burn_in")
-    if isinstance(elements, list):
+    if isinstance(elements, tuple):
         seen: dict[str, int] = {}
         for i, el in enumerate(elements):
-            if not isinstance(el, dict):
-                continue
-            if isinstance(el.get("text"), str):
-                problems += [Problem(path=f"/burn_in/{i}/text", message=m) for m in text_problems(el["text"])]
-            pos = el.get("position")
-            if isinstance(pos, str):
+            if el.text is not None:
+                problems += [Problem(path=f"/burn_in/{i}/text", message=m) for m in text_problems(el.text)]
+            pos = el.position
+            if pos is not None:
                 if pos in seen:
                     problems.append(Problem(path=f"/burn_in/{i}/position", message=(
                         f"{pos} is already used by /burn_in/{seen[pos]}; two texts there would overlap: put both "
                         f"in one text")))
                 seen.setdefault(pos, i)
-    wm = doc.get("watermark")
-    if isinstance(wm, dict) and isinstance(wm.get("text"), str):
-        problems += [Problem(path="/watermark/text", message=m) for m in text_problems(wm["text"])]
+    if isinstance(watermark, PartialText) and watermark.text is not None:
+        problems += [Problem(path="/watermark/text", message=m) for m in text_problems(watermark.text)]
     return problems
 
 
@@ -145,23 +140,19 @@ def _segments(text: str, values: dict[str, str]) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def resolve(doc: dict[str, Any], *, source: str, reel: str | None, job_id: str, start_timecode: str | None,
-            frame_rate: FrameRate) -> BurnIn | None:
-    """The clip's BurnIn from a validated JobSpec document, or None when it draws nothing. Pure."""
-    elements: list[Any] = doc.get("burn_in") or []
-    wm = doc.get("watermark")
-    if not elements and not wm:
+def resolve(elements: tuple[BurnInText, ...] | None, watermark: WatermarkText | None, *, source: str,
+            reel: str | None, job_id: str, start_timecode: str | None, frame_rate: FrameRate) -> BurnIn | None:
+    """The clip's BurnIn from a valid JobSpec's ``burn_in`` and ``watermark``, or None when it draws nothing. Pure."""
+    if not elements and not watermark:
         return None
     values = {"source_name": Path(source).stem, "reel": _printable(reel or ""), "job_id": job_id}
-    overlays = tuple(Overlay(segments=_segments(e["text"], values), position=e["position"],
-                             size=float(e.get("size", DEFAULT_SIZE)))
-                     for e in elements)
-    watermark = None
-    if wm:
-        watermark = Overlay(segments=_segments(wm["text"], values), position="center",
-                            size=float(wm.get("size", DEFAULT_WATERMARK_SIZE)), opacity=float(wm["opacity"]),
-                            boxed=False)
-    return BurnIn(elements=overlays, watermark=watermark, start_timecode=start_timecode or ZERO_TIMECODE,
+    overlays = tuple(Overlay(segments=_segments(e.text, values), position=e.position, size=e.size)
+                     for e in elements or ())
+    drawn = None
+    if watermark:
+        drawn = Overlay(segments=_segments(watermark.text, values), position="center", size=watermark.size,
+                        opacity=watermark.opacity, boxed=False)
+    return BurnIn(elements=overlays, watermark=drawn, start_timecode=start_timecode or ZERO_TIMECODE,
                   frame_rate=frame_rate)
 
 

@@ -29,6 +29,7 @@ from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, rerun_hint
 from .hints import install_command
 from .layouts import job_write_gate
 from .plugins import EngineSet, _only
+from .vocabulary import Category, Layout, Status
 from .writegate import WriteGate, WriteRefused
 
 #: the deliverables Proxx itself ships, and where
@@ -37,7 +38,7 @@ DELIVER_DISTRIBUTION = "proxx-deliver"
 #: first-party deliverables shipped by a distribution other than proxx-deliver
 DISTRIBUTIONS = {"report": "proxx-report"}
 #: clip statuses a sidecar describes (a failed clip has no proxy to describe)
-DELIVERED_STATUSES = ("COMPLETED", "SKIPPED")
+DELIVERED_STATUSES = (Status.COMPLETED, Status.SKIPPED)
 
 
 @attrs.frozen(kw_only=True)
@@ -242,7 +243,7 @@ def deliverable_problems(document: Mapping[str, Any], engines: EngineSet,
         sink = available.get(name)
         if sink is None and name in FIRST_PARTY:
             dist = DISTRIBUTIONS.get(name, DELIVER_DISTRIBUTION)
-            problems.append(Problem(path=where, category="engine_unavailable", install_hint=dist,
+            problems.append(Problem(path=where, category=Category.ENGINE_UNAVAILABLE, install_hint=dist,
                                     message=(f"the {name!r} deliverable is written by {dist}, which "
                                              f"is not installed here: {install_command(dist)}")))
         elif sink is None:
@@ -271,7 +272,7 @@ def _name_problems(sink: DeliverableSink, document: Mapping[str, Any], job_id: s
         return []
     output_dir = str(document["output_dir"])
     gate = job_write_gate([s for s in document.get("sources") or () if isinstance(s, str)],
-                          layout=str(document.get("layout") or "output_dir"), output_dir=output_dir)
+                          layout=str(document.get("layout") or Layout.OUTPUT_DIR), output_dir=output_dir)
     problems = []
     for name in names:
         path = os.path.join(output_dir, name)

@@ -2,10 +2,10 @@
 
 Reading (strict, bounded JSON: :mod:`.jsonload`), the schema with operator wording and JSON paths,
 the version and key-per-version rules, field checks that need no disk, and the job's identity
-(canonical form, SHA-256, job id) computed exactly once. Later steps take the ``ParsedJob``: its
-typed ``spec`` for what is typed, and its ``document`` (the dict as read) where steps still read
-keys (the features a job needs, burn-in tokens, deliverables, the re-run hint) and for the result's
-``jobspec``.
+(canonical form, SHA-256, job id) computed exactly once. The raw dict is read here only: each key
+is built once into a typed value or an ``Invalid`` marker (:func:`read_spec`, ``specvalues``), and
+later checks take that ``DraftSpec``, later steps the ``ParsedJob``. (The document itself travels on
+verbatim for the result's audit trail and for deliverable sinks, which are given JSON data.)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -32,9 +32,24 @@ from .profiles import PROFILES
 from .safeopen import NotAFile, read_regular
 from .schemacheck import conforms
 from .serialization import load_schema
+from .specvalues import (
+    DEFAULT_SIZE,
+    DEFAULT_WATERMARK_SIZE,
+    BurnInText,
+    DraftSpec,
+    Invalid,
+    LookSpec,
+    RequiredBuilds,
+    WatermarkText,
+    draft_of,
+    valid,
+)
+from .vocabulary import ExistingOutputs, FpsMode, Layout, Raster, UnsupportedSources
 
 if TYPE_CHECKING:
     import jsonschema
+
+T = TypeVar("T")
 
 SUPPORTED_MAJOR = 1
 
@@ -51,6 +66,8 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-
 
 @attrs.frozen(kw_only=True)
 class JobSpec:
+    """A valid JobSpec as typed values (built from its ``DraftSpec``: ``JobSpec.of``)."""
+
     jobspec_version: str
     sources: tuple[str, ...]
     #: required except with layout "proxy_subfolder" (JobSpec 1.1)
@@ -59,29 +76,58 @@ class JobSpec:
     proxy_profile: str
     codec: str
     container: str
-    fps_mode: str
+    fps_mode: FpsMode
     created_at: str | None = None
     job_id: str | None = None
     engine: str | None = None
     overwrite: bool = False
     user_metadata: dict[str, Any] | None = None
-    require_builds: dict[str, str] | None = None
+    require_builds: RequiredBuilds | None = None
     #: where proxies land (proxx_core.layouts, JobSpec 1.1)
-    layout: str = "output_dir"
-    #: "fit" (the profile's box), or the source divided exactly: "half", "quarter" (JobSpec 1.1)
-    raster: str = "fit"
-    look: dict[str, Any] | None = None
-    burn_in: list[dict[str, Any]] | None = None
-    watermark: dict[str, Any] | None = None
-    #: JobSpec 1.1: "fail", "skip_verified" or "overwrite" (proxx_core.existing); None: from ``overwrite``
-    existing_outputs: str | None = None
-    #: JobSpec 1.1: "refuse_job" (default) or "fail_clip" (planning.RefusedClip)
-    unsupported_sources: str = "refuse_job"
+    layout: Layout = Layout.OUTPUT_DIR
+    #: the profile's box, or the source divided exactly (JobSpec 1.1)
+    raster: Raster = Raster.FIT
+    look: LookSpec | None = None
+    burn_in: tuple[BurnInText, ...] | None = None
+    watermark: WatermarkText | None = None
+    #: JobSpec 1.1 (proxx_core.existing); None: from ``overwrite``
+    existing_outputs: ExistingOutputs | None = None
+    #: JobSpec 1.1: refuse the job (default) or fail the clip (planning.RefusedClip)
+    unsupported_sources: UnsupportedSources = UnsupportedSources.REFUSE_JOB
     deliverables: tuple[str, ...] = ()
     #: JobSpec 1.2: notification targets by name (node config ``[notify.targets]``; proxx-notify)
     notify: tuple[str, ...] = ()
-    #: JobSpec 1.2, fleets only: "high", "normal" or "low" (proxx_fleet.settings.PRIORITIES)
+    #: JobSpec 1.2, fleets only: "high", "normal" or "low" (specvalues.PRIORITIES)
     priority: str = "normal"
+
+    @classmethod
+    def of(cls, draft: DraftSpec) -> JobSpec:
+        """The spec of a draft with no problem (every value typed; ValueError otherwise)."""
+        burn_in = valid(draft.burn_in)
+        watermark = valid(draft.watermark)
+        return cls(
+            jobspec_version=valid(draft.jobspec_version), sources=valid(draft.sources),
+            output_dir=valid(draft.output_dir), output_name_template=valid(draft.output_name_template),
+            proxy_profile=valid(draft.proxy_profile), codec=valid(draft.codec), container=valid(draft.container),
+            fps_mode=valid(draft.fps_mode), created_at=valid(draft.created_at), job_id=valid(draft.job_id),
+            engine=valid(draft.engine), overwrite=valid(draft.overwrite), user_metadata=valid(draft.user_metadata),
+            require_builds=valid(draft.require_builds), layout=valid(draft.layout), raster=valid(draft.raster),
+            look=valid(draft.look),
+            burn_in=None if burn_in is None else tuple(
+                BurnInText(text=valid_text(e.text), position=valid_text(e.position),
+                           size=DEFAULT_SIZE if e.size is None else e.size) for e in burn_in),
+            watermark=None if watermark is None else WatermarkText(
+                text=valid_text(watermark.text), opacity=float(valid_text(watermark.opacity)),
+                size=DEFAULT_WATERMARK_SIZE if watermark.size is None else watermark.size),
+            existing_outputs=valid(draft.existing_outputs), unsupported_sources=valid(draft.unsupported_sources),
+            deliverables=valid(draft.deliverables), notify=valid(draft.notify), priority=valid(draft.priority))
+
+
+def valid_text(value: T | None) -> T:
+    """A member of a burn-in element or watermark the schema requires (a valid spec has it)."""
+    if value is None:
+        raise ValueError("a burn-in text without its required text, position or opacity was used as valid")
+    return value
 
 
 @attrs.frozen(kw_only=True)
@@ -98,9 +144,10 @@ class ParsedJob:
     source_folders: tuple[dict[str, Any], ...] = ()
 
     @classmethod
-    def of(cls, document: dict[str, Any]) -> ParsedJob:
-        """Structure a document that :func:`document_problems` found valid."""
-        return cls(spec=structure(document), document=document, job_id=derive_job_id(document),
+    def of(cls, document: dict[str, Any], spec: JobSpec | None = None) -> ParsedJob:
+        """The parsed job of a document that :func:`document_problems` found valid (``spec``: its
+        typed values, when the caller already built them)."""
+        return cls(spec=spec or structure(document), document=document, job_id=derive_job_id(document),
                    jobspec_sha256=jobspec_sha256(document))
 
 
@@ -168,6 +215,12 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> 
         return Problem(path=path, message=f"{_short(err.instance)} must be 1-64 characters from A-Z a-z 0-9 . _ -")
     return Problem(path=path, message=_cut(err.message, 300))
 
+def _source_of(parts: Iterable[object]) -> int | None:
+    """The source index of a schema error's path (``["sources", 3, ...]``), as the int it is."""
+    head = list(parts)[:2]
+    return head[1] if len(head) == 2 and head[0] == "sources" and isinstance(head[1], int) else None
+
+
 def schema_problems(doc: Any) -> list[Problem]:
     schema = load_schema()
     if conforms(doc, schema):  # the usual case, without importing jsonschema (see schemacheck)
@@ -185,16 +238,12 @@ def schema_problems(doc: Any) -> list[Problem]:
                 problems.append(Problem(path=_pointer([*err.absolute_path, key]),
                                         message=f"unknown key {_short(key)}; {hint}allowed keys: {', '.join(allowed)}"))
             continue
-        problems.append(_schema_problem(err, schema))
+        problems.append(attrs.evolve(_schema_problem(err, schema), source_index=_source_of(err.absolute_path)))
     return problems
 
 def structure(doc: dict[str, Any]) -> JobSpec:
     """The typed spec of a document the schema passed (so every key is a field, of its type)."""
-    data = dict(doc)
-    for key in ("sources", "deliverables", "notify"):
-        if key in data:
-            data[key] = tuple(data[key])
-    return JobSpec(**data)
+    return JobSpec.of(draft_of(doc))
 
 def canonical_json(doc: dict[str, Any]) -> str:
     """Sorted keys, no whitespace, UTF-8: the form hashed for ``jobspec_sha256``."""
@@ -258,20 +307,21 @@ def with_profile_defaults(doc: Any) -> Any:
     if profile is None or all(k in doc for k in ("codec", "container", "fps_mode")):
         return doc
     return {**doc, "codec": doc.get("codec", profile.codec), "container": doc.get("container", profile.container),
-            "fps_mode": doc.get("fps_mode", "preserve_source")}
+            "fps_mode": doc.get("fps_mode", FpsMode.PRESERVE_SOURCE)}
 
 
-def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:
+def minor_key_problems(draft: DraftSpec) -> list[Problem]:
     """A key newer than the spec's declared ``jobspec_version`` is an error naming the version to set."""
+    version = draft.jobspec_version
     try:
-        declared = int(str(doc.get("jobspec_version")).split(".")[1])
+        declared = int(str(version.raw if isinstance(version, Invalid) else version).split(".")[1])
     except (IndexError, ValueError):
         return []
     problems = []
-    for key in sorted(k for k in doc if KEYS_SINCE_MINOR.get(k, 0) > declared):
+    for key in sorted(k for k in draft.given if KEYS_SINCE_MINOR.get(k, 0) > declared):
         need = f"{SUPPORTED_MAJOR}.{KEYS_SINCE_MINOR[key]}.0"
         problems.append(Problem(path="/jobspec_version", message=(
-            f"/{key} is a JobSpec {need} key but this spec declares {_cut(doc['jobspec_version'])}; "
+            f"/{key} is a JobSpec {need} key but this spec declares {_cut(str(version))}; "
             f"set jobspec_version to \"{need}\" (or remove /{key})")))
     return problems
 
@@ -279,66 +329,77 @@ def minor_key_problems(doc: dict[str, Any]) -> list[Problem]:
 def document_problems(doc: Any) -> list[Problem]:
     """Every problem of the document itself (no disk, no engines): schema, version, keys per version,
     profile confirmation, timestamps, job id, metadata size."""
+    return read_spec(doc)[1]
+
+
+def read_spec(doc: Any) -> tuple[DraftSpec | None, list[Problem]]:
+    """The document as typed values (built once; each key marked flawed that has a problem) and
+    every problem of the document itself; None for a document that is not a JSON object."""
     if not isinstance(doc, dict):
-        return [Problem(path="", message=f"a JobSpec is a JSON object, not {_json_type(doc)}")]
+        return None, [Problem(path="", message=f"a JobSpec is a JSON object, not {_json_type(doc)}")]
     problems = schema_problems(doc)
-    bad_paths = {p.path for p in problems}
-    if "/jobspec_version" not in bad_paths and isinstance(doc.get("jobspec_version"), str):
-        if _VERSION.fullmatch(doc["jobspec_version"]):  # re.search's "$" also matches before a final "\n"
-            problems += version_problems(doc["jobspec_version"])
-            problems += minor_key_problems(doc)
+    draft = draft_of(doc, problems)
+    version = draft.jobspec_version
+    if draft.usable("jobspec_version") and isinstance(version, str):
+        if _VERSION.fullmatch(version):  # re.search's "$" also matches before a final "\n"
+            problems += version_problems(version)
+            problems += minor_key_problems(draft)
         else:
             problems.append(Problem(path="/jobspec_version", message=(
-                f"{_short(doc['jobspec_version'])} is not a semantic version like \"1.0.0\"")))
-    profile = PROFILES.get(doc.get("proxy_profile")) if isinstance(doc.get("proxy_profile"), str) else None  # type: ignore[arg-type]  # a str: checked
+                f"{_short(version)} is not a semantic version like \"1.0.0\"")))
+    profile = PROFILES[draft.proxy_profile] if isinstance(draft.proxy_profile, str) else None
     if profile is not None:
         for key, want in (("codec", profile.codec), ("container", profile.container)):
-            got = doc.get(key)
-            if isinstance(got, str) and got != want and f"/{key}" not in bad_paths:
+            got = getattr(draft, key)
+            if isinstance(got, str) and got != want and key not in draft.flawed:
                 problems.append(Problem(path=f"/{key}", message=(
                     f"{_short(got)} disagrees with profile {profile.name}, which makes {key} {want!r}; "
                     f"set {key} to {want!r} or choose another profile (`proxx profiles`)")))
-    problems += layout_document_problems(doc, profile)
-    if "existing_outputs" in doc:  # JobSpec 1.1 modules load only for the specs that use them
-        both = policy_problem(doc)
-        if both:
-            problems.append(Problem(path="/existing_outputs", message=both))
-    if isinstance(doc.get("created_at"), str) and not _valid_rfc3339(doc["created_at"]):
-        problems.append(Problem(path="/created_at", message=f"{_short(doc['created_at'])} is not an RFC 3339 timestamp "
-                                                            f"like 2026-01-31T09:00:00Z"))
-    if isinstance(doc.get("job_id"), str) and not _JOB_ID.fullmatch(doc["job_id"]) and "/job_id" not in bad_paths:
-        problems.append(Problem(path="/job_id", message=f"{_short(doc['job_id'])} must be 1-64 characters "
+    problems += layout_document_problems(draft, profile)
+    both = policy_problem(draft)
+    if both:
+        problems.append(Problem(path="/existing_outputs", message=both))
+    if isinstance(draft.created_at, str) and not _valid_rfc3339(draft.created_at):
+        problems.append(Problem(path="/created_at", message=f"{_short(draft.created_at)} is not an RFC 3339 "
+                                                            f"timestamp like 2026-01-31T09:00:00Z"))
+    job_id = draft.job_id
+    if isinstance(job_id, str) and not _JOB_ID.fullmatch(job_id) and "job_id" not in draft.flawed:
+        problems.append(Problem(path="/job_id", message=f"{_short(job_id)} must be 1-64 characters "
                                                         f"from A-Z a-z 0-9 . _ -"))
-    if isinstance(doc.get("user_metadata"), dict):
-        size = len(json.dumps(doc["user_metadata"], ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if isinstance(draft.user_metadata, dict):
+        size = len(json.dumps(draft.user_metadata, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         if size > MAX_USER_METADATA_BYTES:
             problems.append(Problem(path="/user_metadata", message=f"is {size} bytes serialised; "
                                                                    f"the limit is {MAX_USER_METADATA_BYTES} bytes"))
-    problems += burn_in_problems(doc)
-    problems += nul_problems(doc)
-    return problems
+    problems += burn_in_problems(draft.burn_in, draft.watermark)
+    problems += nul_problems(draft)
+    return draft.with_problems(problems), problems
 
 
-#: the fields that name files or folders: a NUL byte can be in none of them (no OS allows it in a name)
-def _path_fields(doc: dict[str, Any]) -> Iterable[tuple[str, Any]]:
-    if isinstance(doc.get("sources"), list):
-        yield from ((f"/sources/{i}", s) for i, s in enumerate(doc["sources"]))
-    yield from (("/" + k, doc.get(k)) for k in ("output_dir", "output_name_template"))
-    if isinstance(doc.get("look"), dict):
-        yield from ((f"/look/{k}", doc["look"].get(k)) for k in ("lut", "cdl"))
+def _path_fields(draft: DraftSpec) -> Iterable[tuple[int | None, str, str | Invalid | None]]:
+    """(source index, pointer, value) of the fields that name files or folders."""
+    # a list with an item of another type is Invalid as a whole; its string items are still paths
+    sources = draft.sources.raw if isinstance(draft.sources, Invalid) else draft.sources
+    if isinstance(sources, list | tuple):
+        yield from ((i, f"/sources/{i}", s) for i, s in enumerate(sources))
+    yield None, "/output_dir", draft.output_dir
+    yield None, "/output_name_template", draft.output_name_template
+    if isinstance(draft.look, LookSpec):
+        yield None, "/look/lut", draft.look.lut
+        yield None, "/look/cdl", draft.look.cdl if isinstance(draft.look.cdl, str) else None
 
 
-def nul_problems(doc: dict[str, Any]) -> list[Problem]:
+def nul_problems(draft: DraftSpec) -> list[Problem]:
     """A NUL byte in a path is refused here, with the field named, before any step hands the path to
     the OS (which would raise ValueError: an exit 4 with no result, or an ``io_error`` in a watch folder)."""
-    return [Problem(path=where, message="contains a NUL character (\\u0000), which no file name can hold; "
-                                        "remove it")
-            for where, value in _path_fields(doc) if isinstance(value, str) and "\x00" in value]
+    return [Problem(path=where, source_index=index,
+                    message="contains a NUL character (\\u0000), which no file name can hold; remove it")
+            for index, where, value in _path_fields(draft) if isinstance(value, str) and "\x00" in value]
 
 
-def job_id_usable(doc: dict[str, Any]) -> bool:
+def job_id_usable(draft: DraftSpec) -> bool:
     """Whether the job id names depend on can be derived (absent, or a valid id)."""
-    return "job_id" not in doc or (isinstance(doc["job_id"], str) and bool(_JOB_ID.fullmatch(doc["job_id"])))
+    return draft.job_id is None or (isinstance(draft.job_id, str) and bool(_JOB_ID.fullmatch(draft.job_id)))
 
 
 def _valid_rfc3339(value: str) -> bool:

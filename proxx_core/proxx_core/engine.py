@@ -34,6 +34,7 @@ from .layouts import Target
 from .look import Look
 from .media import SourceInfo
 from .profiles import Profile
+from .vocabulary import Layout
 
 ENGINE_CONTRACT_VERSION = "1.2"
 
@@ -137,7 +138,7 @@ class ClipRequest:
     sample_aspect: str = "1:1"
     #: JobSpec layout (proxx_core.layouts): "avid_mxf" means MXF OP-Atom, the video track at
     #: ``temp_path`` and one file per audio channel in ``extra_outputs`` (1.1)
-    layout: str = "output_dir"
+    layout: str = Layout.OUTPUT_DIR
     #: further files of this clip (OP-Atom audio channels), each with its own temp path (1.1)
     extra_outputs: tuple[Target, ...] = ()
     #: the JobSpec's look, parsed and checked (contract 1.2); None: apply none
@@ -204,7 +205,7 @@ class Engine(abc.ABC):
     audio_layouts: tuple[str, ...] = ("source",)
     #: JobSpec layouts the engine can write; "avid_mxf" needs MXF OP-Atom with one file per
     #: track (``ClipRequest.extra_outputs``) (contract 1.1, additive)
-    layouts: tuple[str, ...] = ("output_dir", "proxy_subfolder")
+    layouts: tuple[str, ...] = (Layout.OUTPUT_DIR, Layout.PROXY_SUBFOLDER)
     #: writes ``ClipRequest.sample_aspect`` other than 1:1 (JobSpec raster half/quarter of an
     #: anamorphic source); if False such clips are refused at validation (contract 1.1, additive)
     keeps_pixel_aspect: bool = False

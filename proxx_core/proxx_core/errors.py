@@ -7,23 +7,13 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from .vocabulary import Category
+
 if TYPE_CHECKING:
     from .engine import CommandRecord, Verification
 
-#: The fixed, documented failure categories of the result contract (docs/results.md).
-CATEGORIES = (
-    "validation",
-    "unsupported_source",
-    "engine_unavailable",
-    "engine_failed",
-    "timeout",
-    "verification_failed",
-    "output_exists",
-    "io_error",
-    "interrupted",
-    # a fleet worker stopped heartbeating while running the clip (killed, crashed, cut off); never re-run
-    "worker_lost",
-)
+#: The fixed, documented failure categories of the result contract (docs/results.md), in their order.
+CATEGORIES: tuple[Category, ...] = tuple(Category)
 
 
 #: the most characters of a user's value any message echoes (a spec may hold 10 MB strings)
@@ -47,9 +37,19 @@ class Problem:
 
     path: str
     message: str
-    category: str = "validation"
+    category: str = Category.VALIDATION
     #: distribution an operator could install to fix it (engine_unavailable problems only)
     install_hint: str | None = None
+    #: the index of the source (``/sources/N``) the problem is about, so steps never parse the pointer
+    #: back; not part of the result (serialization leaves it out) nor of equality
+    source_index: int | None = attrs.field(default=None, eq=False)
+
+    @classmethod
+    def about_source(cls, index: int, message: str, *, category: str = Category.VALIDATION,
+                     install_hint: str | None = None) -> Problem:
+        """A problem at ``/sources/<index>``: the pointer is made here, the index kept as an int."""
+        return cls(path=f"/sources/{index}", message=message, category=category, install_hint=install_hint,
+                   source_index=index)
 
     def __str__(self) -> str:
         return f"{self.path or '/'}: {self.message}"
@@ -58,7 +58,7 @@ class Problem:
 class ProxxError(Exception):
     """Base of every error Proxx raises on purpose."""
 
-    category = "validation"
+    category: str = Category.VALIDATION
 
     def __init__(self, message: str, *, category: str | None = None):
         super().__init__(message)
@@ -66,7 +66,7 @@ class ProxxError(Exception):
         if category is not None:
             if category not in CATEGORIES:
                 raise ValueError(f"unknown failure category {category!r}")
-            self.category = category
+            self.category = Category(category)
 
 
 class SpecInvalid(ProxxError):
@@ -79,13 +79,13 @@ class SpecInvalid(ProxxError):
     @property
     def only_missing_engines(self) -> bool:
         """True when every problem would go away on a node with more engines installed."""
-        return bool(self.problems) and all(p.category == "engine_unavailable" for p in self.problems)
+        return bool(self.problems) and all(p.category == Category.ENGINE_UNAVAILABLE for p in self.problems)
 
 
 class JobFileError(ProxxError):
     """The job file itself cannot be read (missing, permissions): a system error, exit 4."""
 
-    category = "io_error"
+    category = Category.IO_ERROR
 
 
 class ClipFailure(ProxxError):
@@ -101,4 +101,4 @@ class ClipFailure(ProxxError):
 class PluginContractError(ProxxError):
     """An engine plugin does not honour the contract (wrong major version, duplicate name...)."""
 
-    category = "engine_unavailable"
+    category = Category.ENGINE_UNAVAILABLE

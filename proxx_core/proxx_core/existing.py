@@ -23,26 +23,28 @@ import attrs
 from .engine import ClipPlan, Verification
 from .errors import cut
 from .safeopen import open_regular
+from .specvalues import DraftSpec, Invalid
 from .verify import verify_output
+from .vocabulary import ExistingOutputs
 
-FAIL, SKIP_VERIFIED, OVERWRITE = "fail", "skip_verified", "overwrite"
-POLICIES = (FAIL, SKIP_VERIFIED, OVERWRITE)
+FAIL, SKIP_VERIFIED, OVERWRITE = ExistingOutputs.FAIL, ExistingOutputs.SKIP_VERIFIED, ExistingOutputs.OVERWRITE
+POLICIES = tuple(ExistingOutputs)
 
 
-def policy_of(spec: Any) -> str:
+def policy_of(spec: Any) -> ExistingOutputs:
     """The policy a JobSpec asks for: ``existing_outputs`` if set, else 1.0's ``overwrite`` flag."""
     chosen = getattr(spec, "existing_outputs", None)
     if chosen:
-        return str(chosen)
+        return ExistingOutputs(chosen)
     return OVERWRITE if getattr(spec, "overwrite", False) else FAIL
 
 
-def document_policy(doc: Any) -> str:
+def document_policy(doc: Any) -> ExistingOutputs:
     """:func:`policy_of` for a JobSpec document (a dict), e.g. the result's ``jobspec``."""
     doc = doc if isinstance(doc, dict) else {}
     chosen = doc.get("existing_outputs")
     if chosen in POLICIES:
-        return str(chosen)
+        return ExistingOutputs(chosen)
     return OVERWRITE if doc.get("overwrite") is True else FAIL
 
 
@@ -60,13 +62,14 @@ def rerun_hint(doc: Any) -> str:
             f"\"overwrite\": true replaces them")
 
 
-def policy_problem(doc: dict[str, Any]) -> str | None:
+def policy_problem(draft: DraftSpec) -> str | None:
     """Why a document's ``overwrite`` and ``existing_outputs`` cannot both stand, or None. Setting
     both is refused even when they agree: one key says it, so a reader never has to reconcile two."""
-    if "existing_outputs" in doc and "overwrite" in doc:
-        want = OVERWRITE if doc["overwrite"] is True else FAIL
+    if "existing_outputs" in draft.given and "overwrite" in draft.given:
+        overwrite = draft.overwrite.raw if isinstance(draft.overwrite, Invalid) else draft.overwrite
+        want = ExistingOutputs.OVERWRITE if overwrite is True else ExistingOutputs.FAIL
         return (f"set either /existing_outputs or the 1.0 key /overwrite, not both; remove /overwrite "
-                f"(\"overwrite\": {shown_json(doc['overwrite'])} is \"existing_outputs\": \"{want}\")")
+                f"(\"overwrite\": {shown_json(overwrite)} is \"existing_outputs\": \"{want}\")")
     return None
 
 

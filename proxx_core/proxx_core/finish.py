@@ -17,6 +17,7 @@ from .existing import FAIL, document_policy
 from .layouts import job_write_gate
 from .results import EXIT_OK, EXIT_PARTIAL, EXIT_SYSTEM, JobResult
 from .serialization import to_data
+from .vocabulary import Layout
 
 if TYPE_CHECKING:
     from .plugins import EngineSet
@@ -66,7 +67,7 @@ def deliver(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str
     policy = document_policy(document)
     folder = str(document["output_dir"])
     sources = [s for s in document.get("sources") or () if isinstance(s, str)]
-    gate = job_write_gate(sources, layout=str(document.get("layout") or "output_dir"), output_dir=folder)
+    gate = job_write_gate(sources, layout=str(document.get("layout") or Layout.OUTPUT_DIR), output_dir=folder)
     job = DeliveryJob(result=data, folder=folder, overwrite=policy != FAIL, policy=policy, gate=gate)
     available, _ = sinks(engines)
     if not job.delivered_clips():  # only sinks that describe failures have something to say

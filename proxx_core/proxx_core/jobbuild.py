@@ -20,6 +20,7 @@ from typing import Any
 
 from .document import KEYS_SINCE_MINOR, SUPPORTED_MAJOR
 from .profiles import PROFILES
+from .vocabulary import FpsMode, Layout
 
 #: JobSpec keys a preset or an option may set (the sources come from the command line; the version
 #: and the codec/container confirmations are derived)
@@ -42,8 +43,8 @@ def build_document(sources: Sequence[str], *, preset: Mapping[str, Any] | None =
     profile = PROFILES.get(doc.get("proxy_profile", ""))
     if profile is not None:
         doc["codec"], doc["container"] = profile.codec, profile.container
-    doc["fps_mode"] = "preserve_source"
-    if doc.get("layout") != "proxy_subfolder":
+    doc["fps_mode"] = FpsMode.PRESERVE_SOURCE
+    if doc.get("layout") != Layout.PROXY_SUBFOLDER:
         doc.setdefault("output_name_template", DEFAULT_TEMPLATE)
     doc["sources"] = list(sources)
     minor = max((KEYS_SINCE_MINOR.get(k, 0) for k in doc), default=0)

@@ -63,6 +63,7 @@ from .profiles import assumed_color_tags, fit_raster, output_color_tags
 from .progress import ClipProgress
 from .safeopen import NotAFile, open_regular
 from .verify import compare, verify_output
+from .vocabulary import Category, ExistingOutputs, FpsMode, Layout, Raster, Status, UnsupportedSources
 from .workers import H264_THREADS, intra_threads
 
 if TYPE_CHECKING:
@@ -96,4 +97,6 @@ __all__ = [
     "output_color_tags", "probe_file", "proxy_folder", "run_command", "run_commands", "sha256_of", "shown",
     "stderr_tail", "timecode_base", "timecode_is_drop_frame", "timecode_to_frames", "verify_output", "write_plain_cube",
     "write_sidecar",
+    # the fixed vocabularies (StrEnums: each member equals its JSON string)
+    "Category", "ExistingOutputs", "FpsMode", "Layout", "Raster", "Status", "UnsupportedSources",
 ]

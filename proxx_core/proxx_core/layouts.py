@@ -21,19 +21,21 @@ import os
 import stat
 from collections.abc import Iterable
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .errors import Problem, shown
 from .media import VideoInfo
 from .profiles import PROFILES, Profile, fit_aspect_problem, fit_raster
+from .specvalues import DraftSpec, Invalid
+from .vocabulary import Layout, Raster
 
 if TYPE_CHECKING:
     from .writegate import Identity, WriteGate
 
-LAYOUTS = ("output_dir", "proxy_subfolder", "avid_mxf")
-DEFAULT_LAYOUT = "output_dir"
+LAYOUTS = tuple(Layout)
+DEFAULT_LAYOUT = Layout.OUTPUT_DIR
 #: the folder Resolve 18+ and Blackmagic Proxy Generator look in, beside the originals
 PROXY_FOLDER = "Proxy"
 #: Avid's managed-media folders; ``1`` is the first numbered folder, the one Media Composer itself
@@ -49,9 +51,9 @@ AVID_UNIQUE_HEX = 12
 #: the longest track part Proxx appends (``.A999.mxf``): the clip name is cut to leave room for it
 _AVID_TRACK_PART = len(".A999.mxf")
 
-RASTERS = ("fit", "half", "quarter")
-DEFAULT_RASTER = "fit"
-_DIVISORS = {"half": 2, "quarter": 4}
+RASTERS = tuple(Raster)
+DEFAULT_RASTER = Raster.FIT
+_DIVISORS: dict[str, int] = {Raster.HALF: 2, Raster.QUARTER: 4}
 
 
 @attrs.frozen(kw_only=True)
@@ -78,18 +80,18 @@ def avid_folder(output_dir: str) -> str:
 
 def clip_folder(layout: str, source: str, output_dir: str | None) -> str:
     """The folder a clip's files go to under ``layout``."""
-    if layout == "proxy_subfolder":
+    if layout == Layout.PROXY_SUBFOLDER:
         return proxy_folder(source)
-    if layout == "avid_mxf":
+    if layout == Layout.AVID_MXF:
         return avid_folder(output_dir or "")
     return output_dir or ""
 
 
 def folders_to_create(layout: str, source: str, output_dir: str | None) -> tuple[str, ...]:
     """The folders Proxx may create for a clip, outermost first (each inside a declared folder)."""
-    if layout == "proxy_subfolder":
+    if layout == Layout.PROXY_SUBFOLDER:
         return (proxy_folder(source),)
-    if layout == "avid_mxf":
+    if layout == Layout.AVID_MXF:
         out = []
         here = output_dir or ""
         for part in AVID_FOLDERS:
@@ -138,7 +140,7 @@ def op_atom_targets(video_path: str, audio_channels: list[int]) -> tuple[Target,
 
 def folder_problems(layout: str, folder: str, where: str) -> list[Problem]:
     """Whether a clip's folder can be used (or created) without leaving the declared folders."""
-    if layout == "proxy_subfolder":
+    if layout == Layout.PROXY_SUBFOLDER:
         parent = os.path.dirname(folder)
         try:
             st = os.lstat(folder)
@@ -159,7 +161,7 @@ def folder_problems(layout: str, folder: str, where: str) -> list[Problem]:
         if not os.access(folder, os.W_OK | os.X_OK):
             return [Problem(path=where, message=f"{folder}: is not writable by this user; fix its permissions")]
         return []
-    if layout == "avid_mxf":
+    if layout == Layout.AVID_MXF:
         return _chain_problems(folder, len(AVID_FOLDERS), where)
     return []
 
@@ -204,31 +206,31 @@ def divided_raster(video: VideoInfo, raster: str, pix_fmt: str) -> tuple[int, in
     d = _DIVISORS[raster]
     w, h = Fraction(video.width, d), Fraction(video.height, d)
     if w.denominator != 1 or h.denominator != 1:
-        return (f"raster {raster!r}: {video.width}x{video.height} does not divide by {d} into whole pixels; "
+        return (f"raster {str(raster)!r}: {video.width}x{video.height} does not divide by {d} into whole pixels; "
                 f"use raster \"fit\" (or \"half\" if it divides by 2)")
     w_i, h_i = int(w), int(h)
     needs_even_h = "420" in pix_fmt
     if w_i % 2 or (needs_even_h and h_i % 2):
         dims = "width" if w_i % 2 else "height"
-        return (f"raster {raster!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}, an odd {dims}, which "
+        return (f"raster {str(raster)!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}, an odd {dims}, which "
                 f"{pix_fmt} chroma cannot carry; use raster \"half\" or \"fit\", or a 4:2:2 profile (ProRes, DNxHR)")
     if needs_even_h and video.field_dominance in ("tff", "bff") and h_i % 4:
-        return (f"raster {raster!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}; an interlaced 4:2:0 proxy "
+        return (f"raster {str(raster)!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}; an interlaced 4:2:0 proxy "
                 f"needs a height divisible by 4 (each field's chroma halves its lines); use raster \"fit\" or a "
                 f"4:2:2 profile (ProRes)")
     return w_i, h_i
 
 
-def layout_document_problems(doc: dict[str, Any], profile: Profile | None) -> list[Problem]:
+def layout_document_problems(draft: DraftSpec, profile: Profile | None) -> list[Problem]:
     """What the layout/raster keys forbid, found from the document alone."""
     problems: list[Problem] = []
-    layout = doc.get("layout")
-    if layout == "avid_mxf" and profile is not None and profile.codec not in AVID_CODECS:
+    layout = draft.layout
+    if layout is Layout.AVID_MXF and profile is not None and profile.codec not in AVID_CODECS:
         problems.append(Problem(path="/layout", message=(
             f"layout avid_mxf makes Avid managed media (MXF OP-Atom DNxHR) and profile {profile.name} is "
             f"{profile.codec}; choose offline_dnxhr_lb_1920x1080 or another layout")))
-    template = doc.get("output_name_template")
-    if layout == "proxy_subfolder" and isinstance(template, str) and template != PROXY_TEMPLATE:
+    template = draft.output_name_template
+    if layout is Layout.PROXY_SUBFOLDER and isinstance(template, str) and template != PROXY_TEMPLATE:
         problems.append(Problem(path="/output_name_template", message=(
             f"layout proxy_subfolder names each proxy after its source ({PROXY_TEMPLATE}), as Resolve links "
             f"proxies by base name; remove output_name_template or set it to {PROXY_TEMPLATE!r}")))
@@ -260,63 +262,61 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
     seen: dict[tuple[object, str], int] = {}
     index = SourceIndex(sources)
     folder_keys: dict[str, object] = {}
-    where_name = "/sources" if layout == "proxy_subfolder" else "/output_name_template"
+    where_name = "/sources" if layout == Layout.PROXY_SUBFOLDER else "/output_name_template"
     for i, src in enumerate(sources):
         folder = clip_folder(layout, src, output_dir)
         name = render_name(template or PROXY_TEMPLATE, source=src, index=i + 1, count=len(sources), job_id=job_id,
                            profile=profile.name, extension=profile.extension)
         why = name_problem(name)  # the rendered name, before Avid's cut and unique part
-        if layout == "avid_mxf":
+        if layout == Layout.AVID_MXF:
             name = avid_clip_name(name, src, profile.name)
         path = os.path.join(folder, name)
         paths.append(path)
-        where = f"/sources/{i}" if layout == "proxy_subfolder" else where_name
+        where = f"/sources/{i}" if layout == Layout.PROXY_SUBFOLDER else where_name
+        at = i if layout == Layout.PROXY_SUBFOLDER else None
         if why:
-            problems.append(Problem(path=where, message=f"for /sources/{i}: {why}"))
+            problems.append(Problem(path=where, message=f"for /sources/{i}: {why}", source_index=at))
             continue
         if folder not in folder_keys:
             # a folder not created yet is known by its parent's identity plus its own name
             ident = file_identity(folder)
             folder_keys[folder] = ident or (folder_key(os.path.dirname(folder)), name_key(os.path.basename(folder)))
-        files = [name] if layout != "avid_mxf" else [os.path.basename(t.path) for t in op_atom_targets(path, [])]
+        files = [name] if layout != Layout.AVID_MXF else [os.path.basename(t.path) for t in op_atom_targets(path, [])]
         for file_name in files:
             key = (folder_keys[folder], name_key(file_name))
             if key in seen:
-                problems.append(Problem(path=where, message=(
+                problems.append(Problem(path=where, source_index=at, message=(
                     f"/sources/{seen[key]} and /sources/{i} would both write "
                     f"{shown(os.path.join(folder, file_name), 300)} "
                     f"(names are compared as case-insensitive, Unicode-normalising volumes do: two sources in one "
                     f"folder with the same name and different extensions collide); "
                     + ("move one of them to another folder or use layout output_dir with {source_ext} in the template"
-                       if layout == "proxy_subfolder" else "add {index} or {source_ext} to the template"))))
+                       if layout == Layout.PROXY_SUBFOLDER else "add {index} or {source_ext} to the template"))))
                 continue
             seen[key] = i
             j = index.replaced_by(folder_keys[folder] if file_identity(folder) else None, file_name,
                                   os.path.join(folder, file_name))
             if j is not None:
-                problems.append(Problem(path=where, message=(
+                problems.append(Problem(path=where, source_index=at, message=(
                     f"the output of /sources/{i} ({os.path.join(folder, file_name)}) would replace source /sources/{j} "
                     f"({sources[j]}); a source is never replaced")))
     return paths, problems
 
 
-def layout_problems(doc: dict[str, Any], job_id: str | None) -> list[Problem]:
+def layout_problems(draft: DraftSpec, job_id: str | None) -> list[Problem]:
     """Names and folders of a non-default layout, when the fields they depend on are usable."""
-    layout: str = doc.get("layout", DEFAULT_LAYOUT)
-    sources = doc.get("sources")
-    name = doc.get("proxy_profile")
-    profile = PROFILES.get(name) if isinstance(name, str) else None
-    output_dir = doc.get("output_dir") if isinstance(doc.get("output_dir"), str) else None
-    template = doc.get("output_name_template")
-    if (layout not in ("proxy_subfolder", "avid_mxf") or profile is None or job_id is None
-            or not (isinstance(sources, list) and sources and all(isinstance(s, str) and os.path.isabs(s)
-                                                               for s in sources))
-            or (layout == "avid_mxf" and (output_dir is None or not isinstance(template, str)))):
+    layout, sources = draft.layout, draft.sources
+    profile = PROFILES[draft.proxy_profile] if isinstance(draft.proxy_profile, str) else None
+    output_dir = draft.output_dir if isinstance(draft.output_dir, str) else None
+    template = draft.output_name_template if isinstance(draft.output_name_template, str) else None
+    if (layout not in (Layout.PROXY_SUBFOLDER, Layout.AVID_MXF) or profile is None or job_id is None
+            or isinstance(sources, Invalid) or not sources or not all(os.path.isabs(s) for s in sources)
+            or (layout is Layout.AVID_MXF and (output_dir is None or template is None))):
         return []
-    if layout == "avid_mxf":
+    if layout is Layout.AVID_MXF and template is not None:
         from .naming import template_token_problems  # start-up, as in output_paths
 
-        bad = template_token_problems(template)  # type: ignore[arg-type]  # checked above: a str
+        bad = template_token_problems(template)
         if bad:
             return bad
     problems: list[Problem] = []
@@ -325,10 +325,11 @@ def layout_problems(doc: dict[str, Any], job_id: str | None) -> list[Problem]:
         folder = clip_folder(layout, src, output_dir)
         if folder not in checked:
             checked.add(folder)
-            problems += folder_problems(layout, folder,
-                                        f"/sources/{i}" if layout == "proxy_subfolder" else "/output_dir")
-    problems += output_paths(tuple(sources), layout=layout, output_dir=output_dir,
-                             template=template if isinstance(template, str) else None, job_id=job_id,
+            if layout is Layout.PROXY_SUBFOLDER:
+                problems += [attrs.evolve(p, source_index=i) for p in folder_problems(layout, folder, f"/sources/{i}")]
+            else:
+                problems += folder_problems(layout, folder, "/output_dir")
+    problems += output_paths(sources, layout=layout, output_dir=output_dir, template=template, job_id=job_id,
                              profile=profile)[1]
     return problems
 
@@ -363,9 +364,9 @@ def clip_raster(video: VideoInfo, profile: Profile, raster: str) -> tuple[int, i
         return got
     w, h = got
     if w < profile.min_width or h < profile.min_height:
-        return (f"raster {raster!r}: {w}x{h} is below the {profile.min_width}x{profile.min_height} minimum of "
+        return (f"raster {str(raster)!r}: {w}x{h} is below the {profile.min_width}x{profile.min_height} minimum of "
                 f"{profile.name}; use raster \"half\" or \"fit\"")
     if video.sample_aspect != "1:1" and profile.container == "mxf":
-        return (f"raster {raster!r} keeps the source's pixel aspect {video.sample_aspect}, which FFmpeg's MXF "
+        return (f"raster {str(raster)!r} keeps the source's pixel aspect {video.sample_aspect}, which FFmpeg's MXF "
                 f"does not carry (it would read back as square pixels); use raster \"fit\" or a ProRes/H.264 profile")
     return w, h, video.sample_aspect

@@ -33,6 +33,7 @@ import attrs
 
 from .errors import Problem, cut, shown
 from .safeopen import NotAFile, open_regular
+from .specvalues import InlineCdl, LookSpec
 
 MAX_CUBE_BYTES = 128 * 1024 * 1024
 MAX_CDL_BYTES = 1024 * 1024
@@ -449,26 +450,23 @@ def cdl_value_problem(cdl: Cdl) -> str | None:
     return None
 
 
-def look_problems(value: Any, where: str = "/look") -> tuple[Look | None, list[Problem]]:
-    """Parse the JobSpec's ``look`` (already schema-checked for shape) and read its files."""
-    if not isinstance(value, dict):
-        return None, []
+def look_problems(value: LookSpec, where: str = "/look") -> tuple[Look | None, list[Problem]]:
+    """Read the JobSpec's ``look`` (already schema-checked for shape): its files parsed, its numbers checked."""
     problems: list[Problem] = []
     lut = cdl = None
-    if isinstance(value.get("lut"), str):
+    if value.lut is not None:
         try:
-            lut = parse_cube(value["lut"])
+            lut = parse_cube(value.lut)
         except LookFileError as exc:
             problems.append(Problem(path=f"{where}/lut", message=str(exc)))
-    raw_cdl = value.get("cdl")
-    if isinstance(raw_cdl, str):
+    if isinstance(value.cdl, str):
         try:
-            cdl = parse_cdl_file(raw_cdl)
+            cdl = parse_cdl_file(value.cdl)
         except LookFileError as exc:
             problems.append(Problem(path=f"{where}/cdl", message=str(exc)))
-    elif isinstance(raw_cdl, dict):
-        cdl = Cdl(slope=tuple(map(float, raw_cdl["slope"])), offset=tuple(map(float, raw_cdl["offset"])),  # type: ignore[arg-type]
-                  power=tuple(map(float, raw_cdl["power"])), saturation=float(raw_cdl.get("saturation", 1.0)))  # type: ignore[arg-type]
+    elif isinstance(value.cdl, InlineCdl):
+        numbers = value.cdl
+        cdl = Cdl(slope=numbers.slope, offset=numbers.offset, power=numbers.power, saturation=numbers.saturation)
         why = cdl_value_problem(cdl)
         if why:
             problems.append(Problem(path=f"{where}/cdl", message=why))

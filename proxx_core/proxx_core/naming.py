@@ -17,6 +17,7 @@ import attrs
 
 from .errors import Problem, shown
 from .profiles import PROFILES
+from .specvalues import DraftSpec
 from .writegate import SourceIndex as _SourceIndex
 from .writegate import folder_key, name_key
 
@@ -161,19 +162,17 @@ def temp_path_for(output_path: str) -> str:
     return os.path.join(head, f"{TEMP_PREFIX}{tail}{TEMP_SUFFIX}")
 
 
-def name_problems(doc: dict[str, Any], *, job_id: str | None) -> list[Problem]:
+def name_problems(draft: DraftSpec, *, job_id: str | None) -> list[Problem]:
     """The names' problems, whenever the fields they depend on are usable (``job_id`` None: the
     spec's job id is invalid, so names cannot be rendered) even if other fields are wrong, so every
     problem is reported in one pass."""
-    sources, template = doc.get("sources"), doc.get("output_name_template")
-    if not (isinstance(sources, list) and all(isinstance(s, str) for s in sources)
-            and isinstance(doc.get("output_dir"), str) and isinstance(template, str)
-            and isinstance(doc.get("proxy_profile"), str) and doc["proxy_profile"] in PROFILES
-            and job_id is not None):
+    sources, template, output_dir, profile = (draft.sources, draft.output_name_template, draft.output_dir,
+                                              draft.proxy_profile)
+    if not (isinstance(sources, tuple) and isinstance(output_dir, str) and isinstance(template, str)
+            and isinstance(profile, str) and job_id is not None):
         return []
     token_problems = template_token_problems(template)
     if token_problems:
         return token_problems
-    parts = _NameInputs(sources=tuple(sources), output_dir=doc["output_dir"], output_name_template=template,
-                        proxy_profile=doc["proxy_profile"])
+    parts = _NameInputs(sources=sources, output_dir=output_dir, output_name_template=template, proxy_profile=profile)
     return output_names(parts, job_id)[1]

@@ -30,6 +30,8 @@ from .relink import ProxyFacts, promised_output
 from .relink import warnings as relink_warnings
 from .routing import NoRoute, Route, collect_claims, features_needed, route
 from .serialization import to_data
+from .specvalues import DraftSpec, Invalid
+from .vocabulary import Category, Layout, UnsupportedSources
 from .writegate import WriteGate
 
 
@@ -60,7 +62,7 @@ class RefusedClip:
 
 #: problem categories ``fail_clip`` turns into a failed clip; the rest still refuse the job (a node
 #: lacking an engine is the node's problem, not the source's: another node may make the clip)
-FAIL_CLIP_CATEGORIES = ("unsupported_source", "validation")
+FAIL_CLIP_CATEGORIES = (Category.UNSUPPORTED_SOURCE, Category.VALIDATION)
 
 
 @attrs.frozen(kw_only=True)
@@ -87,21 +89,21 @@ class PreparedJob:
         return self.parsed.jobspec_sha256
 
 
-def _route_source(source: str, where: str, engines: EngineSet, profile: Profile,
+def _route_source(source: str, i: int, engines: EngineSet, profile: Profile,
                   pin: str | None, needs: tuple[str, ...] = (),
                   ) -> Problem | tuple[SourceStat | None, dict[str, SourceInfo], Route]:
-    """Probe one source with every engine and route it: (stat, infos, Route) or the Problem."""
+    """Probe source ``i`` with every engine and route it: (stat, infos, Route) or the Problem."""
     before = SourceStat.of(source)
     try:
         infos, errors = probe_all(source, engines)
     except ProbeVeto as veto:
-        return Problem(path=where, message=f"{source}: {veto}")
+        return Problem.about_source(i, f"{source}: {veto}")
     if before is None or SourceStat.of(source) != before:
-        return Problem(path=where, message=(
+        return Problem.about_source(i, (
             f"{source}: changed or vanished while it was being probed; wait until it is fully copied, then retry"))
     decision = route(collect_claims(infos, errors, engines, profile, needs), pin=pin)
     if isinstance(decision, NoRoute):
-        return no_route_problem(source, where, decision, engines)
+        return attrs.evolve(no_route_problem(source, f"/sources/{i}", decision, engines), source_index=i)
     return before, infos, decision
 
 
@@ -113,29 +115,29 @@ def no_route_problem(source: str, where: str, decision: NoRoute, engines: Engine
     category = decision.category
     if hint:
         message += f". Install {hint} on this node: {install_command(hint)}"
-        category = "engine_unavailable"
+        category = Category.ENGINE_UNAVAILABLE
     return Problem(path=where, message=message, category=category, install_hint=hint)
 
 
 def fails_clip(spec: JobSpec, problem: Problem) -> bool:
     """Whether ``"unsupported_sources": "fail_clip"`` makes this problem one FAILED clip (the job
     runs the others) rather than a refusal of the whole job."""
-    return spec.unsupported_sources == "fail_clip" and problem.category in FAIL_CLIP_CATEGORIES
+    return spec.unsupported_sources is UnsupportedSources.FAIL_CLIP and problem.category in FAIL_CLIP_CATEGORIES
 
-def route_problems(document: dict[str, Any], engines: EngineSet, skip: set[int | None]) -> list[Problem]:
+def route_problems(draft: DraftSpec, engines: EngineSet, skip: set[int]) -> list[Problem]:
     """For a spec already known to be invalid: why each source (except those in ``skip``, which
     have problems of their own) could not be routed, so every problem is reported in one pass.
-    Needs only a known profile and a list of source paths; returns [] otherwise."""
-    sources, pin = document.get("sources"), document.get("engine")
-    profile = PROFILES.get(document.get("proxy_profile")) if isinstance(document.get("proxy_profile"), str) else None  # type: ignore[arg-type]  # a str: checked
-    if profile is None or not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+    Needs only a known profile, a list of source paths and a usable (or no) engine pin; returns [] otherwise."""
+    sources, pin = draft.sources, draft.engine
+    if not isinstance(draft.proxy_profile, str) or isinstance(sources, Invalid):
         return []
-    if pin is not None and (not isinstance(pin, str) or pin not in engines.names):
+    if pin is not None and (isinstance(pin, Invalid) or "engine" in draft.flawed or pin not in engines.names):
         return []
+    profile = PROFILES[draft.proxy_profile]
     problems = []
     for i, source in enumerate(sources):
         if i not in skip:
-            routed = _route_source(source, f"/sources/{i}", engines, profile, pin, features_needed(document))
+            routed = _route_source(source, i, engines, profile, pin, features_needed(draft))
             if isinstance(routed, Problem):
                 problems.append(routed)
     return problems
@@ -147,18 +149,21 @@ def route_source(source: str, engines: EngineSet, profile: Profile, pin: str | N
     try:
         infos, errors = probe_all(source, engines)
     except ProbeVeto as veto:
-        return NoRoute(message=str(veto), category="validation", candidates=())
+        return NoRoute(message=str(veto), category=Category.VALIDATION, candidates=())
     return route(collect_claims(infos, errors, engines, profile, needs), pin=pin)
 
-def _gate_problems(gate: WriteGate, paths: Iterable[tuple[str, str]], where: str) -> list[Problem]:
-    """The write gate's refusals of a clip's files (final, temporary) at validate, never after the encode."""
-    fix = ("rename or move that source" if where.startswith("/sources") else
+def _gate_problems(gate: WriteGate, paths: Iterable[tuple[str, str]], source: int | None) -> list[Problem]:
+    """The write gate's refusals of a clip's files (final, temporary) at validate, never after the encode;
+    about the source ``source`` (its folder is the output's: proxy_subfolder), else about the template."""
+    fix = ("rename or move that source" if source is not None else
            "choose another output_name_template or output_dir, or rename that source")
     problems = []
     for final, temp in paths:
         why = gate.refusal(final) or gate.temp_refusal(temp)
         if why:
-            problems.append(Problem(path=where, message=f"{why}; a source is never replaced: {fix}"))
+            message = f"{why}; a source is never replaced: {fix}"
+            problems.append(Problem.about_source(source, message) if source is not None
+                            else Problem(path="/output_name_template", message=message))
     return problems
 
 
@@ -169,7 +174,7 @@ def _pinned_engine_missing(name: str | None, engines: EngineSet) -> Problem | No
     return Problem(path="/engine", message=(
         f"engine {name!r} is not installed; installed engines: {', '.join(engines.names) or 'none'}. "
         f"Install {distribution_for(name)} ({install_command(distribution_for(name))}) "
-        f"or remove /engine"), category="engine_unavailable", install_hint=distribution_for(name))
+        f"or remove /engine"), category=Category.ENGINE_UNAVAILABLE, install_hint=distribution_for(name))
 
 
 def _raster_for(engine: Engine, video: VideoInfo, profile: Profile, raster: str, layout: str, i: int,
@@ -180,19 +185,19 @@ def _raster_for(engine: Engine, video: VideoInfo, profile: Profile, raster: str,
         return Problem(path="/raster", message=f"for /sources/{i} ({source}): {made}")
     if layout not in engine.layouts:
         return Problem(path="/layout", message=(
-            f"for /sources/{i}: engine {engine.name!r} cannot write layout {layout!r} (it writes "
+            f"for /sources/{i}: engine {engine.name!r} cannot write layout {str(layout)!r} (it writes "
             f"{', '.join(engine.layouts)}); pin an engine that can (\"engine\": \"ffmpeg\")"))
     aspect = made[2]
     if aspect != "1:1" and not engine.keeps_pixel_aspect:
         return Problem(path="/raster", message=(
-            f"for /sources/{i}: raster {raster!r} keeps the source's pixel aspect {aspect}, which engine "
+            f"for /sources/{i}: raster {str(raster)!r} keeps the source's pixel aspect {aspect}, which engine "
             f"{engine.name!r} cannot write; use raster \"fit\" or pin \"engine\": \"ffmpeg\""))
     return made
 
 
 def _targets(output_path: str, layout: str, info: SourceInfo) -> tuple[str, tuple[Target, ...]]:
     """The clip's video file and its other files (OP-Atom: one file per audio channel, temp names set)."""
-    if layout != "avid_mxf":
+    if layout != Layout.AVID_MXF:
         return output_path, ()
     targets = op_atom_targets(output_path, [a.channels for a in info.audio])
     return targets[0].path, tuple(attrs.evolve(t, temp_path=temp_path_for(t.path)) for t in targets[1:])
@@ -222,16 +227,15 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     missing = _pinned_engine_missing(spec.engine, engines)
     if missing:
         raise SpecInvalid([missing])
-    needs = features_needed(parsed.document)
+    needs = features_needed(spec)
     gate = job_write_gate(spec.sources, layout=spec.layout, output_dir=spec.output_dir)
-    look, look_errors = look_problems(spec.look) if spec.look else (None, [])
+    look, look_errors = look_problems(spec.look) if spec.look is not None else (None, [])
     if look_errors:  # the file changed since the document was checked
         raise SpecInvalid(look_errors)
     for i, source in enumerate(spec.sources):
         if only is not None and i + 1 != only:
             continue
-        where = f"/sources/{i}"
-        routed = _route_source(source, where, engines, profile, spec.engine, needs)
+        routed = _route_source(source, i, engines, profile, spec.engine, needs)
         if isinstance(routed, Problem):
             refuse(i, source, routed)
             continue
@@ -248,7 +252,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         width, height, aspect = raster
         output_path, extra = _targets(paths[i], spec.layout, info)
         files = ((output_path, temp_path_for(output_path)), *((t.path, t.temp_path) for t in extra))
-        gated = _gate_problems(gate, files, where if spec.layout == "proxy_subfolder" else "/output_name_template")
+        gated = _gate_problems(gate, files, i if spec.layout is Layout.PROXY_SUBFOLDER else None)
         if gated:  # OP-Atom audio files and temporary names are known only now (after the probe)
             problems += gated
             continue
@@ -256,21 +260,22 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
                               output_path=output_path, temp_path=temp_path_for(output_path),
                               width=width, height=height, sample_aspect=aspect, layout=spec.layout,
                               extra_outputs=extra, look=look,
-                              burn_in=resolve_burn_in(parsed.document, source=source, reel=info.reel_name,
-                                                      job_id=parsed.job_id, start_timecode=info.start_timecode,
+                              burn_in=resolve_burn_in(spec.burn_in, spec.watermark, source=source,
+                                                      reel=info.reel_name, job_id=parsed.job_id,
+                                                      start_timecode=info.start_timecode,
                                                       frame_rate=video.frame_rate) if needs else None)
         try:
             plan = engine.plan(request)
         except ProxxError as exc:
-            refuse(i, source, Problem(path=where, message=f"{source}: {exc.message}", category=exc.category))
+            refuse(i, source, Problem.about_source(i, f"{source}: {exc.message}", category=exc.category))
             continue
         except Exception as exc:  # an engine bug: a validation problem naming it, never a traceback
-            problems.append(Problem(path=where, category="engine_failed", message=(
+            problems.append(Problem.about_source(i, category=Category.ENGINE_FAILED, message=(
                 f"{source}: engine {engine.name!r} could not plan this clip: plan() raised "
                 f"{type(exc).__name__}: {exc}; report it to the engine's authors, or pin another engine")))
             continue
         facts = ProxyFacts(source_path=source, output_path=output_path, layout=spec.layout, op_atom=bool(
-            spec.layout == "avid_mxf"))
+            spec.layout is Layout.AVID_MXF))
         warned = tuple(m for _nle, m in relink_warnings(info, promised_output(request), facts))
         clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan,
                                   source_stat=before, folders=folders_to_create(spec.layout, source, spec.output_dir),
@@ -296,7 +301,7 @@ def notify_problems(names: tuple[str, ...], engines: EngineSet) -> list[Problem]
     from .pathmap import load_node_config  # only jobs that ask for notifications read the node config
 
     if NOTIFY_PLUGIN not in engines.plugin_names:
-        return [Problem(path="/notify", category="engine_unavailable", install_hint=NOTIFY_DISTRIBUTION,
+        return [Problem(path="/notify", category=Category.ENGINE_UNAVAILABLE, install_hint=NOTIFY_DISTRIBUTION,
                         message=f"notifications are sent by {NOTIFY_DISTRIBUTION}, which is not installed here: "
                                 f"{install_command(NOTIFY_DISTRIBUTION)}")]
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from typing import Any
 
 import attrs
 
@@ -17,18 +16,18 @@ from .errors import Problem, shown
 from .look import look_problems
 from .pathhints import absolute_hint
 from .safeopen import NotAFile, check_directory, check_regular
+from .specvalues import DraftSpec, Invalid, LookSpec
 
 
 def source_problems(sources: tuple[str, ...]) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for i, src in enumerate(sources):
-        where = f"/sources/{i}"
         if not os.path.isabs(src):
-            problems.append(Problem(path=where, message=f"{shown(src)} is not an absolute path; {absolute_hint(src)}"))
+            problems.append(Problem.about_source(i, f"{shown(src)} is not an absolute path; {absolute_hint(src)}"))
             continue
         if "\x00" in src:
-            problems.append(Problem(path=where, message="contains a NUL character"))
+            problems.append(Problem.about_source(i, "contains a NUL character"))
             continue
         key = unicodedata.normalize("NFC", os.path.normpath(src))
         try:
@@ -37,12 +36,12 @@ def source_problems(sources: tuple[str, ...]) -> list[Problem]:
             real = key
         for k in {key, real}:
             if k in seen:
-                problems.append(Problem(path=where, message=f"duplicate of /sources/{seen[k]} ({src}); "
-                                                            f"list each source once"))
+                problems.append(Problem.about_source(i, f"duplicate of /sources/{seen[k]} ({src}); "
+                                                        f"list each source once"))
                 break
         else:
             seen[key] = seen.setdefault(real, i)
-            problems.extend(_file_problems(src, where))
+            problems.extend(attrs.evolve(p, source_index=i) for p in _file_problems(src, f"/sources/{i}"))
     return problems
 
 def _file_problems(src: str, where: str) -> list[Problem]:
@@ -101,13 +100,13 @@ class SourceStat:
         return cls(dev=st.st_dev, ino=st.st_ino, size=st.st_size, mtime_ns=st.st_mtime_ns)
 
 
-def disk_problems(doc: dict[str, Any], bad_paths: set[str]) -> list[Problem]:
-    """The sources' and the output folder's problems, for the fields the schema found well formed."""
+def disk_problems(draft: DraftSpec) -> list[Problem]:
+    """The sources' and the output folder's problems, for the fields the document step found well formed."""
     problems: list[Problem] = []
-    if isinstance(doc.get("sources"), list) and not any(p.startswith("/sources") for p in bad_paths):
-        problems += source_problems(tuple(doc["sources"]))
-    if isinstance(doc.get("output_dir"), str) and "/output_dir" not in bad_paths:
-        problems += output_dir_problems(doc["output_dir"])
-    if isinstance(doc.get("look"), dict) and not any(p.startswith("/look") for p in bad_paths):
-        problems += look_problems(doc["look"])[1]
+    if draft.usable("sources") and not isinstance(draft.sources, Invalid):
+        problems += source_problems(draft.sources)
+    if draft.usable("output_dir") and isinstance(draft.output_dir, str):
+        problems += output_dir_problems(draft.output_dir)
+    if draft.usable("look") and isinstance(draft.look, LookSpec):
+        problems += look_problems(draft.look)[1]
     return problems

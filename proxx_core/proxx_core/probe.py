@@ -13,6 +13,7 @@ from .errors import ProxxError
 from .media import SourceInfo
 from .plugins import EngineSet
 from .safeopen import NotAFile, check_regular
+from .vocabulary import Category
 
 
 class ProbeVeto(Exception):
@@ -35,12 +36,12 @@ def probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], d
         try:
             info = engines.get(name).probe(Path(source))  # type: ignore[union-attr]  # name is in engines.names
         except ProxxError as exc:
-            if exc.category == "validation":
+            if exc.category == Category.VALIDATION:
                 raise ProbeVeto(f"{name}: {exc.message}") from None
             # engine_unavailable: it recognised the source but cannot read it on this node, which
             # routing must not let a less specific engine paper over
-            errors[name] = Refusal(reason=exc.message, category="engine_unavailable" if exc.category ==
-                                   "engine_unavailable" else "unsupported_source")
+            errors[name] = Refusal(reason=exc.message, category=Category.ENGINE_UNAVAILABLE if exc.category ==
+                                   Category.ENGINE_UNAVAILABLE else Category.UNSUPPORTED_SOURCE)
             continue
         except Exception as exc:  # an engine bug must not hide the other engines' answers
             errors[name] = Refusal(reason=f"probe raised {type(exc).__name__}: {exc}")

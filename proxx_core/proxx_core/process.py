@@ -18,6 +18,7 @@ from typing import IO, Any
 from .clock import now_rfc3339
 from .engine import Command, CommandRecord
 from .errors import ClipFailure
+from .vocabulary import Category
 
 STDERR_TAIL_BYTES = 4000
 _ADDRESS = re.compile(r" @ 0x[0-9a-fA-F]+")
@@ -191,7 +192,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
     if cancel is not None and cancel.is_set():
         record = CommandRecord(argv=command.argv, exit_code=None, stderr_tail="not started: the run was interrupted",
                                timing={"started_at": started_at, "seconds": 0.0})
-        raise ClipFailure(f"{command.purpose} was not started: the run was interrupted", category="interrupted",
+        raise ClipFailure(f"{command.purpose} was not started: the run was interrupted", category=Category.INTERRUPTED,
                           records=(record,))
     with tempfile.TemporaryFile() as err:
         try:
@@ -201,7 +202,7 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
         except OSError as exc:
             record = CommandRecord(argv=command.argv, exit_code=None, stderr_tail=str(exc),
                                    timing={"started_at": started_at, "seconds": 0.0})
-            raise ClipFailure(f"cannot start {command.argv[0]}: {exc.strerror or exc}", category="engine_failed",
+            raise ClipFailure(f"cannot start {command.argv[0]}: {exc.strerror or exc}", category=Category.ENGINE_FAILED,
                               records=(record,)) from None
         deadline = t0 + command.timeout_seconds
         outcome = None
@@ -218,9 +219,9 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
             except subprocess.TimeoutExpired:
                 pass
             if cancel is not None and cancel.is_set():
-                outcome = "interrupted"
+                outcome = Category.INTERRUPTED
             elif time.monotonic() > deadline:
-                outcome = "timeout"
+                outcome = Category.TIMEOUT
             if outcome:
                 kill_process_group(proc)
                 break
@@ -231,11 +232,12 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
             proc.stdout.close()
         record = CommandRecord(argv=command.argv, exit_code=proc.returncode, stderr_tail=_tail(err),
                                timing={"started_at": started_at, "seconds": round(time.monotonic() - t0, 3)})
-    if outcome == "timeout":
+    if outcome == Category.TIMEOUT:
         raise ClipFailure(f"{command.purpose} did not finish within {command.timeout_seconds:g} s and was killed",
-                          category="timeout", records=(record,))
-    if outcome == "interrupted":
-        raise ClipFailure(f"{command.purpose} was interrupted and killed", category="interrupted", records=(record,))
+                          category=Category.TIMEOUT, records=(record,))
+    if outcome == Category.INTERRUPTED:
+        raise ClipFailure(f"{command.purpose} was interrupted and killed", category=Category.INTERRUPTED,
+                          records=(record,))
     if proc.returncode != 0:
         raise ClipFailure(f"{command.purpose} exited with status {proc.returncode}: {_headline(record.stderr_tail)}",
                           category=failure_category(record.stderr_tail), records=(record,))

@@ -23,18 +23,20 @@ from .engine import EngineIdentity, Verification
 from .errors import Problem
 from .hints import known_distributions
 from .layouts import DEFAULT_LAYOUT, output_paths
+from .media import SourceInfo
 from .naming import temp_path_for
 from .profiles import PROFILES
-from .serialization import to_data
+from .serialization import from_data, to_data
+from .vocabulary import Category, Layout, Status
 
 if TYPE_CHECKING:
     from .planning import PreparedJob
 
 RESULT_VERSION = "1.0.0"
 
-COMPLETED, FAILED, PARTIAL = "COMPLETED", "FAILED", "PARTIAL"
+COMPLETED, FAILED, PARTIAL = Status.COMPLETED, Status.FAILED, Status.PARTIAL
 #: a clip whose existing output verified and was kept (``"existing_outputs": "skip_verified"``)
-SKIPPED = "SKIPPED"
+SKIPPED = Status.SKIPPED
 EXIT_OK, EXIT_VALIDATION, EXIT_EXECUTION, EXIT_PARTIAL, EXIT_SYSTEM = 0, 1, 2, 3, 4
 
 
@@ -52,6 +54,17 @@ class Failure:
 
 
 @attrs.frozen(kw_only=True)
+class PublishedFile:
+    """One file a clip published (its video file, or an OP-Atom track file): in ``output.files``."""
+
+    #: "video" or "audio"
+    kind: str
+    path: str
+    size: int
+    sha256: str
+
+
+@attrs.frozen(kw_only=True)
 class OutputRecord:
     path: str
     size: int | None
@@ -59,19 +72,51 @@ class OutputRecord:
     verification: Verification | None
     #: where the unverified output was kept for inspection (verification failures only)
     kept_temp_path: str | None = None
-    #: every file the clip published ({kind, path, size, sha256}), when there are several (layout avid_mxf)
-    files: tuple[dict[str, Any], ...] | None = None
+    #: every file the clip published, when there are several (layout avid_mxf)
+    files: tuple[PublishedFile, ...] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SourceRecord:
+    """A clip's ``source`` in the result: its path, the size of the file that was probed, and the
+    probe (None: not probed, e.g. a clip refused at validation or interrupted)."""
+
+    path: str
+    size: int | None
+    info: SourceInfo | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        """``record["path"]``: how a ``proxx_job_finished`` plugin written when this was a dict reads it
+        (``info`` as its JSON data)."""
+        if key not in ("path", "size", "info"):
+            raise KeyError(key)
+        return to_data(self.info) if key == "info" else getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+def source_record(value: SourceRecord | Mapping[str, Any]) -> SourceRecord:
+    """A ``SourceRecord``, also from the dict a front end built before it was typed (``info`` as data)."""
+    if isinstance(value, SourceRecord):
+        return value
+    info = value.get("info")
+    return SourceRecord(path=value["path"], size=value.get("size"),
+                        info=from_data(SourceInfo, info) if isinstance(info, Mapping) else info)
 
 
 @attrs.frozen(kw_only=True)
 class ClipResult:
     index: int
-    source: dict[str, Any]
+    source: SourceRecord = attrs.field(converter=source_record)
     engine: str | None
     profile: str
     output: OutputRecord | None
     commands: tuple[dict[str, Any], ...] = ()
-    status: str
+    status: Status = attrs.field(converter=Status)
     failure: Failure | None
     timing: dict[str, Any] = attrs.field(factory=dict)
     route: dict[str, Any] | None = None
@@ -89,7 +134,7 @@ class JobResult:
     proxx_version: str
     job_id: str | None
     jobspec_sha256: str | None
-    status: str
+    status: Status = attrs.field(converter=Status)
     exit_code: int
     environment: dict[str, Any]
     user_metadata: Any
@@ -127,13 +172,13 @@ def job_timing(started_at: str, started_monotonic: float, finished_monotonic: fl
             "argv": list(sys.argv)}
 
 
-def status_for(clips: tuple[ClipResult, ...]) -> tuple[str, int]:
+def status_for(clips: tuple[ClipResult, ...]) -> tuple[Status, int]:
     """COMPLETED (exit 0) when every clip is COMPLETED or SKIPPED (its verified proxy is there)."""
     ok = sum(c.status in (COMPLETED, SKIPPED) for c in clips)
     if clips and ok == len(clips):
         return COMPLETED, EXIT_OK
     failed = [c for c in clips if c.status not in (COMPLETED, SKIPPED)]
-    system = any(c.failure and c.failure.category == "io_error" for c in failed)
+    system = any(c.failure and c.failure.category == Category.IO_ERROR for c in failed)
     status = PARTIAL if ok else FAILED
     if system:
         return status, EXIT_SYSTEM
@@ -191,7 +236,7 @@ def refused_clip(index: int, source: str, problem: Problem, profile: str) -> Cli
     except OSError:
         size = None
     now = now_rfc3339()
-    return ClipResult(index=index, source={"path": source, "size": size, "info": None}, engine=None, profile=profile,
+    return ClipResult(index=index, source=SourceRecord(path=source, size=size), engine=None, profile=profile,
                       output=None, status=FAILED,
                       failure=Failure(category=problem.category, message=f"refused at validation: {problem.message}"),
                       timing={"started_at": now, "finished_at": now, "seconds": 0.0})
@@ -216,7 +261,7 @@ def _final_paths(doc: dict[str, Any], sources: list[str], profile: Any) -> list[
     none: list[str | None] = [None] * len(sources)
     if profile is None or not isinstance(layout, str):
         return none
-    if layout != "proxy_subfolder" and not isinstance(out_dir, str):
+    if layout != Layout.PROXY_SUBFOLDER and not isinstance(out_dir, str):
         return none  # every other layout writes under output_dir
     if layout == DEFAULT_LAYOUT and not isinstance(template, str):
         return none
@@ -265,7 +310,7 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
             notes = [message]
             output = None
             if final:
-                files = _clip_files(final, op_atom=doc.get("layout") == "avid_mxf")
+                files = _clip_files(final, op_atom=doc.get("layout") == Layout.AVID_MXF)
                 kept = None
                 for path in files:
                     temp = temp_path_for(path)
@@ -281,12 +326,12 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
                 size: int | None = os.path.getsize(src)
             except OSError:
                 size = None
-            clips.append(ClipResult(index=i + 1, source={"path": src, "size": size, "info": None}, engine=None,
+            clips.append(ClipResult(index=i + 1, source=SourceRecord(path=src, size=size), engine=None,
                                     profile=profile_name if isinstance(profile_name, str) else "",
                                     output=output, status=FAILED,
-                                    failure=Failure(category="interrupted", message="; ".join(notes))))
+                                    failure=Failure(category=Category.INTERRUPTED, message="; ".join(notes))))
     else:
-        problems = (Problem(path="", message=message, category="interrupted"),)
+        problems = (Problem(path="", message=message, category=Category.INTERRUPTED),)
     job_id = None
     if doc is not None and isinstance(doc.get("job_id", ""), str):
         job_id = derive_job_id(doc)

@@ -13,7 +13,7 @@ never quietly hands the clip to a generic engine (different bytes per node). Its
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -21,6 +21,11 @@ from .engine import Claim, Refusal
 from .media import SourceInfo
 from .plugins import EngineSet
 from .profiles import Profile, representability_problems
+from .specvalues import DraftSpec, Invalid, LookSpec, PartialText
+from .vocabulary import Category
+
+if TYPE_CHECKING:
+    from .document import JobSpec
 
 
 @attrs.frozen(kw_only=True)
@@ -59,7 +64,7 @@ def _candidate(name: str, outcome: Claim | Refusal) -> Candidate:
 def _unavailable_first(refusals: list[tuple[str, Refusal]], best: int | None) -> list[tuple[str, Refusal]]:
     """The engine_unavailable refusals that outrank ``best`` (or any, when nothing claimed),
     most specific first; an unknown specificity counts as outranking everything."""
-    blocking = [(n, r) for n, r in refusals if r.category == "engine_unavailable"
+    blocking = [(n, r) for n, r in refusals if r.category == Category.ENGINE_UNAVAILABLE
                 and (best is None or r.specificity is None or r.specificity >= best)]
     return sorted(blocking, key=lambda nr: (-(nr[1].specificity if nr[1].specificity is not None else 1 << 30), nr[0]))
 
@@ -73,7 +78,7 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
         if pin not in outcomes:
             installed = ", ".join(names) or "none"
             return NoRoute(message=f"engine {pin!r} (set in /engine) is not installed; installed engines: {installed}",
-                           category="engine_unavailable", candidates=candidates)
+                           category=Category.ENGINE_UNAVAILABLE, candidates=candidates)
         chosen = outcomes[pin]
         if isinstance(chosen, Refusal):
             return NoRoute(message=f"engine {pin!r} (set in /engine) cannot make this clip: {chosen.reason}",
@@ -83,7 +88,7 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
     offers = [(n, o) for n, o in sorted(outcomes.items()) if isinstance(o, Claim)]
     if not offers:
         why = "; ".join(f"{n}: {r.reason}" for n, r in refusals) or "no engine is installed"
-        category = ("engine_unavailable" if any(r.category == "engine_unavailable" for _, r in refusals)
+        category = ("engine_unavailable" if any(r.category == Category.ENGINE_UNAVAILABLE for _, r in refusals)
                     else "unsupported_source")
         return NoRoute(message=f"no installed engine can make this clip ({why})", category=category,
                        candidates=candidates, needs=tuple(n for n, _ in _unavailable_first(refusals, None)))
@@ -96,11 +101,11 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
             f"{', '.join(n for n, _ in blocking)} would make this clip but cannot on this node ({why}); Proxx does "
             f"not fall back to {top} (specificity {best}), so that every node makes the same bytes. Run the job "
             f"on a node where {blocking[0][0]} is usable, or set /engine to {top!r} to use {top} on every node"),
-            category="engine_unavailable", candidates=candidates, needs=tuple(n for n, _ in blocking))
+            category=Category.ENGINE_UNAVAILABLE, candidates=candidates, needs=tuple(n for n, _ in blocking))
     winners = [n for n, c in offers if c.specificity == best]
     if len(winners) > 1:
         return NoRoute(message=(f"engines {', '.join(winners)} claim this clip equally (specificity {best}); "
-                                f"set /engine to one of them"), category="validation", candidates=candidates)
+                                f"set /engine to one of them"), category=Category.VALIDATION, candidates=candidates)
     name = winners[0]
     return Route(engine=name, specificity=best, reason=outcomes[name].reason, candidates=candidates)
 
@@ -133,9 +138,20 @@ def collect_claims(infos: dict[str, SourceInfo], errors: dict[str, Refusal], eng
 FEATURE_OF_KEY = {"look": "look", "burn_in": "burn_in", "watermark": "burn_in"}
 
 
-def features_needed(document: dict[str, Any]) -> tuple[str, ...]:
+def features_needed(spec: JobSpec | DraftSpec) -> tuple[str, ...]:
     """The engine features a JobSpec needs (sorted), from the keys it sets."""
-    return tuple(sorted({f for k, f in FEATURE_OF_KEY.items() if document.get(k)}))
+    return tuple(sorted({f for k, f in FEATURE_OF_KEY.items() if _sets(getattr(spec, k))}))
+
+
+def _sets(value: object) -> bool:
+    """Whether a look/burn_in/watermark value asks for something (an Invalid one: if its raw value is not empty)."""
+    if isinstance(value, Invalid):
+        return bool(value.raw)
+    if isinstance(value, LookSpec):
+        return value.lut is not None or value.cdl is not None
+    if isinstance(value, PartialText):
+        return value != PartialText()
+    return bool(value) if isinstance(value, tuple) else value is not None
 
 
 def feature_problems(engine: Any, needs: tuple[str, ...]) -> list[str]:

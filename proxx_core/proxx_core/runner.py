@@ -37,20 +37,23 @@ from .results import (
     Failure,
     JobResult,
     OutputRecord,
+    PublishedFile,
+    SourceRecord,
     finished,
     refused_clip,
 )
 from .serialization import to_data
 from .tempclaim import TempBusy, TempClaim, TempExists, TempIsSource
 from .verify import verify_output
+from .vocabulary import Category, Layout
 from .workers import choose as choose_workers
 from .writegate import WriteGate, WriteRefused, lidentity
 
 
-def _source_record(clip: PreparedClip) -> dict[str, Any]:
+def _source_record(clip: PreparedClip) -> SourceRecord:
     # the size of the file that was probed, not of whatever the path names now
     size = clip.source_stat.size if clip.source_stat is not None else None
-    return {"path": clip.source, "size": size, "info": to_data(clip.source_info)}
+    return SourceRecord(path=clip.source, size=size, info=clip.source_info)
 
 
 def _source_changed(clip: PreparedClip) -> str | None:
@@ -178,7 +181,7 @@ def _keep_verified(run: _ClipRun, engines: EngineSet, source_ids: frozenset[tupl
     if not verdict.ok:
         raise _Stop("output_exists", verdict.message or f"{req.output_path} could not be verified")
     assert verdict.verification is not None  # ok: verified
-    run.relink_verdicts(verdict.verification.output_info, op_atom=req.layout == "avid_mxf")
+    run.relink_verdicts(verdict.verification.output_info, op_atom=req.layout == Layout.AVID_MXF)
 
 
 def _check_source(clip: PreparedClip, discard: tuple[TempClaim, ...] = ()) -> None:
@@ -254,7 +257,7 @@ def _make(run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: Ev
         else:
             verification = verify_output(plan, output_info, engine, engines.clip_checks(plan, output_info))
             judged = output_info
-        run.relink_verdicts(judged, op_atom=bool(req.extra_outputs) or req.layout == "avid_mxf")
+        run.relink_verdicts(judged, op_atom=bool(req.extra_outputs) or req.layout == Layout.AVID_MXF)
     except _Stop:
         raise
     except ClipFailure as exc:
@@ -293,7 +296,7 @@ def _publish(clip: PreparedClip, gate: WriteGate, claims: list[TempClaim], verif
     """Every file of the clip through the write gate, the video file first; all or nothing."""
     req = clip.plan.request
     published: list[tuple[str, TempClaim]] = []
-    files_published: list[dict[str, Any]] = []
+    files_published: list[PublishedFile] = []
     kinds = ("video", *(t.kind for t in req.extra_outputs))
     for kind, final, held in zip(kinds, _finals(req), claims, strict=True):
         try:
@@ -307,9 +310,9 @@ def _publish(clip: PreparedClip, gate: WriteGate, claims: list[TempClaim], verif
             raise _Stop("io_error", f"{exc.filename or final}: {exc.strerror or exc}"
                         + _unpublish(published) + _discard(*claims)) from exc
         published.append((final, held))
-        files_published.append({"kind": kind, "path": final, "size": size, "sha256": digest})
+        files_published.append(PublishedFile(kind=kind, path=final, size=size, sha256=digest))
     files = tuple(files_published) if req.extra_outputs else None
-    return OutputRecord(path=req.output_path, size=files_published[0]["size"], sha256=files_published[0]["sha256"],
+    return OutputRecord(path=req.output_path, size=files_published[0].size, sha256=files_published[0].sha256,
                         verification=verification, files=files)
 
 def _discard(*claims: TempClaim) -> str:
@@ -361,10 +364,10 @@ def _spec_keys(existing_outputs: str | None) -> dict[str, str]:
 def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:
     """The result of a clip whose run raised: storage errors are io_error, anything else is a bug."""
     if isinstance(exc, OSError):
-        failure = Failure(category="io_error", message=f"{exc.filename or clip.plan.request.output_path}: "
+        failure = Failure(category=Category.IO_ERROR, message=f"{exc.filename or clip.plan.request.output_path}: "
                                                        f"{exc.strerror or exc}")
     else:
-        failure = Failure(category="engine_failed",
+        failure = Failure(category=Category.ENGINE_FAILED,
                           message=f"internal error {type(exc).__name__}: {exc}; please report it")
     now = now_rfc3339()
     return ClipResult(index=clip.index, source=_source_record(clip), engine=clip.plan.engine,
@@ -411,7 +414,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
     rerun = rerun_hint(job.document)
     refused = [refused_clip(r.index, r.source, r.problem, job.spec.proxy_profile) for r in job.refused]
     for r in refused:
-        safe_emit(events, _done_event(r, r.source["path"], ""))
+        safe_emit(events, _done_event(r, r.source.path, ""))
 
     def one(clip: PreparedClip) -> ClipResult:
         safe_emit(events, ProgressEvent(event=START, index=clip.index, source=clip.source,

@@ -12,7 +12,9 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .errors import Problem
 from .media import FrameRate
+from .vocabulary import VOCABULARIES
 
 if TYPE_CHECKING:
     from .engine import EngineIdentity
@@ -30,9 +32,15 @@ PLAN_VERSION = "1.0.0"
 def _converter() -> Any:
     """Built on first use: cattrs costs ~15 ms to import, which `proxx validate` does not need."""
     import cattrs
+    from cattrs.gen import make_dict_unstructure_fn, override
 
     out = cattrs.Converter()
     out.register_unstructure_hook(FrameRate, str)
+    # a vocabulary member (StrEnum) as its plain JSON string: cattrs would pass a str subclass through
+    for vocabulary in VOCABULARIES:
+        out.register_unstructure_hook(vocabulary, str)
+    # a problem's source index is for the steps; the result keeps the documented keys
+    out.register_unstructure_hook(Problem, make_dict_unstructure_fn(Problem, out, source_index=override(omit=True)))
     out.register_structure_hook(FrameRate, lambda value, _type: FrameRate.parse(value))
     return out
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .atomic import publish
+from .vocabulary import Category
 
 if TYPE_CHECKING:
     from .tempclaim import TempClaim
@@ -232,7 +233,7 @@ class WriteGate:
         ident = identity(path)
         if ident is not None and ident in self.ids:
             raise WriteRefused(f"{path} is a source of this job and was written by a tool Proxx ran; check the "
-                               f"source's bytes", category="io_error")
+                               f"source's bytes", category=Category.IO_ERROR)
 
     def write_bytes(self, path: str, data: bytes, *, replace: bool) -> str:
         """Write ``data`` at ``path`` through a unique temporary sibling (fsync, rename); returns its
@@ -255,7 +256,7 @@ class WriteGate:
             publish(tmp, path, overwrite=replace)
             if lidentity(path) != (written.st_dev, written.st_ino):
                 raise WriteRefused(f"{path} is not the file Proxx wrote (it was replaced while being published); "
-                                   f"do not trust it", category="io_error")
+                                   f"do not trust it", category=Category.IO_ERROR)
         finally:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
@@ -274,5 +275,5 @@ class WriteGate:
         publish(claim.path, final, overwrite=replace)
         if lidentity(final) != claim.identity():
             raise WriteRefused(f"{final} is not the file this run verified (it was replaced while being published); "
-                               f"do not trust it, run the job again", category="io_error")
+                               f"do not trust it, run the job again", category=Category.IO_ERROR)
         return digest, size

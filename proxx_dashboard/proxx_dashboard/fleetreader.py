@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from proxx_core import now_rfc3339
+from proxx_core import Status, now_rfc3339
 
 from .model import ALIVE, LOST, Job, Node, Slot, Snapshot
 from .watchreader import _failure, _number, _obj, parse_time
@@ -128,8 +128,8 @@ class FleetReader:
         elif counts.get("LOST"):
             state = LOST
         else:
-            state = "COMPLETED" if set(counts) <= {"COMPLETED", "SKIPPED"} else (
-                "PARTIAL" if counts.get("COMPLETED") else "FAILED")
+            state = Status.COMPLETED if set(counts) <= {Status.COMPLETED, Status.SKIPPED} else (
+                Status.PARTIAL if counts.get(Status.COMPLETED) else Status.FAILED)
         view = Job(name=job_id, job_id=job_id, state=state, node=None, clips_total=len(rows), clips_done=done,
                    by_status=dict(counts), failures=tuple(failures), started_at=job.get("submitted_at"))
         return view, slots, counts

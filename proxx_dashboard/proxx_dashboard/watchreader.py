@@ -26,6 +26,7 @@ from proxx_core import (
     OWNER_FILE,
     PROGRESS_FILE,
     Owner,
+    Status,
     decisive_stderr_line,
     is_candidate_name,
     judge,
@@ -250,7 +251,7 @@ def summarise(rel: str, data: Any, mtime: float) -> tuple[Job, Counter[str], str
     owner = _obj(watch.get("owner"))
     seconds = [_number(_obj(_obj(c.get("source")).get("info")).get("duration_seconds")) for c in clips]
     total = round(sum(s for s in seconds if s), 3)
-    made = ("COMPLETED", "SKIPPED")
+    made = (Status.COMPLETED, Status.SKIPPED)
     done = round(sum(s for s, c in zip(seconds, clips, strict=True) if s and c.get("status") in made), 3)
     report = next((d["path"] for d in data.get("deliverables") or [] if isinstance(d, dict)
                    and d.get("name") == "report" and isinstance(d.get("path"), str) and d["path"].endswith(".html")

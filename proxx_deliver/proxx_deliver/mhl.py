@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import xxhash
 
-from proxx_core import hookimpl
+from proxx_core import Layout, hookimpl
 from proxx_core.kit import Deliverable, DeliverableSink, DeliveryJob, open_regular, sha256_of, write_sidecar
 
 from .clips import delivered_clips
@@ -125,7 +125,7 @@ def _inside(folder: str, path: str) -> bool:
 def layout_problems(document: Mapping[str, Any]) -> list[str]:
     """``proxy_subfolder``: each ``Proxy/`` folder gets its own history, and histories must not nest
     in one another (the outer one would then find unsealed files: the other cards, the sources)."""
-    if document.get("layout") != "proxy_subfolder" or not isinstance(document.get("output_dir"), str):
+    if document.get("layout") != Layout.PROXY_SUBFOLDER or not isinstance(document.get("output_dir"), str):
         return []
     from proxx_core.kit import proxy_folder
 
@@ -149,7 +149,7 @@ def _histories(job: DeliveryJob, layout: str) -> dict[str, list[str]]:
     for clip in job.delivered_clips():
         for f in clip["output"].get("files") or [clip["output"]]:
             path = str(f["path"])
-            own = layout == "proxy_subfolder" and not _inside(folder, path)
+            own = layout == Layout.PROXY_SUBFOLDER and not _inside(folder, path)
             roots.setdefault(os.path.dirname(path) if own else folder, []).append(path)
     roots[folder] += [str(w.path) for w in job.written if w.path and not w.error]  # the other sidecars
     return {root: roots[root] for root in [folder, *sorted(r for r in roots if r != folder)]}
@@ -183,7 +183,7 @@ class MhlSink(DeliverableSink):
         if outside:  # a path that resolves elsewhere (a link swapped in): never seal what is not there
             raise ValueError(f"an ASC MHL history seals files under its folder only; outside their folders: "
                              f"{', '.join(outside)}")
-        ignore = AVID_INDEX_FILES if layout == "avid_mxf" else ()
+        ignore = AVID_INDEX_FILES if layout == Layout.AVID_MXF else ()
         created = datetime.now(UTC).isoformat(timespec="seconds")
         manifest = write_sidecar(job, self.name, f"{job.job_id}.sources.mhl", sources_hashlist(
             job.job_id, [c.source_path for c in clips], created, socket.gethostname()).encode("utf-8"))

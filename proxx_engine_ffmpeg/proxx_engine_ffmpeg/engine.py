@@ -18,6 +18,7 @@ from proxx_core import (
     CommandRecord,
     Engine,
     EngineIdentity,
+    Layout,
     Profile,
     ProxxError,
     Refusal,
@@ -124,7 +125,7 @@ class FFmpegEngine(Engine):
     def plan(self, request: ClipRequest) -> ClipPlan:
         b = self._binary()
         commands = []
-        if request.layout == "avid_mxf":
+        if request.layout == Layout.AVID_MXF:
             argv = build_opatom_argv(b.path, request, _video_args(request))
             return ClipPlan(request=request, engine=self.name, commands=(
                 Command(argv=argv, timeout_seconds=timeout_for(request), purpose="ffmpeg encode (MXF OP-Atom)"),))
@@ -156,7 +157,7 @@ class FFmpegEngine(Engine):
         try:
             write_look_files(plan.request)  # the saturation LUT, a plain copy of the show LUT (overlays.py)
             records = run_commands(plan.commands, cancel, progress=on_block)
-            if plan.request.layout == "avid_mxf":  # package ids, one master clip across the files, dates
+            if plan.request.layout == Layout.AVID_MXF:  # package ids, one master clip across the files, dates
                 finish_clip(plan.request, records)
             return records
         finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from proxx_core import FAILED, ClipResult, Failure, now_rfc3339, to_data
+from proxx_core import FAILED, ClipResult, Failure, SourceRecord, now_rfc3339, to_data
 
 
 def node_record(name: str | None, document: dict, index: int, mapped: dict | None = None) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def failed_clip(document: dict, index: int, engine: str | None, category: str, m
                 node: dict[str, Any]) -> dict[str, Any]:
     now = now_rfc3339()
     source = (node.get("mapped") or node["submitted"])["source"]
-    result = ClipResult(index=index, source={"path": source, "size": None, "info": None}, engine=engine,
+    result = ClipResult(index=index, source=SourceRecord(path=source, size=None), engine=engine,
                         profile=document["proxy_profile"], output=None, commands=(), status=FAILED,
                         failure=Failure(category=category, message=message),
                         timing={"started_at": now, "finished_at": now, "seconds": 0.0}, route=None, node=node)

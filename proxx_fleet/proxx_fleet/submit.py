@@ -10,6 +10,7 @@ import attrs
 
 from proxx_core import (
     PROFILES,
+    Category,
     EngineSet,
     NoRoute,
     Problem,
@@ -61,11 +62,11 @@ def plan_submission(document, engines: EngineSet) -> Submission:
         decision = route_source(source, engines, profile, pin=spec.engine)
         if not isinstance(decision, NoRoute):
             chosen.append(decision.engine)
-        elif decision.category == "engine_unavailable" and (decision.needs or spec.engine):
+        elif decision.category == Category.ENGINE_UNAVAILABLE and (decision.needs or spec.engine):
             chosen.append(spec.engine or decision.needs[0])  # installed here, unusable: a node with it makes it
         else:
             problem = no_route_problem(source, f"/sources/{i}", decision, engines)
-            if problem.category == "engine_unavailable":
+            if problem.category == Category.ENGINE_UNAVAILABLE:
                 problem = attrs.evolve(problem, message=problem.message + FLEET_HINT)
             if fails_clip(spec, problem):
                 refused.append((i + 1, problem))
@@ -74,8 +75,8 @@ def plan_submission(document, engines: EngineSet) -> Submission:
                 problems.append(problem)
     if problems:
         return Submission(job_id=None, problems=tuple(problems))
-    required = spec.require_builds or {}
-    queues = tuple(None if e is None else queue_for(e, required.get(e)) for e in chosen)
+    required = spec.require_builds
+    queues = tuple(None if e is None else queue_for(e, required.get(e) if required else None) for e in chosen)
     return Submission(job_id=derive_job_id(document), engines=tuple(chosen), queues=queues, refused=tuple(refused))
 
 

@@ -39,7 +39,7 @@ def body(result: Any) -> str:
         lines.append(f"refused: {problem.path or '/'}: {_short(problem.message)}")
     failed = [c for c in result.clips if c.failure is not None]
     for clip in failed[:MAX_FAILURES]:
-        name = str((clip.source or {}).get("path", "?")).rsplit("/", 1)[-1]
+        name = str(clip.source.path if clip.source else "?").rsplit("/", 1)[-1]
         lines.append(f"clip {clip.index} {name}: {clip.failure.category}: {_short(clip.failure.message)}")
     if len(failed) > MAX_FAILURES:
         lines.append(f"… and {len(failed) - MAX_FAILURES} more failed clip(s): see the result")

@@ -16,15 +16,15 @@ from typing import Any
 
 import attrs
 
-from proxx_core import FrameRate
+from proxx_core import FrameRate, Status
 from proxx_core.kit import decisive_stderr_line, frames_to_timecode, timecode_is_drop_frame, timecode_to_frames
 
 #: the values that differ between two runs of the same job (wall-clock times and what follows from
 #: them); the template wraps each in <span class="proxx-time" data-field="NAME">
 TIME_FIELDS = ("started_at", "finished_at", "time_taken", "speed")
 #: statuses in the order the counts are shown (others follow, sorted)
-STATUS_ORDER = ("COMPLETED", "SKIPPED", "FAILED")
-DELIVERED = ("COMPLETED", "SKIPPED")
+STATUS_ORDER = (Status.COMPLETED, Status.SKIPPED, Status.FAILED)
+DELIVERED = (Status.COMPLETED, Status.SKIPPED)
 NLE_NAMES = {"resolve": "DaVinci Resolve", "premiere": "Premiere Pro", "avid": "Media Composer", "fcp": "Final Cut Pro"}
 
 
@@ -209,7 +209,7 @@ def _proxy_video(clip: Mapping[str, Any]) -> str | None:
     output = clip.get("output") or {}
     if clip.get("status") not in DELIVERED or not output.get("path"):
         return None
-    if not (output.get("verification") or {}).get("ok", clip.get("status") == "SKIPPED"):
+    if not (output.get("verification") or {}).get("ok", clip.get("status") == Status.SKIPPED):
         return None
     files = [f for f in output.get("files") or [] if f.get("kind") == "video"]
     return str(files[0]["path"]) if files else str(output["path"])

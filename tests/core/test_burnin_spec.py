@@ -12,6 +12,7 @@ from proxx_core.burnin import Segment, burn_in_problems, frames_to_timecode, res
 from proxx_core.engine import Capabilities
 from proxx_core.media import FrameRate
 from proxx_core.plugins import load_engines
+from proxx_core.specvalues import BurnInText, draft_of
 from proxxtest import job_doc
 
 NTSC = FrameRate(num=30000, den=1001)
@@ -32,19 +33,20 @@ def test_tokens_braces_and_control_characters():
 def test_burn_in_problems_point_at_the_element():
     doc = {"burn_in": [{"text": "{tc}", "position": "top_left"}, {"text": "ok", "position": "top_left"}],
            "watermark": {"text": "{", "opacity": 0.2}}
-    paths = [p.path for p in burn_in_problems(doc)]
+    draft = draft_of(doc)  # the typed values the document step builds
+    paths = [p.path for p in burn_in_problems(draft.burn_in, draft.watermark)]
     assert paths == ["/burn_in/0/text", "/burn_in/1/position", "/watermark/text"]
 
 
 def test_per_clip_tokens_are_resolved_and_literals_kept():
-    doc = {"burn_in": [{"text": "{source_name} / {reel} / {job_id} {{%}} {timecode} #{frame}", "position": "top_left"}]}
-    burn = resolve(doc, source="/m/A001_C002.mov", reel="A001\x07", job_id="job-1", start_timecode="01:00:00;00",
-                   frame_rate=NTSC)
+    elements = (BurnInText(text="{source_name} / {reel} / {job_id} {{%}} {timecode} #{frame}", position="top_left"),)
+    burn = resolve(elements, None, source="/m/A001_C002.mov", reel="A001\x07", job_id="job-1",
+                   start_timecode="01:00:00;00", frame_rate=NTSC)
     (el,) = burn.elements
     assert el.segments == (Segment(kind="text", text="A001_C002 / A001 / job-1 {%} "), Segment(kind="timecode"),
                            Segment(kind="text", text=" #"), Segment(kind="frame"))
     assert el.size == 0.04 and burn.drop_frame and burn.watermark is None
-    assert resolve({}, source="/a", reel=None, job_id="j", start_timecode=None, frame_rate=NTSC) is None
+    assert resolve(None, None, source="/a", reel=None, job_id="j", start_timecode=None, frame_rate=NTSC) is None
 
 
 def test_drop_frame_counting_matches_smpte():

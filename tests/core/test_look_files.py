@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from proxx_core.document import document_problems
 from proxx_core.look import Cdl, LookFileError, look_problems, parse_cdl_file, parse_cube
+from proxx_core.specvalues import InlineCdl, LookSpec
 from proxxtest import job_doc
 
 CC = """<?xml version="1.0" encoding="UTF-8"?>
@@ -129,11 +130,11 @@ def test_any_text_is_a_lut_or_a_line_numbered_refusal(tmp_path_factory, text):
 
 
 def test_look_problems_name_the_field(tmp_path):
-    look, problems = look_problems({"lut": str(tmp_path / "x.cube"), "cdl": {"slope": [1, -1, 1], "offset": [0, 0, 0],
-                                                                              "power": [1, 1, 1]}})
+    look, problems = look_problems(LookSpec(lut=str(tmp_path / "x.cube"), cdl=InlineCdl(
+        slope=(1, -1, 1), offset=(0, 0, 0), power=(1, 1, 1))))
     assert look is None
     assert [p.path for p in problems] == ["/look/lut", "/look/cdl"]
-    ok, problems = look_problems({"cdl": {"slope": [1, 1, 1], "offset": [0, 0, 0], "power": [1, 1, 1]}})
+    ok, problems = look_problems(LookSpec(cdl=InlineCdl(slope=(1, 1, 1), offset=(0, 0, 0), power=(1, 1, 1))))
     assert problems == [] and ok.cdl == Cdl(slope=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0), power=(1.0, 1.0, 1.0))
 
 

@@ -187,10 +187,11 @@ def test_the_overwrite_conflict_message_is_capped(tiny, tmp_path, write_job):
 def test_a_lut_replaced_by_a_fifo_between_clips_is_a_change_not_a_hang(tmp_path):
     """The runner's "unchanged since validate" check (look.changed_files) before each clip."""
     from proxx_core.look import look_problems
+    from proxx_core.specvalues import LookSpec
 
     lut = tmp_path / "grade.cube"
     lut.write_text('LUT_3D_SIZE 2\n' + "".join(f"{r} {g} {b}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1)))
-    look, problems = look_problems({"lut": str(lut)})
+    look, problems = look_problems(LookSpec(lut=str(lut)))
     assert look is not None and not problems
     lut.unlink()
     os.mkfifo(lut)

@@ -61,6 +61,7 @@ from ..results import COMPLETED, FAILED
 from ..runner import run_clip, run_job
 from ..serialization import dumps
 from ..verify import verify_output
+from ..vocabulary import Category
 from .support import (
     Damage,
     DamagingEngine,
@@ -297,7 +298,7 @@ class ProbeTests(EngineFixtures):
         try:
             info = engine.probe(unreadable_source)
         except ProxxError as exc:
-            assert exc.category == "unsupported_source", f"probe raised category {exc.category!r}"
+            assert exc.category == Category.UNSUPPORTED_SOURCE, f"probe raised category {exc.category!r}"
         else:
             assert info is None, f"probe accepted {unreadable_source} as media: {info!r}"
 
@@ -449,7 +450,8 @@ class ExecutionTests(EngineFixtures):
         job = self.prepare(samples[:1], output_dir, damaging)
         req = job.clips[0].plan.request
         clip = run_job(job, damaging).clips[0]
-        assert clip.status == FAILED and clip.failure is not None and clip.failure.category == "verification_failed", (
+        assert (clip.status == FAILED and clip.failure is not None
+                and clip.failure.category == Category.VERIFICATION_FAILED), (
             f"a {damage.__name__.split('_')[0]} output was not caught by verify(): {clip.status} {clip.failure}")
         assert not os.path.lexists(req.output_path), "a failed output must never get the final name"
         assert os.path.exists(req.temp_path), "the unverified output is kept under the temp name for inspection"
@@ -516,7 +518,7 @@ class FailureTests(EngineFixtures):
         # without the recorded stat, the engine's own failure on a broken source is what is tested
         clip = run_clip(attrs.evolve(job.clips[0], source_stat=None), engines, overwrite=False,
                         cancel=threading.Event())
-        assert clip.status == FAILED and clip.failure is not None and clip.failure.category == "engine_failed", (
+        assert clip.status == FAILED and clip.failure is not None and clip.failure.category == Category.ENGINE_FAILED, (
             f"expected engine_failed, got {clip.status} {clip.failure}")
         assert clip.commands and clip.commands[-1]["exit_code"] not in (0, None), "the failing command is recorded"
         assert os.listdir(output_dir) == [], f"a failed clip left files: {os.listdir(output_dir)}"
@@ -529,7 +531,7 @@ class FailureTests(EngineFixtures):
         cancel.set()
         with pytest.raises(ClipFailure) as info:
             available_engine.execute(plan, cancel)
-        assert info.value.category == "interrupted", f"a cancelled execute raised {info.value.category!r}"
+        assert info.value.category == Category.INTERRUPTED, f"a cancelled execute raised {info.value.category!r}"
         assert not os.path.lexists(plan.request.output_path)
 
     def test_interrupted_run_leaves_nothing(self, engines: EngineSet, samples: list[Sample], output_dir: Path) -> None:
@@ -537,7 +539,7 @@ class FailureTests(EngineFixtures):
         cancel = threading.Event()
         cancel.set()
         clip = run_job(job, engines, cancel=cancel).clips[0]
-        assert clip.failure is not None and clip.failure.category == "interrupted"
+        assert clip.failure is not None and clip.failure.category == Category.INTERRUPTED
         assert os.listdir(output_dir) == []
 
     def test_existing_output_is_left_untouched(self, engines: EngineSet, samples: list[Sample],
@@ -547,7 +549,7 @@ class FailureTests(EngineFixtures):
         final.write_bytes(b"an editor's existing proxy\n")
         before = snapshot(output_dir)
         clip = run_job(job, engines).clips[0]
-        assert clip.status == FAILED and clip.failure is not None and clip.failure.category == "output_exists", (
+        assert clip.status == FAILED and clip.failure is not None and clip.failure.category == Category.OUTPUT_EXISTS, (
             clip.failure)
         assert snapshot(output_dir) == before, "an existing output (or its directory) was modified"
 

@@ -27,6 +27,7 @@ from ..clock import now_rfc3339
 from ..errors import Problem
 from ..results import EXIT_SYSTEM, FAILED, JobResult
 from ..serialization import dumps
+from ..vocabulary import Category
 from . import owner as owners
 from .files import unlink, unlink_quietly
 from .log import WatchLog
@@ -208,7 +209,7 @@ class WatchFolder:
             self.log("error", job=name, reason=f"cannot write its result: {first}; writing a bare one",
                      traceback=traceback.format_exc())
         bare = attrs.evolve(result, status=FAILED, exit_code=EXIT_SYSTEM, clips=(), jobspec=None, user_metadata=None,
-                            problems=(*result.problems, Problem(path="", category="io_error", message=(
+                            problems=(*result.problems, Problem(path="", category=Category.IO_ERROR, message=(
                                 f"the full result of this job could not be written ({first}); this bare result "
                                 f"replaces it. The job's own status was {result.status}: check its outputs "
                                 f"before using them"))))

@@ -32,6 +32,7 @@ from ..process import subscribe_children, unsubscribe_children
 from ..results import COMPLETED, EXIT_SYSTEM, EXIT_VALIDATION, JobResult, refused
 from ..runner import run_job
 from ..safeopen import NotAFile
+from ..vocabulary import Category
 from . import recovery
 from .files import read_bounded, read_spec
 from .jobthreads import STOP_GRACE_SECONDS, JobThreads
@@ -268,7 +269,7 @@ class Watcher:
                 self.log("sink_failed", job=claim.name, reason=error)
             destination = "completed" if result.status == COMPLETED else "failed"
             res_rel, spec_rel = self.folder.file(claim.path, claim.name, result, claim.claim_id, destination)
-            interrupted = sum(1 for c in result.clips if c.failure and c.failure.category == "interrupted")
+            interrupted = sum(1 for c in result.clips if c.failure and c.failure.category == Category.INTERRUPTED)
             self.log("finished", job=claim.name, job_id=result.job_id, status=result.status,
                      exit_code=result.exit_code, result=res_rel, spec=spec_rel, interrupted=interrupted or None)
         except Exception as exc:  # cannot even set it aside (storage fault): it stays in running/
