@@ -35,6 +35,7 @@ from .engine import (
     Engine,
     EngineIdentity,
     Refusal,
+    TogetherPlan,
     Verification,
 )
 from .errors import CATEGORIES, ClipFailure, JobFileError, Problem, ProxxError, SpecInvalid
@@ -108,5 +109,5 @@ __all__ = [
     "merged", "no_route_problem", "NodeConfig", "NoRoute", "now_rfc3339", "Owner", "PathMap", "policy_of",
     "PreparedClip", "Problem", "Profile", "ProgressEvent", "ProxxError", "ProxxEvent", "read_document", "read_json",
     "Refusal", "refused_clip", "route_source", "run_clip", "run_job", "SourceInfo", "SpecInvalid",
-    "static_problems", "to_data", "Verification", "VideoInfo",
+    "static_problems", "to_data", "TogetherPlan", "Verification", "VideoInfo",
 ]

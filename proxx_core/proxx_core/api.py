@@ -35,6 +35,8 @@ from .naming import name_problems
 from .planning import PreparedJob, prepare, route_problems
 from .plugins import EngineSet
 from .preflight import disk_problems
+from .profiles import PROFILES
+from .renditions import form_problems, remapped, single_document, unique
 
 if TYPE_CHECKING:
     from .results import JobResult
@@ -57,6 +59,9 @@ class CheckedJob:
 
 def static_problems(doc: Any) -> tuple[ParsedJob | None, list[Problem]]:
     """Every problem found without engines, in one pass: the document, the disk, the names."""
+    if isinstance(doc, dict) and isinstance(doc.get("renditions"), list):
+        problems = rendition_problems(doc)
+        return (None, problems) if problems else (ParsedJob.of(doc), [])
     problems = document_problems(doc)
     if not isinstance(doc, dict):
         return None, problems
@@ -68,6 +73,18 @@ def static_problems(doc: Any) -> tuple[ParsedJob | None, list[Problem]]:
     elif not any(p.path == "/output_name_template" for p in problems):
         problems += name_problems(doc, job_id=job_id)
     return (None, problems) if problems else (ParsedJob.of(doc), [])
+
+
+def rendition_problems(doc: dict[str, Any]) -> list[Problem]:
+    """A JobSpec 1.2 spec with ``renditions``: the document's own problems, then every rendition checked
+    as the single-rendition spec it stands for, its own keys named under ``/renditions/<k>``."""
+    problems = document_problems(doc) + form_problems(doc)
+    for k, rendition in enumerate(doc["renditions"]):
+        if not isinstance(rendition, dict) or rendition.get("proxy_profile") not in PROFILES or any(
+                p.path == f"/renditions/{k}" or p.path.startswith(f"/renditions/{k}/") for p in problems):
+            continue  # the schema's wording already says what is wrong with it
+        problems += remapped(static_problems(single_document(doc, k))[1], k, own_dir="output_dir" in rendition)
+    return unique(problems)
 
 
 def check_document(document: Any, engines: EngineSet, *, only: int | None = None,

@@ -27,6 +27,7 @@ from .existing import policy_problem
 from .jsonload import MAX_DOCUMENT_BYTES, decode_document
 from .layouts import layout_document_problems
 from .profiles import PROFILES
+from .renditions import Rendition
 from .safeopen import NotAFile, read_regular
 from .schemacheck import conforms
 from .serialization import load_schema
@@ -80,6 +81,11 @@ class JobSpec:
     notify: tuple[str, ...] = ()
     #: JobSpec 1.2, fleets only: "high", "normal" or "low" (proxx_fleet.settings.PRIORITIES)
     priority: str = "normal"
+    #: JobSpec 1.2: several proxies of every source (proxx_core.renditions). With renditions, the
+    #: single-rendition keys above (proxy_profile, codec, container, layout, raster,
+    #: output_name_template) are the first rendition's, for front ends that show one profile;
+    #: every step that makes files takes each rendition's own (``renditions.single_spec``)
+    renditions: tuple[Rendition, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -138,7 +144,7 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> 
         return Problem(path=path, message=f"must be {_TYPE_WORDS.get(want, want)}, not {_json_type(err.instance)}"
                        + ("; put a single source in a list: [\"/path/clip.mov\"]"
                           if want == "array" and isinstance(err.instance, str) else ""))
-    if v == "enum" and path == "/proxy_profile" and isinstance(err.instance, str):
+    if v == "enum" and path.endswith("/proxy_profile") and isinstance(err.instance, str):
         names = [str(x) for x in err.validator_value]
         close = difflib.get_close_matches(err.instance, names, n=1, cutoff=0.75)
         close = close or [n for n in names if err.instance.strip().lower() in n][:2]  # "prores_proxy"
@@ -176,7 +182,7 @@ def schema_problems(doc: Any) -> list[Problem]:
     problems: list[Problem] = []
     for err in validator.iter_errors(doc):
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-            allowed = sorted(schema.get("properties", {}))
+            allowed = sorted(err.schema.get("properties", {}) if isinstance(err.schema, dict) else {})
             for key in sorted(set(err.instance) - set(allowed)):
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
@@ -192,6 +198,13 @@ def structure(doc: dict[str, Any]) -> JobSpec:
     for key in ("sources", "deliverables", "notify"):
         if key in data:
             data[key] = tuple(data[key])
+    if "renditions" in data:  # the first rendition's keys stand for the job's (see JobSpec.renditions)
+        renditions = tuple(Rendition(**r) for r in data["renditions"])
+        first = PROFILES[renditions[0].proxy_profile]
+        data.update(renditions=renditions, proxy_profile=first.name, codec=first.codec, container=first.container,
+                    layout=renditions[0].layout, raster=renditions[0].raster,
+                    output_name_template=renditions[0].output_name_template)
+        data.setdefault("fps_mode", "preserve_source")
     return JobSpec(**data)
 
 def canonical_json(doc: dict[str, Any]) -> str:
@@ -231,6 +244,7 @@ KEYS_SINCE_MINOR: dict[str, int] = {
     "deliverables": 1,
     "notify": 2,
     "priority": 2,
+    "renditions": 2,
 }
 
 def declared_minor(doc: dict[str, Any]) -> int:

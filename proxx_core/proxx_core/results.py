@@ -81,6 +81,9 @@ class ClipResult:
     relink: dict[str, Any] | None = None
     #: JobSpec 1.1 /look: what was applied, in order, with each file's SHA-256 (None: no look)
     look: dict[str, Any] | None = None
+    #: JobSpec 1.2 /renditions: the rendition this entry is (one entry per source and rendition); None:
+    #: a single-rendition job
+    rendition: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -181,7 +184,7 @@ def merged(document: dict[str, Any], clips: tuple[ClipResult, ...], *, job_id: s
                      clips=clips, timing=timing, jobspec=document)
 
 
-def refused_clip(index: int, source: str, problem: Problem, profile: str) -> ClipResult:
+def refused_clip(index: int, source: str, problem: Problem, profile: str, rendition: str | None = None) -> ClipResult:
     """The FAILED result of a clip refused at validation under ``"unsupported_sources": "fail_clip"``:
     nothing ran for it; its failure carries the problem's category and reason."""
     import os
@@ -194,7 +197,7 @@ def refused_clip(index: int, source: str, problem: Problem, profile: str) -> Cli
     return ClipResult(index=index, source={"path": source, "size": size, "info": None}, engine=None, profile=profile,
                       output=None, status=FAILED,
                       failure=Failure(category=problem.category, message=f"refused at validation: {problem.message}"),
-                      timing={"started_at": now, "finished_at": now, "seconds": 0.0})
+                      timing={"started_at": now, "finished_at": now, "seconds": 0.0}, rendition=rendition)
 
 
 def refused(problems: tuple[Problem, ...] | list[Problem], *, document: Any = None, job_id: str | None = None,

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from .clock import now_rfc3339
-from .engine import ClipRequest, CommandRecord, Engine, Verification
+from .engine import ClipPlan, ClipRequest, CommandRecord, Engine, TogetherPlan, Verification
 from .errors import ClipFailure
 from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, judge_existing, policy_of, rerun_hint
 from .layouts import job_write_gate, make_folders
@@ -29,6 +29,7 @@ from .preflight import SourceStat
 from .progress import DONE, START, ClipTracker, EventFn, ProgressEvent, accepts_progress, safe_emit
 from .relink import ProxyFacts, verdicts
 from .relink import to_data as relink_data
+from .renditions import rendition_folders
 from .results import (
     COMPLETED,
     FAILED,
@@ -92,7 +93,8 @@ class _ClipRun:
                           commands=tuple(to_data(r) for r in self.records), status=status, failure=failure,
                           route=to_data(clip.route), look=_look_record(req),
                           timing={"started_at": self.started_at, "finished_at": now_rfc3339(),
-                                  "seconds": round(time.monotonic() - self.t0, 3)}, relink=self.relink)
+                                  "seconds": round(time.monotonic() - self.t0, 3)}, relink=self.relink,
+                          rendition=clip.rendition)
 
     def relink_verdicts(self, judged: SourceInfo | None, *, op_atom: bool) -> None:
         req = self.clip.plan.request
@@ -244,6 +246,23 @@ def _make(run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: Ev
     try:
         assert engine is not None  # the plan was made by this engine set
         run.records = _execute(clip, engine, cancel, events)
+    except ClipFailure as exc:
+        run.records = exc.records or run.records
+        raise _Stop(exc.category, exc.message + _discard(*claims)) from exc
+    except OSError as exc:
+        raise _Stop("io_error", f"{exc.filename or req.temp_path}: {exc.strerror or exc}" + _discard(*claims)) from exc
+    except Exception as exc:  # engine bug: fail this clip, keep the job going
+        raise _Stop("engine_failed", f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}"
+                    + _discard(*claims)) from exc
+    return _judge(run, engine, engines, claims)
+
+
+def _judge(run: _ClipRun, engine: Engine, engines: EngineSet, claims: list[TempClaim]) -> Verification:
+    """After the engine ran: its temp files held, probed, verified by the core; the source checked
+    again. A failed verification keeps the video file for inspection; any other failure removes them."""
+    clip = run.clip
+    plan, req = clip.plan, clip.plan.request
+    try:
         # engines that render elsewhere rename their file into place: hold that file before verifying it
         if any(not c.adopt() and os.path.lexists(c.path) for c in claims):
             raise _Stop("output_exists", f"{req.temp_path} was replaced by another run of this job while this clip "
@@ -277,15 +296,17 @@ def _make(run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: Ev
 
 
 def _execute(clip: PreparedClip, engine: Engine, cancel: threading.Event,
-             events: EventFn | None) -> tuple[CommandRecord, ...]:
-    """The engine's execute, with live progress when both the caller and the engine want it."""
+             events: EventFn | None, plan: ClipPlan | None = None) -> tuple[CommandRecord, ...]:
+    """The engine's execute (of ``plan``: a TogetherPlan making this clip and others; default the
+    clip's own), with live progress when both the caller and the engine want it."""
+    plan = plan or clip.plan
     if events is not None and accepts_progress(engine.execute):
         tracker = ClipTracker(clip.index, clip.source, clip.plan.request.output_path, events)
         # ``progress`` is an optional keyword of the engine contract (docs/engine-authors.md), not on
         # Engine.execute: accepts_progress has checked that this engine's execute declares it
         execute: Callable[..., tuple[CommandRecord, ...]] = engine.execute
-        return execute(clip.plan, cancel, progress=tracker)
-    return engine.execute(clip.plan, cancel)
+        return execute(plan, cancel, progress=tracker)
+    return engine.execute(plan, cancel)
 
 
 def _publish(clip: PreparedClip, gate: WriteGate, claims: list[TempClaim], verification: Verification, *,
@@ -370,7 +391,7 @@ def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:
     return ClipResult(index=clip.index, source=_source_record(clip), engine=clip.plan.engine,
                       profile=clip.plan.request.profile.name, output=None, status=FAILED, failure=failure,
                       route=to_data(clip.route), look=_look_record(clip.plan.request),
-                      timing={"started_at": now, "finished_at": now, "seconds": 0.0})
+                      timing={"started_at": now, "finished_at": now, "seconds": 0.0}, rendition=clip.rendition)
 
 
 def _look_record(req: ClipRequest) -> dict[str, Any] | None:
@@ -388,9 +409,29 @@ def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
     return tuple(label.rsplit(" ", 1)[0] for label in labels if label)
 
 
+def work_units(job: PreparedJob) -> list[tuple[TogetherPlan | None, tuple[PreparedClip, ...]]]:
+    """What runs as one: a clip alone, or the renditions of a source one TogetherPlan makes (at the
+    place of its first member), in the order of ``job.clips``."""
+    owner = {m.request.output_path: plan for plan in job.together for m in plan.members}
+    units: list[tuple[TogetherPlan | None, tuple[PreparedClip, ...]]] = []
+    started: set[int] = set()
+    for clip in job.clips:
+        plan = owner.get(clip.plan.request.output_path)
+        if plan is None:
+            units.append((None, (clip,)))
+        elif id(plan) not in started:
+            started.add(id(plan))
+            outputs = [m.request.output_path for m in plan.members]
+            units.append((plan, tuple(sorted((c for c in job.clips if c.plan.request.output_path in outputs),
+                                             key=lambda c: outputs.index(c.plan.request.output_path)))))
+    return units
+
+
 def job_gate(job: PreparedJob, source_ids: frozenset[tuple[int, int]] = frozenset()) -> WriteGate:
     """The write gate of a prepared job: every source of the spec, the folders its layout writes."""
     spec = job.spec
+    if spec.renditions:  # every rendition's folders (JobSpec 1.2)
+        return WriteGate(spec.sources, rendition_folders(spec), source_ids=source_ids)
     return job_write_gate(spec.sources, layout=spec.layout, output_dir=spec.output_dir, source_ids=source_ids)
 
 
@@ -409,7 +450,8 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
 
     policy = policy_of(job.spec)
     rerun = rerun_hint(job.document)
-    refused = [refused_clip(r.index, r.source, r.problem, job.spec.proxy_profile) for r in job.refused]
+    refused = [refused_clip(r.index, r.source, r.problem, r.profile or job.spec.proxy_profile, r.rendition)
+               for r in job.refused]
     for r in refused:
         safe_emit(events, _done_event(r, r.source["path"], ""))
 
@@ -424,8 +466,28 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
         safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
         return res
 
+    def together(plan: TogetherPlan, clips: tuple[PreparedClip, ...]) -> list[ClipResult]:
+        from .renditionrun import run_together  # it builds on this module's steps
+
+        for clip in clips:
+            safe_emit(events, ProgressEvent(event=START, index=clip.index, source=clip.source,
+                                            output=clip.plan.request.output_path))
+        try:
+            results = run_together(plan, clips, engines, overwrite=job.spec.overwrite, cancel=cancel,
+                                   source_ids=source_ids, existing_outputs=policy, events=events, gate=gate,
+                                   rerun=rerun)
+        except Exception as exc:  # never lose the result of the other clips
+            results = [_unexpected(clip, exc) for clip in clips]
+        for clip, res in zip(clips, results, strict=True):
+            safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
+        return results
+
+    def unit(work: tuple[TogetherPlan | None, tuple[PreparedClip, ...]]) -> list[ClipResult]:
+        plan, clips = work
+        return [one(clips[0])] if plan is None else together(plan, clips)
+
     with ThreadPoolExecutor(max_workers=workers.max_workers, thread_name_prefix="proxx-clip") as pool:
-        ran = tuple(pool.map(one, job.clips))  # map keeps source order
+        ran = tuple(res for done in pool.map(unit, work_units(job)) for res in done)  # map keeps source order
     clips = tuple(sorted((*ran, *refused), key=lambda c: c.index)) if refused else ran
     used = sorted({c.plan.engine for c in job.clips})
     return finished(job, clips, identities=[engines.identity(n) for n in used],
