@@ -332,7 +332,7 @@ def _prepare_renditions(parsed: ParsedJob, engines: EngineSet, *, only: int | No
         try:
             job = prepare(attrs.evolve(parsed, spec=single_spec(parsed.spec, rendition)), engines, only=only)
         except SpecInvalid as exc:
-            problems += remapped(exc.problems, k, own_dir=rendition.output_dir is not None)
+            problems += remapped(exc.problems, k, own_dir=rendition.output_dir is not None, name=rendition.name)
             continue
         clips += (attrs.evolve(c, rendition=rendition.name) for c in job.clips)
         refused += (attrs.evolve(r, rendition=rendition.name, profile=rendition.proxy_profile) for r in job.refused)

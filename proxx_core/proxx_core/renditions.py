@@ -87,14 +87,19 @@ def single_spec(spec: JobSpec, rendition: Rendition) -> JobSpec:
                         raster=rendition.raster, renditions=())
 
 
-def remapped(problems: Iterable[Problem], k: int, *, own_dir: bool) -> list[Problem]:
+def remapped(problems: Iterable[Problem], k: int, *, own_dir: bool, name: str | None = None) -> list[Problem]:
     """A single-rendition check's problems, a rendition's own keys named under ``/renditions/<k>``
-    (``own_dir``: the rendition names its own ``output_dir``; else /output_dir is the job's)."""
+    (``own_dir``: the rendition names its own ``output_dir``; else /output_dir is the job's). With
+    ``name``, every other problem (a source this rendition cannot be made of) says which rendition."""
     own = {"proxy_profile", "output_name_template", "layout", "raster", *(("output_dir",) if own_dir else ())}
     out = []
     for p in problems:
         key = p.path.split("/")[1] if p.path.startswith("/") else ""
-        out.append(attrs.evolve(p, path=f"/renditions/{k}{p.path}") if key in own else p)
+        if key in own:
+            p = attrs.evolve(p, path=f"/renditions/{k}{p.path}")
+        elif name is not None:
+            p = attrs.evolve(p, message=f"rendition {name!r} (/renditions/{k}): {p.message}")
+        out.append(p)
     return out
 
 

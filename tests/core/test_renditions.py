@@ -1,0 +1,192 @@
+"""JobSpec 1.2 renditions: validation names the rendition's field and the fix, each rendition is routed,
+planned, verified and published as its single-rendition job would be, and one failing never loses the
+others (the job is PARTIAL, exit 3)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jsonschema
+import pytest
+
+from proxx_core.api import check_document
+from proxx_core.plugins import load_engines
+from proxx_core.results import EXIT_PARTIAL, PARTIAL
+from proxx_core.runner import run_job
+from proxx_core.serialization import RESULT_SCHEMA, load_schema, to_data
+
+#: DNxHR LB's smallest raster is 256x120: the smallest source all three profiles make
+DNXHR_SIZE = "256x144"
+DNXHR, H264_720, PRORES = "offline_dnxhr_lb_1920x1080", "offline_h264_1280x720", "offline_prores_proxy_1920x1080"
+
+
+@pytest.fixture(scope="module")
+def engines():
+    return load_engines()
+
+
+def spec(sources, output_dir, *renditions, **extra):
+    return {"jobspec_version": "1.2.0", "sources": [str(s) for s in sources], "output_dir": str(output_dir),
+            "renditions": list(renditions), **extra}
+
+
+def avid(**kw):
+    return {"name": "avid", "proxy_profile": DNXHR, "layout": "avid_mxf", "output_name_template": "{source_name}",
+            **kw}
+
+
+def review(folder, **kw):
+    return {"name": "review", "proxy_profile": H264_720, "output_dir": str(folder),
+            "output_name_template": "{source_name}", **kw}
+
+
+def problems(doc, engines):
+    checked = check_document(doc, engines)
+    assert checked.job is None, "the spec was accepted"
+    return {p.path: p.message for p in checked.problems}
+
+
+@pytest.fixture
+def review_dir(outdir):
+    folder = outdir / "review"
+    folder.mkdir()
+    return folder
+
+
+def test_a_dailies_order_validates_and_plans_one_decode(media, outdir, review_dir, engines):
+    src = media("A001_C001.mov", audio=(2, 1), size=DNXHR_SIZE)
+    checked = check_document(spec([src], outdir, avid(), review(review_dir)), engines)
+    assert checked.job is not None, checked.problems
+    job = checked.job
+    assert [(c.index, c.rendition, c.plan.request.profile.name) for c in job.clips] == [
+        (1, "avid", DNXHR), (1, "review", H264_720)]
+    assert job.clips[0].plan.request.output_path.startswith(str(outdir / "Avid MediaFiles" / "MXF" / "1"))
+    assert job.clips[1].plan.request.output_path == str(review_dir / "A001_C001.mp4")
+    (together,) = job.together
+    assert together.members == tuple(c.plan for c in job.clips)
+    decodes = [c for c in together.commands if c.argv.count("file:" + str(src)) and "-cpuflags" not in c.argv]
+    assert len(decodes) == 1, "one process decodes the source for both renditions"
+
+
+@pytest.mark.parametrize("key", ["proxy_profile", "output_name_template", "layout", "raster", "codec"])
+def test_both_forms_at_once_are_refused(key, media, outdir, review_dir, engines):
+    value = {"proxy_profile": PRORES, "output_name_template": "{source_name}", "layout": "output_dir",
+             "raster": "fit", "codec": "prores"}[key]
+    found = problems(spec([media("A.mov", size=DNXHR_SIZE)], outdir, avid(), review(review_dir), **{key: value}), engines)
+    assert f"/{key}" in found and "renditions" in found[f"/{key}"]
+
+
+def test_names_are_unique_case_insensitively(media, outdir, review_dir, engines):
+    found = problems(spec([media("A.mov", size=DNXHR_SIZE)], outdir, avid(), review(review_dir, name="AVID")), engines)
+    assert "/renditions/1/name" in found and "/renditions/0" in found["/renditions/1/name"]
+
+
+def test_a_rendition_field_is_named_with_its_fix(media, outdir, review_dir, engines):
+    found = problems(spec([media("A.mov", size=DNXHR_SIZE)], outdir, avid(), review(review_dir, proxy_profile="offline_h264_720",
+                                                                     colour="rec709")), engines)
+    assert "/renditions/1/colour" in found and "proxy_profile" in found["/renditions/1/colour"]
+    assert "sources" not in found["/renditions/1/colour"], "the rendition's own keys, not the job's, are listed"
+    assert "/renditions/1/proxy_profile" in found and "proxx profiles" in found["/renditions/1/proxy_profile"]
+
+
+def test_a_rendition_is_checked_as_its_single_job(media, outdir, engines):
+    found = problems(spec([media("A.mov", size=DNXHR_SIZE)], outdir, avid(proxy_profile=H264_720),
+                          review(outdir / "missing", raster="half")), engines)
+    assert "avid_mxf" in found["/renditions/0/layout"]
+    assert "/renditions/1/output_dir" in found
+
+
+def test_renditions_need_jobspec_1_2(media, outdir, review_dir, engines):
+    doc = spec([media("A.mov", size=DNXHR_SIZE)], outdir, avid(), review(review_dir), jobspec_version="1.1.0")
+    assert "1.2.0" in problems(doc, engines)["/jobspec_version"]
+
+
+def test_two_renditions_writing_one_file_are_refused(media, outdir, engines):
+    doc = spec([media("A.mov", size=DNXHR_SIZE)], outdir, {"name": "a", "proxy_profile": H264_720, "output_name_template": "x"},
+               {"name": "b", "proxy_profile": "offline_h264_1920x1080", "output_name_template": "X"})
+    found = problems(doc, engines)
+    assert "/renditions/1/output_name_template" in found and "/renditions/0" in found[
+        "/renditions/1/output_name_template"]
+
+
+def test_a_rendition_never_replaces_a_source(media, engines):
+    src = media("A.mov", size=DNXHR_SIZE)
+    doc = spec([src], src.parent, {"name": "a", "proxy_profile": PRORES, "output_name_template": "{source_name}"},
+               {"name": "b", "proxy_profile": H264_720, "output_name_template": "{source_name}_r"})
+    found = problems(doc, engines)
+    assert "/renditions/0/output_name_template" in found and "replace" in found["/renditions/0/output_name_template"]
+
+
+def test_an_unroutable_rendition_names_itself(media, outdir, engines):
+    src = media("wide.mov", audio=(10,))  # AAC carries 8 channels: the H.264 rendition cannot be made
+    doc = spec([src], outdir, {"name": "edit", "proxy_profile": PRORES, "output_name_template": "{source_name}"},
+               {"name": "review", "proxy_profile": H264_720, "output_name_template": "{source_name}_r"})
+    found = problems(doc, engines)
+    assert list(found) == ["/sources/0"] and "'review'" in found["/sources/0"]
+    assert "8 channels" in found["/sources/0"]
+
+
+def _run(doc, engines):
+    checked = check_document(doc, engines)
+    assert checked.job is not None, checked.problems
+    return checked.job, run_job(checked.job, engines)
+
+
+def test_results_name_each_rendition_and_validate(media, outdir, review_dir, engines):
+    src = media("A001_C001.mov", audio=(2, 1), size=DNXHR_SIZE)
+    job, result = _run(spec([src], outdir, avid(), review(review_dir)), engines)
+    assert result.exit_code == 0, [c.failure for c in result.clips]
+    data = json.loads(json.dumps(to_data(result)))
+    jsonschema.Draft202012Validator(load_schema(RESULT_SCHEMA)).validate(data)
+    assert [(c["index"], c["rendition"], c["profile"], c["status"]) for c in data["clips"]] == [
+        (1, "avid", DNXHR, "COMPLETED"), (1, "review", H264_720, "COMPLETED")]
+    assert data["clips"][0]["commands"] == data["clips"][1]["commands"], "both record the one run that made them"
+    assert len(data["clips"][0]["output"]["files"]) == 4  # V1 and three audio channels
+    assert os.path.isfile(review_dir / "A001_C001.mp4")
+
+
+def test_one_rendition_failing_keeps_the_others(media, outdir, review_dir, engines):
+    """A rendition whose final name is taken fails alone; the others are still made together (planned
+    again without it), verified and published: the job is PARTIAL, exit 3."""
+    src = media("A001_C001.mov", audio=(1,), size=DNXHR_SIZE)
+    taken = review_dir / "A001_C001.mp4"
+    taken.write_bytes(b"someone else's file")
+    prores = {"name": "edit", "proxy_profile": PRORES, "output_name_template": "{source_name}"}
+    job, result = _run(spec([src], outdir, avid(), review(review_dir), prores), engines)
+    assert (result.status, result.exit_code) == (PARTIAL, EXIT_PARTIAL)
+    by_name = {c.rendition: c for c in result.clips}
+    assert by_name["review"].status == "FAILED" and by_name["review"].failure.category == "output_exists"
+    assert taken.read_bytes() == b"someone else's file"
+    for name in ("avid", "edit"):
+        clip = by_name[name]
+        assert clip.status == "COMPLETED" and clip.output.verification.ok
+        assert os.path.isfile(clip.output.path)
+    assert by_name["avid"].commands == by_name["edit"].commands
+    argv = by_name["edit"].commands[-1]["argv"]  # one process made both, without the one that failed
+    made = {c.plan.request.temp_path for c in job.clips if c.rendition != "review"}
+    assert made <= {a.removeprefix("file:") for a in argv} and not any("review" in a for a in argv)
+
+
+def test_a_verification_failure_of_one_rendition_keeps_the_other(media, outdir, review_dir, engines):
+    """After the shared run each rendition is judged alone: one failing a check is kept for inspection
+    under its temp name, the other is published."""
+    from proxx_core import hookimpl
+    from proxx_core.engine import Check
+
+    class FailReview:
+        @hookimpl
+        def proxx_clip_checks(self, plan, output_info):
+            bad = plan.request.profile.name == H264_720
+            return (Check(name="house_rule", expected="ok", actual="bad" if bad else "ok", ok=not bad),)
+
+    strict = load_engines([FailReview()])
+    src = media("A001_C001.mov", audio=(1,), size=DNXHR_SIZE)
+    prores = {"name": "edit", "proxy_profile": PRORES, "output_name_template": "{source_name}"}
+    job, result = _run(spec([src], outdir, prores, review(review_dir)), strict)
+    assert job.together
+    edit, rev = result.clips
+    assert (edit.status, rev.status, result.exit_code) == ("COMPLETED", "FAILED", EXIT_PARTIAL)
+    assert rev.failure.category == "verification_failed" and "house_rule" in rev.failure.message
+    assert os.path.isfile(edit.output.path) and not os.path.exists(review_dir / "A001_C001.mp4")
+    assert os.path.isfile(rev.output.kept_temp_path)
