@@ -41,6 +41,10 @@ def review(folder, **kw):
             "output_name_template": "{source_name}", **kw}
 
 
+def source(media):
+    return media("A.mov", size=DNXHR_SIZE)
+
+
 def problems(doc, engines):
     checked = check_document(doc, engines)
     assert checked.job is None, "the spec was accepted"
@@ -73,17 +77,17 @@ def test_a_dailies_order_validates_and_plans_one_decode(media, outdir, review_di
 def test_both_forms_at_once_are_refused(key, media, outdir, review_dir, engines):
     value = {"proxy_profile": PRORES, "output_name_template": "{source_name}", "layout": "output_dir",
              "raster": "fit", "codec": "prores"}[key]
-    found = problems(spec([media("A.mov", size=DNXHR_SIZE)], outdir, avid(), review(review_dir), **{key: value}), engines)
+    found = problems(spec([source(media)], outdir, avid(), review(review_dir), **{key: value}), engines)
     assert f"/{key}" in found and "renditions" in found[f"/{key}"]
 
 
 def test_names_are_unique_case_insensitively(media, outdir, review_dir, engines):
-    found = problems(spec([media("A.mov", size=DNXHR_SIZE)], outdir, avid(), review(review_dir, name="AVID")), engines)
+    found = problems(spec([source(media)], outdir, avid(), review(review_dir, name="AVID")), engines)
     assert "/renditions/1/name" in found and "/renditions/0" in found["/renditions/1/name"]
 
 
 def test_a_rendition_field_is_named_with_its_fix(media, outdir, review_dir, engines):
-    found = problems(spec([media("A.mov", size=DNXHR_SIZE)], outdir, avid(), review(review_dir, proxy_profile="offline_h264_720",
+    found = problems(spec([source(media)], outdir, avid(), review(review_dir, proxy_profile="offline_h264_720",
                                                                      colour="rec709")), engines)
     assert "/renditions/1/colour" in found and "proxy_profile" in found["/renditions/1/colour"]
     assert "sources" not in found["/renditions/1/colour"], "the rendition's own keys, not the job's, are listed"
@@ -91,19 +95,19 @@ def test_a_rendition_field_is_named_with_its_fix(media, outdir, review_dir, engi
 
 
 def test_a_rendition_is_checked_as_its_single_job(media, outdir, engines):
-    found = problems(spec([media("A.mov", size=DNXHR_SIZE)], outdir, avid(proxy_profile=H264_720),
+    found = problems(spec([source(media)], outdir, avid(proxy_profile=H264_720),
                           review(outdir / "missing", raster="half")), engines)
     assert "avid_mxf" in found["/renditions/0/layout"]
     assert "/renditions/1/output_dir" in found
 
 
 def test_renditions_need_jobspec_1_2(media, outdir, review_dir, engines):
-    doc = spec([media("A.mov", size=DNXHR_SIZE)], outdir, avid(), review(review_dir), jobspec_version="1.1.0")
+    doc = spec([source(media)], outdir, avid(), review(review_dir), jobspec_version="1.1.0")
     assert "1.2.0" in problems(doc, engines)["/jobspec_version"]
 
 
 def test_two_renditions_writing_one_file_are_refused(media, outdir, engines):
-    doc = spec([media("A.mov", size=DNXHR_SIZE)], outdir, {"name": "a", "proxy_profile": H264_720, "output_name_template": "x"},
+    doc = spec([source(media)], outdir, {"name": "a", "proxy_profile": H264_720, "output_name_template": "x"},
                {"name": "b", "proxy_profile": "offline_h264_1920x1080", "output_name_template": "X"})
     found = problems(doc, engines)
     assert "/renditions/1/output_name_template" in found and "/renditions/0" in found[
@@ -111,7 +115,7 @@ def test_two_renditions_writing_one_file_are_refused(media, outdir, engines):
 
 
 def test_a_rendition_never_replaces_a_source(media, engines):
-    src = media("A.mov", size=DNXHR_SIZE)
+    src = source(media)
     doc = spec([src], src.parent, {"name": "a", "proxy_profile": PRORES, "output_name_template": "{source_name}"},
                {"name": "b", "proxy_profile": H264_720, "output_name_template": "{source_name}_r"})
     found = problems(doc, engines)
