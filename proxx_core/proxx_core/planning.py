@@ -334,7 +334,8 @@ def _prepare_renditions(parsed: ParsedJob, engines: EngineSet, *, only: int | No
         except SpecInvalid as exc:
             problems += remapped(exc.problems, k, own_dir=rendition.output_dir is not None, name=rendition.name)
             continue
-        clips += (attrs.evolve(c, rendition=rendition.name) for c in job.clips)
+        clips += (attrs.evolve(c, rendition=rendition.name, warnings=tuple(
+            f"rendition {rendition.name!r}: {w}" for w in c.warnings)) for c in job.clips)
         refused += (attrs.evolve(r, rendition=rendition.name, profile=rendition.proxy_profile) for r in job.refused)
     order = {r.name: k for k, r in enumerate(parsed.spec.renditions)}
     clips.sort(key=lambda c: (c.index, order[c.rendition or ""]))

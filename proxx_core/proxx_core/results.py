@@ -25,6 +25,7 @@ from .hints import known_distributions
 from .layouts import DEFAULT_LAYOUT, output_paths
 from .naming import temp_path_for
 from .profiles import PROFILES
+from .renditions import single_document
 from .serialization import to_data
 
 if TYPE_CHECKING:
@@ -251,6 +252,51 @@ def _clip_files(final: str, *, op_atom: bool) -> list[str]:
     return [f"{stem}.V1.mxf"] + [f"{stem}.A{k}.mxf" for k in channels]
 
 
+def _single_documents(doc: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
+    """The spec as single-rendition specs, each with its rendition's name (JobSpec 1.2 renditions)."""
+    renditions = doc.get("renditions")
+    if not (isinstance(renditions, list) and renditions and all(isinstance(r, dict) for r in renditions)):
+        return [(doc, None)]
+    name = [r.get("name") for r in renditions]
+    return [(single_document(doc, k), name[k] if isinstance(name[k], str) else None) for k in range(len(renditions))]
+
+
+def _interrupted_clips(doc: dict[str, Any], sources: list[str], message: str,
+                       rendition: str | None) -> list[ClipResult]:
+    """Every source's ``interrupted`` clip under one (single-rendition) spec."""
+    clips = []
+    profile_name = doc.get("proxy_profile")
+    profile = PROFILES.get(profile_name) if isinstance(profile_name, str) else None
+    finals = _final_paths(doc, sources, profile)
+    for i, src in enumerate(sources):
+        final = finals[i]
+        notes = [message]
+        output = None
+        if final:
+            files = _clip_files(final, op_atom=doc.get("layout") == "avid_mxf")
+            kept = None
+            for path in files:
+                temp = temp_path_for(path)
+                if os.path.lexists(path):
+                    notes.append(f"a file exists at {path}; this result cannot vouch for it: check or delete it "
+                                 f"before running the job again")
+                if os.path.lexists(temp):
+                    kept = kept or temp
+                    notes.append(f"an unfinished output was left at {temp}; delete it before running the job "
+                                 f"again")
+            output = OutputRecord(path=files[0], size=None, sha256=None, verification=None, kept_temp_path=kept)
+        try:
+            size: int | None = os.path.getsize(src)
+        except OSError:
+            size = None
+        clips.append(ClipResult(index=i + 1, source={"path": src, "size": size, "info": None}, engine=None,
+                                profile=profile_name if isinstance(profile_name, str) else "",
+                                output=output, status=FAILED,
+                                failure=Failure(category="interrupted", message="; ".join(notes)),
+                                rendition=rendition))
+    return clips
+
+
 def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | None = None) -> JobResult:
     """A FAILED result for a job whose process died mid-run (watch-folder recovery): every clip
     ``interrupted``. Built from the spec alone (no probing): sources, profile and output names where
@@ -260,34 +306,9 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
     problems: tuple[Problem, ...] = ()
     sources = doc.get("sources") if doc else None
     if doc is not None and isinstance(sources, list) and all(isinstance(s, str) for s in sources):
-        profile_name = doc.get("proxy_profile")
-        profile = PROFILES.get(profile_name) if isinstance(profile_name, str) else None
-        finals = _final_paths(doc, sources, profile)
-        for i, src in enumerate(sources):
-            final = finals[i]
-            notes = [message]
-            output = None
-            if final:
-                files = _clip_files(final, op_atom=doc.get("layout") == "avid_mxf")
-                kept = None
-                for path in files:
-                    temp = temp_path_for(path)
-                    if os.path.lexists(path):
-                        notes.append(f"a file exists at {path}; this result cannot vouch for it: check or delete it "
-                                     f"before running the job again")
-                    if os.path.lexists(temp):
-                        kept = kept or temp
-                        notes.append(f"an unfinished output was left at {temp}; delete it before running the job "
-                                     f"again")
-                output = OutputRecord(path=files[0], size=None, sha256=None, verification=None, kept_temp_path=kept)
-            try:
-                size: int | None = os.path.getsize(src)
-            except OSError:
-                size = None
-            clips.append(ClipResult(index=i + 1, source={"path": src, "size": size, "info": None}, engine=None,
-                                    profile=profile_name if isinstance(profile_name, str) else "",
-                                    output=output, status=FAILED,
-                                    failure=Failure(category="interrupted", message="; ".join(notes))))
+        for single, rendition in _single_documents(doc):
+            clips += _interrupted_clips(single, sources, message, rendition)
+        clips.sort(key=lambda c: c.index)  # source order, then the spec's order of renditions (a stable sort)
     else:
         problems = (Problem(path="", message=message, category="interrupted"),)
     job_id = None

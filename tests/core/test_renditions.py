@@ -194,3 +194,20 @@ def test_a_verification_failure_of_one_rendition_keeps_the_other(media, outdir, 
     assert rev.failure.category == "verification_failed" and "house_rule" in rev.failure.message
     assert os.path.isfile(edit.output.path) and not os.path.exists(review_dir / "A001_C001.mp4")
     assert os.path.isfile(rev.output.kept_temp_path)
+
+
+def test_an_interrupted_job_reports_every_rendition(tmp_path, review_dir, outdir):
+    """Watch-folder recovery builds the result from the spec alone: one entry per source and
+    rendition, each at its rendition's final name, noting what a dead run left there."""
+    from proxx_core.results import interrupted
+
+    sources = [str(tmp_path / "A001.mov"), str(tmp_path / "A002.mov")]
+    (review_dir / ".A002.mp4.proxx-partial").write_bytes(b"half")
+    doc = spec(sources, outdir, {"name": "edit", "proxy_profile": PRORES, "output_name_template": "{source_name}"},
+               review(review_dir))
+    clips = interrupted(doc, "owner died").clips
+    assert [(c.index, c.rendition, c.profile, c.output.path) for c in clips] == [
+        (1, "edit", PRORES, str(outdir / "A001.mov")), (1, "review", H264_720, str(review_dir / "A001.mp4")),
+        (2, "edit", PRORES, str(outdir / "A002.mov")), (2, "review", H264_720, str(review_dir / "A002.mp4"))]
+    assert clips[3].output.kept_temp_path == str(review_dir / ".A002.mp4.proxx-partial")
+    assert all(c.failure.category == "interrupted" for c in clips)
