@@ -9,9 +9,12 @@ import os
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from proxx_core.api import check_document
 from proxx_core.plugins import load_engines
+from proxx_core.profiles import PROFILES
 from proxx_core.results import EXIT_PARTIAL, PARTIAL
 from proxx_core.runner import run_job
 from proxx_core.serialization import RESULT_SCHEMA, load_schema, to_data
@@ -211,3 +214,54 @@ def test_an_interrupted_job_reports_every_rendition(tmp_path, review_dir, outdir
         (2, "edit", PRORES, str(outdir / "A002.mov")), (2, "review", H264_720, str(review_dir / "A002.mp4"))]
     assert clips[3].output.kept_temp_path == str(review_dir / ".A002.mp4.proxx-partial")
     assert all(c.failure.category == "interrupted" for c in clips)
+
+
+TEMPLATES = ["{source_name}", "{source_name}_{profile}", "proxy", "{index}", "Proxy"]
+
+
+@pytest.fixture(scope="module")
+def two_sources(tmp_path_factory):
+    from proxx_engine_ffmpeg.testmedia import make_source
+
+    root = tmp_path_factory.mktemp("media")
+    out = tmp_path_factory.mktemp("out")
+    (out / "review").mkdir()
+    return [make_source(root / n, size=DNXHR_SIZE, frames=2, audio=(1,)) for n in ("A001.mov", "A002.mov")], out
+
+
+renditions_strategy = st.lists(st.fixed_dictionaries({
+    "name": st.sampled_from(["a", "b", "A", "review"]),
+    "proxy_profile": st.sampled_from(sorted(PROFILES)),
+    "output_name_template": st.sampled_from(TEMPLATES),
+    "layout": st.sampled_from(["output_dir", "avid_mxf"]),
+    "sub": st.booleans()}), min_size=1, max_size=3)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(renditions_strategy)
+def test_an_accepted_spec_never_writes_one_file_twice(two_sources, engines, renditions):
+    """Whatever renditions a spec lists, validate either refuses it at /renditions/... or /sources/...,
+    or accepts a job whose renditions have distinct names and never share a file or touch a source."""
+    sources, out = two_sources
+    listed = [{**{k: v for k, v in r.items() if k != "sub"}, **({"output_dir": str(out / "review")} if r["sub"]
+                                                               else {})} for r in renditions]
+    checked = check_document(spec(sources, out, *listed), engines)
+    if checked.job is None:
+        assert all(p.path.startswith(("/renditions/", "/sources/")) for p in checked.problems), checked.problems
+        return
+    names = [r["name"].lower() for r in renditions]
+    assert len(set(names)) == len(names)
+    files = [name_key(p) for c in checked.job.clips for p in _all_files(c.plan.request)]
+    assert len(set(files)) == len(files)
+    assert not {name_key(str(s)) for s in sources} & set(files)
+    assert len(checked.job.clips) == len(sources) * len(renditions)
+
+
+def _all_files(req):
+    return (req.output_path, req.temp_path, *(p for t in req.extra_outputs for p in (t.path, t.temp_path)))
+
+
+def name_key(path):
+    from proxx_core.writegate import name_key as key
+
+    return os.path.dirname(path), key(os.path.basename(path))
