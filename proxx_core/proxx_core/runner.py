@@ -246,15 +246,20 @@ def _make(run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: Ev
     try:
         assert engine is not None  # the plan was made by this engine set
         run.records = _execute(clip, engine, cancel, events)
-    except ClipFailure as exc:
-        run.records = exc.records or run.records
-        raise _Stop(exc.category, exc.message + _discard(*claims)) from exc
-    except OSError as exc:
-        raise _Stop("io_error", f"{exc.filename or req.temp_path}: {exc.strerror or exc}" + _discard(*claims)) from exc
-    except Exception as exc:  # engine bug: fail this clip, keep the job going
-        raise _Stop("engine_failed", f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}"
-                    + _discard(*claims)) from exc
+    except Exception as exc:  # a failure or an engine bug: fail this clip, keep the job going
+        run.records = exc.records if isinstance(exc, ClipFailure) and exc.records else run.records
+        raise _stop_of(exc, plan.engine, req.temp_path, claims) from exc
     return _judge(run, engine, engines, claims)
+
+
+def _stop_of(exc: Exception, engine: str, temp_path: str, claims: list[TempClaim]) -> _Stop:
+    """How an exception from an engine's step ends the clip: its category (storage errors are
+    ``io_error``, anything unexpected an engine bug), the temp files this run owns removed."""
+    if isinstance(exc, ClipFailure):
+        return _Stop(exc.category, exc.message + _discard(*claims))
+    if isinstance(exc, OSError):
+        return _Stop("io_error", f"{exc.filename or temp_path}: {exc.strerror or exc}" + _discard(*claims))
+    return _Stop("engine_failed", f"engine {engine!r} raised {type(exc).__name__}: {exc}" + _discard(*claims))
 
 
 def _judge(run: _ClipRun, engine: Engine, engines: EngineSet, claims: list[TempClaim]) -> Verification:
@@ -276,14 +281,9 @@ def _judge(run: _ClipRun, engine: Engine, engines: EngineSet, claims: list[TempC
         run.relink_verdicts(judged, op_atom=bool(req.extra_outputs) or req.layout == "avid_mxf")
     except _Stop:
         raise
-    except ClipFailure as exc:
-        run.records = exc.records or run.records
-        raise _Stop(exc.category, exc.message + _discard(*claims)) from exc
-    except OSError as exc:
-        raise _Stop("io_error", f"{exc.filename or req.temp_path}: {exc.strerror or exc}" + _discard(*claims)) from exc
-    except Exception as exc:  # engine bug: fail this clip, keep the job going
-        raise _Stop("engine_failed", f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}"
-                    + _discard(*claims)) from exc
+    except Exception as exc:  # a failure or an engine bug: fail this clip, keep the job going
+        run.records = exc.records if isinstance(exc, ClipFailure) and exc.records else run.records
+        raise _stop_of(exc, plan.engine, req.temp_path, claims) from exc
     if not verification.ok:
         bad = ", ".join(f"{c.name} expected {c.expected!r} got {c.actual!r}" for c in verification.failed_checks())
         kept = req.temp_path if claims[0].at_path() else None
@@ -575,15 +575,9 @@ def _run_once(plan: TogetherPlan, ready: list[tuple[int, _ClipRun, list[TempClai
     try:
         assert engine is not None  # the plan was made by this engine set
         records = _execute(runs[0].clip, engine, cancel, events, plan)
-    except ClipFailure as exc:
-        records = exc.records
-        failed = _Stop(exc.category, exc.message + _discard(*claims))
-    except OSError as exc:
-        failed = _Stop("io_error", f"{exc.filename or plan.request.temp_path}: {exc.strerror or exc}"
-                       + _discard(*claims))
-    except Exception as exc:  # engine bug: fail these renditions, keep the job going
-        failed = _Stop("engine_failed", f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}"
-                       + _discard(*claims))
+    except Exception as exc:  # a failure or an engine bug: fail these renditions, keep the job going
+        records = exc.records if isinstance(exc, ClipFailure) else ()
+        failed = _stop_of(exc, plan.engine, plan.request.temp_path, claims)
     for run in runs:
         run.records = records
     return failed

@@ -265,3 +265,33 @@ def name_key(path):
     from proxx_core.writegate import name_key as key
 
     return os.path.dirname(path), key(os.path.basename(path))
+
+
+def test_a_failed_shared_run_fails_its_renditions_only(media, outdir, review_dir, proxx, write_job, tmp_path):
+    """The run that makes a source's renditions crashes: every rendition of that source fails with the
+    engine's error and leaves no file; the other source's renditions are made (PARTIAL, exit 3)."""
+    import sys
+    from pathlib import Path
+
+    from proxx_engine_ffmpeg.binary import inspect_binary
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "ffmpeg"))
+    from test_failures import WRAPPER  # the stand-in ffmpeg that provokes real failures
+
+    fake = tmp_path / "bin" / "ffmpeg"
+    fake.parent.mkdir()
+    fake.write_text(WRAPPER.replace("{real}", inspect_binary().path).replace("{fmt}", "mov"))
+    fake.chmod(0o755)
+    bad, good = media("fail-me.mov", size=DNXHR_SIZE), media("good.mov", size=DNXHR_SIZE)
+    prores = {"name": "edit", "proxy_profile": PRORES, "output_name_template": "{source_name}"}
+    r = proxx("run", write_job(spec([bad, good], outdir, prores, review(review_dir))), "--max-workers", 1,
+              env_extra={"PROXX_FFMPEG": str(fake)})
+    assert r.returncode == EXIT_PARTIAL, r.stderr
+    clips = r.json()["clips"]
+    assert [(c["index"], c["rendition"], c["status"]) for c in clips] == [
+        (1, "edit", "FAILED"), (1, "review", "FAILED"), (2, "edit", "COMPLETED"), (2, "review", "COMPLETED")]
+    for failed in clips[:2]:
+        assert failed["failure"]["category"] == "engine_failed"
+        assert "simulated encoder crash" in failed["failure"]["message"]
+    assert sorted(p.name for p in outdir.iterdir()) == ["good.mov", "review"]
+    assert sorted(p.name for p in review_dir.iterdir()) == ["good.mp4"]
