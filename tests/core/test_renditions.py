@@ -295,3 +295,15 @@ def test_a_failed_shared_run_fails_its_renditions_only(media, outdir, review_dir
         assert "simulated encoder crash" in failed["failure"]["message"]
     assert sorted(p.name for p in outdir.iterdir()) == ["good.mov", "review"]
     assert sorted(p.name for p in review_dir.iterdir()) == ["good.mp4"]
+
+
+def test_the_plan_lists_the_shared_run_and_validates(media, outdir, review_dir, engines):
+    from proxx_core.serialization import PLAN_SCHEMA, plan_document
+
+    checked = check_document(spec([source(media)], outdir, avid(), review(review_dir)), engines)
+    plan = json.loads(json.dumps(plan_document(checked.job, [engines.identity("ffmpeg")])))
+    jsonschema.Draft202012Validator(load_schema(PLAN_SCHEMA)).validate(plan)
+    assert [c["rendition"] for c in plan["clips"]] == ["avid", "review"]
+    (together,) = plan["together"]
+    assert together["renditions"] == ["avid", "review"] and together["index"] == 1
+    assert together["commands"] == [to_data(c) for c in checked.job.together[0].commands]
