@@ -80,7 +80,8 @@ def rendition_problems(doc: dict[str, Any]) -> list[Problem]:
     as the single-rendition spec it stands for, its own keys named under ``/renditions/<k>``."""
     problems = document_problems(doc) + form_problems(doc)
     for k, rendition in enumerate(doc["renditions"]):
-        if not isinstance(rendition, dict) or rendition.get("proxy_profile") not in PROFILES or any(
+        profile = rendition.get("proxy_profile") if isinstance(rendition, dict) else None
+        if not isinstance(profile, str) or profile not in PROFILES or any(
                 p.path == f"/renditions/{k}" or p.path.startswith(f"/renditions/{k}/") for p in problems):
             continue  # the schema's wording already says what is wrong with it
         problems += remapped(static_problems(single_document(doc, k))[1], k, own_dir="output_dir" in rendition)

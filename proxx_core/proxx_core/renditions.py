@@ -71,7 +71,8 @@ def single_document(doc: dict[str, Any], k: int) -> dict[str, Any]:
     rendition = doc["renditions"][k]
     single = {key: value for key, value in doc.items() if key != "renditions"}
     single.update({key: rendition[key] for key in RENDITION_KEYS if key in rendition})
-    profile = PROFILES.get(rendition.get("proxy_profile"))
+    name = rendition.get("proxy_profile")
+    profile = PROFILES.get(name) if isinstance(name, str) else None
     if profile is not None:
         single.update(codec=profile.codec, container=profile.container)
     single.setdefault("fps_mode", "preserve_source")

@@ -307,3 +307,27 @@ def test_the_plan_lists_the_shared_run_and_validates(media, outdir, review_dir, 
     (together,) = plan["together"]
     assert together["renditions"] == ["avid", "review"] and together["index"] == 1
     assert together["commands"] == [to_data(c) for c in checked.job.together[0].commands]
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                        max_size=3), max_leaves=8)
+rendition_like = st.fixed_dictionaries({}, optional={
+    "name": json_values | st.sampled_from(["a", "b"]), "proxy_profile": json_values | st.sampled_from(sorted(PROFILES)),
+    "output_name_template": json_values | st.just("{source_name}"), "layout": json_values, "raster": json_values,
+    "output_dir": json_values})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(rendition_like | json_values, max_size=3) | json_values)
+def test_any_renditions_value_is_answered_never_raised(two_sources, engines, renditions):
+    """Whatever JSON stands under /renditions, validation answers with problems naming fields (never an
+    exception), and a watch folder's recovery still builds a result from the spec."""
+    from proxx_core.results import interrupted
+
+    sources, out = two_sources
+    doc = spec(sources, out)
+    doc["renditions"] = renditions
+    checked = check_document(doc, engines)
+    assert checked.job is not None or all(p.path.startswith("/") for p in checked.problems)
+    interrupted(doc, "owner died")
