@@ -74,5 +74,5 @@ def plan_together(engine: str, plans: tuple[ClipPlan, ...]) -> TogetherPlan | No
 
 
 def audio_files(plan: TogetherPlan) -> list[str]:
-    """The audio passes' files of the run (each removed before it and after it)."""
-    return sorted({audio_temp_path(m.request) for m in plan.members if needs_audio_pass(m.request)})
+    """The files the run's audio passes write (each removed before the run and after it)."""
+    return [c.argv[-1].removeprefix("file:") for c in plan.commands if c.purpose == AUDIO_PURPOSE]

@@ -88,3 +88,30 @@ def test_renditions_without_simd_are_the_single_jobs_bytes(source, single, proxx
     clips = _renditions_run(source, tmp_path / "together", proxx, write_job, env={"PROXX_FFMPEG": str(wrapper)})
     assert all(c["commands"][-1]["argv"][0] == str(wrapper) for c in clips)
     assert {c["rendition"]: _digests(c) for c in clips} == single
+
+
+def test_renditions_with_a_look_and_burn_in_are_the_single_jobs_bytes(source, proxx, write_job, tmp_path):
+    """The look's files (a saturation LUT per rendition) and the burn-in are each rendition's own."""
+    extra = {"look": {"cdl": {"slope": [1.1, 1.0, 0.9], "offset": [0.0, 0.01, 0.0], "power": [1.0, 1.0, 1.0],
+                              "saturation": 0.37}},
+             "burn_in": [{"text": "{timecode} {source_name}", "position": "bottom_left"}]}
+    chosen = [("prores", "offline_prores_proxy_1920x1080"), ("review", "offline_h264_1280x720")]
+    single = {}
+    for name, profile in chosen:
+        out = tmp_path / "single" / name
+        out.mkdir(parents=True)
+        r = proxx("run", write_job(_doc(source, output_dir=str(out), proxy_profile=profile,
+                                        output_name_template="{source_name}", **extra)), "--max-workers", 1)
+        assert r.returncode == 0, r.stderr
+        single[name] = _digests(r.json()["clips"][0])
+    renditions = []
+    for name, profile in chosen:
+        (tmp_path / "together" / name).mkdir(parents=True)
+        renditions.append({"name": name, "proxy_profile": profile, "output_dir": str(tmp_path / "together" / name),
+                           "output_name_template": "{source_name}"})
+    r = proxx("run", write_job(_doc(source, renditions=renditions, **extra)), "--max-workers", 1)
+    assert r.returncode == 0, r.stderr
+    clips = r.json()["clips"]
+    assert len([c for c in clips[0]["commands"] if "-cpuflags" not in c["argv"]]) == 1, "one decode"
+    assert {c["rendition"]: _digests(c) for c in clips} == single
+    assert sorted(p.name for p in (tmp_path / "together" / "review").iterdir()) == ["A001_C001.mp4"], "no scratch left"
