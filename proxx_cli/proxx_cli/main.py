@@ -398,6 +398,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on a bad command line; for proxx, 2 means "no clip succeeded", so a usage
     error exits 1 (sub-command parsers are made of this class too)."""
 
+    #: the top-level parser's commands, in the order they were added (built-in, then plugins')
+    commands: list[str]
+
     def error(self, message: str):
         self.print_usage(sys.stderr)
         self.exit(1, f"{self.prog}: error: {message}\n")
@@ -412,9 +415,18 @@ class _NotBuilt:
 
 
 def _command_of(argv: list[str]) -> str | None:
-    """The subcommand named by ``argv`` when it is the first word, else None (then every subparser
-    is built, so `proxx --help` and the invalid-choice error list them all)."""
-    return argv[0] if argv and argv[0] in COMMAND_NAMES else None
+    """What ``argv`` asks to build: a built-in command's name (only its parser is built), a plugin
+    command's name (only the plugin adding it is loaded), ``--version`` (nothing is built); else None
+    (every subparser is built, so `proxx --help` and the invalid-choice error list them all)."""
+    if not argv:
+        return None
+    if argv[0] in COMMAND_NAMES or argv[0] == VERSION:
+        return argv[0]
+    if argv[0].startswith("-"):
+        return None
+    from proxx_core.plugins import command_entry_points
+
+    return argv[0] if command_entry_points(argv[0]) else None
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -434,8 +446,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter,
                            epilog=EXIT_CODES, **kw)
         p.set_defaults(func=func)
+        parser.commands.append(name)
         return p
 
+    parser.commands = []
     from .frontdoor import add_source_options
 
     p = add("validate", "Check a job completely (schema, sources, names, routing); run nothing.", cmd_validate)
@@ -484,51 +498,47 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p = add("demo", "Make sample media and run a real demo job with the FFmpeg engine.", cmd_demo)
     p.add_argument("dir", nargs="?", help="where to put the demo (default: a new temporary folder)")
     p.add_argument("--max-workers", type=_workers, default=2, metavar="N|auto")
-    if only is None or only in FLEET_COMMANDS:
-        _add_fleet_commands(add)
-    if only is None:
-        _add_plugin_commands(add)
+    if only is None or only not in COMMAND_NAMES | {VERSION}:
+        _add_plugin_commands(add, only)
     return parser
 
 
-def _add_plugin_commands(add) -> None:
-    """Commands other distributions offer (entry-point group ``proxx.commands``: each names a
-    function called with ``add(name, help, func)``), e.g. ``dashboard`` from proxx-dashboard; the CLI
-    never imports them. A built-in name cannot be taken, and a broken plugin only loses its command."""
-    import importlib.metadata
+def _add_plugin_commands(add, only: str | None) -> None:
+    """Commands other distributions add through the ``proxx_register_commands`` hook (their modules are
+    named by the ``proxx.commands`` entry-point group), e.g. the fleet's and ``dashboard``; the CLI never
+    imports them. A built-in name cannot be taken, and a broken plugin only loses its commands."""
+    from proxx_core.plugins import register_commands
 
-    for ep in sorted(importlib.metadata.entry_points(group="proxx.commands"), key=lambda ep: ep.name):
-        if ep.name in COMMAND_NAMES:
-            continue
-        try:
-            ep.load()(add)
-        except Exception as exc:
-            _err(f"proxx: the command {ep.name!r} from {ep.value} could not be loaded: {type(exc).__name__}: {exc}")
+    def add_plugin_command(name, help_, func, **kw):
+        if name in COMMAND_NAMES:
+            _err(f"proxx: a plugin tried to add the built-in command {name!r}; ignored (update or uninstall it)")
+            return _NotBuilt()
+        return add(name, help_, func, **kw)
 
-
-FLEET_COMMANDS = ("worker", "submit", "status", "wait", "cancel", "workers")
-COMMAND_NAMES = frozenset({"validate", "plan", "run", "job", "watch", "engines", "profiles", "schema", "docs",
-                           "demo", *FLEET_COMMANDS})
+    for message in register_commands(add_plugin_command, command=only, skip=COMMAND_NAMES):
+        _err(f"proxx: {message}")
 
 
-def _add_fleet_commands(add) -> None:
-    """Fleet commands come from the optional proxx-fleet distribution (Celery + Redis)."""
-    try:
-        from proxx_fleet.cli import add_commands
-    except ImportError:
-        for name in FLEET_COMMANDS:
-            p = add(name, "(fleet) needs proxx-fleet: pip install ./proxx_fleet from a clone", _fleet_missing)
-            p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        return
-    add_commands(add, _whole, _seconds)
+VERSION = "--version"
+COMMAND_NAMES = frozenset({"validate", "plan", "run", "job", "watch", "engines", "profiles", "schema", "docs", "demo"})
+#: commands of Proxx's optional distributions: `proxx NAME` without them says what to install
+OPTIONAL_COMMANDS = {**dict.fromkeys(("worker", "submit", "status", "wait", "cancel", "workers"),
+                                    ("proxx-fleet", "fleet")),
+                     "dashboard": ("proxx-dashboard", "status-page")}
 
 
-def _fleet_missing(args) -> int:
+def _not_installed(command: str) -> int:
     from proxx_core.hints import install_command
 
-    _err(f"proxx: `proxx {args.command}` runs on a fleet and needs the proxx-fleet distribution: "
-         f"{install_command('proxx-fleet')} (proxx docs fleet)")
+    dist, topic = OPTIONAL_COMMANDS[command]
+    _err(f"proxx: `proxx {command}` needs the {dist} distribution, which is not installed here (or failed to "
+         f"load): {install_command(dist)} (proxx docs {topic})")
     return 1
+
+
+def sub_commands(parser: argparse.ArgumentParser) -> tuple[str, ...]:
+    """The commands ``parser`` was built with (built-in and from plugins)."""
+    return tuple(getattr(parser, "commands", ()))
 
 
 #: polling faster than this only burns CPU; slower than a day is a mistake
@@ -591,7 +601,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
-    parser = build_parser(only=_command_of(argv))
+    only = _command_of(argv)
+    if only is None and argv and argv[0] in OPTIONAL_COMMANDS:  # no installed plugin adds it
+        return _not_installed(argv[0])
+    parser = build_parser(only=only)
+    if only not in (None, VERSION, *sub_commands(parser)):  # a plugin command whose plugin failed (said above)
+        if only in OPTIONAL_COMMANDS:
+            return _not_installed(only)
+        _err(f"proxx: the command {only!r} is declared by an installed plugin that could not add it; reinstall it")
+        return 1
     args = parser.parse_args(argv)
     if args.command in _LONG_RUNNING:
         gcstartup.done()

@@ -5,13 +5,18 @@ A sink is a plugin object (``name``, ``problems``, ``write``) registered through
 ``proxx_register_deliverables`` hook; Proxx's own (ale, fcpxml, mhl, otio) live in the optional
 ``proxx-deliver`` distribution, and a third party writes one the same way. The core calls the sinks
 itself (not as fire-and-forget observers) because the result must list every sidecar with its
-SHA-256: a sink returns :class:`Deliverable` records and the core puts them in the result before it
-is printed or filed. Sinks read the result as its JSON data (docs/results.md), the stable contract.
+SHA-256: a sink returns ``(file name, bytes)`` pairs and the core writes them (write gate,
+existing-output policy, atomic), hashes them and puts them in the result before it is printed or
+filed. A sink that runs a tool writing files itself (``mhl``: ASC MHL's ``ascmhl create``) returns
+:class:`Deliverable` records of what the tool wrote instead, gating the tool's folder itself; so do
+sinks written before the pairs existed, which call :func:`write_sidecar` themselves. Sinks read the
+result as its JSON data (docs/results.md), the stable contract.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,7 +24,7 @@ from typing import Any
 import attrs
 
 from .atomic import sha256_file
-from .errors import Problem
+from .errors import Problem, shown
 from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, rerun_hint
 from .hints import install_command
 from .layouts import job_write_gate
@@ -100,7 +105,10 @@ class DeliverableSink:
         (``clips[].source.info``), in spec order."""
         return []
 
-    def write(self, job: DeliveryJob) -> Sequence[Deliverable]:
+    def write(self, job: DeliveryJob) -> Sequence[tuple[str, bytes] | Deliverable]:
+        """The sidecars for ``job``: ``(file name, bytes)`` pairs, each a file in ``job.folder``;
+        the core writes each through the job's write gate and lists it with its SHA-256. A file the
+        sink (or a tool it runs) wrote itself is returned as a :class:`Deliverable` record instead."""
         raise NotImplementedError
 
     def file_names(self, document: Mapping[str, Any], job_id: str) -> Sequence[str] | None:
@@ -134,6 +142,43 @@ def write_sidecar(job: DeliveryJob, name: str, file_name: str, data: bytes) -> D
         raise FileExistsError(f"{final} already exists (a sidecar of an earlier run?) and was left untouched; "
                               f"delete it, or {rerun_hint(job.result.get('jobspec'))}") from None
     return Deliverable(name=name, path=final, sha256=digest)
+
+
+def sink_files(job: DeliveryJob, name: str, returned: Sequence[object]) -> list[Deliverable]:
+    """What the sink ``name`` returned, written and listed: each ``(file name, bytes)`` pair through
+    :func:`write_sidecar`, each :class:`Deliverable` (a file the sink or its tool wrote) kept once the
+    write gate has checked it is no source. Everything is checked before anything is written, so a
+    sink returning one wrong value writes nothing."""
+    checked: list[Deliverable | tuple[str, bytes]] = []
+    for item in returned:
+        if isinstance(item, Deliverable):
+            if item.name != name:
+                raise TypeError(f"the {name!r} sink returned a Deliverable named {item.name!r}; name it {name!r}")
+            checked.append(item)
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], bytes):
+            why = _file_name_problem(item[0])
+            if why:
+                raise ValueError(f"the {name!r} sink returned the file name {shown(item[0])}: {why}")
+            checked.append((item[0], item[1]))
+        else:
+            raise TypeError(f"the {name!r} sink returned {type(item).__name__}: a sink returns (file name, bytes) "
+                            f"pairs for the core to write, or Deliverable({name!r}) records of files it wrote itself")
+    records = []
+    for done in checked:
+        if isinstance(done, Deliverable):
+            if done.path and not done.error:
+                job.write_gate().check_written(done.path)
+            records.append(done)
+        else:
+            records.append(write_sidecar(job, name, *done))
+    return records
+
+
+def _file_name_problem(file_name: str) -> str | None:
+    """Why a sidecar's file name cannot be written in the job's folder, or None."""
+    if file_name in ("", ".", "..") or re.search(r"[\\/\x00]", file_name):
+        return "a sidecar is a file in output_dir: return its bare file name, no folder (e.g. f'{job.job_id}.csv')"
+    return None
 
 
 def _same_bytes(path: str, data: bytes) -> bool:

@@ -2,8 +2,10 @@
 
 Reading (strict, bounded JSON: :mod:`.jsonload`), the schema with operator wording and JSON paths,
 the version and key-per-version rules, field checks that need no disk, and the job's identity
-(canonical form, SHA-256, job id) computed exactly once. Nothing downstream sees the raw dict:
-later steps take the ``ParsedJob``.
+(canonical form, SHA-256, job id) computed exactly once. Later steps take the ``ParsedJob``: its
+typed ``spec`` for what is typed, and its ``document`` (the dict as read) where steps still read
+keys (the features a job needs, burn-in tokens, deliverables, the re-run hint) and for the result's
+``jobspec``.
 """
 
 from __future__ import annotations

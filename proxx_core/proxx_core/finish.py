@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .deliverables import Deliverable, DeliveryJob, sinks
+from .deliverables import Deliverable, DeliveryJob, sink_files, sinks
 from .existing import FAIL, document_policy
 from .layouts import job_write_gate
 from .results import EXIT_OK, EXIT_PARTIAL, EXIT_SYSTEM, JobResult
@@ -81,9 +81,8 @@ def deliver(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str
         try:
             if sink is None:
                 raise RuntimeError(f"no installed plugin provides the {name!r} deliverable")
-            written = list(sink.write(attrs.evolve(job, written=tuple(records))))
-            if not all(isinstance(w, Deliverable) and w.name == name for w in written):
-                raise TypeError(f"the {name!r} sink returned something other than Deliverable({name!r}) records")
+            sink_job = attrs.evolve(job, written=tuple(records))
+            written = sink_files(sink_job, name, sink.write(sink_job))
         except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"
             written = [Deliverable(name=name, path=None, sha256=None, error=message)]

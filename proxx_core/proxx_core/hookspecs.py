@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import argparse
+
     from .deliverables import DeliverableSink
     from .engine import Check, ClipPlan, Engine
     from .events import ProxxEvent
@@ -130,4 +132,31 @@ def proxx_event(event: ProxxEvent) -> None:
     :return: nothing (return values are ignored).
 
     .. versionadded:: 1.2
+    """
+
+
+@hookspec
+def proxx_register_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add subcommands to ``proxx`` (the fleet's ``worker``/``submit``/…, ``dashboard``).
+
+    Called by the CLI when it builds its parser, never at import: for ``proxx NAME`` only the plugins
+    whose ``proxx.commands`` entry point is named ``NAME`` are loaded (start-up pays for one plugin, and
+    never for ``proxx --version`` or a built-in command); for ``proxx --help``, a bare ``proxx`` or a
+    name no entry point declares, every plugin of the group. The CLI imports no plugin: a plugin
+    declares one entry point per command it adds, each naming the module that implements this hook::
+
+        [project.entry-points."proxx.commands"]
+        mycommand = "my_distribution.commands"
+
+    Keep that module cheap to import (the heavy imports go inside the command's function). An
+    exception here is isolated: ``proxx`` reports it on stderr and the plugin only loses its commands.
+
+    :param add: ``add(name, help, func, **parser_kwargs)`` adds the subcommand ``name`` and returns its
+        :class:`argparse.ArgumentParser` for the command's arguments; ``func(args)`` runs it and returns
+        the exit code. A built-in name (``run``, ``validate``, …) is refused: ``add`` then returns a
+        parser nobody uses, and ``proxx`` says so on stderr.
+    :return: nothing (return values are ignored).
+
+    .. versionadded:: 1.2 (replaces a ``proxx.commands`` entry point naming an ``add_command(add)``
+       function, which still works and warns)
     """

@@ -29,6 +29,7 @@ engines use only these two, exactly as a third-party engine must.
 - timecode: :func:`timecode_to_frames`, :func:`frames_to_timecode`, :func:`timecode_base` (drop-frame
   counting as burn-ins and sidecars show it), :func:`timecode_is_drop_frame`; :func:`decisive_stderr_line`
   (the line of a tool's stderr that says why it failed)
+- messages: :func:`shown` (a user's value quoted and cut to 80 characters, as every Proxx message quotes one)
 
 For plugins other than engines (imported on first use, so an engine's import stays cheap):
 
@@ -46,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from .avprobe import probe_file
 from .clock import now_rfc3339
-from .errors import ClipFailure, ProxxError
+from .errors import ClipFailure, ProxxError, shown
 from .fingerprint import binary_sha256, cached_by_file, is_cached
 from .look import LookFileError, write_plain_cube
 from .media import ZERO_TIMECODE, normalise_timecode, timecode_is_drop_frame
@@ -92,7 +93,7 @@ __all__ = [
     "LookFileError", "NotAFile", "ProxxError", "WriteGate", "assumed_color_tags", "binary_sha256", "cached_by_file",
     "child_process_options", "compare", "decisive_stderr_line", "fit_raster", "frames_to_timecode", "intra_threads",
     "is_cached", "kill_process_group", "load_node_config", "normalise_timecode", "now_rfc3339", "open_regular",
-    "output_color_tags", "probe_file", "proxy_folder", "run_command", "run_commands", "sha256_of", "stderr_tail",
-    "timecode_base", "timecode_is_drop_frame", "timecode_to_frames", "verify_output", "write_plain_cube",
+    "output_color_tags", "probe_file", "proxy_folder", "run_command", "run_commands", "sha256_of", "shown",
+    "stderr_tail", "timecode_base", "timecode_is_drop_frame", "timecode_to_frames", "verify_output", "write_plain_cube",
     "write_sidecar",
 ]

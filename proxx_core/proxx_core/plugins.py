@@ -7,6 +7,11 @@ Environment:
   ``PROXX_LOAD_PLUGINS``  comma-separated entry-point names to load (allow-list); empty string
                           loads none. Unset loads every entry point in the ``proxx`` group.
   ``PROXX_STRICT_PLUGINS`` set to 1 to make any plugin that fails to load a fatal error (CI).
+  ``PROXX_TRACE_PLUGINS``  1: every hook call a plugin answers, on stderr; a path: appended there
+                          (:mod:`proxx_core.plugintrace`).
+
+Commands come from a second entry-point group, ``proxx.commands`` (:func:`register_commands`): its
+entry names are the commands, so ``proxx NAME`` loads only the plugin that adds ``NAME``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pluggy
 
-from . import hookspecs
+from . import hookspecs, plugintrace
 from .engine import ENGINE_CONTRACT_VERSION, Capabilities, Check, ClipPlan, Engine, EngineIdentity
 from .errors import PluginContractError
 
@@ -30,6 +35,8 @@ if TYPE_CHECKING:
     from .results import JobResult
 
 ENTRY_POINT_GROUP = "proxx"
+#: plugins adding ``proxx`` subcommands; each entry is named after the command it adds
+COMMANDS_GROUP = "proxx.commands"
 
 
 @attrs.frozen(kw_only=True)
@@ -140,6 +147,7 @@ class EngineSet:
 def make_plugin_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
+    plugintrace.install(pm)  # PROXX_TRACE_PLUGINS
     return pm
 
 
@@ -250,3 +258,53 @@ def _contract_problem(engine: object) -> str | None:
                 f"this Proxx speaks {ENGINE_CONTRACT_VERSION}. Install a version of the engine "
                 f"built for contract {_major(ENGINE_CONTRACT_VERSION)}.x")
     return None
+
+
+def command_entry_points(command: str | None = None) -> list[importlib.metadata.EntryPoint]:
+    """The ``proxx.commands`` entries, sorted by name; with ``command``, only those named so."""
+    eps = importlib.metadata.entry_points(group=COMMANDS_GROUP)
+    return sorted((ep for ep in eps if command is None or ep.name == command), key=lambda ep: ep.name)
+
+
+class _AddCommandFunction:
+    """A ``proxx.commands`` entry naming an ``add_command(add)`` function (before the hook existed),
+    called through the hook like any plugin."""
+
+    def __init__(self, function: Any) -> None:
+        self._function = function
+
+    @hookspecs.hookimpl
+    def proxx_register_commands(self, add: Any) -> None:
+        warnings.warn("a proxx.commands entry point naming a function is deprecated: name a module that "
+                      "implements the proxx_register_commands hook (docs/engine-authors.md)", DeprecationWarning,
+                      stacklevel=2)
+        self._function(add)
+
+
+def register_commands(add: Any, *, command: str | None = None, skip: Iterable[str] = ()) -> tuple[str, ...]:
+    """Load the ``proxx.commands`` plugins and call each one's ``proxx_register_commands(add)``,
+    isolated: one message per plugin that failed (it loses only its commands).
+
+    ``command``: the command being run; when an entry is named so, only its plugin is loaded (start-up
+    pays for one plugin), else every plugin is. ``skip``: entry names never loaded (built-in commands)."""
+    skipped = set(skip)
+    eps = [ep for ep in command_entry_points(command) if ep.name not in skipped] if command else []
+    if not eps:
+        eps = [ep for ep in command_entry_points() if ep.name not in skipped]
+    pm = make_plugin_manager()
+    errors: list[str] = []
+    for value in sorted({ep.value for ep in eps}):  # one module may add several commands
+        named = [ep for ep in eps if ep.value == value]
+        names = ", ".join(repr(ep.name) for ep in named)
+        try:
+            plugin = named[0].load()
+            if not hasattr(plugin, "proxx_register_commands") and callable(plugin):
+                plugin = _AddCommandFunction(plugin)
+            pm.register(plugin, name=value)
+            if value not in {impl.plugin_name for impl in pm.hook.proxx_register_commands.get_hookimpls()}:
+                raise PluginContractError("it implements no proxx_register_commands hook (a function of that name "
+                                          "marked @proxx_core.hookimpl)")
+            _only(pm, "proxx_register_commands", value)(add=add)
+        except Exception as exc:
+            errors.append(f"the command(s) {names} from {value} could not be loaded: {type(exc).__name__}: {exc}")
+    return tuple(errors)

@@ -1,6 +1,6 @@
-"""``proxx dashboard DIR``: registered with the CLI through the ``proxx.commands`` entry-point group,
-so ``proxx_cli`` never imports this distribution. Serves with uvicorn; refuses an address other than
-loopback without a token."""
+"""``proxx dashboard DIR``: added to the CLI through the ``proxx_register_commands`` hook (this module is
+the ``proxx.commands`` entry point ``dashboard``), so ``proxx_cli`` never imports this distribution.
+Serves with uvicorn; refuses an address other than loopback without a token."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from proxx_core import hookimpl
+
 from .auth import ENV, is_loopback
 from .settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_STALL_SECONDS
 
 
-def add_command(add: Any) -> None:
-    """Called by ``proxx_cli.main`` with its ``add(name, help, func)``."""
+@hookimpl
+def proxx_register_commands(add: Any) -> None:
+    """``dashboard``, through the CLI's ``add(name, help, func)``."""
     p = add("dashboard", "Serve a read-only live status page (and Prometheus /metrics) for a watch folder: "
                          "nodes, worker slots, jobs, recent history. Binds to 127.0.0.1 unless --host is given, "
                          "which then needs a token (--token or PROXX_DASHBOARD_TOKEN). Guide: proxx docs status-page",

@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from proxx_core import hookimpl
-from proxx_core.kit import DeliverableSink, DeliveryJob, write_sidecar
+from proxx_core.kit import DeliverableSink, DeliveryJob
 
 from .clips import DeliveredClip, delivered_clip, linked_clips
 
@@ -159,7 +159,7 @@ class AleSink(DeliverableSink):
 
     def write(self, job: DeliveryJob):
         rows = [ale_row(c) for c in linked_clips(job)]
-        return [write_sidecar(job, self.name, name, text.encode("utf-8")) for name, text in ale_files(job.job_id, rows)]
+        return [(name, text.encode("utf-8")) for name, text in ale_files(job.job_id, rows)]
 
 
 @hookimpl

@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from proxx_core import hookimpl
-from proxx_core.kit import DeliverableSink, DeliveryJob, write_sidecar
+from proxx_core.kit import DeliverableSink, DeliveryJob
 
 from .clips import DeliveredClip, delivered_clips, rate_label
 
@@ -119,7 +119,7 @@ class FcpxmlSink(DeliverableSink):
 
     def write(self, job: DeliveryJob):
         text = fcpxml_text(job.job_id, delivered_clips(job))
-        return [write_sidecar(job, self.name, f"{job.job_id}.fcpxml", text.encode("utf-8"))]
+        return [(f"{job.job_id}.fcpxml", text.encode("utf-8"))]
 
 
 @hookimpl

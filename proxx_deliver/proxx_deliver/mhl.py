@@ -168,6 +168,10 @@ class MhlSink(DeliverableSink):
         return [f"{job_id}.sources.mhl", f"{HISTORY}/"]  # ascmhl writes anything under ascmhl/
 
     def write(self, job: DeliveryJob):
+        """The one sink that writes its files itself, not as (file name, bytes) for the core: ascmhl
+        writes the histories (their folders gated before with ``check_tree``, each file checked after
+        with ``check_written``), and ``<job_id>.sources.mhl`` must exist before the tool seals it, so
+        it goes through ``write_sidecar`` here; all are returned as Deliverable records."""
         exe = ascmhl_executable()
         if exe is None:
             raise RuntimeError(f"ascmhl not found: {_INSTALL}")

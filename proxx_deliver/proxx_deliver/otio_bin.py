@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from proxx_core import hookimpl
-from proxx_core.kit import DeliverableSink, DeliveryJob, write_sidecar
+from proxx_core.kit import DeliverableSink, DeliveryJob
 
 from .clips import DeliveredClip, delivered_clips, rate_label
 
@@ -74,7 +74,7 @@ class OtioSink(DeliverableSink):
 
     def write(self, job: DeliveryJob):
         text = otio_text(job.job_id, delivered_clips(job))
-        return [write_sidecar(job, self.name, f"{job.job_id}.otio", text.encode("utf-8"))]
+        return [(f"{job.job_id}.otio", text.encode("utf-8"))]
 
 
 @hookimpl

@@ -1,4 +1,5 @@
-"""The fleet commands of `proxx` (registered by proxx_cli.main when proxx-fleet is installed).
+"""The fleet commands of `proxx`, added through the ``proxx_register_commands`` hook (entry-point group
+``proxx.commands``: the CLI loads this module only for these commands and ``proxx --help``).
 
 Exit codes: submit 0 queued (job id on stdout), 1 invalid JobSpec or no live worker can take a
 clip, 4 system error (job file unreadable, Redis unreachable); wait as `proxx run` (0/2/3/4) and
@@ -8,9 +9,15 @@ node config; workers 0.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import sys
+
+from proxx_core import hookimpl
+
+#: more clips at once than this on one worker is a typo
+MAX_WORKERS = 256
 
 
 def _err(msg: str) -> None:
@@ -290,8 +297,36 @@ def cmd_workers(args) -> int:
     return 0
 
 
-def add_commands(add, positive, positive_float) -> None:
-    """Register the fleet subcommands through proxx_cli.main's ``add(name, help, func)``."""
+def _positive(text: str) -> int:
+    """--max-workers: a whole number from 1 to MAX_WORKERS."""
+    from proxx_core.kit import shown  # the kit on use: `proxx --help` loads this module
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number") from None
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_WORKERS}, not {shown(value)}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    """--heartbeat, --timeout: a finite number of seconds greater than 0 (``inf`` and ``nan`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        from proxx_core.kit import shown
+
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a number of seconds") from None
+    if not 0 < value < float("inf"):  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds greater than 0, not {text}")
+    return value
+
+
+@hookimpl
+def proxx_register_commands(add) -> None:
+    """The fleet subcommands, through the CLI's ``add(name, help, func)``."""
+    positive, positive_float = _positive, _positive_seconds
 
     def broker(p):
         p.add_argument("--broker", metavar="URL", help="Redis URL, e.g. redis://HOST:6379/0 (default $PROXX_BROKER)")

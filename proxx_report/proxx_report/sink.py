@@ -1,12 +1,13 @@
 """``"report"``: the job report deliverable, ``<job_id>.report.html`` and ``<job_id>.report.pdf``,
-written through the core's ``write_sidecar`` and listed in the result like every sidecar."""
+returned as (file name, bytes) for the core to write (write gate, atomic) and list in the result like
+every sidecar."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from proxx_core import hookimpl
-from proxx_core.kit import Deliverable, DeliverableSink, DeliveryJob, write_sidecar
+from proxx_core.kit import DeliverableSink, DeliveryJob
 
 
 def render(job: DeliveryJob) -> tuple[str, bytes]:
@@ -27,10 +28,9 @@ class ReportSink(DeliverableSink):
     name = "report"
     describes_failures = True  # a night where every clip failed gets its report too
 
-    def write(self, job: DeliveryJob) -> Sequence[Deliverable]:
+    def write(self, job: DeliveryJob) -> Sequence[tuple[str, bytes]]:
         html, pdf = render(job)
-        return [write_sidecar(job, self.name, f"{job.job_id}.report.html", html.encode("utf-8")),
-                write_sidecar(job, self.name, f"{job.job_id}.report.pdf", pdf)]
+        return [(f"{job.job_id}.report.html", html.encode("utf-8")), (f"{job.job_id}.report.pdf", pdf)]
 
 
 @hookimpl

@@ -111,6 +111,17 @@ def test_the_cli_imports_no_engine():
     assert not wrong, "the demo comes from the proxx.demo entry point, not an import: " + str(wrong)
 
 
+def test_the_cli_imports_no_plugin_distribution():
+    """Plugins extend the CLI (``proxx.demo`` entry point, ``proxx_register_commands`` hook); the CLI
+    imports no distribution but the core, so a missing or broken plugin can never break ``proxx``."""
+    cli = ROOT / "proxx_cli" / "proxx_cli"
+    wrong = [f"{i.path.relative_to(ROOT)}:{i.line} imports {i.target}"
+             for p in _python_files(cli) for i in imports_of(p, cli.parent)
+             if i.target.split(".")[0].startswith("proxx_")
+             and i.target.split(".")[0] not in ("proxx_core", "proxx_cli")]
+    assert not wrong, "plugins add commands through proxx_register_commands, not an import: " + str(wrong)
+
+
 def test_costly_libraries_are_imported_where_they_are_used():
     wrong = [f"{i.path.relative_to(ROOT)}:{i.line} imports {i.target} at module level" for i in core_imports()
              if i.target.split(".")[0] in LATE_LIBRARIES and not i.local and not i.type_only]

@@ -67,7 +67,9 @@ def test_mhl_without_the_ascmhl_tool_is_refused_before_any_encode(proxx, write_j
 
 
 class Csv(DeliverableSink):
-    """A third party's sink: one line per delivered clip, and what was written before it."""
+    """A third party's sink written before sinks returned (file name, bytes): it calls write_sidecar
+    itself and returns Deliverable records, which keeps working. One line per delivered clip, and what
+    was written before it."""
 
     name = "csv"
     runs_last = True
@@ -85,6 +87,26 @@ class Broken(DeliverableSink):
         raise OSError("share offline")
 
 
+class Tsv(DeliverableSink):
+    """Today's interface: (file name, bytes) pairs; the core writes, gates and hashes them."""
+
+    name = "tsv"
+
+    def write(self, job):
+        lines = [f"{c['index']}\t{c['output']['path']}" for c in job.delivered_clips()]
+        return [(f"{job.job_id}.tsv", ("\n".join(lines) + "\n").encode()), (f"{job.job_id}.count", b"1\n")]
+
+
+class Named(DeliverableSink):
+    """Returns the file names a test gives it (a source's name, a path leaving output_dir, ...)."""
+
+    name = "named"
+    names: tuple[str, ...] = ()
+
+    def write(self, job):
+        return [(n, b"x") for n in self.names]
+
+
 class ThirdParty:
     __name__ = "third_party"
 
@@ -92,6 +114,8 @@ class ThirdParty:
     def proxx_register_deliverables(self, register):
         register(Csv())
         register(Broken())
+        register(Tsv())
+        register(Named())
 
 
 def _run(doc):
@@ -107,6 +131,45 @@ def test_a_third_party_sink_is_run_after_the_others_and_listed(clip, outdir):
     assert [d.name for d in result.deliverables] == ["otio", "csv"]  # runs_last: after otio
     assert (outdir / "day1.csv").read_text() == f"1,{outdir / 'A001_C001_proxy.mov'}\nbefore,otio\n"
     assert all(isinstance(d, Deliverable) and d.sha256 and d.error is None for d in result.deliverables)
+
+
+def test_a_sink_returns_file_names_and_bytes_and_the_core_writes_and_hashes_them(clip, outdir):
+    import hashlib
+
+    result, errors = _run(spec([clip], outdir, ["tsv"]))
+    assert errors == () and result.exit_code == 0
+    assert [(d.name, Path(d.path).relative_to(outdir).as_posix()) for d in result.deliverables] == [
+        ("tsv", "day1.tsv"), ("tsv", "day1.count")]
+    assert (outdir / "day1.tsv").read_text() == f"1\t{outdir / 'A001_C001_proxy.mov'}\n"
+    assert all(d.sha256 == hashlib.sha256(Path(d.path).read_bytes()).hexdigest() for d in result.deliverables)
+    assert not [p for p in outdir.rglob("*") if p.name.endswith(".tmp")]  # temp then rename
+
+
+@pytest.mark.parametrize(("names", "message"), [
+    (("../escape.txt",), "the 'named' sink returned the file name '../escape.txt': a sidecar is a file in output_dir"),
+    (("/tmp/abs.txt",), "return its bare file name, no folder"),
+    (("ok.txt", "sub/x.txt"), "the 'named' sink returned the file name 'sub/x.txt'"),
+    (("ok.txt", ".."), "the 'named' sink returned the file name '..'"),
+])
+def test_a_sidecar_name_outside_output_dir_is_refused_and_nothing_is_written(clip, outdir, names, message,
+                                                                             monkeypatch):
+    monkeypatch.setattr(Named, "names", names)
+    result, (error,) = _run(spec([clip], outdir, ["named"]))
+    assert result.exit_code == 4 and message in error
+    assert (result.deliverables[0].path, result.deliverables[0].sha256) == (None, None)
+    assert not (outdir / "ok.txt").exists() and not (outdir.parent / "escape.txt").exists()
+
+
+def test_a_sidecar_named_like_a_source_is_refused_by_the_write_gate(media, outdir, monkeypatch):
+    src = media("day1.tsv.mov", size="64x36", rate="25/1", frames=2)
+    inside = outdir / "cam.mov"
+    outdir.mkdir(parents=True, exist_ok=True)
+    inside.write_bytes(Path(src).read_bytes())
+    before = inside.read_bytes()
+    monkeypatch.setattr(Named, "names", ("cam.mov",))
+    result, (error,) = _run(spec([str(inside)], outdir, ["named"], output_name_template="{source_name}_px"))
+    assert result.exit_code == 4 and "cam.mov" in error and "source" in error
+    assert inside.read_bytes() == before
 
 
 def test_a_failing_sink_is_listed_with_its_error_exit_4_and_the_proxies_stand(clip, outdir):

@@ -94,6 +94,8 @@ def _check_one(job: dict, base: Path, env: dict[str, str]) -> None:
     camera = make_source(root / "camera.mov", size="256x144", frames=3, audio=())
     for slot, how, kind in job["traps"]:
         path = _slot_path(slot, root=root, layout=layout, template=template, job_id=job["job_id"], kind=kind)
+        if path.exists():  # two slots can name the same file (e.g. a sidecar kind twice): one trap is enough
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         if how == "hard_link":
             os.link(first, path)
