@@ -467,9 +467,9 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
         return res
 
     def together(plan: TogetherPlan, clips: tuple[PreparedClip, ...]) -> list[ClipResult]:
-        for clip in clips:
-            safe_emit(events, ProgressEvent(event=START, index=clip.index, source=clip.source,
-                                            output=clip.plan.request.output_path))
+        # one start for the one run (displays key clips by index, which the renditions share), a done for each
+        safe_emit(events, ProgressEvent(event=START, index=clips[0].index, source=clips[0].source,
+                                        output=clips[0].plan.request.output_path))
         try:
             results = run_together(plan, clips, engines, overwrite=job.spec.overwrite, cancel=cancel,
                                    source_ids=source_ids, existing_outputs=policy, events=events, gate=gate,

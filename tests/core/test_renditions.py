@@ -331,3 +331,12 @@ def test_any_renditions_value_is_answered_never_raised(two_sources, engines, ren
     checked = check_document(doc, engines)
     assert checked.job is not None or all(p.path.startswith("/") for p in checked.problems)
     interrupted(doc, "owner died")
+
+
+def test_progress_events_start_the_run_once_and_end_each_rendition(media, outdir, review_dir, engines):
+    """Displays key a clip by its index, which a source's renditions share: one start per run, a done
+    per rendition (proxx_cli.progress, the watch folder's live file)."""
+    checked = check_document(spec([source(media)], outdir, avid(), review(review_dir)), engines)
+    seen = []
+    run_job(checked.job, engines, events=seen.append)
+    assert [(e.event, e.index) for e in seen if e.event != "progress"] == [("start", 1), ("done", 1), ("done", 1)]
