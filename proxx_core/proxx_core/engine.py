@@ -8,6 +8,7 @@ Lifecycle of one clip, as the core drives it::
     info  = engine.probe(path)                 # or None: "not a file I read"
     claim = engine.claim(info, profile)        # Claim(specificity) or Refusal(reason)
     plan  = engine.plan(request)               # pure: same request -> equal plan, nothing touched
+    both  = engine.plan_together(plans)        # optional (1.3): a source's renditions in one run, or None
     recs  = engine.execute(plan, cancel)       # writes plan.request.temp_path only
     out   = engine.probe_output(plan)          # a probe of the temp output; the core verifies it
 
