@@ -35,6 +35,7 @@ from .engine import (
     Engine,
     EngineIdentity,
     Refusal,
+    TogetherPlan,
     Verification,
 )
 from .errors import CATEGORIES, ClipFailure, JobFileError, Problem, ProxxError, SpecInvalid
@@ -110,7 +111,7 @@ __all__ = [
     "merged", "no_route_problem", "NodeConfig", "NoRoute", "now_rfc3339", "Owner", "PathMap", "policy_of",
     "PreparedClip", "Problem", "Profile", "ProgressEvent", "ProxxError", "ProxxEvent", "read_document", "read_json",
     "Refusal", "refused_clip", "route_source", "run_clip", "run_job", "SourceInfo", "SpecInvalid",
-    "SourceRecord", "static_problems", "to_data", "Verification", "VideoInfo",
+    "SourceRecord", "static_problems", "to_data", "TogetherPlan", "Verification", "VideoInfo",
     # the fixed vocabularies (StrEnums: each member equals its JSON string)
     "Category", "ExistingOutputs", "FpsMode", "Layout", "Raster", "Status", "UnsupportedSources",
 ]

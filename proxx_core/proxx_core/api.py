@@ -24,6 +24,7 @@ from .document import (
     JobSpec,
     ParsedJob,
     derive_job_id,
+    document_problems,
     job_id_usable,
     jobspec_sha256,
     read_document,
@@ -36,6 +37,8 @@ from .naming import name_problems
 from .planning import PreparedJob, prepare, route_problems
 from .plugins import EngineSet
 from .preflight import disk_problems
+from .profiles import PROFILES
+from .renditions import form_problems, remapped, single_document, unique
 from .specvalues import DraftSpec
 from .vocabulary import Category, Layout
 
@@ -66,6 +69,10 @@ def static_problems(doc: Any) -> tuple[ParsedJob | None, list[Problem]]:
 
 def _static(doc: Any) -> tuple[DraftSpec | None, list[Problem]]:
     """The document's typed values (its flawed keys marked) and every problem found without engines."""
+    if isinstance(doc, dict) and isinstance(doc.get("renditions"), list):  # each rendition checked on its own
+        problems = rendition_problems(doc)
+        draft = read_spec(doc)[0]
+        return (None if draft is None else draft.with_problems(problems)), problems
     draft, problems = read_spec(doc)
     if draft is None:
         return None, problems
@@ -78,6 +85,19 @@ def _static(doc: Any) -> tuple[DraftSpec | None, list[Problem]]:
     elif "output_name_template" not in draft.flawed:
         problems += name_problems(draft, job_id=job_id)
     return draft.with_problems(problems), problems
+
+
+def rendition_problems(doc: dict[str, Any]) -> list[Problem]:
+    """A JobSpec 1.2 spec with ``renditions``: the document's own problems, then every rendition checked
+    as the single-rendition spec it stands for, its own keys named under ``/renditions/<k>``."""
+    problems = document_problems(doc) + form_problems(doc)
+    for k, rendition in enumerate(doc["renditions"]):
+        profile = rendition.get("proxy_profile") if isinstance(rendition, dict) else None
+        if not isinstance(profile, str) or profile not in PROFILES or any(
+                p.path == f"/renditions/{k}" or p.path.startswith(f"/renditions/{k}/") for p in problems):
+            continue  # the schema's wording already says what is wrong with it
+        problems += remapped(static_problems(single_document(doc, k))[1], k, own_dir="output_dir" in rendition)
+    return unique(problems)
 
 
 def check_document(document: Any, engines: EngineSet, *, only: int | None = None,
@@ -108,7 +128,7 @@ def _check_document(document: Any, engines: EngineSet, *, only: int | None) -> C
             pass
     if problems or parsed is None:
         # report the sources that cannot be routed too, so the operator fixes everything in one round
-        if draft is not None:
+        if draft is not None and "renditions" not in draft.given:  # renditions: routed one by one at prepare
             skip = {p.source_index for p in problems if p.source_index is not None}
             problems = problems + route_problems(draft, engines, skip)
         return _refuse(document, problems)

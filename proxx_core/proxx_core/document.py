@@ -39,10 +39,12 @@ from .specvalues import (
     DraftSpec,
     Invalid,
     LookSpec,
+    Rendition,
     RequiredBuilds,
     WatermarkText,
     draft_of,
     valid,
+    with_first_rendition,
 )
 from .vocabulary import ExistingOutputs, FpsMode, Layout, Raster, UnsupportedSources
 
@@ -99,10 +101,16 @@ class JobSpec:
     notify: tuple[str, ...] = ()
     #: JobSpec 1.2, fleets only: "high", "normal" or "low" (specvalues.PRIORITIES)
     priority: str = "normal"
+    #: JobSpec 1.2: several proxies of every source (proxx_core.renditions). With renditions, the
+    #: single-rendition keys above (proxy_profile, codec, container, layout, raster,
+    #: output_name_template) are the first rendition's, for front ends that show one profile;
+    #: every step that makes files takes each rendition's own (``renditions.single_spec``)
+    renditions: tuple[Rendition, ...] = ()
 
     @classmethod
     def of(cls, draft: DraftSpec) -> JobSpec:
         """The spec of a draft with no problem (every value typed; ValueError otherwise)."""
+        draft = with_first_rendition(draft)
         burn_in = valid(draft.burn_in)
         watermark = valid(draft.watermark)
         return cls(
@@ -120,7 +128,8 @@ class JobSpec:
                 text=valid_text(watermark.text), opacity=float(valid_text(watermark.opacity)),
                 size=DEFAULT_WATERMARK_SIZE if watermark.size is None else watermark.size),
             existing_outputs=valid(draft.existing_outputs), unsupported_sources=valid(draft.unsupported_sources),
-            deliverables=valid(draft.deliverables), notify=valid(draft.notify), priority=valid(draft.priority))
+            deliverables=valid(draft.deliverables), notify=valid(draft.notify), priority=valid(draft.priority),
+            renditions=valid(draft.renditions))
 
 
 def valid_text(value: T | None) -> T:
@@ -187,7 +196,7 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> 
         return Problem(path=path, message=f"must be {_TYPE_WORDS.get(want, want)}, not {_json_type(err.instance)}"
                        + ("; put a single source in a list: [\"/path/clip.mov\"]"
                           if want == "array" and isinstance(err.instance, str) else ""))
-    if v == "enum" and path == "/proxy_profile" and isinstance(err.instance, str):
+    if v == "enum" and path.endswith("/proxy_profile") and isinstance(err.instance, str):
         names = [str(x) for x in err.validator_value]
         close = difflib.get_close_matches(err.instance, names, n=1, cutoff=0.75)
         close = close or [n for n in names if err.instance.strip().lower() in n][:2]  # "prores_proxy"
@@ -231,7 +240,7 @@ def schema_problems(doc: Any) -> list[Problem]:
     problems: list[Problem] = []
     for err in validator.iter_errors(doc):
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-            allowed = sorted(schema.get("properties", {}))
+            allowed = sorted(err.schema.get("properties", {}) if isinstance(err.schema, dict) else {})
             for key in sorted(set(err.instance) - set(allowed)):
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
@@ -282,6 +291,7 @@ KEYS_SINCE_MINOR: dict[str, int] = {
     "deliverables": 1,
     "notify": 2,
     "priority": 2,
+    "renditions": 2,
 }
 
 def declared_minor(doc: dict[str, Any]) -> int:

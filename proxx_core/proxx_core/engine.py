@@ -8,6 +8,7 @@ Lifecycle of one clip, as the core drives it::
     info  = engine.probe(path)                 # or None: "not a file I read"
     claim = engine.claim(info, profile)        # Claim(specificity) or Refusal(reason)
     plan  = engine.plan(request)               # pure: same request -> equal plan, nothing touched
+    both  = engine.plan_together(plans)        # optional (1.3): a source's renditions in one run, or None
     recs  = engine.execute(plan, cancel)       # writes plan.request.temp_path only
     out   = engine.probe_output(plan)          # a probe of the temp output; the core verifies it
 
@@ -36,7 +37,7 @@ from .media import SourceInfo
 from .profiles import Profile
 from .vocabulary import Layout
 
-ENGINE_CONTRACT_VERSION = "1.2"
+ENGINE_CONTRACT_VERSION = "1.3"
 
 
 # attrs converters: ``tuple`` itself, as named functions so that mypy's attrs plugin knows the
@@ -156,6 +157,23 @@ class ClipPlan:
     settings: dict[str, Any] = attrs.field(factory=dict)
 
 
+def _plans(items: Iterable[ClipPlan]) -> tuple[ClipPlan, ...]:
+    return tuple(items)
+
+
+@attrs.frozen(kw_only=True)
+class TogetherPlan(ClipPlan):
+    """One run of an engine that makes several renditions of one source (JobSpec 1.2 ``renditions``)
+    from one decode (contract 1.3, optional: :meth:`Engine.plan_together`).
+
+    ``request`` is the first member's; ``commands`` write every member's temp files. ``members`` are
+    the renditions' own plans, as :meth:`Engine.plan` made them: the core claims, probes
+    (``probe_output(member)``), verifies and publishes each member on its own, so one rendition
+    failing its checks never loses the others. A member's bytes must be those its own plan makes."""
+
+    members: tuple[ClipPlan, ...] = attrs.field(converter=_plans)
+
+
 @attrs.frozen(kw_only=True)
 class CommandRecord:
     """What happened when a command ran (goes verbatim into the result)."""
@@ -252,6 +270,13 @@ class Engine(abc.ABC):
             return probe_file(plan.request.temp_path, probed_by=self.name)
         except (ProxxError, OSError):
             return None
+
+    def plan_together(self, plans: tuple[ClipPlan, ...]) -> TogetherPlan | None:
+        """One run making every plan's outputs (renditions of one source, each planned by ``plan``),
+        or None to have each run on its own (the default). Pure, as ``plan``. ``execute`` then gets the
+        TogetherPlan and writes every member's temp files; each member's bytes must equal what its
+        own plan makes (the kit checks it). (contract 1.3)"""
+        return None
 
     def output_checks(self, plan: ClipPlan, output_info: SourceInfo) -> tuple[Check, ...]:
         """Checks of your own, added to the core's relink checks (e.g. a sidecar your tool must

@@ -15,7 +15,7 @@ from .builds import build_problems
 from .burnin import resolve as resolve_burn_in
 from .deliverables import deliverable_problems
 from .document import JobSpec, ParsedJob
-from .engine import ClipPlan, ClipRequest, Engine
+from .engine import ClipPlan, ClipRequest, Engine, TogetherPlan
 from .errors import Problem, ProxxError, SpecInvalid
 from .hints import distribution_for, install_command, install_hint
 from .layouts import Target, clip_raster, folders_to_create, job_write_gate, op_atom_targets, output_paths
@@ -28,6 +28,7 @@ from .probe import ProbeVeto, probe_all
 from .profiles import PROFILES, Profile
 from .relink import ProxyFacts, promised_output
 from .relink import warnings as relink_warnings
+from .renditions import collision_problems, remapped, single_spec, unique
 from .routing import NoRoute, Route, collect_claims, features_needed, route
 from .serialization import to_data
 from .specvalues import DraftSpec, Invalid
@@ -48,6 +49,8 @@ class PreparedClip:
     folders: tuple[str, ...] = ()
     #: NLEs that will not link the planned proxy, and why (proxx_core.relink.warnings): what validate warns
     warnings: tuple[str, ...] = ()
+    #: JobSpec 1.2 ``renditions``: the rendition's name (None: a single-rendition job)
+    rendition: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -58,6 +61,9 @@ class RefusedClip:
     index: int
     source: str
     problem: Problem
+    #: JobSpec 1.2 ``renditions``: the rendition refused, and its profile (None: a single-rendition job)
+    rendition: str | None = None
+    profile: str | None = None
 
 
 #: problem categories ``fail_clip`` turns into a failed clip; the rest still refuse the job (a node
@@ -71,6 +77,9 @@ class PreparedJob:
     clips: tuple[PreparedClip, ...]
     #: clips refused under ``"unsupported_sources": "fail_clip"``, in source order
     refused: tuple[RefusedClip, ...] = ()
+    #: JobSpec 1.2 ``renditions``: runs that make several renditions of one source from one decode
+    #: (``Engine.plan_together``); each member is also one of ``clips``
+    together: tuple[TogetherPlan, ...] = ()
 
     @property
     def spec(self) -> JobSpec:
@@ -210,6 +219,8 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     ``only`` (a 1-based clip index) prepares that one clip of the job, named and numbered exactly
     as in the whole job: a fleet worker runs one clip without probing the others."""
     spec = parsed.spec
+    if spec.renditions:
+        return _prepare_renditions(parsed, engines, only=only)
     profile = PROFILES[spec.proxy_profile]
     paths, name_problems = output_paths(spec.sources, layout=spec.layout, output_dir=spec.output_dir,
                                         template=spec.output_name_template, job_id=parsed.job_id, profile=profile)
@@ -314,3 +325,57 @@ def notify_problems(names: tuple[str, ...], engines: EngineSet) -> list[Problem]
         f"no notification target {name!r} in {where} (targets: {known}); define it under [notify.targets] "
         f"in the node config: a JobSpec names targets, it never holds their URLs or secrets"))
         for i, name in enumerate(names) if name not in config.notify_targets]
+
+
+def _prepare_renditions(parsed: ParsedJob, engines: EngineSet, *, only: int | None) -> PreparedJob:
+    """JobSpec 1.2 ``renditions``: each rendition prepared as the single-rendition job it stands for
+    (the same routing, names, gate and plans), then the runs that share one decode of a source."""
+    problems: list[Problem] = []
+    clips: list[PreparedClip] = []
+    refused: list[RefusedClip] = []
+    for k, rendition in enumerate(parsed.spec.renditions):
+        try:
+            job = prepare(attrs.evolve(parsed, spec=single_spec(parsed.spec, rendition)), engines, only=only)
+        except SpecInvalid as exc:
+            problems += remapped(exc.problems, k, own_dir=rendition.output_dir is not None, name=rendition.name)
+            continue
+        clips += (attrs.evolve(c, rendition=rendition.name, warnings=tuple(
+            f"rendition {rendition.name!r}: {w}" for w in c.warnings)) for c in job.clips)
+        refused += (attrs.evolve(r, rendition=rendition.name, profile=rendition.proxy_profile) for r in job.refused)
+    order = {r.name: k for k, r in enumerate(parsed.spec.renditions)}
+    clips.sort(key=lambda c: (c.index, order[c.rendition or ""]))
+    refused.sort(key=lambda r: (r.index, order[r.rendition or ""]))
+    problems += collision_problems([(order[c.rendition or ""], path, f"/sources/{c.index - 1}") for c in clips
+                                    for path in _clip_files(c.plan.request)])
+    together, plan_problems = _together(clips, engines)
+    problems += plan_problems
+    if problems:
+        raise SpecInvalid(unique(problems))
+    return PreparedJob(parsed=parsed, clips=tuple(clips), refused=tuple(refused), together=together)
+
+
+def _clip_files(req: ClipRequest) -> tuple[str, ...]:
+    """Every file a clip writes, final and temporary."""
+    return (req.output_path, req.temp_path, *(p for t in req.extra_outputs for p in (t.path, t.temp_path)))
+
+
+def _together(clips: list[PreparedClip], engines: EngineSet) -> tuple[tuple[TogetherPlan, ...], list[Problem]]:
+    """The renditions of each source routed to one engine, as one run where the engine offers it."""
+    groups: dict[tuple[int, str], list[PreparedClip]] = {}
+    for clip in clips:
+        groups.setdefault((clip.index, clip.plan.engine), []).append(clip)
+    together, problems = [], []
+    for (index, name), group in groups.items():
+        engine = engines.get(name)
+        if len(group) < 2 or engine is None:
+            continue
+        try:
+            plan = engine.plan_together(tuple(c.plan for c in group))
+        except Exception as exc:  # an engine bug: a validation problem naming it, never a traceback
+            problems.append(Problem(path=f"/sources/{index - 1}", category="engine_failed", message=(
+                f"{group[0].source}: engine {name!r} could not plan its renditions together: plan_together() "
+                f"raised {type(exc).__name__}: {exc}; report it to the engine's authors")))
+            continue
+        if plan is not None:
+            together.append(plan)
+    return tuple(together), problems

@@ -26,6 +26,7 @@ from .layouts import DEFAULT_LAYOUT, output_paths
 from .media import SourceInfo
 from .naming import temp_path_for
 from .profiles import PROFILES
+from .renditions import single_document
 from .serialization import from_data, to_data
 from .vocabulary import Category, Layout, Status
 
@@ -126,6 +127,9 @@ class ClipResult:
     relink: dict[str, Any] | None = None
     #: JobSpec 1.1 /look: what was applied, in order, with each file's SHA-256 (None: no look)
     look: dict[str, Any] | None = None
+    #: JobSpec 1.2 /renditions: the rendition this entry is (one entry per source and rendition); None:
+    #: a single-rendition job
+    rendition: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -226,7 +230,7 @@ def merged(document: dict[str, Any], clips: tuple[ClipResult, ...], *, job_id: s
                      clips=clips, timing=timing, jobspec=document)
 
 
-def refused_clip(index: int, source: str, problem: Problem, profile: str) -> ClipResult:
+def refused_clip(index: int, source: str, problem: Problem, profile: str, rendition: str | None = None) -> ClipResult:
     """The FAILED result of a clip refused at validation under ``"unsupported_sources": "fail_clip"``:
     nothing ran for it; its failure carries the problem's category and reason."""
     import os
@@ -239,7 +243,7 @@ def refused_clip(index: int, source: str, problem: Problem, profile: str) -> Cli
     return ClipResult(index=index, source=SourceRecord(path=source, size=size), engine=None, profile=profile,
                       output=None, status=FAILED,
                       failure=Failure(category=problem.category, message=f"refused at validation: {problem.message}"),
-                      timing={"started_at": now, "finished_at": now, "seconds": 0.0})
+                      timing={"started_at": now, "finished_at": now, "seconds": 0.0}, rendition=rendition)
 
 
 def refused(problems: tuple[Problem, ...] | list[Problem], *, document: Any = None, job_id: str | None = None,
@@ -293,6 +297,51 @@ def _clip_files(final: str, *, op_atom: bool) -> list[str]:
     return [f"{stem}.V1.mxf"] + [f"{stem}.A{k}.mxf" for k in channels]
 
 
+def _single_documents(doc: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
+    """The spec as single-rendition specs, each with its rendition's name (JobSpec 1.2 renditions)."""
+    renditions = doc.get("renditions")
+    if not (isinstance(renditions, list) and renditions and all(isinstance(r, dict) for r in renditions)):
+        return [(doc, None)]
+    name = [r.get("name") for r in renditions]
+    return [(single_document(doc, k), name[k] if isinstance(name[k], str) else None) for k in range(len(renditions))]
+
+
+def _interrupted_clips(doc: dict[str, Any], sources: list[str], message: str,
+                       rendition: str | None) -> list[ClipResult]:
+    """Every source's ``interrupted`` clip under one (single-rendition) spec."""
+    clips = []
+    profile_name = doc.get("proxy_profile")
+    profile = PROFILES.get(profile_name) if isinstance(profile_name, str) else None
+    finals = _final_paths(doc, sources, profile)
+    for i, src in enumerate(sources):
+        final = finals[i]
+        notes = [message]
+        output = None
+        if final:
+            files = _clip_files(final, op_atom=doc.get("layout") == Layout.AVID_MXF)
+            kept = None
+            for path in files:
+                temp = temp_path_for(path)
+                if os.path.lexists(path):
+                    notes.append(f"a file exists at {path}; this result cannot vouch for it: check or delete it "
+                                 f"before running the job again")
+                if os.path.lexists(temp):
+                    kept = kept or temp
+                    notes.append(f"an unfinished output was left at {temp}; delete it before running the job "
+                                 f"again")
+            output = OutputRecord(path=files[0], size=None, sha256=None, verification=None, kept_temp_path=kept)
+        try:
+            size: int | None = os.path.getsize(src)
+        except OSError:
+            size = None
+        clips.append(ClipResult(index=i + 1, source=SourceRecord(path=src, size=size), engine=None,
+                                profile=profile_name if isinstance(profile_name, str) else "",
+                                output=output, status=FAILED,
+                                failure=Failure(category=Category.INTERRUPTED, message="; ".join(notes)),
+                                rendition=rendition))
+    return clips
+
+
 def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | None = None) -> JobResult:
     """A FAILED result for a job whose process died mid-run (watch-folder recovery): every clip
     ``interrupted``. Built from the spec alone (no probing): sources, profile and output names where
@@ -302,34 +351,9 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
     problems: tuple[Problem, ...] = ()
     sources = doc.get("sources") if doc else None
     if doc is not None and isinstance(sources, list) and all(isinstance(s, str) for s in sources):
-        profile_name = doc.get("proxy_profile")
-        profile = PROFILES.get(profile_name) if isinstance(profile_name, str) else None
-        finals = _final_paths(doc, sources, profile)
-        for i, src in enumerate(sources):
-            final = finals[i]
-            notes = [message]
-            output = None
-            if final:
-                files = _clip_files(final, op_atom=doc.get("layout") == Layout.AVID_MXF)
-                kept = None
-                for path in files:
-                    temp = temp_path_for(path)
-                    if os.path.lexists(path):
-                        notes.append(f"a file exists at {path}; this result cannot vouch for it: check or delete it "
-                                     f"before running the job again")
-                    if os.path.lexists(temp):
-                        kept = kept or temp
-                        notes.append(f"an unfinished output was left at {temp}; delete it before running the job "
-                                     f"again")
-                output = OutputRecord(path=files[0], size=None, sha256=None, verification=None, kept_temp_path=kept)
-            try:
-                size: int | None = os.path.getsize(src)
-            except OSError:
-                size = None
-            clips.append(ClipResult(index=i + 1, source=SourceRecord(path=src, size=size), engine=None,
-                                    profile=profile_name if isinstance(profile_name, str) else "",
-                                    output=output, status=FAILED,
-                                    failure=Failure(category=Category.INTERRUPTED, message="; ".join(notes))))
+        for single, rendition in _single_documents(doc):
+            clips += _interrupted_clips(single, sources, message, rendition)
+        clips.sort(key=lambda c: c.index)  # source order, then the spec's order of renditions (a stable sort)
     else:
         problems = (Problem(path="", message=message, category=Category.INTERRUPTED),)
     job_id = None

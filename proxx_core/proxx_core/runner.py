@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from .clock import now_rfc3339
-from .engine import ClipRequest, CommandRecord, Engine, Verification
+from .engine import ClipPlan, ClipRequest, CommandRecord, Engine, TogetherPlan, Verification
 from .errors import ClipFailure
 from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, judge_existing, policy_of, rerun_hint
 from .layouts import job_write_gate, make_folders
@@ -29,6 +29,7 @@ from .preflight import SourceStat
 from .progress import DONE, START, ClipTracker, EventFn, ProgressEvent, accepts_progress, safe_emit
 from .relink import ProxyFacts, verdicts
 from .relink import to_data as relink_data
+from .renditions import rendition_folders
 from .results import (
     COMPLETED,
     FAILED,
@@ -95,7 +96,8 @@ class _ClipRun:
                           commands=tuple(to_data(r) for r in self.records), status=status, failure=failure,
                           route=to_data(clip.route), look=_look_record(req),
                           timing={"started_at": self.started_at, "finished_at": now_rfc3339(),
-                                  "seconds": round(time.monotonic() - self.t0, 3)}, relink=self.relink)
+                                  "seconds": round(time.monotonic() - self.t0, 3)}, relink=self.relink,
+                          rendition=clip.rendition)
 
     def relink_verdicts(self, judged: SourceInfo | None, *, op_atom: bool) -> None:
         req = self.clip.plan.request
@@ -247,6 +249,28 @@ def _make(run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: Ev
     try:
         assert engine is not None  # the plan was made by this engine set
         run.records = _execute(clip, engine, cancel, events)
+    except Exception as exc:  # a failure or an engine bug: fail this clip, keep the job going
+        run.records = exc.records if isinstance(exc, ClipFailure) and exc.records else run.records
+        raise _stop_of(exc, plan.engine, req.temp_path, claims) from exc
+    return _judge(run, engine, engines, claims)
+
+
+def _stop_of(exc: Exception, engine: str, temp_path: str, claims: list[TempClaim]) -> _Stop:
+    """How an exception from an engine's step ends the clip: its category (storage errors are
+    ``io_error``, anything unexpected an engine bug), the temp files this run owns removed."""
+    if isinstance(exc, ClipFailure):
+        return _Stop(exc.category, exc.message + _discard(*claims))
+    if isinstance(exc, OSError):
+        return _Stop("io_error", f"{exc.filename or temp_path}: {exc.strerror or exc}" + _discard(*claims))
+    return _Stop("engine_failed", f"engine {engine!r} raised {type(exc).__name__}: {exc}" + _discard(*claims))
+
+
+def _judge(run: _ClipRun, engine: Engine, engines: EngineSet, claims: list[TempClaim]) -> Verification:
+    """After the engine ran: its temp files held, probed, verified by the core; the source checked
+    again. A failed verification keeps the video file for inspection; any other failure removes them."""
+    clip = run.clip
+    plan, req = clip.plan, clip.plan.request
+    try:
         # engines that render elsewhere rename their file into place: hold that file before verifying it
         if any(not c.adopt() and os.path.lexists(c.path) for c in claims):
             raise _Stop("output_exists", f"{req.temp_path} was replaced by another run of this job while this clip "
@@ -260,14 +284,9 @@ def _make(run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: Ev
         run.relink_verdicts(judged, op_atom=bool(req.extra_outputs) or req.layout == Layout.AVID_MXF)
     except _Stop:
         raise
-    except ClipFailure as exc:
-        run.records = exc.records or run.records
-        raise _Stop(exc.category, exc.message + _discard(*claims)) from exc
-    except OSError as exc:
-        raise _Stop("io_error", f"{exc.filename or req.temp_path}: {exc.strerror or exc}" + _discard(*claims)) from exc
-    except Exception as exc:  # engine bug: fail this clip, keep the job going
-        raise _Stop("engine_failed", f"engine {plan.engine!r} raised {type(exc).__name__}: {exc}"
-                    + _discard(*claims)) from exc
+    except Exception as exc:  # a failure or an engine bug: fail this clip, keep the job going
+        run.records = exc.records if isinstance(exc, ClipFailure) and exc.records else run.records
+        raise _stop_of(exc, plan.engine, req.temp_path, claims) from exc
     if not verification.ok:
         bad = ", ".join(f"{c.name} expected {c.expected!r} got {c.actual!r}" for c in verification.failed_checks())
         kept = req.temp_path if claims[0].at_path() else None
@@ -280,15 +299,17 @@ def _make(run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: Ev
 
 
 def _execute(clip: PreparedClip, engine: Engine, cancel: threading.Event,
-             events: EventFn | None) -> tuple[CommandRecord, ...]:
-    """The engine's execute, with live progress when both the caller and the engine want it."""
+             events: EventFn | None, plan: ClipPlan | None = None) -> tuple[CommandRecord, ...]:
+    """The engine's execute (of ``plan``: a TogetherPlan making this clip and others; default the
+    clip's own), with live progress when both the caller and the engine want it."""
+    plan = plan or clip.plan
     if events is not None and accepts_progress(engine.execute):
         tracker = ClipTracker(clip.index, clip.source, clip.plan.request.output_path, events)
         # ``progress`` is an optional keyword of the engine contract (docs/engine-authors.md), not on
         # Engine.execute: accepts_progress has checked that this engine's execute declares it
         execute: Callable[..., tuple[CommandRecord, ...]] = engine.execute
-        return execute(clip.plan, cancel, progress=tracker)
-    return engine.execute(clip.plan, cancel)
+        return execute(plan, cancel, progress=tracker)
+    return engine.execute(plan, cancel)
 
 
 def _publish(clip: PreparedClip, gate: WriteGate, claims: list[TempClaim], verification: Verification, *,
@@ -373,7 +394,7 @@ def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:
     return ClipResult(index=clip.index, source=_source_record(clip), engine=clip.plan.engine,
                       profile=clip.plan.request.profile.name, output=None, status=FAILED, failure=failure,
                       route=to_data(clip.route), look=_look_record(clip.plan.request),
-                      timing={"started_at": now, "finished_at": now, "seconds": 0.0})
+                      timing={"started_at": now, "finished_at": now, "seconds": 0.0}, rendition=clip.rendition)
 
 
 def _look_record(req: ClipRequest) -> dict[str, Any] | None:
@@ -391,9 +412,29 @@ def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
     return tuple(label.rsplit(" ", 1)[0] for label in labels if label)
 
 
+def work_units(job: PreparedJob) -> list[tuple[TogetherPlan | None, tuple[PreparedClip, ...]]]:
+    """What runs as one: a clip alone, or the renditions of a source one TogetherPlan makes (at the
+    place of its first member), in the order of ``job.clips``."""
+    owner = {m.request.output_path: plan for plan in job.together for m in plan.members}
+    units: list[tuple[TogetherPlan | None, tuple[PreparedClip, ...]]] = []
+    started: set[int] = set()
+    for clip in job.clips:
+        plan = owner.get(clip.plan.request.output_path)
+        if plan is None:
+            units.append((None, (clip,)))
+        elif id(plan) not in started:
+            started.add(id(plan))
+            outputs = [m.request.output_path for m in plan.members]
+            units.append((plan, tuple(sorted((c for c in job.clips if c.plan.request.output_path in outputs),
+                                             key=lambda c: outputs.index(c.plan.request.output_path)))))
+    return units
+
+
 def job_gate(job: PreparedJob, source_ids: frozenset[tuple[int, int]] = frozenset()) -> WriteGate:
     """The write gate of a prepared job: every source of the spec, the folders its layout writes."""
     spec = job.spec
+    if spec.renditions:  # every rendition's folders (JobSpec 1.2)
+        return WriteGate(spec.sources, rendition_folders(spec), source_ids=source_ids)
     return job_write_gate(spec.sources, layout=spec.layout, output_dir=spec.output_dir, source_ids=source_ids)
 
 
@@ -412,7 +453,8 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
 
     policy = policy_of(job.spec)
     rerun = rerun_hint(job.document)
-    refused = [refused_clip(r.index, r.source, r.problem, job.spec.proxy_profile) for r in job.refused]
+    refused = [refused_clip(r.index, r.source, r.problem, r.profile or job.spec.proxy_profile, r.rendition)
+               for r in job.refused]
     for r in refused:
         safe_emit(events, _done_event(r, r.source.path, ""))
 
@@ -427,10 +469,118 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
         safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
         return res
 
+    def together(plan: TogetherPlan, clips: tuple[PreparedClip, ...]) -> list[ClipResult]:
+        # one start for the one run (displays key clips by index, which the renditions share), a done for each
+        safe_emit(events, ProgressEvent(event=START, index=clips[0].index, source=clips[0].source,
+                                        output=clips[0].plan.request.output_path))
+        try:
+            results = run_together(plan, clips, engines, overwrite=job.spec.overwrite, cancel=cancel,
+                                   source_ids=source_ids, existing_outputs=policy, events=events, gate=gate,
+                                   rerun=rerun)
+        except Exception as exc:  # never lose the result of the other clips
+            results = [_unexpected(clip, exc) for clip in clips]
+        for clip, res in zip(clips, results, strict=True):
+            safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
+        return results
+
+    def unit(work: tuple[TogetherPlan | None, tuple[PreparedClip, ...]]) -> list[ClipResult]:
+        plan, clips = work
+        return [one(clips[0])] if plan is None else together(plan, clips)
+
     with ThreadPoolExecutor(max_workers=workers.max_workers, thread_name_prefix="proxx-clip") as pool:
-        ran = tuple(pool.map(one, job.clips))  # map keeps source order
+        ran = tuple(res for done in pool.map(unit, work_units(job)) for res in done)  # map keeps source order
     clips = tuple(sorted((*ran, *refused), key=lambda c: c.index)) if refused else ran
     used = sorted({c.plan.engine for c in job.clips})
     return finished(job, clips, identities=[engines.identity(n) for n in used],
                     distributions=_distribution_names(engines, used), started_at=started_at,
                     started_monotonic=t0, finished_monotonic=time.monotonic(), workers=workers.record())
+
+
+# -- JobSpec 1.2 renditions: the renditions of one source that one engine run makes ----------------
+# (Engine.plan_together). Each rendition is checked, claimed, verified and published on its own with
+# the steps above, in their order; the engine runs once for all of them. Before the run, a rendition
+# that cannot start (its final name taken, its temp file busy, skip_verified keeping a verified file)
+# leaves the group with its own result; the others are planned together again (a pure call) or, if
+# one is left, run with its own plan. After the run each rendition is judged alone: one failing its
+# verification or its publish never loses the others. A failed run fails every rendition it was
+# making (one process: a cancel, a timeout or a crash ends all of them).
+
+def run_together(plan: TogetherPlan, clips: tuple[PreparedClip, ...], engines: EngineSet, *, overwrite: bool,
+                 cancel: threading.Event, source_ids: frozenset[tuple[int, int]] = frozenset(),
+                 existing_outputs: str | None = None, events: EventFn | None = None, gate: WriteGate | None = None,
+                 rerun: str | None = None) -> list[ClipResult]:
+    """The results of ``clips`` (the members of ``plan``, in its order), as :func:`.runner.run_clip`
+    would give each, made by one run of the engine."""
+    policy = existing_outputs or (OVERWRITE if overwrite else FAIL)
+    rerun = rerun or rerun_hint(_spec_keys(existing_outputs))
+    if clips[0].source_stat is not None:
+        source_ids = source_ids | {(clips[0].source_stat.dev, clips[0].source_stat.ino)}
+    gate = _clip_gate(clips[0], gate, source_ids)
+    results: dict[int, ClipResult] = {}
+    ready: list[tuple[int, _ClipRun, list[TempClaim]]] = []
+    try:
+        for k, clip in enumerate(clips):
+            run = _ClipRun(clip)
+            try:
+                if cancel.is_set():
+                    raise _Stop("interrupted", "the run was interrupted before this clip started")
+                _check_targets(clip, gate)
+                if policy == SKIP_VERIFIED and any(os.path.lexists(p) for p in _finals(clip.plan.request)):
+                    _keep_verified(run, engines, source_ids)
+                    results[k] = run.result(SKIPPED)
+                    continue
+                _check_ready(clip, replace=policy == OVERWRITE, rerun=rerun)
+                ready.append((k, run, _claim_temps(clip, gate, overwrite=policy != FAIL, rerun=rerun)))
+            except _Stop as stop:
+                results[k] = run.result(FAILED, Failure(category=stop.category, message=stop.message))
+        together = _replanned(plan, [run.clip.plan for _k, run, _c in ready], engines)
+        failed = _run_once(together, ready, engines, cancel, events) if together is not None else None
+        for k, run, claims in ready:
+            try:
+                if failed is not None:
+                    raise failed
+                if together is None:  # alone after all: the runner's own steps
+                    verification = _make(run, engines, cancel, events, claims)
+                else:
+                    engine = engines.get(together.engine)
+                    assert engine is not None  # the plan was made by this engine set
+                    verification = _judge(run, engine, engines, claims)
+                run.output = _publish(run.clip, gate, claims, verification, replace=policy == OVERWRITE)
+                results[k] = run.result(COMPLETED)
+            except _Stop as stop:
+                results[k] = run.result(FAILED, Failure(category=stop.category, message=stop.message))
+    finally:
+        for _k, _run, claims in ready:
+            for c in claims:
+                c.release()
+    return [results[k] for k in range(len(clips))]
+
+
+def _replanned(plan: TogetherPlan, members: list[ClipPlan], engines: EngineSet) -> TogetherPlan | None:
+    """The run for the renditions still to make: the validated plan when all are, else planned again."""
+    if len(members) == len(plan.members):
+        return plan
+    engine = engines.get(plan.engine)
+    if len(members) < 2 or engine is None:
+        return None
+    return engine.plan_together(tuple(members))
+
+
+def _run_once(plan: TogetherPlan, ready: list[tuple[int, _ClipRun, list[TempClaim]]], engines: EngineSet,
+              cancel: threading.Event, events: EventFn | None) -> _Stop | None:
+    """Execute ``plan`` once; every member's run records its commands. A failure is every member's
+    (their temp files removed), returned to end each of them with the same message."""
+    runs = [run for _k, run, _c in ready]
+    claims = [c for _k, _run, cs in ready for c in cs]
+    engine = engines.get(plan.engine)
+    records: tuple[CommandRecord, ...] = ()
+    failed: _Stop | None = None
+    try:
+        assert engine is not None  # the plan was made by this engine set
+        records = _execute(runs[0].clip, engine, cancel, events, plan)
+    except Exception as exc:  # a failure or an engine bug: fail these renditions, keep the job going
+        records = exc.records if isinstance(exc, ClipFailure) else ()
+        failed = _stop_of(exc, plan.engine, plan.request.temp_path, claims)
+    for run in runs:
+        run.records = records
+    return failed

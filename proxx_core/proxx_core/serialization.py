@@ -83,12 +83,21 @@ def plan_document(job: PreparedJob, identities: list[EngineIdentity]) -> dict[st
              "source_info": to_data(c.source_info),
              **({"extra_outputs": [{"kind": t.kind, "path": t.path, "temp_path": t.temp_path}
                                    for t in c.plan.request.extra_outputs]} if c.plan.request.extra_outputs else {}),
-             "warnings": list(c.warnings)}
+             "warnings": list(c.warnings), **({"rendition": c.rendition} if c.rendition is not None else {})}
             for c in job.clips
         ],
         "layout": job.spec.layout,
         "folders": written_folders(job),
+        **({"together": together_document(job)} if job.together else {}),
     }
+
+
+def together_document(job: PreparedJob) -> list[dict[str, Any]]:
+    """The runs that make several renditions of one source from one decode (JobSpec 1.2)."""
+    rendition = {c.plan.request.output_path: c.rendition for c in job.clips}
+    return [{"index": t.request.index, "engine": t.engine,
+             "renditions": [rendition[m.request.output_path] for m in t.members],
+             "commands": [to_data(cmd) for cmd in t.commands], "settings": t.settings} for t in job.together]
 
 
 def written_folders(job: PreparedJob) -> list[str]:

@@ -112,6 +112,23 @@ class RequiredBuilds:
         return len(self.pins)
 
 
+#: a rendition's own keys: each replaces the job-level key of the same name for that rendition
+RENDITION_KEYS = ("proxy_profile", "output_dir", "output_name_template", "layout", "raster")
+
+
+@attrs.frozen(kw_only=True)
+class Rendition:
+    """One proxy made of every source (JobSpec 1.2 ``renditions[k]``)."""
+
+    name: str
+    proxy_profile: str
+    #: None: the job's ``output_dir``
+    output_dir: str | None = None
+    output_name_template: str | None = None
+    layout: Layout = attrs.field(default=Layout.OUTPUT_DIR, converter=Layout)
+    raster: Raster = attrs.field(default=Raster.FIT, converter=Raster)
+
+
 @attrs.frozen(kw_only=True)
 class DraftSpec:
     """Every JobSpec key as its typed value, its default when absent, or ``Invalid``."""
@@ -145,6 +162,8 @@ class DraftSpec:
     deliverables: tuple[str, ...] | Invalid
     notify: tuple[str, ...] | Invalid
     priority: str | Invalid
+    #: JobSpec 1.2; with renditions, the single-rendition keys above are the first rendition's
+    renditions: tuple[Rendition, ...] | Invalid = ()
 
     def usable(self, key: str) -> bool:
         """Whether ``key`` holds a typed value with no problem found so far."""
@@ -235,9 +254,11 @@ def draft_of(doc: dict[str, Any], problems: Iterable[Problem] = ()) -> DraftSpec
     burn_in, watermark = get("burn_in", _ABSENT), get("watermark", _ABSENT)
     metadata = get("user_metadata", _ABSENT)
     overwrite = get("overwrite", False)
+    given = frozenset(doc)
+    renditions = _renditions(get("renditions", _ABSENT))
     profile = get("proxy_profile", None)
     return DraftSpec(
-        given=frozenset(doc), flawed=flawed_keys(problems),
+        given=given, flawed=flawed_keys(problems),
         jobspec_version=_text(get("jobspec_version", None)), sources=_texts(get("sources", None)),
         output_dir=_text(get("output_dir", _ABSENT)), output_name_template=_text(get("output_name_template", _ABSENT)),
         proxy_profile=profile if isinstance(profile, str) and profile in PROFILES else Invalid(profile),
@@ -257,8 +278,42 @@ def draft_of(doc: dict[str, Any], problems: Iterable[Problem] = ()) -> DraftSpec
         unsupported_sources=_choice(get("unsupported_sources", _ABSENT), UnsupportedSources,
                                     UnsupportedSources.REFUSE_JOB),
         deliverables=_texts(get("deliverables", _ABSENT)), notify=_texts(get("notify", _ABSENT)),
-        priority=_choice_text(get("priority", _ABSENT), PRIORITIES, "normal"),
+        priority=_choice_text(get("priority", _ABSENT), PRIORITIES, "normal"), renditions=renditions,
     )
+
+
+def with_first_rendition(draft: DraftSpec) -> DraftSpec:
+    """A spec with ``renditions``: the single-rendition keys taken from the first rendition, for front ends
+    that show one profile (every step that makes files takes each rendition's own)."""
+    if isinstance(draft.renditions, Invalid) or not draft.renditions:
+        return draft
+    first = draft.renditions[0]
+    profile = PROFILES[first.proxy_profile]
+    fps_mode = draft.fps_mode if "fps_mode" in draft.given else FpsMode.PRESERVE_SOURCE
+    return attrs.evolve(draft, proxy_profile=first.proxy_profile, codec=profile.codec, container=profile.container,
+                        layout=first.layout, raster=first.raster, output_name_template=first.output_name_template,
+                        fps_mode=fps_mode)
+
+
+def _renditions(value: Any) -> tuple[Rendition, ...] | Invalid:
+    """Each rendition typed (its layout and raster as enums), or Invalid when one is not (the schema says why)."""
+    if value is _ABSENT:
+        return ()
+    if not isinstance(value, list) or not value:
+        return Invalid(value)
+    typed = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or set(item) - {"name", *RENDITION_KEYS}:
+            return Invalid(value)
+        profile, layout = item.get("proxy_profile"), _choice(item.get("layout", _ABSENT), Layout, Layout.OUTPUT_DIR)
+        raster = _choice(item.get("raster", _ABSENT), Raster, Raster.FIT)
+        folder, template = _text(item.get("output_dir", _ABSENT)), _text(item.get("output_name_template", _ABSENT))
+        if not (isinstance(profile, str) and profile in PROFILES) or any(
+                isinstance(v, Invalid) for v in (layout, raster, folder, template)):
+            return Invalid(value)
+        typed.append(Rendition(name=item["name"], proxy_profile=profile, output_dir=folder,
+                               output_name_template=template, layout=layout, raster=raster))
+    return tuple(typed)
 
 
 def _choice_text(value: Any, allowed: tuple[str, ...], default: str) -> str | Invalid:

@@ -26,7 +26,7 @@ import attrs
 from proxx_core import hookimpl
 from proxx_core.kit import DeliverableSink, DeliveryJob
 
-from .clips import DeliveredClip, delivered_clip
+from .clips import DeliveredClip, delivered_clip, linked_clips
 
 COLUMNS = ("Name", "Tape", "Start", "End", "Duration", "Tracks", "FPS", "Video Format", "Image Size",
            "Source File", "Camera File", "Proxy Path", "Proxy SHA-256")
@@ -158,7 +158,7 @@ class AleSink(DeliverableSink):
         return [f"{job_id}.ale"]
 
     def write(self, job: DeliveryJob):
-        rows = [ale_row(c) for c in job.delivered_clips()]
+        rows = [ale_row(c) for c in linked_clips(job)]
         return [(name, text.encode("utf-8")) for name, text in ale_files(job.job_id, rows)]
 
 

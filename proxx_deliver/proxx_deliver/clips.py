@@ -111,4 +111,17 @@ def delivered_clip(clip: Mapping[str, Any]) -> DeliveredClip:
 
 def delivered_clips(job) -> list[DeliveredClip]:
     """``job`` is a :class:`proxx_core.deliverables.DeliveryJob`."""
-    return [delivered_clip(c) for c in job.delivered_clips()]
+    return [delivered_clip(c) for c in linked_clips(job)]
+
+
+def linked_clips(job) -> list[Mapping[str, Any]]:
+    """The delivered clips an NLE sidecar describes: one proxy per clip. A JobSpec 1.2 job with
+    ``renditions`` makes several; the sidecar describes the first rendition the spec lists (the one
+    the editor links: docs/delivery.md), the others are in the result, the report and the ASC MHL."""
+    clips = job.delivered_clips()
+    spec = job.result.get("jobspec")
+    renditions = spec.get("renditions") if isinstance(spec, Mapping) else None
+    if not renditions:
+        return clips
+    first = renditions[0].get("name")
+    return [c for c in clips if c.get("rendition") == first]

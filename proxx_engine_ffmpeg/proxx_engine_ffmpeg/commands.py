@@ -140,6 +140,13 @@ def _audio_args(req: ClipRequest, *, encode: bool = False) -> list[str]:
 def build_argv(ffmpeg: str, req: ClipRequest) -> list[str]:
     """ffmpeg argv for one clip. Paths are absolute and prefixed ``file:`` so no file name is ever
     read as an option (``-y.mov``) or a protocol (``concat:a|b.mov``)."""
+    audio_pass = needs_audio_pass(req)
+    return [*input_argv(ffmpeg, req, [audio_temp_path(req)] if audio_pass else []),
+            *output_argv(req, audio_input=1 if audio_pass else None)]
+
+
+def input_argv(ffmpeg: str, req: ClipRequest, audio_inputs: list[str]) -> list[str]:
+    """The command's global options and inputs: the source (input 0), then audio passes' files."""
     info = req.source_info
     argv = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y"]
     # live progress as key=value blocks on stdout (read only when someone listens); output bytes unchanged
@@ -148,12 +155,18 @@ def build_argv(ffmpeg: str, req: ClipRequest) -> list[str]:
         # keep the stored raster and its rotation flag, as the source has them (NLEs apply it alike)
         argv += ["-noautorotate"]
     argv += ["-i", "file:" + req.source]
-    audio_pass = needs_audio_pass(req)
-    if audio_pass:
-        argv += ["-i", "file:" + audio_temp_path(req)]
-    argv += ["-map", "0:v:0"]
+    for path in audio_inputs:
+        argv += ["-i", "file:" + path]
+    return argv
+
+
+def output_argv(req: ClipRequest, *, audio_input: int | None) -> list[str]:
+    """One output file of the command: its streams (audio from input ``audio_input``, an audio pass's
+    file, or None: from the source), filters, encoders, metadata and muxer."""
+    info = req.source_info
+    argv = ["-map", "0:v:0"]
     for k, a in enumerate(info.audio):
-        argv += ["-map", f"1:a:{k}" if audio_pass else f"0:a:{a.index}"]
+        argv += ["-map", f"{audio_input}:a:{k}" if audio_input is not None else f"0:a:{a.index}"]
     argv += ["-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn"]
     argv += _video_args(req)
     argv += _audio_args(req)

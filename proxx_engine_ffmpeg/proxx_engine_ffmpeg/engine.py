@@ -23,6 +23,7 @@ from proxx_core import (
     ProxxError,
     Refusal,
     SourceInfo,
+    TogetherPlan,
 )
 from proxx_core.kit import ClipProgress, probe_file, run_commands
 
@@ -39,6 +40,8 @@ from .commands import (
 )
 from .opatom import build_opatom_argv, finish_clip
 from .overlays import FONT_NAME, FONT_SHA256, look_file_paths, write_look_files
+from .renditions import audio_files
+from .renditions import plan_together as _plan_together
 
 #: profile codec -> the encoder this engine uses for it
 ENCODERS = {"h264": "libx264", "prores": "prores_ks", "dnxhr": "dnxhd"}
@@ -137,9 +140,14 @@ class FFmpegEngine(Engine):
         settings = {"font": FONT_NAME, "font_sha256": FONT_SHA256} if request.burn_in is not None else {}
         return ClipPlan(request=request, engine=self.name, commands=tuple(commands), settings=settings)
 
+    def plan_together(self, plans: tuple[ClipPlan, ...]) -> TogetherPlan | None:
+        """Renditions of one source from one decode (renditions.py, contract 1.3)."""
+        return _plan_together(self.name, plans)
+
     def execute(self, plan: ClipPlan, cancel: threading.Event, progress=None) -> tuple[CommandRecord, ...]:
         """``progress`` (optional, contract 1.1): given a ClipProgress for each block of the encode's
-        ``-progress`` stream (the audio pass writes none)."""
+        ``-progress`` stream (the audio pass writes none). A TogetherPlan writes every member's files."""
+        members = plan.members if isinstance(plan, TogetherPlan) else (plan,)
         on_block = None
         if progress is not None:
             video = plan.request.source_info.video
@@ -147,23 +155,26 @@ class FFmpegEngine(Engine):
 
             def on_block(block: dict[str, str]) -> None:
                 progress(ClipProgress.from_ffmpeg(block, frames=frames, seconds=seconds))
-        if needs_audio_pass(plan.request):
+        audio = audio_files(plan) if isinstance(plan, TogetherPlan) else (
+            [audio_temp_path(plan.request)] if needs_audio_pass(plan.request) else [])
+        for path in audio:
             # FFmpeg truncates what it writes to (-y): a file already at the audio pass's name (a crashed
             # run's, or a hard link to a source) loses only this name, and FFmpeg creates a fresh file
             try:
-                os.unlink(audio_temp_path(plan.request))
+                os.unlink(path)
             except FileNotFoundError:
                 pass
         try:
-            write_look_files(plan.request)  # the saturation LUT, a plain copy of the show LUT (overlays.py)
+            for member in members:
+                write_look_files(member.request)  # the saturation LUT, a plain copy of the show LUT (overlays.py)
             records = run_commands(plan.commands, cancel, progress=on_block)
-            if plan.request.layout == Layout.AVID_MXF:  # package ids, one master clip across the files, dates
-                finish_clip(plan.request, records)
+            for member in members:
+                if member.request.layout == Layout.AVID_MXF:  # package ids, one master clip across the files, dates
+                    finish_clip(member.request, records)
             return records
         finally:
-            scratch = list(look_file_paths(plan.request).values())
-            if needs_audio_pass(plan.request):  # the audio pass's file never outlives the clip
-                scratch.append(audio_temp_path(plan.request))
+            # the audio pass's file never outlives the clip
+            scratch = [*(p for m in members for p in look_file_paths(m.request).values()), *audio]
             for path in scratch:
                 try:
                     os.unlink(path)

@@ -54,20 +54,27 @@ def _common(req: ClipRequest) -> list[str]:
 def build_opatom_argv(ffmpeg: str, req: ClipRequest, video_args: list[str]) -> list[str]:
     """One ffmpeg run, 1 + N OP-Atom outputs: ``req.temp_path`` (video) and each
     ``req.extra_outputs[k].temp_path`` (audio channel k+1)."""
-    info = req.source_info
     argv = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y",
             "-i", "file:" + req.source]
+    return argv + opatom_outputs(req, video_args)
+
+
+def opatom_outputs(req: ClipRequest, video_args: list[str], prefix: str = "") -> list[str]:
+    """The clip's audio channel picks (a filter graph whose labels start with ``prefix``, so several
+    clips' graphs can share one command) and its 1 + N outputs."""
+    info = req.source_info
+    argv: list[str] = []
     graph = []
     labels = []
     for k, t in enumerate(req.extra_outputs):
-        label = f"a{k + 1}"
+        label = f"{prefix}a{k + 1}"
         assert t.stream is not None  # audio targets always name their stream
         stream = info.audio[t.stream]
         graph.append(f"[0:a:{stream.index}]pan=mono|c0=c{t.channel}[{label}]")
         labels.append(label)
     if graph:
         # one input pad can feed one filter: split each stream as many times as it has channels
-        graph = _split(graph, req)
+        graph = _split(graph, req, prefix)
         argv += ["-filter_complex", ";".join(graph)]
     argv += ["-map", "0:v:0", *_common(req), "-sn", "-dn", "-an", *video_args,
              "-fflags", "+bitexact", "-f", "mxf_opatom", "file:" + req.temp_path]
@@ -80,7 +87,7 @@ def build_opatom_argv(ffmpeg: str, req: ClipRequest, video_args: list[str]) -> l
     return argv
 
 
-def _split(graph: list[str], req: ClipRequest) -> list[str]:
+def _split(graph: list[str], req: ClipRequest, prefix: str = "") -> list[str]:
     """Rewrite per-channel pans so a stream with several channels is ``asplit`` first."""
     by_stream: dict[int, list[int]] = {}
     for k, t in enumerate(req.extra_outputs):
@@ -92,9 +99,9 @@ def _split(graph: list[str], req: ClipRequest) -> list[str]:
         if len(ks) == 1:
             out.append(graph[ks[0]])
             continue
-        out.append(f"[0:a:{index}]asplit={len(ks)}" + "".join(f"[s{s}c{c}]" for c in range(len(ks))))
+        out.append(f"[0:a:{index}]asplit={len(ks)}" + "".join(f"[{prefix}s{s}c{c}]" for c in range(len(ks))))
         for c, k in enumerate(ks):
-            out.append(graph[k].replace(f"[0:a:{index}]", f"[s{s}c{c}]", 1))
+            out.append(graph[k].replace(f"[0:a:{index}]", f"[{prefix}s{s}c{c}]", 1))
     return out
 
 

@@ -37,13 +37,15 @@ def make_source(path: Path | str, *, size: str = "320x180", rate: str = "24000/1
                 timecode: str | None = "01:00:00:00", audio: tuple[int, ...] = (1, 1), video: str = "prores_hq",
                 audio_rate: int = 48000, sar: str | None = None, field_order: str | None = None,
                 extra: tuple[str, ...] = (), audio_codec: str | None = None, color: tuple[str, str, str] | None = None,
-                reel: str | None = None, rotation: int | None = None, vfr: bool = False) -> Path:
+                reel: str | None = None, rotation: int | None = None, vfr: bool = False,
+                timeout: float = 120) -> Path:
     """Write a real media file. ``audio`` lists the channel count of each audio stream.
 
     ``field_order`` ("tt"/"tff" or "bb"/"bff") marks the frames interlaced with that field shown first;
     ``color`` is (primaries, transfer, matrix) set on the frames; ``reel`` the tape/reel name (MOV tmcd
     ``reel_name``, MXF material package name); ``rotation`` a display rotation in degrees; ``vfr``
-    drops every third frame and keeps the gaps (variable frame rate, as phones record)."""
+    drops every third frame and keeps the gaps (variable frame rate, as phones record); ``timeout``
+    bounds each ffmpeg run in seconds (benchmarks make long 4K sources)."""
     path = Path(path)
     ffmpeg = inspect_binary().path
     seconds = frames / _rate(rate) + 0.5
@@ -84,13 +86,13 @@ def make_source(path: Path | str, *, size: str = "320x180", rate: str = "24000/1
         argv += ["-metadata:s:v:0", f"reel_name={reel}"]
     target = path.with_name(path.stem + ".unrotated" + path.suffix) if rotation else path
     argv += list(extra) + ["file:" + str(target)]
-    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
     if rotation:
         # a phone's rotation is display metadata on an unrotated raster: set it by remuxing
         subprocess.run([ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                         "-display_rotation", str(rotation), "-i", "file:" + str(target), "-map", "0",
                         "-c", "copy", "file:" + str(path)],
-                       check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+                       check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
         target.unlink()
     return path
 

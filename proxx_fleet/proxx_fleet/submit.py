@@ -54,6 +54,10 @@ def plan_submission(document, engines: EngineSet) -> Submission:
     if parsed is None:
         return Submission(job_id=None, problems=tuple(problems))
     spec = parsed.spec
+    if spec.renditions:  # a node runs one clip per task; renditions would be silently dropped
+        return Submission(job_id=None, problems=(Problem(path="/renditions", message=(
+            "a fleet does not make JobSpec 1.2 renditions yet; run this job with `proxx run` or a watch folder, "
+            "or submit one job per rendition (its profile and names at the top level)")),))
     profile = PROFILES[spec.proxy_profile]
     chosen: list[str | None] = []
     problems = []

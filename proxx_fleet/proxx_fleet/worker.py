@@ -222,6 +222,10 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
         problem = checked.job.refused[0].problem
         return {"clip": failed_clip(document, index, engine, problem.category,
                                     f"refused at validation: {problem.message}", info), "environment": None}
+    if checked.job.spec.renditions:  # refused at submit; a job queued by another submitter is refused here
+        return {"clip": failed_clip(document, index, engine, "validation", (
+            "/renditions: a fleet does not make JobSpec 1.2 renditions yet; run the job with `proxx run` or a "
+            "watch folder"), info), "environment": None}
     clip = checked.job.clips[0]
     refused = refusals(planned_writes(clip), node.config)
     if refused:

@@ -67,6 +67,8 @@ class ClipFacts:
     failure_category: str | None
     failure_message: str | None
     stderr_line: str | None
+    #: JobSpec 1.2 renditions: which rendition of the source this entry is (None: a single-rendition job)
+    rendition: str | None = None
     #: frame rate (exact) and start frame, for the contact sheet's timecodes
     frame_rate: FrameRate | None
     start_frame: int
@@ -256,7 +258,8 @@ def clip_facts(clip: Mapping[str, Any]) -> ClipFacts:
         proxy_size=size_label(output.get("size")), proxy_sha256=str(output.get("sha256") or "–"),
         verification=verdict, verification_ok=verified, relink=_relink(clip.get("relink")),
         failure_category=failure.get("category"), failure_message=failure.get("message"),
-        stderr_line=_stderr_line(clip), frame_rate=rate, start_frame=start, drop_frame=drop, frames=frames)
+        stderr_line=_stderr_line(clip), frame_rate=rate, start_frame=start, drop_frame=drop, frames=frames,
+        rendition=str(clip["rendition"]) if clip.get("rendition") else None)
 
 
 def _text(value: Any) -> str:

@@ -203,7 +203,10 @@ def test_schema_and_classes_agree(proxx):
     from proxx_core.document import JobSpec
 
     assert set(schema["properties"]) == {f.name for f in attrs.fields(JobSpec)}
-    assert set(schema["required"]) == {f.name for f in attrs.fields(JobSpec) if f.default is attrs.NOTHING}
+    # the single-rendition form's keys are required unless the spec lists renditions (JobSpec 1.2)
+    required = {*schema["required"], *schema["else"]["required"]}
+    assert schema["if"] == {"required": ["renditions"]}
+    assert required == {f.name for f in attrs.fields(JobSpec) if f.default is attrs.NOTHING}
     from proxx_core.profiles import PROFILES
 
     assert schema["properties"]["proxy_profile"]["enum"] == sorted(PROFILES)  # the catalogue, nothing else

@@ -79,6 +79,14 @@ MUTANTS = {
         import threading
         return super().execute(plan, threading.Event())
 ''', "test_execute_honours_a_cancel", 1),
+    # makes renditions together with a setting its single plan lacks: not the single job's bytes
+    "renditions_differ_from_single_jobs": ('''
+    def plan_together(self, plans):
+        from proxx_core import TogetherPlan
+        commands = [attrs.evolve(c, argv=(*c.argv[:-1], "-metadata", "comment=together", c.argv[-1]))
+                    for p in plans for c in p.commands]
+        return TogetherPlan(request=plans[0].request, engine=self.name, commands=commands, members=plans)
+''', "test_renditions_are_the_single_jobs_bytes", 1),
 }
 
 

@@ -554,5 +554,62 @@ class FailureTests(EngineFixtures):
         assert snapshot(output_dir) == before, "an existing output (or its directory) was modified"
 
 
-class EngineConformance(EngineContractTests, ProbeTests, PlanTests, ExecutionTests, FailureTests):
+class RenditionTests(EngineFixtures):
+    """Contract 1.3, for an engine that implements ``plan_together``: renditions of one source from
+    one run, each byte-identical to its single-rendition job (engines without it are skipped)."""
+
+    @staticmethod
+    def _together_profiles(engine: Engine, samples: list[Sample], engines: EngineSet,
+                           tmp_path: Path) -> tuple[Sample, list[str]]:
+        if type(engine).plan_together is Engine.plan_together:
+            pytest.skip("the engine does not implement plan_together (contract 1.3, optional)")
+        sample = samples[0]
+        made = [p for p in sorted(engine.capabilities().profiles)  # those the core would make of this sample
+                if check_document(job_document([sample.path], tmp_path, p, engine=engine.name), engines).job]
+        if len(made) < 2:
+            pytest.skip("the engine makes fewer than two profiles of the first sample: nothing to make together")
+        return sample, made
+
+    def test_plan_together_is_pure_and_keeps_each_plan(self, available_engine: Engine, engines: EngineSet,
+                                                        samples: list[Sample], tmp_path: Path) -> None:
+        sample, profiles = self._together_profiles(available_engine, samples, engines, tmp_path)
+        plans = []
+        for p in profiles:
+            out = tmp_path / p
+            out.mkdir()
+            plans.append(self.prepare([attrs.evolve(sample, profile=p)], out, engines).clips[0].plan)
+        first = available_engine.plan_together(tuple(plans))
+        assert first is not None, "plan_together() returned None for renditions of one source"
+        assert first == available_engine.plan_together(tuple(plans)), "plan_together() must be pure"
+        assert first.members == tuple(plans), "a TogetherPlan's members are the plans it was given, in order"
+        finals = {p.request.output_path for p in plans}
+        assert not any(f in a for cmd in first.commands for a in cmd.argv for f in finals), (
+            "a command names a final output: engines write only the temp paths")
+
+    def test_renditions_are_the_single_jobs_bytes(self, available_engine: Engine, engines: EngineSet,
+                                                  samples: list[Sample], tmp_path: Path) -> None:
+        sample, profiles = self._together_profiles(available_engine, samples, engines, tmp_path)
+        single: dict[str, str | None] = {}
+        renditions = []
+        for p in profiles:
+            alone, together = tmp_path / "alone" / p, tmp_path / "together" / p
+            alone.mkdir(parents=True)
+            together.mkdir(parents=True)
+            result = run_job(self.prepare([attrs.evolve(sample, profile=p)], alone, engines), engines)
+            assert result.status == COMPLETED, [c.failure for c in result.clips]
+            single[p] = result.clips[0].output.sha256 if result.clips[0].output else None
+            renditions.append({"name": p, "proxy_profile": p, "output_dir": str(together),
+                               "output_name_template": "{source_name}_{index}"})
+        doc = {"jobspec_version": "1.2.0", "sources": [str(sample.path)], "engine": available_engine.name,
+               "renditions": renditions}
+        checked = check_document(doc, engines)
+        assert checked.job is not None, "; ".join(str(p) for p in checked.problems)
+        assert checked.job.together, "plan_together() made no run for the renditions of one source"
+        result = run_job(checked.job, engines)
+        assert result.status == COMPLETED, [c.failure for c in result.clips]
+        made = {c.rendition: c.output.sha256 if c.output else None for c in result.clips}
+        assert made == single, "a rendition made together differs from its single-rendition job's output"
+
+
+class EngineConformance(EngineContractTests, ProbeTests, PlanTests, ExecutionTests, FailureTests, RenditionTests):
     """Every conformance check. Subclass this once per engine (name your subclass ``Test...``)."""
