@@ -226,8 +226,8 @@ def _upward() -> list[tuple[int, str]]:
 
 @until_moved  # move.py deletes this line
 def test_the_contract_imports_nothing_else_of_the_core():
-    """A plugin written against the contract reads it without the pipeline: contract imports only
-    itself and io, io only itself (type-only and function-local imports count)."""
+    """A plugin written against the contract reads it without the pipeline: contract and io import
+    only each other (type-only and function-local imports count)."""
     wrong = [where for floor, where in _upward() if floor == 0]
     assert not wrong, "\n".join(wrong)
 
