@@ -1,4 +1,4 @@
-"""The result document: JobResult / ClipResult and their canonical JSON.
+"""Building the result document, one builder per outcome; its values (JobResult, ClipResult) are the contract's.
 
 Key names and order are a contract (docs/results.md). Everything volatile (clock times, durations,
 host) lives under keys named ``timing``, so two runs compare equal after dropping every ``timing``.
