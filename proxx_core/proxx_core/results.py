@@ -27,7 +27,7 @@ from .media import SourceInfo
 from .naming import temp_path_for
 from .profiles import PROFILES
 from .renditions import single_document
-from .serialization import from_data, to_data
+from .serialization import to_data
 from .vocabulary import Category, Layout, Status
 
 if TYPE_CHECKING:
@@ -101,12 +101,15 @@ class SourceRecord:
 
 
 def source_record(value: SourceRecord | Mapping[str, Any]) -> SourceRecord:
-    """A ``SourceRecord``, also from the dict a front end built before it was typed (``info`` as data)."""
+    """A ``SourceRecord``, also from the dict a front end built before it was typed. Its ``info`` must be a
+    ``SourceInfo`` or None: the result values import no converter (``proxx_core.from_data`` makes one of data)."""
     if isinstance(value, SourceRecord):
         return value
     info = value.get("info")
-    return SourceRecord(path=value["path"], size=value.get("size"),
-                        info=from_data(SourceInfo, info) if isinstance(info, Mapping) else info)
+    if info is not None and not isinstance(info, SourceInfo):
+        raise TypeError("ClipResult source info must be a SourceInfo or None: convert data with "
+                        "proxx_core.from_data(SourceInfo, info)")
+    return SourceRecord(path=value["path"], size=value.get("size"), info=info)
 
 
 @attrs.frozen(kw_only=True)
