@@ -81,6 +81,8 @@ class ClipResult:
     relink: dict[str, Any] | None = None
     #: JobSpec 1.1 /look: what was applied, in order, with each file's SHA-256 (None: no look)
     look: dict[str, Any] | None = None
+    #: chunked intra encoding: the chunks the clip was encoded in (proxx_core.chunking), None: one pass
+    chunks: dict[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)
