@@ -61,9 +61,13 @@ def build_chunk_argv(ffmpeg: str, req: ClipRequest, first_frame: int, frame_coun
     args = _video_args(req)
     rate = video.frame_rate
     # frames numbered from 0 in the source's rate, whatever the seek left: the join adds each chunk's offset
+    # (rounded: setpts truncates, and N*1001/(30000*TB) is 0.99999... with an MXF source's TB of 1001/30000)
     at = args.index("-vf") + 1
-    args[at] += f",setpts=N*{rate.den}/({rate.num}*TB)"
-    return argv + args + ["-fflags", "+bitexact", "-f", "mov", "file:" + path]
+    args[at] += f",setpts=round(N*{rate.den}/({rate.num}*TB))"
+    # the single pass's encoder time base is 1/rate: a MOV track timescale of the rate's numerator keeps
+    # it through the join (the MOV muxer derives the movie timescale from the streams' time bases)
+    return argv + args + ["-video_track_timescale", str(rate.num), "-fflags", "+bitexact", "-f", "mov",
+                          "file:" + path]
 
 
 def concat_url(paths: tuple[str, ...]) -> str:
