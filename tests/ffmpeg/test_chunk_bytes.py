@@ -68,6 +68,8 @@ def _run(proxx, write_job, tmp_path, label, source, profile, env):
 @pytest.mark.parametrize("source_kind", sorted(SOURCES))
 @pytest.mark.parametrize("profile", INTRA_PROFILES)
 def test_chunked_file_is_the_single_pass_file(profile, source_kind, sources, proxx, write_job, tmp_path):
+    if profile.startswith("offline_dnxhr") and source_kind == "interlaced":
+        pytest.skip("FFmpeg's DNxHR has no interlaced mode: the job is refused at validate")
     whole = _run(proxx, write_job, tmp_path, "whole", sources[source_kind], profile, WHOLE)
     chunked = _run(proxx, write_job, tmp_path, "chunked", sources[source_kind], profile, CHUNKED)
     assert whole["chunks"] is None and len(whole["commands"]) == 1
