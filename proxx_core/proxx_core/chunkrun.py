@@ -9,7 +9,8 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 from .chunking import ChunkedPlan, ChunkSpan
 from .engine import ClipPlan, CommandRecord, Engine
@@ -36,6 +37,12 @@ class Slots:
             with self.hold():
                 return fn()
         return self._pool.submit(held)
+
+    def start(self, chunked: ChunkedPlan, engine: Engine, cancel: threading.Event) -> list[Future]:  # type: ignore[type-arg]
+        """Each chunk on the next free slot (ChunkSource)."""
+        count = len(chunked.spans)
+        return [self.submit(chunk_job(engine, plan, span, count, cancel))
+                for plan, span in zip(chunked.chunks, chunked.spans, strict=True)]
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -81,19 +88,31 @@ def _linked(cancel: threading.Event, local: threading.Event, done: threading.Eve
             return
 
 
-def execute_chunked(chunked: ChunkedPlan, engine: Engine, cancel: threading.Event, slots: Slots | None, *,
+class ChunkSource(Protocol):
+    """Who encodes a clip's chunks: the job's local worker slots (:class:`Slots`), or a fleet's nodes
+    (proxx_fleet). ``start`` returns one future per chunk, in order, each giving the chunk's command
+    records or raising ClipFailure; ``hold`` is held around the join."""
+
+    def start(self, chunked: ChunkedPlan, engine: Engine, cancel: threading.Event) -> list[Future]:  # type: ignore[type-arg]
+        ...
+
+    def hold(self) -> AbstractContextManager[None]:
+        ...
+
+
+def execute_chunked(chunked: ChunkedPlan, engine: Engine, cancel: threading.Event, source: ChunkSource | None, *,
                     overwrite: bool, is_source: Callable[[Identity], bool]) -> tuple[CommandRecord, ...]:
-    """Every chunk on a free slot, each chunk's frame count verified, then the join (on a slot too).
-    Returns every record, the chunks' in order then the join's; raises ClipFailure naming the chunk."""
+    """Every chunk encoded (on free slots, or by a fleet), each chunk's frame count verified here, then
+    the join. Returns every record, the chunks' in order then the join's; raises ClipFailure naming the
+    chunk. The chunk files are claimed here first (a fleet's nodes write into them) and removed at the end."""
     claims = claim_chunks(chunked, overwrite=overwrite, is_source=is_source)
     local, done = threading.Event(), threading.Event()
     threading.Thread(target=_linked, args=(cancel, local, done), daemon=True, name="proxx-chunk-cancel").start()
-    own = slots is None
-    pool = Slots(1) if slots is None else slots
+    own = source is None
+    made_here = Slots(1) if source is None else source
     records: list[CommandRecord] = []
     try:
-        futures = [pool.submit(_chunk_job(engine, plan, span, len(chunked.spans), local))
-                   for plan, span in zip(chunked.chunks, chunked.spans, strict=True)]
+        futures = made_here.start(chunked, engine, local)
         failures: list[ClipFailure] = []
         for future in futures:
             try:
@@ -107,42 +126,44 @@ def execute_chunked(chunked: ChunkedPlan, engine: Engine, cancel: threading.Even
         if failures:  # the chunk that failed, not those it stopped
             first = next((f for f in failures if f.category != "interrupted"), failures[0])
             raise ClipFailure(first.message, category=first.category, records=tuple(records))
-        with pool.hold():
-            joined = _run(engine, chunked.join, local)
+        for plan, span in zip(chunked.chunks, chunked.spans, strict=True):
+            verify_chunk(engine, plan, span, len(chunked.spans))
+        with made_here.hold():
+            joined = engine.execute(chunked.join, local)
         return (*records, *joined)
     except ClipFailure as exc:
         raise ClipFailure(exc.message, category=exc.category, records=tuple(records) or exc.records) from None
     finally:
         done.set()
         discard(claims)
-        if own:
-            pool.close()
+        if isinstance(made_here, Slots) and own:
+            made_here.close()
 
 
-def _run(engine: Engine, plan: ClipPlan, cancel: threading.Event) -> tuple[CommandRecord, ...]:
-    return engine.execute(plan, cancel)
+def verify_chunk(engine: Engine, plan: ClipPlan, span: ChunkSpan, count: int) -> None:
+    """The chunk file holds exactly its frames (probed where the join runs): never a silent gap."""
+    info = engine.probe_output(plan)
+    frames = info.video.frame_count if info is not None and info.video is not None else None
+    if frames != span.frame_count:
+        got = "no readable video" if frames is None else f"{frames} frames"
+        raise ClipFailure(f"{span_label(span, count)} has {got} at {plan.request.temp_path}, expected "
+                          f"{span.frame_count}: nothing was joined, so the clip never has a gap",
+                          category="verification_failed")
 
 
-def _chunk_job(engine: Engine, plan: ClipPlan, span: ChunkSpan, count: int,
-               cancel: threading.Event) -> Callable[[], tuple[CommandRecord, ...]]:
+def chunk_job(engine: Engine, plan: ClipPlan, span: ChunkSpan, count: int,
+              cancel: threading.Event) -> Callable[[], tuple[CommandRecord, ...]]:
+    """One chunk's encode, its failure worded with the chunk it was."""
     def job() -> tuple[CommandRecord, ...]:
         label = span_label(span, count)
         if cancel.is_set():
             raise ClipFailure(f"{label} was not started: the clip was interrupted or another chunk failed",
                               category="interrupted")
         try:
-            records = engine.execute(plan, cancel)
+            return engine.execute(plan, cancel)
         except ClipFailure as exc:
             raise ClipFailure(f"{label} failed: {exc.message}", category=exc.category, records=exc.records) from None
         except Exception as exc:  # an engine bug fails this clip, never the job
             raise ClipFailure(f"{label}: engine {engine.name!r} raised {type(exc).__name__}: {exc}",
                               category="engine_failed") from exc
-        info = engine.probe_output(plan)
-        frames = info.video.frame_count if info is not None and info.video is not None else None
-        if frames != span.frame_count:
-            got = "no readable video" if frames is None else f"{frames} frames"
-            raise ClipFailure(f"{label} has {got} at {plan.request.temp_path}, expected {span.frame_count}: "
-                              f"nothing was joined, so the clip never has a gap", category="verification_failed",
-                              records=records)
-        return records
     return job

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from .chunkrun import Slots, execute_chunked
+from .chunkrun import ChunkSource, Slots, execute_chunked
 from .clock import now_rfc3339
 from .engine import ClipRequest, CommandRecord, Engine, Verification
 from .errors import ClipFailure
@@ -85,8 +85,8 @@ class _ClipRun:
     records: tuple[CommandRecord, ...] = ()
     output: OutputRecord | None = None
     relink: dict[str, Any] | None = None
-    #: the job's worker slots, shared with the chunks of long intra clips (proxx_core.chunkrun)
-    slots: Slots | None = None
+    #: the job's worker slots, shared with the chunks of long intra clips, or a fleet (proxx_core.chunkrun)
+    slots: ChunkSource | None = None
     #: whether a temp file left by a dead run may be taken over (chunk files as the clip's own)
     overwrite: bool = False
     #: the write gate's test of a file identity (chunk files are claimed as the clip's temp files are)
@@ -111,7 +111,7 @@ class _ClipRun:
 def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event,
              source_ids: frozenset[tuple[int, int]] = frozenset(), existing_outputs: str | None = None,
              events: EventFn | None = None, gate: WriteGate | None = None, rerun: str | None = None,
-             slots: Slots | None = None) -> ClipResult:
+             slots: ChunkSource | None = None) -> ClipResult:
     """Make one clip. ``source_ids`` are the (st_dev, st_ino) of every source of the job: no file
     with one of these identities is ever replaced, whatever its name. ``existing_outputs``: the
     JobSpec 1.1 policy (proxx_core.existing); None: ``overwrite`` decides, as in 1.0. ``events``:
@@ -119,7 +119,7 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     write gate (proxx_core.writegate), through which every file of the clip is published; None:
     one for this clip's source and folder. ``rerun``: how to let a rerun keep or replace existing files,
     in the spec's vocabulary (:func:`proxx_core.existing.rerun_hint` of the document). ``slots``: the
-    job's worker slots, which a chunked clip's chunks run on (None: one at a time, on this thread).
+    job's worker slots, which a chunked clip's chunks run on, or a fleet's (None: one at a time).
 
     The lifecycle of engine.py, one step each: the targets checked again (gate, existing files, the
     source and look unchanged), the temp files claimed, execute, probe_output, the core's
