@@ -3,7 +3,7 @@
 
     python benchmarks/bench_chunks.py [--seconds 60] [--size 1920x1080] [--chunk-seconds 30] [--fleet] [--keep DIR]
 
-Makes a ``--seconds`` ProRes 422 HQ source (testsrc2 with noise, 25 fps, stereo) and encodes it to
+Makes a ``--seconds`` ProRes 422 HQ source (testsrc2, 25 fps, stereo) and encodes it to
 ProRes Proxy 1080:
 (a) one pass, ``proxx run --max-workers 1`` pinned to CPU 0 (``PROXX_CHUNK_SECONDS=0``);
 (b) in 30 s chunks, ``proxx run --max-workers 2``, each FFmpeg pinned to a CPU of its own (0 or 1);
@@ -43,10 +43,10 @@ def make_long_source(path: Path, seconds: int, size: str) -> None:
 
     ffmpeg = inspect_binary().path
     subprocess.run([ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25,noise=alls=12:allf=t",
+                    "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25",
                     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
                     "-map", "0:v", "-map", "1:a", "-t", str(seconds), "-ac", "2",
-                    "-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le",
+                    "-c:v", "prores_aw", "-profile:v", "3", "-pix_fmt", "yuv422p10le",
                     "-c:a", "pcm_s24le", "-timecode", "01:00:00:00", str(path)], check=True)
 
 

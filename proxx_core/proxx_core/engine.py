@@ -35,7 +35,7 @@ from .look import Look
 from .media import SourceInfo
 from .profiles import Profile
 
-ENGINE_CONTRACT_VERSION = "1.2"
+ENGINE_CONTRACT_VERSION = "1.3"
 
 
 # attrs converters: ``tuple`` itself, as named functions so that mypy's attrs plugin knows the

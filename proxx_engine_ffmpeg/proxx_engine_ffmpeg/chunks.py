@@ -23,6 +23,8 @@ from proxx_core.kit import ZERO_TIMECODE
 
 from .commands import PROGRESS_ARGS, _audio_args, _video_args
 
+#: source containers with a sample index, where FFmpeg's seek lands on the keyframe before the target
+INDEXED_CONTAINERS = ("mov", "mp4", "mxf")
 #: FFmpeg's base arguments, as every command of this engine starts
 _BASE = ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y"]
 
@@ -35,6 +37,9 @@ def chunk_refusal(req: ClipRequest) -> str | None:
                 "afterwards (opatom.py); chunking there is not proven byte-identical")
     if req.look is not None or req.burn_in is not None:
         return "a look or burn-in writes per-clip scratch files and frame-numbered text; kept whole"
+    if req.source_info.container not in INDEXED_CONTAINERS:
+        return (f"seeking in {req.source_info.container} is not frame-exact (no sample index; a chunk of an MPEG-TS "
+                f"source started frames late): kept whole")
     if video is not None and video.rotation:
         return "a rotated source's display matrix is not proven to survive the join; kept whole"
     return None
