@@ -132,7 +132,11 @@ class FleetChunks:
     def start(self, chunked: ChunkedPlan, engine: Engine, cancel: threading.Event) -> list[Future]:  # type: ignore[type-arg]
         run = secrets.token_hex(6)
         futures: list[Future] = [Future() for _ in chunked.spans]  # type: ignore[type-arg]
-        self._send(chunked, run)
+        try:
+            self._send(chunked, run)
+        except Exception as exc:  # the broker refused: this node encodes every chunk itself, as claims allow
+            self.node.log.event("chunks_not_sent", job_id=self.payload["job_id"], index=self.payload["index"],
+                                reason=f"{type(exc).__name__}: {exc}")
         threading.Thread(target=self._drive, args=(chunked, engine, cancel, run, futures), daemon=True,
                          name="proxx-chunks").start()
         return futures
