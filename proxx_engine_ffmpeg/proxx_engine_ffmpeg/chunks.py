@@ -22,6 +22,7 @@ from proxx_core import ClipRequest
 from proxx_core.kit import ZERO_TIMECODE
 
 from .commands import PROGRESS_ARGS, _audio_args, _video_args
+from .opatom import build_opatom_argv
 
 #: source containers with a sample index, where FFmpeg's seek lands on the keyframe before the target
 INDEXED_CONTAINERS = ("mov", "mp4", "mxf")
@@ -32,9 +33,6 @@ _BASE = ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y"]
 def chunk_refusal(req: ClipRequest) -> str | None:
     """Why FFmpeg does not chunk this clip (identity with the single pass not proven), or None."""
     video = req.source_info.video
-    if req.layout == "avid_mxf":
-        return ("MXF OP-Atom files are written by a separate muxer pass per track with package ids set "
-                "afterwards (opatom.py); chunking there is not proven byte-identical")
     if req.look is not None or req.burn_in is not None:
         return "a look or burn-in writes per-clip scratch files and frame-numbered text; kept whole"
     if req.source_info.container not in INDEXED_CONTAINERS:
@@ -84,12 +82,33 @@ def concat_url(paths: tuple[str, ...]) -> str:
     return "data:text/plain;base64," + base64.b64encode(text.encode("utf-8", "surrogateescape")).decode("ascii")
 
 
+def _concat_input(chunk_paths: tuple[str, ...]) -> list[str]:
+    return ["-protocol_whitelist", "file,data", "-f", "concat", "-safe", "0", "-i", concat_url(chunk_paths)]
+
+
+def build_opatom_join_argv(ffmpeg: str, req: ClipRequest, encoder: str, chunk_paths: tuple[str, ...]) -> list[str]:
+    """Layout ``avid_mxf``: the single pass's OP-Atom command (opatom.py), its video copied from the
+    chunks (input 0) and its audio channels taken from the source (input 1); execute() then finishes
+    the files (package ids, the master clip) as after a single pass."""
+    single = build_opatom_argv(ffmpeg, req, ["-c:v", "copy", "-metadata:s:v:0", f"encoder=Lavc {encoder}"])
+    at = single.index("-i")
+    assert single[at + 1] == "file:" + req.source
+    argv = [*single[:at], *PROGRESS_ARGS, *_concat_input(chunk_paths), "-i", "file:" + req.source]
+    rest = single[at + 2:]
+    if "-filter_complex" in rest:  # the audio channels come from the source, now input 1
+        k = rest.index("-filter_complex") + 1
+        rest[k] = rest[k].replace("[0:a:", "[1:a:")
+    return argv + rest
+
+
 def build_join_argv(ffmpeg: str, req: ClipRequest, encoder: str, chunk_paths: tuple[str, ...]) -> list[str]:
     """The chunks' packets copied in order, the audio encoded from the source, the single pass's
     metadata (commands.build_argv), to the clip's temp output."""
+    if req.layout == "avid_mxf":
+        return build_opatom_join_argv(ffmpeg, req, encoder, chunk_paths)
     info = req.source_info
-    argv = [ffmpeg, *_BASE, *PROGRESS_ARGS, "-protocol_whitelist", "file,data", "-f", "concat", "-safe", "0",
-            "-i", concat_url(chunk_paths), "-i", "file:" + req.source, "-map", "0:v:0"]
+    argv = [ffmpeg, *_BASE, *PROGRESS_ARGS, *_concat_input(chunk_paths), "-i", "file:" + req.source,
+            "-map", "0:v:0"]
     for a in info.audio:
         argv += ["-map", f"1:a:{a.index}"]
     argv += ["-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn", "-c:v", "copy"]

@@ -146,7 +146,8 @@ class FFmpegEngine(Engine):
         """Contract 1.3 (optional): frames [first_frame, first_frame + frame_count) to ``path`` (chunks.py)."""
         b = self._binary()
         seconds = frame_count / float(request.source_info.video.frame_rate.fraction)  # type: ignore[union-attr]
-        chunk = attrs.evolve(request, temp_path=path)
+        # a chunk is one plain video file, whatever the clip's layout (OP-Atom is made by the join)
+        chunk = attrs.evolve(request, temp_path=path, layout="output_dir", extra_outputs=())
         return ClipPlan(request=chunk, engine=self.name, commands=(Command(
             argv=build_chunk_argv(b.path, request, first_frame, frame_count, path),
             timeout_seconds=float(round(120 + 20 * seconds)),

@@ -110,10 +110,13 @@ def test_chunks_never_depend_on_the_worker_count(proxx, write_job, long_clip, tm
     assert seen[0] == seen[1] and seen[0][0]["count"] == 3
 
 
-def test_avid_mxf_and_mpegts_stay_whole(proxx, write_job, long_clip, media, outdir):
+def test_op_atom_is_chunked_and_mpegts_stays_whole(proxx, write_job, long_clip, media, outdir):
     opatom = _plan(proxx, write_job, job_doc([long_clip], outdir, profile="offline_dnxhr_lb_1920x1080",
                                              jobspec_version="1.1.0", layout="avid_mxf"))
-    assert "chunks" not in opatom
+    assert opatom["chunks"]["count"] == 3
+    join = opatom["chunks"]["join"]["commands"][0]["argv"]
+    assert join.count("mxf_opatom") == 3  # the video file and both audio channels' files, as the single pass
+    assert all(p["temp_path"] not in join[join.index("-filter_complex"):] for p in opatom["chunks"]["chunks"])
     # no sample index: FFmpeg's seek in MPEG-TS lands frames late (the chunk's frame count would fail it)
     ts = media("T001.ts", size="320x180", rate="25/1", frames=32, video="h264_long_gop", audio=(2,))
     assert "chunks" not in _plan(proxx, write_job, job_doc([ts], outdir))

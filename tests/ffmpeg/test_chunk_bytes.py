@@ -9,6 +9,8 @@ longer (it takes the rest).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from proxxtest import job_doc
@@ -89,3 +91,26 @@ def test_chunked_without_simd_is_the_native_single_pass_file(profile, sources, p
     assert chunked["chunks"]["count"] == 3
     assert all(c["argv"][0] == no_simd_ffmpeg for c in chunked["commands"])
     assert chunked["output"]["sha256"] == whole["output"]["sha256"]
+
+
+@pytest.mark.parametrize("source_kind", ["prores_mov", "h264_long_gop", "silent", "ntsc_df_mxf"])
+def test_chunked_op_atom_clip_is_the_single_pass_clip(source_kind, sources, proxx, write_job, tmp_path):
+    """Layout avid_mxf: the video file and every audio channel's file, after the package ids and the
+    master clip are written, byte-identical to the single pass's."""
+    def files(label, env):
+        out = tmp_path / label
+        out.mkdir()
+        doc = job_doc([sources[source_kind]], out, profile="offline_dnxhr_lb_1920x1080", jobspec_version="1.1.0",
+                      layout="avid_mxf")
+        r = proxx("run", write_job(doc), env_extra=env)
+        assert r.returncode == 0, r.stderr
+        clip = r.json()["clips"][0]
+        assert clip["status"] == "COMPLETED", clip["failure"]
+        output = clip["output"]  # ``files`` lists every file when there is audio; else the video file alone
+        listed = output["files"] or [{"kind": "video", "path": output["path"], "sha256": output["sha256"]}]
+        return clip, [(f["kind"], os.path.basename(f["path"]), f["sha256"]) for f in listed]
+
+    whole, whole_files = files("whole", WHOLE)
+    chunked, chunked_files = files("chunked", CHUNKED)
+    assert whole["chunks"] is None and chunked["chunks"]["count"] >= 2
+    assert chunked_files == whole_files
