@@ -122,6 +122,15 @@ def test_op_atom_is_chunked_and_mpegts_stays_whole(proxx, write_job, long_clip, 
     assert "chunks" not in _plan(proxx, write_job, job_doc([ts], outdir))
 
 
+def test_burn_in_and_rotated_sources_stay_whole(proxx, write_job, long_clip, media, outdir):
+    # frame-numbered text would restart in every chunk; a rotated source's display matrix is not proven
+    burnt = _plan(proxx, write_job, job_doc([long_clip], outdir, jobspec_version="1.1.0",
+                                            watermark={"text": "DAILIES {frame}", "opacity": 0.4}))
+    assert "chunks" not in burnt
+    phone = media("P001.mov", size="320x180", rate="25/1", frames=32, video="h264", rotation=90, audio=(2,))
+    assert "chunks" not in _plan(proxx, write_job, job_doc([phone], outdir))
+
+
 def test_engine_without_chunk_methods_is_never_chunked(engines, media):
     from proxx_core.engine import ClipRequest
     from proxx_core.profiles import PROFILES
