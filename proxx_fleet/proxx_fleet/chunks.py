@@ -220,6 +220,8 @@ def render_chunk(node: Node, payload: dict[str, Any]) -> str:
     """The ``render_chunk`` task body: claim the chunk, plan the clip as this node sees it, encode the
     span into the chunk file the joiner claimed, record the outcome. Never raises."""
     job_id, index, run, k = payload["job_id"], int(payload["index"]), payload["run"], int(payload["chunk"])
+    if node.store.r.hget(node.store.k("clip", job_id, index), "state") != "running" or node.store.cancelled(job_id):
+        return "clip not running"  # it ended (failed, lost, cancelled) while this task waited in the queue
     if not claim(node, job_id, index, run, k):
         return "already claimed"
     cancel = threading.Event()
