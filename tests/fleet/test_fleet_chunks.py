@@ -87,7 +87,7 @@ def test_chunks_run_on_two_nodes_and_join_to_the_single_pass_file(workers, fleet
 
 
 def test_a_chunk_whose_node_dies_fails_the_clip_by_name(workers, fleet, long_clip, tmp_path, write_job):
-    ffmpeg_a, _ = slow_ffmpeg(tmp_path, "ffmpeg-a", 3)
+    ffmpeg_a, _ = slow_ffmpeg(tmp_path, "ffmpeg-a", 5)  # node-b has 5 s to start and take chunk 2
     ffmpeg_b, marks_b = slow_ffmpeg(tmp_path, "ffmpeg-b", 60)
     workers.start("node-a", env={**CHUNKED, "PROXX_FFMPEG": str(ffmpeg_a)})
     (tmp_path / "out").mkdir()
