@@ -41,6 +41,7 @@ import pytest
 
 from ..api import check_document
 from ..avprobe import probe_file
+from ..chunking import CHUNK_SECONDS_ENV, INTRA_CODECS
 from ..engine import (
     ENGINE_CONTRACT_VERSION,
     Capabilities,
@@ -498,8 +499,6 @@ class ExecutionTests(EngineFixtures):
         """Contract 1.3 (optional): an engine with ``plan_chunk``/``plan_join`` makes, from chunks
         joined without re-encoding, the very bytes of its single pass (every intra sample of at least
         two frames, cut in two)."""
-        from ..chunking import CHUNK_SECONDS_ENV, INTRA_CODECS
-
         if not (hasattr(available_engine, "plan_chunk") and hasattr(available_engine, "plan_join")):
             pytest.skip("this engine does not encode chunks (optional, contract 1.3)")
         cut = [s for s in samples if PROFILES[s.profile].codec in INTRA_CODECS and (s.frame_count or 0) >= 2]
