@@ -75,6 +75,21 @@ def clip_of(result: dict) -> dict:
     return clip
 
 
+def timeline(clip: dict) -> str:
+    """Each command of the clip: when it started (seconds after the clip started) and how long it ran."""
+    from datetime import datetime
+
+    def at(stamp: str) -> float:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+    t0 = at(clip["timing"]["started_at"])
+    parts = []
+    for c in clip["commands"]:
+        purpose = "join" if "concat" in c["argv"] else "chunk" if any(".chunk0" in a for a in c["argv"]) else "cmd"
+        parts.append(f"{purpose} +{at(c['timing']['started_at']) - t0:.1f}s/{c['timing']['seconds']:.1f}s")
+    return "; ".join(parts) + f"; clip {clip['timing']['seconds']:.1f}s"
+
+
 def fleet(root: Path, source: Path, env: dict, pinned: str) -> tuple[float, dict]:
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_fleet import free_port, start_workers, stop
@@ -142,12 +157,14 @@ def main() -> int:
         same = two["output"]["sha256"] == one["output"]["sha256"]
         print(f"(b) {two['chunks']['count']} chunks, 2 workers on CPU 0 and 1:   {t_two:6.1f} s  "
               f"x{t_one / t_two:.2f} (goal >= 1.7)  identical: {same}")
+        print(f"    {timeline(two)}")
         if args.fleet:
             t_fleet, r_fleet = fleet(root, source, env, str(pinned))
             clip = clip_of(r_fleet)
             same_f = clip["output"]["sha256"] == one["output"]["sha256"]
             print(f"(c) fleet, 2 workers (1 slot each), CPU 0/1: {t_fleet:6.1f} s  x{t_one / t_fleet:.2f}  "
                   f"chunks {(clip.get('chunks') or {}).get('count')}  identical: {same_f}")
+            print(f"    {timeline(clip)}")
             same = same and same_f
     finally:
         shutil.rmtree(root, ignore_errors=True)
