@@ -9,8 +9,10 @@ ProRes Proxy 1080:
 (b) in 30 s chunks, ``proxx run --max-workers 2``, each FFmpeg pinned to a CPU of its own (0 or 1);
 (c) with ``--fleet``: two ``proxx worker`` processes (each ``--max-workers 1``, one pinned to CPU 0, the
     other to CPU 1) on a private redis-server, ``proxx submit`` -> ``proxx wait``.
-Prints wall times, the speed-up (goal >= 1.7x) and whether every SHA-256 is the one pass's. Needs
-two usable CPUs; other load on the machine shows in the figures (run it on a quiet machine).
+Prints wall times, the CPU seconds of (a) and (b) (what chunking costs in work: seeks, the join), the
+speed-up (goal >= 1.7x), each run's timeline and whether every SHA-256 is the one pass's. Needs two
+usable CPUs; other load on the machine shows in the wall times (run it on a quiet machine: a pinned
+single pass can have a CPU to itself while the other CPU's load moves away, two pinned chunks cannot).
 """
 
 from __future__ import annotations
@@ -61,12 +63,22 @@ def job_file(root: Path, source: Path, label: str) -> Path:
     return path
 
 
+def cpu_of_children() -> float:
+    """User + system CPU seconds of every child process waited for so far (proxx and its FFmpegs)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(argv: list[str], env: dict) -> tuple[float, dict]:
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), cpu_of_children()
     proc = subprocess.run(argv, env=env, capture_output=True, text=True)
     wall = time.monotonic() - t0
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return wall, json.loads(proc.stdout)
+    result = json.loads(proc.stdout)
+    result["_cpu_seconds"] = cpu_of_children() - c0
+    return wall, result
 
 
 def clip_of(result: dict) -> dict:
@@ -149,14 +161,15 @@ def main() -> int:
         t_one, r_one = run(["taskset", "-c", "0", *PROXX, "run", str(job_file(root, source, "one")),
                             "--max-workers", "1"], {**env, "PROXX_CHUNK_SECONDS": "0"})
         one = clip_of(r_one)
-        print(f"(a) one pass, 1 worker on CPU 0:            {t_one:6.1f} s  sha256 {one['output']['sha256'][:16]}")
+        print(f"(a) one pass, 1 worker on CPU 0:            {t_one:6.1f} s  CPU {r_one['_cpu_seconds']:.1f} s  "
+              f"sha256 {one['output']['sha256'][:16]}")
 
         t_two, r_two = run([*PROXX, "run", str(job_file(root, source, "two")), "--max-workers", "2"],
                            {**env, "PROXX_FFMPEG": str(pinned)})
         two = clip_of(r_two)
         same = two["output"]["sha256"] == one["output"]["sha256"]
         print(f"(b) {two['chunks']['count']} chunks, 2 workers on CPU 0 and 1:   {t_two:6.1f} s  "
-              f"x{t_one / t_two:.2f} (goal >= 1.7)  identical: {same}")
+              f"CPU {r_two['_cpu_seconds']:.1f} s  x{t_one / t_two:.2f} (goal >= 1.7)  identical: {same}")
         print(f"    {timeline(two)}")
         if args.fleet:
             t_fleet, r_fleet = fleet(root, source, env, str(pinned))
