@@ -47,6 +47,8 @@ from .vocabulary import Category, ExistingOutputs, FpsMode, Layout, Raster, Stat
 if TYPE_CHECKING:
     from .api import CheckedJob, check_document, check_job_file, static_problems
     from .cards import expand_document
+    from .chunking import ChunkedPlan, ChunkSpan, chunk_temp_path
+    from .chunkrun import ChunkSource, chunk_job, span_label
     from .clock import now_rfc3339
     from .document import derive_job_id, jobspec_sha256, read_document
     from .events import CLIP_STALLED, WORKER_LOST, ProxxEvent
@@ -81,6 +83,9 @@ _LAZY.update(dict.fromkeys(("PreparedClip", "fails_clip", "no_route_problem", "r
 _LAZY.update({"NoRoute": "routing", "policy_of": "existing", "ProgressEvent": "progress", "now_rfc3339": "clock",
               "decisive_stderr_line": "process"})
 _LAZY.update(dict.fromkeys(("run_clip", "job_gate"), "runner"))
+#: chunked intra encoding, for a front end that spreads a clip's chunks over nodes (proxx_fleet)
+_LAZY.update(dict.fromkeys(("ChunkedPlan", "ChunkSpan", "chunk_temp_path"), "chunking"))
+_LAZY.update(dict.fromkeys(("ChunkSource", "chunk_job", "span_label"), "chunkrun"))
 _LAZY.update(dict.fromkeys(("finish_job", "FinishedJob"), "finish"))
 _LAZY.update(dict.fromkeys(("FAILED", "ClipResult", "Failure", "merged", "refused_clip", "environment", "SourceRecord"),
                            "results"))
@@ -103,14 +108,15 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "CATEGORIES", "CHILDREN_FILE", "CLIP_STALLED", "CONFIG_ENV", "ENGINE_CONTRACT_VERSION", "FAILED",
     "FINISHING_SUFFIX", "HEARTBEAT_SECONDS", "OWNER_FILE", "PROFILES", "PROGRESS_FILE", "WORKER_LOST", "AudioInfo",
-    "Capabilities", "Check", "check_document", "check_job_file", "CheckedJob", "Claim", "ClipFailure", "ClipPlan",
+    "Capabilities", "Check", "check_document", "chunk_job", "chunk_temp_path", "ChunkedPlan", "ChunkSource",
+    "ChunkSpan", "check_job_file", "CheckedJob", "Claim", "ClipFailure", "ClipPlan",
     "ClipRequest", "ClipResult", "Command", "CommandRecord", "decisive_stderr_line", "derive_job_id", "dumps",
     "Engine", "EngineIdentity", "EngineSet", "environment", "expand_document", "fails_clip", "Failure",
     "finish_job", "FinishedJob", "FrameRate", "from_data", "hookimpl", "is_candidate_name", "job_gate",
     "JobFileError", "JobResult", "jobspec_sha256", "judge", "load_engines", "load_node_config", "map_document",
     "merged", "no_route_problem", "NodeConfig", "NoRoute", "now_rfc3339", "Owner", "PathMap", "policy_of",
     "PreparedClip", "Problem", "Profile", "ProgressEvent", "ProxxError", "ProxxEvent", "read_document", "read_json",
-    "Refusal", "refused_clip", "route_source", "run_clip", "run_job", "SourceInfo", "SpecInvalid",
+    "Refusal", "refused_clip", "route_source", "run_clip", "run_job", "SourceInfo", "span_label", "SpecInvalid",
     "SourceRecord", "static_problems", "to_data", "TogetherPlan", "Verification", "VideoInfo",
     # the fixed vocabularies (StrEnums: each member equals its JSON string)
     "Category", "ExistingOutputs", "FpsMode", "Layout", "Raster", "Status", "UnsupportedSources",

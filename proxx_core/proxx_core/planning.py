@@ -13,6 +13,7 @@ import attrs
 
 from .builds import build_problems
 from .burnin import resolve as resolve_burn_in
+from .chunking import ChunkedPlan, chunk_seconds, plan_chunked
 from .deliverables import deliverable_problems
 from .document import JobSpec, ParsedJob
 from .engine import ClipPlan, ClipRequest, Engine, TogetherPlan
@@ -51,6 +52,8 @@ class PreparedClip:
     warnings: tuple[str, ...] = ()
     #: JobSpec 1.2 ``renditions``: the rendition's name (None: a single-rendition job)
     rendition: str | None = None
+    #: a long all-intra clip's chunks and join (proxx_core.chunking); None: one pass, ``plan`` alone
+    chunked: ChunkedPlan | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -239,6 +242,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     if missing:
         raise SpecInvalid([missing])
     needs = features_needed(spec)
+    seconds = chunk_seconds()  # read once: every clip of the job cut alike
     gate = job_write_gate(spec.sources, layout=spec.layout, output_dir=spec.output_dir)
     look, look_errors = look_problems(spec.look) if spec.look is not None else (None, [])
     if look_errors:  # the file changed since the document was checked
@@ -277,6 +281,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
                                                       frame_rate=video.frame_rate) if needs else None)
         try:
             plan = engine.plan(request)
+            chunked = plan_chunked(engine, plan, seconds)
         except ProxxError as exc:
             refuse(i, source, Problem.about_source(i, f"{source}: {exc.message}", category=exc.category))
             continue
@@ -290,7 +295,7 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         warned = tuple(m for _nle, m in relink_warnings(info, promised_output(request), facts))
         clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan,
                                   source_stat=before, folders=folders_to_create(spec.layout, source, spec.output_dir),
-                                  warnings=warned))
+                                  warnings=warned, chunked=chunked))
     problems += build_problems(spec.require_builds, engines, {c.plan.engine for c in clips}, whole_job=only is None)
     if only is None and spec.deliverables:  # the sinks get the probed sources, as data
         problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips],

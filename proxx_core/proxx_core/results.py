@@ -133,6 +133,8 @@ class ClipResult:
     #: JobSpec 1.2 /renditions: the rendition this entry is (one entry per source and rendition); None:
     #: a single-rendition job
     rendition: str | None = None
+    #: chunked intra encoding: the chunks the clip was encoded in (proxx_core.chunking), None: one pass
+    chunks: dict[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)

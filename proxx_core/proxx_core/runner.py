@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from .chunkrun import ChunkSource, Slots, execute_chunked
 from .clock import now_rfc3339
 from .engine import ClipPlan, ClipRequest, CommandRecord, Engine, TogetherPlan, Verification
 from .errors import ClipFailure
@@ -88,6 +89,12 @@ class _ClipRun:
     records: tuple[CommandRecord, ...] = ()
     output: OutputRecord | None = None
     relink: dict[str, Any] | None = None
+    #: the job's worker slots, shared with the chunks of long intra clips, or a fleet (proxx_core.chunkrun)
+    slots: ChunkSource | None = None
+    #: whether a temp file left by a dead run may be taken over (chunk files as the clip's own)
+    overwrite: bool = False
+    #: the write gate's test of a file identity (chunk files are claimed as the clip's temp files are)
+    is_source: Callable[[tuple[int, int]], bool] | None = None
 
     def result(self, status: str, failure: Failure | None = None) -> ClipResult:
         clip, req = self.clip, self.clip.plan.request
@@ -97,7 +104,8 @@ class _ClipRun:
                           route=to_data(clip.route), look=_look_record(req),
                           timing={"started_at": self.started_at, "finished_at": now_rfc3339(),
                                   "seconds": round(time.monotonic() - self.t0, 3)}, relink=self.relink,
-                          rendition=clip.rendition)
+                          rendition=clip.rendition,
+                          chunks=clip.chunked.record() if clip.chunked is not None else None)
 
     def relink_verdicts(self, judged: SourceInfo | None, *, op_atom: bool) -> None:
         req = self.clip.plan.request
@@ -107,14 +115,16 @@ class _ClipRun:
 
 def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event,
              source_ids: frozenset[tuple[int, int]] = frozenset(), existing_outputs: str | None = None,
-             events: EventFn | None = None, gate: WriteGate | None = None, rerun: str | None = None) -> ClipResult:
+             events: EventFn | None = None, gate: WriteGate | None = None, rerun: str | None = None,
+             slots: ChunkSource | None = None) -> ClipResult:
     """Make one clip. ``source_ids`` are the (st_dev, st_ino) of every source of the job: no file
     with one of these identities is ever replaced, whatever its name. ``existing_outputs``: the
     JobSpec 1.1 policy (proxx_core.existing); None: ``overwrite`` decides, as in 1.0. ``events``:
     receives this clip's ``progress`` events when the engine reports progress. ``gate``: the job's
     write gate (proxx_core.writegate), through which every file of the clip is published; None:
     one for this clip's source and folder. ``rerun``: how to let a rerun keep or replace existing files,
-    in the spec's vocabulary (:func:`proxx_core.existing.rerun_hint` of the document).
+    in the spec's vocabulary (:func:`proxx_core.existing.rerun_hint` of the document). ``slots``: the
+    job's worker slots, which a chunked clip's chunks run on, or a fleet's (None: one at a time).
 
     The lifecycle of engine.py, one step each: the targets checked again (gate, existing files, the
     source and look unchanged), the temp files claimed, execute, probe_output, the core's
@@ -125,7 +135,7 @@ def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel:
     if clip.source_stat is not None:
         source_ids = source_ids | {(clip.source_stat.dev, clip.source_stat.ino)}
     gate = _clip_gate(clip, gate, source_ids)
-    run = _ClipRun(clip)
+    run = _ClipRun(clip, slots=slots, overwrite=policy != FAIL, is_source=gate.is_source)
     try:
         if cancel.is_set():
             raise _Stop("interrupted", "the run was interrupted before this clip started")
@@ -248,7 +258,7 @@ def _make(run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: Ev
     engine = engines.get(plan.engine)
     try:
         assert engine is not None  # the plan was made by this engine set
-        run.records = _execute(clip, engine, cancel, events)
+        run.records = _execute(run, engine, cancel, events)
     except Exception as exc:  # a failure or an engine bug: fail this clip, keep the job going
         run.records = exc.records if isinstance(exc, ClipFailure) and exc.records else run.records
         raise _stop_of(exc, plan.engine, req.temp_path, claims) from exc
@@ -298,10 +308,25 @@ def _judge(run: _ClipRun, engine: Engine, engines: EngineSet, claims: list[TempC
     return verification
 
 
-def _execute(clip: PreparedClip, engine: Engine, cancel: threading.Event,
-             events: EventFn | None, plan: ClipPlan | None = None) -> tuple[CommandRecord, ...]:
-    """The engine's execute (of ``plan``: a TogetherPlan making this clip and others; default the
-    clip's own), with live progress when both the caller and the engine want it."""
+def _execute(run: _ClipRun, engine: Engine, cancel: threading.Event,
+             events: EventFn | None) -> tuple[CommandRecord, ...]:
+    """The engine's execute on one of the job's slots, with live progress when both the caller and the
+    engine want it; a chunked clip's chunks and join instead (proxx_core.chunkrun)."""
+    clip = run.clip
+    if clip.chunked is not None:
+        assert run.is_source is not None  # run_clip sets it
+        return execute_chunked(clip.chunked, engine, cancel, run.slots, overwrite=run.overwrite,
+                               is_source=run.is_source)
+    if run.slots is not None:
+        with run.slots.hold():
+            return _execute_whole(clip, engine, cancel, events)
+    return _execute_whole(clip, engine, cancel, events)
+
+
+def _execute_whole(clip: PreparedClip, engine: Engine, cancel: threading.Event,
+                   events: EventFn | None, plan: ClipPlan | None = None) -> tuple[CommandRecord, ...]:
+    """The engine's execute of ``plan`` (a TogetherPlan making this clip and others; default the clip's
+    own), with live progress when both the caller and the engine want it."""
     plan = plan or clip.plan
     if events is not None and accepts_progress(engine.execute):
         tracker = ClipTracker(clip.index, clip.source, clip.plan.request.output_path, events)
@@ -445,7 +470,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
     for a display; clips refused under ``fail_clip`` are reported ``done`` first."""
     cancel = cancel or threading.Event()
     workers = choose_workers(max_workers, codec=job.clips[0].plan.request.profile.codec if job.clips else None,
-                             clips=len(job.clips))
+                             clips=sum(len(c.chunked.spans) if c.chunked else 1 for c in job.clips))
     started_at, t0 = now_rfc3339(), time.monotonic()
 
     source_ids = frozenset((c.source_stat.dev, c.source_stat.ino) for c in job.clips if c.source_stat is not None)
@@ -463,7 +488,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
                                         output=clip.plan.request.output_path))
         try:
             res = run_clip(clip, engines, overwrite=job.spec.overwrite, cancel=cancel, source_ids=source_ids,
-                           existing_outputs=policy, events=events, gate=gate, rerun=rerun)
+                           existing_outputs=policy, events=events, gate=gate, rerun=rerun, slots=slots)
         except Exception as exc:  # never lose the result of the other clips
             res = _unexpected(clip, exc)
         safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
@@ -474,9 +499,10 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
         safe_emit(events, ProgressEvent(event=START, index=clips[0].index, source=clips[0].source,
                                         output=clips[0].plan.request.output_path))
         try:
-            results = run_together(plan, clips, engines, overwrite=job.spec.overwrite, cancel=cancel,
-                                   source_ids=source_ids, existing_outputs=policy, events=events, gate=gate,
-                                   rerun=rerun)
+            with slots.hold():  # one run of the engine: one of the job's slots
+                results = run_together(plan, clips, engines, overwrite=job.spec.overwrite, cancel=cancel,
+                                       source_ids=source_ids, existing_outputs=policy, events=events,
+                                       gate=gate, rerun=rerun)
         except Exception as exc:  # never lose the result of the other clips
             results = [_unexpected(clip, exc) for clip in clips]
         for clip, res in zip(clips, results, strict=True):
@@ -487,8 +513,12 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
         plan, clips = work
         return [one(clips[0])] if plan is None else together(plan, clips)
 
-    with ThreadPoolExecutor(max_workers=workers.max_workers, thread_name_prefix="proxx-clip") as pool:
-        ran = tuple(res for done in pool.map(unit, work_units(job)) for res in done)  # map keeps source order
+    slots = Slots(workers.max_workers)  # whole clips and chunks share them (proxx_core.chunkrun)
+    try:
+        with ThreadPoolExecutor(max_workers=workers.max_workers, thread_name_prefix="proxx-clip") as pool:
+            ran = tuple(res for done in pool.map(unit, work_units(job)) for res in done)  # map keeps source order
+    finally:
+        slots.close()
     clips = tuple(sorted((*ran, *refused), key=lambda c: c.index)) if refused else ran
     used = sorted({c.plan.engine for c in job.clips})
     return finished(job, clips, identities=[engines.identity(n) for n in used],
@@ -520,7 +550,7 @@ def run_together(plan: TogetherPlan, clips: tuple[PreparedClip, ...], engines: E
     ready: list[tuple[int, _ClipRun, list[TempClaim]]] = []
     try:
         for k, clip in enumerate(clips):
-            run = _ClipRun(clip)
+            run = _ClipRun(clip, overwrite=policy != FAIL, is_source=gate.is_source)  # chunk files claimed as its own
             try:
                 if cancel.is_set():
                     raise _Stop("interrupted", "the run was interrupted before this clip started")
@@ -577,7 +607,7 @@ def _run_once(plan: TogetherPlan, ready: list[tuple[int, _ClipRun, list[TempClai
     failed: _Stop | None = None
     try:
         assert engine is not None  # the plan was made by this engine set
-        records = _execute(runs[0].clip, engine, cancel, events, plan)
+        records = _execute_whole(runs[0].clip, engine, cancel, events, plan)
     except Exception as exc:  # a failure or an engine bug: fail these renditions, keep the job going
         records = exc.records if isinstance(exc, ClipFailure) else ()
         failed = _stop_of(exc, plan.engine, plan.request.temp_path, claims)

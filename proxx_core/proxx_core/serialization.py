@@ -83,6 +83,7 @@ def plan_document(job: PreparedJob, identities: list[EngineIdentity]) -> dict[st
              "source_info": to_data(c.source_info),
              **({"extra_outputs": [{"kind": t.kind, "path": t.path, "temp_path": t.temp_path}
                                    for t in c.plan.request.extra_outputs]} if c.plan.request.extra_outputs else {}),
+             **({"chunks": _chunks_data(c.chunked)} if c.chunked is not None else {}),
              "warnings": list(c.warnings), **({"rendition": c.rendition} if c.rendition is not None else {})}
             for c in job.clips
         ],
@@ -98,6 +99,14 @@ def together_document(job: PreparedJob) -> list[dict[str, Any]]:
     return [{"index": t.request.index, "engine": t.engine,
              "renditions": [rendition[m.request.output_path] for m in t.members],
              "commands": [to_data(cmd) for cmd in t.commands], "settings": t.settings} for t in job.together]
+
+
+def _chunks_data(chunked: Any) -> dict[str, Any]:
+    """A chunked clip's plan (proxx_core.chunking.ChunkedPlan): its spans, each chunk's commands, the join."""
+    return {**chunked.record(),
+            "chunks": [{"temp_path": p.request.temp_path, "commands": [to_data(cmd) for cmd in p.commands]}
+                       for p in chunked.chunks],
+            "join": {"commands": [to_data(cmd) for cmd in chunked.join.commands]}}
 
 
 def written_folders(job: PreparedJob) -> list[str]:

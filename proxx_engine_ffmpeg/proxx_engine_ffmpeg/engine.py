@@ -29,6 +29,8 @@ from proxx_core.kit import ClipProgress, probe_file, run_commands
 
 from . import __version__
 from .binary import FFmpegBinary, inspect_binary
+from .chunks import build_chunk_argv, build_join_argv
+from .chunks import chunk_refusal as _chunk_refusal
 from .commands import (
     PRORES_ENCODERS,
     _video_args,
@@ -143,6 +145,28 @@ class FFmpegEngine(Engine):
     def plan_together(self, plans: tuple[ClipPlan, ...]) -> TogetherPlan | None:
         """Renditions of one source from one decode (renditions.py, contract 1.3)."""
         return _plan_together(self.name, plans)
+
+    def chunk_refusal(self, request: ClipRequest) -> str | None:
+        """Contract 1.3 (optional): why this clip is never chunked by this engine, or None."""
+        return _chunk_refusal(request)
+
+    def plan_chunk(self, request: ClipRequest, first_frame: int, frame_count: int, path: str) -> ClipPlan:
+        """Contract 1.3 (optional): frames [first_frame, first_frame + frame_count) to ``path`` (chunks.py)."""
+        b = self._binary()
+        seconds = frame_count / float(request.source_info.video.frame_rate.fraction)  # type: ignore[union-attr]
+        # a chunk is one plain video file, whatever the clip's layout (OP-Atom is made by the join)
+        chunk = attrs.evolve(request, temp_path=path, layout=Layout.OUTPUT_DIR, extra_outputs=())
+        return ClipPlan(request=chunk, engine=self.name, commands=(Command(
+            argv=build_chunk_argv(b.path, request, first_frame, frame_count, path),
+            timeout_seconds=float(round(120 + 20 * seconds)),
+            purpose=f"ffmpeg encode (chunk from frame {first_frame})"),))
+
+    def plan_join(self, request: ClipRequest, chunk_paths: tuple[str, ...]) -> ClipPlan:
+        """Contract 1.3 (optional): the chunks joined without re-encoding, the audio made once (chunks.py)."""
+        b = self._binary()
+        return ClipPlan(request=request, engine=self.name, commands=(Command(
+            argv=build_join_argv(b.path, request, _encoder(request.profile), chunk_paths),
+            timeout_seconds=timeout_for(request), purpose="ffmpeg join (chunks copied, audio encoded)"),))
 
     def execute(self, plan: ClipPlan, cancel: threading.Event, progress=None) -> tuple[CommandRecord, ...]:
         """``progress`` (optional, contract 1.1): given a ClipProgress for each block of the encode's

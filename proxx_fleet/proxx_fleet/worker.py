@@ -33,6 +33,8 @@ from proxx_core import (
 )
 
 from .app import TASK_NAME, make_app
+from .chunks import CHUNK_TASK, FleetChunks, render_chunk
+from .chunks import beat as beat_chunk
 from .clips import failed_clip, lost_message, lost_payload, node_record
 from .end import end_job
 from .log import WorkerLog
@@ -56,6 +58,8 @@ class Node:
     running: dict[tuple[str, int], threading.Event] = attrs.field(factory=dict)
     #: (job id, clip index) -> the running clip's last progress (percent, eta_seconds, speed), sent with each beat
     progress: dict[tuple[str, int], dict[str, float | None]] = attrs.field(factory=dict)
+    #: (job id, clip index, run, chunk index) -> cancel event of each chunk encoding here (chunks.py)
+    chunks: dict[tuple[str, int, str, int], threading.Event] = attrs.field(factory=dict)
     lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     @property
@@ -101,6 +105,12 @@ def _beat(node: Node, stop: threading.Event) -> None:
             for (job_id, index), cancel in running.items():
                 node.store.beat(job_id, index, node.name, node.clip_ttl, progress.get((job_id, index)))
                 if node.store.cancelled(job_id):
+                    cancel.set()
+            with node.lock:
+                chunks = dict(node.chunks)
+            for key, cancel in chunks.items():
+                beat_chunk(node, key)
+                if node.store.cancelled(key[0]):
                     cancel.set()
         except Exception as exc:  # Redis unreachable: keep trying; expiry tells the others
             node.log.event("heartbeat_failed", reason=f"{type(exc).__name__}: {exc}")
@@ -242,7 +252,8 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
                                                              "speed": event.speed}
 
     result = run_clip(clip, node.engines, overwrite=checked.job.spec.overwrite, cancel=cancel,
-                      existing_outputs=policy_of(checked.job.spec), gate=job_gate(checked.job), events=on_event)
+                      existing_outputs=policy_of(checked.job.spec), gate=job_gate(checked.job), events=on_event,
+                      slots=FleetChunks(node, payload))
     data = to_data(attrs.evolve(result, node=info))
     label = node.engines.loaded[engine].distribution
     env = environment([node.engines.identity(engine)], (label.rsplit(" ", 1)[0],) if label else ())
@@ -269,6 +280,10 @@ def run_worker(*, broker: str, name: str, engines: EngineSet, config: NodeConfig
     @app.task(name=TASK_NAME, acks_late=False, reject_on_worker_lost=False, max_retries=0, ignore_result=True)
     def render_clip(payload: dict) -> str:
         return render(node, payload)
+
+    @app.task(name=CHUNK_TASK, acks_late=False, reject_on_worker_lost=False, max_retries=0, ignore_result=True)
+    def render_chunk_task(payload: dict) -> str:
+        return render_chunk(node, payload)
 
     stop = threading.Event()
     node.store.register_worker(node.record(), node.ttl)

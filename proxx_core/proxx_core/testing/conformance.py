@@ -41,6 +41,7 @@ import pytest
 
 from ..api import check_document
 from ..avprobe import probe_file
+from ..chunking import CHUNK_SECONDS_ENV, INTRA_CODECS
 from ..engine import (
     ENGINE_CONTRACT_VERSION,
     Capabilities,
@@ -493,6 +494,38 @@ class ExecutionTests(EngineFixtures):
         assert digests[0] == digests[1], (
             f"the bytes depend on the number of CPUs ({len(cpus)} vs 1): {digests}; pin the thread count "
             f"(or slices) of every byte-affecting step")
+
+    def test_chunked_output_is_the_single_pass_output(self, available_engine: Engine, engines: EngineSet,
+                                                      samples: list[Sample], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+        """Contract 1.3 (optional): an engine with ``plan_chunk``/``plan_join`` makes, from chunks
+        joined without re-encoding, the very bytes of its single pass (every intra sample of at least
+        two frames, cut in two)."""
+        if not (hasattr(available_engine, "plan_chunk") and hasattr(available_engine, "plan_join")):
+            pytest.skip("this engine does not encode chunks (optional, contract 1.3)")
+        cut = [s for s in samples if PROFILES[s.profile].codec in INTRA_CODECS and (s.frame_count or 0) >= 2]
+        if not cut:
+            pytest.skip("no intra sample of two frames or more to cut")
+        for i, sample in enumerate(cut):
+            assert sample.frame_rate is not None, "give the sample's frame_rate to test chunking"
+            num, _, den = sample.frame_rate.partition("/")
+            # a chunk of half the clip's frames (rounded down): two chunks, the last one takes the rest
+            half = (int(sample.frame_count or 0) // 2 + 0.5) * int(den or 1) / int(num)
+            digests = []
+            for label, seconds in (("whole", "0"), ("chunked", f"{half:.9f}")):
+                monkeypatch.setenv(CHUNK_SECONDS_ENV, seconds)
+                out = tmp_path / f"{label}-{i}"
+                out.mkdir()
+                job = self.prepare([sample], out, engines)
+                assert (job.clips[0].chunked is not None) == (label == "chunked"), (
+                    f"{sample.path}: expected the clip {'cut in chunks' if label == 'chunked' else 'whole'}; "
+                    f"chunk_refusal says why a clip stays whole")
+                result = run_job(job, engines, max_workers=2)
+                assert result.status == COMPLETED, [c.failure for c in result.clips]
+                digests.append(result.clips[0].output.sha256 if result.clips[0].output else None)
+            assert digests[0] == digests[1], (
+                f"{sample.path} ({sample.profile}): the joined chunks differ from the single pass; plan_join "
+                f"must reproduce the single pass's mux exactly (or chunk_refusal must refuse the clip)")
 
 
 def _installed_ffmpeg_engine() -> Engine | None:

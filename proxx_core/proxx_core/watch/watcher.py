@@ -220,7 +220,9 @@ class Watcher:
         claim = self._claim(name)
         if claim is None:
             return
-        workers = min(len(checked.job.clips), self._free_slots()) if checked.job is not None else 1
+        # a long intra clip's chunks count as clips: they fill the free slots (proxx_core.chunking)
+        encodes = sum(len(c.chunked.spans) if c.chunked else 1 for c in checked.job.clips) if checked.job else 1
+        workers = min(encodes, self._free_slots())
         self._start(claim, raw, checked, max(1, workers))
 
     def _set_aside_pending(self, name: str) -> None:
