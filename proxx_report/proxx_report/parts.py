@@ -136,8 +136,42 @@ def join_pdfs(parts: Sequence[bytes]) -> bytes:
         f"<!DOCTYPE html><html><head><style>{NUMBERS_CSS}</style></head><body>"
         + "<div></div>" * count + "</body></html>")))
     for page, number in zip(writer.pages, numbers.pages, strict=True):
-        page.merge_page(number)
+        _stamp(writer, page, number)
     writer.add_metadata({"/Producer": "Proxx report (WeasyPrint, pypdf)"})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+#: the resource name of a page's stamped number (a Form XObject of its own resources)
+STAMP = "/ProxxPageNumber"
+
+
+def _stamp(writer, page, number) -> None:
+    """Draw the ``number`` page over ``page``, as pypdf's ``merge_page`` does, without parsing the
+    page's content: the number page becomes a Form XObject with its own resources (so no resource
+    name of the page needs renaming, which made merge_page parse every page's whole content: most of
+    the join's time), drawn by a content stream appended after the page's, whose graphics state is
+    saved before and restored after."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    def stream(data: bytes, **entries) -> object:
+        obj = DecodedStreamObject()
+        obj.set_data(data)
+        obj.update({NameObject(k): v for k, v in entries.items()})
+        return writer._add_object(obj)
+
+    form = stream(number.get_contents().get_data(), **{
+        "/Type": NameObject("/XObject"), "/Subtype": NameObject("/Form"),
+        "/BBox": ArrayObject(number.mediabox), "/Resources": number["/Resources"].get_object().clone(writer)})
+    # the page's own resources, copied: WeasyPrint may share one dictionary between the pages of a part
+    resources = DictionaryObject(page["/Resources"].get_object())
+    forms = DictionaryObject(resources.get("/XObject", DictionaryObject()).get_object())
+    forms[NameObject(STAMP)] = form
+    resources[NameObject("/XObject")] = forms
+    page[NameObject("/Resources")] = resources
+    contents = page.get("/Contents")
+    contents = contents.get_object() if contents is not None else ArrayObject()
+    existing = list(contents) if isinstance(contents, ArrayObject) else [page.raw_get("/Contents")]
+    draw = b"\nQ q " + STAMP.encode() + b" Do Q\n"
+    page[NameObject("/Contents")] = ArrayObject([stream(b"q\n"), *existing, stream(draw)])
