@@ -104,10 +104,14 @@ def test_intra_only_thumbnails_are_their_exact_frames_read_forward_or_by_seeking
 
 @given(clips=st.integers(0, 500), part_clips=st.integers(1, 40), workers=st.integers(1, 4))
 def test_parts_hold_every_clip_once_in_order_and_never_more_than_a_part(clips, part_clips, workers):
-    from proxx_report.parts import _cut
+    from proxx_report.parts import MIN_PART_CLIPS, _cut
 
     parts = _cut(list(range(clips)), part_clips, workers)
     assert [c for part in parts for c in part] == list(range(clips))
     assert all(len(part) <= part_clips for part in parts)
-    if clips > part_clips:
-        assert all(part for part in parts) and max(map(len, parts)) - min(map(len, parts)) <= 1
+    sizes = [len(part) for part in parts]
+    if clips > part_clips and workers == 1:  # one process: equal parts
+        assert all(sizes) and max(sizes) - min(sizes) <= 1
+    elif clips > part_clips:  # several: largest first, ending small so that the processes end together
+        assert all(sizes) and sizes[:-1] == sorted(sizes[:-1], reverse=True)
+        assert sizes[-1] <= min(part_clips, 2 * MIN_PART_CLIPS - 1)
