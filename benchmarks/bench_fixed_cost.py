@@ -140,8 +140,19 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, su
     return seconds, proc
 
 
-def proxx(job: Path) -> tuple[float, dict]:
-    seconds, proc = timed([sys.executable, "-m", "proxx_cli", "run", str(job), "--max-workers", "1"])
+PACKAGES = ("proxx_core", "proxx_cli", "proxx_engine_ffmpeg", "proxx_engine_resolve", "proxx_fleet", "proxx_deliver",
+            "proxx_report", "proxx_notify", "proxx_dashboard")
+
+
+def checkout_env(tree: Path | None) -> dict[str, str] | None:
+    """The environment that runs another checkout's Proxx (``--baseline``) with this venv's libraries."""
+    if tree is None:
+        return None
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(str(tree / p) for p in PACKAGES)}
+
+
+def proxx(job: Path, env: dict[str, str] | None = None) -> tuple[float, dict]:
+    seconds, proc = timed([sys.executable, "-m", "proxx_cli", "run", str(job), "--max-workers", "1"], env)
     if proc.returncode != 0:
         sys.exit(f"proxx run failed ({proc.returncode}):\n{proc.stderr}")
     return seconds, json.loads(proc.stdout)
@@ -218,10 +229,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--seconds", type=int, default=6)
+    ap.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                    help="also run another checkout's Proxx (e.g. a `git worktree` of the previous commit), "
+                         "interleaved with this one, against the same bare commands")
     args = ap.parse_args()
-    for package in ("proxx_core", "proxx_cli", "proxx_engine_ffmpeg", "proxx_engine_resolve", "proxx_fleet",
-                    "proxx_deliver", "proxx_report", "proxx_notify", "proxx_dashboard"):
-        compileall.compile_dir(str(ROOT / package), quiet=1)  # what pip does for an installed wheel
+    for tree in (ROOT, args.baseline) if args.baseline else (ROOT,):
+        for package in PACKAGES:
+            compileall.compile_dir(str(tree / package), quiet=1)  # what pip does for an installed wheel
+    old_env = checkout_env(args.baseline)
     base = Path(tempfile.mkdtemp(prefix="proxx-bench-fixed-"))
     try:
         frames = round(args.seconds * 24000 / 1001)
@@ -232,6 +247,7 @@ def main() -> None:
         many_job = write_job(base / "many.json", many, base / f"out{args.clips}")
         proxx(one_job)  # warm the binary-facts cache and the page cache
         one_ratio, one_diff, many_ratio = [], [], []
+        old = {"one_ratio": [], "one_diff": [], "many_ratio": []}
         one_p, one_b, many_p, many_b = [], [], [], []
         same = True
         one_cpu = []
@@ -247,6 +263,11 @@ def main() -> None:
             b, digests = bare(result, base)
             same &= digests == [c["output"]["sha256"] for c in result["clips"]]
             many_p.append(t), many_b.append(b), many_ratio.append(t / b)
+            if old_env is not None:  # the baseline right after, against the bare commands just run
+                t_old, _ = proxx(one_job, old_env)
+                old["one_ratio"].append(t_old / one_b[-1]), old["one_diff"].append(t_old - one_b[-1])
+                t_old, _ = proxx(many_job, old_env)
+                old["many_ratio"].append(t_old / b)
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
               f"python {sys.version.split()[0]}; "
               f"{args.repeat} interleaved pairs each")
@@ -261,6 +282,10 @@ def main() -> None:
         print(f"fixed cost per job (1 clip, proxx minus bare): median **{statistics.median(one_diff):.3f} s**, "
               f"fastest {min(one_diff):.3f} s (goal <= 0.15 s); Proxx's own CPU (its and its children's "
               f"minus the bare commands'): median {statistics.median(one_cpu):.3f} s")
+        if old_env is not None:
+            print(f"baseline {args.baseline}: 1 clip proxx/bare {statistics.median(old['one_ratio']):.3f}, "
+                  f"{args.clips} clips {statistics.median(old['many_ratio']):.3f}, fixed cost per job median "
+                  f"{statistics.median(old['one_diff']):.3f} s, fastest {min(old['one_diff']):.3f} s")
         traced_breakdown(one_job, base, statistics.median(one_b))
     finally:
         shutil.rmtree(base, ignore_errors=True)
