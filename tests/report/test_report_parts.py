@@ -115,3 +115,38 @@ def test_parts_hold_every_clip_once_in_order_and_never_more_than_a_part(clips, p
     elif clips > part_clips:  # several: largest first, ending small so that the processes end together
         assert all(sizes) and sizes[:-1] == sorted(sizes[:-1], reverse=True)
         assert sizes[-1] <= min(part_clips, 2 * MIN_PART_CLIPS - 1)
+
+
+def test_stamped_page_numbers_print_exactly_as_pypdf_merge_page_would(proxx, write_job, media, outdir, tmp_path):
+    """The join draws each page's number as a Form XObject (no parsing of the page's content): every
+    page rasterises to the same pixels as pypdf's merge_page of the same number page."""
+    from pypdf import PdfReader, PdfWriter
+
+    from proxx_report.facts import clip_facts, job_facts
+    from proxx_report.parts import NUMBERS_CSS, join_pdfs, render_part
+    from proxx_report.render import report_pdf
+
+    srcs = [media(f"S{i:02d}_C001.mov", size="64x36", frames=6, timecode=f"0{i}:00:00:00") for i in range(1, 4)]
+    r = proxx("run", write_job(job_doc(srcs, outdir, jobspec_version="1.1.0", job_id="stamp")))
+    assert r.returncode == 0, r.stderr
+    job, facts = job_facts(r.json()), [clip_facts(c) for c in r.json()["clips"]]
+    parts = [render_part(job, facts[i:i + 1], i == 0, i == 2, False)[1] for i in range(3)]
+    merged = PdfWriter()
+    for part in parts:
+        merged.append(PdfReader(io.BytesIO(part)))
+    numbers = PdfReader(io.BytesIO(report_pdf(f"<!DOCTYPE html><html><head><style>{NUMBERS_CSS}</style></head>"
+                                              f"<body>{'<div></div>' * len(merged.pages)}</body></html>")))
+    for page, number in zip(merged.pages, numbers.pages, strict=True):
+        page.merge_page(number)
+    expected = io.BytesIO()
+    merged.write(expected)
+    for name, pdf in (("expected", expected.getvalue()), ("stamped", join_pdfs(parts))):
+        (tmp_path / f"{name}.pdf").write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", "72", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+                       check=True, capture_output=True)
+    pages = sorted(tmp_path.glob("expected-*.png"))
+    assert len(pages) == len(numbers.pages) >= 3
+    for page in pages:
+        a = Image.open(page).convert("RGB")
+        b = Image.open(tmp_path / page.name.replace("expected", "stamped")).convert("RGB")
+        assert ImageChops.difference(a, b).getbbox() is None, page.name
