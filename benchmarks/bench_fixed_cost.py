@@ -247,7 +247,7 @@ def main() -> None:
         many_job = write_job(base / "many.json", many, base / f"out{args.clips}")
         proxx(one_job)  # warm the binary-facts cache and the page cache
         one_ratio, one_diff, many_ratio = [], [], []
-        old = {"one_ratio": [], "one_diff": [], "many_ratio": []}
+        old: dict[str, list[float]] = {"one_ratio": [], "one_diff": [], "many_ratio": [], "one_cpu": []}
         one_p, one_b, many_p, many_b = [], [], [], []
         same = True
         one_cpu = []
@@ -256,7 +256,8 @@ def main() -> None:
             t, result = proxx(one_job)
             cpu1 = CPU[0]
             b, digests = bare(result, base)
-            one_cpu.append((cpu1 - cpu0) - (CPU[0] - cpu1))
+            bare_cpu = CPU[0] - cpu1
+            one_cpu.append((cpu1 - cpu0) - bare_cpu)
             same &= digests == [c["output"]["sha256"] for c in result["clips"]]
             one_p.append(t), one_b.append(b), one_ratio.append(t / b), one_diff.append(t - b)
             t, result = proxx(many_job)
@@ -264,7 +265,9 @@ def main() -> None:
             same &= digests == [c["output"]["sha256"] for c in result["clips"]]
             many_p.append(t), many_b.append(b), many_ratio.append(t / b)
             if old_env is not None:  # the baseline right after, against the bare commands just run
+                cpu0 = CPU[0]
                 t_old, _ = proxx(one_job, old_env)
+                old["one_cpu"].append(CPU[0] - cpu0 - bare_cpu)
                 old["one_ratio"].append(t_old / one_b[-1]), old["one_diff"].append(t_old - one_b[-1])
                 t_old, _ = proxx(many_job, old_env)
                 old["many_ratio"].append(t_old / b)
@@ -285,7 +288,8 @@ def main() -> None:
         if old_env is not None:
             print(f"baseline {args.baseline}: 1 clip proxx/bare {statistics.median(old['one_ratio']):.3f}, "
                   f"{args.clips} clips {statistics.median(old['many_ratio']):.3f}, fixed cost per job median "
-                  f"{statistics.median(old['one_diff']):.3f} s, fastest {min(old['one_diff']):.3f} s")
+                  f"{statistics.median(old['one_diff']):.3f} s, fastest {min(old['one_diff']):.3f} s; its own CPU "
+                  f"median {statistics.median(old['one_cpu']):.3f} s")
         traced_breakdown(one_job, base, statistics.median(one_b))
     finally:
         shutil.rmtree(base, ignore_errors=True)
