@@ -150,3 +150,28 @@ def test_stamped_page_numbers_print_exactly_as_pypdf_merge_page_would(proxx, wri
         a = Image.open(page).convert("RGB")
         b = Image.open(tmp_path / page.name.replace("expected", "stamped")).convert("RGB")
         assert ImageChops.difference(a, b).getbbox() is None, page.name
+
+
+def test_kept_scalers_give_the_pixels_of_a_fresh_scaler_for_every_size_in_any_order(media):
+    """The report keeps one libswscale context per setting across frames and clips: every picture is
+    byte-identical to one made with a fresh context (VideoFrame.reformat), whatever came before."""
+    import av
+
+    from proxx_report.thumbnails import _scaled
+
+    def fresh(frame, width):
+        display = Fraction(frame.width) / frame.height
+        height = max(2, round(width / display / 2) * 2)
+        if frame.width >= 4 * width:
+            frame = frame.reformat(width=width * 2, height=height * 2, format="yuv420p",
+                                   interpolation="FAST_BILINEAR")
+        return frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_image()
+
+    sources = [media("wide.mov", size="1280x720", frames=3), media("narrow.mov", size="320x240", frames=3)]
+    frames = []
+    for src in sources:
+        with av.open(str(src)) as c:
+            frames += [f for f in c.decode(video=0)]
+    for width in (160, 384, 96, 160, 384):
+        for frame in frames:
+            assert _scaled(frame, width).tobytes() == fresh(frame, width).tobytes(), (width, frame.width)
