@@ -180,7 +180,8 @@ def _stamp(writer, page, number) -> None:
         "/Type": NameObject("/XObject"), "/Subtype": NameObject("/Form"),
         "/BBox": ArrayObject(number.mediabox), "/Resources": number["/Resources"].get_object().clone(writer)})
     # the page's own resources, copied: WeasyPrint may share one dictionary between the pages of a part
-    resources = DictionaryObject(page["/Resources"].get_object())
+    own = page.get("/Resources")
+    resources = DictionaryObject(own.get_object() if own is not None else {})
     forms = DictionaryObject(resources.get("/XObject", DictionaryObject()).get_object())
     forms[NameObject(STAMP)] = form
     resources[NameObject("/XObject")] = forms
