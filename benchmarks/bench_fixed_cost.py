@@ -260,15 +260,16 @@ def main() -> None:
             one_cpu.append((cpu1 - cpu0) - bare_cpu)
             same &= digests == [c["output"]["sha256"] for c in result["clips"]]
             one_p.append(t), one_b.append(b), one_ratio.append(t / b), one_diff.append(t - b)
-            t, result = proxx(many_job)
-            b, digests = bare(result, base)
-            same &= digests == [c["output"]["sha256"] for c in result["clips"]]
-            many_p.append(t), many_b.append(b), many_ratio.append(t / b)
             if old_env is not None:  # the baseline right after, against the bare commands just run
                 cpu0 = CPU[0]
                 t_old, _ = proxx(one_job, old_env)
                 old["one_cpu"].append(CPU[0] - cpu0 - bare_cpu)
-                old["one_ratio"].append(t_old / one_b[-1]), old["one_diff"].append(t_old - one_b[-1])
+                old["one_ratio"].append(t_old / b), old["one_diff"].append(t_old - b)
+            t, result = proxx(many_job)
+            b, digests = bare(result, base)
+            same &= digests == [c["output"]["sha256"] for c in result["clips"]]
+            many_p.append(t), many_b.append(b), many_ratio.append(t / b)
+            if old_env is not None:
                 t_old, _ = proxx(many_job, old_env)
                 old["many_ratio"].append(t_old / b)
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
