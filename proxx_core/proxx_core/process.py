@@ -18,6 +18,7 @@ from typing import IO, Any
 from .clock import now_rfc3339
 from .engine import Command, CommandRecord
 from .errors import ClipFailure
+from .exitwait import ExitWaiter
 from .vocabulary import Category
 
 STDERR_TAIL_BYTES = 4000
@@ -212,19 +213,20 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
                                       name="proxx-progress")
             reader.start()
         _child_changed(proc.pid, True)
-        while True:
-            try:
-                proc.wait(timeout=poll_seconds)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            if cancel is not None and cancel.is_set():
-                outcome = Category.INTERRUPTED
-            elif time.monotonic() > deadline:
-                outcome = Category.TIMEOUT
-            if outcome:
-                kill_process_group(proc)
-                break
+        waiter = ExitWaiter(proc)
+        try:
+            while True:
+                if waiter.wait(poll_seconds):
+                    break
+                if cancel is not None and cancel.is_set():
+                    outcome = Category.INTERRUPTED
+                elif time.monotonic() > deadline:
+                    outcome = Category.TIMEOUT
+                if outcome:
+                    kill_process_group(proc)
+                    break
+        finally:
+            waiter.close()
         _child_changed(proc.pid, False)
         if reader is not None:
             reader.join(timeout=5)  # the group is dead or done: EOF comes at once

@@ -17,6 +17,7 @@ import attrs
 
 from .chunkrun import ChunkSource, Slots, execute_chunked
 from .clock import now_rfc3339
+from .endprep import prepare_while_encoding
 from .engine import ClipPlan, ClipRequest, CommandRecord, Engine, TogetherPlan, Verification
 from .errors import ClipFailure
 from .existing import FAIL, OVERWRITE, SKIP_VERIFIED, judge_existing, policy_of, rerun_hint
@@ -285,6 +286,8 @@ def _judge(run: _ClipRun, engine: Engine, engines: EngineSet, claims: list[TempC
         if any(not c.adopt() and os.path.lexists(c.path) for c in claims):
             raise _Stop("output_exists", f"{req.temp_path} was replaced by another run of this job while this clip "
                                          f"was encoding; this run published nothing")
+        for claim in claims:  # the disk writes while the output is probed and verified; publishing fsyncs again
+            claim.fsync_behind()
         output_info = engine.probe_output(plan)  # the core judges the output; the engine only describes it
         if req.extra_outputs:  # OP-Atom: every file checked, the clip judged as one
             verification, judged = verify_clip(plan, output_info, engine, engines.clip_checks(plan, output_info))
@@ -469,6 +472,7 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
     under the result's ``timing.workers``. ``events``: live ProgressEvents (start, progress, done)
     for a display; clips refused under ``fail_clip`` are reported ``done`` first."""
     cancel = cancel or threading.Event()
+    prepare_while_encoding()  # the result's converters, made while the first encoder runs (endprep.py)
     workers = choose_workers(max_workers, codec=job.clips[0].plan.request.profile.codec if job.clips else None,
                              clips=sum(len(c.chunked.spans) if c.chunked else 1 for c in job.clips))
     started_at, t0 = now_rfc3339(), time.monotonic()

@@ -186,17 +186,19 @@ def _refuse(path, problems, summary: str = "nothing was queued") -> int:
 
 @_system_errors
 def cmd_status(args) -> int:
-    from .report import refresh, status_doc
+    from .report import lost_lines, refresh, status_doc
     from .store import Store
 
     if not _broker(args):
         return 1
-    got = refresh(Store(args.broker), args.job_id)
+    got = refresh(Store(args.broker), args.job_id, by=_looker("status"))
     if got is None:
         _err(f"proxx status: no job {args.job_id!r} on {_shown(args.broker)}")
         return 1
     doc = status_doc(args.job_id, *got)
     _err(f"proxx status: job {args.job_id}: " + ", ".join(f"{n} {s}" for s, n in sorted(doc["counts"].items())))
+    for line in lost_lines(args.job_id, doc["lost_workers"]):
+        _err(f"proxx status: {line}")
     _out(doc)
     return 0
 
@@ -210,24 +212,35 @@ def cmd_wait(args) -> int:
     from proxx_core import load_engines
 
     from .end import await_final
-    from .report import progress_line, wait_for
+    from .report import lost_lines, lost_workers, progress_line, status_doc, wait_for
     from .store import Store
 
     if not _broker(args):
         return 1
     store = Store(args.broker)
     started = time.monotonic()
-    shown = [""]  # the last line written
+    shown = [""]  # the last progress line written
+    told: set[int] = set()  # the lost clips already announced
+    tty = sys.stderr.isatty()
 
-    def on_poll(job, clips) -> None:  # a terminal sees the job move; a pipe or log file gets nothing
-        line = progress_line(args.job_id, job, clips)
-        if line != shown[0]:
+    def on_poll(job, clips) -> None:
+        """Every lost worker is announced once, as soon as the fleet has recorded it; a terminal
+        also sees the job move (a pipe or log file gets no progress line)."""
+        for entry in status_doc(args.job_id, job, clips)["lost_workers"]:
+            new = [c for c in entry["clips"] if c["index"] not in told]
+            if new:
+                told.update(c["index"] for c in new)
+                line = lost_lines(args.job_id, [{**entry, "clips": new}])[0]
+                sys.stderr.write(("\r\x1b[2K" if shown[0] else "") + f"proxx wait: {line}\n")
+                shown[0] = ""
+        line = progress_line(args.job_id, job, clips) if tty else ""
+        if line and line != shown[0]:
             sys.stderr.write("\r\x1b[2K" + line)
-            sys.stderr.flush()
             shown[0] = line
+        sys.stderr.flush()
 
     try:
-        got = wait_for(store, args.job_id, timeout=args.timeout, on_poll=on_poll if sys.stderr.isatty() else None)
+        got = wait_for(store, args.job_id, timeout=args.timeout, on_poll=on_poll, by=_looker("wait"))
         if shown[0]:
             sys.stderr.write("\n")
     except KeyError:
@@ -248,9 +261,27 @@ def cmd_wait(args) -> int:
             _err(f"proxx: deliverable {deliverable['name']!r} was not written: {deliverable['error']}")
     if note:
         _err(f"proxx wait: {note}")
+    for line in lost_lines(args.job_id, lost_workers(_result_rows(result))):
+        _err(f"proxx wait: {line}")
     _err(f"proxx: job {args.job_id}: {result['status']}")
     _out(result)
     return int(result["exit_code"])
+
+
+def _looker(command: str) -> str:
+    """Who records a loss noticed by this command (``node.lost.recorded_by``)."""
+    import os
+    import socket
+
+    return f"proxx {command}@{socket.gethostname()}:{os.getpid()}"
+
+
+def _result_rows(result: dict) -> list[dict]:
+    """The final result's clips as the rows :func:`report.lost_workers` reads."""
+    from .clips import lost_of
+
+    return [{"index": c["index"], "source": (c.get("node") or {}).get("submitted", {}).get("source")
+             or c["source"]["path"], "lost": lost_of(c)} for c in result["clips"]]
 
 
 @_system_errors

@@ -30,8 +30,21 @@ def lost_message(node: str | None) -> str:
             f"(.<name>.proxx-partial) it left in the output folder, and submit again with a new job_id")
 
 
-def lost_payload(job: dict, index: int, node: str | None) -> dict[str, Any]:
-    """What a clip whose worker stopped heartbeating is recorded as (``worker_lost``)."""
+def lost_payload(job: dict, index: int, node: str | None, by: str | None = None) -> dict[str, Any]:
+    """What a clip whose worker stopped heartbeating is recorded as (``worker_lost``): its ``node``
+    record says when the fleet recorded the loss and who did (a worker's reaper, `proxx status`, `proxx wait`)."""
     document = job["document"]
+    record = {**node_record(node, document, index), "lost": {"at": now_rfc3339(), "recorded_by": by}}
     return {"clip": failed_clip(document, index, job["engines"][index - 1], "worker_lost", lost_message(node),
-                                node_record(node, document, index)), "environment": None}
+                                record), "environment": None}
+
+
+def lost_of(clip: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``{"worker", "at", "recorded_by"}`` of a clip result lost with its worker, else None. A clip
+    recorded before ``node.lost`` existed gives the time its result was written and no recorder."""
+    if not clip or (clip.get("failure") or {}).get("category") != "worker_lost":
+        return None
+    node = clip.get("node") or {}
+    lost = node.get("lost") or {}
+    return {"worker": node.get("name"), "at": lost.get("at") or (clip.get("timing") or {}).get("finished_at"),
+            "recorded_by": lost.get("recorded_by")}

@@ -7,12 +7,13 @@ import json
 import time
 from typing import Any
 
-from .clips import failed_clip, lost_payload, node_record
+from .clips import failed_clip, lost_of, lost_payload, node_record
 from .store import FINAL, Store
 
 
-def refresh(store: Store, job_id: str) -> tuple[dict, list[dict]] | None:
-    """The job and its clips, after marking running clips whose heartbeat expired as lost."""
+def refresh(store: Store, job_id: str, by: str | None = None) -> tuple[dict, list[dict]] | None:
+    """The job and its clips, after marking running clips whose heartbeat expired as lost (``by``:
+    who is looking, recorded as the loss's ``recorded_by``)."""
     job = store.job(job_id)
     if job is None:
         return None
@@ -20,7 +21,7 @@ def refresh(store: Store, job_id: str) -> tuple[dict, list[dict]] | None:
     changed = False
     for i, clip in enumerate(clips, start=1):
         if clip.get("state") == "running" and not clip["heartbeat"]:
-            changed |= bool(store.mark_lost(job_id, i, lost_payload(job, i, clip.get("node"))))
+            changed |= bool(store.mark_lost(job_id, i, lost_payload(job, i, clip.get("node"), by)))
     if changed:
         clips = store.clips(job_id, job["count"])
     return job, clips
@@ -40,10 +41,35 @@ def status_doc(job_id: str, job: dict, clips: list[dict]) -> dict[str, Any]:
                      "percent": 100.0 if state in FINAL else progress.get("percent", unsampled),
                      "eta_seconds": 0.0 if state in FINAL else progress.get("eta_seconds"),
                      "status": result["status"] if result else None,
-                     "failure": result["failure"] if result else None})
+                     "failure": result["failure"] if result else None,
+                     "lost": lost_of(result) if state == "lost" else None})
     return {"job_id": job_id, "finished": all(c.get("state") in FINAL for c in clips), "counts": counts,
-            "progress": job_progress(rows), "clips": rows,
+            "progress": job_progress(rows), "clips": rows, "lost_workers": lost_workers(rows),
             "timing": {"submitted_at": job["submitted_at"], "submitter": job["submitter"]}}
+
+
+def lost_workers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per worker the job lost clips with, in the order first recorded: its name, when the
+    fleet recorded the first loss, who recorded it, and the clips (index and source) lost with it."""
+    found: dict[str | None, dict[str, Any]] = {}
+    for row in sorted((r for r in rows if r.get("lost")), key=lambda r: (r["lost"]["at"] or "", r["index"])):
+        lost = row["lost"]
+        entry = found.setdefault(lost["worker"], {"worker": lost["worker"], "at": lost["at"],
+                                                  "recorded_by": lost["recorded_by"], "clips": []})
+        entry["clips"].append({"index": row["index"], "source": row["source"]})
+    return list(found.values())
+
+
+def lost_lines(job_id: str, lost: list[dict[str, Any]]) -> list[str]:
+    """What a person reads about each lost worker: who, when, which clips, what to do."""
+    lines = []
+    for entry in lost:
+        clips = ", ".join(f"clip {c['index']} ({c['source']})" for c in entry["clips"])
+        by = f" by {entry['recorded_by']}" if entry["recorded_by"] else ""
+        lines.append(f"job {job_id}: worker {entry['worker'] or 'unknown'} was lost (recorded at {entry['at']}{by}) "
+                     f"while running {clips}: not re-run; check that node, delete its hidden temporary "
+                     f"outputs (.<name>.proxx-partial) and submit again with a new job_id")
+    return lines
 
 
 def job_progress(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -58,12 +84,14 @@ def job_progress(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"percent": percent, "eta_seconds": eta}
 
 
-def wait_for(store: Store, job_id: str, *, timeout: float | None, poll: float = 0.2, on_poll=None):
+def wait_for(store: Store, job_id: str, *, timeout: float | None, poll: float = 0.2, on_poll=None,
+             by: str | None = None):
     """(job, clips) once every clip is final, or None on timeout; KeyError when the job is unknown.
-    ``on_poll(job, clips)`` sees every poll (the terminal progress line of `proxx wait`)."""
+    ``on_poll(job, clips)`` sees every poll (the terminal progress line of `proxx wait`, lost workers).
+    ``by``: as for :func:`refresh`."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        got = refresh(store, job_id)
+        got = refresh(store, job_id, by)
         if got is None:
             raise KeyError(job_id)
         job, clips = got

@@ -134,7 +134,7 @@ def reap(node: Node) -> None:
         if job is None:
             continue
         owner = node.store.clip_node(job_id, index)
-        finals = node.store.mark_lost(job_id, index, lost_payload(job, index, owner))
+        finals = node.store.mark_lost(job_id, index, lost_payload(job, index, owner, by=node.name))
         if finals:
             node.log.event("lost", job_id=job_id, index=index, worker=owner)
             _announce_lost(node, job_id, index, owner)

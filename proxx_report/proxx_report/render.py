@@ -42,12 +42,21 @@ def report_html(job: JobFacts, clips: Sequence[tuple[ClipFacts, Thumbnails]], *,
         page_numbers=page_numbers, strip_mm=STRIP_MM_PER_PIXEL)
 
 
+@cache
+def _fonts():
+    """One font configuration per process (Pango's font map, loaded once, not per part of a report:
+    ~6 % of a part's PDF); the same fonts are found either way, so the bytes are the same."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
 def report_pdf(html: str) -> bytes:
     """The page printed to PDF."""
     import weasyprint  # imported on use: `proxx` loads this plugin for every command
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols={"data"})
-    pdf = weasyprint.HTML(string=html, url_fetcher=fetcher, media_type="print").write_pdf()
+    pdf = weasyprint.HTML(string=html, url_fetcher=fetcher, media_type="print").write_pdf(font_config=_fonts())
     assert pdf is not None
     return bytes(pdf)

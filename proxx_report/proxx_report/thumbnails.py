@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -73,6 +74,21 @@ def jpeg_uri(image: Image.Image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+#: one scaler per output (size, format, filter) and thread, kept across frames and clips: FFmpeg's
+#: scaler context costs more to set up than to run at these sizes (VideoFrame.reformat makes a new one
+#: per call); the same settings give the same pixels either way
+_scalers = threading.local()
+
+
+def _reformat(frame, **settings):
+    from av.video.reformatter import VideoReformatter
+
+    key = tuple(sorted(settings.items()))
+    cache = _scalers.__dict__.setdefault("by_settings", {})
+    scaler = cache.get(key) or cache.setdefault(key, VideoReformatter())
+    return scaler.reformat(frame, **settings)
+
+
 def _scaled(frame, width: int):
     """The frame as RGB at ``width`` (height by the frame's display aspect, even), as a PIL image."""
     sar = frame.sample_aspect_ratio if getattr(frame, "sample_aspect_ratio", None) else Fraction(1)
@@ -81,8 +97,8 @@ def _scaled(frame, width: int):
     # a fast step to twice the size first, then an area average: 40 % less than one area pass from
     # the full frame (done 7 times per clip), with no visible aliasing at these sizes
     if frame.width >= 4 * width:
-        frame = frame.reformat(width=width * 2, height=height * 2, format="yuv420p", interpolation="FAST_BILINEAR")
-    return frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_image()
+        frame = _reformat(frame, width=width * 2, height=height * 2, format="yuv420p", interpolation="FAST_BILINEAR")
+    return _reformat(frame, width=width, height=height, format="rgb24", interpolation="AREA").to_image()
 
 
 #: an intra-only proxy is read forward (its packets between two contact frames skipped without
@@ -110,9 +126,11 @@ def decode_frames(path: str, wanted: Iterable[int], rate: Fraction,
         if base is None:
             raise ValueError(f"{path}: the video stream has no time base")
         start = stream.start_time or 0
+        frames_per_tick = Fraction(base) * rate  # one Fraction per packet, not three (48 per clip)
 
         def index_of(pts: int | None, default: int) -> int:
-            return round((Fraction(pts - start) * base) * rate) if pts is not None else default
+            return round(Fraction((pts - start) * frames_per_tick.numerator, frames_per_tick.denominator)) \
+                if pts is not None else default
 
         def seek(target: int) -> None:
             container.seek(start + int(Fraction(target) / rate / base), stream=stream, backward=True, any_frame=False)

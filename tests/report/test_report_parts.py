@@ -104,10 +104,74 @@ def test_intra_only_thumbnails_are_their_exact_frames_read_forward_or_by_seeking
 
 @given(clips=st.integers(0, 500), part_clips=st.integers(1, 40), workers=st.integers(1, 4))
 def test_parts_hold_every_clip_once_in_order_and_never_more_than_a_part(clips, part_clips, workers):
-    from proxx_report.parts import _cut
+    from proxx_report.parts import MIN_PART_CLIPS, _cut
 
     parts = _cut(list(range(clips)), part_clips, workers)
     assert [c for part in parts for c in part] == list(range(clips))
     assert all(len(part) <= part_clips for part in parts)
-    if clips > part_clips:
-        assert all(part for part in parts) and max(map(len, parts)) - min(map(len, parts)) <= 1
+    sizes = [len(part) for part in parts]
+    if clips > part_clips and workers == 1:  # one process: equal parts
+        assert all(sizes) and max(sizes) - min(sizes) <= 1
+    elif clips > part_clips:  # several: largest first, ending small so that the processes end together
+        assert all(sizes) and sizes[:-1] == sorted(sizes[:-1], reverse=True)
+        assert sizes[-1] <= min(part_clips, 2 * MIN_PART_CLIPS - 1)
+
+
+def test_stamped_page_numbers_print_exactly_as_pypdf_merge_page_would(proxx, write_job, media, outdir, tmp_path):
+    """The join draws each page's number as a Form XObject (no parsing of the page's content): every
+    page rasterises to the same pixels as pypdf's merge_page of the same number page."""
+    from pypdf import PdfReader, PdfWriter
+
+    from proxx_report.facts import clip_facts, job_facts
+    from proxx_report.parts import NUMBERS_CSS, join_pdfs, render_part
+    from proxx_report.render import report_pdf
+
+    srcs = [media(f"S{i:02d}_C001.mov", size="64x36", frames=6, timecode=f"0{i}:00:00:00") for i in range(1, 4)]
+    r = proxx("run", write_job(job_doc(srcs, outdir, jobspec_version="1.1.0", job_id="stamp")))
+    assert r.returncode == 0, r.stderr
+    job, facts = job_facts(r.json()), [clip_facts(c) for c in r.json()["clips"]]
+    parts = [render_part(job, facts[i:i + 1], i == 0, i == 2, False)[1] for i in range(3)]
+    merged = PdfWriter()
+    for part in parts:
+        merged.append(PdfReader(io.BytesIO(part)))
+    numbers = PdfReader(io.BytesIO(report_pdf(f"<!DOCTYPE html><html><head><style>{NUMBERS_CSS}</style></head>"
+                                              f"<body>{'<div></div>' * len(merged.pages)}</body></html>")))
+    for page, number in zip(merged.pages, numbers.pages, strict=True):
+        page.merge_page(number)
+    expected = io.BytesIO()
+    merged.write(expected)
+    for name, pdf in (("expected", expected.getvalue()), ("stamped", join_pdfs(parts))):
+        (tmp_path / f"{name}.pdf").write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", "72", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+                       check=True, capture_output=True)
+    pages = sorted(tmp_path.glob("expected-*.png"))
+    assert len(pages) == len(numbers.pages) >= 3
+    for page in pages:
+        a = Image.open(page).convert("RGB")
+        b = Image.open(tmp_path / page.name.replace("expected", "stamped")).convert("RGB")
+        assert ImageChops.difference(a, b).getbbox() is None, page.name
+
+
+def test_kept_scalers_give_the_pixels_of_a_fresh_scaler_for_every_size_in_any_order(media):
+    """The report keeps one libswscale context per setting across frames and clips: every picture is
+    byte-identical to one made with a fresh context (VideoFrame.reformat), whatever came before."""
+    import av
+
+    from proxx_report.thumbnails import _scaled
+
+    def fresh(frame, width):
+        display = Fraction(frame.width) / frame.height
+        height = max(2, round(width / display / 2) * 2)
+        if frame.width >= 4 * width:
+            frame = frame.reformat(width=width * 2, height=height * 2, format="yuv420p",
+                                   interpolation="FAST_BILINEAR")
+        return frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_image()
+
+    sources = [media("wide.mov", size="1280x720", frames=3), media("narrow.mov", size="320x240", frames=3)]
+    frames = []
+    for src in sources:
+        with av.open(str(src)) as c:
+            frames += [f for f in c.decode(video=0)]
+    for width in (160, 384, 96, 160, 384):
+        for frame in frames:
+            assert _scaled(frame, width).tobytes() == fresh(frame, width).tobytes(), (width, frame.width)
