@@ -28,7 +28,7 @@ from pathlib import Path
 
 import uvicorn
 
-from proxx_core.progress import ProgressEvent
+from proxx_core.contract.progress import ProgressEvent
 from proxx_core.watch.live import LiveRecord
 from proxx_core.watch.owner import Owner, register
 from proxx_dashboard.app import create_app

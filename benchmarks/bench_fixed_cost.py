@@ -44,17 +44,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: (module, attribute, step) wrapped by the traced run; "Class.method" wraps a method
 TRACED = (
-    ("proxx_core.plugins", "load_engines", "load engines (entry points, plugins)"),
-    ("proxx_core.api", "check_job_file", "validate + plan (read, schema, preflight, probe, route, plan)"),
-    ("proxx_core.probe", "probe_all", "probe the source (PyAV import + open)"),
+    ("proxx_core.support.plugins", "load_engines", "load engines (entry points, plugins)"),
+    ("proxx_core.pipeline.check", "check_job_file", "validate + plan (read, schema, preflight, probe, route, plan)"),
+    ("proxx_core.pipeline.probe", "probe_all", "probe the source (PyAV import + open)"),
     ("proxx_engine_ffmpeg.engine", "FFmpegEngine.probe_output", "probe the output (PyAV)"),
-    ("proxx_core.runner", "verify_output", "verify (relink rules)"),
-    ("proxx_core.tempclaim", "TempClaim.fsync", "fsync the output"),
-    ("proxx_core.tempclaim", "TempClaim.sha256", "SHA-256 of the output"),
-    ("proxx_core.runner", "_publish", "publish (fsync + hash + checks + rename + dir fsync)"),
-    ("proxx_core.runner", "finished", "the job result (results.finished)"),
-    ("proxx_core.finish", "finish_job", "end of job (sinks, proxx_job_finished)"),
-    ("proxx_core.serialization", "dumps", "result JSON (dumps)"),
+    ("proxx_core.pipeline.runner", "verify_output", "verify (relink rules)"),
+    ("proxx_core.io.tempclaim", "TempClaim.fsync", "fsync the output"),
+    ("proxx_core.io.tempclaim", "TempClaim.sha256", "SHA-256 of the output"),
+    ("proxx_core.pipeline.runner", "_publish", "publish (fsync + hash + checks + rename + dir fsync)"),
+    ("proxx_core.pipeline.runner", "finished", "the job result (results.finished)"),
+    ("proxx_core.pipeline.finish", "finish_job", "end of job (sinks, proxx_job_finished)"),
+    ("proxx_core.pipeline.serialization", "dumps", "result JSON (dumps)"),
 )
 
 #: the traced child: wraps TRACED as their modules are imported (so imports stay where they happen),

@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from proxx_core.deliverables import DeliveryJob, write_sidecar  # noqa: E402
+from proxx_core.contract.sinks import DeliveryJob  # noqa: E402
+from proxx_core.features.deliverables import write_sidecar  # noqa: E402
 from proxx_engine_ffmpeg.testmedia import make_source  # noqa: E402
 from proxx_report.facts import clip_facts, job_facts  # noqa: E402
 from proxx_report.parts import PART_CLIPS, PROCESSES, render_all  # noqa: E402

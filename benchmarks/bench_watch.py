@@ -23,8 +23,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from proxx_core import api
-from proxx_core.plugins import load_engines
+from proxx_core.pipeline import check as api
+from proxx_core.support.plugins import load_engines
 from proxx_core.watch import Watcher
 
 

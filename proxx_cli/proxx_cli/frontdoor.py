@@ -2,7 +2,7 @@
 
 ``proxx run|validate|plan`` take either a JobSpec file or media (files, folders, cards, globs) with
 ``--profile`` or ``--preset``; :func:`load_job` turns the command line into the JobSpec document the
-pipeline checks (``proxx_core.cards`` expands, ``proxx_core.jobbuild`` builds), and reports on stderr
+pipeline checks (``proxx_core.pipeline.cards`` expands, ``proxx_core.pipeline.jobbuild`` builds), and reports on stderr
 which cards it found and what it skipped. :func:`summary` is the table a terminal gets at the end of
 a run, beside the path of the result file :func:`result_path` chooses.
 """
@@ -51,7 +51,7 @@ def building(args: argparse.Namespace) -> bool:
     is read as a JobSpec, whatever its name (the job file's own checks word what is wrong with it)."""
     if getattr(args, "preset", None) or getattr(args, "proxy_profile", None) or len(args.inputs) != 1:
         return True
-    from proxx_core.cards import MEDIA_EXTENSIONS
+    from proxx_core.pipeline.cards import MEDIA_EXTENSIONS
 
     given = args.inputs[0]
     named_like_media = os.path.splitext(given)[1].lower() in MEDIA_EXTENSIONS and os.path.isfile(given)
@@ -65,9 +65,9 @@ class UsageError(Exception):
 def build_job(args: argparse.Namespace, err) -> tuple[dict[str, Any] | None, list[tuple[str, str]], Any]:
     """The JobSpec document the command line describes, the problems found while expanding the
     inputs ``(path, message)``, and the expansion (cards, skipped, spans)."""
-    from proxx_core.cards import expand
-    from proxx_core.jobbuild import build_document
-    from proxx_core.pathmap import load_node_config
+    from proxx_core.pipeline.cards import expand
+    from proxx_core.pipeline.jobbuild import build_document
+    from proxx_core.pipeline.pathmap import load_node_config
 
     if not (args.preset or args.proxy_profile):
         single = args.inputs[0] if len(args.inputs) == 1 else None
@@ -178,7 +178,7 @@ def write_beside(path: str, text: str, sources: Any, *, replace: bool) -> None:
     """Write a file the command line asked for (the result file, ``proxx job -o``) through the write
     gate: never one of the job's sources, temp then rename. Raises the gate's refusal, OSError, or
     FileExistsError when ``path`` exists and ``replace`` is False."""
-    from proxx_core.writegate import WriteGate
+    from proxx_core.io.writegate import WriteGate
 
     names = [s for s in sources if isinstance(s, str)] if isinstance(sources, list) else []
     WriteGate(names, (os.path.dirname(os.path.abspath(path)),)).write_bytes(

@@ -40,7 +40,7 @@ _LONG_RUNNING = frozenset({"watch", "demo", "worker"})
 
 
 def _engines():
-    from proxx_core.plugins import load_engines
+    from proxx_core.support.plugins import load_engines
 
     return load_engines()
 
@@ -57,12 +57,12 @@ def _check(args, engines):
     from . import frontdoor
 
     if not frontdoor.building(args):
-        from proxx_core.api import check_job_file
+        from proxx_core.pipeline.check import check_job_file
 
         args.job = args.inputs[0]
         return check_job_file(args.job, engines)
-    from proxx_core.api import check_document
-    from proxx_core.errors import Problem
+    from proxx_core.contract.errors import Problem
+    from proxx_core.pipeline.check import check_document
 
     args.job = "job"
     document, problems, _ = _build(args)
@@ -76,7 +76,7 @@ def _check(args, engines):
 def _build(args):
     """frontdoor.build_job, with a usage problem (no profile, an unknown preset, a bad node config)
     as exit 1 and its reason."""
-    from proxx_core.errors import ProxxError
+    from proxx_core.contract.errors import ProxxError
 
     from . import frontdoor
 
@@ -106,8 +106,8 @@ def cmd_validate(args) -> int:
         _report_refused(args.job, checked.job.refused)
     warnings, folders = [], []
     if checked.job is not None:  # relink warnings (not errors) and the folders the job writes into
-        from proxx_core.existing import existing_output_warning
-        from proxx_core.serialization import written_folders
+        from proxx_core.features.existing import existing_output_warning
+        from proxx_core.pipeline.serialization import written_folders
 
         warnings = [{"path": f"/sources/{c.index - 1}", "message": w} for c in checked.job.clips for w in c.warnings]
         finals = [p for c in checked.job.clips
@@ -143,7 +143,7 @@ def _report_refused(path: str, refused) -> None:
 
 
 def cmd_plan(args) -> int:
-    from proxx_core.serialization import plan_document
+    from proxx_core.pipeline.serialization import plan_document
 
     engines = _engines()
     checked = _check(args, engines)
@@ -160,9 +160,9 @@ def cmd_plan(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from proxx_core.finish import finish_job
-    from proxx_core.runner import run_job
-    from proxx_core.serialization import dumps
+    from proxx_core.pipeline.finish import finish_job
+    from proxx_core.pipeline.runner import run_job
+    from proxx_core.pipeline.serialization import dumps
 
     engines = _engines()
     checked = _check(args, engines)
@@ -211,7 +211,7 @@ def _emit_result(args, result, text: str) -> None:
 
     path = frontdoor.result_path(args, result)
     if path is not None:
-        from proxx_core.writegate import WriteRefused
+        from proxx_core.io.writegate import WriteRefused
 
         sources = result.jobspec.get("sources") if isinstance(result.jobspec, dict) else None
         try:
@@ -245,7 +245,7 @@ def cmd_job(args) -> int:
     if not args.output:
         _out(text)
         return 0
-    from proxx_core.writegate import WriteRefused
+    from proxx_core.io.writegate import WriteRefused
 
     from . import frontdoor
 
@@ -269,14 +269,14 @@ def cmd_watch(args) -> int:
 
     max_workers = args.max_workers
     if max_workers == "auto":
-        from proxx_core.workers import choose
+        from proxx_core.support.workers import choose
 
         max_workers = choose("auto").max_workers
     return watch_main(Path(args.dir), max_workers=max_workers, once=args.once, poll_seconds=args.poll_seconds)
 
 
 def cmd_engines(args) -> int:
-    from proxx_core.serialization import to_data
+    from proxx_core.pipeline.serialization import to_data
 
     engines = _engines()
     rows = []
@@ -308,7 +308,7 @@ def cmd_engines(args) -> int:
             console.print(f"  {'note':<9}{escape(note)}")
         console.print()
     if not rows:
-        from proxx_core.hints import install_command
+        from proxx_core.support.hints import install_command
 
         console.print("No engines installed. Install one, e.g. " + install_command("proxx-engine-ffmpeg"))
     for f in failures:
@@ -318,8 +318,8 @@ def cmd_engines(args) -> int:
 
 
 def cmd_profiles(args) -> int:
-    from proxx_core.profiles import PROFILES
-    from proxx_core.serialization import to_data
+    from proxx_core.contract.profiles import PROFILES
+    from proxx_core.pipeline.serialization import to_data
 
     if args.json:
         _out(json.dumps([to_data(PROFILES[n]) for n in sorted(PROFILES)], indent=2) + "\n")
@@ -340,7 +340,7 @@ def cmd_profiles(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from proxx_core.serialization import JOBSPEC_SCHEMA, PLAN_SCHEMA, RESULT_SCHEMA, load_schema
+    from proxx_core.pipeline.serialization import JOBSPEC_SCHEMA, PLAN_SCHEMA, RESULT_SCHEMA, load_schema
 
     name = RESULT_SCHEMA if args.result else PLAN_SCHEMA if args.plan else JOBSPEC_SCHEMA
     _out(json.dumps(load_schema(name), indent=2) + "\n")
@@ -368,7 +368,7 @@ def cmd_demo(args) -> int:
 
     offers = sorted(importlib.metadata.entry_points(group="proxx.demo"), key=lambda ep: ep.name)
     if not offers:
-        from proxx_core.hints import install_command
+        from proxx_core.support.hints import install_command
 
         _err("proxx: no installed engine offers a demo; install one: " + install_command("proxx-engine-ffmpeg"))
         return 4
@@ -424,7 +424,7 @@ def _command_of(argv: list[str]) -> str | None:
         return argv[0]
     if argv[0].startswith("-"):
         return None
-    from proxx_core.plugins import command_entry_points
+    from proxx_core.support.plugins import command_entry_points
 
     return argv[0] if command_entry_points(argv[0]) else None
 
@@ -507,7 +507,7 @@ def _add_plugin_commands(add, only: str | None) -> None:
     """Commands other distributions add through the ``proxx_register_commands`` hook (their modules are
     named by the ``proxx.commands`` entry-point group), e.g. the fleet's and ``dashboard``; the CLI never
     imports them. A built-in name cannot be taken, and a broken plugin only loses its commands."""
-    from proxx_core.plugins import register_commands
+    from proxx_core.support.plugins import register_commands
 
     def add_plugin_command(name, help_, func, **kw):
         if name in COMMAND_NAMES:
@@ -528,7 +528,7 @@ OPTIONAL_COMMANDS = {**dict.fromkeys(("worker", "submit", "status", "wait", "can
 
 
 def _not_installed(command: str) -> int:
-    from proxx_core.hints import install_command
+    from proxx_core.support.hints import install_command
 
     dist, topic = OPTIONAL_COMMANDS[command]
     _err(f"proxx: `proxx {command}` needs the {dist} distribution, which is not installed here (or failed to "
@@ -548,7 +548,7 @@ MAX_WORKERS = 256
 
 def _whole(text: str) -> int:
     """A whole number from 1 to MAX_WORKERS."""
-    from proxx_core.errors import shown  # messages quote a value cut, however long it is
+    from proxx_core.contract.errors import shown  # messages quote a value cut, however long it is
 
     try:
         value = int(text)
@@ -569,7 +569,7 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        from proxx_core.errors import shown
+        from proxx_core.contract.errors import shown
 
         raise argparse.ArgumentTypeError(f"{shown(text)} is not a number of seconds") from None
     if not 0 < value < float("inf"):  # also false for nan

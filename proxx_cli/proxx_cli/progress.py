@@ -1,4 +1,4 @@
-"""Progress displays for `proxx run`, fed ProgressEvents by the runner (proxx_core.progress).
+"""Progress displays for `proxx run`, fed ProgressEvents by the runner (proxx_core.contract.progress).
 
 * ``terminal`` (default when stderr is a terminal): one live line per running clip (file name,
   bar, percent, fps, speed, ETA) under a job line ``clips m/n``; a finished clip prints a line
@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from proxx_core.progress import DONE, PROGRESS, START, JobEta, ProgressEvent, format_eta
+from proxx_core.contract.progress import DONE, PROGRESS, START, JobEta, ProgressEvent, format_eta
 
 MODES = ("auto", "terminal", "jsonl", "none")
 

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from proxx_core.plugins import EngineSet
+from proxx_core.support.plugins import EngineSet
 
 
 def env_float(name: str, default: float) -> float:
@@ -33,9 +33,9 @@ def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_sec
                invalid_grace_seconds: float | None = None, stream: TextIO | None = None,
                install_signal_handlers: bool = True) -> int:
     """``proxx watch``: 0 when stopped by SIGINT/SIGTERM or when ``once`` drained the folder; 1 fatal."""
-    from proxx_core.errors import ProxxError
-    from proxx_core.pathmap import load_node_config
-    from proxx_core.plugins import load_engines
+    from proxx_core.contract.errors import ProxxError
+    from proxx_core.pipeline.pathmap import load_node_config
+    from proxx_core.support.plugins import load_engines
     from proxx_core.watch import DEFAULT_INVALID_GRACE_SECONDS, DEFAULT_STABLE_SECONDS, Fatal, Watcher
 
     if stable_seconds is None:

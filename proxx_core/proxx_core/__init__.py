@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .engine import (
+from .contract.engine import (
     ENGINE_CONTRACT_VERSION,
     Capabilities,
     Check,
@@ -38,31 +38,32 @@ from .engine import (
     TogetherPlan,
     Verification,
 )
-from .errors import CATEGORIES, ClipFailure, JobFileError, Problem, ProxxError, SpecInvalid
-from .hookspecs import hookimpl
-from .media import AudioInfo, FrameRate, SourceInfo, VideoInfo
-from .profiles import PROFILES, Profile
-from .vocabulary import Category, ExistingOutputs, FpsMode, Layout, Raster, Status, UnsupportedSources
+from .contract.errors import CATEGORIES, ClipFailure, JobFileError, Problem, ProxxError, SpecInvalid
+from .contract.hookspecs import hookimpl
+from .contract.media import AudioInfo, FrameRate, SourceInfo, VideoInfo
+from .contract.profiles import PROFILES, Profile
+from .contract.vocabulary import Category, ExistingOutputs, FpsMode, Layout, Raster, Status, UnsupportedSources
 
 if TYPE_CHECKING:
-    from .api import CheckedJob, check_document, check_job_file, static_problems
-    from .cards import expand_document
-    from .chunking import ChunkedPlan, ChunkSpan, chunk_temp_path
-    from .chunkrun import ChunkSource, chunk_job, span_label
-    from .clock import now_rfc3339
-    from .document import derive_job_id, jobspec_sha256, read_document
-    from .events import CLIP_STALLED, WORKER_LOST, ProxxEvent
-    from .existing import policy_of
-    from .finish import FinishedJob, finish_job
-    from .pathmap import CONFIG_ENV, NodeConfig, PathMap, load_node_config, map_document
-    from .planning import PreparedClip, fails_clip, no_route_problem, route_source
-    from .plugins import EngineSet, load_engines
-    from .process import decisive_stderr_line
-    from .progress import ProgressEvent
-    from .results import FAILED, ClipResult, Failure, JobResult, SourceRecord, environment, merged, refused_clip
-    from .routing import NoRoute
-    from .runner import job_gate, run_clip, run_job
-    from .serialization import dumps, from_data, to_data
+    from .contract.events import CLIP_STALLED, WORKER_LOST, ProxxEvent
+    from .contract.progress import ProgressEvent
+    from .contract.results import FAILED, ClipResult, Failure, JobResult, SourceRecord
+    from .features.chunking import ChunkedPlan, ChunkSpan, chunk_temp_path
+    from .features.chunkrun import ChunkSource, chunk_job, span_label
+    from .features.existing import policy_of
+    from .io.clock import now_rfc3339
+    from .pipeline.cards import expand_document
+    from .pipeline.check import CheckedJob, check_document, check_job_file, static_problems
+    from .pipeline.document import derive_job_id, jobspec_sha256, read_document
+    from .pipeline.finish import FinishedJob, finish_job
+    from .pipeline.pathmap import CONFIG_ENV, NodeConfig, PathMap, load_node_config, map_document
+    from .pipeline.planning import PreparedClip, fails_clip, no_route_problem, route_source
+    from .pipeline.results import environment, merged, refused_clip
+    from .pipeline.routing import NoRoute
+    from .pipeline.runner import job_gate, run_clip, run_job
+    from .pipeline.serialization import dumps, from_data, to_data
+    from .support.plugins import EngineSet, load_engines
+    from .support.process import decisive_stderr_line
     from .watch.files import read_json
     from .watch.live import HEARTBEAT_SECONDS
     from .watch.owner import CHILDREN_FILE, OWNER_FILE, PROGRESS_FILE, Owner, judge
@@ -70,27 +71,34 @@ if TYPE_CHECKING:
     from .watch.scan import is_candidate_name
 
 #: the user API, imported on first use (name -> module)
-_LAZY = {"load_engines": "plugins", "EngineSet": "plugins", "check_job_file": "api", "check_document": "api",
-         "CheckedJob": "api", "run_job": "runner", "JobResult": "results", "dumps": "serialization"}
+_LAZY = dict.fromkeys(("load_engines", "EngineSet"), "support.plugins")
+_LAZY.update(dict.fromkeys(("check_job_file", "check_document", "CheckedJob"), "pipeline.check"))
+_LAZY.update({"run_job": "pipeline.runner"})
+_LAZY.update({"JobResult": "contract.results"})
+_LAZY.update({"dumps": "pipeline.serialization"})
 #: for front ends built on the pipeline's steps (a fleet runs them on several nodes): reading and
 #: identifying a job, routing one source, running one clip, the one end of job, node configs
-_LAZY.update(dict.fromkeys(("static_problems",), "api"))
-_LAZY.update(dict.fromkeys(("read_document", "derive_job_id", "jobspec_sha256"), "document"))
-_LAZY.update({"expand_document": "cards", "CONFIG_ENV": "pathmap"})
+_LAZY.update({"static_problems": "pipeline.check"})
+_LAZY.update(dict.fromkeys(("read_document", "derive_job_id", "jobspec_sha256"), "pipeline.document"))
+_LAZY.update({"expand_document": "pipeline.cards"})
+_LAZY.update({"CONFIG_ENV": "pipeline.pathmap"})
 #: what ``proxx_event`` observers are told while jobs run
-_LAZY.update(dict.fromkeys(("ProxxEvent", "WORKER_LOST", "CLIP_STALLED"), "events"))
-_LAZY.update(dict.fromkeys(("PreparedClip", "fails_clip", "no_route_problem", "route_source"), "planning"))
-_LAZY.update({"NoRoute": "routing", "policy_of": "existing", "ProgressEvent": "progress", "now_rfc3339": "clock",
-              "decisive_stderr_line": "process"})
-_LAZY.update(dict.fromkeys(("run_clip", "job_gate"), "runner"))
+_LAZY.update(dict.fromkeys(("ProxxEvent", "WORKER_LOST", "CLIP_STALLED"), "contract.events"))
+_LAZY.update(dict.fromkeys(("PreparedClip", "fails_clip", "no_route_problem", "route_source"), "pipeline.planning"))
+_LAZY.update({"NoRoute": "pipeline.routing"})
+_LAZY.update({"policy_of": "features.existing"})
+_LAZY.update({"ProgressEvent": "contract.progress"})
+_LAZY.update({"now_rfc3339": "io.clock"})
+_LAZY.update({"decisive_stderr_line": "support.process"})
+_LAZY.update(dict.fromkeys(("run_clip", "job_gate"), "pipeline.runner"))
 #: chunked intra encoding, for a front end that spreads a clip's chunks over nodes (proxx_fleet)
-_LAZY.update(dict.fromkeys(("ChunkedPlan", "ChunkSpan", "chunk_temp_path"), "chunking"))
-_LAZY.update(dict.fromkeys(("ChunkSource", "chunk_job", "span_label"), "chunkrun"))
-_LAZY.update(dict.fromkeys(("finish_job", "FinishedJob"), "finish"))
-_LAZY.update(dict.fromkeys(("FAILED", "ClipResult", "Failure", "merged", "refused_clip", "environment", "SourceRecord"),
-                           "results"))
-_LAZY.update(dict.fromkeys(("to_data", "from_data"), "serialization"))
-_LAZY.update(dict.fromkeys(("NodeConfig", "PathMap", "map_document", "load_node_config"), "pathmap"))
+_LAZY.update(dict.fromkeys(("ChunkedPlan", "ChunkSpan", "chunk_temp_path"), "features.chunking"))
+_LAZY.update(dict.fromkeys(("ChunkSource", "chunk_job", "span_label"), "features.chunkrun"))
+_LAZY.update(dict.fromkeys(("finish_job", "FinishedJob"), "pipeline.finish"))
+_LAZY.update(dict.fromkeys(("FAILED", "ClipResult", "Failure", "SourceRecord"), "contract.results"))
+_LAZY.update(dict.fromkeys(("merged", "refused_clip", "environment"), "pipeline.results"))
+_LAZY.update(dict.fromkeys(("to_data", "from_data"), "pipeline.serialization"))
+_LAZY.update(dict.fromkeys(("NodeConfig", "PathMap", "map_document", "load_node_config"), "pipeline.pathmap"))
 #: for readers of a watch folder's state files (status pages): names and the owner's verdict
 _LAZY.update({"read_json": "watch.files", "HEARTBEAT_SECONDS": "watch.live", "FINISHING_SUFFIX": "watch.protocol",
               "is_candidate_name": "watch.scan"})

@@ -45,13 +45,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .avprobe import probe_file
-from .clock import now_rfc3339
-from .errors import ClipFailure, ProxxError, shown
-from .fingerprint import binary_sha256, cached_by_file, is_cached
-from .look import LookFileError, write_plain_cube
-from .media import ZERO_TIMECODE, normalise_timecode, timecode_is_drop_frame
-from .process import (
+from .contract.avprobe import probe_file
+from .contract.errors import ClipFailure, ProxxError, shown
+from .contract.media import ZERO_TIMECODE, normalise_timecode, timecode_is_drop_frame
+from .contract.profiles import assumed_color_tags, fit_raster, output_color_tags
+from .contract.progress import ClipProgress
+from .contract.vocabulary import Category, ExistingOutputs, FpsMode, Layout, Raster, Status, UnsupportedSources
+from .features.look import LookFileError, write_plain_cube
+from .io.clock import now_rfc3339
+from .io.fingerprint import binary_sha256, cached_by_file, is_cached
+from .io.safeopen import NotAFile, open_regular
+from .rules.verify import compare, verify_output
+from .support.process import (
     child_process_options,
     decisive_stderr_line,
     kill_process_group,
@@ -59,25 +64,25 @@ from .process import (
     run_commands,
     stderr_tail,
 )
-from .profiles import assumed_color_tags, fit_raster, output_color_tags
-from .progress import ClipProgress
-from .safeopen import NotAFile, open_regular
-from .verify import compare, verify_output
-from .vocabulary import Category, ExistingOutputs, FpsMode, Layout, Raster, Status, UnsupportedSources
-from .workers import H264_THREADS, intra_threads
+from .support.workers import H264_THREADS, intra_threads
 
 if TYPE_CHECKING:
-    from .burnin import frames_to_timecode, timecode_base, timecode_to_frames
-    from .deliverables import Deliverable, DeliverableSink, DeliveryJob, sha256_of, write_sidecar
-    from .layouts import proxy_folder
-    from .pathmap import load_node_config
-    from .writegate import WriteGate
+    from .contract.burnin import timecode_base
+    from .contract.sinks import Deliverable, DeliverableSink, DeliveryJob
+    from .features.burnin import frames_to_timecode, timecode_to_frames
+    from .features.deliverables import sha256_of, write_sidecar
+    from .features.layouts import proxy_folder
+    from .io.writegate import WriteGate
+    from .pipeline.pathmap import load_node_config
 
 #: imported on first use (name -> module): an engine importing this module does not load them
-_LAZY = {"frames_to_timecode": "burnin", "timecode_base": "burnin", "timecode_to_frames": "burnin",
-         "Deliverable": "deliverables", "DeliverableSink": "deliverables", "DeliveryJob": "deliverables",
-         "sha256_of": "deliverables", "write_sidecar": "deliverables", "proxy_folder": "layouts",
-         "load_node_config": "pathmap", "WriteGate": "writegate"}
+_LAZY = dict.fromkeys(("frames_to_timecode", "timecode_to_frames"), "features.burnin")
+_LAZY.update({"timecode_base": "contract.burnin"})
+_LAZY.update(dict.fromkeys(("Deliverable", "DeliverableSink", "DeliveryJob"), "contract.sinks"))
+_LAZY.update(dict.fromkeys(("sha256_of", "write_sidecar"), "features.deliverables"))
+_LAZY.update({"proxy_folder": "features.layouts"})
+_LAZY.update({"load_node_config": "pipeline.pathmap"})
+_LAZY.update({"WriteGate": "io.writegate"})
 
 
 def __getattr__(name: str) -> Any:

@@ -110,7 +110,7 @@ def delivered_clip(clip: Mapping[str, Any]) -> DeliveredClip:
 
 
 def delivered_clips(job) -> list[DeliveredClip]:
-    """``job`` is a :class:`proxx_core.deliverables.DeliveryJob`."""
+    """``job`` is a :class:`proxx_core.contract.sinks.DeliveryJob`."""
     return [delivered_clip(c) for c in linked_clips(job)]
 
 

@@ -26,7 +26,7 @@ DNXHR_DCT = "int"
 #: AAC bit rate per channel (kb/s), capped per stream
 AAC_KBPS_PER_CHANNEL = 96
 AAC_MAX_KBPS = 512
-#: FFmpeg's machine-readable progress stream, on the encoder's stdout (proxx_core.progress)
+#: FFmpeg's machine-readable progress stream, on the encoder's stdout (proxx_core.contract.progress)
 PROGRESS_ARGS = ["-progress", "pipe:1"]
 
 

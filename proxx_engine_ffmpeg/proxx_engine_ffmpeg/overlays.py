@@ -222,7 +222,7 @@ def _eif(expr: str, digits: int | None = None) -> str:
 def timecode_text(burn) -> str:
     """drawtext expansion showing the running source timecode of frame ``n``: the start frame
     count plus n, counted back to HH:MM:SS:FF (drop-frame: ;FF and 2 or 4 frame numbers skipped
-    each minute except every tenth), as proxx_core.burnin.frames_to_timecode does."""
+    each minute except every tenth), as proxx_core.features.burnin.frames_to_timecode does."""
     from proxx_core.kit import timecode_base, timecode_to_frames
 
     fps, drop = timecode_base(burn.frame_rate)

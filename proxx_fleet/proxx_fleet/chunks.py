@@ -1,10 +1,10 @@
-"""A long intra clip's chunks spread over the fleet (proxx_core.chunkrun.ChunkSource).
+"""A long intra clip's chunks spread over the fleet (proxx_core.features.chunkrun.ChunkSource).
 
 The node running the clip (the joiner) claims the chunk files, sends one ``render_chunk`` task per
 chunk to the clip's queue (high priority: a started clip finishes first), and works through the chunks
 itself too: whoever claims a chunk first (``SET NX``, like a clip) encodes it, so an idle node takes
 one while the joiner encodes another and no chunk waits for a busy fleet. The joiner then verifies
-every chunk's frame count and joins them (proxx_core.chunkrun). A chunk that fails, or whose node
+every chunk's frame count and joins them (proxx_core.features.chunkrun). A chunk that fails, or whose node
 stops heartbeating (``worker_lost``), fails the clip naming the chunk; nothing is joined with a gap.
 
 Every node cuts nothing itself: the task carries the span (first frame, frame count), and each node

@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-from proxx_core.progress import DONE, PROGRESS, JobEta, ProgressEvent
+from proxx_core.contract.progress import DONE, PROGRESS, JobEta, ProgressEvent
 from proxxtest import drain_pty, run_cli
 
 
@@ -141,9 +141,9 @@ def test_the_operator_guides_presets_are_a_valid_node_config(tmp_path):
     import tomllib
     from pathlib import Path
 
-    from proxx_core.document import document_problems
-    from proxx_core.jobbuild import build_document
-    from proxx_core.pathmap import load_node_config
+    from proxx_core.pipeline.document import document_problems
+    from proxx_core.pipeline.jobbuild import build_document
+    from proxx_core.pipeline.pathmap import load_node_config
 
     guide = (Path(__file__).resolve().parents[2] / "docs" / "operator-guide.md").read_text("utf-8")
     assert guide.index("## From a camera card to proxies") < guide.index("## Install only what you need")
@@ -160,7 +160,7 @@ def test_the_operator_guides_presets_are_a_valid_node_config(tmp_path):
     bad.write_text('[presets.x]\nsources = ["/a.mov"]\n', "utf-8")
     import pytest
 
-    from proxx_core.errors import ProxxError
+    from proxx_core.contract.errors import ProxxError
 
     with pytest.raises(ProxxError, match="presets.x.sources comes from the command line"):
         load_node_config(bad)

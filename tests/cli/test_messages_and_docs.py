@@ -90,7 +90,7 @@ def test_install_hints_name_commands_that_work_from_a_clone():
     folder of a clone, and that folder holds the distribution."""
     import tomllib
 
-    from proxx_core.hints import REPOSITORY_FOLDERS, install_command, known_distributions
+    from proxx_core.support.hints import REPOSITORY_FOLDERS, install_command, known_distributions
 
     assert set(known_distributions()) <= set(REPOSITORY_FOLDERS)
     for dist, folder in REPOSITORY_FOLDERS.items():

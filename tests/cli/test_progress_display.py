@@ -112,7 +112,7 @@ def test_demo_on_a_terminal_prints_a_summary_and_the_result_path(tmp_path):
 def test_watch_folder_logs_the_same_events(tmp_path):
     import io
 
-    from proxx_core.progress import ProgressEvent
+    from proxx_core.contract.progress import ProgressEvent
     from proxx_core.watch.log import ProgressLog, WatchLog
 
     stream = io.StringIO()
@@ -133,7 +133,7 @@ def test_watch_folder_logs_the_same_events(tmp_path):
 
 def test_watch_run_logs_clip_events(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "watch"))
-    from proxx_core.plugins import load_engines
+    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg import plugin
     from proxx_engine_ffmpeg.testmedia import make_source
     from watchhelp import drop, run_inprocess, spec

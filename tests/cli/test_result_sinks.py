@@ -7,7 +7,7 @@ import threading
 
 from proxx_cli import main as cli
 from proxx_core import hookimpl
-from proxx_core.plugins import load_engines
+from proxx_core.support.plugins import load_engines
 from proxx_core.watch import Watcher
 from proxx_engine_ffmpeg import plugin as ffmpeg_plugin
 from proxxtest import job_doc

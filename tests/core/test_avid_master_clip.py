@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxx_core.layouts import AVID_NAME_MAX, avid_clip_name, op_atom_targets
+from proxx_core.features.layouts import AVID_NAME_MAX, avid_clip_name, op_atom_targets
 from proxx_engine_ffmpeg.mxfklv import RIP_KEY, is_partition, iter_klvs, read_kl
 from proxx_engine_ffmpeg.testmedia import make_source
 from proxxtest import job_doc, run_cli
@@ -209,9 +209,9 @@ def test_avid_names_stay_within_the_limit_and_keep_the_clip_name(stem):
 def test_files_that_describe_only_themselves_fail_verification(tmp_path, monkeypatch):
     """The core checks every file's master clip itself: an engine that leaves FFmpeg's one-track
     packages (what avid_mxf wrote before) fails verification and publishes nothing."""
-    from proxx_core.api import check_document
-    from proxx_core.plugins import load_engines
-    from proxx_core.runner import run_job
+    from proxx_core.pipeline.check import check_document
+    from proxx_core.pipeline.runner import run_job
+    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg import engine as ffengine
     from proxx_engine_ffmpeg import opatom
 
@@ -248,9 +248,9 @@ def test_a_clip_without_audio_or_reel_is_one_master_clip_too(tmp_path):
 
 
 def test_ffmpeg_output_the_rewriter_does_not_know_fails_the_clip_naming_the_file(tmp_path, monkeypatch):
-    from proxx_core.api import check_document
-    from proxx_core.plugins import load_engines
-    from proxx_core.runner import run_job
+    from proxx_core.pipeline.check import check_document
+    from proxx_core.pipeline.runner import run_job
+    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg import avidclip
     from proxx_engine_ffmpeg.mxfklv import MxfLayoutError
 

@@ -7,12 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_routing import FakeEngine, plugin
 
-from proxx_core.api import check_job_file
-from proxx_core.burnin import Segment, burn_in_problems, frames_to_timecode, resolve, split_text, timecode_to_frames
-from proxx_core.engine import Capabilities
-from proxx_core.media import FrameRate
-from proxx_core.plugins import load_engines
-from proxx_core.specvalues import BurnInText, draft_of
+from proxx_core.contract.burnin import Segment
+from proxx_core.contract.engine import Capabilities
+from proxx_core.contract.media import FrameRate
+from proxx_core.features.burnin import burn_in_problems, frames_to_timecode, resolve, split_text, timecode_to_frames
+from proxx_core.pipeline.check import check_job_file
+from proxx_core.support.plugins import load_engines
+from proxx_core.support.specvalues import BurnInText, draft_of
 from proxxtest import job_doc
 
 NTSC = FrameRate(num=30000, den=1001)

@@ -1,12 +1,12 @@
 """Folder and camera-card sources: each card structure a DIT meets, built with its clutter, gives the
-clips (in name order) and reports what it skipped and why (proxx_core.cards)."""
+clips (in name order) and reports what it skipped and why (proxx_core.pipeline.cards)."""
 
 import os
 import socket
 
 import pytest
 
-from proxx_core.cards import expand
+from proxx_core.pipeline.cards import expand
 
 
 def _tree(root, files):

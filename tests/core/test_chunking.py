@@ -1,4 +1,4 @@
-"""Chunked intra encoding (proxx_core.chunking, proxx_core.chunkrun): where a clip is cut, which clips
+"""Chunked intra encoding (proxx_core.features.chunking, proxx_core.features.chunkrun): where a clip is cut, which clips
 stay whole, and that a failed, lost or short chunk fails the clip by name and never leaves a gap.
 
 Byte identity with the single pass is tests/ffmpeg/test_chunk_bytes.py.
@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxx_core import ProxxError
-from proxx_core.chunking import ChunkSpan, chunk_frames, chunk_seconds, spans, whole_reason
-from proxx_core.media import FrameRate
+from proxx_core.contract.media import FrameRate
+from proxx_core.features.chunking import ChunkSpan, chunk_frames, chunk_seconds, spans, whole_reason
 from proxxtest import job_doc
 
 RATES = [FrameRate(num=n, den=d) for n, d in ((24000, 1001), (24, 1), (25, 1), (30000, 1001), (50, 1),
@@ -68,7 +68,7 @@ def test_chunk_length_setting(monkeypatch):
 
 @pytest.fixture(scope="module")
 def engines():
-    from proxx_core.plugins import load_engines
+    from proxx_core.support.plugins import load_engines
 
     return load_engines()
 
@@ -132,8 +132,8 @@ def test_burn_in_and_rotated_sources_stay_whole(proxx, write_job, long_clip, med
 
 
 def test_engine_without_chunk_methods_is_never_chunked(engines, media):
-    from proxx_core.engine import ClipRequest
-    from proxx_core.profiles import PROFILES
+    from proxx_core.contract.engine import ClipRequest
+    from proxx_core.contract.profiles import PROFILES
 
     info = engines.get("ffmpeg").probe(media("a.mov", frames=6))
     req = ClipRequest(index=1, source="/x/a.mov", source_info=info, profile=PROFILES["offline_prores_proxy_1920x1080"],
@@ -230,7 +230,7 @@ def test_one_long_clip_fills_every_worker_slot(workers, overlapping, proxx, writ
 
 def test_chunk_slots_are_shared_with_whole_clips():
     """The slots bound every encode: chunks wait for a slot a whole clip holds."""
-    from proxx_core.chunkrun import Slots
+    from proxx_core.features.chunkrun import Slots
 
     slots = Slots(1)
     order = []
@@ -244,7 +244,7 @@ def test_chunk_slots_are_shared_with_whole_clips():
 
 
 def test_result_records_the_chunks(proxx, write_job, long_clip, outdir):
-    from proxx_core.serialization import load_schema
+    from proxx_core.pipeline.serialization import load_schema
 
     r = proxx("run", write_job(job_doc([long_clip], outdir)), env_extra=CHUNKED)
     assert r.returncode == 0, r.stderr

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from proxx_core.exitwait import ExitWaiter
+from proxx_core.support.exitwait import ExitWaiter
 
 
 @pytest.mark.parametrize("pidfd", [True, False])

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from proxx_core import fingerprint
+from proxx_core.io import fingerprint
 
 
 @pytest.fixture

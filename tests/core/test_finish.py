@@ -1,4 +1,4 @@
-"""One end of job (proxx_core.finish) and the typed merge of node results (results.merged): what
+"""One end of job (proxx_core.pipeline.finish) and the typed merge of node results (results.merged): what
 `proxx run`, the watch folder and a fleet all call, so they cannot differ."""
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from proxx_core import hookimpl
-from proxx_core.api import check_document
-from proxx_core.deliverables import DeliverableSink, write_sidecar
-from proxx_core.finish import finish_job
-from proxx_core.plugins import load_engines
-from proxx_core.results import FAILED, ClipResult, Failure, merged, status_for
-from proxx_core.runner import run_job
-from proxx_core.serialization import from_data, to_data
+from proxx_core.contract.results import FAILED, ClipResult, Failure
+from proxx_core.contract.sinks import DeliverableSink
+from proxx_core.features.deliverables import write_sidecar
+from proxx_core.pipeline.check import check_document
+from proxx_core.pipeline.finish import finish_job
+from proxx_core.pipeline.results import merged, status_for
+from proxx_core.pipeline.runner import run_job
+from proxx_core.pipeline.serialization import from_data, to_data
+from proxx_core.support.plugins import load_engines
 from proxxtest import job_doc
 
 

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxx_core.api import check_job_file
-from proxx_core.serialization import dumps
+from proxx_core.pipeline.check import check_job_file
+from proxx_core.pipeline.serialization import dumps
 from proxxtest import PROFILE_CODECS, job_doc, run_cli
 
 FAST = settings(max_examples=150, deadline=None, derandomize=True, database=None,
@@ -34,7 +34,7 @@ FAST = settings(max_examples=150, deadline=None, derandomize=True, database=None
 
 @pytest.fixture(scope="module")
 def engines():
-    from proxx_core.plugins import load_engines
+    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg import plugin
 
     return load_engines(plugins=[plugin], entry_points=False)
@@ -309,8 +309,8 @@ encoding = st.sampled_from(["latin-1", "utf-16", "utf-32", "cp1252", "utf-8-sig"
 @FAST
 @given(text=toml_text, enc=encoding, junk=st.binary(max_size=40), raw=st.booleans())
 def test_any_node_config_bytes_load_or_raise_proxx_error(tmp_path, text, enc, junk, raw):
-    from proxx_core.errors import ProxxError
-    from proxx_core.pathmap import NodeConfig, load_node_config
+    from proxx_core.contract.errors import ProxxError
+    from proxx_core.pipeline.pathmap import NodeConfig, load_node_config
 
     config = tmp_path / "node.toml"
     config.write_bytes(junk if raw else text.encode(enc, errors="replace") + junk)

@@ -47,17 +47,17 @@ def test_validate_in_process_leaves_no_trace(collector_state, media, outdir, wri
 
 
 def test_run_collects_normally_once_validated(collector_state, media, outdir, write_job, monkeypatch, capsys):
-    import proxx_core.runner
+    import proxx_core.pipeline.runner
 
     normal, _ = collector_state
     seen = []
-    real = proxx_core.runner.run_job
+    real = proxx_core.pipeline.runner.run_job
 
     def spy(*args, **kwargs):
         seen.append((gc.get_threshold(), gc.get_freeze_count() > 0))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(proxx_core.runner, "run_job", spy)
+    monkeypatch.setattr(proxx_core.pipeline.runner, "run_job", spy)
     from proxxtest import job_doc
 
     job = write_job(job_doc([str(media("a.mov"))], outdir))

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from proxx_core.document import schema_problems, structure
-from proxx_core.serialization import load_schema
+from proxx_core.pipeline.document import schema_problems, structure
+from proxx_core.pipeline.serialization import load_schema
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "jobspecs"
 EXPECTED = json.loads((CORPUS / "invalid" / "expected.json").read_text("utf-8"))

@@ -5,7 +5,7 @@ import attrs
 import pytest
 
 from proxx_core import Check, hookimpl
-from proxx_core.plugins import load_engines
+from proxx_core.support.plugins import load_engines
 from proxx_engine_ffmpeg.engine import FFmpegEngine
 
 
@@ -139,7 +139,7 @@ class RegistersBrokenPlan:
 
 
 def test_an_engine_whose_plan_raises_makes_a_clear_problem_not_a_traceback(media, outdir):
-    from proxx_core.api import check_document
+    from proxx_core.pipeline.check import check_document
     from proxxtest import job_doc
 
     engines = load_engines([RegistersBrokenPlan()], entry_points=False)

@@ -185,7 +185,6 @@ PUBLIC_FLOOR = len(FLOORS)  # proxx_core itself, kit, and the 1.0 compatibility 
 #: 1.0-guide names kept at their old place (docs/engine-authors.md history): a re-export each, nothing else
 COMPAT = ("avprobe", "process", "verify", "fingerprint", "media", "profiles", "api", "runner")
 MOVED = (CORE / "contract").is_dir()
-until_moved = pytest.mark.skipif(not MOVED, reason="flat until move.py runs")  # move.py deletes this line
 
 
 def _floor(module: str) -> int | None:
@@ -203,7 +202,6 @@ def _floor_name(level: int) -> str:
     return "public API" if level == PUBLIC_FLOOR else "/".join(FLOORS[level])
 
 
-@until_moved  # move.py deletes this line
 def test_every_core_module_sits_on_a_floor():
     modules = {_module_name(p, CORE.parent) for p in CORE.rglob("*.py")}
     homeless = sorted(m for m in modules if _floor(m) is None)
@@ -224,7 +222,6 @@ def _upward() -> list[tuple[int, str]]:
     return wrong
 
 
-@until_moved  # move.py deletes this line
 def test_the_contract_imports_nothing_else_of_the_core():
     """A plugin written against the contract reads it without the pipeline: contract and io import
     only each other (type-only and function-local imports count)."""
@@ -232,14 +229,12 @@ def test_the_contract_imports_nothing_else_of_the_core():
     assert not wrong, "\n".join(wrong)
 
 
-@until_moved  # move.py deletes this line
 def test_no_upward_arrow_between_the_floors():
     wrong = [where for _, where in _upward()]
     floors = " < ".join(map(_floor_name, range(PUBLIC_FLOOR + 1)))
     assert not wrong, f"upward arrows (floors, lowest first: {floors}):\n" + "\n".join(wrong)
 
 
-@until_moved  # move.py deletes this line
 @pytest.mark.parametrize("name", COMPAT)
 def test_a_compatibility_module_only_re_exports(name):
     """What an engine written to the 1.0 guide imports still resolves, and the module holds no code."""

@@ -9,9 +9,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from proxx_core.document import document_problems, structure
-from proxx_core.existing import policy_of
-from proxx_core.serialization import load_schema
+from proxx_core.features.existing import policy_of
+from proxx_core.pipeline.document import document_problems, structure
+from proxx_core.pipeline.serialization import load_schema
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "jobspecs"
 EXPECTED = json.loads((CORPUS / "refused" / "expected.json").read_text("utf-8"))

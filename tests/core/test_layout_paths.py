@@ -1,4 +1,4 @@
-"""Layout path arithmetic and the divided rasters (pure parts of proxx_core.layouts)."""
+"""Layout path arithmetic and the divided rasters (pure parts of proxx_core.features.layouts)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxx_core.layouts import (
+from proxx_core.contract.media import FrameRate, VideoInfo
+from proxx_core.features.layouts import (
     divided_raster,
     folder_problems,
     folders_to_create,
@@ -16,7 +17,6 @@ from proxx_core.layouts import (
     op_atom_targets,
     proxy_folder,
 )
-from proxx_core.media import FrameRate, VideoInfo
 
 
 def video(w, h, sar="1:1"):
@@ -105,8 +105,8 @@ def test_proxy_subfolder_collisions_are_exactly_same_folder_same_folded_stem(ent
     are equal after NFC and lower-casing (what case-insensitive, normalising volumes compare)."""
     import unicodedata
 
-    from proxx_core.layouts import output_paths
-    from proxx_core.profiles import PROFILES
+    from proxx_core.contract.profiles import PROFILES
+    from proxx_core.features.layouts import output_paths
 
     sources = tuple(f"/nonexistent-proxx/{d}/{n}" for d, n in entries)
     keys = [(d, unicodedata.normalize("NFC", n.rsplit(".", 1)[0]).lower()) for d, n in entries]

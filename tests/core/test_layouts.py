@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from proxx_core.layouts import avid_clip_name
+from proxx_core.features.layouts import avid_clip_name
 from proxx_engine_ffmpeg.testmedia import make_source
 from proxxtest import job_doc
 
@@ -159,7 +159,7 @@ def test_avid_mxf_writes_op_atom_files_avid_can_index(tmp_path, proxx, write_job
         assert kinds == (["Video"] if ".V1." in name else ["Audio"]), name
         if ".A" in name:
             assert [t["Channels"] for t in tracks if t["@type"] == "Audio"] == ["1"]
-    from proxx_core.opatom import read_facts
+    from proxx_core.features.opatom import read_facts
     facts = [read_facts(str(folder / n)) for n in names]
     assert len({f.material_package_umid for f in facts}) == 1  # one master clip
     assert len({f.file_package_umid for f in facts}) == 4  # each file its own media
@@ -196,9 +196,9 @@ def test_avid_mxf_refused_for_other_profiles(tmp_path, proxx, write_job, media, 
 def test_a_tampered_op_atom_audio_file_fails_verification(tmp_path, outdir, monkeypatch):
     """The core checks every file: an engine that leaves an audio file as OP1a (or with the wrong
     timecode) is caught, and nothing of the clip is published."""
-    from proxx_core.api import check_document
-    from proxx_core.plugins import load_engines
-    from proxx_core.runner import run_job
+    from proxx_core.pipeline.check import check_document
+    from proxx_core.pipeline.runner import run_job
+    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg import engine as ffengine
 
     src = _avid_source(tmp_path / "X.mov")
@@ -305,8 +305,8 @@ def test_default_layout_and_raster_make_the_bytes_of_the_1_0_twin(tmp_path, prox
 
 
 def test_an_engine_that_cannot_write_pixel_aspect_is_never_given_an_anamorphic_half(tmp_path, outdir, monkeypatch):
-    from proxx_core.api import check_document
-    from proxx_core.plugins import load_engines
+    from proxx_core.pipeline.check import check_document
+    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg import engine as ffengine
 
     src = make_source(tmp_path / "hdv.mov", size="576x272", sar="4/3", frames=2)

@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from proxx_core.api import check_job_file
-from proxx_core.serialization import dumps
+from proxx_core.pipeline.check import check_job_file
+from proxx_core.pipeline.serialization import dumps
 from proxxtest import job_doc
 
 
 @pytest.fixture(scope="module")
 def engines():
-    from proxx_core.plugins import load_engines
+    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg import plugin
 
     return load_engines(plugins=[plugin], entry_points=False)
@@ -131,7 +131,7 @@ def test_version_newline_is_refused_by_the_schema_itself():
     """The published schema must say the same as Proxx for other tools validating with Python's re."""
     import jsonschema
 
-    from proxx_core.serialization import load_schema
+    from proxx_core.pipeline.serialization import load_schema
 
     version_schema = load_schema()["properties"]["jobspec_version"]
     with pytest.raises(jsonschema.ValidationError):
@@ -140,7 +140,7 @@ def test_version_newline_is_refused_by_the_schema_itself():
 
 
 def test_huge_document_is_refused_by_size(tmp_path, engines, base, monkeypatch):
-    from proxx_core import jsonload
+    from proxx_core.support import jsonload
 
     monkeypatch.setattr(jsonload, "MAX_DOCUMENT_BYTES", 4096)
     problems = _check(tmp_path, engines, _with(base, "user_metadata", '{"x": "' + "a" * 5000 + '"}'))

@@ -10,9 +10,10 @@ from cubeforms import CUBE_FORMS, PLAIN, cube_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxx_core.document import document_problems
-from proxx_core.look import Cdl, LookFileError, look_problems, parse_cdl_file, parse_cube
-from proxx_core.specvalues import InlineCdl, LookSpec
+from proxx_core.contract.look import Cdl
+from proxx_core.features.look import LookFileError, look_problems, parse_cdl_file, parse_cube
+from proxx_core.pipeline.document import document_problems
+from proxx_core.support.specvalues import InlineCdl, LookSpec
 from proxxtest import job_doc
 
 CC = """<?xml version="1.0" encoding="UTF-8"?>
@@ -159,8 +160,9 @@ def test_validate_refuses_a_malformed_lut_with_its_line(proxx, media, outdir, wr
 
 
 def test_the_result_schema_accepts_a_look_record(tmp_path):
-    from proxx_core.look import Look, parse_cube
-    from proxx_core.serialization import load_schema
+    from proxx_core.contract.look import Look
+    from proxx_core.features.look import parse_cube
+    from proxx_core.pipeline.serialization import load_schema
 
     p = tmp_path / "s.cube"
     p.write_text(cube_text(2))
@@ -173,7 +175,7 @@ def test_the_result_schema_accepts_a_look_record(tmp_path):
 
 
 def test_a_node_path_map_maps_the_look_files_too():
-    from proxx_core.pathmap import PathMap, map_document
+    from proxx_core.pipeline.pathmap import PathMap, map_document
 
     doc = {"sources": ["/Volumes/show/a.mov"], "output_dir": "/Volumes/show/px", "job_id": "j",
            "look": {"lut": "/Volumes/show/luts/show.cube", "cdl": "/Volumes/show/a.cc"}}
@@ -187,9 +189,9 @@ def test_a_node_path_map_maps_the_look_files_too():
 def test_validating_a_job_checks_each_lut_once(media, outdir, write_job, tmp_path, monkeypatch):
     """preflight and planning both need the parsed look; a 65-point cube takes ~0.6 s to check, so
     the same bytes are checked once per process (keyed by their SHA-256, so an edited file is not)."""
-    import proxx_core.look as look_module
-    from proxx_core.api import check_job_file
-    from proxx_core.plugins import load_engines
+    import proxx_core.features.look as look_module
+    from proxx_core.pipeline.check import check_job_file
+    from proxx_core.support.plugins import load_engines
 
     lut = tmp_path / "show.cube"
     lut.write_text(cube_text(3, fn=lambda r, g, b: (b, g, r)))
@@ -216,7 +218,7 @@ def test_every_allowed_cube_form_is_accepted_and_its_plain_copy_is_the_plain_cub
     and its plain copy holds the plain file's numbers (FFmpeg's parser saw an empty LUT behind a BOM)."""
     import io
 
-    from proxx_core.look import write_plain_cube
+    from proxx_core.features.look import write_plain_cube
 
     plain, other = tmp_path / "plain.cube", tmp_path / f"{form}.cube"
     plain.write_bytes(PLAIN.encode())
@@ -234,7 +236,7 @@ def test_every_allowed_cube_form_is_accepted_and_its_plain_copy_is_the_plain_cub
 def test_a_plain_copy_of_a_lut_edited_after_validation_is_refused(tmp_path):
     import io
 
-    from proxx_core.look import write_plain_cube
+    from proxx_core.features.look import write_plain_cube
 
     p = tmp_path / "show.cube"
     p.write_bytes(CUBE_FORMS["bom"].encode())
@@ -277,7 +279,7 @@ def test_parsing_a_129_point_cube_peaks_under_50_mb(tmp_path):
     import sys
 
     p = _write_cube(tmp_path, 129)
-    probe = ("import resource, sys\nfrom proxx_core.look import parse_cube\n"
+    probe = ("import resource, sys\nfrom proxx_core.features.look import parse_cube\n"
              "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
              "assert parse_cube(sys.argv[1]).size == 129\n"
              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)")

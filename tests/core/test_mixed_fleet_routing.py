@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxx_core.api import check_job_file
-from proxx_core.avprobe import probe_file
-from proxx_core.engine import Capabilities, Claim, ClipPlan, Engine, EngineIdentity, Refusal, Verification
-from proxx_core.errors import ProxxError
-from proxx_core.hookspecs import hookimpl
-from proxx_core.plugins import load_engines
-from proxx_core.routing import NoRoute, Route, route
+from proxx_core.contract.avprobe import probe_file
+from proxx_core.contract.engine import Capabilities, Claim, ClipPlan, Engine, EngineIdentity, Refusal, Verification
+from proxx_core.contract.errors import ProxxError
+from proxx_core.contract.hookspecs import hookimpl
+from proxx_core.pipeline.check import check_job_file
+from proxx_core.pipeline.routing import NoRoute, Route, route
+from proxx_core.support.plugins import load_engines
 from proxxtest import job_doc
 
 

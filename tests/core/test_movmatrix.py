@@ -1,4 +1,4 @@
-"""Display rotation without decoding (proxx_core.movmatrix): same answer as libav's decoded frame,
+"""Display rotation without decoding (proxx_core.io.movmatrix): same answer as libav's decoded frame,
 decodes only when it must, and hostile or huge files cost a few bounded reads, never an exception."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxx_core import avprobe
-from proxx_core.movmatrix import IDENTITY, MAX_BOXES, identity_matrices
+from proxx_core.contract import avprobe
+from proxx_core.io.movmatrix import IDENTITY, MAX_BOXES, identity_matrices
 from proxx_engine_ffmpeg.binary import inspect_binary
 
 

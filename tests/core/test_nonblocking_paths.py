@@ -186,8 +186,8 @@ def test_the_overwrite_conflict_message_is_capped(tiny, tmp_path, write_job):
 
 def test_a_lut_replaced_by_a_fifo_between_clips_is_a_change_not_a_hang(tmp_path):
     """The runner's "unchanged since validate" check (look.changed_files) before each clip."""
-    from proxx_core.look import look_problems
-    from proxx_core.specvalues import LookSpec
+    from proxx_core.features.look import look_problems
+    from proxx_core.support.specvalues import LookSpec
 
     lut = tmp_path / "grade.cube"
     lut.write_text('LUT_3D_SIZE 2\n' + "".join(f"{r} {g} {b}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1)))
@@ -195,7 +195,7 @@ def test_a_lut_replaced_by_a_fifo_between_clips_is_a_change_not_a_hang(tmp_path)
     assert look is not None and not problems
     lut.unlink()
     os.mkfifo(lut)
-    from proxx_core.look import changed_files
+    from proxx_core.features.look import changed_files
 
     answer: list = []
     worker = threading.Thread(target=lambda: answer.append(changed_files(look)), daemon=True)
@@ -206,8 +206,8 @@ def test_a_lut_replaced_by_a_fifo_between_clips_is_a_change_not_a_hang(tmp_path)
 
 
 def test_probing_a_fifo_is_refused_at_once(tmp_path):
-    from proxx_core.avprobe import probe_file
-    from proxx_core.errors import ProxxError
+    from proxx_core.contract.avprobe import probe_file
+    from proxx_core.contract.errors import ProxxError
 
     fifo = tmp_path / "clip.mov"
     os.mkfifo(fifo)
@@ -258,8 +258,8 @@ HUGE = "Xy" * 35_000
 @pytest.mark.parametrize("shape", ["string", "list", "object_key", "object_value"])
 def test_no_message_echoes_a_huge_value(key, shape, tiny, tmp_path):
     """Every echoed value is cut (errors.shown): the /existing_outputs conflict once echoed 70,636 characters."""
-    from proxx_core.api import check_document
-    from proxx_core.plugins import load_engines
+    from proxx_core.pipeline.check import check_document
+    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg import plugin
 
     out = tmp_path / "out"
@@ -276,7 +276,7 @@ def test_no_message_echoes_a_huge_value(key, shape, tiny, tmp_path):
 def test_a_fifo_swapped_in_after_the_stat_is_refused_not_waited_on(tmp_path, monkeypatch):
     """The race safeopen closes: the path was a regular file when stat'ed and is a FIFO when opened.
     The open is non-blocking, so it returns at once, and fstat of the descriptor tells the truth."""
-    from proxx_core import safeopen
+    from proxx_core.io import safeopen
 
     regular = tmp_path / "clip.mov"
     regular.write_bytes(b"x")
@@ -304,9 +304,9 @@ def test_proxx_run_with_a_lut_replaced_by_a_fifo_between_clips_fails_the_clip_no
     """The runner's own path: after the first clip, a site check (a plugin) swaps the validated .cube
     for a FIFO; the second clip must fail as io_error naming the LUT, and the run must end."""
     from proxx_core import hookimpl
-    from proxx_core.api import check_job_file
-    from proxx_core.plugins import load_engines
-    from proxx_core.runner import run_job
+    from proxx_core.pipeline.check import check_job_file
+    from proxx_core.pipeline.runner import run_job
+    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg import plugin
 
     lut = tmp_path / "grade.cube"

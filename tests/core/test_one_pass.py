@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from proxx_core.api import check_document
-from proxx_core.plugins import load_engines
+from proxx_core.pipeline.check import check_document
+from proxx_core.support.plugins import load_engines
 from proxxtest import job_doc
 
 
@@ -49,7 +49,7 @@ def test_empty_source_says_empty_file(outdir, tmp_path):
 
 def test_names_check_survives_a_source_path_with_a_nul_byte(outdir):
     """Names are now checked alongside other problems, so they must cope with any source string."""
-    from proxx_core.api import static_problems
+    from proxx_core.pipeline.check import static_problems
 
     spec, problems = static_problems(job_doc(["/tmp/a\x00b.mov"], outdir))
     assert spec is None and any("NUL" in p.message for p in problems)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from proxx_core.pathhints import absolute_hint
+from proxx_core.support.pathhints import absolute_hint
 
 
 def test_tilde_names_the_expanded_home():

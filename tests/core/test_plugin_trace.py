@@ -12,8 +12,8 @@ import sys
 import pytest
 
 from proxx_core import ProxxEvent, hookimpl
-from proxx_core.plugins import load_engines
-from proxx_core.plugintrace import _writer
+from proxx_core.support.plugins import load_engines
+from proxx_core.support.plugintrace import _writer
 from proxxtest import job_doc
 
 LINE = re.compile(r"^proxx-trace: ([<>!]) (\w+) \[([^\]]+)\] (.*)$")
@@ -85,7 +85,7 @@ def test_a_path_appends_the_lines_of_a_real_run_there(media, outdir, write_job, 
 def test_a_fifo_is_never_waited_on(tmp_path):
     fifo = tmp_path / "trace.fifo"
     os.mkfifo(fifo)
-    code = ("from proxx_core import ProxxEvent, hookimpl\nfrom proxx_core.plugins import load_engines\n"
+    code = ("from proxx_core import ProxxEvent, hookimpl\nfrom proxx_core.support.plugins import load_engines\n"
             "class P:\n    __name__ = 'p'\n    @hookimpl\n    def proxx_event(self, event):\n        return 1\n"
             "load_engines([P()], entry_points=False).event(ProxxEvent(kind='worker_lost', job_id='j', node='n', "
             "message='m'))\n")

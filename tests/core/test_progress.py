@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from proxx_core import Command
+from proxx_core.contract.progress import ClipProgress, ClipTracker, ProgressEvent, accepts_progress, format_eta
 from proxx_core.kit import ClipFailure, run_command
-from proxx_core.progress import ClipProgress, ClipTracker, ProgressEvent, accepts_progress, format_eta
 from proxx_engine_ffmpeg.binary import inspect_binary
 
 

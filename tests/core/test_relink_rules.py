@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxx_core.media import AudioInfo, FrameRate, SourceInfo, VideoInfo
-from proxx_core.relink import NLES, ProxyFacts, to_data, verdicts, warnings
+from proxx_core.contract.media import AudioInfo, FrameRate, SourceInfo, VideoInfo
+from proxx_core.features.relink import NLES, ProxyFacts, to_data, verdicts, warnings
 
 
 def info(*, container="mov", w=1920, h=1080, sar="1:1", rate="24000/1001", frames=48, tc="01:00:00:00",

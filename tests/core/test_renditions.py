@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxx_core.api import check_document
-from proxx_core.plugins import load_engines
-from proxx_core.profiles import PROFILES
-from proxx_core.results import EXIT_PARTIAL, PARTIAL
-from proxx_core.runner import run_job
-from proxx_core.serialization import RESULT_SCHEMA, load_schema, to_data
+from proxx_core.contract.profiles import PROFILES
+from proxx_core.contract.results import EXIT_PARTIAL, PARTIAL
+from proxx_core.pipeline.check import check_document
+from proxx_core.pipeline.runner import run_job
+from proxx_core.pipeline.serialization import RESULT_SCHEMA, load_schema, to_data
+from proxx_core.support.plugins import load_engines
 
 #: DNxHR LB's smallest raster is 256x120: the smallest source all three profiles make
 DNXHR_SIZE = "256x144"
@@ -179,7 +179,7 @@ def test_a_verification_failure_of_one_rendition_keeps_the_other(media, outdir, 
     """After the shared run each rendition is judged alone: one failing a check is kept for inspection
     under its temp name, the other is published."""
     from proxx_core import hookimpl
-    from proxx_core.engine import Check
+    from proxx_core.contract.engine import Check
 
     class FailReview:
         @hookimpl
@@ -202,7 +202,7 @@ def test_a_verification_failure_of_one_rendition_keeps_the_other(media, outdir, 
 def test_an_interrupted_job_reports_every_rendition(tmp_path, review_dir, outdir):
     """Watch-folder recovery builds the result from the spec alone: one entry per source and
     rendition, each at its rendition's final name, noting what a dead run left there."""
-    from proxx_core.results import interrupted
+    from proxx_core.pipeline.results import interrupted
 
     sources = [str(tmp_path / "A001.mov"), str(tmp_path / "A002.mov")]
     (review_dir / ".A002.mp4.proxx-partial").write_bytes(b"half")
@@ -262,7 +262,7 @@ def _all_files(req):
 
 
 def name_key(path):
-    from proxx_core.writegate import name_key as key
+    from proxx_core.io.writegate import name_key as key
 
     return os.path.dirname(path), key(os.path.basename(path))
 
@@ -298,7 +298,7 @@ def test_a_failed_shared_run_fails_its_renditions_only(media, outdir, review_dir
 
 
 def test_the_plan_lists_the_shared_run_and_validates(media, outdir, review_dir, engines):
-    from proxx_core.serialization import PLAN_SCHEMA, plan_document
+    from proxx_core.pipeline.serialization import PLAN_SCHEMA, plan_document
 
     checked = check_document(spec([source(media)], outdir, avid(), review(review_dir)), engines)
     plan = json.loads(json.dumps(plan_document(checked.job, [engines.identity("ffmpeg")])))
@@ -323,7 +323,7 @@ rendition_like = st.fixed_dictionaries({}, optional={
 def test_any_renditions_value_is_answered_never_raised(two_sources, engines, renditions):
     """Whatever JSON stands under /renditions, validation answers with problems naming fields (never an
     exception), and a watch folder's recovery still builds a result from the spec."""
-    from proxx_core.results import interrupted
+    from proxx_core.pipeline.results import interrupted
 
     sources, out = two_sources
     doc = spec(sources, out)

@@ -8,9 +8,9 @@ import stat
 import imageio_ffmpeg
 import pytest
 
-from proxx_core.api import static_problems
-from proxx_core.document import KEYS_SINCE_MINOR
-from proxx_core.fingerprint import binary_sha256
+from proxx_core.io.fingerprint import binary_sha256
+from proxx_core.pipeline.check import static_problems
+from proxx_core.pipeline.document import KEYS_SINCE_MINOR
 from proxxtest import job_doc
 
 FFMPEG_ENV = {"PROXX_LOAD_PLUGINS": "ffmpeg"}

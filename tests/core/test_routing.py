@@ -8,8 +8,7 @@ from pathlib import Path
 
 import jsonschema
 
-from proxx_core.api import check_job_file
-from proxx_core.engine import (
+from proxx_core.contract.engine import (
     Capabilities,
     Claim,
     ClipPlan,
@@ -19,12 +18,13 @@ from proxx_core.engine import (
     Refusal,
     Verification,
 )
-from proxx_core.errors import ProxxError
-from proxx_core.hookspecs import hookimpl
-from proxx_core.media import FrameRate, SourceInfo, VideoInfo
-from proxx_core.plugins import load_engines
-from proxx_core.routing import NoRoute, Route, route
-from proxx_core.serialization import to_data
+from proxx_core.contract.errors import ProxxError
+from proxx_core.contract.hookspecs import hookimpl
+from proxx_core.contract.media import FrameRate, SourceInfo, VideoInfo
+from proxx_core.pipeline.check import check_job_file
+from proxx_core.pipeline.routing import NoRoute, Route, route
+from proxx_core.pipeline.serialization import to_data
+from proxx_core.support.plugins import load_engines
 from proxxtest import job_doc
 
 

@@ -1,4 +1,4 @@
-"""The fast schema check (proxx_core.schemacheck) never passes a document jsonschema refuses.
+"""The fast schema check (proxx_core.support.schemacheck) never passes a document jsonschema refuses.
 
 It exists so `proxx validate` of a valid spec does not import jsonschema (issue 12's start-up
 budget); jsonschema stays the authority for every refusal and its message. The one-sided contract is
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxx_core.schemacheck import conforms, supports
-from proxx_core.serialization import load_schema
+from proxx_core.pipeline.serialization import load_schema
+from proxx_core.support.schemacheck import conforms, supports
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "jobspecs"
 SCHEMA = load_schema()

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-HEAVY = ("proxx_core.results", "av", "jsonschema", "cattrs", "imageio_ffmpeg")
+HEAVY = ("proxx_core.pipeline.results", "av", "jsonschema", "cattrs", "imageio_ffmpeg")
 
 
 def _python(code: str, env: dict | None = None) -> subprocess.CompletedProcess:

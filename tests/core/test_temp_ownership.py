@@ -9,9 +9,9 @@ import os
 
 import pytest
 
-from proxx_core import runner
-from proxx_core.api import check_document
-from proxx_core.plugins import load_engines
+from proxx_core.pipeline import runner
+from proxx_core.pipeline.check import check_document
+from proxx_core.support.plugins import load_engines
 from proxxtest import job_doc
 
 

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxx_core.api import check_document, static_problems
-from proxx_core.burnin import burn_in_problems
-from proxx_core.document import JobSpec, document_problems, read_spec, structure
-from proxx_core.naming import name_problems
-from proxx_core.preflight import disk_problems
-from proxx_core.specvalues import Invalid, LookSpec, RequiredBuilds, draft_of
+from proxx_core.features.burnin import burn_in_problems
+from proxx_core.pipeline.check import check_document, static_problems
+from proxx_core.pipeline.document import JobSpec, document_problems, read_spec, structure
+from proxx_core.pipeline.preflight import disk_problems
+from proxx_core.rules.naming import name_problems
+from proxx_core.support.specvalues import Invalid, LookSpec, RequiredBuilds, draft_of
 from proxxtest import job_doc
 
 FAST = settings(max_examples=120, deadline=None, derandomize=True, database=None,
@@ -103,7 +103,7 @@ def test_every_problem_about_a_source_carries_its_index(tmp_path, sources, layou
 
 
 def test_a_node_running_one_clip_ignores_the_other_sources_problems_by_index(media, outdir, tmp_path):
-    from proxx_core.plugins import load_engines
+    from proxx_core.support.plugins import load_engines
 
     doc = job_doc([media("A001.mov"), tmp_path / "missing.mov"], outdir)
     engines = load_engines()
@@ -113,8 +113,8 @@ def test_a_node_running_one_clip_ignores_the_other_sources_problems_by_index(med
 
 
 def test_the_source_index_is_not_part_of_the_result(tmp_path):
-    from proxx_core.plugins import load_engines
-    from proxx_core.serialization import dumps
+    from proxx_core.pipeline.serialization import dumps
+    from proxx_core.support.plugins import load_engines
 
     checked = check_document(job_doc([tmp_path / "missing.mov"], tmp_path), load_engines(plugins=[],
                                                                                           entry_points=False))
@@ -141,8 +141,8 @@ def test_vocabularies_are_their_json_strings():
 
 def test_a_result_read_back_keeps_typed_statuses():
     from proxx_core import Status
-    from proxx_core.results import ClipResult
-    from proxx_core.serialization import from_data, to_data
+    from proxx_core.contract.results import ClipResult
+    from proxx_core.pipeline.serialization import from_data, to_data
 
     clip = ClipResult(index=1, source={"path": "/a", "size": 1, "info": None}, engine=None, profile="p", output=None,
                       status="FAILED", failure=None)
@@ -165,8 +165,8 @@ def test_every_jobspec_key_is_a_typed_value():
     or a valid spec would silently lose it."""
     import attrs
 
-    from proxx_core.serialization import load_schema
-    from proxx_core.specvalues import DraftSpec
+    from proxx_core.pipeline.serialization import load_schema
+    from proxx_core.support.specvalues import DraftSpec
 
     keys = set(load_schema()["properties"])
     assert keys <= {f.name for f in attrs.fields(DraftSpec)}, keys - {f.name for f in attrs.fields(DraftSpec)}

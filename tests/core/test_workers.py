@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxx_core.workers import H264_THREADS, MEMORY_PER_CLIP, choose, intra_threads
+from proxx_core.support.workers import H264_THREADS, MEMORY_PER_CLIP, choose, intra_threads
 
 GIB = 1024 ** 3
 

@@ -1,4 +1,4 @@
-"""The write gate (proxx_core.writegate): every file Proxx writes is never a source, never outside the
+"""The write gate (proxx_core.io.writegate): every file Proxx writes is never a source, never outside the
 job's folders, written to a temporary sibling and checked again right before the rename; the names
 only known after the probe (OP-Atom audio files) and the temporary-name space are refused at
 validate, never discovered after the encode."""
@@ -10,8 +10,8 @@ import os
 
 import pytest
 
-from proxx_core import writegate
-from proxx_core.writegate import WriteGate, WriteRefused
+from proxx_core.io import writegate
+from proxx_core.io.writegate import WriteGate, WriteRefused
 from proxxtest import job_doc
 
 
@@ -113,7 +113,7 @@ def test_check_tree_refuses_a_hard_link_to_a_source_under_the_folder(tmp_path):
 
 @pytest.fixture(scope="module")
 def engines():
-    from proxx_core.plugins import load_engines
+    from proxx_core.support.plugins import load_engines
 
     return load_engines()
 
@@ -124,7 +124,7 @@ def test_avid_audio_file_at_a_source_is_refused_at_validate(proxx, write_job, me
     src = media("A001.mov", size="256x144", frames=3, audio=(2,))
     avid = outdir / "Avid MediaFiles" / "MXF" / "1"
     avid.mkdir(parents=True)
-    from proxx_core.layouts import avid_clip_name
+    from proxx_core.features.layouts import avid_clip_name
 
     base = avid_clip_name("A001_proxy.mxf", str(src), "offline_dnxhr_lb_1920x1080").removesuffix(".mxf")
     victim = avid / f"{base}.A2.mxf"  # the unique name this clip's 2nd channel gets (layouts.avid_clip_name)

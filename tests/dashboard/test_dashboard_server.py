@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from dashhelp import PROXX, get, serve_in_thread, start_dashboard
-from proxx_core.progress import ProgressEvent
+from proxx_core.contract.progress import ProgressEvent
 from proxx_core.watch.live import LiveRecord
 from proxx_core.watch.owner import Owner, register
 from proxx_dashboard.watchreader import WatchFolderReader

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from proxx_core import hookimpl
-from proxx_core.api import check_document
-from proxx_core.deliverables import Deliverable, DeliverableSink, write_sidecar
-from proxx_core.finish import deliver
-from proxx_core.plugins import load_engines
-from proxx_core.runner import run_job
+from proxx_core.contract.sinks import Deliverable, DeliverableSink
+from proxx_core.features.deliverables import write_sidecar
+from proxx_core.pipeline.check import check_document
+from proxx_core.pipeline.finish import deliver
+from proxx_core.pipeline.runner import run_job
+from proxx_core.support.plugins import load_engines
 from proxxtest import job_doc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "watch"))

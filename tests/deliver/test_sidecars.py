@@ -15,7 +15,7 @@ import jsonschema
 import opentimelineio as otio
 import pytest
 
-from proxx_core.serialization import RESULT_SCHEMA, load_schema
+from proxx_core.pipeline.serialization import RESULT_SCHEMA, load_schema
 from proxxtest import job_doc
 
 #: three camera originals: NTSC-ish 23.976 with odd start timecodes and different audio layouts

@@ -19,9 +19,9 @@ from cubeforms import CUBE_FORMS
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from proxx_core.api import check_document
-from proxx_core.plugins import load_engines
-from proxx_core.runner import run_job
+from proxx_core.pipeline.check import check_document
+from proxx_core.pipeline.runner import run_job
+from proxx_core.support.plugins import load_engines
 from proxx_engine_ffmpeg.testmedia import make_source
 from proxxtest import PROFILE_CODECS, job_doc
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from looktest import decode, ffmpeg
 
-from proxx_core.burnin import BurnIn, Overlay, Segment
-from proxx_core.media import FrameRate
+from proxx_core.contract.burnin import BurnIn, Overlay, Segment
+from proxx_core.contract.media import FrameRate
 from proxx_engine_ffmpeg.overlays import FONT_SHA256, _literal, font_path, option_value, timecode_text
 from proxxtest import job_doc
 

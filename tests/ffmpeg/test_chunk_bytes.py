@@ -1,4 +1,4 @@
-"""Chunked intra encoding makes the single pass's file, byte for byte (proxx_core.chunking).
+"""Chunked intra encoding makes the single pass's file, byte for byte (proxx_core.features.chunking).
 
 Every intra profile, from an intra source (ProRes in MOV, DNxHR in MXF) and a long-GOP one (H.264 with
 B-frames, so every chunk but the first seeks to a keyframe before its first frame and discards), with

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from looktest import ffmpeg
 
-from proxx_core.look import LookFileError, parse_cube, write_plain_cube
+from proxx_core.features.look import LookFileError, parse_cube, write_plain_cube
 
 SPACE = st.sampled_from([" ", "  ", "\t", " \t"])
 #: the same value spelt as LUT tools write it

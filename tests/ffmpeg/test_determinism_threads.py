@@ -18,7 +18,7 @@ INTRA = sorted(p for p, (codec, _) in PROFILE_CODECS.items() if codec != "h264")
 
 
 def test_intra_profiles_are_not_pinned_to_a_thread_count():
-    from proxx_core.workers import MAX_INTRA_THREADS, intra_threads
+    from proxx_core.support.workers import MAX_INTRA_THREADS, intra_threads
 
     assert [intra_threads(c) for c in (1, 2, 3, 8, 64)] == [1, 2, 3, 8, MAX_INTRA_THREADS]
     assert MAX_INTRA_THREADS == max(THREADS), "intra thread counts above the tested ones must never run"

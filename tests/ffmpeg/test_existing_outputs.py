@@ -13,7 +13,7 @@ import time
 
 import jsonschema
 
-from proxx_core.serialization import RESULT_SCHEMA, load_schema
+from proxx_core.pipeline.serialization import RESULT_SCHEMA, load_schema
 from proxxtest import job_doc
 
 

@@ -6,7 +6,7 @@ import json
 
 import jsonschema
 
-from proxx_core.serialization import PLAN_SCHEMA, RESULT_SCHEMA, load_schema
+from proxx_core.pipeline.serialization import PLAN_SCHEMA, RESULT_SCHEMA, load_schema
 from proxxtest import job_doc
 
 DNX = "offline_dnxhr_lb_1920x1080"

@@ -11,9 +11,9 @@ import attrs
 import pytest
 from looktest import apply_cdl, centre_rgb, cube, flat_source
 
-from proxx_core.api import check_document
-from proxx_core.plugins import load_engines
-from proxx_core.runner import run_job
+from proxx_core.pipeline.check import check_document
+from proxx_core.pipeline.runner import run_job
+from proxx_core.support.plugins import load_engines
 from proxxtest import PROFILE_CODECS, job_doc
 
 NO_SIMD = """#!/bin/sh
@@ -161,7 +161,7 @@ def test_a_saturation_beyond_colorchannelmixers_range_is_applied(proxx, write_jo
 
 def test_saturations_colorchannelmixer_can_express_keep_their_filter():
     """The golden bytes of existing looks hold: only a saturation the mixer cannot take uses the LUT."""
-    from proxx_core.look import Cdl
+    from proxx_core.contract.look import Cdl
     from proxx_engine_ffmpeg.overlays import cdl_filters, mixer_can_express
 
     assert mixer_can_express(0.0) and mixer_can_express(2.07) and not mixer_can_express(2.08)
@@ -198,7 +198,7 @@ def test_the_saturation_lut_matches_colorchannelmixer_where_both_apply(tmp_path,
 
     from looktest import ffmpeg
 
-    from proxx_core.look import Cdl
+    from proxx_core.contract.look import Cdl
     from proxx_engine_ffmpeg.overlays import cdl_filters, saturation_cube
 
     cube_path = tmp_path / "sat.cube"

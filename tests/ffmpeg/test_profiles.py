@@ -87,7 +87,7 @@ def test_reruns_and_worker_counts_give_identical_bytes(profile, proxx, write_job
 
 
 def test_same_output_dir_results_equal_after_dropping_timing(proxx, write_job, media, outdir):
-    from proxx_core.serialization import strip_timing
+    from proxx_core.pipeline.serialization import strip_timing
 
     srcs = [media(f"S{i}.mov", frames=4) for i in range(3)]
     job = write_job(job_doc(srcs, outdir, overwrite=True, user_metadata={"show": "Été", "ep": 3}))

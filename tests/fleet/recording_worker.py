@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-import proxx_core.plugins as plugins
+import proxx_core.support.plugins as plugins
 from proxx_core import hookimpl
 
 

@@ -66,7 +66,7 @@ def test_many_finishers_at_once_run_the_end_of_job_exactly_once(broker, fleet, m
     """The compare-and-set decides: eight threads (as eight workers would) see the last clip final at
     the same instant; one runs finish_job, the others do nothing."""
     from proxx_core import hookimpl
-    from proxx_core.plugins import load_engines
+    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg import plugin as ffmpeg_plugin
     from proxx_fleet.end import end_job
     from proxx_fleet.store import Store
@@ -188,7 +188,7 @@ def test_a_worker_logs_one_json_line_per_clip_event_and_no_uid_advice(workers, f
 
 def test_an_end_of_job_that_raises_still_leaves_wait_a_result(broker, fleet, media, tmp_path, monkeypatch):
     """The claimant is alive but its end of job hit a bug: `wait` must not hang until its timeout."""
-    from proxx_core.plugins import load_engines
+    from proxx_core.support.plugins import load_engines
     from proxx_fleet import end
     from proxx_fleet.clips import failed_clip, node_record
     from proxx_fleet.store import Store

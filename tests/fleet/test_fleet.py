@@ -11,8 +11,8 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from proxx_core.fingerprint import binary_sha256
-from proxx_core.serialization import load_schema
+from proxx_core.io.fingerprint import binary_sha256
+from proxx_core.pipeline.serialization import load_schema
 from proxxtest import job_doc
 
 pytestmark = pytest.mark.timeout(120)

@@ -9,7 +9,7 @@ pytest.importorskip("celery", reason="proxx-fleet's dependencies (celery[redis])
 
 
 def test_submit_refuses_renditions(media, outdir):
-    from proxx_core.plugins import load_engines
+    from proxx_core.support.plugins import load_engines
     from proxx_fleet.submit import plan_submission
 
     doc = {"jobspec_version": "1.2.0", "sources": [str(media("A.mov"))], "output_dir": str(outdir),

@@ -9,8 +9,8 @@ import os
 import pytest
 from test_fleet import counting_ffmpeg, runs, submit
 
-from proxx_core.errors import ProxxError
-from proxx_core.pathmap import load_node_config
+from proxx_core.contract.errors import ProxxError
+from proxx_core.pipeline.pathmap import load_node_config
 from proxxtest import job_doc
 
 pytestmark = pytest.mark.timeout(120)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxx_core.errors import ProxxError
-from proxx_core.pathmap import PathMap, load_node_config, map_document
+from proxx_core.contract.errors import ProxxError
+from proxx_core.pipeline.pathmap import PathMap, load_node_config, map_document
 
 
 def test_longest_prefix_on_component_boundaries_and_target_separators():
@@ -36,7 +36,7 @@ def test_map_document_keeps_the_submitters_job_id():
     doc = {"sources": ["/Volumes/RAID/a.mov"], "output_dir": "/Volumes/RAID/out"}
     mapped, record = map_document(doc, PathMap.from_mapping({"/Volumes/RAID": "/mnt/raid"}))
     assert mapped["sources"] == ["/mnt/raid/a.mov"] and mapped["output_dir"] == "/mnt/raid/out"
-    from proxx_core.document import derive_job_id
+    from proxx_core.pipeline.document import derive_job_id
 
     assert mapped["job_id"] == derive_job_id(doc)
     assert record["sources"] == [{"submitted": "/Volumes/RAID/a.mov", "mapped": "/mnt/raid/a.mov"}]

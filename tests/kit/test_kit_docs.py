@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from proxx_core import CATEGORIES, Engine
-from proxx_core.plugins import make_plugin_manager
+from proxx_core.support.plugins import make_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "engine-authors.md"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from proxx_core import ENGINE_CONTRACT_VERSION, hookimpl
-from proxx_core.plugins import load_engines
+from proxx_core.support.plugins import load_engines
 from proxx_core.testing import engine_set
 from proxx_engine_ffmpeg.engine import FFmpegEngine
 

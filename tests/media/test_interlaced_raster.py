@@ -2,9 +2,9 @@
 halves them again for chroma, so the frame height must be a multiple of 4. A 720x486 D1 NTSC
 source (tape captures, uncompressed and ProRes masters) once passed validation and failed in x264."""
 
-from proxx_core.api import check_document
-from proxx_core.plugins import load_engines
-from proxx_core.runner import run_job
+from proxx_core.pipeline.check import check_document
+from proxx_core.pipeline.runner import run_job
+from proxx_core.support.plugins import load_engines
 from proxx_engine_ffmpeg.testmedia import make_source
 from proxxtest import job_doc
 

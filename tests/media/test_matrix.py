@@ -10,9 +10,9 @@ import pytest
 from cameras import EXPECTED_REFUSALS, FAST_KINDS, KINDS, PROFILES, table
 from mediainfo_inspect import MEDIAINFO, displayed_field_order
 
-from proxx_core.api import check_document
-from proxx_core.plugins import load_engines
-from proxx_core.runner import run_job
+from proxx_core.pipeline.check import check_document
+from proxx_core.pipeline.runner import run_job
+from proxx_core.support.plugins import load_engines
 from proxx_engine_ffmpeg.testmedia import make_source
 from proxxtest import job_doc
 

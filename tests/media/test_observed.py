@@ -69,7 +69,7 @@ def test_interlaced_source_is_refused_for_dnxhr_at_validate(proxx, write_job, me
 
 def test_mpeg1_program_stream_frame_rate_is_the_real_one(proxx, write_job, media, outdir):
     src = media("vcd.mpg", video="mpeg1", size="352x288", rate="25/1", frames=6, timecode=None, audio=())
-    from proxx_core.avprobe import probe_file
+    from proxx_core.contract.avprobe import probe_file
 
     assert str(probe_file(src, probed_by="t").video.frame_rate) == "25/1"
     r, res = run(proxx, write_job, src, outdir, "offline_h264_1280x720")
@@ -121,7 +121,7 @@ DNXHR_INTERLACED_STDERR = (  # FFmpeg 9.0.2's stderr, verbatim
 
 
 def test_error_headline_is_the_decisive_stderr_line():
-    from proxx_core.process import _headline
+    from proxx_core.support.process import _headline
 
     assert _headline(DNXHR_INTERLACED_STDERR) == "[dnxhd] Interlaced encoding is not supported for DNxHR profiles."
     assert _headline("file:/x/a.mov: No such file or directory\n") == "file:/x/a.mov: No such file or directory"
@@ -130,9 +130,9 @@ def test_error_headline_is_the_decisive_stderr_line():
 
 def test_encode_failure_message_names_the_cause(tmp_path):
     """A real failing ffmpeg run: the ClipFailure message carries the decisive line."""
-    from proxx_core.engine import Command
-    from proxx_core.errors import ClipFailure
-    from proxx_core.process import run_command
+    from proxx_core.contract.engine import Command
+    from proxx_core.contract.errors import ClipFailure
+    from proxx_core.support.process import run_command
     from proxx_engine_ffmpeg.binary import inspect_binary
 
     argv = [inspect_binary().path, "-nostdin", "-hide_banner", "-loglevel", "warning", "-f", "lavfi", "-i",

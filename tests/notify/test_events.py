@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "watch"))
 
 from test_notify import _config, _free_port  # noqa: E402
 
-from proxx_core.errors import ProxxError  # noqa: E402
-from proxx_core.pathmap import load_node_config  # noqa: E402
+from proxx_core.contract.errors import ProxxError  # noqa: E402
+from proxx_core.pipeline.pathmap import load_node_config  # noqa: E402
 from watchhelp import FAST_ENV, drop, kill_pids, result_of, spec, start_watch, wait_for, watch_cmd  # noqa: E402
 
 #: a stand-in ffmpeg that never reports progress for sources named hang-me (tests/ffmpeg WRAPPER)
@@ -96,7 +96,7 @@ def test_a_stalled_clip_and_a_killed_watcher_reach_the_webhook_and_a_dead_target
 def test_kinds_the_node_config_does_not_list_are_not_sent(tmp_path, webhook, monkeypatch):
     from proxx_notify.plugin import proxx_event
 
-    from proxx_core.events import CLIP_STALLED, WORKER_LOST, ProxxEvent
+    from proxx_core.contract.events import CLIP_STALLED, WORKER_LOST, ProxxEvent
 
     url, received = webhook
     monkeypatch.setenv("PROXX_CONFIG", _events_config(tmp_path, {"ops": url}, ["ops"], [WORKER_LOST])["PROXX_CONFIG"])

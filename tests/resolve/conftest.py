@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from proxx_core.engine import ClipRequest
+from proxx_core.contract.engine import ClipRequest
+from proxx_core.contract.profiles import PROFILES, fit_raster
 from proxx_core.kit import verify_output
-from proxx_core.profiles import PROFILES, fit_raster
 from proxx_engine_resolve.engine import ResolveEngine
 from proxx_engine_resolve.simulator import write_raw_source
 

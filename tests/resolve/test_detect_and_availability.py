@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from proxx_core.plugins import load_engines
-from proxx_core.profiles import PROFILES
+from proxx_core.contract.profiles import PROFILES
+from proxx_core.support.plugins import load_engines
 from proxx_engine_resolve.detect import detect_raw
 from proxx_engine_resolve.engine import ResolveEngine
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from proxx_core.errors import ClipFailure
+from proxx_core.contract.errors import ClipFailure
 from proxx_core.kit import verify_output
 
 from .conftest import PROXY, request_for, run_clip
@@ -130,7 +130,7 @@ def test_untitled_project_without_an_idle_project_fails_clearly(quirky, raw_sour
     caps = engine.capabilities()
     assert caps.available
     src = raw_source("r3d")
-    from proxx_core.errors import ProxxError
+    from proxx_core.contract.errors import ProxxError
 
     with pytest.raises(ProxxError) as ei:
         engine.probe(src)
@@ -160,7 +160,7 @@ def test_sticky_deliver_state_cannot_leak_into_a_job(quirky, raw_source, outdir)
     sticky = {"AudioSampleRate": 44100, "AudioBitDepth": 16, "SelectAllFrames": False, "MarkIn": 0, "MarkOut": 1}
     engine, trace = quirky({"sticky_deliver": sticky})
     req, plan, record = _render_ok(engine, raw_source, outdir, sample_rate=48000)
-    from proxx_core.avprobe import probe_file
+    from proxx_core.contract.avprobe import probe_file
 
     out = probe_file(req.temp_path, probed_by="test")
     assert [(a.sample_rate, a.codec) for a in out.audio] == [(48000, "pcm_s24le")]
@@ -208,7 +208,7 @@ def test_supervisor_sets_fusion_python_home_for_the_child():
 # ------------------------------------------------------------------------------ CinemaDNG gate
 
 def test_cinemadng_refused_at_validation_on_resolve_before_20(make_engine, raw_source):
-    from proxx_core.profiles import PROFILES
+    from proxx_core.contract.profiles import PROFILES
 
     engine = make_engine({"version": [19, 1, 3, 7, ""]})
     info = engine.probe(raw_source("dng", name="A001_0001.dng"))
@@ -221,7 +221,7 @@ def test_cinemadng_refused_at_validation_on_resolve_before_20(make_engine, raw_s
 
 
 def test_cinemadng_accepted_on_resolve_20(make_engine, raw_source):
-    from proxx_core.profiles import PROFILES
+    from proxx_core.contract.profiles import PROFILES
 
     engine = make_engine({"version": [20, 2, 1, 5, ""]})
     info = engine.probe(raw_source("dng", name="A001_0001.dng"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from proxx_core.errors import ClipFailure
+from proxx_core.contract.errors import ClipFailure
 
 from .conftest import DNXHR, LT, PROXY, request_for, run_clip
 
@@ -221,7 +221,7 @@ def test_node_lock_serialises_sessions(tmp_path):
 
 def test_render_progress_reaches_the_runner(make_engine, raw_source, outdir):
     """Resolve's render CompletionPercentage arrives as ClipProgress through the optional hook."""
-    from proxx_core.progress import accepts_progress
+    from proxx_core.contract.progress import accepts_progress
 
     engine = make_engine()
     assert accepts_progress(engine.execute)

@@ -28,7 +28,7 @@ def slow_source(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def ffmpeg_engines():
-    from proxx_core.plugins import load_engines
+    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg import plugin
 
     return load_engines(plugins=[plugin], entry_points=False)

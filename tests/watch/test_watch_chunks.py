@@ -1,5 +1,5 @@
 """The watch folder gives a long intra clip's chunks every free slot, as `proxx run` does
-(proxx_core.chunking): a job of one clip no longer holds one slot while the others idle."""
+(proxx_core.features.chunking): a job of one clip no longer holds one slot while the others idle."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from proxx_core import api
+from proxx_core.pipeline import check as api
 from proxx_core.watch import DEFAULT_STABLE_SECONDS, Watcher
 from watchhelp import drop, spec, wait_for
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from proxx_core.progress import ProgressEvent
+from proxx_core.contract.progress import ProgressEvent
 from proxx_core.watch import live as live_mod
 from proxx_core.watch.live import LiveRecord
 from proxx_core.watch.owner import PROGRESS_FILE

@@ -278,8 +278,8 @@ def test_recovery_kills_a_dead_owners_encoder_groups_before_filing(tmp_path, med
 def test_run_command_registers_live_children_while_they_run(tmp_path):
     import threading
 
-    from proxx_core.engine import Command
-    from proxx_core.process import live_children, run_command
+    from proxx_core.contract.engine import Command
+    from proxx_core.support.process import live_children, run_command
 
     seen: list[set[int]] = []
     changes = threading.Event()
@@ -288,7 +288,7 @@ def test_run_command_registers_live_children_while_they_run(tmp_path):
         seen.append(set(pids))
         changes.set()
 
-    from proxx_core import process
+    from proxx_core.support import process
 
     process.subscribe_children(listener)
     try:

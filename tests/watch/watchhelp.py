@@ -52,7 +52,7 @@ def _result_validator():
     if not _VALIDATOR:
         import jsonschema
 
-        from proxx_core.serialization import load_schema
+        from proxx_core.pipeline.serialization import load_schema
 
         try:
             _VALIDATOR.append(jsonschema.Draft202012Validator(load_schema("result-1.0.json")))

@@ -39,10 +39,8 @@ from typing import Any
 import attrs
 import pytest
 
-from ..api import check_document
-from ..avprobe import probe_file
-from ..chunking import CHUNK_SECONDS_ENV, INTRA_CODECS
-from ..engine import (
+from ..contract.avprobe import probe_file
+from ..contract.engine import (
     ENGINE_CONTRACT_VERSION,
     Capabilities,
     Claim,
@@ -53,16 +51,18 @@ from ..engine import (
     Refusal,
     Verification,
 )
-from ..errors import ClipFailure, ProxxError
-from ..media import SourceInfo
-from ..planning import PreparedJob
-from ..plugins import ENTRY_POINT_GROUP, EngineSet, load_engines
-from ..profiles import PROFILES
-from ..results import COMPLETED, FAILED
-from ..runner import run_clip, run_job
-from ..serialization import dumps
-from ..verify import verify_output
-from ..vocabulary import Category
+from ..contract.errors import ClipFailure, ProxxError
+from ..contract.media import SourceInfo
+from ..contract.profiles import PROFILES
+from ..contract.results import COMPLETED, FAILED
+from ..contract.vocabulary import Category
+from ..features.chunking import CHUNK_SECONDS_ENV, INTRA_CODECS
+from ..pipeline.check import check_document
+from ..pipeline.planning import PreparedJob
+from ..pipeline.runner import run_clip, run_job
+from ..pipeline.serialization import dumps
+from ..rules.verify import verify_output
+from ..support.plugins import ENTRY_POINT_GROUP, EngineSet, load_engines
 from .support import (
     Damage,
     DamagingEngine,
@@ -186,7 +186,7 @@ class EngineContractTests(EngineFixtures):
     """Identity, fingerprint, capabilities and registration."""
 
     def test_is_an_engine_with_a_valid_name(self, engine: Engine) -> None:
-        assert isinstance(engine, Engine), f"{type(engine).__name__} must subclass proxx_core.engine.Engine"
+        assert isinstance(engine, Engine), f"{type(engine).__name__} must subclass proxx_core.contract.engine.Engine"
         assert engine.name and set(engine.name) <= _NAME_CHARS, (
             f"engine name {engine.name!r} must be non-empty lowercase letters, digits, '_' or '-'")
 

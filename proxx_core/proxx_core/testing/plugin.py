@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import pytest
 
-from ..engine import ENGINE_CONTRACT_VERSION
-from ..plugins import EngineSet
-from ..results import proxx_version
+from ..contract.engine import ENGINE_CONTRACT_VERSION
+from ..pipeline.results import proxx_version
+from ..support.plugins import EngineSet
 from .support import engine_set
 
 

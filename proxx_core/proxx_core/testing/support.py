@@ -12,11 +12,21 @@ from typing import Any
 
 import attrs
 
-from ..engine import Capabilities, Check, Claim, ClipPlan, ClipRequest, CommandRecord, Engine, EngineIdentity, Refusal
-from ..hookspecs import hookimpl
-from ..media import SourceInfo
-from ..plugins import EngineSet, load_engines
-from ..profiles import PROFILES, Profile
+from ..contract.engine import (
+    Capabilities,
+    Check,
+    Claim,
+    ClipPlan,
+    ClipRequest,
+    CommandRecord,
+    Engine,
+    EngineIdentity,
+    Refusal,
+)
+from ..contract.hookspecs import hookimpl
+from ..contract.media import SourceInfo
+from ..contract.profiles import PROFILES, Profile
+from ..support.plugins import EngineSet, load_engines
 
 
 @attrs.frozen(kw_only=True)

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..jsonload import MAX_DOCUMENT_BYTES, DocumentInvalid, decode_document
-from ..safeopen import read_regular
+from ..io.safeopen import read_regular
+from ..support.jsonload import MAX_DOCUMENT_BYTES, DocumentInvalid, decode_document
 
 
 def read_bounded(path: Path) -> bytes:

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..clock import now_rfc3339
-from ..events import CLIP_STALLED, ProxxEvent
-from ..plugins import EngineSet
-from ..progress import DONE, PROGRESS, START, EventFn, ProgressEvent
-from ..serialization import to_data
+from ..contract.events import CLIP_STALLED, ProxxEvent
+from ..contract.progress import DONE, PROGRESS, START, EventFn, ProgressEvent
+from ..io.clock import now_rfc3339
+from ..pipeline.serialization import to_data
+from ..support.plugins import EngineSet
 from .owner import PROGRESS_FILE
 from .protocol import write_new
 

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Hashable
 from typing import Any, TextIO
 
-from ..clock import now_rfc3339
+from ..io.clock import now_rfc3339
 
 
 def quote(value: Any) -> str:
@@ -64,7 +64,7 @@ PROGRESS_LOG_SECONDS = 5.0
 
 
 class ProgressLog:
-    """Logs a job's ProgressEvents (proxx_core.progress) as ``event=clip_start|clip_progress|clip_done``
+    """Logs a job's ProgressEvents (proxx_core.contract.progress) as ``event=clip_start|clip_progress|clip_done``
     lines with the same fields `proxx run --progress=jsonl` writes; progress at most every
     :data:`PROGRESS_LOG_SECONDS` per clip, so a long encode does not flood the log."""
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from ..atomic import fsync_dir, write_text_atomic
+from ..io.atomic import fsync_dir, write_text_atomic
 
 OWNER_FILE = "owner.json"
 #: the live encoder process groups of the owner (see process.live_children), for recovery to kill

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import attrs
 
-from ..atomic import fsync_dir, move_no_clobber, publish
-from ..clock import now_rfc3339
-from ..errors import Problem
-from ..results import EXIT_SYSTEM, FAILED, JobResult
-from ..serialization import dumps
-from ..vocabulary import Category
+from ..contract.errors import Problem
+from ..contract.results import EXIT_SYSTEM, FAILED, JobResult
+from ..contract.vocabulary import Category
+from ..io.atomic import fsync_dir, move_no_clobber, publish
+from ..io.clock import now_rfc3339
+from ..pipeline.serialization import dumps
 from . import owner as owners
 from .files import unlink, unlink_quietly
 from .log import WatchLog

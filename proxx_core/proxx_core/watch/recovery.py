@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..atomic import fsync_dir
-from ..clock import now_rfc3339
-from ..events import WORKER_LOST, ProxxEvent
-from ..process import live_children
-from ..results import interrupted
+from ..contract.events import WORKER_LOST, ProxxEvent
+from ..io.atomic import fsync_dir
+from ..io.clock import now_rfc3339
+from ..pipeline.results import interrupted
+from ..support.process import live_children
 from .files import age, read_json, read_spec, unlink
 from .log import WatchLog
 from .owner import (

@@ -17,22 +17,23 @@ from typing import Any, TextIO
 
 import attrs
 
-from .. import api
-from ..api import CheckedJob
-from ..atomic import fsync_dir
-from ..clock import now_rfc3339
-from ..errors import Problem, SpecInvalid
-from ..events import ProxxEvent
-from ..finish import finish_job
-from ..jsonload import DocumentInvalid, decode_document
-from ..pathmap import PathMap, map_document
-from ..planning import PreparedJob
-from ..plugins import EngineSet
-from ..process import subscribe_children, unsubscribe_children
-from ..results import COMPLETED, EXIT_SYSTEM, EXIT_VALIDATION, JobResult, refused
-from ..runner import run_job
-from ..safeopen import NotAFile
-from ..vocabulary import Category
+from ..contract.errors import Problem, SpecInvalid
+from ..contract.events import ProxxEvent
+from ..contract.results import COMPLETED, EXIT_SYSTEM, EXIT_VALIDATION, JobResult
+from ..contract.vocabulary import Category
+from ..io.atomic import fsync_dir
+from ..io.clock import now_rfc3339
+from ..io.safeopen import NotAFile
+from ..pipeline import check as api
+from ..pipeline.check import CheckedJob
+from ..pipeline.finish import finish_job
+from ..pipeline.pathmap import PathMap, map_document
+from ..pipeline.planning import PreparedJob
+from ..pipeline.results import refused
+from ..pipeline.runner import run_job
+from ..support.jsonload import DocumentInvalid, decode_document
+from ..support.plugins import EngineSet
+from ..support.process import subscribe_children, unsubscribe_children
 from . import recovery
 from .files import read_bounded, read_spec
 from .jobthreads import STOP_GRACE_SECONDS, JobThreads
@@ -78,7 +79,7 @@ class SpecCheck:
 
 def check_spec(raw: bytes | None, path: Path, engines: EngineSet, path_map: PathMap | None = None) -> SpecCheck:
     """Decode and validate a job file's bytes (``None``: it could not be read), like
-    :func:`proxx_core.api.check_job_file` does for a path, collecting every problem. ``path_map``
+    :func:`proxx_core.pipeline.check.check_job_file` does for a path, collecting every problem. ``path_map``
     (the node config's) turns the submitter's paths into this node's before validation."""
     if raw is None:
         problem = Problem(path="", category="io_error", message=f"{path}: cannot read job file; check permissions")
@@ -220,7 +221,7 @@ class Watcher:
         claim = self._claim(name)
         if claim is None:
             return
-        # a long intra clip's chunks count as clips: they fill the free slots (proxx_core.chunking)
+        # a long intra clip's chunks count as clips: they fill the free slots (proxx_core.features.chunking)
         encodes = sum(len(c.chunked.spans) if c.chunked else 1 for c in checked.job.clips) if checked.job else 1
         workers = min(encodes, self._free_slots())
         self._start(claim, raw, checked, max(1, workers))
