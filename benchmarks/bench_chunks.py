@@ -44,20 +44,60 @@ def make_long_source(path: Path, seconds: int, size: str) -> None:
     from proxx_engine_ffmpeg.binary import inspect_binary
 
     ffmpeg = inspect_binary().path
-    subprocess.run([ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-                    "-map", "0:v", "-map", "1:a", "-t", str(seconds), "-ac", "2",
-                    "-c:v", "prores_aw", "-profile:v", "3", "-pix_fmt", "yuv422p10le",
-                    "-c:a", "pcm_s24le", "-timecode", "01:00:00:00", str(path)], check=True)
+    subprocess.run(
+        [
+            ffmpeg,
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={size}:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-t",
+            str(seconds),
+            "-ac",
+            "2",
+            "-c:v",
+            "prores_aw",
+            "-profile:v",
+            "3",
+            "-pix_fmt",
+            "yuv422p10le",
+            "-c:a",
+            "pcm_s24le",
+            "-timecode",
+            "01:00:00:00",
+            str(path),
+        ],
+        check=True,
+    )
 
 
 def job_file(root: Path, source: Path, label: str) -> Path:
     out = root / f"out-{label}"
     out.mkdir()
-    doc = {"jobspec_version": "1.0.0", "sources": [str(source)], "output_dir": str(out),
-           "output_name_template": "{source_name}_proxy", "proxy_profile": "offline_prores_proxy_1920x1080",
-           "codec": "prores", "container": "mov", "fps_mode": "preserve_source", "job_id": f"bench-{label}"}
+    doc = {
+        "jobspec_version": "1.0.0",
+        "sources": [str(source)],
+        "output_dir": str(out),
+        "output_name_template": "{source_name}_proxy",
+        "proxy_profile": "offline_prores_proxy_1920x1080",
+        "codec": "prores",
+        "container": "mov",
+        "fps_mode": "preserve_source",
+        "job_id": f"bench-{label}",
+    }
     path = root / f"{label}.json"
     path.write_text(json.dumps(doc))
     return path
@@ -108,18 +148,25 @@ def fleet(root: Path, source: Path, env: dict, pinned: str) -> tuple[float, dict
 
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
-    redis_proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                   "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    redis_proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     try:
         workers = start_workers(2, broker, {**env, "PROXX_FFMPEG": pinned}, root, ("--max-workers", "1"))
         try:
             t0 = time.monotonic()
-            sub = subprocess.run([*PROXX, "submit", str(job_file(root, source, "fleet")), "--broker", broker],
-                                 env=env, capture_output=True, text=True)
+            sub = subprocess.run(
+                [*PROXX, "submit", str(job_file(root, source, "fleet")), "--broker", broker],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             assert sub.returncode == 0, sub.stderr
-            res = subprocess.run([*PROXX, "wait", sub.stdout.strip(), "--broker", broker], env=env,
-                                 capture_output=True, text=True)
+            res = subprocess.run(
+                [*PROXX, "wait", sub.stdout.strip(), "--broker", broker], env=env, capture_output=True, text=True
+            )
             wall = time.monotonic() - t0
             assert res.returncode == 0, res.stderr[-2000:]
             return wall, json.loads(res.stdout)
@@ -158,25 +205,35 @@ def main() -> int:
         pinned.chmod(0o755)
         env = {**os.environ, "PROXX_LOAD_PLUGINS": "ffmpeg", "PROXX_CHUNK_SECONDS": args.chunk_seconds}
 
-        t_one, r_one = run(["taskset", "-c", "0", *PROXX, "run", str(job_file(root, source, "one")),
-                            "--max-workers", "1"], {**env, "PROXX_CHUNK_SECONDS": "0"})
+        t_one, r_one = run(
+            ["taskset", "-c", "0", *PROXX, "run", str(job_file(root, source, "one")), "--max-workers", "1"],
+            {**env, "PROXX_CHUNK_SECONDS": "0"},
+        )
         one = clip_of(r_one)
-        print(f"(a) one pass, 1 worker on CPU 0:            {t_one:6.1f} s  CPU {r_one['_cpu_seconds']:.1f} s  "
-              f"sha256 {one['output']['sha256'][:16]}")
+        print(
+            f"(a) one pass, 1 worker on CPU 0:            {t_one:6.1f} s  CPU {r_one['_cpu_seconds']:.1f} s  "
+            f"sha256 {one['output']['sha256'][:16]}"
+        )
 
-        t_two, r_two = run([*PROXX, "run", str(job_file(root, source, "two")), "--max-workers", "2"],
-                           {**env, "PROXX_FFMPEG": str(pinned)})
+        t_two, r_two = run(
+            [*PROXX, "run", str(job_file(root, source, "two")), "--max-workers", "2"],
+            {**env, "PROXX_FFMPEG": str(pinned)},
+        )
         two = clip_of(r_two)
         same = two["output"]["sha256"] == one["output"]["sha256"]
-        print(f"(b) {two['chunks']['count']} chunks, 2 workers on CPU 0 and 1:   {t_two:6.1f} s  "
-              f"CPU {r_two['_cpu_seconds']:.1f} s  x{t_one / t_two:.2f} (goal >= 1.7)  identical: {same}")
+        print(
+            f"(b) {two['chunks']['count']} chunks, 2 workers on CPU 0 and 1:   {t_two:6.1f} s  "
+            f"CPU {r_two['_cpu_seconds']:.1f} s  x{t_one / t_two:.2f} (goal >= 1.7)  identical: {same}"
+        )
         print(f"    {timeline(two)}")
         if args.fleet:
             t_fleet, r_fleet = fleet(root, source, env, str(pinned))
             clip = clip_of(r_fleet)
             same_f = clip["output"]["sha256"] == one["output"]["sha256"]
-            print(f"(c) fleet, 2 workers (1 slot each), CPU 0/1: {t_fleet:6.1f} s  x{t_one / t_fleet:.2f}  "
-                  f"chunks {(clip.get('chunks') or {}).get('count')}  identical: {same_f}")
+            print(
+                f"(c) fleet, 2 workers (1 slot each), CPU 0/1: {t_fleet:6.1f} s  x{t_one / t_fleet:.2f}  "
+                f"chunks {(clip.get('chunks') or {}).get('count')}  identical: {same_f}"
+            )
             print(f"    {timeline(clip)}")
             same = same and same_f
     finally:

@@ -42,17 +42,36 @@ def make_folder(root: Path, jobs: int, clips: int) -> Owner:
         rows = []
         for i in range(1, clips + 1):
             failed = (j * clips + i) % 10 == 0
-            rows.append({"index": i, "status": "FAILED" if failed else "COMPLETED",
-                         "source": {"path": f"/media/A{j:03d}/C{i:04d}.mov", "info": {"duration_seconds": 30.0}},
-                         "failure": {"category": "engine_failed", "message": "ffmpeg exited 1"} if failed else None,
-                         "commands": [{"argv": ["ffmpeg"], "exit_code": 1 if failed else 0,
-                                       "stderr_tail": "Error opening input\nConversion failed!\n" if failed else ""}]})
+            rows.append(
+                {
+                    "index": i,
+                    "status": "FAILED" if failed else "COMPLETED",
+                    "source": {"path": f"/media/A{j:03d}/C{i:04d}.mov", "info": {"duration_seconds": 30.0}},
+                    "failure": {"category": "engine_failed", "message": "ffmpeg exited 1"} if failed else None,
+                    "commands": [
+                        {
+                            "argv": ["ffmpeg"],
+                            "exit_code": 1 if failed else 0,
+                            "stderr_tail": "Error opening input\nConversion failed!\n" if failed else "",
+                        }
+                    ],
+                }
+            )
         status = "PARTIAL" if any(r["status"] == "FAILED" for r in rows) else "COMPLETED"
         dest = root / ("completed" if status == "COMPLETED" else "failed")
-        result = {"job_id": f"job-{j:016x}", "status": status, "clips": rows, "problems": [], "deliverables": [],
-                  "timing": {"started_at": "2026-12-06T20:00:00.000Z",
-                             "finished_at": f"2026-12-06T20:{j % 60:02d}:00.000Z", "seconds": 12.5,
-                             "watch": {"owner": {"node": "render01"}}}}
+        result = {
+            "job_id": f"job-{j:016x}",
+            "status": status,
+            "clips": rows,
+            "problems": [],
+            "deliverables": [],
+            "timing": {
+                "started_at": "2026-12-06T20:00:00.000Z",
+                "finished_at": f"2026-12-06T20:{j % 60:02d}:00.000Z",
+                "seconds": 12.5,
+                "watch": {"owner": {"node": "render01"}},
+            },
+        }
         (dest / f"A{j:03d}.result.json").write_text(json.dumps(result))
         (dest / f"A{j:03d}.json").write_text("{}")
     for p in range(20):
@@ -64,8 +83,19 @@ def make_folder(root: Path, jobs: int, clips: int) -> Owner:
     live.job_started("live.json", "job-live", {1: 60.0, 2: 60.0, 3: 60.0}, 2)
     for i in (1, 2):
         live.event("live.json", ProgressEvent(event="start", index=i, source=f"/m/{i}.mov", output="o"))
-        live.event("live.json", ProgressEvent(event="progress", index=i, source=f"/m/{i}.mov", output="o",
-                                              percent=40.0, fps=50.0, speed=2.0, eta_seconds=18.0))
+        live.event(
+            "live.json",
+            ProgressEvent(
+                event="progress",
+                index=i,
+                source=f"/m/{i}.mov",
+                output="o",
+                percent=40.0,
+                fps=50.0,
+                speed=2.0,
+                eta_seconds=18.0,
+            ),
+        )
     live.write()
     return me
 
@@ -81,8 +111,10 @@ def poll(url: str, until: float, times: list[float]) -> None:
 def describe(name: str, times: list[float]) -> tuple[str, float]:
     ms = sorted(t * 1000 for t in times)
     p95 = ms[int(0.95 * (len(ms) - 1))]
-    return (f"  {name:<12} {len(ms):6d} answers  median {statistics.median(ms):6.1f} ms  p95 {p95:6.1f} ms  "
-            f"max {ms[-1]:6.1f} ms"), p95
+    return (
+        f"  {name:<12} {len(ms):6d} answers  median {statistics.median(ms):6.1f} ms  p95 {p95:6.1f} ms  "
+        f"max {ms[-1]:6.1f} ms"
+    ), p95
 
 
 def main() -> int:
@@ -95,8 +127,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "watch"
         make_folder(root, args.jobs, args.clips)
-        print(f"watch folder: {args.jobs} filed jobs x {args.clips} clips = {args.jobs * args.clips} clips known, "
-              f"20 pending, 1 running job with 2 clips encoding")
+        print(
+            f"watch folder: {args.jobs} filed jobs x {args.clips} clips = {args.jobs * args.clips} clips known, "
+            f"20 pending, 1 running job with 2 clips encoding"
+        )
         reader = WatchFolderReader(root, node="bench")
         began = time.perf_counter()
         snap = reader.read()
@@ -105,8 +139,10 @@ def main() -> int:
         reader.read()
         warm = time.perf_counter() - began
         assert sum(snap.clips_by_status.values()) == args.jobs * args.clips + 2, snap.clips_by_status
-        print(f"one read of the folder: {cold * 1000:.1f} ms cold (every result parsed), {warm * 1000:.1f} ms after "
-              f"(results cached by size and mtime)")
+        print(
+            f"one read of the folder: {cold * 1000:.1f} ms cold (every result parsed), {warm * 1000:.1f} ms after "
+            f"(results cached by size and mtime)"
+        )
 
         app = create_app(WatchFolderReader(root, node="bench"))
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
@@ -122,10 +158,14 @@ def main() -> int:
         start_reads, started = keeper.refreshes, time.monotonic()
         until = started + args.seconds
         results: dict[str, list[float]] = {"/live": [], "/": [], "/metrics": []}
-        threads = [threading.Thread(target=poll, args=(base + "live", until, results["/live"]))
-                   for _ in range(args.pollers)]
-        threads.append(threading.Thread(target=lambda: [poll(base, until, results["/"]),
-                                                        poll(base + "metrics", until, results["/metrics"])]))
+        threads = [
+            threading.Thread(target=poll, args=(base + "live", until, results["/live"])) for _ in range(args.pollers)
+        ]
+        threads.append(
+            threading.Thread(
+                target=lambda: [poll(base, until, results["/"]), poll(base + "metrics", until, results["/metrics"])]
+            )
+        )
         threads.append(threading.Thread(target=poll, args=(base + "metrics", until, results["/metrics"])))
         for t in threads:
             t.start()
@@ -135,8 +175,7 @@ def main() -> int:
         reads = keeper.refreshes - start_reads
         server.should_exit = True
         thread.join(timeout=5)
-    print(f"{args.pollers} pollers of /live + 1 of / and /metrics for {elapsed:.1f} s "
-          f"({os.cpu_count()} CPUs, shared):")
+    print(f"{args.pollers} pollers of /live + 1 of / and /metrics for {elapsed:.1f} s ({os.cpu_count()} CPUs, shared):")
     worst = 0.0
     for name, times in results.items():
         if times:

@@ -37,8 +37,12 @@ def ff(*args: str) -> tuple[float, float, str]:
     """Run ffmpeg; return (wall seconds, child CPU seconds, stderr)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([FF, "-nostdin", "-hide_banner", "-nostats", "-y", *args], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [FF, "-nostdin", "-hide_banner", "-nostats", "-y", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -51,11 +55,37 @@ def sha(path: Path) -> str:
 
 
 def make_source(path: Path, frames: int, grain: int) -> Path:
-    ff("-loglevel", "error", "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate={RATE}",
-       "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-frames:v", str(frames),
-       "-vf", f"noise=alls={grain}:allf=t", "-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le",
-       "-c:a", "pcm_s24le", "-ac", "2", "-t", f"{frames * 1001 / 30000:.4f}", "-timecode", "01:00:00:00",
-       "file:" + str(path))
+    ff(
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size=1920x1080:rate={RATE}",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-frames:v",
+        str(frames),
+        "-vf",
+        f"noise=alls={grain}:allf=t",
+        "-c:v",
+        "prores_ks",
+        "-profile:v",
+        "3",
+        "-pix_fmt",
+        "yuv422p10le",
+        "-c:a",
+        "pcm_s24le",
+        "-ac",
+        "2",
+        "-t",
+        f"{frames * 1001 / 30000:.4f}",
+        "-timecode",
+        "01:00:00:00",
+        "file:" + str(path),
+    )
     return path
 
 
@@ -73,10 +103,10 @@ def mov_tags(path: Path) -> str:
     """FourCC and vendor of the QuickTime sample description, and the ProRes frame header's creator."""
     data = path.read_bytes()
     f = data.find(b"stsd")
-    fourcc = data[f + 16:f + 20].decode("latin-1")
-    vendor = data[f + 32:f + 36].decode("latin-1")
+    fourcc = data[f + 16 : f + 20].decode("latin-1")
+    vendor = data[f + 32 : f + 36].decode("latin-1")
     i = data.find(b"icpf")
-    creator = data[i + 8:i + 12].decode("latin-1") if i >= 0 else "?"
+    creator = data[i + 8 : i + 12].decode("latin-1") if i >= 0 else "?"
     return f"{fourcc} vendor={vendor} frame creator={creator}"
 
 
@@ -109,22 +139,63 @@ def row(*cells) -> None:
 def prores(src: Path, work: Path, frames: int, quick: bool) -> None:
     seconds = frames * 1001 / 30000
     print("\n### ProRes encoders (1920x1080 29.97, 10-bit 4:2:2)\n")
-    row("profile", "encoder", "CPU s", "wall s", "Mb/s (Apple target)", "PSNR dB", "SSIM Y", "tags",
-        "same at 1/2/4/8 threads", "same without SIMD")
+    row(
+        "profile",
+        "encoder",
+        "CPU s",
+        "wall s",
+        "Mb/s (Apple target)",
+        "PSNR dB",
+        "SSIM Y",
+        "tags",
+        "same at 1/2/4/8 threads",
+        "same without SIMD",
+    )
     row(*["---"] * 10)
     for profile, number in (("proxy", "0"), ("lt", "1")):
         for encoder in ("prores_ks", "prores_aw"):
             out = work / f"{profile}_{encoder}.mov"
-            argv = ["-i", "file:" + str(src), "-map", "0:v:0", "-an", "-map_metadata", "-1",
-                    "-vf", "scale=1920:1080:flags=bicubic+bitexact,setsar=1,format=yuv422p10le",
-                    "-c:v", encoder, "-profile:v", number, "-vendor", "apl0", "-threads", "2",
-                    "-flags:v", "+bitexact", "-fflags", "+bitexact", "-f", "mov"]
+            argv = [
+                "-i",
+                "file:" + str(src),
+                "-map",
+                "0:v:0",
+                "-an",
+                "-map_metadata",
+                "-1",
+                "-vf",
+                "scale=1920:1080:flags=bicubic+bitexact,setsar=1,format=yuv422p10le",
+                "-c:v",
+                encoder,
+                "-profile:v",
+                number,
+                "-vendor",
+                "apl0",
+                "-threads",
+                "2",
+                "-flags:v",
+                "+bitexact",
+                "-fflags",
+                "+bitexact",
+                "-f",
+                "mov",
+            ]
             wall, cpu, _ = ff("-loglevel", "error", *argv, "file:" + str(out))
             mbps = out.stat().st_size * 8 / seconds / 1e6
             psnr, ssim = quality(out, src, "yuv422p10le")
             same_t, same_s = ("-", "-") if quick else identical(argv, out, "mov")
-            row(profile, encoder, f"{cpu:.2f}", f"{wall:.2f}", f"{mbps:.1f} ({APPLE_1080_2997_MBPS[profile]})",
-                f"{psnr:.2f}", f"{ssim:.4f}", mov_tags(out), same_t, same_s)
+            row(
+                profile,
+                encoder,
+                f"{cpu:.2f}",
+                f"{wall:.2f}",
+                f"{mbps:.1f} ({APPLE_1080_2997_MBPS[profile]})",
+                f"{psnr:.2f}",
+                f"{ssim:.4f}",
+                mov_tags(out),
+                same_t,
+                same_s,
+            )
 
 
 def dnxhr(src: Path, work: Path, quick: bool) -> None:
@@ -133,10 +204,31 @@ def dnxhr(src: Path, work: Path, quick: bool) -> None:
     row(*["---"] * 7)
     for dct in ("auto", "int", "faan", "fastint"):
         out = work / f"dnxhr_{dct}.mxf"
-        argv = ["-i", "file:" + str(src), "-map", "0:v:0", "-an", "-map_metadata", "-1",
-                "-vf", "scale=1920:1080:flags=bicubic+bitexact,setsar=1,format=yuv422p",
-                "-dct", dct, "-c:v", "dnxhd", "-profile:v", "dnxhr_lb", "-threads", "2",
-                "-flags:v", "+bitexact", "-fflags", "+bitexact", "-f", "mxf"]
+        argv = [
+            "-i",
+            "file:" + str(src),
+            "-map",
+            "0:v:0",
+            "-an",
+            "-map_metadata",
+            "-1",
+            "-vf",
+            "scale=1920:1080:flags=bicubic+bitexact,setsar=1,format=yuv422p",
+            "-dct",
+            dct,
+            "-c:v",
+            "dnxhd",
+            "-profile:v",
+            "dnxhr_lb",
+            "-threads",
+            "2",
+            "-flags:v",
+            "+bitexact",
+            "-fflags",
+            "+bitexact",
+            "-f",
+            "mxf",
+        ]
         wall, cpu, _ = ff("-loglevel", "error", *argv, "file:" + str(out))
         psnr, ssim = quality(out, src, "yuv422p")
         same_t, same_s = ("-", "-") if quick else identical(argv, out, "mxf")
@@ -149,13 +241,26 @@ def scaler(src: Path, work: Path) -> None:
     row(*["---"] * 6)
     # the same bicubic kernel and matrix, computed at 16 bits with exact rounding: what each variant
     # loses by rounding to 8 bits is the difference
-    reference = ("scale=1280:720:flags=bicubic+accurate_rnd+full_chroma_int:out_color_matrix=bt709:"
-                 "out_range=tv")
+    reference = "scale=1280:720:flags=bicubic+accurate_rnd+full_chroma_int:out_color_matrix=bt709:out_range=tv"
     for flags in ("bicubic+bitexact+accurate_rnd", "bicubic+bitexact"):
         out = work / f"scale_{flags.count('+')}.nut"
-        argv = ["-i", "file:" + str(src), "-map", "0:v:0", "-an",
-                "-vf", f"scale=1280:720:flags={flags}:out_color_matrix=bt709:out_range=tv,format=yuv420p",
-                "-c:v", "rawvideo", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-f", "nut"]
+        argv = [
+            "-i",
+            "file:" + str(src),
+            "-map",
+            "0:v:0",
+            "-an",
+            "-vf",
+            f"scale=1280:720:flags={flags}:out_color_matrix=bt709:out_range=tv,format=yuv420p",
+            "-c:v",
+            "rawvideo",
+            "-fflags",
+            "+bitexact",
+            "-flags:v",
+            "+bitexact",
+            "-f",
+            "nut",
+        ]
         wall, cpu, _ = ff("-loglevel", "error", *argv, "file:" + str(out))
         nosimd = out.with_suffix(".nosimd.nut")
         ff("-loglevel", "error", "-cpuflags", "0", *argv, "file:" + str(nosimd))
@@ -168,15 +273,38 @@ def aac(work: Path, seconds: int) -> None:
     row("encode", "CPU s", "wall s", "same bytes with and without SIMD")
     row(*["---"] * 4)
     pcm = work / "audio.mov"
-    ff("-loglevel", "error", "-f", "lavfi", "-i",
-       f"aevalsrc=sin(440*2*PI*t)*0.2+0.02*random(0)|sin(660*2*PI*t)*0.1:s=48000:d={seconds}",
-       "-c:a", "pcm_s24le", "file:" + str(pcm))
+    ff(
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        f"aevalsrc=sin(440*2*PI*t)*0.2+0.02*random(0)|sin(660*2*PI*t)*0.1:s=48000:d={seconds}",
+        "-c:a",
+        "pcm_s24le",
+        "file:" + str(pcm),
+    )
     for label, cpuflags in (("native SIMD", []), ("-cpuflags 0 (the production audio pass)", ["-cpuflags", "0"])):
         outs = []
         for variant in ([], ["-cpuflags", "0"]):
             out = work / f"aac{len(outs)}.m4a"
-            args = [*cpuflags, *variant, "-i", "file:" + str(pcm), "-c:a", "aac", "-b:a", "192k",
-                    "-flags:a", "+bitexact", "-fflags", "+bitexact", "-f", "mp4", "file:" + str(out)]
+            args = [
+                *cpuflags,
+                *variant,
+                "-i",
+                "file:" + str(pcm),
+                "-c:a",
+                "aac",
+                "-b:a",
+                "192k",
+                "-flags:a",
+                "+bitexact",
+                "-fflags",
+                "+bitexact",
+                "-f",
+                "mp4",
+                "file:" + str(out),
+            ]
             if not outs:
                 wall, cpu, _ = ff("-loglevel", "error", *args)
             else:

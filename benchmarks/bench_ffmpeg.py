@@ -32,16 +32,28 @@ from pathlib import Path
 
 from proxx_engine_ffmpeg.testmedia import make_source
 
-CODECS = {"offline_h264_1920x1080": ("h264", "mp4"), "offline_h264_1280x720": ("h264", "mp4"),
-          "offline_prores_proxy_1920x1080": ("prores", "mov"), "offline_prores_lt_1920x1080": ("prores", "mov"),
-          "offline_dnxhr_lb_1920x1080": ("dnxhr", "mxf")}
+CODECS = {
+    "offline_h264_1920x1080": ("h264", "mp4"),
+    "offline_h264_1280x720": ("h264", "mp4"),
+    "offline_prores_proxy_1920x1080": ("prores", "mov"),
+    "offline_prores_lt_1920x1080": ("prores", "mov"),
+    "offline_dnxhr_lb_1920x1080": ("dnxhr", "mxf"),
+}
 
 
 def job(sources, out: Path, profile: str) -> dict:
     codec, container = CODECS[profile]
-    return {"jobspec_version": "1.0.0", "sources": [str(s) for s in sources], "output_dir": str(out),
-            "output_name_template": "{source_name}_proxy", "proxy_profile": profile, "codec": codec,
-            "container": container, "fps_mode": "preserve_source", "overwrite": True}
+    return {
+        "jobspec_version": "1.0.0",
+        "sources": [str(s) for s in sources],
+        "output_dir": str(out),
+        "output_name_template": "{source_name}_proxy",
+        "proxy_profile": profile,
+        "codec": codec,
+        "container": container,
+        "fps_mode": "preserve_source",
+        "overwrite": True,
+    }
 
 
 def timed(argv) -> tuple[float, subprocess.CompletedProcess]:
@@ -59,8 +71,9 @@ def proxx_run(job_path: Path, workers: int | str = 1) -> tuple[float, dict]:
 
 def overhead(base: Path, seconds: int, profile: str, repeat: int) -> None:
     frames = round(seconds * 24000 / 1001)
-    src = make_source(base / "A001_C001.mov", size="1920x1080", rate="24000/1001", frames=frames,
-                      timecode="01:00:00:00", audio=(1, 1))
+    src = make_source(
+        base / "A001_C001.mov", size="1920x1080", rate="24000/1001", frames=frames, timecode="01:00:00:00", audio=(1, 1)
+    )
     out = base / "out"
     out.mkdir()
     job_path = base / "job.json"
@@ -84,11 +97,15 @@ def overhead(base: Path, seconds: int, profile: str, repeat: int) -> None:
     p, b = statistics.median(proxx_times), statistics.median(bare_times)
     ratios = [x / y for x, y in zip(proxx_times, bare_times, strict=False)]
     print(f"(a) {seconds} s 1920x1080 23.976 ProRes HQ, 2 mono tracks -> {profile}")
-    print(f"    proxx run (probe+plan+encode+verify+hash): median {p:.2f} s over {repeat} runs "
-          f"{[round(x, 2) for x in proxx_times]}")
+    print(
+        f"    proxx run (probe+plan+encode+verify+hash): median {p:.2f} s over {repeat} runs "
+        f"{[round(x, 2) for x in proxx_times]}"
+    )
     print(f"    bare ffmpeg, same argv(s):                  median {b:.2f} s {[round(x, 2) for x in bare_times]}")
-    print(f"    median per-pair ratio proxx/bare: {statistics.median(ratios):.3f} (goal <= 1.10); "
-          f"bare output byte-identical to proxx's: {same}")
+    print(
+        f"    median per-pair ratio proxx/bare: {statistics.median(ratios):.3f} (goal <= 1.10); "
+        f"bare output byte-identical to proxx's: {same}"
+    )
     one_liner(base, src, result, repeat)
     handbrake(base, src, result, repeat)
 
@@ -103,12 +120,30 @@ def _keeps(path: Path) -> str:
 
 def one_liner(base: Path, src: Path, result: dict, repeat: int) -> None:
     out = base / "oneliner.mp4"
-    argv = [result["clips"][0]["commands"][-1]["argv"][0], "-y", "-hide_banner", "-loglevel", "error", "-i", str(src),
-            "-vf", "scale=-2:720", "-c:v", "libx264", "-crf", "23", "-c:a", "aac", str(out)]
+    argv = [
+        result["clips"][0]["commands"][-1]["argv"][0],
+        "-y",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        str(src),
+        "-vf",
+        "scale=-2:720",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+        "-c:a",
+        "aac",
+        str(out),
+    ]
     times = [timed(argv)[0] for _ in range(repeat)]
     proxx_out = Path(result["clips"][0]["output"]["path"])
-    print(f"(c) one-liner `ffmpeg -i SRC -vf scale=-2:720 -c:v libx264 -crf 23 -c:a aac OUT.mp4`: "
-          f"median {statistics.median(times):.2f} s")
+    print(
+        f"(c) one-liner `ffmpeg -i SRC -vf scale=-2:720 -c:v libx264 -crf 23 -c:a aac OUT.mp4`: "
+        f"median {statistics.median(times):.2f} s"
+    )
     print(f"    keeps: {_keeps(out)}; proxx keeps: {_keeps(proxx_out)}")
 
 
@@ -130,8 +165,12 @@ def handbrake(base: Path, src: Path, result: dict, repeat: int) -> None:
 def throughput(base: Path, clips: int, profile: str) -> None:
     media = base / "batch"
     media.mkdir()
-    srcs = [make_source(media / f"B{i:03d}.mov", size="1280x720", rate="25/1", frames=50,
-                        timecode=f"0{i % 10}:00:00:00", audio=(2,)) for i in range(clips)]
+    srcs = [
+        make_source(
+            media / f"B{i:03d}.mov", size="1280x720", rate="25/1", frames=50, timecode=f"0{i % 10}:00:00:00", audio=(2,)
+        )
+        for i in range(clips)
+    ]
     print(f"(b) batch of {clips} clips, 2 s 1280x720 25p ProRes HQ + stereo -> {profile}")
     for workers in (1, 2, "auto"):
         out = base / f"tp{workers}"
@@ -162,8 +201,10 @@ def fixed_cost(base: Path, profile: str, repeat: int) -> None:
                 argv[-1] = "file:" + str(folder / ("bare." + CODECS[profile][1]))
             bare += timed(argv)[0]
         diffs.append(t - bare)
-    print(f"(e) fixed cost per job (3-frame 1080p clip, proxx run minus its bare argv): median "
-          f"{statistics.median(diffs):.3f} s, fastest {min(diffs):.3f} s over {repeat} pairs")
+    print(
+        f"(e) fixed cost per job (3-frame 1080p clip, proxx run minus its bare argv): median "
+        f"{statistics.median(diffs):.3f} s, fastest {min(diffs):.3f} s over {repeat} pairs"
+    )
 
 
 def main() -> None:

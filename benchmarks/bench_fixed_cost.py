@@ -59,7 +59,7 @@ TRACED = (
 
 #: the traced child: wraps TRACED as their modules are imported (so imports stay where they happen),
 #: marks every FFmpeg spawn and reap, and writes CLOCK_MONOTONIC marks, shared with this process
-TRACER = r'''
+TRACER = r"""
 import functools, importlib.abc, importlib.machinery, json, os, subprocess, sys, threading, time
 marks = []
 def mark(what): marks.append((time.monotonic(), what, threading.current_thread().name))
@@ -114,15 +114,26 @@ finally:
         json.dump(marks, fh)
 cli.gcstartup.before_exit()
 sys.exit(code)
-'''
+"""
 
 
 def write_job(path: Path, sources: list[Path], out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "jobspec_version": "1.0.0", "sources": [str(s) for s in sources], "output_dir": str(out),
-        "output_name_template": "{source_name}_proxy", "proxy_profile": PROFILE, "codec": CODEC,
-        "container": CONTAINER, "fps_mode": "preserve_source", "overwrite": True}))
+    path.write_text(
+        json.dumps(
+            {
+                "jobspec_version": "1.0.0",
+                "sources": [str(s) for s in sources],
+                "output_dir": str(out),
+                "output_name_template": "{source_name}_proxy",
+                "proxy_profile": PROFILE,
+                "codec": CODEC,
+                "container": CONTAINER,
+                "fps_mode": "preserve_source",
+                "overwrite": True,
+            }
+        )
+    )
     return path
 
 
@@ -140,8 +151,17 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, su
     return seconds, proc
 
 
-PACKAGES = ("proxx_core", "proxx_cli", "proxx_engine_ffmpeg", "proxx_engine_resolve", "proxx_fleet", "proxx_deliver",
-            "proxx_report", "proxx_notify", "proxx_dashboard")
+PACKAGES = (
+    "proxx_core",
+    "proxx_cli",
+    "proxx_engine_ffmpeg",
+    "proxx_engine_resolve",
+    "proxx_fleet",
+    "proxx_deliver",
+    "proxx_report",
+    "proxx_notify",
+    "proxx_dashboard",
+)
 
 
 def checkout_env(tree: Path | None) -> dict[str, str] | None:
@@ -182,8 +202,9 @@ def traced_breakdown(job: Path, folder: Path, bare_seconds: float) -> None:
     script.write_text(TRACER)
     env = dict(os.environ, PROXX_BENCH_TRACED=json.dumps(TRACED), PROXX_BENCH_MARKS=str(marks_file))
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, str(script), str(job)], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, env=env)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(job)], capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env
+    )
     t_end = time.monotonic()
     if proc.returncode != 0:
         sys.exit(f"traced run failed:\n{proc.stderr}")
@@ -201,23 +222,37 @@ def traced_breakdown(job: Path, folder: Path, bare_seconds: float) -> None:
     returned = next(t for t, w, _ in marks if w == "main returned")
     ready = marks[0][0]
     total = t_end - t0
-    print(f"\nwhere the fixed cost goes (one traced run, one clip; wall {total:.3f} s, bare {bare_seconds:.3f} s, "
-          f"difference {total - bare_seconds:+.3f} s):")
+    print(
+        f"\nwhere the fixed cost goes (one traced run, one clip; wall {total:.3f} s, bare {bare_seconds:.3f} s, "
+        f"difference {total - bare_seconds:+.3f} s):"
+    )
     print("| phase / step | seconds |")
     print("| --- | --- |")
-    rows = [("interpreter start (to the first line of the script)", ready),
-            ("**before the first FFmpeg command** (imports, plugins, validation, probe, plan, temp claims)",
-             first_spawn - ready)]
-    for step in ("load engines (entry points, plugins)",
-                 "validate + plan (read, schema, preflight, probe, route, plan)",
-                 "probe the source (PyAV import + open)"):
+    rows = [
+        ("interpreter start (to the first line of the script)", ready),
+        (
+            "**before the first FFmpeg command** (imports, plugins, validation, probe, plan, temp claims)",
+            first_spawn - ready,
+        ),
+    ]
+    for step in (
+        "load engines (entry points, plugins)",
+        "validate + plan (read, schema, preflight, probe, route, plan)",
+        "probe the source (PyAV import + open)",
+    ):
         rows.append((f"  of which: {step}", spans.get(step, 0.0)))
     rows.append(("FFmpeg commands under Proxx (first spawn to last reap)", last_reap - first_spawn))
     rows.append(("**after the last FFmpeg command** (to main's return)", returned - last_reap))
-    for step in ("probe the output (PyAV)", "verify (relink rules)",
-                 "publish (fsync + hash + checks + rename + dir fsync)", "fsync the output", "SHA-256 of the output",
-                 "the job result (results.finished)", "end of job (sinks, proxx_job_finished)",
-                 "result JSON (dumps)"):
+    for step in (
+        "probe the output (PyAV)",
+        "verify (relink rules)",
+        "publish (fsync + hash + checks + rename + dir fsync)",
+        "fsync the output",
+        "SHA-256 of the output",
+        "the job result (results.finished)",
+        "end of job (sinks, proxx_job_finished)",
+        "result JSON (dumps)",
+    ):
         rows.append((f"  of which: {step}", spans.get(step, 0.0)))
     rows.append(("interpreter exit (main's return to the process reaped)", total - returned))
     for name, seconds in rows:
@@ -229,9 +264,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--seconds", type=int, default=6)
-    ap.add_argument("--baseline", type=Path, metavar="CHECKOUT",
-                    help="also run another checkout's Proxx (e.g. a `git worktree` of the previous commit), "
-                         "interleaved with this one, against the same bare commands")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run another checkout's Proxx (e.g. a `git worktree` of the previous commit), "
+        "interleaved with this one, against the same bare commands",
+    )
     args = ap.parse_args()
     for tree in (ROOT, args.baseline) if args.baseline else (ROOT,):
         for package in PACKAGES:
@@ -240,8 +279,14 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="proxx-bench-fixed-"))
     try:
         frames = round(args.seconds * 24000 / 1001)
-        seed = make_source(base / "A001_C001.mov", size="1920x1080", rate="24000/1001", frames=frames,
-                           timecode="01:00:00:00", audio=(1, 1))
+        seed = make_source(
+            base / "A001_C001.mov",
+            size="1920x1080",
+            rate="24000/1001",
+            frames=frames,
+            timecode="01:00:00:00",
+            audio=(1, 1),
+        )
         many = [seed] + [Path(shutil.copy(seed, base / f"A001_C{i:03d}.mov")) for i in range(2, args.clips + 1)]
         one_job = write_job(base / "one.json", [seed], base / "out1")
         many_job = write_job(base / "many.json", many, base / f"out{args.clips}")
@@ -272,25 +317,37 @@ def main() -> None:
             if old_env is not None:
                 t_old, _ = proxx(many_job, old_env)
                 old["many_ratio"].append(t_old / b)
-        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
-              f"python {sys.version.split()[0]}; "
-              f"{args.repeat} interleaved pairs each")
-        print(f"{args.seconds} s 1920x1080 23.976 ProRes HQ, 2 mono tracks -> {PROFILE}; "
-              f"bare outputs byte-identical to Proxx's: {same}")
+        print(
+            f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+            f"python {sys.version.split()[0]}; "
+            f"{args.repeat} interleaved pairs each"
+        )
+        print(
+            f"{args.seconds} s 1920x1080 23.976 ProRes HQ, 2 mono tracks -> {PROFILE}; "
+            f"bare outputs byte-identical to Proxx's: {same}"
+        )
         print("| job | proxx median s | bare median s | median proxx/bare | goal |")
         print("| --- | --- | --- | --- | --- |")
-        print(f"| 1 clip | {statistics.median(one_p):.3f} | {statistics.median(one_b):.3f} | "
-              f"**{statistics.median(one_ratio):.3f}** | <= 1.08 |")
-        print(f"| {args.clips} clips | {statistics.median(many_p):.3f} | {statistics.median(many_b):.3f} | "
-              f"**{statistics.median(many_ratio):.3f}** | <= 1.02 |")
-        print(f"fixed cost per job (1 clip, proxx minus bare): median **{statistics.median(one_diff):.3f} s**, "
-              f"fastest {min(one_diff):.3f} s (goal <= 0.15 s); Proxx's own CPU (its and its children's "
-              f"minus the bare commands'): median {statistics.median(one_cpu):.3f} s")
+        print(
+            f"| 1 clip | {statistics.median(one_p):.3f} | {statistics.median(one_b):.3f} | "
+            f"**{statistics.median(one_ratio):.3f}** | <= 1.08 |"
+        )
+        print(
+            f"| {args.clips} clips | {statistics.median(many_p):.3f} | {statistics.median(many_b):.3f} | "
+            f"**{statistics.median(many_ratio):.3f}** | <= 1.02 |"
+        )
+        print(
+            f"fixed cost per job (1 clip, proxx minus bare): median **{statistics.median(one_diff):.3f} s**, "
+            f"fastest {min(one_diff):.3f} s (goal <= 0.15 s); Proxx's own CPU (its and its children's "
+            f"minus the bare commands'): median {statistics.median(one_cpu):.3f} s"
+        )
         if old_env is not None:
-            print(f"baseline {args.baseline}: 1 clip proxx/bare {statistics.median(old['one_ratio']):.3f}, "
-                  f"{args.clips} clips {statistics.median(old['many_ratio']):.3f}, fixed cost per job median "
-                  f"{statistics.median(old['one_diff']):.3f} s, fastest {min(old['one_diff']):.3f} s; its own CPU "
-                  f"median {statistics.median(old['one_cpu']):.3f} s")
+            print(
+                f"baseline {args.baseline}: 1 clip proxx/bare {statistics.median(old['one_ratio']):.3f}, "
+                f"{args.clips} clips {statistics.median(old['many_ratio']):.3f}, fixed cost per job median "
+                f"{statistics.median(old['one_diff']):.3f} s, fastest {min(old['one_diff']):.3f} s; its own CPU "
+                f"median {statistics.median(old['one_cpu']):.3f} s"
+            )
         traced_breakdown(one_job, base, statistics.median(one_b))
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -64,18 +64,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="proxx-bench-renditions-") as tmp:
         base = Path(tmp)
         frames = round(args.seconds * 24000 / 1001)
-        print(f"making a {args.seconds:g} s {args.size} ProRes 422 HQ source (grain, two stereo tracks) ...",
-              flush=True)
-        src = make_source(base / "A001_C001.mov", size=args.size, rate="24000/1001", frames=frames,
-                          timecode="01:00:00:00", audio=(2, 2), extra=("-vf", "noise=alls=6:allf=t"), timeout=3600)
+        print(
+            f"making a {args.seconds:g} s {args.size} ProRes 422 HQ source (grain, two stereo tracks) ...", flush=True
+        )
+        src = make_source(
+            base / "A001_C001.mov",
+            size=args.size,
+            rate="24000/1001",
+            frames=frames,
+            timecode="01:00:00:00",
+            audio=(2, 2),
+            extra=("-vf", "noise=alls=6:allf=t"),
+            timeout=3600,
+        )
         out, review = base / "out", base / "out" / "review"
         review.mkdir(parents=True)
         common = {"jobspec_version": "1.2.0", "sources": [str(src)], "existing_outputs": "overwrite"}
         avid = {"proxy_profile": DNXHR, "layout": "avid_mxf", "output_name_template": "{source_name}"}
         h264 = {"proxy_profile": H264_720, "output_dir": str(review), "output_name_template": "{source_name}"}
         jobs = {
-            "together": {**common, "output_dir": str(out),
-                         "renditions": [{"name": "avid", **avid}, {"name": "review", **h264}]},
+            "together": {
+                **common,
+                "output_dir": str(out),
+                "renditions": [{"name": "avid", **avid}, {"name": "review", **h264}],
+            },
             "dnxhr": {**common, "output_dir": str(out), **avid},
             "h264": {**common, **h264},
         }
@@ -84,8 +96,10 @@ def main() -> None:
             paths[name] = base / f"{name}.json"
             paths[name].write_text(json.dumps(doc))
         ratios = []
-        print(f"{'round':>5} {'together CPU s':>15} {'apart CPU s':>12} {'ratio':>6} {'together wall s':>16} "
-              f"{'apart wall s':>13}")
+        print(
+            f"{'round':>5} {'together CPU s':>15} {'apart CPU s':>12} {'ratio':>6} {'together wall s':>16} "
+            f"{'apart wall s':>13}"
+        )
         for r in range(args.repeat):
             cpu_t, wall_t, result_t = run(paths["together"])
             cpu_d, wall_d, result_d = run(paths["dnxhr"])
@@ -96,10 +110,15 @@ def main() -> None:
                 sys.exit(f"the renditions' bytes differ from the single jobs': {made} vs {alone}")
             ratio = cpu_t / (cpu_d + cpu_h)
             ratios.append(ratio)
-            print(f"{r + 1:>5} {cpu_t:>15.2f} {cpu_d + cpu_h:>12.2f} {ratio:>6.3f} {wall_t:>16.2f} "
-                  f"{wall_d + wall_h:>13.2f}   (DNxHR {cpu_d:.2f}, H.264 {cpu_h:.2f})", flush=True)
-        print(f"median CPU ratio together/apart: {statistics.median(ratios):.3f} (goal <= 0.70); "
-              f"bytes identical to the single jobs in every round")
+            print(
+                f"{r + 1:>5} {cpu_t:>15.2f} {cpu_d + cpu_h:>12.2f} {ratio:>6.3f} {wall_t:>16.2f} "
+                f"{wall_d + wall_h:>13.2f}   (DNxHR {cpu_d:.2f}, H.264 {cpu_h:.2f})",
+                flush=True,
+            )
+        print(
+            f"median CPU ratio together/apart: {statistics.median(ratios):.3f} (goal <= 0.70); "
+            f"bytes identical to the single jobs in every round"
+        )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,17 @@ def real_result(work: Path, size: str, frames: int) -> dict:
     media, out = work / "media", work / "out"
     media.mkdir()
     out.mkdir()
-    sources = [make_source(media / f"A00{i}_C00{i}.mov", size=size, rate="24000/1001", frames=frames,
-                           timecode=f"1{i}:00:00:00", audio=(2,)) for i in range(1, 5)]
+    sources = [
+        make_source(
+            media / f"A00{i}_C00{i}.mov",
+            size=size,
+            rate="24000/1001",
+            frames=frames,
+            timecode=f"1{i}:00:00:00",
+            audio=(2,),
+        )
+        for i in range(1, 5)
+    ]
     job = work / "job.json"
     job.write_text(json.dumps(job_doc(sources, out, jobspec_version="1.1.0", job_id="bench")))
     proc = subprocess.run([sys.executable, "-m", "proxx_cli", "run", str(job)], capture_output=True, text=True)
@@ -82,27 +91,31 @@ def main() -> None:
         write_sidecar(job, "report", "bench.report.html", html.encode("utf-8"))
         write_sidecar(job, "report", "bench.report.pdf", pdf)
         marks.append((time.perf_counter(), time.process_time()))
-        pages = subprocess.run(["pdfinfo", str(work / "out" / "bench.report.pdf")], capture_output=True,
-                               text=True).stdout
+        pages = subprocess.run(
+            ["pdfinfo", str(work / "out" / "bench.report.pdf")], capture_output=True, text=True
+        ).stdout
         npages = next((ln.split()[-1] for ln in pages.splitlines() if ln.startswith("Pages:")), "?")
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        print(f"{args.clips} clips, proxies {args.size} ProRes Proxy, {args.frames} frames each, "
-              f"{os.cpu_count()} CPUs")
+        print(f"{args.clips} clips, proxies {args.size} ProRes Proxy, {args.frames} frames each, {os.cpu_count()} CPUs")
 
         def step(i: int) -> str:
             (w0, c0), (w1, c1) = marks[i], marks[i + 1]
             return f"{w1 - w0:6.2f} s wall {c1 - c0:6.2f} s CPU here"
 
         workers = children.ru_utime + children.ru_stime - before.ru_utime - before.ru_stime
-        print(f"  thumbnails + pdf  {step(0)}, {workers:6.2f} s CPU in workers "
-              f"({len(pdf) / 1e6:.1f} MB, {npages} pages; parts of at most {PART_CLIPS} clips, "
-              f"{args.processes} processes)")
+        print(
+            f"  thumbnails + pdf  {step(0)}, {workers:6.2f} s CPU in workers "
+            f"({len(pdf) / 1e6:.1f} MB, {npages} pages; parts of at most {PART_CLIPS} clips, "
+            f"{args.processes} processes)"
+        )
         print(f"  html              {step(1)}  ({len(html) / 1e6:.1f} MB)")
         print(f"  writes            {step(2)}")
         wall = marks[-1][0] - marks[0][0]
         cpu = workers + marks[-1][1] - marks[0][1]
-        print(f"  total             {wall:6.2f} s wall {cpu:6.2f} s CPU (target < 10 s; load average "
-              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+        print(
+            f"  total             {wall:6.2f} s wall {cpu:6.2f} s CPU (target < 10 s; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+        )
 
 
 if __name__ == "__main__":

@@ -38,10 +38,20 @@ def timed(argv) -> tuple[float, float]:
 def write_job(folder: Path, sources: list[Path]) -> Path:
     (folder / "out").mkdir(parents=True, exist_ok=True)
     job = folder / "job.json"
-    job.write_text(json.dumps({"jobspec_version": "1.0.0", "sources": [str(s) for s in sources],
-                               "output_dir": str(folder / "out"), "output_name_template": "{source_name}_proxy",
-                               "proxy_profile": "offline_prores_proxy_1920x1080", "codec": "prores",
-                               "container": "mov", "fps_mode": "preserve_source"}))
+    job.write_text(
+        json.dumps(
+            {
+                "jobspec_version": "1.0.0",
+                "sources": [str(s) for s in sources],
+                "output_dir": str(folder / "out"),
+                "output_name_template": "{source_name}_proxy",
+                "proxy_profile": "offline_prores_proxy_1920x1080",
+                "codec": "prores",
+                "container": "mov",
+                "fps_mode": "preserve_source",
+            }
+        )
+    )
     return job
 
 
@@ -53,17 +63,32 @@ def main() -> None:
     try:
         for folder in ("tiny", "hd"):
             (base / folder).mkdir()
-        tiny = write_job(base / "tiny", [make_source(base / "tiny" / f"S{i:02d}.mov", size="96x54", frames=3)
-                                         for i in range(10)])
-        seed = make_source(base / "hd" / "A001C001.mov", size="1920x1080", rate="24000/1001", frames=48,
-                           timecode="01:00:00:00", audio=(1, 1))
-        hd = write_job(base / "hd", [seed] + [Path(shutil.copy(seed, base / "hd" / f"A001C{i:03d}.mov"))
-                                              for i in range(2, 11)])
-        cases = {"bare interpreter": [sys.executable, "-c", "pass"],
-                 "proxx --version": [sys.executable, "-m", "proxx_cli", "--version"],
-                 "proxx validate (10 sources)": [sys.executable, "-m", "proxx_cli", "validate", str(tiny)],
-                 "proxx validate (10 x 2 s 1080p ProRes HQ, 2 tracks)":
-                     [sys.executable, "-m", "proxx_cli", "validate", str(hd)]}
+        tiny = write_job(
+            base / "tiny", [make_source(base / "tiny" / f"S{i:02d}.mov", size="96x54", frames=3) for i in range(10)]
+        )
+        seed = make_source(
+            base / "hd" / "A001C001.mov",
+            size="1920x1080",
+            rate="24000/1001",
+            frames=48,
+            timecode="01:00:00:00",
+            audio=(1, 1),
+        )
+        hd = write_job(
+            base / "hd", [seed] + [Path(shutil.copy(seed, base / "hd" / f"A001C{i:03d}.mov")) for i in range(2, 11)]
+        )
+        cases = {
+            "bare interpreter": [sys.executable, "-c", "pass"],
+            "proxx --version": [sys.executable, "-m", "proxx_cli", "--version"],
+            "proxx validate (10 sources)": [sys.executable, "-m", "proxx_cli", "validate", str(tiny)],
+            "proxx validate (10 x 2 s 1080p ProRes HQ, 2 tracks)": [
+                sys.executable,
+                "-m",
+                "proxx_cli",
+                "validate",
+                str(hd),
+            ],
+        }
         timed(cases["proxx validate (10 sources)"])  # warm the binary-facts cache
         runs: dict[str, list[tuple[float, float]]] = {k: [] for k in cases}
         for _ in range(args.repeat):

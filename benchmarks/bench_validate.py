@@ -37,9 +37,16 @@ def build(root: Path, count: int, template: str) -> Path:
         sources.append(str(path))
     out = root / "out"
     out.mkdir()
-    doc = {"jobspec_version": "1.0.0", "sources": sources, "output_dir": str(out),
-           "output_name_template": template, "proxy_profile": "offline_prores_proxy_1920x1080",
-           "codec": "prores", "container": "mov", "fps_mode": "preserve_source"}
+    doc = {
+        "jobspec_version": "1.0.0",
+        "sources": sources,
+        "output_dir": str(out),
+        "output_name_template": template,
+        "proxy_profile": "offline_prores_proxy_1920x1080",
+        "codec": "prores",
+        "container": "mov",
+        "fps_mode": "preserve_source",
+    }
     job = root / "job.json"
     job.write_text(json.dumps(doc))
     return job
@@ -48,8 +55,12 @@ def build(root: Path, count: int, template: str) -> Path:
 def measure(job: Path) -> tuple[float, float, int]:
     """(seconds, peak RSS in MB, exit code) of one `proxx validate`."""
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "proxx_cli", "validate", str(job)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxx_cli", "validate", str(job)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.monotonic() - t0
     return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)

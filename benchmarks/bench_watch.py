@@ -93,8 +93,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000])
     parser.add_argument("--mode", choices=("polling", "events"), default="polling")
     args = parser.parse_args()
-    cols = ("jobs", "jobs_per_s", "ms_first_10pct", "ms_last_10pct", "first_claim_s", "wall_s",
-            "lstat_per_job", "validations_per_job", "fsyncs_per_job", "listed_per_job")
+    cols = (
+        "jobs",
+        "jobs_per_s",
+        "ms_first_10pct",
+        "ms_last_10pct",
+        "first_claim_s",
+        "wall_s",
+        "lstat_per_job",
+        "validations_per_job",
+        "fsyncs_per_job",
+        "listed_per_job",
+    )
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for n in args.sizes:

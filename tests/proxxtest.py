@@ -45,8 +45,14 @@ class CLIResult:
 def run_cli(*args, env_extra: dict | None = None, timeout: float = 240) -> CLIResult:
     env = dict(os.environ)
     env.update(env_extra or {})
-    proc = subprocess.run([sys.executable, "-m", "proxx_cli", *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "proxx_cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     return CLIResult(proc)
 
 

@@ -36,8 +36,13 @@ SUMMARIES = {
 }
 #: other names a person types for a topic
 ALIASES = {
-    "avid": "nle-avid", "media-composer": "nle-avid", "fcp": "nle-fcp", "final-cut": "nle-fcp",
-    "finalcut": "nle-fcp", "premiere": "nle-premiere", "premiere-pro": "nle-premiere",
+    "avid": "nle-avid",
+    "media-composer": "nle-avid",
+    "fcp": "nle-fcp",
+    "final-cut": "nle-fcp",
+    "finalcut": "nle-fcp",
+    "premiere": "nle-premiere",
+    "premiere-pro": "nle-premiere",
 }
 
 

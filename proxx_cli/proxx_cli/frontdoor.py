@@ -16,9 +16,15 @@ from collections import Counter
 from typing import Any
 
 #: JobSpec keys the command line sets, and the option that sets each (to word problems for a person)
-OPTIONS = {"proxy_profile": "--profile", "layout": "--layout", "raster": "--raster", "output_dir": "--output-dir",
-           "output_name_template": "--template", "deliverables": "--deliverables",
-           "existing_outputs": "--existing-outputs"}
+OPTIONS = {
+    "proxy_profile": "--profile",
+    "layout": "--layout",
+    "raster": "--raster",
+    "output_dir": "--output-dir",
+    "output_name_template": "--template",
+    "deliverables": "--deliverables",
+    "existing_outputs": "--existing-outputs",
+}
 
 
 def _list(text: str) -> list[str]:
@@ -27,22 +33,37 @@ def _list(text: str) -> list[str]:
 
 def add_source_options(p: argparse.ArgumentParser) -> None:
     """The positional inputs and the options that build a job from media."""
-    p.add_argument("inputs", nargs="+", metavar="JOB.json|MEDIA",
-                   help="a JobSpec file, or media files, folders (camera cards are recognised) and glob patterns "
-                        "with --profile or --preset")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="JOB.json|MEDIA",
+        help="a JobSpec file, or media files, folders (camera cards are recognised) and glob patterns "
+        "with --profile or --preset",
+    )
     g = p.add_argument_group("a job from media instead of a JobSpec file (proxx docs operator-guide)")
     g.add_argument("--preset", metavar="NAME", help="facility defaults: the node config's [presets.NAME] table")
     g.add_argument("--config", metavar="TOML", help="the node config holding the presets (default: $PROXX_CONFIG)")
     g.add_argument("--profile", dest="proxy_profile", metavar="PROFILE", help="the proxy profile (proxx profiles)")
-    g.add_argument("--layout", choices=("output_dir", "proxy_subfolder", "avid_mxf"),
-                   help="where proxies land (default output_dir; proxy_subfolder: a Proxy/ folder beside each source)")
+    g.add_argument(
+        "--layout",
+        choices=("output_dir", "proxy_subfolder", "avid_mxf"),
+        help="where proxies land (default output_dir; proxy_subfolder: a Proxy/ folder beside each source)",
+    )
     g.add_argument("--raster", choices=("fit", "half", "quarter"), help="proxy size (default fit)")
     g.add_argument("--output-dir", metavar="DIR", help="the folder proxies and sidecars go to (it must exist)")
-    g.add_argument("--template", dest="output_name_template", metavar="TEMPLATE",
-                   help="output name template (default {source_name}: the name every NLE relinks on)")
+    g.add_argument(
+        "--template",
+        dest="output_name_template",
+        metavar="TEMPLATE",
+        help="output name template (default {source_name}: the name every NLE relinks on)",
+    )
     g.add_argument("--deliverables", type=_list, metavar="LIST", help="comma-separated: ale,fcpxml,otio,mhl")
-    g.add_argument("--existing-outputs", dest="existing_outputs", choices=("fail", "skip_verified", "overwrite"),
-                   help="what to do with proxies already there (default fail)")
+    g.add_argument(
+        "--existing-outputs",
+        dest="existing_outputs",
+        choices=("fail", "skip_verified", "overwrite"),
+        help="what to do with proxies already there (default fail)",
+    )
 
 
 def building(args: argparse.Namespace) -> bool:
@@ -71,10 +92,14 @@ def build_job(args: argparse.Namespace, err) -> tuple[dict[str, Any] | None, lis
 
     if not (args.preset or args.proxy_profile):
         single = args.inputs[0] if len(args.inputs) == 1 else None
-        what = (f"{single}: is a directory; to make proxies of the media in it" if single and os.path.isdir(single)
-                else "to make proxies of media files, folders or cards")
-        raise UsageError(f"{what}, give --profile PROFILE or --preset NAME (see proxx profiles); a job file "
-                         f"is one JSON file")
+        what = (
+            f"{single}: is a directory; to make proxies of the media in it"
+            if single and os.path.isdir(single)
+            else "to make proxies of media files, folders or cards"
+        )
+        raise UsageError(
+            f"{what}, give --profile PROFILE or --preset NAME (see proxx profiles); a job file is one JSON file"
+        )
     preset: dict[str, Any] = {}
     if args.preset:
         preset = dict(load_node_config(args.config).preset(args.preset))
@@ -163,15 +188,26 @@ def summary(result, stream) -> None:
             media += duration
         out = os.path.basename(clip.output.path) if clip.output is not None and clip.output.path else "-"
         why = f"{clip.failure.category}: {clip.failure.message.splitlines()[0]}" if clip.failure else ""
-        table.add_row(f"{clip.index} {os.path.basename(clip.source.path)}", clip.status,
-                      _clock(duration), speed, out, why, style=None if clip.failure is None else "red")
+        table.add_row(
+            f"{clip.index} {os.path.basename(clip.source.path)}",
+            clip.status,
+            _clock(duration),
+            speed,
+            out,
+            why,
+            style=None if clip.failure is None else "red",
+        )
     console = Console(file=stream, highlight=False)
     console.print(table)
     counts = Counter(c.status for c in result.clips)
     took = (result.timing or {}).get("seconds")
     pace = f", {media / took:.1f}x real time" if took and media else ""
-    console.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) +
-                  f"; {_clock(media)} of media in {_clock(took)}{pace}", markup=False, highlight=False)
+    console.print(
+        ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        + f"; {_clock(media)} of media in {_clock(took)}{pace}",
+        markup=False,
+        highlight=False,
+    )
 
 
 def write_beside(path: str, text: str, sources: Any, *, replace: bool) -> None:
@@ -182,4 +218,5 @@ def write_beside(path: str, text: str, sources: Any, *, replace: bool) -> None:
 
     names = [s for s in sources if isinstance(s, str)] if isinstance(sources, list) else []
     WriteGate(names, (os.path.dirname(os.path.abspath(path)),)).write_bytes(
-        os.path.abspath(path), text.encode("utf-8"), replace=replace)
+        os.path.abspath(path), text.encode("utf-8"), replace=replace
+    )

@@ -66,8 +66,11 @@ def _check(args, engines):
 
     args.job = "job"
     document, problems, _ = _build(args)
-    checked = check_document(document, engines, input_problems=tuple(
-        Problem(path="/sources", message=f"{where}: {message}") for where, message in problems))
+    checked = check_document(
+        document,
+        engines,
+        input_problems=tuple(Problem(path="/sources", message=f"{where}: {message}") for where, message in problems),
+    )
     if checked.job is None:
         checked = _with_option_hints(checked, frontdoor.option_hint)
     return checked
@@ -110,18 +113,24 @@ def cmd_validate(args) -> int:
         from proxx_core.pipeline.serialization import written_folders
 
         warnings = [{"path": f"/sources/{c.index - 1}", "message": w} for c in checked.job.clips for w in c.warnings]
-        finals = [p for c in checked.job.clips
-                  for p in (c.plan.request.output_path, *(t.path for t in c.plan.request.extra_outputs))]
+        finals = [
+            p
+            for c in checked.job.clips
+            for p in (c.plan.request.output_path, *(t.path for t in c.plan.request.extra_outputs))
+        ]
         existing = existing_output_warning(checked.job.spec, finals)
         if existing:
             warnings.append({"path": "/existing_outputs", "message": existing})
         folders = written_folders(checked.job)
         for w in warnings:
             _err(f"proxx: {args.job}: warning: {w['path']}: {w['message']}")
-    doc = {"valid": checked.job is not None,
-           "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,  # type: ignore[union-attr]  # no refusal: a job
-           "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems],
-           "warnings": warnings, "folders": folders}
+    doc = {
+        "valid": checked.job is not None,
+        "job_id": checked.refusal.job_id if checked.refusal else checked.job.job_id,  # type: ignore[union-attr]  # no refusal: a job
+        "problems": [{"path": p.path, "message": p.message, "category": p.category} for p in checked.problems],
+        "warnings": warnings,
+        "folders": folders,
+    }
     if checked.job is not None and checked.job.refused:
         doc["refused_clips"] = _refused_data(checked.job.refused)
     _out(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
@@ -129,8 +138,16 @@ def cmd_validate(args) -> int:
 
 
 def _refused_data(refused) -> list[dict]:
-    return [{"index": r.index, "source": r.source, "path": r.problem.path, "message": r.problem.message,
-             "category": r.problem.category} for r in refused]
+    return [
+        {
+            "index": r.index,
+            "source": r.source,
+            "path": r.problem.path,
+            "message": r.problem.message,
+            "category": r.problem.category,
+        }
+        for r in refused
+    ]
 
 
 def _report_refused(path: str, refused) -> None:
@@ -138,8 +155,10 @@ def _report_refused(path: str, refused) -> None:
     for r in refused:
         _err(f"proxx: {path}: warning: {r.problem.path}: {r.problem.message}")
     if refused:
-        _err(f"proxx: {path}: warning: {len(refused)} clip(s) refused (\"unsupported_sources\": \"fail_clip\"); "
-             f"the job will run without them and report them FAILED")
+        _err(
+            f'proxx: {path}: warning: {len(refused)} clip(s) refused ("unsupported_sources": "fail_clip"); '
+            f"the job will run without them and report them FAILED"
+        )
 
 
 def cmd_plan(args) -> int:
@@ -185,8 +204,9 @@ def cmd_run(args) -> int:
     _report_refused(args.job, checked.job.refused)
     try:
         durations = {c.index: c.source_info.duration_seconds for c in checked.job.clips}
-        with make_display(args.progress, len(checked.job.clips) + len(checked.job.refused),
-                          durations=durations) as display:
+        with make_display(
+            args.progress, len(checked.job.clips) + len(checked.job.refused), durations=durations
+        ) as display:
             result = run_job(checked.job, engines, max_workers=args.max_workers, cancel=cancel, events=display)
     finally:
         for s, h in previous.items():
@@ -283,8 +303,15 @@ def cmd_engines(args) -> int:
     for name in engines.names:
         item = engines.loaded[name]
         caps, ident = engines.capabilities(name), engines.identity(name)
-        rows.append({"name": name, "distribution": item.distribution, "plugin": item.plugin,
-                     "identity": to_data(ident), "capabilities": to_data(caps)})
+        rows.append(
+            {
+                "name": name,
+                "distribution": item.distribution,
+                "plugin": item.plugin,
+                "identity": to_data(ident),
+                "capabilities": to_data(caps),
+            }
+        )
     failures = [to_data(f) for f in engines.failures]
     if args.json:
         _out(json.dumps({"engines": rows, "failed_to_load": failures}, ensure_ascii=False, indent=2) + "\n")
@@ -295,13 +322,23 @@ def cmd_engines(args) -> int:
     console = Console(highlight=False, soft_wrap=True)
     for r in rows:
         c, i = r["capabilities"], r["identity"]
-        state = ("[green]available[/green]" if c["available"]
-                 else f"[red]unavailable[/red]: {escape(c['unavailable_reason'] or '')}")
-        console.print(f"[bold]{r['name']}[/bold]  ({escape(r['distribution'] or r['plugin'])}, "
-                      f"contract {i['contract_version']})  {state}")
-        for label, value in (("build", i.get("build")), ("binary", i.get("binary")), ("sha256", i.get("binary_sha256")),
-                             ("profiles", ", ".join(c["profiles"])), ("reads", ", ".join(c["reads"])),
-                             ("features", ", ".join(c.get("features", ())))):
+        state = (
+            "[green]available[/green]"
+            if c["available"]
+            else f"[red]unavailable[/red]: {escape(c['unavailable_reason'] or '')}"
+        )
+        console.print(
+            f"[bold]{r['name']}[/bold]  ({escape(r['distribution'] or r['plugin'])}, "
+            f"contract {i['contract_version']})  {state}"
+        )
+        for label, value in (
+            ("build", i.get("build")),
+            ("binary", i.get("binary")),
+            ("sha256", i.get("binary_sha256")),
+            ("profiles", ", ".join(c["profiles"])),
+            ("reads", ", ".join(c["reads"])),
+            ("features", ", ".join(c.get("features", ()))),
+        ):
             if value:
                 console.print(f"  {label:<9}{escape(value)}")
         for note in c["notes"]:
@@ -312,8 +349,10 @@ def cmd_engines(args) -> int:
 
         console.print("No engines installed. Install one, e.g. " + install_command("proxx-engine-ffmpeg"))
     for f in failures:
-        console.print(f"[red]failed to load[/red] {escape(f['plugin'])} "
-                      f"({escape(f['distribution'] or 'unknown distribution')}): {escape(f['reason'])}")
+        console.print(
+            f"[red]failed to load[/red] {escape(f['plugin'])} "
+            f"({escape(f['distribution'] or 'unknown distribution')}): {escape(f['reason'])}"
+        )
     return 0
 
 
@@ -333,8 +372,9 @@ def cmd_profiles(args) -> int:
     for n in sorted(PROFILES):
         p = PROFILES[n]
         audio = f"{p.audio_codec}" + (f" {p.audio_sample_rate // 1000} kHz" if p.audio_sample_rate else ", source rate")
-        table.add_row(p.name, p.codec, p.container, p.video, audio + ", every stream kept",
-                      f"{p.max_width}x{p.max_height}")
+        table.add_row(
+            p.name, p.codec, p.container, p.video, audio + ", every stream kept", f"{p.max_width}x{p.max_height}"
+        )
     Console(width=160).print(table)
     return 0
 
@@ -380,8 +420,9 @@ class _VersionAction(argparse.Action):
     """``--version``, computed only when asked: no Proxx module, PyAV or jsonschema is imported."""
 
     def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
-        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0,
-                         help=help or "show the version and exit")
+        super().__init__(
+            option_strings=option_strings, dest=dest, default=default, nargs=0, help=help or "show the version and exit"
+        )
 
     def __call__(self, parser, namespace, values, option_string=None):
         from importlib.metadata import PackageNotFoundError, version
@@ -433,18 +474,26 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The CLI; with ``only`` the other commands are registered by name (listed, choosable) but
     their arguments are not built."""
     parser = _Parser(
-        prog="proxx", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="proxx",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Deterministic, verified, relink-safe proxies from camera media.",
         epilog=EXIT_CODES + "\ndocumentation (shipped with Proxx): proxx docs; e.g. proxx docs operator-guide, "
-                            "proxx docs jobspec, proxx docs results")
+        "proxx docs jobspec, proxx docs results",
+    )
     parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name, help_, func, **kw):
         if only is not None and name != only:
             return _NotBuilt()
-        p = sub.add_parser(name, help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter,
-                           epilog=EXIT_CODES, **kw)
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=help_,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=EXIT_CODES,
+            **kw,
+        )
         p.set_defaults(func=func)
         parser.commands.append(name)
         return p
@@ -456,35 +505,73 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     add_source_options(p)
     p = add("plan", "Print the routing and exact commands of every clip as JSON; run nothing.", cmd_plan)
     add_source_options(p)
-    p = add("run", "Run a job: a JobSpec file, or media folders and cards with --profile or --preset "
-                   "(e.g. proxx run --preset dailies /Volumes/A001). On a terminal: live progress, a summary "
-                   "table and the result file's path; through a pipe: the result JSON on stdout.", cmd_run)
+    p = add(
+        "run",
+        "Run a job: a JobSpec file, or media folders and cards with --profile or --preset "
+        "(e.g. proxx run --preset dailies /Volumes/A001). On a terminal: live progress, a summary "
+        "table and the result file's path; through a pipe: the result JSON on stdout.",
+        cmd_run,
+    )
     add_source_options(p)
-    p.add_argument("--result", metavar="PATH", help="also write the result JSON to PATH (on a terminal it "
-                                                    "goes beside the outputs: <output_dir>/<job_id>.proxx-result.json)")
-    p.add_argument("--max-workers", type=_workers, default="auto", metavar="N|auto",
-                   help="clips to encode at once; auto (default): the node's usable CPUs over each clip's thread "
-                        "budget, within memory (proxx docs performance)")
-    p.add_argument("--progress", choices=("auto", "terminal", "jsonl", "none"), default="auto",
-                   help="progress on stderr: auto (default) a live line per running clip when stderr is a terminal; "
-                        "jsonl one JSON event per line (start/progress/done); none (proxx docs operator-guide)")
-    p = add("job", "Write the JobSpec for media folders and cards (the job `proxx run` would run with the same "
-                   "options), to keep, edit, submit to a fleet or drop into a watch folder.", cmd_job)
+    p.add_argument(
+        "--result",
+        metavar="PATH",
+        help="also write the result JSON to PATH (on a terminal it "
+        "goes beside the outputs: <output_dir>/<job_id>.proxx-result.json)",
+    )
+    p.add_argument(
+        "--max-workers",
+        type=_workers,
+        default="auto",
+        metavar="N|auto",
+        help="clips to encode at once; auto (default): the node's usable CPUs over each clip's thread "
+        "budget, within memory (proxx docs performance)",
+    )
+    p.add_argument(
+        "--progress",
+        choices=("auto", "terminal", "jsonl", "none"),
+        default="auto",
+        help="progress on stderr: auto (default) a live line per running clip when stderr is a terminal; "
+        "jsonl one JSON event per line (start/progress/done); none (proxx docs operator-guide)",
+    )
+    p = add(
+        "job",
+        "Write the JobSpec for media folders and cards (the job `proxx run` would run with the same "
+        "options), to keep, edit, submit to a fleet or drop into a watch folder.",
+        cmd_job,
+    )
     add_source_options(p)
-    p.add_argument("-o", "--output", metavar="FILE", help="write the JobSpec to FILE (refused if it exists, unless "
-                                                          "--force) instead of stdout")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the JobSpec to FILE (refused if it exists, unless --force) instead of stdout",
+    )
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    p = add("watch", "Drain a watch folder (pending/ running/ completed/ failed/). Operators drop a spec "
-                     "by writing it elsewhere (or under a hidden name) and renaming it into pending/. "
-                     "Environment: PROXX_WATCH_NODE (node name, default host name), PROXX_WATCH_STABLE_SECONDS, "
-                     "PROXX_WATCH_INVALID_GRACE_SECONDS. Guide: proxx docs watch-folders", cmd_watch)
+    p = add(
+        "watch",
+        "Drain a watch folder (pending/ running/ completed/ failed/). Operators drop a spec "
+        "by writing it elsewhere (or under a hidden name) and renaming it into pending/. "
+        "Environment: PROXX_WATCH_NODE (node name, default host name), PROXX_WATCH_STABLE_SECONDS, "
+        "PROXX_WATCH_INVALID_GRACE_SECONDS. Guide: proxx docs watch-folders",
+        cmd_watch,
+    )
     p.add_argument("dir", help="the watch folder")
-    p.add_argument("--max-workers", type=_workers, default=1, metavar="N|auto",
-                   help="jobs to run at once (default 1); auto: the node's usable CPUs over H.264's 4 threads")
+    p.add_argument(
+        "--max-workers",
+        type=_workers,
+        default=1,
+        metavar="N|auto",
+        help="jobs to run at once (default 1); auto: the node's usable CPUs over H.264's 4 threads",
+    )
     p.add_argument("--once", action="store_true", help="run what is pending, then exit 0")
-    p.add_argument("--poll-seconds", type=_poll_seconds, default=None, metavar="S",
-                   help=f"poll every S seconds instead of using filesystem events "
-                        f"({MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g})")
+    p.add_argument(
+        "--poll-seconds",
+        type=_poll_seconds,
+        default=None,
+        metavar="S",
+        help=f"poll every S seconds instead of using filesystem events ({MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g})",
+    )
     p = add("engines", "List installed engines: versions, binaries, what each reads and makes here.", cmd_engines)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add("profiles", "List the proxy profile catalogue.", cmd_profiles)
@@ -522,17 +609,20 @@ def _add_plugin_commands(add, only: str | None) -> None:
 VERSION = "--version"
 COMMAND_NAMES = frozenset({"validate", "plan", "run", "job", "watch", "engines", "profiles", "schema", "docs", "demo"})
 #: commands of Proxx's optional distributions: `proxx NAME` without them says what to install
-OPTIONAL_COMMANDS = {**dict.fromkeys(("worker", "submit", "status", "wait", "cancel", "workers"),
-                                    ("proxx-fleet", "fleet")),
-                     "dashboard": ("proxx-dashboard", "status-page")}
+OPTIONAL_COMMANDS = {
+    **dict.fromkeys(("worker", "submit", "status", "wait", "cancel", "workers"), ("proxx-fleet", "fleet")),
+    "dashboard": ("proxx-dashboard", "status-page"),
+}
 
 
 def _not_installed(command: str) -> int:
     from proxx_core.support.hints import install_command
 
     dist, topic = OPTIONAL_COMMANDS[command]
-    _err(f"proxx: `proxx {command}` needs the {dist} distribution, which is not installed here (or failed to "
-         f"load): {install_command(dist)} (proxx docs {topic})")
+    _err(
+        f"proxx: `proxx {command}` needs the {dist} distribution, which is not installed here (or failed to "
+        f"load): {install_command(dist)} (proxx docs {topic})"
+    )
     return 1
 
 
@@ -580,8 +670,9 @@ def _seconds(text: str) -> float:
 def _poll_seconds(text: str) -> float:
     value = _seconds(text)
     if not MIN_POLL_SECONDS <= value <= MAX_POLL_SECONDS:
-        raise argparse.ArgumentTypeError(f"must be from {MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g} seconds, "
-                                         f"not {text}")
+        raise argparse.ArgumentTypeError(
+            f"must be from {MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g} seconds, not {text}"
+        )
     return value
 
 

@@ -22,8 +22,7 @@ from proxx_core.contract.progress import DONE, PROGRESS, START, JobEta, Progress
 MODES = ("auto", "terminal", "jsonl", "none")
 
 
-def make_display(mode: str, total: int, stream: TextIO | None = None,
-                 durations: dict[int, float | None] | None = None):
+def make_display(mode: str, total: int, stream: TextIO | None = None, durations: dict[int, float | None] | None = None):
     """The display for ``--progress MODE`` (``auto``: terminal if stderr is one, else none).
     ``durations``: each clip's source duration by index, for the job's overall ETA."""
     stream = stream or sys.stderr
@@ -63,8 +62,12 @@ class JsonlProgress(NoProgress):
 
 def event_record(event: ProgressEvent) -> dict:
     """The JSON-lines record of an event: ``file`` (the source's file name) first, then the rest."""
-    return {"event": event.event, "index": event.index, "file": Path(event.source).name,
-            **{k: v for k, v in event.to_json().items() if k not in ("event", "index")}}
+    return {
+        "event": event.event,
+        "index": event.index,
+        "file": Path(event.source).name,
+        **{k: v for k, v in event.to_json().items() if k not in ("event", "index")},
+    }
 
 
 class TerminalProgress(NoProgress):
@@ -76,9 +79,14 @@ class TerminalProgress(NoProgress):
 
         self._lock = threading.Lock()
         self.console = Console(file=stream, highlight=False)
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24),
-                                 TextColumn("{task.fields[detail]}"), console=self.console, transient=False,
-                                 refresh_per_second=4)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[detail]}"),
+            console=self.console,
+            transient=False,
+            refresh_per_second=4,
+        )
         self.job = self.progress.add_task("clips", total=total, detail=f"0/{total}")
         self.total, self.finished = total, 0
         self.eta = JobEta(durations or {})
@@ -99,10 +107,10 @@ class TerminalProgress(NoProgress):
                 self.progress.update(self.job, detail=self._job_detail())
             if event.event == START:
                 self.tasks[event.index] = self.progress.add_task(
-                    f"clip {event.index} {name}", total=100, detail="starting")
+                    f"clip {event.index} {name}", total=100, detail="starting"
+                )
             elif event.event == PROGRESS and event.index in self.tasks:
-                self.progress.update(self.tasks[event.index], completed=event.percent or 0,
-                                     detail=clip_detail(event))
+                self.progress.update(self.tasks[event.index], completed=event.percent or 0, detail=clip_detail(event))
             elif event.event == DONE:
                 task = self.tasks.pop(event.index, None)
                 if task is not None:
@@ -110,14 +118,15 @@ class TerminalProgress(NoProgress):
                 self.finished += 1
                 self.progress.update(self.job, completed=self.finished, detail=self._job_detail())
                 status = (event.status or "?") + (f" ({event.category})" if event.category else "")
-                self.progress.console.print(f"clip {event.index}: {status}  {name} -> {Path(event.output).name}",
-                                            markup=False)
-
+                self.progress.console.print(
+                    f"clip {event.index}: {status}  {name} -> {Path(event.output).name}", markup=False
+                )
 
     def _job_detail(self) -> str:
         """``1/5  0:42 of 3:10 media  ETA 2:31``"""
-        media = (f"  {format_eta(self.eta.media_done)} of {format_eta(self.eta.total)} media"
-                 if self.eta.durations else "")
+        media = (
+            f"  {format_eta(self.eta.media_done)} of {format_eta(self.eta.total)} media" if self.eta.durations else ""
+        )
         return f"{self.finished}/{self.total}{media}  ETA {format_eta(self.eta.eta_seconds)}"
 
 

@@ -28,10 +28,18 @@ def env_float(name: str, default: float) -> float:
     return value if value >= 0 else default
 
 
-def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_seconds: float | None = None,
-               engines: EngineSet | None = None, stable_seconds: float | None = None,
-               invalid_grace_seconds: float | None = None, stream: TextIO | None = None,
-               install_signal_handlers: bool = True) -> int:
+def watch_main(
+    root: Path,
+    *,
+    max_workers: int = 1,
+    once: bool = False,
+    poll_seconds: float | None = None,
+    engines: EngineSet | None = None,
+    stable_seconds: float | None = None,
+    invalid_grace_seconds: float | None = None,
+    stream: TextIO | None = None,
+    install_signal_handlers: bool = True,
+) -> int:
     """``proxx watch``: 0 when stopped by SIGINT/SIGTERM or when ``once`` drained the folder; 1 fatal."""
     from proxx_core.contract.errors import ProxxError
     from proxx_core.pipeline.pathmap import load_node_config
@@ -53,15 +61,24 @@ def watch_main(root: Path, *, max_workers: int = 1, once: bool = False, poll_sec
     except ProxxError as exc:
         print(f"proxx watch: error: {exc.message}", file=err)
         return 1
-    watcher = Watcher(root, engines, max_workers=max_workers, once=once, poll_seconds=poll_seconds, path_map=path_map,
-                      stable_seconds=stable_seconds, invalid_grace_seconds=invalid_grace_seconds, stream=stream,
-                      node=os.environ.get("PROXX_WATCH_NODE", "").strip() or None, stop=threading.Event())
+    watcher = Watcher(
+        root,
+        engines,
+        max_workers=max_workers,
+        once=once,
+        poll_seconds=poll_seconds,
+        path_map=path_map,
+        stable_seconds=stable_seconds,
+        invalid_grace_seconds=invalid_grace_seconds,
+        stream=stream,
+        node=os.environ.get("PROXX_WATCH_NODE", "").strip() or None,
+        stop=threading.Event(),
+    )
     previous = {}
     deadline = StopDeadline(watcher.stop_grace_seconds + HARD_EXIT_MARGIN_SECONDS, err)
     if install_signal_handlers and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(
-                sig, lambda signum, frame: watcher.request_stop(signal.Signals(signum).name))
+            previous[sig] = signal.signal(sig, lambda signum, frame: watcher.request_stop(signal.Signals(signum).name))
         deadline.start()
     try:
         return watcher.run()
@@ -136,7 +153,11 @@ def _hard_exit(err: TextIO) -> None:
     way nothing can interrupt. Exit anyway (0: the stop was honoured); claimed jobs stay in running/
     and the next start on this node recovers them, as after a kill -9."""
     try:
-        print("proxx watch: still running after the stop grace (a blocked call); exiting now; the next start "
-              "on this node recovers its jobs", file=err, flush=True)
+        print(
+            "proxx watch: still running after the stop grace (a blocked call); exiting now; the next start "
+            "on this node recovers its jobs",
+            file=err,
+            flush=True,
+        )
     finally:
         os._exit(0)

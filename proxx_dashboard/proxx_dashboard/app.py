@@ -40,14 +40,18 @@ def _hours(seconds: Any) -> str:
 
 
 def templates() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(HERE, "templates")),
-                             autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(os.path.join(HERE, "templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters.update(clock=_clock, hours=_hours)
     return env
 
 
-def create_app(reader: Reader, *, token: str | None = None, interval: float = REFRESH_SECONDS,
-               title: str = "Proxx") -> Starlette:
+def create_app(
+    reader: Reader, *, token: str | None = None, interval: float = REFRESH_SECONDS, title: str = "Proxx"
+) -> Starlette:
     env = templates()
     fragment = env.get_template("fragment.html")
     page = env.get_template("page.html")
@@ -60,13 +64,21 @@ def create_app(reader: Reader, *, token: str | None = None, interval: float = RE
 
     async def index(_request: Request) -> Response:
         view = keeper.view
-        return HTMLResponse(page.render(title=title, source=view.snapshot.source, body=view.fragment,
-                                        version=view.version, interval_ms=int(interval * 1000)))
+        return HTMLResponse(
+            page.render(
+                title=title,
+                source=view.snapshot.source,
+                body=view.fragment,
+                version=view.version,
+                interval_ms=int(interval * 1000),
+            )
+        )
 
     async def live(_request: Request) -> Response:
         view = keeper.view
-        return HTMLResponse(view.fragment, headers={"X-Snapshot-Version": str(view.version),
-                                                    "Cache-Control": "no-store"})
+        return HTMLResponse(
+            view.fragment, headers={"X-Snapshot-Version": str(view.version), "Cache-Control": "no-store"}
+        )
 
     async def snapshot(_request: Request) -> Response:
         return Response(keeper.view.json, media_type="application/json", headers={"Cache-Control": "no-store"})
@@ -89,10 +101,17 @@ def create_app(reader: Reader, *, token: str | None = None, interval: float = RE
             keeper.stop()
 
     middleware = [Middleware(TokenGate, token=token)] if token else []
-    app = Starlette(routes=[
-        Route("/", index), Route("/live", live), Route("/api/snapshot", snapshot), Route("/metrics", prometheus),
-        Route("/report/{result:path}", report),
-        Mount("/static", StaticFiles(directory=os.path.join(HERE, "static")), name="static"),
-    ], middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/live", live),
+            Route("/api/snapshot", snapshot),
+            Route("/metrics", prometheus),
+            Route("/report/{result:path}", report),
+            Mount("/static", StaticFiles(directory=os.path.join(HERE, "static")), name="static"),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
     app.state.keeper = keeper
     return app

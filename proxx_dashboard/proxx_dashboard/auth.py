@@ -52,7 +52,9 @@ class TokenGate:
             response = PlainTextResponse(
                 "401: this dashboard needs its token: open it as /?token=<token> or send "
                 "'Authorization: Bearer <token>' (the token given with --token or PROXX_DASHBOARD_TOKEN)\n",
-                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
             await response(scope, receive, send)
             return
 

@@ -41,8 +41,9 @@ def shown_url(url: str) -> str:
 class FleetReader:
     """The :class:`~.model.Reader` of a fleet's Redis (``url`` as ``proxx worker --broker``)."""
 
-    def __init__(self, url: str, *, follow: Iterable[str] = (), store: Any = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self, url: str, *, follow: Iterable[str] = (), store: Any = None, clock: Callable[[], float] = time.time
+    ):
         if store is None:
             from proxx_fleet.store import Store
 
@@ -81,24 +82,41 @@ class FleetReader:
             slots.extend(job_slots)
             clips.update(counts)
         jobs = Counter(j.state for j in (*running, *history))
-        return Snapshot(source=self.url, taken_at=now_rfc3339(), nodes=tuple(nodes), slots=tuple(slots),
-                        running=tuple(running), history=tuple(history), clips_by_status=dict(clips),
-                        jobs_by_state=dict(jobs), errors=tuple(errors),
-                        read_seconds=round(time.perf_counter() - started, 4))
+        return Snapshot(
+            source=self.url,
+            taken_at=now_rfc3339(),
+            nodes=tuple(nodes),
+            slots=tuple(slots),
+            running=tuple(running),
+            history=tuple(history),
+            clips_by_status=dict(clips),
+            jobs_by_state=dict(jobs),
+            errors=tuple(errors),
+            read_seconds=round(time.perf_counter() - started, 4),
+        )
 
     def _node(self, record: dict[str, Any], now: float) -> Node:
         beat = parse_time(record.get("heartbeat_at"))
         age = None if beat is None else round(max(0.0, now - beat), 1)
         load = record.get("load")
-        return Node(name=str(record.get("node")), node=str(record.get("node")), pid=record.get("pid"), state=ALIVE,
-                    reason=f"registered in the fleet; heartbeat every {record.get('heartbeat_seconds')} s",
-                    heartbeat_age=age, load=(float(load),) if isinstance(load, (int, float)) else None,
-                    max_workers=record.get("max_workers"), engines=_obj(record.get("engines")),
-                    started_at=record.get("started_at"), jobs=len(record.get("running") or []),
-                    allowed=_obj(record.get("allow")))
+        return Node(
+            name=str(record.get("node")),
+            node=str(record.get("node")),
+            pid=record.get("pid"),
+            state=ALIVE,
+            reason=f"registered in the fleet; heartbeat every {record.get('heartbeat_seconds')} s",
+            heartbeat_age=age,
+            load=(float(load),) if isinstance(load, (int, float)) else None,
+            max_workers=record.get("max_workers"),
+            engines=_obj(record.get("engines")),
+            started_at=record.get("started_at"),
+            jobs=len(record.get("running") or []),
+            allowed=_obj(record.get("allow")),
+        )
 
-    def _job(self, job_id: str, job: dict[str, Any], rows: list[dict[str, Any]],
-             now: float) -> tuple[Job, list[Slot], Counter[str]]:
+    def _job(
+        self, job_id: str, job: dict[str, Any], rows: list[dict[str, Any]], now: float
+    ) -> tuple[Job, list[Slot], Counter[str]]:
         sources = job["document"].get("sources") or []
         counts: Counter[str] = Counter()
         slots, failures = [], []
@@ -109,12 +127,20 @@ class FleetReader:
                 progress = _obj(json.loads(row["progress"])) if row.get("progress") else {}
                 lost = not row.get("heartbeat")
                 began = parse_time(row.get("started_at"))
-                slots.append(Slot(node=str(row.get("node")), job=job_id, index=i,
-                                  file=Path(str(sources[i - 1] if i <= len(sources) else "")).name,
-                                  percent=_number(progress.get("percent")), speed=_number(progress.get("speed")),
-                                  fps=_number(progress.get("fps")), eta_seconds=_number(progress.get("eta_seconds")),
-                                  quiet_seconds=None if began is None else round(max(0.0, now - began), 1),
-                                  lost=lost))
+                slots.append(
+                    Slot(
+                        node=str(row.get("node")),
+                        job=job_id,
+                        index=i,
+                        file=Path(str(sources[i - 1] if i <= len(sources) else "")).name,
+                        percent=_number(progress.get("percent")),
+                        speed=_number(progress.get("speed")),
+                        fps=_number(progress.get("fps")),
+                        eta_seconds=_number(progress.get("eta_seconds")),
+                        quiet_seconds=None if began is None else round(max(0.0, now - began), 1),
+                        lost=lost,
+                    )
+                )
                 counts[LOST.upper() if lost else "RUNNING"] += 1
             elif state in FINAL and result:
                 counts[str(result.get("status"))] += 1
@@ -128,8 +154,20 @@ class FleetReader:
         elif counts.get("LOST"):
             state = LOST
         else:
-            state = Status.COMPLETED if set(counts) <= {Status.COMPLETED, Status.SKIPPED} else (
-                Status.PARTIAL if counts.get(Status.COMPLETED) else Status.FAILED)
-        view = Job(name=job_id, job_id=job_id, state=state, node=None, clips_total=len(rows), clips_done=done,
-                   by_status=dict(counts), failures=tuple(failures), started_at=job.get("submitted_at"))
+            state = (
+                Status.COMPLETED
+                if set(counts) <= {Status.COMPLETED, Status.SKIPPED}
+                else (Status.PARTIAL if counts.get(Status.COMPLETED) else Status.FAILED)
+            )
+        view = Job(
+            name=job_id,
+            job_id=job_id,
+            state=state,
+            node=None,
+            clips_total=len(rows),
+            clips_done=done,
+            by_status=dict(counts),
+            failures=tuple(failures),
+            started_at=job.get("submitted_at"),
+        )
         return view, slots, counts

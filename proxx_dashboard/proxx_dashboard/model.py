@@ -135,16 +135,21 @@ def merge(snapshots: Sequence[Snapshot]) -> Snapshot:
     if len(snapshots) == 1:
         return snapshots[0]
     return Snapshot(
-        source=" + ".join(s.source for s in snapshots), taken_at=max(s.taken_at for s in snapshots),
+        source=" + ".join(s.source for s in snapshots),
+        taken_at=max(s.taken_at for s in snapshots),
         read_seconds=round(sum(s.read_seconds for s in snapshots), 4),
-        nodes=tuple(n for s in snapshots for n in s.nodes), slots=tuple(c for s in snapshots for c in s.slots),
-        running=tuple(j for s in snapshots for j in s.running), pending=sum(s.pending for s in snapshots),
-        history=tuple(sorted((j for s in snapshots for j in s.history), key=lambda j: j.finished_at or "",
-                             reverse=True)),
+        nodes=tuple(n for s in snapshots for n in s.nodes),
+        slots=tuple(c for s in snapshots for c in s.slots),
+        running=tuple(j for s in snapshots for j in s.running),
+        pending=sum(s.pending for s in snapshots),
+        history=tuple(
+            sorted((j for s in snapshots for j in s.history), key=lambda j: j.finished_at or "", reverse=True)
+        ),
         clips_by_status=_summed([s.clips_by_status for s in snapshots]),
         jobs_by_state=_summed([s.jobs_by_state for s in snapshots]),
         reports={k: v for s in snapshots for k, v in s.reports.items()},
-        errors=tuple(e for s in snapshots for e in s.errors))
+        errors=tuple(e for s in snapshots for e in s.errors),
+    )
 
 
 class Combined:

@@ -47,11 +47,16 @@ class SnapshotKeeper:
             snapshot = self.reader.read()
         except Exception as exc:  # a fault in one read must never stop the page
             previous = self._view.snapshot if self._view else Snapshot(source="", taken_at=now_rfc3339())
-            snapshot = attrs.evolve(previous, errors=(f"reading failed: {type(exc).__name__}: {exc}",
-                                                      traceback.format_exc(limit=3)))
+            snapshot = attrs.evolve(
+                previous, errors=(f"reading failed: {type(exc).__name__}: {exc}", traceback.format_exc(limit=3))
+            )
         data: dict[str, Any] = {"version": self.refreshes, **snapshot.to_json()}
-        self._view = View(snapshot=snapshot, version=self.refreshes, fragment=self.render(snapshot),
-                          json=json.dumps(data, sort_keys=True).encode("utf-8"))
+        self._view = View(
+            snapshot=snapshot,
+            version=self.refreshes,
+            fragment=self.render(snapshot),
+            json=json.dumps(data, sort_keys=True).encode("utf-8"),
+        )
         self._ready.set()
 
     @property

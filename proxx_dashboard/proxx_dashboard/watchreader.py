@@ -67,9 +67,16 @@ class WatchFolderReader:
     """The :class:`~.model.Reader` of one watch folder. ``node``: this machine's node name as its
     watchers see it (default as `proxx watch`: ``PROXX_WATCH_NODE``, else the host name)."""
 
-    def __init__(self, root: Path, *, node: str | None = None, stall_seconds: float = DEFAULT_STALL_SECONDS,
-                 lost_seconds: float = DEFAULT_LOST_SECONDS, history: int = DEFAULT_HISTORY,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        node: str | None = None,
+        stall_seconds: float = DEFAULT_STALL_SECONDS,
+        lost_seconds: float = DEFAULT_LOST_SECONDS,
+        history: int = DEFAULT_HISTORY,
+        clock: Callable[[], float] = time.time,
+    ):
         self.root = Path(os.path.abspath(root))
         self.me = Owner.current(node=node if node is not None else os.environ.get("PROXX_WATCH_NODE"))
         self.stall_seconds, self.lost_seconds, self.history, self.clock = stall_seconds, lost_seconds, history, clock
@@ -90,10 +97,20 @@ class WatchFolderReader:
         jobs.update(job.state for job in running)
         jobs["pending"] = pending
         shown = tuple(sorted(history, key=lambda j: j.finished_at or "", reverse=True)[: self.history])
-        return Snapshot(source=str(self.root), taken_at=now_rfc3339(), nodes=tuple(nodes), slots=tuple(slots),
-                        running=tuple(running), pending=pending, history=shown, clips_by_status=dict(clips),
-                        jobs_by_state=dict(jobs), reports=reports, errors=tuple(errors),
-                        read_seconds=round(time.perf_counter() - started, 4))
+        return Snapshot(
+            source=str(self.root),
+            taken_at=now_rfc3339(),
+            nodes=tuple(nodes),
+            slots=tuple(slots),
+            running=tuple(running),
+            pending=pending,
+            history=shown,
+            clips_by_status=dict(clips),
+            jobs_by_state=dict(jobs),
+            reports=reports,
+            errors=tuple(errors),
+            read_seconds=round(time.perf_counter() - started, 4),
+        )
 
     def _list(self, sub: str, errors: list[str]) -> list[str]:
         try:
@@ -115,9 +132,13 @@ class WatchFolderReader:
             live = _obj(read_json(folder / PROGRESS_FILE))
             node = self._node(entry, owner, live, now)
             try:
-                claimed = sorted(n for n in os.listdir(folder) if not n.startswith(".")
-                                 and n not in (OWNER_FILE, CHILDREN_FILE, PROGRESS_FILE)
-                                 and not n.endswith(FINISHING_SUFFIX))
+                claimed = sorted(
+                    n
+                    for n in os.listdir(folder)
+                    if not n.startswith(".")
+                    and n not in (OWNER_FILE, CHILDREN_FILE, PROGRESS_FILE)
+                    and not n.endswith(FINISHING_SUFFIX)
+                )
             except OSError:
                 continue  # filed and removed meanwhile
             live_jobs = _obj(live.get("jobs"))
@@ -147,12 +168,18 @@ class WatchFolderReader:
                 state, reason = ALIVE, f"heartbeat {age:.0f} s ago"
         load = live.get("load")
         engines = live.get("engines")
-        return Node(name=entry, node=owner.node if owner else entry.rsplit(".", 2)[0],
-                    pid=owner.pid if owner else None, state=state, reason=reason, heartbeat_age=age,
-                    load=tuple(x for x in load if isinstance(x, (int, float))) if isinstance(load, list) else None,
-                    max_workers=live.get("max_workers") if isinstance(live.get("max_workers"), int) else None,
-                    engines=engines if isinstance(engines, dict) else {},
-                    started_at=owner.started_at if owner else None)
+        return Node(
+            name=entry,
+            node=owner.node if owner else entry.rsplit(".", 2)[0],
+            pid=owner.pid if owner else None,
+            state=state,
+            reason=reason,
+            heartbeat_age=age,
+            load=tuple(x for x in load if isinstance(x, (int, float))) if isinstance(load, list) else None,
+            max_workers=live.get("max_workers") if isinstance(live.get("max_workers"), int) else None,
+            engines=engines if isinstance(engines, dict) else {},
+            started_at=owner.started_at if owner else None,
+        )
 
     def _live_job(self, name: str, node: Node, live: Any, now: float) -> tuple[Job, list[Slot]]:
         lost = node.state == LOST
@@ -168,10 +195,21 @@ class WatchFolderReader:
             last = parse_time(clip.get("updated_at")) or parse_time(clip.get("started_at"))
             quiet = None if last is None else round(max(0.0, now - last), 1)
             media_running += (percent or 0.0) / 100 * (_number(clip.get("source_seconds")) or 0.0)
-            slots.append(Slot(node=node.node, job=name, index=int(clip.get("index") or 0), file=str(clip.get("file")),
-                              percent=percent, fps=_number(clip.get("fps")), speed=_number(clip.get("speed")),
-                              eta_seconds=None if lost else _number(clip.get("eta_seconds")), quiet_seconds=quiet,
-                              stalled=not lost and quiet is not None and quiet > self.stall_seconds, lost=lost))
+            slots.append(
+                Slot(
+                    node=node.node,
+                    job=name,
+                    index=int(clip.get("index") or 0),
+                    file=str(clip.get("file")),
+                    percent=percent,
+                    fps=_number(clip.get("fps")),
+                    speed=_number(clip.get("speed")),
+                    eta_seconds=None if lost else _number(clip.get("eta_seconds")),
+                    quiet_seconds=quiet,
+                    stalled=not lost and quiet is not None and quiet > self.stall_seconds,
+                    lost=lost,
+                )
+            )
         total = _number(live.get("source_seconds"))
         done_seconds = (_number(live.get("done_seconds")) or 0.0) + media_running
         began = parse_time(live.get("started_at"))
@@ -181,13 +219,25 @@ class WatchFolderReader:
         by_status = dict(done)
         if slots:
             by_status[LOST.upper() if lost else "RUNNING"] = len(slots)
-        failures = tuple(Failure(index=int(f.get("index") or 0), file=str(f.get("file")),
-                                 category=str(f.get("category"))) for f in live.get("failures") or []
-                         if isinstance(f, dict))
-        return Job(name=name, job_id=live.get("job_id"), state=LOST if lost else "running", node=node.node,
-                   clips_total=int(live.get("clips") or 0), clips_done=sum(done.values()), by_status=by_status,
-                   source_seconds=total, source_seconds_done=round(done_seconds, 1), eta_seconds=eta,
-                   failures=failures, started_at=live.get("started_at")), slots
+        failures = tuple(
+            Failure(index=int(f.get("index") or 0), file=str(f.get("file")), category=str(f.get("category")))
+            for f in live.get("failures") or []
+            if isinstance(f, dict)
+        )
+        return Job(
+            name=name,
+            job_id=live.get("job_id"),
+            state=LOST if lost else "running",
+            node=node.node,
+            clips_total=int(live.get("clips") or 0),
+            clips_done=sum(done.values()),
+            by_status=by_status,
+            source_seconds=total,
+            source_seconds_done=round(done_seconds, 1),
+            eta_seconds=eta,
+            failures=failures,
+            started_at=live.get("started_at"),
+        ), slots
 
     # -------------------------------------------------------------------------- history
     def _history(self, errors: list[str]) -> tuple[list[Job], Counter[str], dict[str, str]]:
@@ -244,8 +294,14 @@ def summarise(rel: str, data: Any, mtime: float) -> tuple[Job, Counter[str], str
     failures = [_failure(c) for c in clips if isinstance(c.get("failure"), dict)]
     for problem in data.get("problems") or []:
         if isinstance(problem, dict):
-            failures.append(Failure(index=0, file=str(problem.get("path") or "/"),
-                                    category=str(problem.get("category")), message=str(problem.get("message"))))
+            failures.append(
+                Failure(
+                    index=0,
+                    file=str(problem.get("path") or "/"),
+                    category=str(problem.get("category")),
+                    message=str(problem.get("message")),
+                )
+            )
     timing = _obj(data.get("timing"))
     watch = _obj(timing.get("watch"))
     owner = _obj(watch.get("owner"))
@@ -253,15 +309,36 @@ def summarise(rel: str, data: Any, mtime: float) -> tuple[Job, Counter[str], str
     total = round(sum(s for s in seconds if s), 3)
     made = (Status.COMPLETED, Status.SKIPPED)
     done = round(sum(s for s, c in zip(seconds, clips, strict=True) if s and c.get("status") in made), 3)
-    report = next((d["path"] for d in data.get("deliverables") or [] if isinstance(d, dict)
-                   and d.get("name") == "report" and isinstance(d.get("path"), str) and d["path"].endswith(".html")
-                   and d.get("sha256")), None)
+    report = next(
+        (
+            d["path"]
+            for d in data.get("deliverables") or []
+            if isinstance(d, dict)
+            and d.get("name") == "report"
+            and isinstance(d.get("path"), str)
+            and d["path"].endswith(".html")
+            and d.get("sha256")
+        ),
+        None,
+    )
     finished = timing.get("finished_at") or watch.get("recovered_at") or datetime.fromtimestamp(mtime).isoformat()
-    job = Job(name=name, job_id=data.get("job_id"), state=str(data.get("status")), node=owner.get("node"),
-              clips_total=len(clips), clips_done=len(clips), by_status=dict(counts), source_seconds=total,
-              source_seconds_done=done, failures=tuple(failures), started_at=timing.get("started_at"),
-              finished_at=str(finished), seconds=_number(timing.get("seconds")), result=rel,
-              report_url=f"report/{rel}" if report else None)
+    job = Job(
+        name=name,
+        job_id=data.get("job_id"),
+        state=str(data.get("status")),
+        node=owner.get("node"),
+        clips_total=len(clips),
+        clips_done=len(clips),
+        by_status=dict(counts),
+        source_seconds=total,
+        source_seconds_done=done,
+        failures=tuple(failures),
+        started_at=timing.get("started_at"),
+        finished_at=str(finished),
+        seconds=_number(timing.get("seconds")),
+        result=rel,
+        report_url=f"report/{rel}" if report else None,
+    )
     return job, counts, report
 
 
@@ -271,6 +348,10 @@ def _failure(clip: Mapping[str, Any]) -> Failure:
     failed = [c for c in commands if c.get("exit_code") not in (0, None)] or commands
     line = decisive_stderr_line(str(failed[-1]["stderr_tail"])) if failed else None
     source = _obj(clip.get("source"))
-    return Failure(index=int(clip.get("index") or 0), file=Path(str(source.get("path") or "")).name,
-                   category=str(failure.get("category")), message=str(failure.get("message") or ""),
-                   stderr_line=line)
+    return Failure(
+        index=int(clip.get("index") or 0),
+        file=Path(str(source.get("path") or "")).name,
+        category=str(failure.get("category")),
+        message=str(failure.get("message") or ""),
+        stderr_line=line,
+    )

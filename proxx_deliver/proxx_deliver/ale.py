@@ -28,8 +28,21 @@ from proxx_core.kit import DeliverableSink, DeliveryJob
 
 from .clips import DeliveredClip, delivered_clip, linked_clips
 
-COLUMNS = ("Name", "Tape", "Start", "End", "Duration", "Tracks", "FPS", "Video Format", "Image Size",
-           "Source File", "Camera File", "Proxy Path", "Proxy SHA-256")
+COLUMNS = (
+    "Name",
+    "Tape",
+    "Start",
+    "End",
+    "Duration",
+    "Tracks",
+    "FPS",
+    "Video Format",
+    "Image Size",
+    "Source File",
+    "Camera File",
+    "Proxy Path",
+    "Proxy SHA-256",
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -83,17 +96,33 @@ def ale_text(rows: Sequence[AleRow]) -> str:
         raise ValueError(f"an ALE holds one FPS but these clips run at {', '.join(rates)}")
     first = rows[0].clip
     formats = sorted({video_format(r.source_width, r.source_height) for r in rows})
-    heading = [("FIELD_DELIM", "TABS"), ("VIDEO_FORMAT", formats[0] if len(formats) == 1 else "CUSTOM"),
-               ("AUDIO_FORMAT", f"{(first.audio_rate or 48000) // 1000}khz"), ("FPS", rates[0])]
+    heading = [
+        ("FIELD_DELIM", "TABS"),
+        ("VIDEO_FORMAT", formats[0] if len(formats) == 1 else "CUSTOM"),
+        ("AUDIO_FORMAT", f"{(first.audio_rate or 48000) // 1000}khz"),
+        ("FPS", rates[0]),
+    ]
     lines = ["Heading", *(f"{k}\t{v}" for k, v in heading), "", "Column", "\t".join(COLUMNS), "", "Data"]
     for r in rows:
         c = r.clip
         # a clip running past midnight has an End that wraps below its Start, which readers take as
         # an inconsistent row: leave End empty and let Duration say how long it is
         end = c.end_timecode if c.end_timecode > c.start_timecode else ""
-        row = (c.name, c.tape, c.start_timecode, end, c.timecode(c.frames), tracks(c), fps_text(c),
-               video_format(r.source_width, r.source_height), f"{r.source_width}x{r.source_height}",
-               os.path.basename(c.source_path), c.source_path, r.proxy_path, r.proxy_sha256)
+        row = (
+            c.name,
+            c.tape,
+            c.start_timecode,
+            end,
+            c.timecode(c.frames),
+            tracks(c),
+            fps_text(c),
+            video_format(r.source_width, r.source_height),
+            f"{r.source_width}x{r.source_height}",
+            os.path.basename(c.source_path),
+            c.source_path,
+            r.proxy_path,
+            r.proxy_sha256,
+        )
         lines.append("\t".join(_cell(v) for v in row))
     return "\n".join(lines) + "\n"
 
@@ -107,8 +136,13 @@ def ale_row(clip: Mapping[str, Any]) -> AleRow:
         proxy, sha = os.path.dirname(output["path"]), ""
     else:
         proxy, sha = output["path"], output.get("sha256") or ""
-    return AleRow(clip=shared, source_width=int(video.get("width") or shared.width),
-                  source_height=int(video.get("height") or shared.height), proxy_path=proxy, proxy_sha256=sha)
+    return AleRow(
+        clip=shared,
+        source_width=int(video.get("width") or shared.width),
+        source_height=int(video.get("height") or shared.height),
+        proxy_path=proxy,
+        proxy_sha256=sha,
+    )
 
 
 def ale_files(job_id: str, rows: Sequence[AleRow]) -> list[tuple[str, str]]:
@@ -131,20 +165,26 @@ def name_problems(document: Mapping[str, Any], sources: Sequence[Mapping[str, An
     problems = []
     for i, path in enumerate(_sources(document)):
         if bad := unwritable(path):
-            problems.append(f"sources[{i}] {path!r} holds {', '.join(bad)}, which an ALE cannot carry (tab and "
-                            f"line breaks delimit its cells; the Name and Camera File would no longer name the "
-                            f"file): rename the file without control characters or line separators, or remove "
-                            f"\"ale\"")
+            problems.append(
+                f"sources[{i}] {path!r} holds {', '.join(bad)}, which an ALE cannot carry (tab and "
+                f"line breaks delimit its cells; the Name and Camera File would no longer name the "
+                f"file): rename the file without control characters or line separators, or remove "
+                f'"ale"'
+            )
     for info in sources:
         reel = str((info or {}).get("reel_name") or "")
         if bad := unwritable(reel):
-            problems.append(f"a source's reel name {reel!r} holds {', '.join(bad)}, which an ALE cannot carry in "
-                            f"Tape: correct the reel name in the source's metadata, or remove \"ale\"")
+            problems.append(
+                f"a source's reel name {reel!r} holds {', '.join(bad)}, which an ALE cannot carry in "
+                f'Tape: correct the reel name in the source\'s metadata, or remove "ale"'
+            )
     for key in ("output_dir", "output_name_template"):
         value = document.get(key)
         if isinstance(value, str) and (bad := unwritable(value)):
-            problems.append(f"{key} {value!r} holds {', '.join(bad)}, which an ALE cannot carry in Proxy Path: "
-                            f"choose one without control characters, or remove \"ale\"")
+            problems.append(
+                f"{key} {value!r} holds {', '.join(bad)}, which an ALE cannot carry in Proxy Path: "
+                f'choose one without control characters, or remove "ale"'
+            )
     return problems
 
 

@@ -52,8 +52,9 @@ class DeliveredClip:
     def timecode(self, frame: int) -> str:
         import opentimelineio as otio  # imported on use: `proxx` loads this plugin for every command
 
-        return otio.opentime.to_timecode(otio.opentime.RationalTime(frame, self.rate_float), self.rate_float,
-                                         self.drop_frame)
+        return otio.opentime.to_timecode(
+            otio.opentime.RationalTime(frame, self.rate_float), self.rate_float, self.drop_frame
+        )
 
     @property
     def start_timecode(self) -> str:
@@ -67,8 +68,10 @@ class DeliveredClip:
     def time_range(self) -> otio.opentime.TimeRange:
         import opentimelineio as otio
 
-        return otio.opentime.TimeRange(otio.opentime.RationalTime(self.start_frame, self.rate_float),
-                                       otio.opentime.RationalTime(self.frames, self.rate_float))
+        return otio.opentime.TimeRange(
+            otio.opentime.RationalTime(self.start_frame, self.rate_float),
+            otio.opentime.RationalTime(self.frames, self.rate_float),
+        )
 
 
 def rate_label(rate: Fraction) -> str:
@@ -97,16 +100,26 @@ def delivered_clip(clip: Mapping[str, Any]) -> DeliveredClip:
     name = os.path.splitext(os.path.basename(source["path"]))[0]
     audio = out_info.get("audio") or []
     return DeliveredClip(
-        index=int(clip["index"]), name=name, tape=info.get("reel_name") or name, source_path=source["path"],
-        proxy_path=output["path"], proxy_sha256=output.get("sha256"), rate=rate, drop_frame=drop,
-        start_frame=start, frames=int(out_video.get("frame_count") or video.get("frame_count") or 0),
-        width=int(out_video.get("width") or 0), height=int(out_video.get("height") or 0),
+        index=int(clip["index"]),
+        name=name,
+        tape=info.get("reel_name") or name,
+        source_path=source["path"],
+        proxy_path=output["path"],
+        proxy_sha256=output.get("sha256"),
+        rate=rate,
+        drop_frame=drop,
+        start_frame=start,
+        frames=int(out_video.get("frame_count") or video.get("frame_count") or 0),
+        width=int(out_video.get("width") or 0),
+        height=int(out_video.get("height") or 0),
         audio_channels=tuple(int(a.get("channels") or 0) for a in audio),
         audio_rate=int(audio[0]["sample_rate"]) if audio and audio[0].get("sample_rate") else None,
         original_width=int(video.get("width") or out_video.get("width") or 0),
         original_height=int(video.get("height") or out_video.get("height") or 0),
         field_dominance=str(video.get("field_dominance") or "unknown"),
-        sample_aspect=str(video.get("sample_aspect") or "1:1"), source_timecode=tc)
+        sample_aspect=str(video.get("sample_aspect") or "1:1"),
+        source_timecode=tc,
+    )
 
 
 def delivered_clips(job) -> list[DeliveredClip]:

@@ -81,10 +81,26 @@ def fcpxml_text(job_id: str, clips: list[DeliveredClip]) -> str:
     for c in clips:
         aid = asset_ids[c.index] = f"r{next_id}"
         next_id += 1
-        audio = {"hasAudio": 1, "audioSources": len(c.audio_channels), "audioChannels": sum(c.audio_channels),
-                 "audioRate": c.audio_rate or 48000} if c.audio_channels else {"hasAudio": 0}
-        asset = _attrs(id=aid, name=c.name, start=frame_time(c.start_frame, c), duration=frame_time(c.frames, c),
-                       hasVideo=1, format=formats[format_key(c)], videoSources=1, **audio)
+        audio = (
+            {
+                "hasAudio": 1,
+                "audioSources": len(c.audio_channels),
+                "audioChannels": sum(c.audio_channels),
+                "audioRate": c.audio_rate or 48000,
+            }
+            if c.audio_channels
+            else {"hasAudio": 0}
+        )
+        asset = _attrs(
+            id=aid,
+            name=c.name,
+            start=frame_time(c.start_frame, c),
+            duration=frame_time(c.frames, c),
+            hasVideo=1,
+            format=formats[format_key(c)],
+            videoSources=1,
+            **audio,
+        )
         resources.append(f"    <asset{asset}>")
         resources.append(f"      <media-rep{_attrs(kind='original-media', src=Path(c.source_path).as_uri())}/>")
         resources.append(f"      <media-rep{_attrs(kind='proxy-media', src=Path(c.proxy_path).as_uri())}/>")
@@ -94,20 +110,48 @@ def fcpxml_text(job_id: str, clips: list[DeliveredClip]) -> str:
         spine: list[str] = []
         offset = 0
         for c in group:
-            clip = _attrs(ref=asset_ids[c.index], offset=frame_time(offset, c), name=c.name,
-                          start=frame_time(c.start_frame, c), duration=frame_time(c.frames, c),
-                          format=formats[format_key(c)], tcFormat="DF" if c.drop_frame else "NDF")
+            clip = _attrs(
+                ref=asset_ids[c.index],
+                offset=frame_time(offset, c),
+                name=c.name,
+                start=frame_time(c.start_frame, c),
+                duration=frame_time(c.frames, c),
+                format=formats[format_key(c)],
+                tcFormat="DF" if c.drop_frame else "NDF",
+            )
             spine.append(f"            <asset-clip{clip}/>")
             offset += c.frames
         first = group[0]
-        sequence = _attrs(format=formats[format_key(first)], duration=frame_time(offset, first), tcStart="0s",
-                          tcFormat="DF" if first.drop_frame else "NDF")
-        projects += [f"      <project{_attrs(name=name)}>", f"        <sequence{sequence}>", "          <spine>",
-                     *spine, "          </spine>", "        </sequence>", "      </project>"]
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<!DOCTYPE fcpxml>", "",
-             f"<fcpxml{_attrs(version=FCPXML_VERSION)}>", "  <resources>", *resources, "  </resources>",
-             "  <library>", f"    <event{_attrs(name=job_id)}>", *projects, "    </event>", "  </library>",
-             "</fcpxml>"]
+        sequence = _attrs(
+            format=formats[format_key(first)],
+            duration=frame_time(offset, first),
+            tcStart="0s",
+            tcFormat="DF" if first.drop_frame else "NDF",
+        )
+        projects += [
+            f"      <project{_attrs(name=name)}>",
+            f"        <sequence{sequence}>",
+            "          <spine>",
+            *spine,
+            "          </spine>",
+            "        </sequence>",
+            "      </project>",
+        ]
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        "<!DOCTYPE fcpxml>",
+        "",
+        f"<fcpxml{_attrs(version=FCPXML_VERSION)}>",
+        "  <resources>",
+        *resources,
+        "  </resources>",
+        "  <library>",
+        f"    <event{_attrs(name=job_id)}>",
+        *projects,
+        "    </event>",
+        "  </library>",
+        "</fcpxml>",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -48,15 +48,17 @@ HISTORY = "ascmhl"
 AVID_INDEX_FILES = ("msmMMOB.mdb", "msmFMID.pmr")
 #: ``ascmhl create`` with one or more ``-sf`` files does not record ``-i`` patterns (ascmhl 1.2 passes
 #: them to the folder mode only), so the session gets them here: argv[1] is a JSON list of patterns
-_CREATE = ("import json, sys\n"
-           "from ascmhl import commands, generator, ignore\n"
-           "extra = json.loads(sys.argv[1])\n"
-           "if extra:\n"
-           "    def session(history, spec=None):\n"
-           "        patterns = ignore.MHLIgnoreSpec(history.latest_ignore_patterns(), extra)\n"
-           "        return generator.MHLGenerationCreationSession(history, patterns)\n"
-           "    commands.MHLGenerationCreationSession = session\n"
-           "commands.create(args=sys.argv[2:], prog_name='ascmhl create')\n")
+_CREATE = (
+    "import json, sys\n"
+    "from ascmhl import commands, generator, ignore\n"
+    "extra = json.loads(sys.argv[1])\n"
+    "if extra:\n"
+    "    def session(history, spec=None):\n"
+    "        patterns = ignore.MHLIgnoreSpec(history.latest_ignore_patterns(), extra)\n"
+    "        return generator.MHLGenerationCreationSession(history, patterns)\n"
+    "    commands.MHLGenerationCreationSession = session\n"
+    "commands.create(args=sys.argv[2:], prog_name='ascmhl create')\n"
+)
 _INSTALL = "install the ASC MHL tool in its own environment (pipx install ascmhl) or set PROXX_ASCMHL to its path"
 
 
@@ -103,16 +105,28 @@ def sources_hashlist(job_id: str, sources: list[str], created: str, host: str) -
     from xml.sax.saxutils import escape, quoteattr  # here, not at import: it pulls in urllib.request
 
     root = os.path.commonpath([os.path.dirname(s) for s in sources])
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<hashlist version="2.0" xmlns="urn:ASC:MHL:v2.0">',
-             "  <creatorinfo>", f"    <creationdate>{created}</creationdate>",
-             f"    <hostname>{escape(host)}</hostname>",
-             f"    <tool version={quoteattr(_version())}>proxx-deliver</tool>",
-             f"    <comment>{escape(f'camera originals of proxx job {job_id}; paths relative to {root}')}</comment>",
-             "  </creatorinfo>", "  <processinfo>", "    <process>in-place</process>", "  </processinfo>", "  <hashes>"]
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<hashlist version="2.0" xmlns="urn:ASC:MHL:v2.0">',
+        "  <creatorinfo>",
+        f"    <creationdate>{created}</creationdate>",
+        f"    <hostname>{escape(host)}</hostname>",
+        f"    <tool version={quoteattr(_version())}>proxx-deliver</tool>",
+        f"    <comment>{escape(f'camera originals of proxx job {job_id}; paths relative to {root}')}</comment>",
+        "  </creatorinfo>",
+        "  <processinfo>",
+        "    <process>in-place</process>",
+        "  </processinfo>",
+        "  <hashes>",
+    ]
     for src in sources:
         rel = os.path.relpath(src, root).replace(os.sep, "/")
-        lines += ["    <hash>", f"      <path size=\"{os.path.getsize(src)}\">{escape(rel)}</path>",
-                  f"      <{HASH_FORMAT} action=\"original\">{xxh128_file(src)}</{HASH_FORMAT}>", "    </hash>"]
+        lines += [
+            "    <hash>",
+            f'      <path size="{os.path.getsize(src)}">{escape(rel)}</path>',
+            f'      <{HASH_FORMAT} action="original">{xxh128_file(src)}</{HASH_FORMAT}>',
+            "    </hash>",
+        ]
     lines += ["  </hashes>", "</hashlist>"]
     return "\n".join(lines) + "\n"
 
@@ -134,9 +148,11 @@ def layout_problems(document: Mapping[str, Any]) -> list[str]:
     for i, source in enumerate(s for s in document.get("sources") or [] if isinstance(s, str)):
         proxies = proxy_folder(source)
         if _inside(out, proxies) or _inside(proxies, out):
-            problems.append(f"sources[{i}]: its proxy folder {proxies} and output_dir {out} would nest one ASC MHL "
-                            f"history in the other, which then fails verify on the files it does not seal: choose an "
-                            f"output_dir outside the source folders (and not inside a Proxy folder)")
+            problems.append(
+                f"sources[{i}]: its proxy folder {proxies} and output_dir {out} would nest one ASC MHL "
+                f"history in the other, which then fails verify on the files it does not seal: choose an "
+                f"output_dir outside the source folders (and not inside a Proxy folder)"
+            )
     return problems
 
 
@@ -181,26 +197,48 @@ class MhlSink(DeliverableSink):
         folder, *proxy_roots = histories
         outside = [p for root, paths in histories.items() for p in paths if not _inside(root, p)]
         if outside:  # a path that resolves elsewhere (a link swapped in): never seal what is not there
-            raise ValueError(f"an ASC MHL history seals files under its folder only; outside their folders: "
-                             f"{', '.join(outside)}")
+            raise ValueError(
+                f"an ASC MHL history seals files under its folder only; outside their folders: {', '.join(outside)}"
+            )
         ignore = AVID_INDEX_FILES if layout == Layout.AVID_MXF else ()
         created = datetime.now(UTC).isoformat(timespec="seconds")
-        manifest = write_sidecar(job, self.name, f"{job.job_id}.sources.mhl", sources_hashlist(
-            job.job_id, [c.source_path for c in clips], created, socket.gethostname()).encode("utf-8"))
+        manifest = write_sidecar(
+            job,
+            self.name,
+            f"{job.job_id}.sources.mhl",
+            sources_hashlist(job.job_id, [c.source_path for c in clips], created, socket.gethostname()).encode("utf-8"),
+        )
         gate = job.write_gate()
         records = [manifest]
         where = f"; proxies sealed in their folders' own histories: {', '.join(proxy_roots)}" if proxy_roots else ""
-        records += self._seal(exe, gate, folder, [*histories[folder], str(manifest.path)], ignore, (
-            f"proxx job {job.job_id}: {len(clips)} proxies; camera originals in "
-            f"{os.path.basename(manifest.path or '')}{where}"))
+        records += self._seal(
+            exe,
+            gate,
+            folder,
+            [*histories[folder], str(manifest.path)],
+            ignore,
+            (
+                f"proxx job {job.job_id}: {len(clips)} proxies; camera originals in "
+                f"{os.path.basename(manifest.path or '')}{where}"
+            ),
+        )
         for root in proxy_roots:
-            records += self._seal(exe, gate, root, histories[root], ignore, (
-                f"proxx job {job.job_id}: proxies of the camera originals in {os.path.dirname(root)}; the job's "
-                f"sidecars and {os.path.basename(manifest.path or '')} are sealed in {folder}"))
+            records += self._seal(
+                exe,
+                gate,
+                root,
+                histories[root],
+                ignore,
+                (
+                    f"proxx job {job.job_id}: proxies of the camera originals in {os.path.dirname(root)}; the job's "
+                    f"sidecars and {os.path.basename(manifest.path or '')} are sealed in {folder}"
+                ),
+            )
         return records
 
-    def _seal(self, exe: str, gate: WriteGate, root: str, paths: list[str], ignore: tuple[str, ...],
-              comment: str) -> list[Deliverable]:
+    def _seal(
+        self, exe: str, gate: WriteGate, root: str, paths: list[str], ignore: tuple[str, ...], comment: str
+    ) -> list[Deliverable]:
         """One new generation of ``root``'s history sealing ``paths``; its records (generation, chain)."""
         history = os.path.join(root, HISTORY)
         gate.check_tree(history)  # the tool writes there itself: no source may be at or under it
@@ -220,9 +258,11 @@ class MhlSink(DeliverableSink):
             text = fh.read()
         missing = [p for p in ignore if f"<pattern>{p}</pattern>" not in text]
         if missing:
-            raise RuntimeError(f"ascmhl did not record the ignore patterns {', '.join(missing)} in {generation}; "
-                               f"ascmhl verify would fail once Media Composer indexes the folder: install the "
-                               f"ascmhl version of constraints-ascmhl.txt")
+            raise RuntimeError(
+                f"ascmhl did not record the ignore patterns {', '.join(missing)} in {generation}; "
+                f"ascmhl verify would fail once Media Composer indexes the folder: install the "
+                f"ascmhl version of constraints-ascmhl.txt"
+            )
         records = []
         for path in (generation, os.path.join(history, "ascmhl_chain.xml")):
             gate.check_written(path)

@@ -28,27 +28,44 @@ def fcp_xml_timecode(c: DeliveredClip) -> dict:
     media reference's ``<timecode>``: without ``displayformat`` it writes every timecode as NDF
     (10:00:00;00 DF became 09:59:24:00). Shaped as that adapter stores it when it reads a file."""
     ntsc = c.rate.denominator == 1001
-    return {"displayformat": "DF" if c.drop_frame else "NDF",
-            "rate": {"timebase": str(math.ceil(c.rate)), "ntsc": "TRUE" if ntsc else "FALSE"},
-            "reel": {"name": c.tape}}
+    return {
+        "displayformat": "DF" if c.drop_frame else "NDF",
+        "rate": {"timebase": str(math.ceil(c.rate)), "ntsc": "TRUE" if ntsc else "FALSE"},
+        "reel": {"name": c.tape},
+    }
 
 
 def otio_clip(job_id: str, c: DeliveredClip) -> otio.schema.Clip:
     import opentimelineio as otio  # imported on use: `proxx` loads this plugin for every command
 
     available = c.time_range()
-    clip = otio.schema.Clip(name=c.name, source_range=available, metadata={"proxx": {
-        "job_id": job_id, "index": c.index, "tape": c.tape, "source_path": c.source_path,
-        "proxy_path": c.proxy_path, "proxy_sha256": c.proxy_sha256,
-        "rate": f"{c.rate.numerator}/{c.rate.denominator}", "start_timecode": c.source_timecode,
-        "drop_frame": c.drop_frame}})
+    clip = otio.schema.Clip(
+        name=c.name,
+        source_range=available,
+        metadata={
+            "proxx": {
+                "job_id": job_id,
+                "index": c.index,
+                "tape": c.tape,
+                "source_path": c.source_path,
+                "proxy_path": c.proxy_path,
+                "proxy_sha256": c.proxy_sha256,
+                "rate": f"{c.rate.numerator}/{c.rate.denominator}",
+                "start_timecode": c.source_timecode,
+                "drop_frame": c.drop_frame,
+            }
+        },
+    )
     converters = {"fcp_xml": {"timecode": fcp_xml_timecode(c)}}
-    original = otio.schema.ExternalReference(target_url=Path(c.source_path).as_uri(), available_range=available,
-                                             metadata=converters)
-    proxy = otio.schema.ExternalReference(target_url=Path(c.proxy_path).as_uri(), available_range=available,
-                                          metadata=converters)
-    clip.set_media_references({otio.schema.Clip.DEFAULT_MEDIA_KEY: original, PROXY_KEY: proxy},
-                              otio.schema.Clip.DEFAULT_MEDIA_KEY)
+    original = otio.schema.ExternalReference(
+        target_url=Path(c.source_path).as_uri(), available_range=available, metadata=converters
+    )
+    proxy = otio.schema.ExternalReference(
+        target_url=Path(c.proxy_path).as_uri(), available_range=available, metadata=converters
+    )
+    clip.set_media_references(
+        {otio.schema.Clip.DEFAULT_MEDIA_KEY: original, PROXY_KEY: proxy}, otio.schema.Clip.DEFAULT_MEDIA_KEY
+    )
     return clip
 
 

@@ -138,10 +138,14 @@ def _essence(h: HeaderMetadata, label: str, path: str) -> Essence:
     if len(essence) != 1:
         raise MxfLayoutError(f"{path}: the file package has {len(essence)} essence tracks, not 1")
     track, seq = essence[0]
-    return Essence(label=label, data_def=seq.get(0x0201) or b"", edit_rate=track.get(0x4B01) or b"",
-                   duration=int.from_bytes(seq.get(0x0202) or b"", "big", signed=True),
-                   file_package=file_package.get(0x4401) or b"",
-                   file_track_id=int.from_bytes(track.get(0x4801) or b"", "big"))
+    return Essence(
+        label=label,
+        data_def=seq.get(0x0201) or b"",
+        edit_rate=track.get(0x4B01) or b"",
+        duration=int.from_bytes(seq.get(0x0202) or b"", "big", signed=True),
+        file_package=file_package.get(0x4401) or b"",
+        file_track_id=int.from_bytes(track.get(0x4801) or b"", "big"),
+    )
 
 
 def _u32(n: int) -> bytes:
@@ -162,17 +166,36 @@ def _new_track(seed: bytes, where: str, e: Essence, ref: tuple[bytes, int] | Non
     ids = [_uid(seed, f"{where}/{e.label}/{part}") for part in ("track", "sequence", "clip")]
     length = e.duration.to_bytes(8, "big", signed=True)
     package, track_id = ref if ref else (bytes(32), 0)
-    track = LocalSet(TRACK, [(0x3C0A, ids[0]), (0x4801, _u32(_track_id(e))), (0x4804, _u32(e.number)),
-                             (TRACK_NAME_TAG, _utf16(e.label)), (0x4B01, e.edit_rate), (0x4B02, bytes(8)),
-                             (0x4803, ids[1])])
+    track = LocalSet(
+        TRACK,
+        [
+            (0x3C0A, ids[0]),
+            (0x4801, _u32(_track_id(e))),
+            (0x4804, _u32(e.number)),
+            (TRACK_NAME_TAG, _utf16(e.label)),
+            (0x4B01, e.edit_rate),
+            (0x4B02, bytes(8)),
+            (0x4803, ids[1]),
+        ],
+    )
     seq = LocalSet(SEQUENCE, [(0x3C0A, ids[1]), (0x0201, e.data_def), (0x0202, length), (0x1001, ref_array([ids[2]]))])
-    clip = LocalSet(SOURCE_CLIP, [(0x3C0A, ids[2]), (0x0201, e.data_def), (0x0202, length), (0x1201, bytes(8)),
-                                  (0x1101, package), (0x1102, _u32(track_id))])
+    clip = LocalSet(
+        SOURCE_CLIP,
+        [
+            (0x3C0A, ids[2]),
+            (0x0201, e.data_def),
+            (0x0202, length),
+            (0x1201, bytes(8)),
+            (0x1101, package),
+            (0x1102, _u32(track_id)),
+        ],
+    )
     return [track, seq, clip]
 
 
-def _replace_tracks(h: HeaderMetadata, package: LocalSet, where: str, clip: list[Essence], seed: bytes,
-                    material: bool) -> None:
+def _replace_tracks(
+    h: HeaderMetadata, package: LocalSet, where: str, clip: list[Essence], seed: bytes, material: bool
+) -> None:
     """Keep the package's timecode track; its essence tracks become one per file of the clip."""
     keep: list[bytes] = []
     drop: set[bytes] = set()
@@ -183,16 +206,16 @@ def _replace_tracks(h: HeaderMetadata, package: LocalSet, where: str, clip: list
             keep.append(track.uid)
         else:
             drop |= {track.uid, seq.uid, *(c.uid for c in comps)}
-    added = [s for e in clip
-             for s in _new_track(seed, where, e, (e.file_package, e.file_track_id) if material else None)]
+    added = [
+        s for e in clip for s in _new_track(seed, where, e, (e.file_package, e.file_track_id) if material else None)
+    ]
     at = max(i for i, s in enumerate(h.sets) if s is package) + 1
     h.sets[at:at] = added
     h.sets[:] = [s for s in h.sets if s.uid not in drop]
     package.put(0x4403, ref_array(keep + [s.uid for s in added if s.key == TRACK]))
 
 
-def _rebuild(h: HeaderMetadata, own: Essence, clip: list[Essence], *, seed: bytes, stamp: bytes,
-             version: str) -> None:
+def _rebuild(h: HeaderMetadata, own: Essence, clip: list[Essence], *, seed: bytes, stamp: bytes, version: str) -> None:
     material, file_package, tape = _packages(h)
     h.primer.setdefault(TRACK_NAME_TAG, TRACK_NAME_UL)
     _replace_tracks(h, material, "material", clip, seed, material=True)

@@ -43,11 +43,15 @@ def locate() -> str:
     override = os.environ.get(ENV_VAR)
     if override:
         if not os.path.isabs(override):
-            raise ProxxError(f"{ENV_VAR}={override!r} must be an absolute path to an ffmpeg executable",
-                             category="engine_unavailable")
+            raise ProxxError(
+                f"{ENV_VAR}={override!r} must be an absolute path to an ffmpeg executable",
+                category="engine_unavailable",
+            )
         if not (os.path.isfile(override) and os.access(override, os.X_OK)):
-            raise ProxxError(f"{ENV_VAR}={override!r} is not an executable file; fix or unset {ENV_VAR}",
-                             category="engine_unavailable")
+            raise ProxxError(
+                f"{ENV_VAR}={override!r} is not an executable file; fix or unset {ENV_VAR}",
+                category="engine_unavailable",
+            )
         return override
     bundled = None if os.environ.get("IMAGEIO_FFMPEG_EXE") else _bundled()
     if bundled and is_cached(bundled, LISTINGS):
@@ -71,11 +75,10 @@ def _bundled() -> str | None:
 
 
 def _run(path: str, *args: str) -> str:
-    out = subprocess.run([path, "-hide_banner", *args], stdin=subprocess.DEVNULL, capture_output=True,
-                         timeout=30, check=False)
+    out = subprocess.run(
+        [path, "-hide_banner", *args], stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False
+    )
     return out.stdout.decode("utf-8", errors="replace")
-
-
 
 
 def _codec_names(text: str) -> frozenset[str]:
@@ -121,9 +124,13 @@ def _listings(path: str) -> dict[str, Any]:
 def _inspect(path: str, size: int, mtime_ns: int) -> FFmpegBinary:
     facts = cached_by_file(path, LISTINGS, _listings)
     return FFmpegBinary(
-        path=path, version_line=facts["version_line"], sha256=binary_sha256(path),
-        decoders=frozenset(facts["decoders"]), encoders=frozenset(facts["encoders"]),
-        demuxers=frozenset(facts["demuxers"]), muxers=frozenset(facts["muxers"]),
+        path=path,
+        version_line=facts["version_line"],
+        sha256=binary_sha256(path),
+        decoders=frozenset(facts["decoders"]),
+        encoders=frozenset(facts["encoders"]),
+        demuxers=frozenset(facts["demuxers"]),
+        muxers=frozenset(facts["muxers"]),
     )
 
 

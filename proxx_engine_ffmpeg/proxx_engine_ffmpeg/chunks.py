@@ -36,8 +36,10 @@ def chunk_refusal(req: ClipRequest) -> str | None:
     if req.look is not None or req.burn_in is not None:
         return "a look or burn-in writes per-clip scratch files and frame-numbered text; kept whole"
     if req.source_info.container not in INDEXED_CONTAINERS:
-        return (f"seeking in {req.source_info.container} is not frame-exact (no sample index; a chunk of an MPEG-TS "
-                f"source started frames late): kept whole")
+        return (
+            f"seeking in {req.source_info.container} is not frame-exact (no sample index; a chunk of an MPEG-TS "
+            f"source started frames late): kept whole"
+        )
     if video is not None and video.rotation:
         return "a rotated source's display matrix is not proven to survive the join; kept whole"
     return None
@@ -59,8 +61,21 @@ def build_chunk_argv(ffmpeg: str, req: ClipRequest, first_frame: int, frame_coun
     argv = [ffmpeg, *_BASE, *PROGRESS_ARGS]
     if first_frame > 0:
         argv += ["-ss", _seek_seconds(req, first_frame)]
-    argv += ["-i", "file:" + req.source, "-map", "0:v:0", "-map_metadata", "-1", "-map_chapters", "-1",
-             "-an", "-sn", "-dn", "-frames:v", str(frame_count)]
+    argv += [
+        "-i",
+        "file:" + req.source,
+        "-map",
+        "0:v:0",
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-an",
+        "-sn",
+        "-dn",
+        "-frames:v",
+        str(frame_count),
+    ]
     args = _video_args(req)
     rate = video.frame_rate
     # frames numbered from 0 in the source's rate, whatever the seek left: the join adds each chunk's offset
@@ -69,8 +84,7 @@ def build_chunk_argv(ffmpeg: str, req: ClipRequest, first_frame: int, frame_coun
     args[at] += f",setpts=round(N*{rate.den}/({rate.num}*TB))"
     # the single pass's encoder time base is 1/rate: a MOV track timescale of the rate's numerator keeps
     # it through the join (the MOV muxer derives the movie timescale from the streams' time bases)
-    return argv + args + ["-video_track_timescale", str(rate.num), "-fflags", "+bitexact", "-f", "mov",
-                          "file:" + path]
+    return argv + args + ["-video_track_timescale", str(rate.num), "-fflags", "+bitexact", "-f", "mov", "file:" + path]
 
 
 def concat_url(paths: tuple[str, ...]) -> str:
@@ -94,7 +108,7 @@ def build_opatom_join_argv(ffmpeg: str, req: ClipRequest, encoder: str, chunk_pa
     at = single.index("-i")
     assert single[at + 1] == "file:" + req.source
     argv = [*single[:at], *PROGRESS_ARGS, *_concat_input(chunk_paths), "-i", "file:" + req.source]
-    rest = single[at + 2:]
+    rest = single[at + 2 :]
     if "-filter_complex" in rest:  # the audio channels come from the source, now input 1
         k = rest.index("-filter_complex") + 1
         rest[k] = rest[k].replace("[0:a:", "[1:a:")
@@ -107,8 +121,7 @@ def build_join_argv(ffmpeg: str, req: ClipRequest, encoder: str, chunk_paths: tu
     if req.layout == "avid_mxf":
         return build_opatom_join_argv(ffmpeg, req, encoder, chunk_paths)
     info = req.source_info
-    argv = [ffmpeg, *_BASE, *PROGRESS_ARGS, *_concat_input(chunk_paths), "-i", "file:" + req.source,
-            "-map", "0:v:0"]
+    argv = [ffmpeg, *_BASE, *PROGRESS_ARGS, *_concat_input(chunk_paths), "-i", "file:" + req.source, "-map", "0:v:0"]
     for a in info.audio:
         argv += ["-map", f"1:a:{a.index}"]
     argv += ["-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn", "-c:v", "copy"]

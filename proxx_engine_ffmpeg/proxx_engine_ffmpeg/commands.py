@@ -64,8 +64,20 @@ def _video_args(req: ClipRequest) -> list[str]:
     args = ["-vf", vf, "-fps_mode", "passthrough"]
     flags = "+bitexact" + ("+ildct+ilme" if interlaced else "")
     if p.codec == "h264":
-        args += ["-c:v", "libx264", "-profile:v", "high", "-preset", "veryfast", "-crf", "23",
-                 "-g", str(max(1, v.frame_rate.nominal)), "-threads", str(X264_THREADS)]
+        args += [
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-g",
+            str(max(1, v.frame_rate.nominal)),
+            "-threads",
+            str(X264_THREADS),
+        ]
     elif p.codec == "prores":
         encoder, profile = PRORES_ENCODERS[p.codec_profile]
         args += ["-c:v", encoder, "-profile:v", profile, "-vendor", "apl0", "-threads", str(intra_threads())]
@@ -89,8 +101,11 @@ def _output_matrix(v, p) -> str:
     """The swscale name of the matrix the proxy is tagged with (R'G'B' back to Y'CbCr after a look)."""
     matrix = output_color_tags(v, p)[2]
     if matrix not in _SWS_MATRIX:
-        raise ProxxError(f"cannot apply /look to a source with colour matrix {matrix!r}; FFmpeg's scaler converts "
-                         f"{', '.join(sorted(_SWS_MATRIX))} only", category="unsupported_source")
+        raise ProxxError(
+            f"cannot apply /look to a source with colour matrix {matrix!r}; FFmpeg's scaler converts "
+            f"{', '.join(sorted(_SWS_MATRIX))} only",
+            category="unsupported_source",
+        )
     return _SWS_MATRIX[matrix]
 
 
@@ -109,8 +124,19 @@ def build_audio_argv(ffmpeg: str, req: ClipRequest) -> list[str]:
     """The audio pass: every audio stream of the source encoded to AAC with ``-cpuflags 0``, so the
     bytes are the C reference's on every x86-64 CPU. Costs a demux of the source and ~1 s of CPU
     per minute of stereo (docs/performance.md)."""
-    argv = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y", "-cpuflags", "0",
-            "-i", "file:" + req.source]
+    argv = [
+        ffmpeg,
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-loglevel",
+        "warning",
+        "-y",
+        "-cpuflags",
+        "0",
+        "-i",
+        "file:" + req.source,
+    ]
     for a in req.source_info.audio:
         argv += ["-map", f"0:a:{a.index}"]
     argv += ["-map_metadata", "-1", "-map_chapters", "-1", "-vn", "-sn", "-dn"]
@@ -141,8 +167,10 @@ def build_argv(ffmpeg: str, req: ClipRequest) -> list[str]:
     """ffmpeg argv for one clip. Paths are absolute and prefixed ``file:`` so no file name is ever
     read as an option (``-y.mov``) or a protocol (``concat:a|b.mov``)."""
     audio_pass = needs_audio_pass(req)
-    return [*input_argv(ffmpeg, req, [audio_temp_path(req)] if audio_pass else []),
-            *output_argv(req, audio_input=1 if audio_pass else None)]
+    return [
+        *input_argv(ffmpeg, req, [audio_temp_path(req)] if audio_pass else []),
+        *output_argv(req, audio_input=1 if audio_pass else None),
+    ]
 
 
 def input_argv(ffmpeg: str, req: ClipRequest, audio_inputs: list[str]) -> list[str]:

@@ -19,12 +19,32 @@ def run_demo(base: Path | None, *, max_workers: int = 2) -> int:
     proxies.mkdir(exist_ok=True)
     print(f"proxx demo: making sample camera media in {media}", file=sys.stderr)
     sources = [
-        make_source(media / "A001_C001 interview.mov", size="640x360", rate="24000/1001", frames=48,
-                    timecode="01:00:00:00", audio=(1, 1)),
-        make_source(media / "B002_C014_29.97DF.mov", size="480x270", rate="30000/1001", frames=45,
-                    timecode="10:59:59;28", audio=(2,), video="h264"),
-        make_source(media / "C003_AVID.mxf", size="640x360", rate="25/1", frames=40, timecode="00:59:58:00",
-                    audio=(1, 1, 1, 1), video="dnxhr_hq"),
+        make_source(
+            media / "A001_C001 interview.mov",
+            size="640x360",
+            rate="24000/1001",
+            frames=48,
+            timecode="01:00:00:00",
+            audio=(1, 1),
+        ),
+        make_source(
+            media / "B002_C014_29.97DF.mov",
+            size="480x270",
+            rate="30000/1001",
+            frames=45,
+            timecode="10:59:59;28",
+            audio=(2,),
+            video="h264",
+        ),
+        make_source(
+            media / "C003_AVID.mxf",
+            size="640x360",
+            rate="25/1",
+            frames=40,
+            timecode="00:59:58:00",
+            audio=(1, 1, 1, 1),
+            video="dnxhr_hq",
+        ),
     ]
     job = {
         "jobspec_version": "1.0.0",
@@ -57,8 +77,12 @@ def run_demo(base: Path | None, *, max_workers: int = 2) -> int:
         out = clip.output
         state = f"{out.path} sha256 {out.sha256[:12]}… verified" if clip.failure is None else clip.failure.message  # type: ignore[union-attr, index]  # no failure: output and digest are set
         print(f"proxx demo: clip {clip.index} {clip.status}: {state}", file=say)
-    print(f"proxx demo: {result.status}; result JSON in {result_path}"
-          + ("" if person else " and on stdout") + f". Re-run it with: proxx run {job_path}", file=say)
+    print(
+        f"proxx demo: {result.status}; result JSON in {result_path}"
+        + ("" if person else " and on stdout")
+        + f". Re-run it with: proxx run {job_path}",
+        file=say,
+    )
     if not person:
         sys.stdout.write(dumps(result))
     return result.exit_code

@@ -51,8 +51,21 @@ ENCODERS = {"h264": "libx264", "prores": "prores_ks", "dnxhr": "dnxhd"}
 #: profile container -> the muxer
 MUXERS = {"mp4": "mp4", "mov": "mov", "mxf": "mxf"}
 #: formats worth naming in `proxx engines` when the build reads them
-NOTABLE_DECODERS = ("prores", "prores_raw", "dnxhd", "h264", "hevc", "mpeg2video", "mjpeg", "av1", "vp9",
-                    "dvvideo", "rawvideo", "v210", "cfhd")
+NOTABLE_DECODERS = (
+    "prores",
+    "prores_raw",
+    "dnxhd",
+    "h264",
+    "hevc",
+    "mpeg2video",
+    "mjpeg",
+    "av1",
+    "vp9",
+    "dvvideo",
+    "rawvideo",
+    "v210",
+    "cfhd",
+)
 NOTABLE_DEMUXERS = ("mov", "mp4", "mxf", "mpegts", "matroska", "avi", "mpeg")
 MAX_AAC_CHANNELS = 8
 GENERIC_SPECIFICITY = 10
@@ -83,21 +96,26 @@ class FFmpegEngine(Engine):
             b = self._binary()
         except ProxxError:
             return EngineIdentity(name=self.name, version=__version__, build=None, binary=None, binary_sha256=None)
-        return EngineIdentity(name=self.name, version=__version__, build=b.version_line, binary=b.path,
-                              binary_sha256=b.sha256)
+        return EngineIdentity(
+            name=self.name, version=__version__, build=b.version_line, binary=b.path, binary_sha256=b.sha256
+        )
 
     def capabilities(self) -> Capabilities:
         try:
             b = self._binary()
         except ProxxError as exc:
             return Capabilities(available=False, unavailable_reason=exc.message)
-        profiles = tuple(sorted(p.name for p in PROFILES.values()
-                                if _encoder(p) in b.encoders and MUXERS[p.container] in b.muxers))
-        reads = tuple(sorted({d for d in NOTABLE_DECODERS if d in b.decoders}
-                             | {d for d in NOTABLE_DEMUXERS if d in b.demuxers}))
-        notes = (f"{len(b.decoders)} decoders, {len(b.demuxers)} demuxers in this build",
-                 "x264 threads pinned to 4 for reproducible H.264; intra codecs bit-identical at any thread count",
-                 "bytes independent of the CPU's SIMD: DNxHR uses the integer DCT, AAC is encoded with SIMD off")
+        profiles = tuple(
+            sorted(p.name for p in PROFILES.values() if _encoder(p) in b.encoders and MUXERS[p.container] in b.muxers)
+        )
+        reads = tuple(
+            sorted({d for d in NOTABLE_DECODERS if d in b.decoders} | {d for d in NOTABLE_DEMUXERS if d in b.demuxers})
+        )
+        notes = (
+            f"{len(b.decoders)} decoders, {len(b.demuxers)} demuxers in this build",
+            "x264 threads pinned to 4 for reproducible H.264; intra codecs bit-identical at any thread count",
+            "bytes independent of the CPU's SIMD: DNxHR uses the integer DCT, AAC is encoded with SIMD off",
+        )
         return Capabilities(available=True, profiles=profiles, reads=reads, notes=notes, features=FEATURES)
 
     def probe(self, path: Path) -> SourceInfo | None:
@@ -118,13 +136,20 @@ class FFmpegEngine(Engine):
             hint = " (camera RAW? install proxx-engine-resolve)" if info.container == "mxf" else ""
             return Refusal(reason=f"this FFmpeg build cannot decode video codec {v.codec!r}{hint}")
         if _encoder(profile) not in b.encoders or MUXERS[profile.container] not in b.muxers:
-            return Refusal(reason=f"this FFmpeg build lacks {_encoder(profile)} or the {profile.container} muxer",
-                           category="engine_unavailable", specificity=GENERIC_SPECIFICITY)
+            return Refusal(
+                reason=f"this FFmpeg build lacks {_encoder(profile)} or the {profile.container} muxer",
+                category="engine_unavailable",
+                specificity=GENERIC_SPECIFICITY,
+            )
         if profile.audio_codec == "aac":
             wide = [a.index for a in info.audio if a.channels > MAX_AAC_CHANNELS]
             if wide:
-                return Refusal(reason=(f"audio stream(s) {wide} have more than {MAX_AAC_CHANNELS} channels, which "
-                                       f"AAC cannot carry; choose a ProRes or DNxHR profile"))
+                return Refusal(
+                    reason=(
+                        f"audio stream(s) {wide} have more than {MAX_AAC_CHANNELS} channels, which "
+                        f"AAC cannot carry; choose a ProRes or DNxHR profile"
+                    )
+                )
         return Claim(specificity=GENERIC_SPECIFICITY, reason=f"FFmpeg decodes {v.codec} in {info.container}")
 
     def plan(self, request: ClipRequest) -> ClipPlan:
@@ -132,13 +157,24 @@ class FFmpegEngine(Engine):
         commands = []
         if request.layout == Layout.AVID_MXF:
             argv = build_opatom_argv(b.path, request, _video_args(request))
-            return ClipPlan(request=request, engine=self.name, commands=(
-                Command(argv=argv, timeout_seconds=timeout_for(request), purpose="ffmpeg encode (MXF OP-Atom)"),))
+            return ClipPlan(
+                request=request,
+                engine=self.name,
+                commands=(
+                    Command(argv=argv, timeout_seconds=timeout_for(request), purpose="ffmpeg encode (MXF OP-Atom)"),
+                ),
+            )
         if needs_audio_pass(request):
-            commands.append(Command(argv=build_audio_argv(b.path, request), timeout_seconds=timeout_for(request),
-                                    purpose="ffmpeg audio encode"))
-        commands.append(Command(argv=build_argv(b.path, request), timeout_seconds=timeout_for(request),
-                                purpose="ffmpeg encode"))
+            commands.append(
+                Command(
+                    argv=build_audio_argv(b.path, request),
+                    timeout_seconds=timeout_for(request),
+                    purpose="ffmpeg audio encode",
+                )
+            )
+        commands.append(
+            Command(argv=build_argv(b.path, request), timeout_seconds=timeout_for(request), purpose="ffmpeg encode")
+        )
         settings = {"font": FONT_NAME, "font_sha256": FONT_SHA256} if request.burn_in is not None else {}
         return ClipPlan(request=request, engine=self.name, commands=tuple(commands), settings=settings)
 
@@ -156,17 +192,32 @@ class FFmpegEngine(Engine):
         seconds = frame_count / float(request.source_info.video.frame_rate.fraction)  # type: ignore[union-attr]
         # a chunk is one plain video file, whatever the clip's layout (OP-Atom is made by the join)
         chunk = attrs.evolve(request, temp_path=path, layout=Layout.OUTPUT_DIR, extra_outputs=())
-        return ClipPlan(request=chunk, engine=self.name, commands=(Command(
-            argv=build_chunk_argv(b.path, request, first_frame, frame_count, path),
-            timeout_seconds=float(round(120 + 20 * seconds)),
-            purpose=f"ffmpeg encode (chunk from frame {first_frame})"),))
+        return ClipPlan(
+            request=chunk,
+            engine=self.name,
+            commands=(
+                Command(
+                    argv=build_chunk_argv(b.path, request, first_frame, frame_count, path),
+                    timeout_seconds=float(round(120 + 20 * seconds)),
+                    purpose=f"ffmpeg encode (chunk from frame {first_frame})",
+                ),
+            ),
+        )
 
     def plan_join(self, request: ClipRequest, chunk_paths: tuple[str, ...]) -> ClipPlan:
         """Contract 1.3 (optional): the chunks joined without re-encoding, the audio made once (chunks.py)."""
         b = self._binary()
-        return ClipPlan(request=request, engine=self.name, commands=(Command(
-            argv=build_join_argv(b.path, request, _encoder(request.profile), chunk_paths),
-            timeout_seconds=timeout_for(request), purpose="ffmpeg join (chunks copied, audio encoded)"),))
+        return ClipPlan(
+            request=request,
+            engine=self.name,
+            commands=(
+                Command(
+                    argv=build_join_argv(b.path, request, _encoder(request.profile), chunk_paths),
+                    timeout_seconds=timeout_for(request),
+                    purpose="ffmpeg join (chunks copied, audio encoded)",
+                ),
+            ),
+        )
 
     def execute(self, plan: ClipPlan, cancel: threading.Event, progress=None) -> tuple[CommandRecord, ...]:
         """``progress`` (optional, contract 1.1): given a ClipProgress for each block of the encode's
@@ -179,8 +230,12 @@ class FFmpegEngine(Engine):
 
             def on_block(block: dict[str, str]) -> None:
                 progress(ClipProgress.from_ffmpeg(block, frames=frames, seconds=seconds))
-        audio = audio_files(plan) if isinstance(plan, TogetherPlan) else (
-            [audio_temp_path(plan.request)] if needs_audio_pass(plan.request) else [])
+
+        audio = (
+            audio_files(plan)
+            if isinstance(plan, TogetherPlan)
+            else ([audio_temp_path(plan.request)] if needs_audio_pass(plan.request) else [])
+        )
         for path in audio:
             # FFmpeg truncates what it writes to (-y): a file already at the audio pass's name (a crashed
             # run's, or a hard link to a source) loses only this name, and FFmpeg creates a fresh file
@@ -204,4 +259,3 @@ class FFmpegEngine(Engine):
                     os.unlink(path)
                 except FileNotFoundError:
                     pass
-

@@ -63,7 +63,7 @@ def read_kl(fh: BinaryIO, pos: int) -> tuple[bytes, int, int]:
     n = first & 0x7F
     if n == 0 or n > 8 or len(head) < 17 + n:
         raise MxfLayoutError(f"bad BER length at byte {pos}")
-    return head[:16], pos + 17 + n, int.from_bytes(head[17:17 + n], "big")
+    return head[:16], pos + 17 + n, int.from_bytes(head[17 : 17 + n], "big")
 
 
 def iter_klvs(fh: BinaryIO, start: int, end: int) -> Iterator[tuple[int, bytes, int, int]]:
@@ -106,8 +106,8 @@ class LocalSet:
         items = []
         i = 0
         while i + 4 <= len(value):
-            tag, n = int.from_bytes(value[i:i + 2], "big"), int.from_bytes(value[i + 2:i + 4], "big")
-            items.append((tag, bytes(value[i + 4:i + 4 + n])))
+            tag, n = int.from_bytes(value[i : i + 2], "big"), int.from_bytes(value[i + 2 : i + 4], "big")
+            items.append((tag, bytes(value[i + 4 : i + 4 + n])))
             i += 4 + n
         return cls(key=key, items=items)
 
@@ -129,15 +129,18 @@ class HeaderMetadata:
         raise MxfLayoutError(f"no header metadata set with InstanceUID {uid.hex()}")
 
     def encode(self) -> bytes:
-        primer = len(self.primer).to_bytes(4, "big") + (18).to_bytes(4, "big") + b"".join(
-            tag.to_bytes(2, "big") + ul for tag, ul in sorted(self.primer.items()))
+        primer = (
+            len(self.primer).to_bytes(4, "big")
+            + (18).to_bytes(4, "big")
+            + b"".join(tag.to_bytes(2, "big") + ul for tag, ul in sorted(self.primer.items()))
+        )
         return klv(PRIMER_KEY, primer) + b"".join(s.encode() for s in self.sets)
 
 
 def strong_refs(value: bytes) -> list[bytes]:
     """The UUIDs of a batch/array of strong references (count, item size 16, items)."""
     count = int.from_bytes(value[:4], "big")
-    return [value[8 + 16 * i:24 + 16 * i] for i in range(count)]
+    return [value[8 + 16 * i : 24 + 16 * i] for i in range(count)]
 
 
 def ref_array(uids: list[bytes]) -> bytes:
@@ -152,7 +155,7 @@ def read_header(path: str) -> HeaderMetadata:
             raise MxfLayoutError(f"{path}: does not start with an MXF header partition pack")
         fh.seek(vpos)
         pack = fh.read(length)
-        kag = int.from_bytes(pack[_KAG:_KAG + 4], "big") or 1
+        kag = int.from_bytes(pack[_KAG : _KAG + 4], "big") or 1
         primer: dict[int, bytes] = {}
         sets: list[LocalSet] = []
         size = os.fstat(fh.fileno()).st_size
@@ -163,8 +166,10 @@ def read_header(path: str) -> HeaderMetadata:
             if k == PRIMER_KEY:
                 data = fh.read(n)
                 count = int.from_bytes(data[:4], "big")
-                primer = {int.from_bytes(data[8 + 18 * i:10 + 18 * i], "big"): data[10 + 18 * i:26 + 18 * i]
-                          for i in range(count)}
+                primer = {
+                    int.from_bytes(data[8 + 18 * i : 10 + 18 * i], "big"): data[10 + 18 * i : 26 + 18 * i]
+                    for i in range(count)
+                }
             elif k.startswith(LOCAL_SET_PREFIX):
                 sets.append(LocalSet.decode(k, fh.read(n)))
     raise MxfLayoutError(f"{path}: no partition after the header partition")
@@ -186,7 +191,7 @@ def write_header(path: str, header: HeaderMetadata, *, chunk: int = 8 << 20) -> 
         _check_no_repeated_metadata(fh, header.header_end, size, path)
         if delta:
             _move_tail(fh, header.header_end, size, delta, chunk)
-        pack[_HEADER_BYTES:_HEADER_BYTES + 8] = (new_end - head).to_bytes(8, "big")
+        pack[_HEADER_BYTES : _HEADER_BYTES + 8] = (new_end - head).to_bytes(8, "big")
         _shift(pack, _FOOTER, delta)
         partition = _aligned(klv(key, bytes(pack)), header.kag)
         fill_n = new_end - end - 20
@@ -208,9 +213,9 @@ def _align_up(n: int, kag: int) -> int:
 
 
 def _shift(pack: bytearray, at: int, delta: int) -> None:
-    old = int.from_bytes(pack[at:at + 8], "big")
+    old = int.from_bytes(pack[at : at + 8], "big")
     if old:
-        pack[at:at + 8] = (old + delta).to_bytes(8, "big")
+        pack[at : at + 8] = (old + delta).to_bytes(8, "big")
 
 
 def _check_no_repeated_metadata(fh: BinaryIO, start: int, end: int, path: str) -> None:
@@ -218,8 +223,10 @@ def _check_no_repeated_metadata(fh: BinaryIO, start: int, end: int, path: str) -
         if is_partition(key):
             fh.seek(vpos + _HEADER_BYTES)
             if int.from_bytes(fh.read(8), "big"):
-                raise MxfLayoutError(f"{path}: a body or footer partition repeats the header metadata, which "
-                                     f"this rewriter does not update")
+                raise MxfLayoutError(
+                    f"{path}: a body or footer partition repeats the header metadata, which "
+                    f"this rewriter does not update"
+                )
 
 
 def _move_tail(fh: BinaryIO, start: int, end: int, delta: int, chunk: int) -> None:

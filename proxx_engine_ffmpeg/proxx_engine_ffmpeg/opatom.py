@@ -43,9 +43,16 @@ def clip_name(req: ClipRequest) -> str:
 
 def _common(req: ClipRequest) -> list[str]:
     info = req.source_info
-    args = ["-map_metadata", "-1", "-map_chapters", "-1",
-            "-metadata", f"timecode={info.start_timecode or ZERO_TIMECODE}",
-            "-metadata", f"material_package_name={clip_name(req)}"]
+    args = [
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-metadata",
+        f"timecode={info.start_timecode or ZERO_TIMECODE}",
+        "-metadata",
+        f"material_package_name={clip_name(req)}",
+    ]
     if info.reel_name:
         args += ["-metadata", f"reel_name={info.reel_name}"]  # FFmpeg writes a tape source package
     return args
@@ -54,8 +61,7 @@ def _common(req: ClipRequest) -> list[str]:
 def build_opatom_argv(ffmpeg: str, req: ClipRequest, video_args: list[str]) -> list[str]:
     """One ffmpeg run, 1 + N OP-Atom outputs: ``req.temp_path`` (video) and each
     ``req.extra_outputs[k].temp_path`` (audio channel k+1)."""
-    argv = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y",
-            "-i", "file:" + req.source]
+    argv = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y", "-i", "file:" + req.source]
     return argv + opatom_outputs(req, video_args)
 
 
@@ -76,14 +82,41 @@ def opatom_outputs(req: ClipRequest, video_args: list[str], prefix: str = "") ->
         # one input pad can feed one filter: split each stream as many times as it has channels
         graph = _split(graph, req, prefix)
         argv += ["-filter_complex", ";".join(graph)]
-    argv += ["-map", "0:v:0", *_common(req), "-sn", "-dn", "-an", *video_args,
-             "-fflags", "+bitexact", "-f", "mxf_opatom", "file:" + req.temp_path]
+    argv += [
+        "-map",
+        "0:v:0",
+        *_common(req),
+        "-sn",
+        "-dn",
+        "-an",
+        *video_args,
+        "-fflags",
+        "+bitexact",
+        "-f",
+        "mxf_opatom",
+        "file:" + req.temp_path,
+    ]
     assert info.video is not None  # routing refuses a source without video
     rate = str(info.video.frame_rate)
     for label, t in zip(labels, req.extra_outputs, strict=True):
-        argv += ["-map", f"[{label}]", *_common(req), "-c:a", req.profile.audio_codec,
-                 "-ar", str(req.profile.audio_sample_rate or 48000), "-flags:a", "+bitexact",
-                 "-mxf_audio_edit_rate", rate, "-fflags", "+bitexact", "-f", "mxf_opatom", "file:" + t.temp_path]
+        argv += [
+            "-map",
+            f"[{label}]",
+            *_common(req),
+            "-c:a",
+            req.profile.audio_codec,
+            "-ar",
+            str(req.profile.audio_sample_rate or 48000),
+            "-flags:a",
+            "+bitexact",
+            "-mxf_audio_edit_rate",
+            rate,
+            "-fflags",
+            "+bitexact",
+            "-f",
+            "mxf_opatom",
+            "file:" + t.temp_path,
+        ]
     return argv
 
 
@@ -109,9 +142,18 @@ def clip_seed(req: ClipRequest) -> bytes:
     """What makes a clip itself, node-independent (names, not paths: a fleet maps paths)."""
     info = req.source_info
     v = info.video
-    parts = ["proxx-opatom-umid-1", os.path.basename(req.source), os.path.basename(req.output_path),
-             req.profile.name, f"{req.width}x{req.height}", info.start_timecode or "", info.reel_name or "",
-             str(v.frame_rate) if v else "", str(v.frame_count if v else ""), str(info.duration_seconds)]
+    parts = [
+        "proxx-opatom-umid-1",
+        os.path.basename(req.source),
+        os.path.basename(req.output_path),
+        req.profile.name,
+        f"{req.width}x{req.height}",
+        info.start_timecode or "",
+        info.reel_name or "",
+        str(v.frame_rate) if v else "",
+        str(v.frame_count if v else ""),
+        str(info.duration_seconds),
+    ]
     return hashlib.sha256("\0".join(parts).encode("utf-8")).digest()
 
 
@@ -138,9 +180,12 @@ def finish_clip(req: ClipRequest, records: tuple[CommandRecord, ...] = ()) -> No
     try:
         rewrite_clip(paths, seed=seed, date=clip_date(req), version=__version__)
     except MxfLayoutError as exc:
-        raise ClipFailure(f"the OP-Atom files FFmpeg wrote could not be made one Avid master clip: {exc}; this "
-                          f"FFmpeg's mxf_opatom output is not what Proxx knows (report it with the FFmpeg version)",
-                          category="engine_failed", records=records) from None
+        raise ClipFailure(
+            f"the OP-Atom files FFmpeg wrote could not be made one Avid master clip: {exc}; this "
+            f"FFmpeg's mxf_opatom output is not what Proxx knows (report it with the FFmpeg version)",
+            category="engine_failed",
+            records=records,
+        ) from None
 
 
 def _material_number(seed: bytes, label: str) -> bytes:
@@ -161,7 +206,7 @@ def stamp_umids(path: str, seed: bytes, file_label: str) -> int:
             head = fh.read(25)
             key, first = head[:16], head[16]
             n = first & 0x7F if first & 0x80 else 0
-            length = int.from_bytes(head[17:17 + n], "big") if n else first
+            length = int.from_bytes(head[17 : 17 + n], "big") if n else first
             start = pos + 17 + n
             if key.startswith(_LOCAL_SET) and length < (1 << 20):
                 fh.seek(start)
@@ -180,10 +225,10 @@ def _patch(value: bytearray, shared: bytes, own: bytes) -> int:
     i = value.find(_UMID_LABEL)
     while i >= 0 and i + 32 <= len(value):
         tail = i + len(_UMID_LABEL)
-        if bytes(value[tail:tail + 18]) == _ZERO_TAIL:
+        if bytes(value[tail : tail + 18]) == _ZERO_TAIL:
             kind = value[i + 31]
             number = own if kind == _FILE else shared
-            value[tail + 3:tail + 18] = number
+            value[tail + 3 : tail + 18] = number
             count += 1
         i = value.find(_UMID_LABEL, i + 1)
     return count

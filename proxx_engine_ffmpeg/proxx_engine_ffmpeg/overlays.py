@@ -97,9 +97,11 @@ def cdl_filters(cdl, saturation_cube_path: str | None) -> list[str]:
         filters.append("lutrgb=" + ":".join(parts))
     if cdl.saturation != 1.0:
         if mixer_can_express(cdl.saturation):
-            coefs = [f"{out}{inp}={_plain(c)}" for out, row in zip("rgb", saturation_matrix(cdl.saturation),
-                                                                     strict=True)
-                     for inp, c in zip("rgb", row, strict=True)]
+            coefs = [
+                f"{out}{inp}={_plain(c)}"
+                for out, row in zip("rgb", saturation_matrix(cdl.saturation), strict=True)
+                for inp, c in zip("rgb", row, strict=True)
+            ]
             filters.append("colorchannelmixer=" + ":".join(coefs))
         else:
             assert saturation_cube_path is not None, "look_file_paths names the saturation LUT"
@@ -148,8 +150,12 @@ def look_file_paths(req: ClipRequest) -> dict[str, str]:
     clip's temporary output, which this run owns, so two runs never share one; removed after the clip."""
     look = req.look
     paths = {}
-    if look is not None and look.cdl is not None and look.cdl.saturation != 1.0 \
-            and not mixer_can_express(look.cdl.saturation):
+    if (
+        look is not None
+        and look.cdl is not None
+        and look.cdl.saturation != 1.0
+        and not mixer_can_express(look.cdl.saturation)
+    ):
         paths["saturation"] = req.temp_path + ".saturation.cube"
     if look is not None and look.lut is not None and not look.lut.plain:
         paths["lut"] = req.temp_path + ".lut.cube"
@@ -233,8 +239,15 @@ def timecode_text(burn) -> str:
         per_ten, per_minute = fps * 600 - 9 * drop, fps * 60 - drop
         f = f"({f}+{9 * drop}*floor({f}/{per_ten})+{drop}*max(0,floor((mod({f},{per_ten})-{drop})/{per_minute})))"
     sep = ";" if drop else ":"
-    return (_eif(f"mod(floor({f}/{fps * 3600}),24)", 2) + ":" + _eif(f"mod(floor({f}/{fps * 60}),60)", 2) + ":"
-            + _eif(f"mod(floor({f}/{fps}),60)", 2) + sep + _eif(f"mod({f},{fps})", 2))
+    return (
+        _eif(f"mod(floor({f}/{fps * 3600}),24)", 2)
+        + ":"
+        + _eif(f"mod(floor({f}/{fps * 60}),60)", 2)
+        + ":"
+        + _eif(f"mod(floor({f}/{fps}),60)", 2)
+        + sep
+        + _eif(f"mod({f},{fps})", 2)
+    )
 
 
 def overlay_text(overlay, burn) -> str:
@@ -270,10 +283,16 @@ def text_filters(req: ClipRequest) -> list[str]:
         size = max(8, round(overlay.size * req.height))
         border = max(1, round(size * 0.2)) if overlay.boxed else 0
         x, y = _placement(overlay.position, margin, border)
-        opts = [f"fontfile={option_value(font_path())}", f"text={option_value(overlay_text(overlay, burn))}",
-                "expansion=normal", "y_align=font", f"fontsize={size}",
-                f"fontcolor={option_value(f'white@{overlay.opacity:g}')}", f"x={option_value(x)}",
-                f"y={option_value(y)}"]
+        opts = [
+            f"fontfile={option_value(font_path())}",
+            f"text={option_value(overlay_text(overlay, burn))}",
+            "expansion=normal",
+            "y_align=font",
+            f"fontsize={size}",
+            f"fontcolor={option_value(f'white@{overlay.opacity:g}')}",
+            f"x={option_value(x)}",
+            f"y={option_value(y)}",
+        ]
         if overlay.boxed:
             opts += ["box=1", f"boxcolor={option_value(BOX_COLOR)}", f"boxborderw={border}"]
         filters.append("drawtext=" + ":".join(opts))

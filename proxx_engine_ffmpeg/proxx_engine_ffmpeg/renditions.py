@@ -67,8 +67,11 @@ def plan_together(engine: str, plans: tuple[ClipPlan, ...]) -> TogetherPlan | No
             outputs += output_argv(req, audio_input=None)
     i = head.index("-i")  # globals before the first input, as in every single command
     argv = [*head[:i], *graphs, *head[i:], *outputs]
-    main = Command(argv=argv, timeout_seconds=sum(timeout_for(r) for r in requests),
-                   purpose=f"ffmpeg encode ({len(requests)} renditions, one decode)")
+    main = Command(
+        argv=argv,
+        timeout_seconds=sum(timeout_for(r) for r in requests),
+        purpose=f"ffmpeg encode ({len(requests)} renditions, one decode)",
+    )
     settings = {"font": FONT_NAME, "font_sha256": FONT_SHA256} if any(r.burn_in for r in requests) else {}
     return TogetherPlan(request=first, engine=engine, commands=(*passes, main), settings=settings, members=plans)
 

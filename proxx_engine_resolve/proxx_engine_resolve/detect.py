@@ -57,9 +57,18 @@ _MXF_PARTITION_PREFIX = bytes.fromhex("060e2b34020501010d01020101")
 _MXF_GC_PREFIX = bytes.fromhex("0d01030102")  # bytes 8..12 of an MXF generic container label
 #: generic-container mapping kinds (byte 13) that carry ordinary, FFmpeg-decodable pictures
 _MXF_DECODABLE_PICTURE_MAPPINGS = {
-    0x01: "D-10", 0x02: "DV", 0x04: "MPEG ES", 0x05: "uncompressed", 0x07: "MPEG PES",
-    0x08: "MPEG PS", 0x09: "MPEG TS", 0x0C: "JPEG 2000", 0x10: "AVC/XAVC", 0x11: "VC-3/DNxHD/DNxHR",
-    0x12: "VC-1", 0x1C: "ProRes",
+    0x01: "D-10",
+    0x02: "DV",
+    0x04: "MPEG ES",
+    0x05: "uncompressed",
+    0x07: "MPEG PES",
+    0x08: "MPEG PS",
+    0x09: "MPEG TS",
+    0x0C: "JPEG 2000",
+    0x10: "AVC/XAVC",
+    0x11: "VC-3/DNxHD/DNxHR",
+    0x12: "VC-1",
+    0x1C: "ProRes",
 }
 #: mappings that carry no pictures at all (audio, data, generic multi-wrapping)
 _MXF_NON_PICTURE_MAPPINGS = {0x03, 0x06, 0x0A, 0x0D, 0x0E, 0x13, 0x7F}
@@ -98,11 +107,16 @@ def detect_raw(path: Path | str) -> RawDetection | None:
         return None
 
     if head[4:8] in (b"RED1", b"RED2"):
-        return RawDetection(tag="r3d", container="r3d", basis="signature",
-                            evidence=f"R3D header atom {head[4:8].decode()} at offset 4")
+        return RawDetection(
+            tag="r3d", container="r3d", basis="signature", evidence=f"R3D header atom {head[4:8].decode()} at offset 4"
+        )
     if head[:4] in (b"\x12\x34\x56\x78", b"\x78\x56\x34\x12"):
-        return RawDetection(tag="arriraw", container="ari", basis="signature",
-                            evidence="ARRIRAW frame header magic 0x12345678 at offset 0")
+        return RawDetection(
+            tag="arriraw",
+            container="ari",
+            basis="signature",
+            evidence="ARRIRAW frame header magic 0x12345678 at offset 0",
+        )
     if head.startswith(_MXF_PARTITION_PREFIX):
         return _detect_mxf(head)
     if head[:4] in (b"II*\x00", b"MM\x00*"):
@@ -110,11 +124,19 @@ def detect_raw(path: Path | str) -> RawDetection | None:
     if head[4:8] in _QT_TOP_ATOMS:
         return _detect_isobmff(head, ext)
     if ext == ".nev":
-        return RawDetection(tag="nraw", container="nev", basis="extension",
-                            evidence="file name ends in .nev (Nikon N-RAW); no public signature known")
+        return RawDetection(
+            tag="nraw",
+            container="nev",
+            basis="extension",
+            evidence="file name ends in .nev (Nikon N-RAW); no public signature known",
+        )
     if ext == ".arx":
-        return RawDetection(tag="arriraw_hde", container="arx", basis="extension",
-                            evidence="file name ends in .arx (ARRIRAW HDE); no public signature known")
+        return RawDetection(
+            tag="arriraw_hde",
+            container="arx",
+            basis="extension",
+            evidence="file name ends in .arx (ARRIRAW HDE); no public signature known",
+        )
     return None
 
 
@@ -127,7 +149,7 @@ def _sample_entry_fourccs(head: bytes) -> set[bytes]:
         if i < 0 or i + 20 > len(head):
             return found
         # 'stsd' version/flags (4) + entry count (4) + entry size (4) + entry fourcc (4)
-        found.add(head[i + 16:i + 20])
+        found.add(head[i + 16 : i + 20])
         start = i + 4
 
 
@@ -135,22 +157,41 @@ def _detect_isobmff(head: bytes, ext: str) -> RawDetection | None:
     fourccs = _sample_entry_fourccs(head)
     braw = fourccs & _BRAW_FOURCCS
     if braw:
-        return RawDetection(tag="braw", container="braw", basis="signature",
-                            evidence=f"QuickTime sample entry {sorted(braw)[0].decode()} (Blackmagic RAW)")
+        return RawDetection(
+            tag="braw",
+            container="braw",
+            basis="signature",
+            evidence=f"QuickTime sample entry {sorted(braw)[0].decode()} (Blackmagic RAW)",
+        )
     praw = fourccs & _PRORES_RAW_FOURCCS
     if praw:
-        return RawDetection(tag="prores_raw", container="mov", basis="signature",
-                            evidence=f"QuickTime sample entry {sorted(praw)[0].decode()} (ProRes RAW)")
+        return RawDetection(
+            tag="prores_raw",
+            container="mov",
+            basis="signature",
+            evidence=f"QuickTime sample entry {sorted(praw)[0].decode()} (ProRes RAW)",
+        )
     if head[4:8] == b"ftyp" and head[8:12] == b"crx " and ext == ".crm":
-        return RawDetection(tag="canon_raw", container="crm", basis="signature",
-                            evidence="ISO-BMFF major brand 'crx ' in a .crm file (Cinema RAW Light)")
+        return RawDetection(
+            tag="canon_raw",
+            container="crm",
+            basis="signature",
+            evidence="ISO-BMFF major brand 'crx ' in a .crm file (Cinema RAW Light)",
+        )
     if ext == ".braw":
-        return RawDetection(tag="braw", container="braw", basis="extension",
-                            evidence="QuickTime atoms in a .braw file; no BRAW sample entry in the first "
-                                     f"{SCAN_BYTES // 1024} KiB")
+        return RawDetection(
+            tag="braw",
+            container="braw",
+            basis="extension",
+            evidence=f"QuickTime atoms in a .braw file; no BRAW sample entry in the first {SCAN_BYTES // 1024} KiB",
+        )
     if ext == ".nev":
-        return RawDetection(tag="nraw", container="nev", basis="extension",
-                            evidence="QuickTime atoms in a .nev file (Nikon N-RAW); no public signature known")
+        return RawDetection(
+            tag="nraw",
+            container="nev",
+            basis="extension",
+            evidence="QuickTime atoms in a .nev file (Nikon N-RAW); no public signature known",
+        )
     return None
 
 
@@ -169,11 +210,10 @@ def _mxf_essence_containers(head: bytes) -> list[bytes]:
     batch = pos + 80
     if batch + 8 > len(head):
         return []
-    count, item_len = struct.unpack(">II", head[batch:batch + 8])
+    count, item_len = struct.unpack(">II", head[batch : batch + 8])
     if item_len != 16 or count > 64:
         return []
-    return [head[batch + 8 + 16 * i: batch + 24 + 16 * i] for i in range(count)
-            if batch + 24 + 16 * i <= len(head)]
+    return [head[batch + 8 + 16 * i : batch + 24 + 16 * i] for i in range(count) if batch + 24 + 16 * i <= len(head)]
 
 
 def _detect_mxf(head: bytes) -> RawDetection | None:
@@ -199,13 +239,21 @@ def _detect_mxf(head: bytes) -> RawDetection | None:
     if not unknown_picture:
         return None
     if sony_private or "Sony".encode("utf-16-be") in head:
-        return RawDetection(tag="x-ocn", container="mxf", basis="signature",
-                            evidence="MXF whose essence container is not a standard decodable picture "
-                                     "mapping (Sony-registered label or Sony identification): X-OCN/Sony RAW")
+        return RawDetection(
+            tag="x-ocn",
+            container="mxf",
+            basis="signature",
+            evidence="MXF whose essence container is not a standard decodable picture "
+            "mapping (Sony-registered label or Sony identification): X-OCN/Sony RAW",
+        )
     if "ARRI".encode("utf-16-be") in head:
-        return RawDetection(tag="arriraw", container="mxf", basis="signature",
-                            evidence="MXF whose essence container is not a standard decodable picture "
-                                     "mapping and whose identification names ARRI: ARRIRAW in MXF")
+        return RawDetection(
+            tag="arriraw",
+            container="mxf",
+            basis="signature",
+            evidence="MXF whose essence container is not a standard decodable picture "
+            "mapping and whose identification names ARRI: ARRIRAW in MXF",
+        )
     return None
 
 
@@ -213,13 +261,17 @@ def _detect_dng(path: Path, head: bytes) -> RawDetection | None:
     endian = "<" if head[:2] == b"II" else ">"
     try:
         (ifd,) = struct.unpack(endian + "I", head[4:8])
-        (n,) = struct.unpack(endian + "H", head[ifd:ifd + 2])
+        (n,) = struct.unpack(endian + "H", head[ifd : ifd + 2])
         for i in range(min(n, 512)):
             off = ifd + 2 + 12 * i
-            (tag,) = struct.unpack(endian + "H", head[off:off + 2])
+            (tag,) = struct.unpack(endian + "H", head[off : off + 2])
             if tag == 50706:  # DNGVersion
-                return RawDetection(tag="cinemadng", container="dng", basis="signature",
-                                    evidence="TIFF with a DNGVersion tag in IFD0 (CinemaDNG frame)")
+                return RawDetection(
+                    tag="cinemadng",
+                    container="dng",
+                    basis="signature",
+                    evidence="TIFF with a DNGVersion tag in IFD0 (CinemaDNG frame)",
+                )
     except (struct.error, IndexError):
         return None
     return None

@@ -48,8 +48,10 @@ def default_paths(platform: str | None = None) -> tuple[tuple[str, ...], tuple[s
     platform = platform or _platform()
     if platform == "macos":
         return (
-            ("/Applications/DaVinci Resolve/DaVinci Resolve.app/Contents/Libraries/Fusion/fusionscript.so",
-             "/Applications/DaVinci Resolve Studio/DaVinci Resolve.app/Contents/Libraries/Fusion/fusionscript.so"),
+            (
+                "/Applications/DaVinci Resolve/DaVinci Resolve.app/Contents/Libraries/Fusion/fusionscript.so",
+                "/Applications/DaVinci Resolve Studio/DaVinci Resolve.app/Contents/Libraries/Fusion/fusionscript.so",
+            ),
             ("/Library/Application Support/Blackmagic Design/DaVinci Resolve/Developer/Scripting",),
         )
     if platform == "windows":
@@ -96,11 +98,13 @@ def find_library(environ: dict[str, str] | None = None, platform: str | None = N
 
 
 def not_installed_reason(d: Discovery) -> str:
-    return ("DaVinci Resolve's scripting library (fusionscript) was not found; looked at: "
-            + "; ".join(d.looked_at)
-            + ". Install DaVinci Resolve Studio (17.0 or newer) on this node, or set RESOLVE_SCRIPT_LIB "
-              "to its fusionscript library and RESOLVE_SCRIPT_API to its Developer/Scripting folder "
-              "(see docs/resolve.md)")
+    return (
+        "DaVinci Resolve's scripting library (fusionscript) was not found; looked at: "
+        + "; ".join(d.looked_at)
+        + ". Install DaVinci Resolve Studio (17.0 or newer) on this node, or set RESOLVE_SCRIPT_LIB "
+        "to its fusionscript library and RESOLVE_SCRIPT_API to its Developer/Scripting folder "
+        "(see docs/resolve.md)"
+    )
 
 
 def load_scripting_module(d: Discovery):

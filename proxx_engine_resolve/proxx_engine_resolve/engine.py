@@ -55,8 +55,10 @@ READS = ("arriraw", "arriraw_hde", "braw", "canon_raw", "cinemadng", "nraw", "pr
 RAW_SPECIFICITY = 100
 SUPPORTED_PROFILES = tuple(sorted(TARGETS))
 
-FREE_VS_STUDIO = ("DaVinci Resolve Studio is required: the free edition refuses external scripting "
-                  "(scriptapp() returns None) and, from 21.1, all Python scripting")
+FREE_VS_STUDIO = (
+    "DaVinci Resolve Studio is required: the free edition refuses external scripting "
+    "(scriptapp() returns None) and, from 21.1, all Python scripting"
+)
 
 
 def _scratch_root() -> Path:
@@ -70,11 +72,21 @@ class ResolveEngine(Engine):
     #: one multichannel stream or one mono stream per channel; the channel total is still checked
     audio_layouts = ("source", "single_stream", "mono_per_channel")
 
-    def __init__(self, *, backend: str = "resolve", scenario: str | os.PathLike | None = None,
-                 call_timeout: float = 60.0, render_timeout: float | None = None,
-                 check_timeout: float = 30.0, probe_timeout: float = 120.0, poll_seconds: float = 0.5,
-                 scratch_dir: str | os.PathLike | None = None, lock_path: str | os.PathLike | None = None,
-                 python: str | None = None, notes: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        *,
+        backend: str = "resolve",
+        scenario: str | os.PathLike | None = None,
+        call_timeout: float = 60.0,
+        render_timeout: float | None = None,
+        check_timeout: float = 30.0,
+        probe_timeout: float = 120.0,
+        poll_seconds: float = 0.5,
+        scratch_dir: str | os.PathLike | None = None,
+        lock_path: str | os.PathLike | None = None,
+        python: str | None = None,
+        notes: tuple[str, ...] = (),
+    ):
         if backend not in ("resolve", "simulator"):
             raise ValueError(f"unknown Resolve backend {backend!r}")
         if backend == "simulator" and not scenario:
@@ -104,10 +116,12 @@ class ResolveEngine(Engine):
         """The engine the entry point registers. The simulator only with BOTH variables set."""
         env = os.environ if environ is None else environ
         kwargs: dict[str, Any] = {}
-        for var, key in (("PROXX_RESOLVE_CALL_TIMEOUT", "call_timeout"),
-                         ("PROXX_RESOLVE_RENDER_TIMEOUT", "render_timeout"),
-                         ("PROXX_RESOLVE_CHECK_TIMEOUT", "check_timeout"),
-                         ("PROXX_RESOLVE_PROBE_TIMEOUT", "probe_timeout")):
+        for var, key in (
+            ("PROXX_RESOLVE_CALL_TIMEOUT", "call_timeout"),
+            ("PROXX_RESOLVE_RENDER_TIMEOUT", "render_timeout"),
+            ("PROXX_RESOLVE_CHECK_TIMEOUT", "check_timeout"),
+            ("PROXX_RESOLVE_PROBE_TIMEOUT", "probe_timeout"),
+        ):
             if env.get(var):
                 kwargs[key] = float(env[var])
         if env.get("PROXX_RESOLVE_SCRATCH"):
@@ -117,8 +131,10 @@ class ResolveEngine(Engine):
             return cls(backend="simulator", scenario=scenario, **kwargs)
         notes: tuple[str, ...] = ()
         if scenario:
-            notes = ("PROXX_RESOLVE_SIMULATOR is set but ignored: the simulator is test-only and needs "
-                     "PROXX_RESOLVE_ALLOW_SIMULATOR=1 as well",)
+            notes = (
+                "PROXX_RESOLVE_SIMULATOR is set but ignored: the simulator is test-only and needs "
+                "PROXX_RESOLVE_ALLOW_SIMULATOR=1 as well",
+            )
         return cls(notes=notes, **kwargs)
 
     # ------------------------------------------------------------------ worker plumbing
@@ -153,10 +169,18 @@ class ResolveEngine(Engine):
             from .discovery import find_library
 
             binary = find_library().library
-            build = (f"{self._check.get('product')} {self._check.get('version_string')}" if self._check
-                     else "DaVinci Resolve (not available on this node; see capabilities)")
-        return EngineIdentity(name=self.name, version=__version__, build=build, binary=binary,
-                              binary_sha256=_sha256(binary) if binary else None)
+            build = (
+                f"{self._check.get('product')} {self._check.get('version_string')}"
+                if self._check
+                else "DaVinci Resolve (not available on this node; see capabilities)"
+            )
+        return EngineIdentity(
+            name=self.name,
+            version=__version__,
+            build=build,
+            binary=binary,
+            binary_sha256=_sha256(binary) if binary else None,
+        )
 
     def capabilities(self) -> Capabilities:
         with self._lock:
@@ -173,8 +197,9 @@ class ResolveEngine(Engine):
 
             d = find_library()
             if not d.library and not d.script_api:
-                return Capabilities(available=False, unavailable_reason=not_installed_reason(d),
-                                    notes=tuple(notes + [FREE_VS_STUDIO]))
+                return Capabilities(
+                    available=False, unavailable_reason=not_installed_reason(d), notes=tuple(notes + [FREE_VS_STUDIO])
+                )
         run = self._run(self._worker_argv("check"), timeout=self.check_timeout)
         if not run.ok:
             reason = _run_failure_text(run, "checking DaVinci Resolve")
@@ -186,16 +211,18 @@ class ResolveEngine(Engine):
             f"{data.get('product')} {data.get('version_string')} (Studio: {'yes' if data.get('studio') else 'no'})",
             f"database: {data.get('database', {}).get('DbName', '?')}",
             FREE_VS_STUDIO,
-            "one render at a time per node; per-call deadline "
-            f"{self.call_timeout:g} s, hung calls kill the worker",
+            f"one render at a time per node; per-call deadline {self.call_timeout:g} s, hung calls kill the worker",
         ]
         missing = sorted(set(SUPPORTED_PROFILES) - set(profiles))
         if missing:
             notes.append(f"this Resolve does not offer the codecs for: {', '.join(missing)}")
         if not profiles:
-            return Capabilities(available=False, notes=tuple(notes),
-                                unavailable_reason="DaVinci Resolve answered but offers none of the ProRes/DNxHR "
-                                                   "render codecs Proxx needs")
+            return Capabilities(
+                available=False,
+                notes=tuple(notes),
+                unavailable_reason="DaVinci Resolve answered but offers none of the ProRes/DNxHR "
+                "render codecs Proxx needs",
+            )
         return Capabilities(available=True, profiles=profiles, reads=READS, notes=tuple(notes))
 
     # ------------------------------------------------------------------ probe / claim
@@ -216,36 +243,46 @@ class ResolveEngine(Engine):
         if not run.ok:
             text = _run_failure_text(run, f"probing {path} with DaVinci Resolve")
             category = (run.result or {}).get("category")
-            raise ProxxError(text, category="unsupported_source" if category == "unsupported_source"
-                             else "engine_unavailable")
+            raise ProxxError(
+                text, category="unsupported_source" if category == "unsupported_source" else "engine_unavailable"
+            )
         info = source_info_from_properties(run.result["data"]["properties"], det, probed_by=self.name)
         self._probe_cache[key] = info
         return info
 
     def claim(self, info: SourceInfo, profile) -> Claim | Refusal:
         if not info.is_raw:
-            return Refusal(reason="not camera RAW; the Resolve engine only renders RAW formats "
-                                  f"({', '.join(READS)})")
+            return Refusal(reason=f"not camera RAW; the Resolve engine only renders RAW formats ({', '.join(READS)})")
         if profile.name not in TARGETS:
-            return Refusal(reason=f"the Resolve engine makes only {', '.join(SUPPORTED_PROFILES)}; "
-                                  f"{profile.name} cannot be made from camera RAW ({info.format_tag}) here")
+            return Refusal(
+                reason=f"the Resolve engine makes only {', '.join(SUPPORTED_PROFILES)}; "
+                f"{profile.name} cannot be made from camera RAW ({info.format_tag}) here"
+            )
         caps = self.capabilities()
         if not caps.available:
-            return Refusal(category="engine_unavailable", specificity=RAW_SPECIFICITY,
-                           reason=f"camera RAW ({info.format_tag}) needs DaVinci Resolve Studio, which is not usable "
-                                  f"on this node: {caps.unavailable_reason}")
+            return Refusal(
+                category="engine_unavailable",
+                specificity=RAW_SPECIFICITY,
+                reason=f"camera RAW ({info.format_tag}) needs DaVinci Resolve Studio, which is not usable "
+                f"on this node: {caps.unavailable_reason}",
+            )
         refusal = self._version_refusal(info)
         if refusal is not None:
             return refusal
         if profile.name not in caps.profiles:
-            return Refusal(category="engine_unavailable",
-                           reason=f"this DaVinci Resolve does not offer the render codec for {profile.name}")
+            return Refusal(
+                category="engine_unavailable",
+                reason=f"this DaVinci Resolve does not offer the render codec for {profile.name}",
+            )
         if info.video is None or info.probed_by != self.name:
-            return Refusal(category="engine_unavailable",
-                           reason="the source was not probed through DaVinci Resolve, so its frame rate and "
-                                  "length are unknown")
-        return Claim(specificity=RAW_SPECIFICITY,
-                     reason=f"camera RAW ({info.format_tag}) decoded and rendered by DaVinci Resolve")
+            return Refusal(
+                category="engine_unavailable",
+                reason="the source was not probed through DaVinci Resolve, so its frame rate and length are unknown",
+            )
+        return Claim(
+            specificity=RAW_SPECIFICITY,
+            reason=f"camera RAW ({info.format_tag}) decoded and rendered by DaVinci Resolve",
+        )
 
     def _version_refusal(self, info: SourceInfo) -> Refusal | None:
         """CinemaDNG is imported with ImportMedia's sequence dict form, which the 17.0 README lacks."""
@@ -260,10 +297,12 @@ class ResolveEngine(Engine):
         if len(have) == 2 and have >= CINEMADNG_MIN_VERSION:
             return None
         need = ".".join(str(x) for x in CINEMADNG_MIN_VERSION)
-        return Refusal(category="engine_unavailable",
-                       reason=f"CinemaDNG needs DaVinci Resolve Studio {need} or newer (image-sequence import); this "
-                              f"node runs {self._check.get('product')} {self._check.get('version_string')}. Upgrade "
-                              "Resolve, or render CinemaDNG on a node that has it")
+        return Refusal(
+            category="engine_unavailable",
+            reason=f"CinemaDNG needs DaVinci Resolve Studio {need} or newer (image-sequence import); this "
+            f"node runs {self._check.get('product')} {self._check.get('version_string')}. Upgrade "
+            "Resolve, or render CinemaDNG on a node that has it",
+        )
 
     # ------------------------------------------------------------------ plan / execute / verify
 
@@ -277,22 +316,47 @@ class ResolveEngine(Engine):
         info = request.source_info
         video = info.video
         if video is None or video.frame_count is None:
-            raise ProxxError(f"{request.source}: frame rate and frame count unknown (not probed through Resolve)",
-                             category="engine_unavailable")
+            raise ProxxError(
+                f"{request.source}: frame rate and frame count unknown (not probed through Resolve)",
+                category="engine_unavailable",
+            )
         target = TARGETS[request.profile.name]
-        digest = hashlib.sha256(
-            f"{request.source}\0{request.temp_path}\0{request.profile.name}".encode()).hexdigest()[:16]
+        digest = hashlib.sha256(f"{request.source}\0{request.temp_path}\0{request.profile.name}".encode()).hexdigest()[
+            :16
+        ]
         project = f"proxx_{digest}"
         scratch = self.scratch_dir / project
         channels = info.audio[0].channels if info.audio else 0
         render_timeout = self._render_timeout(request)
         extra = [
-            "--source", request.source, "--project", project, "--temp-path", request.temp_path,
-            "--scratch-dir", str(scratch), "--format", target.format_id, "--codec", target.codec_id,
-            "--extension", target.extension, "--width", str(request.width), "--height", str(request.height),
-            "--frame-rate", str(video.frame_rate), "--frames", str(video.frame_count),
-            "--audio-channels", str(channels), "--render-timeout", f"{render_timeout:g}",
-            "--poll-seconds", f"{self.poll_seconds:g}",
+            "--source",
+            request.source,
+            "--project",
+            project,
+            "--temp-path",
+            request.temp_path,
+            "--scratch-dir",
+            str(scratch),
+            "--format",
+            target.format_id,
+            "--codec",
+            target.codec_id,
+            "--extension",
+            target.extension,
+            "--width",
+            str(request.width),
+            "--height",
+            str(request.height),
+            "--frame-rate",
+            str(video.frame_rate),
+            "--frames",
+            str(video.frame_count),
+            "--audio-channels",
+            str(channels),
+            "--render-timeout",
+            f"{render_timeout:g}",
+            "--poll-seconds",
+            f"{self.poll_seconds:g}",
         ]
         if info.drop_frame:
             extra.append("--drop-frame")
@@ -303,42 +367,64 @@ class ResolveEngine(Engine):
         argv = self._worker_argv("render", *extra)
         timeout = render_timeout + 40 * self.call_timeout
         settings = {
-            "backend": self.backend, "project": project, "scratch_dir": str(scratch),
-            "render_mode": "individual clips (0)", "format": target.format_id, "codec": target.codec_id,
-            "width": request.width, "height": request.height, "frame_rate": str(video.frame_rate),
-            "frames": video.frame_count, "start_timecode": info.start_timecode, "audio_channels": channels,
-            "audio_bit_depth": target.audio_bit_depth, "audio_sample_rate": sample_rate,
-            "call_timeout_seconds": self.call_timeout, "render_timeout_seconds": render_timeout,
+            "backend": self.backend,
+            "project": project,
+            "scratch_dir": str(scratch),
+            "render_mode": "individual clips (0)",
+            "format": target.format_id,
+            "codec": target.codec_id,
+            "width": request.width,
+            "height": request.height,
+            "frame_rate": str(video.frame_rate),
+            "frames": video.frame_count,
+            "start_timecode": info.start_timecode,
+            "audio_channels": channels,
+            "audio_bit_depth": target.audio_bit_depth,
+            "audio_sample_rate": sample_rate,
+            "call_timeout_seconds": self.call_timeout,
+            "render_timeout_seconds": render_timeout,
         }
-        return ClipPlan(request=request, engine=self.name, settings=settings,
-                        commands=(Command(argv=argv, timeout_seconds=timeout, purpose="render"),))
+        return ClipPlan(
+            request=request,
+            engine=self.name,
+            settings=settings,
+            commands=(Command(argv=argv, timeout_seconds=timeout, purpose="render"),),
+        )
 
     def execute(self, plan: ClipPlan, cancel: threading.Event, progress=None) -> tuple[CommandRecord, ...]:
         """``progress`` (optional, contract 1.1): given Resolve's render CompletionPercentage."""
         cmd = plan.commands[0]
         on_progress = None
         if progress is not None:
+
             def on_progress(percent: float) -> None:
                 progress(ClipProgress(fraction=max(0.0, min(1.0, percent / 100)), final=percent >= 100))
+
         run = self._run(cmd.argv, timeout=cmd.timeout_seconds, cancel=cancel, on_progress=on_progress)
-        record = CommandRecord(argv=run.argv, exit_code=run.exit_code, stderr_tail=run.stderr_tail,
-                               timing={"started_at": run.started_at, "seconds": run.seconds})
+        record = CommandRecord(
+            argv=run.argv,
+            exit_code=run.exit_code,
+            stderr_tail=run.stderr_tail,
+            timing={"started_at": run.started_at, "seconds": run.seconds},
+        )
         if run.ok:
             if on_progress is not None:
                 on_progress(100.0)  # the worker reports progress while rendering, not the finish
             return (record,)
         if run.killed_for == "interrupted" or cancel.is_set():
-            raise ClipFailure(f"interrupted: {run.kill_message or 'cancelled'}", category="interrupted",
-                              records=(record,))
+            raise ClipFailure(
+                f"interrupted: {run.kill_message or 'cancelled'}", category="interrupted", records=(record,)
+            )
         if run.killed_for == "timeout":
             raise ClipFailure(f"DaVinci Resolve timed out: {run.kill_message}", category="timeout", records=(record,))
         result = run.result or {}
         category = result.get("category")
         message = _run_failure_text(run, "rendering with DaVinci Resolve")
-        raise ClipFailure(message, category="timeout" if category == "timeout" else "engine_failed",
-                          records=(record,))
+        raise ClipFailure(message, category="timeout" if category == "timeout" else "engine_failed", records=(record,))
+
 
 # ---------------------------------------------------------------------------------------- helpers
+
 
 def _sha256(path: str) -> str | None:
     try:
@@ -363,9 +449,12 @@ def source_info_from_properties(props: dict, det, *, probed_by: str) -> SourceIn
         rate = exact_rate(props["FPS"])
         frames = int(str(props.get("Frames") or "0"))
     except (KeyError, ValueError, TypeError) as exc:
-        raise ProxxError(f"DaVinci Resolve reported unusable clip properties ({exc}): "
-                         f"Resolution={props.get('Resolution')!r} FPS={props.get('FPS')!r} "
-                         f"Frames={props.get('Frames')!r}", category="unsupported_source") from exc
+        raise ProxxError(
+            f"DaVinci Resolve reported unusable clip properties ({exc}): "
+            f"Resolution={props.get('Resolution')!r} FPS={props.get('FPS')!r} "
+            f"Frames={props.get('Frames')!r}",
+            category="unsupported_source",
+        ) from exc
     par = str(props.get("PAR") or "Square")
     sar = "1:1"
     if par.lower() not in ("square", "", "1", "1.0"):
@@ -381,9 +470,16 @@ def source_info_from_properties(props: dict, det, *, probed_by: str) -> SourceIn
         bit_depth = int(str(props.get("Bit Depth") or "")) or None
     except ValueError:
         bit_depth = None
-    video = VideoInfo(codec=str(props.get("Video Codec") or det.tag), width=width, height=height,
-                      bit_depth=bit_depth, sample_aspect=sar, frame_rate=FrameRate.parse(rate),
-                      frame_count=frames or None, field_order="progressive")
+    video = VideoInfo(
+        codec=str(props.get("Video Codec") or det.tag),
+        width=width,
+        height=height,
+        bit_depth=bit_depth,
+        sample_aspect=sar,
+        frame_rate=FrameRate.parse(rate),
+        frame_count=frames or None,
+        field_order="progressive",
+    )
     audio: tuple[AudioInfo, ...] = ()
     try:
         channels = int(str(props.get("Audio Ch") or "0"))
@@ -394,8 +490,21 @@ def source_info_from_properties(props: dict, det, *, probed_by: str) -> SourceIn
             sr = int(str(props.get("Sample Rate") or "48000"))
         except ValueError:
             sr = 48000
-        audio = (AudioInfo(index=0, codec=str(props.get("Audio Codec") or "pcm").lower().replace(" ", "_"),
-                           channels=channels, sample_rate=sr),)
-    return SourceInfo(container=det.container, is_raw=True, format_tag=det.format_tag, video=video, audio=audio,
-                      start_timecode=tc, duration_seconds=round(float(Fraction(frames) / rate), 6) if frames else None,
-                      probed_by=probed_by)
+        audio = (
+            AudioInfo(
+                index=0,
+                codec=str(props.get("Audio Codec") or "pcm").lower().replace(" ", "_"),
+                channels=channels,
+                sample_rate=sr,
+            ),
+        )
+    return SourceInfo(
+        container=det.container,
+        is_raw=True,
+        format_tag=det.format_tag,
+        video=video,
+        audio=audio,
+        start_timecode=tc,
+        duration_seconds=round(float(Fraction(frames) / rate), 6) if frames else None,
+        probed_by=probed_by,
+    )

@@ -36,11 +36,19 @@ def _clip(engine, source: Path, profile_name: str, outdir: Path, index: int) -> 
     from .detect import detect_raw
 
     det = detect_raw(source)
-    entry: dict = {"source": str(source), "family": det.tag if det else None,
-                   "format_tag": det.format_tag if det else None, "profile": profile_name}
+    entry: dict = {
+        "source": str(source),
+        "family": det.tag if det else None,
+        "format_tag": det.format_tag if det else None,
+        "profile": profile_name,
+    }
     if det is None:
-        return {**entry, "ok": False, "category": "unsupported_source",
-                "message": "not recognised as camera RAW by its signature"}
+        return {
+            **entry,
+            "ok": False,
+            "category": "unsupported_source",
+            "message": "not recognised as camera RAW by its signature",
+        }
     try:
         info = engine.probe(source)
         profile = PROFILES[profile_name]
@@ -50,20 +58,36 @@ def _clip(engine, source: Path, profile_name: str, outdir: Path, index: int) -> 
         w, h = fit_raster(info.video, profile)
         out = outdir / f"{source.stem}_{profile_name}.{profile.container}"
         if out.exists():
-            return {**entry, "ok": False, "category": "output_exists",
-                    "message": f"{out} exists; use a new --output-dir"}
+            return {
+                **entry,
+                "ok": False,
+                "category": "output_exists",
+                "message": f"{out} exists; use a new --output-dir",
+            }
         temp = outdir / f".{out.name}.proxx-partial"
-        req = ClipRequest(index=index, source=str(source), source_info=info, profile=profile, output_path=str(out),
-                          temp_path=str(temp), width=w, height=h)
+        req = ClipRequest(
+            index=index,
+            source=str(source),
+            source_info=info,
+            profile=profile,
+            output_path=str(out),
+            temp_path=str(temp),
+            width=w,
+            height=h,
+        )
         plan = engine.plan(req)
         records = engine.execute(plan, threading.Event())
         v = verify_output(plan, engine.probe_output(plan), engine)  # the core's verdict, as a run applies it
-        entry.update({
-            "frame_rate": str(info.video.frame_rate), "frame_count": info.video.frame_count,
-            "start_timecode": info.start_timecode, "audio_channels": sum(a.channels for a in info.audio),
-            "checks": [{"name": c.name, "expected": c.expected, "actual": c.actual, "ok": c.ok} for c in v.checks],
-            "records": [_record(r) for r in records],
-        })
+        entry.update(
+            {
+                "frame_rate": str(info.video.frame_rate),
+                "frame_count": info.video.frame_count,
+                "start_timecode": info.start_timecode,
+                "audio_channels": sum(a.channels for a in info.audio),
+                "checks": [{"name": c.name, "expected": c.expected, "actual": c.actual, "ok": c.ok} for c in v.checks],
+                "records": [_record(r) for r in records],
+            }
+        )
         if not v.ok:
             temp.unlink(missing_ok=True)
             bad = ", ".join(c.name for c in v.checks if not c.ok)
@@ -71,8 +95,13 @@ def _clip(engine, source: Path, profile_name: str, outdir: Path, index: int) -> 
         os.replace(temp, out)
         return {**entry, "ok": True, "output": str(out)}
     except ClipFailure as exc:
-        return {**entry, "ok": False, "category": exc.category, "message": exc.message,
-                "records": [_record(r) for r in exc.records]}
+        return {
+            **entry,
+            "ok": False,
+            "category": exc.category,
+            "message": exc.message,
+            "records": [_record(r) for r in exc.records],
+        }
     except ProxxError as exc:
         return {**entry, "ok": False, "category": exc.category, "message": str(exc)}
 
@@ -81,8 +110,9 @@ def _record(r) -> dict:
     return {"argv": list(r.argv), "exit_code": r.exit_code, "stderr_tail": r.stderr_tail, "timing": dict(r.timing)}
 
 
-def run(sources: list[Path], out: Path, *, output_dir: Path | None = None, profile: str = DEFAULT_PROFILE,
-        engine=None) -> dict:
+def run(
+    sources: list[Path], out: Path, *, output_dir: Path | None = None, profile: str = DEFAULT_PROFILE, engine=None
+) -> dict:
     """Render each source and write the report to ``out``; return the report."""
     from proxx_core.kit import now_rfc3339
 
@@ -94,13 +124,24 @@ def run(sources: list[Path], out: Path, *, output_dir: Path | None = None, profi
     outdir.mkdir(parents=True, exist_ok=True)
     caps = engine.capabilities()
     report: dict = {
-        "schema": SCHEMA, "version": VERSION, "created_at": now_rfc3339(),
+        "schema": SCHEMA,
+        "version": VERSION,
+        "created_at": now_rfc3339(),
         "proxx_engine_resolve": __version__,
-        "host": {"os": platform.system(), "os_release": platform.release(), "machine": platform.machine(),
-                 "python": sys.version.split()[0], "python_home": sys.base_prefix},
-        "engine": {"available": caps.available, "unavailable_reason": caps.unavailable_reason,
-                   "notes": list(caps.notes), "profiles": list(caps.profiles),
-                   "build": engine.identity().build if caps.available else None},
+        "host": {
+            "os": platform.system(),
+            "os_release": platform.release(),
+            "machine": platform.machine(),
+            "python": sys.version.split()[0],
+            "python_home": sys.base_prefix,
+        },
+        "engine": {
+            "available": caps.available,
+            "unavailable_reason": caps.unavailable_reason,
+            "notes": list(caps.notes),
+            "profiles": list(caps.profiles),
+            "build": engine.identity().build if caps.available else None,
+        },
         "clips": [],
     }
     if caps.available:
@@ -120,8 +161,9 @@ def read_report(path) -> dict:
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: not a readable JSON report ({exc})") from exc
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ValueError(f"{path}: schema is {data.get('schema') if isinstance(data, dict) else None!r}, "
-                         f"expected {SCHEMA!r}")
+        raise ValueError(
+            f"{path}: schema is {data.get('schema') if isinstance(data, dict) else None!r}, expected {SCHEMA!r}"
+        )
     if data.get("version") != VERSION:
         raise ValueError(f"{path}: report version {data.get('version')!r}; this Proxx reads version {VERSION}")
     for key, kind in (("host", dict), ("engine", dict), ("clips", list), ("untested_families", list)):
@@ -137,8 +179,10 @@ def read_report(path) -> dict:
 def summary(report: dict) -> str:
     lines = [f"Resolve: {report['engine'].get('build') or report['engine'].get('unavailable_reason')}"]
     for c in report["clips"]:
-        lines.append(f"  {c.get('family') or '?':12} {'ok' if c['ok'] else c['category']:20} {c['source']}"
-                     + ("" if c["ok"] else f"\n      {c.get('message')}"))
+        lines.append(
+            f"  {c.get('family') or '?':12} {'ok' if c['ok'] else c['category']:20} {c['source']}"
+            + ("" if c["ok"] else f"\n      {c.get('message')}")
+        )
     if report["untested_families"]:
         lines.append("untested families: " + ", ".join(report["untested_families"]))
     return "\n".join(lines)
@@ -154,9 +198,11 @@ def exit_code(report: dict) -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m proxx_engine_resolve.firstrun",
-                                description="Render one clip of each camera-RAW family with DaVinci Resolve "
-                                            "and write a JSON report of what happened")
+    p = argparse.ArgumentParser(
+        prog="python -m proxx_engine_resolve.firstrun",
+        description="Render one clip of each camera-RAW family with DaVinci Resolve "
+        "and write a JSON report of what happened",
+    )
     p.add_argument("--sources", nargs="+", required=True, help="one clip per RAW family (R3D, BRAW, ARRIRAW, ...)")
     p.add_argument("--out", required=True, help="report file to write (JSON)")
     p.add_argument("--output-dir", help="where the proxies go (default: firstrun-proxies beside the report)")
@@ -169,8 +215,12 @@ def main(argv=None) -> int:
 
     if args.profile not in PROFILES:
         p.error(f"unknown profile {args.profile!r}")
-    report = run([Path(s) for s in args.sources], Path(args.out),
-                 output_dir=Path(args.output_dir) if args.output_dir else None, profile=args.profile)
+    report = run(
+        [Path(s) for s in args.sources],
+        Path(args.out),
+        output_dir=Path(args.output_dir) if args.output_dir else None,
+        profile=args.profile,
+    )
     print(summary(report))
     print(f"report: {args.out}")
     return exit_code(report)

@@ -29,19 +29,27 @@ class RenderTarget:
 TARGETS: dict[str, RenderTarget] = {
     t.profile: t
     for t in (
-        RenderTarget(profile="offline_prores_proxy_1920x1080", format_id="mov", codec_id="ProRes422Proxy",
-                     extension="mov"),
-        RenderTarget(profile="offline_prores_lt_1920x1080", format_id="mov", codec_id="ProRes422LT",
-                     extension="mov"),
-        RenderTarget(profile="offline_dnxhr_lb_1920x1080", format_id="mxf_op1a", codec_id="DNxHRLB",
-                     extension="mxf", audio_sample_rate=48000),
+        RenderTarget(
+            profile="offline_prores_proxy_1920x1080", format_id="mov", codec_id="ProRes422Proxy", extension="mov"
+        ),
+        RenderTarget(profile="offline_prores_lt_1920x1080", format_id="mov", codec_id="ProRes422LT", extension="mov"),
+        RenderTarget(
+            profile="offline_dnxhr_lb_1920x1080",
+            format_id="mxf_op1a",
+            codec_id="DNxHRLB",
+            extension="mxf",
+            audio_sample_rate=48000,
+        ),
     )
 }
 
 #: Resolve's project frame-rate strings (project setting ``timelineFrameRate``)
 _RESOLVE_RATES = {
-    Fraction(24000, 1001): "23.976", Fraction(30000, 1001): "29.97", Fraction(48000, 1001): "47.952",
-    Fraction(60000, 1001): "59.94", Fraction(120000, 1001): "119.88",
+    Fraction(24000, 1001): "23.976",
+    Fraction(30000, 1001): "29.97",
+    Fraction(48000, 1001): "47.952",
+    Fraction(60000, 1001): "59.94",
+    Fraction(120000, 1001): "119.88",
 }
 
 
@@ -59,4 +67,3 @@ def exact_rate(fps: float | str) -> Fraction:
     if abs(f - round(f)) < 0.002:
         return Fraction(round(f))
     return Fraction(f).limit_denominator(1001)
-

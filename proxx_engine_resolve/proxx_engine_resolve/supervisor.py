@@ -40,8 +40,14 @@ def python_home(python: str) -> str | None:
     except OSError:
         pass
     try:
-        proc = subprocess.run([python, "-c", "import sys; print(sys.base_prefix)"], capture_output=True,
-                              text=True, timeout=20, stdin=subprocess.DEVNULL, check=False)
+        proc = subprocess.run(
+            [python, "-c", "import sys; print(sys.base_prefix)"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return (proc.stdout.strip() or None) if proc.returncode == 0 else None
@@ -130,8 +136,15 @@ class NodeLock:
             fh.close()
 
 
-def run_worker(argv: tuple[str, ...] | list[str], *, timeout: float, cancel: threading.Event | None = None,
-               lock_path: Path | None = None, env: dict[str, str] | None = None, on_progress=None) -> WorkerRun:
+def run_worker(
+    argv: tuple[str, ...] | list[str],
+    *,
+    timeout: float,
+    cancel: threading.Event | None = None,
+    lock_path: Path | None = None,
+    env: dict[str, str] | None = None,
+    on_progress=None,
+) -> WorkerRun:
     """Run the worker ``argv`` to completion or until a deadline; never raises for worker failures.
     ``env`` defaults to :func:`worker_environment` for the interpreter ``argv[0]``. ``on_progress``:
     called with each render ``percent`` (0-100) the worker reports."""
@@ -143,9 +156,16 @@ def run_worker(argv: tuple[str, ...] | list[str], *, timeout: float, cancel: thr
         env = worker_environment(argv[0])
     t0 = time.monotonic()
     if not lock.acquire(cancel):
-        return WorkerRun(argv=argv, exit_code=None, stderr_tail="", started_at=started_at,
-                         seconds=time.monotonic() - t0, result=None, killed_for="interrupted",
-                         kill_message="cancelled while waiting for the node's Resolve lock")
+        return WorkerRun(
+            argv=argv,
+            exit_code=None,
+            stderr_tail="",
+            started_at=started_at,
+            seconds=time.monotonic() - t0,
+            result=None,
+            killed_for="interrupted",
+            kill_message="cancelled while waiting for the node's Resolve lock",
+        )
     try:
         return _run_locked(argv, timeout, cancel, env, started_at, t0, on_progress)
     finally:
@@ -160,8 +180,9 @@ def _run_locked(argv, timeout, cancel, env, started_at, t0, on_progress=None) ->
 # one poll loop owning the child: deadline, cancel, progress lines and every way the child can end
 def _supervise(argv, timeout, cancel, env, started_at, t0, err, on_progress=None) -> WorkerRun:  # noqa: C901
     # the core's way to start a child: own process group, dies with Proxx (Linux), killable as a group
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env,
-                            **child_process_options())
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env, **child_process_options()
+    )
     state = {"call": None, "call_deadline": None, "wait": None, "wait_deadline": None, "result": None}
     lock = threading.Lock()
 
@@ -225,6 +246,14 @@ def _supervise(argv, timeout, cancel, env, started_at, t0, err, on_progress=None
     tail = stderr_tail(err)
     if kill_message:
         tail = (tail + f"[supervisor] {kill_message}\n")[-STDERR_TAIL_CHARS:]
-    return WorkerRun(argv=argv, exit_code=proc.returncode, stderr_tail=tail, started_at=started_at,
-                     seconds=round(time.monotonic() - t0, 3), result=result, killed_for=killed_for,
-                     kill_message=kill_message, pid=proc.pid)
+    return WorkerRun(
+        argv=argv,
+        exit_code=proc.returncode,
+        stderr_tail=tail,
+        started_at=started_at,
+        seconds=round(time.monotonic() - t0, 3),
+        result=result,
+        killed_for=killed_for,
+        kill_message=kill_message,
+        pid=proc.pid,
+    )

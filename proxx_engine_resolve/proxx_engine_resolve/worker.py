@@ -79,9 +79,11 @@ class Api:
     def __call__(self, obj, owner: str, method: str, *args):
         name = f"{owner}.{method}"
         if not self.has(obj, method):
-            raise WorkerError(self.failure_category,
-                              f"{name}() is not available in this DaVinci Resolve ({self.version}); "
-                              f"Proxx needs DaVinci Resolve Studio {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer")
+            raise WorkerError(
+                self.failure_category,
+                f"{name}() is not available in this DaVinci Resolve ({self.version}); "
+                f"Proxx needs DaVinci Resolve Studio {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer",
+            )
         self.out.event("call", name=name, timeout=self.call_timeout)
         try:
             result = getattr(obj, method)(*args)
@@ -93,6 +95,7 @@ class Api:
 
 
 # ---------------------------------------------------------------------------------------- connect
+
 
 def pin_python_home() -> None:
     """fusionscript picks its Python runtime from FUSION_PYTHON3_HOME (else the registry on Windows);
@@ -134,8 +137,10 @@ def connect(args, api: Api) -> dict:
     try:
         dvr = load_module(args)
     except ImportError as exc:
-        raise WorkerError("engine_unavailable", f"{exc}. Install DaVinci Resolve Studio or set "
-                                                "RESOLVE_SCRIPT_LIB / RESOLVE_SCRIPT_API (docs/resolve.md)") from exc
+        raise WorkerError(
+            "engine_unavailable",
+            f"{exc}. Install DaVinci Resolve Studio or set RESOLVE_SCRIPT_LIB / RESOLVE_SCRIPT_API (docs/resolve.md)",
+        ) from exc
     resolve = api(dvr, "DaVinciResolveScript", "scriptapp", "Resolve")
     if resolve is None:
         raise WorkerError("engine_unavailable", NOT_CONNECTED)
@@ -148,37 +153,64 @@ def connect(args, api: Api) -> dict:
     else:
         studio = "studio" in str(product).lower()
     if not studio:
-        raise WorkerError("engine_unavailable",
-                          f"this is {api.version} (free edition). The free edition refuses external scripting "
-                          "(and from 21.1 all Python scripting); Studio-only calls return False and raise a modal "
-                          "dialog. Install DaVinci Resolve Studio to render camera RAW with Proxx")
+        raise WorkerError(
+            "engine_unavailable",
+            f"this is {api.version} (free edition). The free edition refuses external scripting "
+            "(and from 21.1 all Python scripting); Studio-only calls return False and raise a modal "
+            "dialog. Install DaVinci Resolve Studio to render camera RAW with Proxx",
+        )
     try:
         vtuple = (int(version[0]), int(version[1]))
     except (IndexError, TypeError, ValueError):
         vtuple = (0, 0)
     api.version_tuple = vtuple
     if vtuple < MIN_VERSION:
-        raise WorkerError("engine_unavailable",
-                          f"{api.version} is too old: Proxx needs {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer "
-                          "(render job ids, ImportMedia); upgrade DaVinci Resolve Studio")
+        raise WorkerError(
+            "engine_unavailable",
+            f"{api.version} is too old: Proxx needs {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer "
+            "(render job ids, ImportMedia); upgrade DaVinci Resolve Studio",
+        )
     pm = api(resolve, "Resolve", "GetProjectManager")
     if not pm:
-        raise WorkerError("engine_unavailable", f"{api.version}: GetProjectManager() returned None "
-                                                "(licensing or initialisation problem); restart Resolve")
+        raise WorkerError(
+            "engine_unavailable",
+            f"{api.version}: GetProjectManager() returned None (licensing or initialisation problem); restart Resolve",
+        )
     db = api(pm, "ProjectManager", "GetCurrentDatabase")
     if not db:
-        raise WorkerError("engine_unavailable", f"{api.version}: no project database is attached "
-                                                "(GetCurrentDatabase() is None, typical after an unclean shutdown); "
-                                                "restart Resolve and select a database")
-    return {"resolve": resolve, "pm": pm, "product": product, "version": list(version),
-            "version_string": vstring, "studio": studio, "database": dict(db)}
+        raise WorkerError(
+            "engine_unavailable",
+            f"{api.version}: no project database is attached "
+            "(GetCurrentDatabase() is None, typical after an unclean shutdown); "
+            "restart Resolve and select a database",
+        )
+    return {
+        "resolve": resolve,
+        "pm": pm,
+        "product": product,
+        "version": list(version),
+        "version_string": vstring,
+        "studio": studio,
+        "database": dict(db),
+    }
 
 
 REQUIRED_PROJECT_METHODS = (
-    "GetMediaPool", "SetSetting", "SetCurrentTimeline", "SetCurrentRenderMode",
-    "SetCurrentRenderFormatAndCodec", "GetRenderFormats", "GetRenderCodecs", "SetRenderSettings",
-    "AddRenderJob", "StartRendering", "GetRenderJobStatus", "IsRenderingInProgress", "GetRenderJobList",
-    "DeleteRenderJob", "StopRendering",
+    "GetMediaPool",
+    "SetSetting",
+    "SetCurrentTimeline",
+    "SetCurrentRenderMode",
+    "SetCurrentRenderFormatAndCodec",
+    "GetRenderFormats",
+    "GetRenderCodecs",
+    "SetRenderSettings",
+    "AddRenderJob",
+    "StartRendering",
+    "GetRenderJobStatus",
+    "IsRenderingInProgress",
+    "GetRenderJobList",
+    "DeleteRenderJob",
+    "StopRendering",
 )
 
 
@@ -190,9 +222,11 @@ def cmd_check(args, out: Emitter, api: Api) -> dict:
         raise WorkerError("engine_unavailable", f"{api.version}: GetCurrentProject() returned None")
     missing = [m for m in REQUIRED_PROJECT_METHODS if not api.has(project, m)]
     if missing:
-        raise WorkerError("engine_unavailable",
-                          f"{api.version} lacks Project.{', Project.'.join(missing)}; "
-                          f"upgrade to DaVinci Resolve Studio {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer")
+        raise WorkerError(
+            "engine_unavailable",
+            f"{api.version} lacks Project.{', Project.'.join(missing)}; "
+            f"upgrade to DaVinci Resolve Studio {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer",
+        )
     from .renderspec import TARGETS
 
     formats = api(project, "Project", "GetRenderFormats") or {}
@@ -201,9 +235,16 @@ def cmd_check(args, out: Emitter, api: Api) -> dict:
         if fmt in formats.values():
             codecs[fmt] = dict(api(project, "Project", "GetRenderCodecs", fmt) or {})
     profiles = sorted(t.profile for t in TARGETS.values() if t.codec_id in codecs.get(t.format_id, {}).values())
-    return {"product": s["product"], "version": s["version"], "version_string": s["version_string"],
-            "studio": s["studio"], "database": s["database"], "formats": dict(formats), "codecs": codecs,
-            "profiles": profiles}
+    return {
+        "product": s["product"],
+        "version": s["version"],
+        "version_string": s["version_string"],
+        "studio": s["studio"],
+        "database": s["database"],
+        "formats": dict(formats),
+        "codecs": codecs,
+        "profiles": profiles,
+    }
 
 
 # ---------------------------------------------------------------------------------------- session
@@ -211,8 +252,10 @@ def cmd_check(args, out: Emitter, api: Api) -> dict:
 IDLE_PROJECT = "proxx_idle"
 DELETE_ATTEMPTS = 3
 DELETE_BACKOFF_SECONDS = 0.25
-BLOCKED_ADVICE = ("Resolve is probably showing a dialog no script can dismiss (a save prompt, an upsell, a "
-                  "missing-media warning): dismiss it on the Resolve machine, or restart Resolve, then rerun")
+BLOCKED_ADVICE = (
+    "Resolve is probably showing a dialog no script can dismiss (a save prompt, an upsell, a "
+    "missing-media warning): dismiss it on the Resolve machine, or restart Resolve, then rerun"
+)
 
 
 def current_project_name(api: Api, pm) -> str | None:
@@ -238,11 +281,13 @@ def ensure_idle(api: Api, pm):
         if project:
             log(f"created the idle project {IDLE_PROJECT!r}" + (" (on retry)" if attempt > 1 else ""))
             return project
-    raise WorkerError("engine_failed",
-                      f"project switch blocked: Resolve is on {current_project_name(api, pm)!r} and neither "
-                      f"LoadProject nor CreateProject({IDLE_PROJECT!r}) succeeded (both returned None). If that is a "
-                      "never-saved 'Untitled Project', open or create any named project in Resolve's Project Manager "
-                      f"so Proxx can create its idle project; otherwise {BLOCKED_ADVICE}")
+    raise WorkerError(
+        "engine_failed",
+        f"project switch blocked: Resolve is on {current_project_name(api, pm)!r} and neither "
+        f"LoadProject nor CreateProject({IDLE_PROJECT!r}) succeeded (both returned None). If that is a "
+        "never-saved 'Untitled Project', open or create any named project in Resolve's Project Manager "
+        f"so Proxx can create its idle project; otherwise {BLOCKED_ADVICE}",
+    )
 
 
 def delete_project(api: Api, pm, name: str) -> bool:
@@ -255,8 +300,10 @@ def delete_project(api: Api, pm, name: str) -> bool:
         if attempt < DELETE_ATTEMPTS:
             log(f"DeleteProject({name!r}) returned False (attempt {attempt}/{DELETE_ATTEMPTS}); retry")
             time.sleep(DELETE_BACKOFF_SECONDS * attempt)
-    log(f"note: DeleteProject({name!r}) returned False {DELETE_ATTEMPTS} times; the scratch project is left in "
-        "the database (delete it in Resolve's Project Manager; a rerun replaces it)")
+    log(
+        f"note: DeleteProject({name!r}) returned False {DELETE_ATTEMPTS} times; the scratch project is left in "
+        "the database (delete it in Resolve's Project Manager; a rerun replaces it)"
+    )
     return False
 
 
@@ -279,20 +326,26 @@ class Session:
             if self.name in names:
                 log(f"project {self.name!r} left over from an interrupted run; deleting it")
                 if not delete_project(api, pm, self.name):
-                    raise WorkerError("engine_failed",
-                                      f"project {self.name!r} already exists and DeleteProject() refused "
-                                      "(it may be open); delete it in Resolve's Project Manager and rerun")
+                    raise WorkerError(
+                        "engine_failed",
+                        f"project {self.name!r} already exists and DeleteProject() refused "
+                        "(it may be open); delete it in Resolve's Project Manager and rerun",
+                    )
             else:
-                log(f"project switch blocked: CreateProject({self.name!r}) returned None; "
-                    f"recovering once by loading the idle project {IDLE_PROJECT!r}")
+                log(
+                    f"project switch blocked: CreateProject({self.name!r}) returned None; "
+                    f"recovering once by loading the idle project {IDLE_PROJECT!r}"
+                )
                 api(pm, "ProjectManager", "LoadProject", IDLE_PROJECT)
             project = self._create()
             if project:
                 log(f"note: recovered from a blocked project switch (CreateProject({self.name!r}) succeeded on retry)")
         if not project:
-            raise WorkerError("engine_failed",
-                              f"project switch blocked: ProjectManager.CreateProject({self.name!r}) returned None, "
-                              f"also after loading the idle project {IDLE_PROJECT!r}; {BLOCKED_ADVICE}")
+            raise WorkerError(
+                "engine_failed",
+                f"project switch blocked: ProjectManager.CreateProject({self.name!r}) returned None, "
+                f"also after loading the idle project {IDLE_PROJECT!r}; {BLOCKED_ADVICE}",
+            )
         self.project = project
         return project
 
@@ -316,14 +369,18 @@ def import_clip(api: Api, project, source: str):
         raise WorkerError("engine_failed", "MediaPool.SetCurrentFolder(root) failed")
     spec = import_spec(source)
     if isinstance(spec, dict) and api.version_tuple < CINEMADNG_MIN_VERSION:
-        raise WorkerError("engine_unavailable",
-                          f"{source} is a CinemaDNG sequence; importing sequences needs DaVinci Resolve Studio "
-                          f"{CINEMADNG_MIN_VERSION[0]}.{CINEMADNG_MIN_VERSION[1]} or newer, this is {api.version}")
+        raise WorkerError(
+            "engine_unavailable",
+            f"{source} is a CinemaDNG sequence; importing sequences needs DaVinci Resolve Studio "
+            f"{CINEMADNG_MIN_VERSION[0]}.{CINEMADNG_MIN_VERSION[1]} or newer, this is {api.version}",
+        )
     items = api(mp, "MediaPool", "ImportMedia", [spec])
     if not items:
-        raise WorkerError("unsupported_source",
-                          f"Resolve could not import {source} (ImportMedia returned {items!r}): missing, offline, "
-                          "or a format this Resolve build cannot decode")
+        raise WorkerError(
+            "unsupported_source",
+            f"Resolve could not import {source} (ImportMedia returned {items!r}): missing, offline, "
+            "or a format this Resolve build cannot decode",
+        )
     return mp, items[0]
 
 
@@ -340,8 +397,11 @@ def import_spec(source: str):
     frames = sorted(int(mm.group(1)) for f in os.listdir(p.parent) if (mm := pat.match(f)))
     if len(frames) < 2:
         return source
-    return {"FilePath": str(p.parent / f"{prefix}%0{len(digits)}d{ext}"),
-            "StartIndex": frames[0], "EndIndex": frames[-1]}
+    return {
+        "FilePath": str(p.parent / f"{prefix}%0{len(digits)}d{ext}"),
+        "StartIndex": frames[0],
+        "EndIndex": frames[-1],
+    }
 
 
 def clip_properties(api: Api, item) -> dict:
@@ -366,6 +426,7 @@ def cmd_probe(args, out: Emitter, api: Api) -> dict:
 
 # ---------------------------------------------------------------------------------------- render
 
+
 def _expect_true(value, what: str):
     if value is not True and not (isinstance(value, bool) and value):
         raise WorkerError("engine_failed", f"{what} returned {value!r}")
@@ -389,9 +450,11 @@ def cmd_render(args, out: Emitter, api: Api) -> dict:  # noqa: C901
         # project settings first: the frame rate locks once a timeline exists. The timeline rate is
         # what an individual-clips render uses, so FrameRate is not sent as a render setting (the
         # README documents it for single-clip renders only); it is read back here instead.
-        for key, value in (("timelineFrameRate", resolve_rate_string(rate, args.drop_frame)),
-                           ("timelineResolutionWidth", str(args.width)),
-                           ("timelineResolutionHeight", str(args.height))):
+        for key, value in (
+            ("timelineFrameRate", resolve_rate_string(rate, args.drop_frame)),
+            ("timelineResolutionWidth", str(args.width)),
+            ("timelineResolutionHeight", str(args.height)),
+        ):
             _expect_true(api(project, "Project", "SetSetting", key, value), f"Project.SetSetting({key!r}, {value!r})")
         if api.has(project, "GetSetting"):
             got = api(project, "Project", "GetSetting", "timelineFrameRate")
@@ -404,9 +467,11 @@ def cmd_render(args, out: Emitter, api: Api) -> dict:  # noqa: C901
         frames = int(str(props.get("Frames") or "0") or 0)
         fps = props.get("FPS")
         if frames != args.frames or fps in (None, "") or exact_rate(fps) != rate:
-            raise WorkerError("engine_failed",
-                              f"Resolve now reports {frames} frames at {fps} fps for {args.source}; it was probed "
-                              f"as {args.frames} frames at {args.frame_rate}. The source changed since planning")
+            raise WorkerError(
+                "engine_failed",
+                f"Resolve now reports {frames} frames at {fps} fps for {args.source}; it was probed "
+                f"as {args.frames} frames at {args.frame_rate}. The source changed since planning",
+            )
         timeline = api(mp, "MediaPool", "CreateTimelineFromClips", args.project, [item])
         if not timeline:
             raise WorkerError("engine_failed", "MediaPool.CreateTimelineFromClips() returned None")
@@ -420,27 +485,44 @@ def cmd_render(args, out: Emitter, api: Api) -> dict:  # noqa: C901
                 raise WorkerError("engine_failed", f"Resolve accepted SetCurrentRenderMode(0) but reports {mode!r}")
         formats = api(project, "Project", "GetRenderFormats") or {}
         if args.format not in formats.values():
-            raise WorkerError("engine_failed", f"render format id {args.format!r} is not offered by {api.version}; "
-                                               f"it offers {sorted(formats.values())}")
+            raise WorkerError(
+                "engine_failed",
+                f"render format id {args.format!r} is not offered by {api.version}; "
+                f"it offers {sorted(formats.values())}",
+            )
         codecs = api(project, "Project", "GetRenderCodecs", args.format) or {}
         if args.codec not in codecs.values():
-            raise WorkerError("engine_failed", f"render codec id {args.codec!r} is not offered for {args.format!r} "
-                                               f"by {api.version}; it offers {sorted(codecs.values())}")
-        _expect_true(api(project, "Project", "SetCurrentRenderFormatAndCodec", args.format, args.codec),
-                     f"Project.SetCurrentRenderFormatAndCodec({args.format!r}, {args.codec!r})")
+            raise WorkerError(
+                "engine_failed",
+                f"render codec id {args.codec!r} is not offered for {args.format!r} "
+                f"by {api.version}; it offers {sorted(codecs.values())}",
+            )
+        _expect_true(
+            api(project, "Project", "SetCurrentRenderFormatAndCodec", args.format, args.codec),
+            f"Project.SetCurrentRenderFormatAndCodec({args.format!r}, {args.codec!r})",
+        )
         if api.has(project, "GetCurrentRenderFormatAndCodec"):
             fc = api(project, "Project", "GetCurrentRenderFormatAndCodec") or {}
             if (fc.get("format"), fc.get("codec")) != (args.format, args.codec):
-                raise WorkerError("engine_failed", f"Resolve accepted SetCurrentRenderFormatAndCodec({args.format!r}, "
-                                                   f"{args.codec!r}) but reports {fc!r}")
+                raise WorkerError(
+                    "engine_failed",
+                    f"Resolve accepted SetCurrentRenderFormatAndCodec({args.format!r}, "
+                    f"{args.codec!r}) but reports {fc!r}",
+                )
         settings = render_settings(args, rate, scratch)
         ok = api(project, "Project", "SetRenderSettings", settings)
         if ok is not True:
             # set keys one at a time to name the rejected one
-            rejected = [k for k in sorted(settings)
-                        if api(project, "Project", "SetRenderSettings", {k: settings[k]}) is not True]
-            raise WorkerError("engine_failed", f"Project.SetRenderSettings() returned {ok!r}; rejected keys: "
-                                               f"{rejected or 'none individually (the combination was refused)'}")
+            rejected = [
+                k
+                for k in sorted(settings)
+                if api(project, "Project", "SetRenderSettings", {k: settings[k]}) is not True
+            ]
+            raise WorkerError(
+                "engine_failed",
+                f"Project.SetRenderSettings() returned {ok!r}; rejected keys: "
+                f"{rejected or 'none individually (the combination was refused)'}",
+            )
         job_id = api(project, "Project", "AddRenderJob")
         if not job_id or not isinstance(job_id, str):
             raise WorkerError("engine_failed", f"Project.AddRenderJob() returned {job_id!r} (no job was queued)")
@@ -448,8 +530,11 @@ def cmd_render(args, out: Emitter, api: Api) -> dict:  # noqa: C901
         _expect_true(api(project, "Project", "StartRendering", [job_id]), f"Project.StartRendering([{job_id!r}])")
         status = wait_for_render(args, out, api, project, job_id)
         if status.get("JobStatus") not in ("Complete", "Completed"):
-            raise WorkerError("engine_failed", f"render job {job_id} ended {status.get('JobStatus')!r}: "
-                                               f"{status.get('Error') or 'Resolve gave no error text'}")
+            raise WorkerError(
+                "engine_failed",
+                f"render job {job_id} ended {status.get('JobStatus')!r}: "
+                f"{status.get('Error') or 'Resolve gave no error text'}",
+            )
         produced = find_output(api, project, job_id, scratch, args.extension)
         Path(args.temp_path).parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(produced), args.temp_path)
@@ -469,8 +554,9 @@ def reset_deliver(api: Api, project) -> None:
     """Start every job from an empty queue: the Deliver page keeps state between jobs (issue 16).
     The settings themselves are reset by sending every key that shapes the output (render_settings)."""
     if api.has(project, "DeleteAllRenderJobs") and not api(project, "Project", "DeleteAllRenderJobs"):
-        log("Project.DeleteAllRenderJobs() returned False; "
-            "queued jobs of an earlier run remain (only this job renders)")
+        log(
+            "Project.DeleteAllRenderJobs() returned False; queued jobs of an earlier run remain (only this job renders)"
+        )
 
 
 def render_settings(args, rate: Fraction, scratch: Path) -> dict:
@@ -493,9 +579,15 @@ def render_settings(args, rate: Fraction, scratch: Path) -> dict:
 
 
 #: GetRenderJobList keys that echo a setting we sent (older builds return fewer keys: only present ones count)
-_ECHOED = (("FormatWidth", "FormatWidth"), ("FormatHeight", "FormatHeight"), ("IsExportVideo", "ExportVideo"),
-           ("IsExportAudio", "ExportAudio"), ("AudioSampleRate", "AudioSampleRate"),
-           ("AudioBitDepth", "AudioBitDepth"), ("TargetDir", "TargetDir"))
+_ECHOED = (
+    ("FormatWidth", "FormatWidth"),
+    ("FormatHeight", "FormatHeight"),
+    ("IsExportVideo", "ExportVideo"),
+    ("IsExportAudio", "ExportAudio"),
+    ("AudioSampleRate", "AudioSampleRate"),
+    ("AudioBitDepth", "AudioBitDepth"),
+    ("TargetDir", "TargetDir"),
+)
 
 
 def _same(asked, got) -> bool:
@@ -525,8 +617,10 @@ def check_queued_job(api: Api, project, job_id: str, settings: dict, args, rate:
         if key in settings and list_key in entry and not _same(settings[key], entry[list_key]):
             ignored.append(f"{key} (asked {settings[key]!r}, the queued job has {entry[list_key]!r})")
     if entry.get("VideoFormat") not in (None, args.format) or entry.get("VideoCodec") not in (None, args.codec):
-        ignored.append(f"format/codec (asked {args.format}/{args.codec}, the queued job has "
-                       f"{entry.get('VideoFormat')}/{entry.get('VideoCodec')})")
+        ignored.append(
+            f"format/codec (asked {args.format}/{args.codec}, the queued job has "
+            f"{entry.get('VideoFormat')}/{entry.get('VideoCodec')})"
+        )
     if entry.get("FrameRate") not in (None, ""):
         try:
             job_rate = exact_rate(str(entry["FrameRate"]).replace(" DF", ""))
@@ -535,8 +629,12 @@ def check_queued_job(api: Api, project, job_id: str, settings: dict, args, rate:
         if job_rate is not None and job_rate != rate:
             ignored.append(f"frame rate (source {args.frame_rate}, the queued job has {entry['FrameRate']!r})")
     if ignored:
-        raise WorkerError("engine_failed", "Resolve accepted the render settings but ignored: " + "; ".join(ignored)
-                          + ". The Deliver page kept other values; nothing was rendered")
+        raise WorkerError(
+            "engine_failed",
+            "Resolve accepted the render settings but ignored: "
+            + "; ".join(ignored)
+            + ". The Deliver page kept other values; nothing was rendered",
+        )
 
 
 def wait_for_render(args, out: Emitter, api: Api, project, job_id: str) -> dict:
@@ -551,12 +649,17 @@ def wait_for_render(args, out: Emitter, api: Api, project, job_id: str) -> dict:
             if not in_progress and state in ("Complete", "Completed", "Failed", "Cancelled", "Canceled"):
                 return status
             if not status:
-                raise WorkerError("engine_failed", f"GetRenderJobStatus({job_id!r}) returned {status!r}: "
-                                                   "Resolve no longer knows the job")
+                raise WorkerError(
+                    "engine_failed",
+                    f"GetRenderJobStatus({job_id!r}) returned {status!r}: Resolve no longer knows the job",
+                )
             if time.monotonic() > deadline:
                 api(project, "Project", "StopRendering")
-                raise WorkerError("timeout", f"render job {job_id} did not finish within {args.render_timeout:g} s "
-                                             f"(last status {status}); rendering was stopped")
+                raise WorkerError(
+                    "timeout",
+                    f"render job {job_id} did not finish within {args.render_timeout:g} s "
+                    f"(last status {status}); rendering was stopped",
+                )
             out.event("progress", percent=status.get("CompletionPercentage"))
             time.sleep(args.poll_seconds)
     finally:
@@ -573,12 +676,15 @@ def find_output(api: Api, project, job_id: str, scratch: Path, extension: str) -
     for p in candidates + files:
         if p.is_file() and p.resolve().parent == scratch.resolve() and p.stat().st_size > 0:
             return p
-    raise WorkerError("engine_failed",
-                      f"Resolve reported job {job_id} Complete but wrote no usable .{extension} file in {scratch} "
-                      f"(job list entry {entry or 'missing'}; files there: {[p.name for p in scratch.iterdir()]})")
+    raise WorkerError(
+        "engine_failed",
+        f"Resolve reported job {job_id} Complete but wrote no usable .{extension} file in {scratch} "
+        f"(job list entry {entry or 'missing'}; files there: {[p.name for p in scratch.iterdir()]})",
+    )
 
 
 # ---------------------------------------------------------------------------------------- main
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m proxx_engine_resolve.worker")
@@ -620,8 +726,7 @@ def main(argv=None) -> int:
         import traceback
 
         traceback.print_exc()
-        out.event("result", ok=False, category="engine_failed",
-                  message=f"worker crashed: {type(exc).__name__}: {exc}")
+        out.event("result", ok=False, category="engine_failed", message=f"worker crashed: {type(exc).__name__}: {exc}")
         return EXIT_FAILED
     out.event("result", ok=True, data=data)
     return EXIT_OK

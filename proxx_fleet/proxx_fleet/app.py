@@ -52,11 +52,16 @@ def make_app(broker: str):
 
     app = Celery("proxx", broker=broker, set_as_current=False)
     app.conf.update(
-        task_serializer="json", accept_content=["json"],
+        task_serializer="json",
+        accept_content=["json"],
         # results live in Proxx's own keys (store.py), not in a Celery result backend
-        result_backend=None, task_ignore_result=True, task_track_started=False,
-        broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
-        worker_send_task_events=False, task_send_sent_event=False,
+        result_backend=None,
+        task_ignore_result=True,
+        task_track_started=False,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
         # with early ack this only covers the instant between delivery and ack
         broker_transport_options={"visibility_timeout": 12 * 3600},
         **AT_MOST_ONCE,

@@ -71,15 +71,19 @@ return 1
 
 def _keys(node: Node, job_id: str, index: int, run: str, k: int) -> tuple[str, str, str]:
     k_ = node.store.k
-    return (k_("chunkclaim", job_id, index, run, k), k_("chunk", job_id, index, run, k),
-            k_("chunkhb", job_id, index, run, k))
+    return (
+        k_("chunkclaim", job_id, index, run, k),
+        k_("chunk", job_id, index, run, k),
+        k_("chunkhb", job_id, index, run, k),
+    )
 
 
 def claim(node: Node, job_id: str, index: int, run: str, k: int) -> bool:
     """Whether this node encodes chunk ``k``: true for exactly one node."""
     script = node.store.r.register_script(_CLAIM)
-    return bool(script(keys=list(_keys(node, job_id, index, run, k)),
-                       args=[node.name, int(node.clip_ttl * 1000), KEY_SECONDS]))
+    return bool(
+        script(keys=list(_keys(node, job_id, index, run, k)), args=[node.name, int(node.clip_ttl * 1000), KEY_SECONDS])
+    )
 
 
 def finish(node: Node, job_id: str, index: int, run: str, k: int, state: str, result: dict[str, Any]) -> None:
@@ -110,11 +114,19 @@ def _encode(node: Node, key: tuple[str, int, str, int], work: Any, cancel: threa
         records = work()
         return {"state": "done", "records": [to_data(r) for r in records]}
     except ClipFailure as exc:
-        return {"state": "failed", "category": exc.category, "message": exc.message,
-                "records": [to_data(r) for r in exc.records]}
+        return {
+            "state": "failed",
+            "category": exc.category,
+            "message": exc.message,
+            "records": [to_data(r) for r in exc.records],
+        }
     except Exception as exc:  # a bug fails this chunk (and so the clip), never the worker
-        return {"state": "failed", "category": "engine_failed",
-                "message": f"worker {node.name} raised {type(exc).__name__}: {exc}", "records": []}
+        return {
+            "state": "failed",
+            "category": "engine_failed",
+            "message": f"worker {node.name} raised {type(exc).__name__}: {exc}",
+            "records": [],
+        }
     finally:
         with node.lock:
             node.chunks.pop(key, None)
@@ -135,10 +147,15 @@ class FleetChunks:
         try:
             self._send(chunked, run)
         except Exception as exc:  # the broker refused: this node encodes every chunk itself, as claims allow
-            self.node.log.event("chunks_not_sent", job_id=self.payload["job_id"], index=self.payload["index"],
-                                reason=f"{type(exc).__name__}: {exc}")
-        threading.Thread(target=self._drive, args=(chunked, engine, cancel, run, futures), daemon=True,
-                         name="proxx-chunks").start()
+            self.node.log.event(
+                "chunks_not_sent",
+                job_id=self.payload["job_id"],
+                index=self.payload["index"],
+                reason=f"{type(exc).__name__}: {exc}",
+            )
+        threading.Thread(
+            target=self._drive, args=(chunked, engine, cancel, run, futures), daemon=True, name="proxx-chunks"
+        ).start()
         return futures
 
     def _send(self, chunked: ChunkedPlan, run: str) -> None:
@@ -149,14 +166,29 @@ class FleetChunks:
         queue = job["queues"][int(p["index"]) - 1] if job else None
         app = make_app(node.store.url)
         for span in chunked.spans:
-            task = {"job_id": p["job_id"], "index": p["index"], "engine": p["engine"], "document": p["document"],
-                    "run": run, "chunk": span.index, "first_frame": span.first_frame,
-                    "frame_count": span.frame_count, "count": len(chunked.spans), "joiner": node.name}
-            app.send_task(CHUNK_TASK, args=[task], queue=queue, priority=PRIORITIES["high"],
-                          task_id=f"{p['job_id']}:{p['index']}:{run}:{span.index}")
+            task = {
+                "job_id": p["job_id"],
+                "index": p["index"],
+                "engine": p["engine"],
+                "document": p["document"],
+                "run": run,
+                "chunk": span.index,
+                "first_frame": span.first_frame,
+                "frame_count": span.frame_count,
+                "count": len(chunked.spans),
+                "joiner": node.name,
+            }
+            app.send_task(
+                CHUNK_TASK,
+                args=[task],
+                queue=queue,
+                priority=PRIORITIES["high"],
+                task_id=f"{p['job_id']}:{p['index']}:{run}:{span.index}",
+            )
 
-    def _drive(self, chunked: ChunkedPlan, engine: Engine, cancel: threading.Event, run: str,
-               futures: list[Future]) -> None:  # type: ignore[type-arg]
+    def _drive(
+        self, chunked: ChunkedPlan, engine: Engine, cancel: threading.Event, run: str, futures: list[Future]
+    ) -> None:  # type: ignore[type-arg]
         """Claim and encode what nobody has taken yet; collect what other nodes made; never raises."""
         node, job_id, index = self.node, self.payload["job_id"], int(self.payload["index"])
         count = len(chunked.spans)
@@ -168,11 +200,14 @@ class FleetChunks:
                     span, k = chunked.spans[i], chunked.spans[i].index
                     data, alive = _state(node, job_id, index, run, k)
                     if not data and not cancel.is_set() and claim(node, job_id, index, run, k):
-                        result = _encode(node, (job_id, index, run, k),
-                                         chunk_job(engine, chunked.chunks[i], span, count, cancel), cancel)
+                        result = _encode(
+                            node,
+                            (job_id, index, run, k),
+                            chunk_job(engine, chunked.chunks[i], span, count, cancel),
+                            cancel,
+                        )
                         finish(node, job_id, index, run, k, result["state"], result)
-                        data, alive = {"state": result["state"], "node": node.name,
-                                       "result": json.dumps(result)}, False
+                        data, alive = {"state": result["state"], "node": node.name, "result": json.dumps(result)}, False
                     if _settle(futures[i], data, alive, span, count, cancel):
                         pending.remove(i)
                         progressed = True
@@ -182,13 +217,23 @@ class FleetChunks:
         except Exception as exc:  # Redis unreachable: the clip fails, naming why
             for i in pending:
                 if not futures[i].done():
-                    futures[i].set_exception(ClipFailure(
-                        f"{span_label(chunked.spans[i], count)}: the fleet's state could not be read "
-                        f"({type(exc).__name__}: {exc})", category="io_error"))
+                    futures[i].set_exception(
+                        ClipFailure(
+                            f"{span_label(chunked.spans[i], count)}: the fleet's state could not be read "
+                            f"({type(exc).__name__}: {exc})",
+                            category="io_error",
+                        )
+                    )
 
 
-def _settle(future: Future, data: dict[str, str], alive: bool, span: ChunkSpan, count: int,  # type: ignore[type-arg]
-            cancel: threading.Event) -> bool:
+def _settle(
+    future: Future,
+    data: dict[str, str],
+    alive: bool,
+    span: ChunkSpan,
+    count: int,  # type: ignore[type-arg]
+    cancel: threading.Event,
+) -> bool:
     """Give ``future`` the chunk's outcome if it has one; True when settled."""
     label = span_label(span, count)
     state = data.get("state")
@@ -204,14 +249,21 @@ def _settle(future: Future, data: dict[str, str], alive: bool, span: ChunkSpan, 
             future.set_exception(ClipFailure(message, category=result["category"], records=records))
         return True
     if state == "running" and not alive:
-        future.set_exception(ClipFailure(
-            f"{label} was lost: worker {data.get('node')} stopped sending heartbeats while encoding it (killed, "
-            f"crashed or cut off from Redis); nothing was joined. Check that node and submit again with a new "
-            f"job_id", category="worker_lost"))
+        future.set_exception(
+            ClipFailure(
+                f"{label} was lost: worker {data.get('node')} stopped sending heartbeats while encoding it (killed, "
+                f"crashed or cut off from Redis); nothing was joined. Check that node and submit again with a new "
+                f"job_id",
+                category="worker_lost",
+            )
+        )
         return True
     if cancel.is_set():  # another chunk failed, or the job was cancelled: no need to wait for this one
-        future.set_exception(ClipFailure(f"{label} was not started: the clip was interrupted or another chunk "
-                                         f"failed", category="interrupted"))
+        future.set_exception(
+            ClipFailure(
+                f"{label} was not started: the clip was interrupted or another chunk failed", category="interrupted"
+            )
+        )
         return True
     return False
 
@@ -228,23 +280,24 @@ def render_chunk(node: Node, payload: dict[str, Any]) -> str:
     span = ChunkSpan(index=k, first_frame=int(payload["first_frame"]), frame_count=int(payload["frame_count"]))
     count = int(payload["count"])
     node.log.event("chunk_claimed", job_id=job_id, index=index, chunk=k, joiner=payload.get("joiner"))
-    result = _encode(node, (job_id, index, run, k), lambda: _plan_and_run(node, payload, span, count, cancel),
-                     cancel)
+    result = _encode(node, (job_id, index, run, k), lambda: _plan_and_run(node, payload, span, count, cancel), cancel)
     finish(node, job_id, index, run, k, result["state"], result)
     node.log.event("chunk_" + result["state"], job_id=job_id, index=index, chunk=k)
     return str(result["state"])
 
 
-def _plan_and_run(node: Node, payload: dict[str, Any], span: ChunkSpan, count: int,
-                  cancel: threading.Event) -> tuple[CommandRecord, ...]:
+def _plan_and_run(
+    node: Node, payload: dict[str, Any], span: ChunkSpan, count: int, cancel: threading.Event
+) -> tuple[CommandRecord, ...]:
     from .policy import clip_reads_and_writes, refusals
 
     index, label = int(payload["index"]), span_label(span, count)
     mapped, _paths = map_document(payload["document"], node.config.path_map)
     refused = refusals(clip_reads_and_writes(mapped, index), node.config)
     if refused:
-        raise ClipFailure(f"{label}: refused by node {node.name}'s [allow] policy: " + "; ".join(refused),
-                          category="validation")
+        raise ClipFailure(
+            f"{label}: refused by node {node.name}'s [allow] policy: " + "; ".join(refused), category="validation"
+        )
     checked = check_document(mapped, node.engines, only=index)
     if checked.job is None or not checked.job.clips:
         why = "; ".join(p.message for p in checked.problems) or "refused at validation"
@@ -252,11 +305,17 @@ def _plan_and_run(node: Node, payload: dict[str, Any], span: ChunkSpan, count: i
     clip = checked.job.clips[0]
     engine = node.engines.get(clip.plan.engine)
     if engine is None or clip.plan.engine != payload["engine"] or not hasattr(engine, "plan_chunk"):
-        raise ClipFailure(f"{label}: node {node.name} routes this clip to {clip.plan.engine!r}, which does not "
-                          f"encode {payload['engine']!r} chunks", category="engine_unavailable")
+        raise ClipFailure(
+            f"{label}: node {node.name} routes this clip to {clip.plan.engine!r}, which does not "
+            f"encode {payload['engine']!r} chunks",
+            category="engine_unavailable",
+        )
     path = chunk_temp_path(clip.plan.request.temp_path, span)
     if not os.path.isfile(path):  # the joiner claims every chunk file first; gone: the clip already ended
-        raise ClipFailure(f"{label}: its chunk file {path} is not there (the clip ended, or this node's path map "
-                          f"names another folder)", category="io_error")
+        raise ClipFailure(
+            f"{label}: its chunk file {path} is not there (the clip ended, or this node's path map "
+            f"names another folder)",
+            category="io_error",
+        )
     plan = engine.plan_chunk(clip.plan.request, span.first_frame, span.frame_count, path)  # type: ignore[attr-defined]
     return chunk_job(engine, plan, span, count, cancel)()

@@ -82,9 +82,16 @@ def cmd_worker(args) -> int:
         import os
 
         os.environ[CONFIG_ENV] = str(args.config)
-    return run_worker(broker=args.broker, name=args.name or default_name(), engines=load_engines(), config=config,
-                      max_workers=args.max_workers, heartbeat=heartbeat_seconds(args.heartbeat),
-                      loglevel=args.loglevel, log_format=args.log_format)
+    return run_worker(
+        broker=args.broker,
+        name=args.name or default_name(),
+        engines=load_engines(),
+        config=config,
+        max_workers=args.max_workers,
+        heartbeat=heartbeat_seconds(args.heartbeat),
+        loglevel=args.loglevel,
+        log_format=args.log_format,
+    )
 
 
 @_system_errors
@@ -120,8 +127,10 @@ def cmd_submit(args) -> int:
     for warning in policy_warnings(sub, live, document):
         _err(f"proxx submit: {args.job}: warning: {warning}")
     if unfinished(store, sub.job_id):
-        _err(f"proxx submit: job {sub.job_id} is already queued or running; see `proxx status {sub.job_id}`, "
-             f"or set a new /job_id to submit it again")
+        _err(
+            f"proxx submit: job {sub.job_id} is already queued or running; see `proxx status {sub.job_id}`, "
+            f"or set a new /job_id to submit it again"
+        )
         return 1
     enqueue(store, args.broker, document, sub)
     by_queue: dict[str, int] = {}
@@ -129,11 +138,16 @@ def cmd_submit(args) -> int:
         if q is not None:
             by_queue[q] = by_queue.get(q, 0) + 1
     for index, problem in sub.refused:
-        _err(f"proxx submit: {args.job}: refused clip {index}: {problem.path}: {problem.message} "
-             f"(unsupported_sources: fail_clip; reported FAILED, the others run)")
-    _err(f"proxx submit: job {sub.job_id}: {sub.queued} clip(s) queued ("
-         + ", ".join(f"{n} on {q}" for q, n in sorted(by_queue.items())) + ")"
-         + (f", {len(sub.refused)} refused" if sub.refused else ""))
+        _err(
+            f"proxx submit: {args.job}: refused clip {index}: {problem.path}: {problem.message} "
+            f"(unsupported_sources: fail_clip; reported FAILED, the others run)"
+        )
+    _err(
+        f"proxx submit: job {sub.job_id}: {sub.queued} clip(s) queued ("
+        + ", ".join(f"{n} on {q}" for q, n in sorted(by_queue.items()))
+        + ")"
+        + (f", {len(sub.refused)} refused" if sub.refused else "")
+    )
     sys.stdout.write(sub.job_id + "\n")
     return 0
 
@@ -247,15 +261,22 @@ def cmd_wait(args) -> int:
         _err(f"proxx wait: no job {args.job_id!r} on {_shown(args.broker)}")
         return 1
     left = None if args.timeout is None else max(0.0, args.timeout - (time.monotonic() - started))
-    result, note = (None, None) if got is None else await_final(
-        store, args.job_id, load_engines, by=f"wait@{socket.gethostname()}:{os.getpid()}", timeout=left)
+    result, note = (
+        (None, None)
+        if got is None
+        else await_final(
+            store, args.job_id, load_engines, by=f"wait@{socket.gethostname()}:{os.getpid()}", timeout=left
+        )
+    )
     if result is None:
         _err(f"proxx wait: job {args.job_id} not finished after {args.timeout:g} s; `proxx status {args.job_id}`")
         return 4
     for clip in result["clips"]:
         if clip["failure"]:
-            _err(f"proxx: clip {clip['index']} ({clip['source']['path']}): {clip['failure']['category']}: "
-                 f"{clip['failure']['message']}")
+            _err(
+                f"proxx: clip {clip['index']} ({clip['source']['path']}): {clip['failure']['category']}: "
+                f"{clip['failure']['message']}"
+            )
     for deliverable in result.get("deliverables") or ():
         if deliverable.get("error"):
             _err(f"proxx: deliverable {deliverable['name']!r} was not written: {deliverable['error']}")
@@ -280,8 +301,14 @@ def _result_rows(result: dict) -> list[dict]:
     """The final result's clips as the rows :func:`report.lost_workers` reads."""
     from .clips import lost_of
 
-    return [{"index": c["index"], "source": (c.get("node") or {}).get("submitted", {}).get("source")
-             or c["source"]["path"], "lost": lost_of(c)} for c in result["clips"]]
+    return [
+        {
+            "index": c["index"],
+            "source": (c.get("node") or {}).get("submitted", {}).get("source") or c["source"]["path"],
+            "lost": lost_of(c),
+        }
+        for c in result["clips"]
+    ]
 
 
 @_system_errors
@@ -296,8 +323,10 @@ def cmd_cancel(args) -> int:
     if done is None:
         _err(f"proxx cancel: no job {args.job_id!r} on {_shown(args.broker)}")
         return 1
-    _err(f"proxx cancel: job {args.job_id}: {done['cancelled_queued']} queued clip(s) cancelled, "
-         f"{done['interrupting_running']} running clip(s) being interrupted")
+    _err(
+        f"proxx cancel: job {args.job_id}: {done['cancelled_queued']} queued clip(s) cancelled, "
+        f"{done['interrupting_running']} running clip(s) being interrupted"
+    )
     if not done["interrupting_running"]:  # nothing left to finish a clip: end the job here (once, see end.py)
         import os
         import socket
@@ -319,8 +348,9 @@ def cmd_workers(args) -> int:
         return 1
     workers = Store(args.broker).live_workers()
     for w in workers:
-        builds = ", ".join(f"{n} {e.get('version')} {(e.get('binary_sha256') or '-')[:12]}"
-                           for n, e in sorted(w["engines"].items()))
+        builds = ", ".join(
+            f"{n} {e.get('version')} {(e.get('binary_sha256') or '-')[:12]}" for n, e in sorted(w["engines"].items())
+        )
         _err(f"{w['node']}: {builds}; load {w['load']}/{w['max_workers']}; heartbeat {w['heartbeat_at']}")
     if not workers:
         _err("proxx workers: no live worker")
@@ -363,18 +393,36 @@ def proxx_register_commands(add) -> None:
         p.add_argument("--broker", metavar="URL", help="Redis URL, e.g. redis://HOST:6379/0 (default $PROXX_BROKER)")
         return p
 
-    p = broker(add("worker", "Run a fleet worker: consume the queues of this node's usable engines and run "
-                             "clips like `proxx run`. Guide: proxx docs fleet", cmd_worker))
+    p = broker(
+        add(
+            "worker",
+            "Run a fleet worker: consume the queues of this node's usable engines and run "
+            "clips like `proxx run`. Guide: proxx docs fleet",
+            cmd_worker,
+        )
+    )
     p.add_argument("--max-workers", type=positive, default=1, metavar="N", help="clips to run at once (default 1)")
     p.add_argument("--config", metavar="TOML", help="node config with [paths] prefix map (default $PROXX_CONFIG)")
     p.add_argument("--name", help="node name in the registry (default: host name); unique per worker")
-    p.add_argument("--heartbeat", type=positive_float, default=None, metavar="S",
-                   help="heartbeat interval (default $PROXX_FLEET_HEARTBEAT_SECONDS or 10); dead after 3 missed")
+    p.add_argument(
+        "--heartbeat",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="heartbeat interval (default $PROXX_FLEET_HEARTBEAT_SECONDS or 10); dead after 3 missed",
+    )
     p.add_argument("--loglevel", default="WARNING", help="Celery log level (default WARNING)")
-    p.add_argument("--log-format", choices=("text", "json"), default="text",
-                   help="the worker's per-clip log lines on stderr: text, or JSON lines for log shippers")
-    p = broker(add("submit", "Validate a JobSpec here and queue one task per clip on the fleet; prints the job id.",
-                   cmd_submit))
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="the worker's per-clip log lines on stderr: text, or JSON lines for log shippers",
+    )
+    p = broker(
+        add(
+            "submit", "Validate a JobSpec here and queue one task per clip on the fleet; prints the job id.", cmd_submit
+        )
+    )
     from proxx_cli.frontdoor import add_source_options  # the same inputs as proxx run (cards, presets)
 
     add_source_options(p)
@@ -383,7 +431,8 @@ def proxx_register_commands(add) -> None:
     p = broker(add("wait", "Wait for a fleet job and print its result JSON (exit codes as `proxx run`).", cmd_wait))
     p.add_argument("job_id")
     p.add_argument("--timeout", type=positive_float, default=None, metavar="S", help="give up after S seconds (exit 4)")
-    p = broker(add("cancel", "Cancel a fleet job: queued clips never start, running clips are interrupted.",
-                   cmd_cancel))
+    p = broker(
+        add("cancel", "Cancel a fleet job: queued clips never start, running clips are interrupted.", cmd_cancel)
+    )
     p.add_argument("job_id")
     broker(add("workers", "List live fleet workers: engines, builds, path map, load, last heartbeat.", cmd_workers))

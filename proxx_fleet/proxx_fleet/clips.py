@@ -13,21 +13,33 @@ def node_record(name: str | None, document: dict, index: int, mapped: dict | Non
     return {"name": name, "submitted": submitted, "mapped": mapped}
 
 
-def failed_clip(document: dict, index: int, engine: str | None, category: str, message: str,
-                node: dict[str, Any]) -> dict[str, Any]:
+def failed_clip(
+    document: dict, index: int, engine: str | None, category: str, message: str, node: dict[str, Any]
+) -> dict[str, Any]:
     now = now_rfc3339()
     source = (node.get("mapped") or node["submitted"])["source"]
-    result = ClipResult(index=index, source=SourceRecord(path=source, size=None), engine=engine,
-                        profile=document["proxy_profile"], output=None, commands=(), status=FAILED,
-                        failure=Failure(category=category, message=message),
-                        timing={"started_at": now, "finished_at": now, "seconds": 0.0}, route=None, node=node)
+    result = ClipResult(
+        index=index,
+        source=SourceRecord(path=source, size=None),
+        engine=engine,
+        profile=document["proxy_profile"],
+        output=None,
+        commands=(),
+        status=FAILED,
+        failure=Failure(category=category, message=message),
+        timing={"started_at": now, "finished_at": now, "seconds": 0.0},
+        route=None,
+        node=node,
+    )
     return to_data(result)
 
 
 def lost_message(node: str | None) -> str:
-    return (f"worker {node} stopped sending heartbeats while running this clip (killed, crashed or cut off "
-            f"from Redis). It is not re-run: check that node, delete any hidden temporary output "
-            f"(.<name>.proxx-partial) it left in the output folder, and submit again with a new job_id")
+    return (
+        f"worker {node} stopped sending heartbeats while running this clip (killed, crashed or cut off "
+        f"from Redis). It is not re-run: check that node, delete any hidden temporary output "
+        f"(.<name>.proxx-partial) it left in the output folder, and submit again with a new job_id"
+    )
 
 
 def lost_payload(job: dict, index: int, node: str | None, by: str | None = None) -> dict[str, Any]:
@@ -35,8 +47,10 @@ def lost_payload(job: dict, index: int, node: str | None, by: str | None = None)
     record says when the fleet recorded the loss and who did (a worker's reaper, `proxx status`, `proxx wait`)."""
     document = job["document"]
     record = {**node_record(node, document, index), "lost": {"at": now_rfc3339(), "recorded_by": by}}
-    return {"clip": failed_clip(document, index, job["engines"][index - 1], "worker_lost", lost_message(node),
-                                record), "environment": None}
+    return {
+        "clip": failed_clip(document, index, job["engines"][index - 1], "worker_lost", lost_message(node), record),
+        "environment": None,
+    }
 
 
 def lost_of(clip: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -46,5 +60,8 @@ def lost_of(clip: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     node = clip.get("node") or {}
     lost = node.get("lost") or {}
-    return {"worker": node.get("name"), "at": lost.get("at") or (clip.get("timing") or {}).get("finished_at"),
-            "recorded_by": lost.get("recorded_by")}
+    return {
+        "worker": node.get("name"),
+        "at": lost.get("at") or (clip.get("timing") or {}).get("finished_at"),
+        "recorded_by": lost.get("recorded_by"),
+    }

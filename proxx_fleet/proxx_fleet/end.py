@@ -36,21 +36,33 @@ def merged_result(job_id: str, job: dict, clips: list[dict], *, extra_timing: di
     payloads = [json.loads(clip["result"]) for clip in clips]
     typed = tuple(from_data(ClipResult, p["clip"]) for p in payloads)
     finished = max((c.timing.get("finished_at", "") for c in typed), default="") or now_rfc3339()
-    timing = {"started_at": job["submitted_at"], "finished_at": finished,
-              "seconds": round(time.time() - job["submitted_epoch"], 3), "host": socket.gethostname(),
-              "submitter": job["submitter"], "argv": [shown(a) if "://" in a else a for a in sys.argv],  # --broker
-              **(extra_timing or {})}
+    timing = {
+        "started_at": job["submitted_at"],
+        "finished_at": finished,
+        "seconds": round(time.time() - job["submitted_epoch"], 3),
+        "host": socket.gethostname(),
+        "submitter": job["submitter"],
+        "argv": [shown(a) if "://" in a else a for a in sys.argv],  # --broker
+        **(extra_timing or {}),
+    }
     document = job["document"]
-    return merged(document, typed, job_id=job_id, jobspec_sha256=jobspec_sha256(document),
-                  environments=[p["environment"] for p in payloads if p.get("environment")], timing=timing)
+    return merged(
+        document,
+        typed,
+        job_id=job_id,
+        jobspec_sha256=jobspec_sha256(document),
+        environments=[p["environment"] for p in payloads if p.get("environment")],
+        timing=timing,
+    )
 
 
 def all_final(clips: list[dict]) -> bool:
     return all(c.get("state") in FINAL for c in clips)
 
 
-def end_job(store: Store, job_id: str, engines: EngineSet, *, by: str,
-            path_map: PathMap | None = None) -> FinishedJob | None:
+def end_job(
+    store: Store, job_id: str, engines: EngineSet, *, by: str, path_map: PathMap | None = None
+) -> FinishedJob | None:
     """Run the job's end of job if every clip is final and ``by`` wins the claim; else None.
 
     ``path_map`` is the finishing node's: sidecars are written into ``output_dir`` as that node
@@ -80,8 +92,9 @@ def end_job(store: Store, job_id: str, engines: EngineSet, *, by: str,
 CLAIMANT_GRACE_SECONDS = 10.0
 
 
-def await_final(store: Store, job_id: str, engines: Callable[[], EngineSet], *, by: str,
-                timeout: float | None, poll: float = 0.2) -> tuple[dict[str, Any] | None, str | None]:
+def await_final(
+    store: Store, job_id: str, engines: Callable[[], EngineSet], *, by: str, timeout: float | None, poll: float = 0.2
+) -> tuple[dict[str, Any] | None, str | None]:
     """The stored final result of a job whose clips are all final: ends the job here if nobody has
     claimed its end yet; waits for the claimant otherwise. (result data or None on timeout, a note
     when the claimant died before storing it: then the merged result, without its end of job)."""
@@ -100,8 +113,10 @@ def await_final(store: Store, job_id: str, engines: Callable[[], EngineSet], *, 
         if gone_since is not None and time.monotonic() - gone_since >= CLAIMANT_GRACE_SECONDS:
             job = store.job(job_id)
             assert job is not None
-            note = (f"the end of job (deliverables, proxx_job_finished) was claimed by {claimant}, which stopped "
-                    f"before storing the result; this is the clips' result without it")
+            note = (
+                f"the end of job (deliverables, proxx_job_finished) was claimed by {claimant}, which stopped "
+                f"before storing the result; this is the clips' result without it"
+            )
             return to_data(merged_result(job_id, job, store.clips(job_id, job["count"]))), note
         if deadline is not None and time.monotonic() >= deadline:
             return None, None

@@ -23,8 +23,9 @@ class WorkerLog:
         """Write one line; never raises (a closed or full log must not end a clip)."""
         fields = {k: v for k, v in fields.items() if v is not None}
         if self.fmt == "json":
-            line = json.dumps({"time": now_rfc3339(), "node": self.node, "event": event, **fields},
-                              ensure_ascii=False, default=str)
+            line = json.dumps(
+                {"time": now_rfc3339(), "node": self.node, "event": event, **fields}, ensure_ascii=False, default=str
+            )
         else:
             where = f" {fields.pop('job_id')}#{fields.pop('index')}" if "index" in fields else ""
             if "job_id" in fields:
@@ -45,11 +46,24 @@ class WorkerLog:
         speed = round(duration / seconds, 2) if duration and seconds else None
         failure = clip.get("failure")
         if failure:
-            self.event("failed", job_id=job_id, index=index, status=clip.get("status"),
-                       category=failure["category"], seconds=seconds, message=failure["message"])
+            self.event(
+                "failed",
+                job_id=job_id,
+                index=index,
+                status=clip.get("status"),
+                category=failure["category"],
+                seconds=seconds,
+                message=failure["message"],
+            )
         else:
-            self.event("finished", job_id=job_id, index=index, status=clip.get("status"), seconds=seconds,
-                       speed=f"{speed}x" if speed is not None and self.fmt == "text" else speed)
+            self.event(
+                "finished",
+                job_id=job_id,
+                index=index,
+                status=clip.get("status"),
+                seconds=seconds,
+                speed=f"{speed}x" if speed is not None and self.fmt == "text" else speed,
+            )
 
 
 def _text(value: Any) -> str:

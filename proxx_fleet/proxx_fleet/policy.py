@@ -69,8 +69,10 @@ def refusals(checks: Iterable[Check], config: NodeConfig) -> list[str]:
         if roots is None or admits(path, roots):
             continue
         allowed = ", ".join(roots) or "none"
-        out.append(f"{path} is outside the {kind} this node allows ([allow] {kind} = {allowed} in "
-                   f"{config.path}); run the job on a node whose policy admits it, or add its folder there")
+        out.append(
+            f"{path} is outside the {kind} this node allows ([allow] {kind} = {allowed} in "
+            f"{config.path}); run the job on a node whose policy admits it, or add its folder there"
+        )
     return out
 
 
@@ -80,7 +82,9 @@ def nobody_admits(document: Mapping[str, Any], index: int, workers: Sequence[Map
     for worker in workers:
         allow = worker.get("allow") or {}
         path_map = PathMap(rules=tuple((str(a), str(b)) for a, b in worker.get("path_map") or ()))
-        if all(kind not in allow or admits_lexically(path_map.apply(path), allow[kind])
-               for kind, path in clip_reads_and_writes(document, index)):
+        if all(
+            kind not in allow or admits_lexically(path_map.apply(path), allow[kind])
+            for kind, path in clip_reads_and_writes(document, index)
+        ):
             return False
     return True

@@ -36,16 +36,30 @@ def status_doc(job_id: str, job: dict, clips: list[dict]) -> dict[str, Any]:
         result = json.loads(clip["result"])["clip"] if clip.get("result") else None
         progress = json.loads(clip["progress"]) if clip.get("progress") and state == "running" else {}
         unsampled = 0.0 if state == "queued" else None
-        rows.append({"index": i, "source": job["document"]["sources"][i - 1], "engine": job["engines"][i - 1],
-                     "queue": job["queues"][i - 1], "state": state, "node": clip.get("node"),
-                     "percent": 100.0 if state in FINAL else progress.get("percent", unsampled),
-                     "eta_seconds": 0.0 if state in FINAL else progress.get("eta_seconds"),
-                     "status": result["status"] if result else None,
-                     "failure": result["failure"] if result else None,
-                     "lost": lost_of(result) if state == "lost" else None})
-    return {"job_id": job_id, "finished": all(c.get("state") in FINAL for c in clips), "counts": counts,
-            "progress": job_progress(rows), "clips": rows, "lost_workers": lost_workers(rows),
-            "timing": {"submitted_at": job["submitted_at"], "submitter": job["submitter"]}}
+        rows.append(
+            {
+                "index": i,
+                "source": job["document"]["sources"][i - 1],
+                "engine": job["engines"][i - 1],
+                "queue": job["queues"][i - 1],
+                "state": state,
+                "node": clip.get("node"),
+                "percent": 100.0 if state in FINAL else progress.get("percent", unsampled),
+                "eta_seconds": 0.0 if state in FINAL else progress.get("eta_seconds"),
+                "status": result["status"] if result else None,
+                "failure": result["failure"] if result else None,
+                "lost": lost_of(result) if state == "lost" else None,
+            }
+        )
+    return {
+        "job_id": job_id,
+        "finished": all(c.get("state") in FINAL for c in clips),
+        "counts": counts,
+        "progress": job_progress(rows),
+        "clips": rows,
+        "lost_workers": lost_workers(rows),
+        "timing": {"submitted_at": job["submitted_at"], "submitter": job["submitter"]},
+    }
 
 
 def lost_workers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -54,8 +68,10 @@ def lost_workers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     found: dict[str | None, dict[str, Any]] = {}
     for row in sorted((r for r in rows if r.get("lost")), key=lambda r: (r["lost"]["at"] or "", r["index"])):
         lost = row["lost"]
-        entry = found.setdefault(lost["worker"], {"worker": lost["worker"], "at": lost["at"],
-                                                  "recorded_by": lost["recorded_by"], "clips": []})
+        entry = found.setdefault(
+            lost["worker"],
+            {"worker": lost["worker"], "at": lost["at"], "recorded_by": lost["recorded_by"], "clips": []},
+        )
         entry["clips"].append({"index": row["index"], "source": row["source"]})
     return list(found.values())
 
@@ -66,9 +82,11 @@ def lost_lines(job_id: str, lost: list[dict[str, Any]]) -> list[str]:
     for entry in lost:
         clips = ", ".join(f"clip {c['index']} ({c['source']})" for c in entry["clips"])
         by = f" by {entry['recorded_by']}" if entry["recorded_by"] else ""
-        lines.append(f"job {job_id}: worker {entry['worker'] or 'unknown'} was lost (recorded at {entry['at']}{by}) "
-                     f"while running {clips}: not re-run; check that node, delete its hidden temporary "
-                     f"outputs (.<name>.proxx-partial) and submit again with a new job_id")
+        lines.append(
+            f"job {job_id}: worker {entry['worker'] or 'unknown'} was lost (recorded at {entry['at']}{by}) "
+            f"while running {clips}: not re-run; check that node, delete its hidden temporary "
+            f"outputs (.<name>.proxx-partial) and submit again with a new job_id"
+        )
     return lines
 
 
@@ -84,8 +102,9 @@ def job_progress(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"percent": percent, "eta_seconds": eta}
 
 
-def wait_for(store: Store, job_id: str, *, timeout: float | None, poll: float = 0.2, on_poll=None,
-             by: str | None = None):
+def wait_for(
+    store: Store, job_id: str, *, timeout: float | None, poll: float = 0.2, on_poll=None, by: str | None = None
+):
     """(job, clips) once every clip is final, or None on timeout; KeyError when the job is unknown.
     ``on_poll(job, clips)`` sees every poll (the terminal progress line of `proxx wait`, lost workers).
     ``by``: as for :func:`refresh`."""
@@ -111,8 +130,10 @@ def progress_line(job_id: str, job: dict, clips: list[dict]) -> str:
     eta = doc["progress"]["eta_seconds"]
     left = "ETA unknown" if eta is None else f"ETA {int(eta) // 60}m{int(eta) % 60:02d}s"
     running = sum(r["state"] == "running" for r in doc["clips"])
-    return (f"proxx wait: job {job_id}: {done}/{len(clips)} clip(s) done, {running} running, "
-            f"{doc['progress']['percent']:.0f}%, {left}")
+    return (
+        f"proxx wait: job {job_id}: {done}/{len(clips)} clip(s) done, {running} running, "
+        f"{doc['progress']['percent']:.0f}%, {left}"
+    )
 
 
 def cancel(store: Store, job_id: str) -> dict[str, int] | None:
@@ -123,9 +144,17 @@ def cancel(store: Store, job_id: str) -> dict[str, int] | None:
     store.request_cancel(job_id)
     queued = 0
     for i in range(1, job["count"] + 1):
-        payload = {"clip": failed_clip(job["document"], i, job["engines"][i - 1], "interrupted",
-                                       "cancelled by `proxx cancel` before it started",
-                                       node_record(None, job["document"], i)), "environment": None}
+        payload = {
+            "clip": failed_clip(
+                job["document"],
+                i,
+                job["engines"][i - 1],
+                "interrupted",
+                "cancelled by `proxx cancel` before it started",
+                node_record(None, job["document"], i),
+            ),
+            "environment": None,
+        }
         queued += bool(store.cancel_queued(job_id, i, payload))
     running = sum(c.get("state") == "running" for c in store.clips(job_id, job["count"]))
     return {"cancelled_queued": queued, "interrupting_running": running}

@@ -82,10 +82,15 @@ class Store:
         data = self.r.hgetall(self.k("job", job_id))
         if not data:
             return None
-        return {"document": json.loads(data["document"]), "engines": json.loads(data["engines"]),
-                "queues": json.loads(data["queues"]), "submitted_at": data["submitted_at"],
-                "submitted_epoch": float(data["submitted_epoch"]), "submitter": data["submitter"],
-                "count": int(data["count"])}
+        return {
+            "document": json.loads(data["document"]),
+            "engines": json.loads(data["engines"]),
+            "queues": json.loads(data["queues"]),
+            "submitted_at": data["submitted_at"],
+            "submitted_epoch": float(data["submitted_epoch"]),
+            "submitter": data["submitter"],
+            "count": int(data["count"]),
+        }
 
     def clips(self, job_id: str, count: int) -> list[dict]:
         pipe = self.r.pipeline(transaction=False)
@@ -99,8 +104,17 @@ class Store:
             out.append({**clip, "heartbeat": bool(alive)})
         return out
 
-    def create_job(self, job_id: str, *, document: dict, engines: list[str | None], queues: list[str | None],
-                   submitted_at: str, submitter: str, finished: dict[int, dict] | None = None) -> None:
+    def create_job(
+        self,
+        job_id: str,
+        *,
+        document: dict,
+        engines: list[str | None],
+        queues: list[str | None],
+        submitted_at: str,
+        submitter: str,
+        finished: dict[int, dict] | None = None,
+    ) -> None:
         """Record a job and its queued clips, replacing a finished earlier run of the same id;
         ``finished`` holds the results of clips final at submission (refused under fail_clip)."""
         finished = finished or {}
@@ -113,15 +127,25 @@ class Store:
         pipe = self.r.pipeline(transaction=True)
         if keys:
             pipe.delete(*keys)
-        pipe.hset(self.k("job", job_id), mapping={
-            "document": json.dumps(document, ensure_ascii=False), "engines": json.dumps(engines),
-            "queues": json.dumps(queues), "submitted_at": submitted_at, "submitted_epoch": repr(time.time()),
-            "submitter": submitter, "count": count})
+        pipe.hset(
+            self.k("job", job_id),
+            mapping={
+                "document": json.dumps(document, ensure_ascii=False),
+                "engines": json.dumps(engines),
+                "queues": json.dumps(queues),
+                "submitted_at": submitted_at,
+                "submitted_epoch": repr(time.time()),
+                "submitter": submitter,
+                "count": count,
+            },
+        )
         pipe.set(self.k("finals", job_id), len(finished))
         for i in range(1, count + 1):
             if i in finished:
-                pipe.hset(self.k("clip", job_id, i), mapping={
-                    "state": "done", "engine": "", "result": json.dumps(finished[i], ensure_ascii=False)})
+                pipe.hset(
+                    self.k("clip", job_id, i),
+                    mapping={"state": "done", "engine": "", "result": json.dumps(finished[i], ensure_ascii=False)},
+                )
             else:
                 pipe.hset(self.k("clip", job_id, i), mapping={"state": "queued", "engine": engines[i - 1] or ""})
         pipe.execute()
@@ -133,8 +157,12 @@ class Store:
         return json.dumps([job_id, index], ensure_ascii=False)
 
     def claim(self, job_id: str, index: int, node: str, ttl: float, started_at: str) -> bool:
-        keys = [self.k("claim", job_id, index), self.k("clip", job_id, index), self.k("hb", job_id, index),
-                self.k("running")]
+        keys = [
+            self.k("claim", job_id, index),
+            self.k("clip", job_id, index),
+            self.k("hb", job_id, index),
+            self.k("running"),
+        ]
         return bool(self._claim(keys=keys, args=[node, int(ttl * 1000), started_at, self.member(job_id, index)]))
 
     def clip_node(self, job_id: str, index: int) -> str | None:
@@ -153,15 +181,14 @@ class Store:
     # Each transition to a final state returns how many clips of the job are final after it (0: it
     # did not happen), so exactly one caller sees the job's last clip end without reading them all.
     def finish(self, job_id: str, index: int, node: str, payload: dict) -> int:
-        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running"),
-                self.k("finals", job_id)]
-        return int(self._finish(keys=keys, args=[node, json.dumps(payload, ensure_ascii=False),
-                                                 self.member(job_id, index)]))
+        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running"), self.k("finals", job_id)]
+        return int(
+            self._finish(keys=keys, args=[node, json.dumps(payload, ensure_ascii=False), self.member(job_id, index)])
+        )
 
     def mark_lost(self, job_id: str, index: int, payload: dict) -> int:
         """Record a running clip whose heartbeat expired as lost: non-zero for exactly one caller."""
-        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running"),
-                self.k("finals", job_id)]
+        keys = [self.k("clip", job_id, index), self.k("hb", job_id, index), self.k("running"), self.k("finals", job_id)]
         return int(self._lose(keys=keys, args=[json.dumps(payload, ensure_ascii=False), self.member(job_id, index)]))
 
     def count(self, job_id: str) -> int:

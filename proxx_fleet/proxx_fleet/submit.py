@@ -26,8 +26,10 @@ from .settings import PRIORITIES, queue_for
 from .store import FINAL, Store
 
 #: why the submitting machine needs the fleet's engines too (routing runs here first)
-FLEET_HINT = (" (install the engine distributions of your fleet on this machine too, so it can route every clip; "
-              "proxx-engine-resolve installs without DaVinci Resolve)")
+FLEET_HINT = (
+    " (install the engine distributions of your fleet on this machine too, so it can route every clip; "
+    "proxx-engine-resolve installs without DaVinci Resolve)"
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -55,9 +57,19 @@ def plan_submission(document, engines: EngineSet) -> Submission:
         return Submission(job_id=None, problems=tuple(problems))
     spec = parsed.spec
     if spec.renditions:  # a node runs one clip per task; renditions would be silently dropped
-        return Submission(job_id=None, problems=(Problem(path="/renditions", message=(
-            "a fleet does not make JobSpec 1.2 renditions yet; run this job with `proxx run` or a watch folder, "
-            "or submit one job per rendition (its profile and names at the top level)")),))
+        return Submission(
+            job_id=None,
+            problems=(
+                Problem(
+                    path="/renditions",
+                    message=(
+                        "a fleet does not make JobSpec 1.2 renditions yet; run this job with `proxx run` or a watch "
+                        "folder, "
+                        "or submit one job per rendition (its profile and names at the top level)"
+                    ),
+                ),
+            ),
+        )
     profile = PROFILES[spec.proxy_profile]
     chosen: list[str | None] = []
     problems = []
@@ -92,11 +104,21 @@ def capacity_problems(sub: Submission, workers: list[dict], document: dict) -> l
         if queue is None or queue in consumed:  # None: refused under fail_clip, never queued
             continue
         have = sorted({w["node"] for w in workers if engine in w.get("engines", {})})
-        why = (f"live workers with {engine} ({', '.join(have)}) run another build than /require_builds/{engine}"
-               if have else f"no live worker has {engine} usable (live workers: "
-                            f"{', '.join(sorted(w['node'] for w in workers)) or 'none'})")
-        problems.append(Problem(path=f"/sources/{i}", category="engine_unavailable", message=(
-            f"{document['sources'][i]}: {why}; start `proxx worker` on a node that has it, then submit again")))
+        why = (
+            f"live workers with {engine} ({', '.join(have)}) run another build than /require_builds/{engine}"
+            if have
+            else f"no live worker has {engine} usable (live workers: "
+            f"{', '.join(sorted(w['node'] for w in workers)) or 'none'})"
+        )
+        problems.append(
+            Problem(
+                path=f"/sources/{i}",
+                category="engine_unavailable",
+                message=(
+                    f"{document['sources'][i]}: {why}; start `proxx worker` on a node that has it, then submit again"
+                ),
+            )
+        )
     return problems
 
 
@@ -105,13 +127,26 @@ def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
 
     from .clips import node_record
 
-    finished = {index: {"clip": {**to_data(refused_clip(index, document["sources"][index - 1], problem,
-                                                         document["proxy_profile"])),
-                                 "node": node_record(None, document, index)},
-                        "environment": None}
-                for index, problem in sub.refused}
-    store.create_job(sub.job_id, document=document, engines=list(sub.engines), queues=list(sub.queues),  # type: ignore[arg-type]  # only called without problems: job id set
-                     submitted_at=now_rfc3339(), submitter=socket.gethostname(), finished=finished)
+    finished = {
+        index: {
+            "clip": {
+                **to_data(refused_clip(index, document["sources"][index - 1], problem, document["proxy_profile"])),
+                "node": node_record(None, document, index),
+            },
+            "environment": None,
+        }
+        for index, problem in sub.refused
+    }
+    assert sub.job_id is not None  # only called without problems: the job id is set
+    store.create_job(
+        sub.job_id,
+        document=document,
+        engines=list(sub.engines),
+        queues=list(sub.queues),
+        submitted_at=now_rfc3339(),
+        submitter=socket.gethostname(),
+        finished=finished,
+    )
     app = make_app(broker)
     priority = PRIORITIES[document.get("priority", "normal")]
     with app.connection_for_write() as conn:
@@ -120,8 +155,15 @@ def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
                 if queue is None:
                     continue  # refused under fail_clip: already final
                 payload = {"job_id": sub.job_id, "index": index, "engine": engine, "document": document}
-                app.send_task(TASK_NAME, args=[payload], queue=queue, task_id=f"{sub.job_id}:{index}",
-                              producer=producer, connection=conn, priority=priority)
+                app.send_task(
+                    TASK_NAME,
+                    args=[payload],
+                    queue=queue,
+                    task_id=f"{sub.job_id}:{index}",
+                    producer=producer,
+                    connection=conn,
+                    priority=priority,
+                )
 
 
 def unfinished(store: Store, job_id: str) -> int:
@@ -142,7 +184,9 @@ def policy_warnings(sub: Submission, workers: list[dict], document: dict) -> lis
             continue
         consumers = [w for w in workers if queue in w.get("queues", ())]
         if consumers and nobody_admits(document, i, consumers):
-            out.append(f"clip {i} ({document['sources'][i - 1]}): no live worker on {queue} allows its paths "
-                       f"([allow] of {', '.join(sorted(w['node'] for w in consumers))}); it will be refused unless "
-                       f"a worker that allows them takes it")
+            out.append(
+                f"clip {i} ({document['sources'][i - 1]}): no live worker on {queue} allows its paths "
+                f"([allow] of {', '.join(sorted(w['node'] for w in consumers))}); it will be refused unless "
+                f"a worker that allows them takes it"
+            )
     return out

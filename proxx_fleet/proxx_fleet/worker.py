@@ -86,12 +86,23 @@ class Node:
     def record(self) -> dict[str, Any]:
         with self.lock:
             running = [f"{j}:{i}" for j, i in sorted(self.running)]
-        return {"node": self.name, "host": socket.gethostname(), "pid": os.getpid(), "engines": self.builds(),
-                "queues": self.queues(), "path_map": self.config.path_map.to_data(), "config": self.config.path,
-                "allow": {kind: list(roots) for kind, roots in self.config.allow.items()} or None,
-                "max_workers": self.max_workers, "running": running, "load": len(running),
-                "started_at": self.started_at, "heartbeat_at": now_rfc3339(), "heartbeat_seconds": self.heartbeat,
-                "platform": sys.platform}
+        return {
+            "node": self.name,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "engines": self.builds(),
+            "queues": self.queues(),
+            "path_map": self.config.path_map.to_data(),
+            "config": self.config.path,
+            "allow": {kind: list(roots) for kind, roots in self.config.allow.items()} or None,
+            "max_workers": self.max_workers,
+            "running": running,
+            "load": len(running),
+            "started_at": self.started_at,
+            "heartbeat_at": now_rfc3339(),
+            "heartbeat_seconds": self.heartbeat,
+            "platform": sys.platform,
+        }
 
 
 def _beat(node: Node, stop: threading.Event) -> None:
@@ -146,9 +157,13 @@ def _announce_lost(node: Node, job_id: str, index: int, owner: str | None) -> No
     """Hand the lost clip to every plugin's ``proxx_event`` (notifications); never raises."""
     from proxx_core import WORKER_LOST, ProxxEvent
 
-    event = ProxxEvent(kind=WORKER_LOST, job_id=job_id, node=owner or "unknown", clip_index=index,
-                       message=f"clip {index} of job {job_id} was recorded worker_lost by {node.name}: "
-                               + lost_message(owner))
+    event = ProxxEvent(
+        kind=WORKER_LOST,
+        job_id=job_id,
+        node=owner or "unknown",
+        clip_index=index,
+        message=f"clip {index} of job {job_id} was recorded worker_lost by {node.name}: " + lost_message(owner),
+    )
     try:
         errors = node.engines.event(event)
     except Exception as exc:  # a bug in the hook caller must not stop the reaper
@@ -166,8 +181,13 @@ def _end(node: Node, job_id: str) -> None:
         return
     if finished is not None:
         result = finished.result
-        node.log.event("job_finished", job_id=job_id, status=result.status, exit_code=result.exit_code,
-                       deliverables=len(result.deliverables) or None)
+        node.log.event(
+            "job_finished",
+            job_id=job_id,
+            status=result.status,
+            exit_code=result.exit_code,
+            deliverables=len(result.deliverables) or None,
+        )
         for message in (*finished.sink_errors, *finished.hook_errors):
             node.log.event("end_error", job_id=job_id, reason=message)
 
@@ -177,8 +197,13 @@ def render(node: Node, payload: dict) -> str:
     job_id, index = payload["job_id"], int(payload["index"])
     if not node.store.claim(job_id, index, node.name, node.clip_ttl, now_rfc3339()):
         return "already claimed"  # started elsewhere, finished, or cancelled: never a second run
-    node.log.event("claimed", job_id=job_id, index=index, engine=payload["engine"],
-                   source=payload["document"]["sources"][index - 1])
+    node.log.event(
+        "claimed",
+        job_id=job_id,
+        index=index,
+        engine=payload["engine"],
+        source=payload["document"]["sources"][index - 1],
+    )
     cancel = threading.Event()
     with node.lock:
         node.running[(job_id, index)] = cancel
@@ -187,9 +212,17 @@ def render(node: Node, payload: dict) -> str:
             cancel.set()
         result = _run(node, payload, cancel)
     except Exception as exc:  # a bug here must still end the clip, as engine_failed
-        result = {"clip": failed_clip(payload["document"], index, payload["engine"], "engine_failed",
-                                      f"worker {node.name} raised {type(exc).__name__}: {exc}",
-                                      node_record(node.name, payload["document"], index)), "environment": None}
+        result = {
+            "clip": failed_clip(
+                payload["document"],
+                index,
+                payload["engine"],
+                "engine_failed",
+                f"worker {node.name} raised {type(exc).__name__}: {exc}",
+                node_record(node.name, payload["document"], index),
+            ),
+            "environment": None,
+        }
     finally:
         with node.lock:
             node.running.pop((job_id, index), None)
@@ -212,8 +245,10 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
     info = node_record(node.name, document, index, where)
     refused = refusals(clip_reads_and_writes(mapped_doc, index), node.config)  # before anything opens a file
     if refused:
-        return {"clip": failed_clip(document, index, engine, "validation", _policy_message(node, refused), info),
-                "environment": None}
+        return {
+            "clip": failed_clip(document, index, engine, "validation", _policy_message(node, refused), info),
+            "environment": None,
+        }
     checked = check_document(mapped_doc, node.engines, only=index)
     if checked.job is None:
         categories = {p.category for p in checked.problems}
@@ -223,37 +258,69 @@ def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
             text = p.message
             if p.path == f"/sources/{index - 1}" or p.path == "/output_dir":
                 is_source = p.path.startswith("/sources")
-                text = (f"{text} [submitted path {submitted_src if is_source else document['output_dir']}"
-                        f", mapped on node {node.name} to {mapped_src if is_source else mapped_doc['output_dir']}"
-                        f"{' by ' + node.config.path if node.config.path else ' (no path map)'}]")
+                text = (
+                    f"{text} [submitted path {submitted_src if is_source else document['output_dir']}"
+                    f", mapped on node {node.name} to {mapped_src if is_source else mapped_doc['output_dir']}"
+                    f"{' by ' + node.config.path if node.config.path else ' (no path map)'}]"
+                )
             lines.append(f"{p.path or '/'}: {text}")
         return {"clip": failed_clip(document, index, engine, category, "; ".join(lines), info), "environment": None}
     if checked.job.refused:  # "unsupported_sources": "fail_clip" refused this clip at validation here
         problem = checked.job.refused[0].problem
-        return {"clip": failed_clip(document, index, engine, problem.category,
-                                    f"refused at validation: {problem.message}", info), "environment": None}
+        return {
+            "clip": failed_clip(
+                document, index, engine, problem.category, f"refused at validation: {problem.message}", info
+            ),
+            "environment": None,
+        }
     if checked.job.spec.renditions:  # refused at submit; a job queued by another submitter is refused here
-        return {"clip": failed_clip(document, index, engine, "validation", (
-            "/renditions: a fleet does not make JobSpec 1.2 renditions yet; run the job with `proxx run` or a "
-            "watch folder"), info), "environment": None}
+        return {
+            "clip": failed_clip(
+                document,
+                index,
+                engine,
+                "validation",
+                (
+                    "/renditions: a fleet does not make JobSpec 1.2 renditions yet; run the job with `proxx run` or a "
+                    "watch folder"
+                ),
+                info,
+            ),
+            "environment": None,
+        }
     clip = checked.job.clips[0]
     refused = refusals(planned_writes(clip), node.config)
     if refused:
-        return {"clip": failed_clip(document, index, engine, "validation", _policy_message(node, refused), info),
-                "environment": None}
+        return {
+            "clip": failed_clip(document, index, engine, "validation", _policy_message(node, refused), info),
+            "environment": None,
+        }
     if clip.plan.engine != engine:
-        message = (f"node {node.name} routes this clip to {clip.plan.engine!r} but the submitter routed it to "
-                   f"{engine!r}; install the same engine distributions on the submitting machine and every node")
+        message = (
+            f"node {node.name} routes this clip to {clip.plan.engine!r} but the submitter routed it to "
+            f"{engine!r}; install the same engine distributions on the submitting machine and every node"
+        )
         return {"clip": failed_clip(document, index, engine, "engine_unavailable", message, info), "environment": None}
+
     def on_event(event: ProgressEvent) -> None:  # kept here, sent to Redis with the next heartbeat
         if event.event == "progress":
             with node.lock:
-                node.progress[(payload["job_id"], index)] = {"percent": event.percent, "eta_seconds": event.eta_seconds,
-                                                             "speed": event.speed}
+                node.progress[(payload["job_id"], index)] = {
+                    "percent": event.percent,
+                    "eta_seconds": event.eta_seconds,
+                    "speed": event.speed,
+                }
 
-    result = run_clip(clip, node.engines, overwrite=checked.job.spec.overwrite, cancel=cancel,
-                      existing_outputs=policy_of(checked.job.spec), gate=job_gate(checked.job), events=on_event,
-                      slots=FleetChunks(node, payload))
+    result = run_clip(
+        clip,
+        node.engines,
+        overwrite=checked.job.spec.overwrite,
+        cancel=cancel,
+        existing_outputs=policy_of(checked.job.spec),
+        gate=job_gate(checked.job),
+        events=on_event,
+        slots=FleetChunks(node, payload),
+    )
     data = to_data(attrs.evolve(result, node=info))
     label = node.engines.loaded[engine].distribution
     env = environment([node.engines.identity(engine)], (label.rsplit(" ", 1)[0],) if label else ())
@@ -264,16 +331,36 @@ def _policy_message(node: Node, refused: list[str]) -> str:
     return f"refused by node {node.name}'s [allow] policy, not run: " + "; ".join(refused)
 
 
-def run_worker(*, broker: str, name: str, engines: EngineSet, config: NodeConfig, max_workers: int,
-               heartbeat: float, loglevel: str = "WARNING", log_format: str = "text") -> int:
+def run_worker(
+    *,
+    broker: str,
+    name: str,
+    engines: EngineSet,
+    config: NodeConfig,
+    max_workers: int,
+    heartbeat: float,
+    loglevel: str = "WARNING",
+    log_format: str = "text",
+) -> int:
     usable = tuple(n for n in engines.names if engines.capabilities(n).available)
     if not usable:
-        print("proxx worker: no engine is usable on this node (see `proxx engines`); not starting",
-              file=sys.stderr, flush=True)
+        print(
+            "proxx worker: no engine is usable on this node (see `proxx engines`); not starting",
+            file=sys.stderr,
+            flush=True,
+        )
         return 1
     log = WorkerLog(name, log_format)
-    node = Node(name=name, engines=engines, usable=usable, config=config, store=Store(broker), heartbeat=heartbeat,
-                max_workers=max_workers, log=log)
+    node = Node(
+        name=name,
+        engines=engines,
+        usable=usable,
+        config=config,
+        store=Store(broker),
+        heartbeat=heartbeat,
+        max_workers=max_workers,
+        log=log,
+    )
     _quiet_root_warning(log)
     app = make_app(broker)
 
@@ -291,9 +378,24 @@ def run_worker(*, broker: str, name: str, engines: EngineSet, config: NodeConfig
         threading.Thread(target=target, args=(node, stop), name=label, daemon=True).start()
     log.event("started", engines=",".join(usable), queues=",".join(node.queues()), max_workers=max_workers)
     try:
-        app.worker_main(["worker", "-Q", ",".join(node.queues()), "-n", f"proxx@{name}", "-P", "threads",
-                         "-c", str(max_workers), "--without-mingle", "--without-gossip", "--without-heartbeat",
-                         "-l", loglevel])
+        app.worker_main(
+            [
+                "worker",
+                "-Q",
+                ",".join(node.queues()),
+                "-n",
+                f"proxx@{name}",
+                "-P",
+                "threads",
+                "-c",
+                str(max_workers),
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+                "-l",
+                loglevel,
+            ]
+        )
     finally:
         stop.set()
         try:
@@ -312,8 +414,10 @@ def _quiet_root_warning(log: WorkerLog) -> None:
 
     warnings.filterwarnings("ignore", category=SecurityWarning)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        log.event("warning", reason="running as root: run `proxx worker` as a dedicated user "
-                                    "(systemd User=, see docs/fleet.md)")
+        log.event(
+            "warning",
+            reason="running as root: run `proxx worker` as a dedicated user (systemd User=, see docs/fleet.md)",
+        )
 
 
 def default_name() -> str:

@@ -33,8 +33,11 @@ def title(result: Any) -> str:
 
 def body(result: Any) -> str:
     counts = Counter(c.status for c in result.clips)
-    lines = [f"{result.status}: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no clips ran")
-             + f" in {_elapsed((result.timing or {}).get('seconds'))}"]
+    lines = [
+        f"{result.status}: "
+        + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no clips ran")
+        + f" in {_elapsed((result.timing or {}).get('seconds'))}"
+    ]
     for problem in list(result.problems)[:MAX_FAILURES]:
         lines.append(f"refused: {problem.path or '/'}: {_short(problem.message)}")
     failed = [c for c in result.clips if c.failure is not None]

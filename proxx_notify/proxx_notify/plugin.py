@@ -64,8 +64,9 @@ def _node_config() -> Any:
         return None
 
 
-def _tell(config: Any, names: list[str] | tuple[str, ...], heading: str, text: str, about: str,
-          after: str = "") -> None:
+def _tell(
+    config: Any, names: list[str] | tuple[str, ...], heading: str, text: str, about: str, after: str = ""
+) -> None:
     """Send to each named target; a target that fails is a warning naming it (its URL's scheme only)
     and ``about``, and never stops the others or touches what the message describes."""
     for name in names:
@@ -86,8 +87,9 @@ def proxx_job_finished(result: Any) -> None:
         return
     names = targets_for(result, config.notify_always, dict(config.notify_targets))
     if names:
-        _tell(config, names, title(result), body(result), f"about job {result.job_id}",
-              "; the job's result is unchanged")
+        _tell(
+            config, names, title(result), body(result), f"about job {result.job_id}", "; the job's result is unchanged"
+        )
 
 
 @hookimpl
@@ -97,8 +99,9 @@ def proxx_event(event: Any) -> None:
     config = _node_config()
     if config is None or event.kind not in config.notify_events:
         return
-    _tell(config, config.notify_always, event_title(event), event_body(event),
-          f"that {event.kind} (job {event.job_id})")
+    _tell(
+        config, config.notify_always, event_title(event), event_body(event), f"that {event.kind} (job {event.job_id})"
+    )
 
 
 def _scheme(url: str) -> str:

@@ -184,17 +184,21 @@ def _verification(output: Mapping[str, Any] | None) -> tuple[str, bool | None]:
     failed = [c for c in checks if not c.get("ok")]
     if not failed:
         return f"passed ({len(checks)} checks)", True
-    return "failed: " + "; ".join(f"{c['name']} expected {c.get('expected')!r}, got {c.get('actual')!r}"
-                                  for c in failed), False
+    return "failed: " + "; ".join(
+        f"{c['name']} expected {c.get('expected')!r}, got {c.get('actual')!r}" for c in failed
+    ), False
 
 
 def _relink(relink: Mapping[str, Any] | None) -> tuple[Relink, ...]:
     verdicts = []
     for nle, verdict in (relink or {}).items():
         failed = set(verdict.get("failed") or [])
-        reasons = tuple(f"{c['name']}: expected {c.get('expected')}, got {c.get('actual')}"
-                        + (f" ({c['why']})" if c.get("why") else "")
-                        for c in verdict.get("checks") or [] if c.get("name") in failed)
+        reasons = tuple(
+            f"{c['name']}: expected {c.get('expected')}, got {c.get('actual')}"
+            + (f" ({c['why']})" if c.get("why") else "")
+            for c in verdict.get("checks") or []
+            if c.get("name") in failed
+        )
         verdicts.append(Relink(nle=nle, label=NLE_NAMES.get(nle, nle), ok=bool(verdict.get("ok")), reasons=reasons))
     return tuple(verdicts)
 
@@ -202,8 +206,7 @@ def _relink(relink: Mapping[str, Any] | None) -> tuple[Relink, ...]:
 def _stderr_line(clip: Mapping[str, Any]) -> str | None:
     """The decisive line of the last command that failed; None when every command succeeded (a
     verification failure: a successful encode's warnings are not its reason)."""
-    failed = [c for c in clip.get("commands") or []
-              if c.get("exit_code") != 0 and (c.get("stderr_tail") or "").strip()]
+    failed = [c for c in clip.get("commands") or [] if c.get("exit_code") != 0 and (c.get("stderr_tail") or "").strip()]
     return decisive_stderr_line(failed[-1]["stderr_tail"]) if failed else None
 
 
@@ -245,21 +248,38 @@ def clip_facts(clip: Mapping[str, Any]) -> ClipFacts:
     verdict, verified = _verification(output)
     path = str(source.get("path") or "")
     return ClipFacts(
-        index=int(clip.get("index") or 0), name=os.path.splitext(os.path.basename(path))[0], source_path=path,
+        index=int(clip.get("index") or 0),
+        name=os.path.splitext(os.path.basename(path))[0],
+        source_path=path,
         reel=info.get("reel_name") or "–",
         start_timecode=frames_to_timecode(start, rate, drop) if rate else tc,
         end_timecode=frames_to_timecode(start + frames, rate, drop) if rate else "–",
         duration=f"{frames_to_timecode(frames, rate, False) if rate else '–'} ({frames} frames)",
-        rate=f"{rate_label(rate)} ({rate})" if rate else "–", raster=_raster(info), codec=_codec(info),
-        audio=audio_label(info.get("audio")) if info else "–", status=str(clip.get("status") or "–"),
-        profile=str(clip.get("profile") or "–"), engine=str(clip.get("engine") or "–"),
-        proxy_path=_proxy_path(output, delivered), proxy_video=_proxy_video(clip), proxy_raster=_raster(out_info),
+        rate=f"{rate_label(rate)} ({rate})" if rate else "–",
+        raster=_raster(info),
+        codec=_codec(info),
+        audio=audio_label(info.get("audio")) if info else "–",
+        status=str(clip.get("status") or "–"),
+        profile=str(clip.get("profile") or "–"),
+        engine=str(clip.get("engine") or "–"),
+        proxy_path=_proxy_path(output, delivered),
+        proxy_video=_proxy_video(clip),
+        proxy_raster=_raster(out_info),
         proxy_codec=_codec(out_info) + (f", audio {audio_label(out_info.get('audio'))}" if out_info else ""),
-        proxy_size=size_label(output.get("size")), proxy_sha256=str(output.get("sha256") or "–"),
-        verification=verdict, verification_ok=verified, relink=_relink(clip.get("relink")),
-        failure_category=failure.get("category"), failure_message=failure.get("message"),
-        stderr_line=_stderr_line(clip), frame_rate=rate, start_frame=start, drop_frame=drop, frames=frames,
-        rendition=str(clip["rendition"]) if clip.get("rendition") else None)
+        proxy_size=size_label(output.get("size")),
+        proxy_sha256=str(output.get("sha256") or "–"),
+        verification=verdict,
+        verification_ok=verified,
+        relink=_relink(clip.get("relink")),
+        failure_category=failure.get("category"),
+        failure_message=failure.get("message"),
+        stderr_line=_stderr_line(clip),
+        frame_rate=rate,
+        start_frame=start,
+        drop_frame=drop,
+        frames=frames,
+        rendition=str(clip["rendition"]) if clip.get("rendition") else None,
+    )
 
 
 def _text(value: Any) -> str:
@@ -281,20 +301,32 @@ def job_facts(result: Mapping[str, Any], written: Sequence[tuple[str, str]] = ()
         watch = timing.get("watch") or {}
         nodes = [str(watch.get("node") or timing.get("host") or "–")]
     env = result.get("environment") or {}
-    engines = tuple((str(e.get("name")), str(e.get("version")), str(e.get("build") or "–").splitlines()[0])
-                    for e in env.get("engines") or [])
+    engines = tuple(
+        (str(e.get("name")), str(e.get("version")), str(e.get("build") or "–").splitlines()[0])
+        for e in env.get("engines") or []
+    )
     raw_spec = result.get("jobspec")
     spec: Mapping[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
     return JobFacts(
-        job_id=str(result.get("job_id") or "job"), status=str(result.get("status") or "–"),
-        exit_code=result.get("exit_code"), proxx_version=str(result.get("proxx_version") or "–"),
-        jobspec_sha256=str(result.get("jobspec_sha256") or "–"), output_dir=str(spec.get("output_dir") or "–"),
-        counts=tuple((s, statuses[s]) for s in order), clip_total=len(clips), source_duration=clock(total),
-        source_hours=f"{total / 3600:.2f}", delivered_duration=clock(delivered),
-        started_at=str(timing.get("started_at") or "–"), finished_at=str(timing.get("finished_at") or "–"),
-        time_taken=clock(seconds), speed=f"{delivered / seconds:.1f}× real time" if seconds else "–",
-        nodes=tuple(nodes), engines=engines,
+        job_id=str(result.get("job_id") or "job"),
+        status=str(result.get("status") or "–"),
+        exit_code=result.get("exit_code"),
+        proxx_version=str(result.get("proxx_version") or "–"),
+        jobspec_sha256=str(result.get("jobspec_sha256") or "–"),
+        output_dir=str(spec.get("output_dir") or "–"),
+        counts=tuple((s, statuses[s]) for s in order),
+        clip_total=len(clips),
+        source_duration=clock(total),
+        source_hours=f"{total / 3600:.2f}",
+        delivered_duration=clock(delivered),
+        started_at=str(timing.get("started_at") or "–"),
+        finished_at=str(timing.get("finished_at") or "–"),
+        time_taken=clock(seconds),
+        speed=f"{delivered / seconds:.1f}× real time" if seconds else "–",
+        nodes=tuple(nodes),
+        engines=engines,
         distributions=tuple(sorted((str(k), str(v)) for k, v in (env.get("proxx_distributions") or {}).items())),
         profiles=tuple(sorted({str(c.get("profile")) for c in clips if c.get("profile")})),
         user_metadata=tuple((str(k), _text(v)) for k, v in (result.get("user_metadata") or {}).items()),
-        sidecars=tuple(written))
+        sidecars=tuple(written),
+    )

@@ -31,8 +31,10 @@ MIN_PART_CLIPS = 4
 #: worker processes (the node may still be encoding; a report never takes more)
 PROCESSES = 2
 #: the page numbers stamped on the joined PDF: the report's own @page margins and footer style
-NUMBERS_CSS = ('@page { size: A4; margin: 14mm 12mm; @bottom-right { content: counter(page) " / " counter(pages); '
-               'font-size: 8pt; font-family: sans-serif; } } body { margin: 0; } div { break-before: page; }')
+NUMBERS_CSS = (
+    '@page { size: A4; margin: 14mm 12mm; @bottom-right { content: counter(page) " / " counter(pages); '
+    "font-size: 8pt; font-family: sans-serif; } } body { margin: 0; } div { break-before: page; }"
+)
 
 
 def clip_thumbnails(facts: ClipFacts) -> Thumbnails:
@@ -40,24 +42,33 @@ def clip_thumbnails(facts: ClipFacts) -> Thumbnails:
     return thumbnails(facts.proxy_video, facts.frames, rate, caption=facts.timecode_at)
 
 
-def render_part(job: JobFacts, clips: Sequence[ClipFacts], first: bool, last: bool,
-                page_numbers: bool) -> tuple[list[Thumbnails], bytes]:
+def render_part(
+    job: JobFacts, clips: Sequence[ClipFacts], first: bool, last: bool, page_numbers: bool
+) -> tuple[list[Thumbnails], bytes]:
     """One part: its clips' thumbnails, and its pages printed to PDF."""
     pictures = [clip_thumbnails(f) for f in clips]
-    html = report_html(job, list(zip(clips, pictures, strict=True)), printed=True, first_part=first,
-                       last_part=last, page_numbers=page_numbers)
+    html = report_html(
+        job,
+        list(zip(clips, pictures, strict=True)),
+        printed=True,
+        first_part=first,
+        last_part=last,
+        page_numbers=page_numbers,
+    )
     return pictures, report_pdf(html)
 
 
-def render_all(job: JobFacts, clips: Sequence[ClipFacts], *, part_clips: int = PART_CLIPS,
-               processes: int = PROCESSES) -> tuple[list[Thumbnails], bytes]:
+def render_all(
+    job: JobFacts, clips: Sequence[ClipFacts], *, part_clips: int = PART_CLIPS, processes: int = PROCESSES
+) -> tuple[list[Thumbnails], bytes]:
     """Every clip's thumbnails (in clip order) and the whole PDF."""
     workers = max(1, min(processes, os.cpu_count() or 1))
     cuts = _cut(list(clips), part_clips, workers)
     workers = min(workers, len(cuts))
     if len(cuts) == 1 or workers < 2:
-        return _joined([render_part(job, cut, i == 0, i == len(cuts) - 1, len(cuts) == 1)
-                        for i, cut in enumerate(cuts)])
+        return _joined(
+            [render_part(job, cut, i == 0, i == len(cuts) - 1, len(cuts) == 1) for i, cut in enumerate(cuts)]
+        )
     done: list[tuple[list[Thumbnails], bytes] | None] = [None] * len(cuts)
     taken = iter(range(len(cuts)))
     lock = threading.Lock()
@@ -73,8 +84,9 @@ def render_all(job: JobFacts, clips: Sequence[ClipFacts], *, part_clips: int = P
         """Hand parts to one worker process until none are left; a worker that fails leaves its
         part to be made here afterwards."""
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "proxx_report.partworker"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "proxx_report.partworker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
         except OSError:
             return
         assert proc.stdin is not None and proc.stdout is not None
@@ -127,7 +139,7 @@ def _cut(clips: list[ClipFacts], part_clips: int, workers: int) -> list[list[Cli
         size = min(part_clips, left, max(MIN_PART_CLIPS, -(-left // (2 * workers))))
         if left - size < MIN_PART_CLIPS and left <= part_clips:  # no part smaller than the smallest
             size = left
-        parts.append(clips[at:at + size])
+        parts.append(clips[at : at + size])
         at += size
     return parts
 
@@ -147,9 +159,15 @@ def join_pdfs(parts: Sequence[bytes]) -> bytes:
     for part in parts:
         writer.append(PdfReader(io.BytesIO(part)))
     count = len(writer.pages)
-    numbers = PdfReader(io.BytesIO(report_pdf(
-        f"<!DOCTYPE html><html><head><style>{NUMBERS_CSS}</style></head><body>"
-        + "<div></div>" * count + "</body></html>")))
+    numbers = PdfReader(
+        io.BytesIO(
+            report_pdf(
+                f"<!DOCTYPE html><html><head><style>{NUMBERS_CSS}</style></head><body>"
+                + "<div></div>" * count
+                + "</body></html>"
+            )
+        )
+    )
     for page, number in zip(writer.pages, numbers.pages, strict=True):
         _stamp(writer, page, number)
     writer.add_metadata({"/Producer": "Proxx report (WeasyPrint, pypdf)"})
@@ -176,9 +194,15 @@ def _stamp(writer, page, number) -> None:
         obj.update({NameObject(k): v for k, v in entries.items()})
         return writer._add_object(obj)
 
-    form = stream(number.get_contents().get_data(), **{
-        "/Type": NameObject("/XObject"), "/Subtype": NameObject("/Form"),
-        "/BBox": ArrayObject(number.mediabox), "/Resources": number["/Resources"].get_object().clone(writer)})
+    form = stream(
+        number.get_contents().get_data(),
+        **{
+            "/Type": NameObject("/XObject"),
+            "/Subtype": NameObject("/Form"),
+            "/BBox": ArrayObject(number.mediabox),
+            "/Resources": number["/Resources"].get_object().clone(writer),
+        },
+    )
     # the page's own resources, copied: WeasyPrint may share one dictionary between the pages of a part
     own = page.get("/Resources")
     resources = DictionaryObject(own.get_object() if own is not None else {})

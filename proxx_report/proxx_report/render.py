@@ -20,8 +20,12 @@ TEMPLATE = "report.html.j2"
 @cache
 def _environment() -> jinja2.Environment:
     folder = resources.files("proxx_report") / "templates"
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True,
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 def _css() -> str:
@@ -32,14 +36,32 @@ def _css() -> str:
 STRIP_MM_PER_PIXEL = 27 / 160
 
 
-def report_html(job: JobFacts, clips: Sequence[tuple[ClipFacts, Thumbnails]], *, printed: bool = False,
-                first_part: bool = True, last_part: bool = True, page_numbers: bool = True) -> str:
+def report_html(
+    job: JobFacts,
+    clips: Sequence[tuple[ClipFacts, Thumbnails]],
+    *,
+    printed: bool = False,
+    first_part: bool = True,
+    last_part: bool = True,
+    page_numbers: bool = True,
+) -> str:
     """The page; ``printed``: the layout the PDF prints (each contact sheet one picture); a part
     of the PDF (see :mod:`proxx_report.parts`) has the job's header only in its first part and no
     page numbers (the joined PDF's are stamped on)."""
-    return _environment().get_template(TEMPLATE).render(
-        job=job, clips=clips, css=_css(), printed=printed, first_part=first_part, last_part=last_part,
-        page_numbers=page_numbers, strip_mm=STRIP_MM_PER_PIXEL)
+    return (
+        _environment()
+        .get_template(TEMPLATE)
+        .render(
+            job=job,
+            clips=clips,
+            css=_css(),
+            printed=printed,
+            first_part=first_part,
+            last_part=last_part,
+            page_numbers=page_numbers,
+            strip_mm=STRIP_MM_PER_PIXEL,
+        )
+    )
 
 
 @cache

@@ -108,8 +108,7 @@ READ_AHEAD_FRAMES = 48
 T = TypeVar("T")
 
 
-def decode_frames(path: str, wanted: Iterable[int], rate: Fraction,
-                  keep: Callable[[int, Any], T]) -> dict[int, T]:
+def decode_frames(path: str, wanted: Iterable[int], rate: Fraction, keep: Callable[[int, Any], T]) -> dict[int, T]:
     """``keep(index, frame)`` of the frames at the given 0-based indices (the nearest decodable one
     when an index is past the end; ``frame`` a PyAV VideoFrame, called as soon as it is decoded so
     that no full-size frame outlives it: holding six 1080p frames cost as much as decoding them).
@@ -129,8 +128,11 @@ def decode_frames(path: str, wanted: Iterable[int], rate: Fraction,
         frames_per_tick = Fraction(base) * rate  # one Fraction per packet, not three (48 per clip)
 
         def index_of(pts: int | None, default: int) -> int:
-            return round(Fraction((pts - start) * frames_per_tick.numerator, frames_per_tick.denominator)) \
-                if pts is not None else default
+            return (
+                round(Fraction((pts - start) * frames_per_tick.numerator, frames_per_tick.denominator))
+                if pts is not None
+                else default
+            )
 
         def seek(target: int) -> None:
             container.seek(start + int(Fraction(target) / rate / base), stream=stream, backward=True, any_frame=False)
@@ -178,8 +180,9 @@ def _read_forward(container, stream, targets: list[int], index_of, seek, keep: C
     return found
 
 
-def thumbnails(path: str | None, frames: int, rate: Fraction | None,
-               caption: Callable[[int], str] | None = None) -> Thumbnails:
+def thumbnails(
+    path: str | None, frames: int, rate: Fraction | None, caption: Callable[[int], str] | None = None
+) -> Thumbnails:
     """Poster and contact sheet of the proxy at ``path``; with a note instead when there is no
     verified proxy or it cannot be decoded (the report is still written). With ``caption`` (frame
     index to timecode), also the printed strip."""
@@ -190,8 +193,12 @@ def thumbnails(path: str | None, frames: int, rate: Fraction | None,
     sheet_at = contact_indices(frames)
     poster_at = poster_index(frames)
     try:
-        decoded = decode_frames(path, sheet_at, rate, lambda i, frame: (
-            _scaled(frame, CONTACT_WIDTH), _scaled(frame, POSTER_WIDTH) if i == poster_at else None))
+        decoded = decode_frames(
+            path,
+            sheet_at,
+            rate,
+            lambda i, frame: (_scaled(frame, CONTACT_WIDTH), _scaled(frame, POSTER_WIDTH) if i == poster_at else None),
+        )
         images = {i: small for i, (small, _) in decoded.items()}
         sheet = tuple(_thumb(i, image) for i, image in images.items())
         big = decoded.get(poster_at, (None, None))[1]
@@ -199,8 +206,7 @@ def thumbnails(path: str | None, frames: int, rate: Fraction | None,
         strip = _thumb(sheet_at[0], contact_strip(images, caption)) if images and caption else None
     except Exception as exc:  # a report without pictures beats no report: say why
         return Thumbnails(poster=None, sheet=(), note=f"could not decode {path}: {type(exc).__name__}: {exc}")
-    return Thumbnails(poster=poster, sheet=sheet, strip=strip,
-                      note=None if sheet else f"no frame decoded from {path}")
+    return Thumbnails(poster=poster, sheet=sheet, strip=strip, note=None if sheet else f"no frame decoded from {path}")
 
 
 def contact_strip(images: dict[int, Image.Image], caption: Callable[[int], str]) -> Image.Image:

@@ -116,8 +116,10 @@ def test_a_missing_optional_distribution_says_what_to_install(monkeypatch, capsy
 
 
 def _modules_after(argv: list[str]) -> list[str]:
-    code = ("import sys, json\nfrom proxx_cli.main import main\n"
-            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\nprint(json.dumps(sorted(sys.modules)))")
+    code = (
+        "import sys, json\nfrom proxx_cli.main import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\nprint(json.dumps(sorted(sys.modules)))"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     return json.loads(r.stdout.splitlines()[-1])
 
@@ -135,8 +137,10 @@ def test_a_plugin_command_loads_only_its_plugin_and_version_loads_none():
 def test_registering_the_dashboard_imports_no_web_framework():
     """`proxx --help` builds every parser, plugin commands included: the dashboard's registration must
     stay as cheap as a built-in's."""
-    code = ("import sys, json\nfrom proxx_cli.main import build_parser\nbuild_parser()\n"
-            "print(json.dumps(sorted(sys.modules)))")
+    code = (
+        "import sys, json\nfrom proxx_cli.main import build_parser\nbuild_parser()\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     modules = json.loads(r.stdout)
     assert "proxx_dashboard.command" in modules

@@ -29,8 +29,11 @@ def _card(root, media, frames=48):
 
 def _config(tmp_path, outdir):
     path = tmp_path / "node.toml"
-    path.write_text(f'[presets.dailies]\nproxy_profile = "offline_h264_1280x720"\noutput_dir = "{outdir}"\n'
-                    f'existing_outputs = "skip_verified"\n', "utf-8")
+    path.write_text(
+        f'[presets.dailies]\nproxy_profile = "offline_h264_1280x720"\noutput_dir = "{outdir}"\n'
+        f'existing_outputs = "skip_verified"\n',
+        "utf-8",
+    )
     return path
 
 
@@ -38,8 +41,13 @@ def _on_pty(argv, env):
     import pty
 
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "proxx_cli", *map(str, argv)], stdout=follower, stderr=follower,
-                            stdin=subprocess.DEVNULL, env=dict(os.environ, COLUMNS="160", LINES="40", **env))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxx_cli", *map(str, argv)],
+        stdout=follower,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ, COLUMNS="160", LINES="40", **env),
+    )
     os.close(follower)
     shown = drain_pty(leader)
     proc.wait(timeout=240)
@@ -76,13 +84,14 @@ def test_a_card_with_a_preset_on_a_terminal_and_through_a_pipe(tmp_path, media, 
 def test_proxx_job_writes_the_job_that_run_would_run(tmp_path, media, outdir):
     card = _card(tmp_path / "B001", media, frames=6)
     job = tmp_path / "job.json"
-    made = run_cli("job", "--profile", "offline_prores_proxy_1920x1080", "--layout", "proxy_subfolder", card,
-                   "-o", job)
+    made = run_cli("job", "--profile", "offline_prores_proxy_1920x1080", "--layout", "proxy_subfolder", card, "-o", job)
     assert made.returncode == 0, made.stderr
     doc = json.loads(job.read_text("utf-8"))
     assert doc["jobspec_version"] == "1.1.0" and doc["layout"] == "proxy_subfolder"
-    assert [os.path.relpath(s, card) for s in doc["sources"]] == ["PRIVATE/M4ROOT/CLIP/C0001.MP4",
-                                                                   "PRIVATE/M4ROOT/CLIP/C0002.MP4"]
+    assert [os.path.relpath(s, card) for s in doc["sources"]] == [
+        "PRIVATE/M4ROOT/CLIP/C0001.MP4",
+        "PRIVATE/M4ROOT/CLIP/C0002.MP4",
+    ]
     assert (doc["codec"], doc["container"]) == ("prores", "mov")
     assert run_cli("job", "--profile", "offline_prores_proxy_1920x1080", card, "-o", job).returncode == 1
     checked = run_cli("validate", job)
@@ -95,8 +104,10 @@ def test_refusals_of_the_front_door_name_the_fix(tmp_path, media, outdir):
     card = _card(tmp_path / "C001", media, frames=6)
     no_profile = run_cli("validate", card)
     assert no_profile.returncode == 1
-    assert "is a directory; to make proxies of the media in it, give --profile PROFILE or --preset NAME" \
+    assert (
+        "is a directory; to make proxies of the media in it, give --profile PROFILE or --preset NAME"
         in no_profile.stderr
+    )
     env = {"PROXX_CONFIG": str(_config(tmp_path, outdir))}
     unknown = run_cli("run", "--preset", "daily", card, env_extra=env)
     assert unknown.returncode == 1 and "no preset 'daily'" in unknown.stderr and "presets: dailies" in unknown.stderr
@@ -175,8 +186,10 @@ def test_a_rerun_onto_existing_proxies_proposes_keeping_what_verifies(tmp_path, 
     again = run_cli("run", job)
     assert again.returncode == 2
     message = again.json()["clips"][0]["failure"]["message"]
-    assert '"jobspec_version": "1.1.0", "existing_outputs": "skip_verified" keeps the files that still verify' \
-        in message and '"overwrite": true replaces them' in message
+    assert (
+        '"jobspec_version": "1.1.0", "existing_outputs": "skip_verified" keeps the files that still verify' in message
+        and '"overwrite": true replaces them' in message
+    )
     eleven = write_job(job_doc([media("b.mov")], outdir, jobspec_version="1.1.0", existing_outputs="fail"))
     assert run_cli("run", eleven).returncode == 0
     message = run_cli("run", eleven).json()["clips"][0]["failure"]["message"]

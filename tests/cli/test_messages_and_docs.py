@@ -98,8 +98,10 @@ def test_install_hints_name_commands_that_work_from_a_clone():
         assert meta["project"]["name"] == dist
         assert install_command(dist).startswith(f"pip install ./{folder} ")
     assert install_command("proxx-engine-thirdparty") == "pip install proxx-engine-thirdparty"
-    shipped = {tomllib.loads(p.read_text("utf-8"))["project"]["name"]: p.parent.name
-               for p in ROOT.glob("proxx_*/pyproject.toml")}
+    shipped = {
+        tomllib.loads(p.read_text("utf-8"))["project"]["name"]: p.parent.name
+        for p in ROOT.glob("proxx_*/pyproject.toml")
+    }
     assert set(shipped) == set(known_distributions()), "every distribution's version is recorded in results"
     assert shipped == REPOSITORY_FOLDERS
     root = (ROOT / "pyproject.toml").read_text("utf-8")

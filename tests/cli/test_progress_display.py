@@ -21,9 +21,13 @@ def _run_on_pty(argv, *, stdout_too: bool = False, timeout: float = 180):
     import pty
 
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "proxx_cli", *map(str, argv)],
-                            stdout=follower if stdout_too else subprocess.PIPE, stderr=follower,
-                            stdin=subprocess.DEVNULL, env=dict(os.environ, COLUMNS="160", LINES="40"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxx_cli", *map(str, argv)],
+        stdout=follower if stdout_too else subprocess.PIPE,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ, COLUMNS="160", LINES="40"),
+    )
     os.close(follower)
     shown = drain_pty(leader)
     out = None if stdout_too else proc.stdout.read()
@@ -44,8 +48,11 @@ def test_terminal_shows_percent_fps_speed_and_eta_for_two_parallel_clips(write_j
     assert code == 0, screen[-3000:]
     assert json.loads(out)["status"] == "COMPLETED"
     for name in ("left.mov", "right.mov"):
-        live = [ln for ln in screen.splitlines()
-                if name in ln and re.search(r"\d+\.\d%", ln) and "ETA " in ln and " fps " in ln]
+        live = [
+            ln
+            for ln in screen.splitlines()
+            if name in ln and re.search(r"\d+\.\d%", ln) and "ETA " in ln and " fps " in ln
+        ]
         mid = [ln for ln in live if not re.search(r"100\.0%", ln) and re.search(r"ETA \d+:\d\d", ln)]
         assert mid, f"no live progress line with percent and ETA for {name}:\n{screen[-3000:]}"
         assert re.search(r"\d+\.\d\dx", mid[-1]), mid[-1]  # speed, x real time
@@ -61,8 +68,9 @@ def test_both_running_clips_are_on_screen_at_once(write_job, media, outdir):
     code, _out, screen = _run_on_pty(["run", "--max-workers", "2", job])
     assert code == 0
     frames = screen.split("clips ")  # every refresh redraws the job line first
-    assert any("clip 1 left.mov" in f and "clip 2 right.mov" in f and f.count("ETA") >= 2 for f in frames), \
-        screen[-3000:]
+    assert any("clip 1 left.mov" in f and "clip 2 right.mov" in f and f.count("ETA") >= 2 for f in frames), screen[
+        -3000:
+    ]
 
 
 def test_jsonl_events_parse_and_stdout_is_the_result(proxx, write_job, media, outdir):
@@ -121,12 +129,26 @@ def test_watch_folder_logs_the_same_events(tmp_path):
     log(ProgressEvent(event="start", index=1, source="/m/a b.mov", output="/o/a.mov"))
     for t, pct in ((1.0, 10.0), (2.0, 20.0), (7.0, 70.0)):
         now[0] = t
-        log(ProgressEvent(event="progress", index=1, source="/m/a b.mov", output="/o/a.mov", percent=pct,
-                          fps=50.0, speed=2.0, eta_seconds=3.0))
+        log(
+            ProgressEvent(
+                event="progress",
+                index=1,
+                source="/m/a b.mov",
+                output="/o/a.mov",
+                percent=pct,
+                fps=50.0,
+                speed=2.0,
+                eta_seconds=3.0,
+            )
+        )
     log(ProgressEvent(event="done", index=1, source="/m/a b.mov", output="/o/a.mov", status="COMPLETED"))
     lines = stream.getvalue().splitlines()
-    assert [ln.split(" event=")[1].split()[0] for ln in lines] == ["clip_start", "clip_progress", "clip_progress",
-                                                                  "clip_done"]
+    assert [ln.split(" event=")[1].split()[0] for ln in lines] == [
+        "clip_start",
+        "clip_progress",
+        "clip_progress",
+        "clip_done",
+    ]
     assert 'file="a b.mov"' in lines[1] and "percent=10.0" in lines[1] and "eta_seconds=3.0" in lines[1]
     assert "percent=70.0" in lines[2] and "status=COMPLETED" in lines[3] and "job=job.json" in lines[3]
 

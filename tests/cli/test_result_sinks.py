@@ -53,8 +53,9 @@ def test_the_watch_folder_hands_results_to_sinks(media, outdir, tmp_path):
     (root / "pending").mkdir(parents=True)
     (root / "pending" / "job.json").write_text(json.dumps(job_doc([media("A001.mov")], outdir)), encoding="utf-8")
     log = io.StringIO()
-    watcher = Watcher(root, engines, once=True, poll_seconds=0.1, stable_seconds=0.05, stream=log,
-                      stop=threading.Event())
+    watcher = Watcher(
+        root, engines, once=True, poll_seconds=0.1, stable_seconds=0.05, stream=log, stop=threading.Event()
+    )
     assert watcher.run() == 0
     assert [r.status for r in sink.results] == ["COMPLETED"]
     assert "sink_failed" in log.getvalue() and (root / "completed" / "job.result.json").is_file()

@@ -73,7 +73,7 @@ def written(request, tmp_path_factory):
 
 def _link(paths: list[str], where: Path | None = None) -> list[tuple]:
     """Link ``paths`` in this order into a new AAF (in memory unless ``where``); what its master clips look like."""
-    with (aaf2.open(str(where), "w") if where else aaf2.open()) as f:
+    with aaf2.open(str(where), "w") if where else aaf2.open() as f:
         for p in paths:
             f.content.link_external_mxf(p)
         masters = [m for m in f.content.mobs if isinstance(m, aaf2.mobs.MasterMob)]
@@ -83,8 +83,11 @@ def _link(paths: list[str], where: Path | None = None) -> list[tuple]:
             for s in m.slots:
                 seg = s.segment
                 tc = next(iter(seg.components), seg) if isinstance(seg, aaf2.components.Sequence) else seg
-                extra = ((tc["Start"].value, tc["Drop"].value, tc["FPS"].value)
-                         if s.media_kind == "Timecode" else s["PhysicalTrackNumber"].value)
+                extra = (
+                    (tc["Start"].value, tc["Drop"].value, tc["FPS"].value)
+                    if s.media_kind == "Timecode"
+                    else s["PhysicalTrackNumber"].value
+                )
                 slots.append((s.slot_id, s.media_kind, s.name, Fraction(s.edit_rate), extra))
             out.append((m.name, slots))
         return out
@@ -96,9 +99,11 @@ def test_every_order_of_linking_gives_one_master_clip_with_every_track(written, 
     channels = sum(audio)
     assert len(paths) == 1 + channels
     video_rate = Fraction(rate)
-    want = [(1, "Timecode", "TC1", video_rate, (start, drop, fps)),
-            (2, "Picture", "V1", video_rate, 1),
-            *((2 + k, "Sound", f"A{k}", Fraction(48000), k) for k in range(1, channels + 1))]
+    want = [
+        (1, "Timecode", "TC1", video_rate, (start, drop, fps)),
+        (2, "Picture", "V1", video_rate, 1),
+        *((2 + k, "Sound", f"A{k}", Fraction(48000), k) for k in range(1, channels + 1)),
+    ]
     orders = list(itertools.permutations(paths))
     assert len(orders) in (6, 24)
     for i, order in enumerate(orders):
@@ -124,6 +129,7 @@ def test_files_carry_proxx_dates_identification_and_clip_wrapped_audio(written):
         assert general["Encoded_Date"].startswith(date), (p, general.get("Encoded_Date"))
         assert general["Encoded_Application_CompanyName"] == "Proxx", p
         from proxx_engine_ffmpeg import __version__
+
         assert general["Encoded_Application_Version"].startswith(__version__), p
         kinds = [t["@type"] for t in tracks if t["@type"] in ("Video", "Audio")]
         if ".A" in os.path.basename(p):
@@ -150,14 +156,14 @@ def _assert_partitions_consistent(path: str) -> None:
             fh.seek(vpos)
             value = fh.read(min(n, 64))
             if is_partition(key):
-                this, prev, footer = (int.from_bytes(value[o:o + 8], "big") for o in (8, 16, 24))
+                this, prev, footer = (int.from_bytes(value[o : o + 8], "big") for o in (8, 16, 24))
                 assert this == pos and prev == (found[-1] if found else 0), (path, pos, this, prev)
                 found.append(pos)
                 footers.add(footer)
             elif key == RIP_KEY:
                 fh.seek(vpos)
                 data = fh.read(n)
-                rip = [int.from_bytes(data[i + 4:i + 12], "big") for i in range(0, n - 4, 12)]
+                rip = [int.from_bytes(data[i + 4 : i + 12], "big") for i in range(0, n - 4, 12)]
         assert footers == {found[-1]} and rip == found, (path, found, footers, rip)
         key, _v, _n = read_kl(fh, found[-1])
         assert key[13] == 0x04  # the last partition is the footer
@@ -169,8 +175,9 @@ def test_names_are_unique_per_clip_and_every_byte_is_the_same_on_a_rerun(tmp_pat
     cards = []
     for day, mtime in (("day1", MTIME), ("day2", MTIME + 86400)):
         (tmp_path / day).mkdir()
-        src = make_source(tmp_path / day / "C0001.mov", size="320x180", frames=4, audio=(2,), reel=day.upper(),
-                          timecode="01:00:00:00")
+        src = make_source(
+            tmp_path / day / "C0001.mov", size="320x180", frames=4, audio=(2,), reel=day.upper(), timecode="01:00:00:00"
+        )
         os.utime(src, (mtime, mtime))
         cards.append(src)
     out = tmp_path / "out"
@@ -232,8 +239,10 @@ def test_files_that_describe_only_themselves_fail_verification(tmp_path, monkeyp
     failed = {c.name: c.actual for c in clip.output.verification.failed_checks()}
     assert {"V1:master_clip_tracks", "A1:master_clip_tracks", "A2:master_clip_tracks"} <= set(failed), failed
     assert failed["A2:master_clip_tracks"] == [""]  # FFmpeg's own: its one, unnamed track
-    assert not any(p.suffix == ".mxf" and not p.name.startswith(".")
-                   for p in (tmp_path / "out" / "Avid MediaFiles" / "MXF" / "1").iterdir())
+    assert not any(
+        p.suffix == ".mxf" and not p.name.startswith(".")
+        for p in (tmp_path / "out" / "Avid MediaFiles" / "MXF" / "1").iterdir()
+    )
 
 
 def test_a_clip_without_audio_or_reel_is_one_master_clip_too(tmp_path):

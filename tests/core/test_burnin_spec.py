@@ -23,8 +23,15 @@ NTSC60 = FrameRate(num=60000, den=1001)
 def test_tokens_braces_and_control_characters():
     pieces, problems = split_text("{reel} {{x}} {timecode}")
     assert problems == []
-    assert pieces == [("token", "reel"), ("text", " "), ("text", "{"), ("text", "x"), ("text", "}"), ("text", " "),
-                      ("token", "timecode")]
+    assert pieces == [
+        ("token", "reel"),
+        ("text", " "),
+        ("text", "{"),
+        ("text", "x"),
+        ("text", "}"),
+        ("text", " "),
+        ("token", "timecode"),
+    ]
     assert any("unknown token {date}" in p for p in split_text("{date}")[1])
     assert any("a lone '{'" in p for p in split_text("50% {")[1])
     assert any("a lone '}'" in p for p in split_text("}")[1])
@@ -32,8 +39,10 @@ def test_tokens_braces_and_control_characters():
 
 
 def test_burn_in_problems_point_at_the_element():
-    doc = {"burn_in": [{"text": "{tc}", "position": "top_left"}, {"text": "ok", "position": "top_left"}],
-           "watermark": {"text": "{", "opacity": 0.2}}
+    doc = {
+        "burn_in": [{"text": "{tc}", "position": "top_left"}, {"text": "ok", "position": "top_left"}],
+        "watermark": {"text": "{", "opacity": 0.2},
+    }
     draft = draft_of(doc)  # the typed values the document step builds
     paths = [p.path for p in burn_in_problems(draft.burn_in, draft.watermark)]
     assert paths == ["/burn_in/0/text", "/burn_in/1/position", "/watermark/text"]
@@ -41,11 +50,22 @@ def test_burn_in_problems_point_at_the_element():
 
 def test_per_clip_tokens_are_resolved_and_literals_kept():
     elements = (BurnInText(text="{source_name} / {reel} / {job_id} {{%}} {timecode} #{frame}", position="top_left"),)
-    burn = resolve(elements, None, source="/m/A001_C002.mov", reel="A001\x07", job_id="job-1",
-                   start_timecode="01:00:00;00", frame_rate=NTSC)
+    burn = resolve(
+        elements,
+        None,
+        source="/m/A001_C002.mov",
+        reel="A001\x07",
+        job_id="job-1",
+        start_timecode="01:00:00;00",
+        frame_rate=NTSC,
+    )
     (el,) = burn.elements
-    assert el.segments == (Segment(kind="text", text="A001_C002 / A001 / job-1 {%} "), Segment(kind="timecode"),
-                           Segment(kind="text", text=" #"), Segment(kind="frame"))
+    assert el.segments == (
+        Segment(kind="text", text="A001_C002 / A001 / job-1 {%} "),
+        Segment(kind="timecode"),
+        Segment(kind="text", text=" #"),
+        Segment(kind="frame"),
+    )
     assert el.size == 0.04 and burn.drop_frame and burn.watermark is None
     assert resolve(None, None, source="/a", reel=None, job_id="j", start_timecode=None, frame_rate=NTSC) is None
 
@@ -99,10 +119,16 @@ def test_routing_refuses_an_engine_that_cannot_draw_the_burn_in(tmp_path, write_
 def test_a_capable_engine_takes_the_clip_a_specialist_cannot_honour(tmp_path, write_job, outdir):
     src = tmp_path / "a.raw"
     src.write_bytes(b"x")
-    engines = load_engines(plugins=[plugin(NoFeatures("special", (".raw",), 100)),
-                                    plugin(AllFeatures("generic", (".raw",), 10))], entry_points=False)
-    doc = job_doc([src], outdir, jobspec_version="1.1.0",
-                  look={"cdl": {"slope": [1, 1, 1], "offset": [0.1, 0, 0], "power": [1, 1, 1]}})
+    engines = load_engines(
+        plugins=[plugin(NoFeatures("special", (".raw",), 100)), plugin(AllFeatures("generic", (".raw",), 10))],
+        entry_points=False,
+    )
+    doc = job_doc(
+        [src],
+        outdir,
+        jobspec_version="1.1.0",
+        look={"cdl": {"slope": [1, 1, 1], "offset": [0.1, 0, 0], "power": [1, 1, 1]}},
+    )
     checked = check_job_file(write_job(doc), engines)
     assert checked.job is not None, checked.problems
     (clip,) = checked.job.clips

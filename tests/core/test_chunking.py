@@ -20,14 +20,19 @@ from proxx_core.contract.media import FrameRate
 from proxx_core.features.chunking import ChunkSpan, chunk_frames, chunk_seconds, spans, whole_reason
 from proxxtest import job_doc
 
-RATES = [FrameRate(num=n, den=d) for n, d in ((24000, 1001), (24, 1), (25, 1), (30000, 1001), (50, 1),
-                                                (60000, 1001), (120, 1))]
+RATES = [
+    FrameRate(num=n, den=d)
+    for n, d in ((24000, 1001), (24, 1), (25, 1), (30000, 1001), (50, 1), (60000, 1001), (120, 1))
+]
 CHUNKED = {"PROXX_CHUNK_SECONDS": "0.4"}  # 10 frames at 25 fps: 32 frames make chunks of 10, 10, 12
 
 
 @settings(max_examples=300, deadline=None)
-@given(frames=st.integers(min_value=0, max_value=400_000), rate=st.sampled_from(RATES),
-       seconds=st.sampled_from([0.0, 0.01, 0.4, 1.0, 2.5, 30.0, 60.0, 300.0]))
+@given(
+    frames=st.integers(min_value=0, max_value=400_000),
+    rate=st.sampled_from(RATES),
+    seconds=st.sampled_from([0.0, 0.01, 0.4, 1.0, 2.5, 30.0, 60.0, 300.0]),
+)
 def test_chunks_tile_the_clip_exactly(frames, rate, seconds):
     cut = spans(frames, rate, seconds)
     assert cut == spans(frames, rate, seconds)  # pure: nothing but these three values decides
@@ -49,8 +54,10 @@ def test_threshold_is_two_chunks():
     rate = FrameRate(num=25, den=1)
     assert chunk_frames(rate, 30.0) == 750
     assert spans(1499, rate, 30.0) == ()  # 59.96 s: whole
-    assert spans(1500, rate, 30.0) == (ChunkSpan(index=1, first_frame=0, frame_count=750),
-                                       ChunkSpan(index=2, first_frame=750, frame_count=750))
+    assert spans(1500, rate, 30.0) == (
+        ChunkSpan(index=1, first_frame=0, frame_count=750),
+        ChunkSpan(index=2, first_frame=750, frame_count=750),
+    )
     assert [c.frame_count for c in spans(2249, rate, 30.0)] == [750, 1499]
     # NTSC: whole frames of exact arithmetic, the same on every host
     assert chunk_frames(FrameRate(num=30000, den=1001), 30.0) == int(Fraction(30) * Fraction(30000, 1001))
@@ -90,7 +97,8 @@ def test_intra_clip_is_planned_in_chunks_and_h264_stays_whole(proxx, write_job, 
     assert prores["chunks"]["count"] == 3
     assert [(s["first_frame"], s["frame_count"]) for s in prores["chunks"]["spans"]] == [(0, 10), (10, 10), (20, 12)]
     assert [c["temp_path"] for c in prores["chunks"]["chunks"]] == [
-        f"{prores['temp_path']}.chunk000{i}" for i in (1, 2, 3)]
+        f"{prores['temp_path']}.chunk000{i}" for i in (1, 2, 3)
+    ]
     assert "copy" in prores["chunks"]["join"]["commands"][0]["argv"]
     h264 = _plan(proxx, write_job, job_doc([long_clip], outdir, profile="offline_h264_1280x720"))
     assert "chunks" not in h264  # long-GOP: a cut would force an I-frame
@@ -111,12 +119,15 @@ def test_chunks_never_depend_on_the_worker_count(proxx, write_job, long_clip, tm
 
 
 def test_op_atom_is_chunked_and_mpegts_stays_whole(proxx, write_job, long_clip, media, outdir):
-    opatom = _plan(proxx, write_job, job_doc([long_clip], outdir, profile="offline_dnxhr_lb_1920x1080",
-                                             jobspec_version="1.1.0", layout="avid_mxf"))
+    opatom = _plan(
+        proxx,
+        write_job,
+        job_doc([long_clip], outdir, profile="offline_dnxhr_lb_1920x1080", jobspec_version="1.1.0", layout="avid_mxf"),
+    )
     assert opatom["chunks"]["count"] == 3
     join = opatom["chunks"]["join"]["commands"][0]["argv"]
     assert join.count("mxf_opatom") == 3  # the video file and both audio channels' files, as the single pass
-    assert all(p["temp_path"] not in join[join.index("-filter_complex"):] for p in opatom["chunks"]["chunks"])
+    assert all(p["temp_path"] not in join[join.index("-filter_complex") :] for p in opatom["chunks"]["chunks"])
     # no sample index: FFmpeg's seek in MPEG-TS lands frames late (the chunk's frame count would fail it)
     ts = media("T001.ts", size="320x180", rate="25/1", frames=32, video="h264_long_gop", audio=(2,))
     assert "chunks" not in _plan(proxx, write_job, job_doc([ts], outdir))
@@ -124,8 +135,11 @@ def test_op_atom_is_chunked_and_mpegts_stays_whole(proxx, write_job, long_clip, 
 
 def test_burn_in_and_rotated_sources_stay_whole(proxx, write_job, long_clip, media, outdir):
     # frame-numbered text would restart in every chunk; a rotated source's display matrix is not proven
-    burnt = _plan(proxx, write_job, job_doc([long_clip], outdir, jobspec_version="1.1.0",
-                                            watermark={"text": "DAILIES {frame}", "opacity": 0.4}))
+    burnt = _plan(
+        proxx,
+        write_job,
+        job_doc([long_clip], outdir, jobspec_version="1.1.0", watermark={"text": "DAILIES {frame}", "opacity": 0.4}),
+    )
     assert "chunks" not in burnt
     phone = media("P001.mov", size="320x180", rate="25/1", frames=32, video="h264", rotation=90, audio=(2,))
     assert "chunks" not in _plan(proxx, write_job, job_doc([phone], outdir))
@@ -136,8 +150,16 @@ def test_engine_without_chunk_methods_is_never_chunked(engines, media):
     from proxx_core.contract.profiles import PROFILES
 
     info = engines.get("ffmpeg").probe(media("a.mov", frames=6))
-    req = ClipRequest(index=1, source="/x/a.mov", source_info=info, profile=PROFILES["offline_prores_proxy_1920x1080"],
-                      output_path="/o/a.mov", temp_path="/o/.a.mov.proxx-partial", width=96, height=54)
+    req = ClipRequest(
+        index=1,
+        source="/x/a.mov",
+        source_info=info,
+        profile=PROFILES["offline_prores_proxy_1920x1080"],
+        output_path="/o/a.mov",
+        temp_path="/o/.a.mov.proxx-partial",
+        width=96,
+        height=54,
+    )
     assert whole_reason(req, engines.get("ffmpeg")) is None
 
     class Old:  # a 1.2 engine: no plan_chunk/plan_join
@@ -164,18 +186,31 @@ def _wrapper(tmp_path, chunk: int, what: str, action: str) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("what, action, category, said", [
-    ("crashes", "echo 'simulated crash' >&2; exit 1", "engine_failed", "chunk 2 of 3 (frames 10-19) failed"),
-    ("loses frames", 'set -- $(echo "$@" | sed "s/-frames:v 10/-frames:v 9/"); exec "{real}" "$@"',
-     "verification_failed", "chunk 2 of 3 (frames 10-19) has 9 frames"),
-])
-def test_a_failed_or_short_chunk_fails_the_clip_and_leaves_nothing(what, action, category, said, proxx, write_job,
-                                                                   long_clip, outdir, tmp_path):
+@pytest.mark.parametrize(
+    "what, action, category, said",
+    [
+        ("crashes", "echo 'simulated crash' >&2; exit 1", "engine_failed", "chunk 2 of 3 (frames 10-19) failed"),
+        (
+            "loses frames",
+            'set -- $(echo "$@" | sed "s/-frames:v 10/-frames:v 9/"); exec "{real}" "$@"',
+            "verification_failed",
+            "chunk 2 of 3 (frames 10-19) has 9 frames",
+        ),
+    ],
+)
+def test_a_failed_or_short_chunk_fails_the_clip_and_leaves_nothing(
+    what, action, category, said, proxx, write_job, long_clip, outdir, tmp_path
+):
     from proxx_engine_ffmpeg.binary import inspect_binary
 
     wrapper = _wrapper(tmp_path, 2, what, action.replace("{real}", inspect_binary().path))
-    r = proxx("run", write_job(job_doc([long_clip], outdir)), "--max-workers", 2,
-              env_extra={**CHUNKED, "PROXX_FFMPEG": wrapper})
+    r = proxx(
+        "run",
+        write_job(job_doc([long_clip], outdir)),
+        "--max-workers",
+        2,
+        env_extra={**CHUNKED, "PROXX_FFMPEG": wrapper},
+    )
     assert r.returncode != 0
     clip = r.json()["clips"][0]
     assert clip["status"] == "FAILED" and clip["failure"]["category"] == category, clip["failure"]
@@ -190,8 +225,9 @@ def test_a_chunk_lost_after_it_was_written_fails_the_clip(proxx, write_job, long
 
     real = inspect_binary().path
     # chunk 3 is written, then vanishes (a full disk cleaner, a dead NFS handle) before the join
-    wrapper = _wrapper(tmp_path, 3, "vanishes", f'"{real}" "$@"; code=$?; rm -f "$(echo "$@" | '
-                                                f'grep -o "/[^ ]*chunk0003")"; exit $code')
+    wrapper = _wrapper(
+        tmp_path, 3, "vanishes", f'"{real}" "$@"; code=$?; rm -f "$(echo "$@" | grep -o "/[^ ]*chunk0003")"; exit $code'
+    )
     r = proxx("run", write_job(job_doc([long_clip], outdir)), env_extra={**CHUNKED, "PROXX_FFMPEG": wrapper})
     clip = r.json()["clips"][0]
     assert clip["status"] == "FAILED" and clip["failure"]["category"] == "verification_failed"
@@ -217,8 +253,13 @@ def test_one_long_clip_fills_every_worker_slot(workers, overlapping, proxx, writ
     wrapper = tmp_path / "ffmpeg-slow"
     wrapper.write_text(SLOW_FFMPEG.format(log=log, real=inspect_binary().path))
     wrapper.chmod(0o755)
-    r = proxx("run", write_job(job_doc([long_clip], outdir)), "--max-workers", workers,
-              env_extra={**CHUNKED, "PROXX_FFMPEG": str(wrapper)})
+    r = proxx(
+        "run",
+        write_job(job_doc([long_clip], outdir)),
+        "--max-workers",
+        workers,
+        env_extra={**CHUNKED, "PROXX_FFMPEG": str(wrapper)},
+    )
     assert r.returncode == 0, r.stderr
     running = peak = 0
     for line in log.read_text().split("\n"):
@@ -249,9 +290,15 @@ def test_result_records_the_chunks(proxx, write_job, long_clip, outdir):
     r = proxx("run", write_job(job_doc([long_clip], outdir)), env_extra=CHUNKED)
     assert r.returncode == 0, r.stderr
     clip = r.json()["clips"][0]
-    assert clip["chunks"] == {"seconds": 0.4, "count": 3, "spans": [
-        {"index": 1, "first_frame": 0, "frame_count": 10}, {"index": 2, "first_frame": 10, "frame_count": 10},
-        {"index": 3, "first_frame": 20, "frame_count": 12}]}
+    assert clip["chunks"] == {
+        "seconds": 0.4,
+        "count": 3,
+        "spans": [
+            {"index": 1, "first_frame": 0, "frame_count": 10},
+            {"index": 2, "first_frame": 10, "frame_count": 10},
+            {"index": 3, "first_frame": 20, "frame_count": 12},
+        ],
+    }
     assert sorted(os.listdir(outdir)) == ["A001_C001_proxy.mov"]
     import jsonschema
 

@@ -8,24 +8,27 @@ import pytest
 from proxx_cli.main import main
 
 
-@pytest.mark.parametrize("argv", [
-    [],
-    ["frobnicate"],
-    ["run"],
-    ["validate", "a.json", "--bogus"],
-    ["run", "job.json", "--max-workers", "0"],
-    ["run", "job.json", "--max-workers", "-2"],
-    ["run", "job.json", "--max-workers", "two"],
-    ["run", "job.json", "--max-workers", "1.5"],
-    ["watch", "dir", "--max-workers", "0"],
-    ["demo", "--max-workers", "nan"],
-    ["watch", "dir", "--poll-seconds", "inf"],
-    ["watch", "dir", "--poll-seconds", "nan"],
-    ["watch", "dir", "--poll-seconds", "0"],
-    ["watch", "dir", "--poll-seconds", "1e-9"],
-    ["watch", "dir", "--poll-seconds", "-1"],
-    ["watch", "dir", "--poll-seconds", "soon"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["frobnicate"],
+        ["run"],
+        ["validate", "a.json", "--bogus"],
+        ["run", "job.json", "--max-workers", "0"],
+        ["run", "job.json", "--max-workers", "-2"],
+        ["run", "job.json", "--max-workers", "two"],
+        ["run", "job.json", "--max-workers", "1.5"],
+        ["watch", "dir", "--max-workers", "0"],
+        ["demo", "--max-workers", "nan"],
+        ["watch", "dir", "--poll-seconds", "inf"],
+        ["watch", "dir", "--poll-seconds", "nan"],
+        ["watch", "dir", "--poll-seconds", "0"],
+        ["watch", "dir", "--poll-seconds", "1e-9"],
+        ["watch", "dir", "--poll-seconds", "-1"],
+        ["watch", "dir", "--poll-seconds", "soon"],
+    ],
+)
 def test_usage_errors_exit_1(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -73,8 +76,26 @@ def test_every_command_is_known_to_the_fast_path():
     assert set(_subcommands(build_parser())) - plugins == COMMAND_NAMES
 
 
-@pytest.mark.parametrize("command", ["validate", "plan", "run", "watch", "engines", "profiles", "schema", "docs",
-                                     "demo", "worker", "submit", "status", "wait", "cancel", "workers"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "validate",
+        "plan",
+        "run",
+        "watch",
+        "engines",
+        "profiles",
+        "schema",
+        "docs",
+        "demo",
+        "worker",
+        "submit",
+        "status",
+        "wait",
+        "cancel",
+        "workers",
+    ],
+)
 def test_a_command_alone_parses_and_helps_as_in_the_full_parser(command):
     from proxx_cli.main import build_parser
 

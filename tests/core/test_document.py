@@ -37,8 +37,13 @@ def test_valid_spec_exits_0(proxx, write_job, valid):
     doc["output_name_template"] = "{source_name}"  # "{source_name}_proxy" is warned: Resolve links by base name
     r = proxx("validate", write_job(doc))
     assert r.returncode == 0, r.stderr
-    assert r.json() == {"valid": True, "job_id": r.json()["job_id"], "problems": [], "warnings": [],
-                        "folders": [doc["output_dir"]]}
+    assert r.json() == {
+        "valid": True,
+        "job_id": r.json()["job_id"],
+        "problems": [],
+        "warnings": [],
+        "folders": [doc["output_dir"]],
+    }
 
 
 CASES = [
@@ -55,36 +60,80 @@ CASES = [
     ("relative source", lambda d, s: d.update(sources=["media/A001.mov"]), "/sources/0", ("not an absolute path",)),
     ("missing source", lambda d, s: d.update(sources=[str(s) + ".nope"]), "/sources/0", ("no such file",)),
     ("directory source", lambda d, s: d.update(sources=[str(s.parent)]), "/sources/0", ("is a directory",)),
-    ("duplicate source", lambda d, s: d.update(sources=[str(s), str(s.parent / ".." / s.parent.name / s.name)]),
-     "/sources/1", ("duplicate of /sources/0",)),
+    (
+        "duplicate source",
+        lambda d, s: d.update(sources=[str(s), str(s.parent / ".." / s.parent.name / s.name)]),
+        "/sources/1",
+        ("duplicate of /sources/0",),
+    ),
     ("relative output_dir", lambda d, s: d.update(output_dir="out"), "/output_dir", ("not an absolute path",)),
-    ("missing output_dir", lambda d, s: d.update(output_dir=d["output_dir"] + "/nope"), "/output_dir",
-     ("does not exist", "never creates")),
+    (
+        "missing output_dir",
+        lambda d, s: d.update(output_dir=d["output_dir"] + "/nope"),
+        "/output_dir",
+        ("does not exist", "never creates"),
+    ),
     ("output_dir is a file", lambda d, s: d.update(output_dir=str(s)), "/output_dir", ("not a directory",)),
     ("codec disagrees", lambda d, s: d.update(codec="h264"), "/codec", ("disagrees", "'prores'")),
     ("container disagrees", lambda d, s: d.update(container="mp4"), "/container", ("disagrees", "'mov'")),
     ("unknown profile", lambda d, s: d.update(proxy_profile="offline_av1_4k"), "/proxy_profile", ("not one of",)),
-    ("template slash", lambda d, s: d.update(output_name_template="../{source_name}"), "/output_name_template",
-     ("path separator",)),
-    ("template backslash", lambda d, s: d.update(output_name_template="a\\{source_name}"), "/output_name_template",
-     ("path separator",)),
-    ("template hidden", lambda d, s: d.update(output_name_template=".{source_name}"), "/output_name_template",
-     ("starts with '.'",)),
-    ("template unknown token", lambda d, s: d.update(output_name_template="{source_name}_{reel}"),
-     "/output_name_template", ("unknown token {reel}",)),
-    ("template time token", lambda d, s: d.update(output_name_template="{source_name}_{date}"),
-     "/output_name_template", ("time-based",)),
-    ("template unbalanced", lambda d, s: d.update(output_name_template="{source_name"), "/output_name_template",
-     ("unbalanced",)),
-    ("template control char", lambda d, s: d.update(output_name_template="a\tb{index}"), "/output_name_template",
-     ("control characters",)),
-    ("template too long", lambda d, s: d.update(output_name_template="é" * 120 + "{index}"), "/output_name_template",
-     ("limit is 200 bytes",)),
+    (
+        "template slash",
+        lambda d, s: d.update(output_name_template="../{source_name}"),
+        "/output_name_template",
+        ("path separator",),
+    ),
+    (
+        "template backslash",
+        lambda d, s: d.update(output_name_template="a\\{source_name}"),
+        "/output_name_template",
+        ("path separator",),
+    ),
+    (
+        "template hidden",
+        lambda d, s: d.update(output_name_template=".{source_name}"),
+        "/output_name_template",
+        ("starts with '.'",),
+    ),
+    (
+        "template unknown token",
+        lambda d, s: d.update(output_name_template="{source_name}_{reel}"),
+        "/output_name_template",
+        ("unknown token {reel}",),
+    ),
+    (
+        "template time token",
+        lambda d, s: d.update(output_name_template="{source_name}_{date}"),
+        "/output_name_template",
+        ("time-based",),
+    ),
+    (
+        "template unbalanced",
+        lambda d, s: d.update(output_name_template="{source_name"),
+        "/output_name_template",
+        ("unbalanced",),
+    ),
+    (
+        "template control char",
+        lambda d, s: d.update(output_name_template="a\tb{index}"),
+        "/output_name_template",
+        ("control characters",),
+    ),
+    (
+        "template too long",
+        lambda d, s: d.update(output_name_template="é" * 120 + "{index}"),
+        "/output_name_template",
+        ("limit is 200 bytes",),
+    ),
     ("bad job_id", lambda d, s: d.update(job_id="has space"), "/job_id", ("1-64 characters",)),
     ("bad created_at", lambda d, s: d.update(created_at="yesterday"), "/created_at", ("RFC 3339",)),
     ("overwrite not bool", lambda d, s: d.update(overwrite="yes"), "/overwrite", ("true or false",)),
-    ("user_metadata too big", lambda d, s: d.update(user_metadata={"x": "y" * 70000}), "/user_metadata",
-     ("limit is 65536",)),
+    (
+        "user_metadata too big",
+        lambda d, s: d.update(user_metadata={"x": "y" * 70000}),
+        "/user_metadata",
+        ("limit is 65536",),
+    ),
     ("user_metadata not object", lambda d, s: d.update(user_metadata=[1]), "/user_metadata", ("must be an object",)),
     ("unknown engine pin", lambda d, s: d.update(engine="warp"), "/engine", ("not installed",)),
 ]
@@ -213,10 +262,19 @@ def test_schema_and_classes_agree(proxx):
 
 
 UNSAFE_TEMPLATES = [
-    ("colon", "{source_name}:v2"), ("asterisk", "take*{index}"), ("question", "why?{index}"), ("quote", 'a"{index}'),
-    ("angle", "<{index}>"), ("pipe", "a|{index}"), ("bidi override", "clip\u202egpj.{index}"),
-    ("bidi isolate", "\u2066{index}"), ("zero width space", "a\u200b{index}"), ("zero width joiner", "a\u200d{index}"),
-    ("byte order mark", "\ufeff{index}"), ("reserved device name", "CON"), ("reserved device name lower", "lpt1"),
+    ("colon", "{source_name}:v2"),
+    ("asterisk", "take*{index}"),
+    ("question", "why?{index}"),
+    ("quote", 'a"{index}'),
+    ("angle", "<{index}>"),
+    ("pipe", "a|{index}"),
+    ("bidi override", "clip\u202egpj.{index}"),
+    ("bidi isolate", "\u2066{index}"),
+    ("zero width space", "a\u200b{index}"),
+    ("zero width joiner", "a\u200d{index}"),
+    ("byte order mark", "\ufeff{index}"),
+    ("reserved device name", "CON"),
+    ("reserved device name lower", "lpt1"),
 ]
 
 
@@ -231,8 +289,9 @@ def test_names_unsafe_on_smb_ntfs_apfs_are_refused(label, template, media, outdi
     assert messages and ("SMB" in messages[0] or "Windows" in messages[0]), checked.problems
 
 
-@pytest.mark.parametrize("template", ["Straße_{index}", "café_{index}", "A001 C002 (take 2)", "日本語_{index}",
-                                      "a.b.c"])
+@pytest.mark.parametrize(
+    "template", ["Straße_{index}", "café_{index}", "A001 C002 (take 2)", "日本語_{index}", "a.b.c"]
+)
 def test_ordinary_unicode_names_are_fine(template, media, outdir):
     from proxx_core.pipeline.check import check_document
     from proxx_core.support.plugins import load_engines

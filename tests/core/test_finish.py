@@ -61,13 +61,13 @@ def _ran(doc, plugins):
 
 def test_finish_job_delivers_then_hands_the_final_result_to_every_hook_once(media, outdir, tmp_path):
     plugin = Plugin()
-    doc = job_doc([media("a.mov", frames=3)], outdir, jobspec_version="1.1.0", job_id="fin",
-                  deliverables=["listing"])
+    doc = job_doc([media("a.mov", frames=3)], outdir, jobspec_version="1.1.0", job_id="fin", deliverables=["listing"])
     engines, result = _ran(doc, [plugin, Raises()])
     alias = tmp_path / "node-view"  # how another machine mounts the same folder
     alias.symlink_to(outdir)
-    finished = finish_job(result, engines, timing={"front_end": {"name": "test"}},
-                          deliver_jobspec={**doc, "output_dir": str(alias)})
+    finished = finish_job(
+        result, engines, timing={"front_end": {"name": "test"}}, deliver_jobspec={**doc, "output_dir": str(alias)}
+    )
     final = finished.result
     assert [(d.name, d.path) for d in final.deliverables] == [("listing", str(alias / "fin.txt"))]
     assert (outdir / "fin.txt").read_text() == f"{outdir / 'a_proxy.mov'}\n"
@@ -80,14 +80,25 @@ def test_finish_job_delivers_then_hands_the_final_result_to_every_hook_once(medi
 
 def test_a_node_result_read_back_is_the_same_typed_clip_and_merges_as_run_decides(media, outdir):
     interlaced = media("i.mov", size="256x144", rate="25/1", frames=4, field_order="tt")  # refused by the profile
-    doc = job_doc([media("a.mov", size="256x144", rate="25/1", frames=3), interlaced], outdir,
-                  profile="offline_dnxhr_lb_1920x1080", jobspec_version="1.1.0", unsupported_sources="fail_clip")
+    doc = job_doc(
+        [media("a.mov", size="256x144", rate="25/1", frames=3), interlaced],
+        outdir,
+        profile="offline_dnxhr_lb_1920x1080",
+        jobspec_version="1.1.0",
+        unsupported_sources="fail_clip",
+    )
     engines, result = _ran(doc, [])
     assert [c.status for c in result.clips] == ["COMPLETED", FAILED]
     for clip in result.clips:
         assert from_data(ClipResult, to_data(clip)) == clip
-    again = merged(doc, result.clips, job_id=result.job_id, jobspec_sha256=result.jobspec_sha256,
-                   environments=[result.environment], timing={})
+    again = merged(
+        doc,
+        result.clips,
+        job_id=result.job_id,
+        jobspec_sha256=result.jobspec_sha256,
+        environments=[result.environment],
+        timing={},
+    )
     assert (again.status, again.exit_code, again.clips) == (result.status, result.exit_code, result.clips)
     assert again.environment["engines"] == result.environment["engines"]
 
@@ -97,11 +108,19 @@ CATEGORIES = st.sampled_from(["engine_failed", "io_error", "verification_failed"
 
 @given(st.lists(st.tuples(st.sampled_from(["COMPLETED", "SKIPPED", FAILED]), CATEGORIES), max_size=6))
 def test_merged_status_is_status_for_of_the_typed_clips(rows):
-    clips = tuple(ClipResult(index=i, source={"path": f"/s/{i}.mov", "size": None, "info": None}, engine="ffmpeg",
-                             profile="offline_h264_1280x720", output=None, status=status,
-                             failure=Failure(category=cat, message="m") if status == FAILED else None,
-                             node={"name": f"n{i % 2}", "submitted": {}, "mapped": None})
-                  for i, (status, cat) in enumerate(rows, start=1))
+    clips = tuple(
+        ClipResult(
+            index=i,
+            source={"path": f"/s/{i}.mov", "size": None, "info": None},
+            engine="ffmpeg",
+            profile="offline_h264_1280x720",
+            output=None,
+            status=status,
+            failure=Failure(category=cat, message="m") if status == FAILED else None,
+            node={"name": f"n{i % 2}", "submitted": {}, "mapped": None},
+        )
+        for i, (status, cat) in enumerate(rows, start=1)
+    )
     assert all(from_data(ClipResult, to_data(c)) == c for c in clips)
     result = merged({"sources": []}, clips, job_id="j", jobspec_sha256="0" * 64, environments=[], timing={})
     assert (result.status, result.exit_code) == status_for(clips)

@@ -26,13 +26,14 @@ def test_a_card_in_a_12_spec_runs_its_clips_and_the_result_records_them(tmp_path
     result = r.json()
     got = [os.path.relpath(c["source"]["path"], tmp_path) for c in result["clips"]]
     assert got == ["media/insert.mov", "A001/XDROOT/Clip/C0001.MXF", "A001/XDROOT/Clip/C0002.MXF"]
-    assert result["jobspec"]["sources"] == [str(single), *(str(card / "XDROOT" / "Clip" / n)
-                                                            for n in ("C0001.MXF", "C0002.MXF"))]
+    assert result["jobspec"]["sources"] == [
+        str(single),
+        *(str(card / "XDROOT" / "Clip" / n) for n in ("C0001.MXF", "C0002.MXF")),
+    ]
     (folder,) = result["source_folders"]
     assert folder["given"] == str(card) and folder["index"] == 1
     assert folder["cards"] == [{"root": str(card), "kind": "Sony XDCAM"}]
-    assert {os.path.basename(s["path"]) for s in folder["skipped"]} == {"C0001M01.XML", "C0002M01.XML",
-                                                                         "MEDIAPRO.XML"}
+    assert {os.path.basename(s["path"]) for s in folder["skipped"]} == {"C0001M01.XML", "C0002M01.XML", "MEDIAPRO.XML"}
     # the same card gives the same job on a rerun (job id from the expanded list)
     again = run_cli("validate", write_job(doc))
     assert again.json()["job_id"] == result["job_id"]

@@ -34,8 +34,14 @@ class Checks:
 
     @hookimpl
     def proxx_clip_checks(self, plan, output_info):
-        return [Check(name="site.a", expected="readable", actual="missing" if output_info is None else "ok",
-                      ok=output_info is not None)]
+        return [
+            Check(
+                name="site.a",
+                expected="readable",
+                actual="missing" if output_info is None else "ok",
+                ok=output_info is not None,
+            )
+        ]
 
 
 class Raises:
@@ -69,8 +75,7 @@ def test_the_1_0_hook_name_still_registers_engines():
 
 def test_checks_are_collected_from_every_plugin_sorted_and_isolated():
     orders = [[Checks(), NoArguments(), Raises()], [Raises(), NoArguments(), Checks()]]
-    results = [load_engines(plugins, entry_points=False).clip_checks(plan=None, output_info=None)
-               for plugins in orders]
+    results = [load_engines(plugins, entry_points=False).clip_checks(plan=None, output_info=None) for plugins in orders]
     assert results[0] == results[1]
     names = [c.name for c in results[0]]
     assert names == ["plugin:raises", "site.a", "site.b"]

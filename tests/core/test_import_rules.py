@@ -21,8 +21,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "proxx_core" / "proxx_core"
-PLUGINS = ("proxx_engine_ffmpeg", "proxx_engine_resolve", "proxx_deliver", "proxx_fleet", "proxx_report",
-           "proxx_notify", "proxx_dashboard", "examples")
+PLUGINS = (
+    "proxx_engine_ffmpeg",
+    "proxx_engine_resolve",
+    "proxx_deliver",
+    "proxx_fleet",
+    "proxx_report",
+    "proxx_notify",
+    "proxx_dashboard",
+    "examples",
+)
 PUBLIC = frozenset({"proxx_core", "proxx_core.kit"})
 #: the conformance kit engine authors subclass in their tests (docs/engine-authors.md); it imports pytest
 TEST_ONLY_PUBLIC = frozenset({"proxx_core.testing"})
@@ -66,13 +74,16 @@ def imports_of(path: Path, top: Path) -> list[Import]:
             elif isinstance(child, ast.ImportFrom):
                 if child.level:
                     parts = package.split(".")
-                    base = ".".join(parts[:len(parts) - child.level + 1] + ([child.module] if child.module else []))
+                    base = ".".join(parts[: len(parts) - child.level + 1] + ([child.module] if child.module else []))
                 else:
                     base = child.module or ""
                 targets = {_resolve(base, a.name, top) for a in child.names}
                 found.extend(Import(me, t, path, child.lineno, local, type_only) for t in sorted(targets))
-            visit(child, local or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)),
-                  type_only or (isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test)))
+            visit(
+                child,
+                local or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)),
+                type_only or (isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test)),
+            )
 
     visit(tree, False, False)
     return found
@@ -92,22 +103,33 @@ def test_plugins_import_only_the_public_api(distribution):
     for path in _python_files(ROOT / distribution):
         is_test = "tests" in path.relative_to(ROOT).parts or path.name.startswith("test_")
         allowed = PUBLIC | TEST_ONLY_PUBLIC if is_test else PUBLIC
-        wrong += [f"{path.relative_to(ROOT)}:{i.line} imports {i.target}" for i in imports_of(path, path.parent)
-                  if i.target.startswith("proxx_core.") and i.target not in allowed]
-    assert not wrong, "plugins import only proxx_core and proxx_core.kit (export what they need there):\n" + \
-        "\n".join(wrong)
+        wrong += [
+            f"{path.relative_to(ROOT)}:{i.line} imports {i.target}"
+            for i in imports_of(path, path.parent)
+            if i.target.startswith("proxx_core.") and i.target not in allowed
+        ]
+    assert not wrong, "plugins import only proxx_core and proxx_core.kit (export what they need there):\n" + "\n".join(
+        wrong
+    )
 
 
 def test_the_core_imports_no_other_distribution():
-    wrong = [f"{i.path.relative_to(ROOT)}:{i.line} imports {i.target}" for i in core_imports()
-             if i.target.split(".")[0].startswith("proxx_") and i.target.split(".")[0] != "proxx_core"]
+    wrong = [
+        f"{i.path.relative_to(ROOT)}:{i.line} imports {i.target}"
+        for i in core_imports()
+        if i.target.split(".")[0].startswith("proxx_") and i.target.split(".")[0] != "proxx_core"
+    ]
     assert not wrong, wrong
 
 
 def test_the_cli_imports_no_engine():
     cli = ROOT / "proxx_cli" / "proxx_cli"
-    wrong = [f"{i.path.relative_to(ROOT)}:{i.line} imports {i.target}"
-             for p in _python_files(cli) for i in imports_of(p, cli.parent) if i.target.startswith("proxx_engine_")]
+    wrong = [
+        f"{i.path.relative_to(ROOT)}:{i.line} imports {i.target}"
+        for p in _python_files(cli)
+        for i in imports_of(p, cli.parent)
+        if i.target.startswith("proxx_engine_")
+    ]
     assert not wrong, "the demo comes from the proxx.demo entry point, not an import: " + str(wrong)
 
 
@@ -115,23 +137,29 @@ def test_the_cli_imports_no_plugin_distribution():
     """Plugins extend the CLI (``proxx.demo`` entry point, ``proxx_register_commands`` hook); the CLI
     imports no distribution but the core, so a missing or broken plugin can never break ``proxx``."""
     cli = ROOT / "proxx_cli" / "proxx_cli"
-    wrong = [f"{i.path.relative_to(ROOT)}:{i.line} imports {i.target}"
-             for p in _python_files(cli) for i in imports_of(p, cli.parent)
-             if i.target.split(".")[0].startswith("proxx_")
-             and i.target.split(".")[0] not in ("proxx_core", "proxx_cli")]
+    wrong = [
+        f"{i.path.relative_to(ROOT)}:{i.line} imports {i.target}"
+        for p in _python_files(cli)
+        for i in imports_of(p, cli.parent)
+        if i.target.split(".")[0].startswith("proxx_") and i.target.split(".")[0] not in ("proxx_core", "proxx_cli")
+    ]
     assert not wrong, "plugins add commands through proxx_register_commands, not an import: " + str(wrong)
 
 
 def test_costly_libraries_are_imported_where_they_are_used():
-    wrong = [f"{i.path.relative_to(ROOT)}:{i.line} imports {i.target} at module level" for i in core_imports()
-             if i.target.split(".")[0] in LATE_LIBRARIES and not i.local and not i.type_only]
+    wrong = [
+        f"{i.path.relative_to(ROOT)}:{i.line} imports {i.target} at module level"
+        for i in core_imports()
+        if i.target.split(".")[0] in LATE_LIBRARIES and not i.local and not i.type_only
+    ]
     assert not wrong, "start-up is a budget (docs/performance.md): " + str(wrong)
 
 
 def _runtime_core_edges() -> list[Import]:
     """Imports between two core modules that run (``TYPE_CHECKING`` ones do not), function-local included."""
-    return [i for i in core_imports()
-            if i.target.startswith("proxx_core") and i.target != i.importer and not i.type_only]
+    return [
+        i for i in core_imports() if i.target.startswith("proxx_core") and i.target != i.importer and not i.type_only
+    ]
 
 
 def test_the_core_has_no_import_cycle_even_counting_function_local_imports():
@@ -158,10 +186,12 @@ def test_few_function_local_imports_between_core_modules_each_saying_why():
     local = sorted({(i.path, i.line) for i in _runtime_core_edges() if i.local})
     listing = "\n".join(f"{p.relative_to(ROOT)}:{n}" for p, n in local)
     assert len(local) <= MAX_LOCAL_IMPORTS, f"{len(local)} function-local imports between core modules:\n{listing}"
-    silent = [f"{p.relative_to(ROOT)}:{n}" for p, n in local
-              if not _says_why(p.read_text(encoding="utf-8").splitlines(), n)]
-    assert not silent, "a function-local import says why (e.g. the start-up budget) on its line or the line " \
-        f"before: {silent}"
+    silent = [
+        f"{p.relative_to(ROOT)}:{n}" for p, n in local if not _says_why(p.read_text(encoding="utf-8").splitlines(), n)
+    ]
+    assert not silent, (
+        f"a function-local import says why (e.g. the start-up budget) on its line or the line before: {silent}"
+    )
 
 
 @pytest.mark.parametrize("module", ["proxx_core", "proxx_core.kit"])
@@ -172,7 +202,6 @@ def test_every_public_name_resolves(module):
     public = importlib.import_module(module)
     missing = [name for name in public.__all__ if not hasattr(public, name)]
     assert not missing, f"{module} exports names it cannot give: {missing}"
-
 
 
 # ------------------------------------------------------------------------------ the floors (issue 22)
@@ -217,8 +246,13 @@ def _upward() -> list[tuple[int, str]]:
             continue
         mine, theirs = _floor(i.importer), _floor(i.target)
         if mine is not None and theirs is not None and theirs > mine:
-            wrong.append((mine, f"{i.path.relative_to(ROOT)}:{i.line}: {i.importer} ({_floor_name(mine)}) imports "
-                                f"{i.target} ({_floor_name(theirs)})"))
+            wrong.append(
+                (
+                    mine,
+                    f"{i.path.relative_to(ROOT)}:{i.line}: {i.importer} ({_floor_name(mine)}) imports "
+                    f"{i.target} ({_floor_name(theirs)})",
+                )
+            )
     return wrong
 
 
@@ -241,5 +275,6 @@ def test_a_compatibility_module_only_re_exports(name):
     tree = ast.parse((CORE / f"{name}.py").read_text(encoding="utf-8"))
     body = tree.body[1:] if ast.get_docstring(tree) else tree.body
     assert ast.get_docstring(tree), f"proxx_core/{name}.py says why it stays"
-    assert body and all(isinstance(n, ast.ImportFrom) and n.level == 1 for n in body), \
+    assert body and all(isinstance(n, ast.ImportFrom) and n.level == 1 for n in body), (
         f"proxx_core/{name}.py only re-exports from its new place"
+    )

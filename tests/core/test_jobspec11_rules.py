@@ -29,10 +29,15 @@ def test_corpus_is_complete():
     assert set(EXPECTED) == {p.stem for p in (CORPUS / "refused").glob("*.json")} - {"expected"}
 
 
-@pytest.mark.parametrize("extra,policy", [({}, "fail"), ({"overwrite": False}, "fail"),
-                                          ({"overwrite": True}, "overwrite"),
-                                          ({"jobspec_version": "1.1.0", "existing_outputs": "skip_verified"},
-                                           "skip_verified")])
+@pytest.mark.parametrize(
+    "extra,policy",
+    [
+        ({}, "fail"),
+        ({"overwrite": False}, "fail"),
+        ({"overwrite": True}, "overwrite"),
+        ({"jobspec_version": "1.1.0", "existing_outputs": "skip_verified"}, "skip_verified"),
+    ],
+)
 def test_policy_from_either_key(extra, policy):
     doc = {**json.loads((CORPUS / "valid" / "minimal.json").read_text("utf-8")), **extra}
     assert document_problems(doc) == []

@@ -23,22 +23,28 @@ def video(w, h, sar="1:1"):
     return VideoInfo(codec="prores", width=w, height=h, sample_aspect=sar, frame_rate=FrameRate.parse("25"))
 
 
-@pytest.mark.parametrize("size, raster, want", [
-    ((1920, 1080), "half", (960, 540)),
-    ((3840, 2160), "half", (1920, 1080)),
-    ((4096, 2160), "half", (2048, 1080)),
-    ((3840, 2160), "quarter", (960, 540)),
-    ((1440, 1080), "half", (720, 540)),
-])
+@pytest.mark.parametrize(
+    "size, raster, want",
+    [
+        ((1920, 1080), "half", (960, 540)),
+        ((3840, 2160), "half", (1920, 1080)),
+        ((4096, 2160), "half", (2048, 1080)),
+        ((3840, 2160), "quarter", (960, 540)),
+        ((1440, 1080), "half", (720, 540)),
+    ],
+)
 def test_premiere_rasters_divide_the_source(size, raster, want):
     assert divided_raster(video(*size), raster, "yuv420p") == want
 
 
-@pytest.mark.parametrize("size, raster, pix_fmt, words", [
-    ((321, 181), "half", "yuv422p10le", "does not divide by 2"),
-    ((968, 1084), "quarter", "yuv420p", "odd height"),        # 242x271: 4:2:0 needs an even height
-    ((1004, 1000), "quarter", "yuv422p", "odd width"),        # 251x250: 4:2:2 needs an even width
-])
+@pytest.mark.parametrize(
+    "size, raster, pix_fmt, words",
+    [
+        ((321, 181), "half", "yuv422p10le", "does not divide by 2"),
+        ((968, 1084), "quarter", "yuv420p", "odd height"),  # 242x271: 4:2:0 needs an even height
+        ((1004, 1000), "quarter", "yuv422p", "odd width"),  # 251x250: 4:2:2 needs an even width
+    ],
+)
 def test_rasters_a_profile_cannot_represent_are_refused_with_the_reason(size, raster, pix_fmt, words):
     got = divided_raster(video(*size), raster, pix_fmt)
     assert isinstance(got, str) and words in got
@@ -48,8 +54,12 @@ def test_quarter_1080_is_fine_in_422():
     assert divided_raster(video(1920, 1080), "quarter", "yuv422p10le") == (480, 270)
 
 
-@given(st.integers(2, 9000), st.integers(2, 9000), st.sampled_from(["half", "quarter"]),
-       st.sampled_from(["yuv420p", "yuv422p", "yuv422p10le"]))
+@given(
+    st.integers(2, 9000),
+    st.integers(2, 9000),
+    st.sampled_from(["half", "quarter"]),
+    st.sampled_from(["yuv420p", "yuv422p", "yuv422p10le"]),
+)
 def test_a_divided_raster_is_exact_or_refused(w, h, raster, pix_fmt):
     got = divided_raster(video(w, h), raster, pix_fmt)
     d = {"half": 2, "quarter": 4}[raster]
@@ -90,8 +100,11 @@ def test_proxy_folder_created_only_as_a_leaf_and_never_through_a_symlink(tmp_pat
 
 def test_avid_folders_live_inside_output_dir(tmp_path):
     folders = folders_to_create("avid_mxf", "/any/src.mov", str(tmp_path))
-    assert folders == (str(tmp_path / "Avid MediaFiles"), str(tmp_path / "Avid MediaFiles" / "MXF"),
-                       str(tmp_path / "Avid MediaFiles" / "MXF" / "1"))
+    assert folders == (
+        str(tmp_path / "Avid MediaFiles"),
+        str(tmp_path / "Avid MediaFiles" / "MXF"),
+        str(tmp_path / "Avid MediaFiles" / "MXF" / "1"),
+    )
     make_folders(folders)
     assert os.path.isdir(folders[-1])
 
@@ -110,7 +123,13 @@ def test_proxy_subfolder_collisions_are_exactly_same_folder_same_folded_stem(ent
 
     sources = tuple(f"/nonexistent-proxx/{d}/{n}" for d, n in entries)
     keys = [(d, unicodedata.normalize("NFC", n.rsplit(".", 1)[0]).lower()) for d, n in entries]
-    paths, problems = output_paths(sources, layout="proxy_subfolder", output_dir=None, template=None, job_id="j",
-                                   profile=PROFILES["offline_prores_proxy_1920x1080"])
+    paths, problems = output_paths(
+        sources,
+        layout="proxy_subfolder",
+        output_dir=None,
+        template=None,
+        job_id="j",
+        profile=PROFILES["offline_prores_proxy_1920x1080"],
+    )
     assert paths == [f"/nonexistent-proxx/{d}/Proxy/{n.rsplit('.', 1)[0]}.mov" for d, n in entries]
     assert len(problems) == len(keys) - len(set(keys))

@@ -120,7 +120,7 @@ def test_layout_keys_need_1_1_and_output_dir_stays_required_otherwise(tmp_path, 
     doc = spec([src], "proxy_subfolder")
     doc["jobspec_version"] = "1.0.0"
     r = proxx("validate", write_job(doc))
-    assert r.returncode == 1 and "set jobspec_version to \\\"1.1.0\\\"" in r.stdout
+    assert r.returncode == 1 and 'set jobspec_version to \\"1.1.0\\"' in r.stdout
     doc = spec([src], "output_dir", output_dir=str(outdir))
     del doc["output_dir"]
     r = proxx("validate", write_job(doc))
@@ -140,7 +140,8 @@ def test_avid_mxf_writes_op_atom_files_avid_can_index(tmp_path, proxx, write_job
     assert plan["folders"] == [str(folder)]
     stem = avid_clip_name("A001C007_proxy.mxf", str(src), "offline_dnxhr_lb_1920x1080").removesuffix(".mxf")
     assert [t["path"] for t in plan["clips"][0]["extra_outputs"]] == [
-        str(folder / f"{stem}.A{k}.mxf") for k in (1, 2, 3)]
+        str(folder / f"{stem}.A{k}.mxf") for k in (1, 2, 3)
+    ]
     r = proxx("run", job)
     assert r.returncode == 0, r.stderr
     clip = r.json()["clips"][0]
@@ -160,6 +161,7 @@ def test_avid_mxf_writes_op_atom_files_avid_can_index(tmp_path, proxx, write_job
         if ".A" in name:
             assert [t["Channels"] for t in tracks if t["@type"] == "Audio"] == ["1"]
     from proxx_core.features.opatom import read_facts
+
     facts = [read_facts(str(folder / n)) for n in names]
     assert len({f.material_package_umid for f in facts}) == 1  # one master clip
     assert len({f.file_package_umid for f in facts}) == 4  # each file its own media
@@ -169,8 +171,9 @@ def test_avid_mxf_writes_op_atom_files_avid_can_index(tmp_path, proxx, write_job
     assert checks["V1:op_atom"] and checks["A3:tape_name"] and checks["op_atom_one_master_clip"]
     # another clip gets another material package (FFmpeg's bitexact UMIDs are all zero)
     other = _avid_source(tmp_path / "A001C008.mov")
-    r2 = proxx("run", write_job(spec([other], "avid_mxf", output_dir=str(outdir),
-                                     profile="offline_dnxhr_lb_1920x1080")))
+    r2 = proxx(
+        "run", write_job(spec([other], "avid_mxf", output_dir=str(outdir), profile="offline_dnxhr_lb_1920x1080"))
+    )
     assert r2.returncode == 0, r2.stderr
     other_v1 = r2.json()["clips"][0]["output"]["path"]
     assert os.path.basename(other_v1).startswith("A001C008_proxy_")
@@ -203,8 +206,9 @@ def test_a_tampered_op_atom_audio_file_fails_verification(tmp_path, outdir, monk
 
     src = _avid_source(tmp_path / "X.mov")
     engines = load_engines()
-    checked = check_document(spec([src], "avid_mxf", output_dir=str(outdir), profile="offline_dnxhr_lb_1920x1080"),
-                             engines)
+    checked = check_document(
+        spec([src], "avid_mxf", output_dir=str(outdir), profile="offline_dnxhr_lb_1920x1080"), engines
+    )
     assert checked.job is not None, checked.problems
     real = ffengine.FFmpegEngine.execute
 
@@ -220,8 +224,9 @@ def test_a_tampered_op_atom_audio_file_fails_verification(tmp_path, outdir, monk
     assert clip.status == "FAILED" and clip.failure.category == "verification_failed", clip.failure
     failed = {c.name for c in clip.output.verification.failed_checks()}
     assert {"A2:one_mono_essence", "op_atom_one_master_clip"} <= failed, failed
-    assert not any(p.suffix == ".mxf" and not p.name.startswith(".")
-                   for p in (outdir / "Avid MediaFiles" / "MXF" / "1").iterdir())
+    assert not any(
+        p.suffix == ".mxf" and not p.name.startswith(".") for p in (outdir / "Avid MediaFiles" / "MXF" / "1").iterdir()
+    )
 
 
 @pytest.mark.parametrize("size, raster, want", [("192x108", "half", "96x54"), ("384x216", "quarter", "96x54")])
@@ -241,8 +246,12 @@ def test_anamorphic_half_keeps_pixel_aspect_in_mov_and_is_refused_in_mxf(tmp_pat
     assert r.returncode == 0, r.stderr
     video = r.json()["clips"][0]["output"]["verification"]["output_info"]["video"]
     assert (video["width"], video["height"], video["sample_aspect"]) == (288, 136, "4:3")
-    r = proxx("validate", write_job(spec([src], "output_dir", output_dir=str(outdir), raster="half",
-                                         profile="offline_dnxhr_lb_1920x1080")))
+    r = proxx(
+        "validate",
+        write_job(
+            spec([src], "output_dir", output_dir=str(outdir), raster="half", profile="offline_dnxhr_lb_1920x1080")
+        ),
+    )
     assert r.returncode == 1 and "/raster" in r.stdout
 
 
@@ -262,8 +271,10 @@ def test_relink_verdicts_on_sources_built_to_break_rules(tmp_path, proxx, write_
     job = write_job(spec([dci, no_reel, reel], "output_dir", output_dir=str(outdir)))
     v = proxx("validate", job)
     assert v.returncode == 0
-    assert any(w["path"] == "/sources/0" and "premiere" in w["message"] and "aspect_ratio" in w["message"]
-               for w in v.json()["warnings"]), v.stdout
+    assert any(
+        w["path"] == "/sources/0" and "premiere" in w["message"] and "aspect_ratio" in w["message"]
+        for w in v.json()["warnings"]
+    ), v.stdout
     assert "warning: /sources/0" in v.stderr
     r = proxx("run", job)
     assert r.returncode == 0, r.stderr
@@ -275,8 +286,18 @@ def test_relink_verdicts_on_sources_built_to_break_rules(tmp_path, proxx, write_
     # ProRes MOV carries the reel: only Avid's managed-media rule (not OP-Atom) fails
     assert clips[2]["relink"]["avid"]["failed"] == ["managed_media"]
     # MXF (OP1a): Resolve and FCP read timecode from tmcd only
-    r = proxx("run", write_job(spec([reel], "output_dir", output_dir=str(outdir), profile="offline_dnxhr_lb_1920x1080",
-                                    output_name_template="{source_name}")))
+    r = proxx(
+        "run",
+        write_job(
+            spec(
+                [reel],
+                "output_dir",
+                output_dir=str(outdir),
+                profile="offline_dnxhr_lb_1920x1080",
+                output_name_template="{source_name}",
+            )
+        ),
+    )
     clip = r.json()["clips"][0]
     assert r.returncode == 0, r.stderr
     assert clip["relink"]["fcp"]["failed"] == ["timecode_track"]
@@ -285,8 +306,9 @@ def test_relink_verdicts_on_sources_built_to_break_rules(tmp_path, proxx, write_
 
 def test_avid_layout_warns_up_front_about_a_source_without_reel(tmp_path, proxx, write_job, outdir):
     src = make_source(tmp_path / "noreel.mov", size="320x180", frames=3)
-    v = proxx("validate", write_job(spec([src], "avid_mxf", output_dir=str(outdir),
-                                         profile="offline_dnxhr_lb_1920x1080")))
+    v = proxx(
+        "validate", write_job(spec([src], "avid_mxf", output_dir=str(outdir), profile="offline_dnxhr_lb_1920x1080"))
+    )
     assert v.returncode == 0
     assert [w for w in v.json()["warnings"] if "avid" in w["message"] and "tape_name" in w["message"]]
 
@@ -294,8 +316,9 @@ def test_avid_layout_warns_up_front_about_a_source_without_reel(tmp_path, proxx,
 def test_default_layout_and_raster_make_the_bytes_of_the_1_0_twin(tmp_path, proxx, write_job, media):
     src = media("a.mov")
     shas = []
-    for i, extra in enumerate(({}, {"jobspec_version": "1.1.0"},
-                               {"jobspec_version": "1.1.0", "layout": "output_dir", "raster": "fit"})):
+    for i, extra in enumerate(
+        ({}, {"jobspec_version": "1.1.0"}, {"jobspec_version": "1.1.0", "layout": "output_dir", "raster": "fit"})
+    ):
         out = tmp_path / f"out{i}"
         out.mkdir()
         r = proxx("run", write_job(job_doc([src], out, **extra)))
@@ -321,12 +344,17 @@ def test_validate_warns_per_layout_for_its_own_nles(tmp_path, proxx, write_job, 
     the template that works; an avid_mxf job is judged for Media Composer only (no warnings that
     Resolve or Premiere will not link OP-Atom, which they never do)."""
     src = make_source(tmp_path / "A001.mov", size="320x180", frames=3, audio=(2,), reel="A001")
-    v = proxx("validate", write_job(spec([src], "output_dir", output_dir=str(outdir),
-                                         output_name_template="{index}_{source_name}_proxy")))
+    v = proxx(
+        "validate",
+        write_job(
+            spec([src], "output_dir", output_dir=str(outdir), output_name_template="{index}_{source_name}_proxy")
+        ),
+    )
     assert v.returncode == 0, v.stderr
     named = [w for w in v.json()["warnings"] if w["message"].startswith("resolve will not link this proxy: name")]
     assert named and '"output_name_template": "{source_name}"' in named[0]["message"], v.stdout
-    v = proxx("validate", write_job(spec([src], "avid_mxf", output_dir=str(outdir),
-                                         profile="offline_dnxhr_lb_1920x1080")))
+    v = proxx(
+        "validate", write_job(spec([src], "avid_mxf", output_dir=str(outdir), profile="offline_dnxhr_lb_1920x1080"))
+    )
     assert v.returncode == 0, v.stderr
     assert [w["message"] for w in v.json()["warnings"]] == [], v.stdout

@@ -87,7 +87,7 @@ def test_non_finite_numbers_are_refused(tmp_path, engines, base, raw):
 def test_duplicate_keys_are_refused_with_their_path(tmp_path, engines, base):
     problems = _check(tmp_path, engines, _with(base, "user_metadata", '{"a": {"k": 1, "k": 2}}'))
     _hit(problems, "/user_metadata/a/k", "duplicate")
-    top = _check(tmp_path, engines, _with(base, "overwrite", "true, \"overwrite\": false"))
+    top = _check(tmp_path, engines, _with(base, "overwrite", 'true, "overwrite": false'))
     _hit(top, "/overwrite", "duplicate")
 
 
@@ -169,10 +169,18 @@ def test_bom_and_utf16_are_refused_as_invalid(tmp_path, engines, base):
     _check(tmp_path, engines, base.encode("utf-16"))
 
 
-@pytest.mark.parametrize("text", [
-    '{"a": 1, "a": 2}', "[" * 3000, "\"\\ud800\"", "1" * 10_000, "-" + "1" * 10_000, "1e99999",
-    '{"jobspec_version": "1.0.0", "x": ' + "{\"a\":" * 2000 + "1" + "}" * 2000 + "}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "a": 2}',
+        "[" * 3000,
+        '"\\ud800"',
+        "1" * 10_000,
+        "-" + "1" * 10_000,
+        "1e99999",
+        '{"jobspec_version": "1.0.0", "x": ' + '{"a":' * 2000 + "1" + "}" * 2000 + "}",
+    ],
+)
 def test_cli_validate_exits_1_never_4(proxx, tmp_path, text):
     path = tmp_path / "job.json"
     path.write_bytes(text.encode("utf-8", "surrogatepass"))

@@ -48,20 +48,23 @@ def test_a_good_cube_is_read_with_its_sha256(tmp_path):
     assert lut.sha256 == hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("text, line, words", [
-    ("LUT_3D_SIZE 2\n0 0 0\n1 0 0\n", 3, "2 data rows; LUT_3D_SIZE 2 needs 8"),
-    (cube_text(2) + "0 0 0\n", 11, "more than the 8 rows"),
-    (cube_text(2).replace("1.000000 1.000000 1.000000", "1 nan 1"), 10, "expected three numbers"),
-    (cube_text(2).replace("0.000000 0.000000 0.000000", "0 0"), 3, "expected three numbers"),
-    ("0 0 0\nLUT_3D_SIZE 2\n", 1, "data before LUT_3D_SIZE"),
-    ("LUT_3D_SIZE 1\n", 1, "outside 2..129"),
-    ("TITLE \"x\"\n", 1, "no LUT_3D_SIZE"),
-    ("LUT_1D_SIZE 16\n", 1, "a 1D .cube"),
-    ("DOMAIN_MIN -0.1 0 0\n" + cube_text(2), 1, "0..1 domain only"),
-    ("LUT_3D_INPUT_RANGE 0 1\n" + cube_text(2), 1, "not supported"),
-    ("LUT_3D_SIZE 2\nFOO 1\n", 2, "unknown keyword"),
-    (cube_text(2).replace("1.000000 1.000000 1.000000", "1 1 1e999"), 10, "not a finite number"),
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("LUT_3D_SIZE 2\n0 0 0\n1 0 0\n", 3, "2 data rows; LUT_3D_SIZE 2 needs 8"),
+        (cube_text(2) + "0 0 0\n", 11, "more than the 8 rows"),
+        (cube_text(2).replace("1.000000 1.000000 1.000000", "1 nan 1"), 10, "expected three numbers"),
+        (cube_text(2).replace("0.000000 0.000000 0.000000", "0 0"), 3, "expected three numbers"),
+        ("0 0 0\nLUT_3D_SIZE 2\n", 1, "data before LUT_3D_SIZE"),
+        ("LUT_3D_SIZE 1\n", 1, "outside 2..129"),
+        ('TITLE "x"\n', 1, "no LUT_3D_SIZE"),
+        ("LUT_1D_SIZE 16\n", 1, "a 1D .cube"),
+        ("DOMAIN_MIN -0.1 0 0\n" + cube_text(2), 1, "0..1 domain only"),
+        ("LUT_3D_INPUT_RANGE 0 1\n" + cube_text(2), 1, "not supported"),
+        ("LUT_3D_SIZE 2\nFOO 1\n", 2, "unknown keyword"),
+        (cube_text(2).replace("1.000000 1.000000 1.000000", "1 1 1e999"), 10, "not a finite number"),
+    ],
+)
 def test_a_malformed_cube_names_its_line(tmp_path, text, line, words):
     p = tmp_path / "bad.cube"
     p.write_text(text)
@@ -82,8 +85,12 @@ def test_a_cc_and_a_cdl_file_are_read(tmp_path):
     cc = tmp_path / "a.cc"
     cc.write_text(CC)
     got = parse_cdl_file(str(cc))
-    assert (got.slope, got.offset, got.power, got.saturation) == ((1.1, 1.0, 0.9), (0.01, 0.0, -0.02),
-                                                                  (1.0, 1.2, 1.0), 0.8)
+    assert (got.slope, got.offset, got.power, got.saturation) == (
+        (1.1, 1.0, 0.9),
+        (0.01, 0.0, -0.02),
+        (1.0, 1.2, 1.0),
+        0.8,
+    )
     assert got.id == "A001C001" and got.sha256 == hashlib.sha256(cc.read_bytes()).hexdigest()
     cdl = tmp_path / "b.cdl"
     cdl.write_text(CDL)
@@ -91,16 +98,28 @@ def test_a_cc_and_a_cdl_file_are_read(tmp_path):
     assert got.offset == (0.1, 0.1, 0.1) and got.saturation == 1.0 and got.id == "sh010"
 
 
-@pytest.mark.parametrize("text, line, words", [
-    (CC.replace("<Slope>1.1 1.0 0.9</Slope>", "<Slope>1.1 1.0</Slope>"), 4, "<Slope> must hold 3 number(s)"),
-    (CC.replace("    <Power>1.0 1.2 1</Power>\n", ""), 3, "<SOPNode> has no <Power>"),
-    (CC.replace("</SatNode>", "</SatNod>"), 10, "not well-formed XML"),
-    (CC.replace("<Saturation>0.8", "<Saturation>-1"), 3, "saturation -1.0 is negative"),
-    (CC.replace("<ColorCorrection", "<!DOCTYPE x [<!ENTITY a 'b'>]>\n<ColorCorrection"), 2, "DOCTYPE"),
-    (CDL.replace(" </ColorDecision>\n", " </ColorDecision>\n" + CDL.split("\n", 2)[2].split("</ColorDecisionList>")[0]
-                 .replace("<ColorDecisionList xmlns=\"urn:ASC:CDL:v1.01\">\n", "")), 9, "exactly one"),
-    ("<Foo/>", 1, "not an ASC CDL"),
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        (CC.replace("<Slope>1.1 1.0 0.9</Slope>", "<Slope>1.1 1.0</Slope>"), 4, "<Slope> must hold 3 number(s)"),
+        (CC.replace("    <Power>1.0 1.2 1</Power>\n", ""), 3, "<SOPNode> has no <Power>"),
+        (CC.replace("</SatNode>", "</SatNod>"), 10, "not well-formed XML"),
+        (CC.replace("<Saturation>0.8", "<Saturation>-1"), 3, "saturation -1.0 is negative"),
+        (CC.replace("<ColorCorrection", "<!DOCTYPE x [<!ENTITY a 'b'>]>\n<ColorCorrection"), 2, "DOCTYPE"),
+        (
+            CDL.replace(
+                " </ColorDecision>\n",
+                " </ColorDecision>\n"
+                + CDL.split("\n", 2)[2]
+                .split("</ColorDecisionList>")[0]
+                .replace('<ColorDecisionList xmlns="urn:ASC:CDL:v1.01">\n', ""),
+            ),
+            9,
+            "exactly one",
+        ),
+        ("<Foo/>", 1, "not an ASC CDL"),
+    ],
+)
 def test_a_malformed_cdl_names_its_line(tmp_path, text, line, words):
     p = tmp_path / "bad.cc"
     p.write_text(text)
@@ -114,7 +133,7 @@ def test_a_malformed_cdl_names_its_line(tmp_path, text, line, words):
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), min_size=24, max_size=24))
 def test_any_finite_numbers_in_a_well_formed_cube_are_accepted(tmp_path_factory, values):
     p = tmp_path_factory.mktemp("cube") / "h.cube"
-    rows = [" ".join(repr(v) for v in values[i:i + 3]) for i in range(0, 24, 3)]
+    rows = [" ".join(repr(v) for v in values[i : i + 3]) for i in range(0, 24, 3)]
     p.write_text("LUT_3D_SIZE 2\n" + "\n".join(rows) + "\n")
     assert parse_cube(str(p)).size == 2
 
@@ -131,8 +150,9 @@ def test_any_text_is_a_lut_or_a_line_numbered_refusal(tmp_path_factory, text):
 
 
 def test_look_problems_name_the_field(tmp_path):
-    look, problems = look_problems(LookSpec(lut=str(tmp_path / "x.cube"), cdl=InlineCdl(
-        slope=(1, -1, 1), offset=(0, 0, 0), power=(1, 1, 1))))
+    look, problems = look_problems(
+        LookSpec(lut=str(tmp_path / "x.cube"), cdl=InlineCdl(slope=(1, -1, 1), offset=(0, 0, 0), power=(1, 1, 1)))
+    )
     assert look is None
     assert [p.path for p in problems] == ["/look/lut", "/look/cdl"]
     ok, problems = look_problems(LookSpec(cdl=InlineCdl(slope=(1, 1, 1), offset=(0, 0, 0), power=(1, 1, 1))))
@@ -140,8 +160,13 @@ def test_look_problems_name_the_field(tmp_path):
 
 
 def test_look_keys_need_jobspec_1_1(tmp_path):
-    doc = job_doc(["/a.mov"], tmp_path, look={"cdl": {"slope": [1, 1, 1], "offset": [0, 0, 0], "power": [1, 1, 1]}},
-                  burn_in=[{"text": "{timecode}", "position": "top_left"}], watermark={"text": "x", "opacity": 0.5})
+    doc = job_doc(
+        ["/a.mov"],
+        tmp_path,
+        look={"cdl": {"slope": [1, 1, 1], "offset": [0, 0, 0], "power": [1, 1, 1]}},
+        burn_in=[{"text": "{timecode}", "position": "top_left"}],
+        watermark={"text": "x", "opacity": 0.5},
+    )
     messages = [p.message for p in document_problems(doc)]
     for key in ("look", "burn_in", "watermark"):
         assert any(f"/{key} is a JobSpec 1.1.0 key" in m and 'set jobspec_version to "1.1.0"' in m for m in messages)
@@ -177,8 +202,12 @@ def test_the_result_schema_accepts_a_look_record(tmp_path):
 def test_a_node_path_map_maps_the_look_files_too():
     from proxx_core.pipeline.pathmap import PathMap, map_document
 
-    doc = {"sources": ["/Volumes/show/a.mov"], "output_dir": "/Volumes/show/px", "job_id": "j",
-           "look": {"lut": "/Volumes/show/luts/show.cube", "cdl": "/Volumes/show/a.cc"}}
+    doc = {
+        "sources": ["/Volumes/show/a.mov"],
+        "output_dir": "/Volumes/show/px",
+        "job_id": "j",
+        "look": {"lut": "/Volumes/show/luts/show.cube", "cdl": "/Volumes/show/a.cc"},
+    }
     mapped, _ = map_document(doc, PathMap.from_mapping({"/Volumes/show": "/mnt/show"}))
     assert mapped["look"] == {"lut": "/mnt/show/luts/show.cube", "cdl": "/mnt/show/a.cc"}
     inline = {"cdl": {"slope": [1, 1, 1], "offset": [0, 0, 0], "power": [1, 1, 1]}}
@@ -212,6 +241,7 @@ def test_validating_a_job_checks_each_lut_once(media, outdir, write_job, tmp_pat
 
 # ------------------------------------------------ every form the cube specification allows (issue 20)
 
+
 @pytest.mark.parametrize("form", sorted(CUBE_FORMS))
 def test_every_allowed_cube_form_is_accepted_and_its_plain_copy_is_the_plain_cube(tmp_path, form):
     """Accepted at validate must mean FFmpeg reads the same LUT: a file not already plain is flagged,
@@ -229,8 +259,15 @@ def test_every_allowed_cube_form_is_accepted_and_its_plain_copy_is_the_plain_cub
     write_plain_cube(lut, out)
     rows = PLAIN.split("\n", 1)[1]  # without the TITLE
     assert out.getvalue().decode() == rows
-    assert lut.plain == (form in ("comments_and_blank_lines_everywhere", "domain_before_size",
-                                  "domain_after_size_title_last", "no_final_newline"))
+    assert lut.plain == (
+        form
+        in (
+            "comments_and_blank_lines_everywhere",
+            "domain_before_size",
+            "domain_after_size_title_last",
+            "no_final_newline",
+        )
+    )
 
 
 def test_a_plain_copy_of_a_lut_edited_after_validation_is_refused(tmp_path):
@@ -246,14 +283,21 @@ def test_a_plain_copy_of_a_lut_edited_after_validation_is_refused(tmp_path):
         write_plain_cube(lut, io.BytesIO())
 
 
-@pytest.mark.parametrize("text, line, words", [
-    (PLAIN.replace("1.000000 0.000000", "1e39 0.000000", 1), 3, "beyond the range of a 32-bit float"),
-    (PLAIN.replace("\n", "\r"), 1, "carriage return inside the line"),
-    ("# " + "é" * 300 + "\n" + PLAIN, 1, "longer than 500"),
-    (PLAIN.replace("1.000000 0.000000 0.000000", "1.000000\u00a00.000000 0.000000", 1), 3, "expected three numbers"),
-    (PLAIN.replace("1.000000 0.000000 0.000000", "\u0661.000000 0.000000 0.000000", 1), 3, "unknown keyword"),
-    (PLAIN.replace("LUT_3D_SIZE 2", "LUT_3D_SIZE \u0662"), 2, "LUT_3D_SIZE must appear once"),
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        (PLAIN.replace("1.000000 0.000000", "1e39 0.000000", 1), 3, "beyond the range of a 32-bit float"),
+        (PLAIN.replace("\n", "\r"), 1, "carriage return inside the line"),
+        ("# " + "é" * 300 + "\n" + PLAIN, 1, "longer than 500"),
+        (
+            PLAIN.replace("1.000000 0.000000 0.000000", "1.000000\u00a00.000000 0.000000", 1),
+            3,
+            "expected three numbers",
+        ),
+        (PLAIN.replace("1.000000 0.000000 0.000000", "\u0661.000000 0.000000 0.000000", 1), 3, "unknown keyword"),
+        (PLAIN.replace("LUT_3D_SIZE 2", "LUT_3D_SIZE \u0662"), 2, "LUT_3D_SIZE must appear once"),
+    ],
+)
 def test_cube_values_ffmpeg_would_misread_are_refused_with_the_line(tmp_path, text, line, words):
     """Beyond a float32, a lone CR, over-long lines, NBSP as a separator, non-ASCII digits (Python's
     float() takes them, no LUT reader does): refused with the line, never handed to FFmpeg."""
@@ -279,12 +323,17 @@ def test_parsing_a_129_point_cube_peaks_under_50_mb(tmp_path):
     import sys
 
     p = _write_cube(tmp_path, 129)
-    probe = ("import resource, sys\nfrom proxx_core.features.look import parse_cube\n"
-             "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-             "assert parse_cube(sys.argv[1]).size == 129\n"
-             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)")
-    grew_kib = int(subprocess.run([sys.executable, "-c", probe, str(p)], check=True, capture_output=True,
-                                  text=True, timeout=120).stdout)
+    probe = (
+        "import resource, sys\nfrom proxx_core.features.look import parse_cube\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "assert parse_cube(sys.argv[1]).size == 129\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)"
+    )
+    grew_kib = int(
+        subprocess.run(
+            [sys.executable, "-c", probe, str(p)], check=True, capture_output=True, text=True, timeout=120
+        ).stdout
+    )
     assert grew_kib < 50 * 1024, f"parsing a {p.stat().st_size}-byte cube grew the peak by {grew_kib} KiB"
 
 

@@ -22,36 +22,59 @@ from proxxtest import job_doc
 
 
 def test_unavailable_specialist_blocks_a_lower_claim():
-    outcome = route({"ffmpeg": Claim(specificity=10, reason="decodes it"),
-                     "resolve": Refusal(reason="Resolve is not running", category="engine_unavailable",
-                                        specificity=100)})
+    outcome = route(
+        {
+            "ffmpeg": Claim(specificity=10, reason="decodes it"),
+            "resolve": Refusal(reason="Resolve is not running", category="engine_unavailable", specificity=100),
+        }
+    )
     assert isinstance(outcome, NoRoute)
     assert outcome.category == "engine_unavailable" and outcome.needs == ("resolve",)
     assert "does not fall back to ffmpeg" in outcome.message and "/engine" in outcome.message
 
 
 def test_unknown_specificity_blocks_and_lower_one_does_not():
-    unknown = route({"ffmpeg": Claim(specificity=10, reason=""),
-                     "special": Refusal(reason="binary missing", category="engine_unavailable")})
+    unknown = route(
+        {
+            "ffmpeg": Claim(specificity=10, reason=""),
+            "special": Refusal(reason="binary missing", category="engine_unavailable"),
+        }
+    )
     assert isinstance(unknown, NoRoute) and unknown.needs == ("special",)
-    lower = route({"special": Claim(specificity=50, reason=""),
-                   "ffmpeg": Refusal(reason="no encoder", category="engine_unavailable", specificity=10)})
+    lower = route(
+        {
+            "special": Claim(specificity=50, reason=""),
+            "ffmpeg": Refusal(reason="no encoder", category="engine_unavailable", specificity=10),
+        }
+    )
     assert isinstance(lower, Route) and lower.engine == "special"
-    higher = route({"newcomer": Claim(specificity=150, reason=""),
-                    "resolve": Refusal(reason="", category="engine_unavailable", specificity=100)})
+    higher = route(
+        {
+            "newcomer": Claim(specificity=150, reason=""),
+            "resolve": Refusal(reason="", category="engine_unavailable", specificity=100),
+        }
+    )
     assert isinstance(higher, Route) and higher.engine == "newcomer"
 
 
 def test_a_pin_still_chooses_explicitly():
-    outcome = route({"ffmpeg": Claim(specificity=10, reason=""),
-                     "resolve": Refusal(reason="", category="engine_unavailable", specificity=100)}, pin="ffmpeg")
+    outcome = route(
+        {
+            "ffmpeg": Claim(specificity=10, reason=""),
+            "resolve": Refusal(reason="", category="engine_unavailable", specificity=100),
+        },
+        pin="ffmpeg",
+    )
     assert isinstance(outcome, Route) and outcome.engine == "ffmpeg"
 
 
 _outcome = st.one_of(
     st.builds(lambda s: Claim(specificity=s, reason="c"), st.integers(0, 200)),
-    st.builds(lambda s, c: Refusal(reason="r", category=c, specificity=s),
-              st.one_of(st.none(), st.integers(0, 200)), st.sampled_from(["engine_unavailable", "unsupported_source"])),
+    st.builds(
+        lambda s, c: Refusal(reason="r", category=c, specificity=s),
+        st.one_of(st.none(), st.integers(0, 200)),
+        st.sampled_from(["engine_unavailable", "unsupported_source"]),
+    ),
 )
 
 
@@ -105,8 +128,11 @@ class Specialist(Engine):
         return EngineIdentity(name=self.name, version="0.1")
 
     def capabilities(self):
-        return Capabilities(available=self.mode == "available", unavailable_reason="its binary is missing",
-                            profiles=("offline_prores_proxy_1920x1080",))
+        return Capabilities(
+            available=self.mode == "available",
+            unavailable_reason="its binary is missing",
+            profiles=("offline_prores_proxy_1920x1080",),
+        )
 
     def probe(self, path: Path):
         if path.suffix != ".spc":
@@ -140,8 +166,16 @@ def _plugin(engine):
     return Plugin()
 
 
-@pytest.mark.parametrize("mode,expected", [("available", "specialist"), ("unavailable", None),
-                                           ("unknown", None), ("probe_fails", None), ("weaker", "ffmpeg")])
+@pytest.mark.parametrize(
+    "mode,expected",
+    [
+        ("available", "specialist"),
+        ("unavailable", None),
+        ("unknown", None),
+        ("probe_fails", None),
+        ("weaker", "ffmpeg"),
+    ],
+)
 def test_fake_specialist_with_ffmpeg(mode, expected, media, tmp_path, outdir, write_job, monkeypatch):
     monkeypatch.setenv("PROXX_LOAD_PLUGINS", "ffmpeg")
     source = tmp_path / "clip.spc"

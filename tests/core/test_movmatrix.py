@@ -27,8 +27,11 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     """ProRes (MOV) and H.264 (MP4, moov first and last), each unrotated and display-rotated."""
     d = tmp_path_factory.mktemp("rot")
     made = {}
-    for codec, ext, extra in (("prores_ks", "mov", []), ("libx264", "mp4", []),
-                              ("libx264", "mp4", ["-movflags", "+faststart"])):
+    for codec, ext, extra in (
+        ("prores_ks", "mov", []),
+        ("libx264", "mp4", []),
+        ("libx264", "mp4", ["-movflags", "+faststart"]),
+    ):
         name = f"{codec}-{ext}{'-faststart' if extra else ''}"
         base = d / f"{name}.{ext}"
         _ffmpeg("-f", "lavfi", "-i", "testsrc=s=96x54:d=0.2", "-c:v", codec, *extra, str(base))
@@ -86,21 +89,24 @@ def _trak(matrix=IDENTITY) -> bytes:
     return _box(b"trak", _box(b"tkhd", b"\0" * 40 + struct.pack(">9I", *matrix) + b"\0" * 8))
 
 
-@pytest.mark.parametrize(("name", "data", "expected"), [
-    ("identity", _box(b"ftyp", b"qt  ") + _box(b"moov", _mvhd() + _trak()), True),
-    ("rotated track", _box(b"moov", _mvhd() + _trak((0, 0x10000, 0, 0xFFFF0000, 0, 0, 0, 0, 0x40000000))), False),
-    ("scaled movie", _box(b"moov", _mvhd((0x20000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)) + _trak()), False),
-    ("no moov", _box(b"ftyp", b"qt  ") + _box(b"mdat", b"x" * 64), None),
-    ("no track", _box(b"moov", _mvhd()), None),
-    ("compressed moov", _box(b"moov", _box(b"cmov", b"\0" * 16)), None),
-    ("box larger than file", struct.pack(">I4s", 10_000, b"moov") + _mvhd(), None),
-    ("box smaller than its header", struct.pack(">I4s", 4, b"moov") + b"\0" * 64, None),
-    ("truncated large size", struct.pack(">I4s", 1, b"mdat") + b"\0\0", None),
-    ("tkhd too short", _box(b"moov", _mvhd() + _box(b"trak", _box(b"tkhd", b"\0" * 20))), None),
-    ("unknown tkhd version", _box(b"moov", _mvhd() + _box(b"trak", _box(b"tkhd", b"\x07" + b"\0" * 120))), None),
-    ("box storm", _box(b"moov", b"".join(_box(b"free", b"") for _ in range(MAX_BOXES + 1))), None),
-    ("empty file", b"", None),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("identity", _box(b"ftyp", b"qt  ") + _box(b"moov", _mvhd() + _trak()), True),
+        ("rotated track", _box(b"moov", _mvhd() + _trak((0, 0x10000, 0, 0xFFFF0000, 0, 0, 0, 0, 0x40000000))), False),
+        ("scaled movie", _box(b"moov", _mvhd((0x20000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)) + _trak()), False),
+        ("no moov", _box(b"ftyp", b"qt  ") + _box(b"mdat", b"x" * 64), None),
+        ("no track", _box(b"moov", _mvhd()), None),
+        ("compressed moov", _box(b"moov", _box(b"cmov", b"\0" * 16)), None),
+        ("box larger than file", struct.pack(">I4s", 10_000, b"moov") + _mvhd(), None),
+        ("box smaller than its header", struct.pack(">I4s", 4, b"moov") + b"\0" * 64, None),
+        ("truncated large size", struct.pack(">I4s", 1, b"mdat") + b"\0\0", None),
+        ("tkhd too short", _box(b"moov", _mvhd() + _box(b"trak", _box(b"tkhd", b"\0" * 20))), None),
+        ("unknown tkhd version", _box(b"moov", _mvhd() + _box(b"trak", _box(b"tkhd", b"\x07" + b"\0" * 120))), None),
+        ("box storm", _box(b"moov", b"".join(_box(b"free", b"") for _ in range(MAX_BOXES + 1))), None),
+        ("empty file", b"", None),
+    ],
+)
 def test_synthetic_files(tmp_path, name, data, expected):
     path = tmp_path / "f.mov"
     path.write_bytes(data)

@@ -110,8 +110,29 @@ def test_publish_refuses_a_final_path_that_became_a_source(engines, media, outdi
     assert sorted(p.name for p in outdir.iterdir()) == ["A001_proxy.mov"]  # no temp left behind
 
 
-PIECES = ["{source_name}", "{index}", "{source_ext}", "a", "A", "ß", "ss", "é", "e\u0301", ".", " ", ":", "_",
-          "\u202e", "\u200b", "MOV", "mov", "CON", "/", "..", "\\\\"]
+PIECES = [
+    "{source_name}",
+    "{index}",
+    "{source_ext}",
+    "a",
+    "A",
+    "ß",
+    "ss",
+    "é",
+    "e\u0301",
+    ".",
+    " ",
+    ":",
+    "_",
+    "\u202e",
+    "\u200b",
+    "MOV",
+    "mov",
+    "CON",
+    "/",
+    "..",
+    "\\\\",
+]
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +157,10 @@ def test_no_accepted_template_names_a_source_or_leaves_output_dir(card):
     source_keys = {name_key(os.path.basename(s)) for s in sources}
 
     @settings(max_examples=300, deadline=None)
-    @given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=6).map("".join),
-           st.sampled_from(["offline_prores_proxy_1920x1080", "offline_h264_1280x720"]))
+    @given(
+        st.lists(st.sampled_from(PIECES), min_size=1, max_size=6).map("".join),
+        st.sampled_from(["offline_prores_proxy_1920x1080", "offline_h264_1280x720"]),
+    )
     def check(template, profile):
         doc = job_doc(sources, root, profile=profile, output_name_template=template, overwrite=True)
         spec, problems = static_problems(doc)

@@ -44,8 +44,12 @@ def specials():
     (root / "dir.mov").mkdir()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(str(root / "sock.mov"))
-    yield {"fifo": str(root / "fifo.mov"), "directory": str(root / "dir.mov"), "/dev/zero": "/dev/zero",
-           "socket": str(root / "sock.mov")}
+    yield {
+        "fifo": str(root / "fifo.mov"),
+        "directory": str(root / "dir.mov"),
+        "/dev/zero": "/dev/zero",
+        "socket": str(root / "sock.mov"),
+    }
     sock.close()
     shutil.rmtree(root, ignore_errors=True)
 
@@ -65,8 +69,9 @@ def _problems(res) -> list[dict]:
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("other_error", [False, True], ids=["alone", "with-schema-error"])
 @pytest.mark.parametrize("command", ["validate", "run"])
-def test_special_file_as_a_source_is_refused_not_waited_on(kind, other_error, command, specials, tiny, tmp_path,
-                                                          write_job):
+def test_special_file_as_a_source_is_refused_not_waited_on(
+    kind, other_error, command, specials, tiny, tmp_path, write_job
+):
     out = tmp_path / "out"
     out.mkdir()
     # "" fails the schema, so the other sources skip the disk checks but are still probed (route_problems)
@@ -120,8 +125,14 @@ def _worker(config: str | None, env=None):
     try:
         args = [PROXX, "worker", "--broker", f"redis://127.0.0.1:{broker.getsockname()[1]}/0"]
         args += ["--config", config] if config else []
-        res = subprocess.run(args, capture_output=True, text=True, timeout=HANG_SECONDS + 3, stdin=subprocess.DEVNULL,
-                             env={**os.environ, **FAST, **(env or {})})
+        res = subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            timeout=HANG_SECONDS + 3,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **FAST, **(env or {})},
+        )
         broker.setblocking(False)
         with pytest.raises(BlockingIOError):
             broker.accept()  # nothing connected
@@ -137,8 +148,13 @@ def test_special_file_as_the_node_config_ends_worker_and_watch_with_exit_1(kind,
     assert specials[kind] in res.stderr and WORDS[kind] in res.stderr
     res = _worker(None, env={"PROXX_CONFIG": specials[kind]})
     assert res.returncode == 1 and specials[kind] in res.stderr, res.stderr
-    watch = subprocess.run([PROXX, "watch", str(tmp_path / "w"), "--once"], capture_output=True, text=True,
-                           timeout=HANG_SECONDS + 3, env={**os.environ, **FAST, "PROXX_CONFIG": specials[kind]})
+    watch = subprocess.run(
+        [PROXX, "watch", str(tmp_path / "w"), "--once"],
+        capture_output=True,
+        text=True,
+        timeout=HANG_SECONDS + 3,
+        env={**os.environ, **FAST, "PROXX_CONFIG": specials[kind]},
+    )
     assert watch.returncode == 1 and specials[kind] in watch.stderr and WORDS[kind] in watch.stderr, watch.stderr
 
 
@@ -148,8 +164,13 @@ def test_a_node_config_that_is_not_utf8_is_exit_1_with_the_reason(tmp_path):
     res = _worker(str(config))
     assert res.returncode == 1, res.stderr
     assert "not UTF-8" in res.stderr and str(config) in res.stderr and "Traceback" not in res.stderr
-    watch = subprocess.run([PROXX, "watch", str(tmp_path / "w"), "--once"], capture_output=True, text=True,
-                           timeout=HANG_SECONDS + 3, env={**os.environ, **FAST, "PROXX_CONFIG": str(config)})
+    watch = subprocess.run(
+        [PROXX, "watch", str(tmp_path / "w"), "--once"],
+        capture_output=True,
+        text=True,
+        timeout=HANG_SECONDS + 3,
+        env={**os.environ, **FAST, "PROXX_CONFIG": str(config)},
+    )
     assert watch.returncode == 1 and "not UTF-8" in watch.stderr and "Traceback" not in watch.stderr
 
 
@@ -158,8 +179,13 @@ def test_a_nul_byte_in_a_path_is_refused_at_the_schema(field, tiny, tmp_path, wr
     out = tmp_path / "out"
     out.mkdir()
     doc = job_doc([tiny], out, jobspec_version="1.1.0")
-    where = {"sources": "/sources/0", "output_dir": "/output_dir", "lut": "/look/lut", "cdl": "/look/cdl",
-             "output_name_template": "/output_name_template"}[field]
+    where = {
+        "sources": "/sources/0",
+        "output_dir": "/output_dir",
+        "lut": "/look/lut",
+        "cdl": "/look/cdl",
+        "output_name_template": "/output_name_template",
+    }[field]
     if field == "sources":
         doc["sources"] = [str(tmp_path / "a\u0000b.mov")]
     elif field in ("lut", "cdl"):
@@ -190,7 +216,7 @@ def test_a_lut_replaced_by_a_fifo_between_clips_is_a_change_not_a_hang(tmp_path)
     from proxx_core.support.specvalues import LookSpec
 
     lut = tmp_path / "grade.cube"
-    lut.write_text('LUT_3D_SIZE 2\n' + "".join(f"{r} {g} {b}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1)))
+    lut.write_text("LUT_3D_SIZE 2\n" + "".join(f"{r} {g} {b}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1)))
     look, problems = look_problems(LookSpec(lut=str(lut)))
     assert look is not None and not problems
     lut.unlink()
@@ -240,8 +266,13 @@ def test_an_unusable_binary_facts_cache_is_skipped_with_a_warning(tiny, tmp_path
     job = write_job(job_doc([tiny], out))
     prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
     env = {k: v for k, v in os.environ.items() if k != "PROXX_CACHE_DIR"}
-    res = subprocess.run([*prefix, PROXX, "run", str(job)], capture_output=True, text=True, timeout=120,
-                         env={**env, **FAST, "HOME": str(home)})
+    res = subprocess.run(
+        [*prefix, PROXX, "run", str(job)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, **FAST, "HOME": str(home)},
+    )
     (home / ".cache" / "proxx").chmod(0o700)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "binary-facts cache" in res.stderr and "cannot be used" in res.stderr
@@ -251,10 +282,33 @@ def test_an_unusable_binary_facts_cache_is_skipped_with_a_warning(tiny, tmp_path
 HUGE = "Xy" * 35_000
 
 
-@pytest.mark.parametrize("key", ["jobspec_version", "sources", "output_dir", "output_name_template", "proxy_profile",
-                                 "codec", "container", "fps_mode", "created_at", "job_id", "engine", "overwrite",
-                                 "require_builds", "layout", "raster", "look", "burn_in", "watermark",
-                                 "existing_outputs", "unsupported_sources", "deliverables", HUGE])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "jobspec_version",
+        "sources",
+        "output_dir",
+        "output_name_template",
+        "proxy_profile",
+        "codec",
+        "container",
+        "fps_mode",
+        "created_at",
+        "job_id",
+        "engine",
+        "overwrite",
+        "require_builds",
+        "layout",
+        "raster",
+        "look",
+        "burn_in",
+        "watermark",
+        "existing_outputs",
+        "unsupported_sources",
+        "deliverables",
+        HUGE,
+    ],
+)
 @pytest.mark.parametrize("shape", ["string", "list", "object_key", "object_value"])
 def test_no_message_echoes_a_huge_value(key, shape, tiny, tmp_path):
     """Every echoed value is cut (errors.shown): the /existing_outputs conflict once echoed 70,636 characters."""
@@ -283,8 +337,9 @@ def test_a_fifo_swapped_in_after_the_stat_is_refused_not_waited_on(tmp_path, mon
     fifo = tmp_path / "swapped.mov"
     os.mkfifo(fifo)
     real_stat = os.stat
-    monkeypatch.setattr(safeopen.os, "stat", lambda p, **kw: real_stat(regular) if str(p) == str(fifo)
-                        else real_stat(p, **kw))
+    monkeypatch.setattr(
+        safeopen.os, "stat", lambda p, **kw: real_stat(regular) if str(p) == str(fifo) else real_stat(p, **kw)
+    )
     answer: list = []
 
     def attempt():

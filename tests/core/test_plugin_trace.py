@@ -58,8 +58,12 @@ def test_one_traces_each_plugins_call_result_exception_and_duration_to_stderr(mo
     assert errors and "cannot page anyone" in errors[0]  # tracing never changes what the core sees
     lines = [LINE.match(x) for x in capsys.readouterr().err.splitlines() if x.startswith("proxx-trace:")]
     calls = [(m[1], m[2], m[3]) for m in lines if m and m[2] == "proxx_event"]
-    assert calls == [(">", "proxx_event", "noisy"), ("!", "proxx_event", "noisy"),
-                     (">", "proxx_event", "quiet"), ("<", "proxx_event", "quiet")]
+    assert calls == [
+        (">", "proxx_event", "noisy"),
+        ("!", "proxx_event", "noisy"),
+        (">", "proxx_event", "quiet"),
+        ("<", "proxx_event", "quiet"),
+    ]
     by = {(m[1], m[3]): m[4] for m in lines if m and m[2] == "proxx_event"}
     assert "event=ProxxEvent(" in by[(">", "noisy")] and "night-7" in by[(">", "noisy")]
     assert re.fullmatch(r"\d+\.\d ms raised RuntimeError: cannot page anyone about worker_lost", by[("!", "noisy")])
@@ -77,20 +81,31 @@ def test_a_path_appends_the_lines_of_a_real_run_there(media, outdir, write_job, 
     lines = log.read_text().splitlines()
     assert lines[0] == "earlier line"
     seen = {(m[1], m[2], m[3]) for m in map(LINE.match, lines[1:]) if m}
-    assert {(">", "proxx_register_engines", "ffmpeg"), ("<", "proxx_register_engines", "ffmpeg"),
-            (">", "proxx_job_finished", "notify"), ("<", "proxx_job_finished", "notify")} <= seen
+    assert {
+        (">", "proxx_register_engines", "ffmpeg"),
+        ("<", "proxx_register_engines", "ffmpeg"),
+        (">", "proxx_job_finished", "notify"),
+        ("<", "proxx_job_finished", "notify"),
+    } <= seen
     assert all(LINE.match(x) for x in lines[1:]), lines
 
 
 def test_a_fifo_is_never_waited_on(tmp_path):
     fifo = tmp_path / "trace.fifo"
     os.mkfifo(fifo)
-    code = ("from proxx_core import ProxxEvent, hookimpl\nfrom proxx_core.support.plugins import load_engines\n"
-            "class P:\n    __name__ = 'p'\n    @hookimpl\n    def proxx_event(self, event):\n        return 1\n"
-            "load_engines([P()], entry_points=False).event(ProxxEvent(kind='worker_lost', job_id='j', node='n', "
-            "message='m'))\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
-                       env={**os.environ, "PROXX_TRACE_PLUGINS": str(fifo)})
+    code = (
+        "from proxx_core import ProxxEvent, hookimpl\nfrom proxx_core.support.plugins import load_engines\n"
+        "class P:\n    __name__ = 'p'\n    @hookimpl\n    def proxx_event(self, event):\n        return 1\n"
+        "load_engines([P()], entry_points=False).event(ProxxEvent(kind='worker_lost', job_id='j', node='n', "
+        "message='m'))\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PROXX_TRACE_PLUGINS": str(fifo)},
+    )
     assert r.returncode == 0, r.stderr
     assert "PROXX_TRACE_PLUGINS=" in r.stderr and "tracing to stderr instead" in r.stderr
     assert "proxx-trace: < proxx_event [p]" in r.stderr and "-> 1" in r.stderr

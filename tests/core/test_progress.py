@@ -17,9 +17,27 @@ from proxx_engine_ffmpeg.binary import inspect_binary
 
 
 def _lavfi_argv(out, *extra):
-    return [inspect_binary().path, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning", "-y", *extra,
-            "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=2", "-c:v", "prores_aw",
-            "-fflags", "+bitexact", "-f", "mov", f"file:{out}"]
+    return [
+        inspect_binary().path,
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-loglevel",
+        "warning",
+        "-y",
+        *extra,
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x90:rate=25:duration=2",
+        "-c:v",
+        "prores_aw",
+        "-fflags",
+        "+bitexact",
+        "-f",
+        "mov",
+        f"file:{out}",
+    ]
 
 
 def test_run_command_delivers_progress_blocks_and_the_bytes_do_not_change(tmp_path):
@@ -37,8 +55,9 @@ def test_a_failing_display_never_fails_the_encode(tmp_path):
     def broken(block):
         raise RuntimeError("display fell over")
 
-    rec = run_command(Command(argv=_lavfi_argv(tmp_path / "o.mov", "-progress", "pipe:1"), timeout_seconds=60),
-                      progress=broken)
+    rec = run_command(
+        Command(argv=_lavfi_argv(tmp_path / "o.mov", "-progress", "pipe:1"), timeout_seconds=60), progress=broken
+    )
     assert rec.exit_code == 0
 
 
@@ -48,13 +67,17 @@ def test_fraction_from_frames_else_from_time():
     assert ClipProgress.from_ffmpeg(block, frames=None, seconds=4.0).fraction == 0.25
     by_time = ClipProgress.from_ffmpeg(block, frames=None, seconds=2.0)
     assert by_time.fraction == 0.5 and by_time.speed == 2.5 and by_time.fps == 30.5 and not by_time.final
-    unknown = ClipProgress.from_ffmpeg({"speed": "N/A", "out_time_us": "N/A", "progress": "continue"},
-                                       frames=None, seconds=None)
+    unknown = ClipProgress.from_ffmpeg(
+        {"speed": "N/A", "out_time_us": "N/A", "progress": "continue"}, frames=None, seconds=None
+    )
     assert unknown.fraction is None and unknown.speed is None
 
 
-@given(st.dictionaries(st.sampled_from(["frame", "fps", "out_time_us", "speed", "progress"]), st.text(max_size=12)),
-       st.one_of(st.none(), st.integers(0, 10**6)), st.one_of(st.none(), st.floats(0, 1e6)))
+@given(
+    st.dictionaries(st.sampled_from(["frame", "fps", "out_time_us", "speed", "progress"]), st.text(max_size=12)),
+    st.one_of(st.none(), st.integers(0, 10**6)),
+    st.one_of(st.none(), st.floats(0, 1e6)),
+)
 def test_any_block_reads_without_error_and_stays_in_range(block, frames, seconds):
     sample = ClipProgress.from_ffmpeg(block, frames=frames, seconds=seconds)
     assert sample.fraction is None or 0.0 <= sample.fraction <= 1.0
@@ -66,8 +89,16 @@ def test_tracker_eta_from_elapsed_time_and_share_made():
     track = ClipTracker(3, "/m/a.mov", "/o/a_proxy.mov", events.append, clock=lambda: now[0])
     now[0] = 110.0  # 10 s for a quarter: 30 s left
     track(ClipProgress(fraction=0.25, fps=48.0, speed=2.0))
-    assert events[-1] == ProgressEvent(event="progress", index=3, source="/m/a.mov", output="/o/a_proxy.mov",
-                                       percent=25.0, fps=48.0, speed=2.0, eta_seconds=30.0)
+    assert events[-1] == ProgressEvent(
+        event="progress",
+        index=3,
+        source="/m/a.mov",
+        output="/o/a_proxy.mov",
+        percent=25.0,
+        fps=48.0,
+        speed=2.0,
+        eta_seconds=30.0,
+    )
     assert events[-1].to_json()["eta_seconds"] == 30.0 and "status" not in events[-1].to_json()
     assert format_eta(30.0) == "0:30" and format_eta(3725) == "1:02:05" and format_eta(None) == "-:--"
 
@@ -93,8 +124,23 @@ def test_engines_opt_in_by_signature():
 
 
 def test_cancel_still_kills_a_command_whose_progress_is_read(tmp_path):
-    argv = [inspect_binary().path, "-nostdin", "-hide_banner", "-nostats", "-progress", "pipe:1", "-y", "-re",
-            "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=30", "-f", "null", "-"]
+    argv = [
+        inspect_binary().path,
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-progress",
+        "pipe:1",
+        "-y",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x90:rate=25:duration=30",
+        "-f",
+        "null",
+        "-",
+    ]
     cancel = threading.Event()
     blocks = []
     timer = threading.Timer(1.2, cancel.set)

@@ -15,20 +15,42 @@ from proxx_core.contract.media import AudioInfo, FrameRate, SourceInfo, VideoInf
 from proxx_core.features.relink import NLES, ProxyFacts, to_data, verdicts, warnings
 
 
-def info(*, container="mov", w=1920, h=1080, sar="1:1", rate="24000/1001", frames=48, tc="01:00:00:00",
-         reel="A001", audio=(1, 1), field="progressive") -> SourceInfo:
-    return SourceInfo(container=container, probed_by="t", start_timecode=tc, reel_name=reel,
-                      video=VideoInfo(codec="prores", width=w, height=h, sample_aspect=sar,
-                                      frame_rate=FrameRate.parse(rate), frame_count=frames,
-                                      field_dominance=field),
-                      audio=tuple(AudioInfo(index=i, codec="pcm_s24le", channels=c, sample_rate=48000)
-                                  for i, c in enumerate(audio)))
+def info(
+    *,
+    container="mov",
+    w=1920,
+    h=1080,
+    sar="1:1",
+    rate="24000/1001",
+    frames=48,
+    tc="01:00:00:00",
+    reel="A001",
+    audio=(1, 1),
+    field="progressive",
+) -> SourceInfo:
+    return SourceInfo(
+        container=container,
+        probed_by="t",
+        start_timecode=tc,
+        reel_name=reel,
+        video=VideoInfo(
+            codec="prores",
+            width=w,
+            height=h,
+            sample_aspect=sar,
+            frame_rate=FrameRate.parse(rate),
+            frame_count=frames,
+            field_dominance=field,
+        ),
+        audio=tuple(AudioInfo(index=i, codec="pcm_s24le", channels=c, sample_rate=48000) for i, c in enumerate(audio)),
+    )
 
 
 SRC = info()
 FACTS = ProxyFacts(source_path="/m/A001.mov", output_path="/m/Proxy/A001.mov", layout="proxy_subfolder")
-AVID = ProxyFacts(source_path="/m/A001.mov", output_path="/o/Avid MediaFiles/MXF/1/A001.V1.mxf", layout="avid_mxf",
-                  op_atom=True)
+AVID = ProxyFacts(
+    source_path="/m/A001.mov", output_path="/o/Avid MediaFiles/MXF/1/A001.V1.mxf", layout="avid_mxf", op_atom=True
+)
 
 
 def failed(src, out, facts=FACTS):
@@ -49,25 +71,28 @@ def test_avid_op_atom_proxy_links_in_avid_but_not_in_resolve_or_fcp():
     assert got["fcp"] == ("timecode_track",)
 
 
-@pytest.mark.parametrize("change, nle, rule", [
-    ({"w": 1920, "h": 1012}, "premiere", "aspect_ratio"),            # DCI fit raster: aspect off by rounding
-    ({"tc": "01:00:00:01"}, "resolve", "start_timecode"),
-    ({"tc": "01:00:00:01"}, "premiere", "start_timecode"),
-    ({"tc": "01:00:00:01"}, "avid", "start_timecode"),
-    ({"tc": "01:00:00:01"}, "fcp", "start_timecode"),
-    ({"rate": "24/1"}, "resolve", "frame_rate"),
-    ({"frames": 47}, "premiere", "frame_count"),
-    ({"frames": 47}, "fcp", "frame_count"),
-    ({"frames": 47}, "avid", "frame_count"),
-    ({"audio": (2,)}, "resolve", "audio_tracks"),
-    ({"audio": (2,)}, "premiere", "audio_channels"),
-    ({"audio": (1,)}, "fcp", "audio_channels"),
-    ({"audio": (1,)}, "avid", "audio_channels"),
-    ({"reel": None}, "avid", "tape_name"),
-    ({"container": "mxf"}, "resolve", "timecode_track"),
-    ({"container": "mxf"}, "fcp", "timecode_track"),
-    ({"field": "tff"}, "premiere", "fielding"),
-])
+@pytest.mark.parametrize(
+    "change, nle, rule",
+    [
+        ({"w": 1920, "h": 1012}, "premiere", "aspect_ratio"),  # DCI fit raster: aspect off by rounding
+        ({"tc": "01:00:00:01"}, "resolve", "start_timecode"),
+        ({"tc": "01:00:00:01"}, "premiere", "start_timecode"),
+        ({"tc": "01:00:00:01"}, "avid", "start_timecode"),
+        ({"tc": "01:00:00:01"}, "fcp", "start_timecode"),
+        ({"rate": "24/1"}, "resolve", "frame_rate"),
+        ({"frames": 47}, "premiere", "frame_count"),
+        ({"frames": 47}, "fcp", "frame_count"),
+        ({"frames": 47}, "avid", "frame_count"),
+        ({"audio": (2,)}, "resolve", "audio_tracks"),
+        ({"audio": (2,)}, "premiere", "audio_channels"),
+        ({"audio": (1,)}, "fcp", "audio_channels"),
+        ({"audio": (1,)}, "avid", "audio_channels"),
+        ({"reel": None}, "avid", "tape_name"),
+        ({"container": "mxf"}, "resolve", "timecode_track"),
+        ({"container": "mxf"}, "fcp", "timecode_track"),
+        ({"field": "tff"}, "premiere", "fielding"),
+    ],
+)
 def test_each_rule_fails_alone_and_says_which(change, nle, rule):
     out = info(**{"w": 960, "h": 540, **{k: v for k, v in change.items() if k != "field"}})
     src = SRC

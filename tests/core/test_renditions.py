@@ -30,18 +30,27 @@ def engines():
 
 
 def spec(sources, output_dir, *renditions, **extra):
-    return {"jobspec_version": "1.2.0", "sources": [str(s) for s in sources], "output_dir": str(output_dir),
-            "renditions": list(renditions), **extra}
+    return {
+        "jobspec_version": "1.2.0",
+        "sources": [str(s) for s in sources],
+        "output_dir": str(output_dir),
+        "renditions": list(renditions),
+        **extra,
+    }
 
 
 def avid(**kw):
-    return {"name": "avid", "proxy_profile": DNXHR, "layout": "avid_mxf", "output_name_template": "{source_name}",
-            **kw}
+    return {"name": "avid", "proxy_profile": DNXHR, "layout": "avid_mxf", "output_name_template": "{source_name}", **kw}
 
 
 def review(folder, **kw):
-    return {"name": "review", "proxy_profile": H264_720, "output_dir": str(folder),
-            "output_name_template": "{source_name}", **kw}
+    return {
+        "name": "review",
+        "proxy_profile": H264_720,
+        "output_dir": str(folder),
+        "output_name_template": "{source_name}",
+        **kw,
+    }
 
 
 def source(media):
@@ -67,7 +76,9 @@ def test_a_dailies_order_validates_and_plans_one_decode(media, outdir, review_di
     assert checked.job is not None, checked.problems
     job = checked.job
     assert [(c.index, c.rendition, c.plan.request.profile.name) for c in job.clips] == [
-        (1, "avid", DNXHR), (1, "review", H264_720)]
+        (1, "avid", DNXHR),
+        (1, "review", H264_720),
+    ]
     assert job.clips[0].plan.request.output_path.startswith(str(outdir / "Avid MediaFiles" / "MXF" / "1"))
     assert job.clips[1].plan.request.output_path == str(review_dir / "A001_C001.mp4")
     (together,) = job.together
@@ -78,8 +89,13 @@ def test_a_dailies_order_validates_and_plans_one_decode(media, outdir, review_di
 
 @pytest.mark.parametrize("key", ["proxy_profile", "output_name_template", "layout", "raster", "codec"])
 def test_both_forms_at_once_are_refused(key, media, outdir, review_dir, engines):
-    value = {"proxy_profile": PRORES, "output_name_template": "{source_name}", "layout": "output_dir",
-             "raster": "fit", "codec": "prores"}[key]
+    value = {
+        "proxy_profile": PRORES,
+        "output_name_template": "{source_name}",
+        "layout": "output_dir",
+        "raster": "fit",
+        "codec": "prores",
+    }[key]
     found = problems(spec([source(media)], outdir, avid(), review(review_dir), **{key: value}), engines)
     assert f"/{key}" in found and "renditions" in found[f"/{key}"]
 
@@ -90,16 +106,19 @@ def test_names_are_unique_case_insensitively(media, outdir, review_dir, engines)
 
 
 def test_a_rendition_field_is_named_with_its_fix(media, outdir, review_dir, engines):
-    found = problems(spec([source(media)], outdir, avid(), review(review_dir, proxy_profile="offline_h264_720",
-                                                                     colour="rec709")), engines)
+    found = problems(
+        spec([source(media)], outdir, avid(), review(review_dir, proxy_profile="offline_h264_720", colour="rec709")),
+        engines,
+    )
     assert "/renditions/1/colour" in found and "proxy_profile" in found["/renditions/1/colour"]
     assert "sources" not in found["/renditions/1/colour"], "the rendition's own keys, not the job's, are listed"
     assert "/renditions/1/proxy_profile" in found and "proxx profiles" in found["/renditions/1/proxy_profile"]
 
 
 def test_a_rendition_is_checked_as_its_single_job(media, outdir, engines):
-    found = problems(spec([source(media)], outdir, avid(proxy_profile=H264_720),
-                          review(outdir / "missing", raster="half")), engines)
+    found = problems(
+        spec([source(media)], outdir, avid(proxy_profile=H264_720), review(outdir / "missing", raster="half")), engines
+    )
     assert "avid_mxf" in found["/renditions/0/layout"]
     assert "/renditions/1/output_dir" in found
 
@@ -110,25 +129,38 @@ def test_renditions_need_jobspec_1_2(media, outdir, review_dir, engines):
 
 
 def test_two_renditions_writing_one_file_are_refused(media, outdir, engines):
-    doc = spec([source(media)], outdir, {"name": "a", "proxy_profile": H264_720, "output_name_template": "x"},
-               {"name": "b", "proxy_profile": "offline_h264_1920x1080", "output_name_template": "X"})
+    doc = spec(
+        [source(media)],
+        outdir,
+        {"name": "a", "proxy_profile": H264_720, "output_name_template": "x"},
+        {"name": "b", "proxy_profile": "offline_h264_1920x1080", "output_name_template": "X"},
+    )
     found = problems(doc, engines)
-    assert "/renditions/1/output_name_template" in found and "/renditions/0" in found[
-        "/renditions/1/output_name_template"]
+    assert (
+        "/renditions/1/output_name_template" in found and "/renditions/0" in found["/renditions/1/output_name_template"]
+    )
 
 
 def test_a_rendition_never_replaces_a_source(media, engines):
     src = source(media)
-    doc = spec([src], src.parent, {"name": "a", "proxy_profile": PRORES, "output_name_template": "{source_name}"},
-               {"name": "b", "proxy_profile": H264_720, "output_name_template": "{source_name}_r"})
+    doc = spec(
+        [src],
+        src.parent,
+        {"name": "a", "proxy_profile": PRORES, "output_name_template": "{source_name}"},
+        {"name": "b", "proxy_profile": H264_720, "output_name_template": "{source_name}_r"},
+    )
     found = problems(doc, engines)
     assert "/renditions/0/output_name_template" in found and "replace" in found["/renditions/0/output_name_template"]
 
 
 def test_an_unroutable_rendition_names_itself(media, outdir, engines):
     src = media("wide.mov", audio=(10,))  # AAC carries 8 channels: the H.264 rendition cannot be made
-    doc = spec([src], outdir, {"name": "edit", "proxy_profile": PRORES, "output_name_template": "{source_name}"},
-               {"name": "review", "proxy_profile": H264_720, "output_name_template": "{source_name}_r"})
+    doc = spec(
+        [src],
+        outdir,
+        {"name": "edit", "proxy_profile": PRORES, "output_name_template": "{source_name}"},
+        {"name": "review", "proxy_profile": H264_720, "output_name_template": "{source_name}_r"},
+    )
     found = problems(doc, engines)
     assert list(found) == ["/sources/0"] and "'review'" in found["/sources/0"]
     assert "8 channels" in found["/sources/0"]
@@ -147,7 +179,9 @@ def test_results_name_each_rendition_and_validate(media, outdir, review_dir, eng
     data = json.loads(json.dumps(to_data(result)))
     jsonschema.Draft202012Validator(load_schema(RESULT_SCHEMA)).validate(data)
     assert [(c["index"], c["rendition"], c["profile"], c["status"]) for c in data["clips"]] == [
-        (1, "avid", DNXHR, "COMPLETED"), (1, "review", H264_720, "COMPLETED")]
+        (1, "avid", DNXHR, "COMPLETED"),
+        (1, "review", H264_720, "COMPLETED"),
+    ]
     assert data["clips"][0]["commands"] == data["clips"][1]["commands"], "both record the one run that made them"
     assert len(data["clips"][0]["output"]["files"]) == 4  # V1 and three audio channels
     assert os.path.isfile(review_dir / "A001_C001.mp4")
@@ -206,12 +240,19 @@ def test_an_interrupted_job_reports_every_rendition(tmp_path, review_dir, outdir
 
     sources = [str(tmp_path / "A001.mov"), str(tmp_path / "A002.mov")]
     (review_dir / ".A002.mp4.proxx-partial").write_bytes(b"half")
-    doc = spec(sources, outdir, {"name": "edit", "proxy_profile": PRORES, "output_name_template": "{source_name}"},
-               review(review_dir))
+    doc = spec(
+        sources,
+        outdir,
+        {"name": "edit", "proxy_profile": PRORES, "output_name_template": "{source_name}"},
+        review(review_dir),
+    )
     clips = interrupted(doc, "owner died").clips
     assert [(c.index, c.rendition, c.profile, c.output.path) for c in clips] == [
-        (1, "edit", PRORES, str(outdir / "A001.mov")), (1, "review", H264_720, str(review_dir / "A001.mp4")),
-        (2, "edit", PRORES, str(outdir / "A002.mov")), (2, "review", H264_720, str(review_dir / "A002.mp4"))]
+        (1, "edit", PRORES, str(outdir / "A001.mov")),
+        (1, "review", H264_720, str(review_dir / "A001.mp4")),
+        (2, "edit", PRORES, str(outdir / "A002.mov")),
+        (2, "review", H264_720, str(review_dir / "A002.mp4")),
+    ]
     assert clips[3].output.kept_temp_path == str(review_dir / ".A002.mp4.proxx-partial")
     assert all(c.failure.category == "interrupted" for c in clips)
 
@@ -229,12 +270,19 @@ def two_sources(tmp_path_factory):
     return [make_source(root / n, size=DNXHR_SIZE, frames=2, audio=(1,)) for n in ("A001.mov", "A002.mov")], out
 
 
-renditions_strategy = st.lists(st.fixed_dictionaries({
-    "name": st.sampled_from(["a", "b", "A", "review"]),
-    "proxy_profile": st.sampled_from(sorted(PROFILES)),
-    "output_name_template": st.sampled_from(TEMPLATES),
-    "layout": st.sampled_from(["output_dir", "avid_mxf"]),
-    "sub": st.booleans()}), min_size=1, max_size=3)
+renditions_strategy = st.lists(
+    st.fixed_dictionaries(
+        {
+            "name": st.sampled_from(["a", "b", "A", "review"]),
+            "proxy_profile": st.sampled_from(sorted(PROFILES)),
+            "output_name_template": st.sampled_from(TEMPLATES),
+            "layout": st.sampled_from(["output_dir", "avid_mxf"]),
+            "sub": st.booleans(),
+        }
+    ),
+    min_size=1,
+    max_size=3,
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -243,8 +291,10 @@ def test_an_accepted_spec_never_writes_one_file_twice(two_sources, engines, rend
     """Whatever renditions a spec lists, validate either refuses it at /renditions/... or /sources/...,
     or accepts a job whose renditions have distinct names and never share a file or touch a source."""
     sources, out = two_sources
-    listed = [{**{k: v for k, v in r.items() if k != "sub"}, **({"output_dir": str(out / "review")} if r["sub"]
-                                                               else {})} for r in renditions]
+    listed = [
+        {**{k: v for k, v in r.items() if k != "sub"}, **({"output_dir": str(out / "review")} if r["sub"] else {})}
+        for r in renditions
+    ]
     checked = check_document(spec(sources, out, *listed), engines)
     if checked.job is None:
         assert all(p.path.startswith(("/renditions/", "/sources/")) for p in checked.problems), checked.problems
@@ -284,12 +334,21 @@ def test_a_failed_shared_run_fails_its_renditions_only(media, outdir, review_dir
     fake.chmod(0o755)
     bad, good = media("fail-me.mov", size=DNXHR_SIZE), media("good.mov", size=DNXHR_SIZE)
     prores = {"name": "edit", "proxy_profile": PRORES, "output_name_template": "{source_name}"}
-    r = proxx("run", write_job(spec([bad, good], outdir, prores, review(review_dir))), "--max-workers", 1,
-              env_extra={"PROXX_FFMPEG": str(fake)})
+    r = proxx(
+        "run",
+        write_job(spec([bad, good], outdir, prores, review(review_dir))),
+        "--max-workers",
+        1,
+        env_extra={"PROXX_FFMPEG": str(fake)},
+    )
     assert r.returncode == EXIT_PARTIAL, r.stderr
     clips = r.json()["clips"]
     assert [(c["index"], c["rendition"], c["status"]) for c in clips] == [
-        (1, "edit", "FAILED"), (1, "review", "FAILED"), (2, "edit", "COMPLETED"), (2, "review", "COMPLETED")]
+        (1, "edit", "FAILED"),
+        (1, "review", "FAILED"),
+        (2, "edit", "COMPLETED"),
+        (2, "review", "COMPLETED"),
+    ]
     for failed in clips[:2]:
         assert failed["failure"]["category"] == "engine_failed"
         assert "simulated encoder crash" in failed["failure"]["message"]
@@ -309,13 +368,22 @@ def test_the_plan_lists_the_shared_run_and_validates(media, outdir, review_dir, 
     assert together["commands"] == [to_data(c) for c in checked.job.together[0].commands]
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                        max_size=3), max_leaves=8)
-rendition_like = st.fixed_dictionaries({}, optional={
-    "name": json_values | st.sampled_from(["a", "b"]), "proxy_profile": json_values | st.sampled_from(sorted(PROFILES)),
-    "output_name_template": json_values | st.just("{source_name}"), "layout": json_values, "raster": json_values,
-    "output_dir": json_values})
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+rendition_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": json_values | st.sampled_from(["a", "b"]),
+        "proxy_profile": json_values | st.sampled_from(sorted(PROFILES)),
+        "output_name_template": json_values | st.just("{source_name}"),
+        "layout": json_values,
+        "raster": json_values,
+        "output_dir": json_values,
+    },
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

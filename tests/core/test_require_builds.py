@@ -42,9 +42,10 @@ def test_every_post_10_key_is_gated():
     assert "require_builds" in KEYS_SINCE_MINOR
 
 
-@pytest.mark.parametrize("value,fragment", [({"ffmpeg": "ABC"}, "64 lowercase hex"),
-                                            ({"ffmpeg": 5}, "must be a string"),
-                                            ("ffmpeg", "must be an object")])
+@pytest.mark.parametrize(
+    "value,fragment",
+    [({"ffmpeg": "ABC"}, "64 lowercase hex"), ({"ffmpeg": 5}, "must be a string"), ("ffmpeg", "must be an object")],
+)
 def test_malformed_require_builds_is_refused(value, fragment, media, outdir):
     doc = job_doc([media("a.mov")], outdir, jobspec_version="1.1.0", require_builds=value)
     _, problems = static_problems(doc)
@@ -63,8 +64,9 @@ def test_matching_build_runs_and_plan_records_it(media, outdir, write_job, proxx
 
 
 def test_a_node_with_another_build_refuses(media, outdir, write_job, proxx, tmp_path):
-    job = write_job(job_doc([media("a.mov")], outdir, jobspec_version="1.1.0",
-                            require_builds={"ffmpeg": real_ffmpeg_sha()}))
+    job = write_job(
+        job_doc([media("a.mov")], outdir, jobspec_version="1.1.0", require_builds={"ffmpeg": real_ffmpeg_sha()})
+    )
     env = {**FFMPEG_ENV, "PROXX_FFMPEG": other_build(tmp_path)}
     res = proxx("run", job, env_extra=env)
     assert res.returncode == 1, res.stderr
@@ -78,8 +80,7 @@ def test_a_node_with_another_build_refuses(media, outdir, write_job, proxx, tmp_
 
 
 def test_a_required_engine_not_installed_is_named(media, outdir, write_job, proxx):
-    job = write_job(job_doc([media("a.mov")], outdir, jobspec_version="1.1.0",
-                            require_builds={"ffmpg": "0" * 64}))
+    job = write_job(job_doc([media("a.mov")], outdir, jobspec_version="1.1.0", require_builds={"ffmpg": "0" * 64}))
     res = proxx("validate", job, env_extra=FFMPEG_ENV)
     assert res.returncode == 1
     problem = res.json()["problems"][0]

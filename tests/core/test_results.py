@@ -10,9 +10,15 @@ from proxx_core.pipeline.results import interrupted
 
 
 def _doc(sources, **extra) -> dict:
-    return {"jobspec_version": "1.1.0", "sources": [str(s) for s in sources], "proxy_profile":
-            "offline_prores_proxy_1920x1080", "codec": "prores", "container": "mov", "fps_mode": "preserve_source",
-            **extra}
+    return {
+        "jobspec_version": "1.1.0",
+        "sources": [str(s) for s in sources],
+        "proxy_profile": "offline_prores_proxy_1920x1080",
+        "codec": "prores",
+        "container": "mov",
+        "fps_mode": "preserve_source",
+        **extra,
+    }
 
 
 def test_proxy_subfolder_reports_the_proxy_folders_files(tmp_path):
@@ -37,8 +43,15 @@ def test_avid_mxf_reports_every_op_atom_file(tmp_path):
     folder.mkdir(parents=True)
     src = tmp_path / "A001C001.mov"
     src.write_bytes(b"camera")
-    doc = _doc([src], layout="avid_mxf", output_dir=str(out), output_name_template="{source_name}",
-               proxy_profile="offline_dnxhr_lb_1920x1080", codec="dnxhr", container="mxf")
+    doc = _doc(
+        [src],
+        layout="avid_mxf",
+        output_dir=str(out),
+        output_name_template="{source_name}",
+        proxy_profile="offline_dnxhr_lb_1920x1080",
+        codec="dnxhr",
+        container="mxf",
+    )
     stem = avid_clip_name("A001C001.mxf", str(src), "offline_dnxhr_lb_1920x1080").removesuffix(".mxf")
     (folder / f"{stem}.V1.mxf").write_bytes(b"v")
     (folder / f".{stem}.A1.mxf.proxx-partial").write_bytes(b"a1")

@@ -52,8 +52,11 @@ class FakeEngine(Engine):
         return Claim(specificity=self.specificity, reason=f"{self.name} reads {info.container}")
 
     def plan(self, request):
-        return ClipPlan(request=request, engine=self.name,
-                        commands=(Command(argv=("/bin/true", request.source), timeout_seconds=5),))
+        return ClipPlan(
+            request=request,
+            engine=self.name,
+            commands=(Command(argv=("/bin/true", request.source), timeout_seconds=5),),
+        )
 
     def execute(self, plan, cancel: threading.Event):
         return ()
@@ -94,8 +97,12 @@ def test_pin_to_refusing_engine_is_refused():
 
 
 def test_unavailable_refusal_category_propagates():
-    outcome = route({"resolve": Refusal(reason="Resolve not running", category="engine_unavailable"),
-                     "ffmpeg": Refusal(reason="cannot decode")})
+    outcome = route(
+        {
+            "resolve": Refusal(reason="Resolve not running", category="engine_unavailable"),
+            "ffmpeg": Refusal(reason="cannot decode"),
+        }
+    )
     assert outcome.category == "engine_unavailable"
 
 
@@ -123,8 +130,9 @@ def test_registration_order_does_not_change_plans(tmp_path, write_job, outdir):
 
 
 def test_duplicate_engine_names_are_refused_and_reported():
-    es = load_engines(plugins=[plugin(FakeEngine("dup", (".x",), 1)), plugin(FakeEngine("dup", (".y",), 1))],
-                      entry_points=False)
+    es = load_engines(
+        plugins=[plugin(FakeEngine("dup", (".x",), 1)), plugin(FakeEngine("dup", (".y",), 1))], entry_points=False
+    )
     assert es.names == ("dup",)
     assert any("already registered" in f.reason for f in es.failures)
 

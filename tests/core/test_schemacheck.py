@@ -23,8 +23,9 @@ CORPUS = Path(__file__).resolve().parent.parent / "data" / "jobspecs"
 SCHEMA = load_schema()
 AUTHORITY = jsonschema.Draft202012Validator(SCHEMA)
 VALID = [json.loads(p.read_text("utf-8")) for p in sorted((CORPUS / "valid").glob("*.json"))]
-INVALID = [json.loads(p.read_text("utf-8")) for p in sorted((CORPUS / "invalid").glob("*.json"))
-           if p.stem != "expected"]
+INVALID = [
+    json.loads(p.read_text("utf-8")) for p in sorted((CORPUS / "invalid").glob("*.json")) if p.stem != "expected"
+]
 
 
 def test_the_jobspec_schema_uses_only_keywords_the_fast_check_evaluates():
@@ -52,25 +53,28 @@ def test_no_invalid_corpus_spec_passes_the_fast_path():
         assert not conforms(doc, SCHEMA), doc
 
 
-@pytest.mark.parametrize(("schema", "instance"), [
-    ({"enum": [1]}, True),                      # JSON true is not 1, although Python says True == 1
-    ({"const": 0}, False),
-    ({"enum": ["a"]}, ["a"]),
-    ({"type": "integer"}, True),
-    ({"type": "number"}, False),
-    ({"type": "object"}, []),
-    ({"type": "string", "pattern": "^[0-9]+$"}, "1a"),
-    ({"type": "string", "pattern": "^[0-9]+(?!\\n)$"}, "12\n"),  # how our schemas refuse a final newline
-    ({"uniqueItems": True}, ["a", "a"]),
-    ({"oneOf": [{"type": "string"}, {"maxLength": 3}]}, "ab"),  # both match: not exactly one
-    ({"if": {"required": ["a"]}, "then": {"required": ["b"]}}, {"a": 1}),
-    ({"if": {"required": ["a"]}, "else": {"required": ["b"]}}, {}),
-    ({"propertyNames": {"pattern": "^[a-z]+$"}}, {"A": 1}),
-    ({"additionalProperties": False, "properties": {"a": {}}}, {"a": 1, "b": 2}),
-    ({"exclusiveMinimum": 0}, 0),
-    ({"maximum": 1}, 1.5),
-    ({"minProperties": 1}, {}),
-])
+@pytest.mark.parametrize(
+    ("schema", "instance"),
+    [
+        ({"enum": [1]}, True),  # JSON true is not 1, although Python says True == 1
+        ({"const": 0}, False),
+        ({"enum": ["a"]}, ["a"]),
+        ({"type": "integer"}, True),
+        ({"type": "number"}, False),
+        ({"type": "object"}, []),
+        ({"type": "string", "pattern": "^[0-9]+$"}, "1a"),
+        ({"type": "string", "pattern": "^[0-9]+(?!\\n)$"}, "12\n"),  # how our schemas refuse a final newline
+        ({"uniqueItems": True}, ["a", "a"]),
+        ({"oneOf": [{"type": "string"}, {"maxLength": 3}]}, "ab"),  # both match: not exactly one
+        ({"if": {"required": ["a"]}, "then": {"required": ["b"]}}, {"a": 1}),
+        ({"if": {"required": ["a"]}, "else": {"required": ["b"]}}, {}),
+        ({"propertyNames": {"pattern": "^[a-z]+$"}}, {"A": 1}),
+        ({"additionalProperties": False, "properties": {"a": {}}}, {"a": 1, "b": 2}),
+        ({"exclusiveMinimum": 0}, 0),
+        ({"maximum": 1}, 1.5),
+        ({"minProperties": 1}, {}),
+    ],
+)
 def test_corner_cases_refused_like_jsonschema(schema, instance):
     assert not jsonschema.Draft202012Validator(schema).is_valid(instance)
     assert not conforms(instance, schema)
@@ -90,10 +94,32 @@ def test_stricter_only_where_json_is_subtle():
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 300) | st.sampled_from([0.0, 1.0, 2.5, -1.0, 1e300])
-    | st.text(max_size=12) | st.sampled_from(["1.0.0", "1.1.0", "1.0.0\n", "2.0.0", "fit", "half", "mov",
-                                             "prores", "preserve_source", "proxy_subfolder", "avid_mxf",
-                                             "skip_verified", "fail_clip", "ale", "mhl", "top_left", "0" * 64]),
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 300)
+    | st.sampled_from([0.0, 1.0, 2.5, -1.0, 1e300])
+    | st.text(max_size=12)
+    | st.sampled_from(
+        [
+            "1.0.0",
+            "1.1.0",
+            "1.0.0\n",
+            "2.0.0",
+            "fit",
+            "half",
+            "mov",
+            "prores",
+            "preserve_source",
+            "proxy_subfolder",
+            "avid_mxf",
+            "skip_verified",
+            "fail_clip",
+            "ale",
+            "mhl",
+            "top_left",
+            "0" * 64,
+        ]
+    ),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )

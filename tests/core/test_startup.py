@@ -15,14 +15,17 @@ HEAVY = ("proxx_core.pipeline.results", "av", "jsonschema", "cattrs", "imageio_f
 
 
 def _python(code: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
+    )
 
 
 def test_version_imports_nothing_heavy():
-    r = _python("import sys, json\nfrom proxx_cli.main import main\n"
-                "try:\n    main(['--version'])\nexcept SystemExit as e:\n    code = e.code\n"
-                "print(json.dumps([code, sorted(m for m in sys.modules)]))")
+    r = _python(
+        "import sys, json\nfrom proxx_cli.main import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit as e:\n    code = e.code\n"
+        "print(json.dumps([code, sorted(m for m in sys.modules)]))"
+    )
     assert r.returncode == 0, r.stderr
     code, modules = json.loads(r.stdout.splitlines()[-1])
     assert code == 0 and r.stdout.startswith("proxx ")
@@ -68,9 +71,11 @@ def test_validating_a_valid_job_loads_no_schema_library_or_cattrs(media, outdir,
     from proxxtest import job_doc
 
     job = write_job(job_doc([str(media("a.mov"))], outdir))
-    code = ("import sys, json\nfrom proxx_cli.main import main\n"
-            f"try:\n    code = main(['validate', {str(job)!r}])\nexcept SystemExit as e:\n    code = e.code\n"
-            "print(json.dumps([code, sorted(m for m in sys.modules)]))")
+    code = (
+        "import sys, json\nfrom proxx_cli.main import main\n"
+        f"try:\n    code = main(['validate', {str(job)!r}])\nexcept SystemExit as e:\n    code = e.code\n"
+        "print(json.dumps([code, sorted(m for m in sys.modules)]))"
+    )
     r = _python(code)
     code, modules = json.loads(r.stdout.splitlines()[-1])
     assert code == 0, r.stderr
@@ -79,9 +84,9 @@ def test_validating_a_valid_job_loads_no_schema_library_or_cattrs(media, outdir,
 
 def test_an_invalid_job_is_still_worded_by_jsonschema(write_job, outdir):
     job = write_job({"jobspec_version": "1.0.0", "sources": "/x.mov", "output_dir": str(outdir)})
-    r = subprocess.run([sys.executable, "-m", "proxx_cli", "validate", str(job)], capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "proxx_cli", "validate", str(job)], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 1
     assert "/sources: must be an array (a JSON list), not string" in r.stderr
     assert "missing required key 'proxy_profile'" in r.stderr
-

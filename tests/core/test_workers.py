@@ -8,14 +8,21 @@ from hypothesis import strategies as st
 
 from proxx_core.support.workers import H264_THREADS, MEMORY_PER_CLIP, choose, intra_threads
 
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
-@pytest.mark.parametrize("codec,cpus,clips,expect", [
-    ("h264", 2, 10, 1), ("h264", 16, 10, 4), ("h264", 64, 100, 16),  # x264 keeps 4 threads busy
-    ("prores", 2, 10, 1), ("prores", 16, 10, 2), ("dnxhr", 64, 100, 8),  # intra: up to 8 threads a clip
-    ("h264", 64, 3, 3),  # never more workers than clips
-])
+@pytest.mark.parametrize(
+    "codec,cpus,clips,expect",
+    [
+        ("h264", 2, 10, 1),
+        ("h264", 16, 10, 4),
+        ("h264", 64, 100, 16),  # x264 keeps 4 threads busy
+        ("prores", 2, 10, 1),
+        ("prores", 16, 10, 2),
+        ("dnxhr", 64, 100, 8),  # intra: up to 8 threads a clip
+        ("h264", 64, 3, 3),  # never more workers than clips
+    ],
+)
 def test_auto_fills_the_node(codec, cpus, clips, expect):
     c = choose("auto", codec=codec, clips=clips, cpus=cpus, memory=512 * GIB)
     assert c.max_workers == expect and c.requested == "auto" and c.usable_cpus == cpus
@@ -27,8 +34,12 @@ def test_auto_stays_within_memory():
     assert choose("auto", codec="h264", clips=100, cpus=64, memory=0).max_workers == 1
 
 
-@given(cpus=st.integers(1, 512), clips=st.integers(1, 1000), codec=st.sampled_from(["h264", "prores", "dnxhr"]),
-       memory=st.one_of(st.none(), st.integers(0, 4096 * GIB)))
+@given(
+    cpus=st.integers(1, 512),
+    clips=st.integers(1, 1000),
+    codec=st.sampled_from(["h264", "prores", "dnxhr"]),
+    memory=st.one_of(st.none(), st.integers(0, 4096 * GIB)),
+)
 def test_auto_never_oversubscribes_and_always_runs(cpus, clips, codec, memory):
     c = choose("auto", codec=codec, clips=clips, cpus=cpus, memory=memory)
     assert 1 <= c.max_workers <= clips

@@ -111,6 +111,7 @@ def test_check_tree_refuses_a_hard_link_to_a_source_under_the_folder(tmp_path):
 
 # --- names known only after the probe, and the temporary-name space: refused at validate -------------
 
+
 @pytest.fixture(scope="module")
 def engines():
     from proxx_core.support.plugins import load_engines
@@ -130,8 +131,14 @@ def test_avid_audio_file_at_a_source_is_refused_at_validate(proxx, write_job, me
     victim = avid / f"{base}.A2.mxf"  # the unique name this clip's 2nd channel gets (layouts.avid_clip_name)
     os.link(media("B001.mov", size="256x144", frames=3), victim)  # a camera file named like the 2nd channel
     before = _sha(victim)
-    doc = job_doc([src, victim], outdir, profile="offline_dnxhr_lb_1920x1080", jobspec_version="1.1.0",
-                  layout="avid_mxf", existing_outputs="overwrite")
+    doc = job_doc(
+        [src, victim],
+        outdir,
+        profile="offline_dnxhr_lb_1920x1080",
+        jobspec_version="1.1.0",
+        layout="avid_mxf",
+        existing_outputs="overwrite",
+    )
     job = write_job(doc)
     r = proxx("validate", job)
     assert r.returncode == 1, r.stdout + r.stderr
@@ -148,16 +155,18 @@ def test_a_source_in_the_temporary_name_space_is_refused_at_validate(proxx, writ
     victim = outdir / ".p001.mp4.proxx-partial.audio"
     os.link(media("B001.mov"), victim)
     before = _sha(victim)
-    job = write_job(job_doc([src, victim], outdir, profile="offline_h264_1280x720", overwrite=True,
-                            output_name_template="p{index}"))
+    job = write_job(
+        job_doc([src, victim], outdir, profile="offline_h264_1280x720", overwrite=True, output_name_template="p{index}")
+    )
     r = proxx("run", job)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "named like Proxx's temporary file" in r.stdout
     assert _sha(victim) == before
 
 
-def test_a_hard_link_to_a_source_at_the_audio_pass_name_is_not_written_through(proxx, write_job, media, outdir,
-                                                                               tmp_path):
+def test_a_hard_link_to_a_source_at_the_audio_pass_name_is_not_written_through(
+    proxx, write_job, media, outdir, tmp_path
+):
     """The name check cannot see a hard link made under another name; FFmpeg would truncate the
     source through it. The engine drops that name first: the source keeps its bytes."""
     src = media("A001.mov")

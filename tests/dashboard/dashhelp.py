@@ -43,9 +43,14 @@ def get(url: str, headers: dict | None = None, timeout: float = 5) -> tuple[int,
 def start_dashboard(folder: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     """`proxx dashboard folder` on a free port; returns the process and its base URL once it answers."""
     port = free_port()
-    proc = subprocess.Popen([PROXX, "dashboard", str(folder), "--port", str(port), *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        [PROXX, "dashboard", str(folder), "--port", str(port), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     base = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -63,16 +68,25 @@ def start_dashboard(folder: Path, *args: str, env: dict | None = None) -> tuple[
 def chrome(tmp_path: Path):
     """A headless Chromium with a fresh profile, console logging on."""
     if not (shutil.which("chromium") and os.path.exists(CHROMEDRIVER)):
-        pytest.fail("chromium and chromium-driver are needed (apt-get install chromium chromium-driver; "
-                    ".ci/system-packages installs them)")
+        pytest.fail(
+            "chromium and chromium-driver are needed (apt-get install chromium chromium-driver; "
+            ".ci/system-packages installs them)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "chromium"
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--no-first-run", "--window-size=1400,1000",
-                f"--user-data-dir={tmp_path / 'chrome-profile'}"):
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path / 'chrome-profile'}",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)

@@ -28,8 +28,14 @@ def test_non_loopback_bind_without_token_refuses_to_start(tmp_path):
     folder = _folder(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "PROXX_DASHBOARD_TOKEN"}
     for host in ("0.0.0.0", "192.0.2.10", "::"):
-        res = subprocess.run([PROXX, "dashboard", str(folder), "--host", host], capture_output=True, text=True,
-                             env=env, timeout=30, stdin=subprocess.DEVNULL)
+        res = subprocess.run(
+            [PROXX, "dashboard", str(folder), "--host", host],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
         assert res.returncode == 1, (host, res.stderr)
         assert "--token" in res.stderr and "PROXX_DASHBOARD_TOKEN" in res.stderr, res.stderr
     missing = run_cli("dashboard", tmp_path / "nope")
@@ -63,12 +69,21 @@ def test_reader_counts_live_clips_and_judges_a_live_owner_alive(tmp_path):
     (owner_dir / "job.json").write_text("{}")
     live = LiveRecord(owner_dir, node="nodeA", pid=me.pid, max_workers=2, engines={"ffmpeg": {"version": "1"}})
     live.job_started("job.json", "job-1", {1: 10.0, 2: 30.0, 3: None}, 2)
-    for event in (ProgressEvent(event="start", index=1, source="/m/a.mov", output="o"),
-                  ProgressEvent(event="done", index=1, source="/m/a.mov", output="o", status="FAILED",
-                                category="engine_failed"),
-                  ProgressEvent(event="start", index=2, source="/m/b.mov", output="o"),
-                  ProgressEvent(event="progress", index=2, source="/m/b.mov", output="o", percent=50.0, fps=24.0,
-                                speed=1.0, eta_seconds=15.0)):
+    for event in (
+        ProgressEvent(event="start", index=1, source="/m/a.mov", output="o"),
+        ProgressEvent(event="done", index=1, source="/m/a.mov", output="o", status="FAILED", category="engine_failed"),
+        ProgressEvent(event="start", index=2, source="/m/b.mov", output="o"),
+        ProgressEvent(
+            event="progress",
+            index=2,
+            source="/m/b.mov",
+            output="o",
+            percent=50.0,
+            fps=24.0,
+            speed=1.0,
+            eta_seconds=15.0,
+        ),
+    ):
         live.event("job.json", event)
     live.write()
     snap = WatchFolderReader(folder, node="nodeA").read()
@@ -76,7 +91,13 @@ def test_reader_counts_live_clips_and_judges_a_live_owner_alive(tmp_path):
     assert snap.nodes[0].engines == {"ffmpeg": {"version": "1"}} and snap.nodes[0].jobs == 1
     (slot,) = snap.slots
     assert (slot.file, slot.percent, slot.fps, slot.speed, slot.eta_seconds, slot.stalled) == (
-        "b.mov", 50.0, 24.0, 1.0, 15.0, False)
+        "b.mov",
+        50.0,
+        24.0,
+        1.0,
+        15.0,
+        False,
+    )
     (job,) = snap.running
     assert (job.clips_total, job.clips_done, job.source_seconds, job.source_seconds_done) == (3, 1, 40.0, 25.0)
     assert job.by_status == {"FAILED": 1, "RUNNING": 1}
@@ -113,8 +134,9 @@ def test_history_shows_a_failed_clip_with_its_category_and_decisive_stderr_line(
     wrapper.chmod(0o755)
     job = tmp_path / "job.json"
     job.write_text(json.dumps(job_doc([media("broken-A001.mov"), media("fine.mov")], out)))
-    res = run_cli("run", job, "--result", folder / "failed" / "job.result.json",
-                  env_extra={"PROXX_FFMPEG": str(wrapper)})
+    res = run_cli(
+        "run", job, "--result", folder / "failed" / "job.result.json", env_extra={"PROXX_FFMPEG": str(wrapper)}
+    )
     assert res.returncode == 3, res.stderr
     snap = WatchFolderReader(folder).read()
     (row,) = snap.history
@@ -164,9 +186,17 @@ def test_report_link_serves_only_the_report_a_result_lists(tmp_path):
     report.parent.mkdir()
     report.write_text("<html><body>the job report</body></html>")
     (tmp_path / "secret.txt").write_text("not for the page")
-    result = {"job_id": "job-1", "status": "COMPLETED", "clips": [], "problems": [], "timing": {},
-              "deliverables": [{"name": "report", "path": str(report.with_suffix(".pdf")), "sha256": "ab"},
-                               {"name": "report", "path": str(report), "sha256": "cd"}]}
+    result = {
+        "job_id": "job-1",
+        "status": "COMPLETED",
+        "clips": [],
+        "problems": [],
+        "timing": {},
+        "deliverables": [
+            {"name": "report", "path": str(report.with_suffix(".pdf")), "sha256": "ab"},
+            {"name": "report", "path": str(report), "sha256": "cd"},
+        ],
+    }
     (folder / "completed" / "job.result.json").write_text(json.dumps(result))
     (folder / "completed" / "other.result.json").write_text(json.dumps({**result, "deliverables": []}))
     with serve_in_thread(create_app(WatchFolderReader(folder))) as base:
@@ -176,6 +206,9 @@ def test_report_link_serves_only_the_report_a_result_lists(tmp_path):
         status, body = get(base + links["job.json"])
         assert status == 200 and b"the job report" in body
         assert str(report) not in json.dumps(snapshot)  # paths are served, never shown
-        for path in ("report/completed/other.result.json", "report/../secret.txt",
-                     "report/" + str(tmp_path / "secret.txt")):
+        for path in (
+            "report/completed/other.result.json",
+            "report/../secret.txt",
+            "report/" + str(tmp_path / "secret.txt"),
+        ):
             assert get(base + path)[0] == 404, path

@@ -63,15 +63,17 @@ def test_page_shows_failure_progress_and_a_killed_watcher_as_lost(tmp_path):
         driver = chrome(tmp_path)
         driver.get(base)
         # the failure, with its category and reason, in the history
-        failure = wait_for(lambda: [f for f in page(driver)["failures"] if f["status"] == "FAILED"], 15,
-                           "the failed clip on the page")[0]
+        failure = wait_for(
+            lambda: [f for f in page(driver)["failures"] if f["status"] == "FAILED"], 15, "the failed clip on the page"
+        )[0]
         assert failure["category"] == "output_exists"
         assert "tiny.mov" in failure["text"] and "output_exists" in failure["text"]
         keep_screenshot(driver, tmp_path, "status-failed.png")
 
         # progress advances without reloading the page (the page polls the server's snapshot)
-        first = wait_for(lambda: [p for p in _percents(driver) if 0 < p < 100], 60,
-                         "the slow clip's first progress value")[0]
+        first = wait_for(
+            lambda: [p for p in _percents(driver) if 0 < p < 100], 60, "the slow clip's first progress value"
+        )[0]
         second = wait_for(lambda: [p for p in _percents(driver) if p > first], 30, f"progress beyond {first}%")[0]
         assert first < second < 100, (first, second)
         running = [j for j in page(driver)["running"] if j["job"] == "b-slow.json"]
@@ -84,8 +86,9 @@ def test_page_shows_failure_progress_and_a_killed_watcher_as_lost(tmp_path):
         assert _percents(driver) and max(_percents(driver)) < 100, "the clip ended before the kill"
         watcher.send_signal(signal.SIGKILL)
         watcher.wait(timeout=10)
-        node = wait_for(lambda: [n for n in page(driver)["nodes"] if n["state"] == "lost"], 15,
-                        "the killed watcher shown as lost")[0]
+        node = wait_for(
+            lambda: [n for n in page(driver)["nodes"] if n["state"] == "lost"], 15, "the killed watcher shown as lost"
+        )[0]
         assert node["owner"] == owner_dir.name and "no longer running" in node["text"], node
         state = page(driver)
         assert [j["state"] for j in state["running"] if j["job"] == "b-slow.json"] == ["lost"], state["running"]
@@ -103,8 +106,11 @@ def test_page_shows_failure_progress_and_a_killed_watcher_as_lost(tmp_path):
             watcher.kill()
         watcher.wait(timeout=10)
         for owner_dir in (folder / "running").iterdir():  # the killed watcher's encoder lives on: end it
-            owner = Owner.from_json(json.loads((owner_dir / OWNER_FILE).read_text())) if (
-                owner_dir / OWNER_FILE).exists() else None
+            owner = (
+                Owner.from_json(json.loads((owner_dir / OWNER_FILE).read_text()))
+                if (owner_dir / OWNER_FILE).exists()
+                else None
+            )
             if owner is not None:
                 me = Owner.current(node=owner.node)
                 kill_recorded_children(owner_dir, owner, me, WatchLog("t", 0, io.StringIO()))

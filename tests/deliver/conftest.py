@@ -26,8 +26,11 @@ def ascmhl() -> Path:
         venv = ROOT / ".venv-ascmhl"
         built = subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], capture_output=True, text=True)
         if built.returncode == 0:
-            built = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-c",
-                                    str(ROOT / "constraints-ascmhl.txt"), "ascmhl"], capture_output=True, text=True)
+            built = subprocess.run(
+                [str(venv / "bin" / "pip"), "install", "-q", "-c", str(ROOT / "constraints-ascmhl.txt"), "ascmhl"],
+                capture_output=True,
+                text=True,
+            )
         if built.returncode != 0:
             pytest.fail(f"could not build .venv-ascmhl for the ASC MHL tool: {built.stderr[-1500:]}")
     exe = exe or str(local)

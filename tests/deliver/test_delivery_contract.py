@@ -25,8 +25,9 @@ from watchhelp import drop, result_of, run_inprocess  # noqa: E402
 
 
 def spec(srcs, outdir, deliverables, **extra):
-    return job_doc(srcs, outdir, **{"jobspec_version": "1.1.0", "job_id": "day1", "deliverables": deliverables,
-                                    **extra})
+    return job_doc(
+        srcs, outdir, **{"jobspec_version": "1.1.0", "job_id": "day1", "deliverables": deliverables, **extra}
+    )
 
 
 @pytest.fixture
@@ -59,8 +60,11 @@ def test_deliverable_without_proxx_deliver_names_the_distribution(proxx, write_j
 
 
 def test_mhl_without_the_ascmhl_tool_is_refused_before_any_encode(proxx, write_job, clip, outdir, tmp_path):
-    r = proxx("run", write_job(spec([clip], outdir, ["mhl"])),
-              env_extra={"PROXX_ASCMHL": str(tmp_path / "nowhere" / "ascmhl")})
+    r = proxx(
+        "run",
+        write_job(spec([clip], outdir, ["mhl"])),
+        env_extra={"PROXX_ASCMHL": str(tmp_path / "nowhere" / "ascmhl")},
+    )
     assert r.returncode == 1
     (p,) = r.json()["problems"]
     assert p["path"] == "/deliverables/0" and "pipx install ascmhl" in p["message"]
@@ -140,20 +144,27 @@ def test_a_sink_returns_file_names_and_bytes_and_the_core_writes_and_hashes_them
     result, errors = _run(spec([clip], outdir, ["tsv"]))
     assert errors == () and result.exit_code == 0
     assert [(d.name, Path(d.path).relative_to(outdir).as_posix()) for d in result.deliverables] == [
-        ("tsv", "day1.tsv"), ("tsv", "day1.count")]
+        ("tsv", "day1.tsv"),
+        ("tsv", "day1.count"),
+    ]
     assert (outdir / "day1.tsv").read_text() == f"1\t{outdir / 'A001_C001_proxy.mov'}\n"
     assert all(d.sha256 == hashlib.sha256(Path(d.path).read_bytes()).hexdigest() for d in result.deliverables)
     assert not [p for p in outdir.rglob("*") if p.name.endswith(".tmp")]  # temp then rename
 
 
-@pytest.mark.parametrize(("names", "message"), [
-    (("../escape.txt",), "the 'named' sink returned the file name '../escape.txt': a sidecar is a file in output_dir"),
-    (("/tmp/abs.txt",), "return its bare file name, no folder"),
-    (("ok.txt", "sub/x.txt"), "the 'named' sink returned the file name 'sub/x.txt'"),
-    (("ok.txt", ".."), "the 'named' sink returned the file name '..'"),
-])
-def test_a_sidecar_name_outside_output_dir_is_refused_and_nothing_is_written(clip, outdir, names, message,
-                                                                             monkeypatch):
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (
+            ("../escape.txt",),
+            "the 'named' sink returned the file name '../escape.txt': a sidecar is a file in output_dir",
+        ),
+        (("/tmp/abs.txt",), "return its bare file name, no folder"),
+        (("ok.txt", "sub/x.txt"), "the 'named' sink returned the file name 'sub/x.txt'"),
+        (("ok.txt", ".."), "the 'named' sink returned the file name '..'"),
+    ],
+)
+def test_a_sidecar_name_outside_output_dir_is_refused_and_nothing_is_written(clip, outdir, names, message, monkeypatch):
     monkeypatch.setattr(Named, "names", names)
     result, (error,) = _run(spec([clip], outdir, ["named"]))
     assert result.exit_code == 4 and message in error
@@ -189,6 +200,8 @@ def test_the_watch_folder_delivers_and_files_the_result_with_the_sidecars(tmp_pa
     rc, log = run_inprocess(w, engines=load_engines())
     assert rc == 0, log
     res = result_of(w / "completed" / "day1.result.json")
-    assert [(d["name"], Path(d["path"]).name) for d in res["deliverables"]] == [("fcpxml", "day1.fcpxml"),
-                                                                               ("otio", "day1.otio")]
+    assert [(d["name"], Path(d["path"]).name) for d in res["deliverables"]] == [
+        ("fcpxml", "day1.fcpxml"),
+        ("otio", "day1.otio"),
+    ]
     assert (outdir / "day1.otio").is_file() and (outdir / "day1.fcpxml").is_file()

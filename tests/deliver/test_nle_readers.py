@@ -17,9 +17,9 @@ import opentimelineio as otio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from proxx_deliver.clips import DeliveredClip
 from proxx_deliver.fcpxml import fcpxml_text
-
 from proxxtest import job_doc
 
 DTD_DIR = Path(__file__).parent / "dtd"
@@ -40,14 +40,22 @@ def fcpxml_dtd() -> Path:
 
 
 def dtd_valid(dtd: Path, document: Path) -> None:
-    r = subprocess.run(["xmllint", "--noout", "--dtdvalid", str(dtd), str(document)], capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        ["xmllint", "--noout", "--dtdvalid", str(dtd), str(document)], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0, r.stderr
 
 
 def run_job(proxx, write_job, srcs, outdir, deliverables, **extra) -> dict:
-    doc = job_doc(srcs, outdir, jobspec_version="1.1.0", job_id="day1", deliverables=deliverables,
-                  output_name_template="{source_name}", **extra)
+    doc = job_doc(
+        srcs,
+        outdir,
+        jobspec_version="1.1.0",
+        job_id="day1",
+        deliverables=deliverables,
+        output_name_template="{source_name}",
+        **extra,
+    )
     r = proxx("run", write_job(doc))
     assert r.returncode == 0, r.stderr
     return r.json()
@@ -62,7 +70,8 @@ def formats_of(tree: ET.Element) -> dict[str, dict[str, str]]:
 
 
 def test_fcpxml_formats_describe_the_camera_originals_and_apples_dtd_accepts_them(
-        proxx, write_job, media, outdir, fcpxml_dtd):
+    proxx, write_job, media, outdir, fcpxml_dtd
+):
     """<format> was the proxy's raster: 96x54 for a 192x108 original at raster half, 1920x1012 for
     a 2048x1080 original at fit; Final Cut conforms the proxy to the original's format."""
     src = media("P001.mov", size="192x108", rate="25", frames=3, timecode="01:00:00:00", audio=(2,))
@@ -85,10 +94,12 @@ def test_fcpxml_formats_describe_the_camera_originals_and_apples_dtd_accepts_the
 
 @pytest.mark.parametrize("field_order, fcp", [("tff", "upper first"), ("bff", "lower first")])
 def test_fcpxml_format_of_an_interlaced_original_names_its_field_order(
-        field_order, fcp, proxx, write_job, media, outdir, fcpxml_dtd):
+    field_order, fcp, proxx, write_job, media, outdir, fcpxml_dtd
+):
     """An interlaced original's <format> had no fieldOrder (Final Cut would take it as progressive)."""
-    src = media("I001.mov", size="64x36", rate="25", frames=3, timecode="02:00:00:00", audio=(2,),
-                field_order=field_order)
+    src = media(
+        "I001.mov", size="64x36", rate="25", frames=3, timecode="02:00:00:00", audio=(2,), field_order=field_order
+    )
     res = run_job(proxx, write_job, [src], outdir, ["fcpxml"])
     assert res["clips"][0]["source"]["info"]["video"]["field_dominance"] == field_order
     dtd_valid(fcpxml_dtd, outdir / "day1.fcpxml")
@@ -106,14 +117,17 @@ def test_fcpxml_format_of_an_anamorphic_original_names_its_pixel_aspect(proxx, w
 
 
 #: a card mixing rates: 25p, 29.97 drop-frame, 23.976, and 25p again
-MIXED = {"A001.mov": dict(rate="25", frames=5, timecode="10:00:00:00"),
-         "B001.mov": dict(rate="30000/1001", frames=5, timecode="10:00:00;00"),
-         "C001.mov": dict(rate="24000/1001", frames=4, timecode="01:00:00:00"),
-         "D001.mov": dict(rate="25", frames=4, timecode="02:00:00:00")}
+MIXED = {
+    "A001.mov": dict(rate="25", frames=5, timecode="10:00:00:00"),
+    "B001.mov": dict(rate="30000/1001", frames=5, timecode="10:00:00;00"),
+    "C001.mov": dict(rate="24000/1001", frames=4, timecode="01:00:00:00"),
+    "D001.mov": dict(rate="25", frames=4, timecode="02:00:00:00"),
+}
 
 
 def test_mixed_frame_rates_one_project_per_rate_every_clip_on_its_frame_grid(
-        proxx, write_job, media, outdir, fcpxml_dtd):
+    proxx, write_job, media, outdir, fcpxml_dtd
+):
     """A 25p sequence got 23.976 and 29.97 clips at offsets like 150.075 frames: now each project
     holds the clips of its own rate, and OTIO's FCPXML adapter reads the 25p project exactly."""
     srcs = [media(name, size="64x36", audio=(2,), **kw) for name, kw in MIXED.items()]
@@ -164,8 +178,11 @@ def _fcp7_timecodes(xml_text: str) -> dict[str, tuple[str, str, str]]:
         if tc is None or f.find("pathurl") is None:
             continue
         reel = tc.find("reel/name")
-        found[Path(f.findtext("name")).stem] = (tc.findtext("string"), tc.findtext("displayformat"),
-                                                reel.text if reel is not None else None)
+        found[Path(f.findtext("name")).stem] = (
+            tc.findtext("string"),
+            tc.findtext("displayformat"),
+            reel.text if reel is not None else None,
+        )
     return found
 
 
@@ -184,7 +201,10 @@ def test_otio_metadata_carries_rate_start_timecode_as_written_and_drop_frame(pro
     for clip in ntsc_timeline(proxx, write_job, media, outdir).find_clips():
         kw = NTSC[clip.name + ".mov"]
         assert {k: clip.metadata["proxx"].get(k) for k in ("rate", "start_timecode", "drop_frame")} == {
-            "rate": "30000/1001", "start_timecode": kw["timecode"], "drop_frame": ";" in kw["timecode"]}
+            "rate": "30000/1001",
+            "start_timecode": kw["timecode"],
+            "drop_frame": ";" in kw["timecode"],
+        }
 
 
 def test_otio_keeps_start_timecode_drop_frame_and_rate_through_fcp7_xml(proxx, write_job, media, outdir):
@@ -224,15 +244,41 @@ RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(RATES), st.integers(1, 10_000), st.integers(0, 2_000_000),
-                          st.sampled_from(["progressive", "tff", "bff"])), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(RATES),
+            st.integers(1, 10_000),
+            st.integers(0, 2_000_000),
+            st.sampled_from(["progressive", "tff", "bff"]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_any_mix_of_rates_every_clip_once_on_its_projects_frame_grid(tmp_path_factory, fcpxml_dtd, clips):
-    delivered = [DeliveredClip(index=i + 1, name=f"C{i:03}", tape=f"C{i:03}", source_path=f"/m/C{i:03}.mov",
-                               proxy_path=f"/o/C{i:03}.mov", proxy_sha256=None, rate=rate,
-                               drop_frame=rate.denominator == 1001 and rate > 29, start_frame=start, frames=frames,
-                               width=960, height=540, audio_channels=(2,), audio_rate=48000, original_width=1920,
-                               original_height=1080, field_dominance=field)
-                 for i, (rate, frames, start, field) in enumerate(clips)]
+    delivered = [
+        DeliveredClip(
+            index=i + 1,
+            name=f"C{i:03}",
+            tape=f"C{i:03}",
+            source_path=f"/m/C{i:03}.mov",
+            proxy_path=f"/o/C{i:03}.mov",
+            proxy_sha256=None,
+            rate=rate,
+            drop_frame=rate.denominator == 1001 and rate > 29,
+            start_frame=start,
+            frames=frames,
+            width=960,
+            height=540,
+            audio_channels=(2,),
+            audio_rate=48000,
+            original_width=1920,
+            original_height=1080,
+            field_dominance=field,
+        )
+        for i, (rate, frames, start, field) in enumerate(clips)
+    ]
     text = fcpxml_text("job", delivered)
     path = tmp_path_factory.mktemp("fcpxml") / "job.fcpxml"
     path.write_text(text, encoding="utf-8")

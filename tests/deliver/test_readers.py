@@ -14,9 +14,9 @@ import opentimelineio as otio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from proxx_deliver.ale import AleRow, ale_text, unwritable
 from proxx_deliver.clips import DeliveredClip
-
 from proxx_engine_ffmpeg.testmedia import make_source
 from proxxtest import job_doc
 
@@ -30,15 +30,23 @@ def read_ale(path: Path):
 
 
 def ascmhl_verify(ascmhl: Path, root: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ascmhl / "ascmhl-debug"), "verify", str(root)], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120)
+    return subprocess.run(
+        [str(ascmhl / "ascmhl-debug"), "verify", str(root)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
 
 
 # --- ALE -------------------------------------------------------------------------------------------
 
+
 def test_ale_describes_the_1080_originals_of_a_half_raster_job(proxx, write_job, media, outdir):
-    srcs = [media(n, size="1920x1080", rate="25/1", frames=2, timecode="01:00:00:00", audio=(2,))
-            for n in ("A001_C001.mov", "A001_C002.mov")]
+    srcs = [
+        media(n, size="1920x1080", rate="25/1", frames=2, timecode="01:00:00:00", audio=(2,))
+        for n in ("A001_C001.mov", "A001_C002.mov")
+    ]
     r = proxx("run", write_job(spec(srcs, outdir, ["ale"], raster="half")))
     assert r.returncode == 0, r.stderr
     res = r.json()
@@ -49,16 +57,19 @@ def test_ale_describes_the_1080_originals_of_a_half_raster_job(proxx, write_job,
         assert clip.metadata["ALE"]["Video Format"] == "1080"
         assert clip.metadata["ALE"]["Image Size"] == "1920x1080"
     # the adapter's own writer derives the format from Image Size: a round trip keeps it 1080
-    again = otio.adapters.write_to_string(otio.schema.SerializableCollection(children=[
-        c.deepcopy() for c in ale.find_clips()]), "ale")
+    again = otio.adapters.write_to_string(
+        otio.schema.SerializableCollection(children=[c.deepcopy() for c in ale.find_clips()]), "ale"
+    )
     assert "VIDEO_FORMAT\t1080" in again
 
 
 #: a DIT's card: 23.976 dialogue, 59.94 DF slow motion, 29.97 DF; start timecodes as the camera wrote them
-MIXED = {"A001_C001.mov": dict(rate="24000/1001", timecode="10:00:00:12", frames=4),
-         "A001_C002.mov": dict(rate="60000/1001", timecode="10:00:01;04", frames=5),
-         "A001_C003.mov": dict(rate="30000/1001", timecode="10:01:00;02", frames=3),
-         "A001_C004.mov": dict(rate="24000/1001", timecode="11:00:00:00", frames=3)}
+MIXED = {
+    "A001_C001.mov": dict(rate="24000/1001", timecode="10:00:00:12", frames=4),
+    "A001_C002.mov": dict(rate="60000/1001", timecode="10:00:01;04", frames=5),
+    "A001_C003.mov": dict(rate="30000/1001", timecode="10:01:00;02", frames=3),
+    "A001_C004.mov": dict(rate="24000/1001", timecode="11:00:00:00", frames=3),
+}
 
 
 def test_mixed_frame_rates_get_one_ale_per_rate_listed_in_the_result(proxx, write_job, media, outdir):
@@ -77,11 +88,21 @@ def test_mixed_frame_rates_get_one_ale_per_rate_listed_in_the_result(proxx, writ
         for clip in ale.find_clips():
             rate = clip.source_range.start_time.rate
             assert abs(rate - float(Fraction(MIXED[clip.name + ".mov"]["rate"]))) < 1e-3, (clip.name, rate)
-            seen[clip.name] = (fps, otio.opentime.to_timecode(clip.source_range.start_time, rate,
-                                                              ";" in MIXED[clip.name + ".mov"]["timecode"]),
-                               round(clip.source_range.duration.to_frames(rate)))
-    assert seen == {Path(n).stem: ({"24000/1001": "23.976", "30000/1001": "29.97", "60000/1001": "59.94"}[kw["rate"]],
-                                   kw["timecode"], kw["frames"]) for n, kw in MIXED.items()}
+            seen[clip.name] = (
+                fps,
+                otio.opentime.to_timecode(
+                    clip.source_range.start_time, rate, ";" in MIXED[clip.name + ".mov"]["timecode"]
+                ),
+                round(clip.source_range.duration.to_frames(rate)),
+            )
+    assert seen == {
+        Path(n).stem: (
+            {"24000/1001": "23.976", "30000/1001": "29.97", "60000/1001": "59.94"}[kw["rate"]],
+            kw["timecode"],
+            kw["frames"],
+        )
+        for n, kw in MIXED.items()
+    }
     # source order within each file
     first = [c.name for c in read_ale(Path(ales[0]["path"])).find_clips()]
     assert first == ["A001_C001", "A001_C004"]
@@ -112,17 +133,31 @@ def test_ale_refuses_names_it_would_change_at_validate(name, proxx, write_job, m
 
 
 def _clip(name: str, path: str) -> DeliveredClip:
-    return DeliveredClip(index=1, name=name, tape=name or "T", source_path=path, proxy_path="/out/p.mov",
-                         proxy_sha256="0" * 64, rate=Fraction(25), drop_frame=False, start_frame=90000, frames=5,
-                         width=64, height=36, audio_channels=(2,), audio_rate=48000)
+    return DeliveredClip(
+        index=1,
+        name=name,
+        tape=name or "T",
+        source_path=path,
+        proxy_path="/out/p.mov",
+        proxy_sha256="0" * 64,
+        rate=Fraction(25),
+        drop_frame=False,
+        start_frame=90000,
+        frames=5,
+        width=64,
+        height=36,
+        audio_channels=(2,),
+        audio_rate=48000,
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(min_size=1, max_size=12))
 def test_an_ale_carries_every_name_exactly_or_refuses_it(stem):
     path = f"/media/card/{stem}.mov"
-    row = AleRow(clip=_clip(stem, path), source_width=1920, source_height=1080, proxy_path="/out/p.mov",
-                 proxy_sha256="0" * 64)
+    row = AleRow(
+        clip=_clip(stem, path), source_width=1920, source_height=1080, proxy_path="/out/p.mov", proxy_sha256="0" * 64
+    )
     if unwritable(stem):
         with pytest.raises(ValueError, match="U\\+"):
             ale_text([row])
@@ -134,10 +169,13 @@ def test_an_ale_carries_every_name_exactly_or_refuses_it(stem):
 
 # --- ASC MHL ---------------------------------------------------------------------------------------
 
-def test_avid_mxf_history_ignores_the_index_files_media_composer_writes(tmp_path, proxx, write_job, outdir,
-                                                                        ascmhl, mhl_env):
-    src = make_source(tmp_path / "A001C007.mov", size="320x180", frames=3, audio=(2,), reel="A001",
-                      timecode="10:00:00:00")
+
+def test_avid_mxf_history_ignores_the_index_files_media_composer_writes(
+    tmp_path, proxx, write_job, outdir, ascmhl, mhl_env
+):
+    src = make_source(
+        tmp_path / "A001C007.mov", size="320x180", frames=3, audio=(2,), reel="A001", timecode="10:00:00:00"
+    )
     doc = spec([src], outdir, ["ale", "mhl"], layout="avid_mxf", profile="offline_dnxhr_lb_1920x1080")
     r = proxx("run", write_job(doc), env_extra=mhl_env)
     assert r.returncode == 0, r.stderr
@@ -167,8 +205,9 @@ def test_avid_mxf_history_ignores_the_index_files_media_composer_writes(tmp_path
     assert clip.metadata["ALE"]["Tracks"] == "VA1A2"
 
 
-def test_proxy_subfolder_seals_each_proxy_folder_with_its_own_history(tmp_path, proxx, write_job, outdir,
-                                                                      ascmhl, mhl_env):
+def test_proxy_subfolder_seals_each_proxy_folder_with_its_own_history(
+    tmp_path, proxx, write_job, outdir, ascmhl, mhl_env
+):
     cards = tmp_path / "cards"
     srcs = []
     for card, name in (("A001", "A001C001.mov"), ("A001", "A001C002.mov"), ("B002", "B002C001.mov")):

@@ -10,12 +10,26 @@ def test_report_names_each_rendition_and_sidecars_the_first(media, outdir, proxx
     src = media("A001_C001.mov", size="256x144", audio=(2,))
     review = outdir / "review"
     review.mkdir()
-    doc = {"jobspec_version": "1.2.0", "sources": [str(src)], "output_dir": str(outdir),
-           "deliverables": ["ale", "fcpxml", "otio", "report"],
-           "renditions": [{"name": "avid", "proxy_profile": "offline_dnxhr_lb_1920x1080", "layout": "avid_mxf",
-                           "output_name_template": "{source_name}"},
-                          {"name": "review", "proxy_profile": "offline_h264_1280x720", "output_dir": str(review),
-                           "output_name_template": "{source_name}"}]}
+    doc = {
+        "jobspec_version": "1.2.0",
+        "sources": [str(src)],
+        "output_dir": str(outdir),
+        "deliverables": ["ale", "fcpxml", "otio", "report"],
+        "renditions": [
+            {
+                "name": "avid",
+                "proxy_profile": "offline_dnxhr_lb_1920x1080",
+                "layout": "avid_mxf",
+                "output_name_template": "{source_name}",
+            },
+            {
+                "name": "review",
+                "proxy_profile": "offline_h264_1280x720",
+                "output_dir": str(review),
+                "output_name_template": "{source_name}",
+            },
+        ],
+    }
     r = proxx("run", write_job(doc), "--max-workers", 1)
     assert r.returncode == 0, r.stderr
     result = r.json()
@@ -28,6 +42,7 @@ def test_report_names_each_rendition_and_sidecars_the_first(media, outdir, proxx
     clips = list(timeline.find_clips()) if hasattr(timeline, "find_clips") else list(timeline.each_clip())
     assert len(clips) == 1, "one proxy per clip in an NLE sidecar"
     assert avid["output"]["path"] in open(written["otio", "otio"], encoding="utf-8").read(), (
-        "the sidecar describes the first rendition's proxy")
+        "the sidecar describes the first rendition's proxy"
+    )
     ale = open(written["ale", "ale"], encoding="utf-8").read()
     assert len(ale.split("\nData\n")[1].strip().splitlines()) == 1, ale

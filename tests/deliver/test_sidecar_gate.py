@@ -28,8 +28,7 @@ def test_a_sidecar_named_like_a_source_is_refused_at_validate(proxx, write_job, 
     camera file became OTIO JSON (exit 0). Now refused at validate, and run never starts."""
     src = _camera_file_named(media, outdir / f"j1.{kind}")
     before = _sha(src)
-    job = write_job(job_doc([src], outdir, jobspec_version="1.1.0", job_id="j1", deliverables=[kind],
-                            overwrite=True))
+    job = write_job(job_doc([src], outdir, jobspec_version="1.1.0", job_id="j1", deliverables=[kind], overwrite=True))
     v = proxx("validate", job)
     assert v.returncode == 1, v.stdout + v.stderr
     (problem,) = v.json()["problems"]
@@ -46,8 +45,9 @@ def test_a_source_under_the_mhl_history_is_refused_at_validate(proxx, write_job,
     (outdir / "ascmhl").mkdir()
     src = _camera_file_named(media, outdir / "ascmhl" / "ascmhl_chain.xml")
     before = _sha(src)
-    job = write_job(job_doc([src], outdir, jobspec_version="1.1.0", job_id="j1", deliverables=["mhl"],
-                            existing_outputs="overwrite"))
+    job = write_job(
+        job_doc([src], outdir, jobspec_version="1.1.0", job_id="j1", deliverables=["mhl"], existing_outputs="overwrite")
+    )
     r = proxx("run", job, env_extra=mhl_env)
     assert r.returncode == 1, r.stderr
     assert any(p["path"] == "/deliverables/0" and "ascmhl" in p["message"] for p in r.json()["problems"])
@@ -63,8 +63,16 @@ def test_a_rerun_with_existing_outputs_overwrite_replaces_its_sidecars(proxx, wr
     """Issue 20: the rerun exited 4 (old sidecars not replaced) and suggested "overwrite": true,
     which is refused together with existing_outputs."""
     src = media("A001.mov", size="64x36", frames=3)
-    job = write_job(job_doc([src], outdir, jobspec_version="1.1.0", job_id="day1",
-                            deliverables=["ale", "fcpxml", "otio"], existing_outputs="overwrite"))
+    job = write_job(
+        job_doc(
+            [src],
+            outdir,
+            jobspec_version="1.1.0",
+            job_id="day1",
+            deliverables=["ale", "fcpxml", "otio"],
+            existing_outputs="overwrite",
+        )
+    )
     first, _ = _run(proxx, job)
     assert first.returncode == 0, first.stderr
     (outdir / "day1.otio").write_text("stale")
@@ -77,10 +85,19 @@ def test_a_rerun_with_existing_outputs_overwrite_replaces_its_sidecars(proxx, wr
 
 
 def test_skip_verified_keeps_a_sidecar_that_still_describes_the_outputs_and_rewrites_a_stale_one(
-        proxx, write_job, media, outdir):
+    proxx, write_job, media, outdir
+):
     src = media("A001.mov", size="64x36", frames=3)
-    job = write_job(job_doc([src], outdir, jobspec_version="1.1.0", job_id="day1", deliverables=["ale", "otio"],
-                            existing_outputs="skip_verified"))
+    job = write_job(
+        job_doc(
+            [src],
+            outdir,
+            jobspec_version="1.1.0",
+            job_id="day1",
+            deliverables=["ale", "otio"],
+            existing_outputs="skip_verified",
+        )
+    )
     first, res1 = _run(proxx, job)
     assert first.returncode == 0, first.stderr
     kept = os.stat(outdir / "day1.ale").st_ino
@@ -89,18 +106,25 @@ def test_skip_verified_keeps_a_sidecar_that_still_describes_the_outputs_and_rewr
     assert second.returncode == 0, second.stderr
     assert [c["status"] for c in res2["clips"]] == ["SKIPPED"]
     assert os.stat(outdir / "day1.ale").st_ino == kept, "an up-to-date sidecar was rewritten"
-    assert {d["name"]: d["sha256"] for d in res2["deliverables"]} == {d["name"]: d["sha256"]
-                                                                      for d in res1["deliverables"]}
+    assert {d["name"]: d["sha256"] for d in res2["deliverables"]} == {
+        d["name"]: d["sha256"] for d in res1["deliverables"]
+    }
     assert _sha(outdir / "day1.otio") == next(d["sha256"] for d in res1["deliverables"] if d["name"] == "otio")
 
 
 def test_existing_outputs_fail_names_the_sidecar_and_the_1_1_fix(proxx, write_job, media, outdir):
     src = media("A001.mov", size="64x36", frames=3)
     (outdir / "day1.ale").write_text("the editor's own ALE")
-    r, res = _run(proxx, write_job(job_doc([src], outdir, jobspec_version="1.1.0", job_id="day1",
-                                           deliverables=["ale"], existing_outputs="fail")))
+    r, res = _run(
+        proxx,
+        write_job(
+            job_doc(
+                [src], outdir, jobspec_version="1.1.0", job_id="day1", deliverables=["ale"], existing_outputs="fail"
+            )
+        ),
+    )
     assert r.returncode == 4
     (ale,) = res["deliverables"]
-    assert "day1.ale already exists" in ale["error"] and "\"existing_outputs\": \"overwrite\"" in ale["error"]
-    assert "\"overwrite\": true" not in ale["error"]
+    assert "day1.ale already exists" in ale["error"] and '"existing_outputs": "overwrite"' in ale["error"]
+    assert '"overwrite": true' not in ale["error"]
     assert (outdir / "day1.ale").read_text() == "the editor's own ALE"

@@ -19,9 +19,11 @@ from proxx_core.pipeline.serialization import RESULT_SCHEMA, load_schema
 from proxxtest import job_doc
 
 #: three camera originals: NTSC-ish 23.976 with odd start timecodes and different audio layouts
-CLIPS = {"A001_C001.mov": dict(timecode="10:00:00:12", frames=6, audio=(2,)),
-         "A001_C002.mov": dict(timecode="01:02:03:04", frames=5, audio=(1, 1)),
-         "B002_C010.mov": dict(timecode="23:59:59:20", frames=4, audio=())}
+CLIPS = {
+    "A001_C001.mov": dict(timecode="10:00:00:12", frames=6, audio=(2,)),
+    "A001_C002.mov": dict(timecode="01:02:03:04", frames=5, audio=(1, 1)),
+    "B002_C010.mov": dict(timecode="23:59:59:20", frames=4, audio=()),
+}
 
 
 def sources(media, names=CLIPS, rate="24000/1001"):
@@ -77,8 +79,7 @@ def test_ale_fcpxml_otio_read_back_map_each_proxy_to_its_source(rate, proxx, wri
     timeline = otio.adapters.read_from_file(str(files["otio"]), "otio_json")
     tree = ET.parse(files["fcpxml"]).getroot()
     assert tree.get("version") == "1.10"
-    reps = {a.get("name"): {m.get("kind"): m.get("src") for m in a.findall("media-rep")}
-            for a in tree.iter("asset")}
+    reps = {a.get("name"): {m.get("kind"): m.get("src") for m in a.findall("media-rep")} for a in tree.iter("asset")}
     readers = {"ale": by_name(ale.find_clips()), "otio": by_name(timeline.find_clips())}
     if fps.is_integer():  # the adapter reads frame rates as integers (23.976 -> 23): exact check below
         readers["fcpxml"] = by_name(fcp_timeline.find_clips())
@@ -114,12 +115,18 @@ def test_ale_fcpxml_otio_read_back_map_each_proxy_to_its_source(rate, proxx, wri
 
 
 def _ascmhl_debug(ascmhl: Path, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ascmhl / "ascmhl-debug"), *map(str, args)], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120)
+    return subprocess.run(
+        [str(ascmhl / "ascmhl-debug"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
 
 
 def test_mhl_seals_proxies_and_sidecars_verify_passes_and_catches_one_flipped_byte(
-        proxx, write_job, media, outdir, ascmhl, mhl_env):
+    proxx, write_job, media, outdir, ascmhl, mhl_env
+):
     srcs = sources(media)
     r = proxx("run", write_job(spec(srcs, outdir, ["mhl", "ale"])), env_extra=mhl_env)
     assert r.returncode == 0, r.stderr
@@ -129,8 +136,9 @@ def test_mhl_seals_proxies_and_sidecars_verify_passes_and_catches_one_flipped_by
     check_result_lists(res, outdir, ["ale", "mhl"])
     generation = mhl[1].read_text("utf-8")
     sealed = re.findall(r"<path [^>]*>([^<]+)</path>", generation)
-    assert sorted(sealed) == sorted([Path(c["output"]["path"]).name for c in res["clips"]]
-                                    + ["day1.ale", "day1.sources.mhl"])
+    assert sorted(sealed) == sorted(
+        [Path(c["output"]["path"]).name for c in res["clips"]] + ["day1.ale", "day1.sources.mhl"]
+    )
     assert "<xxh128 " in generation
 
     # the camera originals' hashes, as the ASC tool computes them
@@ -138,8 +146,11 @@ def test_mhl_seals_proxies_and_sidecars_verify_passes_and_catches_one_flipped_by
     for src in srcs:
         h = _ascmhl_debug(ascmhl, "hash", "-h", "xxh128", src)
         assert h.returncode == 0, h.stderr
-        assert re.search(rf"<path size=\"{src.stat().st_size}\">{src.name}</path>\s*"
-                         rf"<xxh128 action=\"original\">{h.stdout.split()[-1]}</xxh128>", manifest), h.stdout
+        assert re.search(
+            rf"<path size=\"{src.stat().st_size}\">{src.name}</path>\s*"
+            rf"<xxh128 action=\"original\">{h.stdout.split()[-1]}</xxh128>",
+            manifest,
+        ), h.stdout
 
     ok = _ascmhl_debug(ascmhl, "verify", outdir)
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -155,8 +166,10 @@ def test_mhl_seals_proxies_and_sidecars_verify_passes_and_catches_one_flipped_by
 #: what ASC MHL stamps (docs/delivery.md): creation and hash dates, file dates, host name; so the
 #: generation's hash of <job>.sources.mhl (which has a creation date) and the chain file (the C4
 #: hash of the generation) change with them
-VOLATILE = re.compile(r"<creationdate>[^<]*</creationdate>|hashdate=\"[^\"]*\"|lastmodificationdate=\"[^\"]*\""
-                      r"|<hostname>[^<]*</hostname>|(?<=day1.sources.mhl</path>)\s*<xxh128[^<]*</xxh128>")
+VOLATILE = re.compile(
+    r"<creationdate>[^<]*</creationdate>|hashdate=\"[^\"]*\"|lastmodificationdate=\"[^\"]*\""
+    r"|<hostname>[^<]*</hostname>|(?<=day1.sources.mhl</path>)\s*<xxh128[^<]*</xxh128>"
+)
 
 
 def _sidecar_bytes(res: dict) -> dict[str, bytes]:
@@ -179,8 +192,12 @@ def test_same_job_same_sidecar_bytes_across_reruns_and_worker_counts(proxx, writ
         assert r.returncode == 0, r.stderr
         res = r.json()
         # the generation's file name carries its creation time (ASC MHL's naming)
-        runs.append((_sidecar_bytes(res), [(d["name"], re.sub(r"_\d{4}-\d\d-\d\d_\d{6}Z\.mhl$", ".mhl", d["path"]))
-                                           for d in res["deliverables"]]))
+        runs.append(
+            (
+                _sidecar_bytes(res),
+                [(d["name"], re.sub(r"_\d{4}-\d\d-\d\d_\d{6}Z\.mhl$", ".mhl", d["path"])) for d in res["deliverables"]],
+            )
+        )
         plain = {d["path"]: d["sha256"] for d in res["deliverables"] if d["name"] != "mhl"}
         runs[-1] += (plain,)
         shutil.rmtree(outdir)
@@ -225,7 +242,7 @@ def test_an_existing_sidecar_is_never_replaced_without_overwrite(proxx, write_jo
     assert res["status"] == "COMPLETED"
     (ale,) = [d for d in res["deliverables"] if d["name"] == "ale"]
     assert ale["path"] is None and "day1.ale already exists" in ale["error"]
-    assert "\"existing_outputs\": \"overwrite\"" in ale["error"]  # a 1.1 spec: not the 1.0 key it cannot set
+    assert '"existing_outputs": "overwrite"' in ale["error"]  # a 1.1 spec: not the 1.0 key it cannot set
     assert (outdir / "day1.ale").read_text() == "the editor's own ALE"
     assert (outdir / "day1.otio").is_file()
     assert "deliverable 'ale' was not written" in r.stderr

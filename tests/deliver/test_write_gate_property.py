@@ -22,15 +22,35 @@ from proxxtest import job_doc, run_cli
 
 LAYOUTS = ("output_dir", "proxy_subfolder", "avid_mxf")
 DELIVERABLES = ("ale", "fcpxml", "otio", "mhl")
-POLICIES = ({"overwrite": True}, {"existing_outputs": "overwrite"}, {"existing_outputs": "skip_verified"},
-            {"existing_outputs": "fail"})
+POLICIES = (
+    {"overwrite": True},
+    {"existing_outputs": "overwrite"},
+    {"existing_outputs": "skip_verified"},
+    {"existing_outputs": "fail"},
+)
 #: every name a run of the job may write, relative to the example's root (filled per job below)
-SLOTS = ("proxy", "proxy_temp", "audio_temp", "a_file", "a_file_temp", "v_file", "sidecar", "sources_mhl",
-         "mhl_chain", "mhl_generation")
-PROFILE = {"avid_mxf": "offline_dnxhr_lb_1920x1080", "output_dir": "offline_h264_1280x720",
-           "proxy_subfolder": "offline_prores_proxy_1920x1080"}
-EXTENSION = {"offline_dnxhr_lb_1920x1080": "mxf", "offline_h264_1280x720": "mp4",
-             "offline_prores_proxy_1920x1080": "mov"}
+SLOTS = (
+    "proxy",
+    "proxy_temp",
+    "audio_temp",
+    "a_file",
+    "a_file_temp",
+    "v_file",
+    "sidecar",
+    "sources_mhl",
+    "mhl_chain",
+    "mhl_generation",
+)
+PROFILE = {
+    "avid_mxf": "offline_dnxhr_lb_1920x1080",
+    "output_dir": "offline_h264_1280x720",
+    "proxy_subfolder": "offline_prores_proxy_1920x1080",
+}
+EXTENSION = {
+    "offline_dnxhr_lb_1920x1080": "mxf",
+    "offline_h264_1280x720": "mp4",
+    "offline_prores_proxy_1920x1080": "mov",
+}
 
 
 def _slot_path(slot: str, *, root: Path, layout: str, template: str, job_id: str, kind: str) -> Path:
@@ -45,12 +65,18 @@ def _slot_path(slot: str, *, root: Path, layout: str, template: str, job_id: str
     else:
         folder = out
     proxy = f"{stem}.V1.mxf" if layout == "avid_mxf" else f"{stem}.{ext}"
-    names = {"proxy": folder / proxy, "proxy_temp": folder / f".{proxy}.proxx-partial",
-             "audio_temp": folder / f".{proxy}.proxx-partial.audio", "a_file": folder / f"{stem}.A1.mxf",
-             "a_file_temp": folder / f".{stem}.A1.mxf.proxx-partial", "v_file": folder / f"{stem}.V1.mxf",
-             "sidecar": out / f"{job_id}.{kind}", "sources_mhl": out / f"{job_id}.sources.mhl",
-             "mhl_chain": out / "ascmhl" / "ascmhl_chain.xml",
-             "mhl_generation": out / "ascmhl" / f"0001_out_{job_id}.mhl"}
+    names = {
+        "proxy": folder / proxy,
+        "proxy_temp": folder / f".{proxy}.proxx-partial",
+        "audio_temp": folder / f".{proxy}.proxx-partial.audio",
+        "a_file": folder / f"{stem}.A1.mxf",
+        "a_file_temp": folder / f".{stem}.A1.mxf.proxx-partial",
+        "v_file": folder / f"{stem}.V1.mxf",
+        "sidecar": out / f"{job_id}.{kind}",
+        "sources_mhl": out / f"{job_id}.sources.mhl",
+        "mhl_chain": out / "ascmhl" / "ascmhl_chain.xml",
+        "mhl_generation": out / "ascmhl" / f"0001_out_{job_id}.mhl",
+    }
     return names[slot]
 
 
@@ -67,18 +93,25 @@ def _sha(path) -> str:
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
-jobs = st.fixed_dictionaries({
-    "layout": st.sampled_from(LAYOUTS),
-    "deliverables": st.lists(st.sampled_from(DELIVERABLES), unique=True, max_size=4),
-    "policy": st.sampled_from(POLICIES),
-    "template": st.sampled_from(("{source_name}_proxy", "p{index}")),
-    "job_id": st.sampled_from(("j1", "Day1")),
-    # sources at names Proxx writes: a separate camera file listed as a source, or a hard link to
-    # the first source (the same file under another name, not listed)
-    "traps": st.lists(st.tuples(st.sampled_from(SLOTS), st.sampled_from(("listed", "hard_link")),
-                                st.sampled_from(DELIVERABLES[:3])), max_size=2, unique_by=lambda t: t[0]),
-    "second_clip": st.booleans(),
-})
+jobs = st.fixed_dictionaries(
+    {
+        "layout": st.sampled_from(LAYOUTS),
+        "deliverables": st.lists(st.sampled_from(DELIVERABLES), unique=True, max_size=4),
+        "policy": st.sampled_from(POLICIES),
+        "template": st.sampled_from(("{source_name}_proxy", "p{index}")),
+        "job_id": st.sampled_from(("j1", "Day1")),
+        # sources at names Proxx writes: a separate camera file listed as a source, or a hard link to
+        # the first source (the same file under another name, not listed)
+        "traps": st.lists(
+            st.tuples(
+                st.sampled_from(SLOTS), st.sampled_from(("listed", "hard_link")), st.sampled_from(DELIVERABLES[:3])
+            ),
+            max_size=2,
+            unique_by=lambda t: t[0],
+        ),
+        "second_clip": st.booleans(),
+    }
+)
 
 
 def _check_one(job: dict, base: Path, env: dict[str, str]) -> None:
@@ -102,8 +135,17 @@ def _check_one(job: dict, base: Path, env: dict[str, str]) -> None:
         else:
             shutil.copyfile(camera, path)
             sources.append(path)
-    doc = job_doc(sources, root / "out", profile=PROFILE[layout], jobspec_version="1.1.0", job_id=job["job_id"],
-                  output_name_template=template, layout=layout, deliverables=job["deliverables"], **job["policy"])
+    doc = job_doc(
+        sources,
+        root / "out",
+        profile=PROFILE[layout],
+        jobspec_version="1.1.0",
+        job_id=job["job_id"],
+        output_name_template=template,
+        layout=layout,
+        deliverables=job["deliverables"],
+        **job["policy"],
+    )
     job_file = root / "job.json"
     job_file.write_text(json.dumps(doc), encoding="utf-8")
     hashes = {str(s): _sha(s) for s in sources}
@@ -123,8 +165,13 @@ def _check_one(job: dict, base: Path, env: dict[str, str]) -> None:
 
 
 def _property(max_examples: int):
-    @settings(max_examples=max_examples, deadline=None, derandomize=False, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=False,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(job=jobs)
     def check(job, tmp_path_factory, mhl_env):
         _check_one(job, tmp_path_factory.mktemp("gate"), mhl_env)
@@ -133,6 +180,7 @@ def _property(max_examples: int):
 
 
 test_no_run_changes_a_source_or_writes_outside_the_declared_folders = _property(
-    int(os.environ.get("PROXX_GATE_EXAMPLES", "40")))
+    int(os.environ.get("PROXX_GATE_EXAMPLES", "40"))
+)
 
 test_no_run_changes_a_source_or_writes_outside_the_declared_folders_many = pytest.mark.slow(_property(150))

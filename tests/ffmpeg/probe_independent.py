@@ -26,8 +26,11 @@ def inspect(path) -> dict:
             "audio": [(a.codec_context.name, a.codec_context.channels, a.sample_rate) for a in c.streams.audio],
             "major_brand": c.metadata.get("major_brand"),
             # H.273 code points: 1 = BT.709 for primaries, transfer and matrix alike
-            "colors": (int(v.codec_context.color_primaries), int(v.codec_context.color_trc),
-                       int(v.codec_context.colorspace)),
+            "colors": (
+                int(v.codec_context.color_primaries),
+                int(v.codec_context.color_trc),
+                int(v.codec_context.colorspace),
+            ),
         }
     with av.open(str(path)) as c:
         info["frames"] = sum(1 for _ in c.decode(video=0))

@@ -33,7 +33,7 @@ SOURCES = {
     "tff": {"size": "128x96", "field_order": "tff"},
     "sar": {"size": "128x72", "sar": "4/3"},
     "aud": {"size": "128x72", "audio": (2,)},
-    "reel": {"size": "64x36", "reel": "R'0%{1}:\\ \"x\";[y]"},  # {reel} is resolved into drawn text
+    "reel": {"size": "64x36", "reel": 'R\'0%{1}:\\ "x";[y]'},  # {reel} is resolved into drawn text
     "dnx": {"size": "512x288"},  # DNxHR's minimum raster is 256x120: half of this
 }
 FRAMES = 3
@@ -59,24 +59,41 @@ def world(tmp_path_factory):
 
 
 _printable = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=200).map(
-    lambda t: t.replace("{", "{{").replace("}", "}}")[:200].removesuffix("{").removesuffix("}") or "x")
-_hostile = st.lists(st.sampled_from(list("%:\\'\",;[]=@$#") + ["{timecode}", "{frame}", "{source_name}", "{reel}",
-                                                                  "{job_id}", "{{", "}}", "%{", "\u2028", " ", "A"]),
-                    min_size=1, max_size=60).map(lambda parts: "".join(parts)[:200])
+    lambda t: t.replace("{", "{{").replace("}", "}}")[:200].removesuffix("{").removesuffix("}") or "x"
+)
+_hostile = st.lists(
+    st.sampled_from(
+        list("%:\\'\",;[]=@$#")
+        + ["{timecode}", "{frame}", "{source_name}", "{reel}", "{job_id}", "{{", "}}", "%{", "\u2028", " ", "A"]
+    ),
+    min_size=1,
+    max_size=60,
+).map(lambda parts: "".join(parts)[:200])
 TEXT = st.one_of(_printable, _hostile)
 _big = st.one_of(st.floats(0, 4), st.floats(0, 1e6), st.sampled_from([0.0, 1e-300, 1e300, 2.078, 2.08]))
 _offset = st.one_of(st.floats(-2, 2), st.floats(-1e300, 1e300), st.sampled_from([0.0, -1e-300]))
 _power = st.one_of(st.floats(1e-3, 10), st.floats(1e-300, 1e300, exclude_min=True), st.sampled_from([1e-300, 1e300]))
-CDL = st.fixed_dictionaries({"slope": st.lists(_big, min_size=3, max_size=3),
-                             "offset": st.lists(_offset, min_size=3, max_size=3),
-                             "power": st.lists(_power, min_size=3, max_size=3)},
-                            optional={"saturation": _big})
+CDL = st.fixed_dictionaries(
+    {
+        "slope": st.lists(_big, min_size=3, max_size=3),
+        "offset": st.lists(_offset, min_size=3, max_size=3),
+        "power": st.lists(_power, min_size=3, max_size=3),
+    },
+    optional={"saturation": _big},
+)
 POSITIONS = ["top_left", "top_center", "top_right", "bottom_left", "bottom_center", "bottom_right"]
-BURN_IN = st.lists(st.fixed_dictionaries({"text": TEXT, "position": st.sampled_from(POSITIONS)},
-                                         optional={"size": st.floats(1e-6, 0.25, exclude_min=True)}),
-                   max_size=3, unique_by=lambda e: e["position"])
-WATERMARK = st.fixed_dictionaries({"text": TEXT, "opacity": st.floats(0, 1, exclude_min=True)},
-                                  optional={"size": st.floats(1e-6, 0.5, exclude_min=True)})
+BURN_IN = st.lists(
+    st.fixed_dictionaries(
+        {"text": TEXT, "position": st.sampled_from(POSITIONS)},
+        optional={"size": st.floats(1e-6, 0.25, exclude_min=True)},
+    ),
+    max_size=3,
+    unique_by=lambda e: e["position"],
+)
+WATERMARK = st.fixed_dictionaries(
+    {"text": TEXT, "opacity": st.floats(0, 1, exclude_min=True)},
+    optional={"size": st.floats(1e-6, 0.5, exclude_min=True)},
+)
 
 
 def _cc(values) -> str:
@@ -93,9 +110,11 @@ def specs(draw, world):
     if "cdl" in look and draw(st.booleans()):  # the same numbers from an ASC CDL .cc file
         cc = out.parent / f"{out.name}.cc"
         c = look["cdl"]
-        cc.write_text(f'<ColorCorrection id="x"><SOPNode><Slope>{_cc(c["slope"])}</Slope><Offset>{_cc(c["offset"])}'
-                      f'</Offset><Power>{_cc(c["power"])}</Power></SOPNode><SatNode><Saturation>'
-                      f'{_cc([c.get("saturation", 1.0)])}</Saturation></SatNode></ColorCorrection>')
+        cc.write_text(
+            f'<ColorCorrection id="x"><SOPNode><Slope>{_cc(c["slope"])}</Slope><Offset>{_cc(c["offset"])}'
+            f"</Offset><Power>{_cc(c['power'])}</Power></SOPNode><SatNode><Saturation>"
+            f"{_cc([c.get('saturation', 1.0)])}</Saturation></SatNode></ColorCorrection>"
+        )
         look["cdl"] = str(cc)
     if look:
         extra["look"] = look
@@ -131,16 +150,18 @@ def _accepted_specs_encode(world, doc):
         assert clip.output.verification.ok, json.dumps(doc)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_every_accepted_spec_encodes_and_verifies(world, data):
     _accepted_specs_encode(world, data.draw(specs(world)))
 
 
 @pytest.mark.slow
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+@settings(
+    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_every_accepted_spec_encodes_and_verifies_long(world, data):
     _accepted_specs_encode(world, data.draw(specs(world)))

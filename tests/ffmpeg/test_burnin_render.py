@@ -17,8 +17,10 @@ from proxx_core.contract.media import FrameRate
 from proxx_engine_ffmpeg.overlays import FONT_SHA256, _literal, font_path, option_value, timecode_text
 from proxxtest import job_doc
 
-BURN = [{"text": "{timecode} {frame}", "position": "bottom_right", "size": 0.08},
-        {"text": "{reel} '\\\":,;[]%{{x}}", "position": "top_left", "size": 0.06}]
+BURN = [
+    {"text": "{timecode} {frame}", "position": "bottom_right", "size": 0.08},
+    {"text": "{reel} '\\\":,;[]%{{x}}", "position": "top_left", "size": 0.06},
+]
 
 
 def sha(path) -> str:
@@ -75,8 +77,10 @@ def test_burn_in_pixels_differ_only_inside_their_regions(proxx, write_job, media
 
 
 def test_burn_in_bytes_are_identical_across_reruns_and_worker_counts(proxx, write_job, media, tmp_path):
-    srcs = [media("A001_C001.mov", size="320x180", frames=3, reel="A001"),
-            media("A001_C002.mov", size="320x180", frames=3, timecode="00:59:59;29", rate="30000/1001")]
+    srcs = [
+        media("A001_C001.mov", size="320x180", frames=3, reel="A001"),
+        media("A001_C002.mov", size="320x180", frames=3, timecode="00:59:59;29", rate="30000/1001"),
+    ]
     extra = {"burn_in": BURN, "watermark": {"text": "{source_name}", "opacity": 0.5}}
     hashes = []
     for label, workers in (("one", 1), ("two", 2), ("again", 2)):
@@ -89,24 +93,53 @@ def test_burn_in_bytes_are_identical_across_reruns_and_worker_counts(proxx, writ
 
 def _render(text_opts: str, frames: int = 1, size: str = "320x60") -> bytes:
     vf = f"drawtext=fontfile={option_value(font_path())}:fontsize=20:x=4:y=4:fontcolor=white:{text_opts}"
-    return subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-                           f"color=c=black:size={size}:rate=30000/1001", "-frames:v", str(frames), "-vf", vf,
-                           "-f", "rawvideo", "-pix_fmt", "gray", "-"], check=True, capture_output=True,
-                          timeout=60).stdout
+    return subprocess.run(
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=black:size={size}:rate=30000/1001",
+            "-frames:v",
+            str(frames),
+            "-vf",
+            vf,
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
 
 
 def test_running_drop_frame_timecode_matches_ffmpegs_smpte_counter():
     # across a dropped minute boundary and a kept tenth-minute one
     for start in ("01:00:59;27", "01:09:59;28", "23:59:59;29"):
-        burn = BurnIn(elements=(Overlay(segments=(Segment(kind="timecode"),), position="top_left", size=0.1),),
-                      start_timecode=start, frame_rate=FrameRate(num=30000, den=1001))
+        burn = BurnIn(
+            elements=(Overlay(segments=(Segment(kind="timecode"),), position="top_left", size=0.1),),
+            start_timecode=start,
+            frame_rate=FrameRate(num=30000, den=1001),
+        )
         ours = _render(f"text={option_value(timecode_text(burn))}", frames=6)
         theirs = _render(f"timecode={option_value(start)}:rate=30000/1001:tc24hmax=1", frames=6)  # wraps at 24 h
         assert ours == theirs, start
 
 
-_HOSTILE = st.lists(st.sampled_from(list("ab :'\"\\%{}[],;=@#$()") + ["é", "%{n}", "\\'", "'\\''", "\\\\"]),
-                    min_size=1, max_size=20).map("".join).filter(lambda s: s.strip())
+_HOSTILE = (
+    st.lists(
+        st.sampled_from(list("ab :'\"\\%{}[],;=@#$()") + ["é", "%{n}", "\\'", "'\\''", "\\\\"]), min_size=1, max_size=20
+    )
+    .map("".join)
+    .filter(lambda s: s.strip())
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -116,5 +149,6 @@ def test_hostile_text_draws_literally(tmp_path_factory, text):
     expansion: quotes, colons, backslashes, percent signs and braces cannot reach the filter graph."""
     ref = tmp_path_factory.mktemp("text") / "t.txt"
     ref.write_text(text, encoding="utf-8")
-    assert _render(f"text={option_value(_literal(text))}:expansion=normal") == \
-        _render(f"textfile={option_value(str(ref))}:expansion=none")
+    assert _render(f"text={option_value(_literal(text))}:expansion=normal") == _render(
+        f"textfile={option_value(str(ref))}:expansion=none"
+    )

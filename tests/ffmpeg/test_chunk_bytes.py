@@ -32,8 +32,7 @@ SOURCES = {
     # interlaced, top field first
     "interlaced": dict(name="E001_C001.mov", video="prores_hq", rate="30000/1001", audio=(2,), field_order="tt"),
     # NTSC drop-frame timecode in MXF, whose time base (1001/30000) is not a MOV track's
-    "ntsc_df_mxf": dict(name="F001_C001.mxf", video="dnxhr_hq", rate="30000/1001", audio=(1,),
-                        timecode="01:00:00;00"),
+    "ntsc_df_mxf": dict(name="F001_C001.mxf", video="dnxhr_hq", rate="30000/1001", audio=(1,), timecode="01:00:00;00"),
 }
 
 
@@ -42,9 +41,15 @@ def sources(tmp_path_factory):
     from proxx_engine_ffmpeg.testmedia import make_source
 
     root = tmp_path_factory.mktemp("chunk_media")
-    return {key: make_source(root / kw["name"], size="320x180", frames=32,
-                             **{"timecode": "01:00:00:00", **{k: v for k, v in kw.items() if k != "name"}})
-            for key, kw in SOURCES.items()}
+    return {
+        key: make_source(
+            root / kw["name"],
+            size="320x180",
+            frames=32,
+            **{"timecode": "01:00:00:00", **{k: v for k, v in kw.items() if k != "name"}},
+        )
+        for key, kw in SOURCES.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +84,24 @@ def test_chunked_file_is_the_single_pass_file(profile, source_kind, sources, pro
     assert spans in ([10, 10, 12], [9, 9, 14], [11, 21])
     assert len(chunked["commands"]) == len(spans) + 1  # the chunks, then the join
     assert chunked["output"]["sha256"] == whole["output"]["sha256"], (
-        f"{profile} from {source_kind}: the joined chunks differ from the single pass")
+        f"{profile} from {source_kind}: the joined chunks differ from the single pass"
+    )
 
 
 @pytest.mark.parametrize("profile", INTRA_PROFILES)
-def test_chunked_without_simd_is_the_native_single_pass_file(profile, sources, proxx, write_job, tmp_path,
-                                                             no_simd_ffmpeg):
+def test_chunked_without_simd_is_the_native_single_pass_file(
+    profile, sources, proxx, write_job, tmp_path, no_simd_ffmpeg
+):
     whole = _run(proxx, write_job, tmp_path, "whole", sources["prores_mov"], profile, WHOLE)
-    chunked = _run(proxx, write_job, tmp_path, "nosimd", sources["prores_mov"], profile,
-                   {**CHUNKED, "PROXX_FFMPEG": no_simd_ffmpeg})
+    chunked = _run(
+        proxx,
+        write_job,
+        tmp_path,
+        "nosimd",
+        sources["prores_mov"],
+        profile,
+        {**CHUNKED, "PROXX_FFMPEG": no_simd_ffmpeg},
+    )
     assert chunked["chunks"]["count"] == 3
     assert all(c["argv"][0] == no_simd_ffmpeg for c in chunked["commands"])
     assert chunked["output"]["sha256"] == whole["output"]["sha256"]
@@ -97,11 +111,17 @@ def test_chunked_without_simd_is_the_native_single_pass_file(profile, sources, p
 def test_chunked_op_atom_clip_is_the_single_pass_clip(source_kind, sources, proxx, write_job, tmp_path):
     """Layout avid_mxf: the video file and every audio channel's file, after the package ids and the
     master clip are written, byte-identical to the single pass's."""
+
     def files(label, env):
         out = tmp_path / label
         out.mkdir()
-        doc = job_doc([sources[source_kind]], out, profile="offline_dnxhr_lb_1920x1080", jobspec_version="1.1.0",
-                      layout="avid_mxf")
+        doc = job_doc(
+            [sources[source_kind]],
+            out,
+            profile="offline_dnxhr_lb_1920x1080",
+            jobspec_version="1.1.0",
+            layout="avid_mxf",
+        )
         r = proxx("run", write_job(doc), env_extra=env)
         assert r.returncode == 0, r.stderr
         clip = r.json()["clips"][0]

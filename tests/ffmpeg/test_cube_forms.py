@@ -18,10 +18,18 @@ from looktest import ffmpeg
 from proxx_core.features.look import LookFileError, parse_cube, write_plain_cube
 
 SPACE = st.sampled_from([" ", "  ", "\t", " \t"])
+
+
 #: the same value spelt as LUT tools write it
 def _spellings(v: float) -> list[str]:
-    return [f"{v:.6f}", repr(v), f"{v:.3e}", f"{v:g}", f"{v:+.4f}",
-            (f"{v:.5f}".lstrip("0") or "0") if 0 <= v < 1 else f"{v:.5f}"]
+    return [
+        f"{v:.6f}",
+        repr(v),
+        f"{v:.3e}",
+        f"{v:g}",
+        f"{v:+.4f}",
+        (f"{v:.5f}".lstrip("0") or "0") if 0 <= v < 1 else f"{v:.5f}",
+    ]
 
 
 @st.composite
@@ -29,8 +37,9 @@ def cube_files(draw) -> bytes:
     size = draw(st.sampled_from([2, 3]))
     eol = draw(st.sampled_from(["\n", "\r\n"]))
     indent = st.sampled_from(["", "", " ", "\t"])
-    comment = st.builds(lambda i, t: f"{i}#{t}", indent, st.text(st.characters(blacklist_categories=("Cc", "Cs")),
-                                                                  max_size=30))
+    comment = st.builds(
+        lambda i, t: f"{i}#{t}", indent, st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=30)
+    )
     blank = st.sampled_from(["", " ", "\t"])
     extra = st.lists(st.one_of(comment, blank), max_size=2)
 
@@ -44,14 +53,15 @@ def cube_files(draw) -> bytes:
         keywords.append(draw(indent) + "TITLE " + draw(st.sampled_from(['"show"', '"a  b"', "'x'", '""'])))
     for name, value in (("DOMAIN_MIN", "0"), ("DOMAIN_MAX", "1")):
         if draw(st.booleans()):
-            keywords.append(keyword([name] + [draw(st.sampled_from([value, f"{value}.0", f"{value}e0"]))
-                                              for _ in range(3)]))
+            keywords.append(
+                keyword([name] + [draw(st.sampled_from([value, f"{value}.0", f"{value}e0"])) for _ in range(3)])
+            )
     keywords = draw(st.permutations(keywords))
     lines = []
     for k in keywords:
         lines += draw(extra) + [k]
     values = st.floats(-0.5, 1.5, allow_nan=False).flatmap(lambda v: st.sampled_from(_spellings(v)))
-    for _ in range(size ** 3):
+    for _ in range(size**3):
         row = draw(indent) + draw(SPACE).join(draw(values) for _ in range(3)) + draw(st.sampled_from(["", " "]))
         lines += draw(st.lists(st.one_of(comment, blank), max_size=1)) + [row]
     lines += draw(extra)
@@ -60,10 +70,29 @@ def cube_files(draw) -> bytes:
 
 
 def _render(lut_path: str) -> bytes:
-    return subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-                           "testsrc2=size=48x32:rate=1,format=rgb48le", "-frames:v", "1",
-                           "-vf", f"lut3d=file={lut_path}:interp=tetrahedral", "-f", "rawvideo", "-"],
-                          check=True, capture_output=True, timeout=60).stdout
+    return subprocess.run(
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=48x32:rate=1,format=rgb48le",
+            "-frames:v",
+            "1",
+            "-vf",
+            f"lut3d=file={lut_path}:interp=tetrahedral",
+            "-f",
+            "rawvideo",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -34,8 +34,14 @@ def source(tmp_path_factory):
 
     # larger than every profile's box, so the scaler really resamples; a stereo and a mono track
     # so the audio encoder runs twice with different layouts
-    return make_source(tmp_path_factory.mktemp("media") / "A001_C001.mov", size="2048x1152", rate="25/1",
-                       frames=3, timecode="01:00:00:00", audio=(2, 1))
+    return make_source(
+        tmp_path_factory.mktemp("media") / "A001_C001.mov",
+        size="2048x1152",
+        rate="25/1",
+        frames=3,
+        timecode="01:00:00:00",
+        audio=(2, 1),
+    )
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILE_CODECS))

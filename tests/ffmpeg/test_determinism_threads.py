@@ -38,7 +38,7 @@ def test_intra_bytes_identical_at_1_2_4_8_threads(profile, proxx, write_job, med
     hashes = {}
     for n in THREADS:
         out = outdir / f"t{n}.{PROFILE_CODECS[profile][1]}"
-        run = argv[:at + 1] + [str(n)] + argv[at + 2:-1] + ["file:" + str(out)]
+        run = argv[: at + 1] + [str(n)] + argv[at + 2 : -1] + ["file:" + str(out)]
         subprocess.run(run, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
         hashes[n] = hashlib.sha256(out.read_bytes()).hexdigest()
     assert len(set(hashes.values())) == 1, f"{profile}: bytes differ by thread count: {hashes}"

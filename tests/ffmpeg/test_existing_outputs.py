@@ -30,11 +30,18 @@ def _finals(outdir) -> set[str]:
 
 
 def test_rerun_after_an_interrupted_run_makes_only_the_missing_clips(proxx, write_job, media, outdir):
-    sources = [media("a.mov", frames=6), media("b.mov", size="640x360", frames=150),
-               media("c.mov", size="640x360", frames=150)]
+    sources = [
+        media("a.mov", frames=6),
+        media("b.mov", size="640x360", frames=150),
+        media("c.mov", size="640x360", frames=150),
+    ]
     job = write_job(spec11(sources, outdir, existing_outputs="skip_verified"))
-    proc = subprocess.Popen([sys.executable, "-m", "proxx_cli", "run", "--max-workers", "1", str(job)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxx_cli", "run", "--max-workers", "1", str(job)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while "a_proxy.mov" not in _finals(outdir):
         assert proc.poll() is None and time.monotonic() < deadline, "the first clip never appeared"

@@ -55,14 +55,16 @@ def test_refuse_job_is_the_default(proxx, write_job, media, outdir):
 
 def test_validate_and_plan_list_the_refused_clips_and_say_the_job_runs_without_them(proxx, write_job, media, outdir):
     good, interlaced = _sources(media)
-    job = write_job(job_doc([interlaced, good], outdir, profile=DNX, jobspec_version="1.1.0",
-                            unsupported_sources="fail_clip"))
+    job = write_job(
+        job_doc([interlaced, good], outdir, profile=DNX, jobspec_version="1.1.0", unsupported_sources="fail_clip")
+    )
     v = proxx("validate", job)
     assert v.returncode == 0, v.stderr
     doc = json.loads(v.stdout)
     assert doc["valid"] and doc["problems"] == []
-    assert ([(c["index"], c["path"], c["category"]) for c in doc["refused_clips"]]
-            == [(1, "/sources/0", "unsupported_source")])
+    assert [(c["index"], c["path"], c["category"]) for c in doc["refused_clips"]] == [
+        (1, "/sources/0", "unsupported_source")
+    ]
     assert "will run without them" in v.stderr and "interlaced" in v.stderr
     p = proxx("plan", job)
     assert p.returncode == 0
@@ -73,8 +75,9 @@ def test_validate_and_plan_list_the_refused_clips_and_say_the_job_runs_without_t
 
 def test_job_level_problems_still_refuse_the_job(proxx, write_job, media, outdir, tmp_path):
     good, interlaced = _sources(media)
-    doc = job_doc([interlaced, good], tmp_path / "missing", profile=DNX, jobspec_version="1.1.0",
-                  unsupported_sources="fail_clip")
+    doc = job_doc(
+        [interlaced, good], tmp_path / "missing", profile=DNX, jobspec_version="1.1.0", unsupported_sources="fail_clip"
+    )
     r = proxx("run", write_job(doc))
     paths = [p["path"] for p in r.json()["problems"]]
     assert r.returncode == 1 and "/output_dir" in paths

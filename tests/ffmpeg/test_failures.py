@@ -98,8 +98,16 @@ def test_existing_output_is_left_untouched(proxx, write_job, media, outdir):
     assert final.read_bytes()[4:8] == b"ftyp"
 
 
-HOSTILE = ["-y.mov", "concat+x&y.mov", "file+evil.mov", "spaces and 'quotes' ü.mov", "semi;colon $(rm -rf).mov",
-           "%s%n.mov", "x" * 180 + ".mov", "日本語のクリップ.mov"]
+HOSTILE = [
+    "-y.mov",
+    "concat+x&y.mov",
+    "file+evil.mov",
+    "spaces and 'quotes' ü.mov",
+    "semi;colon $(rm -rf).mov",
+    "%s%n.mov",
+    "x" * 180 + ".mov",
+    "日本語のクリップ.mov",
+]
 #: source names ffmpeg could read as a protocol; their characters are refused in output names
 PROTOCOL_LIKE = ["concat:x|y.mov", "file:evil.mov", "pipe:1.mov"]
 
@@ -126,8 +134,13 @@ def test_protocol_like_source_names_are_read_as_files(proxx, write_job, media, o
 def test_sigint_interrupts_and_leaves_no_final_file(write_job, media, outdir, fake_ffmpeg):
     env = dict(os.environ) | fake_ffmpeg()
     job = write_job(job_doc([media("hang-me.mov")], outdir))
-    proc = subprocess.Popen([sys.executable, "-m", "proxx_cli", "run", str(job)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxx_cli", "run", str(job)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.monotonic() + 30
     while not any(p.name.endswith(".proxx-partial") for p in outdir.iterdir()):
         assert time.monotonic() < deadline
@@ -158,8 +171,13 @@ def test_progress_goes_to_stderr_when_it_is_a_terminal(write_job, media, outdir)
 
     leader, follower = pty.openpty()
     job = write_job(job_doc([media("a.mov"), media("b.mov")], outdir))
-    proc = subprocess.Popen([sys.executable, "-m", "proxx_cli", "run", str(job)], stdout=subprocess.PIPE,
-                            stderr=follower, stdin=subprocess.DEVNULL, env=dict(os.environ, COLUMNS="100"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxx_cli", "run", str(job)],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ, COLUMNS="100"),
+    )
     os.close(follower)
     shown = drain_pty(leader)
     out, _ = proc.communicate(timeout=120)
@@ -179,8 +197,14 @@ def _sha256(path) -> str:
 
 
 def _start_run(job, env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "proxx_cli", "run", str(job)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "proxx_cli", "run", str(job)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _wait_for_temp(outdir, proc, min_bytes=1):
@@ -221,8 +245,11 @@ def small_volume(tmp_path):
     def mount(size: str):
         point = tmp_path / f"vol{len(mounted)}"
         point.mkdir()
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(point)],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(point)],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0:
             pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
         mounted.append(point)
@@ -245,8 +272,7 @@ def test_disk_full_during_the_encode_is_io_error_exit_4(proxx, write_job, media,
     assert list(vol.iterdir()) == []
 
 
-def test_volume_turning_read_only_before_publish_reports_every_clip(proxx, write_job, media, small_volume,
-                                                                   fake_ffmpeg):
+def test_volume_turning_read_only_before_publish_reports_every_clip(proxx, write_job, media, small_volume, fake_ffmpeg):
     """The output volume becomes read-only between the encode and the publish: every clip still gets
     its category in a printed result, and the run exits 4."""
     vol = small_volume("16m")

@@ -61,9 +61,11 @@ def test_cdl_then_lut_and_a_cc_file_equal_the_same_numbers_inline(proxx, write_j
     src = flat_source(tmp_path / "src.mov")
     lut = cube(tmp_path / "invert.cube", lambda r, g, b: (1 - r, 1 - g, 1 - b))
     cc = tmp_path / "grade.cc"
-    cc.write_text('<ColorCorrection id="x"><SOPNode><Slope>1.2 0.9 1.0</Slope><Offset>0.02 -0.03 0.05</Offset>'
-                  '<Power>1.0 1.3 0.8</Power></SOPNode><SatNode><Saturation>0.7</Saturation></SatNode>'
-                  '</ColorCorrection>')
+    cc.write_text(
+        '<ColorCorrection id="x"><SOPNode><Slope>1.2 0.9 1.0</Slope><Offset>0.02 -0.03 0.05</Offset>'
+        "<Power>1.0 1.3 0.8</Power></SOPNode><SatNode><Saturation>0.7</Saturation></SatNode>"
+        "</ColorCorrection>"
+    )
     _, plain = _run(proxx, write_job, src, tmp_path / "plain")
     _, inline = _run(proxx, write_job, src, tmp_path / "inline", look={"cdl": CDL, "lut": str(lut)})
     clip, from_file = _run(proxx, write_job, src, tmp_path / "file", look={"cdl": str(cc), "lut": str(lut)})
@@ -83,7 +85,7 @@ def test_look_bytes_do_not_depend_on_simd(proxx, write_job, tmp_path, media, sat
     stand_in.write_text(NO_SIMD.replace("{real}", inspect_binary().path))
     stand_in.chmod(0o755)
     src = media("src.mov", size="640x360", frames=3)
-    lut = cube(tmp_path / "curve.cube", lambda r, g, b: (r ** 0.8, (g + b) / 2, b ** 1.4), size=33)
+    lut = cube(tmp_path / "curve.cube", lambda r, g, b: (r**0.8, (g + b) / 2, b**1.4), size=33)
     look = {"lut": str(lut), "cdl": {**CDL, "saturation": saturation}}
     _, native = _run(proxx, write_job, src, tmp_path / "native", look=look)
     _, plain_c = _run(proxx, write_job, src, tmp_path / "nosimd", env={"PROXX_FFMPEG": str(stand_in)}, look=look)
@@ -120,16 +122,25 @@ def test_a_lut_changed_after_validation_is_not_used(tmp_path, media):
     json.dumps(clip.look)  # the record still says which LUT was validated
 
 
-@pytest.mark.parametrize("profile, field_order", [(p, None) for p in sorted(PROFILE_CODECS)]
-                         + [("offline_h264_1920x1080", "tff"), ("offline_prores_proxy_1920x1080", "bff")])
+@pytest.mark.parametrize(
+    "profile, field_order",
+    [(p, None) for p in sorted(PROFILE_CODECS)]
+    + [("offline_h264_1920x1080", "tff"), ("offline_prores_proxy_1920x1080", "bff")],
+)
 def test_every_profile_verifies_with_a_look_and_a_burn_in(proxx, write_job, media, tmp_path, profile, field_order):
     """Frame count, timecode, raster, colour tags, fielding: unchanged by the look and the text."""
     kw = {"field_order": field_order, "size": "720x480" if field_order else "256x144"}
     src = media("A001.mov", frames=4, timecode="10:00:00;00", rate="30000/1001", **kw)
     lut = cube(tmp_path / "invert.cube", lambda r, g, b: (1 - r, 1 - g, 1 - b), size=5)
-    doc = job_doc([src], tmp_path / "out", profile=profile, jobspec_version="1.1.0",
-                  look={"lut": str(lut), "cdl": CDL}, burn_in=[{"text": "{timecode}", "position": "top_center"}],
-                  watermark={"text": "W", "opacity": 0.5})
+    doc = job_doc(
+        [src],
+        tmp_path / "out",
+        profile=profile,
+        jobspec_version="1.1.0",
+        look={"lut": str(lut), "cdl": CDL},
+        burn_in=[{"text": "{timecode}", "position": "top_center"}],
+        watermark={"text": "W", "opacity": 0.5},
+    )
     (tmp_path / "out").mkdir()
     r = proxx("run", write_job(doc))
     assert r.returncode == 0, r.stderr
@@ -142,6 +153,7 @@ def test_every_profile_verifies_with_a_look_and_a_burn_in(proxx, write_job, medi
 
 
 # --------------------------------------------------------------- accepted at validate must encode (issue 20)
+
 
 @pytest.mark.parametrize("saturation", [2.5, 3.7, 40.0, 1e6])
 def test_a_saturation_beyond_colorchannelmixers_range_is_applied(proxx, write_job, tmp_path, saturation):
@@ -207,9 +219,31 @@ def test_the_saturation_lut_matches_colorchannelmixer_where_both_apply(tmp_path,
     (mixer,) = cdl_filters(cdl, None)
     outs = []
     for graph in (mixer, f"lut3d=file={cube_path}:interp=tetrahedral"):
-        outs.append(subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-                                    "testsrc2=size=256x144:rate=1,format=rgb48le", "-frames:v", "1", "-vf", graph,
-                                    "-f", "rawvideo", "-"], check=True, capture_output=True, timeout=60).stdout)
+        outs.append(
+            subprocess.run(
+                [
+                    ffmpeg(),
+                    "-nostdin",
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "testsrc2=size=256x144:rate=1,format=rgb48le",
+                    "-frames:v",
+                    "1",
+                    "-vf",
+                    graph,
+                    "-f",
+                    "rawvideo",
+                    "-",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            ).stdout
+        )
     import array
 
     a, b = array.array("H"), array.array("H")
@@ -234,9 +268,29 @@ def test_the_saturation_lut_is_within_one_step_of_the_asc_formula(tmp_path, satu
     cube_path.write_bytes(saturation_cube(saturation))
 
     def frame(graph: str) -> array.array:
-        raw = subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-                              "testsrc2=size=128x72:rate=1,format=rgb48le", "-frames:v", "1", "-vf", graph,
-                              "-f", "rawvideo", "-"], check=True, capture_output=True, timeout=60).stdout
+        raw = subprocess.run(
+            [
+                ffmpeg(),
+                "-nostdin",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=128x72:rate=1,format=rgb48le",
+                "-frames:v",
+                "1",
+                "-vf",
+                graph,
+                "-f",
+                "rawvideo",
+                "-",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        ).stdout
         values = array.array("H")
         values.frombytes(raw)
         return values
@@ -244,7 +298,7 @@ def test_the_saturation_lut_is_within_one_step_of_the_asc_formula(tmp_path, satu
     src, out = frame("null"), frame(f"lut3d=file={cube_path}:interp=tetrahedral")
     worst = 0
     for i in range(0, len(src), 3):
-        rgb = [v / 65535 for v in src[i:i + 3]]
+        rgb = [v / 65535 for v in src[i : i + 3]]
         luma = sum(w * v for w, v in zip(LUMA, rgb, strict=True))
         for c, x in enumerate(rgb):
             want = round(min(max(luma + saturation * (x - luma), 0.0), 1.0) * 65535)

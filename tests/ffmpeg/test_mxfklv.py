@@ -23,9 +23,28 @@ from proxx_engine_ffmpeg.mxfklv import (
 @pytest.fixture(scope="module")
 def opatom_audio(tmp_path_factory):
     path = tmp_path_factory.mktemp("klv") / "a.mxf"
-    subprocess.run([inspect_binary().path, "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-                    "sine=frequency=440:sample_rate=48000:duration=0.2", "-c:a", "pcm_s24le", "-ac", "1",
-                    "-fflags", "+bitexact", "-f", "mxf_opatom", str(path)], check=True)
+    subprocess.run(
+        [
+            inspect_binary().path,
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=0.2",
+            "-c:a",
+            "pcm_s24le",
+            "-ac",
+            "1",
+            "-fflags",
+            "+bitexact",
+            "-f",
+            "mxf_opatom",
+            str(path),
+        ],
+        check=True,
+    )
     return path.read_bytes()
 
 
@@ -63,8 +82,12 @@ def test_a_larger_header_moves_the_essence_by_whole_kags(tmp_path_factory, opato
     path.write_bytes(opatom_audio)
     header = read_header(str(path))
     essence, parts = _essence_and_partitions(path)
-    header.sets.append(LocalSet(key=bytes.fromhex("060e2b34025301010d01010101017f00"),
-                                items=[(0x3C0A, bytes(range(16))), (0x7FFF, b"x" * extra)]))
+    header.sets.append(
+        LocalSet(
+            key=bytes.fromhex("060e2b34025301010d01010101017f00"),
+            items=[(0x3C0A, bytes(range(16))), (0x7FFF, b"x" * extra)],
+        )
+    )
     moved = write_header(str(path), header, chunk=chunk)
     assert moved % header.kag == 0 and moved >= 0
     got_essence, got_parts = _essence_and_partitions(path)

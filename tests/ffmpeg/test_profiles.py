@@ -31,8 +31,15 @@ SOURCES = {
 def test_profile_is_relink_safe(profile, kind, proxx, write_job, media, outdir):
     # odd raster too: everything a camera throws at an assistant editor
     spec = SOURCES[kind]
-    src = media(spec["name"], video=spec["video"], size="321x181", rate="30000/1001", frames=8,
-                timecode="00:59:59;28", audio=(1, 2, 1))
+    src = media(
+        spec["name"],
+        video=spec["video"],
+        size="321x181",
+        rate="30000/1001",
+        frames=8,
+        timecode="00:59:59;28",
+        audio=(1, 2, 1),
+    )
     r = proxx("run", write_job(job_doc([src], outdir, profile=profile)))
     assert r.returncode == 0, r.stderr
     result = r.json()
@@ -60,8 +67,10 @@ def test_profile_is_relink_safe(profile, kind, proxx, write_job, media, outdir):
     assert not [p for p in outdir.iterdir() if p.name.startswith(".")], "no temp file left behind"
 
 
-@pytest.mark.parametrize("rate,tc", [("60000/1001", "23:59:59;58"), ("24000/1001", "00:00:00:00"),
-                                     ("25/1", "10:00:00:24"), ("50/1", "01:02:03:49")])
+@pytest.mark.parametrize(
+    "rate,tc",
+    [("60000/1001", "23:59:59;58"), ("24000/1001", "00:00:00:00"), ("25/1", "10:00:00:24"), ("50/1", "01:02:03:49")],
+)
 def test_timecode_and_rate_survive(rate, tc, proxx, write_job, media, outdir):
     src = media("tc.mov", size="256x144", rate=rate, frames=5, timecode=tc)
     r = proxx("run", write_job(job_doc([src], outdir, profile="offline_dnxhr_lb_1920x1080")))
@@ -72,8 +81,10 @@ def test_timecode_and_rate_survive(rate, tc, proxx, write_job, media, outdir):
 
 @pytest.mark.parametrize("profile", sorted(PROFILE_CODECS))
 def test_reruns_and_worker_counts_give_identical_bytes(profile, proxx, write_job, media, tmp_path):
-    srcs = [media(f"C00{i}.mov", size="256x144", rate="25/1", frames=5, audio=(2,), timecode=f"0{i}:00:00:00")
-            for i in range(1, 5)]
+    srcs = [
+        media(f"C00{i}.mov", size="256x144", rate="25/1", frames=5, audio=(2,), timecode=f"0{i}:00:00:00")
+        for i in range(1, 5)
+    ]
     hashes, results = [], []
     for run, workers in enumerate((1, 1, 4)):
         out = tmp_path / f"run{run}"
@@ -98,11 +109,14 @@ def test_same_output_dir_results_equal_after_dropping_timing(proxx, write_job, m
     assert "Été" in a.stdout  # UTF-8, not \\u escapes
 
 
-@pytest.mark.parametrize("name,kw,expect", [
-    ("anamorphic", {"size": "144x108", "sar": "4/3"}, (192, 108)),  # display 16:9 -> square pixels
-    ("tiny odd", {"size": "63x35"}, (62, 34)),
-    ("big 4k-ish", {"size": "2400x1000"}, (1920, 800)),
-])
+@pytest.mark.parametrize(
+    "name,kw,expect",
+    [
+        ("anamorphic", {"size": "144x108", "sar": "4/3"}, (192, 108)),  # display 16:9 -> square pixels
+        ("tiny odd", {"size": "63x35"}, (62, 34)),
+        ("big 4k-ish", {"size": "2400x1000"}, (1920, 800)),
+    ],
+)
 def test_raster_rule(name, kw, expect, proxx, write_job, media, outdir):
     src = media(f"{name}.mov", frames=3, **kw)
     r = proxx("run", write_job(job_doc([src], outdir, profile="offline_prores_proxy_1920x1080")))
@@ -114,13 +128,31 @@ def test_raster_rule(name, kw, expect, proxx, write_job, media, outdir):
 XAVC_INTRA = ("-profile:v", "high422", "-pix_fmt", "yuv422p10le", "-x264-params", "keyint=1")
 
 
-@pytest.mark.parametrize("video,ext,size,extra", [
-    ("dnxhr_hq", "mxf", "256x144", ()), ("h264", "mp4", "256x144", ()), ("hevc", "mov", "256x144", ()),
-    ("mpeg2", "mts", "256x144", ()), ("mjpeg", "mov", "256x144", ()), ("h264", "m4v", "256x144", ()),
-    ("h264", "m2ts", "256x144", ()), ("mpeg2", "mxf", "256x144", ()),  # XDCAM-style MPEG-2 in MXF
-    ("h264", "mxf", "1920x1080", XAVC_INTRA),  # AVC-Intra / XAVC-I style 10-bit 4:2:2 intra in MXF
-], ids=["dnxhr-mxf", "h264-mp4", "hevc-mov", "mpeg2-mts", "mjpeg-mov", "h264-m4v", "h264-m2ts", "mpeg2-mxf",
-        "xavc-intra-mxf"])
+@pytest.mark.parametrize(
+    "video,ext,size,extra",
+    [
+        ("dnxhr_hq", "mxf", "256x144", ()),
+        ("h264", "mp4", "256x144", ()),
+        ("hevc", "mov", "256x144", ()),
+        ("mpeg2", "mts", "256x144", ()),
+        ("mjpeg", "mov", "256x144", ()),
+        ("h264", "m4v", "256x144", ()),
+        ("h264", "m2ts", "256x144", ()),
+        ("mpeg2", "mxf", "256x144", ()),  # XDCAM-style MPEG-2 in MXF
+        ("h264", "mxf", "1920x1080", XAVC_INTRA),  # AVC-Intra / XAVC-I style 10-bit 4:2:2 intra in MXF
+    ],
+    ids=[
+        "dnxhr-mxf",
+        "h264-mp4",
+        "hevc-mov",
+        "mpeg2-mts",
+        "mjpeg-mov",
+        "h264-m4v",
+        "h264-m2ts",
+        "mpeg2-mxf",
+        "xavc-intra-mxf",
+    ],
+)
 def test_formats_route_to_ffmpeg(video, ext, size, extra, proxx, write_job, media, outdir):
     frames = 2 if size == "1920x1080" else 4
     src = media(f"cam.{ext}", video=video, size=size, frames=frames, audio=(2,), extra=extra)

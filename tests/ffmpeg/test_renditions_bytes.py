@@ -12,7 +12,8 @@ from proxxtest import PROFILE_CODECS
 
 #: (rendition name, profile, layout): every profile `proxx profiles` lists, and DNxHR for Avid
 RENDITIONS = [(profile, profile, "output_dir") for profile in sorted(PROFILE_CODECS)] + [
-    ("avid", "offline_dnxhr_lb_1920x1080", "avid_mxf")]
+    ("avid", "offline_dnxhr_lb_1920x1080", "avid_mxf")
+]
 
 NO_SIMD = """#!/bin/sh
 exec "{real}" -cpuflags 0 "$@"
@@ -24,8 +25,14 @@ def source(tmp_path_factory):
     from proxx_engine_ffmpeg.testmedia import make_source
 
     # larger than every profile's box, so every rendition's scaler resamples; a stereo and a mono track
-    return make_source(tmp_path_factory.mktemp("media") / "A001_C001.mov", size="2048x1152", rate="25/1",
-                       frames=3, timecode="01:00:00:00", audio=(2, 1))
+    return make_source(
+        tmp_path_factory.mktemp("media") / "A001_C001.mov",
+        size="2048x1152",
+        rate="25/1",
+        frames=3,
+        timecode="01:00:00:00",
+        audio=(2, 1),
+    )
 
 
 def _doc(source, **keys):
@@ -49,8 +56,17 @@ def single(source, tmp_path_factory):
         out = root / name
         out.mkdir()
         job = root / f"{name}.json"
-        job.write_text(json.dumps(_doc(source, output_dir=str(out), proxy_profile=profile,
-                                                     layout=layout, output_name_template="{source_name}")))
+        job.write_text(
+            json.dumps(
+                _doc(
+                    source,
+                    output_dir=str(out),
+                    proxy_profile=profile,
+                    layout=layout,
+                    output_name_template="{source_name}",
+                )
+            )
+        )
         r = run_cli("run", job, "--max-workers", 1)
         assert r.returncode == 0, r.stderr
         digests[name] = _digests(r.json()["clips"][0])
@@ -61,8 +77,15 @@ def _renditions_run(source, root, proxx, write_job, env=None):
     renditions = []
     for name, profile, layout in RENDITIONS:
         (root / name).mkdir(parents=True)
-        renditions.append({"name": name, "proxy_profile": profile, "layout": layout, "output_dir": str(root / name),
-                           "output_name_template": "{source_name}"})
+        renditions.append(
+            {
+                "name": name,
+                "proxy_profile": profile,
+                "layout": layout,
+                "output_dir": str(root / name),
+                "output_name_template": "{source_name}",
+            }
+        )
     r = proxx("run", write_job(_doc(source, renditions=renditions)), "--max-workers", 1, env_extra=env)
     assert r.returncode == 0, r.stderr
     return r.json()["clips"]
@@ -92,23 +115,38 @@ def test_renditions_without_simd_are_the_single_jobs_bytes(source, single, proxx
 
 def test_renditions_with_a_look_and_burn_in_are_the_single_jobs_bytes(source, proxx, write_job, tmp_path):
     """The look's files (a saturation LUT per rendition) and the burn-in are each rendition's own."""
-    extra = {"look": {"cdl": {"slope": [1.1, 1.0, 0.9], "offset": [0.0, 0.01, 0.0], "power": [1.0, 1.0, 1.0],
-                              "saturation": 0.37}},
-             "burn_in": [{"text": "{timecode} {source_name}", "position": "bottom_left"}]}
+    extra = {
+        "look": {
+            "cdl": {"slope": [1.1, 1.0, 0.9], "offset": [0.0, 0.01, 0.0], "power": [1.0, 1.0, 1.0], "saturation": 0.37}
+        },
+        "burn_in": [{"text": "{timecode} {source_name}", "position": "bottom_left"}],
+    }
     chosen = [("prores", "offline_prores_proxy_1920x1080"), ("review", "offline_h264_1280x720")]
     single = {}
     for name, profile in chosen:
         out = tmp_path / "single" / name
         out.mkdir(parents=True)
-        r = proxx("run", write_job(_doc(source, output_dir=str(out), proxy_profile=profile,
-                                        output_name_template="{source_name}", **extra)), "--max-workers", 1)
+        r = proxx(
+            "run",
+            write_job(
+                _doc(source, output_dir=str(out), proxy_profile=profile, output_name_template="{source_name}", **extra)
+            ),
+            "--max-workers",
+            1,
+        )
         assert r.returncode == 0, r.stderr
         single[name] = _digests(r.json()["clips"][0])
     renditions = []
     for name, profile in chosen:
         (tmp_path / "together" / name).mkdir(parents=True)
-        renditions.append({"name": name, "proxy_profile": profile, "output_dir": str(tmp_path / "together" / name),
-                           "output_name_template": "{source_name}"})
+        renditions.append(
+            {
+                "name": name,
+                "proxy_profile": profile,
+                "output_dir": str(tmp_path / "together" / name),
+                "output_name_template": "{source_name}",
+            }
+        )
     r = proxx("run", write_job(_doc(source, renditions=renditions, **extra)), "--max-workers", 1)
     assert r.returncode == 0, r.stderr
     clips = r.json()["clips"]

@@ -32,13 +32,18 @@ def _await_ping(client, proc, what: str) -> None:
 def redis_server(tmp_path_factory):
     exe = shutil.which("redis-server")
     if exe is None:
-        pytest.skip("SKIPPED LOUDLY: redis-server is not installed (apt-get install -y redis-server); "
-                    "the fleet tests need a real Redis")
+        pytest.skip(
+            "SKIPPED LOUDLY: redis-server is not installed (apt-get install -y redis-server); "
+            "the fleet tests need a real Redis"
+        )
     pytest.importorskip("celery", reason="proxx-fleet's dependencies (celery[redis]) are not installed")
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     import redis
 
     _await_ping(redis.Redis(host="127.0.0.1", port=port), proc, "redis-server")
@@ -60,28 +65,97 @@ def secure_redis(tmp_path_factory):
         pytest.skip("SKIPPED LOUDLY: redis-server and openssl are needed for the transport security tests")
     pytest.importorskip("celery", reason="proxx-fleet's dependencies are not installed")
     d = tmp_path_factory.mktemp("secure-redis")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=proxx test CA", cwd=d)
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-             "-subj", "/CN=127.0.0.1", cwd=d)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=proxx test CA",
+        cwd=d,
+    )
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+        cwd=d,
+    )
     (d / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", "server.pem", "-days", "2", "-extfile", "san.cnf", cwd=d)
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+        cwd=d,
+    )
     (d / "users.acl").write_text("\n".join(ACL_RULES) + "\n")
     port, tls_port = free_port(), free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--tls-port", str(tls_port), "--bind", "127.0.0.1",
-                             "--tls-cert-file", "server.pem", "--tls-key-file", "server.key",
-                             "--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no", "--aclfile", "users.acl",
-                             "--save", "", "--appendonly", "no", "--dir", str(d)],
-                            cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--port",
+            str(port),
+            "--tls-port",
+            str(tls_port),
+            "--bind",
+            "127.0.0.1",
+            "--tls-cert-file",
+            "server.pem",
+            "--tls-key-file",
+            "server.key",
+            "--tls-ca-cert-file",
+            "ca.pem",
+            "--tls-auth-clients",
+            "no",
+            "--aclfile",
+            "users.acl",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(d),
+        ],
+        cwd=d,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     import redis
 
     auth = f"{ACL_USER}:{ACL_PASSWORD}@127.0.0.1"
     tls_query = f"?ssl_cert_reqs=required&ssl_ca_certs={d / 'ca.pem'}"
-    urls = {"password": f"redis://{auth}:{port}/0", "tls": f"rediss://{auth}:{tls_port}/0{tls_query}",
-            "wrong_password": f"redis://{ACL_USER}:not-the-password@127.0.0.1:{port}/0",
-            "untrusted": f"rediss://{auth}:{tls_port}/0?ssl_cert_reqs=required",
-            "ca": str(d / "ca.pem")}
+    urls = {
+        "password": f"redis://{auth}:{port}/0",
+        "tls": f"rediss://{auth}:{tls_port}/0{tls_query}",
+        "wrong_password": f"redis://{ACL_USER}:not-the-password@127.0.0.1:{port}/0",
+        "untrusted": f"rediss://{auth}:{tls_port}/0?ssl_cert_reqs=required",
+        "ca": str(d / "ca.pem"),
+    }
     _await_ping(redis.Redis.from_url(urls["password"]), proc, "redis-server (ACL, TLS)")
     yield urls
     proc.terminate()

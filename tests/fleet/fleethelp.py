@@ -34,16 +34,37 @@ class Workers:
         self.broker, self.tmp_path = broker, tmp_path
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, *, plugins: str = "ffmpeg", config: Path | None = None, max_workers: int = 1,
-              env: dict | None = None, extra: tuple[str, ...] = (), record_finished: Path | None = None,
-              heartbeat: float = HEARTBEAT) -> subprocess.Popen:
+    def start(
+        self,
+        name: str,
+        *,
+        plugins: str = "ffmpeg",
+        config: Path | None = None,
+        max_workers: int = 1,
+        env: dict | None = None,
+        extra: tuple[str, ...] = (),
+        record_finished: Path | None = None,
+        heartbeat: float = HEARTBEAT,
+    ) -> subprocess.Popen:
         """``record_finished``: run the worker with a proxx_job_finished recorder (recording_worker.py)
         appending one JSON line per call to that file."""
         from proxx_fleet.store import Store
 
         entry = ["-m", "proxx_cli"] if record_finished is None else [str(RECORDING_WORKER)]
-        argv = [sys.executable, *entry, "worker", "--broker", self.broker, "--name", name,
-                "--heartbeat", str(heartbeat), "--max-workers", str(max_workers), *extra]
+        argv = [
+            sys.executable,
+            *entry,
+            "worker",
+            "--broker",
+            self.broker,
+            "--name",
+            name,
+            "--heartbeat",
+            str(heartbeat),
+            "--max-workers",
+            str(max_workers),
+            *extra,
+        ]
         if record_finished is not None:
             env = {**(env or {}), "PROXX_TEST_FINISHED_LOG": str(record_finished)}
         if config is not None:
@@ -51,8 +72,9 @@ class Workers:
         full_env = {**os.environ, "PROXX_LOAD_PLUGINS": plugins, **(env or {})}
         full_env.pop("PROXX_CONFIG", None)
         log = open(self.tmp_path / f"worker-{name}.log", "wb")
-        proc = subprocess.Popen(argv, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         self.procs[name] = proc
         store = Store(self.broker)
         deadline = time.monotonic() + 60

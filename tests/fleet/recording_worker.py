@@ -17,8 +17,13 @@ class Recorder:
 
     @hookimpl
     def proxx_job_finished(self, result):
-        line = {"job_id": result.job_id, "status": result.status, "pid": os.getpid(),
-                "deliverables": [d.name for d in result.deliverables], "clips": len(result.clips)}
+        line = {
+            "job_id": result.job_id,
+            "status": result.status,
+            "pid": os.getpid(),
+            "deliverables": [d.name for d in result.deliverables],
+            "clips": len(result.clips),
+        }
         with open(os.environ["PROXX_TEST_FINISHED_LOG"], "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
 

@@ -30,12 +30,19 @@ def sidecar_bytes(folder: Path, job_id: str) -> dict[str, bytes]:
     return {ext: (folder / f"{job_id}.{ext}").read_bytes() for ext in SIDECARS}
 
 
-def test_a_fleet_job_writes_the_sidecars_of_proxx_run_and_fires_job_finished_once(workers, fleet, proxx, media,
-                                                                                    tmp_path, write_job):
+def test_a_fleet_job_writes_the_sidecars_of_proxx_run_and_fires_job_finished_once(
+    workers, fleet, proxx, media, tmp_path, write_job
+):
     out = tmp_path / "out"
     out.mkdir()
-    doc = job_doc([media("a.mov"), media("b.mov", frames=4)], out, jobspec_version="1.1.0", job_id="deliver-1",
-                  deliverables=list(SIDECARS), overwrite=True)
+    doc = job_doc(
+        [media("a.mov"), media("b.mov", frames=4)],
+        out,
+        jobspec_version="1.1.0",
+        job_id="deliver-1",
+        deliverables=list(SIDECARS),
+        overwrite=True,
+    )
     job = write_job(doc)
     ran = proxx("run", job, env_extra={"PROXX_LOAD_PLUGINS": SINKS})
     assert ran.returncode == 0, ran.stderr
@@ -52,11 +59,13 @@ def test_a_fleet_job_writes_the_sidecars_of_proxx_run_and_fires_job_finished_onc
     assert res.returncode == 0, res.stderr
     result = res.json()
     assert [(d["name"], d["path"], d["error"]) for d in result["deliverables"]] == [
-        (ext, str(out / f"deliver-1.{ext}"), None) for ext in SIDECARS]
+        (ext, str(out / f"deliver-1.{ext}"), None) for ext in SIDECARS
+    ]
     assert sidecar_bytes(out, "deliver-1") == by_run
     assert {c["output"]["path"]: c["output"]["sha256"] for c in result["clips"]} == proxies_by_run
     assert [(c["job_id"], c["status"], c["deliverables"], c["clips"]) for c in finished_calls(calls)] == [
-        ("deliver-1", "COMPLETED", list(SIDECARS), 2)]
+        ("deliver-1", "COMPLETED", list(SIDECARS), 2)
+    ]
     assert result["timing"]["fleet"]["finished_by"] in ("node-1", "node-2")
     assert fleet("wait", job_id, "--timeout", "5").json() == result  # a second wait reads the same result
     assert len(finished_calls(calls)) == 1
@@ -83,14 +92,22 @@ def test_many_finishers_at_once_run_the_end_of_job_exactly_once(broker, fleet, m
     engines = load_engines([ffmpeg_plugin, Recorder()], entry_points=False)
     store = Store(broker)
     doc = job_doc([media("a.mov")], tmp_path, job_id="race-1")
-    store.create_job("race-1", document=doc, engines=["ffmpeg"], queues=["proxx.v1.ffmpeg"],
-                     submitted_at="2026-01-01T00:00:00.000Z", submitter="test")
+    store.create_job(
+        "race-1",
+        document=doc,
+        engines=["ffmpeg"],
+        queues=["proxx.v1.ffmpeg"],
+        submitted_at="2026-01-01T00:00:00.000Z",
+        submitter="test",
+    )
     from proxx_fleet.clips import failed_clip, node_record
 
     assert store.claim("race-1", 1, "w", 5.0, "2026-01-01T00:00:00.000Z")
     assert end_job(store, "race-1", engines, by="early") is None  # a clip still running: nobody ends it
-    payload = {"clip": failed_clip(doc, 1, "ffmpeg", "engine_failed", "boom", node_record("w", doc, 1)),
-               "environment": None}
+    payload = {
+        "clip": failed_clip(doc, 1, "ffmpeg", "engine_failed", "boom", node_record("w", doc, 1)),
+        "environment": None,
+    }
     assert store.finish("race-1", 1, "w", payload)
     barrier = threading.Barrier(8)
     winners: list[str] = []
@@ -111,8 +128,9 @@ def test_many_finishers_at_once_run_the_end_of_job_exactly_once(broker, fleet, m
     assert fleet("wait", "race-1", "--timeout", "5").json() == final
 
 
-def test_a_killed_worker_is_noticed_by_the_fleet_itself_within_three_heartbeats(workers, broker, media, tmp_path,
-                                                                                  write_job, fleet):
+def test_a_killed_worker_is_noticed_by_the_fleet_itself_within_three_heartbeats(
+    workers, broker, media, tmp_path, write_job, fleet
+):
     """Nobody runs `status` or `wait`: the surviving worker reaps the dead one's clip, records it
     `worker_lost`, and runs the job's end of job."""
     import redis
@@ -124,8 +142,9 @@ def test_a_killed_worker_is_noticed_by_the_fleet_itself_within_three_heartbeats(
     env = {"PROXX_FFMPEG": str(wrapper)}
     (tmp_path / "out").mkdir()
     calls = tmp_path / "finished.jsonl"
-    procs = {name: workers.start(name, env=env, record_finished=calls, heartbeat=HEARTBEAT)
-             for name in ("node-1", "node-2")}
+    procs = {
+        name: workers.start(name, env=env, record_finished=calls, heartbeat=HEARTBEAT) for name in ("node-1", "node-2")
+    }
     job_id = submit(fleet, write_job(job_doc([media("a.mov")], tmp_path / "out", job_id="reap-1")))
     r = redis.Redis.from_url(broker, decode_responses=True)
     store = Store(broker)
@@ -160,14 +179,15 @@ def test_a_worker_logs_one_json_line_per_clip_event_and_no_uid_advice(workers, f
     import imageio_ffmpeg
 
     failing = tmp_path / "ffmpeg-fails-bad"
-    failing.write_text("#!/bin/sh\n"
-                       "case \"$*\" in *bad.mov*proxx-partial*) echo 'simulated encoder crash' >&2; exit 1;; esac\n"
-                       f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n")
+    failing.write_text(
+        "#!/bin/sh\n"
+        "case \"$*\" in *bad.mov*proxx-partial*) echo 'simulated encoder crash' >&2; exit 1;; esac\n"
+        f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n"
+    )
     failing.chmod(0o755)
     (tmp_path / "out").mkdir()
     workers.start("logger", env={"PROXX_FFMPEG": str(failing)}, extra=("--log-format", "json"))
-    job_id = submit(fleet, write_job(job_doc([media("good.mov"), media("bad.mov")], tmp_path / "out",
-                                             job_id="log-1")))
+    job_id = submit(fleet, write_job(job_doc([media("good.mov"), media("bad.mov")], tmp_path / "out", job_id="log-1")))
     res = fleet("wait", job_id, "--timeout", "60")
     assert res.returncode == 3, res.stderr
     deadline = time.monotonic() + 10
@@ -195,11 +215,21 @@ def test_an_end_of_job_that_raises_still_leaves_wait_a_result(broker, fleet, med
 
     store = Store(broker)
     doc = job_doc([media("a.mov")], tmp_path, job_id="bug-1")
-    store.create_job("bug-1", document=doc, engines=["ffmpeg"], queues=["proxx.v1.ffmpeg"],
-                     submitted_at="2026-01-01T00:00:00.000Z", submitter="test")
+    store.create_job(
+        "bug-1",
+        document=doc,
+        engines=["ffmpeg"],
+        queues=["proxx.v1.ffmpeg"],
+        submitted_at="2026-01-01T00:00:00.000Z",
+        submitter="test",
+    )
     assert store.claim("bug-1", 1, "w", 5.0, "2026-01-01T00:00:00.000Z")
-    store.finish("bug-1", 1, "w", {"clip": failed_clip(doc, 1, "ffmpeg", "engine_failed", "boom",
-                                                       node_record("w", doc, 1)), "environment": None})
+    store.finish(
+        "bug-1",
+        1,
+        "w",
+        {"clip": failed_clip(doc, 1, "ffmpeg", "engine_failed", "boom", node_record("w", doc, 1)), "environment": None},
+    )
 
     def broken(*_args, **_kwargs):
         raise KeyError("a bug")
@@ -220,16 +250,24 @@ def test_exactly_one_finishing_clip_sees_that_it_was_the_jobs_last(broker, media
 
     store = Store(broker)
     doc = job_doc([media("a.mov")] * 8, tmp_path, job_id="count-1")
-    store.create_job("count-1", document=doc, engines=["ffmpeg"] * 8, queues=["q"] * 8,
-                     submitted_at="2026-01-01T00:00:00.000Z", submitter="test")
+    store.create_job(
+        "count-1",
+        document=doc,
+        engines=["ffmpeg"] * 8,
+        queues=["q"] * 8,
+        submitted_at="2026-01-01T00:00:00.000Z",
+        submitter="test",
+    )
     for i in range(1, 9):
         assert store.claim("count-1", i, f"w{i}", 5.0, "2026-01-01T00:00:00.000Z")
     barrier = threading.Barrier(8)
     seen: list[int] = []
 
     def finish(i: int) -> None:
-        payload = {"clip": failed_clip(doc, i, "ffmpeg", "engine_failed", "x", node_record(f"w{i}", doc, i)),
-                   "environment": None}
+        payload = {
+            "clip": failed_clip(doc, i, "ffmpeg", "engine_failed", "x", node_record(f"w{i}", doc, i)),
+            "environment": None,
+        }
         s = Store(broker)
         barrier.wait()
         seen.append(s.finish("count-1", i, f"w{i}", payload))

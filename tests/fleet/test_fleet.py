@@ -23,9 +23,11 @@ def counting_ffmpeg(tmp_path: Path, *, sleep: float = 0.0, name: str = "ffmpeg-c
     for every encode it starts, then optionally sleeps: execution counts independent of Proxx."""
     counter = tmp_path / f"{name}.runs"
     script = tmp_path / name
-    script.write_text("#!/bin/sh\n"
-                      f"case \"$*\" in *proxx-partial*) echo $$ >> '{counter}'; sleep {sleep};; esac\n"
-                      f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n")
+    script.write_text(
+        "#!/bin/sh\n"
+        f"case \"$*\" in *proxx-partial*) echo $$ >> '{counter}'; sleep {sleep};; esac\n"
+        f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n"
+    )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script, counter
 
@@ -56,8 +58,7 @@ def submit(fleet, job: Path) -> str:
     return res.stdout.strip()
 
 
-def test_two_workers_take_only_their_clips_and_one_result_merges_both(workers, fleet, media, tmp_path,
-                                                                       write_job):
+def test_two_workers_take_only_their_clips_and_one_result_merges_both(workers, fleet, media, tmp_path, write_job):
     from proxx_engine_imageseq.samples import make_sequence
 
     shared = tmp_path / "shared"  # the submitter's view of the storage
@@ -84,7 +85,10 @@ def test_two_workers_take_only_their_clips_and_one_result_merges_both(workers, f
     jsonschema.validate(result, load_schema("result-1.0.json"))
     assert result["status"] == "COMPLETED" and result["exit_code"] == 0
     assert [(c["index"], c["engine"], c["node"]["name"]) for c in result["clips"]] == [
-        (1, "ffmpeg", "node-a"), (2, "imageseq", "node-b"), (3, "ffmpeg", "node-a")]
+        (1, "ffmpeg", "node-a"),
+        (2, "imageseq", "node-b"),
+        (3, "ffmpeg", "node-a"),
+    ]
     first = result["clips"][0]
     assert first["node"]["submitted"] == {"source": str(shared / "a.mov"), "output_dir": str(shared / "out")}
     assert first["node"]["mapped"] == {"source": str(node_a / "a.mov"), "output_dir": str(node_a / "out")}
@@ -99,8 +103,13 @@ def test_submit_is_refused_when_no_live_worker_can_take_a_clip(workers, fleet, m
 
     workers.start("ffmpeg-only", plugins="ffmpeg")
     (tmp_path / "out").mkdir()
-    job = write_job(job_doc([media("a.mov"), make_sequence(tmp_path / "seq", frames=3, frame_rate="24")],
-                            tmp_path / "out", job_id="nobody"))
+    job = write_job(
+        job_doc(
+            [media("a.mov"), make_sequence(tmp_path / "seq", frames=3, frame_rate="24")],
+            tmp_path / "out",
+            job_id="nobody",
+        )
+    )
     res = fleet("submit", job)
     assert res.returncode == 1
     assert "/sources/1" in res.stderr and "imageseq" in res.stderr and "ffmpeg-only" in res.stderr
@@ -178,8 +187,15 @@ def test_require_builds_only_goes_to_nodes_with_that_build(workers, fleet, media
     (tmp_path / "out").mkdir()
     workers.start("other-build", env={"PROXX_FFMPEG": str(other)})
     sha = binary_sha256(imageio_ffmpeg.get_ffmpeg_exe())
-    job = write_job(job_doc([media("a.mov")], tmp_path / "out", jobspec_version="1.1.0",
-                            require_builds={"ffmpeg": sha}, job_id="builds-1"))
+    job = write_job(
+        job_doc(
+            [media("a.mov")],
+            tmp_path / "out",
+            jobspec_version="1.1.0",
+            require_builds={"ffmpeg": sha},
+            job_id="builds-1",
+        )
+    )
     res = fleet("submit", job)
     assert res.returncode == 1
     assert "other-build" in res.stderr and "/require_builds/ffmpeg" in res.stderr
@@ -225,8 +241,10 @@ def test_fleet_commands_without_proxx_fleet_say_what_to_install(proxx):
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['proxx_fleet'] = None; sys.modules['proxx_fleet.cli'] = None\n"
-            "from proxx_cli.main import main; raise SystemExit(main(['submit', 'job.json', '--broker', 'x']))")
+    code = (
+        "import sys; sys.modules['proxx_fleet'] = None; sys.modules['proxx_fleet.cli'] = None\n"
+        "from proxx_cli.main import main; raise SystemExit(main(['submit', 'job.json', '--broker', 'x']))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "pip install ./proxx_fleet" in proc.stderr
 
@@ -245,9 +263,7 @@ def test_submit_without_broker_is_a_usage_error(proxx, tmp_path):
     assert res.returncode == 1 and "PROXX_BROKER" in res.stderr
 
 
-
-def test_fail_clip_queues_the_makeable_clips_and_reports_the_refused_one(workers, fleet, media, tmp_path,
-                                                                         write_job):
+def test_fail_clip_queues_the_makeable_clips_and_reports_the_refused_one(workers, fleet, media, tmp_path, write_job):
     """`"unsupported_sources": "fail_clip"` on a fleet, as `proxx run`: the clip no engine can make is
     FAILED at submission (no task is sent for it), the others run; the result is PARTIAL (exit 3)."""
     import jsonschema
@@ -256,8 +272,16 @@ def test_fail_clip_queues_the_makeable_clips_and_reports_the_refused_one(workers
     (tmp_path / "out").mkdir()
     good = media("good.mov", size="256x144", rate="25/1", frames=5)
     interlaced = media("interlaced.mov", size="256x144", rate="25/1", frames=4, field_order="tt")
-    job = write_job(job_doc([interlaced, good], tmp_path / "out", profile="offline_dnxhr_lb_1920x1080",
-                            jobspec_version="1.1.0", unsupported_sources="fail_clip", job_id="partial-1"))
+    job = write_job(
+        job_doc(
+            [interlaced, good],
+            tmp_path / "out",
+            profile="offline_dnxhr_lb_1920x1080",
+            jobspec_version="1.1.0",
+            unsupported_sources="fail_clip",
+            job_id="partial-1",
+        )
+    )
     res = fleet("submit", job)
     assert res.returncode == 0, res.stderr
     assert "1 clip(s) queued" in res.stderr and "1 refused" in res.stderr and "refused clip 1" in res.stderr
@@ -267,14 +291,18 @@ def test_fail_clip_queues_the_makeable_clips_and_reports_the_refused_one(workers
     jsonschema.validate(result, load_schema("result-1.0.json"))
     refused, made = result["clips"]
     assert result["status"] == "PARTIAL"
-    assert (refused["status"], refused["failure"]["category"], refused["engine"]) == ("FAILED", "unsupported_source",
-                                                                                      None)
+    assert (refused["status"], refused["failure"]["category"], refused["engine"]) == (
+        "FAILED",
+        "unsupported_source",
+        None,
+    )
     assert refused["failure"]["message"].startswith("refused at validation: ") and refused["commands"] == []
     assert (made["status"], made["node"]["name"]) == ("COMPLETED", "node-a")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good_proxy.mxf"]
     # without fail_clip the same job is refused whole, nothing queued
-    strict = write_job(job_doc([interlaced, good], tmp_path / "out", profile="offline_dnxhr_lb_1920x1080",
-                               job_id="strict-1"))
+    strict = write_job(
+        job_doc([interlaced, good], tmp_path / "out", profile="offline_dnxhr_lb_1920x1080", job_id="strict-1")
+    )
     res = fleet("submit", strict)
     assert res.returncode == 1 and "/sources/0" in res.stderr
     assert fleet("status", "strict-1").returncode == 1
@@ -288,27 +316,37 @@ def test_a_late_high_priority_job_starts_before_queued_low_ones(workers, fleet, 
     from proxx_fleet.store import Store
 
     slow_first = tmp_path / "ffmpeg-slow-first"  # the first low clip runs long enough to submit the high job
-    slow_first.write_text("#!/bin/sh\n"
-                          "case \"$*\" in *low0*proxx-partial*) sleep 4;; esac\n"
-                          f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n")
+    slow_first.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *low0*proxx-partial*) sleep 4;; esac\n'
+        f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n"
+    )
     slow_first.chmod(0o755)
     (tmp_path / "out").mkdir()
     workers.start("one-slot", env={"PROXX_FFMPEG": str(slow_first)})
     store = Store(broker)
     lows = [media(f"low{i}.mov") for i in range(4)]
-    low = submit(fleet, write_job(job_doc(lows, tmp_path / "out", jobspec_version="1.2.0", priority="low",
-                                          job_id="low-1")))
+    low = submit(
+        fleet, write_job(job_doc(lows, tmp_path / "out", jobspec_version="1.2.0", priority="low", job_id="low-1"))
+    )
     deadline = time.monotonic() + 30
     while store.r.hget(store.k("clip", low, 1), "state") != "running":
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    high = submit(fleet, write_job(job_doc([media("urgent.mov")], tmp_path / "out", jobspec_version="1.2.0",
-                                           priority="high", job_id="high-1")))
+    high = submit(
+        fleet,
+        write_job(
+            job_doc([media("urgent.mov")], tmp_path / "out", jobspec_version="1.2.0", priority="high", job_id="high-1")
+        ),
+    )
     assert store.r.hget(store.k("clip", low, 1), "state") == "running", "the first low clip ended too early"
     assert fleet("wait", low, "--timeout", "60").returncode == 0
     assert fleet("wait", high, "--timeout", "60").returncode == 0
-    started = sorted((store.r.hget(store.k("clip", job, i), "started_at"), f"{job}#{i}")
-                     for job, n in ((low, 4), (high, 1)) for i in range(1, n + 1))
+    started = sorted(
+        (store.r.hget(store.k("clip", job, i), "started_at"), f"{job}#{i}")
+        for job, n in ((low, 4), (high, 1))
+        for i in range(1, n + 1)
+    )
     assert [name for _, name in started] == ["low-1#1", "high-1#1", "low-1#2", "low-1#3", "low-1#4"]
 
 

@@ -26,10 +26,12 @@ def slow_ffmpeg(tmp_path: Path, name: str, seconds: float) -> tuple[Path, Path]:
     (so the other node has time to take a chunk, or to be killed in the middle of one)."""
     marks = tmp_path / f"{name}.chunks"
     script = tmp_path / name
-    script.write_text("#!/bin/sh\n"
-                      f"case \"$*\" in *.chunk000*) echo \"$*\" | grep -o 'chunk000[0-9]' >> '{marks}'; "
-                      f"sleep {seconds};; esac\n"
-                      f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n")
+    script.write_text(
+        "#!/bin/sh\n"
+        f"case \"$*\" in *.chunk000*) echo \"$*\" | grep -o 'chunk000[0-9]' >> '{marks}'; "
+        f"sleep {seconds};; esac\n"
+        f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n"
+    )
     script.chmod(0o755)
     return script, marks
 
@@ -64,8 +66,9 @@ def single_pass_sha256(proxx, write_job, source, tmp_path) -> str:
     return r.json()["clips"][0]["output"]["sha256"]
 
 
-def test_chunks_run_on_two_nodes_and_join_to_the_single_pass_file(workers, fleet, proxx, long_clip, tmp_path,
-                                                                  write_job):
+def test_chunks_run_on_two_nodes_and_join_to_the_single_pass_file(
+    workers, fleet, proxx, long_clip, tmp_path, write_job
+):
     ffmpeg_a, marks_a = slow_ffmpeg(tmp_path, "ffmpeg-a", 1.5)
     ffmpeg_b, marks_b = slow_ffmpeg(tmp_path, "ffmpeg-b", 1.5)
     workers.start("node-a", env={**CHUNKED, "PROXX_FFMPEG": str(ffmpeg_a)})

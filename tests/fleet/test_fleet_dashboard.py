@@ -22,8 +22,7 @@ def _wait(reader, predicate, what, timeout=30):
     raise AssertionError(f"timed out waiting for {what}: {snap}")
 
 
-def test_fleet_reader_shows_workers_running_clips_and_followed_jobs(workers, fleet, broker, media, tmp_path,
-                                                                     write_job):
+def test_fleet_reader_shows_workers_running_clips_and_followed_jobs(workers, fleet, broker, media, tmp_path, write_job):
     wrapper, _ = counting_ffmpeg(tmp_path, sleep=3)
     workers.start("node-a", env={"PROXX_FFMPEG": str(wrapper)})
     out = tmp_path / "out"

@@ -23,8 +23,9 @@ def test_a_killed_worker_is_announced_as_worker_lost(workers, fleet, media, tmp_
     wrapper, _ = counting_ffmpeg(tmp_path, sleep=30)
     env = {"PROXX_FFMPEG": str(wrapper)}
     (tmp_path / "out").mkdir()
-    procs = {name: workers.start(name, plugins="ffmpeg,notify", config=config, env=env)
-             for name in ("node-1", "node-2")}
+    procs = {
+        name: workers.start(name, plugins="ffmpeg,notify", config=config, env=env) for name in ("node-1", "node-2")
+    }
     job_id = submit(fleet, write_job(job_doc([media("a.mov")], tmp_path / "out", job_id="lost-1")))
     victim = wait_for_state(fleet, job_id, 1, "running")["clips"][0]["node"]
     os.killpg(procs[victim].pid, signal.SIGKILL)  # the worker and its encoder

@@ -45,8 +45,9 @@ def test_status_and_wait_announce_a_worker_lost_mid_clip(workers, fleet, media, 
     doc = res.json()
     lost = doc["clips"][0]["lost"]
     assert lost["worker"] == victim and lost["recorded_by"] == survivor and re.fullmatch(STAMP, lost["at"])
-    assert doc["lost_workers"] == [{"worker": victim, "at": lost["at"], "recorded_by": survivor,
-                                    "clips": [{"index": 1, "source": str(src)}]}]
+    assert doc["lost_workers"] == [
+        {"worker": victim, "at": lost["at"], "recorded_by": survivor, "clips": [{"index": 1, "source": str(src)}]}
+    ]
     said = f"worker {victim} was lost (recorded at {lost['at']} by {survivor}) while running clip 1 ({src})"
     assert said in res.stderr, res.stderr
 
@@ -60,7 +61,8 @@ def test_status_and_wait_announce_a_worker_lost_mid_clip(workers, fleet, media, 
 
 
 def test_a_running_clip_without_heartbeat_is_recorded_lost_by_the_command_that_noticed_it(
-        workers, fleet, media, tmp_path, write_job, broker):
+    workers, fleet, media, tmp_path, write_job, broker
+):
     """With no other worker alive, `proxx status` itself notices the expired heartbeat and says so."""
     wrapper, _ = counting_ffmpeg(tmp_path, sleep=6)
     (tmp_path / "out").mkdir()

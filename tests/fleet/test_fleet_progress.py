@@ -22,9 +22,11 @@ pytestmark = pytest.mark.timeout(120)
 def realtime_ffmpeg(tmp_path: Path) -> Path:
     """FFmpeg reading its input at native rate (``-re``) for encodes: a 4 s clip takes 4 s."""
     script = tmp_path / "ffmpeg-realtime"
-    script.write_text("#!/bin/sh\n"
-                      f"case \"$*\" in *proxx-partial*) exec '{imageio_ffmpeg.get_ffmpeg_exe()}' -re \"$@\";; esac\n"
-                      f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n")
+    script.write_text(
+        "#!/bin/sh\n"
+        f'case "$*" in *proxx-partial*) exec \'{imageio_ffmpeg.get_ffmpeg_exe()}\' -re "$@";; esac\n'
+        f"exec '{imageio_ffmpeg.get_ffmpeg_exe()}' \"$@\"\n"
+    )
     script.chmod(0o755)
     return script
 
@@ -32,8 +34,12 @@ def realtime_ffmpeg(tmp_path: Path) -> Path:
 def test_status_gives_each_running_clip_its_percent_and_eta(workers, fleet, media, tmp_path, write_job):
     (tmp_path / "out").mkdir()
     workers.start("steady", env={"PROXX_FFMPEG": str(realtime_ffmpeg(tmp_path))})
-    job_id = submit(fleet, write_job(job_doc([media("long.mov", frames=100), media("next.mov", frames=3)],
-                                             tmp_path / "out", job_id="progress-1")))
+    job_id = submit(
+        fleet,
+        write_job(
+            job_doc([media("long.mov", frames=100), media("next.mov", frames=3)], tmp_path / "out", job_id="progress-1")
+        ),
+    )
     deadline = time.monotonic() + 30
     while True:
         doc = status(fleet, job_id)
@@ -51,14 +57,19 @@ def test_status_gives_each_running_clip_its_percent_and_eta(workers, fleet, medi
     assert [(c["percent"], c["eta_seconds"]) for c in done["clips"]] == [(100.0, 0.0)] * 2
 
 
-def test_wait_on_a_terminal_shows_the_job_moving_and_nothing_on_a_pipe(workers, broker, fleet, media, tmp_path,
-                                                                        write_job):
+def test_wait_on_a_terminal_shows_the_job_moving_and_nothing_on_a_pipe(
+    workers, broker, fleet, media, tmp_path, write_job
+):
     (tmp_path / "out").mkdir()
     workers.start("steady", env={"PROXX_FFMPEG": str(realtime_ffmpeg(tmp_path))})
     job_id = submit(fleet, write_job(job_doc([media("long.mov", frames=75)], tmp_path / "out", job_id="progress-2")))
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "proxx_cli", "wait", job_id, "--broker", broker, "--timeout", "60"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxx_cli", "wait", job_id, "--broker", broker, "--timeout", "60"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+    )
     os.close(follower)
     shown = drain_pty(leader).decode(errors="replace")
     os.close(leader)

@@ -12,11 +12,15 @@ def test_submit_refuses_renditions(media, outdir):
     from proxx_core.support.plugins import load_engines
     from proxx_fleet.submit import plan_submission
 
-    doc = {"jobspec_version": "1.2.0", "sources": [str(media("A.mov"))], "output_dir": str(outdir),
-           "renditions": [{"name": "a", "proxy_profile": "offline_prores_proxy_1920x1080",
-                           "output_name_template": "{source_name}"},
-                          {"name": "b", "proxy_profile": "offline_h264_1280x720",
-                           "output_name_template": "{source_name}"}]}
+    doc = {
+        "jobspec_version": "1.2.0",
+        "sources": [str(media("A.mov"))],
+        "output_dir": str(outdir),
+        "renditions": [
+            {"name": "a", "proxy_profile": "offline_prores_proxy_1920x1080", "output_name_template": "{source_name}"},
+            {"name": "b", "proxy_profile": "offline_h264_1280x720", "output_name_template": "{source_name}"},
+        ],
+    }
     sub = plan_submission(doc, load_engines())
     assert sub.job_id is None
     assert [p.path for p in sub.problems] == ["/renditions"]

@@ -27,8 +27,7 @@ def allowed(tmp_path):
     return config, media_dir, out_dir, outside
 
 
-def test_clips_outside_the_allowed_roots_are_refused_and_never_run(workers, fleet, media, tmp_path, write_job,
-                                                                    allowed):
+def test_clips_outside_the_allowed_roots_are_refused_and_never_run(workers, fleet, media, tmp_path, write_job, allowed):
     config, media_dir, out_dir, outside = allowed
     wrapper, counter = counting_ffmpeg(tmp_path)
     workers.start("strict", config=config, env={"PROXX_FFMPEG": str(wrapper)})
@@ -63,12 +62,16 @@ def test_clips_outside_the_allowed_roots_are_refused_and_never_run(workers, flee
     res = fleet("wait", "p-ok", "--timeout", "60")
     assert res.returncode == 0, res.stderr
     assert runs(counter) == 1 and [p.name for p in out_dir.iterdir()] == ["in_proxy.mov"]
-    assert fleet("workers").json()["workers"][0]["allow"] == {"sources": [str(media_dir)], "looks": [],
-                                                              "outputs": [str(out_dir)]}
+    assert fleet("workers").json()["workers"][0]["allow"] == {
+        "sources": [str(media_dir)],
+        "looks": [],
+        "outputs": [str(out_dir)],
+    }
 
 
-def test_a_layout_that_writes_outside_the_allowed_outputs_is_refused_before_the_encode(workers, fleet, media,
-                                                                                       tmp_path, write_job, allowed):
+def test_a_layout_that_writes_outside_the_allowed_outputs_is_refused_before_the_encode(
+    workers, fleet, media, tmp_path, write_job, allowed
+):
     """proxy_subfolder writes next to the source: the planned files are checked, not only output_dir."""
     config, media_dir, out_dir, _ = allowed
     wrapper, counter = counting_ffmpeg(tmp_path)
@@ -85,12 +88,15 @@ def test_a_layout_that_writes_outside_the_allowed_outputs_is_refused_before_the_
     assert runs(counter) == 0 and not (media_dir / "Proxy").exists()
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ('[allow]\nsource = ["/mnt"]\n', "unknown key(s) source"),
-    ('[allow]\nsources = "/mnt"\n', "allow.sources must be a list"),
-    ('[allow]\noutputs = ["proxies"]\n', "allow.outputs root 'proxies' is not an absolute path"),
-    ('allow = 1\n', "[allow] must be a table"),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('[allow]\nsource = ["/mnt"]\n', "unknown key(s) source"),
+        ('[allow]\nsources = "/mnt"\n', "allow.sources must be a list"),
+        ('[allow]\noutputs = ["proxies"]\n', "allow.outputs root 'proxies' is not an absolute path"),
+        ("allow = 1\n", "[allow] must be a table"),
+    ],
+)
 def test_a_bad_allow_table_names_the_file_and_the_key(tmp_path, text, says):
     config = tmp_path / "node.toml"
     config.write_text(text)

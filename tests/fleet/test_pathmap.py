@@ -11,8 +11,9 @@ from proxx_core.pipeline.pathmap import PathMap, load_node_config, map_document
 
 
 def test_longest_prefix_on_component_boundaries_and_target_separators():
-    m = PathMap.from_mapping({"/Volumes/RAID": "R:\\", "/Volumes/RAID/proxies": "/mnt/proxies",
-                              "/mnt/raid": "/srv/raid"})
+    m = PathMap.from_mapping(
+        {"/Volumes/RAID": "R:\\", "/Volumes/RAID/proxies": "/mnt/proxies", "/mnt/raid": "/srv/raid"}
+    )
     assert m.apply("/Volumes/RAID/day1/A001.mov") == "R:\\day1\\A001.mov"
     assert m.apply("/Volumes/RAID/proxies/x.mov") == "/mnt/proxies/x.mov"
     assert m.apply("/Volumes/RAIDER/x.mov") == "/Volumes/RAIDER/x.mov"  # not a component boundary
@@ -42,12 +43,15 @@ def test_map_document_keeps_the_submitters_job_id():
     assert record["sources"] == [{"submitted": "/Volumes/RAID/a.mov", "mapped": "/mnt/raid/a.mov"}]
 
 
-@pytest.mark.parametrize("text,fragment", [
-    ('[paths]\n"/Volumes/RAID" = "R:\\"\n', "not valid TOML"),
-    ('[paths]\n"relative" = "/mnt/raid"\n', "not an absolute path prefix"),
-    ('[paths]\n"/Volumes/RAID" = "raid"\n', "not an absolute path on this node"),
-    ('[path]\n"/a" = "/b"\n', "unknown key"),
-])
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        ('[paths]\n"/Volumes/RAID" = "R:\\"\n', "not valid TOML"),
+        ('[paths]\n"relative" = "/mnt/raid"\n', "not an absolute path prefix"),
+        ('[paths]\n"/Volumes/RAID" = "raid"\n', "not an absolute path on this node"),
+        ('[path]\n"/a" = "/b"\n', "unknown key"),
+    ],
+)
 def test_bad_node_configs_name_the_file_and_the_fix(tmp_path, text, fragment):
     path = tmp_path / "node.toml"
     path.write_text(text)

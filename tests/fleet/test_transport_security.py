@@ -40,10 +40,13 @@ def test_a_job_runs_with_a_password_and_over_tls(transport, secure, proxx, media
         workers.stop_all()
 
 
-@pytest.mark.parametrize(("url_key", "reason"), [("wrong_password", "invalid username-password pair"),
-                                                 ("untrusted", "CERTIFICATE_VERIFY_FAILED")])
-def test_a_wrong_password_or_untrusted_certificate_is_exit_4_with_the_reason(url_key, reason, secure, proxx,
-                                                                            media, tmp_path, write_job):
+@pytest.mark.parametrize(
+    ("url_key", "reason"),
+    [("wrong_password", "invalid username-password pair"), ("untrusted", "CERTIFICATE_VERIFY_FAILED")],
+)
+def test_a_wrong_password_or_untrusted_certificate_is_exit_4_with_the_reason(
+    url_key, reason, secure, proxx, media, tmp_path, write_job
+):
     url = secure[url_key]
     job = write_job(job_doc([media("a.mov")], tmp_path, job_id="refused"))
     for argv in (("worker", "--heartbeat", "0.3"), ("submit", job), ("workers",), ("status", "x"), ("wait", "x")):

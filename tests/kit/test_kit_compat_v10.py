@@ -20,11 +20,20 @@ class TestContract10Engine(EngineConformance):
     @pytest.fixture
     def sample_sources(self, tmp_path):
         return [
-            Sample(path=make_source(tmp_path / "no tc.mov", video="h264", frames=5, timecode=None, audio=(2,)),
-                   profile="offline_h264_1280x720", frame_rate="24000/1001", frame_count=5),
-            Sample(path=make_source(tmp_path / "-phone.mp4", video="h264", frames=5, timecode=None, audio=(1, 1),
-                                    rate="30"),
-                   profile="offline_h264_1280x720", frame_rate="30/1", frame_count=5),
+            Sample(
+                path=make_source(tmp_path / "no tc.mov", video="h264", frames=5, timecode=None, audio=(2,)),
+                profile="offline_h264_1280x720",
+                frame_rate="24000/1001",
+                frame_count=5,
+            ),
+            Sample(
+                path=make_source(
+                    tmp_path / "-phone.mp4", video="h264", frames=5, timecode=None, audio=(1, 1), rate="30"
+                ),
+                profile="offline_h264_1280x720",
+                frame_rate="30/1",
+                frame_count=5,
+            ),
         ]
 
     @pytest.fixture

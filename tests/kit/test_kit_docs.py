@@ -34,8 +34,11 @@ def test_the_guide_has_marked_blocks(guide):
 _BLOCKS = blocks(GUIDE.read_text(encoding="utf-8")) if GUIDE.exists() else []
 
 
-@pytest.mark.parametrize("kind,path,body", _BLOCKS,
-                         ids=[f"{i}-{kind}-{path.rsplit('/', 1)[-1]}" for i, (kind, path, _) in enumerate(_BLOCKS)])
+@pytest.mark.parametrize(
+    "kind,path,body",
+    _BLOCKS,
+    ids=[f"{i}-{kind}-{path.rsplit('/', 1)[-1]}" for i, (kind, path, _) in enumerate(_BLOCKS)],
+)
 def test_code_block_matches_the_example_package(kind, path, body):
     assert path.startswith(EXAMPLE + "/"), f"{path}: guide examples come from {EXAMPLE}"
     source = (ROOT / path).read_text(encoding="utf-8")
@@ -44,13 +47,19 @@ def test_code_block_matches_the_example_package(kind, path, body):
     else:
         assert body.strip(), f"empty excerpt of {path}"
         assert ("\n" + source).find("\n" + body) >= 0, (
-            f"an excerpt of {path} in the guide is not in the file verbatim (whole lines): update the guide")
+            f"an excerpt of {path} in the guide is not in the file verbatim (whole lines): update the guide"
+        )
 
 
 def test_the_example_package_is_shown(guide):
     shown = {path for _, path, _ in blocks(guide)}
-    for name in ("pyproject.toml", "proxx_engine_imageseq/plugin.py", "proxx_engine_imageseq/engine.py",
-                 "proxx_engine_imageseq/sequence.py", "tests/test_conformance.py"):
+    for name in (
+        "pyproject.toml",
+        "proxx_engine_imageseq/plugin.py",
+        "proxx_engine_imageseq/engine.py",
+        "proxx_engine_imageseq/sequence.py",
+        "tests/test_conformance.py",
+    ):
         assert f"{EXAMPLE}/{name}" in shown, f"the guide does not show {name}"
     engine_code = "".join(body for _, path, body in blocks(guide) if path.endswith("/engine.py"))
     for method in sorted(Engine.__abstractmethods__):
@@ -69,8 +78,16 @@ def test_every_contract_method_hook_and_category_is_documented(guide):
 
 
 def test_every_kit_fixture_is_documented(guide):
-    for name in ("engine", "sample_sources", "unreadable_source", "plugin", "entry_point", "break_source",
-                 "require_available", "heavy_modules"):
+    for name in (
+        "engine",
+        "sample_sources",
+        "unreadable_source",
+        "plugin",
+        "entry_point",
+        "break_source",
+        "require_available",
+        "heavy_modules",
+    ):
         assert f"`{name}" in guide, f"kit fixture/attribute {name} is not documented"
     assert 'pytest_plugins = ["proxx_core.testing.plugin"]' in guide
     assert "[project.entry-points.proxx]" in guide

@@ -20,22 +20,38 @@ PROXX = Path(sys.executable).with_name("proxx")
 def proxx(*args, cwd):
     argv = [str(PROXX)] if PROXX.exists() else [sys.executable, "-m", "proxx_cli"]
     env = {k: v for k, v in os.environ.items() if k != "PROXX_LOAD_PLUGINS"}
-    return subprocess.run([*argv, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env,
-                          stdin=subprocess.DEVNULL, timeout=240)
+    return subprocess.run(
+        [*argv, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=240,
+    )
 
 
 @pytest.fixture
 def job(tmp_path):
-    seq = make_sequence(tmp_path / "plates" / "A001", prefix="A001_plate.", first=86400, frames=5, ext="dpx",
-                        frame_rate="24000/1001")
+    seq = make_sequence(
+        tmp_path / "plates" / "A001", prefix="A001_plate.", first=86400, frames=5, ext="dpx", frame_rate="24000/1001"
+    )
     (tmp_path / "camera").mkdir()
-    movie = make_source(tmp_path / "camera" / "A001_C001.mov", size="64x36", rate="25/1", frames=5,
-                        timecode="10:00:00:00", audio=(2,))
+    movie = make_source(
+        tmp_path / "camera" / "A001_C001.mov", size="64x36", rate="25/1", frames=5, timecode="10:00:00:00", audio=(2,)
+    )
     out = tmp_path / "proxies"
     out.mkdir()
-    doc = {"jobspec_version": "1.0.0", "sources": [str(seq), str(movie)], "output_dir": str(out),
-           "output_name_template": "{index}_{source_name}", "proxy_profile": "offline_prores_proxy_1920x1080",
-           "codec": "prores", "container": "mov", "fps_mode": "preserve_source"}
+    doc = {
+        "jobspec_version": "1.0.0",
+        "sources": [str(seq), str(movie)],
+        "output_dir": str(out),
+        "output_name_template": "{index}_{source_name}",
+        "proxy_profile": "offline_prores_proxy_1920x1080",
+        "codec": "prores",
+        "container": "mov",
+        "fps_mode": "preserve_source",
+    }
     path = tmp_path / "job.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     return path, doc

@@ -27,8 +27,12 @@ def test_source_without_timecode_starts_at_zero_on_every_profile(profile, proxx,
     r, res = run(proxx, write_job, src, outdir, profile)
     assert r.returncode == 0, r.stderr
     clip = res["clips"][0]
-    assert checks_of(clip)["start_timecode"] == {"name": "start_timecode", "expected": "00:00:00:00",
-                                                 "actual": "00:00:00:00", "ok": True}
+    assert checks_of(clip)["start_timecode"] == {
+        "name": "start_timecode",
+        "expected": "00:00:00:00",
+        "actual": "00:00:00:00",
+        "ok": True,
+    }
     assert any("no timecode" in n for n in clip["output"]["verification"]["notes"])
     assert "00:00:00:00" in inspect(outdir / f"bikes_proxy.{PROFILE_CODECS[profile][1]}")["timecodes"]
 
@@ -46,8 +50,7 @@ INTERLACED = {
 @needs_mediainfo
 @pytest.mark.parametrize("profile", ["offline_prores_proxy_1920x1080", "offline_h264_1920x1080"])
 @pytest.mark.parametrize("name", sorted(INTERLACED))
-def test_interlaced_field_dominance_as_displayed_agrees_with_mediainfo(name, profile, proxx, write_job, media,
-                                                                       outdir):
+def test_interlaced_field_dominance_as_displayed_agrees_with_mediainfo(name, profile, proxx, write_job, media, outdir):
     src = media(name, rate="25/1", frames=2, timecode="10:00:00:00", audio=(1,), **INTERLACED[name])
     expected = displayed_field_order(src)
     assert expected in ("tff", "bff")
@@ -82,8 +85,14 @@ REEL = "A001R2AB"
 @pytest.mark.parametrize("ext", ["mov", "mxf"])
 @pytest.mark.parametrize("profile", ALL)
 def test_reel_name_is_carried_where_the_container_can(ext, profile, proxx, write_job, media, outdir):
-    src = media(f"A001C003.{ext}", video="prores_hq" if ext == "mov" else "dnxhr_hq", size="256x144",
-                rate="25/1", frames=3, reel=REEL)
+    src = media(
+        f"A001C003.{ext}",
+        video="prores_hq" if ext == "mov" else "dnxhr_hq",
+        size="256x144",
+        rate="25/1",
+        frames=3,
+        reel=REEL,
+    )
     r, res = run(proxx, write_job, src, outdir, profile)
     assert r.returncode == 0, r.stderr
     clip = res["clips"][0]
@@ -135,9 +144,30 @@ def test_encode_failure_message_names_the_cause(tmp_path):
     from proxx_core.support.process import run_command
     from proxx_engine_ffmpeg.binary import inspect_binary
 
-    argv = [inspect_binary().path, "-nostdin", "-hide_banner", "-loglevel", "warning", "-f", "lavfi", "-i",
-            "testsrc2=size=320x180:rate=25:d=0.1", "-vf", "setfield=tff", "-flags:v", "+ildct", "-c:v", "dnxhd",
-            "-profile:v", "dnxhr_lb", "-pix_fmt", "yuv422p", "-f", "mxf", str(tmp_path / "x.mxf")]
+    argv = [
+        inspect_binary().path,
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "warning",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=25:d=0.1",
+        "-vf",
+        "setfield=tff",
+        "-flags:v",
+        "+ildct",
+        "-c:v",
+        "dnxhd",
+        "-profile:v",
+        "dnxhr_lb",
+        "-pix_fmt",
+        "yuv422p",
+        "-f",
+        "mxf",
+        str(tmp_path / "x.mxf"),
+    ]
     with pytest.raises(ClipFailure) as exc:
         run_command(Command(argv=argv, timeout_seconds=60, purpose="ffmpeg encode"))
     assert "Interlaced encoding is not supported" in exc.value.message

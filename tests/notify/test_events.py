@@ -55,11 +55,16 @@ def _hanging_pids() -> list[int]:
 
 
 def test_a_stalled_clip_and_a_killed_watcher_reach_the_webhook_and_a_dead_target_changes_nothing(
-        tmp_path, media, hanging_ffmpeg, webhook):
+    tmp_path, media, hanging_ffmpeg, webhook
+):
     url, received = webhook
     dead = f"json://127.0.0.1:{_free_port()}/nobody"
-    env = {**_events_config(tmp_path, {"dead": dead, "ops": url}, ["dead", "ops"], ["worker_lost", "clip_stalled"]),
-           **hanging_ffmpeg, "PROXX_LOAD_PLUGINS": "ffmpeg,notify", "PROXX_WATCH_STALL_SECONDS": "1"}
+    env = {
+        **_events_config(tmp_path, {"dead": dead, "ops": url}, ["dead", "ops"], ["worker_lost", "clip_stalled"]),
+        **hanging_ffmpeg,
+        "PROXX_LOAD_PLUGINS": "ffmpeg,notify",
+        "PROXX_WATCH_STALL_SECONDS": "1",
+    }
     out = tmp_path / "out"
     out.mkdir()
     w = tmp_path / "w"
@@ -75,8 +80,13 @@ def test_a_stalled_clip_and_a_killed_watcher_reach_the_webhook_and_a_dead_target
         assert "proxx-notify: warning: target 'dead' (json://…) was not told that clip_stalled" in first_log
         assert "/nobody" not in first_log
         assert not any("worker_lost" in p["message"] for p in received)
-        restart = subprocess.run(watch_cmd(w, "--once", "--poll-seconds", "0.1"), capture_output=True, text=True,
-                                 timeout=60, env={**os.environ, **env, **FAST_ENV})
+        restart = subprocess.run(
+            watch_cmd(w, "--once", "--poll-seconds", "0.1"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **env, **FAST_ENV},
+        )
     finally:
         if watcher.poll() is None:
             watcher.kill()
@@ -94,9 +104,8 @@ def test_a_stalled_clip_and_a_killed_watcher_reach_the_webhook_and_a_dead_target
 
 
 def test_kinds_the_node_config_does_not_list_are_not_sent(tmp_path, webhook, monkeypatch):
-    from proxx_notify.plugin import proxx_event
-
     from proxx_core.contract.events import CLIP_STALLED, WORKER_LOST, ProxxEvent
+    from proxx_notify.plugin import proxx_event
 
     url, received = webhook
     monkeypatch.setenv("PROXX_CONFIG", _events_config(tmp_path, {"ops": url}, ["ops"], [WORKER_LOST])["PROXX_CONFIG"])

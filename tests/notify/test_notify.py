@@ -34,8 +34,10 @@ def smtp():
     port = _free_port()
     controller = aiosmtpd.Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
-    yield (f"mailto://127.0.0.1:{port}?smtp=127.0.0.1&mode=insecure&from=proxx@example.com"
-           f"&to=ops@example.com"), received
+    yield (
+        (f"mailto://127.0.0.1:{port}?smtp=127.0.0.1&mode=insecure&from=proxx@example.com&to=ops@example.com"),
+        received,
+    )
     controller.stop()
 
 

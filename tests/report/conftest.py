@@ -12,8 +12,15 @@ import pytest
 
 CHROMIUM = os.environ.get("PROXX_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("PROXX_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
-CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--window-size=1280,1600")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--window-size=1280,1600",
+)
 
 
 @pytest.fixture(scope="module")

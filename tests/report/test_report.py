@@ -22,13 +22,22 @@ from test_failures import WRAPPER  # noqa: E402  (the stand-in ffmpeg that provo
 #: the documented time fields (docs/reports.md): masked before comparing two runs
 TIME_SPAN = re.compile(r'<span class="proxx-time" data-field="[a-z_]+">[^<]*</span>')
 
-CLIPS = {"A001_C001.mov": dict(rate="24000/1001", frames=12, timecode="10:00:00:12", audio=(2,)),
-         "B002_C010.mov": dict(rate="25/1", frames=8, timecode="01:00:00:00", audio=(), reel="B002")}
+CLIPS = {
+    "A001_C001.mov": dict(rate="24000/1001", frames=12, timecode="10:00:00:12", audio=(2,)),
+    "B002_C010.mov": dict(rate="25/1", frames=8, timecode="01:00:00:00", audio=(), reel="B002"),
+}
 
 
 def spec(srcs, outdir, **extra):
-    return job_doc(srcs, outdir, jobspec_version="1.1.0", job_id="day1", deliverables=["report"],
-                   user_metadata={"show": "Night Shift", "day": 3}, **extra)
+    return job_doc(
+        srcs,
+        outdir,
+        jobspec_version="1.1.0",
+        job_id="day1",
+        deliverables=["report"],
+        user_metadata={"show": "Night Shift", "day": 3},
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -63,7 +72,8 @@ def report_files(res: dict, outdir: Path) -> tuple[Path, Path]:
 
 
 def test_report_opens_in_a_real_browser_with_every_clip_its_pictures_and_verdicts(
-        partial_job, outdir, browser, tmp_path, keep_artifact):
+    partial_job, outdir, browser, tmp_path, keep_artifact
+):
     html_path, _ = report_files(partial_job, outdir)
     text = html_path.read_text(encoding="utf-8")
     assert "<script" not in text and not re.search(r'(?:src|href)="(?!data:|#)', text), "the page must fetch nothing"
@@ -95,7 +105,7 @@ def test_report_opens_in_a_real_browser_with_every_clip_its_pictures_and_verdict
     # the encode itself succeeded: no stderr line is offered as the reason
     assert len(failed["failure"]) == 1, failed["failure"]
     # the source's duration, not the rejected file's; and no proxy path that does not exist
-    failed_text = text[text.index('data-clip="short-me"'):]
+    failed_text = text[text.index('data-clip="short-me"') :]
     assert "00:00:00:06 (6 frames)" in failed_text and "not published; the unverified file is kept at" in failed_text
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
     assert errors == []
@@ -110,7 +120,7 @@ def test_engine_failure_shows_its_category_and_decisive_stderr_line(proxx, write
     assert r.returncode == 3, r.stderr
     html_path, _ = report_files(r.json(), outdir)
     text = html_path.read_text(encoding="utf-8")
-    failed = text[text.index('data-clip="fail-me"'):]
+    failed = text[text.index('data-clip="fail-me"') :]
     assert '<span class="category">engine_failed</span>' in failed
     assert '<td class="mono stderr">[fake] Error: simulated encoder crash</td>' in failed
 
@@ -132,22 +142,25 @@ def test_a_night_where_every_clip_failed_still_gets_its_report(proxx, write_job,
 
 def test_pdf_renders_a_page_and_carries_each_clip_name_and_status(partial_job, outdir, tmp_path, keep_artifact):
     _, pdf = report_files(partial_job, outdir)
-    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+        check=True,
+        capture_output=True,
+    )
     (page,) = tmp_path.glob("page-*.png")
     image = Image.open(page).convert("L")
     ink = sum(image.histogram()[:200])
     assert ink > 0.02 * image.width * image.height, "the first page is blank"
     keep_artifact(page)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     for name, status in (("A001_C001", "COMPLETED"), ("B002_C010", "COMPLETED"), ("short-me", "FAILED")):
         assert re.search(rf"{re.escape(name)}\s+{status}", text), (name, text[:3000])
     assert "verification_failed" in text and "Night Shift" in text
 
 
 def test_rerun_gives_the_same_html_apart_from_time_fields_and_the_same_pdf_for_the_same_page(
-        proxx, write_job, media, outdir):
+    proxx, write_job, media, outdir
+):
     from proxx_report.render import report_pdf
 
     srcs = [media(name, size="64x36", **kw) for name, kw in CLIPS.items()]
@@ -182,9 +195,26 @@ def test_contact_frames_are_the_frames_they_are_captioned_with(media, tmp_path):
     ffmpeg = inspect_binary().path
 
     def reference(index: int) -> Image.Image:
-        raw = subprocess.run([ffmpeg, "-v", "error", "-i", str(src), "-vf",
-                              f"select=eq(n\\,{index}),scale={CONTACT_WIDTH}:90:flags=area", "-frames:v", "1",
-                              "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+        raw = subprocess.run(
+            [
+                ffmpeg,
+                "-v",
+                "error",
+                "-i",
+                str(src),
+                "-vf",
+                f"select=eq(n\\,{index}),scale={CONTACT_WIDTH}:90:flags=area",
+                "-frames:v",
+                "1",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout
         return Image.frombytes("RGB", (CONTACT_WIDTH, 90), raw)
 
     def distance(a: Image.Image, b: Image.Image) -> float:
@@ -199,8 +229,9 @@ def test_contact_frames_are_the_frames_they_are_captioned_with(media, tmp_path):
 
 
 def test_report_without_proxx_report_is_refused_naming_the_distribution(proxx, write_job, media, outdir):
-    r = proxx("validate", write_job(spec([media("a.mov", size="64x36")], outdir)),
-              env_extra={"PROXX_LOAD_PLUGINS": "ffmpeg"})
+    r = proxx(
+        "validate", write_job(spec([media("a.mov", size="64x36")], outdir)), env_extra={"PROXX_LOAD_PLUGINS": "ffmpeg"}
+    )
     assert r.returncode == 1
     assert "/deliverables/0" in r.stderr and "pip install ./proxx_report" in r.stderr, r.stderr
 

@@ -29,7 +29,8 @@ def _distance(a: Image.Image, b: Image.Image) -> float:
 
 
 def test_parts_are_joined_in_clip_order_numbered_of_the_whole_and_the_same_every_time(
-        proxx, write_job, media, outdir, tmp_path, monkeypatch):
+    proxx, write_job, media, outdir, tmp_path, monkeypatch
+):
     from proxx_report.facts import clip_facts, job_facts
     from proxx_report.parts import clip_thumbnails, render_all
 
@@ -47,13 +48,21 @@ def test_parts_are_joined_in_clip_order_numbered_of_the_whole_and_the_same_every
     info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
     pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
     assert pages >= 3
-    texts = [subprocess.run(["pdftotext", "-layout", "-f", str(n), "-l", str(n), str(path), "-"], check=True,
-                            capture_output=True, text=True).stdout for n in range(1, pages + 1)]
+    texts = [
+        subprocess.run(
+            ["pdftotext", "-layout", "-f", str(n), "-l", str(n), str(path), "-"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for n in range(1, pages + 1)
+    ]
     for n, text in enumerate(texts, start=1):
         assert re.search(rf"\b{n}\s*/\s*{pages}\s*$", text.strip()), (n, text[-300:])
     whole = "\n".join(texts)
-    assert [whole.index(f"R{i:02d}_C001") for i in range(1, 4)] == sorted(whole.index(f"R{i:02d}_C001")
-                                                                          for i in range(1, 4))
+    assert [whole.index(f"R{i:02d}_C001") for i in range(1, 4)] == sorted(
+        whole.index(f"R{i:02d}_C001") for i in range(1, 4)
+    )
     assert whole.count("Proxx report") == 1 and "Written by Proxx" in texts[-1]  # one header, one footer
     # a worker process that dies (here: an interpreter that exits at once) leaves its parts to this one
     monkeypatch.setattr(sys, "executable", "/bin/false")
@@ -90,9 +99,26 @@ def test_intra_only_thumbnails_are_their_exact_frames_read_forward_or_by_seeking
     assert [t.frame for t in pictures.sheet] == module.contact_indices(40) == [0, 8, 16, 23, 31, 39]
 
     def reference(index: int) -> Image.Image:
-        raw = subprocess.run([inspect_binary().path, "-v", "error", "-i", str(src), "-vf",
-                              f"select=eq(n\\,{index}),scale={module.CONTACT_WIDTH}:90:flags=area", "-frames:v",
-                              "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+        raw = subprocess.run(
+            [
+                inspect_binary().path,
+                "-v",
+                "error",
+                "-i",
+                str(src),
+                "-vf",
+                f"select=eq(n\\,{index}),scale={module.CONTACT_WIDTH}:90:flags=area",
+                "-frames:v",
+                "1",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout
         return Image.frombytes("RGB", (module.CONTACT_WIDTH, 90), raw)
 
     for t in pictures.sheet:
@@ -130,20 +156,29 @@ def test_stamped_page_numbers_print_exactly_as_pypdf_merge_page_would(proxx, wri
     r = proxx("run", write_job(job_doc(srcs, outdir, jobspec_version="1.1.0", job_id="stamp")))
     assert r.returncode == 0, r.stderr
     job, facts = job_facts(r.json()), [clip_facts(c) for c in r.json()["clips"]]
-    parts = [render_part(job, facts[i:i + 1], i == 0, i == 2, False)[1] for i in range(3)]
+    parts = [render_part(job, facts[i : i + 1], i == 0, i == 2, False)[1] for i in range(3)]
     merged = PdfWriter()
     for part in parts:
         merged.append(PdfReader(io.BytesIO(part)))
-    numbers = PdfReader(io.BytesIO(report_pdf(f"<!DOCTYPE html><html><head><style>{NUMBERS_CSS}</style></head>"
-                                              f"<body>{'<div></div>' * len(merged.pages)}</body></html>")))
+    numbers = PdfReader(
+        io.BytesIO(
+            report_pdf(
+                f"<!DOCTYPE html><html><head><style>{NUMBERS_CSS}</style></head>"
+                f"<body>{'<div></div>' * len(merged.pages)}</body></html>"
+            )
+        )
+    )
     for page, number in zip(merged.pages, numbers.pages, strict=True):
         page.merge_page(number)
     expected = io.BytesIO()
     merged.write(expected)
     for name, pdf in (("expected", expected.getvalue()), ("stamped", join_pdfs(parts))):
         (tmp_path / f"{name}.pdf").write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", "72", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["pdftoppm", "-r", "72", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+            check=True,
+            capture_output=True,
+        )
     pages = sorted(tmp_path.glob("expected-*.png"))
     assert len(pages) == len(numbers.pages) >= 3
     for page in pages:
@@ -163,8 +198,7 @@ def test_kept_scalers_give_the_pixels_of_a_fresh_scaler_for_every_size_in_any_or
         display = Fraction(frame.width) / frame.height
         height = max(2, round(width / display / 2) * 2)
         if frame.width >= 4 * width:
-            frame = frame.reformat(width=width * 2, height=height * 2, format="yuv420p",
-                                   interpolation="FAST_BILINEAR")
+            frame = frame.reformat(width=width * 2, height=height * 2, format="yuv420p", interpolation="FAST_BILINEAR")
         return frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_image()
 
     sources = [media("wide.mov", size="1280x720", frames=3), media("narrow.mov", size="320x240", frames=3)]

@@ -14,9 +14,11 @@ from proxx_report.thumbnails import Thumbnails, contact_indices, poster_index
 
 #: text a result can carry: any Unicode scalar but NUL and surrogates (JSON and file names cannot hold them)
 #: (markup's own characters drawn often, or a search of 60 examples would rarely meet one)
-TEXT = st.text(st.one_of(st.sampled_from("<>&\"'=;/ ab#"), st.characters(exclude_categories=("Cs",),
-                                                                   exclude_characters="\x00")),
-               min_size=1, max_size=40)
+TEXT = st.text(
+    st.one_of(st.sampled_from("<>&\"'=;/ ab#"), st.characters(exclude_categories=("Cs",), exclude_characters="\x00")),
+    min_size=1,
+    max_size=40,
+)
 
 
 class Page(HTMLParser):
@@ -33,10 +35,23 @@ class Page(HTMLParser):
 
 
 def result(name: str, key: str, value: str) -> dict:
-    return {"job_id": "day1", "status": "FAILED", "exit_code": 2, "user_metadata": {key: value},
-            "timing": {"started_at": "t0", "finished_at": "t1", "seconds": 1.0},
-            "clips": [{"index": 1, "status": "FAILED", "source": {"path": f"/cards/{name}.mov", "info": None},
-                       "output": None, "failure": {"category": "io_error", "message": value}, "commands": []}]}
+    return {
+        "job_id": "day1",
+        "status": "FAILED",
+        "exit_code": 2,
+        "user_metadata": {key: value},
+        "timing": {"started_at": "t0", "finished_at": "t1", "seconds": 1.0},
+        "clips": [
+            {
+                "index": 1,
+                "status": "FAILED",
+                "source": {"path": f"/cards/{name}.mov", "info": None},
+                "output": None,
+                "failure": {"category": "io_error", "message": value},
+                "commands": [],
+            }
+        ],
+    }
 
 
 def page(doc: dict) -> Page:

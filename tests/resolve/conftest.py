@@ -38,8 +38,9 @@ def make_engine(tmp_path):
         kw.setdefault("poll_seconds", 0.02)
         kw.setdefault("check_timeout", 10.0)
         kw.setdefault("probe_timeout", 10.0)
-        return ResolveEngine(backend="simulator", scenario=path, lock_path=tmp_path / "node.lock",
-                             scratch_dir=tmp_path / "scratch", **kw)
+        return ResolveEngine(
+            backend="simulator", scenario=path, lock_path=tmp_path / "node.lock", scratch_dir=tmp_path / "scratch", **kw
+        )
 
     return make
 
@@ -59,8 +60,16 @@ def request_for(engine, source: Path, profile_name: str, outdir: Path, index: in
     profile = PROFILES[profile_name]
     w, h = fit_raster(info.video, profile)
     out = outdir / f"{source.stem}_{profile_name}.{profile.container}"
-    return ClipRequest(index=index, source=str(source), source_info=info, profile=profile, output_path=str(out),
-                       temp_path=str(outdir / f".{out.name}.proxx-partial"), width=w, height=h)
+    return ClipRequest(
+        index=index,
+        source=str(source),
+        source_info=info,
+        profile=profile,
+        output_path=str(out),
+        temp_path=str(outdir / f".{out.name}.proxx-partial"),
+        width=w,
+        height=h,
+    )
 
 
 def run_clip(engine, request):

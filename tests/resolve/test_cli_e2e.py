@@ -29,9 +29,16 @@ def _have_ffmpeg_engine() -> bool:
 def _job(tmp_path, sources):
     out = tmp_path / "proxies"
     out.mkdir()
-    job = {"jobspec_version": "1.0.0", "sources": [str(s) for s in sources], "output_dir": str(out),
-           "output_name_template": "{index}_{source_name}_proxy", "proxy_profile": PROXY, "codec": "prores",
-           "container": "mov", "fps_mode": "preserve_source"}
+    job = {
+        "jobspec_version": "1.0.0",
+        "sources": [str(s) for s in sources],
+        "output_dir": str(out),
+        "output_name_template": "{index}_{source_name}_proxy",
+        "proxy_profile": PROXY,
+        "codec": "prores",
+        "container": "mov",
+        "fps_mode": "preserve_source",
+    }
     path = tmp_path / "job.json"
     path.write_text(json.dumps(job))
     return path, out
@@ -50,8 +57,12 @@ def test_mixed_job_raw_via_resolve_simulator_and_prores_via_ffmpeg(tmp_path, raw
     job, out = _job(tmp_path, [raw, mov])
     scenario = tmp_path / "scenario.json"
     scenario.write_text("{}")
-    env = _env(PROXX_RESOLVE_SIMULATOR=str(scenario), PROXX_RESOLVE_ALLOW_SIMULATOR="1",
-               PROXX_RESOLVE_SCRATCH=str(tmp_path / "scratch"), PROXX_RESOLVE_CALL_TIMEOUT="10")
+    env = _env(
+        PROXX_RESOLVE_SIMULATOR=str(scenario),
+        PROXX_RESOLVE_ALLOW_SIMULATOR="1",
+        PROXX_RESOLVE_SCRATCH=str(tmp_path / "scratch"),
+        PROXX_RESOLVE_CALL_TIMEOUT="10",
+    )
 
     plan = subprocess.run([PROXX, "plan", str(job)], capture_output=True, text=True, env=env, timeout=120)
     assert plan.returncode == 0, plan.stderr

@@ -16,17 +16,20 @@ from proxx_engine_resolve.engine import ResolveEngine
 from .conftest import DNXHR, PROXY, make_media
 
 
-@pytest.mark.parametrize("kind, tag, basis", [
-    ("r3d", "r3d", "signature"),
-    ("braw", "braw", "signature"),
-    ("prores_raw", "prores_raw", "signature"),
-    ("ari", "arriraw", "signature"),
-    ("mxf_arriraw", "arriraw", "signature"),
-    ("mxf_xocn", "x-ocn", "signature"),
-    ("crm", "canon_raw", "signature"),
-    ("dng", "cinemadng", "signature"),
-    ("nev", "nraw", "extension"),
-])
+@pytest.mark.parametrize(
+    "kind, tag, basis",
+    [
+        ("r3d", "r3d", "signature"),
+        ("braw", "braw", "signature"),
+        ("prores_raw", "prores_raw", "signature"),
+        ("ari", "arriraw", "signature"),
+        ("mxf_arriraw", "arriraw", "signature"),
+        ("mxf_xocn", "x-ocn", "signature"),
+        ("crm", "canon_raw", "signature"),
+        ("dng", "cinemadng", "signature"),
+        ("nev", "nraw", "extension"),
+    ],
+)
 def test_raw_signatures_are_detected(raw_source, kind, tag, basis):
     det = detect_raw(raw_source(kind))
     assert det is not None and (det.tag, det.basis) == (tag, basis)
@@ -61,8 +64,10 @@ def test_dnxhd_prores_and_avc_media_are_not_claimed(media_dir, make_engine):
 def test_capabilities_without_resolve_installed_are_quick_and_say_why(monkeypatch, tmp_path):
     for var in ("RESOLVE_SCRIPT_LIB", "RESOLVE_SCRIPT_API", "PROXX_RESOLVE_SIMULATOR"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr("proxx_engine_resolve.discovery.default_paths",
-                        lambda platform=None: ((str(tmp_path / "nope/fusionscript.so"),), (str(tmp_path / "nope"),)))
+    monkeypatch.setattr(
+        "proxx_engine_resolve.discovery.default_paths",
+        lambda platform=None: ((str(tmp_path / "nope/fusionscript.so"),), (str(tmp_path / "nope"),)),
+    )
     engine = ResolveEngine.from_environment()
     t0 = time.monotonic()
     caps = engine.capabilities()
@@ -84,14 +89,17 @@ def test_production_never_falls_back_to_the_simulator(monkeypatch, tmp_path):
     assert ResolveEngine.from_environment().backend == "simulator"
 
 
-@pytest.mark.parametrize("scenario, words", [
-    ({"running": False}, ["not running", "-nogui", "External scripting", "Studio"]),
-    ({"scripting": "none"}, ["scriptapp('Resolve') returned None", "Local"]),
-    ({"edition": "free"}, ["free DaVinci Resolve", "Studio"]),
-    ({"edition": "free", "free_connects": True}, ["free edition", "Install DaVinci Resolve Studio"]),
-    ({"import_error": True}, ["Could not locate module dependencies"]),
-    ({"database": False}, ["no project database"]),
-])
+@pytest.mark.parametrize(
+    "scenario, words",
+    [
+        ({"running": False}, ["not running", "-nogui", "External scripting", "Studio"]),
+        ({"scripting": "none"}, ["scriptapp('Resolve') returned None", "Local"]),
+        ({"edition": "free"}, ["free DaVinci Resolve", "Studio"]),
+        ({"edition": "free", "free_connects": True}, ["free edition", "Install DaVinci Resolve Studio"]),
+        ({"import_error": True}, ["Could not locate module dependencies"]),
+        ({"database": False}, ["no project database"]),
+    ],
+)
 def test_unavailable_resolve_refuses_raw_with_reason(make_engine, raw_source, scenario, words):
     engine = make_engine(scenario)
     caps = engine.capabilities()
@@ -125,9 +133,11 @@ def test_claims(make_engine, raw_source):
 
 
 def test_plugin_import_is_light_and_registers():
-    code = ("import sys, proxx_engine_resolve.plugin as p; "
-            "print(sorted(m for m in ('av', 'proxx_engine_resolve.engine', 'proxx_engine_resolve.simulator', "
-            "'fusionscript', 'DaVinciResolveScript') if m in sys.modules))")
+    code = (
+        "import sys, proxx_engine_resolve.plugin as p; "
+        "print(sorted(m for m in ('av', 'proxx_engine_resolve.engine', 'proxx_engine_resolve.simulator', "
+        "'fusionscript', 'DaVinciResolveScript') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.strip() == "[]"
     import proxx_engine_resolve.plugin as plugin

@@ -15,19 +15,47 @@ from proxx_engine_resolve.engine import READS
 from proxx_engine_resolve.firstrun import SCHEMA, VERSION, read_report
 from proxx_engine_resolve.simulator import write_raw_source
 
-KINDS = {"r3d": "A001.R3D", "braw": "A002.braw", "prores_raw": "A003.mov", "ari": "A004.ari",
-         "mxf_xocn": "A005.mxf", "crm": "A006.crm", "dng": "A007_0001.dng", "nev": "A008.nev"}
+KINDS = {
+    "r3d": "A001.R3D",
+    "braw": "A002.braw",
+    "prores_raw": "A003.mov",
+    "ari": "A004.ari",
+    "mxf_xocn": "A005.mxf",
+    "crm": "A006.crm",
+    "dng": "A007_0001.dng",
+    "nev": "A008.nev",
+}
 
 
 def _firstrun(tmp_path, scenario: dict, sources, *extra):
     sc = tmp_path / "scenario.json"
     sc.write_text(json.dumps(scenario))
-    env = {**os.environ, "PROXX_RESOLVE_SIMULATOR": str(sc), "PROXX_RESOLVE_ALLOW_SIMULATOR": "1",
-           "PROXX_RESOLVE_SCRATCH": str(tmp_path / "scratch"), "PROXX_RESOLVE_CALL_TIMEOUT": "10"}
+    env = {
+        **os.environ,
+        "PROXX_RESOLVE_SIMULATOR": str(sc),
+        "PROXX_RESOLVE_ALLOW_SIMULATOR": "1",
+        "PROXX_RESOLVE_SCRATCH": str(tmp_path / "scratch"),
+        "PROXX_RESOLVE_CALL_TIMEOUT": "10",
+    }
     report = tmp_path / "report.json"
-    proc = subprocess.run([sys.executable, "-m", "proxx_engine_resolve.firstrun", "--sources", *map(str, sources),
-                           "--out", str(report), "--output-dir", str(tmp_path / "proxies"), *extra],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "proxx_engine_resolve.firstrun",
+            "--sources",
+            *map(str, sources),
+            "--out",
+            str(report),
+            "--output-dir",
+            str(tmp_path / "proxies"),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     return proc, report
 
 
@@ -36,8 +64,11 @@ def test_first_run_renders_each_family_and_the_report_reads_back(tmp_path):
     media.mkdir()
     sources = [write_raw_source(media / name, kind, frames=3) for kind, name in KINDS.items()]
     # a Resolve Proxx has used before: its idle project exists and is open
-    scenario = {"projects": ["proxx_idle"], "current": "proxx_idle",
-                "quirks": {"blocked_switch": 1, "delete_fails_first": 1}}
+    scenario = {
+        "projects": ["proxx_idle"],
+        "current": "proxx_idle",
+        "quirks": {"blocked_switch": 1, "delete_fails_first": 1},
+    }
     proc, report_path = _firstrun(tmp_path, scenario, sources)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = read_report(report_path)
@@ -53,7 +84,8 @@ def test_first_run_renders_each_family_and_the_report_reads_back(tmp_path):
     assert "recovered from a blocked project switch" in first["records"][0]["stderr_tail"]
     assert "succeeded on retry 2" in first["records"][0]["stderr_tail"]
     assert sorted(p.name for p in (tmp_path / "proxies").iterdir()) == sorted(
-        f"{s.stem}_offline_prores_proxy_1920x1080.mov" for s in sources)
+        f"{s.stem}_offline_prores_proxy_1920x1080.mov" for s in sources
+    )
 
 
 def test_first_run_records_a_failed_clip_with_its_category(tmp_path):
@@ -73,12 +105,15 @@ def test_first_run_without_resolve_says_why(tmp_path):
     assert report["clips"] == [] and report["untested_families"] == sorted(READS)
 
 
-@pytest.mark.parametrize("mutate, problem", [
-    (lambda r: r.update(schema="something-else"), "schema"),
-    (lambda r: r.update(version=VERSION + 1), "version"),
-    (lambda r: r.pop("clips"), "clips"),
-    (lambda r: r["clips"].append({"source": "x", "family": "r3d", "ok": False}), "category"),
-])
+@pytest.mark.parametrize(
+    "mutate, problem",
+    [
+        (lambda r: r.update(schema="something-else"), "schema"),
+        (lambda r: r.update(version=VERSION + 1), "version"),
+        (lambda r: r.pop("clips"), "clips"),
+        (lambda r: r["clips"].append({"source": "x", "family": "r3d", "ok": False}), "category"),
+    ],
+)
 def test_read_report_refuses_what_it_does_not_understand(tmp_path, mutate, problem):
     good = {"schema": SCHEMA, "version": VERSION, "host": {}, "engine": {}, "clips": [], "untested_families": []}
     read_report(_write(tmp_path, good))

@@ -67,6 +67,7 @@ def _render_fails(engine, raw_source, outdir):
 
 # ------------------------------------------------------------------------------ project switching
 
+
 def test_one_project_per_clip_and_half_the_switches(quirky, raw_source, outdir):
     engine, trace = quirky()
     req, plan, record = _render_ok(engine, raw_source, outdir)
@@ -74,7 +75,9 @@ def test_one_project_per_clip_and_half_the_switches(quirky, raw_source, outdir):
     assert created == [plan.settings["project"]]  # the probe made no project of its own
     # probe: none (it uses the idle project); render: create, then load the idle project to tear down
     assert [(n, a[0] if n != "ProjectManager.CloseProject" else None) for n, a in switches(trace)] == [
-        ("ProjectManager.CreateProject", plan.settings["project"]), ("ProjectManager.LoadProject", IDLE)]
+        ("ProjectManager.CreateProject", plan.settings["project"]),
+        ("ProjectManager.LoadProject", IDLE),
+    ]
     assert ("ProjectManager.DeleteProject", [plan.settings["project"]]) in calls(trace)
     # the probe left the idle project clean: the clip it imported was removed again
     assert any(n == "MediaPool.DeleteClips" for n, _ in calls(trace))
@@ -85,8 +88,11 @@ def test_blocked_switch_recovers_once_by_loading_the_idle_project(quirky, raw_so
     req, plan, record = _render_ok(engine, raw_source, outdir)
     seq = [(n, a[0]) for n, a in switches(trace)]
     project = plan.settings["project"]
-    assert seq[:3] == [("ProjectManager.CreateProject", project), ("ProjectManager.LoadProject", IDLE),
-                       ("ProjectManager.CreateProject", project)]
+    assert seq[:3] == [
+        ("ProjectManager.CreateProject", project),
+        ("ProjectManager.LoadProject", IDLE),
+        ("ProjectManager.CreateProject", project),
+    ]
     assert "blocked" in record.stderr_tail and "recovered" in record.stderr_tail
 
 
@@ -139,6 +145,7 @@ def test_untitled_project_without_an_idle_project_fails_clearly(quirky, raw_sour
 
 # ------------------------------------------------------------------------------ render settings
 
+
 def test_frame_rate_refused_in_individual_clips_mode_is_not_fatal(quirky, raw_source, outdir):
     engine, trace = quirky({"framerate_single_clip_only": True})
     _render_ok(engine, raw_source, outdir)
@@ -177,6 +184,7 @@ def test_output_named_from_the_source_is_found(quirky, raw_source, outdir):
 
 # ------------------------------------------------------------------------------ audio layout
 
+
 def test_multi_mono_output_is_accepted_by_channel_total(quirky, raw_source, outdir):
     engine, _ = quirky({"multi_mono_audio": True})
     req, plan, _ = _render_ok(engine, raw_source, outdir, audio_channels=2)
@@ -187,6 +195,7 @@ def test_multi_mono_output_is_accepted_by_channel_total(quirky, raw_source, outd
 
 
 # ------------------------------------------------------------------------------ Windows loading
+
 
 def test_windows_loading_failure_is_avoided_by_the_child_environment(quirky, raw_source, outdir):
     engine, _ = quirky({"windows_loading": True})
@@ -206,6 +215,7 @@ def test_supervisor_sets_fusion_python_home_for_the_child():
 
 
 # ------------------------------------------------------------------------------ CinemaDNG gate
+
 
 def test_cinemadng_refused_at_validation_on_resolve_before_20(make_engine, raw_source):
     from proxx_core.contract.profiles import PROFILES

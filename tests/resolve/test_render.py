@@ -22,11 +22,14 @@ def _failed(v):
     return {c.name for c in v.checks if not c.ok}
 
 
-@pytest.mark.parametrize("profile, kind, size, codec_profile", [
-    (PROXY, "r3d", (64, 36), "Proxy"),
-    (LT, "braw", (64, 36), "LT"),
-    (DNXHR, "mxf_arriraw", (256, 144), "DNXHR LB"),  # DNxHR needs at least 256x120
-])
+@pytest.mark.parametrize(
+    "profile, kind, size, codec_profile",
+    [
+        (PROXY, "r3d", (64, 36), "Proxy"),
+        (LT, "braw", (64, 36), "LT"),
+        (DNXHR, "mxf_arriraw", (256, 144), "DNXHR LB"),  # DNxHR needs at least 256x120
+    ],
+)
 def test_happy_path_per_profile(make_engine, raw_source, outdir, profile, kind, size, codec_profile):
     engine = make_engine()
     src = raw_source(kind, width=size[0], height=size[1], frames=5, start_timecode="01:02:03:04", audio_channels=2)
@@ -67,8 +70,13 @@ def test_plan_is_pure_and_records_every_setting(make_engine, raw_source, outdir)
     p1, p2 = engine.plan(req), engine.plan(req)
     assert p1 == p2 and sorted(outdir.iterdir()) == before
     argv = p1.commands[0].argv
-    for flag, value in (("--codec", "ProRes422Proxy"), ("--format", "mov"), ("--frames", "5"),
-                        ("--frame-rate", "24000/1001"), ("--temp-path", req.temp_path)):
+    for flag, value in (
+        ("--codec", "ProRes422Proxy"),
+        ("--format", "mov"),
+        ("--frames", "5"),
+        ("--frame-rate", "24000/1001"),
+        ("--temp-path", req.temp_path),
+    ):
         assert argv[argv.index(flag) + 1] == value
     assert p1.settings["render_mode"].startswith("individual clips")
 

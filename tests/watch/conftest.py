@@ -22,8 +22,9 @@ def slow_source(tmp_path_factory) -> Path:
     from proxx_engine_ffmpeg.testmedia import make_source
 
     root = tmp_path_factory.mktemp("slow")
-    return make_source(root / "slow.mov", size="320x180", rate="25/1", frames=500, timecode="01:00:00:00",
-                       audio=(1,), video="mjpeg")
+    return make_source(
+        root / "slow.mov", size="320x180", rate="25/1", frames=500, timecode="01:00:00:00", audio=(1,), video="mjpeg"
+    )
 
 
 @pytest.fixture

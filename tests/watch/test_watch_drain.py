@@ -95,8 +95,9 @@ def _drain_counts(tmp_path, engines, n: int, monkeypatch) -> dict[str, float]:
         m.setattr(os, "lstat", lstat)
         m.setattr(api, "check_document", check)
         m.setattr(os, "fsync", fsync)
-        watcher = Watcher(w, engines, once=True, poll_seconds=60, stable_seconds=0.0, invalid_grace_seconds=0.0,
-                          stream=io.StringIO())
+        watcher = Watcher(
+            w, engines, once=True, poll_seconds=60, stable_seconds=0.0, invalid_grace_seconds=0.0, stream=io.StringIO()
+        )
         assert watcher.run() == 0
     assert len(os.listdir(w / "failed")) == 2 * n
     return {k: v / n for k, v in counts.items()}
@@ -127,13 +128,25 @@ def test_the_watch_folder_applies_the_node_path_map(tmp_path, monkeypatch):
     config.write_text(f'[paths]\n"/Volumes/RAID" = "{real}"\n', encoding="utf-8")
     root = tmp_path / "watch"
     (root / "pending").mkdir(parents=True)
-    doc = {"jobspec_version": "1.0.0", "sources": ["/Volumes/RAID/media/A001.mov"], "output_dir": "/Volumes/RAID/out",
-           "output_name_template": "{source_name}", "proxy_profile": "offline_prores_proxy_1920x1080",
-           "codec": "prores", "container": "mov", "fps_mode": "preserve_source"}
+    doc = {
+        "jobspec_version": "1.0.0",
+        "sources": ["/Volumes/RAID/media/A001.mov"],
+        "output_dir": "/Volumes/RAID/out",
+        "output_name_template": "{source_name}",
+        "proxy_profile": "offline_prores_proxy_1920x1080",
+        "codec": "prores",
+        "container": "mov",
+        "fps_mode": "preserve_source",
+    }
     (root / "pending" / "job.json").write_text(json.dumps(doc), encoding="utf-8")
     env = {**os.environ, "PROXX_CONFIG": str(config), "PROXX_WATCH_STABLE_SECONDS": "0.05"}
-    proc = subprocess.run([sys.executable, "-m", "proxx_cli", "watch", str(root), "--once", "--poll-seconds", "0.1"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "proxx_cli", "watch", str(root), "--once", "--poll-seconds", "0.1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (real / "out" / "A001.mov").is_file(), proc.stderr
     assert (root / "completed" / "job.result.json").is_file()

@@ -48,9 +48,16 @@ def test_batch_with_invalid_files(tmp_path, media, ffmpeg_engines):
     assert state["pending"] == [".hidden.json", "notes.txt", "old.result.json"]
     assert state["running"] == []
     assert state["completed"] == ["01_good.json", "01_good.result.json", "05_good.json", "05_good.result.json"]
-    assert state["failed"] == ["02_bad_json.json", "02_bad_json.result.json", "03_schema.json",
-                               "03_schema.result.json", "04_missing_source.json", "04_missing_source.result.json",
-                               "06_array.json", "06_array.result.json"]
+    assert state["failed"] == [
+        "02_bad_json.json",
+        "02_bad_json.result.json",
+        "03_schema.json",
+        "03_schema.result.json",
+        "04_missing_source.json",
+        "04_missing_source.result.json",
+        "06_array.json",
+        "06_array.result.json",
+    ]
     for name in ("01_good", "05_good"):
         res = result_of(w / "completed" / f"{name}.result.json")
         assert res["status"] == "COMPLETED" and res["exit_code"] == 0
@@ -103,8 +110,9 @@ def test_file_still_being_written_is_not_claimed(tmp_path, media, ffmpeg_engines
     out.mkdir()
     w = tmp_path / "w"
     w.mkdir()
-    watcher = Watcher(w, ffmpeg_engines, poll_seconds=0.05, stable_seconds=0.1, invalid_grace_seconds=60,
-                      stream=io.StringIO())
+    watcher = Watcher(
+        w, ffmpeg_engines, poll_seconds=0.05, stable_seconds=0.1, invalid_grace_seconds=60, stream=io.StringIO()
+    )
     watcher.prepare()
     from concurrent.futures import ThreadPoolExecutor
 
@@ -174,17 +182,28 @@ def test_recovery_touches_only_dead_processes_of_this_node(tmp_path, media, ffmp
     job = spec([media / "tiny.mov"], out)
     dead = str(dead_pid())
     base = {"node": me.node, "boot_id": me.boot_id, "instance": "feedbeef", "started_at": "2026-01-01T00:00:00Z"}
-    foreign = _fake_owner(w, "render02.4242.aaaa", {**base, "node": "render02", "pid": os.getpid(),
-                                                     "start_token": "linux:1", "boot_id": "other"},
-                          {"foreign.json": job})
-    live = _fake_owner(w, f"{me.node}.{os.getpid()}.bbbb",
-                       {**base, "pid": os.getpid(), "start_token": process_start_token(os.getpid())},
-                       {"live.json": job})
+    foreign = _fake_owner(
+        w,
+        "render02.4242.aaaa",
+        {**base, "node": "render02", "pid": os.getpid(), "start_token": "linux:1", "boot_id": "other"},
+        {"foreign.json": job},
+    )
+    live = _fake_owner(
+        w,
+        f"{me.node}.{os.getpid()}.bbbb",
+        {**base, "pid": os.getpid(), "start_token": process_start_token(os.getpid())},
+        {"live.json": job},
+    )
     unowned = _fake_owner(w, "mystery", None, {"mystery.json": job})
-    _fake_owner(w, f"{me.node}.{dead}.cccc", {**base, "pid": int(dead), "start_token": "linux:5"},
-                {"crashed.json": job, "crashed_bad.json": "{not json"})
-    _fake_owner(w, f"{me.node}.{os.getpid()}.dddd", {**base, "pid": os.getpid(), "start_token": "linux:1"},
-                {"reused.json": job})
+    _fake_owner(
+        w,
+        f"{me.node}.{dead}.cccc",
+        {**base, "pid": int(dead), "start_token": "linux:5"},
+        {"crashed.json": job, "crashed_bad.json": "{not json"},
+    )
+    _fake_owner(
+        w, f"{me.node}.{os.getpid()}.dddd", {**base, "pid": os.getpid(), "start_token": "linux:1"}, {"reused.json": job}
+    )
 
     rc, log = run_inprocess(w, engines=ffmpeg_engines)
 
@@ -193,8 +212,14 @@ def test_recovery_touches_only_dead_processes_of_this_node(tmp_path, media, ffmp
     assert sorted(os.listdir(foreign)) == ["foreign.json", "owner.json"]
     assert sorted(os.listdir(live)) == ["live.json", "owner.json"]
     assert sorted(os.listdir(unowned)) == ["mystery.json"]
-    assert layout(w)["failed"] == ["crashed.json", "crashed.result.json", "crashed_bad.json",
-                                   "crashed_bad.result.json", "reused.json", "reused.result.json"]
+    assert layout(w)["failed"] == [
+        "crashed.json",
+        "crashed.result.json",
+        "crashed_bad.json",
+        "crashed_bad.result.json",
+        "reused.json",
+        "reused.result.json",
+    ]
     assert layout(w)["completed"] == []
     res = result_of(w / "failed" / "crashed.result.json")
     assert res["status"] == "FAILED" and res["exit_code"] == 2
@@ -218,14 +243,24 @@ def test_recovery_finishes_a_move_interrupted_after_the_result_was_written(tmp_p
     me = Owner.current()
     dirname = f"{me.node}.999999999.eeee"
     claim = f"{dirname}/done.json"
-    _fake_owner(w, dirname, {"node": me.node, "pid": 999999999, "start_token": "linux:5", "boot_id": me.boot_id,
-                             "instance": "eeee"},
-                {"done.json": spec([media / "tiny.mov"], tmp_path),
-                 "done.json.finishing": {"claim": claim, "destination": "completed",
-                                         "result": "completed/done.result.json", "spec_name": "done.json"}})
+    _fake_owner(
+        w,
+        dirname,
+        {"node": me.node, "pid": 999999999, "start_token": "linux:5", "boot_id": me.boot_id, "instance": "eeee"},
+        {
+            "done.json": spec([media / "tiny.mov"], tmp_path),
+            "done.json.finishing": {
+                "claim": claim,
+                "destination": "completed",
+                "result": "completed/done.result.json",
+                "spec_name": "done.json",
+            },
+        },
+    )
     (w / "completed").mkdir()
-    (w / "completed" / "done.result.json").write_text(json.dumps({"status": "COMPLETED",
-                                                                   "timing": {"watch": {"claim": claim}}}))
+    (w / "completed" / "done.result.json").write_text(
+        json.dumps({"status": "COMPLETED", "timing": {"watch": {"claim": claim}}})
+    )
     rc, log = run_inprocess(w, engines=ffmpeg_engines)
     assert rc == 0
     assert layout(w)["completed"] == ["done.json", "done.result.json"]
@@ -263,9 +298,19 @@ def test_empty_once_exits_0_and_creates_layout(tmp_path, ffmpeg_engines):
     assert "event=watching" in log and "event=stopped" in log
 
 
-@pytest.mark.parametrize("name, ok", [("a.json", True), ("A b.json", True), ("x.result.json", False),
-                                      (".x.json", False), ("~x.json", False), ("x.json.tmp", False),
-                                      ("x.JSON", False), (".json", False)])
+@pytest.mark.parametrize(
+    "name, ok",
+    [
+        ("a.json", True),
+        ("A b.json", True),
+        ("x.result.json", False),
+        (".x.json", False),
+        ("~x.json", False),
+        ("x.json.tmp", False),
+        ("x.JSON", False),
+        (".json", False),
+    ],
+)
 def test_candidate_names(name, ok):
     assert is_candidate_name(name) is ok
 
@@ -350,8 +395,18 @@ def test_concurrent_recovery_files_each_dead_job_exactly_once(tmp_path, media, f
     _fake_owner(w, f"{me.node}.{dead}.cccc", {**base, "pid": int(dead), "start_token": "linux:5"}, jobs)
     for sub in ("pending", "completed", "failed"):
         (w / sub).mkdir(exist_ok=True)
-    watchers = [Watcher(w, ffmpeg_engines, once=True, poll_seconds=0.05, stable_seconds=0.0,
-                        invalid_grace_seconds=0.0, stream=io.StringIO()) for _ in range(4)]
+    watchers = [
+        Watcher(
+            w,
+            ffmpeg_engines,
+            once=True,
+            poll_seconds=0.05,
+            stable_seconds=0.0,
+            invalid_grace_seconds=0.0,
+            stream=io.StringIO(),
+        )
+        for _ in range(4)
+    ]
     for watcher in watchers:
         watcher.prepare()
     errors = []
@@ -387,8 +442,15 @@ def test_running_watcher_recovers_a_sibling_that_dies_later(tmp_path, media, ffm
     out.mkdir()
     w = tmp_path / "w"
     w.mkdir()
-    watcher = Watcher(w, ffmpeg_engines, once=False, poll_seconds=0.05, stable_seconds=0.0,
-                      invalid_grace_seconds=0.0, stream=io.StringIO())
+    watcher = Watcher(
+        w,
+        ffmpeg_engines,
+        once=False,
+        poll_seconds=0.05,
+        stable_seconds=0.0,
+        invalid_grace_seconds=0.0,
+        stream=io.StringIO(),
+    )
     thread = threading.Thread(target=watcher.run)
     thread.start()
     try:
@@ -398,10 +460,19 @@ def test_running_watcher_recovers_a_sibling_that_dies_later(tmp_path, media, ffm
             time.sleep(0.02)
         me = Owner.current()
         dead = str(dead_pid())
-        _fake_owner(w, f"{me.node}.{dead}.eeee", {"node": me.node, "boot_id": me.boot_id, "instance": "abc",
-                                                  "started_at": "2026-01-01T00:00:00Z", "pid": int(dead),
-                                                  "start_token": "linux:5"},
-                    {"late.json": spec([media / "tiny.mov"], out)})
+        _fake_owner(
+            w,
+            f"{me.node}.{dead}.eeee",
+            {
+                "node": me.node,
+                "boot_id": me.boot_id,
+                "instance": "abc",
+                "started_at": "2026-01-01T00:00:00Z",
+                "pid": int(dead),
+                "start_token": "linux:5",
+            },
+            {"late.json": spec([media / "tiny.mov"], out)},
+        )
         while "late.result.json" not in os.listdir(w / "failed"):
             assert time.monotonic() < deadline, "the dead sibling's job was not recovered"
             time.sleep(0.05)

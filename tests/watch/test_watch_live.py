@@ -61,8 +61,10 @@ def test_progress_is_throttled_starts_and_ends_are_not_and_the_heartbeat_is_kept
     assert len(writes) == 4  # the heartbeat
     for i in range(1, 2001):  # a long job: the file counts finished clips, never lists them
         rec.event("j.json", _ev("start", i))
-        rec.event("j.json", _ev("done", i, status="FAILED" if i % 2 else "COMPLETED", category="engine_failed"
-                                if i % 2 else None))
+        rec.event(
+            "j.json",
+            _ev("done", i, status="FAILED" if i % 2 else "COMPLETED", category="engine_failed" if i % 2 else None),
+        )
     doc = json.loads((tmp_path / PROGRESS_FILE).read_text())
     job = doc["jobs"]["j.json"]
     assert job["done"] == {"FAILED": 1000, "COMPLETED": 1000} and job["done_seconds"] == 20000.0

@@ -43,8 +43,7 @@ def test_bad_jobs_among_good_ones_are_filed_and_sigterm_ends_the_watcher_within_
         "b_fifo_and_schema.json": (spec(["", specials / "fifo.mov"], out), "FIFO"),
         "b_zero.json": (spec(["/dev/zero"], out), "character device"),
         "b_dir.json": (spec([specials / "dir.mov"], out), "directory"),
-        "b_lut.json": (spec([tiny], out, jobspec_version="1.1.0", look={"lut": str(specials / "grade.cube")}),
-                       "FIFO"),
+        "b_lut.json": (spec([tiny], out, jobspec_version="1.1.0", look={"lut": str(specials / "grade.cube")}), "FIFO"),
         "b_nul.json": (spec([str(tiny) + "\u0000x.mov"], out), "NUL"),
     }
     good = {f"g{i}.json": spec([tiny], out, output_name_template=f"{{source_name}}_{i}") for i in range(3)}
@@ -56,8 +55,9 @@ def test_bad_jobs_among_good_ones_are_filed_and_sigterm_ends_the_watcher_within_
             drop(w, name, doc)
         for name, doc in good.items():
             drop(w, name, doc)
-        every = [w / "completed" / n.replace(".json", ".result.json") for n in good] + \
-                [w / "failed" / n.replace(".json", ".result.json") for n in bad]
+        every = [w / "completed" / n.replace(".json", ".result.json") for n in good] + [
+            w / "failed" / n.replace(".json", ".result.json") for n in bad
+        ]
         wait_for(lambda: all(p.exists() for p in every), 60, "every job to be filed")
         err, elapsed = stop_with_sigterm(watcher, 10)
     finally:
@@ -98,12 +98,15 @@ _BLOCKED = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("where,limit,masked", [
-    ("run_job", STOP_GRACE_SECONDS + 1.5, False),  # a job thread: left behind after the grace
-    ("check_spec", STOP_GRACE_SECONDS + HARD_EXIT_MARGIN_SECONDS + 1.5, False),  # the loop itself: the last resort
-    # the loop stuck where no Python signal handler can run: the deadline is armed from the wakeup fd
-    ("check_spec", STOP_GRACE_SECONDS + HARD_EXIT_MARGIN_SECONDS + 1.5, True),
-])
+@pytest.mark.parametrize(
+    "where,limit,masked",
+    [
+        ("run_job", STOP_GRACE_SECONDS + 1.5, False),  # a job thread: left behind after the grace
+        ("check_spec", STOP_GRACE_SECONDS + HARD_EXIT_MARGIN_SECONDS + 1.5, False),  # the loop itself: the last resort
+        # the loop stuck where no Python signal handler can run: the deadline is armed from the wakeup fd
+        ("check_spec", STOP_GRACE_SECONDS + HARD_EXIT_MARGIN_SECONDS + 1.5, True),
+    ],
+)
 def test_a_blocked_job_cannot_hold_a_stopped_watcher(where, limit, masked, tmp_path, media, specials):
     out = tmp_path / "out"
     out.mkdir()
@@ -111,10 +114,14 @@ def test_a_blocked_job_cannot_hold_a_stopped_watcher(where, limit, masked, tmp_p
     w.mkdir()
     script = tmp_path / "blocked_watch.py"
     script.write_text(_BLOCKED)
-    proc = subprocess.Popen([sys.executable, str(script), str(w), str(specials / "fifo.mov"), where,
-                             *(["mask"] if masked else [])],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PROXX_LOAD_PLUGINS": "ffmpeg", **FAST_ENV})
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(w), str(specials / "fifo.mov"), where, *(["mask"] if masked else [])],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PROXX_LOAD_PLUGINS": "ffmpeg", **FAST_ENV},
+    )
     try:
         wait_for(lambda: (w / "pending").is_dir(), 20, "the layout")
         drop(w, "stuck.json", spec([media / "tiny.mov"], out))

@@ -111,8 +111,9 @@ def test_poison_left_in_running_by_a_dead_watcher_is_filed_on_restart(tmp_path, 
     dead = dead_pid()
     folder = w / "running" / f"{me.node}.{dead}.abcd"
     folder.mkdir(parents=True)
-    (folder / "owner.json").write_text(json.dumps({"node": me.node, "pid": dead, "start_token": "linux:5",
-                                                   "boot_id": me.boot_id, "instance": "abcd"}))
+    (folder / "owner.json").write_text(
+        json.dumps({"node": me.node, "pid": dead, "start_token": "linux:5", "boot_id": me.boot_id, "instance": "abcd"})
+    )
     good = spec([media / "tiny.mov"], out)
     for name, (text, _) in poison_texts(good).items():
         (folder / name).write_text(text, encoding="utf-8")
@@ -172,8 +173,9 @@ def test_when_no_result_can_be_written_the_job_is_set_aside(tmp_path, media, ffm
     assert layout(w)["running"] == []
 
 
-def test_an_exception_in_the_pre_check_files_the_job_and_the_watcher_goes_on(tmp_path, media, ffmpeg_engines,
-                                                                             monkeypatch):
+def test_an_exception_in_the_pre_check_files_the_job_and_the_watcher_goes_on(
+    tmp_path, media, ffmpeg_engines, monkeypatch
+):
     import proxx_core.watch.watcher as watch
 
     real = watch.check_spec
@@ -198,6 +200,7 @@ def test_an_exception_in_the_pre_check_files_the_job_and_the_watcher_goes_on(tmp
 
 
 # ------------------------------------------------------------------ owner folders without owner.json
+
 
 @needs_proc
 def test_owner_folder_without_owner_json_is_cleaned_up_or_adopted(tmp_path, media, ffmpeg_engines):
@@ -232,6 +235,7 @@ def test_owner_folder_without_owner_json_is_cleaned_up_or_adopted(tmp_path, medi
 
 # ------------------------------------------------------------------ encoder process groups
 
+
 def _sleeper() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
 
@@ -253,14 +257,23 @@ def test_recovery_kills_a_dead_owners_encoder_groups_before_filing(tmp_path, med
     try:
         folder = w / "running" / f"{me.node}.{dead}.ffff"
         folder.mkdir(parents=True)
-        (folder / "owner.json").write_text(json.dumps({"node": me.node, "pid": dead, "start_token": "linux:5",
-                                                       "boot_id": me.boot_id, "instance": "ffff"}))
+        (folder / "owner.json").write_text(
+            json.dumps(
+                {"node": me.node, "pid": dead, "start_token": "linux:5", "boot_id": me.boot_id, "instance": "ffff"}
+            )
+        )
         (folder / "j.json").write_text(json.dumps(spec([media / "tiny.mov"], tmp_path)))
-        (folder / CHILDREN_FILE).write_text(json.dumps({"children": [
-            {"pid": encoder.pid, "pgid": encoder.pid, "start_token": process_start_token(encoder.pid)},
-            # pid reused by an unrelated process since it was recorded: must be left alone
-            {"pid": impostor.pid, "pgid": impostor.pid, "start_token": "linux:1"},
-        ]}))
+        (folder / CHILDREN_FILE).write_text(
+            json.dumps(
+                {
+                    "children": [
+                        {"pid": encoder.pid, "pgid": encoder.pid, "start_token": process_start_token(encoder.pid)},
+                        # pid reused by an unrelated process since it was recorded: must be left alone
+                        {"pid": impostor.pid, "pgid": impostor.pid, "start_token": "linux:1"},
+                    ]
+                }
+            )
+        )
         t0 = time.monotonic()
         rc, log = run_inprocess(w, engines=ffmpeg_engines)
         assert rc == 0, log
@@ -292,8 +305,7 @@ def test_run_command_registers_live_children_while_they_run(tmp_path):
 
     process.subscribe_children(listener)
     try:
-        cmd = Command(argv=(sys.executable, "-c", "import time; time.sleep(0.3)"), purpose="sleep",
-                      timeout_seconds=10)
+        cmd = Command(argv=(sys.executable, "-c", "import time; time.sleep(0.3)"), purpose="sleep", timeout_seconds=10)
         run_command(cmd)
     finally:
         process.unsubscribe_children(listener)
@@ -302,6 +314,7 @@ def test_run_command_registers_live_children_while_they_run(tmp_path):
 
 
 # ------------------------------------------------------------------ three real watcher processes
+
 
 def test_three_watchers_file_every_poison_and_complete_every_good_job(tmp_path, media):
     from watchhelp import start_watch
@@ -321,10 +334,15 @@ def test_three_watchers_file_every_poison_and_complete_every_good_job(tmp_path, 
 
     procs = [start_watch(w, "--poll-seconds", "0.1") for _ in range(3)]
     try:
+
         def settled():
             return not os.listdir(w / "pending") and not [
-                n for d in os.listdir(w / "running") for n in os.listdir(w / "running" / d)
-                if n not in ("owner.json", CHILDREN_FILE, PROGRESS_FILE)]
+                n
+                for d in os.listdir(w / "running")
+                for n in os.listdir(w / "running" / d)
+                if n not in ("owner.json", CHILDREN_FILE, PROGRESS_FILE)
+            ]
+
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not settled():
             assert all(p.poll() is None for p in procs), "a watcher exited"

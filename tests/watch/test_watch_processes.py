@@ -83,8 +83,13 @@ def test_kill_9_mid_job_then_restart_fails_it_as_interrupted(tmp_path, slow_sour
         final = [out / "slow_proxy.mov", out / "second_proxy.mov"]
         assert not any(p.exists() for p in final)
 
-        restart = subprocess.run(watch_cmd(w, "--once", "--poll-seconds", "0.1"), capture_output=True, text=True,
-                                 timeout=60, env={**os.environ, "PROXX_LOAD_PLUGINS": "ffmpeg", **FAST_ENV})
+        restart = subprocess.run(
+            watch_cmd(w, "--once", "--poll-seconds", "0.1"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PROXX_LOAD_PLUGINS": "ffmpeg", **FAST_ENV},
+        )
         # the dead watcher's encoder does not outlive the recovery that files its job as interrupted
         assert not [pid for pid in orphans if still_running(pid)], restart.stderr
     finally:
@@ -144,8 +149,13 @@ def test_node_without_engines_leaves_jobs_pending_and_once_exits_0(tmp_path, med
     w = tmp_path / "w"
     drop(w, "a.json", spec([media / "tiny.mov"], out))
     drop(w, "b.json", spec([media / "tiny.mov"], out, job_id="b"))
-    run = subprocess.run(watch_cmd(w, "--once", "--poll-seconds", "0.05"), capture_output=True, text=True,
-                         timeout=60, env={**os.environ, "PROXX_LOAD_PLUGINS": "", **FAST_ENV})
+    run = subprocess.run(
+        watch_cmd(w, "--once", "--poll-seconds", "0.05"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PROXX_LOAD_PLUGINS": "", **FAST_ENV},
+    )
     assert run.returncode == 0, run.stderr
     assert sorted(os.listdir(w / "pending")) == ["a.json", "b.json"]
     assert os.listdir(w / "failed") == [] and os.listdir(w / "completed") == [] and os.listdir(w / "running") == []

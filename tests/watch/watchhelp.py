@@ -18,9 +18,16 @@ FAST_ENV = {"PROXX_WATCH_STABLE_SECONDS": "0.15", "PROXX_WATCH_INVALID_GRACE_SEC
 
 
 def spec(sources, output_dir, **extra) -> dict:
-    doc = {"jobspec_version": "1.0.0", "sources": [str(s) for s in sources], "output_dir": str(output_dir),
-           "output_name_template": "{source_name}_proxy", "proxy_profile": "offline_prores_proxy_1920x1080",
-           "codec": "prores", "container": "mov", "fps_mode": "preserve_source"}
+    doc = {
+        "jobspec_version": "1.0.0",
+        "sources": [str(s) for s in sources],
+        "output_dir": str(output_dir),
+        "output_name_template": "{source_name}_proxy",
+        "proxy_profile": "offline_prores_proxy_1920x1080",
+        "codec": "prores",
+        "container": "mov",
+        "fps_mode": "preserve_source",
+    }
     doc.update(extra)
     return doc
 
@@ -66,8 +73,17 @@ def run_inprocess(folder: Path, *, engines=None, max_workers: int = 1, poll: flo
     from proxx_cli.watch_cli import watch_main
 
     log = io.StringIO()
-    rc = watch_main(folder, max_workers=max_workers, once=True, poll_seconds=poll, engines=engines,
-                    stable_seconds=0.1, invalid_grace_seconds=0.3, stream=log, install_signal_handlers=False)
+    rc = watch_main(
+        folder,
+        max_workers=max_workers,
+        once=True,
+        poll_seconds=poll,
+        engines=engines,
+        stable_seconds=0.1,
+        invalid_grace_seconds=0.3,
+        stream=log,
+        install_signal_handlers=False,
+    )
     return rc, log.getvalue()
 
 
@@ -77,8 +93,14 @@ def watch_cmd(folder: Path, *args: str) -> list[str]:
 
 def start_watch(folder: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     full = {**os.environ, "PROXX_LOAD_PLUGINS": "ffmpeg", **FAST_ENV, **(env or {})}
-    return subprocess.Popen(watch_cmd(folder, *args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=full)
+    return subprocess.Popen(
+        watch_cmd(folder, *args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full,
+    )
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.02):
@@ -108,7 +130,7 @@ def children_running(parent_pid: int, needle: str) -> list[int]:
         try:
             with open(f"/proc/{entry}/stat") as fh:
                 stat = fh.read()
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
             if ppid != parent_pid:
                 continue
             with open(f"/proc/{entry}/cmdline", "rb") as fh:

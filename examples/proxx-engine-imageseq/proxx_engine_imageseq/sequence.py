@@ -23,8 +23,15 @@ from proxx_core import FrameRate, ProxxError
 from proxx_core.kit import open_regular
 
 #: file extension -> the libav decoder that reads it
-EXTENSIONS = {".dpx": "dpx", ".exr": "exr", ".jpeg": "mjpeg", ".jpg": "mjpeg", ".png": "png",
-              ".tif": "tiff", ".tiff": "tiff"}
+EXTENSIONS = {
+    ".dpx": "dpx",
+    ".exr": "exr",
+    ".jpeg": "mjpeg",
+    ".jpg": "mjpeg",
+    ".png": "png",
+    ".tif": "tiff",
+    ".tiff": "tiff",
+}
 DEFAULT_RATE = FrameRate(num=24, den=1)
 SIDECAR_SUFFIX = "proxx.json"
 _NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)(?P<ext>\.[A-Za-z]+)$")
@@ -61,8 +68,13 @@ def parse_name(path: str) -> Sequence | None:
     m = _NUMBERED.match(name)
     if m is None or m.group("ext").lower() not in EXTENSIONS:
         return None
-    return Sequence(directory=directory, prefix=m.group("prefix"), digits=len(m.group("number")),
-                    ext=m.group("ext"), first=int(m.group("number")))
+    return Sequence(
+        directory=directory,
+        prefix=m.group("prefix"),
+        digits=len(m.group("number")),
+        ext=m.group("ext"),
+        first=int(m.group("number")),
+    )
 
 
 def count_frames(seq: Sequence) -> int:

@@ -19,16 +19,29 @@ class TestImageSequenceEngine(EngineConformance):
     def sample_sources(self, tmp_path):
         return [
             # no sidecar: 24 fps; frame 1001 at 24 fps is 00:00:41:17
-            Sample(path=make_sequence(tmp_path / "a", first=1001), profile="offline_prores_proxy_1920x1080",
-                   frame_rate="24/1", frame_count=5, start_timecode="00:00:41:17"),
+            Sample(
+                path=make_sequence(tmp_path / "a", first=1001),
+                profile="offline_prores_proxy_1920x1080",
+                frame_rate="24/1",
+                frame_count=5,
+                start_timecode="00:00:41:17",
+            ),
             # DPX with a 25 fps sidecar; frame 86400 at 25 fps is 00:57:36:00
-            Sample(path=make_sequence(tmp_path / "b", prefix="plate.", first=86400, ext="dpx", frame_rate="25"),
-                   profile="offline_prores_proxy_1920x1080", frame_rate="25/1", frame_count=5,
-                   start_timecode="00:57:36:00"),
+            Sample(
+                path=make_sequence(tmp_path / "b", prefix="plate.", first=86400, ext="dpx", frame_rate="25"),
+                profile="offline_prores_proxy_1920x1080",
+                frame_rate="25/1",
+                frame_count=5,
+                start_timecode="00:57:36:00",
+            ),
             # TIFF at 23.976; frame 86400 at 24000/1001 (nominal 24) is 01:00:00:00
-            Sample(path=make_sequence(tmp_path / "c", first=86400, ext="tif", frame_rate="24000/1001"),
-                   profile="offline_h264_1280x720", frame_rate="24000/1001", frame_count=5,
-                   start_timecode="01:00:00:00"),
+            Sample(
+                path=make_sequence(tmp_path / "c", first=86400, ext="tif", frame_rate="24000/1001"),
+                profile="offline_h264_1280x720",
+                frame_rate="24000/1001",
+                frame_count=5,
+                start_timecode="01:00:00:00",
+            ),
         ]
 
     @pytest.fixture

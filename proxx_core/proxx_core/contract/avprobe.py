@@ -31,8 +31,16 @@ _TRANSFER = {1: "bt709", 6: "smpte170m", 14: "bt2020-10", 16: "smpte2084", 18: "
 _MATRIX = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc"}
 
 #: libav demuxer names -> the short container word Proxx uses
-_CONTAINERS = {"mxf": "mxf", "mpegts": "mpegts", "matroska,webm": "mkv", "avi": "avi",
-               "mpeg": "mpeg", "mjpeg": "mjpeg", "image2": "image", "mov,mp4,m4a,3gp,3g2,mj2": "mov"}
+_CONTAINERS = {
+    "mxf": "mxf",
+    "mpegts": "mpegts",
+    "matroska,webm": "mkv",
+    "avi": "avi",
+    "mpeg": "mpeg",
+    "mjpeg": "mjpeg",
+    "image2": "image",
+    "mov,mp4,m4a,3gp,3g2,mj2": "mov",
+}
 
 
 def _container_name(container: InputContainer, path: Path) -> str:
@@ -75,8 +83,9 @@ def _is_vfr(s: VideoStream, rate: Fraction) -> bool:
 
 #: decoders that never attach an orientation of their own (no SEI, no EXIF) to a frame: for these the
 #: container's matrices alone decide the rotation (H.264, HEVC, MJPEG and anything unlisted decode)
-_NO_BITSTREAM_ORIENTATION = frozenset({"prores", "dnxhd", "cfhd", "v210", "v410", "r210", "qtrle", "dvvideo",
-                                       "mpeg2video", "mpeg1video", "rawvideo"})
+_NO_BITSTREAM_ORIENTATION = frozenset(
+    {"prores", "dnxhd", "cfhd", "v210", "v410", "r210", "qtrle", "dvvideo", "mpeg2video", "mpeg1video", "rawvideo"}
+)
 
 
 def _rotation(c: InputContainer, s: VideoStream, fd: int) -> int:
@@ -131,17 +140,24 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
                 cc = s.codec_context
                 rate = _frame_rate(s)
                 if not rate:
-                    raise ProxxError(f"{path}: the video stream has no frame rate",
-                                     category=Category.UNSUPPORTED_SOURCE)
+                    raise ProxxError(
+                        f"{path}: the video stream has no frame rate", category=Category.UNSUPPORTED_SOURCE
+                    )
                 sar = s.sample_aspect_ratio or cc.sample_aspect_ratio
                 sar_s = f"{sar.numerator}:{sar.denominator}" if sar else "1:1"
                 frames = s.frames or None
                 field_order = _FIELD_ORDER.get(int(cc.field_order), "unknown")
                 video = VideoInfo(
-                    codec=cc.name, width=cc.width, height=cc.height, pix_fmt=cc.pix_fmt,
-                    bit_depth=_bit_depth(cc.pix_fmt), sample_aspect=sar_s,
-                    frame_rate=FrameRate.parse(Fraction(rate)), frame_count=frames,
-                    field_order=field_order, field_dominance=displayed_field_order(container, field_order),
+                    codec=cc.name,
+                    width=cc.width,
+                    height=cc.height,
+                    pix_fmt=cc.pix_fmt,
+                    bit_depth=_bit_depth(cc.pix_fmt),
+                    sample_aspect=sar_s,
+                    frame_rate=FrameRate.parse(Fraction(rate)),
+                    frame_count=frames,
+                    field_order=field_order,
+                    field_dominance=displayed_field_order(container, field_order),
                     variable_frame_rate=_is_vfr(s, rate),
                     color_primaries=_PRIMARIES.get(int(cc.color_primaries)),
                     color_transfer=_TRANSFER.get(int(cc.color_trc)),
@@ -157,8 +173,13 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
                 tc = tc or d.metadata.get("timecode")
             tc = tc or c.metadata.get("timecode")
             audio = tuple(
-                AudioInfo(index=i, codec=a.codec_context.name, channels=a.codec_context.channels,
-                          sample_rate=a.sample_rate, layout=a.layout.name if a.layout else None)
+                AudioInfo(
+                    index=i,
+                    codec=a.codec_context.name,
+                    channels=a.codec_context.channels,
+                    sample_rate=a.sample_rate,
+                    layout=a.layout.name if a.layout else None,
+                )
                 for i, a in enumerate(c.streams.audio)
             )
             duration = round(c.duration / 1_000_000, 6) if c.duration else None
@@ -167,10 +188,18 @@ def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
     except NotAFile as exc:
         raise ProxxError(f"{exc}; list media files only", category=Category.UNSUPPORTED_SOURCE) from None
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ProxxError(f"{path}: not readable media ({exc}); check the file is complete and not corrupt",
-                         category=Category.UNSUPPORTED_SOURCE) from exc
+        raise ProxxError(
+            f"{path}: not readable media ({exc}); check the file is complete and not corrupt",
+            category=Category.UNSUPPORTED_SOURCE,
+        ) from exc
     if video is not None and video.frame_count is None:
         video = attrs.evolve(video, frame_count=_count_packets(path, vindex) or None)
-    return SourceInfo(container=container, video=video, audio=audio, start_timecode=tc,
-                      duration_seconds=duration, reel_name=reel, probed_by=probed_by)
-
+    return SourceInfo(
+        container=container,
+        video=video,
+        audio=audio,
+        start_timecode=tc,
+        duration_seconds=duration,
+        reel_name=reel,
+        probed_by=probed_by,
+    )

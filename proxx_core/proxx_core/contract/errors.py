@@ -45,11 +45,13 @@ class Problem:
     source_index: int | None = attrs.field(default=None, eq=False)
 
     @classmethod
-    def about_source(cls, index: int, message: str, *, category: str = Category.VALIDATION,
-                     install_hint: str | None = None) -> Problem:
+    def about_source(
+        cls, index: int, message: str, *, category: str = Category.VALIDATION, install_hint: str | None = None
+    ) -> Problem:
         """A problem at ``/sources/<index>``: the pointer is made here, the index kept as an int."""
-        return cls(path=f"/sources/{index}", message=message, category=category, install_hint=install_hint,
-                   source_index=index)
+        return cls(
+            path=f"/sources/{index}", message=message, category=category, install_hint=install_hint, source_index=index
+        )
 
     def __str__(self) -> str:
         return f"{self.path or '/'}: {self.message}"
@@ -91,8 +93,14 @@ class JobFileError(ProxxError):
 class ClipFailure(ProxxError):
     """A clip failed while executing or verifying; carries the command records made so far."""
 
-    def __init__(self, message: str, *, category: str, records: Iterable[CommandRecord] = (),
-                 verification: Verification | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: str,
+        records: Iterable[CommandRecord] = (),
+        verification: Verification | None = None,
+    ):
         super().__init__(message, category=category)
         self.records = tuple(records)
         self.verification = verification

@@ -59,8 +59,11 @@ def proxx_register_engines(register: Callable[[Engine], None]) -> None:
     """
 
 
-@hookspec(warn_on_impl=DeprecationWarning(
-    "the proxx hook register_engines is deprecated: rename it proxx_register_engines (same argument)"))
+@hookspec(
+    warn_on_impl=DeprecationWarning(
+        "the proxx hook register_engines is deprecated: rename it proxx_register_engines (same argument)"
+    )
+)
 def register_engines(register: Callable[[Engine], None]) -> None:
     """Deprecated name of :func:`proxx_register_engines` (contract 1.0); still called."""
 

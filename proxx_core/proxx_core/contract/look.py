@@ -36,8 +36,12 @@ class Cdl:
 
     @property
     def is_identity(self) -> bool:
-        return (self.slope == (1.0, 1.0, 1.0) and self.offset == (0.0, 0.0, 0.0)
-                and self.power == (1.0, 1.0, 1.0) and self.saturation == 1.0)
+        return (
+            self.slope == (1.0, 1.0, 1.0)
+            and self.offset == (0.0, 0.0, 0.0)
+            and self.power == (1.0, 1.0, 1.0)
+            and self.saturation == 1.0
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -52,8 +56,15 @@ class Look:
         out: dict[str, Any] = {"order": [k for k in ORDER if getattr(self, k) is not None]}
         if self.cdl is not None:
             c = self.cdl
-            out["cdl"] = {"slope": list(c.slope), "offset": list(c.offset), "power": list(c.power),
-                          "saturation": c.saturation, "path": c.path, "sha256": c.sha256, "id": c.id}
+            out["cdl"] = {
+                "slope": list(c.slope),
+                "offset": list(c.offset),
+                "power": list(c.power),
+                "saturation": c.saturation,
+                "path": c.path,
+                "sha256": c.sha256,
+                "id": c.id,
+            }
         if self.lut is not None:
             out["lut"] = {"path": self.lut.path, "sha256": self.lut.sha256, "size": self.lut.size}
         return out

@@ -53,34 +53,78 @@ PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
         Profile(
-            name="offline_h264_1920x1080", codec="h264", container="mp4", max_width=1920,
-            max_height=1080, video="H.264 High, 8-bit 4:2:0, BT.709 tags", codec_profile="High", pix_fmt="yuv420p",
-            bit_depth=8, audio_codec="aac", audio_sample_rate=48000, color_tags=("bt709", "bt709", "bt709"),
+            name="offline_h264_1920x1080",
+            codec="h264",
+            container="mp4",
+            max_width=1920,
+            max_height=1080,
+            video="H.264 High, 8-bit 4:2:0, BT.709 tags",
+            codec_profile="High",
+            pix_fmt="yuv420p",
+            bit_depth=8,
+            audio_codec="aac",
+            audio_sample_rate=48000,
+            color_tags=("bt709", "bt709", "bt709"),
             description="Small H.264 offline proxy, 1080p; AAC-LC 48 kHz, every audio stream kept",
         ),
         Profile(
-            name="offline_h264_1280x720", codec="h264", container="mp4", max_width=1280,
-            max_height=720, video="H.264 High, 8-bit 4:2:0, BT.709 tags", codec_profile="High", pix_fmt="yuv420p",
-            bit_depth=8, audio_codec="aac", audio_sample_rate=48000, color_tags=("bt709", "bt709", "bt709"),
+            name="offline_h264_1280x720",
+            codec="h264",
+            container="mp4",
+            max_width=1280,
+            max_height=720,
+            video="H.264 High, 8-bit 4:2:0, BT.709 tags",
+            codec_profile="High",
+            pix_fmt="yuv420p",
+            bit_depth=8,
+            audio_codec="aac",
+            audio_sample_rate=48000,
+            color_tags=("bt709", "bt709", "bt709"),
             description="Smallest H.264 offline proxy, 720p; AAC-LC 48 kHz, every audio stream kept",
         ),
         Profile(
-            name="offline_prores_proxy_1920x1080", codec="prores", container="mov",
-            max_width=1920, max_height=1080, video="ProRes 422 Proxy, 10-bit 4:2:2", codec_profile="Proxy",
-            pix_fmt="yuv422p10le", bit_depth=10, audio_codec="pcm_s24le", audio_sample_rate=None,
+            name="offline_prores_proxy_1920x1080",
+            codec="prores",
+            container="mov",
+            max_width=1920,
+            max_height=1080,
+            video="ProRes 422 Proxy, 10-bit 4:2:2",
+            codec_profile="Proxy",
+            pix_fmt="yuv422p10le",
+            bit_depth=10,
+            audio_codec="pcm_s24le",
+            audio_sample_rate=None,
             description="ProRes 422 Proxy in MOV; PCM 24-bit, every audio stream kept",
         ),
         Profile(
-            name="offline_prores_lt_1920x1080", codec="prores", container="mov",
-            max_width=1920, max_height=1080, video="ProRes 422 LT, 10-bit 4:2:2", codec_profile="LT",
-            pix_fmt="yuv422p10le", bit_depth=10, audio_codec="pcm_s24le", audio_sample_rate=None,
+            name="offline_prores_lt_1920x1080",
+            codec="prores",
+            container="mov",
+            max_width=1920,
+            max_height=1080,
+            video="ProRes 422 LT, 10-bit 4:2:2",
+            codec_profile="LT",
+            pix_fmt="yuv422p10le",
+            bit_depth=10,
+            audio_codec="pcm_s24le",
+            audio_sample_rate=None,
             description="ProRes 422 LT in MOV; PCM 24-bit, every audio stream kept",
         ),
         Profile(
-            name="offline_dnxhr_lb_1920x1080", codec="dnxhr", container="mxf", max_width=1920,
-            max_height=1080, video="DNxHR LB, 8-bit 4:2:2", codec_profile="DNXHR LB", pix_fmt="yuv422p", bit_depth=8,
-            audio_codec="pcm_s24le", audio_sample_rate=48000, allowed_frame_rates=_MXF_RATES,
-            min_width=256, min_height=120,
+            name="offline_dnxhr_lb_1920x1080",
+            codec="dnxhr",
+            container="mxf",
+            max_width=1920,
+            max_height=1080,
+            video="DNxHR LB, 8-bit 4:2:2",
+            codec_profile="DNXHR LB",
+            pix_fmt="yuv422p",
+            bit_depth=8,
+            audio_codec="pcm_s24le",
+            audio_sample_rate=48000,
+            allowed_frame_rates=_MXF_RATES,
+            min_width=256,
+            min_height=120,
             description="DNxHR LB in OP1a MXF for Avid; PCM 24-bit 48 kHz, every audio stream kept",
         ),
     )
@@ -99,10 +143,12 @@ def fit_aspect_problem(video: VideoInfo, profile: Profile) -> str | None:
     source = Fraction(video.display_aspect)
     if abs(Fraction(w, h) - source) / source <= ASPECT_TOLERANCE:
         return None
-    return (f"raster \"fit\": {video.width}x{video.height} with pixel aspect {video.sample_aspect} "
-            f"(display aspect {float(source):.4f}) becomes {w}x{h} square pixels in {profile.name}, an aspect "
-            f"{float(Fraction(w, h)):.4f}, more than 1 % off, which relinking NLEs refuse; use raster \"half\" "
-            f"(keeps the pixel aspect) or a larger source")
+    return (
+        f'raster "fit": {video.width}x{video.height} with pixel aspect {video.sample_aspect} '
+        f"(display aspect {float(source):.4f}) becomes {w}x{h} square pixels in {profile.name}, an aspect "
+        f'{float(Fraction(w, h)):.4f}, more than 1 % off, which relinking NLEs refuse; use raster "half" '
+        f"(keeps the pixel aspect) or a larger source"
+    )
 
 
 def _even(x: Fraction) -> int:

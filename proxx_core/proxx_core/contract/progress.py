@@ -51,9 +51,13 @@ class ClipProgress:
         if final:
             fraction = 1.0
         speed_text = (block.get("speed") or "").strip().rstrip("x")
-        return cls(fraction=None if fraction is None else max(0.0, min(1.0, fraction)), frame=frame,
-                   fps=_number(block.get("fps"), float) or None, speed=_number(speed_text, float) or None,
-                   final=final)
+        return cls(
+            fraction=None if fraction is None else max(0.0, min(1.0, fraction)),
+            frame=frame,
+            fps=_number(block.get("fps"), float) or None,
+            speed=_number(speed_text, float) or None,
+            final=final,
+        )
 
 
 def _number(text: str | None, kind: type) -> Any:
@@ -98,8 +102,9 @@ class ClipTracker:
     """Turns one clip's engine samples into ``progress`` events with an ETA (from the wall time
     spent so far and the share made, so it needs no speed from the engine)."""
 
-    def __init__(self, index: int, source: str, output: str, emit: EventFn,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, index: int, source: str, output: str, emit: EventFn, clock: Callable[[], float] = time.monotonic
+    ):
         self.index, self.source, self.output, self.emit, self.clock = index, source, output, emit, clock
         self.started = clock()
 
@@ -109,11 +114,19 @@ class ClipTracker:
         if sample.fraction is not None and sample.fraction > 0:
             eta = max(0.0, elapsed * (1 - sample.fraction) / sample.fraction)
         percent = None if sample.fraction is None else round(100 * sample.fraction, 1)
-        safe_emit(self.emit, ProgressEvent(
-            event=PROGRESS, index=self.index, source=self.source, output=self.output, percent=percent,
-            fps=None if sample.fps is None else round(sample.fps, 2),
-            speed=None if sample.speed is None else round(sample.speed, 3),
-            eta_seconds=None if eta is None else round(eta, 1)))
+        safe_emit(
+            self.emit,
+            ProgressEvent(
+                event=PROGRESS,
+                index=self.index,
+                source=self.source,
+                output=self.output,
+                percent=percent,
+                fps=None if sample.fps is None else round(sample.fps, 2),
+                speed=None if sample.speed is None else round(sample.speed, 3),
+                eta_seconds=None if eta is None else round(eta, 1),
+            ),
+        )
 
 
 def safe_emit(emit: EventFn | None, event: ProgressEvent) -> None:
@@ -132,8 +145,10 @@ def accepts_progress(execute: Callable[..., Any]) -> bool:
         params = inspect.signature(execute).parameters.values()
     except (TypeError, ValueError):
         return False
-    return any(p.name == "progress" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-               or p.kind is p.VAR_KEYWORD for p in params)
+    return any(
+        p.name == "progress" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) or p.kind is p.VAR_KEYWORD
+        for p in params
+    )
 
 
 def format_eta(seconds: float | None) -> str:

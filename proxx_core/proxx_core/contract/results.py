@@ -83,8 +83,10 @@ def source_record(value: SourceRecord | Mapping[str, Any]) -> SourceRecord:
         return value
     info = value.get("info")
     if info is not None and not isinstance(info, SourceInfo):
-        raise TypeError("ClipResult source info must be a SourceInfo or None: convert data with "
-                        "proxx_core.from_data(SourceInfo, info)")
+        raise TypeError(
+            "ClipResult source info must be a SourceInfo or None: convert data with "
+            "proxx_core.from_data(SourceInfo, info)"
+        )
     return SourceRecord(path=value["path"], size=value.get("size"), info=info)
 
 

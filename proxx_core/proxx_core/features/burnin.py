@@ -44,8 +44,10 @@ def split_text(text: str) -> tuple[list[tuple[str, str]], list[str]]:
             if name in TOKENS:
                 pieces.append(("token", name))
             else:
-                problems.append(f"unknown token {{{_short(name)}}}; tokens are "
-                                f"{', '.join('{' + t + '}' for t in TOKENS)} (write {{{{ or }}}} for a brace)")
+                problems.append(
+                    f"unknown token {{{_short(name)}}}; tokens are "
+                    f"{', '.join('{' + t + '}' for t in TOKENS)} (write {{{{ or }}}} for a brace)"
+                )
         elif piece in ("{", "}"):
             problems.append(f"a lone {piece!r}; write {piece * 2} for a literal brace")
         else:
@@ -64,8 +66,9 @@ def text_problems(text: str) -> list[str]:
     return split_text(text)[1]
 
 
-def burn_in_problems(elements: tuple[PartialText, ...] | Invalid | None,
-                     watermark: PartialText | Invalid | None) -> list[Problem]:
+def burn_in_problems(
+    elements: tuple[PartialText, ...] | Invalid | None, watermark: PartialText | Invalid | None
+) -> list[Problem]:
     """Semantic checks of ``burn_in`` and ``watermark`` beyond the schema's shapes."""
     problems: list[Problem] = []
     if isinstance(elements, tuple):
@@ -76,9 +79,16 @@ def burn_in_problems(elements: tuple[PartialText, ...] | Invalid | None,
             pos = el.position
             if pos is not None:
                 if pos in seen:
-                    problems.append(Problem(path=f"/burn_in/{i}/position", message=(
-                        f"{pos} is already used by /burn_in/{seen[pos]}; two texts there would overlap: put both "
-                        f"in one text")))
+                    problems.append(
+                        Problem(
+                            path=f"/burn_in/{i}/position",
+                            message=(
+                                f"{pos} is already used by /burn_in/{seen[pos]}; two texts there would overlap: put "
+                                "both "
+                                f"in one text"
+                            ),
+                        )
+                    )
                 seen.setdefault(pos, i)
     if isinstance(watermark, PartialText) and watermark.text is not None:
         problems += [Problem(path="/watermark/text", message=m) for m in text_problems(watermark.text)]
@@ -99,20 +109,35 @@ def _segments(text: str, values: dict[str, str]) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def resolve(elements: tuple[BurnInText, ...] | None, watermark: WatermarkText | None, *, source: str,
-            reel: str | None, job_id: str, start_timecode: str | None, frame_rate: FrameRate) -> BurnIn | None:
+def resolve(
+    elements: tuple[BurnInText, ...] | None,
+    watermark: WatermarkText | None,
+    *,
+    source: str,
+    reel: str | None,
+    job_id: str,
+    start_timecode: str | None,
+    frame_rate: FrameRate,
+) -> BurnIn | None:
     """The clip's BurnIn from a valid JobSpec's ``burn_in`` and ``watermark``, or None when it draws nothing. Pure."""
     if not elements and not watermark:
         return None
     values = {"source_name": Path(source).stem, "reel": _printable(reel or ""), "job_id": job_id}
-    overlays = tuple(Overlay(segments=_segments(e.text, values), position=e.position, size=e.size)
-                     for e in elements or ())
+    overlays = tuple(
+        Overlay(segments=_segments(e.text, values), position=e.position, size=e.size) for e in elements or ()
+    )
     drawn = None
     if watermark:
-        drawn = Overlay(segments=_segments(watermark.text, values), position="center", size=watermark.size,
-                        opacity=watermark.opacity, boxed=False)
-    return BurnIn(elements=overlays, watermark=drawn, start_timecode=start_timecode or ZERO_TIMECODE,
-                  frame_rate=frame_rate)
+        drawn = Overlay(
+            segments=_segments(watermark.text, values),
+            position="center",
+            size=watermark.size,
+            opacity=watermark.opacity,
+            boxed=False,
+        )
+    return BurnIn(
+        elements=overlays, watermark=drawn, start_timecode=start_timecode or ZERO_TIMECODE, frame_rate=frame_rate
+    )
 
 
 def _printable(text: str) -> str:

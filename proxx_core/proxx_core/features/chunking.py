@@ -56,9 +56,13 @@ class ChunkedPlan:
 
     def record(self) -> dict[str, Any]:
         """The ``chunks`` record of the plan and the result (docs/results.md)."""
-        return {"seconds": self.seconds, "count": len(self.spans),
-                "spans": [{"index": s.index, "first_frame": s.first_frame, "frame_count": s.frame_count}
-                          for s in self.spans]}
+        return {
+            "seconds": self.seconds,
+            "count": len(self.spans),
+            "spans": [
+                {"index": s.index, "first_frame": s.first_frame, "frame_count": s.frame_count} for s in self.spans
+            ],
+        }
 
 
 def chunk_seconds(environ: dict[str, str] | None = None) -> float:
@@ -71,8 +75,11 @@ def chunk_seconds(environ: dict[str, str] | None = None) -> float:
     except ValueError:
         seconds = -1.0
     if not seconds >= 0 or seconds == float("inf"):
-        raise ProxxError(f"{CHUNK_SECONDS_ENV}={shown(value)} is not a number of seconds; set it to a chunk "
-                         f"length such as 30, or 0 to never split a clip", category="validation")
+        raise ProxxError(
+            f"{CHUNK_SECONDS_ENV}={shown(value)} is not a number of seconds; set it to a chunk "
+            f"length such as 30, or 0 to never split a clip",
+            category="validation",
+        )
     return seconds
 
 
@@ -87,9 +94,12 @@ def spans(frame_count: int, rate: FrameRate, seconds: float) -> tuple[ChunkSpan,
     count = frame_count // length if length > 0 else 0
     if count < 2:
         return ()
-    return tuple(ChunkSpan(index=k + 1, first_frame=k * length,
-                           frame_count=length if k < count - 1 else frame_count - k * length)
-                 for k in range(count))
+    return tuple(
+        ChunkSpan(
+            index=k + 1, first_frame=k * length, frame_count=length if k < count - 1 else frame_count - k * length
+        )
+        for k in range(count)
+    )
 
 
 def chunk_temp_path(temp_path: str, span: ChunkSpan) -> str:
@@ -124,7 +134,8 @@ def plan_chunked(engine: Engine, plan: ClipPlan, seconds: float) -> ChunkedPlan 
     # optional contract 1.3 methods, not on Engine: whole_reason has checked that this engine has them
     plan_chunk: Callable[..., ClipPlan] = engine.plan_chunk  # type: ignore[attr-defined]
     plan_join: Callable[..., ClipPlan] = engine.plan_join  # type: ignore[attr-defined]
-    chunks = tuple(plan_chunk(request, s.first_frame, s.frame_count, chunk_temp_path(request.temp_path, s))
-                   for s in cut)
+    chunks = tuple(
+        plan_chunk(request, s.first_frame, s.frame_count, chunk_temp_path(request.temp_path, s)) for s in cut
+    )
     join = plan_join(request, tuple(c.request.temp_path for c in chunks))
     return ChunkedPlan(seconds=seconds, spans=cut, chunks=chunks, join=join)

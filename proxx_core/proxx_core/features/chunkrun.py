@@ -36,13 +36,16 @@ class Slots:
         def held() -> CommandRecord | tuple[CommandRecord, ...]:
             with self.hold():
                 return fn()
+
         return self._pool.submit(held)
 
     def start(self, chunked: ChunkedPlan, engine: Engine, cancel: threading.Event) -> list[Future]:  # type: ignore[type-arg]
         """Each chunk on the next free slot (ChunkSource)."""
         count = len(chunked.spans)
-        return [self.submit(chunk_job(engine, plan, span, count, cancel))
-                for plan, span in zip(chunked.chunks, chunked.spans, strict=True)]
+        return [
+            self.submit(chunk_job(engine, plan, span, count, cancel))
+            for plan, span in zip(chunked.chunks, chunked.spans, strict=True)
+        ]
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -61,8 +64,11 @@ def claim_chunks(chunked: ChunkedPlan, *, overwrite: bool, is_source: Callable[[
             claims.append(TempClaim.take(path, overwrite=overwrite, is_source=is_source))
         except (TempExists, TempBusy, TempIsSource) as exc:
             discard(claims)
-            raise ClipFailure(f"chunk file {path} exists or belongs to another run ({type(exc).__name__}); "
-                              f"inspect and delete it, then run the job again", category="output_exists") from exc
+            raise ClipFailure(
+                f"chunk file {path} exists or belongs to another run ({type(exc).__name__}); "
+                f"inspect and delete it, then run the job again",
+                category="output_exists",
+            ) from exc
         except OSError as exc:
             discard(claims)
             raise ClipFailure(f"cannot create chunk file {path}: {exc.strerror or exc}", category="io_error") from exc
@@ -96,12 +102,18 @@ class ChunkSource(Protocol):
     def start(self, chunked: ChunkedPlan, engine: Engine, cancel: threading.Event) -> list[Future]:  # type: ignore[type-arg]
         ...
 
-    def hold(self) -> AbstractContextManager[None]:
-        ...
+    def hold(self) -> AbstractContextManager[None]: ...
 
 
-def execute_chunked(chunked: ChunkedPlan, engine: Engine, cancel: threading.Event, source: ChunkSource | None, *,
-                    overwrite: bool, is_source: Callable[[Identity], bool]) -> tuple[CommandRecord, ...]:
+def execute_chunked(
+    chunked: ChunkedPlan,
+    engine: Engine,
+    cancel: threading.Event,
+    source: ChunkSource | None,
+    *,
+    overwrite: bool,
+    is_source: Callable[[Identity], bool],
+) -> tuple[CommandRecord, ...]:
     """Every chunk encoded (on free slots, or by a fleet), each chunk's frame count verified here, then
     the join. Returns every record, the chunks' in order then the join's; raises ClipFailure naming the
     chunk. The chunk files are claimed here first (a fleet's nodes write into them) and removed at the end."""
@@ -146,24 +158,31 @@ def verify_chunk(engine: Engine, plan: ClipPlan, span: ChunkSpan, count: int) ->
     frames = info.video.frame_count if info is not None and info.video is not None else None
     if frames != span.frame_count:
         got = "no readable video" if frames is None else f"{frames} frames"
-        raise ClipFailure(f"{span_label(span, count)} has {got} at {plan.request.temp_path}, expected "
-                          f"{span.frame_count}: nothing was joined, so the clip never has a gap",
-                          category="verification_failed")
+        raise ClipFailure(
+            f"{span_label(span, count)} has {got} at {plan.request.temp_path}, expected "
+            f"{span.frame_count}: nothing was joined, so the clip never has a gap",
+            category="verification_failed",
+        )
 
 
-def chunk_job(engine: Engine, plan: ClipPlan, span: ChunkSpan, count: int,
-              cancel: threading.Event) -> Callable[[], tuple[CommandRecord, ...]]:
+def chunk_job(
+    engine: Engine, plan: ClipPlan, span: ChunkSpan, count: int, cancel: threading.Event
+) -> Callable[[], tuple[CommandRecord, ...]]:
     """One chunk's encode, its failure worded with the chunk it was."""
+
     def job() -> tuple[CommandRecord, ...]:
         label = span_label(span, count)
         if cancel.is_set():
-            raise ClipFailure(f"{label} was not started: the clip was interrupted or another chunk failed",
-                              category="interrupted")
+            raise ClipFailure(
+                f"{label} was not started: the clip was interrupted or another chunk failed", category="interrupted"
+            )
         try:
             return engine.execute(plan, cancel)
         except ClipFailure as exc:
             raise ClipFailure(f"{label} failed: {exc.message}", category=exc.category, records=exc.records) from None
         except Exception as exc:  # an engine bug fails this clip, never the job
-            raise ClipFailure(f"{label}: engine {engine.name!r} raised {type(exc).__name__}: {exc}",
-                              category="engine_failed") from exc
+            raise ClipFailure(
+                f"{label}: engine {engine.name!r} raised {type(exc).__name__}: {exc}", category="engine_failed"
+            ) from exc
+
     return job

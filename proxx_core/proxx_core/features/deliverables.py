@@ -59,8 +59,10 @@ def write_sidecar(job: DeliveryJob, name: str, file_name: str, data: bytes) -> D
     try:
         digest = gate.write_bytes(final, data, replace=policy != FAIL)
     except FileExistsError:
-        raise FileExistsError(f"{final} already exists (a sidecar of an earlier run?) and was left untouched; "
-                              f"delete it, or {rerun_hint(job.result.get('jobspec'))}") from None
+        raise FileExistsError(
+            f"{final} already exists (a sidecar of an earlier run?) and was left untouched; "
+            f"delete it, or {rerun_hint(job.result.get('jobspec'))}"
+        ) from None
     return Deliverable(name=name, path=final, sha256=digest)
 
 
@@ -81,8 +83,10 @@ def sink_files(job: DeliveryJob, name: str, returned: Sequence[object]) -> list[
                 raise ValueError(f"the {name!r} sink returned the file name {shown(item[0])}: {why}")
             checked.append((item[0], item[1]))
         else:
-            raise TypeError(f"the {name!r} sink returned {type(item).__name__}: a sink returns (file name, bytes) "
-                            f"pairs for the core to write, or Deliverable({name!r}) records of files it wrote itself")
+            raise TypeError(
+                f"the {name!r} sink returned {type(item).__name__}: a sink returns (file name, bytes) "
+                f"pairs for the core to write, or Deliverable({name!r}) records of files it wrote itself"
+            )
     records = []
     for done in checked:
         if isinstance(done, Deliverable):
@@ -145,8 +149,13 @@ def sinks(engines: EngineSet) -> tuple[dict[str, DeliverableSink], list[str]]:
     return found, errors
 
 
-def deliverable_problems(document: Mapping[str, Any], engines: EngineSet,
-                         sources: Sequence[Mapping[str, Any]] = (), *, job_id: str | None = None) -> list[Problem]:
+def deliverable_problems(
+    document: Mapping[str, Any],
+    engines: EngineSet,
+    sources: Sequence[Mapping[str, Any]] = (),
+    *,
+    job_id: str | None = None,
+) -> list[Problem]:
     """Validation: every listed deliverable has an installed sink that can write it here, and no
     file it declares (``file_names``) would replace a source of the job (``job_id``: the job's)."""
     wanted = document.get("deliverables") or []
@@ -155,21 +164,39 @@ def deliverable_problems(document: Mapping[str, Any], engines: EngineSet,
     available, _ = sinks(engines)
     problems: list[Problem] = []
     if not document.get("output_dir"):
-        problems.append(Problem(path="/deliverables", message=(
-            "sidecars are written into /output_dir; set output_dir (or remove /deliverables)")))
+        problems.append(
+            Problem(
+                path="/deliverables",
+                message=("sidecars are written into /output_dir; set output_dir (or remove /deliverables)"),
+            )
+        )
     for i, name in enumerate(wanted):
         where = f"/deliverables/{i}"
         sink = available.get(name)
         if sink is None and name in FIRST_PARTY:
             dist = DISTRIBUTIONS.get(name, DELIVER_DISTRIBUTION)
-            problems.append(Problem(path=where, category=Category.ENGINE_UNAVAILABLE, install_hint=dist,
-                                    message=(f"the {name!r} deliverable is written by {dist}, which "
-                                             f"is not installed here: {install_command(dist)}")))
+            problems.append(
+                Problem(
+                    path=where,
+                    category=Category.ENGINE_UNAVAILABLE,
+                    install_hint=dist,
+                    message=(
+                        f"the {name!r} deliverable is written by {dist}, which "
+                        f"is not installed here: {install_command(dist)}"
+                    ),
+                )
+            )
         elif sink is None:
             known = sorted({*FIRST_PARTY, *available})
-            problems.append(Problem(path=where, message=(
-                f"unknown deliverable {name!r}; known: {', '.join(known)} (a third-party one needs its plugin "
-                f"installed)")))
+            problems.append(
+                Problem(
+                    path=where,
+                    message=(
+                        f"unknown deliverable {name!r}; known: {', '.join(known)} (a third-party one needs its plugin "
+                        f"installed)"
+                    ),
+                )
+            )
         else:
             try:
                 reasons = sink.problems(document, sources)
@@ -190,8 +217,11 @@ def _name_problems(sink: DeliverableSink, document: Mapping[str, Any], job_id: s
     if not names:
         return []
     output_dir = str(document["output_dir"])
-    gate = job_write_gate([s for s in document.get("sources") or () if isinstance(s, str)],
-                          layout=str(document.get("layout") or Layout.OUTPUT_DIR), output_dir=output_dir)
+    gate = job_write_gate(
+        [s for s in document.get("sources") or () if isinstance(s, str)],
+        layout=str(document.get("layout") or Layout.OUTPUT_DIR),
+        output_dir=output_dir,
+    )
     problems = []
     for name in names:
         path = os.path.join(output_dir, name)
@@ -203,8 +233,13 @@ def _name_problems(sink: DeliverableSink, document: Mapping[str, Any], job_id: s
             continue
         why = gate.refusal(path)
         if why:
-            problems.append(Problem(path=where, message=(
-                f"the {sink.name!r} sidecar {name}: {why}; a source is never replaced: set another job_id or "
-                f"output_dir")))
+            problems.append(
+                Problem(
+                    path=where,
+                    message=(
+                        f"the {sink.name!r} sidecar {name}: {why}; a source is never replaced: set another job_id or "
+                        f"output_dir"
+                    ),
+                )
+            )
     return problems
-

@@ -53,11 +53,13 @@ def rerun_hint(doc: Any) -> str:
     cannot also set the 1.0 key ``overwrite`` (refused together)."""
     doc = doc if isinstance(doc, dict) else {}
     version = str(doc.get("jobspec_version") or "1.0.0")
-    keep = "\"existing_outputs\": \"skip_verified\" keeps the files that still verify and makes the rest"
+    keep = '"existing_outputs": "skip_verified" keeps the files that still verify and makes the rest'
     if "existing_outputs" in doc or ("overwrite" not in doc and not version.startswith("1.0")):
-        return f"set {keep}, or \"existing_outputs\": \"overwrite\" replaces them"
-    return (f"with \"jobspec_version\": \"1.1.0\", {keep} (\"overwrite\" replaces them); in a 1.0 spec, "
-            f"\"overwrite\": true replaces them")
+        return f'set {keep}, or "existing_outputs": "overwrite" replaces them'
+    return (
+        f'with "jobspec_version": "1.1.0", {keep} ("overwrite" replaces them); in a 1.0 spec, '
+        f'"overwrite": true replaces them'
+    )
 
 
 def policy_problem(draft: DraftSpec) -> str | None:
@@ -66,8 +68,10 @@ def policy_problem(draft: DraftSpec) -> str | None:
     if "existing_outputs" in draft.given and "overwrite" in draft.given:
         overwrite = draft.overwrite.raw if isinstance(draft.overwrite, Invalid) else draft.overwrite
         want = ExistingOutputs.OVERWRITE if overwrite is True else ExistingOutputs.FAIL
-        return (f"set either /existing_outputs or the 1.0 key /overwrite, not both; remove /overwrite "
-                f"(\"overwrite\": {shown_json(overwrite)} is \"existing_outputs\": \"{want}\")")
+        return (
+            f"set either /existing_outputs or the 1.0 key /overwrite, not both; remove /overwrite "
+            f'("overwrite": {shown_json(overwrite)} is "existing_outputs": "{want}")'
+        )
     return None
 
 
@@ -90,8 +94,9 @@ class ExistingVerdict:
     sha256: str | None = None
 
 
-def judge_existing(plan: ClipPlan, engine: Any, clip_checks: Any = None, *,
-                   source_ids: frozenset[tuple[int, int]] = frozenset()) -> ExistingVerdict:
+def judge_existing(
+    plan: ClipPlan, engine: Any, clip_checks: Any = None, *, source_ids: frozenset[tuple[int, int]] = frozenset()
+) -> ExistingVerdict:
     """Verify the file at ``plan.request.output_path`` as if the engine had just made it.
 
     ``clip_checks(plan, output_info)``: the plugins' extra checks (EngineSet.clip_checks).
@@ -105,8 +110,10 @@ def judge_existing(plan: ClipPlan, engine: Any, clip_checks: Any = None, *,
         what = "a symbolic link" if stat.S_ISLNK(before.st_mode) else "not a regular file"
         return ExistingVerdict(ok=False, message=f"{path} exists and is {what}; it was left untouched")
     if (before.st_dev, before.st_ino) in source_ids:
-        return ExistingVerdict(ok=False, message=f"{path} is a source of this job (the same file under another "
-                                                 f"name); it was left untouched")
+        return ExistingVerdict(
+            ok=False,
+            message=f"{path} is a source of this job (the same file under another name); it was left untouched",
+        )
     # the engine probes "its output" at request.temp_path: point that at the final file
     at_final = attrs.evolve(plan, request=attrs.evolve(plan.request, temp_path=path))
     output_info = engine.probe_output(at_final)
@@ -114,17 +121,26 @@ def judge_existing(plan: ClipPlan, engine: Any, clip_checks: Any = None, *,
     verification = verify_output(at_final, output_info, engine, extra)
     if not verification.ok:
         bad = ", ".join(f"{c.name} expected {c.expected!r} got {c.actual!r}" for c in verification.failed_checks())
-        return ExistingVerdict(ok=False, verification=verification, message=(
-            f"{path} already exists and does not verify against its source ({bad}); it was left untouched: "
-            f"delete it to have it made again, or set \"existing_outputs\": \"overwrite\""))
+        return ExistingVerdict(
+            ok=False,
+            verification=verification,
+            message=(
+                f"{path} already exists and does not verify against its source ({bad}); it was left untouched: "
+                f'delete it to have it made again, or set "existing_outputs": "overwrite"'
+            ),
+        )
     try:
         digest, size, ident = _sha256(path)
     except OSError as exc:
-        return ExistingVerdict(ok=False, verification=verification,
-                               message=f"{path}: cannot read it to hash it ({exc.strerror or exc})")
+        return ExistingVerdict(
+            ok=False, verification=verification, message=f"{path}: cannot read it to hash it ({exc.strerror or exc})"
+        )
     if ident != (before.st_dev, before.st_ino) or size != before.st_size:
-        return ExistingVerdict(ok=False, verification=verification, message=(
-            f"{path} changed while it was being checked; it was left untouched. Run the job again"))
+        return ExistingVerdict(
+            ok=False,
+            verification=verification,
+            message=(f"{path} changed while it was being checked; it was left untouched. Run the job again"),
+        )
     return ExistingVerdict(ok=True, verification=verification, size=size, sha256=digest)
 
 
@@ -165,7 +181,9 @@ def existing_output_warning(spec: Any, finals: list[str]) -> str | None:
         return None
     version = str(getattr(spec, "jobspec_version", "1.0.0"))
     bump = "" if not version.startswith("1.0.") else ' (with "jobspec_version": "1.1.0")'
-    return (f"{len(there)} of {len(finals)} output file(s) already exist (e.g. {there[0]}); a run would fail "
-            f"their clips as output_exists and leave them untouched. To keep the ones that verify and make the "
-            f"rest, set \"existing_outputs\": \"skip_verified\"{bump}; to replace them, \"existing_outputs\": "
-            f"\"overwrite\"")
+    return (
+        f"{len(there)} of {len(finals)} output file(s) already exist (e.g. {there[0]}); a run would fail "
+        f"their clips as output_exists and leave them untouched. To keep the ones that verify and make the "
+        f'rest, set "existing_outputs": "skip_verified"{bump}; to replace them, "existing_outputs": '
+        f'"overwrite"'
+    )

@@ -136,16 +136,28 @@ def folder_problems(layout: str, folder: str, where: str) -> list[Problem]:
             st = os.lstat(folder)
         except FileNotFoundError:
             if not os.access(parent, os.W_OK | os.X_OK):
-                return [Problem(path=where, message=(
-                    f"{parent}: is not writable by this user, so Proxx cannot create {PROXY_FOLDER}/ in it "
-                    f"(layout proxy_subfolder); fix its permissions or use layout output_dir"))]
+                return [
+                    Problem(
+                        path=where,
+                        message=(
+                            f"{parent}: is not writable by this user, so Proxx cannot create {PROXY_FOLDER}/ in it "
+                            f"(layout proxy_subfolder); fix its permissions or use layout output_dir"
+                        ),
+                    )
+                ]
             return []
         except OSError as exc:
             return [Problem(path=where, message=f"{folder}: cannot be inspected ({exc.strerror})")]
         if stat.S_ISLNK(st.st_mode):
-            return [Problem(path=where, message=(
-                f"{folder}: is a symbolic link; Proxx writes proxies only into a real {PROXY_FOLDER} folder "
-                f"beside the source (it could point anywhere); replace it by a folder"))]
+            return [
+                Problem(
+                    path=where,
+                    message=(
+                        f"{folder}: is a symbolic link; Proxx writes proxies only into a real {PROXY_FOLDER} folder "
+                        f"beside the source (it could point anywhere); replace it by a folder"
+                    ),
+                )
+            ]
         if not stat.S_ISDIR(st.st_mode):
             return [Problem(path=where, message=f"{folder}: exists and is not a folder; move it away")]
         if not os.access(folder, os.W_OK | os.X_OK):
@@ -169,9 +181,16 @@ def _chain_problems(folder: str, depth: int, where: str) -> list[Problem]:
         except OSError as exc:
             return [Problem(path=where, message=f"{path}: cannot be inspected ({exc.strerror})")]
         if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-            return [Problem(path=where, message=(
-                f"{path}: is {'a symbolic link' if stat.S_ISLNK(st.st_mode) else 'not a folder'}; Avid MediaFiles "
-                f"folders must be real folders inside output_dir"))]
+            return [
+                Problem(
+                    path=where,
+                    message=(
+                        f"{path}: is {'a symbolic link' if stat.S_ISLNK(st.st_mode) else 'not a folder'}; Avid "
+                        "MediaFiles "
+                        f"folders must be real folders inside output_dir"
+                    ),
+                )
+            ]
         if not os.access(path, os.W_OK | os.X_OK):
             return [Problem(path=where, message=f"{path}: is not writable by this user; fix its permissions")]
     return []
@@ -196,18 +215,24 @@ def divided_raster(video: VideoInfo, raster: str, pix_fmt: str) -> tuple[int, in
     d = _DIVISORS[raster]
     w, h = Fraction(video.width, d), Fraction(video.height, d)
     if w.denominator != 1 or h.denominator != 1:
-        return (f"raster {str(raster)!r}: {video.width}x{video.height} does not divide by {d} into whole pixels; "
-                f"use raster \"fit\" (or \"half\" if it divides by 2)")
+        return (
+            f"raster {str(raster)!r}: {video.width}x{video.height} does not divide by {d} into whole pixels; "
+            f'use raster "fit" (or "half" if it divides by 2)'
+        )
     w_i, h_i = int(w), int(h)
     needs_even_h = "420" in pix_fmt
     if w_i % 2 or (needs_even_h and h_i % 2):
         dims = "width" if w_i % 2 else "height"
-        return (f"raster {str(raster)!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}, an odd {dims}, which "
-                f"{pix_fmt} chroma cannot carry; use raster \"half\" or \"fit\", or a 4:2:2 profile (ProRes, DNxHR)")
+        return (
+            f"raster {str(raster)!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}, an odd {dims}, which "
+            f'{pix_fmt} chroma cannot carry; use raster "half" or "fit", or a 4:2:2 profile (ProRes, DNxHR)'
+        )
     if needs_even_h and video.field_dominance in ("tff", "bff") and h_i % 4:
-        return (f"raster {str(raster)!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}; an interlaced 4:2:0 proxy "
-                f"needs a height divisible by 4 (each field's chroma halves its lines); use raster \"fit\" or a "
-                f"4:2:2 profile (ProRes)")
+        return (
+            f"raster {str(raster)!r}: {video.width}x{video.height} / {d} = {w_i}x{h_i}; an interlaced 4:2:0 proxy "
+            f'needs a height divisible by 4 (each field\'s chroma halves its lines); use raster "fit" or a '
+            f"4:2:2 profile (ProRes)"
+        )
     return w_i, h_i
 
 
@@ -216,14 +241,26 @@ def layout_document_problems(draft: DraftSpec, profile: Profile | None) -> list[
     problems: list[Problem] = []
     layout = draft.layout
     if layout is Layout.AVID_MXF and profile is not None and profile.codec not in AVID_CODECS:
-        problems.append(Problem(path="/layout", message=(
-            f"layout avid_mxf makes Avid managed media (MXF OP-Atom DNxHR) and profile {profile.name} is "
-            f"{profile.codec}; choose offline_dnxhr_lb_1920x1080 or another layout")))
+        problems.append(
+            Problem(
+                path="/layout",
+                message=(
+                    f"layout avid_mxf makes Avid managed media (MXF OP-Atom DNxHR) and profile {profile.name} is "
+                    f"{profile.codec}; choose offline_dnxhr_lb_1920x1080 or another layout"
+                ),
+            )
+        )
     template = draft.output_name_template
     if layout is Layout.PROXY_SUBFOLDER and isinstance(template, str) and template != PROXY_TEMPLATE:
-        problems.append(Problem(path="/output_name_template", message=(
-            f"layout proxy_subfolder names each proxy after its source ({PROXY_TEMPLATE}), as Resolve links "
-            f"proxies by base name; remove output_name_template or set it to {PROXY_TEMPLATE!r}")))
+        problems.append(
+            Problem(
+                path="/output_name_template",
+                message=(
+                    f"layout proxy_subfolder names each proxy after its source ({PROXY_TEMPLATE}), as Resolve links "
+                    f"proxies by base name; remove output_name_template or set it to {PROXY_TEMPLATE!r}"
+                ),
+            )
+        )
     return problems
 
 
@@ -231,16 +268,29 @@ def layout_document_problems(draft: DraftSpec, profile: Profile | None) -> list[
 PROXY_TEMPLATE = "{source_name}"
 
 
-def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | None, template: str | None,
-                 job_id: str, profile: Profile) -> tuple[list[str], list[Problem]]:
+def output_paths(
+    sources: tuple[str, ...],
+    *,
+    layout: str,
+    output_dir: str | None,
+    template: str | None,
+    job_id: str,
+    profile: Profile,
+) -> tuple[list[str], list[Problem]]:
     """Each source's final output path under any layout (for avid_mxf: the clip's base path
     ``<folder>/<name>.mxf``; its files are :func:`op_atom_targets`), and every name problem: not
     portable, two outputs of the job one file (same folder, names equal after NFC + lower case), or
     an output that would replace a source."""
     if layout == DEFAULT_LAYOUT:  # every proxy in output_dir, named by the template (naming.output_names)
-        names, name_problems = output_names(_NameInputs(sources=tuple(sources), output_dir=output_dir or "",
-                                                        output_name_template=template or "",
-                                                        proxy_profile=profile.name), job_id)
+        names, name_problems = output_names(
+            _NameInputs(
+                sources=tuple(sources),
+                output_dir=output_dir or "",
+                output_name_template=template or "",
+                proxy_profile=profile.name,
+            ),
+            job_id,
+        )
         return [os.path.join(output_dir or "", n) for n in names], name_problems
 
     paths: list[str] = []
@@ -251,8 +301,15 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
     where_name = "/sources" if layout == Layout.PROXY_SUBFOLDER else "/output_name_template"
     for i, src in enumerate(sources):
         folder = clip_folder(layout, src, output_dir)
-        name = render_name(template or PROXY_TEMPLATE, source=src, index=i + 1, count=len(sources), job_id=job_id,
-                           profile=profile.name, extension=profile.extension)
+        name = render_name(
+            template or PROXY_TEMPLATE,
+            source=src,
+            index=i + 1,
+            count=len(sources),
+            job_id=job_id,
+            profile=profile.name,
+            extension=profile.extension,
+        )
         why = name_problem(name)  # the rendered name, before Avid's cut and unique part
         if layout == Layout.AVID_MXF:
             name = avid_clip_name(name, src, profile.name)
@@ -271,21 +328,42 @@ def output_paths(sources: tuple[str, ...], *, layout: str, output_dir: str | Non
         for file_name in files:
             key = (folder_keys[folder], name_key(file_name))
             if key in seen:
-                problems.append(Problem(path=where, source_index=at, message=(
-                    f"/sources/{seen[key]} and /sources/{i} would both write "
-                    f"{shown(os.path.join(folder, file_name), 300)} "
-                    f"(names are compared as case-insensitive, Unicode-normalising volumes do: two sources in one "
-                    f"folder with the same name and different extensions collide); "
-                    + ("move one of them to another folder or use layout output_dir with {source_ext} in the template"
-                       if layout == Layout.PROXY_SUBFOLDER else "add {index} or {source_ext} to the template"))))
+                problems.append(
+                    Problem(
+                        path=where,
+                        source_index=at,
+                        message=(
+                            f"/sources/{seen[key]} and /sources/{i} would both write "
+                            f"{shown(os.path.join(folder, file_name), 300)} "
+                            "(names are compared as case-insensitive, Unicode-normalising volumes do: two sources "
+                            "in one "
+                            f"folder with the same name and different extensions collide); "
+                            + (
+                                "move one of them to another folder or use layout output_dir with {source_ext} in "
+                                "the template"
+                                if layout == Layout.PROXY_SUBFOLDER
+                                else "add {index} or {source_ext} to the template"
+                            )
+                        ),
+                    )
+                )
                 continue
             seen[key] = i
-            j = index.replaced_by(folder_keys[folder] if file_identity(folder) else None, file_name,
-                                  os.path.join(folder, file_name))
+            j = index.replaced_by(
+                folder_keys[folder] if file_identity(folder) else None, file_name, os.path.join(folder, file_name)
+            )
             if j is not None:
-                problems.append(Problem(path=where, source_index=at, message=(
-                    f"the output of /sources/{i} ({os.path.join(folder, file_name)}) would replace source /sources/{j} "
-                    f"({sources[j]}); a source is never replaced")))
+                problems.append(
+                    Problem(
+                        path=where,
+                        source_index=at,
+                        message=(
+                            f"the output of /sources/{i} ({os.path.join(folder, file_name)}) would replace source "
+                            f"/sources/{j} "
+                            f"({sources[j]}); a source is never replaced"
+                        ),
+                    )
+                )
     return paths, problems
 
 
@@ -295,9 +373,15 @@ def layout_problems(draft: DraftSpec, job_id: str | None) -> list[Problem]:
     profile = PROFILES[draft.proxy_profile] if isinstance(draft.proxy_profile, str) else None
     output_dir = draft.output_dir if isinstance(draft.output_dir, str) else None
     template = draft.output_name_template if isinstance(draft.output_name_template, str) else None
-    if (layout not in (Layout.PROXY_SUBFOLDER, Layout.AVID_MXF) or profile is None or job_id is None
-            or isinstance(sources, Invalid) or not sources or not all(os.path.isabs(s) for s in sources)
-            or (layout is Layout.AVID_MXF and (output_dir is None or template is None))):
+    if (
+        layout not in (Layout.PROXY_SUBFOLDER, Layout.AVID_MXF)
+        or profile is None
+        or job_id is None
+        or isinstance(sources, Invalid)
+        or not sources
+        or not all(os.path.isabs(s) for s in sources)
+        or (layout is Layout.AVID_MXF and (output_dir is None or template is None))
+    ):
         return []
     if layout is Layout.AVID_MXF and template is not None:
         bad = template_token_problems(template)
@@ -313,8 +397,9 @@ def layout_problems(draft: DraftSpec, job_id: str | None) -> list[Problem]:
                 problems += [attrs.evolve(p, source_index=i) for p in folder_problems(layout, folder, f"/sources/{i}")]
             else:
                 problems += folder_problems(layout, folder, "/output_dir")
-    problems += output_paths(sources, layout=layout, output_dir=output_dir, template=template, job_id=job_id,
-                             profile=profile)[1]
+    problems += output_paths(
+        sources, layout=layout, output_dir=output_dir, template=template, job_id=job_id, profile=profile
+    )[1]
     return problems
 
 
@@ -323,8 +408,9 @@ def folders_written(layout: str, sources: Iterable[str], output_dir: str | None)
     return sorted({clip_folder(layout, s, output_dir) for s in sources})
 
 
-def job_write_gate(sources: Iterable[str], *, layout: str, output_dir: str | None,
-                   source_ids: Iterable[Identity] = ()) -> WriteGate:
+def job_write_gate(
+    sources: Iterable[str], *, layout: str, output_dir: str | None, source_ids: Iterable[Identity] = ()
+) -> WriteGate:
     """The write gate of a job: its sources, and the folders its layout writes plus ``output_dir``
     (sidecars). Here, not in ``writegate``, because the folders are the layout's to say."""
     sources = tuple(sources)
@@ -346,9 +432,13 @@ def clip_raster(video: VideoInfo, profile: Profile, raster: str) -> tuple[int, i
         return got
     w, h = got
     if w < profile.min_width or h < profile.min_height:
-        return (f"raster {str(raster)!r}: {w}x{h} is below the {profile.min_width}x{profile.min_height} minimum of "
-                f"{profile.name}; use raster \"half\" or \"fit\"")
+        return (
+            f"raster {str(raster)!r}: {w}x{h} is below the {profile.min_width}x{profile.min_height} minimum of "
+            f'{profile.name}; use raster "half" or "fit"'
+        )
     if video.sample_aspect != "1:1" and profile.container == "mxf":
-        return (f"raster {str(raster)!r} keeps the source's pixel aspect {video.sample_aspect}, which FFmpeg's MXF "
-                f"does not carry (it would read back as square pixels); use raster \"fit\" or a ProRes/H.264 profile")
+        return (
+            f"raster {str(raster)!r} keeps the source's pixel aspect {video.sample_aspect}, which FFmpeg's MXF "
+            f'does not carry (it would read back as square pixels); use raster "fit" or a ProRes/H.264 profile'
+        )
     return w, h, video.sample_aspect

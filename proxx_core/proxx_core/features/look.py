@@ -49,7 +49,7 @@ _CUBE_SPACE = " \t\v\f"
 _ROW = re.compile(rf"\s*({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*", re.ASCII)
 _SIZE = re.compile(r"LUT_3D_SIZE\s+(\d+)\s*", re.ASCII)
 _DOMAIN = re.compile(rf"(DOMAIN_MIN|DOMAIN_MAX)\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*", re.ASCII)
-_TITLE = re.compile(r'TITLE(\s.*)?', re.ASCII)
+_TITLE = re.compile(r"TITLE(\s.*)?", re.ASCII)
 _KEYWORD_SPLIT = re.compile(r"[ \t\v\f]+")
 
 
@@ -152,8 +152,10 @@ def write_plain_cube(lut: CubeLut, out: BinaryIO) -> None:
                 out.write(f"LUT_3D_SIZE {scan.size}\n".encode())
             out.write(b" ".join(row) + b"\n")
     if scan.sha256() != lut.sha256:
-        raise LookFileError(f"{lut.path} changed since the job was validated; the clip was not made with a LUT "
-                            f"other than the one validated: run the job again")
+        raise LookFileError(
+            f"{lut.path} changed since the job was validated; the clip was not made with a LUT "
+            f"other than the one validated: run the job again"
+        )
 
 
 class _CubeScan:
@@ -192,13 +194,15 @@ class _CubeScan:
                 body = body[3:]
                 self.plain = False  # a UTF-8 byte order mark: FFmpeg would not see the first keyword
             if b"\r" in body:
-                raise LookFileError(f"{self.path}, line {number}: a carriage return inside the line; line ends "
-                                    f"are LF or CR LF")
+                raise LookFileError(
+                    f"{self.path}, line {number}: a carriage return inside the line; line ends are LF or CR LF"
+                )
             try:
                 yield number, body.decode("utf-8")
             except UnicodeDecodeError:
-                raise LookFileError(f"{self.path}, line {number}: not UTF-8/ASCII text; is this a .cube "
-                                    f"file?") from None
+                raise LookFileError(
+                    f"{self.path}, line {number}: not UTF-8/ASCII text; is this a .cube file?"
+                ) from None
 
     # a streaming .cube parser: one branch per keyword and per malformed-line case, each refusal naming
     # its line; split up, the line number and the header state would have to travel between pieces
@@ -214,25 +218,32 @@ class _CubeScan:
             last = number
             if stripped[0] in "+-.0123456789":
                 if size is None:
-                    raise LookFileError(f"{path}, line {number}: data before LUT_3D_SIZE; a 3D .cube declares "
-                                        f"LUT_3D_SIZE N before its rows")
+                    raise LookFileError(
+                        f"{path}, line {number}: data before LUT_3D_SIZE; a 3D .cube declares "
+                        f"LUT_3D_SIZE N before its rows"
+                    )
                 m = _ROW.fullmatch(line)
                 if not m:
-                    raise LookFileError(f"{path}, line {number}: expected three numbers (R G B), found "
-                                        f"{_cut(stripped)!r}")
+                    raise LookFileError(
+                        f"{path}, line {number}: expected three numbers (R G B), found {_cut(stripped)!r}"
+                    )
                 for v in m.groups():
                     if abs(_finite(v, path, number)) > _FLOAT32_MAX:
-                        raise LookFileError(f"{path}, line {number}: {_cut(v)!r} is beyond the range of a 32-bit "
-                                            f"float, which LUT readers use")
+                        raise LookFileError(
+                            f"{path}, line {number}: {_cut(v)!r} is beyond the range of a 32-bit "
+                            f"float, which LUT readers use"
+                        )
                 rows += 1
-                if rows > size ** 3:
-                    raise LookFileError(f"{path}, line {number}: more than the {size ** 3} rows LUT_3D_SIZE {size} "
-                                        f"declares")
+                if rows > size**3:
+                    raise LookFileError(
+                        f"{path}, line {number}: more than the {size**3} rows LUT_3D_SIZE {size} declares"
+                    )
                 yield [v.encode() for v in m.groups()]
                 continue
             if rows:
-                raise LookFileError(f"{path}, line {number}: {_cut(stripped)!r} after the first data row; keywords "
-                                    f"come before the rows")
+                raise LookFileError(
+                    f"{path}, line {number}: {_cut(stripped)!r} after the first data row; keywords come before the rows"
+                )
             words = _KEYWORD_SPLIT.split(stripped)
             if line != stripped or " ".join(words) != stripped:
                 self.plain = False  # FFmpeg matches keywords at the start of the line, single-spaced
@@ -242,14 +253,16 @@ class _CubeScan:
             if keyword == "LUT_3D_SIZE":
                 m = _SIZE.fullmatch(stripped)
                 if not m or size is not None:
-                    raise LookFileError(f"{path}, line {number}: {_cut(stripped)!r}: LUT_3D_SIZE must appear once, "
-                                        f"with one integer")
+                    raise LookFileError(
+                        f"{path}, line {number}: {_cut(stripped)!r}: LUT_3D_SIZE must appear once, with one integer"
+                    )
                 size = int(m.group(1))
                 if m.group(1) != str(size):
                     self.plain = False  # FFmpeg reads "017" as octal 15
                 if not MIN_CUBE_SIZE <= size <= MAX_CUBE_SIZE:
-                    raise LookFileError(f"{path}, line {number}: LUT_3D_SIZE {size} is outside "
-                                        f"{MIN_CUBE_SIZE}..{MAX_CUBE_SIZE}")
+                    raise LookFileError(
+                        f"{path}, line {number}: LUT_3D_SIZE {size} is outside {MIN_CUBE_SIZE}..{MAX_CUBE_SIZE}"
+                    )
                 self.size = size
                 continue
             if keyword in ("DOMAIN_MIN", "DOMAIN_MAX"):
@@ -259,22 +272,29 @@ class _CubeScan:
                 values = tuple(_finite(v, path, number) for v in m.groups()[1:])
                 want = (0.0, 0.0, 0.0) if keyword == "DOMAIN_MIN" else (1.0, 1.0, 1.0)
                 if values != want:
-                    raise LookFileError(f"{path}, line {number}: {keyword} {' '.join(m.groups()[1:])} is not "
-                                        f"supported; Proxx applies LUTs on the 0..1 domain only: re-export the LUT "
-                                        f"with {keyword} {' '.join(str(int(v)) for v in want)}")
+                    raise LookFileError(
+                        f"{path}, line {number}: {keyword} {' '.join(m.groups()[1:])} is not "
+                        f"supported; Proxx applies LUTs on the 0..1 domain only: re-export the LUT "
+                        f"with {keyword} {' '.join(str(int(v)) for v in want)}"
+                    )
                 continue
             if keyword == "LUT_1D_SIZE":
-                raise LookFileError(f"{path}, line {number}: a 1D .cube LUT; Proxx applies 3D .cube LUTs only: "
-                                    f"export the LUT as 3D (LUT_3D_SIZE)")
+                raise LookFileError(
+                    f"{path}, line {number}: a 1D .cube LUT; Proxx applies 3D .cube LUTs only: "
+                    f"export the LUT as 3D (LUT_3D_SIZE)"
+                )
             if keyword in ("LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"):
-                raise LookFileError(f"{path}, line {number}: {keyword} is not supported; re-export the LUT with a "
-                                    f"0..1 input range")
-            raise LookFileError(f"{path}, line {number}: unknown keyword {_cut(keyword)!r}; a 3D .cube has TITLE, "
-                                f"LUT_3D_SIZE, DOMAIN_MIN, DOMAIN_MAX and rows of three numbers")
+                raise LookFileError(
+                    f"{path}, line {number}: {keyword} is not supported; re-export the LUT with a 0..1 input range"
+                )
+            raise LookFileError(
+                f"{path}, line {number}: unknown keyword {_cut(keyword)!r}; a 3D .cube has TITLE, "
+                f"LUT_3D_SIZE, DOMAIN_MIN, DOMAIN_MAX and rows of three numbers"
+            )
         if size is None:
             raise LookFileError(f"{path}, line {max(last, 1)}: no LUT_3D_SIZE line; is this a 3D .cube file?")
-        if rows != size ** 3:
-            raise LookFileError(f"{path}, line {last}: {rows} data rows; LUT_3D_SIZE {size} needs {size ** 3}")
+        if rows != size**3:
+            raise LookFileError(f"{path}, line {last}: {rows} data rows; LUT_3D_SIZE {size} needs {size**3}")
 
 
 def _cut(text: str, limit: int = 60) -> str:
@@ -330,16 +350,18 @@ def _parse_xml(raw: bytes, path: str) -> _Element:
     try:
         parser.Parse(raw, True)
     except expat.ExpatError as exc:
-        raise LookFileError(f"{path}, line {exc.lineno}: not well-formed XML "
-                            f"({expat.ErrorString(exc.code)}, column {exc.offset + 1})") from None
+        raise LookFileError(
+            f"{path}, line {exc.lineno}: not well-formed XML ({expat.ErrorString(exc.code)}, column {exc.offset + 1})"
+        ) from None
     return root[0]
 
 
 def _numbers(el: _Element, count: int, path: str) -> tuple[float, ...]:
     parts = el.text.split()
     if len(parts) != count or not all(re.fullmatch(_NUMBER, p) for p in parts):
-        raise LookFileError(f"{path}, line {el.line}: <{el.local()}> must hold {count} number(s), found "
-                            f"{_cut(el.text.strip())!r}")
+        raise LookFileError(
+            f"{path}, line {el.line}: <{el.local()}> must hold {count} number(s), found {_cut(el.text.strip())!r}"
+        )
     return tuple(_finite(p, path, el.line) for p in parts)
 
 
@@ -362,18 +384,24 @@ def parse_cdl_file(path: str) -> Cdl:
         found = [c for d in root.kids("ColorDecision") for c in d.kids("ColorCorrection")]
         if len(found) != 1:
             where = found[1].line if found else root.line
-            raise LookFileError(f"{path}, line {where}: a .cdl applied to a whole job must hold exactly one "
-                                f"ColorDecision/ColorCorrection; found {len(found)}. Export that shot's .cc")
+            raise LookFileError(
+                f"{path}, line {where}: a .cdl applied to a whole job must hold exactly one "
+                f"ColorDecision/ColorCorrection; found {len(found)}. Export that shot's .cc"
+            )
         cc = found[0]
     elif root.local() == "ColorCorrectionCollection":
         found = root.kids("ColorCorrection")
         if len(found) != 1:
-            raise LookFileError(f"{path}, line {root.line}: a .ccc applied to a whole job must hold exactly one "
-                                f"ColorCorrection; found {len(found)}")
+            raise LookFileError(
+                f"{path}, line {root.line}: a .ccc applied to a whole job must hold exactly one "
+                f"ColorCorrection; found {len(found)}"
+            )
         cc = found[0]
     else:
-        raise LookFileError(f"{path}, line {root.line}: root element <{root.local()}> is not an ASC CDL "
-                            f"(ColorDecisionList or ColorCorrection)")
+        raise LookFileError(
+            f"{path}, line {root.line}: root element <{root.local()}> is not an ASC CDL "
+            f"(ColorDecisionList or ColorCorrection)"
+        )
     sop = _one(cc, "SOPNode", path)
     assert sop is not None
     slope = _numbers(_one(sop, "Slope", path), 3, path)  # type: ignore[arg-type]
@@ -383,8 +411,15 @@ def parse_cdl_file(path: str) -> Cdl:
     sat = _one(cc, "SatNode", path, required=False)
     if sat is not None:
         saturation = _numbers(_one(sat, "Saturation", path), 1, path)[0]  # type: ignore[arg-type]
-    cdl = Cdl(slope=slope, offset=offset, power=power, saturation=saturation,  # type: ignore[arg-type]
-              path=path, sha256=hashlib.sha256(raw).hexdigest(), id=cc.attributes.get("id"))
+    cdl = Cdl(
+        slope=(slope[0], slope[1], slope[2]),
+        offset=(offset[0], offset[1], offset[2]),
+        power=(power[0], power[1], power[2]),
+        saturation=saturation,
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        id=cc.attributes.get("id"),
+    )
     why = cdl_value_problem(cdl)
     if why:
         raise LookFileError(f"{path}, line {sop.line}: {why}")

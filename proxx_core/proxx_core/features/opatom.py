@@ -49,13 +49,15 @@ def read_facts(path: str) -> MxfFacts | None:
             streams = list(c.streams)
             essence = next((s for s in streams if s.type in ("video", "audio")), streams[0] if streams else None)
             stream_meta = essence.metadata if essence is not None else {}
-            return MxfFacts(operational_pattern=c.metadata.get("operational_pattern_ul"),
-                            tape_name=(stream_meta.get("reel_name") or "").strip() or None,
-                            timecode=normalise_timecode(stream_meta.get("timecode") or c.metadata.get("timecode")),
-                            material_package_umid=c.metadata.get("material_package_umid"),
-                            file_package_umid=stream_meta.get("file_package_umid"),
-                            tracks=tuple(s.metadata.get("track_name") or "" for s in streams),
-                            essence_track=stream_meta.get("track_name"))
+            return MxfFacts(
+                operational_pattern=c.metadata.get("operational_pattern_ul"),
+                tape_name=(stream_meta.get("reel_name") or "").strip() or None,
+                timecode=normalise_timecode(stream_meta.get("timecode") or c.metadata.get("timecode")),
+                material_package_umid=c.metadata.get("material_package_umid"),
+                file_package_umid=stream_meta.get("file_package_umid"),
+                tracks=tuple(s.metadata.get("track_name") or "" for s in streams),
+                essence_track=stream_meta.get("track_name"),
+            )
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError, IndexError):
         return None
 
@@ -65,27 +67,40 @@ def clip_tracks(audio_files: int) -> tuple[str, ...]:
     return ("V1", *(f"A{k}" for k in range(1, audio_files + 1)))
 
 
-def _file_checks(label: str, facts: MxfFacts | None, *, timecode: str, tape: str | None,
-                 tracks: tuple[str, ...]) -> list[Check]:
+def _file_checks(
+    label: str, facts: MxfFacts | None, *, timecode: str, tape: str | None, tracks: tuple[str, ...]
+) -> list[Check]:
     if facts is None:
         return [Check(name=f"{label}:readable", expected=True, actual=False, ok=False)]
-    checks = [Check(name=f"{label}:op_atom", expected="OP-Atom", actual=facts.operational_pattern,
-                    ok=is_op_atom(facts.operational_pattern)),
-              # every file describes the whole master clip (Avid, pyaaf2 build it from the first file)
-              Check(name=f"{label}:master_clip_tracks", expected=list(tracks), actual=list(facts.tracks),
-                    ok=facts.tracks == tracks),
-              Check(name=f"{label}:essence_track", expected=label, actual=facts.essence_track,
-                    ok=facts.essence_track == label),
-              Check(name=f"{label}:start_timecode", expected=timecode, actual=facts.timecode,
-                    ok=facts.timecode == timecode)]
+    checks = [
+        Check(
+            name=f"{label}:op_atom",
+            expected="OP-Atom",
+            actual=facts.operational_pattern,
+            ok=is_op_atom(facts.operational_pattern),
+        ),
+        # every file describes the whole master clip (Avid, pyaaf2 build it from the first file)
+        Check(
+            name=f"{label}:master_clip_tracks",
+            expected=list(tracks),
+            actual=list(facts.tracks),
+            ok=facts.tracks == tracks,
+        ),
+        Check(
+            name=f"{label}:essence_track", expected=label, actual=facts.essence_track, ok=facts.essence_track == label
+        ),
+        Check(name=f"{label}:start_timecode", expected=timecode, actual=facts.timecode, ok=facts.timecode == timecode),
+    ]
     if tape:
-        checks.append(Check(name=f"{label}:tape_name", expected=tape, actual=facts.tape_name,
-                            ok=facts.tape_name == tape))
+        checks.append(
+            Check(name=f"{label}:tape_name", expected=tape, actual=facts.tape_name, ok=facts.tape_name == tape)
+        )
     return checks
 
 
-def verify_clip(plan: ClipPlan, video: SourceInfo | None, engine: Engine,
-                extra: tuple[Check, ...] = ()) -> tuple[Verification, SourceInfo | None]:
+def verify_clip(
+    plan: ClipPlan, video: SourceInfo | None, engine: Engine, extra: tuple[Check, ...] = ()
+) -> tuple[Verification, SourceInfo | None]:
     """The verdict on every temp file of an OP-Atom clip, and the clip as NLEs see it (the video
     file's probe with the audio files' channels, and the tape name of the files)."""
     req = plan.request
@@ -108,23 +123,39 @@ def verify_clip(plan: ClipPlan, video: SourceInfo | None, engine: Engine,
         except ProxxError:
             info = None
         streams = info.audio if info is not None else ()
-        checks.append(Check(name=f"{label}:one_mono_essence", expected="1 audio stream of 1 channel, no video",
-                            actual=f"{len(streams)} audio stream(s) of {[a.channels for a in streams]} channel(s)"
-                            + (", video" if info is not None and info.video is not None else ""),
-                            ok=info is not None and info.video is None and [a.channels for a in streams] == [1]))
+        checks.append(
+            Check(
+                name=f"{label}:one_mono_essence",
+                expected="1 audio stream of 1 channel, no video",
+                actual=f"{len(streams)} audio stream(s) of {[a.channels for a in streams]} channel(s)"
+                + (", video" if info is not None and info.video is not None else ""),
+                ok=info is not None and info.video is None and [a.channels for a in streams] == [1],
+            )
+        )
         if info is not None and video is not None:
             exp, act = video.duration_seconds, info.duration_seconds
-            checks.append(Check(name=f"{label}:duration_seconds", expected=exp, actual=act,
-                                ok=exp is not None and act is not None and abs(exp - act) <= one_frame))
+            checks.append(
+                Check(
+                    name=f"{label}:duration_seconds",
+                    expected=exp,
+                    actual=act,
+                    ok=exp is not None and act is not None and abs(exp - act) <= one_frame,
+                )
+            )
         audio.extend(attrs.evolve(a, index=len(audio)) for a in streams[:1])
         if facts is not None:
             umids.add(facts.material_package_umid)
             file_umids.append(facts.file_package_umid)
     if req.extra_outputs:
-        checks.append(Check(name="op_atom_one_master_clip", expected="one material package, a file package each",
-                            actual=f"{len(umids)} material package(s), {len(set(file_umids))} distinct file package(s) "
-                                   f"for {len(file_umids)} file(s)",
-                            ok=len(umids) == 1 and len(set(file_umids)) == len(file_umids)))
+        checks.append(
+            Check(
+                name="op_atom_one_master_clip",
+                expected="one material package, a file package each",
+                actual=f"{len(umids)} material package(s), {len(set(file_umids))} distinct file package(s) "
+                f"for {len(file_umids)} file(s)",
+                ok=len(umids) == 1 and len(set(file_umids)) == len(file_umids),
+            )
+        )
     merged = None
     if video is not None:
         merged = attrs.evolve(video, audio=tuple(audio), reel_name=v_facts.tape_name if v_facts else None)

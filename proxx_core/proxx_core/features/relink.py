@@ -88,15 +88,24 @@ def _channels(info: SourceInfo) -> list[int]:
     return [a.channels for a in info.audio]
 
 
-def _req(name: str, expected: Any, actual: Any, *, ok: bool | None = None, required: bool = True,
-         why: str = "") -> Requirement:
-    return Requirement(name=name, expected=expected, actual=actual, ok=(expected == actual) if ok is None else ok,
-                       required=required, why=why)
+def _req(
+    name: str, expected: Any, actual: Any, *, ok: bool | None = None, required: bool = True, why: str = ""
+) -> Requirement:
+    return Requirement(
+        name=name,
+        expected=expected,
+        actual=actual,
+        ok=(expected == actual) if ok is None else ok,
+        required=required,
+        why=why,
+    )
 
 
 def _common(src: SourceInfo, out: SourceInfo) -> list[Requirement]:
-    return [_req("start_timecode", _tc(src), out.start_timecode or ZERO_TIMECODE),
-            _req("frame_rate", _rate(src), _rate(out))]
+    return [
+        _req("start_timecode", _tc(src), out.start_timecode or ZERO_TIMECODE),
+        _req("frame_rate", _rate(src), _rate(out)),
+    ]
 
 
 def _frame_count(src: SourceInfo, out: SourceInfo, *, longer_ok: bool = False) -> Requirement:
@@ -108,16 +117,35 @@ def _frame_count(src: SourceInfo, out: SourceInfo, *, longer_ok: bool = False) -
 def resolve(src: SourceInfo, out: SourceInfo, facts: ProxyFacts) -> NleVerdict:
     """Resolve links a proxy with the same base name, start timecode (read from ``tmcd`` only),
     frame rate and number of audio tracks; the reel name matters with "Assist using reel names"."""
-    checks = [_req("name", _stem(facts.source_path), _stem(facts.output_path),
-                   why="Resolve matches the proxy's base name to the original's")]
+    checks = [
+        _req(
+            "name",
+            _stem(facts.source_path),
+            _stem(facts.output_path),
+            why="Resolve matches the proxy's base name to the original's",
+        )
+    ]
     checks += _common(src, out)
-    checks.append(_req("timecode_track", "QuickTime tmcd (mov/mp4)", out.container,
-                       ok=out.container in TMCD_CONTAINERS,
-                       why="Resolve reads proxy timecode only from a QuickTime tmcd track"))
+    checks.append(
+        _req(
+            "timecode_track",
+            "QuickTime tmcd (mov/mp4)",
+            out.container,
+            ok=out.container in TMCD_CONTAINERS,
+            why="Resolve reads proxy timecode only from a QuickTime tmcd track",
+        )
+    )
     checks.append(_req("audio_tracks", len(src.audio), len(out.audio)))
     if src.reel_name:
-        checks.append(_req("reel_name", src.reel_name, out.reel_name, required=False,
-                           why="only with Resolve's 'Assist using reel names'"))
+        checks.append(
+            _req(
+                "reel_name",
+                src.reel_name,
+                out.reel_name,
+                required=False,
+                why="only with Resolve's 'Assist using reel names'",
+            )
+        )
     return _verdict(checks)
 
 
@@ -125,32 +153,64 @@ def premiere(src: SourceInfo, out: SourceInfo, facts: ProxyFacts) -> NleVerdict:
     """Premiere attaches a proxy with the same frame rate, duration, fielding, audio channel
     configuration and aspect ratio (exactly: Adobe's rasters divide the original evenly), to
     video clips only."""
-    checks = [_req("attachable", "a video clip", "still or image sequence" if src.container in STILL_CONTAINERS
-                   else "a video clip", why="Premiere attaches no proxy to stills or image sequences")]
+    checks = [
+        _req(
+            "attachable",
+            "a video clip",
+            "still or image sequence" if src.container in STILL_CONTAINERS else "a video clip",
+            why="Premiere attaches no proxy to stills or image sequences",
+        )
+    ]
     checks += _common(src, out)
     checks.append(_frame_count(src, out))
     sv, ov = src.video, out.video
     if sv is not None and sv.field_dominance != "unknown":
         checks.append(_req("fielding", sv.field_dominance, ov.field_dominance if ov else None))
-    checks.append(_req("audio_channels", _channels(src), _channels(out),
-                       why="Premiere refuses a proxy whose audio channel configuration differs"))
+    checks.append(
+        _req(
+            "audio_channels",
+            _channels(src),
+            _channels(out),
+            why="Premiere refuses a proxy whose audio channel configuration differs",
+        )
+    )
     sa, oa = _aspect(src), _aspect(out)
-    checks.append(_req("aspect_ratio", _ratio(sa), _ratio(oa), ok=sa is not None and sa == oa,
-                       why="Premiere attaches proxies of exactly the original's aspect ratio; "
-                           "raster \"half\" or \"quarter\" guarantees it"))
+    checks.append(
+        _req(
+            "aspect_ratio",
+            _ratio(sa),
+            _ratio(oa),
+            ok=sa is not None and sa == oa,
+            why="Premiere attaches proxies of exactly the original's aspect ratio; "
+            'raster "half" or "quarter" guarantees it',
+        )
+    )
     return _verdict(checks)
 
 
 def avid(src: SourceInfo, out: SourceInfo, facts: ProxyFacts) -> NleVerdict:
     """Media Composer relinks managed media (MXF OP-Atom in ``Avid MediaFiles/MXF/<n>``) on tape
     name, start and end timecode and channels."""
-    checks = [_req("managed_media", "MXF OP-Atom in Avid MediaFiles/MXF (layout avid_mxf)",
-                   "MXF OP-Atom" if facts.op_atom else f"{out.container.upper()} ({facts.layout})", ok=facts.op_atom,
-                   why="Media Composer indexes and relinks only MXF in its MediaFiles folders")]
-    checks.append(_req("tape_name", src.reel_name or "a tape/reel name", out.reel_name,
-                       ok=bool(src.reel_name) and src.reel_name == out.reel_name,
-                       why="Avid relinks on tape/source name; the source has none" if not src.reel_name
-                       else "Avid relinks on tape/source name"))
+    checks = [
+        _req(
+            "managed_media",
+            "MXF OP-Atom in Avid MediaFiles/MXF (layout avid_mxf)",
+            "MXF OP-Atom" if facts.op_atom else f"{out.container.upper()} ({facts.layout})",
+            ok=facts.op_atom,
+            why="Media Composer indexes and relinks only MXF in its MediaFiles folders",
+        )
+    ]
+    checks.append(
+        _req(
+            "tape_name",
+            src.reel_name or "a tape/reel name",
+            out.reel_name,
+            ok=bool(src.reel_name) and src.reel_name == out.reel_name,
+            why="Avid relinks on tape/source name; the source has none"
+            if not src.reel_name
+            else "Avid relinks on tape/source name",
+        )
+    )
     checks += _common(src, out)
     checks.append(_frame_count(src, out))
     checks.append(_req("audio_channels", sum(_channels(src)), sum(_channels(out))))
@@ -160,12 +220,19 @@ def avid(src: SourceInfo, out: SourceInfo, facts: ProxyFacts) -> NleVerdict:
 def fcp(src: SourceInfo, out: SourceInfo, facts: ProxyFacts) -> NleVerdict:
     """Final Cut Pro relinks a file with the same number of audio channels, the same start
     timecode (from ``tmcd`` only) and the same length or longer."""
-    checks = [_req("start_timecode", _tc(src), out.start_timecode or ZERO_TIMECODE),
-              _req("timecode_track", "QuickTime tmcd (mov/mp4)", out.container, ok=out.container in TMCD_CONTAINERS,
-                   why="Final Cut Pro reads timecode only from a QuickTime tmcd track"),
-              _req("frame_rate", _rate(src), _rate(out)),
-              _frame_count(src, out, longer_ok=True),
-              _req("audio_channels", sum(_channels(src)), sum(_channels(out)))]
+    checks = [
+        _req("start_timecode", _tc(src), out.start_timecode or ZERO_TIMECODE),
+        _req(
+            "timecode_track",
+            "QuickTime tmcd (mov/mp4)",
+            out.container,
+            ok=out.container in TMCD_CONTAINERS,
+            why="Final Cut Pro reads timecode only from a QuickTime tmcd track",
+        ),
+        _req("frame_rate", _rate(src), _rate(out)),
+        _frame_count(src, out, longer_ok=True),
+        _req("audio_channels", sum(_channels(src)), sum(_channels(out))),
+    ]
     return _verdict(checks)
 
 
@@ -191,14 +258,18 @@ def verdicts(src: SourceInfo, out: SourceInfo | None, facts: ProxyFacts) -> dict
 #: the NLEs each layout delivers for, the only ones `validate` judges it for: a folder of files
 #: (``output_dir``, ``proxy_subfolder``) is for the NLEs that attach files by name and timecode;
 #: Avid OP-Atom is for Media Composer only (Resolve and Premiere do not link OP-Atom, by design)
-LAYOUT_NLES: dict[str, tuple[str, ...]] = {"output_dir": ("resolve", "premiere", "fcp"),
-                                           "proxy_subfolder": ("resolve", "premiere", "fcp"),
-                                           "avid_mxf": ("avid",)}
+LAYOUT_NLES: dict[str, tuple[str, ...]] = {
+    "output_dir": ("resolve", "premiere", "fcp"),
+    "proxy_subfolder": ("resolve", "premiere", "fcp"),
+    "avid_mxf": ("avid",),
+}
 
 #: what to change in the job when a requirement will fail, per (NLE, requirement)
-FIXES = {("resolve", "name"): 'set "output_name_template": "{source_name}" (or "layout": "proxy_subfolder")',
-         ("resolve", "timecode_track"): "choose a ProRes (MOV) or H.264 (MP4) proxy_profile",
-         ("fcp", "timecode_track"): "choose a ProRes (MOV) or H.264 (MP4) proxy_profile"}
+FIXES = {
+    ("resolve", "name"): 'set "output_name_template": "{source_name}" (or "layout": "proxy_subfolder")',
+    ("resolve", "timecode_track"): "choose a ProRes (MOV) or H.264 (MP4) proxy_profile",
+    ("fcp", "timecode_track"): "choose a ProRes (MOV) or H.264 (MP4) proxy_profile",
+}
 
 
 def warnings(src: SourceInfo, promised: SourceInfo, facts: ProxyFacts) -> list[tuple[str, str]]:
@@ -214,8 +285,10 @@ def warnings(src: SourceInfo, promised: SourceInfo, facts: ProxyFacts) -> list[t
             if c.required and not c.ok:
                 why = f" ({c.why})" if c.why else ""
                 fix = f"; {FIXES[nle, c.name]}" if (nle, c.name) in FIXES else ""
-                message = (f"{nle} will not link this proxy: {c.name} expected {c.expected!r}, "
-                           f"the proxy will have {c.actual!r}{why}{fix}")
+                message = (
+                    f"{nle} will not link this proxy: {c.name} expected {c.expected!r}, "
+                    f"the proxy will have {c.actual!r}{why}{fix}"
+                )
                 found.append((nle, message))
     return found
 
@@ -224,9 +297,10 @@ def to_data(result: dict[str, NleVerdict] | None) -> dict[str, Any] | None:
     """The result's ``relink`` object."""
     if result is None:
         return None
-    return {nle: {"ok": v.ok, "failed": list(v.failed),
-                  "checks": [attrs.asdict(c) for c in v.checks]}
-            for nle, v in result.items()}
+    return {
+        nle: {"ok": v.ok, "failed": list(v.failed), "checks": [attrs.asdict(c) for c in v.checks]}
+        for nle, v in result.items()
+    }
 
 
 def promised_output(request: ClipRequest) -> SourceInfo:
@@ -235,13 +309,25 @@ def promised_output(request: ClipRequest) -> SourceInfo:
     profile = request.profile
     video = None
     if src.video is not None:
-        video = attrs.evolve(src.video, codec=profile.codec, width=request.width, height=request.height,
-                             sample_aspect=request.sample_aspect, pix_fmt=profile.pix_fmt)
+        video = attrs.evolve(
+            src.video,
+            codec=profile.codec,
+            width=request.width,
+            height=request.height,
+            sample_aspect=request.sample_aspect,
+            pix_fmt=profile.pix_fmt,
+        )
     if request.extra_outputs:  # OP-Atom: one mono file per channel
         audio = tuple(attrs.evolve(src.audio[0], index=k, channels=1) for k in range(len(request.extra_outputs)))
     else:
         audio = src.audio
     carried = src.reel_name if profile.container in REEL_CONTAINERS else None
-    return SourceInfo(container=profile.container, video=video, audio=audio,
-                      start_timecode=src.start_timecode or ZERO_TIMECODE, reel_name=carried,
-                      duration_seconds=src.duration_seconds, probed_by="plan")
+    return SourceInfo(
+        container=profile.container,
+        video=video,
+        audio=audio,
+        start_timecode=src.start_timecode or ZERO_TIMECODE,
+        reel_name=carried,
+        duration_seconds=src.duration_seconds,
+        probed_by="plan",
+    )

@@ -67,9 +67,12 @@ def _unusable(exc: OSError) -> None:
     """Warn once per process that the cache cannot be used (the facts are recomputed meanwhile)."""
     if not _warned:
         _warned.append(True)
-        print(f"proxx: warning: the binary-facts cache {_cache_dir()} cannot be used "
-              f"({exc.strerror or exc}); facts are recomputed each run. Fix its permissions or set "
-              f"PROXX_CACHE_DIR to a folder this user can write", file=sys.stderr)
+        print(
+            f"proxx: warning: the binary-facts cache {_cache_dir()} cannot be used "
+            f"({exc.strerror or exc}); facts are recomputed each run. Fix its permissions or set "
+            f"PROXX_CACHE_DIR to a folder this user can write",
+            file=sys.stderr,
+        )
 
 
 def _read(entry: Path, key: str) -> tuple[bool, Any]:

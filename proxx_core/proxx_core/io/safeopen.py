@@ -28,8 +28,14 @@ import stat
 from typing import BinaryIO
 
 #: what ``stat`` says a path is, in words an operator understands
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISLNK, "a symbolic link"))
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISLNK, "a symbolic link"),
+)
 
 
 #: POSIX only (Windows has no FIFOs to open by name; there the stat check alone applies)
@@ -77,8 +83,10 @@ def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = True) 
     try:
         now = os.fstat(fd)
         if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
-            raise NotAFile(where, f"was replaced while being opened (now {kind(now.st_mode)}); retry once it is "
-                                  f"a settled regular file")
+            raise NotAFile(
+                where,
+                f"was replaced while being opened (now {kind(now.st_mode)}); retry once it is a settled regular file",
+            )
         if _NONBLOCK:
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")

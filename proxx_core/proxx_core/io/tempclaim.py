@@ -104,8 +104,10 @@ class TempClaim:
                     if not _lock(old):
                         raise TempBusy(f"{path} belongs to another run of this job that is still running")
                 except OSError:
-                    raise TempBusy(f"{path} exists and this filesystem has no file locks, so Proxx cannot tell "
-                                   f"whether another run owns it; delete it if no run of this job is active") from None
+                    raise TempBusy(
+                        f"{path} exists and this filesystem has no file locks, so Proxx cannot tell "
+                        f"whether another run owns it; delete it if no run of this job is active"
+                    ) from None
                 if not stat.S_ISREG(st.st_mode) or _identity(os.lstat(path)) != _identity(st):
                     raise TempBusy(f"{path} changed while Proxx was claiming it (another run of this job)")
             head, tail = os.path.split(path)

@@ -181,16 +181,20 @@ class WriteGate:
         """Why writing ``path`` is refused, naming the source or folder, or None. The caller adds
         the fix in its own terms (validate: which key to change; a run: what was left untouched)."""
         if self.outside(path):
-            return (f"{path} is outside the folders this job writes ({', '.join(self.folders) or 'none'}); "
-                    f"Proxx never writes anywhere else")
+            return (
+                f"{path} is outside the folders this job writes ({', '.join(self.folders) or 'none'}); "
+                f"Proxx never writes anywhere else"
+            )
         j = self.index.at(path)
         if j is None:
             ident = identity(path)
             if ident is not None and ident in self.ids:
                 return f"{path} is a source of this job (the same file under another name)"
             return None
-        return (f"{path} is a source of this job (/sources/{j}, {self.index.sources[j]}): the same file, or the "
-                f"same name on a case-insensitive or Unicode-normalising volume")
+        return (
+            f"{path} is a source of this job (/sources/{j}, {self.index.sources[j]}): the same file, or the "
+            f"same name on a case-insensitive or Unicode-normalising volume"
+        )
 
     def temp_refusal(self, path: str) -> str | None:
         """Why ``path`` cannot be a temporary name of this job: a source is at it or in the
@@ -198,8 +202,10 @@ class WriteGate:
         j = self.index.with_prefix(path)
         if j is None:
             return self.refusal(path)
-        return (f"{self._source(j)} is named like Proxx's temporary file {path} (or one of its siblings); "
-                f"a source is never overwritten")
+        return (
+            f"{self._source(j)} is named like Proxx's temporary file {path} (or one of its siblings); "
+            f"a source is never overwritten"
+        )
 
     def check(self, path: str) -> None:
         why = self.refusal(path)
@@ -214,8 +220,10 @@ class WriteGate:
         if j is None:
             j = self._linked_under(folder)
         if j is not None:
-            raise WriteRefused(f"{self._source(j)} is at or under {folder}, which this deliverable writes; a source "
-                               f"is never overwritten: move the source or choose another output_dir")
+            raise WriteRefused(
+                f"{self._source(j)} is at or under {folder}, which this deliverable writes; a source "
+                f"is never overwritten: move the source or choose another output_dir"
+            )
 
     def _linked_under(self, folder: str) -> int | None:
         """A source reachable under ``folder`` by another name (a hard link, or a symbolic link a
@@ -232,8 +240,10 @@ class WriteGate:
         """After a tool wrote ``path``: it must not be a source (a source replaced is reported)."""
         ident = identity(path)
         if ident is not None and ident in self.ids:
-            raise WriteRefused(f"{path} is a source of this job and was written by a tool Proxx ran; check the "
-                               f"source's bytes", category=Category.IO_ERROR)
+            raise WriteRefused(
+                f"{path} is a source of this job and was written by a tool Proxx ran; check the source's bytes",
+                category=Category.IO_ERROR,
+            )
 
     def write_bytes(self, path: str, data: bytes, *, replace: bool) -> str:
         """Write ``data`` at ``path`` through a unique temporary sibling (fsync, rename); returns its
@@ -247,7 +257,7 @@ class WriteGate:
             try:
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
                 written = os.fstat(fd)
             finally:
@@ -255,8 +265,10 @@ class WriteGate:
             self.check(path)  # again, right before the rename
             publish(tmp, path, overwrite=replace)
             if lidentity(path) != (written.st_dev, written.st_ino):
-                raise WriteRefused(f"{path} is not the file Proxx wrote (it was replaced while being published); "
-                                   f"do not trust it", category=Category.IO_ERROR)
+                raise WriteRefused(
+                    f"{path} is not the file Proxx wrote (it was replaced while being published); do not trust it",
+                    category=Category.IO_ERROR,
+                )
         finally:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
@@ -270,10 +282,14 @@ class WriteGate:
         digest, size = claim.sha256()
         self.check(final)
         if not claim.at_path():
-            raise WriteRefused(f"{claim.path} was replaced by another run of this job after verification; this run "
-                               f"published nothing")
+            raise WriteRefused(
+                f"{claim.path} was replaced by another run of this job after verification; this run published nothing"
+            )
         publish(claim.path, final, overwrite=replace)
         if lidentity(final) != claim.identity():
-            raise WriteRefused(f"{final} is not the file this run verified (it was replaced while being published); "
-                               f"do not trust it, run the job again", category=Category.IO_ERROR)
+            raise WriteRefused(
+                f"{final} is not the file this run verified (it was replaced while being published); "
+                f"do not trust it, run the job again",
+                category=Category.IO_ERROR,
+            )
         return digest, size

@@ -40,23 +40,64 @@ import attrs
 from .document import declared_minor
 
 #: what a camera original's file name ends with (lower case)
-MEDIA_EXTENSIONS = frozenset({
-    ".mov", ".mp4", ".m4v", ".mxf", ".mts", ".m2ts", ".m2t", ".mpg", ".mpeg", ".avi", ".mkv", ".dv",
-    ".braw", ".r3d", ".crm", ".ari", ".arx", ".nev", ".cine",
-})
+MEDIA_EXTENSIONS = frozenset(
+    {
+        ".mov",
+        ".mp4",
+        ".m4v",
+        ".mxf",
+        ".mts",
+        ".m2ts",
+        ".m2t",
+        ".mpg",
+        ".mpeg",
+        ".avi",
+        ".mkv",
+        ".dv",
+        ".braw",
+        ".r3d",
+        ".crm",
+        ".ari",
+        ".arx",
+        ".nev",
+        ".cine",
+    }
+)
 #: files cameras and computers leave beside the clips, and why they are not sources
 SIDECAR_REASONS = {
-    ".xml": "clip metadata (XML)", ".bim": "Sony clip metadata (BIM)", ".smi": "Sony clip metadata (SMI)",
-    ".ppn": "Sony picture pointer (PPN)", ".cpi": "AVCHD clip information (CPI)", ".mpl": "AVCHD playlist (MPL)",
-    ".bdm": "AVCHD index (BDM)", ".scr": "Canon screen data (SCR)", ".cif": "Canon clip information (CIF)",
-    ".cpf": "Canon clip information (CPF)", ".mif": "Canon index (MIF)", ".thm": "thumbnail (THM)",
-    ".lrv": "GoPro low-resolution preview (LRV)", ".lrf": "DJI low-resolution preview (LRF)",
-    ".srt": "subtitle or drone telemetry (SRT)", ".rmd": "RED metadata (RMD)", ".rtn": "RED thumbnail (RTN)",
-    ".sidecar": "Blackmagic RAW sidecar", ".jpg": "still image", ".jpeg": "still image", ".png": "still image",
-    ".dng": "still image (a CinemaDNG sequence is not a clip file)", ".wav": "audio-only file",
-    ".txt": "text file", ".pdf": "document", ".ale": "editorial list (ALE)", ".edl": "editorial list (EDL)",
-    ".mhl": "media hash list", ".md5": "checksum list", ".bin": "camera data (BIN)", ".dat": "camera data (DAT)",
-    ".ini": "camera settings", ".log": "log file",
+    ".xml": "clip metadata (XML)",
+    ".bim": "Sony clip metadata (BIM)",
+    ".smi": "Sony clip metadata (SMI)",
+    ".ppn": "Sony picture pointer (PPN)",
+    ".cpi": "AVCHD clip information (CPI)",
+    ".mpl": "AVCHD playlist (MPL)",
+    ".bdm": "AVCHD index (BDM)",
+    ".scr": "Canon screen data (SCR)",
+    ".cif": "Canon clip information (CIF)",
+    ".cpf": "Canon clip information (CPF)",
+    ".mif": "Canon index (MIF)",
+    ".thm": "thumbnail (THM)",
+    ".lrv": "GoPro low-resolution preview (LRV)",
+    ".lrf": "DJI low-resolution preview (LRF)",
+    ".srt": "subtitle or drone telemetry (SRT)",
+    ".rmd": "RED metadata (RMD)",
+    ".rtn": "RED thumbnail (RTN)",
+    ".sidecar": "Blackmagic RAW sidecar",
+    ".jpg": "still image",
+    ".jpeg": "still image",
+    ".png": "still image",
+    ".dng": "still image (a CinemaDNG sequence is not a clip file)",
+    ".wav": "audio-only file",
+    ".txt": "text file",
+    ".pdf": "document",
+    ".ale": "editorial list (ALE)",
+    ".edl": "editorial list (EDL)",
+    ".mhl": "media hash list",
+    ".md5": "checksum list",
+    ".bin": "camera data (BIN)",
+    ".dat": "camera data (DAT)",
+    ".ini": "camera settings",
+    ".log": "log file",
 }
 
 _GOPRO_CHAPTER = re.compile(r"^(G[HXLP])(\d\d)(\d{4})\.MP4$", re.IGNORECASE)
@@ -241,8 +282,9 @@ class _Walk:
 
     def card(self, root: str, layout: _Layout, media: str, entries: Iterable[os.DirEntry[str]]) -> None:
         self.cards.append(Card(root=root, kind=layout.kind))
-        self.media_folder(media, nested=layout.nested,
-                          skip_folders=f"{layout.kind} card data (camera proxies, metadata), not clips")
+        self.media_folder(
+            media, nested=layout.nested, skip_folders=f"{layout.kind} card data (camera proxies, metadata), not clips"
+        )
         here, parts = root, layout.media
         for depth in range(len(parts)):  # every folder beside the media path is the card's bookkeeping
             listing = entries if depth == 0 else _entries(here)
@@ -250,8 +292,10 @@ class _Walk:
                 if entry.name.casefold() == parts[depth].casefold():
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    self.skip(entry.path + os.sep, f"{layout.kind} card data (camera proxies, thumbnails, "
-                                                   f"metadata), not clips")
+                    self.skip(
+                        entry.path + os.sep,
+                        f"{layout.kind} card data (camera proxies, thumbnails, metadata), not clips",
+                    )
                 else:
                     self.file(entry)
             nxt = _child(here, parts[depth])
@@ -264,11 +308,19 @@ class _Walk:
         if contents is None or _child(contents, "VIDEO") is None or _child(contents, "AUDIO") is None:
             return False
         self.cards.append(Card(root=folder, kind="Panasonic P2"))
-        self.problems.append(FolderProblem(folder, (
-            "is a Panasonic P2 card: each clip's video (CONTENTS/VIDEO) and audio channels (CONTENTS/AUDIO) are "
-            "separate OP-Atom files, and a proxy of the video file alone would have no sound and would not "
-            "relink. Proxx does not join them; rewrap the clips to MOV or MXF OP1a with audio (for example with "
-            "Panasonic P2 Viewer Plus) and point Proxx at those files")))
+        self.problems.append(
+            FolderProblem(
+                folder,
+                (
+                    "is a Panasonic P2 card: each clip's video (CONTENTS/VIDEO) and audio channels (CONTENTS/AUDIO) "
+                    "are "
+                    "separate OP-Atom files, and a proxy of the video file alone would have no sound and would not "
+                    "relink. Proxx does not join them; rewrap the clips to MOV or MXF OP1a with audio (for example "
+                    "with "
+                    "Panasonic P2 Viewer Plus) and point Proxx at those files"
+                ),
+            )
+        )
         return True
 
     def red(self, rdm: str) -> None:
@@ -293,8 +345,13 @@ class _Walk:
             for part in parts[1:]:
                 self.skip(part.path, f"part of the spanned RED clip {parts[0].name}, read through it")
             if len(parts) > 1:
-                self.spans.append(Span(recording=entry.name, files=tuple(p.path for p in parts), handling=(
-                    "one proxy from the first part: the R3D reader follows the other parts, as NLEs do")))
+                self.spans.append(
+                    Span(
+                        recording=entry.name,
+                        files=tuple(p.path for p in parts),
+                        handling=("one proxy from the first part: the R3D reader follows the other parts, as NLEs do"),
+                    )
+                )
 
     # -- spans of files already taken ---------------------------------------------------------
     def find_spans(self) -> None:
@@ -310,13 +367,25 @@ class _Walk:
                 canon.setdefault((folder, c.group(1).upper()), []).append(path)
         for (_, prefix, number), files in sorted(gopro.items()):
             if len(files) > 1:
-                self.spans.append(Span(recording=f"GoPro {prefix}..{number}", files=tuple(files), handling=(
-                    "each chapter is its own clip in every NLE, so each gets its own proxy")))
+                self.spans.append(
+                    Span(
+                        recording=f"GoPro {prefix}..{number}",
+                        files=tuple(files),
+                        handling=("each chapter is its own clip in every NLE, so each gets its own proxy"),
+                    )
+                )
         for (_, clip), files in sorted(canon.items()):
             if len(files) > 1:
-                self.spans.append(Span(recording=f"Canon {clip}", files=tuple(files), handling=(
-                    "each part gets its own proxy; NLEs join the parts only through Canon's import plug-in, so "
-                    "import the part files themselves to relink")))
+                self.spans.append(
+                    Span(
+                        recording=f"Canon {clip}",
+                        files=tuple(files),
+                        handling=(
+                            "each part gets its own proxy; NLEs join the parts only through Canon's import plug-in, so "
+                            "import the part files themselves to relink"
+                        ),
+                    )
+                )
 
 
 def _has_glob(text: str) -> bool:
@@ -354,12 +423,18 @@ def expand(paths: Sequence[str]) -> Expansion:
                 else:
                     walk.file(_entry_for(match))
         else:
-            walk.problems.append(FolderProblem(path, "no such file or folder; check the path and that the volume "
-                                                     "is mounted"))
+            walk.problems.append(
+                FolderProblem(path, "no such file or folder; check the path and that the volume is mounted")
+            )
     walk.find_spans()
     unique = tuple(dict.fromkeys(walk.sources))  # first mention wins, order kept
-    return Expansion(sources=unique, skipped=tuple(walk.skipped), cards=tuple(walk.cards),
-                     spans=tuple(walk.spans), problems=tuple(walk.problems))
+    return Expansion(
+        sources=unique,
+        skipped=tuple(walk.skipped),
+        cards=tuple(walk.cards),
+        spans=tuple(walk.spans),
+        problems=tuple(walk.problems),
+    )
 
 
 def _entry_for(path: str) -> os.DirEntry[str]:
@@ -386,8 +461,12 @@ def expand_document(document: Any) -> tuple[Any, tuple[dict[str, Any], ...], lis
     records: list[dict[str, Any]] = []
     problems: list[tuple[int, str]] = []
     for i, entry in enumerate(given):
-        if not isinstance(entry, str) or not os.path.isabs(entry) or "\x00" in entry or not (
-                os.path.isdir(entry) or (_has_glob(entry) and not os.path.lexists(entry))):
+        if (
+            not isinstance(entry, str)
+            or not os.path.isabs(entry)
+            or "\x00" in entry
+            or not (os.path.isdir(entry) or (_has_glob(entry) and not os.path.lexists(entry)))
+        ):
             sources.append(entry)  # a file (or a mistake the later checks word): as given
             continue
         exp = expand([entry])
@@ -397,12 +476,18 @@ def expand_document(document: Any) -> tuple[Any, tuple[dict[str, Any], ...], lis
             more = f" and {len(exp.skipped) - 3} more" if len(exp.skipped) > 3 else ""
             problems.append((i, f"{entry}: no media files in it" + (f" (skipped {seen}{more})" if seen else "")))
         sources.extend(exp.sources)
-        records.append({
-            "given": entry, "index": i, "sources": list(exp.sources),
-            "skipped": [{"path": s.path, "reason": s.reason} for s in exp.skipped],
-            "cards": [{"root": c.root, "kind": c.kind} for c in exp.cards],
-            "spans": [{"recording": s.recording, "files": list(s.files), "handling": s.handling} for s in exp.spans],
-        })
+        records.append(
+            {
+                "given": entry,
+                "index": i,
+                "sources": list(exp.sources),
+                "skipped": [{"path": s.path, "reason": s.reason} for s in exp.skipped],
+                "cards": [{"root": c.root, "kind": c.kind} for c in exp.cards],
+                "spans": [
+                    {"recording": s.recording, "files": list(s.files), "handling": s.handling} for s in exp.spans
+                ],
+            }
+        )
     if not records:
         return document, (), problems
     return {**document, "sources": sources}, tuple(records), problems

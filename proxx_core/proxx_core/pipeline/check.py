@@ -1,15 +1,15 @@
 """The pipeline, in order, from a job file to a prepared job or a refusal with every problem.
 
-    document  -> read and parse (schema, versions, identity)        proxx_core.pipeline.document
-    preflight -> sources and output folder on disk                    proxx_core.pipeline.preflight
-    naming    -> output names, never a source, portable                proxx_core.rules.naming
-    planning  -> probe, route and plan every clip                     proxx_core.pipeline.planning
-    (then runner.run_job -> results -> serialization.dumps)
+document  -> read and parse (schema, versions, identity)        proxx_core.pipeline.document
+preflight -> sources and output folder on disk                    proxx_core.pipeline.preflight
+naming    -> output names, never a source, portable                proxx_core.rules.naming
+planning  -> probe, route and plan every clip                     proxx_core.pipeline.planning
+(then runner.run_job -> results -> serialization.dumps)
 
-    engines = load_engines()
-    checked = check_job_file(path, engines)      # never raises for a bad spec
-    if checked.job is None: emit(checked.refusal)  # exit 1 (or 4 for an unreadable file)
-    else: result = run_job(checked.job, engines, max_workers=N)
+engines = load_engines()
+checked = check_job_file(path, engines)      # never raises for a bad spec
+if checked.job is None: emit(checked.refusal)  # exit 1 (or 4 for an unreadable file)
+else: result = run_job(checked.job, engines, max_workers=N)
 """
 
 from __future__ import annotations
@@ -94,15 +94,19 @@ def rendition_problems(doc: dict[str, Any]) -> list[Problem]:
     problems = document_problems(doc) + form_problems(doc)
     for k, rendition in enumerate(doc["renditions"]):
         profile = rendition.get("proxy_profile") if isinstance(rendition, dict) else None
-        if not isinstance(profile, str) or profile not in PROFILES or any(
-                p.path == f"/renditions/{k}" or p.path.startswith(f"/renditions/{k}/") for p in problems):
+        if (
+            not isinstance(profile, str)
+            or profile not in PROFILES
+            or any(p.path == f"/renditions/{k}" or p.path.startswith(f"/renditions/{k}/") for p in problems)
+        ):
             continue  # the schema's wording already says what is wrong with it
         problems += remapped(static_problems(single_document(doc, k))[1], k, own_dir="output_dir" in rendition)
     return unique(problems)
 
 
-def check_document(document: Any, engines: EngineSet, *, only: int | None = None,
-                   input_problems: tuple[Problem, ...] = ()) -> CheckedJob:
+def check_document(
+    document: Any, engines: EngineSet, *, only: int | None = None, input_problems: tuple[Problem, ...] = ()
+) -> CheckedJob:
     """Validate and prepare a decoded JobSpec; ``only`` (1-based) checks and prepares that one clip,
     ignoring problems of the job's other sources (a fleet node may not see them). ``input_problems``:
     what was wrong with the inputs the document was built from (a folder that could not be listed,

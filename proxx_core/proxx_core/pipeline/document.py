@@ -114,22 +114,47 @@ class JobSpec:
         burn_in = valid(draft.burn_in)
         watermark = valid(draft.watermark)
         return cls(
-            jobspec_version=valid(draft.jobspec_version), sources=valid(draft.sources),
-            output_dir=valid(draft.output_dir), output_name_template=valid(draft.output_name_template),
-            proxy_profile=valid(draft.proxy_profile), codec=valid(draft.codec), container=valid(draft.container),
-            fps_mode=valid(draft.fps_mode), created_at=valid(draft.created_at), job_id=valid(draft.job_id),
-            engine=valid(draft.engine), overwrite=valid(draft.overwrite), user_metadata=valid(draft.user_metadata),
-            require_builds=valid(draft.require_builds), layout=valid(draft.layout), raster=valid(draft.raster),
+            jobspec_version=valid(draft.jobspec_version),
+            sources=valid(draft.sources),
+            output_dir=valid(draft.output_dir),
+            output_name_template=valid(draft.output_name_template),
+            proxy_profile=valid(draft.proxy_profile),
+            codec=valid(draft.codec),
+            container=valid(draft.container),
+            fps_mode=valid(draft.fps_mode),
+            created_at=valid(draft.created_at),
+            job_id=valid(draft.job_id),
+            engine=valid(draft.engine),
+            overwrite=valid(draft.overwrite),
+            user_metadata=valid(draft.user_metadata),
+            require_builds=valid(draft.require_builds),
+            layout=valid(draft.layout),
+            raster=valid(draft.raster),
             look=valid(draft.look),
-            burn_in=None if burn_in is None else tuple(
-                BurnInText(text=valid_text(e.text), position=valid_text(e.position),
-                           size=DEFAULT_SIZE if e.size is None else e.size) for e in burn_in),
-            watermark=None if watermark is None else WatermarkText(
-                text=valid_text(watermark.text), opacity=float(valid_text(watermark.opacity)),
-                size=DEFAULT_WATERMARK_SIZE if watermark.size is None else watermark.size),
-            existing_outputs=valid(draft.existing_outputs), unsupported_sources=valid(draft.unsupported_sources),
-            deliverables=valid(draft.deliverables), notify=valid(draft.notify), priority=valid(draft.priority),
-            renditions=valid(draft.renditions))
+            burn_in=None
+            if burn_in is None
+            else tuple(
+                BurnInText(
+                    text=valid_text(e.text),
+                    position=valid_text(e.position),
+                    size=DEFAULT_SIZE if e.size is None else e.size,
+                )
+                for e in burn_in
+            ),
+            watermark=None
+            if watermark is None
+            else WatermarkText(
+                text=valid_text(watermark.text),
+                opacity=float(valid_text(watermark.opacity)),
+                size=DEFAULT_WATERMARK_SIZE if watermark.size is None else watermark.size,
+            ),
+            existing_outputs=valid(draft.existing_outputs),
+            unsupported_sources=valid(draft.unsupported_sources),
+            deliverables=valid(draft.deliverables),
+            notify=valid(draft.notify),
+            priority=valid(draft.priority),
+            renditions=valid(draft.renditions),
+        )
 
 
 def valid_text(value: T | None) -> T:
@@ -156,8 +181,12 @@ class ParsedJob:
     def of(cls, document: dict[str, Any], spec: JobSpec | None = None) -> ParsedJob:
         """The parsed job of a document that :func:`document_problems` found valid (``spec``: its
         typed values, when the caller already built them)."""
-        return cls(spec=spec or structure(document), document=document, job_id=derive_job_id(document),
-                   jobspec_sha256=jobspec_sha256(document))
+        return cls(
+            spec=spec or structure(document),
+            document=document,
+            job_id=derive_job_id(document),
+            jobspec_sha256=jobspec_sha256(document),
+        )
 
 
 def read_document(path: Path | str) -> Any:
@@ -175,15 +204,32 @@ def read_document(path: Path | str) -> Any:
         raise JobFileError(f"{path}: cannot read job file ({exc.strerror}); check permissions") from None
     return decode_document(raw)
 
+
 def _pointer(parts: Iterable[object]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
-_TYPE_WORDS = {"array": "an array (a JSON list)", "string": "a string", "object": "an object",
-               "boolean": "true or false", "integer": "an integer", "number": "a number"}
+
+_TYPE_WORDS = {
+    "array": "an array (a JSON list)",
+    "string": "a string",
+    "object": "an object",
+    "boolean": "true or false",
+    "integer": "an integer",
+    "number": "a number",
+}
+
 
 def _json_type(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
-            float: "number", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
 
 def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> Problem:
     path = _pointer(err.absolute_path)
@@ -193,36 +239,53 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> 
         return Problem(path=f"{path}/{key}", message=f"missing required key {key!r}; add it (see `proxx schema`)")
     if v == "type":
         want = err.validator_value
-        return Problem(path=path, message=f"must be {_TYPE_WORDS.get(want, want)}, not {_json_type(err.instance)}"
-                       + ("; put a single source in a list: [\"/path/clip.mov\"]"
-                          if want == "array" and isinstance(err.instance, str) else ""))
+        return Problem(
+            path=path,
+            message=f"must be {_TYPE_WORDS.get(want, want)}, not {_json_type(err.instance)}"
+            + (
+                '; put a single source in a list: ["/path/clip.mov"]'
+                if want == "array" and isinstance(err.instance, str)
+                else ""
+            ),
+        )
     if v == "enum" and path.endswith("/proxy_profile") and isinstance(err.instance, str):
         names = [str(x) for x in err.validator_value]
         close = difflib.get_close_matches(err.instance, names, n=1, cutoff=0.75)
         close = close or [n for n in names if err.instance.strip().lower() in n][:2]  # "prores_proxy"
         close = close if len(close) == 1 else []
         hint = f"did you mean {close[0]!r}? " if close else ""
-        return Problem(path=path, message=(f"{hint}{_short(err.instance)} is not one of: "
-                                           f"{', '.join(map(str, err.validator_value))} (`proxx profiles`)"))
+        return Problem(
+            path=path,
+            message=(
+                f"{hint}{_short(err.instance)} is not one of: "
+                f"{', '.join(map(str, err.validator_value))} (`proxx profiles`)"
+            ),
+        )
     if v == "enum":
-        return Problem(path=path, message=f"{_short(err.instance)} is not one of: "
-                                          f"{', '.join(map(str, err.validator_value))}")
+        return Problem(
+            path=path, message=f"{_short(err.instance)} is not one of: {', '.join(map(str, err.validator_value))}"
+        )
     if v == "maxLength":
-        return Problem(path=path, message=f"is too long ({len(err.instance)} characters); "
-                                          f"the limit is {err.validator_value}")
+        return Problem(
+            path=path, message=f"is too long ({len(err.instance)} characters); the limit is {err.validator_value}"
+        )
     if v == "minItems":
         return Problem(path=path, message="must not be empty; list at least one source file")
     if v == "minLength":
         return Problem(path=path, message="must not be empty")
     if v == "pattern" and path == "/jobspec_version":
-        return Problem(path=path, message=f"{_short(err.instance)} is not a semantic version like \"1.0.0\"")
+        return Problem(path=path, message=f'{_short(err.instance)} is not a semantic version like "1.0.0"')
     if v == "pattern" and path.startswith("/require_builds/"):
-        return Problem(path=path, message=f"{_short(err.instance)} is not a build fingerprint: write the engine's "
-                                          f"binary_sha256 (64 lowercase hex digits) as `proxx engines --json` or "
-                                          f"`proxx plan` shows it")
+        return Problem(
+            path=path,
+            message=f"{_short(err.instance)} is not a build fingerprint: write the engine's "
+            f"binary_sha256 (64 lowercase hex digits) as `proxx engines --json` or "
+            f"`proxx plan` shows it",
+        )
     if v == "pattern" and path == "/job_id":
         return Problem(path=path, message=f"{_short(err.instance)} must be 1-64 characters from A-Z a-z 0-9 . _ -")
     return Problem(path=path, message=_cut(err.message, 300))
+
 
 def _source_of(parts: Iterable[object]) -> int | None:
     """The source index of a schema error's path (``["sources", 3, ...]``), as the int it is."""
@@ -244,37 +307,57 @@ def schema_problems(doc: Any) -> list[Problem]:
             for key in sorted(set(err.instance) - set(allowed)):
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                problems.append(Problem(path=_pointer([*err.absolute_path, key]),
-                                        message=f"unknown key {_short(key)}; {hint}allowed keys: {', '.join(allowed)}"))
+                problems.append(
+                    Problem(
+                        path=_pointer([*err.absolute_path, key]),
+                        message=f"unknown key {_short(key)}; {hint}allowed keys: {', '.join(allowed)}",
+                    )
+                )
             continue
         problems.append(attrs.evolve(_schema_problem(err, schema), source_index=_source_of(err.absolute_path)))
     return problems
+
 
 def structure(doc: dict[str, Any]) -> JobSpec:
     """The typed spec of a document the schema passed (so every key is a field, of its type)."""
     return JobSpec.of(draft_of(doc))
 
+
 def canonical_json(doc: dict[str, Any]) -> str:
     """Sorted keys, no whitespace, UTF-8: the form hashed for ``jobspec_sha256``."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
+
 def jobspec_sha256(doc: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+
 
 def derive_job_id(doc: dict[str, Any]) -> str:
     """The job's id: the spec's own, or one derived from its canonical hash (same spec, same id)."""
     return doc.get("job_id") or f"job-{jobspec_sha256(doc)[:16]}"
 
+
 def version_problems(version: str) -> list[Problem]:
     major, minor, _patch = (int(x) for x in version.split("."))
     if major != SUPPORTED_MAJOR:
-        return [Problem(path="/jobspec_version", message=f"JobSpec major version {major} is not supported; "
-                                                         f"this Proxx reads {SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x")]
+        return [
+            Problem(
+                path="/jobspec_version",
+                message=f"JobSpec major version {major} is not supported; "
+                f"this Proxx reads {SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x",
+            )
+        ]
     if minor > SUPPORTED_MINOR:
-        return [Problem(path="/jobspec_version", message=f"JobSpec {version} is newer than this Proxx supports "
-                                                         f"({SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x); upgrade Proxx "
-                                                         f"or write a {SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x spec")]
+        return [
+            Problem(
+                path="/jobspec_version",
+                message=f"JobSpec {version} is newer than this Proxx supports "
+                f"({SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x); upgrade Proxx "
+                f"or write a {SUPPORTED_MAJOR}.{SUPPORTED_MINOR}.x spec",
+            )
+        ]
     return []
+
 
 #: JobSpec keys added after 1.0, with the minor version that introduced each (SPEC section 9). A
 #: spec using one must declare at least that minor; 1.0.0 specs stay exactly as they were. Every
@@ -293,6 +376,7 @@ KEYS_SINCE_MINOR: dict[str, int] = {
     "priority": 2,
     "renditions": 2,
 }
+
 
 def declared_minor(doc: dict[str, Any]) -> int:
     """The minor version a document declares (0 when it declares none that parses)."""
@@ -316,8 +400,12 @@ def with_profile_defaults(doc: Any) -> Any:
     profile = PROFILES.get(doc["proxy_profile"]) if isinstance(doc.get("proxy_profile"), str) else None
     if profile is None or all(k in doc for k in ("codec", "container", "fps_mode")):
         return doc
-    return {**doc, "codec": doc.get("codec", profile.codec), "container": doc.get("container", profile.container),
-            "fps_mode": doc.get("fps_mode", FpsMode.PRESERVE_SOURCE)}
+    return {
+        **doc,
+        "codec": doc.get("codec", profile.codec),
+        "container": doc.get("container", profile.container),
+        "fps_mode": doc.get("fps_mode", FpsMode.PRESERVE_SOURCE),
+    }
 
 
 def minor_key_problems(draft: DraftSpec) -> list[Problem]:
@@ -330,9 +418,15 @@ def minor_key_problems(draft: DraftSpec) -> list[Problem]:
     problems = []
     for key in sorted(k for k in draft.given if KEYS_SINCE_MINOR.get(k, 0) > declared):
         need = f"{SUPPORTED_MAJOR}.{KEYS_SINCE_MINOR[key]}.0"
-        problems.append(Problem(path="/jobspec_version", message=(
-            f"/{key} is a JobSpec {need} key but this spec declares {_cut(str(version))}; "
-            f"set jobspec_version to \"{need}\" (or remove /{key})")))
+        problems.append(
+            Problem(
+                path="/jobspec_version",
+                message=(
+                    f"/{key} is a JobSpec {need} key but this spec declares {_cut(str(version))}; "
+                    f'set jobspec_version to "{need}" (or remove /{key})'
+                ),
+            )
+        )
     return problems
 
 
@@ -355,32 +449,48 @@ def read_spec(doc: Any) -> tuple[DraftSpec | None, list[Problem]]:
             problems += version_problems(version)
             problems += minor_key_problems(draft)
         else:
-            problems.append(Problem(path="/jobspec_version", message=(
-                f"{_short(version)} is not a semantic version like \"1.0.0\"")))
+            problems.append(
+                Problem(path="/jobspec_version", message=(f'{_short(version)} is not a semantic version like "1.0.0"'))
+            )
     profile = PROFILES[draft.proxy_profile] if isinstance(draft.proxy_profile, str) else None
     if profile is not None:
         for key, want in (("codec", profile.codec), ("container", profile.container)):
             got = getattr(draft, key)
             if isinstance(got, str) and got != want and key not in draft.flawed:
-                problems.append(Problem(path=f"/{key}", message=(
-                    f"{_short(got)} disagrees with profile {profile.name}, which makes {key} {want!r}; "
-                    f"set {key} to {want!r} or choose another profile (`proxx profiles`)")))
+                problems.append(
+                    Problem(
+                        path=f"/{key}",
+                        message=(
+                            f"{_short(got)} disagrees with profile {profile.name}, which makes {key} {want!r}; "
+                            f"set {key} to {want!r} or choose another profile (`proxx profiles`)"
+                        ),
+                    )
+                )
     problems += layout_document_problems(draft, profile)
     both = policy_problem(draft)
     if both:
         problems.append(Problem(path="/existing_outputs", message=both))
     if isinstance(draft.created_at, str) and not _valid_rfc3339(draft.created_at):
-        problems.append(Problem(path="/created_at", message=f"{_short(draft.created_at)} is not an RFC 3339 "
-                                                            f"timestamp like 2026-01-31T09:00:00Z"))
+        problems.append(
+            Problem(
+                path="/created_at",
+                message=f"{_short(draft.created_at)} is not an RFC 3339 timestamp like 2026-01-31T09:00:00Z",
+            )
+        )
     job_id = draft.job_id
     if isinstance(job_id, str) and not _JOB_ID.fullmatch(job_id) and "job_id" not in draft.flawed:
-        problems.append(Problem(path="/job_id", message=f"{_short(job_id)} must be 1-64 characters "
-                                                        f"from A-Z a-z 0-9 . _ -"))
+        problems.append(
+            Problem(path="/job_id", message=f"{_short(job_id)} must be 1-64 characters from A-Z a-z 0-9 . _ -")
+        )
     if isinstance(draft.user_metadata, dict):
         size = len(json.dumps(draft.user_metadata, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         if size > MAX_USER_METADATA_BYTES:
-            problems.append(Problem(path="/user_metadata", message=f"is {size} bytes serialised; "
-                                                                   f"the limit is {MAX_USER_METADATA_BYTES} bytes"))
+            problems.append(
+                Problem(
+                    path="/user_metadata",
+                    message=f"is {size} bytes serialised; the limit is {MAX_USER_METADATA_BYTES} bytes",
+                )
+            )
     problems += burn_in_problems(draft.burn_in, draft.watermark)
     problems += nul_problems(draft)
     return draft.with_problems(problems), problems
@@ -402,9 +512,15 @@ def _path_fields(draft: DraftSpec) -> Iterable[tuple[int | None, str, str | Inva
 def nul_problems(draft: DraftSpec) -> list[Problem]:
     """A NUL byte in a path is refused here, with the field named, before any step hands the path to
     the OS (which would raise ValueError: an exit 4 with no result, or an ``io_error`` in a watch folder)."""
-    return [Problem(path=where, source_index=index,
-                    message="contains a NUL character (\\u0000), which no file name can hold; remove it")
-            for index, where, value in _path_fields(draft) if isinstance(value, str) and "\x00" in value]
+    return [
+        Problem(
+            path=where,
+            source_index=index,
+            message="contains a NUL character (\\u0000), which no file name can hold; remove it",
+        )
+        for index, where, value in _path_fields(draft)
+        if isinstance(value, str) and "\x00" in value
+    ]
 
 
 def job_id_usable(draft: DraftSpec) -> bool:

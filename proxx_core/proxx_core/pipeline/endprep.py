@@ -48,6 +48,12 @@ def _prepare() -> None:
     from . import finish, pathmap, results, serialization  # noqa: F401
 
     converter = data._converter()
-    for cls in (values.JobResult, values.ClipResult, media.SourceInfo, engine.CommandRecord,
-                engine.EngineIdentity, engine.Verification):
+    for cls in (
+        values.JobResult,
+        values.ClipResult,
+        media.SourceInfo,
+        engine.CommandRecord,
+        engine.EngineIdentity,
+        engine.Verification,
+    ):
         converter.get_unstructure_hook(cls)

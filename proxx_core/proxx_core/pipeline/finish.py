@@ -36,8 +36,13 @@ class FinishedJob:
     hook_errors: tuple[str, ...] = ()
 
 
-def finish_job(result: JobResult, engines: EngineSet, *, timing: Mapping[str, Any] | None = None,
-               deliver_jobspec: Mapping[str, Any] | None = None) -> FinishedJob:
+def finish_job(
+    result: JobResult,
+    engines: EngineSet,
+    *,
+    timing: Mapping[str, Any] | None = None,
+    deliver_jobspec: Mapping[str, Any] | None = None,
+) -> FinishedJob:
     """End a job exactly as every front end must: write its sidecars (listed in the result), add
     the front end's ``timing`` keys, hand the result to ``proxx_job_finished``, return it.
 
@@ -95,4 +100,3 @@ def deliver(result: JobResult, engines: EngineSet) -> tuple[JobResult, tuple[str
     if errors and exit_code in (EXIT_OK, EXIT_PARTIAL):
         exit_code = EXIT_SYSTEM
     return attrs.evolve(result, deliverables=tuple(records), exit_code=exit_code), tuple(errors)
-

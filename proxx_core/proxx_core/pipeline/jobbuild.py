@@ -24,16 +24,26 @@ from .document import KEYS_SINCE_MINOR, SUPPORTED_MAJOR
 
 #: JobSpec keys a preset or an option may set (the sources come from the command line; the version
 #: and the codec/container confirmations are derived)
-SETTABLE = frozenset({
-    "output_dir", "output_name_template", "proxy_profile", "created_at", "job_id", "engine", "overwrite",
-    "user_metadata", *KEYS_SINCE_MINOR,
-}) - {"jobspec_version", "sources", "codec", "container", "fps_mode"}
+SETTABLE = frozenset(
+    {
+        "output_dir",
+        "output_name_template",
+        "proxy_profile",
+        "created_at",
+        "job_id",
+        "engine",
+        "overwrite",
+        "user_metadata",
+        *KEYS_SINCE_MINOR,
+    }
+) - {"jobspec_version", "sources", "codec", "container", "fps_mode"}
 
 DEFAULT_TEMPLATE = "{source_name}"
 
 
-def build_document(sources: Sequence[str], *, preset: Mapping[str, Any] | None = None,
-                   options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def build_document(
+    sources: Sequence[str], *, preset: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The JobSpec for ``sources`` (already expanded, in order) with the preset's keys, then the
     options (None values are "not given"). Unknown or unset values are left for validation to word:
     a missing profile stays missing, so ``validate`` names ``/proxy_profile`` and the fix."""
@@ -52,8 +62,16 @@ def build_document(sources: Sequence[str], *, preset: Mapping[str, Any] | None =
     return {k: doc[k] for k in sorted(doc, key=_key_order)}
 
 
-_ORDER = ("jobspec_version", "sources", "output_dir", "output_name_template", "proxy_profile", "codec",
-          "container", "fps_mode")
+_ORDER = (
+    "jobspec_version",
+    "sources",
+    "output_dir",
+    "output_name_template",
+    "proxy_profile",
+    "codec",
+    "container",
+    "fps_mode",
+)
 
 
 def _key_order(key: str) -> tuple[int, str]:
@@ -67,8 +85,12 @@ def preset_problems(name: str, table: Any) -> list[str]:
         return [f"presets.{name} must be a table of JobSpec keys"]
     problems = []
     for key in sorted(set(table) - SETTABLE):
-        why = ("comes from the command line" if key == "sources" else
-               "is derived (the lowest version that holds the keys; codec and container from the profile)"
-               if key in ("jobspec_version", "codec", "container", "fps_mode") else "is not a JobSpec key")
+        why = (
+            "comes from the command line"
+            if key == "sources"
+            else "is derived (the lowest version that holds the keys; codec and container from the profile)"
+            if key in ("jobspec_version", "codec", "container", "fps_mode")
+            else "is not a JobSpec key"
+        )
         problems.append(f"presets.{name}.{key} {why}; a preset holds: {', '.join(sorted(SETTABLE))}")
     return problems

@@ -64,8 +64,8 @@ class PathMap:
             base = src.rstrip("/\\")
             if path == src or path == base:
                 rest = ""
-            elif path.startswith(base) and path[len(base):len(base) + 1] in ("/", "\\"):
-                rest = path[len(base):]
+            elif path.startswith(base) and path[len(base) : len(base) + 1] in ("/", "\\"):
+                rest = path[len(base) :]
             else:
                 continue
             parts = [p for p in re.split(r"[/\\]", rest) if p]
@@ -104,8 +104,10 @@ class NodeConfig:
         if name not in self.presets:
             have = ", ".join(sorted(self.presets)) or "none"
             where = self.path or f"no node config (set --config or {CONFIG_ENV})"
-            raise ProxxError(f"no preset {name!r} in {where}; presets: {have}. A preset is a "
-                             f"[presets.{name}] table of JobSpec keys in the node config (proxx docs operator-guide)")
+            raise ProxxError(
+                f"no preset {name!r} in {where}; presets: {have}. A preset is a "
+                f"[presets.{name}] table of JobSpec keys in the node config (proxx docs operator-guide)"
+            )
         return self.presets[name]
 
 
@@ -117,15 +119,18 @@ def _read_toml(where: str) -> dict[str, Any]:
     except NotAFile as exc:
         raise ProxxError(f"node config {exc}; point --config / {CONFIG_ENV} at a TOML file") from None
     except UnicodeDecodeError as exc:
-        raise ProxxError(f"node config {where}: not UTF-8 text (byte {exc.start}: {exc.reason}); "
-                         f"save it as UTF-8 TOML") from None
+        raise ProxxError(
+            f"node config {where}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8 TOML"
+        ) from None
     except FileNotFoundError:
         raise ProxxError(f"node config {where}: not found; check --config / {CONFIG_ENV}") from None
     except OSError as exc:
         raise ProxxError(f"node config {where}: cannot be read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ProxxError(f"node config {where}: not valid TOML ({exc}); Windows paths need doubled "
-                         f"backslashes in \"...\" strings or single quotes: 'R:\\'") from None
+        raise ProxxError(
+            f"node config {where}: not valid TOML ({exc}); Windows paths need doubled "
+            f"backslashes in \"...\" strings or single quotes: 'R:\\'"
+        ) from None
     return data
 
 
@@ -139,8 +144,10 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
     data = _read_toml(where)
     unknown = sorted(set(data) - {"paths", "presets", "notify", "allow"})
     if unknown:
-        raise ProxxError(f"node config {where}: unknown key(s) {cut(', '.join(unknown))}; the tables are [paths], "
-                         f"[presets.NAME], [notify] and [allow]")
+        raise ProxxError(
+            f"node config {where}: unknown key(s) {cut(', '.join(unknown))}; the tables are [paths], "
+            f"[presets.NAME], [notify] and [allow]"
+        )
     targets, always, events = _notify_table(where, data.get("notify", {}))
     presets = data.get("presets", {})
     if not isinstance(presets, dict):
@@ -152,7 +159,7 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
             raise ProxxError(f"node config {where}: {problems[0]}")
     paths = data.get("paths", {})
     if not isinstance(paths, dict):
-        raise ProxxError(f"node config {where}: [paths] must be a table of \"submitter prefix\" = \"node prefix\"")
+        raise ProxxError(f'node config {where}: [paths] must be a table of "submitter prefix" = "node prefix"')
     for src, dst in paths.items():
         if not isinstance(dst, str) or not dst or not src:
             raise ProxxError(f"node config {where}: paths.{shown(src)} must map to a non-empty path string")
@@ -160,8 +167,15 @@ def load_node_config(path: str | os.PathLike[str] | None = None) -> NodeConfig:
             raise ProxxError(f"node config {where}: paths key {shown(src)} is not an absolute path prefix")
         if not os.path.isabs(dst) and not (os.name == "nt" and _WINDOWS.match(dst)):
             raise ProxxError(f"node config {where}: paths.{src!r} = {dst!r} is not an absolute path on this node")
-    return NodeConfig(path=where, path_map=PathMap.from_mapping(paths), presets=presets, notify_targets=targets,
-                      notify_always=always, notify_events=events, allow=_allow(where, data.get("allow")))
+    return NodeConfig(
+        path=where,
+        path_map=PathMap.from_mapping(paths),
+        presets=presets,
+        notify_targets=targets,
+        notify_always=always,
+        notify_events=events,
+        allow=_allow(where, data.get("allow")),
+    )
 
 
 _TARGET_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -171,23 +185,30 @@ def _notify_table(where: str, table: Any) -> tuple[dict[str, str], tuple[str, ..
     """``[notify]`` with ``targets = {name = "apprise URL"}``, ``always = [names]`` and
     ``events = [kinds]``."""
     if not isinstance(table, dict) or set(table) - {"targets", "always", "events"}:
-        raise ProxxError(f"node config {where}: [notify] holds targets = {{name = \"URL\"}}, always = [names] "
-                         f"and events = [kinds]")
+        raise ProxxError(
+            f'node config {where}: [notify] holds targets = {{name = "URL"}}, always = [names] and events = [kinds]'
+        )
     targets = table.get("targets", {})
     if not isinstance(targets, dict):
-        raise ProxxError(f"node config {where}: notify.targets must be a table of name = \"Apprise URL\"")
+        raise ProxxError(f'node config {where}: notify.targets must be a table of name = "Apprise URL"')
     for name, url in targets.items():
         if not _TARGET_NAME.fullmatch(name) or not isinstance(url, str) or "://" not in url:
-            raise ProxxError(f"node config {where}: notify.targets.{name}: a name of [a-z0-9_-] (starting with a "
-                             f"letter) = an Apprise URL such as \"json://host/path\" or \"mailto://…\"")
+            raise ProxxError(
+                f"node config {where}: notify.targets.{name}: a name of [a-z0-9_-] (starting with a "
+                f'letter) = an Apprise URL such as "json://host/path" or "mailto://…"'
+            )
     always = table.get("always", [])
     if not isinstance(always, list) or any(n not in targets for n in always):
-        raise ProxxError(f"node config {where}: notify.always must list names of notify.targets "
-                         f"({', '.join(sorted(targets)) or 'none defined'})")
+        raise ProxxError(
+            f"node config {where}: notify.always must list names of notify.targets "
+            f"({', '.join(sorted(targets)) or 'none defined'})"
+        )
     events = table.get("events", [])
     if not isinstance(events, list) or any(e not in EVENT_KINDS for e in events):
-        raise ProxxError(f"node config {where}: notify.events must list event kinds among "
-                         f"{', '.join(EVENT_KINDS)} (the always targets are told about them)")
+        raise ProxxError(
+            f"node config {where}: notify.events must list event kinds among "
+            f"{', '.join(EVENT_KINDS)} (the always targets are told about them)"
+        )
     return dict(targets), tuple(always), tuple(dict.fromkeys(events))
 
 
@@ -195,19 +216,22 @@ def _allow(where: str, table: Any) -> dict[str, tuple[str, ...]]:
     if table is None:
         return {}
     if not isinstance(table, dict):
-        raise ProxxError(f"node config {where}: [allow] must be a table: sources/looks/outputs = [\"/root\", ...]")
+        raise ProxxError(f'node config {where}: [allow] must be a table: sources/looks/outputs = ["/root", ...]')
     unknown = sorted(set(table) - set(ALLOW_KINDS))
     if unknown:
-        raise ProxxError(f"node config {where}: [allow] has unknown key(s) {cut(', '.join(unknown))}; "
-                         f"known: {', '.join(ALLOW_KINDS)}")
+        raise ProxxError(
+            f"node config {where}: [allow] has unknown key(s) {cut(', '.join(unknown))}; "
+            f"known: {', '.join(ALLOW_KINDS)}"
+        )
     out: dict[str, tuple[str, ...]] = {}
     for kind, roots in table.items():
         if not isinstance(roots, list) or not all(isinstance(r, str) and r for r in roots):
             raise ProxxError(f"node config {where}: allow.{kind} must be a list of folder paths on this node")
         for root in roots:
             if not os.path.isabs(root) and not (os.name == "nt" and _WINDOWS.match(root)):
-                raise ProxxError(f"node config {where}: allow.{kind} root {root!r} is not an absolute path on this "
-                                 f"node")
+                raise ProxxError(
+                    f"node config {where}: allow.{kind} root {root!r} is not an absolute path on this node"
+                )
         out[kind] = tuple(roots)
     return out
 
@@ -219,14 +243,17 @@ def map_document(document: dict[str, Any], path_map: PathMap) -> tuple[dict[str,
     record: dict[str, Any] = {"sources": [], "output_dir": None}
     if isinstance(document.get("sources"), list):
         mapped["sources"] = [path_map.apply(s) if isinstance(s, str) else s for s in document["sources"]]
-        record["sources"] = [{"submitted": s, "mapped": m}
-                             for s, m in zip(document["sources"], mapped["sources"], strict=False)]
+        record["sources"] = [
+            {"submitted": s, "mapped": m} for s, m in zip(document["sources"], mapped["sources"], strict=False)
+        ]
     if isinstance(document.get("output_dir"), str):
         mapped["output_dir"] = path_map.apply(document["output_dir"])
         record["output_dir"] = {"submitted": document["output_dir"], "mapped": mapped["output_dir"]}
     if isinstance(document.get("look"), dict):  # the look's files are read on this node too
-        mapped["look"] = {k: path_map.apply(v) if k in ("lut", "cdl") and isinstance(v, str) else v
-                          for k, v in document["look"].items()}
+        mapped["look"] = {
+            k: path_map.apply(v) if k in ("lut", "cdl") and isinstance(v, str) else v
+            for k, v in document["look"].items()
+        }
     if mapped != document and isinstance(document.get("job_id", ""), str):
         mapped["job_id"] = derive_job_id(document)
     return mapped, record

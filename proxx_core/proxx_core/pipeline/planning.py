@@ -102,9 +102,14 @@ class PreparedJob:
         return self.parsed.jobspec_sha256
 
 
-def _route_source(source: str, i: int, engines: EngineSet, profile: Profile,
-                  pin: str | None, needs: tuple[str, ...] = (),
-                  ) -> Problem | tuple[SourceStat | None, dict[str, SourceInfo], Route]:
+def _route_source(
+    source: str,
+    i: int,
+    engines: EngineSet,
+    profile: Profile,
+    pin: str | None,
+    needs: tuple[str, ...] = (),
+) -> Problem | tuple[SourceStat | None, dict[str, SourceInfo], Route]:
     """Probe source ``i`` with every engine and route it: (stat, infos, Route) or the Problem."""
     before = SourceStat.of(source)
     try:
@@ -112,8 +117,9 @@ def _route_source(source: str, i: int, engines: EngineSet, profile: Profile,
     except ProbeVeto as veto:
         return Problem.about_source(i, f"{source}: {veto}")
     if before is None or SourceStat.of(source) != before:
-        return Problem.about_source(i, (
-            f"{source}: changed or vanished while it was being probed; wait until it is fully copied, then retry"))
+        return Problem.about_source(
+            i, (f"{source}: changed or vanished while it was being probed; wait until it is fully copied, then retry")
+        )
     decision = route(collect_claims(infos, errors, engines, profile, needs), pin=pin)
     if isinstance(decision, NoRoute):
         return attrs.evolve(no_route_problem(source, f"/sources/{i}", decision, engines), source_index=i)
@@ -137,6 +143,7 @@ def fails_clip(spec: JobSpec, problem: Problem) -> bool:
     runs the others) rather than a refusal of the whole job."""
     return spec.unsupported_sources is UnsupportedSources.FAIL_CLIP and problem.category in FAIL_CLIP_CATEGORIES
 
+
 def route_problems(draft: DraftSpec, engines: EngineSet, skip: set[int]) -> list[Problem]:
     """For a spec already known to be invalid: why each source (except those in ``skip``, which
     have problems of their own) could not be routed, so every problem is reported in one pass.
@@ -155,8 +162,10 @@ def route_problems(draft: DraftSpec, engines: EngineSet, skip: set[int]) -> list
                 problems.append(routed)
     return problems
 
-def route_source(source: str, engines: EngineSet, profile: Profile, pin: str | None = None,
-                 needs: tuple[str, ...] = ()) -> Route | NoRoute:
+
+def route_source(
+    source: str, engines: EngineSet, profile: Profile, pin: str | None = None, needs: tuple[str, ...] = ()
+) -> Route | NoRoute:
     """How ``source`` is routed on this node, without planning (a fleet submitter picks the queue
     with it; ``NoRoute.needs`` names the engine a node lacking it would need)."""
     try:
@@ -165,18 +174,25 @@ def route_source(source: str, engines: EngineSet, profile: Profile, pin: str | N
         return NoRoute(message=str(veto), category=Category.VALIDATION, candidates=())
     return route(collect_claims(infos, errors, engines, profile, needs), pin=pin)
 
+
 def _gate_problems(gate: WriteGate, paths: Iterable[tuple[str, str]], source: int | None) -> list[Problem]:
     """The write gate's refusals of a clip's files (final, temporary) at validate, never after the encode;
     about the source ``source`` (its folder is the output's: proxy_subfolder), else about the template."""
-    fix = ("rename or move that source" if source is not None else
-           "choose another output_name_template or output_dir, or rename that source")
+    fix = (
+        "rename or move that source"
+        if source is not None
+        else "choose another output_name_template or output_dir, or rename that source"
+    )
     problems = []
     for final, temp in paths:
         why = gate.refusal(final) or gate.temp_refusal(temp)
         if why:
             message = f"{why}; a source is never replaced: {fix}"
-            problems.append(Problem.about_source(source, message) if source is not None
-                            else Problem(path="/output_name_template", message=message))
+            problems.append(
+                Problem.about_source(source, message)
+                if source is not None
+                else Problem(path="/output_name_template", message=message)
+            )
     return problems
 
 
@@ -184,27 +200,42 @@ def _pinned_engine_missing(name: str | None, engines: EngineSet) -> Problem | No
     """The JobSpec's ``engine`` names one that is not installed: what to install."""
     if name is None or name in engines.names:
         return None
-    return Problem(path="/engine", message=(
-        f"engine {name!r} is not installed; installed engines: {', '.join(engines.names) or 'none'}. "
-        f"Install {distribution_for(name)} ({install_command(distribution_for(name))}) "
-        f"or remove /engine"), category=Category.ENGINE_UNAVAILABLE, install_hint=distribution_for(name))
+    return Problem(
+        path="/engine",
+        message=(
+            f"engine {name!r} is not installed; installed engines: {', '.join(engines.names) or 'none'}. "
+            f"Install {distribution_for(name)} ({install_command(distribution_for(name))}) "
+            f"or remove /engine"
+        ),
+        category=Category.ENGINE_UNAVAILABLE,
+        install_hint=distribution_for(name),
+    )
 
 
-def _raster_for(engine: Engine, video: VideoInfo, profile: Profile, raster: str, layout: str, i: int,
-                source: str) -> tuple[int, int, str] | Problem:
+def _raster_for(
+    engine: Engine, video: VideoInfo, profile: Profile, raster: str, layout: str, i: int, source: str
+) -> tuple[int, int, str] | Problem:
     """(width, height, pixel aspect) of the clip's proxy, or why the routed engine cannot make it."""
     made = clip_raster(video, profile, raster)
     if isinstance(made, str):
         return Problem(path="/raster", message=f"for /sources/{i} ({source}): {made}")
     if layout not in engine.layouts:
-        return Problem(path="/layout", message=(
-            f"for /sources/{i}: engine {engine.name!r} cannot write layout {str(layout)!r} (it writes "
-            f"{', '.join(engine.layouts)}); pin an engine that can (\"engine\": \"ffmpeg\")"))
+        return Problem(
+            path="/layout",
+            message=(
+                f"for /sources/{i}: engine {engine.name!r} cannot write layout {str(layout)!r} (it writes "
+                f'{", ".join(engine.layouts)}); pin an engine that can ("engine": "ffmpeg")'
+            ),
+        )
     aspect = made[2]
     if aspect != "1:1" and not engine.keeps_pixel_aspect:
-        return Problem(path="/raster", message=(
-            f"for /sources/{i}: raster {str(raster)!r} keeps the source's pixel aspect {aspect}, which engine "
-            f"{engine.name!r} cannot write; use raster \"fit\" or pin \"engine\": \"ffmpeg\""))
+        return Problem(
+            path="/raster",
+            message=(
+                f"for /sources/{i}: raster {str(raster)!r} keeps the source's pixel aspect {aspect}, which engine "
+                f'{engine.name!r} cannot write; use raster "fit" or pin "engine": "ffmpeg"'
+            ),
+        )
     return made
 
 
@@ -226,13 +257,20 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
     if spec.renditions:
         return _prepare_renditions(parsed, engines, only=only)
     profile = PROFILES[spec.proxy_profile]
-    paths, name_problems = output_paths(spec.sources, layout=spec.layout, output_dir=spec.output_dir,
-                                        template=spec.output_name_template, job_id=parsed.job_id, profile=profile)
+    paths, name_problems = output_paths(
+        spec.sources,
+        layout=spec.layout,
+        output_dir=spec.output_dir,
+        template=spec.output_name_template,
+        job_id=parsed.job_id,
+        profile=profile,
+    )
     if name_problems:
         raise SpecInvalid(name_problems)
     problems: list[Problem] = []
     clips: list[PreparedClip] = []
     refused: list[RefusedClip] = []
+
     def refuse(i: int, source: str, problem: Problem) -> None:
         if fails_clip(spec, problem):
             refused.append(RefusedClip(index=i + 1, source=source, problem=problem))
@@ -272,14 +310,31 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
         if gated:  # OP-Atom audio files and temporary names are known only now (after the probe)
             problems += gated
             continue
-        request = ClipRequest(index=i + 1, source=source, source_info=info, profile=profile,
-                              output_path=output_path, temp_path=temp_path_for(output_path),
-                              width=width, height=height, sample_aspect=aspect, layout=spec.layout,
-                              extra_outputs=extra, look=look,
-                              burn_in=resolve_burn_in(spec.burn_in, spec.watermark, source=source,
-                                                      reel=info.reel_name, job_id=parsed.job_id,
-                                                      start_timecode=info.start_timecode,
-                                                      frame_rate=video.frame_rate) if needs else None)
+        request = ClipRequest(
+            index=i + 1,
+            source=source,
+            source_info=info,
+            profile=profile,
+            output_path=output_path,
+            temp_path=temp_path_for(output_path),
+            width=width,
+            height=height,
+            sample_aspect=aspect,
+            layout=spec.layout,
+            extra_outputs=extra,
+            look=look,
+            burn_in=resolve_burn_in(
+                spec.burn_in,
+                spec.watermark,
+                source=source,
+                reel=info.reel_name,
+                job_id=parsed.job_id,
+                start_timecode=info.start_timecode,
+                frame_rate=video.frame_rate,
+            )
+            if needs
+            else None,
+        )
         try:
             plan = engine.plan(request)
             chunked = plan_chunked(engine, plan, seconds)
@@ -287,20 +342,42 @@ def prepare(parsed: ParsedJob, engines: EngineSet, *, only: int | None = None) -
             refuse(i, source, Problem.about_source(i, f"{source}: {exc.message}", category=exc.category))
             continue
         except Exception as exc:  # an engine bug: a validation problem naming it, never a traceback
-            problems.append(Problem.about_source(i, category=Category.ENGINE_FAILED, message=(
-                f"{source}: engine {engine.name!r} could not plan this clip: plan() raised "
-                f"{type(exc).__name__}: {exc}; report it to the engine's authors, or pin another engine")))
+            problems.append(
+                Problem.about_source(
+                    i,
+                    category=Category.ENGINE_FAILED,
+                    message=(
+                        f"{source}: engine {engine.name!r} could not plan this clip: plan() raised "
+                        f"{type(exc).__name__}: {exc}; report it to the engine's authors, or pin another engine"
+                    ),
+                )
+            )
             continue
-        facts = ProxyFacts(source_path=source, output_path=output_path, layout=spec.layout, op_atom=bool(
-            spec.layout is Layout.AVID_MXF))
+        facts = ProxyFacts(
+            source_path=source,
+            output_path=output_path,
+            layout=spec.layout,
+            op_atom=bool(spec.layout is Layout.AVID_MXF),
+        )
         warned = tuple(m for _nle, m in relink_warnings(info, promised_output(request), facts))
-        clips.append(PreparedClip(index=i + 1, source=source, source_info=info, route=decision, plan=plan,
-                                  source_stat=before, folders=folders_to_create(spec.layout, source, spec.output_dir),
-                                  warnings=warned, chunked=chunked))
+        clips.append(
+            PreparedClip(
+                index=i + 1,
+                source=source,
+                source_info=info,
+                route=decision,
+                plan=plan,
+                source_stat=before,
+                folders=folders_to_create(spec.layout, source, spec.output_dir),
+                warnings=warned,
+                chunked=chunked,
+            )
+        )
     problems += build_problems(spec.require_builds, engines, {c.plan.engine for c in clips}, whole_job=only is None)
     if only is None and spec.deliverables:  # the sinks get the probed sources, as data
-        problems += deliverable_problems(parsed.document, engines, [to_data(c.source_info) for c in clips],
-                                         job_id=parsed.job_id)
+        problems += deliverable_problems(
+            parsed.document, engines, [to_data(c.source_info) for c in clips], job_id=parsed.job_id
+        )
     if spec.notify:
         problems += notify_problems(spec.notify, engines)
     if problems:
@@ -318,19 +395,32 @@ def notify_problems(names: tuple[str, ...], engines: EngineSet) -> list[Problem]
     from .pathmap import load_node_config  # only jobs that ask for notifications read the node config
 
     if NOTIFY_PLUGIN not in engines.plugin_names:
-        return [Problem(path="/notify", category=Category.ENGINE_UNAVAILABLE, install_hint=NOTIFY_DISTRIBUTION,
-                        message=f"notifications are sent by {NOTIFY_DISTRIBUTION}, which is not installed here: "
-                                f"{install_command(NOTIFY_DISTRIBUTION)}")]
+        return [
+            Problem(
+                path="/notify",
+                category=Category.ENGINE_UNAVAILABLE,
+                install_hint=NOTIFY_DISTRIBUTION,
+                message=f"notifications are sent by {NOTIFY_DISTRIBUTION}, which is not installed here: "
+                f"{install_command(NOTIFY_DISTRIBUTION)}",
+            )
+        ]
     try:
         config = load_node_config()
     except ProxxError as exc:
         return [Problem(path="/notify", message=exc.message)]
     where = config.path or "no node config (set PROXX_CONFIG)"
     known = ", ".join(sorted(config.notify_targets)) or "none"
-    return [Problem(path=f"/notify/{i}", message=(
-        f"no notification target {name!r} in {where} (targets: {known}); define it under [notify.targets] "
-        f"in the node config: a JobSpec names targets, it never holds their URLs or secrets"))
-        for i, name in enumerate(names) if name not in config.notify_targets]
+    return [
+        Problem(
+            path=f"/notify/{i}",
+            message=(
+                f"no notification target {name!r} in {where} (targets: {known}); define it under [notify.targets] "
+                f"in the node config: a JobSpec names targets, it never holds their URLs or secrets"
+            ),
+        )
+        for i, name in enumerate(names)
+        if name not in config.notify_targets
+    ]
 
 
 def _prepare_renditions(parsed: ParsedJob, engines: EngineSet, *, only: int | None) -> PreparedJob:
@@ -345,14 +435,23 @@ def _prepare_renditions(parsed: ParsedJob, engines: EngineSet, *, only: int | No
         except SpecInvalid as exc:
             problems += remapped(exc.problems, k, own_dir=rendition.output_dir is not None, name=rendition.name)
             continue
-        clips += (attrs.evolve(c, rendition=rendition.name, warnings=tuple(
-            f"rendition {rendition.name!r}: {w}" for w in c.warnings)) for c in job.clips)
+        clips += (
+            attrs.evolve(
+                c, rendition=rendition.name, warnings=tuple(f"rendition {rendition.name!r}: {w}" for w in c.warnings)
+            )
+            for c in job.clips
+        )
         refused += (attrs.evolve(r, rendition=rendition.name, profile=rendition.proxy_profile) for r in job.refused)
     order = {r.name: k for k, r in enumerate(parsed.spec.renditions)}
     clips.sort(key=lambda c: (c.index, order[c.rendition or ""]))
     refused.sort(key=lambda r: (r.index, order[r.rendition or ""]))
-    problems += collision_problems([(order[c.rendition or ""], path, f"/sources/{c.index - 1}") for c in clips
-                                    for path in _clip_files(c.plan.request)])
+    problems += collision_problems(
+        [
+            (order[c.rendition or ""], path, f"/sources/{c.index - 1}")
+            for c in clips
+            for path in _clip_files(c.plan.request)
+        ]
+    )
     together, plan_problems = _together(clips, engines)
     problems += plan_problems
     if problems:
@@ -378,9 +477,16 @@ def _together(clips: list[PreparedClip], engines: EngineSet) -> tuple[tuple[Toge
         try:
             plan = engine.plan_together(tuple(c.plan for c in group))
         except Exception as exc:  # an engine bug: a validation problem naming it, never a traceback
-            problems.append(Problem(path=f"/sources/{index - 1}", category="engine_failed", message=(
-                f"{group[0].source}: engine {name!r} could not plan its renditions together: plan_together() "
-                f"raised {type(exc).__name__}: {exc}; report it to the engine's authors")))
+            problems.append(
+                Problem(
+                    path=f"/sources/{index - 1}",
+                    category="engine_failed",
+                    message=(
+                        f"{group[0].source}: engine {name!r} could not plan its renditions together: plan_together() "
+                        f"raised {type(exc).__name__}: {exc}; report it to the engine's authors"
+                    ),
+                )
+            )
             continue
         if plan is not None:
             together.append(plan)

@@ -36,13 +36,15 @@ def source_problems(sources: tuple[str, ...]) -> list[Problem]:
             real = key
         for k in {key, real}:
             if k in seen:
-                problems.append(Problem.about_source(i, f"duplicate of /sources/{seen[k]} ({src}); "
-                                                        f"list each source once"))
+                problems.append(
+                    Problem.about_source(i, f"duplicate of /sources/{seen[k]} ({src}); list each source once")
+                )
                 break
         else:
             seen[key] = seen.setdefault(real, i)
             problems.extend(attrs.evolve(p, source_index=i) for p in _file_problems(src, f"/sources/{i}"))
     return problems
+
 
 def _file_problems(src: str, where: str) -> list[Problem]:
     """A source must be a readable, non-empty regular file; checked with a non-blocking open (safeopen),
@@ -50,9 +52,12 @@ def _file_problems(src: str, where: str) -> list[Problem]:
     try:
         st = check_regular(src)
     except NotAFile as exc:
-        fix = ("list the media files inside it, or set \"jobspec_version\": \"1.2.0\" to take the clips of a "
-               "folder or camera card (or run: proxx run --profile PROFILE FOLDER)"
-               if exc.reason.startswith("is a directory") else "list media files only")
+        fix = (
+            'list the media files inside it, or set "jobspec_version": "1.2.0" to take the clips of a '
+            "folder or camera card (or run: proxx run --profile PROFILE FOLDER)"
+            if exc.reason.startswith("is a directory")
+            else "list media files only"
+        )
         return [Problem(path=where, message=f"{exc}; {fix}")]
     except FileNotFoundError:
         return [Problem(path=where, message=f"{src}: no such file; check the path and that the volume is mounted")]
@@ -61,15 +66,21 @@ def _file_problems(src: str, where: str) -> list[Problem]:
     except OSError as exc:
         return [Problem(path=where, message=f"{src}: cannot be accessed ({exc.strerror}); check permissions")]
     if st.st_size == 0:
-        return [Problem(path=where, message=f"{src}: empty file (0 bytes); the copy from the card may have failed or "
-                                            f"still be running")]
+        return [
+            Problem(
+                path=where,
+                message=f"{src}: empty file (0 bytes); the copy from the card may have failed or still be running",
+            )
+        ]
     return []
+
 
 def output_dir_problems(output_dir: str) -> list[Problem]:
     where = "/output_dir"
     if not os.path.isabs(output_dir):
-        return [Problem(path=where, message=f"{shown(output_dir)} is not an absolute path; "
-                                            f"{absolute_hint(output_dir)}")]
+        return [
+            Problem(path=where, message=f"{shown(output_dir)} is not an absolute path; {absolute_hint(output_dir)}")
+        ]
     try:
         check_directory(output_dir)
     except NotAFile as exc:
@@ -81,6 +92,7 @@ def output_dir_problems(output_dir: str) -> list[Problem]:
     if not os.access(output_dir, os.W_OK | os.X_OK):
         return [Problem(path=where, message=f"{output_dir}: is not writable by this user; fix its permissions")]
     return []
+
 
 @attrs.frozen(kw_only=True)
 class SourceStat:

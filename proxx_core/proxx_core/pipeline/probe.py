@@ -19,6 +19,7 @@ from ..support.plugins import EngineSet
 class ProbeVeto(Exception):
     """An engine recognised the source as its own and found it invalid: no other engine may take it."""
 
+
 def probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], dict[str, Refusal]]:
     """Every engine's probe of ``source``. The core first checks, with a non-blocking open
     (:mod:`.safeopen`), that it is a regular file: no engine is ever handed a FIFO, a device or a
@@ -40,8 +41,12 @@ def probe_all(source: str, engines: EngineSet) -> tuple[dict[str, SourceInfo], d
                 raise ProbeVeto(f"{name}: {exc.message}") from None
             # engine_unavailable: it recognised the source but cannot read it on this node, which
             # routing must not let a less specific engine paper over
-            errors[name] = Refusal(reason=exc.message, category=Category.ENGINE_UNAVAILABLE if exc.category ==
-                                   Category.ENGINE_UNAVAILABLE else Category.UNSUPPORTED_SOURCE)
+            errors[name] = Refusal(
+                reason=exc.message,
+                category=Category.ENGINE_UNAVAILABLE
+                if exc.category == Category.ENGINE_UNAVAILABLE
+                else Category.UNSUPPORTED_SOURCE,
+            )
             continue
         except Exception as exc:  # an engine bug must not hide the other engines' answers
             errors[name] = Refusal(reason=f"probe raised {type(exc).__name__}: {exc}")

@@ -32,22 +32,37 @@ SINGLE_FORM_KEYS = ("proxy_profile", "codec", "container", "output_name_template
 
 def form_problems(doc: dict[str, Any]) -> list[Problem]:
     """Both forms at once (ambiguous: which profile?) and names two renditions share."""
-    problems = [Problem(path=f"/{key}", message=(
-        f"is a key of the single-rendition form and this spec lists /renditions; move it into each rendition "
-        f"(\"renditions\": [{{\"name\": ..., \"{key}\": ...}}]) or remove /renditions"))
-        for key in SINGLE_FORM_KEYS if key in doc and key not in ("codec", "container")]
-    problems += [Problem(path=f"/{key}", message=(
-        f"with /renditions each rendition's profile says its {key}; remove /{key}"))
-        for key in ("codec", "container") if key in doc]
+    problems = [
+        Problem(
+            path=f"/{key}",
+            message=(
+                f"is a key of the single-rendition form and this spec lists /renditions; move it into each rendition "
+                f'("renditions": [{{"name": ..., "{key}": ...}}]) or remove /renditions'
+            ),
+        )
+        for key in SINGLE_FORM_KEYS
+        if key in doc and key not in ("codec", "container")
+    ]
+    problems += [
+        Problem(path=f"/{key}", message=(f"with /renditions each rendition's profile says its {key}; remove /{key}"))
+        for key in ("codec", "container")
+        if key in doc
+    ]
     seen: dict[str, int] = {}
     for k, rendition in enumerate(doc.get("renditions") or []):
         name = rendition.get("name") if isinstance(rendition, dict) else None
         if not isinstance(name, str):
             continue
         if name.lower() in seen:  # names become folder-ish labels in sidecars and reports: case-insensitive
-            problems.append(Problem(path=f"/renditions/{k}/name", message=(
-                f"{_shown(name)} is already the name of /renditions/{seen[name.lower()]} (names are compared "
-                f"case-insensitively); give every rendition its own name")))
+            problems.append(
+                Problem(
+                    path=f"/renditions/{k}/name",
+                    message=(
+                        f"{_shown(name)} is already the name of /renditions/{seen[name.lower()]} (names are compared "
+                        f"case-insensitively); give every rendition its own name"
+                    ),
+                )
+            )
         else:
             seen[name.lower()] = k
     return problems
@@ -69,10 +84,17 @@ def single_document(doc: dict[str, Any], k: int) -> dict[str, Any]:
 def single_spec(spec: JobSpec, rendition: Rendition) -> JobSpec:
     """The typed form of :func:`single_document`."""
     profile = PROFILES[rendition.proxy_profile]
-    return attrs.evolve(spec, proxy_profile=profile.name, codec=profile.codec, container=profile.container,
-                        output_dir=rendition.output_dir or spec.output_dir,
-                        output_name_template=rendition.output_name_template, layout=rendition.layout,
-                        raster=rendition.raster, renditions=())
+    return attrs.evolve(
+        spec,
+        proxy_profile=profile.name,
+        codec=profile.codec,
+        container=profile.container,
+        output_dir=rendition.output_dir or spec.output_dir,
+        output_name_template=rendition.output_name_template,
+        layout=rendition.layout,
+        raster=rendition.raster,
+        renditions=(),
+    )
 
 
 def remapped(problems: Iterable[Problem], k: int, *, own_dir: bool, name: str | None = None) -> list[Problem]:
@@ -111,9 +133,15 @@ def collision_problems(files: Sequence[tuple[int, str, str]]) -> list[Problem]:
         key = (folder_key(os.path.dirname(path)), name_key(os.path.basename(path)))
         other = seen.setdefault(key, k)
         if other != k:
-            problems.append(Problem(path=f"/renditions/{k}/output_name_template", message=(
-                f"for {where}: /renditions/{other} and /renditions/{k} would both write {_shown(path, 300)}; "
-                f"give one of them its own output_dir or an output_name_template of its own")))
+            problems.append(
+                Problem(
+                    path=f"/renditions/{k}/output_name_template",
+                    message=(
+                        f"for {where}: /renditions/{other} and /renditions/{k} would both write {_shown(path, 300)}; "
+                        f"give one of them its own output_dir or an output_name_template of its own"
+                    ),
+                )
+            )
     return problems
 
 

@@ -71,9 +71,13 @@ def environment(identities: list[EngineIdentity], engine_distributions: tuple[st
 
 
 def job_timing(started_at: str, started_monotonic: float, finished_monotonic: float) -> dict[str, Any]:
-    return {"started_at": started_at, "finished_at": now_rfc3339(),
-            "seconds": round(finished_monotonic - started_monotonic, 3), "host": socket.gethostname(),
-            "argv": list(sys.argv)}
+    return {
+        "started_at": started_at,
+        "finished_at": now_rfc3339(),
+        "seconds": round(finished_monotonic - started_monotonic, 3),
+        "host": socket.gethostname(),
+        "argv": list(sys.argv),
+    }
 
 
 def status_for(clips: tuple[ClipResult, ...]) -> tuple[Status, int]:
@@ -89,19 +93,36 @@ def status_for(clips: tuple[ClipResult, ...]) -> tuple[Status, int]:
     return status, (EXIT_PARTIAL if ok else EXIT_EXECUTION)
 
 
-def finished(job: PreparedJob, clips: tuple[ClipResult, ...], *, identities: list[EngineIdentity],
-             distributions: tuple[str, ...], started_at: str, started_monotonic: float,
-             finished_monotonic: float, workers: dict[str, Any] | None = None) -> JobResult:
+def finished(
+    job: PreparedJob,
+    clips: tuple[ClipResult, ...],
+    *,
+    identities: list[EngineIdentity],
+    distributions: tuple[str, ...],
+    started_at: str,
+    started_monotonic: float,
+    finished_monotonic: float,
+    workers: dict[str, Any] | None = None,
+) -> JobResult:
     """The result of a job that ran: status and exit code from its clips (in source order)."""
     status, exit_code = status_for(clips)
     timing = job_timing(started_at, started_monotonic, finished_monotonic)
     if workers is not None:
         timing["workers"] = workers
-    return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job.job_id,
-                     jobspec_sha256=job.jobspec_sha256, status=status, exit_code=exit_code,
-                     environment=environment(identities, distributions), user_metadata=job.spec.user_metadata,
-                     clips=clips, timing=timing, jobspec=job.document,
-                     source_folders=job.parsed.source_folders)
+    return JobResult(
+        result_version=RESULT_VERSION,
+        proxx_version=proxx_version(),
+        job_id=job.job_id,
+        jobspec_sha256=job.jobspec_sha256,
+        status=status,
+        exit_code=exit_code,
+        environment=environment(identities, distributions),
+        user_metadata=job.spec.user_metadata,
+        clips=clips,
+        timing=timing,
+        jobspec=job.document,
+        source_folders=job.parsed.source_folders,
+    )
 
 
 def merged_environment(environments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -119,15 +140,31 @@ def merged_environment(environments: Sequence[Mapping[str, Any]]) -> dict[str, A
     return merged
 
 
-def merged(document: dict[str, Any], clips: tuple[ClipResult, ...], *, job_id: str, jobspec_sha256: str,
-           environments: Sequence[Mapping[str, Any]], timing: dict[str, Any]) -> JobResult:
+def merged(
+    document: dict[str, Any],
+    clips: tuple[ClipResult, ...],
+    *,
+    job_id: str,
+    jobspec_sha256: str,
+    environments: Sequence[Mapping[str, Any]],
+    timing: dict[str, Any],
+) -> JobResult:
     """The result of a job whose clips ran on several nodes (a fleet), in `proxx run`'s schema:
     status and exit code from the clips (in source order), as :func:`finished` decides them."""
     status, exit_code = status_for(clips)
-    return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job_id,
-                     jobspec_sha256=jobspec_sha256, status=status, exit_code=exit_code,
-                     environment=merged_environment(environments), user_metadata=document.get("user_metadata"),
-                     clips=clips, timing=timing, jobspec=document)
+    return JobResult(
+        result_version=RESULT_VERSION,
+        proxx_version=proxx_version(),
+        job_id=job_id,
+        jobspec_sha256=jobspec_sha256,
+        status=status,
+        exit_code=exit_code,
+        environment=merged_environment(environments),
+        user_metadata=document.get("user_metadata"),
+        clips=clips,
+        timing=timing,
+        jobspec=document,
+    )
 
 
 def refused_clip(index: int, source: str, problem: Problem, profile: str, rendition: str | None = None) -> ClipResult:
@@ -140,28 +177,53 @@ def refused_clip(index: int, source: str, problem: Problem, profile: str, rendit
     except OSError:
         size = None
     now = now_rfc3339()
-    return ClipResult(index=index, source=SourceRecord(path=source, size=size), engine=None, profile=profile,
-                      output=None, status=FAILED,
-                      failure=Failure(category=problem.category, message=f"refused at validation: {problem.message}"),
-                      timing={"started_at": now, "finished_at": now, "seconds": 0.0}, rendition=rendition)
+    return ClipResult(
+        index=index,
+        source=SourceRecord(path=source, size=size),
+        engine=None,
+        profile=profile,
+        output=None,
+        status=FAILED,
+        failure=Failure(category=problem.category, message=f"refused at validation: {problem.message}"),
+        timing={"started_at": now, "finished_at": now, "seconds": 0.0},
+        rendition=rendition,
+    )
 
 
-def refused(problems: tuple[Problem, ...] | list[Problem], *, document: Any = None, job_id: str | None = None,
-            jobspec_sha256: str | None = None, exit_code: int = EXIT_VALIDATION) -> JobResult:
+def refused(
+    problems: tuple[Problem, ...] | list[Problem],
+    *,
+    document: Any = None,
+    job_id: str | None = None,
+    jobspec_sha256: str | None = None,
+    exit_code: int = EXIT_VALIDATION,
+) -> JobResult:
     """A result for a job refused before any work (invalid spec, unreadable file)."""
     user_metadata = document.get("user_metadata") if isinstance(document, dict) else None
-    return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job_id,
-                     jobspec_sha256=jobspec_sha256, status=FAILED, exit_code=exit_code,
-                     environment=environment([]), user_metadata=user_metadata, clips=(),
-                     timing=job_timing(now_rfc3339(), 0.0, 0.0),
-                     problems=tuple(problems), jobspec=document)
+    return JobResult(
+        result_version=RESULT_VERSION,
+        proxx_version=proxx_version(),
+        job_id=job_id,
+        jobspec_sha256=jobspec_sha256,
+        status=FAILED,
+        exit_code=exit_code,
+        environment=environment([]),
+        user_metadata=user_metadata,
+        clips=(),
+        timing=job_timing(now_rfc3339(), 0.0, 0.0),
+        problems=tuple(problems),
+        jobspec=document,
+    )
 
 
 def _final_paths(doc: dict[str, Any], sources: list[str], profile: Any) -> list[str | None]:
     """Each source's final output path as the spec names it, for every layout (None where the spec
     cannot name it: recovery reports what it can, never raises)."""
-    template, out_dir, layout = doc.get("output_name_template"), doc.get("output_dir"), doc.get("layout",
-                                                                                                DEFAULT_LAYOUT)
+    template, out_dir, layout = (
+        doc.get("output_name_template"),
+        doc.get("output_dir"),
+        doc.get("layout", DEFAULT_LAYOUT),
+    )
     none: list[str | None] = [None] * len(sources)
     if profile is None or not isinstance(layout, str):
         return none
@@ -170,9 +232,14 @@ def _final_paths(doc: dict[str, Any], sources: list[str], profile: Any) -> list[
     if layout == DEFAULT_LAYOUT and not isinstance(template, str):
         return none
     try:
-        paths, _ = output_paths(tuple(sources), layout=layout, output_dir=out_dir if isinstance(out_dir, str) else None,
-                                template=template if isinstance(template, str) else None, job_id=derive_job_id(doc),
-                                profile=profile)
+        paths, _ = output_paths(
+            tuple(sources),
+            layout=layout,
+            output_dir=out_dir if isinstance(out_dir, str) else None,
+            template=template if isinstance(template, str) else None,
+            job_id=derive_job_id(doc),
+            profile=profile,
+        )
         return list(paths)
     except Exception:
         return none
@@ -206,8 +273,9 @@ def _single_documents(doc: dict[str, Any]) -> list[tuple[dict[str, Any], str | N
     return [(single_document(doc, k), name[k] if isinstance(name[k], str) else None) for k in range(len(renditions))]
 
 
-def _interrupted_clips(doc: dict[str, Any], sources: list[str], message: str,
-                       rendition: str | None) -> list[ClipResult]:
+def _interrupted_clips(
+    doc: dict[str, Any], sources: list[str], message: str, rendition: str | None
+) -> list[ClipResult]:
     """Every source's ``interrupted`` clip under one (single-rendition) spec."""
     clips = []
     profile_name = doc.get("proxy_profile")
@@ -223,22 +291,30 @@ def _interrupted_clips(doc: dict[str, Any], sources: list[str], message: str,
             for path in files:
                 temp = temp_path_for(path)
                 if os.path.lexists(path):
-                    notes.append(f"a file exists at {path}; this result cannot vouch for it: check or delete it "
-                                 f"before running the job again")
+                    notes.append(
+                        f"a file exists at {path}; this result cannot vouch for it: check or delete it "
+                        f"before running the job again"
+                    )
                 if os.path.lexists(temp):
                     kept = kept or temp
-                    notes.append(f"an unfinished output was left at {temp}; delete it before running the job "
-                                 f"again")
+                    notes.append(f"an unfinished output was left at {temp}; delete it before running the job again")
             output = OutputRecord(path=files[0], size=None, sha256=None, verification=None, kept_temp_path=kept)
         try:
             size: int | None = os.path.getsize(src)
         except OSError:
             size = None
-        clips.append(ClipResult(index=i + 1, source=SourceRecord(path=src, size=size), engine=None,
-                                profile=profile_name if isinstance(profile_name, str) else "",
-                                output=output, status=FAILED,
-                                failure=Failure(category=Category.INTERRUPTED, message="; ".join(notes)),
-                                rendition=rendition))
+        clips.append(
+            ClipResult(
+                index=i + 1,
+                source=SourceRecord(path=src, size=size),
+                engine=None,
+                profile=profile_name if isinstance(profile_name, str) else "",
+                output=output,
+                status=FAILED,
+                failure=Failure(category=Category.INTERRUPTED, message="; ".join(notes)),
+                rendition=rendition,
+            )
+        )
     return clips
 
 
@@ -260,10 +336,17 @@ def interrupted(document: Any, message: str, *, timing_extra: dict[str, Any] | N
     if doc is not None and isinstance(doc.get("job_id", ""), str):
         job_id = derive_job_id(doc)
     timing = {"started_at": None, "finished_at": now_rfc3339(), "seconds": None, **(timing_extra or {})}
-    return JobResult(result_version=RESULT_VERSION, proxx_version=proxx_version(), job_id=job_id,
-                     jobspec_sha256=jobspec_sha256(doc) if doc is not None else None, status=FAILED,
-                     exit_code=EXIT_EXECUTION, environment=environment([]),
-                     user_metadata=doc.get("user_metadata") if doc is not None else None, clips=tuple(clips),
-                     timing=timing, problems=problems, jobspec=document)
-
-
+    return JobResult(
+        result_version=RESULT_VERSION,
+        proxx_version=proxx_version(),
+        job_id=job_id,
+        jobspec_sha256=jobspec_sha256(doc) if doc is not None else None,
+        status=FAILED,
+        exit_code=EXIT_EXECUTION,
+        environment=environment([]),
+        user_metadata=doc.get("user_metadata") if doc is not None else None,
+        clips=tuple(clips),
+        timing=timing,
+        problems=problems,
+        jobspec=document,
+    )

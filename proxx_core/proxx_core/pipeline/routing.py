@@ -64,8 +64,12 @@ def _candidate(name: str, outcome: Claim | Refusal) -> Candidate:
 def _unavailable_first(refusals: list[tuple[str, Refusal]], best: int | None) -> list[tuple[str, Refusal]]:
     """The engine_unavailable refusals that outrank ``best`` (or any, when nothing claimed),
     most specific first; an unknown specificity counts as outranking everything."""
-    blocking = [(n, r) for n, r in refusals if r.category == Category.ENGINE_UNAVAILABLE
-                and (best is None or r.specificity is None or r.specificity >= best)]
+    blocking = [
+        (n, r)
+        for n, r in refusals
+        if r.category == Category.ENGINE_UNAVAILABLE
+        and (best is None or r.specificity is None or r.specificity >= best)
+    ]
     return sorted(blocking, key=lambda nr: (-(nr[1].specificity if nr[1].specificity is not None else 1 << 30), nr[0]))
 
 
@@ -77,41 +81,73 @@ def route(outcomes: Mapping[str, Claim | Refusal], *, pin: str | None = None) ->
     if pin is not None:
         if pin not in outcomes:
             installed = ", ".join(names) or "none"
-            return NoRoute(message=f"engine {pin!r} (set in /engine) is not installed; installed engines: {installed}",
-                           category=Category.ENGINE_UNAVAILABLE, candidates=candidates)
+            return NoRoute(
+                message=f"engine {pin!r} (set in /engine) is not installed; installed engines: {installed}",
+                category=Category.ENGINE_UNAVAILABLE,
+                candidates=candidates,
+            )
         chosen = outcomes[pin]
         if isinstance(chosen, Refusal):
-            return NoRoute(message=f"engine {pin!r} (set in /engine) cannot make this clip: {chosen.reason}",
-                           category=chosen.category, candidates=candidates)
-        return Route(engine=pin, specificity=chosen.specificity, reason=f"pinned by /engine; {chosen.reason}",
-                     candidates=candidates)
+            return NoRoute(
+                message=f"engine {pin!r} (set in /engine) cannot make this clip: {chosen.reason}",
+                category=chosen.category,
+                candidates=candidates,
+            )
+        return Route(
+            engine=pin,
+            specificity=chosen.specificity,
+            reason=f"pinned by /engine; {chosen.reason}",
+            candidates=candidates,
+        )
     offers = [(n, o) for n, o in sorted(outcomes.items()) if isinstance(o, Claim)]
     if not offers:
         why = "; ".join(f"{n}: {r.reason}" for n, r in refusals) or "no engine is installed"
-        category = ("engine_unavailable" if any(r.category == Category.ENGINE_UNAVAILABLE for _, r in refusals)
-                    else "unsupported_source")
-        return NoRoute(message=f"no installed engine can make this clip ({why})", category=category,
-                       candidates=candidates, needs=tuple(n for n, _ in _unavailable_first(refusals, None)))
+        category = (
+            "engine_unavailable"
+            if any(r.category == Category.ENGINE_UNAVAILABLE for _, r in refusals)
+            else "unsupported_source"
+        )
+        return NoRoute(
+            message=f"no installed engine can make this clip ({why})",
+            category=category,
+            candidates=candidates,
+            needs=tuple(n for n, _ in _unavailable_first(refusals, None)),
+        )
     best = max(c.specificity for _, c in offers)
     blocking = _unavailable_first(refusals, best)
     if blocking:
         top = max(offers, key=lambda nc: (nc[1].specificity, nc[0]))[0]
         why = "; ".join(f"{n}: {r.reason}" for n, r in blocking)
-        return NoRoute(message=(
-            f"{', '.join(n for n, _ in blocking)} would make this clip but cannot on this node ({why}); Proxx does "
-            f"not fall back to {top} (specificity {best}), so that every node makes the same bytes. Run the job "
-            f"on a node where {blocking[0][0]} is usable, or set /engine to {top!r} to use {top} on every node"),
-            category=Category.ENGINE_UNAVAILABLE, candidates=candidates, needs=tuple(n for n, _ in blocking))
+        return NoRoute(
+            message=(
+                f"{', '.join(n for n, _ in blocking)} would make this clip but cannot on this node ({why}); Proxx does "
+                f"not fall back to {top} (specificity {best}), so that every node makes the same bytes. Run the job "
+                f"on a node where {blocking[0][0]} is usable, or set /engine to {top!r} to use {top} on every node"
+            ),
+            category=Category.ENGINE_UNAVAILABLE,
+            candidates=candidates,
+            needs=tuple(n for n, _ in blocking),
+        )
     winners = [n for n, c in offers if c.specificity == best]
     if len(winners) > 1:
-        return NoRoute(message=(f"engines {', '.join(winners)} claim this clip equally (specificity {best}); "
-                                f"set /engine to one of them"), category=Category.VALIDATION, candidates=candidates)
+        return NoRoute(
+            message=(
+                f"engines {', '.join(winners)} claim this clip equally (specificity {best}); set /engine to one of them"
+            ),
+            category=Category.VALIDATION,
+            candidates=candidates,
+        )
     name = winners[0]
     return Route(engine=name, specificity=best, reason=outcomes[name].reason, candidates=candidates)
 
 
-def collect_claims(infos: dict[str, SourceInfo], errors: dict[str, Refusal], engines: EngineSet,
-                   profile: Profile, needs: tuple[str, ...] = ()) -> dict[str, Claim | Refusal]:
+def collect_claims(
+    infos: dict[str, SourceInfo],
+    errors: dict[str, Refusal],
+    engines: EngineSet,
+    profile: Profile,
+    needs: tuple[str, ...] = (),
+) -> dict[str, Claim | Refusal]:
     """Every installed engine's claim or refusal for one probed source (engine-name order); a claim
     the profile cannot represent (frame rate, raster, interlace...) becomes a refusal saying why, and
     so does a claim by an engine lacking a feature the spec ``needs`` ("look", "burn_in")."""
@@ -167,6 +203,8 @@ def feature_problems(engine: Any, needs: tuple[str, ...]) -> list[str]:
     if not missing:
         return []
     keys = ", ".join(f"/{k}" for k, f in FEATURE_OF_KEY.items() if f in missing)
-    return [f"cannot apply {keys}: engine {engine.name!r} does not support {' or '.join(missing)} "
-            f"(its Capabilities.features: {', '.join(sorted(have)) or 'none'}); remove {keys} or use an engine "
-            f"that supports it"]
+    return [
+        f"cannot apply {keys}: engine {engine.name!r} does not support {' or '.join(missing)} "
+        f"(its Capabilities.features: {', '.join(sorted(have)) or 'none'}); remove {keys} or use an engine "
+        f"that supports it"
+    ]

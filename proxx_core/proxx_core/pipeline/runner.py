@@ -67,8 +67,10 @@ def _source_changed(clip: PreparedClip) -> str | None:
     if now is None:
         return f"source {clip.source} vanished after it was probed"
     if now != clip.source_stat:
-        return (f"source {clip.source} changed after it was probed (size, modification time or file identity "
-                f"differ); nothing was published. Run the job again once the source is final")
+        return (
+            f"source {clip.source} changed after it was probed (size, modification time or file identity "
+            f"differ); nothing was published. Run the job again once the source is final"
+        )
     return None
 
 
@@ -99,25 +101,51 @@ class _ClipRun:
 
     def result(self, status: str, failure: Failure | None = None) -> ClipResult:
         clip, req = self.clip, self.clip.plan.request
-        return ClipResult(index=clip.index, source=_source_record(clip), engine=clip.plan.engine,
-                          profile=req.profile.name, output=self.output,
-                          commands=tuple(to_data(r) for r in self.records), status=status, failure=failure,
-                          route=to_data(clip.route), look=_look_record(req),
-                          timing={"started_at": self.started_at, "finished_at": now_rfc3339(),
-                                  "seconds": round(time.monotonic() - self.t0, 3)}, relink=self.relink,
-                          rendition=clip.rendition,
-                          chunks=clip.chunked.record() if clip.chunked is not None else None)
+        return ClipResult(
+            index=clip.index,
+            source=_source_record(clip),
+            engine=clip.plan.engine,
+            profile=req.profile.name,
+            output=self.output,
+            commands=tuple(to_data(r) for r in self.records),
+            status=status,
+            failure=failure,
+            route=to_data(clip.route),
+            look=_look_record(req),
+            timing={
+                "started_at": self.started_at,
+                "finished_at": now_rfc3339(),
+                "seconds": round(time.monotonic() - self.t0, 3),
+            },
+            relink=self.relink,
+            rendition=clip.rendition,
+            chunks=clip.chunked.record() if clip.chunked is not None else None,
+        )
 
     def relink_verdicts(self, judged: SourceInfo | None, *, op_atom: bool) -> None:
         req = self.clip.plan.request
-        self.relink = relink_data(verdicts(req.source_info, judged, ProxyFacts(
-            source_path=req.source, output_path=req.output_path, layout=req.layout, op_atom=op_atom)))
+        self.relink = relink_data(
+            verdicts(
+                req.source_info,
+                judged,
+                ProxyFacts(source_path=req.source, output_path=req.output_path, layout=req.layout, op_atom=op_atom),
+            )
+        )
 
 
-def run_clip(clip: PreparedClip, engines: EngineSet, *, overwrite: bool, cancel: threading.Event,
-             source_ids: frozenset[tuple[int, int]] = frozenset(), existing_outputs: str | None = None,
-             events: EventFn | None = None, gate: WriteGate | None = None, rerun: str | None = None,
-             slots: ChunkSource | None = None) -> ClipResult:
+def run_clip(
+    clip: PreparedClip,
+    engines: EngineSet,
+    *,
+    overwrite: bool,
+    cancel: threading.Event,
+    source_ids: frozenset[tuple[int, int]] = frozenset(),
+    existing_outputs: str | None = None,
+    events: EventFn | None = None,
+    gate: WriteGate | None = None,
+    rerun: str | None = None,
+    slots: ChunkSource | None = None,
+) -> ClipResult:
     """Make one clip. ``source_ids`` are the (st_dev, st_ino) of every source of the job: no file
     with one of these identities is ever replaced, whatever its name. ``existing_outputs``: the
     JobSpec 1.1 policy (proxx_core.features.existing); None: ``overwrite`` decides, as in 1.0. ``events``:
@@ -184,13 +212,17 @@ def _keep_verified(run: _ClipRun, engines: EngineSet, source_ids: frozenset[tupl
     plan = run.clip.plan
     req = plan.request
     if req.extra_outputs:
-        raise _Stop("output_exists", f"{req.output_path} (or another file of this OP-Atom clip) already exists and "
-                                     f"was left untouched: \"skip_verified\" does not verify OP-Atom clips yet; "
-                                     f"delete the clip's files or set \"existing_outputs\": \"overwrite\"")
+        raise _Stop(
+            "output_exists",
+            f"{req.output_path} (or another file of this OP-Atom clip) already exists and "
+            f'was left untouched: "skip_verified" does not verify OP-Atom clips yet; '
+            f'delete the clip\'s files or set "existing_outputs": "overwrite"',
+        )
     _check_source(run.clip)
     verdict = judge_existing(plan, engines.get(plan.engine), engines.clip_checks, source_ids=source_ids)
-    run.output = OutputRecord(path=req.output_path, size=verdict.size, sha256=verdict.sha256,
-                              verification=verdict.verification)
+    run.output = OutputRecord(
+        path=req.output_path, size=verdict.size, sha256=verdict.sha256, verification=verdict.verification
+    )
     if not verdict.ok:
         raise _Stop("output_exists", verdict.message or f"{req.output_path} could not be verified")
     assert verdict.verification is not None  # ok: verified
@@ -212,8 +244,11 @@ def _check_ready(clip: PreparedClip, *, replace: bool, rerun: str) -> None:
             raise _Stop("output_exists", f"{path} already exists and was left untouched; delete it, or {rerun}")
     _check_source(clip)
     if req.look is not None and changed_files(req.look):
-        raise _Stop("io_error", f"{changed_files(req.look)[0]} (/look) changed since the job was validated; the "
-                                f"clip was not made with a LUT other than the one validated: run the job again")
+        raise _Stop(
+            "io_error",
+            f"{changed_files(req.look)[0]} (/look) changed since the job was validated; the "
+            f"clip was not made with a LUT other than the one validated: run the job again",
+        )
     try:
         make_folders(clip.folders)  # layouts: only inside declared folders, never a parent (layouts.py)
     except OSError as exc:
@@ -231,26 +266,31 @@ def _claim_temps(clip: PreparedClip, gate: WriteGate, *, overwrite: bool, rerun:
             claims.append(TempClaim.take(target.temp_path, overwrite=overwrite, is_source=gate.is_source))
     except TempExists as exc:
         _released(claims)
-        raise _Stop("output_exists", (
-            f"temporary output {_temp_named(exc, req, claims)} exists (an earlier run was interrupted or failed "
-            f"verification, or another run of this job is in progress); inspect and delete it, "
-            f"or {rerun}")) from exc
+        raise _Stop(
+            "output_exists",
+            (
+                f"temporary output {_temp_named(exc, req, claims)} exists (an earlier run was interrupted or failed "
+                f"verification, or another run of this job is in progress); inspect and delete it, "
+                f"or {rerun}"
+            ),
+        ) from exc
     except TempBusy as exc:
         _released(claims)
         raise _Stop("output_exists", f"{exc}; it was left untouched") from exc
     except TempIsSource as exc:
         _released(claims)
-        raise _Stop("output_exists", f"{_temp_named(exc, req, claims)} is a source of this job "
-                                     f"and was left untouched") from exc
+        raise _Stop(
+            "output_exists", f"{_temp_named(exc, req, claims)} is a source of this job and was left untouched"
+        ) from exc
     except OSError as exc:
         _released(claims)
         raise _Stop("io_error", f"cannot create {_temp_named(exc, req, claims)}: {exc.strerror or exc}") from exc
     return claims
 
 
-
-def _make(run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: EventFn | None,
-          claims: list[TempClaim]) -> Verification:
+def _make(
+    run: _ClipRun, engines: EngineSet, cancel: threading.Event, events: EventFn | None, claims: list[TempClaim]
+) -> Verification:
     """execute, probe_output and the core's verification of the temp files; the source checked again.
     Any failure removes the temp files this run still owns (a failed verification keeps the video
     file for inspection)."""
@@ -284,8 +324,11 @@ def _judge(run: _ClipRun, engine: Engine, engines: EngineSet, claims: list[TempC
     try:
         # engines that render elsewhere rename their file into place: hold that file before verifying it
         if any(not c.adopt() and os.path.lexists(c.path) for c in claims):
-            raise _Stop("output_exists", f"{req.temp_path} was replaced by another run of this job while this clip "
-                                         f"was encoding; this run published nothing")
+            raise _Stop(
+                "output_exists",
+                f"{req.temp_path} was replaced by another run of this job while this clip "
+                f"was encoding; this run published nothing",
+            )
         for claim in claims:  # the disk writes while the output is probed and verified; publishing fsyncs again
             claim.fsync_behind()
         output_info = engine.probe_output(plan)  # the core judges the output; the engine only describes it
@@ -303,31 +346,35 @@ def _judge(run: _ClipRun, engine: Engine, engines: EngineSet, claims: list[TempC
     if not verification.ok:
         bad = ", ".join(f"{c.name} expected {c.expected!r} got {c.actual!r}" for c in verification.failed_checks())
         kept = req.temp_path if claims[0].at_path() else None
-        run.output = OutputRecord(path=req.output_path, size=None, sha256=None, verification=verification,
-                                  kept_temp_path=kept)
+        run.output = OutputRecord(
+            path=req.output_path, size=None, sha256=None, verification=verification, kept_temp_path=kept
+        )
         where = f"kept for inspection at {kept}" if kept else "the engine left no output to keep"
         raise _Stop("verification_failed", f"output does not match its source: {bad}; {where}")
     _check_source(clip, discard=tuple(claims))
     return verification
 
 
-def _execute(run: _ClipRun, engine: Engine, cancel: threading.Event,
-             events: EventFn | None) -> tuple[CommandRecord, ...]:
+def _execute(
+    run: _ClipRun, engine: Engine, cancel: threading.Event, events: EventFn | None
+) -> tuple[CommandRecord, ...]:
     """The engine's execute on one of the job's slots, with live progress when both the caller and the
     engine want it; a chunked clip's chunks and join instead (proxx_core.features.chunkrun)."""
     clip = run.clip
     if clip.chunked is not None:
         assert run.is_source is not None  # run_clip sets it
-        return execute_chunked(clip.chunked, engine, cancel, run.slots, overwrite=run.overwrite,
-                               is_source=run.is_source)
+        return execute_chunked(
+            clip.chunked, engine, cancel, run.slots, overwrite=run.overwrite, is_source=run.is_source
+        )
     if run.slots is not None:
         with run.slots.hold():
             return _execute_whole(clip, engine, cancel, events)
     return _execute_whole(clip, engine, cancel, events)
 
 
-def _execute_whole(clip: PreparedClip, engine: Engine, cancel: threading.Event,
-                   events: EventFn | None, plan: ClipPlan | None = None) -> tuple[CommandRecord, ...]:
+def _execute_whole(
+    clip: PreparedClip, engine: Engine, cancel: threading.Event, events: EventFn | None, plan: ClipPlan | None = None
+) -> tuple[CommandRecord, ...]:
     """The engine's execute of ``plan`` (a TogetherPlan making this clip and others; default the clip's
     own), with live progress when both the caller and the engine want it."""
     plan = plan or clip.plan
@@ -340,8 +387,9 @@ def _execute_whole(clip: PreparedClip, engine: Engine, cancel: threading.Event,
     return engine.execute(plan, cancel)
 
 
-def _publish(clip: PreparedClip, gate: WriteGate, claims: list[TempClaim], verification: Verification, *,
-             replace: bool) -> OutputRecord:
+def _publish(
+    clip: PreparedClip, gate: WriteGate, claims: list[TempClaim], verification: Verification, *, replace: bool
+) -> OutputRecord:
     """Every file of the clip through the write gate, the video file first; all or nothing."""
     req = clip.plan.request
     published: list[tuple[str, TempClaim]] = []
@@ -353,16 +401,28 @@ def _publish(clip: PreparedClip, gate: WriteGate, claims: list[TempClaim], verif
         except WriteRefused as exc:  # _discard removes only temp files still this run's own
             raise _Stop(exc.category, exc.message + _unpublish(published) + _discard(*claims)) from exc
         except FileExistsError as exc:
-            raise _Stop("output_exists", f"{final} appeared while this clip ran and was left untouched"
-                        + _unpublish(published) + _discard(*claims)) from exc
+            raise _Stop(
+                "output_exists",
+                f"{final} appeared while this clip ran and was left untouched"
+                + _unpublish(published)
+                + _discard(*claims),
+            ) from exc
         except OSError as exc:
-            raise _Stop("io_error", f"{exc.filename or final}: {exc.strerror or exc}"
-                        + _unpublish(published) + _discard(*claims)) from exc
+            raise _Stop(
+                "io_error",
+                f"{exc.filename or final}: {exc.strerror or exc}" + _unpublish(published) + _discard(*claims),
+            ) from exc
         published.append((final, held))
         files_published.append(PublishedFile(kind=kind, path=final, size=size, sha256=digest))
     files = tuple(files_published) if req.extra_outputs else None
-    return OutputRecord(path=req.output_path, size=files_published[0].size, sha256=files_published[0].sha256,
-                        verification=verification, files=files)
+    return OutputRecord(
+        path=req.output_path,
+        size=files_published[0].size,
+        sha256=files_published[0].sha256,
+        verification=verification,
+        files=files,
+    )
+
 
 def _discard(*claims: TempClaim) -> str:
     """Delete this run's temp outputs (only where the temp name still holds this run's file). Never
@@ -413,16 +473,28 @@ def _spec_keys(existing_outputs: str | None) -> dict[str, str]:
 def _unexpected(clip: PreparedClip, exc: Exception) -> ClipResult:
     """The result of a clip whose run raised: storage errors are io_error, anything else is a bug."""
     if isinstance(exc, OSError):
-        failure = Failure(category=Category.IO_ERROR, message=f"{exc.filename or clip.plan.request.output_path}: "
-                                                       f"{exc.strerror or exc}")
+        failure = Failure(
+            category=Category.IO_ERROR,
+            message=f"{exc.filename or clip.plan.request.output_path}: {exc.strerror or exc}",
+        )
     else:
-        failure = Failure(category=Category.ENGINE_FAILED,
-                          message=f"internal error {type(exc).__name__}: {exc}; please report it")
+        failure = Failure(
+            category=Category.ENGINE_FAILED, message=f"internal error {type(exc).__name__}: {exc}; please report it"
+        )
     now = now_rfc3339()
-    return ClipResult(index=clip.index, source=_source_record(clip), engine=clip.plan.engine,
-                      profile=clip.plan.request.profile.name, output=None, status=FAILED, failure=failure,
-                      route=to_data(clip.route), look=_look_record(clip.plan.request),
-                      timing={"started_at": now, "finished_at": now, "seconds": 0.0}, rendition=clip.rendition)
+    return ClipResult(
+        index=clip.index,
+        source=_source_record(clip),
+        engine=clip.plan.engine,
+        profile=clip.plan.request.profile.name,
+        output=None,
+        status=FAILED,
+        failure=failure,
+        route=to_data(clip.route),
+        look=_look_record(clip.plan.request),
+        timing={"started_at": now, "finished_at": now, "seconds": 0.0},
+        rendition=clip.rendition,
+    )
 
 
 def _look_record(req: ClipRequest) -> dict[str, Any] | None:
@@ -431,8 +503,14 @@ def _look_record(req: ClipRequest) -> dict[str, Any] | None:
 
 
 def _done_event(res: ClipResult, source: str, output: str) -> ProgressEvent:
-    return ProgressEvent(event=DONE, index=res.index, source=source, output=output, status=res.status,
-                         category=res.failure.category if res.failure else None)
+    return ProgressEvent(
+        event=DONE,
+        index=res.index,
+        source=source,
+        output=output,
+        status=res.status,
+        category=res.failure.category if res.failure else None,
+    )
 
 
 def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
@@ -453,8 +531,17 @@ def work_units(job: PreparedJob) -> list[tuple[TogetherPlan | None, tuple[Prepar
         elif id(plan) not in started:
             started.add(id(plan))
             outputs = [m.request.output_path for m in plan.members]
-            units.append((plan, tuple(sorted((c for c in job.clips if c.plan.request.output_path in outputs),
-                                             key=lambda c: outputs.index(c.plan.request.output_path)))))
+            units.append(
+                (
+                    plan,
+                    tuple(
+                        sorted(
+                            (c for c in job.clips if c.plan.request.output_path in outputs),
+                            key=lambda c: outputs.index(c.plan.request.output_path),
+                        )
+                    ),
+                )
+            )
     return units
 
 
@@ -466,15 +553,24 @@ def job_gate(job: PreparedJob, source_ids: frozenset[tuple[int, int]] = frozense
     return job_write_gate(spec.sources, layout=spec.layout, output_dir=spec.output_dir, source_ids=source_ids)
 
 
-def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1, cancel: threading.Event | None = None,
-            events: EventFn | None = None) -> JobResult:
+def run_job(
+    job: PreparedJob,
+    engines: EngineSet,
+    *,
+    max_workers: int | str = 1,
+    cancel: threading.Event | None = None,
+    events: EventFn | None = None,
+) -> JobResult:
     """``max_workers``: clips at once, or ``"auto"`` (proxx_core.support.workers); the choice is recorded
     under the result's ``timing.workers``. ``events``: live ProgressEvents (start, progress, done)
     for a display; clips refused under ``fail_clip`` are reported ``done`` first."""
     cancel = cancel or threading.Event()
     prepare_while_encoding()  # the result's converters, made while the first encoder runs (endprep.py)
-    workers = choose_workers(max_workers, codec=job.clips[0].plan.request.profile.codec if job.clips else None,
-                             clips=sum(len(c.chunked.spans) if c.chunked else 1 for c in job.clips))
+    workers = choose_workers(
+        max_workers,
+        codec=job.clips[0].plan.request.profile.codec if job.clips else None,
+        clips=sum(len(c.chunked.spans) if c.chunked else 1 for c in job.clips),
+    )
     started_at, t0 = now_rfc3339(), time.monotonic()
 
     source_ids = frozenset((c.source_stat.dev, c.source_stat.ino) for c in job.clips if c.source_stat is not None)
@@ -482,17 +578,31 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
 
     policy = policy_of(job.spec)
     rerun = rerun_hint(job.document)
-    refused = [refused_clip(r.index, r.source, r.problem, r.profile or job.spec.proxy_profile, r.rendition)
-               for r in job.refused]
+    refused = [
+        refused_clip(r.index, r.source, r.problem, r.profile or job.spec.proxy_profile, r.rendition)
+        for r in job.refused
+    ]
     for r in refused:
         safe_emit(events, _done_event(r, r.source.path, ""))
 
     def one(clip: PreparedClip) -> ClipResult:
-        safe_emit(events, ProgressEvent(event=START, index=clip.index, source=clip.source,
-                                        output=clip.plan.request.output_path))
+        safe_emit(
+            events,
+            ProgressEvent(event=START, index=clip.index, source=clip.source, output=clip.plan.request.output_path),
+        )
         try:
-            res = run_clip(clip, engines, overwrite=job.spec.overwrite, cancel=cancel, source_ids=source_ids,
-                           existing_outputs=policy, events=events, gate=gate, rerun=rerun, slots=slots)
+            res = run_clip(
+                clip,
+                engines,
+                overwrite=job.spec.overwrite,
+                cancel=cancel,
+                source_ids=source_ids,
+                existing_outputs=policy,
+                events=events,
+                gate=gate,
+                rerun=rerun,
+                slots=slots,
+            )
         except Exception as exc:  # never lose the result of the other clips
             res = _unexpected(clip, exc)
         safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
@@ -500,13 +610,26 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
 
     def together(plan: TogetherPlan, clips: tuple[PreparedClip, ...]) -> list[ClipResult]:
         # one start for the one run (displays key clips by index, which the renditions share), a done for each
-        safe_emit(events, ProgressEvent(event=START, index=clips[0].index, source=clips[0].source,
-                                        output=clips[0].plan.request.output_path))
+        safe_emit(
+            events,
+            ProgressEvent(
+                event=START, index=clips[0].index, source=clips[0].source, output=clips[0].plan.request.output_path
+            ),
+        )
         try:
             with slots.hold():  # one run of the engine: one of the job's slots
-                results = run_together(plan, clips, engines, overwrite=job.spec.overwrite, cancel=cancel,
-                                       source_ids=source_ids, existing_outputs=policy, events=events,
-                                       gate=gate, rerun=rerun)
+                results = run_together(
+                    plan,
+                    clips,
+                    engines,
+                    overwrite=job.spec.overwrite,
+                    cancel=cancel,
+                    source_ids=source_ids,
+                    existing_outputs=policy,
+                    events=events,
+                    gate=gate,
+                    rerun=rerun,
+                )
         except Exception as exc:  # never lose the result of the other clips
             results = [_unexpected(clip, exc) for clip in clips]
         for clip, res in zip(clips, results, strict=True):
@@ -525,9 +648,16 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
         slots.close()
     clips = tuple(sorted((*ran, *refused), key=lambda c: c.index)) if refused else ran
     used = sorted({c.plan.engine for c in job.clips})
-    return finished(job, clips, identities=[engines.identity(n) for n in used],
-                    distributions=_distribution_names(engines, used), started_at=started_at,
-                    started_monotonic=t0, finished_monotonic=time.monotonic(), workers=workers.record())
+    return finished(
+        job,
+        clips,
+        identities=[engines.identity(n) for n in used],
+        distributions=_distribution_names(engines, used),
+        started_at=started_at,
+        started_monotonic=t0,
+        finished_monotonic=time.monotonic(),
+        workers=workers.record(),
+    )
 
 
 # -- JobSpec 1.2 renditions: the renditions of one source that one engine run makes ----------------
@@ -539,10 +669,20 @@ def run_job(job: PreparedJob, engines: EngineSet, *, max_workers: int | str = 1,
 # verification or its publish never loses the others. A failed run fails every rendition it was
 # making (one process: a cancel, a timeout or a crash ends all of them).
 
-def run_together(plan: TogetherPlan, clips: tuple[PreparedClip, ...], engines: EngineSet, *, overwrite: bool,
-                 cancel: threading.Event, source_ids: frozenset[tuple[int, int]] = frozenset(),
-                 existing_outputs: str | None = None, events: EventFn | None = None, gate: WriteGate | None = None,
-                 rerun: str | None = None) -> list[ClipResult]:
+
+def run_together(
+    plan: TogetherPlan,
+    clips: tuple[PreparedClip, ...],
+    engines: EngineSet,
+    *,
+    overwrite: bool,
+    cancel: threading.Event,
+    source_ids: frozenset[tuple[int, int]] = frozenset(),
+    existing_outputs: str | None = None,
+    events: EventFn | None = None,
+    gate: WriteGate | None = None,
+    rerun: str | None = None,
+) -> list[ClipResult]:
     """The results of ``clips`` (the members of ``plan``, in its order), as :func:`.runner.run_clip`
     would give each, made by one run of the engine."""
     policy = existing_outputs or (OVERWRITE if overwrite else FAIL)
@@ -600,8 +740,13 @@ def _replanned(plan: TogetherPlan, members: list[ClipPlan], engines: EngineSet) 
     return engine.plan_together(tuple(members))
 
 
-def _run_once(plan: TogetherPlan, ready: list[tuple[int, _ClipRun, list[TempClaim]]], engines: EngineSet,
-              cancel: threading.Event, events: EventFn | None) -> _Stop | None:
+def _run_once(
+    plan: TogetherPlan,
+    ready: list[tuple[int, _ClipRun, list[TempClaim]]],
+    engines: EngineSet,
+    cancel: threading.Event,
+    events: EventFn | None,
+) -> _Stop | None:
     """Execute ``plan`` once; every member's run records its commands. A failure is every member's
     (their temp files removed), returned to end each of them with the same message."""
     runs = [run for _k, run, _c in ready]

@@ -46,15 +46,31 @@ def plan_document(job: PreparedJob, identities: list[EngineIdentity]) -> dict[st
         "profile": job.spec.proxy_profile,
         "engines": [to_data(i) for i in sorted(identities, key=lambda i: i.name)],
         "clips": [
-            {"index": c.index, "source": c.source, "engine": c.plan.engine, "route": to_data(c.route),
-             "output_path": c.plan.request.output_path, "temp_path": c.plan.request.temp_path,
-             "raster": f"{c.plan.request.width}x{c.plan.request.height}",
-             "commands": [to_data(cmd) for cmd in c.plan.commands], "settings": c.plan.settings,
-             "source_info": to_data(c.source_info),
-             **({"extra_outputs": [{"kind": t.kind, "path": t.path, "temp_path": t.temp_path}
-                                   for t in c.plan.request.extra_outputs]} if c.plan.request.extra_outputs else {}),
-             **({"chunks": _chunks_data(c.chunked)} if c.chunked is not None else {}),
-             "warnings": list(c.warnings), **({"rendition": c.rendition} if c.rendition is not None else {})}
+            {
+                "index": c.index,
+                "source": c.source,
+                "engine": c.plan.engine,
+                "route": to_data(c.route),
+                "output_path": c.plan.request.output_path,
+                "temp_path": c.plan.request.temp_path,
+                "raster": f"{c.plan.request.width}x{c.plan.request.height}",
+                "commands": [to_data(cmd) for cmd in c.plan.commands],
+                "settings": c.plan.settings,
+                "source_info": to_data(c.source_info),
+                **(
+                    {
+                        "extra_outputs": [
+                            {"kind": t.kind, "path": t.path, "temp_path": t.temp_path}
+                            for t in c.plan.request.extra_outputs
+                        ]
+                    }
+                    if c.plan.request.extra_outputs
+                    else {}
+                ),
+                **({"chunks": _chunks_data(c.chunked)} if c.chunked is not None else {}),
+                "warnings": list(c.warnings),
+                **({"rendition": c.rendition} if c.rendition is not None else {}),
+            }
             for c in job.clips
         ],
         "layout": job.spec.layout,
@@ -66,17 +82,27 @@ def plan_document(job: PreparedJob, identities: list[EngineIdentity]) -> dict[st
 def together_document(job: PreparedJob) -> list[dict[str, Any]]:
     """The runs that make several renditions of one source from one decode (JobSpec 1.2)."""
     rendition = {c.plan.request.output_path: c.rendition for c in job.clips}
-    return [{"index": t.request.index, "engine": t.engine,
-             "renditions": [rendition[m.request.output_path] for m in t.members],
-             "commands": [to_data(cmd) for cmd in t.commands], "settings": t.settings} for t in job.together]
+    return [
+        {
+            "index": t.request.index,
+            "engine": t.engine,
+            "renditions": [rendition[m.request.output_path] for m in t.members],
+            "commands": [to_data(cmd) for cmd in t.commands],
+            "settings": t.settings,
+        }
+        for t in job.together
+    ]
 
 
 def _chunks_data(chunked: Any) -> dict[str, Any]:
     """A chunked clip's plan (proxx_core.features.chunking.ChunkedPlan): its spans, each chunk's commands, the join."""
-    return {**chunked.record(),
-            "chunks": [{"temp_path": p.request.temp_path, "commands": [to_data(cmd) for cmd in p.commands]}
-                       for p in chunked.chunks],
-            "join": {"commands": [to_data(cmd) for cmd in chunked.join.commands]}}
+    return {
+        **chunked.record(),
+        "chunks": [
+            {"temp_path": p.request.temp_path, "commands": [to_data(cmd) for cmd in p.commands]} for p in chunked.chunks
+        ],
+        "join": {"commands": [to_data(cmd) for cmd in chunked.join.commands]},
+    }
 
 
 def written_folders(job: PreparedJob) -> list[str]:

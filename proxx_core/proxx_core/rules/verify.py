@@ -27,8 +27,14 @@ _ASPECT_TOLERANCE = ASPECT_TOLERANCE
 AUDIO_LAYOUTS = ("source", "single_stream", "mono_per_channel")
 
 
-def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
-            strict_color: bool = False, audio_layouts: tuple[str, ...] = ("source",)) -> Verification:
+def compare(
+    request: ClipRequest,
+    output: SourceInfo | None,
+    *,
+    container: str,
+    strict_color: bool = False,
+    audio_layouts: tuple[str, ...] = ("source",),
+) -> Verification:
     """Compare the probed output with the probed source and the profile. ``strict_color``: the
     engine tags every proxy explicitly, so a missing colour tag fails too. ``audio_layouts``: the
     layouts the engine declares its outputs may have (see :func:`audio_checks`)."""
@@ -38,8 +44,7 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
     notes: list[str] = []
 
     def check(name: str, expected: Any, actual: Any, ok: bool | None = None) -> None:
-        checks.append(Check(name=name, expected=expected, actual=actual,
-                            ok=(expected == actual) if ok is None else ok))
+        checks.append(Check(name=name, expected=expected, actual=actual, ok=(expected == actual) if ok is None else ok))
 
     if output is None or output.video is None:
         check("readable_video", True, False)
@@ -48,8 +53,12 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
     sv, ov = src.video, output.video
     check("container", profile.container, container)
     check("video_codec", profile.codec, _codec_family(ov.codec))
-    check("codec_profile", profile.codec_profile, ov.codec_profile,
-          ok=(ov.codec_profile or "").casefold() == profile.codec_profile.casefold())
+    check(
+        "codec_profile",
+        profile.codec_profile,
+        ov.codec_profile,
+        ok=(ov.codec_profile or "").casefold() == profile.codec_profile.casefold(),
+    )
     check("pix_fmt", profile.pix_fmt, ov.pix_fmt)
     check("raster", f"{request.width}x{request.height}", f"{ov.width}x{ov.height}")
     if request.sample_aspect == "1:1":
@@ -62,8 +71,12 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
         # untagged reads as the same raster-based assumption in an NLE; an engine that promises
         # explicit tags (strict_color) is held to all three
         lenient = not strict_color and not profile.color_tags
-        check("color_tags", "/".join(expected_tags), "/".join(map(str, actual_tags)),
-              ok=all(a == e or (lenient and a is None) for a, e in zip(actual_tags, expected_tags, strict=False)))
+        check(
+            "color_tags",
+            "/".join(expected_tags),
+            "/".join(map(str, actual_tags)),
+            ok=all(a == e or (lenient and a is None) for a, e in zip(actual_tags, expected_tags, strict=False)),
+        )
         if sv.rotation or ov.rotation:
             check("rotation", sv.rotation, ov.rotation)
         check("frame_rate", str(sv.frame_rate), str(ov.frame_rate))
@@ -72,11 +85,14 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
         else:
             exp, act = src.duration_seconds, output.duration_seconds
             one_frame = float(1 / sv.frame_rate.fraction)
-            check("duration_seconds", exp, act,
-                  ok=exp is not None and act is not None and abs(exp - act) <= one_frame)
+            check("duration_seconds", exp, act, ok=exp is not None and act is not None and abs(exp - act) <= one_frame)
         src_dar, out_dar = sv.display_aspect, ov.display_aspect
-        check("display_aspect", f"{float(src_dar):.4f}", f"{float(out_dar):.4f}",
-              ok=abs(out_dar - src_dar) / src_dar <= _ASPECT_TOLERANCE)
+        check(
+            "display_aspect",
+            f"{float(src_dar):.4f}",
+            f"{float(out_dar):.4f}",
+            ok=abs(out_dar - src_dar) / src_dar <= _ASPECT_TOLERANCE,
+        )
         if sv.field_dominance != "unknown":
             # as displayed: libav's codes differ per container (media.displayed_field_order)
             check("field_dominance", sv.field_dominance, ov.field_dominance)
@@ -89,8 +105,10 @@ def compare(request: ClipRequest, output: SourceInfo | None, *, container: str,
     if src.reel_name and profile.container in _REEL_CONTAINERS:
         check("reel_name", src.reel_name, output.reel_name)
     elif src.reel_name:
-        notes.append(f"reel name {src.reel_name!r} cannot be carried by {profile.container.upper()}: relink by file "
-                     f"name and timecode, or choose a ProRes or DNxHR profile to keep it")
+        notes.append(
+            f"reel name {src.reel_name!r} cannot be carried by {profile.container.upper()}: relink by file "
+            f"name and timecode, or choose a ProRes or DNxHR profile to keep it"
+        )
     checks.extend(audio_checks(src.audio, output.audio, profile, audio_layouts))
     return Verification(ok=all(c.ok for c in checks), checks=checks, output_info=output, notes=tuple(notes))
 
@@ -103,8 +121,12 @@ def _layout_words(channels: list[int]) -> str:
     return "streams of " + "+".join(str(c) for c in channels) + " channels"
 
 
-def audio_checks(src_audio: Sequence[AudioInfo], out_audio: Sequence[AudioInfo], profile: Profile,
-                 layouts: tuple[str, ...] = ("source",)) -> list[Check]:
+def audio_checks(
+    src_audio: Sequence[AudioInfo],
+    out_audio: Sequence[AudioInfo],
+    profile: Profile,
+    layouts: tuple[str, ...] = ("source",),
+) -> list[Check]:
     """The audio rule. Every output keeps the source's channel count in total. Its stream layout
     must be the source's own, or one the engine declares it cannot avoid: ``single_stream`` (one
     stream carrying every channel) or ``mono_per_channel`` (one mono stream per channel), as
@@ -114,13 +136,24 @@ def audio_checks(src_audio: Sequence[AudioInfo], out_audio: Sequence[AudioInfo],
     out_channels = [a.channels for a in out_audio]
     total = sum(src_channels)
     if layouts == ("source",):
-        checks = [Check(name="audio_streams", expected=len(src_channels), actual=len(out_channels),
-                        ok=len(src_channels) == len(out_channels)),
-                  Check(name="audio_channels", expected=src_channels, actual=out_channels,
-                        ok=src_channels == out_channels)]
+        checks = [
+            Check(
+                name="audio_streams",
+                expected=len(src_channels),
+                actual=len(out_channels),
+                ok=len(src_channels) == len(out_channels),
+            ),
+            Check(name="audio_channels", expected=src_channels, actual=out_channels, ok=src_channels == out_channels),
+        ]
         codecs: list[object] = [a.codec for a in out_audio]
-        checks.append(Check(name="audio_codec", expected=[profile.audio_codec] * len(src_channels), actual=codecs,
-                            ok=codecs == [profile.audio_codec] * len(src_channels)))
+        checks.append(
+            Check(
+                name="audio_codec",
+                expected=[profile.audio_codec] * len(src_channels),
+                actual=codecs,
+                ok=codecs == [profile.audio_codec] * len(src_channels),
+            )
+        )
         if profile.audio_sample_rate:
             rates = [a.sample_rate for a in out_audio]
             want = [profile.audio_sample_rate] * len(src_channels)
@@ -134,36 +167,63 @@ def audio_checks(src_audio: Sequence[AudioInfo], out_audio: Sequence[AudioInfo],
     accepted = [lay for i, lay in enumerate(accepted) if lay not in accepted[:i]]
     checks = [
         Check(name="audio_channel_total", expected=total, actual=sum(out_channels), ok=total == sum(out_channels)),
-        Check(name="audio_streams", expected=" or ".join(_layout_words(lay) for lay in accepted),
-              actual=_layout_words(out_channels), ok=out_channels in accepted),
+        Check(
+            name="audio_streams",
+            expected=" or ".join(_layout_words(lay) for lay in accepted),
+            actual=_layout_words(out_channels),
+            ok=out_channels in accepted,
+        ),
     ]
     if out_audio:
         names = sorted({a.codec for a in out_audio})
-        checks.append(Check(name="audio_codec", expected=profile.audio_codec, actual="/".join(names),
-                            ok=names == [profile.audio_codec]))
+        checks.append(
+            Check(
+                name="audio_codec",
+                expected=profile.audio_codec,
+                actual="/".join(names),
+                ok=names == [profile.audio_codec],
+            )
+        )
         rate = profile.audio_sample_rate or (src_audio[0].sample_rate if src_audio else None)
         if rate:
             rates = sorted({a.sample_rate for a in out_audio})
-            checks.append(Check(name="audio_sample_rate", expected=rate, actual="/".join(map(str, rates)),
-                                ok=rates == [rate]))
+            checks.append(
+                Check(name="audio_sample_rate", expected=rate, actual="/".join(map(str, rates)), ok=rates == [rate])
+            )
     return checks
 
 
-def verify_output(plan: ClipPlan, output: SourceInfo | None, engine: Engine,
-                  extra: tuple[Check, ...] = (), *, audio_layouts: tuple[str, ...] | None = None) -> Verification:
+def verify_output(
+    plan: ClipPlan,
+    output: SourceInfo | None,
+    engine: Engine,
+    extra: tuple[Check, ...] = (),
+    *,
+    audio_layouts: tuple[str, ...] | None = None,
+) -> Verification:
     """The core's verdict on one clip's temp output: :func:`compare` under the rules the engine
     declares (``tags_color_explicitly``, ``audio_layouts``), then the engine's ``output_checks``
     and ``extra`` (the plugins' ``proxx_clip_checks``). An engine check that raises fails."""
-    verdict = compare(plan.request, output, container=output.container if output else "unreadable",
-                      strict_color=engine.tags_color_explicitly,
-                      audio_layouts=audio_layouts or tuple(engine.audio_layouts))
+    verdict = compare(
+        plan.request,
+        output,
+        container=output.container if output else "unreadable",
+        strict_color=engine.tags_color_explicitly,
+        audio_layouts=audio_layouts or tuple(engine.audio_layouts),
+    )
     checks = list(verdict.checks)
     if output is not None:
         try:
             checks.extend(engine.output_checks(plan, output))
         except Exception as exc:  # an engine bug must fail the clip, not publish it
-            checks.append(Check(name=f"engine:{engine.name}", expected="no error",
-                                actual=f"output_checks raised {type(exc).__name__}: {exc}", ok=False))
+            checks.append(
+                Check(
+                    name=f"engine:{engine.name}",
+                    expected="no error",
+                    actual=f"output_checks raised {type(exc).__name__}: {exc}",
+                    ok=False,
+                )
+            )
     checks.extend(extra)
     return attrs.evolve(verdict, ok=all(c.ok for c in checks), checks=tuple(checks))
 

@@ -19,8 +19,9 @@ from .specvalues import RequiredBuilds
 _HOW_TO_SWITCH = {"ffmpeg": "point PROXX_FFMPEG at the required ffmpeg binary"}
 
 
-def build_problems(required: RequiredBuilds | None, engines: EngineSet, used: Iterable[str], *,
-                   whole_job: bool) -> list[Problem]:
+def build_problems(
+    required: RequiredBuilds | None, engines: EngineSet, used: Iterable[str], *, whole_job: bool
+) -> list[Problem]:
     """Problems for every engine the clips use whose build is not the required one; with
     ``whole_job`` also for required engines not installed here (so a misspelt name is caught)."""
     problems: list[Problem] = []
@@ -30,20 +31,38 @@ def build_problems(required: RequiredBuilds | None, engines: EngineSet, used: It
         if name not in engines.names:
             if whole_job:
                 dist = distribution_for(name)
-                problems.append(Problem(path=where, category=Category.ENGINE_UNAVAILABLE, install_hint=dist,
-                                        message=(f"engine {shown(name)} is not installed on this node (installed: "
-                                                 f"{', '.join(engines.names) or 'none'}); install "
-                                                 f"{dist} ({install_command(dist)}) or fix the engine name")))
+                problems.append(
+                    Problem(
+                        path=where,
+                        category=Category.ENGINE_UNAVAILABLE,
+                        install_hint=dist,
+                        message=(
+                            f"engine {shown(name)} is not installed on this node (installed: "
+                            f"{', '.join(engines.names) or 'none'}); install "
+                            f"{dist} ({install_command(dist)}) or fix the engine name"
+                        ),
+                    )
+                )
             continue
         if name not in used:
             continue
         ident = engines.identity(name)
         if ident.binary_sha256 == want:
             continue
-        have = (f"build {ident.binary_sha256} ({ident.binary})" if ident.binary_sha256
-                else "no build fingerprint (binary_sha256)")
+        have = (
+            f"build {ident.binary_sha256} ({ident.binary})"
+            if ident.binary_sha256
+            else "no build fingerprint (binary_sha256)"
+        )
         fix = _HOW_TO_SWITCH.get(name, "install the required build")
-        problems.append(Problem(path=where, category=Category.ENGINE_UNAVAILABLE, message=(
-            f"this node's {name} has {have}; the job requires build {want}. Run it on a node with that "
-            f"build, or {fix}")))
+        problems.append(
+            Problem(
+                path=where,
+                category=Category.ENGINE_UNAVAILABLE,
+                message=(
+                    f"this node's {name} has {have}; the job requires build {want}. Run it on a node with that "
+                    f"build, or {fix}"
+                ),
+            )
+        )
     return problems

@@ -11,19 +11,33 @@ from pathlib import Path
 #: (None: every extension not claimed by another entry)
 KNOWN_ENGINES: dict[str, tuple[str, frozenset[str] | None]] = {
     "ffmpeg": ("proxx-engine-ffmpeg", None),
-    "resolve": ("proxx-engine-resolve",
-                frozenset({".braw", ".r3d", ".ari", ".arx", ".crm", ".nev", ".dng", ".cine", ".rmf"})),
+    "resolve": (
+        "proxx-engine-resolve",
+        frozenset({".braw", ".r3d", ".ari", ".arx", ".crm", ".nev", ".dng", ".cine", ".rmf"}),
+    ),
 }
 #: Proxx's own distributions besides the engines (recorded in every result's environment)
-CORE_DISTRIBUTIONS = ("proxx-cli", "proxx-core", "proxx-dashboard", "proxx-deliver", "proxx-fleet", "proxx-notify",
-                      "proxx-report")
+CORE_DISTRIBUTIONS = (
+    "proxx-cli",
+    "proxx-core",
+    "proxx-dashboard",
+    "proxx-deliver",
+    "proxx-fleet",
+    "proxx-notify",
+    "proxx-report",
+)
 #: every distribution this repository ships -> its folder in a clone. None of them is published on a
 #: package index yet (an unrelated "proxx" exists there), so a hint naming a distribution alone
 #: would fail, or install someone else's package: hints name the folder of a clone instead.
 REPOSITORY_FOLDERS = {
-    "proxx-core": "proxx_core", "proxx-cli": "proxx_cli", "proxx-deliver": "proxx_deliver",
-    "proxx-fleet": "proxx_fleet", "proxx-notify": "proxx_notify", "proxx-engine-ffmpeg": "proxx_engine_ffmpeg",
-    "proxx-engine-resolve": "proxx_engine_resolve", "proxx-report": "proxx_report",
+    "proxx-core": "proxx_core",
+    "proxx-cli": "proxx_cli",
+    "proxx-deliver": "proxx_deliver",
+    "proxx-fleet": "proxx_fleet",
+    "proxx-notify": "proxx_notify",
+    "proxx-engine-ffmpeg": "proxx_engine_ffmpeg",
+    "proxx-engine-resolve": "proxx_engine_resolve",
+    "proxx-report": "proxx_report",
     "proxx-dashboard": "proxx_dashboard",
 }
 

@@ -64,8 +64,9 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _int(text: str) -> Any:
     if len(text.lstrip("-")) > 19:
-        return _Refused(f"integer with {len(text.lstrip('-'))} digits is outside the 64-bit range; "
-                        f"write large numbers as strings")
+        return _Refused(
+            f"integer with {len(text.lstrip('-'))} digits is outside the 64-bit range; write large numbers as strings"
+        )
     value = int(text)
     if not MIN_INT <= value <= MAX_INT:
         return _Refused("integer is outside the 64-bit range; write large numbers as strings")
@@ -105,10 +106,16 @@ def _too_deep(text: str) -> list[Problem]:
                 path.append(key)
             kinds.append(tok)
             if len(kinds) > MAX_DEPTH:
-                return [Problem(path=pointer(path[:MAX_DEPTH]), message=(
-                    f"nests arrays/objects more than {MAX_DEPTH} levels deep "
-                    f"(line {text.count(chr(10), 0, m.start()) + 1}); "
-                    f"the limit is {MAX_DEPTH} levels: flatten this value"))]
+                return [
+                    Problem(
+                        path=pointer(path[:MAX_DEPTH]),
+                        message=(
+                            f"nests arrays/objects more than {MAX_DEPTH} levels deep "
+                            f"(line {text.count(chr(10), 0, m.start()) + 1}); "
+                            f"the limit is {MAX_DEPTH} levels: flatten this value"
+                        ),
+                    )
+                ]
             key, expect_key = (0, False) if tok == "[" else (None, True)
         elif tok in "]}":
             if not kinds:
@@ -143,18 +150,34 @@ def _walk(value: Any) -> list[Problem]:
             problems.append(Problem(path=pointer(where), message=item.why))
         elif isinstance(item, str):
             if _SURROGATE.search(item):
-                problems.append(Problem(path=pointer(where), message=(
-                    "contains a lone UTF-16 surrogate escape (such as \\ud800), which is not a character "
-                    "and cannot be written as UTF-8; remove it")))
+                problems.append(
+                    Problem(
+                        path=pointer(where),
+                        message=(
+                            "contains a lone UTF-16 surrogate escape (such as \\ud800), which is not a character "
+                            "and cannot be written as UTF-8; remove it"
+                        ),
+                    )
+                )
         elif isinstance(item, dict):
             for dup in sorted(set(getattr(item, "duplicates", ()))):
-                problems.append(Problem(path=pointer((*where, _safe_key(dup))), message=(
-                    f"duplicate key {shown(_safe_key(dup))} in the same object; give each key once")))
+                problems.append(
+                    Problem(
+                        path=pointer((*where, _safe_key(dup))),
+                        message=(f"duplicate key {shown(_safe_key(dup))} in the same object; give each key once"),
+                    )
+                )
             for k, v in item.items():
                 if _SURROGATE.search(k):
-                    problems.append(Problem(path=pointer(where), message=(
-                        f"key {shown(_safe_key(k))} contains a lone UTF-16 surrogate escape (such as \\ud800), "
-                        f"which is not a character and cannot be written as UTF-8; remove it")))
+                    problems.append(
+                        Problem(
+                            path=pointer(where),
+                            message=(
+                                f"key {shown(_safe_key(k))} contains a lone UTF-16 surrogate escape (such as \\ud800), "
+                                f"which is not a character and cannot be written as UTF-8; remove it"
+                            ),
+                        )
+                    )
                 stack.append(((*where, _safe_key(k)), v))
         elif isinstance(item, list):
             stack.extend(((*where, i), v) for i, v in enumerate(item))
@@ -164,24 +187,40 @@ def _walk(value: Any) -> list[Problem]:
 def decode_document(raw: bytes, *, what: str = "the job file") -> Any:
     """Decode a JobSpec's bytes; raise :class:`DocumentInvalid` listing every refused value."""
     if len(raw) > MAX_DOCUMENT_BYTES:
-        raise DocumentInvalid([Problem(path="", message=(
-            f"{what} is larger than the limit of {MAX_DOCUMENT_BYTES} bytes: split the job"))])
+        raise DocumentInvalid(
+            [
+                Problem(
+                    path="", message=(f"{what} is larger than the limit of {MAX_DOCUMENT_BYTES} bytes: split the job")
+                )
+            ]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DocumentInvalid([Problem(path="", message=(
-            f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 JSON"))],
-            incomplete=True) from None
+        raise DocumentInvalid(
+            [
+                Problem(
+                    path="",
+                    message=(f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 JSON"),
+                )
+            ],
+            incomplete=True,
+        ) from None
     deep = _too_deep(text)
     if deep:
         raise DocumentInvalid(deep)
     try:
-        value = json.loads(text, object_pairs_hook=_pairs, parse_int=_int, parse_float=_float,
-                           parse_constant=_constant)
+        value = json.loads(text, object_pairs_hook=_pairs, parse_int=_int, parse_float=_float, parse_constant=_constant)
     except json.JSONDecodeError as exc:
-        raise DocumentInvalid([Problem(path="", message=(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; fix the JSON syntax"))],
-            incomplete=True) from None
+        raise DocumentInvalid(
+            [
+                Problem(
+                    path="",
+                    message=(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; fix the JSON syntax"),
+                )
+            ],
+            incomplete=True,
+        ) from None
     except (ValueError, RecursionError) as exc:  # defence in depth: the checks above should catch these
         raise DocumentInvalid([Problem(path="", message=f"not acceptable JSON: {exc}")]) from None
     problems = _walk(value)

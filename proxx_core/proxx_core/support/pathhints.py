@@ -23,8 +23,7 @@ def absolute_hint(path: str) -> str:
         home = os.path.expanduser("~")
         rest = path[2:].replace("\\", "/") if len(path) > 1 else ""
         full = posixpath.join(home, rest) if rest else home
-        return (f"~ is not expanded in a JobSpec (no shell reads it); write the absolute path, here "
-                f"{shown(full)}")
+        return f"~ is not expanded in a JobSpec (no shell reads it); write the absolute path, here {shown(full)}"
     if path.startswith("~"):
         user = path[1:].split("/", 1)[0]
         try:
@@ -33,17 +32,23 @@ def absolute_hint(path: str) -> str:
             expanded = path
         if expanded != path:
             return f"~{cut(user)} is not expanded in a JobSpec; write the absolute path, here {shown(expanded)}"
-        return (f"~{cut(user)} is not expanded in a JobSpec and there is no user {shown(user)} here; "
-                f"write the absolute path")
+        return (
+            f"~{cut(user)} is not expanded in a JobSpec and there is no user {shown(user)} here; "
+            f"write the absolute path"
+        )
     drive = _DRIVE.match(path)
     if drive:
         rest = cut(path[3:].replace("\\", "/"))
         letter = drive.group(1).lower()
-        return (f"{path[:2]} is a Windows drive path, which this node cannot open; write where that volume "
-                f"is mounted here, e.g. '/mnt/{letter}/{rest}' (WSL) or '/Volumes/<volume>/{rest}' (macOS)")
+        return (
+            f"{path[:2]} is a Windows drive path, which this node cannot open; write where that volume "
+            f"is mounted here, e.g. '/mnt/{letter}/{rest}' (WSL) or '/Volumes/<volume>/{rest}' (macOS)"
+        )
     if path.startswith("\\\\"):
         share = ntpath.splitdrive(path)[0]
-        rest = cut(path[len(share):].replace("\\", "/").lstrip("/"))
-        return (f"{cut(share)} is a Windows network path; write where that share is mounted here, e.g. "
-                f"'/mnt/<share>/{rest}' or '/Volumes/<share>/{rest}' (macOS)")
+        rest = cut(path[len(share) :].replace("\\", "/").lstrip("/"))
+        return (
+            f"{cut(share)} is a Windows network path; write where that share is mounted here, e.g. "
+            f"'/mnt/<share>/{rest}' or '/Volumes/<share>/{rest}' (macOS)"
+        )
     return "write the full path starting at /"

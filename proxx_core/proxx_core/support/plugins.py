@@ -84,8 +84,12 @@ class EngineSet:
         try:
             return engine.capabilities()
         except Exception as exc:
-            return Capabilities(available=False, unavailable_reason=(
-                f"capabilities() raised {type(exc).__name__}: {exc}; reinstall or update this engine"))
+            return Capabilities(
+                available=False,
+                unavailable_reason=(
+                    f"capabilities() raised {type(exc).__name__}: {exc}; reinstall or update this engine"
+                ),
+            )
 
     def identity(self, name: str) -> EngineIdentity:
         """The engine's identity; one that raises is recorded by name with the reason."""
@@ -93,8 +97,7 @@ class EngineSet:
         try:
             return engine.identity()
         except Exception as exc:
-            return EngineIdentity(name=name, version="unknown",
-                                  build=f"identity() raised {type(exc).__name__}: {exc}")
+            return EngineIdentity(name=name, version="unknown", build=f"identity() raised {type(exc).__name__}: {exc}")
 
     @property
     def plugin_names(self) -> tuple[str, ...]:
@@ -113,16 +116,24 @@ class EngineSet:
             assert self.plugin_manager is not None
             try:
                 for returned in _only(self.plugin_manager, "proxx_clip_checks", name)(
-                        plan=plan, output_info=output_info):
+                    plan=plan, output_info=output_info
+                ):
                     checks.extend(returned or [])
             except Exception as exc:
-                checks.append(Check(name=f"plugin:{name}", expected="no error",
-                                    actual=f"{type(exc).__name__}: {exc}", ok=False))
+                checks.append(
+                    Check(name=f"plugin:{name}", expected="no error", actual=f"{type(exc).__name__}: {exc}", ok=False)
+                )
         bad = [c for c in checks if not isinstance(c, Check)]
         if bad:
             checks = [c for c in checks if isinstance(c, Check)]
-            checks.append(Check(name="plugin:checks", expected="proxx_core.Check values",
-                                actual=", ".join(sorted({type(b).__name__ for b in bad})), ok=False))
+            checks.append(
+                Check(
+                    name="plugin:checks",
+                    expected="proxx_core.Check values",
+                    actual=", ".join(sorted({type(b).__name__ for b in bad})),
+                    ok=False,
+                )
+            )
         return tuple(sorted(checks, key=lambda c: c.name))
 
     def job_finished(self, result: JobResult) -> tuple[str, ...]:
@@ -192,8 +203,13 @@ def load_engines(
             try:
                 candidates.append((ep.name, _dist_label(ep), ep.load()))
             except Exception as exc:  # a broken plugin is reported, never fatal for the others
-                failures.append(LoadFailure(plugin=ep.name, distribution=_dist_label(ep),
-                                            reason=f"import failed: {type(exc).__name__}: {exc}"))
+                failures.append(
+                    LoadFailure(
+                        plugin=ep.name,
+                        distribution=_dist_label(ep),
+                        reason=f"import failed: {type(exc).__name__}: {exc}",
+                    )
+                )
     for obj in plugins:
         name = getattr(obj, "__name__", None) or type(obj).__name__
         candidates.append((name, None, obj))
@@ -203,8 +219,11 @@ def load_engines(
             pm.register(obj, name=name)
             origin[name] = (name, dist)
         except Exception as exc:
-            failures.append(LoadFailure(plugin=name, distribution=dist,
-                                        reason=f"not a valid proxx plugin: {type(exc).__name__}: {exc}"))
+            failures.append(
+                LoadFailure(
+                    plugin=name, distribution=dist, reason=f"not a valid proxx plugin: {type(exc).__name__}: {exc}"
+                )
+            )
 
     loaded: dict[str, LoadedEngine] = {}
     for name in sorted(origin):
@@ -217,8 +236,10 @@ def load_engines(
             problem = _contract_problem(engine)
             if problem is None and engine.name in loaded:
                 other = loaded[engine.name]
-                problem = (f"engine name {engine.name!r} is already registered by plugin "
-                           f"{other.plugin!r}; uninstall one of them")
+                problem = (
+                    f"engine name {engine.name!r} is already registered by plugin "
+                    f"{other.plugin!r}; uninstall one of them"
+                )
             if problem:
                 failures.append(LoadFailure(plugin=plugin, distribution=dist, reason=problem))
                 continue
@@ -255,9 +276,11 @@ def _contract_problem(engine: object) -> str | None:
     if not engine.name or engine.name != engine.name.strip().lower():
         return f"engine {type(engine).__name__} needs a lowercase, non-empty name"
     if _major(engine.contract_version) != _major(ENGINE_CONTRACT_VERSION):
-        return (f"engine {engine.name!r} was written for engine contract {engine.contract_version}; "
-                f"this Proxx speaks {ENGINE_CONTRACT_VERSION}. Install a version of the engine "
-                f"built for contract {_major(ENGINE_CONTRACT_VERSION)}.x")
+        return (
+            f"engine {engine.name!r} was written for engine contract {engine.contract_version}; "
+            f"this Proxx speaks {ENGINE_CONTRACT_VERSION}. Install a version of the engine "
+            f"built for contract {_major(ENGINE_CONTRACT_VERSION)}.x"
+        )
     return None
 
 
@@ -276,9 +299,12 @@ class _AddCommandFunction:
 
     @hookspecs.hookimpl
     def proxx_register_commands(self, add: Any) -> None:
-        warnings.warn("a proxx.commands entry point naming a function is deprecated: name a module that "
-                      "implements the proxx_register_commands hook (docs/engine-authors.md)", DeprecationWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "a proxx.commands entry point naming a function is deprecated: name a module that "
+            "implements the proxx_register_commands hook (docs/engine-authors.md)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self._function(add)
 
 
@@ -303,8 +329,10 @@ def register_commands(add: Any, *, command: str | None = None, skip: Iterable[st
                 plugin = _AddCommandFunction(plugin)
             pm.register(plugin, name=value)
             if value not in {impl.plugin_name for impl in pm.hook.proxx_register_commands.get_hookimpls()}:
-                raise PluginContractError("it implements no proxx_register_commands hook (a function of that name "
-                                          "marked @proxx_core.hookimpl)")
+                raise PluginContractError(
+                    "it implements no proxx_register_commands hook (a function of that name "
+                    "marked @proxx_core.hookimpl)"
+                )
             _only(pm, "proxx_register_commands", value)(add=add)
         except Exception as exc:
             errors.append(f"the command(s) {names} from {value} could not be loaded: {type(exc).__name__}: {exc}")

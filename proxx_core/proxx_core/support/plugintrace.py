@@ -52,8 +52,9 @@ def install(pm: pluggy.PluginManager, environ: Mapping[str, str] = os.environ) -
         stack = getattr(started, "stack", None) or []
         started.stack = [*stack, time.perf_counter()]
 
-    def after(outcome: pluggy.Result[Any], hook_name: str, hook_impls: Sequence[pluggy.HookImpl],
-              kwargs: Mapping[str, Any]) -> None:
+    def after(
+        outcome: pluggy.Result[Any], hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]
+    ) -> None:
         if not hook_impls:
             return
         *rest, t0 = started.stack
@@ -61,8 +62,10 @@ def install(pm: pluggy.PluginManager, environ: Mapping[str, str] = os.environ) -
         took = f"{(time.perf_counter() - t0) * 1000:.1f} ms"
         if outcome.exception is not None:
             exc = outcome.exception
-            write(f"{PREFIX} ! {hook_name} [{_plugins(hook_impls)}] {took} raised {type(exc).__name__}: "
-                  f"{cut(str(exc), SHOWN)}")
+            write(
+                f"{PREFIX} ! {hook_name} [{_plugins(hook_impls)}] {took} raised {type(exc).__name__}: "
+                f"{cut(str(exc), SHOWN)}"
+            )
             return
         result = outcome.get_result()
         if isinstance(result, list) and len(result) <= 1:  # one plugin's answer, not pluggy's list of them
@@ -94,14 +97,22 @@ def _writer(value: str) -> Callable[[str], None]:
     try:
         fd = os.open(value, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        print(f"proxx: {ENV}={cut(value, 80)}: cannot open it ({exc.strerror}); tracing to stderr instead: set "
-              f"{ENV} to a writable file path, or to 1 for stderr", file=sys.stderr, flush=True)
+        print(
+            f"proxx: {ENV}={cut(value, 80)}: cannot open it ({exc.strerror}); tracing to stderr instead: set "
+            f"{ENV} to a writable file path, or to 1 for stderr",
+            file=sys.stderr,
+            flush=True,
+        )
         return _to_stderr()
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        print(f"proxx: {ENV}={cut(value, 80)} is not a regular file; tracing to stderr instead: set {ENV} to a "
-              f"file path, or to 1 for stderr", file=sys.stderr, flush=True)
+        print(
+            f"proxx: {ENV}={cut(value, 80)} is not a regular file; tracing to stderr instead: set {ENV} to a "
+            f"file path, or to 1 for stderr",
+            file=sys.stderr,
+            flush=True,
+        )
         return _to_stderr()
     lock = threading.Lock()
 

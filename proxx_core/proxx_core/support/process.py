@@ -39,12 +39,31 @@ def _tail(fh: IO[bytes]) -> str:
 
 
 #: words of a line that says why something failed
-_CAUSE = ("error", "invalid", "not supported", "unsupported", "no such", "cannot", "could not", "failed",
-          "not found", "permission denied", "must be")
+_CAUSE = (
+    "error",
+    "invalid",
+    "not supported",
+    "unsupported",
+    "no such",
+    "cannot",
+    "could not",
+    "failed",
+    "not found",
+    "permission denied",
+    "must be",
+)
 #: FFmpeg's generic consequences of an earlier, decisive line ("maybe incorrect parameters ...")
-_CONSEQUENCE = ("maybe incorrect parameters", "error sending frames", "task finished with error code",
-                "terminating thread", "could not open encoder before eof", "nothing was written into output",
-                "conversion failed", "ff_frame_thread_encoder_init failed", "error while filtering")
+_CONSEQUENCE = (
+    "maybe incorrect parameters",
+    "error sending frames",
+    "task finished with error code",
+    "terminating thread",
+    "could not open encoder before eof",
+    "nothing was written into output",
+    "conversion failed",
+    "ff_frame_thread_encoder_init failed",
+    "error while filtering",
+)
 
 
 def _headline(stderr: str) -> str:
@@ -181,8 +200,14 @@ def _read_progress(stream: IO[bytes], progress: BlockFn) -> None:
             block = {}
 
 
-def run_command(command: Command, cancel: threading.Event | None = None, *, env: dict[str, str] | None = None,
-                poll_seconds: float = 0.05, progress: BlockFn | None = None) -> CommandRecord:
+def run_command(
+    command: Command,
+    cancel: threading.Event | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    poll_seconds: float = 0.05,
+    progress: BlockFn | None = None,
+) -> CommandRecord:
     """Run ``command``; return its record when it exits 0. Raise ClipFailure with category
     ``engine_failed`` (non-zero exit), ``timeout`` (deadline passed, process group killed) or
     ``interrupted`` (``cancel`` set, process group killed).
@@ -191,26 +216,47 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
     ``-progress pipe:1``), from a reader thread; without it stdout is discarded."""
     started_at, t0 = now_rfc3339(), time.monotonic()
     if cancel is not None and cancel.is_set():
-        record = CommandRecord(argv=command.argv, exit_code=None, stderr_tail="not started: the run was interrupted",
-                               timing={"started_at": started_at, "seconds": 0.0})
-        raise ClipFailure(f"{command.purpose} was not started: the run was interrupted", category=Category.INTERRUPTED,
-                          records=(record,))
+        record = CommandRecord(
+            argv=command.argv,
+            exit_code=None,
+            stderr_tail="not started: the run was interrupted",
+            timing={"started_at": started_at, "seconds": 0.0},
+        )
+        raise ClipFailure(
+            f"{command.purpose} was not started: the run was interrupted",
+            category=Category.INTERRUPTED,
+            records=(record,),
+        )
     with tempfile.TemporaryFile() as err:
         try:
-            proc = subprocess.Popen(list(command.argv), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL if progress is None else subprocess.PIPE,
-                                    stderr=err, shell=False, env=env, **child_process_options())
+            proc = subprocess.Popen(
+                list(command.argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL if progress is None else subprocess.PIPE,
+                stderr=err,
+                shell=False,
+                env=env,
+                **child_process_options(),
+            )
         except OSError as exc:
-            record = CommandRecord(argv=command.argv, exit_code=None, stderr_tail=str(exc),
-                                   timing={"started_at": started_at, "seconds": 0.0})
-            raise ClipFailure(f"cannot start {command.argv[0]}: {exc.strerror or exc}", category=Category.ENGINE_FAILED,
-                              records=(record,)) from None
+            record = CommandRecord(
+                argv=command.argv,
+                exit_code=None,
+                stderr_tail=str(exc),
+                timing={"started_at": started_at, "seconds": 0.0},
+            )
+            raise ClipFailure(
+                f"cannot start {command.argv[0]}: {exc.strerror or exc}",
+                category=Category.ENGINE_FAILED,
+                records=(record,),
+            ) from None
         deadline = t0 + command.timeout_seconds
         outcome = None
         reader = None
         if progress is not None:
-            reader = threading.Thread(target=_read_progress, args=(proc.stdout, progress), daemon=True,
-                                      name="proxx-progress")
+            reader = threading.Thread(
+                target=_read_progress, args=(proc.stdout, progress), daemon=True, name="proxx-progress"
+            )
             reader.start()
         _child_changed(proc.pid, True)
         waiter = ExitWaiter(proc)
@@ -232,22 +278,34 @@ def run_command(command: Command, cancel: threading.Event | None = None, *, env:
             reader.join(timeout=5)  # the group is dead or done: EOF comes at once
             assert proc.stdout is not None  # a reader means stdout is a pipe
             proc.stdout.close()
-        record = CommandRecord(argv=command.argv, exit_code=proc.returncode, stderr_tail=_tail(err),
-                               timing={"started_at": started_at, "seconds": round(time.monotonic() - t0, 3)})
+        record = CommandRecord(
+            argv=command.argv,
+            exit_code=proc.returncode,
+            stderr_tail=_tail(err),
+            timing={"started_at": started_at, "seconds": round(time.monotonic() - t0, 3)},
+        )
     if outcome == Category.TIMEOUT:
-        raise ClipFailure(f"{command.purpose} did not finish within {command.timeout_seconds:g} s and was killed",
-                          category=Category.TIMEOUT, records=(record,))
+        raise ClipFailure(
+            f"{command.purpose} did not finish within {command.timeout_seconds:g} s and was killed",
+            category=Category.TIMEOUT,
+            records=(record,),
+        )
     if outcome == Category.INTERRUPTED:
-        raise ClipFailure(f"{command.purpose} was interrupted and killed", category=Category.INTERRUPTED,
-                          records=(record,))
+        raise ClipFailure(
+            f"{command.purpose} was interrupted and killed", category=Category.INTERRUPTED, records=(record,)
+        )
     if proc.returncode != 0:
-        raise ClipFailure(f"{command.purpose} exited with status {proc.returncode}: {_headline(record.stderr_tail)}",
-                          category=failure_category(record.stderr_tail), records=(record,))
+        raise ClipFailure(
+            f"{command.purpose} exited with status {proc.returncode}: {_headline(record.stderr_tail)}",
+            category=failure_category(record.stderr_tail),
+            records=(record,),
+        )
     return record
 
 
-def run_commands(commands: Iterable[Command], cancel: threading.Event | None = None, *,
-                 progress: BlockFn | None = None) -> tuple[CommandRecord, ...]:
+def run_commands(
+    commands: Iterable[Command], cancel: threading.Event | None = None, *, progress: BlockFn | None = None
+) -> tuple[CommandRecord, ...]:
     """Run a plan's commands in order; on failure, the ClipFailure carries every record so far.
     ``progress``: as for :func:`run_command`, given to every command."""
     records: list[CommandRecord] = []

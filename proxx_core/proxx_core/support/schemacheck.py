@@ -78,8 +78,21 @@ _BOUNDS: dict[str, tuple[Callable[[Any], bool], Callable[[Any, Any], bool]]] = {
 
 
 _SUBSCHEMA = ("items", "additionalProperties", "propertyNames", "if", "then", "else")
-_KNOWN = frozenset({*_ANNOTATIONS, *_BOUNDS, *_SUBSCHEMA, "type", "enum", "const", "pattern", "required",
-                    "properties", "uniqueItems", "oneOf"})
+_KNOWN = frozenset(
+    {
+        *_ANNOTATIONS,
+        *_BOUNDS,
+        *_SUBSCHEMA,
+        "type",
+        "enum",
+        "const",
+        "pattern",
+        "required",
+        "properties",
+        "uniqueItems",
+        "oneOf",
+    }
+)
 
 
 @cache

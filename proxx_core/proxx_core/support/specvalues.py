@@ -235,9 +235,12 @@ def _partial(value: Any) -> PartialText:
     if not isinstance(value, dict):
         return PartialText()
     text, position = value.get("text"), value.get("position")
-    return PartialText(text=text if isinstance(text, str) else None,
-                       position=position if isinstance(position, str) else None,
-                       size=_number(value.get("size")), opacity=_number(value.get("opacity")))
+    return PartialText(
+        text=text if isinstance(text, str) else None,
+        position=position if isinstance(position, str) else None,
+        size=_number(value.get("size")),
+        opacity=_number(value.get("opacity")),
+    )
 
 
 def _builds(value: Any) -> RequiredBuilds | Invalid | None:
@@ -258,27 +261,43 @@ def draft_of(doc: dict[str, Any], problems: Iterable[Problem] = ()) -> DraftSpec
     renditions = _renditions(get("renditions", _ABSENT))
     profile = get("proxy_profile", None)
     return DraftSpec(
-        given=given, flawed=flawed_keys(problems),
-        jobspec_version=_text(get("jobspec_version", None)), sources=_texts(get("sources", None)),
-        output_dir=_text(get("output_dir", _ABSENT)), output_name_template=_text(get("output_name_template", _ABSENT)),
+        given=given,
+        flawed=flawed_keys(problems),
+        jobspec_version=_text(get("jobspec_version", None)),
+        sources=_texts(get("sources", None)),
+        output_dir=_text(get("output_dir", _ABSENT)),
+        output_name_template=_text(get("output_name_template", _ABSENT)),
         proxy_profile=profile if isinstance(profile, str) and profile in PROFILES else Invalid(profile),
-        codec=_text(get("codec", None)), container=_text(get("container", None)),
-        fps_mode=_choice(get("fps_mode", None), FpsMode), created_at=_text(get("created_at", _ABSENT)),
-        job_id=_text(get("job_id", _ABSENT)), engine=_text(get("engine", _ABSENT)),
+        codec=_text(get("codec", None)),
+        container=_text(get("container", None)),
+        fps_mode=_choice(get("fps_mode", None), FpsMode),
+        created_at=_text(get("created_at", _ABSENT)),
+        job_id=_text(get("job_id", _ABSENT)),
+        engine=_text(get("engine", _ABSENT)),
         overwrite=overwrite if isinstance(overwrite, bool) else Invalid(overwrite),
         user_metadata=None if metadata is _ABSENT else metadata if isinstance(metadata, dict) else Invalid(metadata),
         require_builds=_builds(get("require_builds", _ABSENT)),
         layout=_choice(get("layout", _ABSENT), Layout, Layout.OUTPUT_DIR),
-        raster=_choice(get("raster", _ABSENT), Raster, Raster.FIT), look=_look(get("look", _ABSENT)),
-        burn_in=(None if burn_in is _ABSENT else tuple(map(_partial, burn_in)) if isinstance(burn_in, list)
-                 else Invalid(burn_in)),
-        watermark=(None if watermark is _ABSENT else _partial(watermark) if isinstance(watermark, dict)
-                   else Invalid(watermark)),
+        raster=_choice(get("raster", _ABSENT), Raster, Raster.FIT),
+        look=_look(get("look", _ABSENT)),
+        burn_in=(
+            None
+            if burn_in is _ABSENT
+            else tuple(map(_partial, burn_in))
+            if isinstance(burn_in, list)
+            else Invalid(burn_in)
+        ),
+        watermark=(
+            None if watermark is _ABSENT else _partial(watermark) if isinstance(watermark, dict) else Invalid(watermark)
+        ),
         existing_outputs=_choice(get("existing_outputs", _ABSENT), ExistingOutputs),
-        unsupported_sources=_choice(get("unsupported_sources", _ABSENT), UnsupportedSources,
-                                    UnsupportedSources.REFUSE_JOB),
-        deliverables=_texts(get("deliverables", _ABSENT)), notify=_texts(get("notify", _ABSENT)),
-        priority=_choice_text(get("priority", _ABSENT), PRIORITIES, "normal"), renditions=renditions,
+        unsupported_sources=_choice(
+            get("unsupported_sources", _ABSENT), UnsupportedSources, UnsupportedSources.REFUSE_JOB
+        ),
+        deliverables=_texts(get("deliverables", _ABSENT)),
+        notify=_texts(get("notify", _ABSENT)),
+        priority=_choice_text(get("priority", _ABSENT), PRIORITIES, "normal"),
+        renditions=renditions,
     )
 
 
@@ -290,9 +309,16 @@ def with_first_rendition(draft: DraftSpec) -> DraftSpec:
     first = draft.renditions[0]
     profile = PROFILES[first.proxy_profile]
     fps_mode = draft.fps_mode if "fps_mode" in draft.given else FpsMode.PRESERVE_SOURCE
-    return attrs.evolve(draft, proxy_profile=first.proxy_profile, codec=profile.codec, container=profile.container,
-                        layout=first.layout, raster=first.raster, output_name_template=first.output_name_template,
-                        fps_mode=fps_mode)
+    return attrs.evolve(
+        draft,
+        proxy_profile=first.proxy_profile,
+        codec=profile.codec,
+        container=profile.container,
+        layout=first.layout,
+        raster=first.raster,
+        output_name_template=first.output_name_template,
+        fps_mode=fps_mode,
+    )
 
 
 def _renditions(value: Any) -> tuple[Rendition, ...] | Invalid:
@@ -309,10 +335,19 @@ def _renditions(value: Any) -> tuple[Rendition, ...] | Invalid:
         raster = _choice(item.get("raster", _ABSENT), Raster, Raster.FIT)
         folder, template = _text(item.get("output_dir", _ABSENT)), _text(item.get("output_name_template", _ABSENT))
         if not (isinstance(profile, str) and profile in PROFILES) or any(
-                isinstance(v, Invalid) for v in (layout, raster, folder, template)):
+            isinstance(v, Invalid) for v in (layout, raster, folder, template)
+        ):
             return Invalid(value)
-        typed.append(Rendition(name=item["name"], proxy_profile=profile, output_dir=folder,
-                               output_name_template=template, layout=layout, raster=raster))
+        typed.append(
+            Rendition(
+                name=item["name"],
+                proxy_profile=profile,
+                output_dir=folder,
+                output_name_template=template,
+                layout=layout,
+                raster=raster,
+            )
+        )
     return tuple(typed)
 
 

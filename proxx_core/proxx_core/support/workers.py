@@ -83,8 +83,14 @@ class WorkerChoice:
         return attrs.asdict(self)
 
 
-def choose(requested: int | str, *, codec: str | None = None, clips: int | None = None,
-           cpus: int | None = None, memory: int | None = None) -> WorkerChoice:
+def choose(
+    requested: int | str,
+    *,
+    codec: str | None = None,
+    clips: int | None = None,
+    cpus: int | None = None,
+    memory: int | None = None,
+) -> WorkerChoice:
     """Resolve ``--max-workers`` (a positive int, or ``"auto"``) for a job of ``clips`` clips."""
     cpus = usable_cpus() if cpus is None else cpus
     if requested != AUTO:
@@ -99,5 +105,6 @@ def choose(requested: int | str, *, codec: str | None = None, clips: int | None 
         workers = min(workers, memory_limit)
     if clips:
         workers = min(workers, clips)
-    return WorkerChoice(requested=AUTO, max_workers=workers, usable_cpus=cpus, threads_per_clip=threads,
-                        memory_limit=memory_limit)
+    return WorkerChoice(
+        requested=AUTO, max_workers=workers, usable_cpus=cpus, threads_per_clip=threads, memory_limit=memory_limit
+    )

@@ -36,7 +36,18 @@ from .support import (  # noqa: E402
 )
 
 __all__ = [
-    "DamagingEngine", "EngineConformance", "EngineContractTests", "EngineFixtures", "ExecutionTests",
-    "FailureTests", "PlanTests", "ProbeTests", "Sample", "engine_set", "job_document", "snapshot", "swap_output",
+    "DamagingEngine",
+    "EngineConformance",
+    "EngineContractTests",
+    "EngineFixtures",
+    "ExecutionTests",
+    "FailureTests",
+    "PlanTests",
+    "ProbeTests",
+    "Sample",
+    "engine_set",
+    "job_document",
+    "snapshot",
+    "swap_output",
     "truncate_output",
 ]

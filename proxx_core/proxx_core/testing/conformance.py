@@ -139,8 +139,10 @@ class EngineFixtures:
         caps = engine.capabilities()
         if not caps.available:
             if self.require_available:
-                pytest.fail(f"engine {engine.name!r} is not available here: {caps.unavailable_reason} "
-                            f"(set require_available = False to skip instead)")
+                pytest.fail(
+                    f"engine {engine.name!r} is not available here: {caps.unavailable_reason} "
+                    f"(set require_available = False to skip instead)"
+                )
             pytest.skip(f"engine {engine.name!r} is not available here: {caps.unavailable_reason}")
         return engine
 
@@ -188,11 +190,13 @@ class EngineContractTests(EngineFixtures):
     def test_is_an_engine_with_a_valid_name(self, engine: Engine) -> None:
         assert isinstance(engine, Engine), f"{type(engine).__name__} must subclass proxx_core.contract.engine.Engine"
         assert engine.name and set(engine.name) <= _NAME_CHARS, (
-            f"engine name {engine.name!r} must be non-empty lowercase letters, digits, '_' or '-'")
+            f"engine name {engine.name!r} must be non-empty lowercase letters, digits, '_' or '-'"
+        )
 
     def test_contract_major_version_matches(self, engine: Engine) -> None:
         assert _major(engine.contract_version) == _major(ENGINE_CONTRACT_VERSION), (
-            f"engine says contract {engine.contract_version}, this proxx-core speaks {ENGINE_CONTRACT_VERSION}")
+            f"engine says contract {engine.contract_version}, this proxx-core speaks {ENGINE_CONTRACT_VERSION}"
+        )
 
     def test_identity_names_engine_and_version(self, engine: Engine) -> None:
         ident = engine.identity()
@@ -210,7 +214,8 @@ class EngineContractTests(EngineFixtures):
         assert os.path.isabs(ident.binary), f"identity().binary {ident.binary!r} must be an absolute path"
         assert os.path.isfile(ident.binary), f"identity().binary {ident.binary} does not exist"
         assert ident.binary_sha256 == sha256(ident.binary), (
-            f"identity().binary_sha256 does not match the SHA-256 of {ident.binary}")
+            f"identity().binary_sha256 does not match the SHA-256 of {ident.binary}"
+        )
 
     def test_capabilities_are_well_formed(self, engine: Engine) -> None:
         caps = engine.capabilities()
@@ -240,15 +245,19 @@ class EngineContractTests(EngineFixtures):
     def test_plugin_import_is_light(self, plugin: Any) -> None:
         if plugin is None or not hasattr(plugin, "__name__") or plugin.__name__ not in sys.modules:
             pytest.skip("no importable `plugin` module given")
-        code = (f"import sys, importlib; importlib.import_module({plugin.__name__!r}); "
-                f"print(','.join(sorted(m for m in {list(self.heavy_modules)!r} if m in sys.modules)))")
+        code = (
+            f"import sys, importlib; importlib.import_module({plugin.__name__!r}); "
+            f"print(','.join(sorted(m for m in {list(self.heavy_modules)!r} if m in sys.modules)))"
+        )
         # the child imports the plugin as this process does (a plugin kept beside its tests, not installed)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                             stdin=subprocess.DEVNULL, env=env)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env
+        )
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "", (
-            f"importing {plugin.__name__} imports {out.stdout.strip()}: defer heavy imports to the engine's methods")
+            f"importing {plugin.__name__} imports {out.stdout.strip()}: defer heavy imports to the engine's methods"
+        )
 
     def test_entry_point_is_declared(self, engine: Engine, plugin: Any, entry_point: str | None) -> None:
         if entry_point is None:
@@ -276,17 +285,20 @@ class ProbeTests(EngineFixtures):
             assert v.width > 0 and v.height > 0, f"raster {v.width}x{v.height}"
             assert v.frame_rate.num > 0 and v.frame_rate.den > 0
             assert v.frame_count is not None and v.frame_count > 0 or info.duration_seconds, (
-                "SourceInfo needs video.frame_count or duration_seconds (verification compares them)")
+                "SourceInfo needs video.frame_count or duration_seconds (verification compares them)"
+            )
             for i, a in enumerate(info.audio):
                 assert a.index == i and a.channels > 0 and a.sample_rate > 0, f"audio stream {a!r}"
             if s.frame_rate is not None:
                 assert str(v.frame_rate) == s.frame_rate, (
-                    f"{s.path}: frame rate {v.frame_rate}, expected {s.frame_rate}")
+                    f"{s.path}: frame rate {v.frame_rate}, expected {s.frame_rate}"
+                )
             if s.frame_count is not None:
                 assert v.frame_count == s.frame_count, f"{s.path}: {v.frame_count} frames, expected {s.frame_count}"
             if s.start_timecode is not None:
                 assert info.start_timecode == s.start_timecode, (
-                    f"{s.path}: start timecode {info.start_timecode}, expected {s.start_timecode}")
+                    f"{s.path}: start timecode {info.start_timecode}, expected {s.start_timecode}"
+                )
 
     def test_probe_is_deterministic_and_touches_nothing(self, available_engine: Engine, samples: list[Sample]) -> None:
         for s in samples:
@@ -333,7 +345,8 @@ class ProbeTests(EngineFixtures):
                 assert mine.specificity != theirs.specificity, (
                     f"{s.path}: your claim ties with the FFmpeg engine's (specificity {mine.specificity}); every "
                     f"job with this source would be refused as a tie. Claim above {theirs.specificity} for your "
-                    f"own formats (50 for a format specialist), or below it where FFmpeg should win")
+                    f"own formats (50 for a format specialist), or below it where FFmpeg should win"
+                )
 
     def test_refuses_profiles_it_does_not_declare(self, available_engine: Engine, samples: list[Sample]) -> None:
         declared = set(available_engine.capabilities().profiles)
@@ -351,8 +364,9 @@ class ProbeTests(EngineFixtures):
 class PlanTests(EngineFixtures):
     """Planning is pure and its commands are exact, safe argv."""
 
-    def test_plan_is_pure(self, available_engine: Engine, engines: EngineSet, samples: list[Sample],
-                          output_dir: Path) -> None:
+    def test_plan_is_pure(
+        self, available_engine: Engine, engines: EngineSet, samples: list[Sample], output_dir: Path
+    ) -> None:
         for _profile, group in self.by_profile(samples).items():
             sources_before = {s.path.parent: snapshot(s.path.parent) for s in group}
             job = self.prepare(group, output_dir, engines)
@@ -366,8 +380,9 @@ class PlanTests(EngineFixtures):
             for parent, before in sources_before.items():
                 assert snapshot(parent) == before, f"planning changed files next to the sources in {parent}"
 
-    def test_commands_are_exact_argv_with_deadlines(self, engines: EngineSet, samples: list[Sample],
-                                                    output_dir: Path) -> None:
+    def test_commands_are_exact_argv_with_deadlines(
+        self, engines: EngineSet, samples: list[Sample], output_dir: Path
+    ) -> None:
         for _profile, group in self.by_profile(samples).items():
             for clip in self.prepare(group, output_dir, engines).clips:
                 assert isinstance(clip.plan.commands, tuple) and clip.plan.commands, "a plan has commands"
@@ -380,18 +395,21 @@ class PlanTests(EngineFixtures):
                     assert os.path.isfile(exe) and os.access(exe, os.X_OK), f"argv[0] {exe} is not executable"
                     assert shell_like(cmd.argv) is None, f"{cmd.argv!r} {shell_like(cmd.argv)}"
                     assert isinstance(cmd.timeout_seconds, (int, float)) and 0 < cmd.timeout_seconds, (
-                        f"timeout_seconds {cmd.timeout_seconds!r} must be positive")
+                        f"timeout_seconds {cmd.timeout_seconds!r} must be positive"
+                    )
                     assert math.isfinite(cmd.timeout_seconds), "every command needs a finite deadline"
                     final = clip.plan.request.output_path
                     assert not any(final in a for a in cmd.argv), (
-                        f"a command names the final output {final}: engines write only the temp path")
+                        f"a command names the final output {final}: engines write only the temp path"
+                    )
 
 
 class ExecutionTests(EngineFixtures):
     """Execution through the core: temp name only, verified, atomically published, reproducible."""
 
-    def test_job_completes_and_publishes_atomically(self, engines: EngineSet, samples: list[Sample],
-                                                    tmp_path: Path) -> None:
+    def test_job_completes_and_publishes_atomically(
+        self, engines: EngineSet, samples: list[Sample], tmp_path: Path
+    ) -> None:
         for profile, group in self.by_profile(samples).items():
             out = tmp_path / f"out-{profile}"
             out.mkdir()
@@ -410,8 +428,9 @@ class ExecutionTests(EngineFixtures):
             assert sorted(os.listdir(out)) == expected, f"output_dir holds more than the outputs: {os.listdir(out)}"
             json.loads(dumps(result))
 
-    def test_execute_writes_only_the_temp_path(self, available_engine: Engine, engines: EngineSet,
-                                               samples: list[Sample], output_dir: Path) -> None:
+    def test_execute_writes_only_the_temp_path(
+        self, available_engine: Engine, engines: EngineSet, samples: list[Sample], output_dir: Path
+    ) -> None:
         clip = self.prepare(samples[:1], output_dir, engines).clips[0]
         req = clip.plan.request
         os.close(os.open(req.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))  # as the core does
@@ -420,13 +439,15 @@ class ExecutionTests(EngineFixtures):
         for rec, cmd in zip(records, clip.plan.commands, strict=False):
             assert rec.argv == cmd.argv and rec.exit_code == 0
         assert sorted(os.listdir(output_dir)) == [os.path.basename(req.temp_path)], (
-            f"execute() wrote more than {req.temp_path}: {sorted(os.listdir(output_dir))}")
+            f"execute() wrote more than {req.temp_path}: {sorted(os.listdir(output_dir))}"
+        )
         assert os.path.getsize(req.temp_path) > 0
         verification = verify_output(clip.plan, available_engine.probe_output(clip.plan), available_engine)
         assert isinstance(verification, Verification) and verification.ok, verification.failed_checks()
 
-    def test_probe_output_agrees_with_an_independent_probe(self, available_engine: Engine, engines: EngineSet,
-                                                           samples: list[Sample], output_dir: Path) -> None:
+    def test_probe_output_agrees_with_an_independent_probe(
+        self, available_engine: Engine, engines: EngineSet, samples: list[Sample], output_dir: Path
+    ) -> None:
         """The core verifies what ``probe_output`` reports: it must describe the file as it is."""
         clip = self.prepare(samples[:1], output_dir, engines).clips[0]
         req = clip.plan.request
@@ -445,15 +466,16 @@ class ExecutionTests(EngineFixtures):
         assert reported.start_timecode == independent.start_timecode
 
     @pytest.mark.parametrize("damage", [truncate_output, swap_output], ids=["truncated", "swapped"])
-    def test_verification_fails_on_damaged_output(self, available_engine: Engine, samples: list[Sample],
-                                                  output_dir: Path, damage: Damage) -> None:
+    def test_verification_fails_on_damaged_output(
+        self, available_engine: Engine, samples: list[Sample], output_dir: Path, damage: Damage
+    ) -> None:
         damaging = engine_set(DamagingEngine(available_engine, damage))
         job = self.prepare(samples[:1], output_dir, damaging)
         req = job.clips[0].plan.request
         clip = run_job(job, damaging).clips[0]
-        assert (clip.status == FAILED and clip.failure is not None
-                and clip.failure.category == Category.VERIFICATION_FAILED), (
-            f"a {damage.__name__.split('_')[0]} output was not caught by verify(): {clip.status} {clip.failure}")
+        assert (
+            clip.status == FAILED and clip.failure is not None and clip.failure.category == Category.VERIFICATION_FAILED
+        ), f"a {damage.__name__.split('_')[0]} output was not caught by verify(): {clip.status} {clip.failure}"
         assert not os.path.lexists(req.output_path), "a failed output must never get the final name"
         assert os.path.exists(req.temp_path), "the unverified output is kept under the temp name for inspection"
         assert clip.output is not None and clip.output.verification is not None
@@ -466,16 +488,16 @@ class ExecutionTests(EngineFixtures):
         for _profile, group in self.by_profile(samples).items():
             result = run_job(self.prepare(group, out, engines), engines)
             assert result.status == COMPLETED, [c.failure for c in result.clips]
-            digests += [(os.path.basename(c.output.path), c.output.sha256)
-                        for c in result.clips if c.output is not None]
+            digests += [
+                (os.path.basename(c.output.path), c.output.sha256) for c in result.clips if c.output is not None
+            ]
         return digests
 
     def test_output_is_deterministic(self, engines: EngineSet, samples: list[Sample], tmp_path: Path) -> None:
         digests = [self._run_digests(engines, samples, tmp_path / run) for run in ("run-a", "run-b")]
         assert digests[0] == digests[1], f"two runs of the same job made different bytes: {digests}"
 
-    def test_output_is_identical_on_fewer_cpus(self, engines: EngineSet, samples: list[Sample],
-                                              tmp_path: Path) -> None:
+    def test_output_is_identical_on_fewer_cpus(self, engines: EngineSet, samples: list[Sample], tmp_path: Path) -> None:
         """Another node has another number of CPUs: the bytes must not depend on it (a tool that
         slices frames per CPU does). The second run is restricted to one CPU (CPU affinity, which
         the engine's threads and child processes inherit)."""
@@ -493,11 +515,17 @@ class ExecutionTests(EngineFixtures):
                 os.sched_setaffinity(0, cpus)
         assert digests[0] == digests[1], (
             f"the bytes depend on the number of CPUs ({len(cpus)} vs 1): {digests}; pin the thread count "
-            f"(or slices) of every byte-affecting step")
+            f"(or slices) of every byte-affecting step"
+        )
 
-    def test_chunked_output_is_the_single_pass_output(self, available_engine: Engine, engines: EngineSet,
-                                                      samples: list[Sample], tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_chunked_output_is_the_single_pass_output(
+        self,
+        available_engine: Engine,
+        engines: EngineSet,
+        samples: list[Sample],
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
         """Contract 1.3 (optional): an engine with ``plan_chunk``/``plan_join`` makes, from chunks
         joined without re-encoding, the very bytes of its single pass (every intra sample of at least
         two frames, cut in two)."""
@@ -519,13 +547,15 @@ class ExecutionTests(EngineFixtures):
                 job = self.prepare([sample], out, engines)
                 assert (job.clips[0].chunked is not None) == (label == "chunked"), (
                     f"{sample.path}: expected the clip {'cut in chunks' if label == 'chunked' else 'whole'}; "
-                    f"chunk_refusal says why a clip stays whole")
+                    f"chunk_refusal says why a clip stays whole"
+                )
                 result = run_job(job, engines, max_workers=2)
                 assert result.status == COMPLETED, [c.failure for c in result.clips]
                 digests.append(result.clips[0].output.sha256 if result.clips[0].output else None)
             assert digests[0] == digests[1], (
                 f"{sample.path} ({sample.profile}): the joined chunks differ from the single pass; plan_join "
-                f"must reproduce the single pass's mux exactly (or chunk_refusal must refuse the clip)")
+                f"must reproduce the single pass's mux exactly (or chunk_refusal must refuse the clip)"
+            )
 
 
 def _installed_ffmpeg_engine() -> Engine | None:
@@ -543,21 +573,25 @@ def _installed_ffmpeg_engine() -> Engine | None:
 class FailureTests(EngineFixtures):
     """Failures map to the result contract's categories and never leave a file under the final name."""
 
-    def test_source_broken_after_planning_fails_as_engine_failed(self, engines: EngineSet, samples: list[Sample],
-                                                                 output_dir: Path) -> None:
+    def test_source_broken_after_planning_fails_as_engine_failed(
+        self, engines: EngineSet, samples: list[Sample], output_dir: Path
+    ) -> None:
         job = self.prepare(samples[:1], output_dir, engines)
         self.break_source(samples[0])
         # the core itself refuses a source changed since probing (io_error) before the engine runs;
         # without the recorded stat, the engine's own failure on a broken source is what is tested
-        clip = run_clip(attrs.evolve(job.clips[0], source_stat=None), engines, overwrite=False,
-                        cancel=threading.Event())
+        clip = run_clip(
+            attrs.evolve(job.clips[0], source_stat=None), engines, overwrite=False, cancel=threading.Event()
+        )
         assert clip.status == FAILED and clip.failure is not None and clip.failure.category == Category.ENGINE_FAILED, (
-            f"expected engine_failed, got {clip.status} {clip.failure}")
+            f"expected engine_failed, got {clip.status} {clip.failure}"
+        )
         assert clip.commands and clip.commands[-1]["exit_code"] not in (0, None), "the failing command is recorded"
         assert os.listdir(output_dir) == [], f"a failed clip left files: {os.listdir(output_dir)}"
 
-    def test_execute_honours_a_cancel(self, available_engine: Engine, engines: EngineSet, samples: list[Sample],
-                                      output_dir: Path) -> None:
+    def test_execute_honours_a_cancel(
+        self, available_engine: Engine, engines: EngineSet, samples: list[Sample], output_dir: Path
+    ) -> None:
         plan: ClipPlan = self.prepare(samples[:1], output_dir, engines).clips[0].plan
         os.close(os.open(plan.request.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
         cancel = threading.Event()
@@ -575,15 +609,17 @@ class FailureTests(EngineFixtures):
         assert clip.failure is not None and clip.failure.category == Category.INTERRUPTED
         assert os.listdir(output_dir) == []
 
-    def test_existing_output_is_left_untouched(self, engines: EngineSet, samples: list[Sample],
-                                               output_dir: Path) -> None:
+    def test_existing_output_is_left_untouched(
+        self, engines: EngineSet, samples: list[Sample], output_dir: Path
+    ) -> None:
         job = self.prepare(samples[:1], output_dir, engines)
         final = Path(job.clips[0].plan.request.output_path)
         final.write_bytes(b"an editor's existing proxy\n")
         before = snapshot(output_dir)
         clip = run_job(job, engines).clips[0]
         assert clip.status == FAILED and clip.failure is not None and clip.failure.category == Category.OUTPUT_EXISTS, (
-            clip.failure)
+            clip.failure
+        )
         assert snapshot(output_dir) == before, "an existing output (or its directory) was modified"
 
 
@@ -592,19 +628,24 @@ class RenditionTests(EngineFixtures):
     one run, each byte-identical to its single-rendition job (engines without it are skipped)."""
 
     @staticmethod
-    def _together_profiles(engine: Engine, samples: list[Sample], engines: EngineSet,
-                           tmp_path: Path) -> tuple[Sample, list[str]]:
+    def _together_profiles(
+        engine: Engine, samples: list[Sample], engines: EngineSet, tmp_path: Path
+    ) -> tuple[Sample, list[str]]:
         if type(engine).plan_together is Engine.plan_together:
             pytest.skip("the engine does not implement plan_together (contract 1.3, optional)")
         sample = samples[0]
-        made = [p for p in sorted(engine.capabilities().profiles)  # those the core would make of this sample
-                if check_document(job_document([sample.path], tmp_path, p, engine=engine.name), engines).job]
+        made = [
+            p
+            for p in sorted(engine.capabilities().profiles)  # those the core would make of this sample
+            if check_document(job_document([sample.path], tmp_path, p, engine=engine.name), engines).job
+        ]
         if len(made) < 2:
             pytest.skip("the engine makes fewer than two profiles of the first sample: nothing to make together")
         return sample, made
 
-    def test_plan_together_is_pure_and_keeps_each_plan(self, available_engine: Engine, engines: EngineSet,
-                                                        samples: list[Sample], tmp_path: Path) -> None:
+    def test_plan_together_is_pure_and_keeps_each_plan(
+        self, available_engine: Engine, engines: EngineSet, samples: list[Sample], tmp_path: Path
+    ) -> None:
         sample, profiles = self._together_profiles(available_engine, samples, engines, tmp_path)
         plans = []
         for p in profiles:
@@ -617,10 +658,12 @@ class RenditionTests(EngineFixtures):
         assert first.members == tuple(plans), "a TogetherPlan's members are the plans it was given, in order"
         finals = {p.request.output_path for p in plans}
         assert not any(f in a for cmd in first.commands for a in cmd.argv for f in finals), (
-            "a command names a final output: engines write only the temp paths")
+            "a command names a final output: engines write only the temp paths"
+        )
 
-    def test_renditions_are_the_single_jobs_bytes(self, available_engine: Engine, engines: EngineSet,
-                                                  samples: list[Sample], tmp_path: Path) -> None:
+    def test_renditions_are_the_single_jobs_bytes(
+        self, available_engine: Engine, engines: EngineSet, samples: list[Sample], tmp_path: Path
+    ) -> None:
         sample, profiles = self._together_profiles(available_engine, samples, engines, tmp_path)
         single: dict[str, str | None] = {}
         renditions = []
@@ -631,10 +674,20 @@ class RenditionTests(EngineFixtures):
             result = run_job(self.prepare([attrs.evolve(sample, profile=p)], alone, engines), engines)
             assert result.status == COMPLETED, [c.failure for c in result.clips]
             single[p] = result.clips[0].output.sha256 if result.clips[0].output else None
-            renditions.append({"name": p, "proxy_profile": p, "output_dir": str(together),
-                               "output_name_template": "{source_name}_{index}"})
-        doc = {"jobspec_version": "1.2.0", "sources": [str(sample.path)], "engine": available_engine.name,
-               "renditions": renditions}
+            renditions.append(
+                {
+                    "name": p,
+                    "proxy_profile": p,
+                    "output_dir": str(together),
+                    "output_name_template": "{source_name}_{index}",
+                }
+            )
+        doc = {
+            "jobspec_version": "1.2.0",
+            "sources": [str(sample.path)],
+            "engine": available_engine.name,
+            "renditions": renditions,
+        }
         checked = check_document(doc, engines)
         assert checked.job is not None, "; ".join(str(p) for p in checked.problems)
         assert checked.job.together, "plan_together() made no run for the renditions of one source"

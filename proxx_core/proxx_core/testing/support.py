@@ -65,13 +65,27 @@ def engine_set(*engines: Engine) -> EngineSet:
     return loaded
 
 
-def job_document(sources: Iterable[Path | str], output_dir: Path | str, profile: str, *,
-                 engine: str | None = None, template: str = "{source_name}_{index}", **extra: Any) -> dict[str, Any]:
+def job_document(
+    sources: Iterable[Path | str],
+    output_dir: Path | str,
+    profile: str,
+    *,
+    engine: str | None = None,
+    template: str = "{source_name}_{index}",
+    **extra: Any,
+) -> dict[str, Any]:
     """A JobSpec 1.0 document for ``sources`` (absolute paths) and ``profile``."""
     p = PROFILES[profile]
-    doc = {"jobspec_version": "1.0.0", "sources": [str(Path(s).absolute()) for s in sources],
-           "output_dir": str(Path(output_dir).absolute()), "output_name_template": template,
-           "proxy_profile": profile, "codec": p.codec, "container": p.container, "fps_mode": "preserve_source"}
+    doc = {
+        "jobspec_version": "1.0.0",
+        "sources": [str(Path(s).absolute()) for s in sources],
+        "output_dir": str(Path(output_dir).absolute()),
+        "output_name_template": template,
+        "proxy_profile": profile,
+        "codec": p.codec,
+        "container": p.container,
+        "fps_mode": "preserve_source",
+    }
     if engine is not None:
         doc["engine"] = engine
     doc.update(extra)

@@ -19,5 +19,12 @@ from .protocol import ClaimedJob, Fatal, WatchFolder
 from .scan import is_candidate_name
 from .watcher import DEFAULT_INVALID_GRACE_SECONDS, DEFAULT_STABLE_SECONDS, Watcher
 
-__all__ = ["DEFAULT_INVALID_GRACE_SECONDS", "DEFAULT_STABLE_SECONDS", "ClaimedJob", "Fatal", "WatchFolder",
-           "Watcher", "is_candidate_name"]
+__all__ = [
+    "DEFAULT_INVALID_GRACE_SECONDS",
+    "DEFAULT_STABLE_SECONDS",
+    "ClaimedJob",
+    "Fatal",
+    "WatchFolder",
+    "Watcher",
+    "is_candidate_name",
+]

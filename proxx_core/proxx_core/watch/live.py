@@ -65,9 +65,18 @@ class LiveRecord:
     """Keeps ``owner.progress`` equal to what this process runs now; every method is thread-safe
     and never raises (a status page must never cost a job)."""
 
-    def __init__(self, owner_dir: Path, *, node: str, pid: int, max_workers: int,
-                 engines: dict[str, dict[str, Any]], on_error: Callable[[OSError], None] | None = None,
-                 on_stall: Callable[[ProxxEvent], None] | None = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        owner_dir: Path,
+        *,
+        node: str,
+        pid: int,
+        max_workers: int,
+        engines: dict[str, dict[str, Any]],
+        on_error: Callable[[OSError], None] | None = None,
+        on_stall: Callable[[ProxxEvent], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.path = owner_dir / PROGRESS_FILE
         self.node = node
         self.head = {"node": node, "pid": pid, "max_workers": max_workers, "engines": engines}
@@ -87,9 +96,18 @@ class LiveRecord:
         known = [d for d in durations.values() if d]
         with self._lock:
             self._jobs[name] = {
-                "job_id": job_id, "started_at": now_rfc3339(), "workers": workers, "clips": len(durations),
-                "source_seconds": round(sum(known), 3), "unknown_durations": len(durations) - len(known),
-                "done": {}, "done_seconds": 0.0, "running": {}, "failures": [], "_durations": durations}
+                "job_id": job_id,
+                "started_at": now_rfc3339(),
+                "workers": workers,
+                "clips": len(durations),
+                "source_seconds": round(sum(known), 3),
+                "unknown_durations": len(durations) - len(known),
+                "done": {},
+                "done_seconds": 0.0,
+                "running": {},
+                "failures": [],
+                "_durations": durations,
+            }
         self.write()
 
     def job_finished(self, name: str) -> None:
@@ -117,13 +135,22 @@ class LiveRecord:
                 self._sampled.pop((name, event.index), None)
                 self._stalled.discard((name, event.index))
             if event.event == START:
-                job["running"][key] = {"index": event.index, "file": Path(event.source).name,
-                                       "started_at": now_rfc3339(), "percent": 0.0,
-                                       "source_seconds": job["_durations"].get(event.index)}
+                job["running"][key] = {
+                    "index": event.index,
+                    "file": Path(event.source).name,
+                    "started_at": now_rfc3339(),
+                    "percent": 0.0,
+                    "source_seconds": job["_durations"].get(event.index),
+                }
             elif event.event == PROGRESS and key in job["running"]:
                 clip = job["running"][key]
-                clip.update({k: getattr(event, k) for k in ("percent", "fps", "speed", "eta_seconds")
-                             if getattr(event, k) is not None})
+                clip.update(
+                    {
+                        k: getattr(event, k)
+                        for k in ("percent", "fps", "speed", "eta_seconds")
+                        if getattr(event, k) is not None
+                    }
+                )
                 clip["updated_at"] = now_rfc3339()
             elif event.event == DONE:
                 clip = job["running"].pop(key, None) or {"index": event.index, "file": Path(event.source).name}
@@ -131,8 +158,10 @@ class LiveRecord:
                 job["done"][status] = job["done"].get(status, 0) + 1
                 job["done_seconds"] = round(job["done_seconds"] + (job["_durations"].get(event.index) or 0.0), 3)
                 if event.category:
-                    job["failures"] = [*job["failures"], {"index": event.index, "file": clip["file"], "status": status,
-                                                          "category": event.category}][-KEPT_FAILURES:]
+                    job["failures"] = [
+                        *job["failures"],
+                        {"index": event.index, "file": clip["file"], "status": status, "category": event.category},
+                    ][-KEPT_FAILURES:]
             self._dirty = True
             throttled = event.event == PROGRESS and self.clock() - self._written < WRITE_SECONDS
         if not throttled:
@@ -160,11 +189,19 @@ class LiveRecord:
                     continue
                 self._stalled.add((name, index))
                 clip = job["running"].get(str(index)) or {}
-                found.append(ProxxEvent(kind=CLIP_STALLED, job_id=job["job_id"], node=self.node,
-                                        clip_index=index, message=(
-                                            f"clip {index} ({clip.get('file', '?')}) of job {job['job_id']} made no "
-                                            f"progress for {now - last:.0f} s (last at {clip.get('percent', 0):.1f} %) "
-                                            f"on node {self.node}")))
+                found.append(
+                    ProxxEvent(
+                        kind=CLIP_STALLED,
+                        job_id=job["job_id"],
+                        node=self.node,
+                        clip_index=index,
+                        message=(
+                            f"clip {index} ({clip.get('file', '?')}) of job {job['job_id']} made no "
+                            f"progress for {now - last:.0f} s (last at {clip.get('percent', 0):.1f} %) "
+                            f"on node {self.node}"
+                        ),
+                    )
+                )
         for event in found:
             self.on_stall(event)
 
@@ -176,9 +213,11 @@ class LiveRecord:
 
     def document(self) -> dict[str, Any]:
         with self._lock:
-            jobs = {name: {k: v for k, v in job.items() if not k.startswith("_")} | {
-                "running": sorted(job["running"].values(), key=lambda c: c["index"])}
-                for name, job in self._jobs.items()}
+            jobs = {
+                name: {k: v for k, v in job.items() if not k.startswith("_")}
+                | {"running": sorted(job["running"].values(), key=lambda c: c["index"])}
+                for name, job in self._jobs.items()
+            }
         return {"version": 1, **self.head, "updated_at": now_rfc3339(), "load": load_average(), "jobs": jobs}
 
     def write(self) -> None:
@@ -187,8 +226,7 @@ class LiveRecord:
                 self._written = self.clock()
                 self._dirty = False
             try:
-                write_new(self.path, json.dumps(self.document(), sort_keys=True) + "\n", durable=False,
-                          overwrite=True)
+                write_new(self.path, json.dumps(self.document(), sort_keys=True) + "\n", durable=False, overwrite=True)
             except OSError as exc:  # e.g. the owner folder was removed under us: logged once by the caller
                 if self.on_error is not None:
                     self.on_error(exc)

@@ -50,8 +50,9 @@ def boot_id() -> str | None:
         pass
     if sys.platform == "darwin" or "bsd" in sys.platform:
         try:
-            out = subprocess.run(["sysctl", "-n", "kern.boottime"], capture_output=True, text=True,
-                                 stdin=subprocess.DEVNULL, timeout=5)
+            out = subprocess.run(
+                ["sysctl", "-n", "kern.boottime"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=5
+            )
             return out.stdout.strip() or None
         except (OSError, subprocess.SubprocessError):
             return None
@@ -64,7 +65,7 @@ def process_start_token(pid: int) -> str | None:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
             stat = fh.read()
         # the command name (field 2) may contain spaces and parentheses: split after the last ')'
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         return f"linux:{fields[19]}"  # field 22, starttime in clock ticks since boot
     except FileNotFoundError:
         return None
@@ -73,8 +74,9 @@ def process_start_token(pid: int) -> str | None:
     if sys.platform == "win32":
         return None
     try:
-        out = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL, timeout=5)
+        out = subprocess.run(
+            ["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     text = " ".join(out.stdout.split())
@@ -110,8 +112,14 @@ class Owner:
     @classmethod
     def current(cls, started_at: str | None = None, node: str | None = None) -> Owner:
         pid = os.getpid()
-        return cls(node=(node or "").strip() or host_node_name(), pid=pid, start_token=process_start_token(pid),
-                   boot_id=boot_id(), instance=secrets.token_hex(4), started_at=started_at)
+        return cls(
+            node=(node or "").strip() or host_node_name(),
+            pid=pid,
+            start_token=process_start_token(pid),
+            boot_id=boot_id(),
+            instance=secrets.token_hex(4),
+            started_at=started_at,
+        )
 
     @property
     def dirname(self) -> str:
@@ -119,15 +127,22 @@ class Owner:
         return f"{_SAFE.sub('_', self.node)[:100]}.{self.pid}.{self.instance}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"node": self.node, "pid": self.pid, "start_token": self.start_token, "boot_id": self.boot_id,
-                "instance": self.instance, "started_at": self.started_at}
+        return {
+            "node": self.node,
+            "pid": self.pid,
+            "start_token": self.start_token,
+            "boot_id": self.boot_id,
+            "instance": self.instance,
+            "started_at": self.started_at,
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> Owner | None:
         if not isinstance(data, dict) or not isinstance(data.get("node"), str) or type(data.get("pid")) is not int:
             return None
-        opt = {k: data.get(k) if isinstance(data.get(k), str) else None
-               for k in ("start_token", "boot_id", "started_at")}
+        opt = {
+            k: data.get(k) if isinstance(data.get(k), str) else None for k in ("start_token", "boot_id", "started_at")
+        }
         return cls(node=data["node"], pid=data["pid"], instance=str(data.get("instance") or ""), **opt)
 
 

@@ -58,8 +58,12 @@ def stem(name: str) -> str:
     return name[: -len(".json")] if name.endswith(".json") else name
 
 
-def _file_beside(spec_path: Path, dest_dir: Path, names: Callable[[int], tuple[str, str]],
-                 write_companion: Callable[[str, Path], None]) -> tuple[str, str]:
+def _file_beside(
+    spec_path: Path,
+    dest_dir: Path,
+    names: Callable[[int], tuple[str, str]],
+    write_companion: Callable[[str, Path], None],
+) -> tuple[str, str]:
     """Move a spec into ``dest_dir`` beside its companion (result or reason), under the first pair
     ``names(n)``, n = 1, 2, ..., where neither name is taken. The companion is written first, never
     over an existing file; if the spec's name is taken meanwhile, the companion is removed and the
@@ -140,15 +144,21 @@ class WatchFolder:
         try:
             owners.register(self.dirs["running"], self.owner)
         except OSError as exc:
-            raise Fatal(f"cannot register this process under {self.dirs['running']}: {exc.strerror or exc}; "
-                        f"check that the watch folder is writable") from None
+            raise Fatal(
+                f"cannot register this process under {self.dirs['running']}: {exc.strerror or exc}; "
+                f"check that the watch folder is writable"
+            ) from None
 
     def release(self) -> None:
         """Remove this process's owner folder if it holds no job."""
         rest = owners.release(self.owner_dir)
         if rest:
-            self.log("owner_kept", path=self.rel(self.owner_dir), entries=len(rest),
-                     reason="jobs could not be finished; the next start on this node recovers them")
+            self.log(
+                "owner_kept",
+                path=self.rel(self.owner_dir),
+                entries=len(rest),
+                reason="jobs could not be finished; the next start on this node recovers them",
+            )
 
     # ------------------------------------------------------------------------------ claim
     def claim(self, name: str) -> ClaimedJob | None:
@@ -159,8 +169,9 @@ class WatchFolder:
             os.rename(src, dst)  # the arbiter: exactly one claimant wins
         except FileNotFoundError:
             if not (self.owner_dir / OWNER_FILE).is_file():  # someone removed our owner folder
-                self.log("error", job=name, reason=f"owner folder {self.rel(self.owner_dir)} disappeared; "
-                                                   f"registering again")
+                self.log(
+                    "error", job=name, reason=f"owner folder {self.rel(self.owner_dir)} disappeared; registering again"
+                )
                 try:
                     if self.owner_dir.is_dir():
                         owners.rewrite_owner_file(self.owner_dir, self.owner)
@@ -172,8 +183,12 @@ class WatchFolder:
             self.log("claim_lost", job=name, reason="another watch process claimed it first")
             return None
         except OSError as exc:
-            self.log.once(("claim_error", name, str(exc)), "error", job=name,
-                          reason=f"cannot claim: {exc.strerror or exc}; left in pending/")
+            self.log.once(
+                ("claim_error", name, str(exc)),
+                "error",
+                job=name,
+                reason=f"cannot claim: {exc.strerror or exc}; left in pending/",
+            )
             return None
         # no fsync here: a job that will run makes its claim durable before its first encoder
         # (Watcher._execute); a refused one is filed at once, and that filing is made durable
@@ -191,47 +206,81 @@ class WatchFolder:
         return True
 
     # ------------------------------------------------------------------------------- file
-    def file(self, spec_path: Path, name: str, result: JobResult, claim_id: str,
-             destination: str) -> tuple[str, str]:
+    def file(self, spec_path: Path, name: str, result: JobResult, claim_id: str, destination: str) -> tuple[str, str]:
         """File a job whatever its result holds: the full result; else a bare one (no spec, no clips)
         that says why; else, or when the name cannot carry a result, the spec set aside with a
         plain-text reason. Only a storage fault can stop all three (OSError: left for recovery).
         Returns the result (or reason) and spec paths relative to the folder."""
         why = bad_name_reason(name)
         if why:
-            return self.set_aside(spec_path, name, (
-                f"this job file {why}; rename it (shorter, UTF-8) and drop it into pending/ again. "
-                f"What happened to it: {result.status}; {summary(result)}"))
+            return self.set_aside(
+                spec_path,
+                name,
+                (
+                    f"this job file {why}; rename it (shorter, UTF-8) and drop it into pending/ again. "
+                    f"What happened to it: {result.status}; {summary(result)}"
+                ),
+            )
         try:
             return self._finish_files(spec_path, name, result, claim_id, destination)
         except Exception as exc:
             first = f"{type(exc).__name__}: {exc}"
-            self.log("error", job=name, reason=f"cannot write its result: {first}; writing a bare one",
-                     traceback=traceback.format_exc())
-        bare = attrs.evolve(result, status=FAILED, exit_code=EXIT_SYSTEM, clips=(), jobspec=None, user_metadata=None,
-                            problems=(*result.problems, Problem(path="", category=Category.IO_ERROR, message=(
-                                f"the full result of this job could not be written ({first}); this bare result "
-                                f"replaces it. The job's own status was {result.status}: check its outputs "
-                                f"before using them"))))
+            self.log(
+                "error",
+                job=name,
+                reason=f"cannot write its result: {first}; writing a bare one",
+                traceback=traceback.format_exc(),
+            )
+        bare = attrs.evolve(
+            result,
+            status=FAILED,
+            exit_code=EXIT_SYSTEM,
+            clips=(),
+            jobspec=None,
+            user_metadata=None,
+            problems=(
+                *result.problems,
+                Problem(
+                    path="",
+                    category=Category.IO_ERROR,
+                    message=(
+                        f"the full result of this job could not be written ({first}); this bare result "
+                        f"replaces it. The job's own status was {result.status}: check its outputs "
+                        f"before using them"
+                    ),
+                ),
+            ),
+        )
         try:
             return self._finish_files(spec_path, name, bare, claim_id, "failed")
         except Exception as exc:
             second = f"{type(exc).__name__}: {exc}"
-            self.log("error", job=name, reason=f"cannot write a bare result either: {second}; setting it aside",
-                     traceback=traceback.format_exc())
+            self.log(
+                "error",
+                job=name,
+                reason=f"cannot write a bare result either: {second}; setting it aside",
+                traceback=traceback.format_exc(),
+            )
         unlink_quietly(spec_path.parent / (name + FINISHING_SUFFIX))
-        return self.set_aside(spec_path, name, (
-            f"no result could be written for this job ({first}; then {second}). "
-            f"What happened to it: {result.status}; {summary(result)}"))
+        return self.set_aside(
+            spec_path,
+            name,
+            (
+                f"no result could be written for this job ({first}; then {second}). "
+                f"What happened to it: {result.status}; {summary(result)}"
+            ),
+        )
 
     def set_aside(self, spec_path: Path, name: str, why: str) -> tuple[str, str]:
         """Move a job to failed/ with ``<stem>.reason.txt`` (plain text) beside it; a name that cannot
         be used becomes ``badname-<first 16 hex digits of the SHA-256 of the name's bytes>``."""
         base_stem = aside_stem(name) if bad_name_reason(name) else stem(name)
-        text = (f"Proxx did not run this job, or could not write its result.\n"
-                f"file name: {printable_name(name)}\n"
-                f"set aside at: {now_rfc3339()} by process {self.owner.pid} on node {self.owner.node}\n"
-                f"reason: {why}\n")
+        text = (
+            f"Proxx did not run this job, or could not write its result.\n"
+            f"file name: {printable_name(name)}\n"
+            f"set aside at: {now_rfc3339()} by process {self.owner.pid} on node {self.owner.node}\n"
+            f"reason: {why}\n"
+        )
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
         dest_dir = self.dirs["failed"]
 
@@ -241,14 +290,18 @@ class WatchFolder:
 
         with self._finish_lock:
             spec_name, reason_name = _file_beside(
-                spec_path, dest_dir, aside_names,
-                lambda _spec_name, reason_path: write_new(reason_path, text, durable=True))
+                spec_path,
+                dest_dir,
+                aside_names,
+                lambda _spec_name, reason_path: write_new(reason_path, text, durable=True),
+            )
             fsync_dir(str(dest_dir))  # durable: the job is reported set aside and leaves running/
         self.log("set_aside", job=name, spec=f"failed/{spec_name}", reason_file=f"failed/{reason_name}", reason=why)
         return f"failed/{reason_name}", f"failed/{spec_name}"
 
-    def _finish_files(self, spec_path: Path, name: str, result: JobResult, claim_id: str,
-                      destination: str) -> tuple[str, str]:
+    def _finish_files(
+        self, spec_path: Path, name: str, result: JobResult, claim_id: str, destination: str
+    ) -> tuple[str, str]:
         """Result first (atomic, no clobber), then the spec beside it; suffix .2, .3... on clashes."""
         dest_dir = self.dirs[destination]
         marker = spec_path.parent / (name + FINISHING_SUFFIX)
@@ -258,15 +311,26 @@ class WatchFolder:
         def write_result(spec_name: str, result_path: Path) -> None:
             # the marker needs no fsync: it matters only if the result below becomes durable,
             # and on journaling file systems metadata reaches the disk in order (marker first)
-            write_new(marker, json.dumps({"claim": claim_id, "destination": destination,
-                                          "result": f"{destination}/{result_path.name}",
-                                          "spec_name": spec_name}), durable=False, overwrite=True)
+            write_new(
+                marker,
+                json.dumps(
+                    {
+                        "claim": claim_id,
+                        "destination": destination,
+                        "result": f"{destination}/{result_path.name}",
+                        "spec_name": spec_name,
+                    }
+                ),
+                durable=False,
+                overwrite=True,
+            )
             # fsync of the result's bytes before it gets its name: never a torn result
             write_new(result_path, text, durable=True)
 
         with self._finish_lock:
-            spec_name, result_name = _file_beside(spec_path, dest_dir, lambda n: filed_names(stem(name), n),
-                                                  write_result)
+            spec_name, result_name = _file_beside(
+                spec_path, dest_dir, lambda n: filed_names(stem(name), n), write_result
+            )
             # one fsync of the destination makes result + spec durable before the job is
             # reported finished. The owner folder is not synced: if the spec's removal from
             # running/ is lost, recovery finds the marker and the same file already filed
@@ -291,6 +355,7 @@ class WatchFolder:
 
 
 # ------------------------------------------------------------------------ files without extra fsyncs
+
 
 def write_new(path: Path, text: str, *, durable: bool, overwrite: bool = False) -> None:
     """Write a small file under a temporary name, then give it its name (no clobber unless

@@ -67,8 +67,12 @@ class Recovery:
             try:
                 self._recover_entry(running / entry, entry)
             except Exception as exc:  # one bad folder must never stop the watcher
-                self.log("error", path=self.folder.rel(running / entry), reason=f"recovery failed: "
-                         f"{type(exc).__name__}: {exc}; left in place", traceback=traceback.format_exc())
+                self.log(
+                    "error",
+                    path=self.folder.rel(running / entry),
+                    reason=f"recovery failed: {type(exc).__name__}: {exc}; left in place",
+                    traceback=traceback.format_exc(),
+                )
 
     def _recover_entry(self, path: Path, entry: str) -> None:
         if path == self.folder.owner_dir:
@@ -76,8 +80,12 @@ class Recovery:
         hidden = entry.startswith(".")
         if not path.is_dir():
             if not hidden:
-                self.log.once(("stray", entry), "ignored", path=self.folder.rel(path),
-                              reason="not a claim folder; Proxx leaves it alone")
+                self.log.once(
+                    ("stray", entry),
+                    "ignored",
+                    path=self.folder.rel(path),
+                    reason="not a claim folder; Proxx leaves it alone",
+                )
             return
         owner = Owner.from_json(read_json(path / OWNER_FILE))
         if owner is None:
@@ -87,8 +95,14 @@ class Recovery:
         verdict = judge(owner, self.me)
         if verdict.state != "dead":
             if not hidden:
-                self.log.once(("left_running", entry, owner.pid), "left_running", path=self.folder.rel(path),
-                              owner_node=owner.node, owner_pid=owner.pid, reason=verdict.reason)
+                self.log.once(
+                    ("left_running", entry, owner.pid),
+                    "left_running",
+                    path=self.folder.rel(path),
+                    owner_node=owner.node,
+                    owner_pid=owner.pid,
+                    reason=verdict.reason,
+                )
             return
         if hidden:  # a registration that never completed: it never held a job
             shutil.rmtree(path, ignore_errors=True)
@@ -107,17 +121,26 @@ class Recovery:
         guess = owner_from_dirname(entry, self.me)
         verdict = judge(guess, self.me) if guess is not None else None
         if guess is None or verdict is None or verdict.state != "dead":
-            self.log.once(("unowned", entry), "ignored", path=self.folder.rel(path), reason=(
-                "no readable owner.json, and its name does not show a finished process of this node; "
-                "Proxx leaves it alone"))
+            self.log.once(
+                ("unowned", entry),
+                "ignored",
+                path=self.folder.rel(path),
+                reason=(
+                    "no readable owner.json, and its name does not show a finished process of this node; "
+                    "Proxx leaves it alone"
+                ),
+            )
             return
         self._recover_owner_dir(path, guess, Liveness("dead", f"its folder has no owner.json and {verdict.reason}"))
 
     def _recover_owner_dir(self, path: Path, owner: Owner, verdict: Liveness) -> None:
         kill_recorded_children(path, owner, self.me, self.log)
         try:
-            names = sorted(n for n in os.listdir(path) if n not in BOOKKEEPING and not n.endswith(FINISHING_SUFFIX)
-                           and not n.startswith("."))
+            names = sorted(
+                n
+                for n in os.listdir(path)
+                if n not in BOOKKEEPING and not n.endswith(FINISHING_SUFFIX) and not n.startswith(".")
+            )
         except FileNotFoundError:
             return  # another watcher of this node finished recovering it
         for name in names:
@@ -125,9 +148,15 @@ class Recovery:
                 if self._adopt(path, name):
                     self._recover_job(self.folder.owner_dir, name, owner, verdict)
             except Exception as exc:  # one job must never stop the recovery of the others
-                self.log("error", job=name, path=self.folder.rel(path / name), reason=(
-                    f"recovery failed: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}; left in place"),
-                    traceback=None if isinstance(exc, OSError) else traceback.format_exc())
+                self.log(
+                    "error",
+                    job=name,
+                    path=self.folder.rel(path / name),
+                    reason=(
+                        f"recovery failed: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}; left in place"
+                    ),
+                    traceback=None if isinstance(exc, OSError) else traceback.format_exc(),
+                )
         try:
             leftovers = [n for n in os.listdir(path) if n not in BOOKKEEPING]
             for n in leftovers:  # stale markers / temp files of finished jobs; young ones may
@@ -164,29 +193,62 @@ class Recovery:
     def _recover_job(self, folder: Path, name: str, owner: Owner, verdict: Liveness) -> None:
         spec_path = folder / name
         marker = read_json(folder / (name + FINISHING_SUFFIX))
-        if (bad_name_reason(name) is None and isinstance(marker, dict)
-                and marker.get("destination") in ("completed", "failed")
-                and is_candidate_name(str(marker.get("spec_name"))) and self._result_written(marker)):
+        if (
+            bad_name_reason(name) is None
+            and isinstance(marker, dict)
+            and marker.get("destination") in ("completed", "failed")
+            and is_candidate_name(str(marker.get("spec_name")))
+            and self._result_written(marker)
+        ):
             # crashed after publishing the result, before moving the spec: just finish the move
             dest_dir = self.folder.dirs[marker["destination"]]
             final = self.folder.move_spec(spec_path, dest_dir, marker["spec_name"])
             unlink(folder / (name + FINISHING_SUFFIX))
-            self.log("recovered", job=name, spec=self.folder.rel(final), result=marker.get("result"),
-                     reason="result was already written; spec moved beside it")
+            self.log(
+                "recovered",
+                job=name,
+                spec=self.folder.rel(final),
+                result=marker.get("result"),
+                reason="result was already written; spec moved beside it",
+            )
             return
         document = read_spec(spec_path)
         claim_id = f"{owner.dirname}/{name}"
-        message = (f"the watch process that claimed this job ({verdict.reason}) stopped before the job "
-                   f"finished; recovered by process {self.me.pid} on node {self.me.node}")
-        result = interrupted(document, message, timing_extra={
-            "watch": {"claim": claim_id, "owner": owner.to_json(), "recovered_by": self.me.to_json(),
-                      "recovered_at": now_rfc3339()}})
+        message = (
+            f"the watch process that claimed this job ({verdict.reason}) stopped before the job "
+            f"finished; recovered by process {self.me.pid} on node {self.me.node}"
+        )
+        result = interrupted(
+            document,
+            message,
+            timing_extra={
+                "watch": {
+                    "claim": claim_id,
+                    "owner": owner.to_json(),
+                    "recovered_by": self.me.to_json(),
+                    "recovered_at": now_rfc3339(),
+                }
+            },
+        )
         res_rel, spec_rel = self.folder.file(spec_path, name, result, claim_id, destination="failed")
-        self.log("recovered", job=name, status=result.status, owner_pid=owner.pid, spec=spec_rel,
-                 result=res_rel, reason=verdict.reason)
+        self.log(
+            "recovered",
+            job=name,
+            status=result.status,
+            owner_pid=owner.pid,
+            spec=spec_rel,
+            result=res_rel,
+            reason=verdict.reason,
+        )
         if self.announce is not None:
-            self.announce(ProxxEvent(kind=WORKER_LOST, job_id=result.job_id or name, node=owner.node, message=(
-                f"job file {name} was filed as interrupted in {res_rel}: {message}")))
+            self.announce(
+                ProxxEvent(
+                    kind=WORKER_LOST,
+                    job_id=result.job_id or name,
+                    node=owner.node,
+                    message=(f"job file {name} was filed as interrupted in {res_rel}: {message}"),
+                )
+            )
 
     def _result_written(self, marker: dict[str, Any]) -> bool:
         rel = marker.get("result")
@@ -201,6 +263,7 @@ class Recovery:
 
 # ----------------------------------------------------------------------- encoder process groups
 
+
 class ChildrenRecord:
     """Keeps ``running/<owner>/owner.children.json`` equal to this process's live encoders, so a
     recovering watcher can kill them if this process dies (a listener of process.live_children)."""
@@ -213,12 +276,21 @@ class ChildrenRecord:
         with self._lock:
             entries = [{"pid": pid, "pgid": pid, "start_token": process_start_token(pid)} for pid in live_children()]
             try:  # no fsync: it serves recovery after this process dies; after a power cut no encoder survives
-                write_new(self.folder.owner_dir / CHILDREN_FILE, json.dumps({"children": entries}) + "\n",
-                          durable=False, overwrite=True)
+                write_new(
+                    self.folder.owner_dir / CHILDREN_FILE,
+                    json.dumps({"children": entries}) + "\n",
+                    durable=False,
+                    overwrite=True,
+                )
             except OSError as exc:
-                self.folder.log.once(("children", str(exc)), "error", reason=(
-                    f"cannot record encoder processes in {self.folder.rel(self.folder.owner_dir)}: "
-                    f"{exc.strerror or exc}"))
+                self.folder.log.once(
+                    ("children", str(exc)),
+                    "error",
+                    reason=(
+                        f"cannot record encoder processes in {self.folder.rel(self.folder.owner_dir)}: "
+                        f"{exc.strerror or exc}"
+                    ),
+                )
 
 
 def kill_recorded_children(folder: Path, owner: Owner, me: Owner, log: WatchLog) -> None:
@@ -245,8 +317,13 @@ def kill_recorded_children(folder: Path, owner: Owner, me: Owner, log: WatchLog)
         deadline = time.monotonic() + 2.0
         while time.monotonic() < deadline and _running(pid, token):
             time.sleep(0.02)
-        log("killed", pid=pid, pgid=pgid, owner_pid=owner.pid,
-            reason=f"encoder of process {owner.pid}, which is gone; killed before recovering its jobs")
+        log(
+            "killed",
+            pid=pid,
+            pgid=pgid,
+            owner_pid=owner.pid,
+            reason=f"encoder of process {owner.pid}, which is gone; killed before recovering its jobs",
+        )
 
 
 def _running(pid: int, token: str) -> bool:

@@ -34,8 +34,12 @@ Signature = tuple[int, int, int, int]
 
 def is_candidate_name(name: str) -> bool:
     """A pending file Proxx considers: ``*.json``, not a result, not hidden or an editor temp."""
-    return (name.endswith(".json") and not name.endswith(".result.json")
-            and not name.startswith((".", "~")) and len(name) > len(".json"))
+    return (
+        name.endswith(".json")
+        and not name.endswith(".result.json")
+        and not name.startswith((".", "~"))
+        and len(name) > len(".json")
+    )
 
 
 def bad_name_reason(name: str) -> str | None:
@@ -45,15 +49,16 @@ def bad_name_reason(name: str) -> str | None:
     except UnicodeEncodeError:
         return "has a name that is not UTF-8 text"
     if size > MAX_SPEC_NAME_BYTES:
-        return (f"has a name {size} bytes long; the limit is {MAX_SPEC_NAME_BYTES} bytes, so that "
-                f"<name>.result.json fits the file system's name limit")
+        return (
+            f"has a name {size} bytes long; the limit is {MAX_SPEC_NAME_BYTES} bytes, so that "
+            f"<name>.result.json fits the file system's name limit"
+        )
     return None
 
 
 def signature(st: os.stat_result) -> Signature:
     """What must stay the same for a file to count as unchanged: device, inode, size, mtime."""
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
 
 
 @attrs.define
@@ -121,8 +126,9 @@ class PendingQueue:
             with os.scandir(self.pending) as it:
                 names = {e.name for e in it if is_candidate_name(e.name)}
         except OSError as exc:
-            self.log.once(("scan_error", str(exc)), "error",
-                          reason=f"cannot list {self.pending}: {exc.strerror or exc}")
+            self.log.once(
+                ("scan_error", str(exc)), "error", reason=f"cannot list {self.pending}: {exc.strerror or exc}"
+            )
             return False
         self.checks["listings"] += 1
         self.checks["listed"] += len(names)
@@ -174,8 +180,12 @@ class PendingQueue:
         self._add(name, entry)
         if not stat.S_ISREG(st.st_mode):
             self._set(entry, "ignored")
-            self.log.once(("notfile", name, sig), "ignored", job=name,
-                          reason="not a regular file (symlinks and folders are not taken)")
+            self.log.once(
+                ("notfile", name, sig),
+                "ignored",
+                job=name,
+                reason="not a regular file (symlinks and folders are not taken)",
+            )
         elif moved:
             self._make_ready(name, entry)  # renamed into pending/: complete by the drop protocol
         else:

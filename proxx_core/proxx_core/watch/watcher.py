@@ -83,26 +83,51 @@ def check_spec(raw: bytes | None, path: Path, engines: EngineSet, path_map: Path
     (the node config's) turns the submitter's paths into this node's before validation."""
     if raw is None:
         problem = Problem(path="", category="io_error", message=f"{path}: cannot read job file; check permissions")
-        return SpecCheck(checked=CheckedJob(document=None, job=None, problems=(problem,), exit_code=EXIT_SYSTEM,
-                                            refusal=refused([problem], exit_code=EXIT_SYSTEM)))
+        return SpecCheck(
+            checked=CheckedJob(
+                document=None,
+                job=None,
+                problems=(problem,),
+                exit_code=EXIT_SYSTEM,
+                refusal=refused([problem], exit_code=EXIT_SYSTEM),
+            )
+        )
     try:
         document = decode_document(raw)
     except SpecInvalid as exc:
         problems = tuple(exc.problems)
-        return SpecCheck(incomplete=isinstance(exc, DocumentInvalid) and exc.incomplete,
-                         checked=CheckedJob(document=None, job=None, problems=problems, exit_code=EXIT_VALIDATION,
-                                            refusal=refused(problems, exit_code=EXIT_VALIDATION)))
+        return SpecCheck(
+            incomplete=isinstance(exc, DocumentInvalid) and exc.incomplete,
+            checked=CheckedJob(
+                document=None,
+                job=None,
+                problems=problems,
+                exit_code=EXIT_VALIDATION,
+                refusal=refused(problems, exit_code=EXIT_VALIDATION),
+            ),
+        )
     if path_map and isinstance(document, dict):
         document = map_document(document, path_map)[0]
     return SpecCheck(checked=api.check_document(document, engines))
 
 
 class Watcher:
-    def __init__(self, root: Path, engines: EngineSet, *, max_workers: int = 1, once: bool = False,
-                 poll_seconds: float | None = None, stable_seconds: float = DEFAULT_STABLE_SECONDS,
-                 invalid_grace_seconds: float = DEFAULT_INVALID_GRACE_SECONDS, stream: TextIO | None = None,
-                 node: str | None = None, stop: threading.Event | None = None, path_map: PathMap | None = None,
-                 stop_grace_seconds: float = STOP_GRACE_SECONDS):
+    def __init__(
+        self,
+        root: Path,
+        engines: EngineSet,
+        *,
+        max_workers: int = 1,
+        once: bool = False,
+        poll_seconds: float | None = None,
+        stable_seconds: float = DEFAULT_STABLE_SECONDS,
+        invalid_grace_seconds: float = DEFAULT_INVALID_GRACE_SECONDS,
+        stream: TextIO | None = None,
+        node: str | None = None,
+        stop: threading.Event | None = None,
+        path_map: PathMap | None = None,
+        stop_grace_seconds: float = STOP_GRACE_SECONDS,
+    ):
         self.engines = engines
         self.path_map = path_map
         self.max_workers = max(1, int(max_workers))
@@ -120,8 +145,12 @@ class Watcher:
         self.wake = threading.Event()
         self._active: dict[str, Future[None]] = {}  # pending name -> future
         self._workers: dict[str, int] = {}  # pending name -> clips it may encode at once
-        self.queue = PendingQueue(self.dirs["pending"], self.log, stable_seconds=self.stable_seconds,
-                                  invalid_grace_seconds=self.invalid_grace_seconds)
+        self.queue = PendingQueue(
+            self.dirs["pending"],
+            self.log,
+            stable_seconds=self.stable_seconds,
+            invalid_grace_seconds=self.invalid_grace_seconds,
+        )
         self._pool: JobThreads | None = None
         #: how long a stop waits for running jobs to file their results before leaving them behind
         self.stop_grace_seconds = max(0.0, stop_grace_seconds)
@@ -150,8 +179,12 @@ class Watcher:
         self.stop.set()
         self.wake.set()
         if first:
-            self.log("stopping", signal=signal_name, running=len(self._active) or 0,
-                     reason="claiming stopped; running clips are killed and marked interrupted")
+            self.log(
+                "stopping",
+                signal=signal_name,
+                running=len(self._active) or 0,
+                reason="claiming stopped; running clips are killed and marked interrupted",
+            )
 
     # ------------------------------------------------------------------------- scanning
     def scan(self) -> bool:
@@ -183,8 +216,12 @@ class Watcher:
             try:
                 self._take(name, entry)
             except Exception as exc:  # a bug or fault in the pre-check: claim it; the run files it as failed
-                self.log("error", job=name, reason=f"pre-check failed: {type(exc).__name__}: {exc}",
-                         traceback=traceback.format_exc())
+                self.log(
+                    "error",
+                    job=name,
+                    reason=f"pre-check failed: {type(exc).__name__}: {exc}",
+                    traceback=traceback.format_exc(),
+                )
                 claim = self._claim(name)
                 if claim is not None:
                     self._start(claim, None, None, 1)
@@ -207,16 +244,25 @@ class Watcher:
             raw = None  # claimed and filed with the read error (exit 4), like `proxx run`
         checked = check_spec(raw, path, self.engines, self.path_map)
         if checked.incomplete and not entry.grace_over:
-            self.log.once(("unparsed", name, entry.sig), "waiting", job=name, reason=(
-                f"not valid JSON yet; waiting up to {self.invalid_grace_seconds:g} s for its writer "
-                f"before failing it"))
+            self.log.once(
+                ("unparsed", name, entry.sig),
+                "waiting",
+                job=name,
+                reason=(
+                    f"not valid JSON yet; waiting up to {self.invalid_grace_seconds:g} s for its writer "
+                    f"before failing it"
+                ),
+            )
             self.queue.wait_for_writer(name, entry)
             return
         if checked.only_missing_engines:
             self.queue.park(name, entry)
             why = "; ".join(p.message for p in checked.problems)
-            self.log("left", job=name, reason=f"this node cannot run it (engines here: "
-                     f"{', '.join(self.engines.names) or 'none'}): {why}")
+            self.log(
+                "left",
+                job=name,
+                reason=f"this node cannot run it (engines here: {', '.join(self.engines.names) or 'none'}): {why}",
+            )
             return
         claim = self._claim(name)
         if claim is None:
@@ -249,22 +295,41 @@ class Watcher:
         future.add_done_callback(lambda _f: self.wake.set())  # after it is done, so the loop can reap it
 
     # ------------------------------------------------------------------------------- jobs
-    def _run_claimed(self, claim: ClaimedJob, raw: bytes | None = None, checked: SpecCheck | None = None,
-                     workers: int = 1) -> None:
+    def _run_claimed(
+        self, claim: ClaimedJob, raw: bytes | None = None, checked: SpecCheck | None = None, workers: int = 1
+    ) -> None:
         try:
             try:
                 result = self._execute(claim, raw, checked, workers)
             except Exception as exc:  # a bug or an environment fault: file the job as failed, say why
-                self.log("error", job=claim.name, reason=f"{type(exc).__name__}: {exc}",
-                         traceback=traceback.format_exc())
-                result = refused([Problem(path="", category="io_error", message=(
-                    f"the watch runner could not run this job: {type(exc).__name__}: {exc}"))],
-                    document=read_spec(claim.path), exit_code=EXIT_SYSTEM)
+                self.log(
+                    "error", job=claim.name, reason=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
+                )
+                result = refused(
+                    [
+                        Problem(
+                            path="",
+                            category="io_error",
+                            message=(f"the watch runner could not run this job: {type(exc).__name__}: {exc}"),
+                        )
+                    ],
+                    document=read_spec(claim.path),
+                    exit_code=EXIT_SYSTEM,
+                )
             if result is None:
                 return
-            finished = finish_job(result, self.engines, timing={"watch": {
-                "claim": claim.claim_id, "claimed_at": claim.claimed_at, "owner": self.owner.to_json(),
-                "spec_name": claim.name}})
+            finished = finish_job(
+                result,
+                self.engines,
+                timing={
+                    "watch": {
+                        "claim": claim.claim_id,
+                        "claimed_at": claim.claimed_at,
+                        "owner": self.owner.to_json(),
+                        "spec_name": claim.name,
+                    }
+                },
+            )
             result = finished.result
             for message in finished.sink_errors:
                 self.log("error", job=claim.name, reason=message)
@@ -273,15 +338,29 @@ class Watcher:
             destination = "completed" if result.status == COMPLETED else "failed"
             res_rel, spec_rel = self.folder.file(claim.path, claim.name, result, claim.claim_id, destination)
             interrupted = sum(1 for c in result.clips if c.failure and c.failure.category == Category.INTERRUPTED)
-            self.log("finished", job=claim.name, job_id=result.job_id, status=result.status,
-                     exit_code=result.exit_code, result=res_rel, spec=spec_rel, interrupted=interrupted or None)
+            self.log(
+                "finished",
+                job=claim.name,
+                job_id=result.job_id,
+                status=result.status,
+                exit_code=result.exit_code,
+                result=res_rel,
+                spec=spec_rel,
+                interrupted=interrupted or None,
+            )
         except Exception as exc:  # cannot even set it aside (storage fault): it stays in running/
-            self.log("error", job=claim.name, path=self.folder.rel(claim.path),
-                     reason=f"{type(exc).__name__}: {exc}; the job stays in running/ and is recovered "
-                            f"to failed/ at the next start on this node", traceback=traceback.format_exc())
+            self.log(
+                "error",
+                job=claim.name,
+                path=self.folder.rel(claim.path),
+                reason=f"{type(exc).__name__}: {exc}; the job stays in running/ and is recovered "
+                f"to failed/ at the next start on this node",
+                traceback=traceback.format_exc(),
+            )
 
-    def _execute(self, claim: ClaimedJob, raw: bytes | None, checked: SpecCheck | None,
-                 workers: int) -> JobResult | None:
+    def _execute(
+        self, claim: ClaimedJob, raw: bytes | None, checked: SpecCheck | None, workers: int
+    ) -> JobResult | None:
         try:
             now_raw: bytes | None = read_bounded(claim.path)
         except OSError:
@@ -293,25 +372,28 @@ class Watcher:
             if checked.only_missing_engines and self.folder.give_back(claim):
                 return None
             first = checked.problems[0] if checked.problems else None
-            self.log("refused", job=claim.name, problems=len(checked.problems),
-                     first=str(first) if first else None)
+            self.log("refused", job=claim.name, problems=len(checked.problems), first=str(first) if first else None)
             return checked.refusal
         # durability: a job that does work must not reappear in pending/ after a power cut (it
         # would be run again instead of being reported interrupted), so its claim is made durable
         # before the first encoder starts. A refused job needs no such fsync: it is filed at once.
         fsync_dir(str(self.owner_dir))
-        self.log("started", job=claim.name, job_id=checked.job.job_id, clips=len(checked.job.clips),
-                 workers=workers)
+        self.log("started", job=claim.name, job_id=checked.job.job_id, clips=len(checked.job.clips), workers=workers)
         events: Any = ProgressLog(self.log, claim.name)
         live = self.live
         if live is not None:
-            live.job_started(claim.name, checked.job.job_id, {
-                c.index: c.source_info.duration_seconds for c in checked.job.clips}, workers)
+            live.job_started(
+                claim.name,
+                checked.job.job_id,
+                {c.index: c.source_info.duration_seconds for c in checked.job.clips},
+                workers,
+            )
             to_log, to_disk = events, live.listener(claim.name)
 
             def events(event: Any) -> None:
                 to_log(event)
                 to_disk(event)
+
         try:
             return run_job(checked.job, self.engines, max_workers=workers, cancel=self.stop, events=events)
         finally:
@@ -362,8 +444,11 @@ class Watcher:
             observer.daemon = True
             observer.start()
         except Exception as exc:
-            self.log("polling", reason=f"filesystem events unavailable ({type(exc).__name__}: {exc}); "
-                                       f"polling every {DEFAULT_POLL_SECONDS:g} s")
+            self.log(
+                "polling",
+                reason=f"filesystem events unavailable ({type(exc).__name__}: {exc}); "
+                f"polling every {DEFAULT_POLL_SECONDS:g} s",
+            )
             return None
         return observer
 
@@ -375,11 +460,19 @@ class Watcher:
         self._pool = JobThreads("proxx-watch-job")  # never more than max_workers at once (_free_slots)
         children = ChildrenRecord(self.folder)
         subscribe_children(children)
-        self.live = LiveRecord(self.owner_dir, node=self.owner.node, pid=self.owner.pid, max_workers=self.max_workers,
-                               engines=engine_builds(self.engines), on_stall=self.announce,
-                               on_error=lambda exc: self.log.once(
-                                   ("live", str(exc)), "error", reason=f"cannot write the live state in "
-                                   f"{self.folder.rel(self.owner_dir)}: {exc.strerror or exc}"))
+        self.live = LiveRecord(
+            self.owner_dir,
+            node=self.owner.node,
+            pid=self.owner.pid,
+            max_workers=self.max_workers,
+            engines=engine_builds(self.engines),
+            on_stall=self.announce,
+            on_error=lambda exc: self.log.once(
+                ("live", str(exc)),
+                "error",
+                reason=f"cannot write the live state in {self.folder.rel(self.owner_dir)}: {exc.strerror or exc}",
+            ),
+        )
         try:
             self.live.write()
             self.recover()
@@ -390,8 +483,15 @@ class Watcher:
                 mode, interval = "events", EVENT_FALLBACK_POLL_SECONDS
             else:
                 mode, interval = "polling", DEFAULT_POLL_SECONDS
-            self.log("watching", dir=str(self.root), mode=mode, max_workers=self.max_workers, once=self.once or None,
-                     engines=",".join(self.engines.names) or "none", owner=self.folder.rel(self.owner_dir))
+            self.log(
+                "watching",
+                dir=str(self.root),
+                mode=mode,
+                max_workers=self.max_workers,
+                once=self.once or None,
+                engines=",".join(self.engines.names) or "none",
+                owner=self.folder.rel(self.owner_dir),
+            )
             for failure in self.engines.failures:
                 self.log("engine_not_loaded", plugin=failure.plugin, reason=failure.reason)
             last_recovery = time.monotonic()
@@ -421,9 +521,14 @@ class Watcher:
         finally:
             left = self._pool.shutdown(self.stop_grace_seconds if self.stop.is_set() else None)
             if left:
-                self.log("abandoned", jobs=len(left), reason=(
-                    f"still running {self.stop_grace_seconds:g} s after the stop (blocked); their claims stay "
-                    f"in running/ and the next start on this node recovers them"))
+                self.log(
+                    "abandoned",
+                    jobs=len(left),
+                    reason=(
+                        f"still running {self.stop_grace_seconds:g} s after the stop (blocked); their claims stay "
+                        f"in running/ and the next start on this node recovers them"
+                    ),
+                )
             unsubscribe_children(children)
             self._reap()
             if observer is not None:

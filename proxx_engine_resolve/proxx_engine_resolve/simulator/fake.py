@@ -75,39 +75,73 @@ VERSION_GATES = {
     "Resolve.IsStudio": (21, 1),
     "MediaPoolItem.LinkFullResolutionMedia": (20, 0),
     "Project.DeleteRenderPreset": (19, 1),
-    "Project.SetCurrentRenderMode": (17, 0), "Project.GetCurrentRenderMode": (17, 0),
-    "Project.GetRenderJobStatus": (17, 0), "Project.DeleteRenderJob": (17, 0),
-    "MediaPool.ImportMedia": (17, 0), "MediaPoolItem.LinkProxyMedia": (17, 0),
-    "Project.GetRenderJobList": (16, 2), "ProjectManager.CloseProject": (16, 2),
-    "ProjectManager.DeleteProject": (16, 2), "ProjectManager.GetCurrentDatabase": (17, 0),
+    "Project.SetCurrentRenderMode": (17, 0),
+    "Project.GetCurrentRenderMode": (17, 0),
+    "Project.GetRenderJobStatus": (17, 0),
+    "Project.DeleteRenderJob": (17, 0),
+    "MediaPool.ImportMedia": (17, 0),
+    "MediaPoolItem.LinkProxyMedia": (17, 0),
+    "Project.GetRenderJobList": (16, 2),
+    "ProjectManager.CloseProject": (16, 2),
+    "ProjectManager.DeleteProject": (16, 2),
+    "ProjectManager.GetCurrentDatabase": (17, 0),
 }
 
 _BOOL, _INT, _STR, _NUM = (bool,), (int,), (str,), (int, float)
 #: SetRenderSettings keys, their types and the version that introduced them (README §3.1)
 RENDER_KEYS = {
-    "SelectAllFrames": (_BOOL, (15, 0)), "MarkIn": (_INT, (15, 0)), "MarkOut": (_INT, (15, 0)),
-    "TargetDir": (_STR, (15, 0)), "CustomName": (_STR, (15, 0)), "UniqueFilenameStyle": (_INT, (17, 0)),
-    "ExportVideo": (_BOOL, (17, 0)), "ExportAudio": (_BOOL, (17, 0)), "FormatWidth": (_INT, (17, 0)),
-    "FormatHeight": (_INT, (17, 0)), "FrameRate": (_NUM, (17, 0)), "PixelAspectRatio": (_STR, (17, 0)),
-    "VideoQuality": ((int, str), (17, 0)), "AudioCodec": (_STR, (17, 0)), "AudioBitDepth": (_INT, (17, 0)),
-    "AudioSampleRate": (_INT, (17, 0)), "ColorSpaceTag": (_STR, (17, 0)), "GammaTag": (_STR, (17, 0)),
-    "ExportAlpha": (_BOOL, (18, 0)), "EncodingProfile": (_STR, (18, 0)), "MultiPassEncode": (_BOOL, (18, 0)),
-    "AlphaMode": (_INT, (18, 0)), "NetworkOptimization": (_BOOL, (18, 0)), "ClipStartFrame": (_INT, (18, 0)),
-    "TimelineStartTimecode": (_STR, (18, 0)), "ReplaceExistingFilesInPlace": (_BOOL, (18, 0)),
-    "ExportSubtitle": (_BOOL, (20, 2)), "SubtitleFormat": (_STR, (20, 2)), "UseFullExtents": (_BOOL, (21, 0)),
-    "AddFrameHandles": (_INT, (21, 0)), "DataBurnIn": (_STR, (21, 0)),
+    "SelectAllFrames": (_BOOL, (15, 0)),
+    "MarkIn": (_INT, (15, 0)),
+    "MarkOut": (_INT, (15, 0)),
+    "TargetDir": (_STR, (15, 0)),
+    "CustomName": (_STR, (15, 0)),
+    "UniqueFilenameStyle": (_INT, (17, 0)),
+    "ExportVideo": (_BOOL, (17, 0)),
+    "ExportAudio": (_BOOL, (17, 0)),
+    "FormatWidth": (_INT, (17, 0)),
+    "FormatHeight": (_INT, (17, 0)),
+    "FrameRate": (_NUM, (17, 0)),
+    "PixelAspectRatio": (_STR, (17, 0)),
+    "VideoQuality": ((int, str), (17, 0)),
+    "AudioCodec": (_STR, (17, 0)),
+    "AudioBitDepth": (_INT, (17, 0)),
+    "AudioSampleRate": (_INT, (17, 0)),
+    "ColorSpaceTag": (_STR, (17, 0)),
+    "GammaTag": (_STR, (17, 0)),
+    "ExportAlpha": (_BOOL, (18, 0)),
+    "EncodingProfile": (_STR, (18, 0)),
+    "MultiPassEncode": (_BOOL, (18, 0)),
+    "AlphaMode": (_INT, (18, 0)),
+    "NetworkOptimization": (_BOOL, (18, 0)),
+    "ClipStartFrame": (_INT, (18, 0)),
+    "TimelineStartTimecode": (_STR, (18, 0)),
+    "ReplaceExistingFilesInPlace": (_BOOL, (18, 0)),
+    "ExportSubtitle": (_BOOL, (20, 2)),
+    "SubtitleFormat": (_STR, (20, 2)),
+    "UseFullExtents": (_BOOL, (21, 0)),
+    "AddFrameHandles": (_INT, (21, 0)),
+    "DataBurnIn": (_STR, (21, 0)),
 }
 
 RENDER_FORMATS = {"QuickTime": "mov", "MXF OP1A": "mxf_op1a", "MP4": "mp4", "Wave": "wav"}
 RENDER_CODECS = {
-    "mov": {"Apple ProRes 422 Proxy": "ProRes422Proxy", "Apple ProRes 422 LT": "ProRes422LT",
-            "Apple ProRes 422": "ProRes422", "Apple ProRes 422 HQ": "ProRes422HQ", "H.264": "H264"},
+    "mov": {
+        "Apple ProRes 422 Proxy": "ProRes422Proxy",
+        "Apple ProRes 422 LT": "ProRes422LT",
+        "Apple ProRes 422": "ProRes422",
+        "Apple ProRes 422 HQ": "ProRes422HQ",
+        "H.264": "H264",
+    },
     "mxf_op1a": {"Avid DNxHR LB": "DNxHRLB", "Avid DNxHR SQ": "DNxHRSQ", "Avid DNxHR HQ": "DNxHRHQ"},
     "mp4": {"H.264": "H264", "H.265": "H265"},
     "wav": {},
 }
-PROJECT_SETTINGS = {"timelineFrameRate": "24", "timelineResolutionWidth": "1920",
-                    "timelineResolutionHeight": "1080", "timelinePlaybackFrameRate": "24"}
+PROJECT_SETTINGS = {
+    "timelineFrameRate": "24",
+    "timelineResolutionWidth": "1920",
+    "timelineResolutionHeight": "1080",
+    "timelinePlaybackFrameRate": "24",
+}
 
 
 def load_scenario(scenario) -> dict:
@@ -136,8 +170,12 @@ class Simulator:
         #: process-wide Deliver page state, used by every project under the sticky_deliver quirk
         self.deliver = None
         if "sticky_deliver" in self.quirks:
-            self.deliver = {"render_settings": dict(self.quirks["sticky_deliver"] or {}), "render_mode": 1,
-                            "format_codec": {"format": "mov", "codec": "H264"}, "jobs": {}}
+            self.deliver = {
+                "render_settings": dict(self.quirks["sticky_deliver"] or {}),
+                "render_mode": 1,
+                "format_codec": {"format": "mov", "codec": "H264"},
+                "jobs": {},
+            }
         for name in scenario.get("projects") or ():
             self.projects[name] = FakeProject(self, name)
         self.pm = FakeProjectManager(self)
@@ -314,8 +352,12 @@ class FakeProject(_Obj):
         self.media_pool = FakeMediaPool(sim, self)
         self.timelines: list[FakeTimeline] = []
         self.current_timeline = None
-        self._own_deliver = {"render_settings": {}, "render_mode": 1,
-                             "format_codec": {"format": "mov", "codec": "H264"}, "jobs": {}}
+        self._own_deliver = {
+            "render_settings": {},
+            "render_mode": 1,
+            "format_codec": {"format": "mov", "codec": "H264"},
+            "jobs": {},
+        }
         self.rendering: threading.Thread | None = None
 
     # Deliver page state: the project's own, or the process-wide one under the sticky_deliver quirk
@@ -329,8 +371,9 @@ class FakeProject(_Obj):
     def _set(self, key, value):
         self._deliver()[key] = value
 
-    render_settings = property(lambda self: self._get("render_settings"),
-                               lambda self, v: self._set("render_settings", v))
+    render_settings = property(
+        lambda self: self._get("render_settings"), lambda self, v: self._set("render_settings", v)
+    )
     render_mode = property(lambda self: self._get("render_mode"), lambda self, v: self._set("render_mode", v))
     format_codec = property(lambda self: self._get("format_codec"), lambda self, v: self._set("format_codec", v))
     jobs = property(lambda self: self._get("jobs"))
@@ -426,8 +469,11 @@ class FakeProject(_Obj):
         ext = {"mxf_op1a": "mxf"}.get(self.format_codec["format"], self.format_codec["format"])
         name = self.render_settings.get("CustomName") or self.current_timeline.name
         self.jobs[job_id] = {
-            "JobId": job_id, "TargetDir": target, "OutputFilename": f"{name}.{ext}",
-            "RenderJobName": f"Job {len(self.jobs) + 1}", "TimelineName": self.current_timeline.name,
+            "JobId": job_id,
+            "TargetDir": target,
+            "OutputFilename": f"{name}.{ext}",
+            "RenderJobName": f"Job {len(self.jobs) + 1}",
+            "TimelineName": self.current_timeline.name,
             "FormatWidth": self.render_settings.get("FormatWidth", 1920),
             "FormatHeight": self.render_settings.get("FormatHeight", 1080),
             "FrameRate": self.settings["timelineFrameRate"],
@@ -435,9 +481,14 @@ class FakeProject(_Obj):
             "AudioSampleRate": self.render_settings.get("AudioSampleRate", 48000),
             "IsExportVideo": self.render_settings.get("ExportVideo", True),
             "IsExportAudio": self.render_settings.get("ExportAudio", True),
-            "VideoFormat": self.format_codec["format"], "VideoCodec": self.format_codec["codec"],
-            "AudioCodec": "LinearPCM", "PresetName": "Custom", "RenderMode": self.render_mode,
-            "_settings": dict(self.render_settings), "_timeline": self.current_timeline, "_project": self,
+            "VideoFormat": self.format_codec["format"],
+            "VideoCodec": self.format_codec["codec"],
+            "AudioCodec": "LinearPCM",
+            "PresetName": "Custom",
+            "RenderMode": self.render_mode,
+            "_settings": dict(self.render_settings),
+            "_timeline": self.current_timeline,
+            "_project": self,
             "_status": {"JobStatus": "Ready", "CompletionPercentage": 0},
         }
         return job_id
@@ -672,8 +723,10 @@ def module_for_scenario(scenario):
     if (sc.get("quirks") or {}).get("windows_loading"):
         home = os.environ.get("FUSION_PYTHON3_HOME")
         if not home or os.path.normcase(os.path.abspath(home)) != os.path.normcase(os.path.abspath(sys.base_prefix)):
-            raise ImportError(f"fusionscript.dll: the Python runtime failed to initialise (FUSION_PYTHON3_HOME="
-                              f"{home!r}, but this process runs {sys.base_prefix!r})")
+            raise ImportError(
+                f"fusionscript.dll: the Python runtime failed to initialise (FUSION_PYTHON3_HOME="
+                f"{home!r}, but this process runs {sys.base_prefix!r})"
+            )
     return FakeDaVinciResolveScript(sc)
 
 

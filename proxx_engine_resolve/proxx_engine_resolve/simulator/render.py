@@ -33,8 +33,10 @@ def ffmpeg_exe() -> str:
     try:
         import imageio_ffmpeg
     except ImportError as exc:  # pragma: no cover
-        raise RuntimeError("the Resolve simulator needs imageio-ffmpeg: pip install "
-                           "'./proxx_engine_resolve[simulator]' (from a clone of the Proxx repository)") from exc
+        raise RuntimeError(
+            "the Resolve simulator needs imageio-ffmpeg: pip install "
+            "'./proxx_engine_resolve[simulator]' (from a clone of the Proxx repository)"
+        ) from exc
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
@@ -72,29 +74,55 @@ def render_job(job: dict, project, render: dict) -> str | None:
     codec = job["VideoCodec"]
     fmt = job["VideoFormat"]
     duration = float(Fraction(frames) / rate)
-    argv = [ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-f", "lavfi",
-            "-i", f"testsrc2=size={width}x{height}:rate={rate.numerator}/{rate.denominator}"]
+    argv = [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={width}x{height}:rate={rate.numerator}/{rate.denominator}",
+    ]
     if channels:
         argv += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={sample_rate}:duration={duration:.6f}"]
     argv += ["-map", "0:v", "-frames:v", str(frames)] + _VIDEO[codec]
     if channels:
         if quirks.get("multi_mono_audio"):
             labels = [f"[a{i}]" for i in range(channels)]
-            argv += ["-filter_complex", f"[1:a]asplit={channels}" + "".join(labels) if channels > 1
-                     else "[1:a]anull[a0]"]
+            argv += [
+                "-filter_complex",
+                f"[1:a]asplit={channels}" + "".join(labels) if channels > 1 else "[1:a]anull[a0]",
+            ]
             for label in labels:
                 argv += ["-map", label]
         else:
             layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
             pan = "|".join(f"c{i}=c0" for i in range(channels))
             argv += ["-filter_complex", f"[1:a]pan={layout}|{pan}[a]", "-map", "[a]"]
-        argv += ["-c:a", {16: "pcm_s16le", 24: "pcm_s24le", 32: "pcm_s32le"}.get(bits, "pcm_s24le"),
-                 "-ar", str(sample_rate)]
+        argv += [
+            "-c:a",
+            {16: "pcm_s16le", 24: "pcm_s24le", 32: "pcm_s32le"}.get(bits, "pcm_s24le"),
+            "-ar",
+            str(sample_rate),
+        ]
     if tc:
         argv += ["-timecode", tc]
     # bitexact: the MXF muxer otherwise writes fresh identifiers on every run
-    argv += ["-threads", "1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
-             "-f", _MUXER[fmt], str(out)]
+    argv += [
+        "-threads",
+        "1",
+        "-fflags",
+        "+bitexact",
+        "-flags:v",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+        "-f",
+        _MUXER[fmt],
+        str(out),
+    ]
     proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
     if proc.returncode != 0:
         out.unlink(missing_ok=True)

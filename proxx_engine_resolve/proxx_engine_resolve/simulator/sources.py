@@ -38,8 +38,14 @@ def _mxf_header(essence_container_ul: bytes, company: str) -> bytes:
 
 def _dng_header() -> bytes:
     # little-endian TIFF, IFD0 at 8 with one entry: DNGVersion (50706), BYTE x4 = 1.4.0.0
-    return b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + struct.pack("<HHI", 50706, 1, 4) + \
-        bytes([1, 4, 0, 0]) + struct.pack("<I", 0)
+    return (
+        b"II*\x00"
+        + struct.pack("<I", 8)
+        + struct.pack("<H", 1)
+        + struct.pack("<HHI", 50706, 1, 4)
+        + bytes([1, 4, 0, 0])
+        + struct.pack("<I", 0)
+    )
 
 
 HEADERS = {
@@ -54,20 +60,45 @@ HEADERS = {
     "nev": lambda: bytes(64),
 }
 
-CLIP_FORMAT = {"r3d": ("RED", "RED"), "braw": ("BRAW", "Blackmagic RAW"),
-               "prores_raw": ("QuickTime", "Apple ProRes RAW"),
-               "ari": ("ARRIRAW", "ARRIRAW"), "mxf_arriraw": ("MXF", "ARRIRAW"), "mxf_xocn": ("MXF", "Sony X-OCN"),
-               "crm": ("Canon RAW", "Cinema RAW Light"), "dng": ("CinemaDNG", "CinemaDNG"), "nev": ("N-RAW", "N-RAW")}
+CLIP_FORMAT = {
+    "r3d": ("RED", "RED"),
+    "braw": ("BRAW", "Blackmagic RAW"),
+    "prores_raw": ("QuickTime", "Apple ProRes RAW"),
+    "ari": ("ARRIRAW", "ARRIRAW"),
+    "mxf_arriraw": ("MXF", "ARRIRAW"),
+    "mxf_xocn": ("MXF", "Sony X-OCN"),
+    "crm": ("Canon RAW", "Cinema RAW Light"),
+    "dng": ("CinemaDNG", "CinemaDNG"),
+    "nev": ("N-RAW", "N-RAW"),
+}
 
 
-def write_raw_source(path: Path | str, kind: str, *, width: int = 64, height: int = 36,
-                     frame_rate: str = "24000/1001", frames: int = 5, start_timecode: str = "01:00:00:00",
-                     audio_channels: int = 2, sample_rate: int = 48000, par: str = "Square") -> Path:
+def write_raw_source(
+    path: Path | str,
+    kind: str,
+    *,
+    width: int = 64,
+    height: int = 36,
+    frame_rate: str = "24000/1001",
+    frames: int = 5,
+    start_timecode: str = "01:00:00:00",
+    audio_channels: int = 2,
+    sample_rate: int = 48000,
+    par: str = "Square",
+) -> Path:
     """Write a simulated RAW clip: signature header for ``kind`` + manifest the simulator decodes."""
     path = Path(path)
-    manifest = {"kind": kind, "width": width, "height": height, "frame_rate": frame_rate, "frames": frames,
-                "start_timecode": start_timecode, "audio_channels": audio_channels, "sample_rate": sample_rate,
-                "par": par}
+    manifest = {
+        "kind": kind,
+        "width": width,
+        "height": height,
+        "frame_rate": frame_rate,
+        "frames": frames,
+        "start_timecode": start_timecode,
+        "audio_channels": audio_channels,
+        "sample_rate": sample_rate,
+        "par": par,
+    }
     path.write_bytes(HEADERS[kind]() + b"\n" + MARKER + json.dumps(manifest, sort_keys=True).encode())
     return path
 
@@ -82,7 +113,7 @@ def read_manifest(path: Path | str) -> dict | None:
     if i < 0:
         return None
     try:
-        return json.loads(data[i + len(MARKER):])
+        return json.loads(data[i + len(MARKER) :])
     except ValueError:
         return None
 
@@ -96,12 +127,27 @@ def clip_properties(path: Path | str, manifest: dict) -> dict:
     fmt, vcodec = CLIP_FORMAT.get(manifest.get("kind"), ("Unknown", "Unknown"))  # type: ignore[arg-type]  # None: the default
     p = Path(path)
     return {
-        "File Path": str(p), "File Name": p.name, "Clip Name": p.name,
-        "Resolution": f"{manifest['width']}x{manifest['height']}", "PAR": manifest.get("par", "Square"),
-        "Bit Depth": "12", "FPS": float(rate), "Frames": str(frames), "Start": "0", "End": str(frames - 1),
-        "Start TC": tc, "Drop frame": "1" if ";" in tc else "0", "Field Dominance": "Auto",
-        "Audio Ch": str(ch), "Sample Rate": str(manifest.get("sample_rate", 48000)) if ch else "",
-        "Audio Bit Depth": "24" if ch else "", "Audio Codec": "Linear PCM" if ch else "",
-        "Format": fmt, "Video Codec": vcodec, "Type": "Video + Audio" if ch else "Video",
-        "Online Status": "Online", "Proxy": "None", "Proxy Media Path": "",
+        "File Path": str(p),
+        "File Name": p.name,
+        "Clip Name": p.name,
+        "Resolution": f"{manifest['width']}x{manifest['height']}",
+        "PAR": manifest.get("par", "Square"),
+        "Bit Depth": "12",
+        "FPS": float(rate),
+        "Frames": str(frames),
+        "Start": "0",
+        "End": str(frames - 1),
+        "Start TC": tc,
+        "Drop frame": "1" if ";" in tc else "0",
+        "Field Dominance": "Auto",
+        "Audio Ch": str(ch),
+        "Sample Rate": str(manifest.get("sample_rate", 48000)) if ch else "",
+        "Audio Bit Depth": "24" if ch else "",
+        "Audio Codec": "Linear PCM" if ch else "",
+        "Format": fmt,
+        "Video Codec": vcodec,
+        "Type": "Video + Audio" if ch else "Video",
+        "Online Status": "Online",
+        "Proxy": "None",
+        "Proxy Media Path": "",
     }
