@@ -1,7 +1,6 @@
 """The pluggy contract: prefixed hooks called through pluggy's caller, isolated per plugin, and
 collected in an order that does not depend on how plugins were registered."""
 
-import attrs
 import pytest
 
 from proxx_core import Check, hookimpl
@@ -122,33 +121,3 @@ def test_an_engine_whose_detection_raises_is_reported_unavailable_not_fatal():
     assert not caps.available and "No module named 'imageio_ffmpeg'" in caps.unavailable_reason
     ident = engines.identity("broken")
     assert ident.name == "broken" and "ModuleNotFoundError" in ident.build
-
-
-class BrokenPlan(FFmpegEngine):
-    name = "brokenplan"
-
-    def claim(self, info, profile):
-        claim = super().claim(info, profile)
-        return attrs.evolve(claim, specificity=99) if hasattr(claim, "specificity") else claim
-
-    def plan(self, request):
-        raise KeyError("profile table")
-
-
-class RegistersBrokenPlan:
-    __name__ = "registers_broken_plan"
-
-    @hookimpl
-    def proxx_register_engines(self, register):
-        register(BrokenPlan())
-
-
-def test_an_engine_whose_plan_raises_makes_a_clear_problem_not_a_traceback(media, outdir):
-    from proxx_core.pipeline.check import check_document
-    from proxxtest import job_doc
-
-    engines = load_engines([RegistersBrokenPlan()], entry_points=False)
-    checked = check_document(job_doc([media("A001.mov")], outdir), engines)
-    assert checked.job is None and checked.exit_code == 1
-    (problem,) = checked.problems
-    assert problem.path == "/sources/0" and "plan() raised KeyError" in problem.message

@@ -1,4 +1,5 @@
-"""Validation reports every problem of a spec in one pass, and says plainly what is wrong."""
+"""The joined validation (``proxx_core.pipeline.check``) reports every problem of a spec in one pass, and says
+plainly what is wrong."""
 
 from __future__ import annotations
 
@@ -36,15 +37,6 @@ def test_schema_problem_does_not_hide_name_and_routing_problems(media, outdir, t
     checked = check_document(doc, load_engines())
     paths = {p.path for p in checked.problems}
     assert {"/colour", "/output_name_template", "/sources/1"} <= paths, checked.problems
-
-
-def test_empty_source_says_empty_file(outdir, tmp_path):
-    empty = tmp_path / "A002.mov"
-    empty.write_bytes(b"")
-    checked = check_document(job_doc([empty], outdir), load_engines())
-    messages = [p.message for p in checked.problems if p.path == "/sources/0"]
-    assert messages and "empty file" in messages[0], checked.problems
-    assert len(messages) == 1  # not also "unsupported" from every engine's probe
 
 
 def test_names_check_survives_a_source_path_with_a_nul_byte(outdir):
