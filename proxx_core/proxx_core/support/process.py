@@ -4,8 +4,10 @@ stderr kept (its tail goes into the result). Public helper for engine authors.""
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -165,6 +167,25 @@ def child_process_options() -> dict[str, Any]:
     return {"start_new_session": True, "preexec_fn": _die_with_parent()}
 
 
+@functools.cache
+def _setpriv() -> str | None:
+    """util-linux ``setpriv`` (Essential on Debian), which sets the death signal and then execs the command."""
+    return shutil.which("setpriv") if sys.platform.startswith("linux") else None
+
+
+def _started_as(argv: tuple[str, ...]) -> tuple[list[str], dict[str, Any]]:
+    """How :func:`run_command` starts ``argv``: through ``setpriv --pdeathsig KILL`` where it exists, so
+    no Python code runs between fork and exec (a ``preexec_fn`` can deadlock the child of a process
+    whose other threads hold locks at the fork: chunks and renditions start commands from several
+    threads). The command still runs as the child of the thread that started it, so the death signal
+    means what it did. A program that cannot be found is started directly, for the same "cannot start"
+    refusal; without ``setpriv``, :func:`child_process_options`."""
+    setpriv = _setpriv()
+    if setpriv is None or shutil.which(argv[0]) is None:
+        return list(argv), child_process_options()
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv], {"start_new_session": True}
+
+
 def kill_process_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill a child started with :func:`child_process_options` and everything it started, then reap it."""
     try:
@@ -228,15 +249,16 @@ def run_command(
             records=(record,),
         )
     with tempfile.TemporaryFile() as err:
+        argv, options = _started_as(command.argv)
         try:
             proc = subprocess.Popen(
-                list(command.argv),
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL if progress is None else subprocess.PIPE,
                 stderr=err,
                 shell=False,
                 env=env,
-                **child_process_options(),
+                **options,
             )
         except OSError as exc:
             record = CommandRecord(
