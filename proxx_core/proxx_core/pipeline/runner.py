@@ -585,60 +585,50 @@ def run_job(
     for r in refused:
         safe_emit(events, _done_event(r, r.source.path, ""))
 
-    def one(clip: PreparedClip) -> ClipResult:
+    def unit(work: tuple[TogetherPlan | None, tuple[PreparedClip, ...]]) -> list[ClipResult]:
+        """One clip, or a source's renditions made by one run of the engine (one start for the run:
+        displays key clips by index, which the renditions share; a done for each)."""
+        plan, clips = work
+        first = clips[0]
         safe_emit(
             events,
-            ProgressEvent(event=START, index=clip.index, source=clip.source, output=clip.plan.request.output_path),
+            ProgressEvent(event=START, index=first.index, source=first.source, output=first.plan.request.output_path),
         )
         try:
-            res = run_clip(
-                clip,
-                engines,
-                overwrite=job.spec.overwrite,
-                cancel=cancel,
-                source_ids=source_ids,
-                existing_outputs=policy,
-                events=events,
-                gate=gate,
-                rerun=rerun,
-                slots=slots,
-            )
-        except Exception as exc:  # never lose the result of the other clips
-            res = _unexpected(clip, exc)
-        safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
-        return res
-
-    def together(plan: TogetherPlan, clips: tuple[PreparedClip, ...]) -> list[ClipResult]:
-        # one start for the one run (displays key clips by index, which the renditions share), a done for each
-        safe_emit(
-            events,
-            ProgressEvent(
-                event=START, index=clips[0].index, source=clips[0].source, output=clips[0].plan.request.output_path
-            ),
-        )
-        try:
-            with slots.hold():  # one run of the engine: one of the job's slots
-                results = run_together(
-                    plan,
-                    clips,
-                    engines,
-                    overwrite=job.spec.overwrite,
-                    cancel=cancel,
-                    source_ids=source_ids,
-                    existing_outputs=policy,
-                    events=events,
-                    gate=gate,
-                    rerun=rerun,
-                )
+            if plan is None:
+                results = [
+                    run_clip(
+                        first,
+                        engines,
+                        overwrite=job.spec.overwrite,
+                        cancel=cancel,
+                        source_ids=source_ids,
+                        existing_outputs=policy,
+                        events=events,
+                        gate=gate,
+                        rerun=rerun,
+                        slots=slots,
+                    )
+                ]
+            else:
+                with slots.hold():  # one run of the engine: one of the job's slots
+                    results = run_together(
+                        plan,
+                        clips,
+                        engines,
+                        overwrite=job.spec.overwrite,
+                        cancel=cancel,
+                        source_ids=source_ids,
+                        existing_outputs=policy,
+                        events=events,
+                        gate=gate,
+                        rerun=rerun,
+                    )
         except Exception as exc:  # never lose the result of the other clips
             results = [_unexpected(clip, exc) for clip in clips]
         for clip, res in zip(clips, results, strict=True):
             safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
         return results
-
-    def unit(work: tuple[TogetherPlan | None, tuple[PreparedClip, ...]]) -> list[ClipResult]:
-        plan, clips = work
-        return [one(clips[0])] if plan is None else together(plan, clips)
 
     slots = Slots(workers.max_workers)  # whole clips and chunks share them (proxx_core.features.chunkrun)
     try:
