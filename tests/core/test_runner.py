@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import threading
 
+from proxx_core.contract.hookspecs import hookimpl
 from proxx_core.io import writegate
 from proxx_core.pipeline import runner
 from proxx_core.pipeline.check import check_document
@@ -139,3 +141,48 @@ def test_kept_temp_path_is_only_given_for_a_file_that_exists(monkeypatch, media,
     clip = runner.run_job(checked.job, engines).clips[0]
     assert clip.failure.category == "verification_failed"
     assert clip.output.kept_temp_path is None and "no output" in clip.failure.message
+
+
+class _HoldsVerification:
+    """A checks plugin that holds the first clip's verification until the job starts another clip
+    (or 20 s pass): what a slow verification or a slow disk does to the run."""
+
+    __name__ = "holds_verification"
+
+    def __init__(self):
+        self.second_started = threading.Event()
+        self.waited_for: list[bool] = []
+
+    def events(self, event):
+        if event.event == "start" and event.index == 2:
+            self.second_started.set()
+
+    @hookimpl
+    def proxx_clip_checks(self, plan, output_info):
+        if plan.request.output_path.endswith("a_proxy.mov"):
+            self.waited_for.append(self.second_started.wait(20))
+        return []
+
+
+def test_the_next_clip_encodes_while_one_is_verified_and_published(media, outdir):
+    """One worker: the slot is given back when a clip's engine run ends, so the next clip's encode is
+    not held up by the previous clip's verification, hashing and publishing (issue 26's fixed cost)."""
+    holder = _HoldsVerification()
+    engines = load_engines([holder])
+    checked = check_document(job_doc([media("a.mov"), media("b.mov")], outdir), engines)
+    assert checked.job is not None, checked.problems
+    seen = []
+
+    def events(event):
+        seen.append((event.event, event.index))
+        holder.events(event)
+
+    result = runner.run_job(checked.job, engines, max_workers=1, events=events)
+    assert result.status == "COMPLETED", [c.failure for c in result.clips]
+    assert holder.waited_for == [True]
+    # never more than one encode at a time: the second clip started after the first one's engine run
+    first_done, second_start = seen.index(("done", 1)), seen.index(("start", 2))
+    assert seen.index(("start", 1)) < second_start < first_done
+    a, b = result.clips
+    a_end = a.commands[-1]["timing"]
+    assert b.commands[0]["timing"]["started_at"] >= a_end["started_at"]

@@ -18,6 +18,21 @@ from ..io.tempclaim import Identity, TempBusy, TempClaim, TempExists, TempIsSour
 from .chunking import ChunkedPlan, ChunkSpan
 
 
+class Seat:
+    """One of the job's slots, held by a work unit from its start to the end of its engine run, so the
+    next clip encodes while this one is verified and published; given back once, however often asked."""
+
+    def __init__(self, release: Callable[[], None]):
+        self._release: Callable[[], None] | None = release
+        self._lock = threading.Lock()
+
+    def give_back(self) -> None:
+        with self._lock:
+            release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
 class Slots:
     """The job's worker slots (``--max-workers``): every encode, a whole clip's or a chunk's, holds
     one while it runs, so a long clip's chunks fill the slots other clips leave free, never more."""
@@ -31,6 +46,17 @@ class Slots:
     def hold(self) -> Iterator[None]:
         with self._held:
             yield
+
+    @contextmanager
+    def seat(self) -> Iterator[Seat]:
+        """A slot for one work unit (a clip, or a source's renditions made together), waited for in
+        turn; the unit gives it back when its engine run ends (:meth:`Seat.give_back`), or on leaving."""
+        self._held.acquire()
+        seat = Seat(self._held.release)
+        try:
+            yield seat
+        finally:
+            seat.give_back()
 
     def submit(self, fn: Callable[[], CommandRecord | tuple[CommandRecord, ...]]) -> Future:  # type: ignore[type-arg]
         def held() -> CommandRecord | tuple[CommandRecord, ...]:

@@ -32,7 +32,7 @@ from ..contract.results import (
     SourceRecord,
 )
 from ..contract.vocabulary import Category, Layout
-from ..features.chunkrun import ChunkSource, Slots, execute_chunked
+from ..features.chunkrun import ChunkSource, Seat, Slots, execute_chunked
 from ..features.existing import judge_existing, policy_of, rerun_hint
 from ..features.layouts import job_write_gate, make_folders
 from ..features.look import changed_files
@@ -94,6 +94,8 @@ class _ClipRun:
     relink: dict[str, Any] | None = None
     #: the job's worker slots, shared with the chunks of long intra clips, or a fleet (proxx_core.features.chunkrun)
     slots: ChunkSource | None = None
+    #: the slot this clip's work unit holds until its engine run ends (None: ``slots.hold()`` around it)
+    seat: Seat | None = None
     #: whether a temp file left by a dead run may be taken over (chunk files as the clip's own)
     overwrite: bool = False
     #: the write gate's test of a file identity (chunk files are claimed as the clip's temp files are)
@@ -145,6 +147,7 @@ def run_clip(
     gate: WriteGate | None = None,
     rerun: str | None = None,
     slots: ChunkSource | None = None,
+    seat: Seat | None = None,
 ) -> ClipResult:
     """Make one clip. ``source_ids`` are the (st_dev, st_ino) of every source of the job: no file
     with one of these identities is ever replaced, whatever its name. ``existing_outputs``: the
@@ -153,7 +156,9 @@ def run_clip(
     write gate (proxx_core.io.writegate), through which every file of the clip is published; None:
     one for this clip's source and folder. ``rerun``: how to let a rerun keep or replace existing files,
     in the spec's vocabulary (:func:`proxx_core.features.existing.rerun_hint` of the document). ``slots``: the
-    job's worker slots, which a chunked clip's chunks run on, or a fleet's (None: one at a time).
+    job's worker slots, which a chunked clip's chunks run on, or a fleet's (None: one at a time). ``seat``:
+    the slot the caller already holds for this clip, given back when the engine run ends, so that the
+    next clip encodes while this one is verified and published (None: a slot is held around the run).
 
     The lifecycle of engine.py, one step each: the targets checked again (gate, existing files, the
     source and look unchanged), the temp files claimed, execute, probe_output, the core's
@@ -164,7 +169,7 @@ def run_clip(
     if clip.source_stat is not None:
         source_ids = source_ids | {(clip.source_stat.dev, clip.source_stat.ino)}
     gate = _clip_gate(clip, gate, source_ids)
-    run = _ClipRun(clip, slots=slots, overwrite=policy != FAIL, is_source=gate.is_source)
+    run = _ClipRun(clip, slots=slots, seat=seat, overwrite=policy != FAIL, is_source=gate.is_source)
     try:
         if cancel.is_set():
             raise _Stop("interrupted", "the run was interrupted before this clip started")
@@ -363,9 +368,16 @@ def _execute(
     clip = run.clip
     if clip.chunked is not None:
         assert run.is_source is not None  # run_clip sets it
+        if run.seat is not None:  # the chunks take the job's slots themselves, this one among them
+            run.seat.give_back()
         return execute_chunked(
             clip.chunked, engine, cancel, run.slots, overwrite=run.overwrite, is_source=run.is_source
         )
+    if run.seat is not None:
+        try:
+            return _execute_whole(clip, engine, cancel, events)
+        finally:
+            run.seat.give_back()
     if run.slots is not None:
         with run.slots.hold():
             return _execute_whole(clip, engine, cancel, events)
@@ -590,15 +602,24 @@ def run_job(
         displays key clips by index, which the renditions share; a done for each)."""
         plan, clips = work
         first = clips[0]
-        safe_emit(
-            events,
-            ProgressEvent(event=START, index=first.index, source=first.source, output=first.plan.request.output_path),
-        )
+        with slots.seat() as seat:  # started when a slot is free; given back when the engine run ends
+            safe_emit(
+                events,
+                ProgressEvent(
+                    event=START, index=first.index, source=first.source, output=first.plan.request.output_path
+                ),
+            )
+            results = _unit_results(plan, clips, seat)
+        for clip, res in zip(clips, results, strict=True):
+            safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
+        return results
+
+    def _unit_results(plan: TogetherPlan | None, clips: tuple[PreparedClip, ...], seat: Seat) -> list[ClipResult]:
         try:
             if plan is None:
-                results = [
+                return [
                     run_clip(
-                        first,
+                        clips[0],
                         engines,
                         overwrite=job.spec.overwrite,
                         cancel=cancel,
@@ -608,31 +629,29 @@ def run_job(
                         gate=gate,
                         rerun=rerun,
                         slots=slots,
+                        seat=seat,
                     )
                 ]
-            else:
-                with slots.hold():  # one run of the engine: one of the job's slots
-                    results = run_together(
-                        plan,
-                        clips,
-                        engines,
-                        overwrite=job.spec.overwrite,
-                        cancel=cancel,
-                        source_ids=source_ids,
-                        existing_outputs=policy,
-                        events=events,
-                        gate=gate,
-                        rerun=rerun,
-                    )
+            return run_together(  # one run of the engine on this unit's slot
+                plan,
+                clips,
+                engines,
+                overwrite=job.spec.overwrite,
+                cancel=cancel,
+                source_ids=source_ids,
+                existing_outputs=policy,
+                events=events,
+                gate=gate,
+                rerun=rerun,
+                seat=seat,
+            )
         except Exception as exc:  # never lose the result of the other clips
-            results = [_unexpected(clip, exc) for clip in clips]
-        for clip, res in zip(clips, results, strict=True):
-            safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
-        return results
+            return [_unexpected(clip, exc) for clip in clips]
 
     slots = Slots(workers.max_workers)  # whole clips and chunks share them (proxx_core.features.chunkrun)
     try:
-        with ThreadPoolExecutor(max_workers=workers.max_workers, thread_name_prefix="proxx-clip") as pool:
+        # one thread more than slots: a clip is verified and published while the next one encodes
+        with ThreadPoolExecutor(max_workers=workers.max_workers + 1, thread_name_prefix="proxx-clip") as pool:
             ran = tuple(res for done in pool.map(unit, work_units(job)) for res in done)  # map keeps source order
     finally:
         slots.close()
@@ -672,9 +691,11 @@ def run_together(
     events: EventFn | None = None,
     gate: WriteGate | None = None,
     rerun: str | None = None,
+    seat: Seat | None = None,
 ) -> list[ClipResult]:
     """The results of ``clips`` (the members of ``plan``, in its order), as :func:`.runner.run_clip`
-    would give each, made by one run of the engine."""
+    would give each, made by one run of the engine. ``seat``: the slot held for the run, given back
+    when the engine run ends (see :func:`run_clip`)."""
     policy = existing_outputs or (OVERWRITE if overwrite else FAIL)
     rerun = rerun or rerun_hint(_spec_keys(existing_outputs))
     if clips[0].source_stat is not None:
@@ -684,7 +705,7 @@ def run_together(
     ready: list[tuple[int, _ClipRun, list[TempClaim]]] = []
     try:
         for k, clip in enumerate(clips):
-            run = _ClipRun(clip, overwrite=policy != FAIL, is_source=gate.is_source)  # chunk files claimed as its own
+            run = _ClipRun(clip, seat=seat, overwrite=policy != FAIL, is_source=gate.is_source)  # chunk files: its own
             try:
                 if cancel.is_set():
                     raise _Stop("interrupted", "the run was interrupted before this clip started")
@@ -698,7 +719,13 @@ def run_together(
             except _Stop as stop:
                 results[k] = run.result(FAILED, Failure(category=stop.category, message=stop.message))
         together = _replanned(plan, [run.clip.plan for _k, run, _c in ready], engines)
-        failed = _run_once(together, ready, engines, cancel, events) if together is not None else None
+        failed = None
+        if together is not None:
+            try:
+                failed = _run_once(together, ready, engines, cancel, events)
+            finally:
+                if seat is not None:
+                    seat.give_back()
         for k, run, claims in ready:
             try:
                 if failed is not None:
