@@ -12,7 +12,12 @@ every object once more (~5 % of `proxx validate`), for memory the exit returns a
 
 from __future__ import annotations
 
+import atexit
 import gc
+import os
+import sys
+import threading
+from typing import NoReturn
 
 STARTUP_THRESHOLDS = (100_000, 50, 50)
 
@@ -48,3 +53,23 @@ def end() -> None:
 def before_exit() -> None:
     """The process exits next: nothing it still holds needs collecting."""
     gc.freeze()
+
+
+def exit_now(code: int) -> NoReturn:
+    """Exit as the interpreter would, without tearing down what the exit returns anyway.
+
+    What an exit must still do is done here, in the interpreter's order: wait for the threads that
+    are not daemons, run the ``atexit`` functions (plugins' included), flush stdout and stderr.
+    Skipped: clearing every module and object one by one (~10 ms after a run, all of it memory the
+    kernel takes back at once). A flush that fails (a closed pipe) exits 4 as a system error."""
+    me = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not me and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError):
+        code = code or 4
+    os._exit(code)

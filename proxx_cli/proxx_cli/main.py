@@ -680,7 +680,7 @@ def cli() -> None:
     """The `proxx` executable (and `python -m proxx_cli`): :func:`main`, then exit."""
     code = main()
     gcstartup.before_exit()
-    sys.exit(code)
+    gcstartup.exit_now(code)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,3 +64,25 @@ def test_run_collects_normally_once_validated(collector_state, media, outdir, wr
     assert main(["run", str(job), "--progress", "none"]) == 0
     assert seen == [(normal, True)]
     capsys.readouterr()
+
+
+def test_the_executable_exits_as_the_interpreter_would(tmp_path):
+    """exit_now skips only the teardown: a thread that is not a daemon finishes, atexit functions
+    (a plugin's) run in order, a large stdout through a pipe arrives whole, the exit code is kept."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "exits.py"
+    script.write_text(
+        "import atexit, sys, threading, time\n"
+        "from proxx_cli import gcstartup\n"
+        "atexit.register(lambda: print('atexit ran', file=sys.stderr))\n"
+        "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done', file=sys.stderr))).start()\n"
+        "sys.stdout.write('x' * 1_000_000)\n"
+        "gcstartup.before_exit()\n"
+        "gcstartup.exit_now(3)\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3
+    assert proc.stdout == "x" * 1_000_000
+    assert proc.stderr.splitlines() == ["thread done", "atexit ran"]
