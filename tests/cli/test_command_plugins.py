@@ -50,6 +50,7 @@ def _with_entry_points(monkeypatch, *eps):
         return real(**kw)
 
     monkeypatch.setattr(importlib.metadata, "entry_points", fake)
+    monkeypatch.setenv("PROXX_PLUGIN_INDEX", "0")  # asked of importlib.metadata, not of the plugin index
 
 
 def _ep(name, value):

@@ -98,6 +98,7 @@ def test_a_distribution_whose_module_fails_to_import_is_reported(monkeypatch):
         return found
 
     monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    monkeypatch.setenv("PROXX_PLUGIN_INDEX", "0")  # asked of importlib.metadata, not of the plugin index
     monkeypatch.setenv("PROXX_LOAD_PLUGINS", "broken,ffmpeg")
     loaded = load_engines()
     assert loaded.names == ("ffmpeg",)

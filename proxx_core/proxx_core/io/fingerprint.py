@@ -38,9 +38,13 @@ _warned: list[bool] = []
 MAX_ENTRY_BYTES = 1024 * 1024
 
 
+def cache_root() -> Path:
+    """Proxx's cache folder: ``$PROXX_CACHE_DIR``, or ``~/.cache/proxx``."""
+    return Path(os.environ.get("PROXX_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "proxx"))
+
+
 def _cache_dir() -> Path:
-    base = os.environ.get("PROXX_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "proxx")
-    return Path(base) / "binary-facts"
+    return cache_root() / "binary-facts"
 
 
 def _digest(text: str) -> str:

@@ -6,7 +6,6 @@ host) lives under keys named ``timing``, so two runs compare equal after droppin
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 import socket
@@ -38,6 +37,7 @@ from ..contract.vocabulary import Category, Layout, Status
 from ..features.layouts import DEFAULT_LAYOUT, output_paths
 from ..io.clock import now_rfc3339
 from ..rules.naming import temp_path_for
+from ..support import pluginindex
 from ..support.hints import known_distributions
 from .document import derive_job_id, jobspec_sha256
 from .renditions import single_document
@@ -48,20 +48,16 @@ if TYPE_CHECKING:
 
 
 def proxx_version() -> str:
-    try:
-        return importlib.metadata.version("proxx-core")
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"
+    return pluginindex.version("proxx-core") or "0+unknown"
 
 
 def environment(identities: list[EngineIdentity], engine_distributions: tuple[str, ...] = ()) -> dict[str, Any]:
     """Proxx's own distributions plus those of the engines used (third-party ones included)."""
     dists = {}
     for name in sorted({*known_distributions(), *engine_distributions}):
-        try:
-            dists[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
+        found = pluginindex.version(name)
+        if found is not None:
+            dists[name] = found
     return {
         "proxx_distributions": dists,
         "engines": [to_data(i) for i in sorted(identities, key=lambda i: i.name)],

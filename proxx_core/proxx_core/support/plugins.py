@@ -16,7 +16,6 @@ entry names are the commands, so ``proxx NAME`` loads only the plugin that adds 
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import warnings
 from collections.abc import Iterable
@@ -28,7 +27,8 @@ import pluggy
 from ..contract import hookspecs
 from ..contract.engine import ENGINE_CONTRACT_VERSION, Capabilities, Check, ClipPlan, Engine, EngineIdentity
 from ..contract.errors import PluginContractError
-from . import plugintrace
+from . import pluginindex, plugintrace
+from .pluginindex import IndexedEntryPoint
 
 if TYPE_CHECKING:
     from ..contract.events import ProxxEvent
@@ -167,18 +167,23 @@ def _major(version: str) -> str:
     return str(version).split(".", 1)[0]
 
 
-def _entry_points(allow: set[str] | None) -> list[importlib.metadata.EntryPoint]:
-    eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+def _entry_points(allow: set[str] | None) -> list[IndexedEntryPoint]:
+    eps = pluginindex.entry_points(ENTRY_POINT_GROUP)
     chosen = [ep for ep in eps if allow is None or ep.name in allow]
     return sorted(chosen, key=lambda ep: ep.name)
 
 
-def _dist_label(ep: importlib.metadata.EntryPoint) -> str | None:
-    dist = getattr(ep, "dist", None)
-    if dist is None:
-        return None
-    meta = dist.metadata  # parsed once (each .metadata access re-reads and parses METADATA)
-    return f"{meta['Name']} {meta['Version']}"
+def _load(ep: IndexedEntryPoint) -> object:
+    """The entry point's object; one that fails to load from the plugin index is loaded again from a
+    fresh index (its real error, or the plugin as installed now: support/pluginindex.py)."""
+    try:
+        return ep.load()
+    except Exception:
+        pluginindex.refreshed()
+        fresh = [e for e in pluginindex.entry_points(ep.group) if e.name == ep.name]
+        if not fresh:
+            raise
+        return fresh[0].load()
 
 
 def load_engines(
@@ -201,12 +206,12 @@ def load_engines(
         allow = None if allow_env is None else {p.strip() for p in allow_env.split(",") if p.strip()}
         for ep in _entry_points(allow):
             try:
-                candidates.append((ep.name, _dist_label(ep), ep.load()))
+                candidates.append((ep.name, ep.dist_label, _load(ep)))
             except Exception as exc:  # a broken plugin is reported, never fatal for the others
                 failures.append(
                     LoadFailure(
                         plugin=ep.name,
-                        distribution=_dist_label(ep),
+                        distribution=ep.dist_label,
                         reason=f"import failed: {type(exc).__name__}: {exc}",
                     )
                 )
@@ -284,9 +289,9 @@ def _contract_problem(engine: object) -> str | None:
     return None
 
 
-def command_entry_points(command: str | None = None) -> list[importlib.metadata.EntryPoint]:
+def command_entry_points(command: str | None = None) -> list[IndexedEntryPoint]:
     """The ``proxx.commands`` entries, sorted by name; with ``command``, only those named so."""
-    eps = importlib.metadata.entry_points(group=COMMANDS_GROUP)
+    eps = pluginindex.entry_points(COMMANDS_GROUP)
     return sorted((ep for ep in eps if command is None or ep.name == command), key=lambda ep: ep.name)
 
 
@@ -324,7 +329,7 @@ def register_commands(add: Any, *, command: str | None = None, skip: Iterable[st
         named = [ep for ep in eps if ep.value == value]
         names = ", ".join(repr(ep.name) for ep in named)
         try:
-            plugin = named[0].load()
+            plugin = _load(named[0])
             if not hasattr(plugin, "proxx_register_commands") and callable(plugin):
                 plugin = _AddCommandFunction(plugin)
             pm.register(plugin, name=value)
