@@ -179,12 +179,14 @@ def cmd_plan(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from proxx_core.pipeline.finish import finish_job
     from proxx_core.pipeline.runner import run_job
     from proxx_core.pipeline.serialization import dumps
 
     engines = _engines()
     checked = _check(args, engines)
+    # the end of job (deliverables, sinks) is imported after the run, or during it (pipeline/endprep.py)
+    from proxx_core.pipeline.finish import finish_job
+
     if checked.job is None:
         _report_problems(args.job, checked.problems)
         refusal = finish_job(checked.refusal, engines)  # type: ignore[arg-type]  # no job: a refusal
