@@ -678,8 +678,16 @@ def _poll_seconds(text: str) -> float:
     return value
 
 
+#: the commands that probe media before their first step (validation), worth a probe helper
+_PROBING = frozenset({"run", "validate", "plan"})
+
+
 def cli() -> None:
     """The `proxx` executable (and `python -m proxx_cli`): :func:`main`, then exit."""
+    if len(sys.argv) > 1 and sys.argv[1] in _PROBING:  # before any other import: it imports PyAV meanwhile
+        from proxx_core.io import helperprocess
+
+        helperprocess.start("probe", "proxx_core.contract.avprobe")
     code = main()
     gcstartup.before_exit()
     gcstartup.exit_now(code)

@@ -15,39 +15,38 @@ identifying a job, routing one source, running one clip (``run_clip``, ``job_gat
 job (``finish_job``), merging node results (``merged``), node configs; for status pages: a watch
 folder's state files. For engine and plugin authors: the contract types below, ``hookimpl``, and
 :mod:`proxx_core.kit`. Every other module of ``proxx_core`` is internal, and no plugin distribution
-imports one (tests/core/test_import_rules.py). Importing this package loads no plugins and stays cheap: the
-user API is imported on first use.
+imports one (tests/core/test_import_rules.py). Importing this package loads no plugins and stays cheap: every
+name is imported on first use.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .contract.engine import (
-    ENGINE_CONTRACT_VERSION,
-    Capabilities,
-    Check,
-    Claim,
-    ClipPlan,
-    ClipRequest,
-    Command,
-    CommandRecord,
-    Engine,
-    EngineIdentity,
-    Refusal,
-    TogetherPlan,
-    Verification,
-)
-from .contract.errors import CATEGORIES, ClipFailure, JobFileError, Problem, ProxxError, SpecInvalid
-from .contract.hookspecs import hookimpl
-from .contract.media import AudioInfo, FrameRate, SourceInfo, VideoInfo
-from .contract.profiles import PROFILES, Profile
-from .contract.vocabulary import Category, ExistingOutputs, FpsMode, Layout, Raster, Status, UnsupportedSources
-
 if TYPE_CHECKING:
+    from .contract.engine import (
+        ENGINE_CONTRACT_VERSION,
+        Capabilities,
+        Check,
+        Claim,
+        ClipPlan,
+        ClipRequest,
+        Command,
+        CommandRecord,
+        Engine,
+        EngineIdentity,
+        Refusal,
+        TogetherPlan,
+        Verification,
+    )
+    from .contract.errors import CATEGORIES, ClipFailure, JobFileError, Problem, ProxxError, SpecInvalid
     from .contract.events import CLIP_STALLED, WORKER_LOST, ProxxEvent
+    from .contract.hookspecs import hookimpl
+    from .contract.media import AudioInfo, FrameRate, SourceInfo, VideoInfo
+    from .contract.profiles import PROFILES, Profile
     from .contract.progress import ProgressEvent
     from .contract.results import FAILED, ClipResult, Failure, JobResult, SourceRecord
+    from .contract.vocabulary import Category, ExistingOutputs, FpsMode, Layout, Raster, Status, UnsupportedSources
     from .features.chunking import ChunkedPlan, ChunkSpan, chunk_temp_path
     from .features.chunkrun import ChunkSource, chunk_job, span_label
     from .features.existing import policy_of
@@ -70,8 +69,42 @@ if TYPE_CHECKING:
     from .watch.protocol import FINISHING_SUFFIX
     from .watch.scan import is_candidate_name
 
-#: the user API, imported on first use (name -> module)
-_LAZY = dict.fromkeys(("load_engines", "EngineSet"), "support.plugins")
+#: the contract types and the hook marker, imported on first use like the rest: a process that needs
+#: one module of the core (the probe helper: io/helperprocess.py) does not pay for them all
+_LAZY = dict.fromkeys(
+    (
+        "ENGINE_CONTRACT_VERSION",
+        "Capabilities",
+        "Check",
+        "Claim",
+        "ClipPlan",
+        "ClipRequest",
+        "Command",
+        "CommandRecord",
+        "Engine",
+        "EngineIdentity",
+        "Refusal",
+        "TogetherPlan",
+        "Verification",
+    ),
+    "contract.engine",
+)
+_LAZY.update(
+    dict.fromkeys(
+        ("CATEGORIES", "ClipFailure", "JobFileError", "Problem", "ProxxError", "SpecInvalid"), "contract.errors"
+    )
+)
+_LAZY.update({"hookimpl": "contract.hookspecs"})
+_LAZY.update(dict.fromkeys(("AudioInfo", "FrameRate", "SourceInfo", "VideoInfo"), "contract.media"))
+_LAZY.update(dict.fromkeys(("PROFILES", "Profile"), "contract.profiles"))
+_LAZY.update(
+    dict.fromkeys(
+        ("Category", "ExistingOutputs", "FpsMode", "Layout", "Raster", "Status", "UnsupportedSources"),
+        "contract.vocabulary",
+    )
+)
+#: the user API (name -> module)
+_LAZY.update(dict.fromkeys(("load_engines", "EngineSet"), "support.plugins"))
 _LAZY.update(dict.fromkeys(("check_job_file", "check_document", "CheckedJob"), "pipeline.check"))
 _LAZY.update({"run_job": "pipeline.runner"})
 _LAZY.update({"JobResult": "contract.results"})

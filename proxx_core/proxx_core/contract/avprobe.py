@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ..io import helperprocess
 from ..io.movmatrix import identity_matrices
 from ..io.safeopen import NotAFile, open_regular
 from .errors import ProxxError
@@ -24,6 +25,9 @@ from .vocabulary import Category
 if TYPE_CHECKING:  # PyAV is optional (proxx-core[probe]): imported lazily at run time
     from av.container import InputContainer
     from av.video.stream import VideoStream
+
+#: the helper process that probes for a command (started by proxx_cli before its imports)
+PROBE_HELPER = "probe"
 
 _FIELD_ORDER = {0: "unknown", 1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
 _PRIMARIES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020"}
@@ -125,7 +129,44 @@ def _count_packets(path: Path, stream_index: int) -> int:
 
 
 def probe_file(path: Path | str, *, probed_by: str) -> SourceInfo:
-    """Describe ``path``. Raises ProxxError(unsupported_source) when libav cannot read it."""
+    """Describe ``path``. Raises ProxxError(unsupported_source) when libav cannot read it.
+
+    In a command that started the probe helper (io/helperprocess.py: PyAV imported on the other core
+    while the command starts), the helper probes; if it cannot answer, this process does, as before."""
+    helper = helperprocess.helper(PROBE_HELPER)
+    if helper is not None:
+        try:
+            answer = helper.call((str(path), probed_by))
+        except helperprocess.HelperGone:
+            answer = None
+        if isinstance(answer, tuple) and answer[0] == "ok" and isinstance(answer[1], SourceInfo):
+            return answer[1]
+        if isinstance(answer, tuple) and answer[0] == "refused":
+            raise ProxxError(answer[1], category=answer[2])
+    return _probe_here(path, probed_by=probed_by)
+
+
+def serve() -> None:
+    """The probe helper's main (``helperprocess.start(PROBE_HELPER, __name__)``): PyAV imported first,
+    the reason the helper exists, then one probe per request."""
+    import av  # noqa: F401  # imported while the command that started this helper imports the rest
+
+    helperprocess.serve_forever(_answer)
+
+
+def _answer(request: tuple[str, str]) -> tuple[str, ...] | tuple[str, SourceInfo]:
+    """("ok", SourceInfo), ("refused", message, category) for a ProxxError; anything else ("failed",
+    reason): the command then probes the file itself and meets the same error there."""
+    path, probed_by = request
+    try:
+        return ("ok", _probe_here(path, probed_by=probed_by))
+    except ProxxError as exc:
+        return ("refused", exc.message, str(exc.category))
+    except Exception as exc:
+        return ("failed", f"{type(exc).__name__}: {exc}")
+
+
+def _probe_here(path: Path | str, *, probed_by: str) -> SourceInfo:
     import av
 
     path = Path(path)

@@ -1,0 +1,130 @@
+"""A helper Python process started at a command's first step, which answers requests on a pipe.
+
+Why: ``import av`` costs ~40-50 ms of CPU, and a one-clip ``proxx run`` needs PyAV before its first
+FFmpeg command (the source probe), after the command-line, plugin and validation imports (~100 ms)
+that cannot overlap it in one interpreter (imports hold the GIL). Started first, a helper imports
+PyAV on the other core while the command imports the rest; the probe then costs only the request.
+
+The protocol is private to one installation (the same interpreter and code on both ends): each
+message is a 4-byte big-endian length and a pickle. The helper ends when its stdin closes, so it
+never outlives the command, even one killed with SIGKILL (the kernel closes the pipe). Anything
+unexpected (the helper could not start, died, answered garbage) makes :meth:`Helper.call` raise
+:class:`HelperGone`; callers then do the work themselves, as they did before there was a helper.
+``PROXX_HELPERS=0`` starts none.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from typing import Any, BinaryIO
+
+_LENGTH = struct.Struct(">I")
+#: a probe's answer is a few KB; anything far larger is not one
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+_helpers: dict[str, Helper] = {}
+
+
+class HelperGone(Exception):
+    """The helper cannot answer (never started, died, or broke the protocol): do the work here."""
+
+
+class Helper:
+    """One helper process; :meth:`call` is thread-safe (one request at a time)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]):
+        self._proc = proc
+        self._lock = threading.Lock()
+        self._owner = os.getpid()
+        self._broken = False
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def call(self, request: Any) -> Any:
+        if os.getpid() != self._owner:  # a forked child of the command must not share the pipe
+            raise HelperGone("the helper belongs to another process")
+        with self._lock:
+            if self._broken:
+                raise HelperGone("the helper stopped answering")
+            try:
+                assert self._proc.stdin is not None and self._proc.stdout is not None
+                write_message(self._proc.stdin, request)
+                return read_message(self._proc.stdout)
+            except (OSError, EOFError, ValueError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
+                self._broken = True
+                raise HelperGone(f"the helper stopped answering: {type(exc).__name__}: {exc}") from exc
+
+
+def start(name: str, module: str) -> None:
+    """Start the helper ``name`` running ``module.serve()`` in this interpreter with this ``sys.path``
+    (once per process; nothing when ``PROXX_HELPERS=0`` or it cannot start)."""
+    if name in _helpers or os.environ.get("PROXX_HELPERS", "1") in ("0", ""):
+        return
+    code = f"import sys; sys.path[:0] = {sys.path!r}; from {module} import serve; serve()"
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+            start_new_session=False,
+        )
+    except OSError:
+        return
+    _helpers[name] = Helper(proc)
+
+
+def helper(name: str) -> Helper | None:
+    """The running helper ``name``, if this process started one."""
+    return _helpers.get(name)
+
+
+def write_message(stream: BinaryIO, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(data)) + data)
+    stream.flush()
+
+
+def read_message(stream: BinaryIO) -> Any:
+    """The next message, or EOFError when the other end closed."""
+    head = _read_exactly(stream, _LENGTH.size)
+    (size,) = _LENGTH.unpack(head)
+    if size > MAX_MESSAGE_BYTES:
+        raise ValueError(f"a helper message of {size} bytes")
+    return pickle.loads(_read_exactly(stream, size))
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            raise EOFError("the other end closed the pipe")
+        data += chunk
+    return data
+
+
+def serve_forever(answer: Any) -> None:
+    """The helper's side: answer each request on stdin until it closes. Ctrl-C goes to the command,
+    whose exit closes stdin; the helper never prints a traceback for it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing the answering code prints may corrupt the protocol
+    while True:
+        try:
+            request = read_message(stdin)
+        except (EOFError, OSError, ValueError):
+            os._exit(0)
+        try:
+            write_message(stdout, answer(request))
+        except OSError:
+            os._exit(0)
