@@ -164,17 +164,15 @@ class _Refused(Exception):
 
 def _submitted_document(args) -> dict:
     """The JobSpec to queue: a job file, or one built from media folders and cards (``--profile`` /
-    ``--preset``, as ``proxx run``). Folder sources are expanded here, once, so every worker gets the
-    same list of files (a worker never lists a folder itself)."""
-    from proxx_cli import frontdoor
-    from proxx_core import JobFileError, Problem, ProxxError, SpecInvalid, expand_document, read_document
+    ``--preset``, as ``proxx run``, through the CLI's front door the hook was given: ``args.inputs_of``).
+    Folder sources are expanded here, once, so every worker gets the same list of files (a worker never
+    lists a folder itself)."""
+    from proxx_core import JobFileError, Problem, SpecInvalid, expand_document, read_document
 
-    if frontdoor.building(args):
+    front = args.inputs_of
+    if front is not None and front.building(args):
         args.job = "job"
-        try:
-            document, problems, _ = frontdoor.build_job(args, _err)
-        except frontdoor.UsageError as exc:
-            raise ProxxError(str(exc)) from None
+        document, problems, _ = front.build_job(args, _err)  # a usage problem raises ProxxError
         if problems:
             raise _Refused([Problem(path="/sources", message=f"{where}: {message}") for where, message in problems])
     else:
@@ -385,8 +383,9 @@ def _positive_seconds(text: str) -> float:
 
 
 @hookimpl
-def proxx_register_commands(add) -> None:
-    """The fleet subcommands, through the CLI's ``add(name, help, func)``."""
+def proxx_register_commands(add, inputs) -> None:
+    """The fleet subcommands, through the CLI's ``add(name, help, func)``; ``inputs`` (the CLI's front
+    door, :class:`proxx_core.kit.JobInputs`) gives `submit` the inputs of `proxx run`."""
     positive, positive_float = _positive, _positive_seconds
 
     def broker(p):
@@ -423,9 +422,11 @@ def proxx_register_commands(add) -> None:
             "submit", "Validate a JobSpec here and queue one task per clip on the fleet; prints the job id.", cmd_submit
         )
     )
-    from proxx_cli.frontdoor import add_source_options  # the same inputs as proxx run (cards, presets)
-
-    add_source_options(p)
+    if inputs is not None:  # the same inputs as proxx run (cards, presets)
+        inputs.add_source_options(p)
+    else:  # a caller without the CLI's front door: one JobSpec file
+        p.add_argument("inputs", nargs=1, metavar="JOB", help="the JobSpec file")
+    p.set_defaults(inputs_of=inputs)
     p = broker(add("status", "Show a fleet job's clips per state and node (JSON on stdout).", cmd_status))
     p.add_argument("job_id")
     p = broker(add("wait", "Wait for a fleet job and print its result JSON (exit codes as `proxx run`).", cmd_wait))
