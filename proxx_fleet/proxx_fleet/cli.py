@@ -100,6 +100,7 @@ def cmd_submit(args) -> int:
 
     from .store import Store
     from .submit import capacity_problems, enqueue, plan_submission, policy_warnings, unfinished
+    from .units import clip_label
 
     if not _broker(args):
         return 1
@@ -137,13 +138,14 @@ def cmd_submit(args) -> int:
     for q in sub.queues:
         if q is not None:
             by_queue[q] = by_queue.get(q, 0) + 1
-    for index, problem in sub.refused:
+    for number, problem in sub.refused:
         _err(
-            f"proxx submit: {args.job}: refused clip {index}: {problem.path}: {problem.message} "
+            f"proxx submit: {args.job}: refused {clip_label(document, number)}: {problem.path}: {problem.message} "
             f"(unsupported_sources: fail_clip; reported FAILED, the others run)"
         )
+    together = f" as {len(sub.tasks)} task(s)" if len(sub.tasks) != sub.queued else ""  # renditions from one decode
     _err(
-        f"proxx submit: job {sub.job_id}: {sub.queued} clip(s) queued ("
+        f"proxx submit: job {sub.job_id}: {sub.queued} clip(s) queued{together} ("
         + ", ".join(f"{n} on {q}" for q, n in sorted(by_queue.items()))
         + ")"
         + (f", {len(sub.refused)} refused" if sub.refused else "")
@@ -232,16 +234,16 @@ def cmd_wait(args) -> int:
     store = Store(args.broker)
     started = time.monotonic()
     shown = [""]  # the last progress line written
-    told: set[int] = set()  # the lost clips already announced
+    told: set[tuple[int, str | None]] = set()  # the lost clips (index, rendition) already announced
     tty = sys.stderr.isatty()
 
     def on_poll(job, clips) -> None:
         """Every lost worker is announced once, as soon as the fleet has recorded it; a terminal
         also sees the job move (a pipe or log file gets no progress line)."""
         for entry in status_doc(args.job_id, job, clips)["lost_workers"]:
-            new = [c for c in entry["clips"] if c["index"] not in told]
+            new = [c for c in entry["clips"] if (c["index"], c.get("rendition")) not in told]
             if new:
-                told.update(c["index"] for c in new)
+                told.update((c["index"], c.get("rendition")) for c in new)
                 line = lost_lines(args.job_id, [{**entry, "clips": new}])[0]
                 sys.stderr.write(("\r\x1b[2K" if shown[0] else "") + f"proxx wait: {line}\n")
                 shown[0] = ""
@@ -271,8 +273,9 @@ def cmd_wait(args) -> int:
         return 4
     for clip in result["clips"]:
         if clip["failure"]:
+            rendition = f" rendition {clip['rendition']!r}" if clip.get("rendition") else ""
             _err(
-                f"proxx: clip {clip['index']} ({clip['source']['path']}): {clip['failure']['category']}: "
+                f"proxx: clip {clip['index']}{rendition} ({clip['source']['path']}): {clip['failure']['category']}: "
                 f"{clip['failure']['message']}"
             )
     for deliverable in result.get("deliverables") or ():
@@ -302,6 +305,7 @@ def _result_rows(result: dict) -> list[dict]:
     return [
         {
             "index": c["index"],
+            "rendition": c.get("rendition"),
             "source": (c.get("node") or {}).get("submitted", {}).get("source") or c["source"]["path"],
             "lost": lost_of(c),
         }
