@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from fleethelp import STRICT_WORKER
 from hypothesis import given
 from hypothesis import strategies as st
+from test_end_of_job import SIDECARS, SINKS, finished_calls
 from test_fleet import counting_ffmpeg, runs, status, submit, wait_for_state
 
 pytest.importorskip("celery", reason="proxx-fleet's dependencies (celery[redis]) are not installed")
@@ -65,20 +67,25 @@ def sources(media):
 def test_two_renditions_of_two_sources_on_two_workers_match_proxx_run(
     workers, fleet, proxx, sources, tmp_path, write_job
 ):
-    """The same spec by `proxx run` and by a two-worker fleet: every file identical (OP-Atom included),
-    one result per source and rendition, a source's renditions made by one run on one node."""
+    """The same spec by `proxx run` and by a two-worker fleet: every file identical (OP-Atom files and
+    the sidecars of the end of job included), one result per source and rendition, a source's
+    renditions made by one run on one node, proxx_job_finished called once."""
     wrapper, counter = counting_ffmpeg(tmp_path, sleep=1.0)
-    env = {"PROXX_FFMPEG": str(wrapper)}
-    local = folder(tmp_path, "local")
-    r = proxx("run", write_job(dailies(sources, local, job_id="dailies-1")), env_extra=env)
+    env = {"PROXX_FFMPEG": str(wrapper), "PROXX_LOAD_PLUGINS": SINKS}
+    out = folder(tmp_path, "out")
+    job = write_job({**dailies(sources, out, job_id="dailies-1"), "deliverables": list(SIDECARS)})
+    r = proxx("run", job, env_extra=env)
     assert r.returncode == 0, r.stderr
-    local_runs = runs(counter)
+    by_run, local_runs = tree(out), runs(counter)
+    assert {f"dailies-1.{ext}" for ext in SIDECARS} <= set(by_run)
+    shutil.rmtree(out)
+    (out / "review").mkdir(parents=True)
     counter.unlink()
 
+    calls = tmp_path / "finished.jsonl"
     for name in ("node-a", "node-b"):
-        workers.start(name, env=env)
-    fleet_out = folder(tmp_path, "fleet")
-    res = fleet("submit", write_job(dailies(sources, fleet_out, job_id="dailies-1")))
+        workers.start(name, plugins=SINKS, env={"PROXX_FFMPEG": str(wrapper)}, record_finished=calls)
+    res = fleet("submit", job)
     assert res.returncode == 0, res.stderr
     assert "4 clip(s) queued as 2 task(s)" in res.stderr
     job_id = res.stdout.strip()
@@ -92,15 +99,16 @@ def test_two_renditions_of_two_sources_on_two_workers_match_proxx_run(
         (2, "avid", "COMPLETED"),
         (2, "review", "COMPLETED"),
     ]
-    assert tree(fleet_out) == tree(local), "the fleet's files are not proxx run's"
-    assert len([p for p in tree(fleet_out) if p.endswith(".mxf")]) == 4  # V1 and A1 of each source
+    assert tree(out) == by_run, "the fleet's files are not proxx run's"
+    assert len([p for p in by_run if p.endswith(".mxf")]) == 4  # V1 and A1 of each source
     assert runs(counter) == local_runs, "the fleet ran FFmpeg more often than proxx run: a second decode"
     for avid, review in (result["clips"][:2], result["clips"][2:]):
         assert avid["commands"] == review["commands"], "both record the one run that made them"
         assert avid["node"]["name"] == review["node"]["name"]
     assert {c["node"]["name"] for c in result["clips"]} == {"node-a", "node-b"}  # a source each
-    local_result = r.json()
-    assert [c["output"]["sha256"] for c in result["clips"]] == [c["output"]["sha256"] for c in local_result["clips"]]
+    assert [c["output"]["sha256"] for c in result["clips"]] == [c["output"]["sha256"] for c in r.json()["clips"]]
+    assert [(d["name"], d["error"]) for d in result["deliverables"]] == [(ext, None) for ext in SIDECARS]
+    assert [(c["job_id"], c["status"], c["clips"]) for c in finished_calls(calls)] == [("dailies-1", "COMPLETED", 4)]
     doc = status(fleet, job_id)
     assert doc["counts"] == {"done": 4}
     assert [(row["index"], row["rendition"]) for row in doc["clips"]] == [
