@@ -196,15 +196,15 @@ def render(node: Node, payload: dict) -> str:
     numbers = [int(n) for n in payload.get("slots") or (payload["index"],)]
     if not node.store.claim_task(job_id, numbers, node.name, node.clip_ttl, now_rfc3339()):
         return "already claimed"  # started elsewhere, finished, or cancelled: never a second run
-    first = slot(document, numbers[0])
-    node.log.event(
-        "claimed",
-        job_id=job_id,
-        index=first.index,
-        engine=engine,
-        source=source_of(document, numbers[0]),
-        renditions=",".join(str(slot(document, n).rendition) for n in numbers) if first.rendition else None,
-    )
+    for n in numbers:  # one line per clip (each rendition its own), as every other clip event
+        node.log.event(
+            "claimed",
+            job_id=job_id,
+            index=slot(document, n).index,
+            rendition=slot(document, n).rendition,
+            engine=engine,
+            source=source_of(document, n),
+        )
     cancel = threading.Event()
     with node.lock:
         for n in numbers:
