@@ -12,12 +12,15 @@ import shutil
 import signal
 from pathlib import Path
 
+import jsonschema
 import pytest
 from fleethelp import STRICT_WORKER
 from hypothesis import given
 from hypothesis import strategies as st
 from test_end_of_job import SIDECARS, SINKS, finished_calls
 from test_fleet import counting_ffmpeg, runs, status, submit, wait_for_state
+
+from proxx_core.pipeline.serialization import load_schema
 
 pytest.importorskip("celery", reason="proxx-fleet's dependencies (celery[redis]) are not installed")
 
@@ -92,7 +95,7 @@ def test_two_renditions_of_two_sources_on_two_workers_match_proxx_run(
     res = fleet("wait", job_id, "--timeout", "150")
     assert res.returncode == 0, res.stderr + workers.log("node-a") + workers.log("node-b")
     result = res.json()
-
+    jsonschema.validate(result, load_schema("result-1.0.json"))
     assert [(c["index"], c["rendition"], c["status"]) for c in result["clips"]] == [
         (1, "avid", "COMPLETED"),
         (1, "review", "COMPLETED"),
@@ -128,6 +131,7 @@ def test_a_rendition_failing_verification_leaves_the_other_published(workers, fl
     res = fleet("wait", job_id, "--timeout", "120")
     assert res.returncode == 3, res.stderr + workers.log("strict")
     result = res.json()
+    jsonschema.validate(result, load_schema("result-1.0.json"))
     assert result["status"] == "PARTIAL"
     avid, review = result["clips"]
     assert (avid["rendition"], avid["status"]) == ("avid", "COMPLETED")
