@@ -105,6 +105,26 @@ def test_a_command_takes_the_inputs_of_proxx_run_through_the_hook(monkeypatch, t
     assert "usage: to make proxies of media files, folders or cards, give --profile" in capsys.readouterr().out
 
 
+def test_the_fleet_registers_without_a_front_door():
+    """A caller with no front door (``inputs`` None): `submit` takes one JobSpec file."""
+    import argparse
+
+    pytest.importorskip("proxx_fleet")
+    from proxx_fleet import cli
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+
+    def add(name, help_, func, **kw):
+        p = sub.add_parser(name, help=help_, **kw)
+        p.set_defaults(func=func)
+        return p
+
+    cli.proxx_register_commands(add, None)
+    args = parser.parse_args(["submit", "job.json"])
+    assert args.inputs == ["job.json"] and args.inputs_of is None
+
+
 def test_broken_command_plugin_loses_only_its_command(monkeypatch, tmp_path, capsys):
     _module(monkeypatch, tmp_path, "hello_plugin", HOOKED)
     _with_entry_points(monkeypatch, _ep("broken", "no_such_module_here"), _ep("hello", "hello_plugin"))
