@@ -423,7 +423,10 @@ def proxx_register_commands(add, inputs) -> None:
     )
     p = broker(
         add(
-            "submit", "Validate a JobSpec here and queue one task per clip on the fleet; prints the job id.", cmd_submit
+            "submit",
+            "Validate a JobSpec here and queue one task per clip (a source's renditions made together: one) on the "
+            "fleet; prints the job id.",
+            cmd_submit,
         )
     )
     if inputs is not None:  # the same inputs as proxx run (cards, presets)
