@@ -114,6 +114,21 @@ def build_job(args: argparse.Namespace, err) -> tuple[dict[str, Any] | None, lis
     return build_document(expansion.sources, preset=preset, options=options), problems, expansion
 
 
+def job_inputs():
+    """This front door for plugin commands (the ``inputs`` of ``proxx_register_commands``): `proxx submit`
+    takes the inputs of `proxx run` without importing the CLI. A usage problem is a ProxxError there."""
+    from proxx_core.contract.commands import JobInputs
+    from proxx_core.contract.errors import ProxxError
+
+    def build(args: argparse.Namespace, err) -> tuple[dict[str, Any] | None, list[tuple[str, str]], Any]:
+        try:
+            return build_job(args, err)
+        except UsageError as exc:
+            raise ProxxError(str(exc)) from None
+
+    return JobInputs(add_source_options=add_source_options, building=building, build_job=build)
+
+
 def report_expansion(expansion, err) -> None:
     """On stderr: the cards found, how many clips, what was skipped (grouped by reason), spans."""
     for card in expansion.cards:

@@ -598,13 +598,15 @@ def _add_plugin_commands(add, only: str | None) -> None:
     imports them. A built-in name cannot be taken, and a broken plugin only loses its commands."""
     from proxx_core.support.plugins import register_commands
 
+    from .frontdoor import job_inputs  # `proxx submit` takes the inputs of `proxx run` through the hook
+
     def add_plugin_command(name, help_, func, **kw):
         if name in COMMAND_NAMES:
             _err(f"proxx: a plugin tried to add the built-in command {name!r}; ignored (update or uninstall it)")
             return _NotBuilt()
         return add(name, help_, func, **kw)
 
-    for message in register_commands(add_plugin_command, command=only, skip=COMMAND_NAMES):
+    for message in register_commands(add_plugin_command, command=only, skip=COMMAND_NAMES, inputs=job_inputs()):
         _err(f"proxx: {message}")
 
 

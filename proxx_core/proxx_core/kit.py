@@ -39,6 +39,8 @@ For plugins other than engines (imported on first use, so an engine's import sta
   :class:`WriteGate` (the job's write gate, ``DeliveryJob.gate``), :func:`proxy_folder` (where
   ``layout: proxy_subfolder`` puts a source's proxies)
 - node configuration: :func:`load_node_config` (``PROXX_NODE_CONFIG``, as watch folders and fleets read it)
+- commands (``proxx_register_commands``): :class:`JobInputs`, the ``inputs`` argument: the CLI's front
+  door, so a command takes the inputs of ``proxx run`` (job file, media folders, cards, presets)
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from .support.workers import H264_THREADS, intra_threads
 
 if TYPE_CHECKING:
     from .contract.burnin import timecode_base
+    from .contract.commands import JobInputs
     from .contract.sinks import Deliverable, DeliverableSink, DeliveryJob
     from .features.burnin import frames_to_timecode, timecode_to_frames
     from .features.deliverables import sha256_of, write_sidecar
@@ -83,6 +86,7 @@ _LAZY.update(dict.fromkeys(("sha256_of", "write_sidecar"), "features.deliverable
 _LAZY.update({"proxy_folder": "features.layouts"})
 _LAZY.update({"load_node_config": "pipeline.pathmap"})
 _LAZY.update({"WriteGate": "io.writegate"})
+_LAZY.update({"JobInputs": "contract.commands"})
 
 
 def __getattr__(name: str) -> Any:
@@ -102,6 +106,7 @@ __all__ = [
     "Deliverable",
     "DeliverableSink",
     "DeliveryJob",
+    "JobInputs",
     "LookFileError",
     "NotAFile",
     "ProxxError",

@@ -118,6 +118,8 @@ class FleetReader:
         self, job_id: str, job: dict[str, Any], rows: list[dict[str, Any]], now: float
     ) -> tuple[Job, list[Slot], Counter[str]]:
         sources = job["document"].get("sources") or []
+        renditions = job["document"].get("renditions")
+        per_source = len(renditions) if isinstance(renditions, list) and renditions else 1  # proxx_fleet/units.py
         counts: Counter[str] = Counter()
         slots, failures = [], []
         for i, row in enumerate(rows, start=1):
@@ -132,7 +134,7 @@ class FleetReader:
                         node=str(row.get("node")),
                         job=job_id,
                         index=i,
-                        file=Path(str(sources[i - 1] if i <= len(sources) else "")).name,
+                        file=Path(str(sources[(i - 1) // per_source] if i <= len(sources) * per_source else "")).name,
                         percent=_number(progress.get("percent")),
                         speed=_number(progress.get("speed")),
                         fps=_number(progress.get("fps")),

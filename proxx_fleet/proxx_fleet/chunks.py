@@ -43,6 +43,7 @@ from proxx_core import (
 )
 
 from .settings import PRIORITIES
+from .units import slot
 
 if TYPE_CHECKING:
     from .worker import Node
@@ -298,11 +299,13 @@ def _plan_and_run(
         raise ClipFailure(
             f"{label}: refused by node {node.name}'s [allow] policy: " + "; ".join(refused), category="validation"
         )
-    checked = check_document(mapped, node.engines, only=index)
-    if checked.job is None or not checked.job.clips:
+    number = slot(payload["document"], index)  # the fleet's clip number: a source, or a source's rendition
+    checked = check_document(mapped, node.engines, only=number.index)
+    clips = [c for c in checked.job.clips if c.rendition == number.rendition] if checked.job is not None else []
+    if not clips:
         why = "; ".join(p.message for p in checked.problems) or "refused at validation"
         raise ClipFailure(f"{label}: node {node.name} cannot plan this clip: {why}", category="validation")
-    clip = checked.job.clips[0]
+    clip = clips[0]
     engine = node.engines.get(clip.plan.engine)
     if engine is None or clip.plan.engine != payload["engine"] or not hasattr(engine, "plan_chunk"):
         raise ClipFailure(

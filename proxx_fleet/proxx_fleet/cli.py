@@ -100,6 +100,7 @@ def cmd_submit(args) -> int:
 
     from .store import Store
     from .submit import capacity_problems, enqueue, plan_submission, policy_warnings, unfinished
+    from .units import clip_label
 
     if not _broker(args):
         return 1
@@ -137,13 +138,14 @@ def cmd_submit(args) -> int:
     for q in sub.queues:
         if q is not None:
             by_queue[q] = by_queue.get(q, 0) + 1
-    for index, problem in sub.refused:
+    for number, problem in sub.refused:
         _err(
-            f"proxx submit: {args.job}: refused clip {index}: {problem.path}: {problem.message} "
+            f"proxx submit: {args.job}: refused {clip_label(document, number)}: {problem.path}: {problem.message} "
             f"(unsupported_sources: fail_clip; reported FAILED, the others run)"
         )
+    together = f" as {len(sub.tasks)} task(s)" if len(sub.tasks) != sub.queued else ""  # renditions from one decode
     _err(
-        f"proxx submit: job {sub.job_id}: {sub.queued} clip(s) queued ("
+        f"proxx submit: job {sub.job_id}: {sub.queued} clip(s) queued{together} ("
         + ", ".join(f"{n} on {q}" for q, n in sorted(by_queue.items()))
         + ")"
         + (f", {len(sub.refused)} refused" if sub.refused else "")
@@ -164,17 +166,15 @@ class _Refused(Exception):
 
 def _submitted_document(args) -> dict:
     """The JobSpec to queue: a job file, or one built from media folders and cards (``--profile`` /
-    ``--preset``, as ``proxx run``). Folder sources are expanded here, once, so every worker gets the
-    same list of files (a worker never lists a folder itself)."""
-    from proxx_cli import frontdoor
-    from proxx_core import JobFileError, Problem, ProxxError, SpecInvalid, expand_document, read_document
+    ``--preset``, as ``proxx run``, through the CLI's front door the hook was given: ``args.inputs_of``).
+    Folder sources are expanded here, once, so every worker gets the same list of files (a worker never
+    lists a folder itself)."""
+    from proxx_core import JobFileError, Problem, SpecInvalid, expand_document, read_document
 
-    if frontdoor.building(args):
+    front = args.inputs_of
+    if front is not None and front.building(args):
         args.job = "job"
-        try:
-            document, problems, _ = frontdoor.build_job(args, _err)
-        except frontdoor.UsageError as exc:
-            raise ProxxError(str(exc)) from None
+        document, problems, _ = front.build_job(args, _err)  # a usage problem raises ProxxError
         if problems:
             raise _Refused([Problem(path="/sources", message=f"{where}: {message}") for where, message in problems])
     else:
@@ -234,16 +234,16 @@ def cmd_wait(args) -> int:
     store = Store(args.broker)
     started = time.monotonic()
     shown = [""]  # the last progress line written
-    told: set[int] = set()  # the lost clips already announced
+    told: set[tuple[int, str | None]] = set()  # the lost clips (index, rendition) already announced
     tty = sys.stderr.isatty()
 
     def on_poll(job, clips) -> None:
         """Every lost worker is announced once, as soon as the fleet has recorded it; a terminal
         also sees the job move (a pipe or log file gets no progress line)."""
         for entry in status_doc(args.job_id, job, clips)["lost_workers"]:
-            new = [c for c in entry["clips"] if c["index"] not in told]
+            new = [c for c in entry["clips"] if (c["index"], c.get("rendition")) not in told]
             if new:
-                told.update(c["index"] for c in new)
+                told.update((c["index"], c.get("rendition")) for c in new)
                 line = lost_lines(args.job_id, [{**entry, "clips": new}])[0]
                 sys.stderr.write(("\r\x1b[2K" if shown[0] else "") + f"proxx wait: {line}\n")
                 shown[0] = ""
@@ -273,8 +273,9 @@ def cmd_wait(args) -> int:
         return 4
     for clip in result["clips"]:
         if clip["failure"]:
+            rendition = f" rendition {clip['rendition']!r}" if clip.get("rendition") else ""
             _err(
-                f"proxx: clip {clip['index']} ({clip['source']['path']}): {clip['failure']['category']}: "
+                f"proxx: clip {clip['index']}{rendition} ({clip['source']['path']}): {clip['failure']['category']}: "
                 f"{clip['failure']['message']}"
             )
     for deliverable in result.get("deliverables") or ():
@@ -304,6 +305,7 @@ def _result_rows(result: dict) -> list[dict]:
     return [
         {
             "index": c["index"],
+            "rendition": c.get("rendition"),
             "source": (c.get("node") or {}).get("submitted", {}).get("source") or c["source"]["path"],
             "lost": lost_of(c),
         }
@@ -385,8 +387,9 @@ def _positive_seconds(text: str) -> float:
 
 
 @hookimpl
-def proxx_register_commands(add) -> None:
-    """The fleet subcommands, through the CLI's ``add(name, help, func)``."""
+def proxx_register_commands(add, inputs) -> None:
+    """The fleet subcommands, through the CLI's ``add(name, help, func)``; ``inputs`` (the CLI's front
+    door, :class:`proxx_core.kit.JobInputs`) gives `submit` the inputs of `proxx run`."""
     positive, positive_float = _positive, _positive_seconds
 
     def broker(p):
@@ -420,12 +423,17 @@ def proxx_register_commands(add) -> None:
     )
     p = broker(
         add(
-            "submit", "Validate a JobSpec here and queue one task per clip on the fleet; prints the job id.", cmd_submit
+            "submit",
+            "Validate a JobSpec here and queue one task per clip (a source's renditions made together: one) on the "
+            "fleet; prints the job id.",
+            cmd_submit,
         )
     )
-    from proxx_cli.frontdoor import add_source_options  # the same inputs as proxx run (cards, presets)
-
-    add_source_options(p)
+    if inputs is not None:  # the same inputs as proxx run (cards, presets)
+        inputs.add_source_options(p)
+    else:  # a caller without the CLI's front door: one JobSpec file
+        p.add_argument("inputs", nargs=1, metavar="JOB", help="the JobSpec file")
+    p.set_defaults(inputs_of=inputs)
     p = broker(add("status", "Show a fleet job's clips per state and node (JSON on stdout).", cmd_status))
     p.add_argument("job_id")
     p = broker(add("wait", "Wait for a fleet job and print its result JSON (exit codes as `proxx run`).", cmd_wait))

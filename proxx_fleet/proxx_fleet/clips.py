@@ -1,4 +1,6 @@
-"""Clip results for what happens outside the runner: refused on a node, cancelled, worker lost."""
+"""Clip results for what happens outside the runner: refused on a node, cancelled, worker lost.
+
+``index`` here is the fleet's clip number (units.py): a source, or a source's rendition."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ from typing import Any
 
 from proxx_core import FAILED, ClipResult, Failure, SourceRecord, now_rfc3339, to_data
 
+from .units import slot, source_of
+
 
 def node_record(name: str | None, document: dict, index: int, mapped: dict | None = None) -> dict[str, Any]:
     """``node`` of a clip result: who ran it, and its paths as submitted and as that node saw them."""
-    submitted = {"source": document["sources"][index - 1], "output_dir": document.get("output_dir")}
+    submitted = {"source": source_of(document, index), "output_dir": document.get("output_dir")}
     return {"name": name, "submitted": submitted, "mapped": mapped}
 
 
@@ -18,11 +22,12 @@ def failed_clip(
 ) -> dict[str, Any]:
     now = now_rfc3339()
     source = (node.get("mapped") or node["submitted"])["source"]
+    clip = slot(document, index)
     result = ClipResult(
-        index=index,
+        index=clip.index,
         source=SourceRecord(path=source, size=None),
         engine=engine,
-        profile=document["proxy_profile"],
+        profile=clip.profile,
         output=None,
         commands=(),
         status=FAILED,
@@ -30,6 +35,7 @@ def failed_clip(
         timing={"started_at": now, "finished_at": now, "seconds": 0.0},
         route=None,
         node=node,
+        rendition=clip.rendition,
     )
     return to_data(result)
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from proxx_core import NodeConfig, PathMap, PreparedClip
 
+from .units import renditions_of, slot, source_of
+
 Check = tuple[str, str]  # (kind, path on this node)
 
 
@@ -45,13 +47,18 @@ def admits_lexically(path: str, roots: Sequence[str]) -> bool:
 
 
 def clip_reads_and_writes(document: Mapping[str, Any], index: int) -> list[Check]:
-    """What the clip at ``index`` (1-based) reads and where it writes, as the JobSpec names them."""
-    checks: list[Check] = [("sources", document["sources"][index - 1])]
+    """What clip ``index`` (the fleet's 1-based clip number, units.py) reads and where it writes, as
+    the JobSpec names them (a rendition: its own ``output_dir`` too)."""
+    checks: list[Check] = [("sources", source_of(document, index))]
     look = document.get("look")
     if isinstance(look, dict):
         checks += [("looks", look[k]) for k in ("lut", "cdl") if isinstance(look.get(k), str)]
     if isinstance(document.get("output_dir"), str):
         checks.append(("outputs", document["output_dir"]))
+    rendition = slot(document, index).rendition
+    for own in renditions_of(document):
+        if own.get("name") == rendition and isinstance(own.get("output_dir"), str):
+            checks.append(("outputs", own["output_dir"]))
     return checks
 
 

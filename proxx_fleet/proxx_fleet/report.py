@@ -9,6 +9,7 @@ from typing import Any
 
 from .clips import failed_clip, lost_of, lost_payload, node_record
 from .store import FINAL, Store
+from .units import slot, source_of
 
 
 def refresh(store: Store, job_id: str, by: str | None = None) -> tuple[dict, list[dict]] | None:
@@ -36,10 +37,12 @@ def status_doc(job_id: str, job: dict, clips: list[dict]) -> dict[str, Any]:
         result = json.loads(clip["result"])["clip"] if clip.get("result") else None
         progress = json.loads(clip["progress"]) if clip.get("progress") and state == "running" else {}
         unsampled = 0.0 if state == "queued" else None
+        clip_slot = slot(job["document"], i)
         rows.append(
             {
-                "index": i,
-                "source": job["document"]["sources"][i - 1],
+                "index": clip_slot.index,
+                "rendition": clip_slot.rendition,
+                "source": source_of(job["document"], i),
                 "engine": job["engines"][i - 1],
                 "queue": job["queues"][i - 1],
                 "state": state,
@@ -64,7 +67,8 @@ def status_doc(job_id: str, job: dict, clips: list[dict]) -> dict[str, Any]:
 
 def lost_workers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry per worker the job lost clips with, in the order first recorded: its name, when the
-    fleet recorded the first loss, who recorded it, and the clips (index and source) lost with it."""
+    fleet recorded the first loss, who recorded it, and the clips (index, source and, JobSpec 1.2, the
+    rendition) lost with it."""
     found: dict[str | None, dict[str, Any]] = {}
     for row in sorted((r for r in rows if r.get("lost")), key=lambda r: (r["lost"]["at"] or "", r["index"])):
         lost = row["lost"]
@@ -72,7 +76,10 @@ def lost_workers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             lost["worker"],
             {"worker": lost["worker"], "at": lost["at"], "recorded_by": lost["recorded_by"], "clips": []},
         )
-        entry["clips"].append({"index": row["index"], "source": row["source"]})
+        lost_clip = {"index": row["index"], "source": row["source"]}
+        if row.get("rendition"):  # JobSpec 1.2: which rendition of the source
+            lost_clip["rendition"] = row["rendition"]
+        entry["clips"].append(lost_clip)
     return list(found.values())
 
 
@@ -80,7 +87,7 @@ def lost_lines(job_id: str, lost: list[dict[str, Any]]) -> list[str]:
     """What a person reads about each lost worker: who, when, which clips, what to do."""
     lines = []
     for entry in lost:
-        clips = ", ".join(f"clip {c['index']} ({c['source']})" for c in entry["clips"])
+        clips = ", ".join(f"clip {c['index']}{_rendition(c)} ({c['source']})" for c in entry["clips"])
         by = f" by {entry['recorded_by']}" if entry["recorded_by"] else ""
         lines.append(
             f"job {job_id}: worker {entry['worker'] or 'unknown'} was lost (recorded at {entry['at']}{by}) "
@@ -88,6 +95,10 @@ def lost_lines(job_id: str, lost: list[dict[str, Any]]) -> list[str]:
             f"outputs (.<name>.proxx-partial) and submit again with a new job_id"
         )
     return lines
+
+
+def _rendition(clip: dict[str, Any]) -> str:
+    return f" rendition {clip['rendition']!r}" if clip.get("rendition") else ""
 
 
 def job_progress(rows: list[dict[str, Any]]) -> dict[str, Any]:

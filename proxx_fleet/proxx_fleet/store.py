@@ -8,8 +8,9 @@ marked lost or cancelled can never be overwritten by a late worker.
 Keys (prefix ``proxx:v1:``)::
 
     job:<id>          hash  document, engines (per clip), queues, submitted_at, submitter, count
+                            (a clip is an entry of the result: a source, or a source's rendition, units.py)
     clip:<id>:<i>     hash  state (queued|running|done|lost|cancelled), node, started_at, progress, result
-    claim:<id>:<i>    str   the node that claimed the clip, or "cancelled"   (SET NX: exactly once)
+    claim:<id>:<i>    str   the node that claimed the clip, or "cancelled"   (exactly once; a task's clips together)
     hb:<id>:<i>       str   the running node, expires after MISSED_BEATS heartbeats
     cancel:<id>       str   set by `proxx cancel`; running clips are interrupted at the next beat
     worker:<node>     str   JSON registry record, expires after MISSED_BEATS heartbeats
@@ -29,11 +30,19 @@ from typing import Any
 PREFIX = "proxx:v1:"
 FINAL = ("done", "lost", "cancelled")
 
+# every clip of a task (a source's renditions made by one run) or none: KEYS claim, clip, hb per clip,
+# then the running set; ARGV node, ttl, started_at, then each clip's member of the running set
 _CLAIM = """
-if not redis.call('set', KEYS[1], ARGV[1], 'NX') then return 0 end
-redis.call('hset', KEYS[2], 'state', 'running', 'node', ARGV[1], 'started_at', ARGV[3])
-redis.call('set', KEYS[3], ARGV[1], 'PX', ARGV[2])
-redis.call('sadd', KEYS[4], ARGV[4])
+local n = (#KEYS - 1) / 3
+for i = 0, n - 1 do
+  if redis.call('exists', KEYS[3 * i + 1]) == 1 then return 0 end
+end
+for i = 0, n - 1 do
+  redis.call('set', KEYS[3 * i + 1], ARGV[1])
+  redis.call('hset', KEYS[3 * i + 2], 'state', 'running', 'node', ARGV[1], 'started_at', ARGV[3])
+  redis.call('set', KEYS[3 * i + 3], ARGV[1], 'PX', ARGV[2])
+  redis.call('sadd', KEYS[#KEYS], ARGV[4 + i])
+end
 return 1
 """
 _FINISH = """
@@ -157,13 +166,14 @@ class Store:
         return json.dumps([job_id, index], ensure_ascii=False)
 
     def claim(self, job_id: str, index: int, node: str, ttl: float, started_at: str) -> bool:
-        keys = [
-            self.k("claim", job_id, index),
-            self.k("clip", job_id, index),
-            self.k("hb", job_id, index),
-            self.k("running"),
-        ]
-        return bool(self._claim(keys=keys, args=[node, int(ttl * 1000), started_at, self.member(job_id, index)]))
+        return self.claim_task(job_id, [index], node, ttl, started_at)
+
+    def claim_task(self, job_id: str, indices: list[int], node: str, ttl: float, started_at: str) -> bool:
+        """Claim every clip of a task at once (a source's renditions made by one run), or none: true for
+        exactly one node, and never once one of them was claimed or cancelled."""
+        keys = [self.k(kind, job_id, i) for i in indices for kind in ("claim", "clip", "hb")]
+        members = [self.member(job_id, i) for i in indices]
+        return bool(self._claim(keys=[*keys, self.k("running")], args=[node, int(ttl * 1000), started_at, *members]))
 
     def clip_node(self, job_id: str, index: int) -> str | None:
         """The node that claimed the clip (None before a claim)."""

@@ -1,16 +1,20 @@
 """`proxx submit`: validate locally, pick each clip's queue, refuse up front when no live worker can
-take a clip, then enqueue one task per clip. Under ``"unsupported_sources": "fail_clip"`` a clip no
-engine can make is recorded FAILED at submission (as `proxx run` reports it) and the rest are queued."""
+take a clip, then enqueue one task per work unit: a clip, or (JobSpec 1.2 ``renditions``) a source's
+renditions routed to one engine that makes them in one run, so a node decodes each source once, as
+`proxx run` does (units.py). Under ``"unsupported_sources": "fail_clip"`` a clip no engine can make is
+recorded FAILED at submission (as `proxx run` reports it) and the rest are queued."""
 
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import attrs
 
 from proxx_core import (
     PROFILES,
     Category,
+    Engine,
     EngineSet,
     NoRoute,
     Problem,
@@ -24,6 +28,7 @@ from proxx_core import (
 from .app import TASK_NAME, make_app
 from .settings import PRIORITIES, queue_for
 from .store import FINAL, Store
+from .units import slot, slots, source_of, tasks
 
 #: why the submitting machine needs the fleet's engines too (routing runs here first)
 FLEET_HINT = (
@@ -39,8 +44,10 @@ class Submission:
     engines: tuple[str | None, ...] = ()
     queues: tuple[str | None, ...] = ()
     problems: tuple[Problem, ...] = ()
-    #: (1-based index, why) of the clips refused under ``"unsupported_sources": "fail_clip"``
+    #: (clip number, why) of the clips refused under ``"unsupported_sources": "fail_clip"``
     refused: tuple[tuple[int, Problem], ...] = ()
+    #: the clip numbers (units.py) each task makes: one clip, or a source's renditions made by one run
+    tasks: tuple[tuple[int, ...], ...] = ()
 
     @property
     def queued(self) -> int:
@@ -56,26 +63,16 @@ def plan_submission(document, engines: EngineSet) -> Submission:
     if parsed is None:
         return Submission(job_id=None, problems=tuple(problems))
     spec = parsed.spec
-    if spec.renditions:  # a node runs one clip per task; renditions would be silently dropped
-        return Submission(
-            job_id=None,
-            problems=(
-                Problem(
-                    path="/renditions",
-                    message=(
-                        "a fleet does not make JobSpec 1.2 renditions yet; run this job with `proxx run` or a watch "
-                        "folder, "
-                        "or submit one job per rendition (its profile and names at the top level)"
-                    ),
-                ),
-            ),
-        )
-    profile = PROFILES[spec.proxy_profile]
     chosen: list[str | None] = []
     problems = []
     refused: list[tuple[int, Problem]] = []
-    for i, source in enumerate(spec.sources):
-        decision = route_source(source, engines, profile, pin=spec.engine)
+    decisions: dict[tuple[int, str], Any] = {}  # a source routed once per profile
+    for clip in slots(document):
+        i, source = clip.index - 1, spec.sources[clip.index - 1]
+        key = (i, clip.profile)
+        if key not in decisions:
+            decisions[key] = route_source(source, engines, PROFILES[clip.profile], pin=spec.engine)
+        decision = decisions[key]
         if not isinstance(decision, NoRoute):
             chosen.append(decision.engine)
         elif decision.category == Category.ENGINE_UNAVAILABLE and (decision.needs or spec.engine):
@@ -84,25 +81,41 @@ def plan_submission(document, engines: EngineSet) -> Submission:
             problem = no_route_problem(source, f"/sources/{i}", decision, engines)
             if problem.category == Category.ENGINE_UNAVAILABLE:
                 problem = attrs.evolve(problem, message=problem.message + FLEET_HINT)
+            if clip.rendition is not None:
+                problem = attrs.evolve(problem, message=f"rendition {clip.rendition!r}: {problem.message}")
             if fails_clip(spec, problem):
-                refused.append((i + 1, problem))
+                refused.append((clip.number, problem))
                 chosen.append(None)
-            else:
+            elif problem not in problems:
                 problems.append(problem)
     if problems:
         return Submission(job_id=None, problems=tuple(problems))
     required = spec.require_builds
     queues = tuple(None if e is None else queue_for(e, required.get(e) if required else None) for e in chosen)
-    return Submission(job_id=derive_job_id(document), engines=tuple(chosen), queues=queues, refused=tuple(refused))
+    return Submission(
+        job_id=derive_job_id(document),
+        engines=tuple(chosen),
+        queues=queues,
+        refused=tuple(refused),
+        tasks=tuple(tasks(document, chosen, lambda name: makes_together(engines, name))),
+    )
+
+
+def makes_together(engines: EngineSet, name: str) -> bool:
+    """Whether engine ``name`` can make several renditions of a source in one run (contract 1.3: it
+    implements ``plan_together``); not installed here: each rendition is a task of its own."""
+    engine = engines.get(name)
+    return engine is not None and type(engine).plan_together is not Engine.plan_together
 
 
 def capacity_problems(sub: Submission, workers: list[dict], document: dict) -> list[Problem]:
     """One problem per clip no live worker consumes the queue of."""
     consumed = {q for w in workers for q in w.get("queues", ())}
-    problems = []
-    for i, (engine, queue) in enumerate(zip(sub.engines, sub.queues, strict=False)):
+    problems: list[Problem] = []
+    for number, (engine, queue) in enumerate(zip(sub.engines, sub.queues, strict=False), start=1):
         if queue is None or queue in consumed:  # None: refused under fail_clip, never queued
             continue
+        i = slot(document, number).index - 1
         have = sorted({w["node"] for w in workers if engine in w.get("engines", {})})
         why = (
             f"live workers with {engine} ({', '.join(have)}) run another build than /require_builds/{engine}"
@@ -110,15 +123,13 @@ def capacity_problems(sub: Submission, workers: list[dict], document: dict) -> l
             else f"no live worker has {engine} usable (live workers: "
             f"{', '.join(sorted(w['node'] for w in workers)) or 'none'})"
         )
-        problems.append(
-            Problem(
-                path=f"/sources/{i}",
-                category="engine_unavailable",
-                message=(
-                    f"{document['sources'][i]}: {why}; start `proxx worker` on a node that has it, then submit again"
-                ),
-            )
+        problem = Problem(
+            path=f"/sources/{i}",
+            category="engine_unavailable",
+            message=f"{document['sources'][i]}: {why}; start `proxx worker` on a node that has it, then submit again",
         )
+        if problem not in problems:  # a source's renditions on one engine: said once
+            problems.append(problem)
     return problems
 
 
@@ -127,16 +138,14 @@ def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
 
     from .clips import node_record
 
-    finished = {
-        index: {
-            "clip": {
-                **to_data(refused_clip(index, document["sources"][index - 1], problem, document["proxy_profile"])),
-                "node": node_record(None, document, index),
-            },
+    finished = {}
+    for number, problem in sub.refused:
+        clip = slot(document, number)
+        refused = refused_clip(clip.index, source_of(document, number), problem, clip.profile, clip.rendition)
+        finished[number] = {
+            "clip": {**to_data(refused), "node": node_record(None, document, number)},
             "environment": None,
         }
-        for index, problem in sub.refused
-    }
     assert sub.job_id is not None  # only called without problems: the job id is set
     store.create_job(
         sub.job_id,
@@ -151,14 +160,19 @@ def enqueue(store: Store, broker: str, document: dict, sub: Submission) -> None:
     priority = PRIORITIES[document.get("priority", "normal")]
     with app.connection_for_write() as conn:
         with app.producer_or_acquire() as producer:
-            for index, (engine, queue) in enumerate(zip(sub.engines, sub.queues, strict=False), start=1):
-                if queue is None:
-                    continue  # refused under fail_clip: already final
-                payload = {"job_id": sub.job_id, "index": index, "engine": engine, "document": document}
+            for numbers in sub.tasks:  # clips refused under fail_clip are in none: already final
+                index = numbers[0]
+                payload = {
+                    "job_id": sub.job_id,
+                    "index": index,
+                    "slots": list(numbers),
+                    "engine": sub.engines[index - 1],
+                    "document": document,
+                }
                 app.send_task(
                     TASK_NAME,
                     args=[payload],
-                    queue=queue,
+                    queue=sub.queues[index - 1],
                     task_id=f"{sub.job_id}:{index}",
                     producer=producer,
                     connection=conn,
@@ -185,7 +199,7 @@ def policy_warnings(sub: Submission, workers: list[dict], document: dict) -> lis
         consumers = [w for w in workers if queue in w.get("queues", ())]
         if consumers and nobody_admits(document, i, consumers):
             out.append(
-                f"clip {i} ({document['sources'][i - 1]}): no live worker on {queue} allows its paths "
+                f"{slot(document, i).label()} ({source_of(document, i)}): no live worker on {queue} allows its paths "
                 f"([allow] of {', '.join(sorted(w['node'] for w in consumers))}); it will be refused unless "
                 f"a worker that allows them takes it"
             )

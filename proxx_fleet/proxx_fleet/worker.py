@@ -21,26 +21,20 @@ import attrs
 from proxx_core import (
     EngineSet,
     NodeConfig,
-    ProgressEvent,
-    check_document,
-    environment,
-    job_gate,
-    map_document,
     now_rfc3339,
-    policy_of,
-    run_clip,
     to_data,
 )
 
 from .app import TASK_NAME, make_app
-from .chunks import CHUNK_TASK, FleetChunks, render_chunk
+from .chunks import CHUNK_TASK, render_chunk
 from .chunks import beat as beat_chunk
 from .clips import failed_clip, lost_message, lost_payload, node_record
 from .end import end_job
 from .log import WorkerLog
-from .policy import clip_reads_and_writes, planned_writes, refusals
 from .settings import MISSED_BEATS, REAPS_PER_BEAT, queue_for
 from .store import Store
+from .task import run_task
+from .units import slot, source_of
 
 
 @attrs.define
@@ -157,12 +151,15 @@ def _announce_lost(node: Node, job_id: str, index: int, owner: str | None) -> No
     """Hand the lost clip to every plugin's ``proxx_event`` (notifications); never raises."""
     from proxx_core import WORKER_LOST, ProxxEvent
 
+    job = node.store.job(job_id)
+    clip = slot(job["document"], index) if job else None
     event = ProxxEvent(
         kind=WORKER_LOST,
         job_id=job_id,
         node=owner or "unknown",
-        clip_index=index,
-        message=f"clip {index} of job {job_id} was recorded worker_lost by {node.name}: " + lost_message(owner),
+        clip_index=clip.index if clip else index,
+        message=f"{clip.label() if clip else f'clip {index}'} of job {job_id} was recorded worker_lost by "
+        f"{node.name}: " + lost_message(owner),
     )
     try:
         errors = node.engines.event(event)
@@ -193,142 +190,57 @@ def _end(node: Node, job_id: str) -> None:
 
 
 def render(node: Node, payload: dict) -> str:
-    """The task body: claim, run with the core runner, record. Never raises, never retries."""
-    job_id, index = payload["job_id"], int(payload["index"])
-    if not node.store.claim(job_id, index, node.name, node.clip_ttl, now_rfc3339()):
+    """The task body: claim every clip of the task (one clip, or a source's renditions made by one run),
+    run them with the core runner (task.py), record each. Never raises, never retries."""
+    job_id, document, engine = payload["job_id"], payload["document"], payload["engine"]
+    numbers = [int(n) for n in payload.get("slots") or (payload["index"],)]
+    if not node.store.claim_task(job_id, numbers, node.name, node.clip_ttl, now_rfc3339()):
         return "already claimed"  # started elsewhere, finished, or cancelled: never a second run
-    node.log.event(
-        "claimed",
-        job_id=job_id,
-        index=index,
-        engine=payload["engine"],
-        source=payload["document"]["sources"][index - 1],
-    )
+    for n in numbers:  # one line per clip (each rendition its own), as every other clip event
+        node.log.event(
+            "claimed",
+            job_id=job_id,
+            index=slot(document, n).index,
+            rendition=slot(document, n).rendition,
+            engine=engine,
+            source=source_of(document, n),
+        )
     cancel = threading.Event()
     with node.lock:
-        node.running[(job_id, index)] = cancel
+        for n in numbers:
+            node.running[(job_id, n)] = cancel
     try:
         if node.store.cancelled(job_id):
             cancel.set()
-        result = _run(node, payload, cancel)
-    except Exception as exc:  # a bug here must still end the clip, as engine_failed
-        result = {
-            "clip": failed_clip(
-                payload["document"],
-                index,
-                payload["engine"],
-                "engine_failed",
-                f"worker {node.name} raised {type(exc).__name__}: {exc}",
-                node_record(node.name, payload["document"], index),
-            ),
-            "environment": None,
+        results = run_task(node, payload, numbers, cancel)
+    except Exception as exc:  # a bug here must still end every clip of the task, as engine_failed
+        why = f"worker {node.name} raised {type(exc).__name__}: {exc}"
+        results = {
+            n: {
+                "clip": failed_clip(document, n, engine, "engine_failed", why, node_record(node.name, document, n)),
+                "environment": None,
+            }
+            for n in numbers
         }
     finally:
         with node.lock:
-            node.running.pop((job_id, index), None)
-            node.progress.pop((job_id, index), None)
-    finals = node.store.finish(job_id, index, node.name, result)
+            for n in numbers:
+                node.running.pop((job_id, n), None)
+                node.progress.pop((job_id, n), None)
+    for n in numbers:
+        _record(node, job_id, n, results[n])
+    return ",".join(str(results[n]["clip"]["status"]) for n in numbers)
+
+
+def _record(node: Node, job_id: str, number: int, result: dict) -> None:
+    """Store one clip's result; the clip that makes the job's last final runs the end of job here."""
+    finals = node.store.finish(job_id, number, node.name, result)
     if finals:
-        node.log.clip_ended(job_id, index, result["clip"])
+        node.log.clip_ended(job_id, result["clip"]["index"], result["clip"])
         if finals >= node.store.count(job_id):  # this was the job's last clip
             _end(node, job_id)
     else:  # a reaper recorded it lost meanwhile (this worker was cut off from Redis too long)
-        node.log.event("discarded", job_id=job_id, index=index, reason="already recorded lost or cancelled")
-    return str(result["clip"]["status"])
-
-
-def _run(node: Node, payload: dict, cancel: threading.Event) -> dict:
-    document, index, engine = payload["document"], int(payload["index"]), payload["engine"]
-    mapped_doc, paths = map_document(document, node.config.path_map)
-    submitted_src, mapped_src = document["sources"][index - 1], mapped_doc["sources"][index - 1]
-    where = {"source": mapped_src, "output_dir": mapped_doc.get("output_dir")}
-    info = node_record(node.name, document, index, where)
-    refused = refusals(clip_reads_and_writes(mapped_doc, index), node.config)  # before anything opens a file
-    if refused:
-        return {
-            "clip": failed_clip(document, index, engine, "validation", _policy_message(node, refused), info),
-            "environment": None,
-        }
-    checked = check_document(mapped_doc, node.engines, only=index)
-    if checked.job is None:
-        categories = {p.category for p in checked.problems}
-        category = categories.pop() if len(categories) == 1 else "validation"
-        lines = []
-        for p in checked.problems:
-            text = p.message
-            if p.path == f"/sources/{index - 1}" or p.path == "/output_dir":
-                is_source = p.path.startswith("/sources")
-                text = (
-                    f"{text} [submitted path {submitted_src if is_source else document['output_dir']}"
-                    f", mapped on node {node.name} to {mapped_src if is_source else mapped_doc['output_dir']}"
-                    f"{' by ' + node.config.path if node.config.path else ' (no path map)'}]"
-                )
-            lines.append(f"{p.path or '/'}: {text}")
-        return {"clip": failed_clip(document, index, engine, category, "; ".join(lines), info), "environment": None}
-    if checked.job.refused:  # "unsupported_sources": "fail_clip" refused this clip at validation here
-        problem = checked.job.refused[0].problem
-        return {
-            "clip": failed_clip(
-                document, index, engine, problem.category, f"refused at validation: {problem.message}", info
-            ),
-            "environment": None,
-        }
-    if checked.job.spec.renditions:  # refused at submit; a job queued by another submitter is refused here
-        return {
-            "clip": failed_clip(
-                document,
-                index,
-                engine,
-                "validation",
-                (
-                    "/renditions: a fleet does not make JobSpec 1.2 renditions yet; run the job with `proxx run` or a "
-                    "watch folder"
-                ),
-                info,
-            ),
-            "environment": None,
-        }
-    clip = checked.job.clips[0]
-    refused = refusals(planned_writes(clip), node.config)
-    if refused:
-        return {
-            "clip": failed_clip(document, index, engine, "validation", _policy_message(node, refused), info),
-            "environment": None,
-        }
-    if clip.plan.engine != engine:
-        message = (
-            f"node {node.name} routes this clip to {clip.plan.engine!r} but the submitter routed it to "
-            f"{engine!r}; install the same engine distributions on the submitting machine and every node"
-        )
-        return {"clip": failed_clip(document, index, engine, "engine_unavailable", message, info), "environment": None}
-
-    def on_event(event: ProgressEvent) -> None:  # kept here, sent to Redis with the next heartbeat
-        if event.event == "progress":
-            with node.lock:
-                node.progress[(payload["job_id"], index)] = {
-                    "percent": event.percent,
-                    "eta_seconds": event.eta_seconds,
-                    "speed": event.speed,
-                }
-
-    result = run_clip(
-        clip,
-        node.engines,
-        overwrite=checked.job.spec.overwrite,
-        cancel=cancel,
-        existing_outputs=policy_of(checked.job.spec),
-        gate=job_gate(checked.job),
-        events=on_event,
-        slots=FleetChunks(node, payload),
-    )
-    data = to_data(attrs.evolve(result, node=info))
-    label = node.engines.loaded[engine].distribution
-    env = environment([node.engines.identity(engine)], (label.rsplit(" ", 1)[0],) if label else ())
-    return {"clip": data, "environment": env}
-
-
-def _policy_message(node: Node, refused: list[str]) -> str:
-    return f"refused by node {node.name}'s [allow] policy, not run: " + "; ".join(refused)
+        node.log.event("discarded", job_id=job_id, index=number, reason="already recorded lost or cancelled")
 
 
 def run_worker(

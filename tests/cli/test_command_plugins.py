@@ -70,6 +70,62 @@ def test_a_hook_plugin_adds_and_runs_its_command(monkeypatch, tmp_path, capsys):
     assert capsys.readouterr().out == "hello world\n"
 
 
+FRONT_DOOR = """import json
+from proxx_core import ProxxError, hookimpl
+
+@hookimpl
+def proxx_register_commands(add, inputs):
+    def queue(args):
+        assert inputs.building(args)
+        try:
+            document, problems, _ = inputs.build_job(args, print)
+        except ProxxError as exc:
+            print("usage:", exc.message)
+            return 1
+        print(json.dumps({"document": document, "problems": problems}))
+        return 0
+
+    inputs.add_source_options(add("queue", "Build a job like proxx run.", queue))
+"""
+
+
+def test_a_command_takes_the_inputs_of_proxx_run_through_the_hook(monkeypatch, tmp_path, capsys, media):
+    """The hook's ``inputs``: media and --profile build the JobSpec `proxx run` would, with nothing of
+    the CLI imported by the plugin; a usage problem is a ProxxError naming the option to give."""
+    _module(monkeypatch, tmp_path, "queue_plugin", FRONT_DOOR)
+    _with_entry_points(monkeypatch, _ep("queue", "queue_plugin"))
+    src = media("A001_C001.mov")
+    out = tmp_path / "out"
+    assert main.main(["queue", str(src), "--profile", "offline_h264_1280x720", "--output-dir", str(out)]) == 0
+    built = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert built["problems"] == []
+    assert built["document"]["sources"] == [str(src)]
+    assert built["document"]["proxy_profile"] == "offline_h264_1280x720"
+    assert built["document"]["output_dir"] == str(out)
+    assert main.main(["queue", str(src), str(src)]) == 1
+    assert "usage: to make proxies of media files, folders or cards, give --profile" in capsys.readouterr().out
+
+
+def test_the_fleet_registers_without_a_front_door():
+    """A caller with no front door (``inputs`` None): `submit` takes one JobSpec file."""
+    import argparse
+
+    pytest.importorskip("proxx_fleet")
+    from proxx_fleet import cli
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+
+    def add(name, help_, func, **kw):
+        p = sub.add_parser(name, help=help_, **kw)
+        p.set_defaults(func=func)
+        return p
+
+    cli.proxx_register_commands(add, None)
+    args = parser.parse_args(["submit", "job.json"])
+    assert args.inputs == ["job.json"] and args.inputs_of is None
+
+
 def test_broken_command_plugin_loses_only_its_command(monkeypatch, tmp_path, capsys):
     _module(monkeypatch, tmp_path, "hello_plugin", HOOKED)
     _with_entry_points(monkeypatch, _ep("broken", "no_such_module_here"), _ep("hello", "hello_plugin"))

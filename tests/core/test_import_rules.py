@@ -2,7 +2,7 @@
 
 - every plugin distribution (engines, sinks, fleet, report, notify, dashboard, examples) imports only
   the public API: ``proxx_core`` (users, front ends) and ``proxx_core.kit`` (engine and plugin
-  authors); a test may also import the conformance kit ``proxx_core.testing``;
+  authors); a test may also import the conformance kit ``proxx_core.testing``; none imports the CLI;
 - the core imports no other distribution, and the CLI no engine;
 - libraries only some commands need are imported where they are used (the start-up budget);
 - the import map of ``proxx_core`` has no cycle, function-local imports counted, and at most
@@ -111,6 +111,20 @@ def test_plugins_import_only_the_public_api(distribution):
     assert not wrong, "plugins import only proxx_core and proxx_core.kit (export what they need there):\n" + "\n".join(
         wrong
     )
+
+
+@pytest.mark.parametrize("distribution", PLUGINS)
+def test_plugins_never_import_the_cli(distribution):
+    """A plugin reaches the CLI only through its hooks (``proxx_register_commands`` hands a command the
+    front door as ``inputs``): an import of ``proxx_cli``, function-local or type-only too, is a
+    dependency its distribution does not declare."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{i.line} imports {i.target}" + (" (function-local)" if i.local else "")
+        for path in _python_files(ROOT / distribution)
+        for i in imports_of(path, path.parent)
+        if i.target.split(".")[0] == "proxx_cli"
+    ]
+    assert not wrong, "plugins never import proxx_cli (use the hooks' arguments):\n" + "\n".join(wrong)
 
 
 def test_the_core_imports_no_other_distribution():

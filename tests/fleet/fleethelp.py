@@ -13,6 +13,8 @@ from pathlib import Path
 
 HEARTBEAT = 0.3  # seconds; a worker or running clip is dead after 3 missed beats (~1 s)
 RECORDING_WORKER = Path(__file__).with_name("recording_worker.py")
+#: `proxx` with a house rule (proxx_clip_checks) failing every H.264 720p output
+STRICT_WORKER = Path(__file__).with_name("strict_worker.py")
 #: the hardened ACL of docs/fleet.md: no default user; the fleet's user may not run admin commands
 ACL_USER, ACL_PASSWORD = "proxx", "fleet-secret-7c1d"
 ACL_RULES = ["user default off", f"user {ACL_USER} on >{ACL_PASSWORD} ~* &* +@all -@dangerous +info"]
@@ -45,12 +47,16 @@ class Workers:
         extra: tuple[str, ...] = (),
         record_finished: Path | None = None,
         heartbeat: float = HEARTBEAT,
+        script: Path | None = None,
     ) -> subprocess.Popen:
         """``record_finished``: run the worker with a proxx_job_finished recorder (recording_worker.py)
-        appending one JSON line per call to that file."""
+        appending one JSON line per call to that file. ``script``: run `proxx` through that script
+        instead (one that adds a plugin, e.g. strict_worker.py)."""
         from proxx_fleet.store import Store
 
         entry = ["-m", "proxx_cli"] if record_finished is None else [str(RECORDING_WORKER)]
+        if script is not None:
+            entry = [str(script)]
         argv = [
             sys.executable,
             *entry,

@@ -53,3 +53,34 @@ def test_broker_password_never_reaches_the_page():
     assert shown_url("redis://proxx:s3cret@render01:6379/0") == "redis://proxx:***@render01:6379/0"
     assert shown_url("rediss://:s3cret@render01:6380/0") == "rediss://:***@render01:6380/0"
     assert shown_url("redis://render01:6379/0") == "redis://render01:6379/0"
+
+
+class _OneJobStore:
+    """The fleet's records of one JobSpec 1.2 job as the Store returns them (no Redis needed)."""
+
+    def __init__(self, job: dict, rows: list[dict]):
+        self._job, self._rows = job, rows
+
+    def live_workers(self):
+        return [{"node": "node-a", "running": ["dash-r:3"], "heartbeat_at": None}]
+
+    def job(self, job_id):
+        return self._job
+
+    def clips(self, job_id, count):
+        return self._rows
+
+
+def test_a_running_rendition_shows_its_own_source():
+    """Clip 3 of two sources with two renditions each is the second source's first rendition."""
+    doc = {
+        "sources": ["/m/a.mov", "/m/b.mov"],
+        "renditions": [{"name": "avid", "proxy_profile": "x"}, {"name": "review", "proxy_profile": "y"}],
+    }
+    rows = [{"state": "queued"}] * 4
+    rows[2] = {"state": "running", "node": "node-a", "heartbeat": True, "started_at": None}
+    job = {"document": doc, "count": 4, "submitted_at": "2026-01-01T00:00:00.000Z", "submitter": "s"}
+    snap = FleetReader("redis://x:6379/0", store=_OneJobStore(job, rows)).read()
+    assert not snap.errors, snap.errors
+    (slot,) = snap.slots
+    assert (slot.job, slot.file) == ("dash-r", "b.mov")

@@ -103,3 +103,23 @@ def test_a_bad_allow_table_names_the_file_and_the_key(tmp_path, text, says):
     with pytest.raises(ProxxError) as err:
         load_node_config(config)
     assert says in err.value.message and str(config) in err.value.message
+
+
+def test_a_renditions_own_folder_is_checked_against_the_policy(allowed):
+    """A rendition writing to its own output_dir (JobSpec 1.2) is checked there, on the node and at
+    submission: the review rendition outside the allowed outputs is refused, the edit one is not."""
+    from proxx_fleet.policy import clip_reads_and_writes, refusals
+
+    config, media_dir, out_dir, outside = allowed
+    doc = {
+        "sources": [str(media_dir / "a.mov")],
+        "output_dir": str(out_dir),
+        "renditions": [
+            {"name": "edit", "proxy_profile": "offline_prores_proxy_1920x1080"},
+            {"name": "review", "proxy_profile": "offline_h264_1280x720", "output_dir": str(outside)},
+        ],
+    }
+    node = load_node_config(config)
+    assert refusals(clip_reads_and_writes(doc, 1), node) == []  # clip 1: the source's edit rendition
+    (refused,) = refusals(clip_reads_and_writes(doc, 2), node)  # clip 2: its review rendition
+    assert refused.startswith(f"{outside} is outside the outputs this node allows")

@@ -67,3 +67,19 @@ def test_config_from_environment(tmp_path, monkeypatch):
     assert load_node_config().path_map.apply("/Volumes/RAID/x") == "/mnt/raid/x"
     monkeypatch.delenv("PROXX_CONFIG")
     assert not load_node_config().path_map
+
+
+def test_map_document_maps_a_renditions_own_folder():
+    """A rendition's own output_dir (JobSpec 1.2) is written by the node: it is mapped like output_dir."""
+    doc = {
+        "sources": ["/Volumes/RAID/a.mov"],
+        "output_dir": "/Volumes/RAID/out",
+        "renditions": [
+            {"name": "avid", "proxy_profile": "offline_dnxhr_lb_1920x1080", "layout": "avid_mxf"},
+            {"name": "review", "proxy_profile": "offline_h264_1280x720", "output_dir": "/Volumes/RAID/out/review"},
+        ],
+    }
+    mapped, _ = map_document(doc, PathMap.from_mapping({"/Volumes/RAID": "/mnt/raid"}))
+    assert mapped["renditions"][0] == doc["renditions"][0]
+    assert mapped["renditions"][1] == {**doc["renditions"][1], "output_dir": "/mnt/raid/out/review"}
+    assert doc["renditions"][1]["output_dir"] == "/Volumes/RAID/out/review"  # the submitted document is kept

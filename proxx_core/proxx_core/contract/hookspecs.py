@@ -32,6 +32,7 @@ import pluggy
 if TYPE_CHECKING:
     import argparse
 
+    from .commands import JobInputs
     from .engine import Check, ClipPlan, Engine
     from .events import ProxxEvent
     from .media import SourceInfo
@@ -139,7 +140,7 @@ def proxx_event(event: ProxxEvent) -> None:
 
 
 @hookspec
-def proxx_register_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+def proxx_register_commands(add: Callable[..., argparse.ArgumentParser], inputs: JobInputs | None) -> None:
     """Add subcommands to ``proxx`` (the fleet's ``worker``/``submit``/…, ``dashboard``).
 
     Called by the CLI when it builds its parser, never at import: for ``proxx NAME`` only the plugins
@@ -158,6 +159,12 @@ def proxx_register_commands(add: Callable[..., argparse.ArgumentParser]) -> None
         :class:`argparse.ArgumentParser` for the command's arguments; ``func(args)`` runs it and returns
         the exit code. A built-in name (``run``, ``validate``, …) is refused: ``add`` then returns a
         parser nobody uses, and ``proxx`` says so on stderr.
+    :param inputs: the CLI's front door (:class:`proxx_core.contract.commands.JobInputs`), for a
+        command that takes the same inputs as ``proxx run`` (a JobSpec file, or media folders, cards,
+        ``--profile``/``--preset``) without importing the CLI: ``inputs.add_source_options(parser)``,
+        then ``inputs.building(args)`` and ``inputs.build_job(args, err)`` in the command. None when the
+        caller has no front door. Leave the argument out if the command does not need it (pluggy hands
+        each implementation only the arguments it names). Added in 1.3.
     :return: nothing (return values are ignored).
 
     .. versionadded:: 1.2 (replaces a ``proxx.commands`` entry point naming an ``add_command(add)``

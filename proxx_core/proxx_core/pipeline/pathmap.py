@@ -237,7 +237,7 @@ def _allow(where: str, table: Any) -> dict[str, tuple[str, ...]]:
 
 
 def map_document(document: dict[str, Any], path_map: PathMap) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A copy of a JobSpec with sources and output_dir seen from this node, plus a record of
+    """A copy of a JobSpec with sources and output folders seen from this node, plus a record of
     {submitted, mapped} paths for the result. The job id stays the submitter's (it names outputs)."""
     mapped = dict(document)
     record: dict[str, Any] = {"sources": [], "output_dir": None}
@@ -254,6 +254,13 @@ def map_document(document: dict[str, Any], path_map: PathMap) -> tuple[dict[str,
             k: path_map.apply(v) if k in ("lut", "cdl") and isinstance(v, str) else v
             for k, v in document["look"].items()
         }
+    if isinstance(document.get("renditions"), list):  # a rendition's own folder (JobSpec 1.2) is written here too
+        mapped["renditions"] = [
+            {**r, "output_dir": path_map.apply(r["output_dir"])}
+            if isinstance(r, dict) and isinstance(r.get("output_dir"), str)
+            else r
+            for r in document["renditions"]
+        ]
     if mapped != document and isinstance(document.get("job_id", ""), str):
         mapped["job_id"] = derive_job_id(document)
     return mapped, record

@@ -31,6 +31,7 @@ from . import pluginindex, plugintrace
 from .pluginindex import IndexedEntryPoint
 
 if TYPE_CHECKING:
+    from ..contract.commands import JobInputs
     from ..contract.events import ProxxEvent
     from ..contract.media import SourceInfo
     from ..contract.results import JobResult
@@ -313,9 +314,12 @@ class _AddCommandFunction:
         self._function(add)
 
 
-def register_commands(add: Any, *, command: str | None = None, skip: Iterable[str] = ()) -> tuple[str, ...]:
-    """Load the ``proxx.commands`` plugins and call each one's ``proxx_register_commands(add)``,
-    isolated: one message per plugin that failed (it loses only its commands).
+def register_commands(
+    add: Any, *, command: str | None = None, skip: Iterable[str] = (), inputs: JobInputs | None = None
+) -> tuple[str, ...]:
+    """Load the ``proxx.commands`` plugins and call each one's ``proxx_register_commands(add, inputs)``,
+    isolated: one message per plugin that failed (it loses only its commands). ``inputs``: the CLI's
+    front door, for commands that take the inputs of ``proxx run`` (:mod:`proxx_core.contract.commands`).
 
     ``command``: the command being run; when an entry is named so, only its plugin is loaded (start-up
     pays for one plugin), else every plugin is. ``skip``: entry names never loaded (built-in commands)."""
@@ -338,7 +342,7 @@ def register_commands(add: Any, *, command: str | None = None, skip: Iterable[st
                     "it implements no proxx_register_commands hook (a function of that name "
                     "marked @proxx_core.hookimpl)"
                 )
-            _only(pm, "proxx_register_commands", value)(add=add)
+            _only(pm, "proxx_register_commands", value)(add=add, inputs=inputs)
         except Exception as exc:
             errors.append(f"the command(s) {names} from {value} could not be loaded: {type(exc).__name__}: {exc}")
     return tuple(errors)
