@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
 import threading
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 _LENGTH = struct.Struct(">I")
 #: a probe's answer is a few KB; anything far larger is not one
@@ -35,7 +36,9 @@ class HelperGone(Exception):
 
 
 class Helper:
-    """One helper process; :meth:`call` is thread-safe (one request at a time)."""
+    """One helper process. One request at a time: a caller that finds it busy (another thread's probe)
+    is told :class:`HelperGone` at once and does its work itself, so threads never queue behind a slow
+    file the way they never did before there was a helper."""
 
     def __init__(self, proc: subprocess.Popen[bytes]):
         self._proc = proc
@@ -50,7 +53,9 @@ class Helper:
     def call(self, request: Any) -> Any:
         if os.getpid() != self._owner:  # a forked child of the command must not share the pipe
             raise HelperGone("the helper belongs to another process")
-        with self._lock:
+        if not self._lock.acquire(blocking=False):
+            raise HelperGone("the helper is answering another thread")
+        try:
             if self._broken:
                 raise HelperGone("the helper stopped answering")
             try:
@@ -60,24 +65,34 @@ class Helper:
             except (OSError, EOFError, ValueError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
                 self._broken = True
                 raise HelperGone(f"the helper stopped answering: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self._lock.release()
 
 
 def start(name: str, module: str) -> None:
     """Start the helper ``name`` running ``module.serve()`` in this interpreter with this ``sys.path``
     (once per process; nothing when ``PROXX_HELPERS=0`` or it cannot start)."""
-    if name in _helpers or os.environ.get("PROXX_HELPERS", "1") in ("0", ""):
+    if name in _helpers or os.environ.get("PROXX_HELPERS", "1") in ("0", "") or not sys.executable:
         return
-    code = f"import sys; sys.path[:0] = {sys.path!r}; from {module} import serve; serve()"
+    code = f"import sys; sys.path[:] = {sys.path!r}; from {module} import serve; serve()"
+    # Ctrl-C signals the terminal's whole process group: the helper must never print a traceback for
+    # it, not even while its interpreter starts, so it starts with SIGINT ignored (an ignored signal
+    # stays ignored across exec); the command's own handling is back a moment later
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: the helper is only for commands, started first
+        return
     try:
         proc = subprocess.Popen(
             [sys.executable, "-c", code],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
-            start_new_session=False,
         )
     except OSError:
         return
+    finally:
+        signal.signal(signal.SIGINT, previous)
     _helpers[name] = Helper(proc)
 
 
@@ -86,13 +101,13 @@ def helper(name: str) -> Helper | None:
     return _helpers.get(name)
 
 
-def write_message(stream: BinaryIO, obj: Any) -> None:
+def write_message(stream: IO[bytes], obj: Any) -> None:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_LENGTH.pack(len(data)) + data)
     stream.flush()
 
 
-def read_message(stream: BinaryIO) -> Any:
+def read_message(stream: IO[bytes]) -> Any:
     """The next message, or EOFError when the other end closed."""
     head = _read_exactly(stream, _LENGTH.size)
     (size,) = _LENGTH.unpack(head)
@@ -101,7 +116,7 @@ def read_message(stream: BinaryIO) -> Any:
     return pickle.loads(_read_exactly(stream, size))
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
     data = b""
     while len(data) < size:
         chunk = stream.read(size - len(data))
@@ -113,9 +128,7 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
 
 def serve_forever(answer: Any) -> None:
     """The helper's side: answer each request on stdin until it closes. Ctrl-C goes to the command,
-    whose exit closes stdin; the helper never prints a traceback for it."""
-    import signal
-
+    whose exit closes stdin; the helper (started with SIGINT ignored) never prints a traceback for it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing the answering code prints may corrupt the protocol

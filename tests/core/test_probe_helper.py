@@ -1,0 +1,183 @@
+"""The probe helper (proxx_core.io.helperprocess, avprobe.serve): PyAV imported in a helper process while
+a command starts. Its answers are the in-process probe's, to the byte; a helper that cannot answer
+changes nothing but speed; it never outlives the command, even one killed with SIGKILL; Ctrl-C in a
+terminal never makes it print a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from proxx_core.contract import avprobe
+from proxx_core.contract.errors import ProxxError
+from proxx_core.io import helperprocess
+from proxxtest import job_doc
+
+
+@pytest.fixture
+def helper():
+    """A probe helper started by this test process, as `proxx run` starts one."""
+    helperprocess._helpers.pop(avprobe.PROBE_HELPER, None)
+    helperprocess.start(avprobe.PROBE_HELPER, "proxx_core.contract.avprobe")
+    started = helperprocess.helper(avprobe.PROBE_HELPER)
+    assert started is not None
+    yield started
+    helperprocess._helpers.pop(avprobe.PROBE_HELPER, None)
+    started._proc.kill()
+    started._proc.wait()
+
+
+def _outcome(path):
+    try:
+        return "ok", avprobe.probe_file(path, probed_by="ffmpeg")
+    except ProxxError as exc:  # libav names the descriptor it read ("input: '3'"): a number of the process
+        return "refused", re.sub(r"input: '\d+'", "input: fd", exc.message), exc.category
+
+
+def test_the_helper_answers_what_this_process_would(helper, media, tmp_path):
+    sources = [
+        media("tc.mov", timecode="01:02:03:04", audio=(1, 1)),
+        media("clip.mxf", timecode="10:00:00:00"),
+        media("phone.mp4", video="h264"),
+    ]
+    junk = tmp_path / "junk.mov"
+    junk.write_bytes(b"\x00\x00\x00\x14ftypqt  " + os.urandom(3000))
+    fifo = tmp_path / "pipe.mov"
+    os.mkfifo(fifo)
+    for path in [*sources, junk, fifo, tmp_path / "missing.mov"]:
+        answered = helper.call((str(path), "ffmpeg"))  # the helper itself answered
+        assert answered[0] in ("ok", "refused"), answered
+        via_helper = _outcome(path)
+        helperprocess._helpers.pop(avprobe.PROBE_HELPER)
+        here = _outcome(path)
+        helperprocess._helpers[avprobe.PROBE_HELPER] = helper
+        assert via_helper == here, path.name
+    assert _outcome(sources[0])[1].start_timecode == "01:02:03:04"
+
+
+def test_a_helper_that_dies_changes_nothing_but_speed(helper, media):
+    source = media("a.mov", timecode="01:00:00:00")
+    expected = avprobe.probe_file(source, probed_by="ffmpeg")
+    helper._proc.kill()
+    helper._proc.wait()
+    assert avprobe.probe_file(source, probed_by="ffmpeg") == expected
+    with pytest.raises(helperprocess.HelperGone):
+        helper.call((str(source), "ffmpeg"))  # broken for good: never asked again
+
+
+def test_a_busy_helper_sends_the_caller_to_probe_itself(helper, media):
+    """Two threads never queue behind one slow file: the one that finds the helper busy probes here."""
+    source = media("a.mov")
+    with helper._lock:
+        with pytest.raises(helperprocess.HelperGone, match="another thread"):
+            helper.call((str(source), "ffmpeg"))
+        assert avprobe.probe_file(source, probed_by="ffmpeg").video is not None
+
+
+def _children(pid: int) -> list[int]:
+    """The children of every thread of ``pid`` (encoders are started by the clip threads)."""
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                found.extend(int(p) for p in fh.read().split())
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().split(") ", 1)[1].startswith("Z"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _start_run(media, outdir, write_job, **popen):
+    """`proxx run` of a job long enough to be caught running, and the pid of its probe helper."""
+    src = media("long.mov", size="640x360", frames=240)
+    job = write_job(job_doc([src], outdir, profile="offline_h264_1280x720"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxx_cli", "run", str(job)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        **popen,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        kids = _children(proc.pid)
+        helpers = [k for k in kids if "proxx_core.contract.avprobe" in _cmdline(k)]
+        encoders = [k for k in kids if k not in helpers and ("ffmpeg" in _cmdline(k) or "setpriv" in _cmdline(k))]
+        if helpers and encoders:
+            return proc, helpers[0]
+        time.sleep(0.02)
+    proc.kill()
+    _out, err = proc.communicate()
+    pytest.fail(f"never saw proxx run with its helper and an encoder: {err[-2000:]!r}")
+
+
+def test_the_helper_runs_beside_proxx_run_and_ends_with_it(media, outdir, write_job):
+    proc, helper_pid = _start_run(media, outdir, write_job)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["status"] == "COMPLETED"
+    assert _gone(helper_pid, within=10), "the probe helper outlived proxx run"
+
+
+def test_the_helper_never_outlives_a_command_killed_with_sigkill(media, outdir, write_job):
+    proc, helper_pid = _start_run(media, outdir, write_job)
+    proc.kill()
+    proc.wait()
+    assert _gone(helper_pid, within=10), "the probe helper outlived a killed proxx run"
+
+
+def test_ctrl_c_in_a_terminal_never_makes_the_helper_print_a_traceback(media, outdir, write_job):
+    """Ctrl-C signals the terminal's whole process group: the command stops its clips and says so; the
+    helper ignores it and ends when the command does."""
+    proc, helper_pid = _start_run(media, outdir, write_job, start_new_session=True)
+    os.killpg(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err.decode(), err.decode()
+    assert "received SIGINT" in err.decode()
+    assert _gone(helper_pid, within=10)
+
+
+def test_no_helper_when_turned_off(media, outdir, write_job):
+    script = textwrap.dedent(
+        """
+        import os, sys
+        os.environ["PROXX_HELPERS"] = "0"
+        from proxx_core.io import helperprocess
+        helperprocess.start("probe", "proxx_core.contract.avprobe")
+        print(helperprocess.helper("probe"))
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "None", r.stderr
