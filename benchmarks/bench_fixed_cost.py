@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRACED = (
     ("proxx_core.support.plugins", "load_engines", "load engines (entry points, plugins)"),
     ("proxx_core.pipeline.check", "check_job_file", "validate + plan (read, schema, preflight, probe, route, plan)"),
-    ("proxx_core.pipeline.probe", "probe_all", "probe the source (PyAV import + open)"),
+    ("proxx_core.pipeline.probe", "probe_all", "probe the source (by the probe helper, or PyAV here)"),
     ("proxx_engine_ffmpeg.engine", "FFmpegEngine.probe_output", "probe the output (PyAV)"),
     ("proxx_core.pipeline.runner", "verify_output", "verify (relink rules)"),
     ("proxx_core.io.tempclaim", "TempClaim.fsync", "fsync the output"),
@@ -106,6 +106,8 @@ def reaped(self, *a, **k):
 subprocess.Popen.wait = reaped
 from proxx_cli import main as cli
 sys.argv = ["proxx", "run", sys.argv[1]]
+cli.start_helpers(sys.argv[1:])  # what the executable does first (the probe helper)
+mark("helpers started")
 try:
     code = cli.main()
 finally:
@@ -113,7 +115,7 @@ finally:
     with open(os.environ["PROXX_BENCH_MARKS"], "w") as fh:
         json.dump(marks, fh)
 cli.gcstartup.before_exit()
-sys.exit(code)
+cli.gcstartup.exit_now(code)
 """
 
 
@@ -238,7 +240,7 @@ def traced_breakdown(job: Path, folder: Path, bare_seconds: float) -> None:
     for step in (
         "load engines (entry points, plugins)",
         "validate + plan (read, schema, preflight, probe, route, plan)",
-        "probe the source (PyAV import + open)",
+        "probe the source (by the probe helper, or PyAV here)",
     ):
         rows.append((f"  of which: {step}", spans.get(step, 0.0)))
     rows.append(("FFmpeg commands under Proxx (first spawn to last reap)", last_reap - first_spawn))

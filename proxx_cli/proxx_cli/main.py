@@ -684,12 +684,18 @@ def _poll_seconds(text: str) -> float:
 _PROBING = frozenset({"run", "validate", "plan"})
 
 
-def cli() -> None:
-    """The `proxx` executable (and `python -m proxx_cli`): :func:`main`, then exit."""
-    if len(sys.argv) > 1 and sys.argv[1] in _PROBING:  # before any other import: it imports PyAV meanwhile
+def start_helpers(argv: list[str]) -> None:
+    """For the executable only, before any other import: a command that probes media starts the probe
+    helper, which imports PyAV on the other core meanwhile (proxx_core/io/helperprocess.py)."""
+    if argv and argv[0] in _PROBING:
         from proxx_core.io import helperprocess
 
         helperprocess.start("probe", "proxx_core.contract.avprobe")
+
+
+def cli() -> None:
+    """The `proxx` executable (and `python -m proxx_cli`): :func:`main`, then exit."""
+    start_helpers(sys.argv[1:])
     code = main()
     gcstartup.before_exit()
     gcstartup.exit_now(code)

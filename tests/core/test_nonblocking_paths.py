@@ -394,3 +394,47 @@ def test_proxx_run_with_a_lut_replaced_by_a_fifo_between_clips_fails_the_clip_no
     first, failed = answer[0].clips
     assert first.failure is None
     assert failed.failure.category == "io_error" and str(lut) in failed.failure.message, failed.failure
+
+
+def test_a_source_replaced_by_a_fifo_as_the_encoder_starts_fails_the_clip_at_once(tiny, tmp_path):
+    """The window the runner cannot close by checking first: the source is swapped for a FIFO after the
+    last check, before the engine's command opens it by name. The command would wait for a writer
+    until its deadline; the input watch stops it and the clip fails naming the source."""
+    from proxx_core.pipeline.check import check_job_file
+    from proxx_core.pipeline.runner import run_job
+    from proxx_core.support.plugins import load_engines
+    from proxx_core import hookimpl
+    from proxx_engine_ffmpeg.engine import FFmpegEngine
+
+    source = tmp_path / "swapped.mov"
+    shutil.copyfile(tiny, source)
+
+    class SwapsFirst(FFmpegEngine):
+        def execute(self, plan, cancel, **kw):
+            source.unlink()
+            os.mkfifo(source)
+            return super().execute(plan, cancel, **kw)
+
+    class Plugin:
+        __name__ = "swaps_first"
+
+        @hookimpl
+        def proxx_register_engines(self, register):
+            register(SwapsFirst())
+
+    out = tmp_path / "out"
+    out.mkdir()
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps(job_doc([source], out)))
+    engines = load_engines(plugins=[Plugin()], entry_points=False)
+    checked = check_job_file(job, engines)
+    assert checked.job is not None, checked.problems
+    answer: list = []
+    worker = threading.Thread(target=lambda: answer.append(run_job(checked.job, engines)), daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), "the clip waited on a source turned FIFO"
+    (clip,) = answer[0].clips
+    assert clip.failure.category == "io_error", clip.failure
+    assert str(source) in clip.failure.message and "FIFO" in clip.failure.message
+    assert [p.name for p in out.iterdir()] == []  # nothing published, no temp file left

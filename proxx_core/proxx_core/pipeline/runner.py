@@ -46,6 +46,7 @@ from ..rules.verify import verify_output
 from ..support.plugins import EngineSet
 from ..support.workers import choose as choose_workers
 from .endprep import prepare_while_encoding
+from .inputwatch import InputWatch
 from .planning import PreparedClip, PreparedJob
 from .preflight import SourceStat
 from .renditions import rendition_folders
@@ -302,12 +303,17 @@ def _make(
     clip = run.clip
     plan, req = clip.plan, clip.plan.request
     engine = engines.get(plan.engine)
-    try:
-        assert engine is not None  # the plan was made by this engine set
-        run.records = _execute(run, engine, cancel, events)
-    except Exception as exc:  # a failure or an engine bug: fail this clip, keep the job going
-        run.records = exc.records if isinstance(exc, ClipFailure) and exc.records else run.records
-        raise _stop_of(exc, plan.engine, req.temp_path, claims) from exc
+    with InputWatch(clip, cancel) as watch:  # a source or LUT replaced mid-encode stops it at once
+        try:
+            assert engine is not None  # the plan was made by this engine set
+            run.records = _execute(run, engine, watch.cancel, events)
+        except Exception as exc:  # a failure or an engine bug: fail this clip, keep the job going
+            run.records = exc.records if isinstance(exc, ClipFailure) and exc.records else run.records
+            if watch.reason:  # the engine was stopped because an input changed: that is the failure
+                raise _Stop("io_error", watch.reason + _discard(*claims)) from exc
+            raise _stop_of(exc, plan.engine, req.temp_path, claims) from exc
+    if watch.reason:
+        raise _Stop("io_error", watch.reason + _discard(*claims))
     return _judge(run, engine, engines, claims)
 
 
@@ -771,12 +777,16 @@ def _run_once(
     engine = engines.get(plan.engine)
     records: tuple[CommandRecord, ...] = ()
     failed: _Stop | None = None
-    try:
-        assert engine is not None  # the plan was made by this engine set
-        records = _execute_whole(runs[0].clip, engine, cancel, events, plan)
-    except Exception as exc:  # a failure or an engine bug: fail these renditions, keep the job going
-        records = exc.records if isinstance(exc, ClipFailure) else ()
-        failed = _stop_of(exc, plan.engine, plan.request.temp_path, claims)
+    with InputWatch(runs[0].clip, cancel) as watch:  # one source (and look) for every rendition
+        try:
+            assert engine is not None  # the plan was made by this engine set
+            records = _execute_whole(runs[0].clip, engine, watch.cancel, events, plan)
+        except Exception as exc:  # a failure or an engine bug: fail these renditions, keep the job going
+            records = exc.records if isinstance(exc, ClipFailure) else ()
+            if not watch.reason:
+                failed = _stop_of(exc, plan.engine, plan.request.temp_path, claims)
+    if watch.reason:  # the engine was stopped (or finished) with an input changed: that is the failure
+        failed = _Stop("io_error", watch.reason + _discard(*claims))
     for run in runs:
         run.records = records
     return failed
