@@ -400,10 +400,10 @@ def test_a_source_replaced_by_a_fifo_as_the_encoder_starts_fails_the_clip_at_onc
     """The window the runner cannot close by checking first: the source is swapped for a FIFO after the
     last check, before the engine's command opens it by name. The command would wait for a writer
     until its deadline; the input watch stops it and the clip fails naming the source."""
+    from proxx_core import hookimpl
     from proxx_core.pipeline.check import check_job_file
     from proxx_core.pipeline.runner import run_job
     from proxx_core.support.plugins import load_engines
-    from proxx_core import hookimpl
     from proxx_engine_ffmpeg.engine import FFmpegEngine
 
     source = tmp_path / "swapped.mov"
@@ -438,3 +438,50 @@ def test_a_source_replaced_by_a_fifo_as_the_encoder_starts_fails_the_clip_at_onc
     assert clip.failure.category == "io_error", clip.failure
     assert str(source) in clip.failure.message and "FIFO" in clip.failure.message
     assert [p.name for p in out.iterdir()] == []  # nothing published, no temp file left
+
+
+def test_a_lut_replaced_by_a_fifo_as_the_encoder_starts_fails_the_clip_at_once(tiny, tmp_path):
+    """The same window for the look's LUT: swapped for a FIFO after the runner's last check, before the
+    watch starts and the encoder opens it by name."""
+    from proxx_core import hookimpl
+    from proxx_core.pipeline import inputwatch
+    from proxx_core.pipeline.check import check_job_file
+    from proxx_core.pipeline.runner import run_job
+    from proxx_core.support.plugins import load_engines
+    from proxx_engine_ffmpeg.engine import FFmpegEngine
+
+    lut = tmp_path / "grade.cube"
+    lut.write_text("LUT_3D_SIZE 2\n" + "".join(f"{r} {g} {b}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1)))
+    real_init = inputwatch.InputWatch.__init__
+
+    def swapped_first(self, clip, job_cancel):  # the swap lands just before the watch looks
+        lut.unlink()
+        os.mkfifo(lut)
+        real_init(self, clip, job_cancel)
+
+    class Plugin:
+        __name__ = "ffmpeg_only"
+
+        @hookimpl
+        def proxx_register_engines(self, register):
+            register(FFmpegEngine())
+
+    out = tmp_path / "out"
+    out.mkdir()
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps(job_doc([tiny], out, jobspec_version="1.1.0", look={"lut": str(lut)})))
+    engines = load_engines(plugins=[Plugin()], entry_points=False)
+    checked = check_job_file(job, engines)
+    assert checked.job is not None, checked.problems
+    inputwatch.InputWatch.__init__ = swapped_first
+    try:
+        answer: list = []
+        worker = threading.Thread(target=lambda: answer.append(run_job(checked.job, engines)), daemon=True)
+        worker.start()
+        worker.join(30)
+    finally:
+        inputwatch.InputWatch.__init__ = real_init
+    assert not worker.is_alive(), "the clip waited on a LUT turned FIFO"
+    (clip,) = answer[0].clips
+    assert clip.failure.category == "io_error" and str(lut) in clip.failure.message, clip.failure
+    assert "FIFO" in clip.failure.message

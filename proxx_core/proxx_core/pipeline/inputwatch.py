@@ -95,7 +95,9 @@ class InputWatch:
                 )
         if self._lut is not None:
             now_lut = _what(self._lut)
-            if now_lut != self._lut_was:
+            # a path that is no regular file is never the validated LUT, even when it already was
+            # something else as the watch began (swapped between the last check and the watch)
+            if isinstance(now_lut, str) or now_lut != self._lut_was:
                 named = now_lut if isinstance(now_lut, str) else "another file"
                 return (
                     f"{self._lut} (/look) was replaced while the clip was encoding (it is now {named}); the "
