@@ -95,13 +95,17 @@ class Hook(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Hook())
 init = subprocess.Popen.__init__
 def popen(self, *a, **k):
-    mark("ffmpeg >")
+    argv = a[0] if a else k.get("args")
+    helper = bool(argv) and argv[0] == sys.executable  # the probe helper, not an encoder
+    mark("helper >" if helper else "ffmpeg >")
     init(self, *a, **k)
+    self._proxx_helper = helper
 subprocess.Popen.__init__ = popen
 wait = subprocess.Popen.wait
 def reaped(self, *a, **k):
     code = wait(self, *a, **k)
-    mark("ffmpeg <")
+    if not getattr(self, "_proxx_helper", False):
+        mark("ffmpeg <")
     return code
 subprocess.Popen.wait = reaped
 from proxx_cli import main as cli
