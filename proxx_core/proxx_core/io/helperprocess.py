@@ -15,6 +15,7 @@ unexpected (the helper could not start, died, answered garbage) makes :meth:`Hel
 
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import signal
@@ -93,7 +94,28 @@ def start(name: str, module: str) -> None:
         return
     finally:
         signal.signal(signal.SIGINT, previous)
+    if not _helpers:
+        atexit.register(stop_all)
     _helpers[name] = Helper(proc)
+
+
+def stop_all() -> None:
+    """At exit: close every helper's stdin (it exits at once) and reap it, so its CPU is accounted to
+    this command and no helper is left for init to reap. One that does not exit within a second is
+    killed."""
+    for helper in list(_helpers.values()):
+        proc = helper._proc
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout=1)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            try:
+                proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+    _helpers.clear()
 
 
 def helper(name: str) -> Helper | None:
