@@ -181,3 +181,18 @@ def test_no_helper_when_turned_off(media, outdir, write_job):
     )
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "None", r.stderr
+
+
+def test_no_helper_on_one_cpu():
+    """With one usable CPU there is no other core to import PyAV on: the command probes in-process."""
+    script = textwrap.dedent(
+        """
+        import os
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        from proxx_core.io import helperprocess
+        helperprocess.start("probe", "proxx_core.contract.avprobe")
+        print(helperprocess.helper("probe"))
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "None", r.stderr

@@ -10,12 +10,14 @@ message is a 4-byte big-endian length and a pickle. The helper ends when its std
 never outlives the command, even one killed with SIGKILL (the kernel closes the pipe). Anything
 unexpected (the helper could not start, died, answered garbage) makes :meth:`Helper.call` raise
 :class:`HelperGone`; callers then do the work themselves, as they did before there was a helper.
-``PROXX_HELPERS=0`` starts none.
+The helper costs its own start-up (~0.1 s of CPU, of which ~45 ms the command no longer spends): a
+process limited to one CPU starts none, and neither does any with ``PROXX_HELPERS=0``.
 """
 
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import pickle
 import signal
@@ -75,7 +77,14 @@ def start(name: str, module: str) -> None:
     (once per process; nothing when ``PROXX_HELPERS=0`` or it cannot start)."""
     if name in _helpers or os.environ.get("PROXX_HELPERS", "1") in ("0", "") or not sys.executable:
         return
-    code = f"import sys; sys.path[:] = {sys.path!r}; from {module} import serve; serve()"
+    if _usable_cpus() < 2:  # no other core to import on: the helper would only add its own start-up
+        return
+    # the helper's imports make ~10^5 objects that live as long as it does: collected rarely meanwhile
+    # (as proxx_cli.gcstartup does for the command), frozen out of later collections by serve_forever
+    code = (
+        f"import gc, sys; gc.set_threshold(100_000, 50, 50); sys.path[:] = {sys.path!r}; "
+        f"from {module} import serve; serve()"
+    )
     # Ctrl-C signals the terminal's whole process group: the helper must never print a traceback for
     # it, not even while its interpreter starts, so it starts with SIGINT ignored (an ignored signal
     # stays ignored across exec); the command's own handling is back a moment later
@@ -97,6 +106,13 @@ def start(name: str, module: str) -> None:
     if not _helpers:
         atexit.register(stop_all)
     _helpers[name] = Helper(proc)
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def stop_all() -> None:
@@ -152,6 +168,8 @@ def serve_forever(answer: Any) -> None:
     """The helper's side: answer each request on stdin until it closes. Ctrl-C goes to the command,
     whose exit closes stdin; the helper (started with SIGINT ignored) never prints a traceback for it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()  # the imports are done: collect normally from here, without re-walking them
+    gc.set_threshold(700, 10, 10)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing the answering code prints may corrupt the protocol
     while True:
