@@ -49,10 +49,6 @@ class Helper:
         self._owner = os.getpid()
         self._broken = False
 
-    @property
-    def pid(self) -> int:
-        return self._proc.pid
-
     def call(self, request: Any) -> Any:
         if os.getpid() != self._owner:  # a forked child of the command must not share the pipe
             raise HelperGone("the helper belongs to another process")
@@ -181,3 +177,8 @@ def serve_forever(answer: Any) -> None:
             write_message(stdout, answer(request))
         except OSError:
             os._exit(0)
+        except Exception as exc:  # an answer that cannot be sent (pickling): the command works itself
+            try:
+                write_message(stdout, ("failed", f"{type(exc).__name__}: {exc}"))
+            except OSError:
+                os._exit(0)
