@@ -157,3 +157,20 @@ def test_an_unwritable_cache_or_the_index_off_changes_no_answer(index, monkeypat
     assert sorted(ep.name for ep in pluginindex.entry_points("proxx")) == expected
     assert pluginindex.version("proxx-core") == importlib.metadata.version("proxx-core")
     assert not (tmp_path / "off").exists()
+
+
+def test_a_folder_without_distributions_on_the_path_shares_the_index(index, monkeypatch, tmp_path):
+    """``python -m proxx_cli`` puts the current folder first on sys.path: run from anywhere, a command
+    reads the same index instead of building one per folder."""
+    fresh()
+    pluginindex.entry_points("proxx")
+    files = sorted((index.parent / "cache" / "plugin-index").iterdir())
+    elsewhere = tmp_path / "some project folder"
+    elsewhere.mkdir()
+    monkeypatch.syspath_prepend(str(elsewhere))
+    fresh()
+    pluginindex.entry_points("proxx")
+    assert sorted((index.parent / "cache" / "plugin-index").iterdir()) == files
+    install(elsewhere, "idxplug_e", body=PLUGIN.format(name="idxe"))  # now it holds one: its own index
+    fresh()
+    assert "idxe" in [ep.name for ep in pluginindex.entry_points("proxx")]

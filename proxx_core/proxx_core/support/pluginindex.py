@@ -7,7 +7,8 @@ Every ``proxx`` command finds its plugins (entry-point groups ``proxx``, ``proxx
 the metadata of every installed distribution. What it answers changes only when distributions are
 installed, upgraded or removed, and each of those adds, renames or removes a ``*.dist-info`` folder
 in a folder of ``sys.path``. So the answers are kept in ``$PROXX_CACHE_DIR/plugin-index/`` (or
-``~/.cache/proxx/plugin-index/``), one small JSON file per interpreter and ``sys.path``, keyed by the
+``~/.cache/proxx/plugin-index/``), one small JSON file per interpreter and set of ``sys.path``
+folders holding distributions (``python -m proxx_cli`` run from any folder shares it), keyed by the
 names and modification times of every metadata folder on ``sys.path`` (~1 ms to list); any difference
 rebuilds it from ``importlib.metadata``, the same answers as before.
 
@@ -92,26 +93,34 @@ def refreshed() -> None:
     """Forget the index, in this process and on disk: the next question rebuilds it."""
     _memo.clear()
     with contextlib.suppress(OSError):
-        _file().unlink()
+        _file(_folders()).unlink()
 
 
 def _enabled() -> bool:
     return os.environ.get("PROXX_PLUGIN_INDEX", "1") not in ("0", "")
 
 
-def _file() -> Path:
-    where = json.dumps([sys.executable, sys.path])
-    return (
-        cache_root()
-        / "plugin-index"
-        / f"{hashlib.sha256(where.encode('utf-8', 'surrogatepass')).hexdigest()[:24]}.json"
-    )
+def _file(folders: list[list[Any]]) -> Path:
+    """One index per interpreter and set of folders holding distributions (``python -m`` puts the
+    current folder on ``sys.path``; one without distributions changes neither the answers nor the file)."""
+    where = json.dumps([sys.executable, [entry for entry, _ in folders]])
+    digest = hashlib.sha256(where.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return cache_root() / "plugin-index" / f"{digest}.json"
 
 
-def _key() -> str:
-    """The interpreter, and for every entry of ``sys.path`` the distributions' metadata folders in it
-    with their modification times (a zip file's time; None: absent)."""
-    return json.dumps([FORMAT, sys.executable, sys.version, [[entry, _metadata_in(entry)] for entry in sys.path]])
+def _folders() -> list[list[Any]]:
+    """Every entry of ``sys.path`` that holds distributions, in order, with their metadata folders'
+    names and times (a zip file: its time): all that ``importlib.metadata``'s answers depend on."""
+    found = []
+    for entry in sys.path:
+        metadata = _metadata_in(entry)
+        if metadata:
+            found.append([entry, metadata])
+    return found
+
+
+def _key(folders: list[list[Any]]) -> str:
+    return json.dumps([FORMAT, sys.executable, sys.version, folders])
 
 
 def _metadata_in(entry: str) -> list[list[Any]] | int | None:
@@ -137,21 +146,22 @@ def _index() -> dict[str, Any]:
     if "index" in _memo:
         memo: dict[str, Any] = _memo["index"]
         return memo
-    key = _key()
-    read = _read(key)
+    folders = _folders()
+    key = _key(folders)
+    read = _read(_file(folders), key)
     index = read if read is not None else _build()
     if read is None:
         with contextlib.suppress(OSError, ValueError):
-            path = _file()
+            path = _file(folders)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(path, json.dumps({"key": key, "value": index}, sort_keys=True))
     _memo["index"] = index
     return index
 
 
-def _read(key: str) -> dict[str, Any] | None:
+def _read(path: Path, key: str) -> dict[str, Any] | None:
     try:
-        data = json.loads(read_regular(_file(), MAX_INDEX_BYTES))  # never blocks on a FIFO put in its place
+        data = json.loads(read_regular(path, MAX_INDEX_BYTES))  # never blocks on a FIFO put in its place
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("key") != key:
