@@ -173,4 +173,4 @@ def test_a_folder_without_distributions_on_the_path_shares_the_index(index, monk
     assert sorted((index.parent / "cache" / "plugin-index").iterdir()) == files
     install(elsewhere, "idxplug_e", body=PLUGIN.format(name="idxe"))  # now it holds one: its own index
     fresh()
-    assert "idxe" in [ep.name for ep in pluginindex.entry_points("proxx")]
+    assert "idxplug_e" in [ep.name for ep in pluginindex.entry_points("proxx")]
