@@ -58,14 +58,17 @@ def before_exit() -> None:
 def exit_now(code: int) -> NoReturn:
     """Exit as the interpreter would, without tearing down what the exit returns anyway.
 
-    What an exit must still do is done here, in the interpreter's order: wait for the threads that
-    are not daemons, run the ``atexit`` functions (plugins' included), flush stdout and stderr.
-    Skipped: clearing every module and object one by one (~10 ms after a run, all of it memory the
-    kernel takes back at once). A flush that fails (a closed pipe) exits 4 as a system error."""
-    me = threading.current_thread()
-    for thread in threading.enumerate():
-        if thread is not me and not thread.daemon:
-            thread.join()
+    What an exit must still do is done here, in the interpreter's order (``Py_FinalizeEx``): the
+    threading module's shutdown (its exit hooks, such as the one that stops idle
+    ``concurrent.futures`` workers, then a join of every thread that is not a daemon), the ``atexit``
+    functions (plugins' included), stdout and stderr flushed. Skipped: clearing every module and
+    object one by one (~10 ms after a run, all of it memory the kernel takes back at once). A flush
+    that fails (a closed pipe) exits 4 as a system error. An interpreter without that shutdown
+    function exits the ordinary way."""
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is None or threading.current_thread() is not threading.main_thread():
+        sys.exit(code)
+    shutdown()
     atexit._run_exitfuncs()
     try:
         sys.stdout.flush()

@@ -67,8 +67,10 @@ def test_run_collects_normally_once_validated(collector_state, media, outdir, wr
 
 
 def test_the_executable_exits_as_the_interpreter_would(tmp_path):
-    """exit_now skips only the teardown: a thread that is not a daemon finishes, atexit functions
-    (a plugin's) run in order, a large stdout through a pipe arrives whole, the exit code is kept."""
+    """exit_now skips only the teardown: a thread that is not a daemon finishes, an idle
+    ThreadPoolExecutor worker is stopped (it never ends by itself: a watcher hung at exit on one),
+    atexit functions (a plugin's) run in order, a large stdout through a pipe arrives whole, the exit
+    code is kept."""
     import subprocess
     import sys
 
@@ -78,6 +80,9 @@ def test_the_executable_exits_as_the_interpreter_would(tmp_path):
         "from proxx_cli import gcstartup\n"
         "atexit.register(lambda: print('atexit ran', file=sys.stderr))\n"
         "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done', file=sys.stderr))).start()\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "idle = ThreadPoolExecutor(1)\n"  # its worker idles, not a daemon: stopped by threading's exit hook
+        "idle.submit(int).result()\n"
         "sys.stdout.write('x' * 1_000_000)\n"
         "gcstartup.before_exit()\n"
         "gcstartup.exit_now(3)\n"
