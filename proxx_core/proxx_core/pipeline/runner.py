@@ -711,7 +711,8 @@ def run_together(
     ready: list[tuple[int, _ClipRun, list[TempClaim]]] = []
     try:
         for k, clip in enumerate(clips):
-            run = _ClipRun(clip, seat=seat, overwrite=policy != FAIL, is_source=gate.is_source)  # chunk files: its own
+            # no seat: a rendition left to run alone keeps the unit's slot until the unit ends
+            run = _ClipRun(clip, overwrite=policy != FAIL, is_source=gate.is_source)  # chunk files claimed as its own
             try:
                 if cancel.is_set():
                     raise _Stop("interrupted", "the run was interrupted before this clip started")
