@@ -690,7 +690,7 @@ def start_helpers(argv: list[str]) -> None:
     if argv and argv[0] in _PROBING:
         from proxx_core.io import helperprocess
 
-        helperprocess.start("probe", "proxx_core.contract.avprobe")
+        helperprocess.start("probe", "proxx_core.contract.avprobe")  # avprobe.PROBE_HELPER, named here: a light import
 
 
 def cli() -> None:
