@@ -196,3 +196,24 @@ def test_no_helper_on_one_cpu():
     )
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "None", r.stderr
+
+
+def test_a_helper_that_cannot_start_says_nothing(tmp_path, media, outdir, write_job):
+    """PyAV missing (or a broken install): the helper exits without a word and the command words the
+    problem once, as it did before there was a helper, never a traceback from a process it started."""
+    shadow = tmp_path / "shadow" / "av"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text('raise ImportError("no PyAV in this test")\n')
+    job = write_job(job_doc([media("a.mov")], outdir))
+    env = {**os.environ, "PYTHONPATH": str(shadow.parent)}
+    r = subprocess.run(
+        [sys.executable, "-m", "proxx_cli", "validate", str(job)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.count("no PyAV in this test") == 1, r.stderr

@@ -77,9 +77,11 @@ def start(name: str, module: str) -> None:
         return
     # the helper's imports make ~10^5 objects that live as long as it does: collected rarely meanwhile
     # (as proxx_cli.gcstartup does for the command), frozen out of later collections by serve_forever
+    # a helper that cannot start (PyAV missing, a broken install) says nothing and exits: the command
+    # then does the work itself and words the error once, as it did before there was a helper
     code = (
-        f"import gc, sys; gc.set_threshold(100_000, 50, 50); sys.path[:] = {sys.path!r}; "
-        f"from {module} import serve; serve()"
+        f"import gc, os, sys\ngc.set_threshold(100_000, 50, 50)\nsys.path[:] = {sys.path!r}\n"
+        f"try:\n    from {module} import serve\n    serve()\nexcept BaseException:\n    os._exit(0)\n"
     )
     # Ctrl-C signals the terminal's whole process group: the helper must never print a traceback for
     # it, not even while its interpreter starts, so it starts with SIGINT ignored (an ignored signal
