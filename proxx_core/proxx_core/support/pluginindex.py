@@ -147,12 +147,11 @@ def _index() -> dict[str, Any]:
         memo: dict[str, Any] = _memo["index"]
         return memo
     folders = _folders()
-    key = _key(folders)
-    read = _read(_file(folders), key)
+    key, path = _key(folders), _file(folders)
+    read = _read(path, key)
     index = read if read is not None else _build()
     if read is None:
         with contextlib.suppress(OSError, ValueError):
-            path = _file(folders)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(path, json.dumps({"key": key, "value": index}, sort_keys=True))
     _memo["index"] = index
@@ -192,22 +191,26 @@ def _build() -> dict[str, Any]:
     """The index, from ``importlib.metadata`` (what every command did before the index): the entry
     points of :data:`GROUPS`, and the versions of Proxx's own distributions and of every distribution
     declaring one of those entry points (what a result records)."""
-    import importlib.metadata
-
-    eps = [ep for group in GROUPS for ep in importlib.metadata.entry_points(group=group)]
-    labels = [_label(ep) for ep in eps]
-    rows = [(ep.name, ep.group, ep.value, label) for ep, label in zip(eps, labels, strict=True)]
-    names = {*known_distributions(), *(label.rsplit(" ", 1)[0] for label in labels if label)}
+    rows = _entry_point_rows()
+    names = {*known_distributions(), *(label.rsplit(" ", 1)[0] for *_, label in rows if label)}
     versions = {normalized(name): _installed_version(name) for name in sorted(names)}
     return {"entry_points": rows, "versions": versions}
 
 
 def _unindexed() -> dict[str, Any]:
     """With the index off: the entry points asked directly, and versions asked one by one."""
+    return {"entry_points": _entry_point_rows(), "versions": {}}
+
+
+def _entry_point_rows() -> list[tuple[str, str, str, str | None]]:
+    """(name, group, value, "Name Version") of every entry point of :data:`GROUPS`, in order."""
     import importlib.metadata
 
-    eps = [ep for group in GROUPS for ep in importlib.metadata.entry_points(group=group)]
-    return {"entry_points": [(ep.name, ep.group, ep.value, _label(ep)) for ep in eps], "versions": {}}
+    return [
+        (ep.name, ep.group, ep.value, _label(ep))
+        for group in GROUPS
+        for ep in importlib.metadata.entry_points(group=group)
+    ]
 
 
 def _installed_version(distribution: str) -> str | None:
