@@ -19,7 +19,6 @@ import threading
 from types import TracebackType
 
 from .planning import PreparedClip
-from .preflight import SourceStat
 
 #: how often the files are checked while the engine runs
 PERIOD = 0.2
@@ -52,9 +51,25 @@ class InputWatch:
         self._clip = clip
         self._job_cancel = job_cancel
         self._done = threading.Event()
+        #: (path, the identity it must keep, how a message names it, what to do), for the source and LUT
+        self._watched: list[tuple[str, tuple[int, int, int, int] | None, str, str]] = []
+        if clip.source_stat is not None:
+            was = clip.source_stat
+            self._watched.append(
+                (
+                    clip.source,
+                    (was.dev, was.ino, was.size, was.mtime_ns),
+                    f"source {clip.source}",
+                    ". Run the job again once the source is final",
+                )
+            )
         look = clip.plan.request.look
-        self._lut = look.lut.path if look is not None and look.lut is not None else None
-        self._lut_was = _what(self._lut) if self._lut is not None else None
+        if look is not None and look.lut is not None:
+            # a path that is no regular file is never the validated LUT, even when it already was
+            # something else as the watch began (swapped between the last check and the watch)
+            lut_was = _what(look.lut.path)
+            identity = lut_was if not isinstance(lut_was, str) else None
+            self._watched.append((look.lut.path, identity, f"{look.lut.path} (/look)", ": run the job again"))
         self._thread = threading.Thread(target=self._watch, name="proxx-inputwatch", daemon=True)
 
     def __enter__(self) -> InputWatch:
@@ -82,25 +97,12 @@ class InputWatch:
                     return
 
     def _changed(self) -> str | None:
-        clip = self._clip
-        if clip.source_stat is not None:
-            now = _what(clip.source)
-            if isinstance(now, str) or SourceStat(dev=now[0], ino=now[1], size=now[2], mtime_ns=now[3]) != (
-                clip.source_stat
-            ):
-                named = now if isinstance(now, str) else "another file"
+        for path, identity, named, fix in self._watched:
+            now = _what(path)
+            if now != identity:  # what is no regular file (a string) never equals an identity
+                instead = now if isinstance(now, str) else "another file"
                 return (
-                    f"source {clip.source} was replaced while the clip was encoding (it is now {named}); the "
-                    f"encode was stopped and nothing was published. Run the job again once the source is final"
-                )
-        if self._lut is not None:
-            now_lut = _what(self._lut)
-            # a path that is no regular file is never the validated LUT, even when it already was
-            # something else as the watch began (swapped between the last check and the watch)
-            if isinstance(now_lut, str) or now_lut != self._lut_was:
-                named = now_lut if isinstance(now_lut, str) else "another file"
-                return (
-                    f"{self._lut} (/look) was replaced while the clip was encoding (it is now {named}); the "
-                    f"encode was stopped and nothing was published: run the job again"
+                    f"{named} was replaced while the clip was encoding (it is now {instead}); the encode was "
+                    f"stopped and nothing was published{fix}"
                 )
         return None
