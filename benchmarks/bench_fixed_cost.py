@@ -110,7 +110,7 @@ def reaped(self, *a, **k):
 subprocess.Popen.wait = reaped
 from proxx_cli import main as cli
 sys.argv = ["proxx", "run", sys.argv[1]]
-cli.start_helpers(sys.argv[1:])  # what the executable does first (the probe helper)
+cli.prepare(sys.argv[1:])  # what the executable does first (the probe helper, the attrs code cache)
 mark("helpers started")
 try:
     code = cli.main()

@@ -693,9 +693,19 @@ def start_helpers(argv: list[str]) -> None:
         helperprocess.start("probe", "proxx_core.contract.avprobe")  # avprobe.PROBE_HELPER, named here: a light import
 
 
+def prepare(argv: list[str]) -> None:
+    """What the executable does before :func:`main`, and only the executable (it changes the process):
+    the probe helper started, then attrs' generated methods compiled from the installation's cache
+    (proxx_core/support/attrscode.py), before the first attrs class."""
+    start_helpers(argv)
+    from proxx_core.support import attrscode
+
+    attrscode.install()
+
+
 def cli() -> None:
     """The `proxx` executable (and `python -m proxx_cli`): :func:`main`, then exit."""
-    start_helpers(sys.argv[1:])
+    prepare(sys.argv[1:])
     code = main()
     gcstartup.before_exit()
     gcstartup.exit_now(code)

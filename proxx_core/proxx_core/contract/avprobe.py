@@ -9,13 +9,16 @@ or a device by name.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ..io import helperprocess
+from ..io.h264sei import has_display_orientation
 from ..io.movmatrix import identity_matrices
 from ..io.safeopen import NotAFile, open_regular
 from .errors import ProxxError
@@ -24,6 +27,7 @@ from .vocabulary import Category
 
 if TYPE_CHECKING:  # PyAV is optional (proxx-core[probe]): imported lazily at run time
     from av.container import InputContainer
+    from av.packet import Packet
     from av.video.stream import VideoStream
 
 #: the helper process that probes for a command (started by proxx_cli before its imports)
@@ -94,17 +98,30 @@ _NO_BITSTREAM_ORIENTATION = frozenset(
 
 def _rotation(c: InputContainer, s: VideoStream, fd: int) -> int:
     """Display rotation of the first frame (QuickTime display matrix), in degrees 0/90/180/270. Read
-    without decoding when the codec carries no orientation and every matrix is the identity
-    (movmatrix): decoding one frame is most of a probe's cost on real media."""
-    if s.codec_context.name in _NO_BITSTREAM_ORIENTATION and identity_matrices(fd) is True:
+    without decoding when every matrix is the identity (movmatrix) and the codec carries no orientation
+    of its own, or it is H.264 whose first access unit holds no display-orientation SEI (h264sei):
+    decoding one frame is most of a probe's cost on real media."""
+    if identity_matrices(fd) is not True:
+        return _decoded_rotation(c.demux(s))
+    name = s.codec_context.name
+    if name in _NO_BITSTREAM_ORIENTATION:
         return 0
-    return _decoded_rotation(c, s)
+    packets = c.demux(s)
+    if name != "h264":
+        return _decoded_rotation(packets)
+    first = next((p for p in packets if p.size), None)
+    if first is None:
+        return 0
+    if has_display_orientation(bytes(first), s.codec_context.extradata) is False:
+        return 0
+    return _decoded_rotation(itertools.chain((first,), packets))
 
 
-def _decoded_rotation(c: InputContainer, s: VideoStream) -> int:
+def _decoded_rotation(packets: Iterable[Packet[Any]]) -> int:
     try:
-        for frame in c.decode(s):
-            return int(getattr(frame, "rotation", 0) or 0) % 360
+        for packet in packets:
+            for frame in packet.decode():
+                return int(getattr(frame, "rotation", 0) or 0) % 360
     except Exception:  # a stream this build cannot decode has no rotation we could apply anyway
         return 0
     return 0

@@ -65,11 +65,17 @@ def write_text_atomic(path: Path | str, text: str, *, overwrite: bool = True) ->
     temporary name is unique to this write (pid + random token), so writers on different nodes of
     a shared folder never collide; without ``overwrite`` an existing file is never replaced
     (FileExistsError)."""
+    write_bytes_atomic(path, text.encode("utf-8"), overwrite=overwrite)
+
+
+def write_bytes_atomic(path: Path | str, data: bytes, *, overwrite: bool = True, mode: int = 0o666) -> None:
+    """:func:`write_text_atomic` for bytes; ``mode`` is the new file's permissions (before the umask)."""
     path = str(path)
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+        with open(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         publish(tmp, path, overwrite=overwrite)
