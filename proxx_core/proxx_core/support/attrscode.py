@@ -33,6 +33,10 @@ import sys
 from types import CodeType
 from typing import Any
 
+from ..io.atomic import write_bytes_atomic
+from ..io.fingerprint import cache_root
+from ..io.safeopen import open_regular
+
 #: a file of ~100 classes' methods is ~100 KB; anything far larger is not one of ours
 MAX_FILE_BYTES = 16 * 1024 * 1024
 #: entries kept across commands that define different classes; past this the file starts afresh
@@ -124,15 +128,11 @@ def _inherited_flags(module_globals: dict[str, Any]) -> int:
 
 
 def _file() -> str:
-    from ..io.fingerprint import cache_root
-
     name = f"{sys.implementation.cache_tag}-{sys.hexversion:x}-O{sys.flags.optimize}.marshal"
     return os.path.join(cache_root(), "attrs-code", name)
 
 
 def _read(path: str) -> dict[tuple[str, str], CodeType]:
-    from ..io.safeopen import open_regular
-
     try:
         with open_regular(path, follow_symlinks=False) as fh:
             st = os.fstat(fh.fileno())
@@ -160,8 +160,6 @@ def _save() -> None:
     (temp then rename, so a reader never sees half of it)."""
     if not _state.get("new"):
         return
-    from ..io.atomic import write_bytes_atomic
-
     codes = _state["codes"]
     if len(codes) > MAX_ENTRIES:  # keep what this command used
         codes = {key: codes[key] for key in _state["used"]}
