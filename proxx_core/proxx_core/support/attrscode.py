@@ -7,13 +7,24 @@ define ~100 such classes, so every command compiled ~110 small scripts before it
 command: ~30 ms of CPU, the largest single cost of its start-up (docs/performance.md). ``compile`` is
 a pure function of its source, file name, flags and the interpreter, so the code objects are kept in
 ``$PROXX_CACHE_DIR/attrs-code/`` (or ``~/.cache/proxx/attrs-code/``), one marshal file per
-interpreter and optimisation level, keyed by the file name and the source's SHA-256: the same bytes
-a ``.pyc`` file holds for a module. A script not in the file is compiled as before and added when the process exits.
+interpreter and optimisation level, keyed by the file name and the source's SHA-256: the bytes a
+``.pyc`` file holds for a module, each unmarshalled only when its class is made. A script not in the
+file is compiled as before and added when the process exits.
 
-:func:`install` puts a ``compile`` into ``attr._make``'s globals that answers from the file; it passes
-the exact flags the built-in would inherit there (``from __future__ import annotations``), so a cached
-code object equals a freshly compiled one (tested). Only the executable installs it, before its first
-class: a program that imports Proxx as a library keeps attrs as it found it.
+:func:`install` puts two names into ``attr._make``'s globals:
+
+- ``compile``, answering from the file. It passes the exact flags the built-in would inherit there
+  (``from __future__ import annotations``), so a cached code object equals a fresh compile of the
+  same script (tested).
+- ``hash``, for the one string attrs hashes there: the name it mixes into a class's ``__hash__`` (so
+  equal fields of two classes hash apart), ``hash("<attrs generated hash module.Class>")``. The
+  built-in's value of a string differs in every process (hash randomisation), which would make every
+  hashable class's script, and its cache entry, different in every process. Here it is the first 8
+  bytes of the name's SHA-256: as distinct per class, the same in every process. Instances' hashes
+  still mix in their fields' randomised hashes; no hash value ever leaves a process.
+
+Only the executable installs it, before its first class: a program that imports Proxx as a library
+keeps attrs as it found it.
 
 Safety: the file holds code, so it is read only when it is a regular file owned by this user and
 writable by nobody else (the same trust as the user's own ``site-packages``); anything unreadable,
@@ -37,10 +48,12 @@ from ..io.atomic import write_bytes_atomic
 from ..io.fingerprint import cache_root
 from ..io.safeopen import open_regular
 
-#: a file of ~100 classes' methods is ~100 KB; anything far larger is not one of ours
+#: one installation's commands define a few hundred classes (~3 KB each); far larger is not ours
 MAX_FILE_BYTES = 16 * 1024 * 1024
-#: entries kept across commands that define different classes; past this the file starts afresh
-MAX_ENTRIES = 5000
+#: past this many entries (classes of plugins since removed, of tests) the file keeps only one command's
+MAX_ENTRIES = 2000
+#: what attrs hashes for a class's ``__hash__`` (attr._make._generate_unique_filename(cls, "hash"))
+_TYPE_HASH_PREFIX = "<attrs generated hash "
 
 _state: dict[str, Any] = {}
 
@@ -53,12 +66,22 @@ def install() -> None:
         import attr._make as make
     except ImportError:
         return
-    if not hasattr(make, "_compile_and_eval") or "compile" in vars(make):  # another attrs, or patched
+    names = vars(make)
+    if not hasattr(make, "_compile_and_eval") or "compile" in names or "hash" in names:  # another attrs
         return
     path = _file()
-    _state.update(path=path, codes=_read(path), used=set(), new=0, flags=_inherited_flags(vars(make)))
+    _state.update(path=path, entries=_read(path), used={}, new=False, flags=_inherited_flags(names))
     make.compile = _compile  # type: ignore[attr-defined]
+    make.hash = _type_hash  # type: ignore[attr-defined]
     atexit.register(_save)
+
+
+def _type_hash(value: Any) -> int:
+    """``hash`` as attr._make calls it: stable across processes for the class names it mixes into
+    ``__hash__``, the built-in for anything else."""
+    if type(value) is str and value.startswith(_TYPE_HASH_PREFIX):
+        return int.from_bytes(hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()[:8], "big", signed=True)
+    return builtins.hash(value)
 
 
 def _compile(
@@ -70,52 +93,20 @@ def _compile(
         flags or optimize != -1 or inherited != _state["flags"]
     ):
         return builtins.compile(source, filename, mode, flags | inherited, True, optimize)
-    type_hash = _type_hash(filename, source)
-    if type_hash is None:
-        return builtins.compile(source, filename, mode, inherited, True)
-    sentinel = _sentinel(type_hash)
-    cached_source = source.replace(str(type_hash), str(sentinel)) if type_hash else source
-    key = (filename, hashlib.sha256(cached_source.encode("utf-8", "surrogatepass")).hexdigest())
-    codes: dict[tuple[str, str], CodeType] = _state["codes"]
-    code = codes.get(key)
-    if code is None:
-        code = codes[key] = builtins.compile(cached_source, filename, mode, inherited, True)
-        _state["new"] += 1
-    _state["used"].add(key)
-    return _with_constant(code, sentinel, type_hash) if type_hash else code
-
-
-def _type_hash(filename: str, source: str) -> int | None:
-    """The ``hash()`` constant attrs wrote into a ``__hash__`` script (0: none), or None when the
-    script cannot be cached (the constant's text ambiguous, or its sentinel already in the script).
-
-    That constant differs in every process (hash randomisation), so the script is cached with a
-    sentinel of the same sign and number of digits in its place (the code's column table depends on
-    the text's width), and the sentinel is swapped back for this process's value when used."""
-    if not filename.startswith("<attrs generated ") or filename.count(" ") < 3:
-        return 0
-    value = hash("<attrs generated hash " + filename.split(" ", 3)[3])
-    count = source.count(str(value))
-    if count == 0:
-        return 0
-    if count > 1 or str(_sentinel(value)) in source:
-        return None
-    return value
-
-
-def _sentinel(value: int) -> int:
-    """A constant of the same sign and number of digits as ``value`` (0 for 0)."""
-    digits = len(str(abs(value)))
-    return (-1 if value < 0 else 1) * int("7" * digits) if value else 0
-
-
-def _with_constant(code: CodeType, old: int, new: int) -> CodeType:
-    """``code`` with every constant ``old`` (in nested functions too) replaced by ``new``."""
-    consts = tuple(
-        new if type(c) is int and c == old else _with_constant(c, old, new) if isinstance(c, CodeType) else c
-        for c in code.co_consts
-    )
-    return code.replace(co_consts=consts)
+    key = (filename, hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest())
+    data = _state["entries"].get(key)
+    code = None
+    if data is not None:
+        try:
+            code = marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            code = None
+    if not isinstance(code, CodeType):
+        code = builtins.compile(source, filename, mode, inherited, True)
+        data = _state["entries"][key] = marshal.dumps(code)
+        _state["new"] = True
+    _state["used"][key] = data
+    return code
 
 
 def _inherited_flags(module_globals: dict[str, Any]) -> int:
@@ -132,7 +123,9 @@ def _file() -> str:
     return os.path.join(cache_root(), "attrs-code", name)
 
 
-def _read(path: str) -> dict[tuple[str, str], CodeType]:
+def _read(path: str) -> dict[tuple[str, str], bytes]:
+    """The file's entries, (file name, SHA-256 of the source) -> marshalled code; {} when untrusted or
+    broken."""
     try:
         with open_regular(path, follow_symlinks=False) as fh:
             st = os.fstat(fh.fileno())
@@ -143,16 +136,14 @@ def _read(path: str) -> dict[tuple[str, str], CodeType]:
         return {}
     if not isinstance(data, dict) or len(data) > MAX_ENTRIES:
         return {}
-    codes: dict[tuple[str, str], CodeType] = {}
-    for key, code in data.items():
-        if (
-            isinstance(key, tuple)
-            and len(key) == 2
-            and all(isinstance(part, str) for part in key)
-            and isinstance(code, CodeType)
-        ):
-            codes[key] = code
-    return codes
+    return {
+        key: value
+        for key, value in data.items()
+        if isinstance(key, tuple)
+        and len(key) == 2
+        and all(isinstance(part, str) for part in key)
+        and isinstance(value, bytes)
+    }
 
 
 def _save() -> None:
@@ -160,10 +151,8 @@ def _save() -> None:
     (temp then rename, so a reader never sees half of it)."""
     if not _state.get("new"):
         return
-    codes = _state["codes"]
-    if len(codes) > MAX_ENTRIES:  # keep what this command used
-        codes = {key: codes[key] for key in _state["used"]}
-    data = marshal.dumps(codes)
+    entries = _state["entries"] if len(_state["entries"]) <= MAX_ENTRIES else _state["used"]
+    data = marshal.dumps(entries)
     if len(data) > MAX_FILE_BYTES:
         return
     try:
@@ -171,17 +160,18 @@ def _save() -> None:
         write_bytes_atomic(_state["path"], data, mode=0o600)
     except (OSError, ValueError):
         pass
-    _state["new"] = 0
+    _state["new"] = False
 
 
 def uninstall() -> None:
-    """Undo :func:`install` (tests): attrs compiles with the built-in again."""
+    """Undo :func:`install` (tests): attrs compiles and hashes with the built-ins again."""
     try:
         import attr._make as make
     except ImportError:
         return
-    if vars(make).get("compile") is _compile:
-        del make.compile  # type: ignore[attr-defined]
+    for name, ours in (("compile", _compile), ("hash", _type_hash)):
+        if vars(make).get(name) is ours:
+            delattr(make, name)
     if _state:
         atexit.unregister(_save)
     _state.clear()
