@@ -179,6 +179,7 @@ def cmd_plan(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from proxx_core.io import helperprocess
     from proxx_core.pipeline.runner import run_job
     from proxx_core.pipeline.serialization import dumps
 
@@ -213,6 +214,7 @@ def cmd_run(args) -> int:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+    helperprocess.release_all()  # the last probe is done: the probe helper exits while the job finishes
     finished = finish_job(result, engines)
     result = finished.result
     for clip in result.clips:

@@ -217,3 +217,14 @@ def test_a_helper_that_cannot_start_says_nothing(tmp_path, media, outdir, write_
     assert r.returncode == 1
     assert "Traceback" not in r.stderr, r.stderr
     assert r.stderr.count("no PyAV in this test") == 1, r.stderr
+
+
+def test_a_released_helper_exits_and_later_probes_are_made_here(helper, media):
+    src = media("a.mov")
+    assert helper.call((str(src), "ffmpeg"))[0] == "ok"
+    helperprocess.release_all()
+    assert helper._proc.wait(timeout=10) == 0  # it exits on its own, before the command's exit reaps it
+    with pytest.raises(helperprocess.HelperGone):
+        helper.call((str(src), "ffmpeg"))
+    assert avprobe.probe_file(src, probed_by="ffmpeg").video is not None  # in-process, as without a helper
+    helperprocess.stop_all()  # the exit's reaping copes with a released helper
