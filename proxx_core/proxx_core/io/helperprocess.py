@@ -67,7 +67,6 @@ class Helper:
         finally:
             self._lock.release()
 
-
     def release(self) -> None:
         """No more requests: close stdin (the helper exits); a later :meth:`call` says HelperGone."""
         with self._lock:
