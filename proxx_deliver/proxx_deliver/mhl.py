@@ -25,14 +25,12 @@ the network on every job).
 from __future__ import annotations
 
 import os
+import platform
 import shutil
-import socket
 import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-import xxhash
 
 from proxx_core import Layout, hookimpl
 from proxx_core.kit import Deliverable, DeliverableSink, DeliveryJob, open_regular, sha256_of, write_sidecar
@@ -84,6 +82,8 @@ def create_command(exe: str, ignore: tuple[str, ...] = ()) -> list[str]:
 
 
 def xxh128_file(path: str) -> str:
+    import xxhash  # only when a job asks for an MHL: kept out of every command's start-up
+
     h = xxhash.xxh3_128()
     with open_regular(path) as fh:  # a FIFO swapped in for a source is refused, never waited on
         while block := fh.read(1 << 20):
@@ -206,7 +206,7 @@ class MhlSink(DeliverableSink):
             job,
             self.name,
             f"{job.job_id}.sources.mhl",
-            sources_hashlist(job.job_id, [c.source_path for c in clips], created, socket.gethostname()).encode("utf-8"),
+            sources_hashlist(job.job_id, [c.source_path for c in clips], created, platform.node()).encode("utf-8"),
         )
         gate = job.write_gate()
         records = [manifest]

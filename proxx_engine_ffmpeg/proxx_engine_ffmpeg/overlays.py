@@ -33,7 +33,6 @@ import os
 import re
 import secrets
 from decimal import Decimal
-from importlib import resources
 
 from proxx_core import ClipRequest
 from proxx_core.kit import ClipFailure, LookFileError, write_plain_cube
@@ -50,6 +49,8 @@ BOX_COLOR = "black@0.6"
 
 def font_path() -> str:
     """Absolute path of the shipped font inside the installed package."""
+    from importlib import resources  # only jobs with burn-ins: kept out of every command's start-up
+
     return str(resources.files("proxx_engine_ffmpeg").joinpath("fonts", FONT_NAME))
 
 

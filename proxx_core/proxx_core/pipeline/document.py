@@ -10,7 +10,6 @@ verbatim for the result's audit trail and for deliverable sinks, which are given
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -249,6 +248,8 @@ def _schema_problem(err: jsonschema.ValidationError, schema: dict[str, Any]) -> 
             ),
         )
     if v == "enum" and path.endswith("/proxy_profile") and isinstance(err.instance, str):
+        import difflib  # only when wording a problem: kept out of every command's start-up
+
         names = [str(x) for x in err.validator_value]
         close = difflib.get_close_matches(err.instance, names, n=1, cutoff=0.75)
         close = close or [n for n in names if err.instance.strip().lower() in n][:2]  # "prores_proxy"
@@ -297,6 +298,8 @@ def schema_problems(doc: Any) -> list[Problem]:
     schema = load_schema()
     if conforms(doc, schema):  # the usual case, without importing jsonschema (see schemacheck)
         return []
+    import difflib  # only when wording problems, as jsonschema: kept out of every command's start-up
+
     import jsonschema  # the authority, and the one that words every message
 
     validator = jsonschema.Draft202012Validator(schema)

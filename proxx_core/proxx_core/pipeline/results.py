@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -71,7 +70,7 @@ def job_timing(started_at: str, started_monotonic: float, finished_monotonic: fl
         "started_at": started_at,
         "finished_at": now_rfc3339(),
         "seconds": round(finished_monotonic - started_monotonic, 3),
-        "host": socket.gethostname(),
+        "host": platform.node(),  # gethostname(), without importing socket
         "argv": list(sys.argv),
     }
 
