@@ -59,21 +59,50 @@ _state: dict[str, Any] = {}
 
 
 def install() -> None:
-    """Compile attrs' generated methods from the cache in this process (once; never when turned off)."""
+    """Compile attrs' generated methods from the cache in this process (once; never when turned off).
+    Called before attrs is imported, it also serves the classes attrs defines itself (its validators,
+    ``Attribute``...: ~30 more scripts): the two names are put into ``attr._make``'s namespace before
+    its code runs."""
     if _state or os.environ.get("PROXX_ATTRS_CACHE", "1") in ("0", ""):
         return
-    try:
-        import attr._make as make
-    except ImportError:
-        return
-    names = vars(make)
-    if not hasattr(make, "_compile_and_eval") or "compile" in names or "hash" in names:  # another attrs
+    make = sys.modules.get("attr._make")
+    if make is not None and not _patchable(vars(make)):
         return
     path = _file()
-    _state.update(path=path, entries=_read(path), used={}, new=False, flags=_inherited_flags(names))
-    make.compile = _compile  # type: ignore[attr-defined]
-    make.hash = _type_hash  # type: ignore[attr-defined]
+    _state.update(path=path, entries=_read(path), used={}, new=False)
     atexit.register(_save)
+    if make is not None:
+        vars(make).update(compile=_compile, hash=_type_hash)
+    else:
+        sys.meta_path.insert(0, _BeforeAttrsMake())
+
+
+def _patchable(names: dict[str, Any]) -> bool:
+    """attr._make as this module knows it: its compile step there, our names not yet taken."""
+    return "_compile_and_eval" in names and "compile" not in names and "hash" not in names
+
+
+class _BeforeAttrsMake:
+    """A one-shot import hook: ``attr._make``'s module gets ``compile`` and ``hash`` before its code runs."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != "attr._make":
+            return None
+        sys.meta_path.remove(self)
+        from importlib.machinery import PathFinder  # loaded by then: the interpreter's own import system
+
+        spec = PathFinder.find_spec(name, path)
+        loader = getattr(spec, "loader", None)
+        run = getattr(loader, "exec_module", None)
+        if run is None:
+            return spec
+
+        def exec_module(module: Any) -> None:
+            vars(module).update(compile=_compile, hash=_type_hash)
+            run(module)
+
+        loader.exec_module = exec_module  # type: ignore[union-attr]
+        return spec
 
 
 def _type_hash(value: Any) -> int:
@@ -88,9 +117,12 @@ def _compile(
     source: Any, filename: Any, mode: str, flags: int = 0, dont_inherit: bool = False, optimize: int = -1
 ) -> Any:
     """``compile`` as attr._make calls it, answered from the cache for its scripts."""
-    inherited = 0 if dont_inherit else _state["flags"]
+    own = _state.get("flags")
+    if own is None:  # attr/_make.py's future imports, in its namespace from its first line
+        own = _state["flags"] = _inherited_flags(vars(sys.modules["attr._make"]))
+    inherited = 0 if dont_inherit else own
     if not (isinstance(source, str) and isinstance(filename, str) and mode == "exec") or (
-        flags or optimize != -1 or inherited != _state["flags"]
+        flags or optimize != -1 or inherited != own
     ):
         return builtins.compile(source, filename, mode, flags | inherited, True, optimize)
     key = (filename, hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest())
@@ -161,17 +193,3 @@ def _save() -> None:
     except (OSError, ValueError):
         pass
     _state["new"] = False
-
-
-def uninstall() -> None:
-    """Undo :func:`install` (tests): attrs compiles and hashes with the built-ins again."""
-    try:
-        import attr._make as make
-    except ImportError:
-        return
-    for name, ours in (("compile", _compile), ("hash", _type_hash)):
-        if vars(make).get(name) is ours:
-            delattr(make, name)
-    if _state:
-        atexit.unregister(_save)
-    _state.clear()
