@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -692,7 +693,7 @@ def start_helpers(argv: list[str]) -> None:
     if argv and argv[0] in _PROBING:
         from proxx_core.io import helperprocess
 
-        helperprocess.start("probe", "proxx_core.contract.avprobe")  # avprobe.PROBE_HELPER, named here: a light import
+        helperprocess.start("probe", "proxx_core.io.avfacts")  # avprobe.PROBE_HELPER, named here: a light import
 
 
 def prepare(argv: list[str]) -> None:
@@ -703,6 +704,29 @@ def prepare(argv: list[str]) -> None:
     from proxx_core.support import attrscode
 
     attrscode.install()
+    _probe_sources_ahead(argv)
+
+
+def _probe_sources_ahead(argv: list[str]) -> None:
+    """`proxx run|validate|plan JOB.json`: the probe helper starts on the job's sources (absolute
+    paths of regular files) while this process imports and validates; the probes then cost nothing on
+    the way to the first FFmpeg command. Anything unusual (no such file, not JSON, relative paths)
+    just skips this: validation reads the job file properly and words every problem."""
+    if not argv or argv[0] not in _PROBING:
+        return
+    job = next((a for a in argv[1:] if not a.startswith("-")), None)
+    if job is None or not job.endswith(".json"):
+        return
+    from proxx_core.contract import avprobe
+    from proxx_core.io.safeopen import read_regular
+
+    try:
+        doc = json.loads(read_regular(job, 1 << 20))  # never blocks on a FIFO named as the job
+    except (OSError, ValueError):
+        return
+    sources = doc.get("sources") if isinstance(doc, dict) else None
+    if isinstance(sources, list):
+        avprobe.probe_ahead(str(Path(s)) for s in sources if isinstance(s, str) and os.path.isabs(s))
 
 
 def cli() -> None:

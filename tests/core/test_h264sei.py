@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxx_core.contract import avprobe
+from proxx_core.io import avfacts
 from proxx_core.io.h264sei import has_display_orientation
 from proxx_engine_ffmpeg.testmedia import make_source
 
@@ -36,14 +37,14 @@ def no_decoding(monkeypatch):
     def refuse(packets):
         raise AssertionError("the probe decoded a frame")
 
-    monkeypatch.setattr(avprobe, "_decoded_rotation", refuse)
+    monkeypatch.setattr(avfacts, "_decoded_rotation", refuse)
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mov"])
 def test_h264_without_orientation_is_probed_without_decoding(tmp_path: Path, suffix: str, no_decoding) -> None:
     src = make_source(tmp_path / f"plain{suffix}", video="h264", size="160x90", frames=6, timecode=None, audio=())
     assert has_display_orientation(*_first_packet(src)) is False
-    assert avprobe._probe_here(src, probed_by="test").video.rotation == 0
+    assert avprobe.probe_file(src, probed_by="test").video.rotation == 0
     assert _decoder_rotation(src) == 0  # what decoding would have said
 
 
@@ -54,14 +55,14 @@ def test_h264_with_an_orientation_sei_is_decoded_and_gets_the_decoders_rotation(
     assert has_display_orientation(*_first_packet(src)) is True
     expected = _decoder_rotation(src)
     assert expected != 0  # the SEI is there and the decoder applies it
-    assert avprobe._probe_here(src, probed_by="test").video.rotation == expected
+    assert avprobe.probe_file(src, probed_by="test").video.rotation == expected
 
 
 def test_a_rotated_matrix_still_decodes(tmp_path: Path) -> None:
     src = make_source(
         tmp_path / "phone.mp4", video="h264", size="160x90", frames=6, timecode=None, audio=(), rotation=90
     )
-    assert avprobe._probe_here(src, probed_by="test").video.rotation == _decoder_rotation(src) != 0
+    assert avprobe.probe_file(src, probed_by="test").video.rotation == _decoder_rotation(src) != 0
 
 
 @pytest.mark.parametrize("sei", [False, True])

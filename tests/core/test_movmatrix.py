@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from proxx_core.contract import avprobe
+from proxx_core.io import avfacts
 from proxx_core.io.movmatrix import IDENTITY, MAX_BOXES, identity_matrices
 from proxx_engine_ffmpeg.binary import inspect_binary
 
@@ -59,8 +60,8 @@ def test_the_matrices_agree_with_libav_on_every_clip(clips):
 
 def test_probe_reports_libavs_rotation_and_decodes_only_when_it_must(clips, monkeypatch):
     decoded = []
-    real = avprobe._decoded_rotation
-    monkeypatch.setattr(avprobe, "_decoded_rotation", lambda packets: (decoded.append(1), real(packets))[1])
+    real = avfacts._decoded_rotation
+    monkeypatch.setattr(avfacts, "_decoded_rotation", lambda packets: (decoded.append(1), real(packets))[1])
     for name, path in clips.items():
         decoded.clear()
         info = avprobe.probe_file(path, probed_by="test")

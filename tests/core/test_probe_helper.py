@@ -1,4 +1,4 @@
-"""The probe helper (proxx_core.io.helperprocess, avprobe.serve): PyAV imported in a helper process while
+"""The probe helper (proxx_core.io.helperprocess, avfacts.serve): PyAV imported in a helper process while
 a command starts. Its answers are the in-process probe's, to the byte; a helper that cannot answer
 changes nothing but speed; it never outlives the command, even one killed with SIGKILL; Ctrl-C in a
 terminal never makes it print a traceback."""
@@ -26,7 +26,7 @@ from proxxtest import job_doc
 def helper():
     """A probe helper started by this test process, as `proxx run` starts one."""
     helperprocess._helpers.pop(avprobe.PROBE_HELPER, None)
-    helperprocess.start(avprobe.PROBE_HELPER, "proxx_core.contract.avprobe")
+    helperprocess.start(avprobe.PROBE_HELPER, "proxx_core.io.avfacts")
     started = helperprocess.helper(avprobe.PROBE_HELPER)
     assert started is not None
     yield started
@@ -53,7 +53,7 @@ def test_the_helper_answers_what_this_process_would(helper, media, tmp_path):
     fifo = tmp_path / "pipe.mov"
     os.mkfifo(fifo)
     for path in [*sources, junk, fifo, tmp_path / "missing.mov"]:
-        answered = helper.call((str(path), "ffmpeg"))  # the helper itself answered
+        answered = helper.call(str(path))  # the helper itself answered
         assert answered[0] in ("ok", "refused"), answered
         via_helper = _outcome(path)
         helperprocess._helpers.pop(avprobe.PROBE_HELPER)
@@ -70,7 +70,7 @@ def test_a_helper_that_dies_changes_nothing_but_speed(helper, media):
     helper._proc.wait()
     assert avprobe.probe_file(source, probed_by="ffmpeg") == expected
     with pytest.raises(helperprocess.HelperGone):
-        helper.call((str(source), "ffmpeg"))  # broken for good: never asked again
+        helper.call(str(source))  # broken for good: never asked again
 
 
 def test_a_busy_helper_sends_the_caller_to_probe_itself(helper, media):
@@ -78,7 +78,7 @@ def test_a_busy_helper_sends_the_caller_to_probe_itself(helper, media):
     source = media("a.mov")
     with helper._lock:
         with pytest.raises(helperprocess.HelperGone, match="another thread"):
-            helper.call((str(source), "ffmpeg"))
+            helper.call(str(source))
         assert avprobe.probe_file(source, probed_by="ffmpeg").video is not None
 
 
@@ -133,7 +133,7 @@ def _start_run(media, outdir, write_job, **popen):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         kids = _children(proc.pid)
-        helpers = [k for k in kids if "proxx_core.contract.avprobe" in _cmdline(k)]
+        helpers = [k for k in kids if "proxx_core.io.avfacts" in _cmdline(k)]
         encoders = [k for k in kids if k not in helpers and ("ffmpeg" in _cmdline(k) or "setpriv" in _cmdline(k))]
         if helpers and encoders:
             return proc, helpers[0]
@@ -175,7 +175,7 @@ def test_no_helper_when_turned_off(media, outdir, write_job):
         import os, sys
         os.environ["PROXX_HELPERS"] = "0"
         from proxx_core.io import helperprocess
-        helperprocess.start("probe", "proxx_core.contract.avprobe")
+        helperprocess.start("probe", "proxx_core.io.avfacts")
         print(helperprocess.helper("probe"))
         """
     )
@@ -190,7 +190,7 @@ def test_no_helper_on_one_cpu():
         import os
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
         from proxx_core.io import helperprocess
-        helperprocess.start("probe", "proxx_core.contract.avprobe")
+        helperprocess.start("probe", "proxx_core.io.avfacts")
         print(helperprocess.helper("probe"))
         """
     )
@@ -221,10 +221,64 @@ def test_a_helper_that_cannot_start_says_nothing(tmp_path, media, outdir, write_
 
 def test_a_released_helper_exits_and_later_probes_are_made_here(helper, media):
     src = media("a.mov")
-    assert helper.call((str(src), "ffmpeg"))[0] == "ok"
+    assert helper.call(str(src))[0] == "ok"
     helperprocess.release_all()
     assert helper._proc.wait(timeout=10) == 0  # it exits on its own, before the command's exit reaps it
     with pytest.raises(helperprocess.HelperGone):
-        helper.call((str(src), "ffmpeg"))
+        helper.call(str(src))
     assert avprobe.probe_file(src, probed_by="ffmpeg").video is not None  # in-process, as without a helper
     helperprocess.stop_all()  # the exit's reaping copes with a released helper
+
+
+@pytest.fixture
+def requests_sent(monkeypatch):
+    """How many requests this process wrote to a helper."""
+    sent = []
+    real = helperprocess.write_message
+    monkeypatch.setattr(helperprocess, "write_message", lambda stream, obj: (sent.append(obj), real(stream, obj)))
+    return sent
+
+
+def test_a_file_asked_ahead_is_answered_without_asking_again(helper, media, requests_sent):
+    src = media("a.mov", size="96x54")
+    avprobe.probe_ahead([str(src)])
+    assert requests_sent == [str(src)]
+    info = avprobe.probe_file(src, probed_by="ffmpeg")
+    assert requests_sent == [str(src)]  # the answer read was the one asked ahead
+    assert info.probed_by == "ffmpeg" and info.video.width == 96
+
+
+def test_a_file_changed_after_it_was_asked_ahead_is_asked_again(helper, media, requests_sent):
+    src = media("a.mov", size="96x54")
+    other = media("b.mov", size="160x90")
+    avprobe.probe_ahead([str(src)])
+    os.replace(other, src)  # another file under the same name before validation probes it
+    info = avprobe.probe_file(src, probed_by="ffmpeg")
+    assert info.video.width == 160
+    assert requests_sent == [str(src), str(src)]
+
+
+def test_files_asked_ahead_but_probed_in_another_order_each_get_their_own_answer(helper, media):
+    a, b, c = media("a.mov", size="96x54"), media("b.mov", size="160x90"), media("c.mov", size="128x72")
+    avprobe.probe_ahead([str(a), str(b), "/no/such/file.mov"])
+    assert avprobe.probe_file(c, probed_by="x").video.width == 128  # not asked ahead: after a's and b's answers
+    assert avprobe.probe_file(b, probed_by="x").video.width == 160
+    assert avprobe.probe_file(a, probed_by="x").video.width == 96
+
+
+def test_the_executable_probes_the_jobs_sources_ahead_and_records_what_it_would_without(media, outdir, write_job):
+    src = media("tc.mov", timecode="01:02:03:04", audio=(1, 2))
+    job = write_job(job_doc([src], outdir, overwrite=True))
+    results = []
+    for helpers in ("1", "0"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "proxx_cli", "run", str(job)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PROXX_HELPERS": helpers},
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        clip = json.loads(proc.stdout)["clips"][0]
+        results.append((clip["source"], clip["output"]["sha256"]))
+    assert results[0] == results[1]
