@@ -3,8 +3,9 @@
 
     python benchmarks/bench_fixed_cost.py [--repeat 7] [--clips 8] [--seconds 6]
 
-One run, interleaved (proxx 1 clip, bare 1 clip, proxx N clips, bare N clips, ...), so machine load
-hits both halves of a pair alike; figures are medians of per-pair ratios and differences.
+One run, interleaved (proxx 1 clip, bare 1 clip, proxx N clips, bare N clips, ...; every other pair
+runs its bare commands first), so machine load hits both halves of a pair alike; figures are medians
+of per-pair ratios and differences.
   (1) one 6 s 1080p 23.976 ProRes HQ clip with two mono tracks and timecode -> H.264 720p:
       proxx/bare wall (goal <= 1.08) and proxx minus bare in seconds (the fixed cost per job, goal <= 0.15 s);
   (8) N such clips (copies, so each is its own file) in one job: proxx/bare wall (goal <= 1.02);
@@ -201,6 +202,25 @@ def bare(result: dict, folder: Path) -> tuple[float, list[str]]:
     return total, digests
 
 
+def pair(job: Path, last: dict, folder: Path, bare_first: bool) -> tuple[float, float, dict, list[str], float, float]:
+    """One Proxx run and one run of its bare commands (the previous result's argv, the same every run),
+    in the given order: (proxx s, bare s, result, bare digests, proxx CPU s, bare CPU s)."""
+
+    def run_bare(result: dict) -> tuple[float, list[str], float]:
+        cpu0 = CPU[0]
+        seconds, digests = bare(result, folder)
+        return seconds, digests, CPU[0] - cpu0
+
+    if bare_first:
+        b, digests, bare_cpu = run_bare(last)
+    cpu0 = CPU[0]
+    t, result = proxx(job)
+    cpu = CPU[0] - cpu0
+    if not bare_first:
+        b, digests, bare_cpu = run_bare(result)
+    return t, b, result, digests, cpu, bare_cpu
+
+
 def traced_breakdown(job: Path, folder: Path, bare_seconds: float) -> None:
     """One more Proxx run of the one-clip job with marks around each step: where the fixed cost goes."""
     marks_file = folder / "marks.json"
@@ -296,29 +316,28 @@ def main() -> None:
         many = [seed] + [Path(shutil.copy(seed, base / f"A001_C{i:03d}.mov")) for i in range(2, args.clips + 1)]
         one_job = write_job(base / "one.json", [seed], base / "out1")
         many_job = write_job(base / "many.json", many, base / f"out{args.clips}")
-        proxx(one_job)  # warm the binary-facts cache and the page cache
+        _, last_one = proxx(one_job)  # warm the binary-facts cache and the page cache
+        _, last_many = proxx(many_job)
         one_ratio, one_diff, many_ratio = [], [], []
         old: dict[str, list[float]] = {"one_ratio": [], "one_diff": [], "many_ratio": [], "one_cpu": []}
         one_p, one_b, many_p, many_b = [], [], [], []
         same = True
         one_cpu = []
-        for _ in range(args.repeat):
-            cpu0 = CPU[0]
-            t, result = proxx(one_job)
-            cpu1 = CPU[0]
-            b, digests = bare(result, base)
-            bare_cpu = CPU[0] - cpu1
-            one_cpu.append((cpu1 - cpu0) - bare_cpu)
-            same &= digests == [c["output"]["sha256"] for c in result["clips"]]
+        for i in range(args.repeat):
+            # odd pairs run the bare commands first (the argv of every run is the same), so whatever
+            # favours the first or the second of two runs favours each side alike
+            bare_first = i % 2 == 1
+            t, b, last_one, digests, cpu, bare_cpu = pair(one_job, last_one, base, bare_first)
+            one_cpu.append(cpu - bare_cpu)
+            same &= digests == [c["output"]["sha256"] for c in last_one["clips"]]
             one_p.append(t), one_b.append(b), one_ratio.append(t / b), one_diff.append(t - b)
             if old_env is not None:  # the baseline right after, against the bare commands just run
                 cpu0 = CPU[0]
                 t_old, _ = proxx(one_job, old_env)
                 old["one_cpu"].append(CPU[0] - cpu0 - bare_cpu)
                 old["one_ratio"].append(t_old / b), old["one_diff"].append(t_old - b)
-            t, result = proxx(many_job)
-            b, digests = bare(result, base)
-            same &= digests == [c["output"]["sha256"] for c in result["clips"]]
+            t, b, last_many, digests, _, _ = pair(many_job, last_many, base, bare_first)
+            same &= digests == [c["output"]["sha256"] for c in last_many["clips"]]
             many_p.append(t), many_b.append(b), many_ratio.append(t / b)
             if old_env is not None:
                 t_old, _ = proxx(many_job, old_env)

@@ -1,3 +1,3 @@
-from .main import cli
+from .executable import cli
 
 cli()

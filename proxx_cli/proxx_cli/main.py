@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from . import gcstartup
+from .executable import PROBING, start_helpers
 
 EXIT_CODES = """exit codes:
   any command    1 usage error (unknown command or option, bad option value)
@@ -683,23 +684,11 @@ def _poll_seconds(text: str) -> float:
     return value
 
 
-#: the commands that probe media before their first step (validation), worth a probe helper
-_PROBING = frozenset({"run", "validate", "plan"})
-
-
-def start_helpers(argv: list[str]) -> None:
-    """For the executable only, before any other import: a command that probes media starts the probe
-    helper, which imports PyAV on the other core meanwhile (proxx_core/io/helperprocess.py)."""
-    if argv and argv[0] in _PROBING:
-        from proxx_core.io import helperprocess
-
-        helperprocess.start("probe", "proxx_core.io.avfacts")  # avprobe.PROBE_HELPER, named here: a light import
-
-
 def prepare(argv: list[str]) -> None:
     """What the executable does before :func:`main`, and only the executable (it changes the process):
-    the probe helper started, then attrs' generated methods compiled from the installation's cache
-    (proxx_core/support/attrscode.py), before the first attrs class."""
+    the probe helper started (already, by proxx_cli.executable), then attrs' generated methods compiled
+    from the installation's cache (proxx_core/support/attrscode.py), before the first attrs class,
+    then the job's sources asked of the helper ahead."""
     start_helpers(argv)
     from proxx_core.support import attrscode
 
@@ -712,7 +701,7 @@ def _probe_sources_ahead(argv: list[str]) -> None:
     paths of regular files) while this process imports and validates; the probes then cost nothing on
     the way to the first FFmpeg command. Anything unusual (no such file, not JSON, relative paths)
     just skips this: validation reads the job file properly and words every problem."""
-    if not argv or argv[0] not in _PROBING:
+    if not argv or argv[0] not in PROBING:
         return
     job = next((a for a in argv[1:] if not a.startswith("-")), None)
     if job is None or not job.endswith(".json"):
