@@ -592,8 +592,9 @@ def run_unit(
 ) -> list[ClipResult]:
     """The results of a work unit's clips, in its order: a lone clip by :func:`run_clip` (its chunks
     on ``slots``), a source's renditions by :func:`run_together`. ``seat``: the slot held for the
-    unit (see :func:`run_clip`). An exception neither of them expected fails each clip of the unit with a
-    result of its own (:func:`_unexpected`), so the job's other units keep theirs."""
+    unit (see :func:`run_clip`). An exception neither of them expected fails each clip of the unit
+    with a result of its own (:func:`_unexpected`), so the job's (or the task's) other units keep
+    theirs: one rule for ``proxx run`` and a fleet node."""
     plan, clips = unit
     keywords = attrs.asdict(options, recurse=False)  # named as both functions' keywords
     try:
