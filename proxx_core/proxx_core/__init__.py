@@ -11,8 +11,9 @@ For users (scripts, MAMs, GUIs)::
         print(dumps(result))
 
 For front ends built on the pipeline's steps (a fleet runs them on several nodes): reading and
-identifying a job, routing one source, running one clip (``run_clip``, ``job_gate``) or a source's
-renditions from one decode (``work_units``, ``run_together``), the one end of
+identifying a job, routing one source, running its work units (``work_units``, ``run_unit`` with
+``UnitOptions``, ``job_gate``: one clip by ``run_clip``, or a source's renditions from one decode by
+``run_together``), the one end of
 job (``finish_job``), merging node results (``merged``), node configs; for status pages: a watch
 folder's state files. For engine and plugin authors: the contract types below, ``hookimpl``, and
 :mod:`proxx_core.kit`. Every other module of ``proxx_core`` is internal, and no plugin distribution
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
     from .pipeline.planning import PreparedClip, fails_clip, no_route_problem, route_source
     from .pipeline.results import environment, merged, refused_clip
     from .pipeline.routing import NoRoute
-    from .pipeline.runner import job_gate, run_clip, run_job, run_together, work_units
+    from .pipeline.runner import UnitOptions, job_gate, run_clip, run_job, run_together, run_unit, work_units
     from .pipeline.serialization import dumps, from_data, to_data
     from .support.plugins import EngineSet, load_engines
     from .support.process import decisive_stderr_line
@@ -124,7 +125,9 @@ _LAZY.update({"policy_of": "features.existing"})
 _LAZY.update({"ProgressEvent": "contract.progress"})
 _LAZY.update({"now_rfc3339": "io.clock"})
 _LAZY.update({"decisive_stderr_line": "support.process"})
-_LAZY.update(dict.fromkeys(("run_clip", "job_gate", "run_together", "work_units"), "pipeline.runner"))
+_LAZY.update(
+    dict.fromkeys(("run_clip", "job_gate", "run_together", "run_unit", "UnitOptions", "work_units"), "pipeline.runner")
+)
 #: chunked intra encoding, for a front end that spreads a clip's chunks over nodes (proxx_fleet)
 _LAZY.update(dict.fromkeys(("ChunkedPlan", "ChunkSpan", "chunk_temp_path"), "features.chunking"))
 _LAZY.update(dict.fromkeys(("ChunkSource", "chunk_job", "span_label"), "features.chunkrun"))
@@ -231,6 +234,7 @@ __all__ = [
     "run_clip",
     "run_job",
     "run_together",
+    "run_unit",
     "SourceInfo",
     "span_label",
     "SpecInvalid",
@@ -238,6 +242,7 @@ __all__ = [
     "static_problems",
     "to_data",
     "TogetherPlan",
+    "UnitOptions",
     "Verification",
     "VideoInfo",
     "work_units",

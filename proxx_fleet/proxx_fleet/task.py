@@ -1,8 +1,8 @@
 """One task on a node: the clips it was handed (one clip, or a source's renditions that one engine run
-makes), checked and planned as this node sees them, then run with the core's own steps: a lone clip
-with ``run_clip`` (a long intra clip chunked across the fleet, chunks.py), a source's renditions with
-``work_units`` and ``run_together`` (one decode; each rendition judged and published on its own), as
-`proxx run` does. Every clip of the task gets its own result, refused ones included."""
+makes), checked and planned as this node sees them, then run with the core's own steps: each work unit
+(``work_units``) by ``run_unit``, as `proxx run` runs it: a lone clip (a long intra clip chunked across
+the fleet, chunks.py), or a source's renditions from one decode (each judged and published on its
+own). Every clip of the task gets its own result, refused ones included."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from proxx_core import (
     CheckedJob,
     PreparedClip,
     ProgressEvent,
+    UnitOptions,
     check_document,
     environment,
     job_gate,
     map_document,
     policy_of,
-    run_clip,
-    run_together,
+    run_unit,
     to_data,
     work_units,
 )
@@ -33,6 +33,9 @@ from .units import slot
 
 if TYPE_CHECKING:
     from .worker import Node
+
+#: the fix for a node that routes, groups or plans a task's clips otherwise than the submitter did
+SAME_ENGINES = "install the same engine distributions on the submitting machine and every node"
 
 #: clip number -> {"clip": result data, "environment": ...}, as the store records a clip
 Results = dict[int, dict[str, Any]]
@@ -87,42 +90,20 @@ def run_task(node: Node, payload: dict[str, Any], numbers: list[int], cancel: th
                 for n in numbers:
                     node.progress[(payload["job_id"], n)] = sample
 
-    for plan, clips in units:
-        if plan is None:
-            n = wanted[clips[0].rendition]
-            made = [
-                run_clip(
-                    clips[0],
-                    node.engines,
-                    overwrite=spec.overwrite,
-                    cancel=cancel,
-                    existing_outputs=policy_of(spec),
-                    gate=gate,
-                    events=on_event,
-                    slots=FleetChunks(node, {**payload, "index": n}),
-                )
-            ]
-        else:
-            made = run_together(
-                plan,
-                clips,
-                node.engines,
-                overwrite=spec.overwrite,
-                cancel=cancel,
-                existing_outputs=policy_of(spec),
-                gate=gate,
-                events=on_event,
-            )
+    options = UnitOptions(
+        overwrite=spec.overwrite, cancel=cancel, existing_outputs=policy_of(spec), events=on_event, gate=gate
+    )
+    for unit in units:
+        clips = unit[1]
+        chunks = FleetChunks(node, {**payload, "index": wanted[clips[0].rendition]})  # a lone clip's chunks
+        made = run_unit(unit, node.engines, options, slots=chunks)
         for clip, result in zip(clips, made, strict=True):
             n = wanted[clip.rendition]
             results[n] = {"clip": to_data(attrs.evolve(result, node=info[n])), "environment": env}
     for n in numbers:  # planned by the submitter, not by this node: never a clip without a result
         if n not in results:
             results[n] = failed(
-                n,
-                "engine_unavailable",
-                f"node {node.name} did not plan {slot(document, n).label()}; install the same engine "
-                f"distributions on the submitting machine and every node",
+                n, "engine_unavailable", f"node {node.name} did not plan {slot(document, n).label()}; {SAME_ENGINES}"
             )
     return results
 
@@ -140,8 +121,7 @@ def _units(
                 raise _Refused(
                     "engine_unavailable",
                     f"node {node.name} routes {_named(clip)} to {clip.plan.engine!r} but the submitter routed "
-                    f"{'it' if clip.rendition in wanted else 'this task'} to {engine!r}; install the same engine "
-                    f"distributions on the submitting machine and every node",
+                    f"{'it' if clip.rendition in wanted else 'this task'} to {engine!r}; {SAME_ENGINES}",
                 )
             refused = refusals(planned_writes(clip), node.config)
             if refused:

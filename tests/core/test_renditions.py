@@ -209,6 +209,37 @@ def test_one_rendition_failing_keeps_the_others(media, outdir, review_dir, engin
     assert made <= {a.removeprefix("file:") for a in argv} and not any("review" in a for a in argv)
 
 
+def test_a_storage_error_escaping_a_shared_run_is_each_renditions_own_io_error(
+    monkeypatch, media, outdir, review_dir, engines
+):
+    """An OSError nobody caught in a source's shared run (runner.run_unit): every rendition of it gets
+    a result of its own, io_error naming the file, and the job's other source is still made."""
+    import errno
+
+    from proxx_core.pipeline import runner
+
+    real = runner.run_together
+
+    def flaky(plan, clips, *a, **kw):
+        if clips[0].index == 1:
+            raise OSError(errno.EIO, "Input/output error", "/mnt/raid/A001_C001.mov")
+        return real(plan, clips, *a, **kw)
+
+    monkeypatch.setattr(runner, "run_together", flaky)
+    sources = [media("A001_C001.mov", size=DNXHR_SIZE), media("B001_C002.mov", size=DNXHR_SIZE)]
+    _job, result = _run(spec(sources, outdir, avid(), review(review_dir)), engines)
+    assert [(c.index, c.rendition, c.status) for c in result.clips] == [
+        (1, "avid", "FAILED"),
+        (1, "review", "FAILED"),
+        (2, "avid", "COMPLETED"),
+        (2, "review", "COMPLETED"),
+    ]
+    for clip in result.clips[:2]:
+        assert clip.failure.category == "io_error"
+        assert clip.failure.message == "/mnt/raid/A001_C001.mov: Input/output error"
+    assert result.exit_code == 4
+
+
 def test_a_verification_failure_of_one_rendition_keeps_the_other(media, outdir, review_dir, engines):
     """After the shared run each rendition is judged alone: one failing a check is kept for inspection
     under its temp name, the other is published."""

@@ -15,6 +15,8 @@ HEARTBEAT = 0.3  # seconds; a worker or running clip is dead after 3 missed beat
 RECORDING_WORKER = Path(__file__).with_name("recording_worker.py")
 #: `proxx` with a house rule (proxx_clip_checks) failing every H.264 720p output
 STRICT_WORKER = Path(__file__).with_name("strict_worker.py")
+#: `proxx` whose core raises in the shared run of a source named B001* (a planted bug)
+FLAKY_WORKER = Path(__file__).with_name("flaky_worker.py")
 #: the hardened ACL of docs/fleet.md: no default user; the fleet's user may not run admin commands
 ACL_USER, ACL_PASSWORD = "proxx", "fleet-secret-7c1d"
 ACL_RULES = ["user default off", f"user {ACL_USER} on >{ACL_PASSWORD} ~* &* +@all -@dangerous +info"]

@@ -7,14 +7,17 @@ mid-run fails every rendition it was making, naming it; a lone chunkable renditi
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
-from fleethelp import STRICT_WORKER
+from fleethelp import FLAKY_WORKER, STRICT_WORKER
 from hypothesis import given
 from hypothesis import strategies as st
 from test_end_of_job import SIDECARS, SINKS, finished_calls
@@ -141,6 +144,40 @@ def test_a_rendition_failing_verification_leaves_the_other_published(workers, fl
     assert all(os.path.isfile(f["path"]) for f in avid["output"]["files"])
     assert not (out / "review" / "A001_C001.mp4").exists()
     assert os.path.isfile(review["output"]["kept_temp_path"])
+
+
+def test_an_unexpected_error_in_a_shared_run_fails_its_renditions_as_proxx_run_does(
+    workers, fleet, sources, tmp_path, write_job
+):
+    """A bug in the core's shared run of one source (flaky_worker.py): on a node as on `proxx run`,
+    each of its renditions fails with a result of its own, in the same words (run_unit's), and the
+    other source's renditions are published."""
+    local = subprocess.run(
+        [
+            sys.executable,
+            str(FLAKY_WORKER),
+            "run",
+            str(write_job(dailies(sources, folder(tmp_path, "run"), job_id="f"))),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert local.returncode == 3, local.stderr  # PARTIAL
+    workers.start("flaky", script=FLAKY_WORKER)
+    job_id = submit(fleet, write_job(dailies(sources, folder(tmp_path, "out"), job_id="f")))
+    res = fleet("wait", job_id, "--timeout", "120")
+    assert res.returncode == 3, res.stderr + workers.log("flaky")
+
+    def outcomes(clips: list[dict]) -> list[tuple]:
+        failures = [c["failure"] and (c["failure"]["category"], c["failure"]["message"]) for c in clips]
+        return [(c["index"], c["rendition"], c["status"], f) for c, f in zip(clips, failures, strict=True)]
+
+    clips = res.json()["clips"]
+    assert outcomes(clips) == outcomes(json.loads(local.stdout)["clips"])
+    bug = ("engine_failed", "internal error RuntimeError: a planted bug in the shared run; please report it")
+    assert [o[2:] for o in outcomes(clips)] == [("COMPLETED", None)] * 2 + [("FAILED", bug)] * 2
+    assert {c["node"]["name"] for c in clips} == {"flaky"} and clips[3]["node"]["mapped"]["source"] == str(sources[1])
 
 
 def test_a_node_lost_mid_run_fails_every_rendition_it_was_making(workers, fleet, sources, tmp_path, write_job):

@@ -536,11 +536,15 @@ def _distribution_names(engines: EngineSet, used: list[str]) -> tuple[str, ...]:
     return tuple(label.rsplit(" ", 1)[0] for label in labels if label)
 
 
-def work_units(job: PreparedJob) -> list[tuple[TogetherPlan | None, tuple[PreparedClip, ...]]]:
+#: what runs as one (:func:`work_units`): a clip alone (no plan), or the renditions one TogetherPlan makes
+WorkUnit = tuple[TogetherPlan | None, tuple[PreparedClip, ...]]
+
+
+def work_units(job: PreparedJob) -> list[WorkUnit]:
     """What runs as one: a clip alone, or the renditions of a source one TogetherPlan makes (at the
     place of its first member), in the order of ``job.clips``."""
     owner = {m.request.output_path: plan for plan in job.together for m in plan.members}
-    units: list[tuple[TogetherPlan | None, tuple[PreparedClip, ...]]] = []
+    units: list[WorkUnit] = []
     started: set[int] = set()
     for clip in job.clips:
         plan = owner.get(clip.plan.request.output_path)
@@ -561,6 +565,44 @@ def work_units(job: PreparedJob) -> list[tuple[TogetherPlan | None, tuple[Prepar
                 )
             )
     return units
+
+
+@attrs.frozen
+class UnitOptions:
+    """What a job's work units are run with, whichever front end runs them (``proxx run``, a fleet
+    node): the keywords :func:`run_clip` and :func:`run_together` share, under their names (their
+    docstrings say what each means)."""
+
+    overwrite: bool
+    cancel: threading.Event
+    existing_outputs: str | None = None
+    events: EventFn | None = None
+    gate: WriteGate | None = None
+    source_ids: frozenset[tuple[int, int]] = frozenset()
+    rerun: str | None = None
+
+
+def run_unit(
+    unit: WorkUnit,
+    engines: EngineSet,
+    options: UnitOptions,
+    *,
+    seat: Seat | None = None,
+    slots: ChunkSource | None = None,
+) -> list[ClipResult]:
+    """The results of a work unit's clips, in its order: a lone clip by :func:`run_clip` (its chunks
+    on ``slots``), a source's renditions by :func:`run_together`. ``seat``: the slot held for the
+    unit (see :func:`run_clip`). An exception neither of them expected fails each clip of the unit
+    with a result of its own (:func:`_unexpected`), so the job's (or the task's) other units keep
+    theirs: one rule for ``proxx run`` and a fleet node."""
+    plan, clips = unit
+    keywords = attrs.asdict(options, recurse=False)  # named as both functions' keywords
+    try:
+        if plan is None:
+            return [run_clip(clips[0], engines, **keywords, slots=slots, seat=seat)]
+        return run_together(plan, clips, engines, **keywords, seat=seat)  # one run of the engine on this unit's slot
+    except Exception as exc:  # never lose the result of the other clips
+        return [_unexpected(clip, exc) for clip in clips]
 
 
 def job_gate(job: PreparedJob, source_ids: frozenset[tuple[int, int]] = frozenset()) -> WriteGate:
@@ -592,10 +634,16 @@ def run_job(
     started_at, t0 = now_rfc3339(), time.monotonic()
 
     source_ids = frozenset((c.source_stat.dev, c.source_stat.ino) for c in job.clips if c.source_stat is not None)
-    gate = job_gate(job, source_ids)
+    options = UnitOptions(
+        overwrite=job.spec.overwrite,
+        cancel=cancel,
+        existing_outputs=policy_of(job.spec),
+        events=events,
+        gate=job_gate(job, source_ids),
+        source_ids=source_ids,
+        rerun=rerun_hint(job.document),
+    )
 
-    policy = policy_of(job.spec)
-    rerun = rerun_hint(job.document)
     refused = [
         refused_clip(r.index, r.source, r.problem, r.profile or job.spec.proxy_profile, r.rendition)
         for r in job.refused
@@ -603,10 +651,10 @@ def run_job(
     for r in refused:
         safe_emit(events, _done_event(r, r.source.path, ""))
 
-    def unit(work: tuple[TogetherPlan | None, tuple[PreparedClip, ...]]) -> list[ClipResult]:
+    def unit(work: WorkUnit) -> list[ClipResult]:
         """One clip, or a source's renditions made by one run of the engine (one start for the run:
         displays key clips by index, which the renditions share; a done for each)."""
-        plan, clips = work
+        clips = work[1]
         first = clips[0]
         with slots.seat() as seat:  # started when a slot is free; given back when the engine run ends
             safe_emit(
@@ -615,44 +663,10 @@ def run_job(
                     event=START, index=first.index, source=first.source, output=first.plan.request.output_path
                 ),
             )
-            results = _unit_results(plan, clips, seat)
+            results = run_unit(work, engines, options, seat=seat, slots=slots)
         for clip, res in zip(clips, results, strict=True):
             safe_emit(events, _done_event(res, clip.source, clip.plan.request.output_path))
         return results
-
-    def _unit_results(plan: TogetherPlan | None, clips: tuple[PreparedClip, ...], seat: Seat) -> list[ClipResult]:
-        try:
-            if plan is None:
-                return [
-                    run_clip(
-                        clips[0],
-                        engines,
-                        overwrite=job.spec.overwrite,
-                        cancel=cancel,
-                        source_ids=source_ids,
-                        existing_outputs=policy,
-                        events=events,
-                        gate=gate,
-                        rerun=rerun,
-                        slots=slots,
-                        seat=seat,
-                    )
-                ]
-            return run_together(  # one run of the engine on this unit's slot
-                plan,
-                clips,
-                engines,
-                overwrite=job.spec.overwrite,
-                cancel=cancel,
-                source_ids=source_ids,
-                existing_outputs=policy,
-                events=events,
-                gate=gate,
-                rerun=rerun,
-                seat=seat,
-            )
-        except Exception as exc:  # never lose the result of the other clips
-            return [_unexpected(clip, exc) for clip in clips]
 
     slots = Slots(workers.max_workers)  # whole clips and chunks share them (proxx_core.features.chunkrun)
     try:
