@@ -711,7 +711,7 @@ def _probe_sources_ahead(argv: list[str]) -> None:
 
     try:
         doc = json.loads(read_regular(job, 1 << 20))  # never blocks on a FIFO named as the job
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # validation words these (nesting too deep, ...)
         return
     sources = doc.get("sources") if isinstance(doc, dict) else None
     if isinstance(sources, list):
