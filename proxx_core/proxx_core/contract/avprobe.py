@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ def source_info(facts: dict[str, Any], path: str, *, probed_by: str) -> SourceIn
                 pix_fmt=v["pix_fmt"],
                 bit_depth=v["bit_depth"],
                 sample_aspect=v["sample_aspect"],
-                frame_rate=FrameRate.parse(v["frame_rate"]),
+                frame_rate=FrameRate.parse(Fraction(*v["frame_rate"])),
                 frame_count=v["frame_count"],
                 field_order=v["field_order"],
                 field_dominance=displayed_field_order(facts["container"], v["field_order"]),

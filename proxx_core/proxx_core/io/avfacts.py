@@ -122,6 +122,7 @@ def _video(s: VideoStream, path: str, container: str) -> dict[str, Any]:
     if not rate:
         raise Unreadable(f"{path}: the video stream has no frame rate")
     sar = s.sample_aspect_ratio or cc.sample_aspect_ratio
+    fraction = Fraction(rate)
     return {
         "index": s.index,
         "codec": cc.name,
@@ -130,7 +131,7 @@ def _video(s: VideoStream, path: str, container: str) -> dict[str, Any]:
         "pix_fmt": cc.pix_fmt,
         "bit_depth": _bit_depth(cc.pix_fmt),
         "sample_aspect": f"{sar.numerator}:{sar.denominator}" if sar else "1:1",
-        "frame_rate": Fraction(rate),
+        "frame_rate": (fraction.numerator, fraction.denominator),  # plain data for the helper's pipe
         "frame_count": s.frames or None,
         "field_order": _FIELD_ORDER.get(int(cc.field_order), "unknown"),
         "variable_frame_rate": _is_vfr(s, rate),
