@@ -282,3 +282,29 @@ def test_the_executable_probes_the_jobs_sources_ahead_and_records_what_it_would_
         clip = json.loads(proc.stdout)["clips"][0]
         results.append((clip["source"], clip["output"]["sha256"]))
     assert results[0] == results[1]
+
+
+def test_a_released_helper_writing_answers_nobody_reads_exits_at_once(tmp_path, monkeypatch):
+    """Answers asked ahead and never read (validation refused the job first) can fill the pipe: the
+    helper then blocks writing, not reading its stdin. Releasing it closes both pipes, so it exits."""
+    (tmp_path / "bighelper.py").write_text(
+        "from proxx_core.io import helperprocess\n"
+        "def serve():\n"
+        "    helperprocess.serve_forever(lambda request: 'x' * 100_000)  # two fill a 64 KB pipe\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(helperprocess, "_helpers", {})
+    helperprocess.start("big", "bighelper")
+    big = helperprocess.helper("big")
+    assert big is not None
+    assert big.call("warm-up") == "x" * 100_000  # it is up and answering
+    for n in range(3):
+        assert big.ask_ahead(f"request {n}")
+    time.sleep(0.5)  # it answers; nobody reads
+    t0 = time.monotonic()
+    helperprocess.release_all()
+    try:
+        big._proc.wait(timeout=5)
+    finally:
+        big._proc.kill()
+    assert time.monotonic() - t0 < 1.0

@@ -107,14 +107,21 @@ class Helper:
             self._lock.release()
 
     def release(self) -> None:
-        """No more requests: close stdin (the helper exits); a later :meth:`call` says HelperGone."""
-        with self._lock:
+        """No more requests: close both pipes, so the helper exits (at its next read, or at once if it
+        is writing answers asked ahead that nobody will read); a later :meth:`call` says HelperGone."""
+        locked = self._lock.acquire(timeout=1)  # a call still reading gets EOF when the pipe closes
+        try:
             self._broken = True
-            if self._proc.stdin is not None and os.getpid() == self._owner:
-                try:
-                    self._proc.stdin.close()
-                except OSError:
-                    pass
+            if os.getpid() == self._owner:
+                for pipe in (self._proc.stdin, self._proc.stdout):
+                    try:
+                        if pipe is not None:
+                            pipe.close()
+                    except (OSError, ValueError):
+                        pass
+        finally:
+            if locked:
+                self._lock.release()
 
 
 def start(name: str, module: str) -> None:
@@ -182,7 +189,7 @@ def _usable_cpus() -> int:
 
 
 def stop_all() -> None:
-    """At exit: close every helper's stdin (it exits at once) and reap it, so its CPU is accounted to
+    """At exit: close every helper's pipes (it exits at once) and reap it, so its CPU is accounted to
     this command and no helper is left for init to reap. One that does not exit within a second is
     killed."""
     import subprocess  # loaded by then: start() imported it
@@ -190,8 +197,7 @@ def stop_all() -> None:
     for helper in list(_helpers.values()):
         proc = helper._proc
         try:
-            if proc.stdin is not None:
-                proc.stdin.close()
+            helper.release()
             proc.wait(timeout=1)
         except (OSError, subprocess.TimeoutExpired):
             proc.kill()
