@@ -164,12 +164,17 @@ def test_mixed_fleet_leaves_jobs_it_cannot_route(tmp_path, media, ffmpeg_engines
 
 
 def _fake_owner(w: Path, dirname: str, owner: dict, jobs: dict[str, dict | str]) -> Path:
-    folder = w / "running" / dirname
-    folder.mkdir(parents=True)
+    """A (dead) watcher's folder under running/, made whole beside the watch folder and renamed into
+    place: a watcher already running may recover it the moment it appears, never half-written."""
+    staging = w.parent / f".staging-{dirname}"
+    staging.mkdir()
     if owner is not None:
-        (folder / "owner.json").write_text(json.dumps(owner))
+        (staging / "owner.json").write_text(json.dumps(owner))
     for name, content in jobs.items():
-        (folder / name).write_text(content if isinstance(content, str) else json.dumps(content))
+        (staging / name).write_text(content if isinstance(content, str) else json.dumps(content))
+    (w / "running").mkdir(parents=True, exist_ok=True)
+    folder = w / "running" / dirname
+    os.rename(staging, folder)
     return folder
 
 
