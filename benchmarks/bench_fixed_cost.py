@@ -9,6 +9,8 @@ of per-pair ratios and differences.
   (1) one 6 s 1080p 23.976 ProRes HQ clip with two mono tracks and timecode -> H.264 720p:
       proxx/bare wall (goal <= 1.08) and proxx minus bare in seconds (the fixed cost per job, goal <= 0.15 s);
   (8) N such clips (copies, so each is its own file) in one job: proxx/bare wall (goal <= 1.02);
+  Proxx's own time per one-clip job: its wall time minus the seconds its own commands took (from its
+  result), which, unlike a difference of two encodes, does not vary with the encode (here by +-0.2 s);
   then one traced run of the one-clip job: the fixed cost by step (start-up, plugins, validation,
   probing, planning, what runs while FFmpeg encodes, probing the output, verification, fsync,
   hashing, publishing, the result, the end of job, interpreter exit).
@@ -221,6 +223,11 @@ def pair(job: Path, last: dict, folder: Path, bare_first: bool) -> tuple[float, 
     return t, b, result, digests, cpu, bare_cpu
 
 
+def commands_seconds(result: dict) -> float:
+    """The seconds every command of a result took, as Proxx timed them (spawn to reap)."""
+    return sum(c["timing"]["seconds"] for clip in result["clips"] for c in clip["commands"])
+
+
 def traced_breakdown(job: Path, folder: Path, bare_seconds: float) -> None:
     """One more Proxx run of the one-clip job with marks around each step: where the fixed cost goes."""
     marks_file = folder / "marks.json"
@@ -322,7 +329,8 @@ def main() -> None:
         old: dict[str, list[float]] = {"one_ratio": [], "one_diff": [], "many_ratio": [], "one_cpu": []}
         one_p, one_b, many_p, many_b = [], [], [], []
         same = True
-        one_cpu = []
+        one_cpu: list[float] = []
+        own: dict[str, list[float]] = {"new": [], "old": []}  # wall minus the seconds its commands took
         for i in range(args.repeat):
             # odd pairs run the bare commands first (the argv of every run is the same), so whatever
             # favours the first or the second of two runs favours each side alike
@@ -331,9 +339,11 @@ def main() -> None:
             one_cpu.append(cpu - bare_cpu)
             same &= digests == [c["output"]["sha256"] for c in last_one["clips"]]
             one_p.append(t), one_b.append(b), one_ratio.append(t / b), one_diff.append(t - b)
+            own["new"].append(t - commands_seconds(last_one))
             if old_env is not None:  # the baseline right after, against the bare commands just run
                 cpu0 = CPU[0]
-                t_old, _ = proxx(one_job, old_env)
+                t_old, old_result = proxx(one_job, old_env)
+                own["old"].append(t_old - commands_seconds(old_result))
                 old["one_cpu"].append(CPU[0] - cpu0 - bare_cpu)
                 old["one_ratio"].append(t_old / b), old["one_diff"].append(t_old - b)
             t, b, last_many, digests, _, _ = pair(many_job, last_many, base, bare_first)
@@ -365,6 +375,12 @@ def main() -> None:
             f"fixed cost per job (1 clip, proxx minus bare): median **{statistics.median(one_diff):.3f} s**, "
             f"fastest {min(one_diff):.3f} s (goal <= 0.15 s); Proxx's own CPU (its and its children's "
             f"minus the bare commands'): median {statistics.median(one_cpu):.3f} s"
+        )
+        print(
+            f"Proxx's own time per one-clip job (its wall time minus the seconds its own commands took, as its "
+            f"result records them; steadier than a difference of two encodes): median "
+            f"**{statistics.median(own['new']):.3f} s**"
+            + (f"; baseline {statistics.median(own['old']):.3f} s" if own["old"] else "")
         )
         if old_env is not None:
             print(
