@@ -396,14 +396,41 @@ def test_proxx_run_with_a_lut_replaced_by_a_fifo_between_clips_fails_the_clip_no
     assert failed.failure.category == "io_error" and str(lut) in failed.failure.message, failed.failure
 
 
-def test_a_source_replaced_by_a_fifo_as_the_encoder_starts_fails_the_clip_at_once(tiny, tmp_path):
-    """The window the runner cannot close by checking first: the source is swapped for a FIFO after the
-    last check, before the engine's command opens it by name. The command would wait for a writer
-    until its deadline; the input watch stops it and the clip fails naming the source."""
+def _one_clip_run(engine, tmp_path: Path, source: Path, hung: str, **doc):
+    """The one clip of a job of ``source`` run with only ``engine`` installed, in a thread bounded at
+    30 s (a clip waiting on a FIFO would otherwise hang the test): its result; outputs in tmp/out."""
     from proxx_core import hookimpl
     from proxx_core.pipeline.check import check_job_file
     from proxx_core.pipeline.runner import run_job
     from proxx_core.support.plugins import load_engines
+
+    class Plugin:
+        __name__ = "one_engine"
+
+        @hookimpl
+        def proxx_register_engines(self, register):
+            register(engine)
+
+    out = tmp_path / "out"
+    out.mkdir()
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps(job_doc([source], out, **doc)))
+    engines = load_engines(plugins=[Plugin()], entry_points=False)
+    checked = check_job_file(job, engines)
+    assert checked.job is not None, checked.problems
+    answer: list = []
+    worker = threading.Thread(target=lambda: answer.append(run_job(checked.job, engines)), daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), hung
+    (clip,) = answer[0].clips
+    return clip
+
+
+def test_a_source_replaced_by_a_fifo_as_the_encoder_starts_fails_the_clip_at_once(tiny, tmp_path):
+    """The window the runner cannot close by checking first: the source is swapped for a FIFO after the
+    last check, before the engine's command opens it by name. The command would wait for a writer
+    until its deadline; the input watch stops it and the clip fails naming the source."""
     from proxx_engine_ffmpeg.engine import FFmpegEngine
 
     source = tmp_path / "swapped.mov"
@@ -415,39 +442,16 @@ def test_a_source_replaced_by_a_fifo_as_the_encoder_starts_fails_the_clip_at_onc
             os.mkfifo(source)
             return super().execute(plan, cancel, **kw)
 
-    class Plugin:
-        __name__ = "swaps_first"
-
-        @hookimpl
-        def proxx_register_engines(self, register):
-            register(SwapsFirst())
-
-    out = tmp_path / "out"
-    out.mkdir()
-    job = tmp_path / "job.json"
-    job.write_text(json.dumps(job_doc([source], out)))
-    engines = load_engines(plugins=[Plugin()], entry_points=False)
-    checked = check_job_file(job, engines)
-    assert checked.job is not None, checked.problems
-    answer: list = []
-    worker = threading.Thread(target=lambda: answer.append(run_job(checked.job, engines)), daemon=True)
-    worker.start()
-    worker.join(30)
-    assert not worker.is_alive(), "the clip waited on a source turned FIFO"
-    (clip,) = answer[0].clips
+    clip = _one_clip_run(SwapsFirst(), tmp_path, source, "the clip waited on a source turned FIFO")
     assert clip.failure.category == "io_error", clip.failure
     assert str(source) in clip.failure.message and "FIFO" in clip.failure.message
-    assert [p.name for p in out.iterdir()] == []  # nothing published, no temp file left
+    assert [p.name for p in (tmp_path / "out").iterdir()] == []  # nothing published, no temp file left
 
 
-def test_a_lut_replaced_by_a_fifo_as_the_encoder_starts_fails_the_clip_at_once(tiny, tmp_path):
+def test_a_lut_replaced_by_a_fifo_as_the_encoder_starts_fails_the_clip_at_once(tiny, tmp_path, monkeypatch):
     """The same window for the look's LUT: swapped for a FIFO after the runner's last check, before the
     watch starts and the encoder opens it by name."""
-    from proxx_core import hookimpl
     from proxx_core.pipeline import inputwatch
-    from proxx_core.pipeline.check import check_job_file
-    from proxx_core.pipeline.runner import run_job
-    from proxx_core.support.plugins import load_engines
     from proxx_engine_ffmpeg.engine import FFmpegEngine
 
     lut = tmp_path / "grade.cube"
@@ -459,29 +463,14 @@ def test_a_lut_replaced_by_a_fifo_as_the_encoder_starts_fails_the_clip_at_once(t
         os.mkfifo(lut)
         real_init(self, clip, job_cancel)
 
-    class Plugin:
-        __name__ = "ffmpeg_only"
-
-        @hookimpl
-        def proxx_register_engines(self, register):
-            register(FFmpegEngine())
-
-    out = tmp_path / "out"
-    out.mkdir()
-    job = tmp_path / "job.json"
-    job.write_text(json.dumps(job_doc([tiny], out, jobspec_version="1.1.0", look={"lut": str(lut)})))
-    engines = load_engines(plugins=[Plugin()], entry_points=False)
-    checked = check_job_file(job, engines)
-    assert checked.job is not None, checked.problems
-    inputwatch.InputWatch.__init__ = swapped_first
-    try:
-        answer: list = []
-        worker = threading.Thread(target=lambda: answer.append(run_job(checked.job, engines)), daemon=True)
-        worker.start()
-        worker.join(30)
-    finally:
-        inputwatch.InputWatch.__init__ = real_init
-    assert not worker.is_alive(), "the clip waited on a LUT turned FIFO"
-    (clip,) = answer[0].clips
+    monkeypatch.setattr(inputwatch.InputWatch, "__init__", swapped_first)
+    clip = _one_clip_run(
+        FFmpegEngine(),
+        tmp_path,
+        tiny,
+        "the clip waited on a LUT turned FIFO",
+        jobspec_version="1.1.0",
+        look={"lut": str(lut)},
+    )
     assert clip.failure.category == "io_error" and str(lut) in clip.failure.message, clip.failure
     assert "FIFO" in clip.failure.message
