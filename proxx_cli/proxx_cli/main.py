@@ -715,7 +715,7 @@ def _probe_sources_ahead(argv: list[str]) -> None:
         return
     sources = doc.get("sources") if isinstance(doc, dict) else None
     if isinstance(sources, list):
-        avprobe.probe_ahead(str(Path(s)) for s in sources if isinstance(s, str) and os.path.isabs(s))
+        avprobe.probe_ahead(s for s in sources if isinstance(s, str) and os.path.isabs(s))
 
 
 def cli() -> None:

@@ -87,23 +87,12 @@ def source_info(facts: dict[str, Any], path: str, *, probed_by: str) -> SourceIn
     if facts["video"] is not None:
         v = facts["video"]
         try:
-            video = VideoInfo(
-                codec=v["codec"],
-                width=v["width"],
-                height=v["height"],
-                pix_fmt=v["pix_fmt"],
-                bit_depth=v["bit_depth"],
-                sample_aspect=v["sample_aspect"],
-                frame_rate=FrameRate.parse(Fraction(*v["frame_rate"])),
-                frame_count=v["frame_count"],
-                field_order=v["field_order"],
-                field_dominance=displayed_field_order(facts["container"], v["field_order"]),
-                variable_frame_rate=v["variable_frame_rate"],
-                color_primaries=v["color_primaries"],
-                color_transfer=v["color_transfer"],
-                color_space=v["color_space"],
-                codec_profile=v["codec_profile"],
-                rotation=v["rotation"],
+            video = VideoInfo(  # the facts are named as its fields: the rate a pair, the dominance derived
+                **{
+                    **v,
+                    "frame_rate": FrameRate.parse(Fraction(*v["frame_rate"])),
+                    "field_dominance": displayed_field_order(facts["container"], v["field_order"]),
+                }
             )
         except ValueError as exc:
             raise ProxxError(

@@ -102,10 +102,10 @@ def read(path: str) -> dict[str, Any]:
         raise Unreadable(f"{exc}; list media files only") from None
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
         raise Unreadable(f"{path}: not readable media ({exc}); check the file is complete and not corrupt") from exc
-    if video is not None and video["frame_count"] is None:
-        video["frame_count"] = _count_packets(path, video.pop("index")) or None
     if video is not None:
-        video.pop("index", None)
+        index = video.pop("index")
+        if video["frame_count"] is None:
+            video["frame_count"] = _count_packets(path, index) or None
     return {
         "container": container,
         "video": video,

@@ -165,7 +165,7 @@ def start(name: str, module: str) -> None:
 
 
 def release_all() -> None:
-    """This command asks nothing more of its helpers: close their stdin now, so each exits (~3 ms for
+    """This command asks nothing more of its helpers: close their pipes now, so each exits (~3 ms for
     an interpreter holding PyAV) while the command finishes its work, rather than at its exit. A
     later request is answered in-process; :func:`stop_all` still reaps them at exit."""
     for helper in _helpers.values():
