@@ -63,30 +63,37 @@ def locate() -> str:
 
 def _bundled() -> str | None:
     """The executable inside the imageio-ffmpeg wheel, found without running it (imageio-ffmpeg's
-    own lookup spawns ``ffmpeg -version`` in every process) and without importing it (~2 ms of every
-    command's start-up: it imports importlib.resources' readers, zipfile, sysconfig): the wheel holds
-    exactly one ``ffmpeg-*`` executable in ``imageio_ffmpeg/binaries``. Any other layout asks
-    imageio-ffmpeg itself; None if that is not the known one either."""
+    own lookup spawns ``ffmpeg -version`` in every process). None if the layout is not a known one."""
+    path = _only_binary_in_wheel() or _binary_named_by_imageio()
+    return path if path and os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+def _only_binary_in_wheel() -> str | None:
+    """The one ``ffmpeg-*`` file in ``imageio_ffmpeg/binaries``, found without importing imageio-ffmpeg
+    (~2 ms of every command's start-up: it imports importlib.resources' readers, zipfile, sysconfig)."""
     import importlib.util  # loaded by then: the interpreter's own import machinery
 
     try:
         spec = importlib.util.find_spec("imageio_ffmpeg")
         folders = list(spec.submodule_search_locations or []) if spec is not None else []
-        binaries = os.path.join(folders[0], "binaries") if len(folders) == 1 else None
-        names = [n for n in os.listdir(binaries) if n.startswith("ffmpeg-")] if binaries else []
-    except (ImportError, ValueError, OSError):
-        names = []
-    if len(names) == 1 and binaries is not None:
-        path = os.path.join(binaries, names[0])
-    else:
-        try:
-            from imageio_ffmpeg._definitions import FNAME_PER_PLATFORM, get_platform
-            from imageio_ffmpeg._utils import _get_bin_dir
-
-            path = os.path.join(_get_bin_dir(), FNAME_PER_PLATFORM[get_platform()])
-        except (ImportError, AttributeError, KeyError, OSError, TypeError):
+        if len(folders) != 1:
             return None
-    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+        binaries = os.path.join(folders[0], "binaries")
+        names = [n for n in os.listdir(binaries) if n.startswith("ffmpeg-")]
+    except (ImportError, ValueError, OSError):
+        return None
+    return os.path.join(binaries, names[0]) if len(names) == 1 else None
+
+
+def _binary_named_by_imageio() -> str | None:
+    """imageio-ffmpeg's own name for its bundled executable (any other wheel layout)."""
+    try:
+        from imageio_ffmpeg._definitions import FNAME_PER_PLATFORM, get_platform
+        from imageio_ffmpeg._utils import _get_bin_dir
+
+        return os.path.join(_get_bin_dir(), FNAME_PER_PLATFORM[get_platform()])
+    except (ImportError, AttributeError, KeyError, OSError, TypeError):
+        return None
 
 
 def _run(path: str, *args: str) -> str:
