@@ -29,7 +29,6 @@ import platform
 import shutil
 import subprocess
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from proxx_core import Layout, hookimpl
@@ -201,6 +200,8 @@ class MhlSink(DeliverableSink):
                 f"an ASC MHL history seals files under its folder only; outside their folders: {', '.join(outside)}"
             )
         ignore = AVID_INDEX_FILES if layout == Layout.AVID_MXF else ()
+        from datetime import UTC, datetime  # at the end of a job only: not loaded with the plugin
+
         created = datetime.now(UTC).isoformat(timespec="seconds")
         manifest = write_sidecar(
             job,

@@ -15,7 +15,6 @@ as the compressor name. The result is byte-identical to the single pass
 
 from __future__ import annotations
 
-import base64
 from fractions import Fraction
 
 from proxx_core import ClipRequest
@@ -93,6 +92,8 @@ def concat_url(paths: tuple[str, ...]) -> str:
     for p in paths:
         lines.append("file '" + ("file:" + p).replace("'", "'\\''") + "'")
     text = "\n".join(lines) + "\n"
+    import base64  # chunked clips only: not loaded for every start of the engine
+
     return "data:text/plain;base64," + base64.b64encode(text.encode("utf-8", "surrogateescape")).decode("ascii")
 
 

@@ -20,12 +20,14 @@ into the whole master clip, as Avid writes it, on the temp files before the core
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import os
+from typing import TYPE_CHECKING
 
 from proxx_core import ClipRequest, CommandRecord
 from proxx_core.kit import ZERO_TIMECODE, ClipFailure
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 #: SMPTE UMID label + length byte as FFmpeg writes it, then 3 instance bytes and 15 zero bytes
 _UMID_LABEL = bytes.fromhex("060a2b340101010501010d0013")
@@ -154,7 +156,7 @@ def clip_seed(req: ClipRequest) -> bytes:
         str(v.frame_count if v else ""),
         str(info.duration_seconds),
     ]
-    return hashlib.sha256("\0".join(parts).encode("utf-8")).digest()
+    return _sha256("\0".join(parts).encode("utf-8"))
 
 
 def clip_date(req: ClipRequest) -> dt.datetime:
@@ -162,6 +164,8 @@ def clip_date(req: ClipRequest) -> dt.datetime:
     seconds). A property of the input, so reruns write the same bytes; Avid shows it as the clip's
     creation date, which for camera media is when the clip was recorded (or last copied with
     its times kept)."""
+    import datetime as dt  # an Avid layout's own need: not loaded for every start of the engine
+
     return dt.datetime.fromtimestamp(int(os.stat(req.source).st_mtime), tz=dt.UTC)
 
 
@@ -189,7 +193,13 @@ def finish_clip(req: ClipRequest, records: tuple[CommandRecord, ...] = ()) -> No
 
 
 def _material_number(seed: bytes, label: str) -> bytes:
-    return hashlib.sha256(seed + label.encode("utf-8")).digest()[:15]
+    return _sha256(seed + label.encode("utf-8"))[:15]
+
+
+def _sha256(data: bytes) -> bytes:
+    import hashlib  # an Avid layout's own need: OpenSSL is not loaded for every start of the engine
+
+    return hashlib.sha256(data).digest()
 
 
 def stamp_umids(path: str, seed: bytes, file_label: str) -> int:

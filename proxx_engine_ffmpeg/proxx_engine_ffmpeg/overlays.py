@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from decimal import Decimal
 
 from proxx_core import ClipRequest
@@ -170,7 +169,7 @@ def write_look_files(req: ClipRequest) -> list[str]:
     look = req.look
     for kind, path in look_file_paths(req).items():
         assert look is not None  # look_file_paths names files of a look only
-        tmp = f"{path}.{secrets.token_hex(6)}"
+        tmp = f"{path}.{os.urandom(6).hex()}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:

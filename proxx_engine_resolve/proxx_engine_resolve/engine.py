@@ -19,7 +19,6 @@ How the pieces fit:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import tempfile
@@ -321,6 +320,8 @@ class ResolveEngine(Engine):
                 category="engine_unavailable",
             )
         target = TARGETS[request.profile.name]
+        import hashlib  # planning a Resolve clip: not loaded for every start of the engine
+
         digest = hashlib.sha256(f"{request.source}\0{request.temp_path}\0{request.profile.name}".encode()).hexdigest()[
             :16
         ]

@@ -5,18 +5,17 @@ the job's own ``notify`` targets (names from the node config, never URLs in a Jo
 
 A target that cannot be reached never changes a job's result or exit code: it is reported as a
 warning with Apprise's reason (stderr, which the watch folder and fleet workers log). Apprise is
-imported only when a job has someone to tell, so loading the plugin costs nothing.
+imported only when a job has someone to tell, and ``logging`` only when there is a warning to log,
+so loading the plugin costs nothing.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any
 
 from proxx_core import hookimpl
 
-log = logging.getLogger("proxx.notify")
 #: a dead target delays the end of a job by at most this (connect, read): Apprise's cto/rto
 TIMEOUTS = {"cto": "3", "rto": "5"}
 
@@ -36,12 +35,16 @@ def targets_for(result: Any, always: tuple[str, ...], defined: dict[str, str]) -
 
 
 def warn(message: str) -> None:
-    log.warning(message)
+    import logging  # only with a warning to give: not loaded by every command that loads the plugin
+
+    logging.getLogger("proxx.notify").warning(message)
     print(f"proxx-notify: warning: {message}", file=sys.stderr, flush=True)
 
 
 def send(url: str, title: str, body: str) -> str | None:
     """Deliver one notification; None when it was accepted, else the reason it was not."""
+    import logging
+
     import apprise
 
     sender = apprise.Apprise()

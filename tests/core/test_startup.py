@@ -90,3 +90,55 @@ def test_an_invalid_job_is_still_worded_by_jsonschema(write_job, outdir):
     assert r.returncode == 1
     assert "/sources: must be an array (a JSON list), not string" in r.stderr
     assert "missing required key 'proxy_profile'" in r.stderr
+
+
+#: libraries a one-clip `proxx run` needs only after its first command has started (io/digests.py,
+#: io/clock.py, runner._in_order, the plugins' own lazy imports): ~15 ms of every job's fixed cost
+NOT_BEFORE_THE_FIRST_COMMAND = ("hashlib", "_hashlib", "secrets", "datetime", "concurrent.futures", "logging")
+
+FIRST_COMMAND_GUARD = """
+import atexit, json, os, subprocess, sys, traceback
+seen, importers = [], {}
+class Who:  # who imported each library the test watches: the failure message names the importer
+    def find_spec(self, name, path, target=None):
+        if name in sys.argv[2].split(",") and name not in importers:
+            stack = traceback.extract_stack()[:-1]
+            importers[name] = [f"{f.filename}:{f.lineno}" for f in stack if "<frozen" not in f.filename][-6:]
+sys.meta_path.insert(0, Who())
+real = subprocess.Popen.__init__
+def guard(self, args, *a, **kw):
+    if not seen and "python" not in os.path.basename(str(args[0])):
+        seen.append(sorted(sys.modules))
+    return real(self, args, *a, **kw)
+subprocess.Popen.__init__ = guard
+def report(path=sys.argv[3]):
+    with open(path, "w") as fh:
+        json.dump([seen[0] if seen else None, importers], fh)
+atexit.register(report)  # the executable ends with os._exit, after the atexit functions
+from proxx_cli.executable import cli
+sys.argv = ["proxx", "run", sys.argv[1]]
+cli()
+"""
+
+
+def test_run_starts_its_first_command_before_loading_what_only_the_end_needs(media, outdir, write_job):
+    """What a command hashes before its first encode is short (the built-in SHA-256, not OpenSSL's),
+    times come from ``time``, one clip runs on one thread (no pool, so no ``logging``); all of it is
+    loaded while the first command runs (pipeline/endprep.py)."""
+    from proxxtest import job_doc
+
+    job = write_job(job_doc([str(media("a.mov"))], outdir))
+    seen = outdir.parent / "seen.json"
+    r = subprocess.run(
+        [sys.executable, "-c", FIRST_COMMAND_GUARD, str(job), ",".join(NOT_BEFORE_THE_FIRST_COMMAND), str(seen)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    modules, importers = json.loads(seen.read_text())
+    assert modules is not None, "no command was started"
+    # without a probe helper (one usable CPU) PyAV is imported in-process, and it loads logging
+    excused = {"logging"} if "av" in modules else set()
+    loaded = [m for m in NOT_BEFORE_THE_FIRST_COMMAND if m in modules and m not in excused]
+    assert not loaded, f"loaded before the first command: {loaded}, by {[importers.get(m) for m in loaded]}"

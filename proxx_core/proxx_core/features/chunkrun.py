@@ -8,14 +8,16 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..contract.engine import ClipPlan, CommandRecord, Engine
 from ..contract.errors import ClipFailure
 from ..io.tempclaim import Identity, TempBusy, TempClaim, TempExists, TempIsSource
 from .chunking import ChunkedPlan, ChunkSpan
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 
 class Seat:
@@ -40,7 +42,8 @@ class Slots:
     def __init__(self, count: int):
         self.count = count
         self._held = threading.BoundedSemaphore(count)
-        self._pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="proxx-chunk")
+        self._pool: ThreadPoolExecutor | None = None  # made by the first chunk: most jobs have none
+        self._pool_lock = threading.Lock()
 
     @contextmanager
     def hold(self) -> Iterator[None]:
@@ -63,7 +66,12 @@ class Slots:
             with self.hold():
                 return fn()
 
-        return self._pool.submit(held)
+        with self._pool_lock:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor  # noqa: F811 (loaded with logging: only for chunks)
+
+                self._pool = ThreadPoolExecutor(max_workers=self.count, thread_name_prefix="proxx-chunk")
+            return self._pool.submit(held)
 
     def start(self, chunked: ChunkedPlan, engine: Engine, cancel: threading.Event) -> list[Future]:  # type: ignore[type-arg]
         """Each chunk on the next free slot (ChunkSource)."""
@@ -74,7 +82,10 @@ class Slots:
         ]
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        with self._pool_lock:
+            pool = self._pool
+        if pool is not None:
+            pool.shutdown(wait=True)
 
 
 def span_label(span: ChunkSpan, count: int) -> str:

@@ -13,7 +13,6 @@ Nothing here writes: the only side effect of judging a file is reading it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from typing import Any
@@ -24,6 +23,7 @@ from ..contract.engine import ClipPlan, Verification
 from ..contract.errors import cut
 from ..contract.policies import FAIL, OVERWRITE, POLICIES
 from ..contract.vocabulary import ExistingOutputs
+from ..io.digests import file_sha256
 from ..io.safeopen import open_regular
 from ..rules.verify import verify_output
 from ..support.specvalues import DraftSpec, Invalid
@@ -153,7 +153,7 @@ def _lstat(path: str) -> os.stat_result | None:
 
 def _sha256(path: str, chunk: int = 4 * 1024 * 1024) -> tuple[str, int, tuple[int, int]]:
     """SHA-256, size and identity of the file read (opened once, never following a symlink)."""
-    h = hashlib.sha256()
+    h = file_sha256()
     fh = open_regular(path, follow_symlinks=False)  # a FIFO swapped in is refused (NotAFile), never waited on
     fd = fh.fileno()
     try:

@@ -16,7 +16,6 @@ folders :func:`folders_to_create` names, right before the clip's temp file.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Iterable
@@ -30,6 +29,7 @@ from ..contract.media import VideoInfo
 from ..contract.profiles import PROFILES, Profile, fit_aspect_problem, fit_raster
 from ..contract.targets import Target
 from ..contract.vocabulary import Layout, Raster
+from ..io.digests import short_sha256
 from ..io.writegate import SourceIndex, WriteGate, folder_key, name_key
 from ..io.writegate import identity as file_identity
 from ..rules.naming import _NameInputs, name_problem, output_names, render_name, template_token_problems
@@ -102,7 +102,7 @@ def avid_unique_part(source: str, name: str, profile: str) -> str:
     except OSError:
         identity = ""  # a missing source is refused elsewhere; the name stays computable
     text = "\0".join(("proxx-avid-name-1", os.path.basename(source), identity, name, profile))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:AVID_UNIQUE_HEX]
+    return short_sha256(text.encode("utf-8")).hexdigest()[:AVID_UNIQUE_HEX]
 
 
 def avid_clip_name(name: str, source: str, profile: str) -> str:

@@ -21,7 +21,6 @@ several would need a rule saying which clip gets which, and there is none.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 import os
@@ -33,6 +32,7 @@ import attrs
 
 from ..contract.errors import Problem, cut, shown
 from ..contract.look import Cdl, CubeLut, Look
+from ..io.digests import file_sha256, short_sha256
 from ..io.safeopen import NotAFile, open_regular
 from ..support.specvalues import InlineCdl, LookSpec
 
@@ -108,7 +108,7 @@ _FLOAT32_MAX = 3.4028234663852886e38
 
 def _hash_file(path: str) -> str:
     """SHA-256 of the file, read in chunks."""
-    h = hashlib.sha256()
+    h = file_sha256()
     with _open_bounded(path, MAX_CUBE_BYTES) as fh:
         try:
             while chunk := fh.read(_CHUNK):
@@ -168,7 +168,7 @@ class _CubeScan:
         self.path = path
         self.size: int | None = None
         self.plain = True
-        self._hash = hashlib.sha256()
+        self._hash = file_sha256()
 
     def sha256(self) -> str:
         return self._hash.hexdigest()
@@ -417,7 +417,7 @@ def parse_cdl_file(path: str) -> Cdl:
         power=(power[0], power[1], power[2]),
         saturation=saturation,
         path=path,
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=short_sha256(raw).hexdigest(),
         id=cc.attributes.get("id"),
     )
     why = cdl_value_problem(cdl)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
-import secrets
 from pathlib import Path
+
+from .digests import file_sha256
 
 
 def fsync_dir(path: str) -> None:
@@ -23,7 +23,7 @@ def fsync_dir(path: str) -> None:
 
 
 def sha256_file(path: str, chunk: int = 4 * 1024 * 1024) -> tuple[str, int]:
-    h = hashlib.sha256()
+    h = file_sha256()
     size = 0
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
@@ -71,7 +71,7 @@ def write_text_atomic(path: Path | str, text: str, *, overwrite: bool = True) ->
 def write_bytes_atomic(path: Path | str, data: bytes, *, overwrite: bool = True, mode: int = 0o666) -> None:
     """:func:`write_text_atomic` for bytes; ``mode`` is the new file's permissions (before the umask)."""
     path = str(path)
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
         with open(fd, "wb") as fh:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import sha256_file, write_text_atomic
+from .digests import short_sha256
 from .safeopen import NotAFile, read_regular
 
 _memo: dict[str, Any] = {}
@@ -48,7 +48,7 @@ def _cache_dir() -> Path:
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return short_sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _key(path: str, kind: str) -> tuple[str, str]:

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import os
-import secrets
 import stat
 import threading
 from collections.abc import Callable
+
+from .digests import file_sha256
 
 #: (st_dev, st_ino)
 Identity = tuple[int, int]
@@ -67,6 +67,7 @@ class TempClaim:
     def __init__(self, path: str, fd: int):
         self.path = path
         self._fd = fd
+        self._ahead: _HashAhead | None = None
 
     @classmethod
     def take(cls, path: str, *, overwrite: bool, is_source: Callable[[Identity], bool]) -> TempClaim:
@@ -111,7 +112,7 @@ class TempClaim:
                 if not stat.S_ISREG(st.st_mode) or _identity(os.lstat(path)) != _identity(st):
                     raise TempBusy(f"{path} changed while Proxx was claiming it (another run of this job)")
             head, tail = os.path.split(path)
-            fresh = os.path.join(head, f"{tail}.{os.getpid()}.{secrets.token_hex(4)}.claim")
+            fresh = os.path.join(head, f"{tail}.{os.getpid()}.{os.urandom(4).hex()}.claim")
             fd = os.open(fresh, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
             claim = cls(path, fd)
             try:
@@ -157,41 +158,75 @@ class TempClaim:
         self._fd = fd
         return True
 
-    def sha256(self, chunk: int = 4 * 1024 * 1024) -> tuple[str, int]:
-        """Hash the held file through its descriptor: whatever happens to the name, these bytes."""
-        h = hashlib.sha256()
-        size = 0
-        while block := os.pread(self._fd, chunk, size):
-            h.update(block)
-            size += len(block)
-        return h.hexdigest(), size
+    def sha256(self) -> tuple[str, int]:
+        """Hash the held file through its descriptor: whatever happens to the name, these bytes. The
+        hash :meth:`publish_behind` made is used only if the file, stat'ed through this descriptor, is
+        unchanged since before that hash began (size, mtime, ctime); otherwise it is hashed again."""
+        ahead = self._ahead
+        if ahead is not None and ahead.fd_stat == _fd_stat(self._fd):
+            ahead.done.wait()
+            if ahead.result is not None and ahead.result[2] == _fd_stat(self._fd):
+                return ahead.result[0], ahead.result[1]
+        return _sha256(self._fd)
 
     def fsync(self) -> None:
         os.fsync(self._fd)
 
-    def fsync_behind(self) -> None:
-        """Start writing the held file's data to disk in the background (through a descriptor of
-        its own), so that verification overlaps the disk's work and :meth:`fsync` before publishing
-        finds little left to do. That fsync still runs and still decides; an error here is ignored."""
+    def publish_behind(self) -> None:
+        """Start, in the background (through a descriptor of its own), what publishing the held file
+        needs: its SHA-256, then its data on disk; so verification (the output probed by another
+        process) overlaps both, and publishing finds them done. Publishing still fsyncs, and decides;
+        the hash is used only if the file is unchanged (:meth:`sha256`); an error here is ignored."""
         try:
             fd = os.dup(self._fd)
+            ahead = _HashAhead(_fd_stat(fd))
         except OSError:
             return
+        self._ahead = ahead
 
-        def flush() -> None:
+        def work() -> None:
             try:
+                try:
+                    digest, size = _sha256(fd)
+                    ahead.result = (digest, size, _fd_stat(fd))
+                finally:
+                    ahead.done.set()
                 os.fsync(fd)
             except OSError:
                 pass
             finally:
                 os.close(fd)
 
-        threading.Thread(target=flush, name="proxx-fsync", daemon=True).start()
+        threading.Thread(target=work, name="proxx-publish-behind", daemon=True).start()
 
     def release(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+class _HashAhead:
+    """A hash made by :meth:`TempClaim.publish_behind`: the file's stat before it began, and
+    (digest, size, stat after) once ``done`` is set (None if reading failed)."""
+
+    def __init__(self, fd_stat: tuple[int, int, int]):
+        self.fd_stat = fd_stat
+        self.done = threading.Event()
+        self.result: tuple[str, int, tuple[int, int, int]] | None = None
+
+
+def _fd_stat(fd: int) -> tuple[int, int, int]:
+    st = os.fstat(fd)
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _sha256(fd: int, chunk: int = 4 * 1024 * 1024) -> tuple[str, int]:
+    h = file_sha256()
+    size = 0
+    while block := os.pread(fd, chunk, size):
+        h.update(block)
+        size += len(block)
+    return h.hexdigest(), size
 
 
 def _quiet_unlink(path: str) -> None:

@@ -17,15 +17,14 @@ themselves (:meth:`WriteGate.check_tree` before, :meth:`WriteGate.check_written`
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
-import secrets
 import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..contract.vocabulary import Category
 from .atomic import publish
+from .digests import file_sha256
 
 if TYPE_CHECKING:
     from .tempclaim import TempClaim
@@ -250,7 +249,7 @@ class WriteGate:
         SHA-256. Without ``replace`` an existing file is never replaced (FileExistsError)."""
         self.check(path)
         head, tail = os.path.split(path)
-        tmp = os.path.join(head, f".{tail}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+        tmp = os.path.join(head, f".{tail}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
             fd = os.open(tmp, flags, 0o644)
@@ -272,7 +271,7 @@ class WriteGate:
         finally:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
-        return hashlib.sha256(data).hexdigest()
+        return file_sha256(data).hexdigest()
 
     def publish_claim(self, claim: TempClaim, final: str, *, replace: bool) -> tuple[str, int]:
         """Publish the file a run holds at ``claim.path`` under ``final``: fsync, hash through the

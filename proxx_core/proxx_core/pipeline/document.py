@@ -10,11 +10,9 @@ verbatim for the result's audit trail and for deliverable sinks, which are given
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,6 +26,7 @@ from ..contract.vocabulary import ExistingOutputs, FpsMode, Layout, Raster, Unsu
 from ..features.burnin import burn_in_problems
 from ..features.existing import policy_problem
 from ..features.layouts import layout_document_problems
+from ..io.digests import short_sha256
 from ..io.safeopen import NotAFile, read_regular
 from ..support.jsonload import MAX_DOCUMENT_BYTES, decode_document
 from ..support.schemacheck import conforms
@@ -332,7 +331,7 @@ def canonical_json(doc: dict[str, Any]) -> str:
 
 
 def jobspec_sha256(doc: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+    return short_sha256(canonical_json(doc).encode("utf-8")).hexdigest()
 
 
 def derive_job_id(doc: dict[str, Any]) -> str:
@@ -534,6 +533,8 @@ def job_id_usable(draft: DraftSpec) -> bool:
 def _valid_rfc3339(value: str) -> bool:
     if not _RFC3339.fullmatch(value):
         return False
+    from datetime import datetime  # a spec that names a date: not loaded by every command
+
     try:
         datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:

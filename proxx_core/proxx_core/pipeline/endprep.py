@@ -42,6 +42,8 @@ def prepare_while_encoding() -> None:
 
 
 def _prepare() -> None:
+    import hashlib  # noqa: F401  (OpenSSL's SHA-256, for the outputs: io/digests.py)
+
     # the work being moved off the end of the run: the end of job, the node config plugins read, the results
     from ..contract import data, engine, media  # noqa: F401
     from ..contract import results as values

@@ -36,7 +36,6 @@ import __future__
 
 import atexit
 import builtins
-import hashlib
 import marshal
 import os
 import stat
@@ -45,6 +44,7 @@ from types import CodeType
 from typing import Any
 
 from ..io.atomic import write_bytes_atomic
+from ..io.digests import short_sha256
 from ..io.fingerprint import cache_root
 from ..io.safeopen import open_regular
 
@@ -109,7 +109,7 @@ def _type_hash(value: Any) -> int:
     """``hash`` as attr._make calls it: stable across processes for the class names it mixes into
     ``__hash__``, the built-in for anything else."""
     if type(value) is str and value.startswith(_TYPE_HASH_PREFIX):
-        return int.from_bytes(hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()[:8], "big", signed=True)
+        return int.from_bytes(short_sha256(value.encode("utf-8", "surrogatepass")).digest()[:8], "big", signed=True)
     return builtins.hash(value)
 
 
@@ -125,7 +125,7 @@ def _compile(
         flags or optimize != -1 or inherited != own
     ):
         return builtins.compile(source, filename, mode, flags | inherited, True, optimize)
-    key = (filename, hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest())
+    key = (filename, short_sha256(source.encode("utf-8", "surrogatepass")).hexdigest())
     data = _state["entries"].get(key)
     code = None
     if data is not None:

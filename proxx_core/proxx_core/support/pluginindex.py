@@ -22,7 +22,6 @@ it cannot be read or written, the answers are computed each time, silently.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import json
 import os
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io.atomic import write_text_atomic
+from ..io.digests import short_sha256
 from ..io.fingerprint import cache_root
 from ..io.safeopen import read_regular
 from .hints import known_distributions
@@ -104,7 +104,7 @@ def _file(folders: list[list[Any]]) -> Path:
     """One index per interpreter and set of folders holding distributions (``python -m`` puts the
     current folder on ``sys.path``; one without distributions changes neither the answers nor the file)."""
     where = json.dumps([sys.executable, [entry for entry, _ in folders]])
-    digest = hashlib.sha256(where.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    digest = short_sha256(where.encode("utf-8", "surrogatepass")).hexdigest()[:24]
     return cache_root() / "plugin-index" / f"{digest}.json"
 
 
