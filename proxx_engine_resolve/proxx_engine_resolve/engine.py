@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
 from fractions import Fraction
 from pathlib import Path
@@ -61,6 +60,8 @@ FREE_VS_STUDIO = (
 
 
 def _scratch_root() -> Path:
+    import tempfile  # when a Resolve clip is planned: not loaded (and the temp folder not probed) by every command
+
     uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
     return Path(tempfile.gettempdir(), f"proxx-resolve-{uid}", "scratch")
 
@@ -97,7 +98,7 @@ class ResolveEngine(Engine):
         self.check_timeout = float(check_timeout)
         self.probe_timeout = float(probe_timeout)
         self.poll_seconds = float(poll_seconds)
-        self.scratch_dir = Path(scratch_dir) if scratch_dir else _scratch_root()
+        self._scratch_dir = Path(scratch_dir) if scratch_dir else None
         self.lock_path = Path(lock_path) if lock_path else None
         self.python = python or sys.executable
         self._extra_notes = tuple(notes)
@@ -107,6 +108,14 @@ class ResolveEngine(Engine):
         self._probe_cache: dict[tuple, SourceInfo] = {}
         #: the WorkerRun of the last child process (tests and diagnostics)
         self.last_run = None
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Where renders are made: ``scratch_dir`` as given, else a folder of this user's under the
+        system temp folder (found when first needed)."""
+        if self._scratch_dir is None:
+            self._scratch_dir = _scratch_root()
+        return self._scratch_dir
 
     # ------------------------------------------------------------------ construction from env
 

@@ -93,8 +93,16 @@ def test_an_invalid_job_is_still_worded_by_jsonschema(write_job, outdir):
 
 
 #: libraries a one-clip `proxx run` needs only after its first command has started (io/digests.py,
-#: io/clock.py, runner._in_order, the plugins' own lazy imports): ~15 ms of every job's fixed cost
-NOT_BEFORE_THE_FIRST_COMMAND = ("hashlib", "_hashlib", "secrets", "datetime", "concurrent.futures", "logging")
+#: io/clock.py, runner._in_order, support/process.py, the plugins' own lazy imports): ~15 ms of every job's fixed cost
+NOT_BEFORE_THE_FIRST_COMMAND = (
+    "hashlib",
+    "_hashlib",
+    "secrets",
+    "datetime",
+    "concurrent.futures",
+    "logging",
+    "tempfile",
+)
 
 FIRST_COMMAND_GUARD = """
 import atexit, json, os, subprocess, sys, traceback

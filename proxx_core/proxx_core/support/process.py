@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -221,6 +220,20 @@ def _read_progress(stream: IO[bytes], progress: BlockFn) -> None:
             block = {}
 
 
+def _stderr_file() -> IO[bytes]:
+    """Where a command's stderr goes until its tail is read: an anonymous in-memory file on Linux
+    (``memfd_create``: nothing on disk, no temp folder looked for, no ``tempfile`` loaded before the
+    first command), elsewhere an anonymous temporary file. Either is gone once closed."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return open(os.memfd_create("proxx-stderr", os.MFD_CLOEXEC), "w+b")
+        except OSError:  # refused (a sandbox's seccomp filter): the temporary file
+            pass
+    import tempfile  # only where there is no memfd
+
+    return tempfile.TemporaryFile()
+
+
 def run_command(
     command: Command,
     cancel: threading.Event | None = None,
@@ -248,7 +261,7 @@ def run_command(
             category=Category.INTERRUPTED,
             records=(record,),
         )
-    with tempfile.TemporaryFile() as err:
+    with _stderr_file() as err:
         argv, options = _started_as(command.argv)
         try:
             proc = subprocess.Popen(
