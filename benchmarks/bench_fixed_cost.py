@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Proxx's fixed cost per job: `proxx run` against the bare FFmpeg commands it runs, and where the difference goes.
 
-    python benchmarks/bench_fixed_cost.py [--repeat 7] [--clips 8] [--seconds 6]
+    python benchmarks/bench_fixed_cost.py [--repeat 7] [--clips 8] [--seconds 6] [--python VENV/bin/python]
 
 One run, interleaved (proxx 1 clip, bare 1 clip, proxx N clips, bare N clips, ...; every other pair
 runs its bare commands first), so machine load hits both halves of a pair alike; figures are medians
@@ -20,6 +20,11 @@ would (the AAC pass, then the encode), writing to another file; its output is ch
 byte-identical to Proxx's. The FFmpeg binary-facts cache is warm and Proxx's own modules are
 byte-compiled first, as `pip install` does for an installed wheel (an editable checkout with
 PYTHONDONTWRITEBYTECODE=1 would compile ~80 modules from source in every run, ~0.09 s).
+
+``--python`` measures the Proxx installed in another interpreter instead of this checkout: e.g. a venv
+made as the README's quick start makes one (``pip install './proxx_core[probe]' ./proxx_cli
+./proxx_engine_ffmpeg``: installed wheels, one engine), where this development venv has every plugin
+installed and each package's folder on ``sys.path`` (every import searches them all).
 
 Speed is measured here, never asserted in tests.
 """
@@ -180,8 +185,12 @@ def checkout_env(tree: Path | None) -> dict[str, str] | None:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(str(tree / p) for p in PACKAGES)}
 
 
+#: the interpreter whose Proxx is measured (``--python``)
+PYTHON = [sys.executable]
+
+
 def proxx(job: Path, env: dict[str, str] | None = None) -> tuple[float, dict]:
-    seconds, proc = timed([sys.executable, "-m", "proxx_cli", "run", str(job), "--max-workers", "1"], env)
+    seconds, proc = timed([PYTHON[0], "-m", "proxx_cli", "run", str(job), "--max-workers", "1"], env)
     if proc.returncode != 0:
         sys.exit(f"proxx run failed ({proc.returncode}):\n{proc.stderr}")
     return seconds, json.loads(proc.stdout)
@@ -236,7 +245,7 @@ def traced_breakdown(job: Path, folder: Path, bare_seconds: float) -> None:
     env = dict(os.environ, PROXX_BENCH_TRACED=json.dumps(TRACED), PROXX_BENCH_MARKS=str(marks_file))
     t0 = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, str(script), str(job)], capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env
+        [PYTHON[0], str(script), str(job)], capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env
     )
     t_end = time.monotonic()
     if proc.returncode != 0:
@@ -304,7 +313,14 @@ def main() -> None:
         help="also run another checkout's Proxx (e.g. a `git worktree` of the previous commit), "
         "interleaved with this one, against the same bare commands",
     )
+    ap.add_argument(
+        "--python",
+        metavar="INTERPRETER",
+        help="measure the Proxx installed for this interpreter (e.g. a venv as the README's quick start makes it)",
+    )
     args = ap.parse_args()
+    if args.python:
+        PYTHON[0] = args.python
     for tree in (ROOT, args.baseline) if args.baseline else (ROOT,):
         for package in PACKAGES:
             compileall.compile_dir(str(tree / package), quiet=1)  # what pip does for an installed wheel
