@@ -164,30 +164,73 @@ def run_clip(
     source and look unchanged), the temp files claimed, execute, probe_output, the core's
     verification, the source checked again, every file published through the gate. A step that
     refuses raises :class:`_Stop`; the clip then fails with what the run has found so far."""
-    policy = existing_outputs or (OVERWRITE if overwrite else FAIL)
-    rerun = rerun or rerun_hint(_spec_keys(existing_outputs))
-    if clip.source_stat is not None:
-        source_ids = source_ids | {(clip.source_stat.dev, clip.source_stat.ino)}
-    gate = _clip_gate(clip, gate, source_ids)
-    run = _ClipRun(clip, slots=slots, seat=seat, overwrite=policy != FAIL, is_source=gate.is_source)
+    rules = _UnitRules(clip, overwrite, existing_outputs, rerun, source_ids, gate)
+    run = _ClipRun(clip, slots=slots, seat=seat, overwrite=rules.overwrite, is_source=rules.gate.is_source)
     try:
-        if cancel.is_set():
-            raise _Stop("interrupted", "the run was interrupted before this clip started")
-        _check_targets(clip, gate)
-        if policy == SKIP_VERIFIED and any(os.path.lexists(p) for p in _finals(clip.plan.request)):
-            _keep_verified(run, engines, source_ids)
+        claims = _before_engine(run, rules, engines, cancel)
+        if claims is None:
             return run.result(SKIPPED)
-        _check_ready(clip, replace=policy == OVERWRITE, rerun=rerun)
-        claims = _claim_temps(clip, gate, overwrite=policy != FAIL, rerun=rerun)
         try:
             verification = _make(run, engines, cancel, events, claims)
-            run.output = _publish(clip, gate, claims, verification, replace=policy == OVERWRITE)
+            run.output = _publish(clip, rules.gate, claims, verification, replace=rules.replace)
         finally:
             for c in claims:
                 c.release()
     except _Stop as stop:
         return run.result(FAILED, Failure(category=stop.category, message=stop.message))
     return run.result(COMPLETED)
+
+
+class _UnitRules:
+    """What every clip of a work unit is made under (the keywords of :func:`run_clip`, resolved):
+    the existing-files policy, how a rerun may keep or replace files, the identities no file may
+    have (the job's sources and this unit's), and the write gate. A plain class: it is made before
+    the first encode, where every attrs class costs start-up time."""
+
+    __slots__ = ("policy", "rerun", "source_ids", "gate")
+
+    def __init__(
+        self,
+        first: PreparedClip,
+        overwrite: bool,
+        existing_outputs: str | None,
+        rerun: str | None,
+        source_ids: frozenset[tuple[int, int]],
+        gate: WriteGate | None,
+    ):
+        self.policy = existing_outputs or (OVERWRITE if overwrite else FAIL)
+        self.rerun = rerun or rerun_hint(_spec_keys(existing_outputs))
+        if first.source_stat is not None:
+            source_ids = source_ids | {(first.source_stat.dev, first.source_stat.ino)}
+        self.source_ids = source_ids
+        self.gate = _clip_gate(first, gate, source_ids)
+
+    @property
+    def overwrite(self) -> bool:
+        """Whether files of a dead run (temp files, chunk files) may be taken over."""
+        return self.policy != FAIL
+
+    @property
+    def replace(self) -> bool:
+        """Whether a final file already there is replaced."""
+        return self.policy == OVERWRITE
+
+
+def _before_engine(
+    run: _ClipRun, rules: _UnitRules, engines: EngineSet, cancel: threading.Event
+) -> list[TempClaim] | None:
+    """A clip's steps before its engine runs: not interrupted, its targets allowed by the gate, its
+    final files ready to be written, its temp files claimed (returned). None: ``skip_verified`` kept
+    the verified files already there (``run`` holds what was judged)."""
+    clip = run.clip
+    if cancel.is_set():
+        raise _Stop("interrupted", "the run was interrupted before this clip started")
+    _check_targets(clip, rules.gate)
+    if rules.policy == SKIP_VERIFIED and any(os.path.lexists(p) for p in _finals(clip.plan.request)):
+        _keep_verified(run, engines, rules.source_ids)
+        return None
+    _check_ready(clip, replace=rules.replace, rerun=rules.rerun)
+    return _claim_temps(clip, rules.gate, overwrite=rules.overwrite, rerun=rules.rerun)
 
 
 def _finals(req: ClipRequest) -> tuple[str, ...]:
@@ -744,27 +787,19 @@ def run_together(
     """The results of ``clips`` (the members of ``plan``, in its order), as :func:`.runner.run_clip`
     would give each, made by one run of the engine. ``seat``: the slot held for the run, given back
     when the engine run ends (see :func:`run_clip`)."""
-    policy = existing_outputs or (OVERWRITE if overwrite else FAIL)
-    rerun = rerun or rerun_hint(_spec_keys(existing_outputs))
-    if clips[0].source_stat is not None:
-        source_ids = source_ids | {(clips[0].source_stat.dev, clips[0].source_stat.ino)}
-    gate = _clip_gate(clips[0], gate, source_ids)
+    rules = _UnitRules(clips[0], overwrite, existing_outputs, rerun, source_ids, gate)
     results: dict[int, ClipResult] = {}
     ready: list[tuple[int, _ClipRun, list[TempClaim]]] = []
     try:
         for k, clip in enumerate(clips):
             # no seat: a rendition left to run alone keeps the unit's slot until the unit ends
-            run = _ClipRun(clip, overwrite=policy != FAIL, is_source=gate.is_source)  # chunk files claimed as its own
+            run = _ClipRun(clip, overwrite=rules.overwrite, is_source=rules.gate.is_source)  # chunk files as its own
             try:
-                if cancel.is_set():
-                    raise _Stop("interrupted", "the run was interrupted before this clip started")
-                _check_targets(clip, gate)
-                if policy == SKIP_VERIFIED and any(os.path.lexists(p) for p in _finals(clip.plan.request)):
-                    _keep_verified(run, engines, source_ids)
+                claims = _before_engine(run, rules, engines, cancel)
+                if claims is None:
                     results[k] = run.result(SKIPPED)
                     continue
-                _check_ready(clip, replace=policy == OVERWRITE, rerun=rerun)
-                ready.append((k, run, _claim_temps(clip, gate, overwrite=policy != FAIL, rerun=rerun)))
+                ready.append((k, run, claims))
             except _Stop as stop:
                 results[k] = run.result(FAILED, Failure(category=stop.category, message=stop.message))
         together = _replanned(plan, [run.clip.plan for _k, run, _c in ready], engines)
@@ -785,7 +820,7 @@ def run_together(
                     engine = engines.get(together.engine)
                     assert engine is not None  # the plan was made by this engine set
                     verification = _judge(run, engine, engines, claims)
-                run.output = _publish(run.clip, gate, claims, verification, replace=policy == OVERWRITE)
+                run.output = _publish(run.clip, rules.gate, claims, verification, replace=rules.replace)
                 results[k] = run.result(COMPLETED)
             except _Stop as stop:
                 results[k] = run.result(FAILED, Failure(category=stop.category, message=stop.message))
