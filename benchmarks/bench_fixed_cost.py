@@ -347,6 +347,7 @@ def main() -> None:
         same = True
         one_cpu: list[float] = []
         own: dict[str, list[float]] = {"new": [], "old": []}  # wall minus the seconds its commands took
+        commands_over_bare: list[float] = []  # the same argv under Proxx minus bare: the encodes' spread
         for i in range(args.repeat):
             # odd pairs run the bare commands first (the argv of every run is the same), so whatever
             # favours the first or the second of two runs favours each side alike
@@ -356,6 +357,7 @@ def main() -> None:
             same &= digests == [c["output"]["sha256"] for c in last_one["clips"]]
             one_p.append(t), one_b.append(b), one_ratio.append(t / b), one_diff.append(t - b)
             own["new"].append(t - commands_seconds(last_one))
+            commands_over_bare.append(commands_seconds(last_one) - b)
             if old_env is not None:  # the baseline right after, against the bare commands just run
                 cpu0 = CPU[0]
                 t_old, old_result = proxx(one_job, old_env)
@@ -398,6 +400,11 @@ def main() -> None:
             f"**{statistics.median(own['new']):.3f} s**"
             + (f"; baseline {statistics.median(own['old']):.3f} s" if own["old"] else "")
         )
+        print(
+            f"spread of the one-clip pairs: proxx/bare quartiles {_quartiles(one_ratio, '.3f')}; Proxx's commands "
+            f"minus the same bare commands (so fixed cost = own time + this): median "
+            f"{statistics.median(commands_over_bare):+.3f} s, quartiles {_quartiles(commands_over_bare, '+.3f')} s"
+        )
         if old_env is not None:
             print(
                 f"baseline {args.baseline}: 1 clip proxx/bare {statistics.median(old['one_ratio']):.3f}, "
@@ -408,6 +415,11 @@ def main() -> None:
         traced_breakdown(one_job, base, statistics.median(one_b))
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _quartiles(values: list[float], spec: str) -> str:
+    q1, _, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else (values[0],) * 3
+    return f"{q1:{spec}}–{q3:{spec}}"
 
 
 if __name__ == "__main__":

@@ -38,9 +38,12 @@ def test_a_file_changed_after_its_hash_behind_is_hashed_again(tmp_path):
     _write(claim, b"first bytes" * 1000)
     claim.publish_behind()
     claim._ahead.done.wait(10)
+    before = os.stat(claim.path)
     changed = b"other bytes" * 1000  # same size: only the times tell
     _write(claim, changed)
-    os.utime(claim.path, ns=(1, 1))  # even an mtime put back cannot hide it: the ctime moved
+    os.utime(claim.path, ns=(before.st_atime_ns, before.st_mtime_ns))  # its mtime put back: the ctime moved
+    after = os.stat(claim.path)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     assert claim.sha256() == (hashlib.sha256(changed).hexdigest(), len(changed))
     claim.release()
 
