@@ -356,8 +356,9 @@ def main() -> None:
             one_cpu.append(cpu - bare_cpu)
             same &= digests == [c["output"]["sha256"] for c in last_one["clips"]]
             one_p.append(t), one_b.append(b), one_ratio.append(t / b), one_diff.append(t - b)
-            own["new"].append(t - commands_seconds(last_one))
-            commands_over_bare.append(commands_seconds(last_one) - b)
+            commands = commands_seconds(last_one)
+            own["new"].append(t - commands)
+            commands_over_bare.append(commands - b)
             if old_env is not None:  # the baseline right after, against the bare commands just run
                 cpu0 = CPU[0]
                 t_old, old_result = proxx(one_job, old_env)
